@@ -1,0 +1,1 @@
+import "../server/dev/main.js";

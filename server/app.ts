@@ -1,0 +1,279 @@
+import { hostname } from "node:os";
+import { Redis } from "ioredis";
+import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
+import { WorkerService } from "../gen/taskqueue/v1/worker_service_pb.js";
+import { type CompiledServerOptions } from "./config.js";
+import { openDatabase } from "./db/database.js";
+import { migrate } from "./db/migrate.js";
+import { TaskInserter } from "./db/task-inserter.js";
+import { TaskRepository } from "./db/task-repository.js";
+import { TransitionWriter } from "./db/transition-writer.js";
+import { Canceller } from "./engine/canceller.js";
+import { Dispatcher } from "./engine/dispatcher.js";
+import { DurableTransitions } from "./engine/durable-transitions.js";
+import { randomToken } from "./engine/ids.js";
+import { LeaseReaper } from "./engine/lease-reaper.js";
+import { Notifier, type CancelNotice } from "./engine/notifier.js";
+import { Recovery } from "./engine/recovery.js";
+import { ResultRecorder } from "./engine/result-recorder.js";
+import { Scheduler } from "./engine/scheduler.js";
+import { Submitter } from "./engine/submitter.js";
+import type { Logger } from "./observability/logger.js";
+import type { LeaseEnd } from "./redis/queue-store.js";
+import { QueueStore } from "./redis/queue-store.js";
+import { withErrorMapping } from "./services/connect-errors.js";
+import { createTaskService } from "./services/task-service.js";
+import { createWorkerService } from "./services/worker-service.js";
+import { startGrpcServer, type GrpcServerHandle } from "./transport/grpc-server.js";
+import { healthRegistration } from "./transport/health.js";
+import { HealthStatus, ServingStatus } from "./transport/health-status.js";
+import { startHttpGateway, type HttpGatewayHandle } from "./transport/http-gateway.js";
+import { registerService } from "./transport/service-registration.js";
+
+/** A running server. */
+export interface RunningServer {
+  /** Identity of this server process. */
+  readonly serverId: string;
+  /** Bound gRPC port. */
+  readonly grpcPort: number;
+  /** Bound HTTP gateway port. */
+  readonly httpPort: number;
+  /** Drains workers (bounded), stops serving and closes every connection. */
+  stop(): Promise<void>;
+  /** Runs one recovery sweep now (full when `full`); returns how many tasks were restored. */
+  recover(): Promise<number>;
+  /** Ends expired leases now. */
+  reapExpired(): Promise<number>;
+}
+
+/**
+ * The composition root: opens Postgres and Redis, migrates, wires the engine, and serves
+ * the same service implementations over grpc-js and the Connect gateway.
+ */
+export async function startServer(options: CompiledServerOptions, logger: Logger): Promise<RunningServer> {
+  const serverId = `${hostname()}/${process.pid}/${randomToken(4)}`;
+  const database = openDatabase({ url: options.databaseUrl, poolSize: options.databasePoolSize, logger });
+  await migrate(database.pool, logger);
+
+  const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false };
+  const redis = new Redis(options.redisUrl, redisOptions);
+  const subscriber = new Redis(options.redisUrl, { ...redisOptions, maxRetriesPerRequest: null });
+  for (const [name, conn] of [["redis", redis], ["redis-subscriber", subscriber]] as const) {
+    conn.on("error", (error: Error) => logger.warn({ err: error, connection: name }, "redis connection error"));
+  }
+  await redis.ping();
+
+  const store = new QueueStore({ redis, prefix: options.redisPrefix });
+  const repository = new TaskRepository(database.db);
+  const writer = new TransitionWriter({ pool: database.pool, windowMs: options.commitWindowMs, maxBatch: options.commitMaxBatch });
+  const transitions = new DurableTransitions({ writer, logger });
+  const inserter = new TaskInserter({ pool: database.pool, windowMs: options.commitWindowMs, maxBatch: options.commitMaxBatch });
+
+  let draining = false;
+  // Late-bound: these components and the notifier refer to each other.
+  const wakeQueues = (queues: string[], announce: boolean) => {
+    for (const q of queues) dispatcher.wake(q);
+    if (announce) notifier.ready(queues);
+  };
+  const onLeaseEnds = (ends: LeaseEnd[]) => {
+    const requeued = [...new Set(ends.filter((e) => e.state === "QUEUED").map((e) => e.queue))];
+    wakeQueues(requeued, true);
+    const dues = ends.filter((e) => e.state === "FAILED").map((e) => e.dueMs);
+    if (dues.length > 0) {
+      const due = Math.min(...dues);
+      scheduler.notifyDue(due);
+      notifier.due(due);
+    }
+    for (const e of ends) dispatcher.connected.forEach((s) => s.held.delete(e.id));
+  };
+  const deliverCancel = (notice: CancelNotice) => {
+    dispatcher.connected.get(notice.sessionId)?.cancel(notice.taskId, notice.leaseToken, notice.reason);
+  };
+
+  const reaper = new LeaseReaper({ store, transitions, logger, intervalMs: options.reaperIntervalMs, onLeaseEnds });
+  const dispatcher = new Dispatcher({
+    store,
+    transitions,
+    logger,
+    leaseDurationMs: options.leaseDurationMs,
+    pollMs: options.dispatchPollMs,
+    releaseSession: (sessionId) => void reaper.releaseSession(sessionId).catch(() => undefined),
+  });
+  const scheduler = new Scheduler({
+    store,
+    transitions,
+    logger,
+    backstopMs: 1_000,
+    onReady: (queues) => wakeQueues(queues, true),
+  });
+  const notifier = new Notifier({
+    publisher: redis,
+    subscriber,
+    prefix: options.redisPrefix,
+    serverId,
+    logger,
+    onReady: (queue) => dispatcher.wake(queue),
+    onDue: (dueMs) => scheduler.notifyDue(dueMs),
+    onCancel: deliverCancel,
+  });
+  const recorder = new ResultRecorder({ store, transitions, onLeaseEnds });
+  const recovery = new Recovery({
+    repository,
+    store,
+    redis,
+    transitions,
+    logger,
+    serverId,
+    intervalMs: options.recoveryIntervalMs,
+    onReady: (queues) => wakeQueues(queues, true),
+    onDue: (dueMs) => scheduler.notifyDue(dueMs),
+  });
+  const submitter = new Submitter({
+    inserter,
+    store,
+    logger,
+    onReady: (queues) => wakeQueues(queues, true),
+    onDue: (dueMs) => {
+      scheduler.notifyDue(dueMs);
+      notifier.due(dueMs);
+    },
+    onEnqueueFailed: () => recovery.request(),
+  });
+  const canceller = new Canceller({
+    repository,
+    store,
+    pushCancel: (notice) => {
+      deliverCancel(notice);
+      notifier.cancel(notice);
+    },
+  });
+
+  const health = new HealthStatus({
+    initial: {
+      "": ServingStatus.SERVING,
+      [TaskService.typeName]: ServingStatus.SERVING,
+      [WorkerService.typeName]: ServingStatus.SERVING,
+    },
+  });
+  const registrations = [
+    registerService(
+      TaskService,
+      withErrorMapping(
+        createTaskService({
+          submitter,
+          repository,
+          canceller,
+          policy: {
+            maxPayloadBytes: options.maxPayloadBytes,
+            defaultMaxAttempts: options.defaultMaxAttempts,
+            defaultInitialBackoffMs: options.defaultInitialBackoffMs,
+            defaultMaxBackoffMs: options.defaultMaxBackoffMs,
+            defaultBackoffMultiplier: options.defaultBackoffMultiplier,
+          },
+        }),
+        logger,
+      ),
+    ),
+    registerService(
+      WorkerService,
+      withErrorMapping(
+        createWorkerService({
+          dispatcher,
+          recorder,
+          reaper,
+          store,
+          writer,
+          logger,
+          serverId,
+          leaseDurationMs: options.leaseDurationMs,
+          heartbeatIntervalMs: options.heartbeatIntervalMs,
+          maxPayloadBytes: options.maxPayloadBytes,
+          isDraining: () => draining,
+        }),
+        logger,
+      ),
+    ),
+    healthRegistration(health),
+  ];
+
+  await notifier.start();
+  dispatcher.start();
+  reaper.start();
+  scheduler.start();
+  await recovery.start();
+
+  const maxMessageBytes = Math.max(4 * 1024 * 1024, options.maxPayloadBytes * 4);
+  let grpc: GrpcServerHandle | undefined;
+  let http: HttpGatewayHandle | undefined;
+  try {
+    grpc = await startGrpcServer({
+      host: options.host,
+      port: options.grpcPort,
+      registrations,
+      logger,
+      maxReceiveMessageBytes: maxMessageBytes,
+      keepalive: { timeMs: 10_000, timeoutMs: 5_000 },
+    });
+    http = await startHttpGateway({
+      host: options.host,
+      port: options.httpPort,
+      registrations,
+      logger,
+      maxReceiveMessageBytes: maxMessageBytes,
+      ready: async () => {
+        const checks: Record<string, string> = {};
+        const [pg, rd] = await Promise.allSettled([repository.ping(), redis.ping()]);
+        checks.postgres = pg.status === "fulfilled" ? "ok" : String((pg.reason as Error).message);
+        checks.redis = rd.status === "fulfilled" ? "ok" : String((rd.reason as Error).message);
+        if (draining) checks.server = "draining";
+        return { ok: !draining && pg.status === "fulfilled" && rd.status === "fulfilled", checks };
+      },
+    });
+  } catch (error) {
+    await grpc?.shutdown(0);
+    throw error;
+  }
+  logger.info({ serverId, grpcPort: grpc.port, httpPort: http.port }, "taskqueue server listening");
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      draining = true;
+      health.setAll(ServingStatus.NOT_SERVING);
+      await dispatcher.stop();
+      const deadline = new Date(Date.now() + options.drainTimeoutMs);
+      for (const session of dispatcher.connected.values()) session.drain(deadline, "server shutting down");
+      await waitUntil(
+        () => [...dispatcher.connected.values()].every((s) => s.held.size === 0),
+        options.drainTimeoutMs,
+      );
+      await recorder.idle();
+      scheduler.stop();
+      reaper.stop();
+      recovery.stop();
+      await Promise.allSettled([grpc!.shutdown(1_000), http!.close(1_000)]);
+      await transitions.stop(options.drainTimeoutMs);
+      await notifier.stop();
+      subscriber.disconnect();
+      redis.disconnect();
+      await database.close();
+      logger.info({ serverId }, "taskqueue server stopped");
+    })());
+
+  return {
+    serverId,
+    grpcPort: grpc.port,
+    httpPort: http.port,
+    stop,
+    recover: () => recovery.tick(),
+    reapExpired: () => reaper.reapExpired(),
+  };
+}
+
+/** Resolves when `done()` holds or after `timeoutMs`, re-checking on a short interval. */
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

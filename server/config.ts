@@ -1,0 +1,143 @@
+import { InvalidArgumentError } from "./errors.js";
+
+/** Server settings, every one optional; see {@link compileServerOptions} for defaults. */
+export interface ServerOptions {
+  /** gRPC listen port (`GRPC_PORT`), default 50051; 0 picks a free port. */
+  grpcPort?: number;
+  /** Connect / gRPC-Web / JSON gateway port (`HTTP_PORT`), default 8080; 0 picks a free port. */
+  httpPort?: number;
+  /** Listen address (`HOST`), default 0.0.0.0. */
+  host?: string;
+  /** Postgres URL (`DATABASE_URL`). */
+  databaseUrl?: string;
+  /** Postgres pool size (`DATABASE_POOL_SIZE`), default 10. */
+  databasePoolSize?: number;
+  /** Redis URL (`REDIS_URL`). */
+  redisUrl?: string;
+  /** Prefix of every Redis key (`REDIS_PREFIX`), default "tq:". */
+  redisPrefix?: string;
+  /** Largest accepted payload in bytes (`MAX_PAYLOAD_BYTES`), default 1 MiB. */
+  maxPayloadBytes?: number;
+  /** Lease duration without heartbeat in ms (`LEASE_DURATION_MS`), default 15000. */
+  leaseDurationMs?: number;
+  /** Heartbeat interval told to workers in ms (`HEARTBEAT_INTERVAL_MS`), default lease / 3. */
+  heartbeatIntervalMs?: number;
+  /** Default attempts per task (`DEFAULT_MAX_ATTEMPTS`), default 3. */
+  defaultMaxAttempts?: number;
+  /** Default first retry back-off in ms (`DEFAULT_BACKOFF_MS`), default 1000. */
+  defaultInitialBackoffMs?: number;
+  /** Default back-off cap in ms (`DEFAULT_MAX_BACKOFF_MS`), default 300000. */
+  defaultMaxBackoffMs?: number;
+  /** Default back-off multiplier (`DEFAULT_BACKOFF_MULTIPLIER`), default 2. */
+  defaultBackoffMultiplier?: number;
+  /** How often expired leases are reaped, ms (`REAPER_INTERVAL_MS`), default 500. */
+  reaperIntervalMs?: number;
+  /** Backstop dispatch poll for queues with waiting credit, ms (`DISPATCH_POLL_MS`), default 1000. */
+  dispatchPollMs?: number;
+  /** Recovery sweep interval, ms (`RECOVERY_INTERVAL_MS`), default 10000. */
+  recoveryIntervalMs?: number;
+  /** Group-commit window, ms (`COMMIT_WINDOW_MS`), default 1. */
+  commitWindowMs?: number;
+  /** Largest batch one group commit writes (`COMMIT_MAX_BATCH`), default 1000. */
+  commitMaxBatch?: number;
+  /** How long a shutdown waits for in-flight results, ms (`DRAIN_TIMEOUT_MS`), default 10000. */
+  drainTimeoutMs?: number;
+  /** Log level (`LOG_LEVEL`), default info. */
+  logLevel?: string;
+}
+
+/** Server settings with every default applied. */
+export type CompiledServerOptions = Required<ServerOptions>;
+
+/** Defaults used by {@link compileServerOptions}. */
+export const serverDefaults = {
+  grpcPort: 50051,
+  httpPort: 8080,
+  host: "0.0.0.0",
+  databaseUrl: "postgres://postgres@127.0.0.1:5432/taskqueue",
+  databasePoolSize: 10,
+  redisUrl: "redis://127.0.0.1:6379",
+  redisPrefix: "tq:",
+  maxPayloadBytes: 1024 * 1024,
+  leaseDurationMs: 15_000,
+  defaultMaxAttempts: 3,
+  defaultInitialBackoffMs: 1_000,
+  defaultMaxBackoffMs: 300_000,
+  defaultBackoffMultiplier: 2,
+  reaperIntervalMs: 500,
+  dispatchPollMs: 1_000,
+  recoveryIntervalMs: 10_000,
+  commitWindowMs: 1,
+  commitMaxBatch: 1_000,
+  drainTimeoutMs: 10_000,
+  logLevel: "info",
+} as const;
+
+/** Applies defaults and checks ranges. Throws InvalidArgumentError naming the bad setting. */
+export function compileServerOptions(options: ServerOptions = {}): CompiledServerOptions {
+  const o = { ...serverDefaults, ...stripUndefined(options) };
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.max(100, Math.floor(o.leaseDurationMs / 3));
+  const compiled: CompiledServerOptions = { ...o, heartbeatIntervalMs };
+  for (const key of [
+    "grpcPort",
+    "httpPort",
+    "databasePoolSize",
+    "maxPayloadBytes",
+    "leaseDurationMs",
+    "heartbeatIntervalMs",
+    "defaultMaxAttempts",
+    "reaperIntervalMs",
+    "dispatchPollMs",
+    "recoveryIntervalMs",
+    "commitMaxBatch",
+    "drainTimeoutMs",
+  ] as const) {
+    const value = compiled[key];
+    const minimum = key === "grpcPort" || key === "httpPort" ? 0 : 1;
+    if (!Number.isInteger(value) || value < minimum) {
+      throw new InvalidArgumentError(key, `must be an integer >= ${minimum}, got ${value}`);
+    }
+  }
+  if (compiled.heartbeatIntervalMs >= compiled.leaseDurationMs) {
+    throw new InvalidArgumentError("heartbeatIntervalMs", "must be below leaseDurationMs");
+  }
+  return compiled;
+}
+
+/** Reads {@link ServerOptions} from environment variables (unset ones stay undefined). */
+export function serverOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerOptions {
+  const int = (name: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return undefined;
+    const value = Number(raw);
+    if (!Number.isFinite(value)) throw new InvalidArgumentError(name, `must be a number, got "${raw}"`);
+    return value;
+  };
+  return {
+    grpcPort: int("GRPC_PORT"),
+    httpPort: int("HTTP_PORT"),
+    host: env.HOST || undefined,
+    databaseUrl: env.DATABASE_URL || undefined,
+    databasePoolSize: int("DATABASE_POOL_SIZE"),
+    redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.REDIS_PREFIX || undefined,
+    maxPayloadBytes: int("MAX_PAYLOAD_BYTES"),
+    leaseDurationMs: int("LEASE_DURATION_MS"),
+    heartbeatIntervalMs: int("HEARTBEAT_INTERVAL_MS"),
+    defaultMaxAttempts: int("DEFAULT_MAX_ATTEMPTS"),
+    defaultInitialBackoffMs: int("DEFAULT_BACKOFF_MS"),
+    defaultMaxBackoffMs: int("DEFAULT_MAX_BACKOFF_MS"),
+    defaultBackoffMultiplier: int("DEFAULT_BACKOFF_MULTIPLIER"),
+    reaperIntervalMs: int("REAPER_INTERVAL_MS"),
+    dispatchPollMs: int("DISPATCH_POLL_MS"),
+    recoveryIntervalMs: int("RECOVERY_INTERVAL_MS"),
+    commitWindowMs: int("COMMIT_WINDOW_MS"),
+    commitMaxBatch: int("COMMIT_MAX_BATCH"),
+    drainTimeoutMs: int("DRAIN_TIMEOUT_MS"),
+    logLevel: env.LOG_LEVEL || undefined,
+  };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

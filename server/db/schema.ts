@@ -1,0 +1,92 @@
+import type { ColumnType, Generated } from "kysely";
+
+/** Task states as stored in `tasks.state`. */
+export type TaskStateName =
+  | "SCHEDULED"
+  | "QUEUED"
+  | "RUNNING"
+  | "SUCCEEDED"
+  | "FAILED"
+  | "DEAD"
+  | "CANCELLED";
+
+/** States no transition leaves. */
+export const terminalStates: readonly TaskStateName[] = ["SUCCEEDED", "DEAD", "CANCELLED"];
+
+/** Payload / result encodings stored in `*_format`. */
+export const PayloadFormat = { json: 1, bytes: 2 } as const;
+/** A value of {@link PayloadFormat}. */
+export type PayloadFormatValue = (typeof PayloadFormat)[keyof typeof PayloadFormat];
+
+/** Error document stored in `last_error` / `task_attempts.error`. */
+export interface StoredError {
+  message: string;
+  type?: string;
+  nonRetryable?: boolean;
+  attempt?: number;
+}
+
+/** Row of `tasks`. */
+export interface TasksTable {
+  id: string;
+  queue: string;
+  type: string;
+  payload: Buffer;
+  payload_format: number;
+  priority: number;
+  state: TaskStateName;
+  attempt: number;
+  max_attempts: number;
+  backoff_initial_ms: number;
+  backoff_max_ms: number;
+  backoff_multiplier: number;
+  timeout_ms: number | null;
+  idempotency_key: string | null;
+  labels: ColumnType<Record<string, string>, string, string>;
+  created_at: Date;
+  updated_at: Date;
+  scheduled_at: Date | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+  worker_id: string | null;
+  result: Buffer | null;
+  result_format: number | null;
+  last_error: ColumnType<StoredError | null, string | null, string | null>;
+  progress: ColumnType<{ percent: number; message: string } | null, string | null, string | null>;
+  cancel_reason: string | null;
+}
+
+/** Row of `task_attempts`. */
+export interface TaskAttemptsTable {
+  task_id: string;
+  attempt: number;
+  worker_id: string;
+  started_at: Date;
+  finished_at: Date | null;
+  outcome: string | null;
+  error: ColumnType<StoredError | null, string | null, string | null>;
+}
+
+/** Row of `schema_migrations`. */
+export interface SchemaMigrationsTable {
+  name: string;
+  applied_at: Generated<Date>;
+}
+
+/** The kysely database type. */
+export interface Database {
+  tasks: TasksTable;
+  task_attempts: TaskAttemptsTable;
+  schema_migrations: SchemaMigrationsTable;
+}
+
+/** A full task row as read back. */
+export type TaskRow = {
+  [K in keyof TasksTable]: TasksTable[K] extends ColumnType<infer S, unknown, unknown> ? S : TasksTable[K];
+};
+/** A full attempt row as read back. */
+export type TaskAttemptRow = {
+  [K in keyof TaskAttemptsTable]: TaskAttemptsTable[K] extends ColumnType<infer S, unknown, unknown>
+    ? S
+    : TaskAttemptsTable[K];
+};

@@ -1,0 +1,105 @@
+import type pg from "pg";
+import type { NewTask } from "../engine/task-records.js";
+import { Batcher } from "./batcher.js";
+import { withTransaction } from "./transaction.js";
+
+/** Outcome of inserting one task. */
+export interface InsertOutcome {
+  /** Id of the stored task: the new one, or the existing one its idempotency key matched. */
+  id: string;
+  /** True when an existing task with the same queue and idempotency key was found. */
+  existing: boolean;
+}
+
+/** Options for {@link TaskInserter}. */
+export interface TaskInserterOptions {
+  pool: pg.Pool;
+  windowMs: number;
+  maxBatch: number;
+}
+
+const INSERT_SQL = `
+INSERT INTO tasks (id, queue, type, payload, payload_format, priority, state, max_attempts,
+  backoff_initial_ms, backoff_max_ms, backoff_multiplier, timeout_ms, idempotency_key, labels,
+  created_at, updated_at, scheduled_at)
+SELECT u.id, u.queue, u.type, u.payload, u.payload_format, u.priority, u.state, u.max_attempts,
+  u.backoff_initial_ms, u.backoff_max_ms, u.backoff_multiplier, u.timeout_ms, u.idempotency_key,
+  u.labels::jsonb, u.created_at, u.created_at, u.scheduled_at
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::smallint[], $6::smallint[],
+  $7::text[], $8::int[], $9::int[], $10::int[], $11::real[], $12::int[], $13::text[], $14::text[],
+  $15::timestamptz[], $16::timestamptz[])
+  AS u(id, queue, type, payload, payload_format, priority, state, max_attempts, backoff_initial_ms,
+       backoff_max_ms, backoff_multiplier, timeout_ms, idempotency_key, labels, created_at, scheduled_at)
+ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+RETURNING id`;
+
+const EXISTING_SQL = `
+SELECT t.id, t.queue, t.idempotency_key FROM tasks t
+JOIN unnest($1::text[], $2::text[]) AS k(queue, idempotency_key)
+  ON t.queue = k.queue AND t.idempotency_key = k.idempotency_key`;
+
+/**
+ * Group-committed task inserts: concurrent submits are written by one multi-row statement
+ * in one transaction, and each caller is answered when that transaction commits.
+ * Idempotency keys are resolved in the same transaction.
+ */
+export class TaskInserter {
+  private readonly batcher: Batcher<NewTask, InsertOutcome>;
+
+  constructor(private readonly options: TaskInserterOptions) {
+    this.batcher = new Batcher({
+      flush: (tasks) => this.flush(tasks),
+      windowMs: options.windowMs,
+      maxBatch: options.maxBatch,
+      maxInFlight: 4,
+    });
+  }
+
+  /** Inserts the tasks (grouped with concurrent callers); resolves after the commit. */
+  insert(tasks: NewTask[]): Promise<InsertOutcome[]> {
+    return this.batcher.submitMany(tasks);
+  }
+
+  private async flush(tasks: NewTask[]): Promise<InsertOutcome[]> {
+    return withTransaction(this.options.pool, async (client) => {
+      const inserted = await client.query<{ id: string }>(INSERT_SQL, [
+        tasks.map((t) => t.id),
+        tasks.map((t) => t.queue),
+        tasks.map((t) => t.type),
+        tasks.map((t) => t.payload),
+        tasks.map((t) => t.payloadFormat),
+        tasks.map((t) => t.priority),
+        tasks.map((t) => (t.runAt ? "SCHEDULED" : "QUEUED")),
+        tasks.map((t) => t.maxAttempts),
+        tasks.map((t) => t.backoffInitialMs),
+        tasks.map((t) => t.backoffMaxMs),
+        tasks.map((t) => t.backoffMultiplier),
+        tasks.map((t) => t.timeoutMs),
+        tasks.map((t) => t.idempotencyKey),
+        tasks.map((t) => JSON.stringify(t.labels)),
+        tasks.map((t) => t.createdAt),
+        tasks.map((t) => t.runAt),
+      ]);
+      const insertedIds = new Set(inserted.rows.map((r) => r.id));
+      const conflicting = tasks.filter((t) => !insertedIds.has(t.id));
+      const existingByKey = new Map<string, string>();
+      if (conflicting.length > 0) {
+        const existing = await client.query<{ id: string; queue: string; idempotency_key: string }>(
+          EXISTING_SQL,
+          [conflicting.map((t) => t.queue), conflicting.map((t) => t.idempotencyKey)],
+        );
+        for (const row of existing.rows) existingByKey.set(keyOf(row.queue, row.idempotency_key), row.id);
+      }
+      return tasks.map((t) => {
+        if (insertedIds.has(t.id)) return { id: t.id, existing: false };
+        const id = existingByKey.get(keyOf(t.queue, t.idempotencyKey ?? ""));
+        if (!id) throw new Error(`task ${t.id} was neither inserted nor found by idempotency key`);
+        return { id, existing: true };
+      });
+    });
+  }
+}
+
+function keyOf(queue: string, key: string): string {
+  return `${queue}\u0000${key}`;
+}

@@ -1,0 +1,89 @@
+import { sql, type Kysely } from "kysely";
+import type { Database, TaskAttemptRow, TaskRow, TaskStateName } from "./schema.js";
+
+/** Filter and page of {@link TaskRepository.list}. */
+export interface TaskListQuery {
+  queue?: string;
+  type?: string;
+  states?: TaskStateName[];
+  /** Return tasks with ids below this one (keyset pagination, newest first). */
+  beforeId?: string;
+  limit: number;
+}
+
+const unfinished: TaskStateName[] = ["SCHEDULED", "QUEUED", "RUNNING", "FAILED"];
+
+/** Reads of tasks and attempts, plus the few direct writes that are not on the hot path. */
+export class TaskRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** One task, or undefined. */
+  async get(id: string): Promise<TaskRow | undefined> {
+    return (await this.db.selectFrom("tasks").selectAll().where("id", "=", id).executeTakeFirst()) as TaskRow | undefined;
+  }
+
+  /** Several tasks by id (missing ids are absent from the map). */
+  async getMany(ids: string[]): Promise<Map<string, TaskRow>> {
+    if (ids.length === 0) return new Map();
+    const rows = (await this.db.selectFrom("tasks").selectAll().where("id", "in", ids).execute()) as TaskRow[];
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  /** A page of tasks, newest first. */
+  async list(query: TaskListQuery): Promise<TaskRow[]> {
+    let q = this.db.selectFrom("tasks").selectAll();
+    if (query.queue) q = q.where("queue", "=", query.queue);
+    if (query.type) q = q.where("type", "=", query.type);
+    if (query.states && query.states.length > 0) q = q.where("state", "in", query.states);
+    if (query.beforeId) q = q.where("id", "<", query.beforeId);
+    return (await q.orderBy("id", "desc").limit(query.limit).execute()) as TaskRow[];
+  }
+
+  /** Attempt history of a task, oldest first. */
+  async attempts(taskId: string): Promise<TaskAttemptRow[]> {
+    return (await this.db
+      .selectFrom("task_attempts")
+      .selectAll()
+      .where("task_id", "=", taskId)
+      .orderBy("attempt", "asc")
+      .execute()) as TaskAttemptRow[];
+  }
+
+  /**
+   * A page of unfinished tasks after `afterId` (ascending), optionally only those last
+   * updated within [updatedFrom, updatedTo].
+   */
+  async unfinishedPage(afterId: string | null, limit: number, window?: { from: Date; to: Date }): Promise<TaskRow[]> {
+    let q = this.db.selectFrom("tasks").selectAll().where("state", "in", unfinished);
+    if (afterId) q = q.where("id", ">", afterId);
+    if (window) q = q.where("updated_at", ">=", window.from).where("updated_at", "<=", window.to);
+    return (await q.orderBy("id", "asc").limit(limit).execute()) as TaskRow[];
+  }
+
+  /** Cancels a task that is not finished. Returns the updated row, or undefined if it was finished. */
+  async markCancelled(id: string, reason: string): Promise<TaskRow | undefined> {
+    return (await this.db
+      .updateTable("tasks")
+      .set({ state: "CANCELLED", cancel_reason: reason, finished_at: sql`now()`, updated_at: sql`now()` })
+      .where("id", "=", id)
+      .where("state", "not in", ["SUCCEEDED", "DEAD", "CANCELLED"])
+      .returningAll()
+      .executeTakeFirst()) as TaskRow | undefined;
+  }
+
+  /** Records why a running task is being cancelled (its final state follows from its lease). */
+  async setCancelReason(id: string, reason: string): Promise<TaskRow | undefined> {
+    return (await this.db
+      .updateTable("tasks")
+      .set({ cancel_reason: reason, updated_at: sql`now()` })
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirst()) as TaskRow | undefined;
+  }
+
+  /** True when Postgres answers. */
+  async ping(): Promise<boolean> {
+    await sql`select 1`.execute(this.db);
+    return true;
+  }
+}

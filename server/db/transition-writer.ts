@@ -1,0 +1,158 @@
+import type pg from "pg";
+import type { ProgressUpdate, TaskTransition } from "../engine/task-records.js";
+import { Batcher } from "./batcher.js";
+import { withTransaction } from "./transaction.js";
+
+/** Options for {@link TransitionWriter}. */
+export interface TransitionWriterOptions {
+  pool: pg.Pool;
+  windowMs: number;
+  maxBatch: number;
+}
+
+/**
+ * The guard that makes every transition safe to apply late, twice or out of order: a
+ * terminal row never changes, an older attempt never overwrites a newer one, and a
+ * RUNNING mark never overwrites the outcome of its own attempt.
+ */
+const UPDATE_TASKS_SQL = `
+UPDATE tasks t SET
+  state = u.state,
+  attempt = u.attempt,
+  worker_id = COALESCE(u.worker_id, t.worker_id),
+  started_at = COALESCE(u.started_at, t.started_at),
+  finished_at = u.finished_at,
+  scheduled_at = CASE WHEN u.state IN ('FAILED', 'SCHEDULED') THEN u.scheduled_at ELSE t.scheduled_at END,
+  result = u.result,
+  result_format = u.result_format,
+  last_error = COALESCE(u.error::jsonb, t.last_error),
+  updated_at = now()
+FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[],
+            $7::timestamptz[], $8::bytea[], $9::smallint[], $10::text[])
+  AS u(id, state, attempt, worker_id, started_at, finished_at, scheduled_at, result, result_format, error)
+WHERE t.id = u.id
+  AND t.state NOT IN ('SUCCEEDED', 'DEAD', 'CANCELLED')
+  AND (t.attempt < u.attempt OR (t.attempt = u.attempt AND u.state <> 'RUNNING'))`;
+
+const UPSERT_ATTEMPTS_SQL = `
+INSERT INTO task_attempts (task_id, attempt, worker_id, started_at, finished_at, outcome, error)
+SELECT u.task_id, u.attempt, u.worker_id, u.started_at, u.finished_at, u.outcome, u.error::jsonb
+FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[])
+  AS u(task_id, attempt, worker_id, started_at, finished_at, outcome, error)
+WHERE EXISTS (SELECT 1 FROM tasks WHERE id = u.task_id)
+ON CONFLICT (task_id, attempt) DO UPDATE SET
+  finished_at = COALESCE(EXCLUDED.finished_at, task_attempts.finished_at),
+  outcome = COALESCE(EXCLUDED.outcome, task_attempts.outcome),
+  error = COALESCE(EXCLUDED.error, task_attempts.error)`;
+
+const PROGRESS_SQL = `
+UPDATE tasks t SET progress = jsonb_build_object('percent', u.percent, 'message', u.message), updated_at = now()
+FROM unnest($1::uuid[], $2::real[], $3::text[]) AS u(id, percent, message)
+WHERE t.id = u.id AND t.state = 'RUNNING'`;
+
+type Item = { kind: "transition"; value: TaskTransition } | { kind: "progress"; value: ProgressUpdate };
+
+/**
+ * Group-committed state changes: transitions of tasks and their attempt rows, and
+ * progress, written by a few multi-row statements in one transaction per batch.
+ */
+export class TransitionWriter {
+  private readonly batcher: Batcher<Item, undefined>;
+
+  constructor(private readonly options: TransitionWriterOptions) {
+    this.batcher = new Batcher({
+      flush: async (items) => {
+        await this.flush(items);
+        return items.map(() => undefined);
+      },
+      windowMs: options.windowMs,
+      maxBatch: options.maxBatch,
+      maxInFlight: 4,
+    });
+  }
+
+  /** Writes transitions; resolves when they are committed (or found stale by the guard). */
+  async write(transitions: TaskTransition[]): Promise<void> {
+    await this.batcher.submitMany(transitions.map((value) => ({ kind: "transition" as const, value })));
+  }
+
+  /** Writes progress of running tasks. */
+  async progress(updates: ProgressUpdate[]): Promise<void> {
+    await this.batcher.submitMany(updates.map((value) => ({ kind: "progress" as const, value })));
+  }
+
+  /** Resolves once everything queued so far is written. */
+  idle(): Promise<void> {
+    return this.batcher.idle();
+  }
+
+  private async flush(items: Item[]): Promise<void> {
+    const transitions = latestPerTask(items.flatMap((i) => (i.kind === "transition" ? [i.value] : [])));
+    const attempts = mergeAttempts(items.flatMap((i) => (i.kind === "transition" ? [i.value] : [])));
+    const progress = [...new Map(items.flatMap((i) => (i.kind === "progress" ? [[i.value.id, i.value] as const] : []))).values()];
+    await withTransaction(this.options.pool, async (client) => {
+      if (transitions.length > 0) {
+        await client.query(UPDATE_TASKS_SQL, [
+          transitions.map((t) => t.id),
+          transitions.map((t) => t.state),
+          transitions.map((t) => t.attempt),
+          transitions.map((t) => t.workerId),
+          transitions.map((t) => t.startedAt),
+          transitions.map((t) => t.finishedAt),
+          transitions.map((t) => t.scheduledAt),
+          transitions.map((t) => t.result),
+          transitions.map((t) => t.resultFormat),
+          transitions.map((t) => (t.error ? JSON.stringify(t.error) : null)),
+        ]);
+      }
+      if (attempts.length > 0) {
+        await client.query(UPSERT_ATTEMPTS_SQL, [
+          attempts.map((a) => a.id),
+          attempts.map((a) => a.attempt),
+          attempts.map((a) => a.workerId ?? ""),
+          attempts.map((a) => a.startedAt),
+          attempts.map((a) => a.finishedAt),
+          attempts.map((a) => a.attemptOutcome),
+          attempts.map((a) => (a.error ? JSON.stringify(a.error) : null)),
+        ]);
+      }
+      if (progress.length > 0) {
+        await client.query(PROGRESS_SQL, [
+          progress.map((p) => p.id),
+          progress.map((p) => p.percent),
+          progress.map((p) => p.message),
+        ]);
+      }
+    });
+  }
+}
+
+/** Ranks transitions of one task: a later attempt wins; within one attempt, an outcome beats RUNNING. */
+function rank(t: TaskTransition): number {
+  return t.attempt * 2 + (t.state === "RUNNING" ? 0 : 1);
+}
+
+/** One UPDATE may touch a row once: keep the transition that the guard would let win. */
+function latestPerTask(transitions: TaskTransition[]): TaskTransition[] {
+  const byId = new Map<string, TaskTransition>();
+  for (const t of transitions) {
+    const seen = byId.get(t.id);
+    if (!seen || rank(t) >= rank(seen)) {
+      byId.set(t.id, seen && !t.startedAt ? { ...t, startedAt: seen.startedAt, workerId: t.workerId ?? seen.workerId } : t);
+    }
+  }
+  return [...byId.values()];
+}
+
+/** Attempt rows to upsert: one per (task, attempt) that was started, with its outcome if known. */
+function mergeAttempts(transitions: TaskTransition[]): TaskTransition[] {
+  const byKey = new Map<string, TaskTransition>();
+  for (const t of transitions) {
+    if (t.attempt < 1 || !t.startedAt) continue;
+    if (t.state !== "RUNNING" && !t.attemptOutcome) continue;
+    const key = `${t.id}/${t.attempt}`;
+    const seen = byKey.get(key);
+    byKey.set(key, seen ? { ...seen, ...t, attemptOutcome: t.attemptOutcome ?? seen.attemptOutcome } : t);
+  }
+  return [...byKey.values()];
+}

@@ -1,0 +1,94 @@
+import type { Writable } from "node:stream";
+import type { CompiledDevStackOptions } from "./dev-options.js";
+import { startDevServices, type DevServices } from "./dev-services.js";
+import { describeExit, ManagedProcess } from "./managed-process.js";
+
+/** Where the dev stack writes: its own lines and the children's prefixed output. */
+export interface DevStackIo {
+  /** Receives `[dev]` lines and the children's stdout. */
+  stdout: Writable;
+  /** Receives the children's stderr. */
+  stderr: Writable;
+}
+
+/** The running dev stack: services plus the server and example worker processes. */
+export interface DevStack {
+  /** The Postgres and Redis in use. */
+  readonly services: DevServices;
+  /** Child processes by name (`server`, `worker`). */
+  readonly children: ReadonlyMap<string, ManagedProcess>;
+  /** Resolves, once everything is stopped, with the exit code: 0 after `stop()`, 1 after a failure. */
+  readonly done: Promise<number>;
+  /** Stops the children (SIGTERM, SIGKILL after the deadline), then Redis and PGlite. Idempotent. */
+  stop(reason: string): Promise<number>;
+}
+
+/**
+ * Brings up the local stack: Postgres and Redis ({@link startDevServices}), then the server and
+ * the example worker as `node --import tsx <entry>` children with DATABASE_URL, REDIS_URL (and
+ * DATABASE_POOL_SIZE for the embedded database) in their environment, their output prefixed
+ * with `[server]` / `[worker]`. If a child exits on its own, the rest is stopped and `done`
+ * resolves 1.
+ */
+export async function startDevStack(
+  options: CompiledDevStackOptions,
+  io: DevStackIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<DevStack> {
+  const say = (line: string): void => void io.stdout.write(`[dev] ${line}\n`);
+  const services = await startDevServices(options);
+  const env: NodeJS.ProcessEnv = {
+    ...options.env,
+    DATABASE_URL: services.databaseUrl,
+    REDIS_URL: services.redisUrl,
+    ...(services.databasePoolSize === undefined ? {} : { DATABASE_POOL_SIZE: String(services.databasePoolSize) }),
+  };
+  const children = new Map<string, ManagedProcess>();
+  let exitCode = 0;
+  let stopping: Promise<number> | undefined;
+  let resolveDone: (code: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => (resolveDone = resolve));
+
+  const stop = (reason: string): Promise<number> => {
+    stopping ??= (async () => {
+      say(`stopping (${reason})`);
+      const results = await Promise.allSettled([...children.values()].map((child) => child.stop("SIGTERM", options.stopTimeoutMs)));
+      const servicesStopped = await services.stop().then(() => undefined, (error: unknown) => error);
+      for (const failure of [...results.flatMap((r) => (r.status === "rejected" ? [r.reason] : [])), servicesStopped]) {
+        if (failure === undefined) continue;
+        exitCode = 1;
+        io.stderr.write(`[dev] stop failed: ${(failure as Error).message ?? String(failure)}\n`);
+      }
+      say(`stopped (exit code ${exitCode})`);
+      resolveDone(exitCode);
+      return exitCode;
+    })();
+    return stopping;
+  };
+
+  for (const [name, entry] of [["server", options.serverEntry], ["worker", options.workerEntry]] as const) {
+    const child = new ManagedProcess({
+      name,
+      command: process.execPath,
+      args: ["--import", "tsx", entry],
+      cwd: options.rootDir,
+      env,
+    });
+    children.set(name, child);
+    child.onLine((line, stream) => void (stream === "stdout" ? io.stdout : io.stderr).write(`[${name}] ${line}\n`));
+    void child.exited.then((exit) => {
+      if (stopping !== undefined) return;
+      exitCode = 1;
+      io.stderr.write(`[dev] ${name} exited unexpectedly (${describeExit(exit)}); stopping the rest\n`);
+      void stop(`${name} exited`);
+    });
+  }
+
+  say("taskqueue dev stack");
+  say(`  gRPC      localhost:${options.grpcPort}`);
+  say(`  HTTP      http://localhost:${options.httpPort}  (Connect, gRPC-Web, JSON, dashboard, /metrics)`);
+  for (const line of services.descriptions) say(`  ${line}`);
+  for (const [name, child] of children) say(`  ${name.padEnd(8)}  pid ${child.pid}`);
+  say("Ctrl-C stops everything.");
+
+  return { services, children, done, stop };
+}

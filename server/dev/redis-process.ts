@@ -1,0 +1,194 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Logger } from "../observability/logger.js";
+import { findRedisServer } from "./ensure-redis-server.js";
+import { BinaryNotFoundError, ServiceStartError, ServiceStateError } from "./errors.js";
+import { findFreePort, LOOPBACK_HOST } from "./free-port.js";
+import { describeExit, ManagedProcess, type ProcessExit } from "./managed-process.js";
+import { pingRedis } from "./redis-ping.js";
+
+/** Options for {@link startRedisProcess}. */
+export interface RedisProcessOptions {
+  /** TCP port; default a free one (retried on a race for it). */
+  port?: number;
+  /** Working directory; default a new temp folder, removed by `stop()`. */
+  dir?: string;
+  /** Path of `redis-server`; default found on PATH, /usr/bin or /usr/sbin. */
+  binary?: string;
+  /** Extra command-line arguments, e.g. `["--maxmemory", "64mb"]`. */
+  args?: readonly string[];
+  /** Deadline for the server to answer PING. Default 15 s. */
+  startTimeoutMs?: number;
+  /** Deadline for the server to exit after a terminating signal before SIGKILL. Default 10 s. */
+  stopTimeoutMs?: number;
+  /** Receives the server's output lines at debug level. */
+  logger?: Logger;
+}
+
+/** {@link RedisProcessOptions} with defaults applied. */
+export interface CompiledRedisProcessOptions {
+  port: number | undefined;
+  dir: string | undefined;
+  binary: string | undefined;
+  args: readonly string[];
+  startTimeoutMs: number;
+  stopTimeoutMs: number;
+  logger: Logger | undefined;
+}
+
+/** Applies the defaults of {@link RedisProcessOptions}. */
+export function compileRedisProcessOptions(options: RedisProcessOptions = {}): CompiledRedisProcessOptions {
+  return {
+    port: options.port,
+    dir: options.dir === undefined ? undefined : resolve(options.dir),
+    binary: options.binary,
+    args: options.args ?? [],
+    startTimeoutMs: options.startTimeoutMs ?? 15_000,
+    stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
+    logger: options.logger,
+  };
+}
+
+/** A private redis-server listening on 127.0.0.1, without persistence. */
+export interface RedisProcess {
+  /** `redis://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** The TCP port; kept across restarts. */
+  readonly port: number;
+  /** Process id of the current server process. */
+  readonly pid: number;
+  /** The server's working directory. */
+  readonly dir: string;
+  /** True while the server process runs. */
+  readonly running: boolean;
+  /** Stops the server (SIGTERM, then SIGKILL after the deadline) and removes its temp folder. Final. */
+  stop(): Promise<void>;
+  /**
+   * Sends `signal` and waits for its effect: SIGKILL/SIGTERM/SIGINT/SIGQUIT resolve once the
+   * process has exited, SIGSTOP once it is frozen, SIGCONT once it runs again.
+   */
+  kill(signal: NodeJS.Signals): Promise<void>;
+  /** Starts a new, empty server on the same port (stopping the current one first if it runs). */
+  restart(): Promise<void>;
+}
+
+const READY_LINE = /Ready to accept connections/;
+const ADDRESS_IN_USE = /Address already in use|bind: .*in use/i;
+const PORT_ATTEMPTS = 5;
+
+/**
+ * Spawns a private `redis-server` (`--bind 127.0.0.1 --save "" --appendonly no`, own working
+ * directory) and resolves once it prints that it is ready and answers PING.
+ */
+export async function startRedisProcess(options: RedisProcessOptions = {}): Promise<RedisProcess> {
+  const compiled = compileRedisProcessOptions(options);
+  const binary = compiled.binary ?? (await findRedisServer());
+  if (binary === undefined) {
+    throw new BinaryNotFoundError("redis-server", "redis-server was not found on PATH, /usr/bin or /usr/sbin");
+  }
+  const ownsDir = compiled.dir === undefined;
+  const dir = compiled.dir ?? (await mkdtemp(join(tmpdir(), "taskqueue-redis-")));
+  await mkdir(dir, { recursive: true });
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const port = compiled.port ?? (await findFreePort());
+      try {
+        const server = await spawnReadyRedis(binary, port, dir, compiled);
+        return new RedisProcessHandle(binary, port, dir, ownsDir, compiled, server);
+      } catch (error) {
+        const raced = error instanceof ServiceStartError && error.output.some((line) => ADDRESS_IN_USE.test(line));
+        if (!raced || compiled.port !== undefined || attempt >= PORT_ATTEMPTS) throw error;
+      }
+    }
+  } catch (error) {
+    if (ownsDir) await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+class RedisProcessHandle implements RedisProcess {
+  readonly url: string;
+  #process: ManagedProcess;
+  #closed = false;
+
+  constructor(
+    readonly binary: string,
+    readonly port: number,
+    readonly dir: string,
+    readonly ownsDir: boolean,
+    readonly options: CompiledRedisProcessOptions,
+    process: ManagedProcess,
+  ) {
+    this.url = `redis://${LOOPBACK_HOST}:${port}`;
+    this.#process = process;
+  }
+
+  get pid(): number {
+    return this.#process.pid;
+  }
+
+  get running(): boolean {
+    return this.#process.running;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#process.stop("SIGTERM", this.options.stopTimeoutMs);
+    if (this.ownsDir) await rm(this.dir, { recursive: true, force: true });
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<void> {
+    await this.#process.kill(signal, this.options.stopTimeoutMs);
+  }
+
+  async restart(): Promise<void> {
+    if (this.#closed) throw new ServiceStateError("redis: restart() after stop()");
+    await this.#process.stop("SIGTERM", this.options.stopTimeoutMs);
+    this.#process = await spawnReadyRedis(this.binary, this.port, this.dir, this.options);
+  }
+}
+
+async function spawnReadyRedis(
+  binary: string,
+  port: number,
+  dir: string,
+  options: CompiledRedisProcessOptions,
+): Promise<ManagedProcess> {
+  const child = new ManagedProcess({
+    name: "redis",
+    command: binary,
+    args: [
+      "--port", String(port),
+      "--bind", LOOPBACK_HOST,
+      "--save", "",
+      "--appendonly", "no",
+      "--dir", dir,
+      "--daemonize", "no",
+      "--logfile", "",
+      ...options.args,
+    ],
+    cwd: dir,
+  });
+  const logger = options.logger?.child({ service: "redis", port });
+  if (logger) child.onLine((line) => logger.debug(line));
+  try {
+    const deadline = Date.now() + options.startTimeoutMs;
+    await child.waitForLine(READY_LINE, options.startTimeoutMs);
+    // The ready line is printed once the listener is open; PING confirms it really answers.
+    while (!(await pingRedis(port, LOOPBACK_HOST, Math.max(100, deadline - Date.now())))) {
+      if (!child.running) throw startError(child, `exited (${describeExit(child.exitStatus as ProcessExit)})`);
+      if (Date.now() >= deadline) throw startError(child, `no PONG on port ${port} within ${options.startTimeoutMs} ms`);
+      await child.waitForExit(20).catch(() => undefined);
+    }
+    return child;
+  } catch (error) {
+    await child.stop("SIGKILL", options.stopTimeoutMs);
+    throw error;
+  }
+}
+
+function startError(child: ManagedProcess, message: string): ServiceStartError {
+  return new ServiceStartError("redis", message, child.tail());
+}

@@ -1,0 +1,192 @@
+import type { Logger } from "../observability/logger.js";
+import type { LeaseAllocation, LeasedRecord, QueueStore } from "../redis/queue-store.js";
+import type { DurableTransitions } from "./durable-transitions.js";
+import { randomToken } from "./ids.js";
+import type { DispatchSession } from "./session.js";
+import type { TaskTransition } from "./task-records.js";
+
+/** Options for {@link Dispatcher}. */
+export interface DispatcherOptions {
+  store: QueueStore;
+  transitions: DurableTransitions;
+  logger: Logger;
+  leaseDurationMs: number;
+  /** Backstop: how often queues with waiting credit are re-checked, ms. */
+  pollMs: number;
+  /** Most tasks leased by one script call. */
+  maxLeaseBatch?: number;
+  /** Called when tasks were leased to a session that closed meanwhile: release its leases. */
+  releaseSession: (sessionId: string) => void;
+}
+
+/**
+ * Pushes queued tasks to connected workers within their credits. Dispatch is driven by
+ * events — a task became ready (locally or on another server), a worker granted credit —
+ * with a slow poll as a backstop only. One lease pass per queue runs at a time; a wake
+ * during a pass makes it run again.
+ */
+export class Dispatcher {
+  private readonly sessions = new Map<string, DispatchSession>();
+  private readonly running = new Set<string>();
+  private readonly rerun = new Set<string>();
+  private readonly rotation = new Map<string, number>();
+  private readonly passes = new Set<Promise<void>>();
+  private poller: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  /** Starts the backstop poll. */
+  start(): void {
+    this.poller = setInterval(() => {
+      for (const queue of this.queuesWithCredit()) this.wake(queue);
+    }, this.options.pollMs);
+    this.poller.unref();
+  }
+
+  /** Stops leasing (in-flight passes finish) and the poll. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.poller);
+    await Promise.allSettled([...this.passes]);
+  }
+
+  /** Connected sessions. */
+  get connected(): ReadonlyMap<string, DispatchSession> {
+    return this.sessions;
+  }
+
+  /** Adds a session (after its hello). */
+  register(session: DispatchSession): void {
+    this.sessions.set(session.id, session);
+  }
+
+  /** Removes a session; its leases are released by the caller. */
+  unregister(sessionId: string): void {
+    this.sessions.delete(sessionId);
+  }
+
+  /** Adds credit to a session and wakes its queues. */
+  grant(session: DispatchSession, credits: number): void {
+    session.credits += credits;
+    for (const queue of session.queues) this.wake(queue);
+  }
+
+  /** Asks for a lease pass on `queue` (coalesced). */
+  wake(queue: string): void {
+    if (this.stopped) return;
+    if (this.running.has(queue)) {
+      this.rerun.add(queue);
+      return;
+    }
+    this.running.add(queue);
+    const pass = this.runPasses(queue);
+    this.passes.add(pass);
+    void pass.finally(() => this.passes.delete(pass));
+  }
+
+  private queuesWithCredit(): Set<string> {
+    const queues = new Set<string>();
+    for (const s of this.sessions.values()) {
+      if (s.credits > 0 && !s.closed && !s.draining) for (const q of s.queues) queues.add(q);
+    }
+    return queues;
+  }
+
+  private async runPasses(queue: string): Promise<void> {
+    try {
+      do {
+        this.rerun.delete(queue);
+        while (!this.stopped && (await this.leaseOnce(queue))) {
+          // a full batch was leased: there may be more
+        }
+      } while (this.rerun.has(queue) && !this.stopped);
+    } catch (error) {
+      this.options.logger.warn({ err: error, queue }, "dispatch pass failed; the poll will retry");
+    } finally {
+      this.running.delete(queue);
+    }
+  }
+
+  /** One script call. Returns true when every requested task was found (try again). */
+  private async leaseOnce(queue: string): Promise<boolean> {
+    const allocations = this.allocate(queue);
+    if (allocations.length === 0) return false;
+    const requested = allocations.reduce((n, a) => n + a.count, 0);
+    let leased: LeasedRecord[];
+    try {
+      leased = await this.options.store.lease(queue, allocations, this.options.leaseDurationMs, randomToken());
+    } catch (error) {
+      for (const a of allocations) {
+        const s = this.sessions.get(a.sessionId);
+        if (s) s.credits += a.count;
+      }
+      throw error;
+    }
+    this.deliver(allocations, leased);
+    return leased.length === requested;
+  }
+
+  /** Splits up to one batch of credit among the queue's sessions, rotating who goes first. */
+  private allocate(queue: string): LeaseAllocation[] {
+    const eligible = [...this.sessions.values()].filter(
+      (s) => s.credits > 0 && !s.closed && !s.draining && s.queues.includes(queue),
+    );
+    if (eligible.length === 0) return [];
+    const start = (this.rotation.get(queue) ?? 0) % eligible.length;
+    this.rotation.set(queue, start + 1);
+    let remaining = this.options.maxLeaseBatch ?? 500;
+    const allocations: LeaseAllocation[] = [];
+    for (let i = 0; i < eligible.length && remaining > 0; i++) {
+      const s = eligible[(start + i) % eligible.length]!;
+      const count = Math.min(s.credits, remaining);
+      s.credits -= count;
+      remaining -= count;
+      allocations.push({ sessionId: s.id, workerId: s.workerId, count });
+    }
+    return allocations;
+  }
+
+  private deliver(allocations: LeaseAllocation[], leased: LeasedRecord[]): void {
+    const bySession = new Map<string, LeasedRecord[]>();
+    for (const record of leased) {
+      const list = bySession.get(record.sessionId) ?? [];
+      list.push(record);
+      bySession.set(record.sessionId, list);
+    }
+    const running: TaskTransition[] = [];
+    for (const a of allocations) {
+      const tasks = bySession.get(a.sessionId) ?? [];
+      const session = this.sessions.get(a.sessionId);
+      if (!session || session.closed) {
+        // The stream ended while the script ran: give its tasks back at once.
+        if (tasks.length > 0) this.options.releaseSession(a.sessionId);
+        continue;
+      }
+      session.credits += a.count - tasks.length;
+      if (tasks.length === 0) continue;
+      for (const t of tasks) {
+        session.held.add(t.id);
+        running.push(runningTransition(t, a.workerId));
+      }
+      session.deliver(tasks);
+    }
+    this.options.transitions.writeInBackground(running);
+  }
+}
+
+function runningTransition(t: LeasedRecord, workerId: string): TaskTransition {
+  return {
+    id: t.id,
+    state: "RUNNING",
+    attempt: t.attempt,
+    workerId,
+    startedAt: new Date(),
+    finishedAt: null,
+    scheduledAt: null,
+    result: null,
+    resultFormat: null,
+    error: null,
+    attemptOutcome: null,
+  };
+}

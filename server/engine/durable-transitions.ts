@@ -1,0 +1,65 @@
+import type { TransitionWriter } from "../db/transition-writer.js";
+import type { Logger } from "../observability/logger.js";
+import type { TaskTransition } from "./task-records.js";
+
+/** Options for {@link DurableTransitions}. */
+export interface DurableTransitionsOptions {
+  writer: TransitionWriter;
+  logger: Logger;
+  /** First retry delay after a failed write, ms. Default 100. */
+  initialRetryMs?: number;
+  /** Largest retry delay, ms. Default 5000. */
+  maxRetryMs?: number;
+}
+
+/**
+ * Writes transitions that Redis has already applied and that must reach Postgres: a failed
+ * write (Postgres down) is retried with back-off until it commits or the server stops.
+ */
+export class DurableTransitions {
+  private stopped = false;
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly options: DurableTransitionsOptions) {}
+
+  /** Writes and resolves once committed; keeps retrying while Postgres is unreachable. */
+  write(transitions: TaskTransition[]): Promise<void> {
+    if (transitions.length === 0) return Promise.resolve();
+    const promise = this.writeWithRetry(transitions);
+    this.pending.add(promise);
+    void promise.finally(() => this.pending.delete(promise));
+    return promise;
+  }
+
+  /** Fire-and-forget variant: failures are retried and logged, never thrown. */
+  writeInBackground(transitions: TaskTransition[]): void {
+    this.write(transitions).catch((error: unknown) =>
+      this.options.logger.error({ err: error, count: transitions.length }, "transitions not written"),
+    );
+  }
+
+  /** Waits for writes in progress (bounded by `timeoutMs`), then stops retrying. */
+  async stop(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.allSettled([...this.pending]), deadline]);
+    clearTimeout(timer);
+    this.stopped = true;
+  }
+
+  private async writeWithRetry(transitions: TaskTransition[]): Promise<void> {
+    let delay = this.options.initialRetryMs ?? 100;
+    const maxDelay = this.options.maxRetryMs ?? 5_000;
+    for (;;) {
+      try {
+        await this.options.writer.write(transitions);
+        return;
+      } catch (error) {
+        if (this.stopped) throw error;
+        this.options.logger.warn({ err: error, retryInMs: delay }, "writing transitions failed; retrying");
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(maxDelay, delay * 2);
+      }
+    }
+  }
+}

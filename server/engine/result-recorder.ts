@@ -1,0 +1,81 @@
+import { Batcher } from "../db/batcher.js";
+import type { StoredError } from "../db/schema.js";
+import type { LeaseEnd, QueueStore } from "../redis/queue-store.js";
+import type { DurableTransitions } from "./durable-transitions.js";
+import { transitionOfLeaseEnd } from "./lease-ends.js";
+
+/** A result as reported by a worker, already validated. */
+export interface ReportedResult {
+  taskId: string;
+  leaseToken: string;
+  outcome:
+    | { kind: "success"; result: { bytes: Buffer; format: 1 | 2 } }
+    | { kind: "failure"; error: StoredError };
+}
+
+/** Verdict on one result. */
+export type ResultVerdict = { status: "accepted"; end: LeaseEnd } | { status: "stale" };
+
+/** Options for {@link ResultRecorder}. */
+export interface ResultRecorderOptions {
+  store: QueueStore;
+  transitions: DurableTransitions;
+  now?: () => number;
+  /** Told about every accepted result (to wake queues and arm back-off timers). */
+  onLeaseEnds: (ends: LeaseEnd[]) => void;
+}
+
+/**
+ * Records worker results: results arriving together from any streams are fenced in one
+ * Redis script call and written to Postgres in one group commit; each verdict is returned
+ * only after the commit, so an ACCEPTED ack means durable.
+ */
+export class ResultRecorder {
+  private readonly batcher: Batcher<ReportedResult, ResultVerdict>;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ResultRecorderOptions) {
+    this.now = options.now ?? Date.now;
+    this.batcher = new Batcher({
+      flush: (results) => this.flush(results),
+      windowMs: 0,
+      maxBatch: 1000,
+      maxInFlight: 4,
+    });
+  }
+
+  /** Fences and records results; resolves with a verdict per result once durable. */
+  record(results: ReportedResult[]): Promise<ResultVerdict[]> {
+    return this.batcher.submitMany(results);
+  }
+
+  /** Resolves once every result handed in so far is recorded. */
+  idle(): Promise<void> {
+    return this.batcher.idle();
+  }
+
+  private async flush(results: ReportedResult[]): Promise<ResultVerdict[]> {
+    const ends = await this.options.store.complete(
+      results.map((r) => ({
+        id: r.taskId,
+        leaseToken: r.leaseToken,
+        how: r.outcome.kind === "success" ? "succeeded" : r.outcome.error.nonRetryable ? "fatal" : "failed",
+      })),
+    );
+    const now = this.now();
+    const transitions = [];
+    const accepted: LeaseEnd[] = [];
+    for (let i = 0; i < results.length; i++) {
+      const end = ends[i];
+      if (!end) continue;
+      const outcome = results[i]!.outcome;
+      accepted.push(end);
+      transitions.push(
+        transitionOfLeaseEnd(end, now, outcome.kind === "success" ? { result: outcome.result } : { error: outcome.error }),
+      );
+    }
+    await this.options.transitions.write(transitions);
+    this.options.onLeaseEnds(accepted);
+    return ends.map((end) => (end ? { status: "accepted" as const, end } : { status: "stale" as const }));
+  }
+}

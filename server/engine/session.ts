@@ -1,0 +1,29 @@
+import type { LeasedRecord } from "../redis/queue-store.js";
+
+/**
+ * The engine's view of one connected worker stream: what it serves, how much credit it
+ * has granted, which tasks it holds, and how to push messages to it. The protocol handler
+ * implements the push side.
+ */
+export interface DispatchSession {
+  /** Unique per stream. */
+  readonly id: string;
+  /** The worker's own id from its hello. */
+  readonly workerId: string;
+  /** Queues it takes tasks from. */
+  readonly queues: readonly string[];
+  /** Credits granted and not yet used. */
+  credits: number;
+  /** Ids of tasks leased to it that have not been answered. */
+  readonly held: Set<string>;
+  /** True once the stream is closing: nothing more is sent. */
+  readonly closed: boolean;
+  /** True once the worker or server is draining: no more tasks. */
+  readonly draining: boolean;
+  /** Pushes leased tasks (one stream write). */
+  deliver(tasks: LeasedRecord[]): void;
+  /** Pushes a cancel for one task. */
+  cancel(taskId: string, leaseToken: string, reason: string): void;
+  /** Tells the worker the server is draining. */
+  drain(deadline: Date, reason: string): void;
+}

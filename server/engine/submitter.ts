@@ -1,0 +1,56 @@
+import type { InsertOutcome, TaskInserter } from "../db/task-inserter.js";
+import { UnavailableError } from "../errors.js";
+import type { Logger } from "../observability/logger.js";
+import type { QueueStore } from "../redis/queue-store.js";
+import type { NewTask } from "./task-records.js";
+
+/** Options for {@link Submitter}. */
+export interface SubmitterOptions {
+  inserter: TaskInserter;
+  store: QueueStore;
+  logger: Logger;
+  /** Told which queues gained ready tasks (local dispatch and other servers). */
+  onReady: (queues: string[]) => void;
+  /** Told the due time of delayed tasks. */
+  onDue: (dueMs: number) => void;
+  /** Told that tasks were committed but could not be enqueued (recovery will). */
+  onEnqueueFailed: () => void;
+}
+
+/**
+ * Accepts validated tasks: commits them to Postgres (group commit), then adds the new ones
+ * to the Redis dispatch state and wakes dispatch. The answer comes after the commit; if
+ * the enqueue fails after it, the task is still acknowledged and recovery enqueues it.
+ */
+export class Submitter {
+  constructor(private readonly options: SubmitterOptions) {}
+
+  /** Commits and enqueues; one outcome per task, in order. */
+  async submit(tasks: NewTask[]): Promise<InsertOutcome[]> {
+    if (tasks.length === 0) return [];
+    let outcomes: InsertOutcome[];
+    try {
+      outcomes = await this.options.inserter.insert(tasks);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "committing submitted tasks failed");
+      throw new UnavailableError("the task store (Postgres) is unavailable; nothing was written", { cause: error });
+    }
+    const fresh = tasks.filter((t, i) => !outcomes[i]!.existing);
+    if (fresh.length > 0) await this.enqueue(fresh);
+    return outcomes;
+  }
+
+  private async enqueue(tasks: NewTask[]): Promise<void> {
+    try {
+      const { readyQueues } = await this.options.store.enqueue(
+        tasks.map((task) => ({ task, attempt: 0, dueMs: task.runAt ? task.runAt.getTime() : 0 })),
+      );
+      if (readyQueues.length > 0) this.options.onReady(readyQueues);
+      const delayed = tasks.filter((t) => t.runAt && t.runAt.getTime() > Date.now());
+      if (delayed.length > 0) this.options.onDue(Math.min(...delayed.map((t) => t.runAt!.getTime())));
+    } catch (error) {
+      this.options.logger.error({ err: error, count: tasks.length }, "tasks committed but not enqueued; recovery will enqueue them");
+      this.options.onEnqueueFailed();
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import type { PayloadFormatValue, StoredError, TaskStateName } from "../db/schema.js";
+
+/** A validated task, ready to be inserted and enqueued. */
+export interface NewTask {
+  id: string;
+  queue: string;
+  type: string;
+  payload: Buffer;
+  payloadFormat: PayloadFormatValue;
+  priority: number;
+  maxAttempts: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  backoffMultiplier: number;
+  timeoutMs: number | null;
+  idempotencyKey: string | null;
+  labels: Record<string, string>;
+  createdAt: Date;
+  /** Set when the task must not run before this time. */
+  runAt: Date | null;
+}
+
+/** How a dispatch ended, as stored in `task_attempts.outcome`. */
+export type AttemptOutcomeName = "SUCCEEDED" | "FAILED" | "LEASE_EXPIRED" | "WORKER_LOST" | "CANCELLED";
+
+/**
+ * A state change of one task at one attempt, written by the group-commit writer. Applied
+ * only if the row is not terminal and its attempt is not newer (see the writer's guard).
+ */
+export interface TaskTransition {
+  id: string;
+  state: TaskStateName;
+  attempt: number;
+  workerId: string | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  scheduledAt: Date | null;
+  result: Buffer | null;
+  resultFormat: PayloadFormatValue | null;
+  error: StoredError | null;
+  /** Outcome of the attempt that ended with this transition; null when none ended. */
+  attemptOutcome: AttemptOutcomeName | null;
+}
+
+/** Progress reported for a running task. */
+export interface ProgressUpdate {
+  id: string;
+  percent: number;
+  message: string;
+}

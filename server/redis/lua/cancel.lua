@@ -1,0 +1,31 @@
+-- cancel.lua: cancels one task in the dispatch state.
+-- KEYS: none (keys derive from the prefix, see lib.lua).
+-- ARGV[1] prefix, ARGV[2] now, ARGV[3] id, ARGV[4] reason
+-- Returns {'removed'} (it will not be dispatched), {'running', session_id, lease_token}
+-- (its worker must be told), {'finished'} (already terminal), or {'absent'} (not in Redis:
+-- a tombstone is left so a late enqueue cannot revive it).
+local id = ARGV[3]
+local k = task_key(id)
+local f = redis.call('HMGET', k, 'st', 'q', 'w', 'tok')
+local st = f[1]
+if not st then
+  redis.call('HSET', k, 'st', 'cancelled')
+  redis.call('EXPIRE', k, TERMINAL_TTL_S)
+  return { 'absent' }
+end
+if st == 'queued' then
+  redis.call('ZREM', ready_key(f[2]), id)
+  mark_terminal(k, 'cancelled')
+  return { 'removed' }
+end
+if st == 'scheduled' or st == 'failed' then
+  redis.call('ZREM', P .. 'delayed', id)
+  mark_terminal(k, 'cancelled')
+  return { 'removed' }
+end
+if st == 'running' then
+  redis.call('HSET', k, 'cr', ARGV[4])
+  return { 'running', f[3], f[4] }
+end
+if st == 'cancelled' then return { 'removed' } end
+return { 'finished' }

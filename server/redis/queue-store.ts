@@ -1,0 +1,225 @@
+import type { Redis } from "ioredis";
+import type { NewTask } from "../engine/task-records.js";
+import { loadScripts, type ScriptRunner } from "./scripts.js";
+
+/** A task to put into the dispatch state (new, or rebuilt from Postgres). */
+export interface EnqueueItem {
+  task: NewTask;
+  /** Attempts already made (0 for a new task). */
+  attempt: number;
+  /** Not before this time (ms); 0 = now. */
+  dueMs: number;
+}
+
+/** Which sessions want how many tasks of a queue. */
+export interface LeaseAllocation {
+  sessionId: string;
+  workerId: string;
+  count: number;
+}
+
+/** A task leased to a session by {@link QueueStore.lease}. */
+export interface LeasedRecord {
+  sessionId: string;
+  queue: string;
+  id: string;
+  leaseToken: string;
+  attempt: number;
+  deadlineMs: number;
+  type: string;
+  payloadFormat: number;
+  payload: Buffer;
+  maxAttempts: number;
+  timeoutMs: number;
+  labels: Record<string, string>;
+  createdMs: number;
+}
+
+/** How a lease ended, as the scripts report it. */
+export type LeaseEndHow = "succeeded" | "failed" | "fatal" | "expired" | "timeout" | "lost";
+
+/** New state of a task whose lease ended. */
+export interface LeaseEnd {
+  id: string;
+  state: "SUCCEEDED" | "FAILED" | "QUEUED" | "DEAD" | "CANCELLED";
+  attempt: number;
+  workerId: string;
+  startedMs: number;
+  /** For FAILED: when the retry is due (ms). */
+  dueMs: number;
+  how: LeaseEndHow;
+  queue: string;
+}
+
+/** A result to fence and record. */
+export interface CompletionInput {
+  id: string;
+  leaseToken: string;
+  how: "succeeded" | "failed" | "fatal";
+}
+
+/** Outcome of {@link QueueStore.cancel}. */
+export type CancelOutcome =
+  | { kind: "removed" }
+  | { kind: "absent" }
+  | { kind: "finished" }
+  | { kind: "running"; sessionId: string; leaseToken: string };
+
+/** A task moved from the delayed set to its ready queue. */
+export interface Promoted {
+  id: string;
+  queue: string;
+  attempt: number;
+  previous: "scheduled" | "failed";
+}
+
+/** Options for {@link QueueStore}. */
+export interface QueueStoreOptions {
+  redis: Redis;
+  prefix: string;
+  /** Clock in ms (injected so tests can control time). */
+  now?: () => number;
+  /** Source of jitter in [0,1). */
+  random?: () => number;
+}
+
+/**
+ * The Redis dispatch state, behind typed calls to the Lua scripts. Every call works on
+ * many tasks at once (one round trip).
+ */
+export class QueueStore {
+  private readonly run: ScriptRunner;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  readonly prefix: string;
+
+  constructor(private readonly options: QueueStoreOptions) {
+    this.run = loadScripts(options.redis);
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.prefix = options.prefix;
+  }
+
+  /** Adds tasks (skipping any already present). Returns the queues that gained ready tasks. */
+  async enqueue(items: EnqueueItem[]): Promise<{ added: number; readyQueues: string[] }> {
+    if (items.length === 0) return { added: 0, readyQueues: [] };
+    const args: Array<string | number | Buffer> = [this.prefix, this.now()];
+    for (const { task, attempt, dueMs } of items) {
+      args.push(
+        task.id,
+        task.queue,
+        task.type,
+        task.payloadFormat,
+        task.payload,
+        task.priority,
+        task.maxAttempts,
+        task.backoffInitialMs,
+        task.backoffMaxMs,
+        task.backoffMultiplier,
+        task.timeoutMs ?? 0,
+        JSON.stringify(task.labels),
+        task.createdAt.getTime(),
+        dueMs,
+        attempt,
+      );
+    }
+    const reply = (await this.run("enqueue", args)) as [number, ...string[]];
+    return { added: Number(reply[0]), readyQueues: reply.slice(1) as string[] };
+  }
+
+  /** Leases ready tasks of `queue` to the given sessions, in allocation order. */
+  async lease(queue: string, allocations: LeaseAllocation[], leaseMs: number, tokenPrefix: string): Promise<LeasedRecord[]> {
+    const args: Array<string | number> = [this.prefix, this.now(), leaseMs, tokenPrefix, queue];
+    for (const a of allocations) args.push(a.sessionId, a.workerId, a.count);
+    const reply = (await this.run("lease", args, true)) as Array<Array<Buffer | number>>;
+    return reply.map((r) => ({
+      sessionId: String(r[0]),
+      queue,
+      id: String(r[1]),
+      leaseToken: String(r[2]),
+      attempt: Number(r[3]),
+      deadlineMs: Number(r[4]),
+      type: String(r[5]),
+      payloadFormat: Number(String(r[6])),
+      payload: r[7] as Buffer,
+      maxAttempts: Number(String(r[8])),
+      timeoutMs: Number(String(r[9])),
+      labels: JSON.parse(String(r[10])) as Record<string, string>,
+      createdMs: Number(String(r[11])),
+    }));
+  }
+
+  /** Heartbeat: extends every lease the session holds. Returns how many. */
+  async extend(sessionId: string, leaseMs: number): Promise<number> {
+    return Number(await this.run("extend", [this.prefix, this.now(), leaseMs, sessionId]));
+  }
+
+  /** Fences and records results. `null` marks a stale result (nothing changed). */
+  async complete(inputs: CompletionInput[]): Promise<Array<LeaseEnd | null>> {
+    if (inputs.length === 0) return [];
+    const args: Array<string | number> = [this.prefix, this.now()];
+    for (const c of inputs) args.push(c.id, c.leaseToken, c.how, this.random());
+    const reply = (await this.run("complete", args)) as unknown[][];
+    return reply.map((r) => (r[1] === "STALE" ? null : parseLeaseEnd(r)));
+  }
+
+  /** Ends expired leases (at most `limit`). */
+  async reap(limit: number): Promise<LeaseEnd[]> {
+    const reply = (await this.run("reap", [this.prefix, this.now(), limit])) as unknown[][];
+    return reply.map(parseLeaseEnd);
+  }
+
+  /** Puts back every task a closed session held. */
+  async release(sessionId: string): Promise<LeaseEnd[]> {
+    const reply = (await this.run("release", [this.prefix, this.now(), sessionId])) as unknown[][];
+    return reply.map(parseLeaseEnd);
+  }
+
+  /** Moves due delayed tasks to their ready queues; returns them and the next due time. */
+  async promote(limit: number): Promise<{ promoted: Promoted[]; nextDueMs: number | null }> {
+    const reply = (await this.run("promote", [this.prefix, this.now(), limit])) as unknown[];
+    const promoted: Promoted[] = [];
+    for (let i = 1; i < reply.length; i += 4) {
+      promoted.push({
+        id: String(reply[i]),
+        queue: String(reply[i + 1]),
+        attempt: Number(reply[i + 2]),
+        previous: reply[i + 3] as Promoted["previous"],
+      });
+    }
+    const next = Number(reply[0]);
+    return { promoted, nextDueMs: next < 0 ? null : next };
+  }
+
+  /** Cancels one task in the dispatch state. */
+  async cancel(id: string, reason: string): Promise<CancelOutcome> {
+    const reply = (await this.run("cancel", [this.prefix, this.now(), id, reason])) as string[];
+    if (reply[0] === "running") return { kind: "running", sessionId: reply[1]!, leaseToken: reply[2]! };
+    return { kind: reply[0] as "removed" | "absent" | "finished" };
+  }
+
+  /** Ids among `ids` that the dispatch state does not know. */
+  async absent(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return (await this.run("probe", [this.prefix, this.now(), ...ids])) as string[];
+  }
+
+  /** Sets the marker whose disappearance shows Redis lost its data. Returns true if it was missing. */
+  async ensureEpochMarker(): Promise<boolean> {
+    const set = await this.options.redis.set(`${this.prefix}epoch`, String(this.now()), "NX");
+    return set === "OK";
+  }
+}
+
+function parseLeaseEnd(r: unknown[]): LeaseEnd {
+  return {
+    id: String(r[0]),
+    state: r[1] as LeaseEnd["state"],
+    attempt: Number(r[2]),
+    workerId: String(r[3]),
+    startedMs: Number(r[4]),
+    dueMs: Number(r[5]),
+    how: r[6] as LeaseEndHow,
+    queue: String(r[7]),
+  };
+}

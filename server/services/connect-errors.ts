@@ -1,0 +1,61 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { TaskQueueError } from "../errors.js";
+import type { Logger } from "../observability/logger.js";
+
+const codeByName: Record<TaskQueueError["code"], Code> = {
+  INVALID_ARGUMENT: Code.InvalidArgument,
+  RESOURCE_EXHAUSTED: Code.ResourceExhausted,
+  NOT_FOUND: Code.NotFound,
+  FAILED_PRECONDITION: Code.FailedPrecondition,
+  UNAVAILABLE: Code.Unavailable,
+  ALREADY_EXISTS: Code.AlreadyExists,
+};
+
+/** Connect code of a domain error code name. */
+export function connectCodeOf(name: TaskQueueError["code"]): Code {
+  return codeByName[name];
+}
+
+/**
+ * Maps any error thrown inside a service to a ConnectError: domain errors keep their
+ * code and message; anything unexpected becomes INTERNAL with a generic message (the
+ * details go to the log, never to the client).
+ */
+export function toConnectError(error: unknown, logger: Logger): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (error instanceof TaskQueueError) {
+    return new ConnectError(error.message, codeByName[error.code]);
+  }
+  logger.error({ err: error }, "unexpected error in service handler");
+  return new ConnectError("internal error", Code.Internal);
+}
+
+/**
+ * Wraps every method of a service implementation so that thrown errors are mapped by
+ * {@link toConnectError}. Works for unary and streaming (async generator) methods.
+ */
+export function withErrorMapping<T extends object>(impl: T, logger: Logger): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(impl)) {
+    if (typeof method !== "function") continue;
+    const fn = method as (...args: unknown[]) => unknown;
+    if (fn.constructor.name === "AsyncGeneratorFunction") {
+      wrapped[name] = async function* (...args: unknown[]) {
+        try {
+          yield* fn.apply(impl, args) as AsyncGenerator<unknown>;
+        } catch (error) {
+          throw toConnectError(error, logger);
+        }
+      };
+    } else {
+      wrapped[name] = async (...args: unknown[]) => {
+        try {
+          return await fn.apply(impl, args);
+        } catch (error) {
+          throw toConnectError(error, logger);
+        }
+      };
+    }
+  }
+  return wrapped as T;
+}

@@ -1,0 +1,38 @@
+import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
+import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
+import { PayloadFormat, type PayloadFormatValue } from "../db/schema.js";
+
+/** A payload or result as the API carries it: a JSON value or opaque bytes (a proto oneof). */
+export type ApiData<J extends string, B extends string> =
+  | { case: J; value: Value }
+  | { case: B; value: Uint8Array }
+  | { case: undefined; value?: undefined };
+
+/** A payload or result as stored: bytes plus their format. */
+export interface StoredData {
+  bytes: Buffer;
+  format: PayloadFormatValue;
+}
+
+/** Encodes an API oneof for storage; an unset oneof is stored as JSON null. */
+export function encodeData(data: { case: string | undefined; value?: unknown }, jsonCase: string): StoredData {
+  if (data.case === undefined) return { bytes: Buffer.from("null"), format: PayloadFormat.json };
+  if (data.case === jsonCase) {
+    return { bytes: Buffer.from(toJsonString(ValueSchema, data.value as Value)), format: PayloadFormat.json };
+  }
+  const bytes = data.value as Uint8Array;
+  return { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), format: PayloadFormat.bytes };
+}
+
+/** Decodes stored data into an API oneof with the given case names. */
+export function decodeData<J extends string, B extends string>(
+  bytes: Buffer,
+  format: number,
+  jsonCase: J,
+  bytesCase: B,
+): { case: J; value: Value } | { case: B; value: Uint8Array } {
+  if (format === PayloadFormat.json) {
+    return { case: jsonCase, value: fromJsonString(ValueSchema, bytes.toString("utf8")) };
+  }
+  return { case: bytesCase, value: new Uint8Array(bytes) };
+}

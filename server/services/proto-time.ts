@@ -1,0 +1,22 @@
+import { create } from "@bufbuild/protobuf";
+import { DurationSchema, type Duration, type Timestamp, timestampFromDate, timestampDate } from "@bufbuild/protobuf/wkt";
+
+/** A Duration from milliseconds. */
+export function durationFromMs(ms: number): Duration {
+  return create(DurationSchema, { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 });
+}
+
+/** Milliseconds of a Duration (rounded down). */
+export function msOfDuration(d: Duration): number {
+  return Number(d.seconds) * 1000 + Math.floor(d.nanos / 1_000_000);
+}
+
+/** A Timestamp from a Date, or undefined. */
+export function timestampOf(date: Date | null | undefined): Timestamp | undefined {
+  return date ? timestampFromDate(date) : undefined;
+}
+
+/** A Date from a Timestamp. */
+export function dateOf(ts: Timestamp): Date {
+  return timestampDate(ts);
+}

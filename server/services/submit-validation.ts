@@ -1,0 +1,110 @@
+import type { SubmitTaskRequest } from "../../gen/taskqueue/v1/task_service_pb.js";
+import { InvalidArgumentError, ResourceExhaustedError } from "../errors.js";
+import { newTaskId } from "../engine/ids.js";
+import type { NewTask } from "../engine/task-records.js";
+import { encodeData } from "./payload-codec.js";
+import { msOfDuration, dateOf } from "./proto-time.js";
+
+/** Limits and defaults that validation applies. */
+export interface SubmitPolicy {
+  maxPayloadBytes: number;
+  defaultMaxAttempts: number;
+  defaultInitialBackoffMs: number;
+  defaultMaxBackoffMs: number;
+  defaultBackoffMultiplier: number;
+}
+
+const QUEUE_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
+const TYPE_NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Checks a queue name; throws InvalidArgumentError naming `field`. */
+export function checkQueueName(queue: string, field = "queue"): void {
+  if (queue === "") throw new InvalidArgumentError(field, "is required");
+  if (!QUEUE_NAME.test(queue)) {
+    throw new InvalidArgumentError(field, `"${truncate(queue)}" must be 1-128 characters of letters, digits and . _ : -`);
+  }
+}
+
+/**
+ * Validates one submit request and turns it into a {@link NewTask}. Throws
+ * InvalidArgumentError or ResourceExhaustedError naming the field (prefixed by `path`).
+ */
+export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now: Date, path = ""): NewTask {
+  const f = (name: string) => `${path}${name}`;
+  checkQueueName(req.queue, f("queue"));
+  if (req.type === "") throw new InvalidArgumentError(f("type"), "is required");
+  if (!TYPE_NAME.test(req.type)) {
+    throw new InvalidArgumentError(f("type"), `"${truncate(req.type)}" must be 1-128 characters of letters, digits and . _ : / -`);
+  }
+  const payload = encodeData(req.payloadData, "payload");
+  if (payload.bytes.length > policy.maxPayloadBytes) {
+    const field = req.payloadData.case === "payloadBytes" ? "payload_bytes" : "payload";
+    throw new ResourceExhaustedError(f(field), `${payload.bytes.length} bytes exceeds the limit of ${policy.maxPayloadBytes} bytes`);
+  }
+  if (!Number.isInteger(req.priority) || req.priority < 0 || req.priority > 100) {
+    throw new InvalidArgumentError(f("priority"), `must be between 0 and 100, got ${req.priority}`);
+  }
+  const retry = req.retryPolicy;
+  const maxAttempts = retry?.maxAttempts || policy.defaultMaxAttempts;
+  if (maxAttempts < 1 || maxAttempts > 100) {
+    throw new InvalidArgumentError(f("retry_policy.max_attempts"), `must be between 1 and 100, got ${maxAttempts}`);
+  }
+  const backoffInitialMs = retry?.initialBackoff ? msOfDuration(retry.initialBackoff) : policy.defaultInitialBackoffMs;
+  if (backoffInitialMs < 0 || backoffInitialMs > DAY_MS) {
+    throw new InvalidArgumentError(f("retry_policy.initial_backoff"), "must be between 0 and 24h");
+  }
+  const backoffMaxMs = retry?.maxBackoff ? msOfDuration(retry.maxBackoff) : Math.max(policy.defaultMaxBackoffMs, backoffInitialMs);
+  if (backoffMaxMs < backoffInitialMs || backoffMaxMs > 7 * DAY_MS) {
+    throw new InvalidArgumentError(f("retry_policy.max_backoff"), "must be at least initial_backoff and at most 7 days");
+  }
+  const backoffMultiplier = retry?.backoffMultiplier || policy.defaultBackoffMultiplier;
+  if (!(backoffMultiplier >= 1 && backoffMultiplier <= 100)) {
+    throw new InvalidArgumentError(f("retry_policy.backoff_multiplier"), `must be between 1 and 100, got ${backoffMultiplier}`);
+  }
+  if (req.idempotencyKey.length > 256) {
+    throw new InvalidArgumentError(f("idempotency_key"), "must be at most 256 characters");
+  }
+  checkLabels(req.labels, f("labels"));
+  let runAt: Date | null = null;
+  if (req.runAt) {
+    const date = dateOf(req.runAt);
+    if (Number.isNaN(date.getTime())) throw new InvalidArgumentError(f("run_at"), "is not a valid time");
+    if (date.getTime() > now.getTime()) runAt = date;
+  }
+  let timeoutMs: number | null = null;
+  if (req.timeout) {
+    timeoutMs = msOfDuration(req.timeout);
+    if (timeoutMs <= 0 || timeoutMs > DAY_MS) throw new InvalidArgumentError(f("timeout"), "must be between 1ms and 24h");
+  }
+  return {
+    id: newTaskId(now.getTime()),
+    queue: req.queue,
+    type: req.type,
+    payload: payload.bytes,
+    payloadFormat: payload.format,
+    priority: req.priority,
+    maxAttempts,
+    backoffInitialMs,
+    backoffMaxMs,
+    backoffMultiplier,
+    timeoutMs,
+    idempotencyKey: req.idempotencyKey === "" ? null : req.idempotencyKey,
+    labels: { ...req.labels },
+    createdAt: now,
+    runAt,
+  };
+}
+
+function checkLabels(labels: Record<string, string>, field: string): void {
+  const entries = Object.entries(labels);
+  if (entries.length > 32) throw new InvalidArgumentError(field, `at most 32 labels, got ${entries.length}`);
+  for (const [key, value] of entries) {
+    if (key.length === 0 || key.length > 64) throw new InvalidArgumentError(`${field}.${truncate(key)}`, "keys must be 1-64 characters");
+    if (value.length > 256) throw new InvalidArgumentError(`${field}.${key}`, "values must be at most 256 characters");
+  }
+}
+
+function truncate(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}

@@ -1,0 +1,181 @@
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  SubmitTasksResultSchema,
+  SubmitErrorSchema,
+  TaskService,
+  type SubmitTaskRequest,
+} from "../../gen/taskqueue/v1/task_service_pb.js";
+import type { TaskRow, TaskStateName } from "../db/schema.js";
+import type { TaskRepository } from "../db/task-repository.js";
+import type { Canceller } from "../engine/canceller.js";
+import type { Submitter } from "../engine/submitter.js";
+import type { NewTask } from "../engine/task-records.js";
+import { InvalidArgumentError, NotFoundError, TaskQueueError } from "../errors.js";
+import { type SubmitPolicy, validateSubmit } from "./submit-validation.js";
+import { attemptOfRow, stateNameOf, taskOfRow } from "./task-mapper.js";
+
+/** Dependencies of the TaskService implementation. */
+export interface TaskServiceDeps {
+  submitter: Submitter;
+  repository: TaskRepository;
+  canceller: Canceller;
+  policy: SubmitPolicy;
+  now?: () => Date;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_BATCH = 1000;
+
+/** Checks a task id; throws InvalidArgumentError naming `field`. */
+export function checkTaskId(id: string, field = "id"): void {
+  if (id === "") throw new InvalidArgumentError(field, "is required");
+  if (!UUID.test(id)) throw new InvalidArgumentError(field, `"${id.slice(0, 40)}" is not a task id (a UUID)`);
+}
+
+/** The producer API: submit, get, list and cancel tasks. */
+export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof TaskService> {
+  const now = deps.now ?? (() => new Date());
+
+  /** Answers for tasks just submitted: new ones from memory, existing ones from Postgres. */
+  async function rowsFor(tasks: NewTask[], outcomes: { id: string; existing: boolean }[]): Promise<TaskRow[]> {
+    const existing = await deps.repository.getMany(outcomes.filter((o) => o.existing).map((o) => o.id));
+    return outcomes.map((o, i) => {
+      if (!o.existing) return rowOfNewTask(tasks[i]!);
+      const row = existing.get(o.id);
+      if (!row) throw new NotFoundError(`task ${o.id} vanished`);
+      return row;
+    });
+  }
+
+  return {
+    async submitTask(req) {
+      const task = validateSubmit(req, deps.policy, now());
+      const [outcome] = await deps.submitter.submit([task]);
+      const [row] = await rowsFor([task], [outcome!]);
+      return { task: taskOfRow(row!), existing: outcome!.existing };
+    },
+
+    async submitTasks(req) {
+      if (req.tasks.length === 0) throw new InvalidArgumentError("tasks", "must contain at least one task");
+      if (req.tasks.length > MAX_BATCH) {
+        throw new InvalidArgumentError("tasks", `at most ${MAX_BATCH} tasks per call, got ${req.tasks.length}`);
+      }
+      const at = now();
+      const validated = req.tasks.map((item: SubmitTaskRequest, i: number) => {
+        try {
+          return validateSubmit(item, deps.policy, at, `tasks[${i}].`);
+        } catch (error) {
+          if (error instanceof TaskQueueError) return error;
+          throw error;
+        }
+      });
+      const accepted = validated.filter((v): v is NewTask => !(v instanceof TaskQueueError));
+      const outcomes = await deps.submitter.submit(accepted);
+      const rows = await rowsFor(accepted, outcomes);
+      let next = 0;
+      return {
+        results: validated.map((v) => {
+          if (v instanceof TaskQueueError) {
+            const field = "field" in v ? String((v as { field: string }).field) : "";
+            return create(SubmitTasksResultSchema, {
+              outcome: { case: "error", value: create(SubmitErrorSchema, { code: v.code, message: v.message, field }) },
+            });
+          }
+          const i = next++;
+          return create(SubmitTasksResultSchema, {
+            outcome: { case: "task", value: taskOfRow(rows[i]!) },
+            existing: outcomes[i]!.existing,
+          });
+        }),
+      };
+    },
+
+    async getTask(req) {
+      checkTaskId(req.id);
+      const row = await deps.repository.get(req.id);
+      if (!row) throw new NotFoundError(`task ${req.id} not found`);
+      const attempts = req.includeAttempts ? await deps.repository.attempts(req.id) : [];
+      return { task: taskOfRow(row), attempts: attempts.map(attemptOfRow) };
+    },
+
+    async listTasks(req) {
+      if (req.queue !== "" && !/^[A-Za-z0-9._:-]{1,128}$/.test(req.queue)) {
+        throw new InvalidArgumentError("queue", `"${req.queue.slice(0, 40)}" is not a valid queue name`);
+      }
+      if (req.pageSize < 0 || req.pageSize > 1000) {
+        throw new InvalidArgumentError("page_size", `must be between 0 and 1000, got ${req.pageSize}`);
+      }
+      const states: TaskStateName[] = req.states.map((s, i) => {
+        const name = stateNameOf(s);
+        if (!name) throw new InvalidArgumentError(`states[${i}]`, `unknown state ${s}`);
+        return name;
+      });
+      const beforeId = req.pageToken ? decodePageToken(req.pageToken) : undefined;
+      const limit = req.pageSize || 100;
+      const rows = await deps.repository.list({
+        queue: req.queue || undefined,
+        type: req.type || undefined,
+        states,
+        beforeId,
+        limit: limit + 1,
+      });
+      const page = rows.slice(0, limit);
+      const more = rows.length > limit;
+      return {
+        tasks: page.map(taskOfRow),
+        nextPageToken: more ? encodePageToken(page[page.length - 1]!.id) : "",
+      };
+    },
+
+    async cancelTask(req) {
+      checkTaskId(req.id);
+      if (req.reason.length > 1024) throw new InvalidArgumentError("reason", "must be at most 1024 characters");
+      const row = await deps.canceller.cancel(req.id, req.reason);
+      return { task: taskOfRow(row) };
+    },
+  };
+}
+
+function encodePageToken(lastId: string): string {
+  return Buffer.from(`v1:${lastId}`).toString("base64url");
+}
+
+function decodePageToken(token: string): string {
+  const decoded = Buffer.from(token, "base64url").toString("utf8");
+  const id = decoded.startsWith("v1:") ? decoded.slice(3) : "";
+  if (!UUID.test(id)) throw new InvalidArgumentError("page_token", "is not a token returned by ListTasks");
+  return id;
+}
+
+/** The row a task just inserted has, without reading it back. */
+function rowOfNewTask(t: NewTask): TaskRow {
+  return {
+    id: t.id,
+    queue: t.queue,
+    type: t.type,
+    payload: t.payload,
+    payload_format: t.payloadFormat,
+    priority: t.priority,
+    state: t.runAt ? "SCHEDULED" : "QUEUED",
+    attempt: 0,
+    max_attempts: t.maxAttempts,
+    backoff_initial_ms: t.backoffInitialMs,
+    backoff_max_ms: t.backoffMaxMs,
+    backoff_multiplier: t.backoffMultiplier,
+    timeout_ms: t.timeoutMs,
+    idempotency_key: t.idempotencyKey,
+    labels: t.labels,
+    created_at: t.createdAt,
+    updated_at: t.createdAt,
+    scheduled_at: t.runAt,
+    started_at: null,
+    finished_at: null,
+    worker_id: null,
+    result: null,
+    result_format: null,
+    last_error: null,
+    progress: null,
+    cancel_reason: null,
+  };
+}

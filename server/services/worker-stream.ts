@@ -1,0 +1,292 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  type ConnectRequest,
+  type ConnectResponse,
+  ConnectResponseSchema,
+  LeasedTaskSchema,
+  ResultAckSchema,
+  ResultStatus,
+  type TaskResult,
+  type WorkerHello,
+} from "../../gen/taskqueue/v1/worker_service_pb.js";
+import { AsyncQueue } from "../engine/async-queue.js";
+import type { Dispatcher } from "../engine/dispatcher.js";
+import { randomToken } from "../engine/ids.js";
+import type { LeaseReaper } from "../engine/lease-reaper.js";
+import type { ReportedResult, ResultRecorder } from "../engine/result-recorder.js";
+import type { DispatchSession } from "../engine/session.js";
+import type { TransitionWriter } from "../db/transition-writer.js";
+import type { Logger } from "../observability/logger.js";
+import type { LeasedRecord, QueueStore } from "../redis/queue-store.js";
+import { decodeData, encodeData } from "./payload-codec.js";
+import { durationFromMs } from "./proto-time.js";
+import { checkQueueName } from "./submit-validation.js";
+import { InvalidArgumentError } from "../errors.js";
+
+/** What a worker stream needs from the engine. */
+export interface WorkerStreamDeps {
+  dispatcher: Dispatcher;
+  recorder: ResultRecorder;
+  reaper: LeaseReaper;
+  store: QueueStore;
+  writer: TransitionWriter;
+  logger: Logger;
+  serverId: string;
+  leaseDurationMs: number;
+  heartbeatIntervalMs: number;
+  maxPayloadBytes: number;
+  /** True once the server is shutting down: new streams are refused. */
+  isDraining: () => boolean;
+}
+
+const MAX_CREDITS = 10_000;
+
+function protocolError(message: string): ConnectError {
+  return new ConnectError(message, Code.FailedPrecondition);
+}
+
+/**
+ * The server side of one `WorkerService.Connect` stream. It enforces the message order
+ * (hello first and once), turns credits into dispatch, heartbeats into lease extensions and
+ * results into fenced, durable transitions answered by acks. When the stream ends, for
+ * whatever reason, every lease it still holds is released at once.
+ */
+export class WorkerStream implements DispatchSession {
+  readonly id = randomToken(12);
+  workerId = "";
+  queues: string[] = [];
+  credits = 0;
+  readonly held = new Set<string>();
+  closed = false;
+  draining = false;
+  private readonly outbox = new AsyncQueue<ConnectResponse>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly deps: WorkerStreamDeps,
+    private readonly signal: AbortSignal,
+  ) {
+    this.logger = deps.logger.child({ sessionId: this.id });
+  }
+
+  /** Runs the stream: reads `requests`, yields the responses. */
+  async *run(requests: AsyncIterable<ConnectRequest>): AsyncGenerator<ConnectResponse> {
+    if (this.deps.isDraining()) throw new ConnectError("server is draining; reconnect to another server", Code.Unavailable);
+    const onAbort = () => this.outbox.close();
+    this.signal.addEventListener("abort", onAbort);
+    void this.read(requests).then(
+      () => this.finishReading(),
+      (error: unknown) => this.outbox.fail(error),
+    );
+    try {
+      for await (const message of this.outbox) yield message;
+    } finally {
+      this.signal.removeEventListener("abort", onAbort);
+      await this.close();
+    }
+  }
+
+  deliver(tasks: LeasedRecord[]): void {
+    this.send({
+      case: "assignment",
+      value: {
+        tasks: tasks.map((t) =>
+          create(LeasedTaskSchema, {
+            taskId: t.id,
+            queue: t.queue,
+            type: t.type,
+            payloadData: decodeData(t.payload, t.payloadFormat, "payload", "payloadBytes"),
+            attempt: t.attempt,
+            maxAttempts: t.maxAttempts,
+            leaseToken: t.leaseToken,
+            leaseDeadline: timestampFromMs(t.deadlineMs),
+            timeout: t.timeoutMs > 0 ? durationFromMs(t.timeoutMs) : undefined,
+            labels: t.labels,
+            createdAt: timestampFromMs(t.createdMs),
+          }),
+        ),
+      },
+    });
+  }
+
+  cancel(taskId: string, leaseToken: string, reason: string): void {
+    this.send({ case: "cancel", value: { taskId, leaseToken, reason } });
+  }
+
+  drain(deadline: Date, reason: string): void {
+    this.draining = true;
+    this.send({ case: "drain", value: { deadline: timestampFromDate(deadline), reason } });
+  }
+
+  private send(message: MessageInitShape<typeof ConnectResponseSchema>["message"]): void {
+    if (this.closed) return;
+    this.outbox.push(create(ConnectResponseSchema, { message }));
+  }
+
+  private async read(requests: AsyncIterable<ConnectRequest>): Promise<void> {
+    for await (const request of requests) {
+      if (this.closed) return;
+      await this.handle(request);
+    }
+  }
+
+  private async finishReading(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+    this.outbox.close();
+  }
+
+  private async handle(request: ConnectRequest): Promise<void> {
+    const message = request.message;
+    if (message.case === undefined) throw protocolError("empty ConnectRequest: set one of its fields");
+    if (message.case === "hello") {
+      if (this.workerId !== "") throw protocolError("hello sent twice on one stream");
+      this.hello(message.value);
+      return;
+    }
+    if (this.workerId === "") throw protocolError(`${message.case} before hello: the first message must be hello`);
+    switch (message.case) {
+      case "credit":
+        return this.credit(message.value.credits);
+      case "heartbeat":
+        return this.heartbeat();
+      case "results":
+        return this.results(message.value.results);
+      case "progress":
+        return this.progress(message.value.taskId, message.value.percent, message.value.message);
+      case "draining":
+        this.draining = true;
+        this.logger.info({ reason: message.value.reason }, "worker draining");
+        return;
+    }
+  }
+
+  private hello(hello: WorkerHello): void {
+    const invalid = (field: string, problem: string) =>
+      new ConnectError(new InvalidArgumentError(`hello.${field}`, problem).message, Code.InvalidArgument);
+    if (hello.workerId === "" || hello.workerId.length > 128) throw invalid("worker_id", "must be 1-128 characters");
+    if (hello.queues.length === 0) throw invalid("queues", "must name at least one queue");
+    hello.queues.forEach((q, i) => {
+      try {
+        checkQueueName(q, `hello.queues[${i}]`);
+      } catch (error) {
+        throw new ConnectError((error as Error).message, Code.InvalidArgument);
+      }
+    });
+    this.workerId = hello.workerId;
+    this.queues = [...new Set(hello.queues)];
+    this.deps.dispatcher.register(this);
+    this.logger.info({ workerId: this.workerId, queues: this.queues, capacity: hello.capacity, sdk: hello.sdk }, "worker connected");
+    this.send({
+      case: "welcome",
+      value: {
+        sessionId: this.id,
+        serverId: this.deps.serverId,
+        leaseDuration: durationFromMs(this.deps.leaseDurationMs),
+        heartbeatInterval: durationFromMs(this.deps.heartbeatIntervalMs),
+      },
+    });
+  }
+
+  private credit(credits: number): void {
+    if (!Number.isInteger(credits) || credits < 1 || credits > MAX_CREDITS) {
+      throw new ConnectError(`credit.credits: must be between 1 and ${MAX_CREDITS}, got ${credits}`, Code.InvalidArgument);
+    }
+    if (this.draining) return;
+    this.deps.dispatcher.grant(this, credits);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const extended = await this.deps.store.extend(this.id, this.deps.leaseDurationMs);
+    this.send({ case: "heartbeatAck", value: { serverTime: timestampFromDate(new Date()), leasesExtended: extended } });
+  }
+
+  private results(results: TaskResult[]): void {
+    const valid: ReportedResult[] = [];
+    const rejected: Array<{ taskId: string; leaseToken: string; message: string }> = [];
+    results.forEach((r, i) => {
+      const problem = this.checkResult(r, i);
+      if (problem) rejected.push({ taskId: r.taskId, leaseToken: r.leaseToken, message: problem });
+      else valid.push(toReported(r));
+    });
+    if (rejected.length > 0) {
+      this.sendAcks(rejected.map((r) => ({ ...r, status: ResultStatus.REJECTED })));
+    }
+    if (valid.length === 0) return;
+    const recording = this.deps.recorder.record(valid).then(
+      (verdicts) => {
+        valid.forEach((r) => this.held.delete(r.taskId));
+        this.sendAcks(
+          valid.map((r, i) => ({
+            taskId: r.taskId,
+            leaseToken: r.leaseToken,
+            status: verdicts[i]!.status === "accepted" ? ResultStatus.ACCEPTED : ResultStatus.STALE,
+            message: verdicts[i]!.status === "accepted" ? "" : "lease is no longer current: result ignored",
+          })),
+        );
+      },
+      (error: unknown) => {
+        this.logger.error({ err: error }, "recording results failed");
+        this.outbox.fail(new ConnectError("recording results failed; reconnect", Code.Unavailable));
+      },
+    );
+    this.inFlight.add(recording);
+    void recording.finally(() => this.inFlight.delete(recording));
+  }
+
+  private checkResult(r: TaskResult, i: number): string | undefined {
+    if (r.taskId === "") return `results[${i}].task_id: is required`;
+    if (r.leaseToken === "") return `results[${i}].lease_token: is required`;
+    if (r.outcome.case === undefined) return `results[${i}].outcome: set success or failure`;
+    if (r.outcome.case === "success") {
+      const size = encodeData(r.outcome.value.resultData, "result").bytes.length;
+      if (size > this.deps.maxPayloadBytes) {
+        return `results[${i}].success.result: ${size} bytes exceeds the limit of ${this.deps.maxPayloadBytes} bytes`;
+      }
+    }
+    return undefined;
+  }
+
+  private sendAcks(acks: Array<{ taskId: string; leaseToken: string; status: ResultStatus; message?: string }>): void {
+    this.send({ case: "acks", value: { acks: acks.map((a) => create(ResultAckSchema, a)) } });
+  }
+
+  private progress(taskId: string, percent: number, message: string): void {
+    if (!this.held.has(taskId)) return;
+    const clamped = Math.min(100, Math.max(0, Number.isFinite(percent) ? percent : 0));
+    this.deps.writer.progress([{ id: taskId, percent: clamped, message: message.slice(0, 1024) }]).catch((error: unknown) => {
+      this.logger.warn({ err: error }, "writing progress failed");
+    });
+  }
+
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.deps.dispatcher.unregister(this.id);
+    if (this.workerId === "") return;
+    try {
+      await this.deps.reaper.releaseSession(this.id);
+    } catch (error) {
+      this.logger.warn({ err: error }, "releasing leases of closed session failed; their leases will expire");
+    }
+    this.logger.info({ workerId: this.workerId }, "worker disconnected");
+  }
+}
+
+function toReported(r: TaskResult): ReportedResult {
+  if (r.outcome.case === "success") {
+    const data = encodeData(r.outcome.value.resultData, "result");
+    return { taskId: r.taskId, leaseToken: r.leaseToken, outcome: { kind: "success", result: { bytes: data.bytes, format: data.format } } };
+  }
+  const failure = r.outcome.value!;
+  return {
+    taskId: r.taskId,
+    leaseToken: r.leaseToken,
+    outcome: {
+      kind: "failure",
+      error: { message: failure.message.slice(0, 4096), type: failure.type.slice(0, 128), nonRetryable: failure.nonRetryable },
+    },
+  };
+}

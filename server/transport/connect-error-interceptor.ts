@@ -1,0 +1,47 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Logger } from "../observability/logger.js";
+import { internalErrorMessage } from "./grpc-errors.js";
+
+/**
+ * A server interceptor for the Connect gateway giving it the grpc-js adapter's error
+ * policy: a `ConnectError` passes unchanged; any other error thrown by a handler, before
+ * or while streaming, becomes INTERNAL "internal error" and is logged, so no message or
+ * stack trace reaches the client. Errors after the client went away are logged at debug.
+ */
+export function createErrorInterceptor(logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    const rpc = `/${req.service.typeName}/${req.method.name}`;
+    const mapError = (error: unknown): ConnectError => {
+      if (error instanceof ConnectError) {
+        return error;
+      }
+      if (req.signal.aborted) {
+        logger.debug({ err: error, rpc }, "rpc ended after the call was aborted");
+        return ConnectError.from(error, Code.Canceled);
+      }
+      logger.error({ err: error, rpc }, "rpc failed with an unexpected error");
+      return new ConnectError(internalErrorMessage, Code.Internal);
+    };
+    let res;
+    try {
+      res = await next(req);
+    } catch (error) {
+      throw mapError(error);
+    }
+    if (!res.stream) {
+      return res;
+    }
+    return { ...res, message: mapStreamErrors(res.message, mapError) };
+  };
+}
+
+async function* mapStreamErrors<T>(
+  messages: AsyncIterable<T>,
+  mapError: (error: unknown) => ConnectError,
+): AsyncGenerator<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    throw mapError(error);
+  }
+}

@@ -1,0 +1,196 @@
+import {
+  create,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+  type Message,
+  type MessageInitShape,
+} from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import type {
+  sendUnaryData,
+  ServerDuplexStream,
+  ServerReadableStream,
+  ServerUnaryCall,
+  ServerWritableStream,
+  ServiceDefinition,
+  StatusObject,
+  UntypedHandleCall,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import type { Logger } from "../observability/logger.js";
+import { createGrpcCallContext, type GrpcSurfaceCall } from "./grpc-call-context.js";
+import { toGrpcStatus } from "./grpc-errors.js";
+import { metadataFromHeaders } from "./grpc-metadata.js";
+import { grpcMethodPath, grpcServiceDefinition } from "./grpc-service-definition.js";
+import { readRequests, writeResponses } from "./grpc-stream-io.js";
+import type { ServiceRegistration } from "./service-registration.js";
+
+/** Dependencies and options of {@link adaptServiceToGrpc}. */
+export interface GrpcAdapterOptions {
+  /** Where unexpected handler errors are logged (the client only sees INTERNAL). */
+  readonly logger: Logger;
+  /** Aborts the signal of every running call, e.g. when the server shuts down. */
+  readonly shutdownSignal?: AbortSignal;
+}
+
+/** What grpc-js `Server.addService` takes for one service. */
+export interface GrpcServiceBinding {
+  /** Method paths, streaming kinds and (de)serializers. */
+  readonly definition: ServiceDefinition;
+  /** One grpc-js handler per implemented method; the others answer UNIMPLEMENTED. */
+  readonly implementation: UntypedServiceImplementation;
+}
+
+type UnaryFn = (request: Message, context: HandlerContext) => unknown;
+type ServerStreamingFn = (request: Message, context: HandlerContext) => AsyncIterable<unknown>;
+type ClientStreamingFn = (requests: AsyncIterable<Message>, context: HandlerContext) => unknown;
+type BidiStreamingFn = (requests: AsyncIterable<Message>, context: HandlerContext) => AsyncIterable<unknown>;
+
+/** What every handler of one method shares. */
+interface MethodScope {
+  readonly service: DescService;
+  readonly method: DescMethod;
+  readonly path: string;
+  readonly options: GrpcAdapterOptions;
+}
+
+/**
+ * Serves a transport-agnostic Connect service implementation through grpc-js.
+ *
+ * Each call gets a Connect `HandlerContext` (request headers from metadata, timeout from
+ * the deadline, a signal aborted on cancel). Handler results are sent with the response
+ * headers and trailers the handler set on its context. A thrown `ConnectError` keeps its
+ * code, message and metadata; any other error becomes INTERNAL "internal error" and is
+ * logged, never sent.
+ */
+export function adaptServiceToGrpc(
+  registration: ServiceRegistration,
+  options: GrpcAdapterOptions,
+): GrpcServiceBinding {
+  const { service } = registration;
+  const implementation: UntypedServiceImplementation = {};
+  for (const method of service.methods) {
+    const fn = (registration.impl as Record<string, unknown>)[method.localName];
+    if (typeof fn !== "function") {
+      continue;
+    }
+    const bound = fn.bind(registration.impl) as (...args: unknown[]) => unknown;
+    const scope: MethodScope = { service, method, path: grpcMethodPath(service, method), options };
+    implementation[method.name] = createHandler(scope, bound);
+  }
+  return { definition: grpcServiceDefinition(service), implementation };
+}
+
+function createHandler(scope: MethodScope, fn: (...args: unknown[]) => unknown): UntypedHandleCall {
+  switch (scope.method.methodKind) {
+    case "unary":
+      return unaryHandler(scope, fn as UnaryFn);
+    case "server_streaming":
+      return serverStreamingHandler(scope, fn as ServerStreamingFn);
+    case "client_streaming":
+      return clientStreamingHandler(scope, fn as ClientStreamingFn);
+    case "bidi_streaming":
+      return bidiStreamingHandler(scope, fn as BidiStreamingFn);
+  }
+}
+
+function unaryHandler(scope: MethodScope, fn: UnaryFn) {
+  return (call: ServerUnaryCall<Message, Message>, callback: sendUnaryData<Message>): void => {
+    void respondOnce(scope, call, callback, (context) => fn(call.request, context));
+  };
+}
+
+function clientStreamingHandler(scope: MethodScope, fn: ClientStreamingFn) {
+  return (call: ServerReadableStream<Message, Message>, callback: sendUnaryData<Message>): void => {
+    void respondOnce(scope, call, callback, (context) => fn(readRequests(call), context));
+  };
+}
+
+function serverStreamingHandler(scope: MethodScope, fn: ServerStreamingFn) {
+  return (call: ServerWritableStream<Message, Message>): void => {
+    void respondStreaming(scope, call, (context) => fn(call.request, context));
+  };
+}
+
+function bidiStreamingHandler(scope: MethodScope, fn: BidiStreamingFn) {
+  return (call: ServerDuplexStream<Message, Message>): void => {
+    void respondStreaming(scope, call, (context) => fn(readRequests(call), context));
+  };
+}
+
+/** Runs a handler with one response (unary, client streaming) and sends its outcome. */
+async function respondOnce(
+  scope: MethodScope,
+  call: GrpcSurfaceCall & { sendMetadata: ServerUnaryCall<Message, Message>["sendMetadata"] },
+  callback: sendUnaryData<Message>,
+  run: (context: HandlerContext) => unknown,
+): Promise<void> {
+  const { context, release } = createGrpcCallContext(call, scope.service, scope.method, scope.options.shutdownSignal);
+  try {
+    const init = await run(context);
+    const response = create(scope.method.output, init as MessageInitShape<DescMessage>);
+    sendResponseHeader(call, context);
+    callback(null, response, metadataFromHeaders(context.responseTrailer));
+  } catch (error) {
+    callback(failureStatus(scope, call, context, error));
+  } finally {
+    release();
+  }
+}
+
+/** Runs a handler with a response stream (server streaming, bidi) and ends the call. */
+async function respondStreaming(
+  scope: MethodScope,
+  call: ServerWritableStream<Message, Message> | ServerDuplexStream<Message, Message>,
+  run: (context: HandlerContext) => AsyncIterable<unknown>,
+): Promise<void> {
+  const { context, release } = createGrpcCallContext(call, scope.service, scope.method, scope.options.shutdownSignal);
+  try {
+    await writeResponses(call, run(context), {
+      output: scope.method.output,
+      signal: context.signal,
+      beforeFirstWrite: () => sendResponseHeader(call, context),
+    });
+    if (!call.cancelled) {
+      call.end(metadataFromHeaders(context.responseTrailer));
+    }
+  } catch (error) {
+    const status = failureStatus(scope, call, context, error);
+    if (!call.cancelled && !call.writableEnded) {
+      // grpc-js turns an "error" event into the call's final status, after pending writes.
+      call.emit("error", status);
+    }
+  } finally {
+    release();
+  }
+}
+
+/** Sends the response headers the handler set, if any (before the first message). */
+function sendResponseHeader(
+  call: { sendMetadata: ServerUnaryCall<Message, Message>["sendMetadata"] },
+  context: HandlerContext,
+): void {
+  let any = false;
+  context.responseHeader.forEach(() => {
+    any = true;
+  });
+  if (any) {
+    call.sendMetadata(metadataFromHeaders(context.responseHeader));
+  }
+}
+
+/** Maps a handler error to the status to send, logging errors that are not expected. */
+function failureStatus(
+  scope: MethodScope,
+  call: GrpcSurfaceCall,
+  context: HandlerContext,
+  error: unknown,
+): StatusObject {
+  const { status, unexpected } = toGrpcStatus(error, context.responseTrailer);
+  if (unexpected) {
+    const level = call.cancelled ? "debug" : "error";
+    scope.options.logger[level]({ err: error, rpc: scope.path }, "rpc failed with an unexpected error");
+  }
+  return status;
+}

@@ -1,0 +1,68 @@
+import {
+  create,
+  fromBinary,
+  isMessage,
+  toBinary,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+  type Message,
+  type MessageInitShape,
+} from "@bufbuild/protobuf";
+import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+
+/**
+ * The gRPC path of a method: `/package.Service/Method`, e.g.
+ * `/taskqueue.v1.TaskService/GetTask`.
+ */
+export function grpcMethodPath(service: DescService, method: DescMethod): string {
+  return `/${service.typeName}/${method.name}`;
+}
+
+/**
+ * The grpc-js definition of one method, built from its protobuf-es descriptor: messages
+ * cross the wire with `toBinary` / `fromBinary`. Usable by servers and clients alike.
+ * Decoding errors throw; grpc-js turns them into a failed call, never a crash. The
+ * serializers also take plain init objects, which grpc-js clients find convenient.
+ */
+export function grpcMethodDefinition(
+  service: DescService,
+  method: DescMethod,
+): MethodDefinition<Message, Message> {
+  const streamsRequests = method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming";
+  const streamsResponses = method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
+  return {
+    path: grpcMethodPath(service, method),
+    requestStream: streamsRequests,
+    responseStream: streamsResponses,
+    requestSerialize: serializer(method.input),
+    requestDeserialize: deserializer(method.input),
+    responseSerialize: serializer(method.output),
+    responseDeserialize: deserializer(method.output),
+    originalName: method.localName,
+  };
+}
+
+/**
+ * The grpc-js `ServiceDefinition` of a protobuf-es service, keyed by the proto method
+ * names (`GetTask`). Pass it to `Server.addService` or `makeGenericClientConstructor`.
+ */
+export function grpcServiceDefinition(service: DescService): ServiceDefinition {
+  const definition: Record<string, MethodDefinition<Message, Message>> = {};
+  for (const method of service.methods) {
+    definition[method.name] = grpcMethodDefinition(service, method);
+  }
+  return definition;
+}
+
+/** Serializes a message, or a plain init object of it (handy for grpc-js clients). */
+function serializer(schema: DescMessage): (message: Message) => Buffer {
+  return (message) => {
+    const bytes = toBinary(schema, isMessage(message, schema) ? message : create(schema, message as MessageInitShape<DescMessage>));
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+function deserializer(schema: DescMessage): (bytes: Buffer) => Message {
+  return (bytes) => fromBinary(schema, bytes);
+}

@@ -1,0 +1,156 @@
+import type http from "node:http";
+import type http2 from "node:http2";
+import type net from "node:net";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "../observability/logger.js";
+import { createErrorInterceptor } from "./connect-error-interceptor.js";
+import { compileCorsOptions, handleCors, type CorsOptions } from "./cors.js";
+import { createDualProtocolServer } from "./dual-protocol-server.js";
+import { handleProbes, type Readiness } from "./http-probes.js";
+import { addRegistrationsToRouter, type ServiceRegistration } from "./service-registration.js";
+
+/** An incoming gateway request, over HTTP/1.1 or HTTP/2. */
+export type GatewayRequest = http.IncomingMessage | http2.Http2ServerRequest;
+
+/** A gateway response, over HTTP/1.1 or HTTP/2. */
+export type GatewayResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+/** Typed error for a gateway that cannot start. */
+export class HttpGatewayStartError extends Error {
+  /** Creates the error; `cause` is the underlying failure (e.g. port in use). */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "HttpGatewayStartError";
+  }
+}
+
+/** Options for {@link startHttpGateway}. */
+export interface HttpGatewayOptions {
+  /** Interface to listen on. Default "0.0.0.0". */
+  host?: string;
+  /** Port to listen on; 0 picks a free port (the bound one is returned). Default 8080. */
+  port?: number;
+  /** The services to serve over Connect, gRPC-Web and gRPC. */
+  registrations: readonly ServiceRegistration[];
+  /** Logger for start, stop and unexpected errors. */
+  logger: Logger;
+  /** Readiness check behind `GET /readyz`. Default: always ready. */
+  ready?: () => Promise<Readiness>;
+  /** Deadline of one readiness check; a miss answers 503. Default 2000 ms. */
+  readyTimeoutMs?: number;
+  /**
+   * More routes (e.g. `/metrics`, the dashboard), tried after the probes and before the
+   * RPC routes: return true when the request was handled.
+   */
+  extraRoutes?: (req: GatewayRequest, res: GatewayResponse) => boolean;
+  /** Largest request message accepted. Default 4 MiB. */
+  maxReceiveMessageBytes?: number;
+  /** CORS policy for browsers. Default: any origin. */
+  cors?: CorsOptions;
+}
+
+/** {@link HttpGatewayOptions} with every default applied. */
+export interface CompiledHttpGatewayOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly registrations: readonly ServiceRegistration[];
+  readonly logger: Logger;
+  readonly ready: () => Promise<Readiness>;
+  readonly readyTimeoutMs: number;
+  readonly extraRoutes: ((req: GatewayRequest, res: GatewayResponse) => boolean) | undefined;
+  readonly maxReceiveMessageBytes: number;
+  readonly cors: CorsOptions;
+}
+
+/** A running HTTP gateway. */
+export interface HttpGatewayHandle {
+  /** The bound port (the real one when 0 was asked for). */
+  readonly port: number;
+  /**
+   * Stops accepting connections and lets running requests finish; after `graceMs`
+   * (default 10 s) aborts the signal of the calls still running and closes every
+   * connection.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Applies the defaults of {@link HttpGatewayOptions}. */
+export function compileHttpGatewayOptions(options: HttpGatewayOptions): CompiledHttpGatewayOptions {
+  return {
+    host: options.host ?? "0.0.0.0",
+    port: options.port ?? 8080,
+    registrations: options.registrations,
+    logger: options.logger,
+    ready: options.ready ?? (() => Promise.resolve({ ok: true, checks: {} })),
+    readyTimeoutMs: options.readyTimeoutMs ?? 2000,
+    extraRoutes: options.extraRoutes,
+    maxReceiveMessageBytes: options.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
+    cors: options.cors ?? {},
+  };
+}
+
+/**
+ * Starts the HTTP gateway: the registered services over Connect (JSON and binary),
+ * gRPC-Web and gRPC, on HTTP/1.1 and cleartext HTTP/2 on one port, plus `/healthz`,
+ * `/readyz` and CORS for browsers. Handler errors that are not `ConnectError`s reach the
+ * client as INTERNAL "internal error", as on the grpc-js server.
+ */
+export async function startHttpGateway(options: HttpGatewayOptions): Promise<HttpGatewayHandle> {
+  const compiled = compileHttpGatewayOptions(options);
+  const { logger } = compiled;
+  const shutdownController = new AbortController();
+  const cors = compileCorsOptions(compiled.cors);
+  const rpcHandler = connectNodeAdapter({
+    routes: (router) => addRegistrationsToRouter(router, compiled.registrations),
+    readMaxBytes: compiled.maxReceiveMessageBytes,
+    shutdownSignal: shutdownController.signal,
+    interceptors: [createErrorInterceptor(logger)],
+  });
+  const probes = { ready: compiled.ready, readyTimeoutMs: compiled.readyTimeoutMs };
+
+  const handler = (req: GatewayRequest, res: GatewayResponse): void => {
+    try {
+      if (handleCors(req, res, cors) || handleProbes(req, res, probes) || compiled.extraRoutes?.(req, res) === true) {
+        return;
+      }
+      rpcHandler(req, res);
+    } catch (error) {
+      logger.error({ err: error, url: req.url }, "http gateway: request failed");
+      if (!res.headersSent) {
+        res.writeHead(500).end();
+      } else {
+        res.destroy();
+      }
+    }
+  };
+  const dual = createDualProtocolServer(handler, {
+    onGraceExpired: () => {
+      logger.warn("http gateway: requests still running after the grace period, closing them");
+      shutdownController.abort();
+    },
+  });
+  const port = await listen(dual.server, compiled.host, compiled.port);
+  logger.info({ host: compiled.host, port }, "http gateway listening");
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    close(graceMs = 10_000) {
+      closing ??= dual.close(graceMs).then(() => logger.info("http gateway stopped"));
+      return closing;
+    },
+  };
+}
+
+function listen(server: net.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      reject(new HttpGatewayStartError(`cannot listen on ${host}:${port}`, { cause: error }));
+    };
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.removeListener("error", onError);
+      const address = server.address();
+      resolve(typeof address === "object" && address !== null ? address.port : port);
+    });
+  });
+}

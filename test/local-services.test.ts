@@ -1,0 +1,198 @@
+import { access, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { startEmbeddedPostgres } from "../server/dev/embedded-postgres.js";
+import { startPostgresProcess, type PostgresProcess } from "../server/dev/postgres-process.js";
+import { pingRedis } from "../server/dev/redis-ping.js";
+import { startRedisProcess, type RedisProcess } from "../server/dev/redis-process.js";
+import { waitFor, WaitTimeoutError } from "./support/wait-for.js";
+
+async function withRedis<T>(url: string, use: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function withPg<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  client.on("error", () => undefined);
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("the run's shared services (global setup)", () => {
+  it("provides a Redis that answers PING", async () => {
+    expect(await withRedis(inject("redisUrl"), (redis) => redis.ping())).toBe("PONG");
+  });
+
+  it("provides a Postgres with the taskqueue database", async () => {
+    const row = await withPg(inject("databaseUrl"), async (client) => (await client.query("select 1 as one")).rows[0]);
+    expect(row).toEqual({ one: 1 });
+  });
+});
+
+describe("startRedisProcess", () => {
+  let redis: RedisProcess;
+  beforeAll(async () => {
+    redis = await startRedisProcess();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it("answers PING on its URL", async () => {
+    expect(redis.url).toBe(`redis://127.0.0.1:${redis.port}`);
+    expect(await withRedis(redis.url, (client) => client.ping())).toBe("PONG");
+  });
+
+  it("freezes on SIGSTOP and thaws on SIGCONT", async () => {
+    await redis.kill("SIGSTOP");
+    expect(await pingRedis(redis.port, "127.0.0.1", 200)).toBe(false);
+    await redis.kill("SIGCONT");
+    expect(await pingRedis(redis.port)).toBe(true);
+  });
+
+  it("comes back empty on the same port after SIGKILL and restart()", async () => {
+    await withRedis(redis.url, (client) => client.set("local-services:key", "value"));
+    const { pid, port } = redis;
+    await redis.kill("SIGKILL");
+    expect(redis.running).toBe(false);
+    expect(isAlive(pid)).toBe(false);
+    expect(await pingRedis(port, "127.0.0.1", 200)).toBe(false);
+
+    await redis.restart();
+    expect(redis.port).toBe(port);
+    expect(redis.pid).not.toBe(pid);
+    expect(await withRedis(redis.url, (client) => client.get("local-services:key"))).toBeNull();
+  });
+
+  it("removes its temp folder on stop() and refuses restart() afterwards", async () => {
+    const other = await startRedisProcess();
+    await other.stop();
+    await expect(access(other.dir)).rejects.toThrow();
+    await expect(other.restart()).rejects.toThrow(/after stop/);
+  });
+
+  it("fails with the server output when the port is taken", async () => {
+    await expect(startRedisProcess({ port: redis.port })).rejects.toThrow(/Address already in use/);
+  });
+});
+
+describe("startPostgresProcess", () => {
+  let postgres: PostgresProcess;
+  beforeAll(async () => {
+    postgres = await startPostgresProcess({ fsync: false });
+  });
+  afterAll(async () => {
+    await postgres?.stop();
+  });
+
+  it("accepts connections to the taskqueue database with the requested settings", async () => {
+    expect(postgres.url).toBe(`postgres://postgres@127.0.0.1:${postgres.port}/taskqueue`);
+    const rows = await withPg(postgres.url, async (client) => ({
+      one: (await client.query("select 1 as one")).rows[0].one,
+      database: (await client.query("select current_database() as db")).rows[0].db,
+      fsync: (await client.query("show fsync")).rows[0].fsync,
+      maxConnections: (await client.query("show max_connections")).rows[0].max_connections,
+    }));
+    expect(rows).toEqual({ one: 1, database: "taskqueue", fsync: "off", maxConnections: "200" });
+  });
+
+  it("keeps its data across SIGKILL and restart()", async () => {
+    await withPg(postgres.url, async (client) => {
+      await client.query("create table local_services_kept (id int primary key)");
+      await client.query("insert into local_services_kept values (1), (2), (3)");
+    });
+    const { pid, port } = postgres;
+    await postgres.kill("SIGKILL");
+    expect(postgres.running).toBe(false);
+    expect(isAlive(pid)).toBe(false);
+
+    await postgres.restart();
+    expect(postgres.port).toBe(port);
+    const count = await withPg(postgres.url, async (client) => {
+      return (await client.query("select count(*)::int as n from local_services_kept")).rows[0].n;
+    });
+    expect(count).toBe(3);
+  });
+
+  it("takes every server process down on SIGKILL, even with a client connected", async () => {
+    const client = new pg.Client({ connectionString: postgres.url });
+    const lost = new Promise<Error>((resolve) => client.on("error", resolve));
+    await client.connect();
+    const backend = (await client.query("select pg_backend_pid() as pid")).rows[0].pid as number;
+    await postgres.kill("SIGKILL");
+    expect(isAlive(backend)).toBe(false);
+    expect(await lost).toBeInstanceOf(Error);
+    await client.end().catch(() => undefined);
+    await postgres.restart();
+  });
+});
+
+describe("startEmbeddedPostgres", () => {
+  it("serves pg clients: queries, DDL, transactions and unnest batches", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "taskqueue-pglite-"));
+    const embedded = await startEmbeddedPostgres({ dataDir });
+    try {
+      expect(embedded.maxConnections).toBe(1);
+      const names = await withPg(embedded.url, async (client) => {
+        expect((await client.query("select 1 as one")).rows).toEqual([{ one: 1 }]);
+        await client.query("create table items (id bigserial primary key, name text not null)");
+        await client.query("begin");
+        await client.query("insert into items (name) select * from unnest($1::text[])", [["a", "b", "c"]]);
+        await client.query("commit");
+        await client.query("begin");
+        await client.query("insert into items (name) values ('rolled back')");
+        await client.query("rollback");
+        return (await client.query("select name from items order by id")).rows.map((row) => row.name);
+      });
+      expect(names).toEqual(["a", "b", "c"]);
+    } finally {
+      await embedded.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("waitFor", () => {
+  it("resolves with the first truthy value", async () => {
+    let calls = 0;
+    const value = await waitFor(() => (++calls >= 3 ? `after ${calls}` : undefined), {
+      timeoutMs: 1_000,
+      intervalMs: 1,
+      message: "three calls",
+    });
+    expect(value).toBe("after 3");
+  });
+
+  it("fails after the deadline naming what it waited for and the last error", async () => {
+    const waiting = waitFor(
+      async () => {
+        throw new Error("not yet");
+      },
+      { timeoutMs: 50, message: "the impossible" },
+    );
+    await expect(waiting).rejects.toBeInstanceOf(WaitTimeoutError);
+    await expect(waiting).rejects.toThrow(/the impossible.*not yet/);
+  });
+});

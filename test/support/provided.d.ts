@@ -1,0 +1,14 @@
+/**
+ * Values the global setup (test/support/global-setup.ts) provides to every test file,
+ * read with `inject("redisUrl")` / `inject("databaseUrl")` from "vitest".
+ */
+import "vitest";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** `redis://127.0.0.1:PORT` of the run's Redis (private, or TEST_REDIS_URL). */
+    redisUrl: string;
+    /** `postgres://…/taskqueue` of the run's Postgres (private, or TEST_DATABASE_URL). */
+    databaseUrl: string;
+  }
+}

@@ -1,0 +1,81 @@
+import { once, type EventEmitter } from "node:events";
+
+/** Raised when a {@link waitFor} or {@link waitForEvent} deadline passes. */
+export class WaitTimeoutError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "WaitTimeoutError";
+  }
+}
+
+/** Options for {@link waitFor}. */
+export interface WaitForOptions {
+  /** Deadline, in milliseconds from the call. */
+  timeoutMs: number;
+  /** Pause between checks. Default 10 ms. */
+  intervalMs?: number;
+  /** What was awaited, for the timeout error, e.g. "task t1 to be SUCCEEDED". */
+  message: string;
+}
+
+/**
+ * Re-checks `predicate` until it returns a truthy value, and resolves with that value.
+ * A throwing predicate counts as "not yet" (its last error is reported). Fails with
+ * {@link WaitTimeoutError} naming `message` once `timeoutMs` has passed.
+ */
+export async function waitFor<T>(
+  predicate: () => T | Promise<T>,
+  options: WaitForOptions,
+): Promise<Exclude<T, false | 0 | "" | null | undefined>> {
+  const deadline = Date.now() + options.timeoutMs;
+  const intervalMs = options.intervalMs ?? 10;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await predicate();
+      if (value) return value as Exclude<T, false | 0 | "" | null | undefined>;
+    } catch (error) {
+      lastError = error;
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      const detail = lastError === undefined ? "" : ` (last error: ${(lastError as Error).message ?? String(lastError)})`;
+      throw new WaitTimeoutError(`timed out after ${options.timeoutMs} ms waiting for ${options.message}${detail}`, {
+        cause: lastError,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, remaining)));
+  }
+}
+
+/** Options for {@link waitForEvent}. */
+export interface WaitForEventOptions {
+  /** Deadline, in milliseconds from the call. */
+  timeoutMs: number;
+  /** What was awaited, for the timeout error; default `event "<name>"`. */
+  message?: string;
+}
+
+/**
+ * Resolves with the arguments of the next `name` event of `emitter`. Rejects if the emitter
+ * emits `error` first, or with {@link WaitTimeoutError} after `timeoutMs`.
+ */
+export async function waitForEvent<T extends unknown[] = unknown[]>(
+  emitter: EventEmitter,
+  name: string | symbol,
+  options: WaitForEventOptions,
+): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.timeoutMs);
+  try {
+    return (await once(emitter, name, { signal: controller.signal })) as T;
+  } catch (error) {
+    if (controller.signal.aborted) {
+      const what = options.message ?? `event "${String(name)}"`;
+      throw new WaitTimeoutError(`timed out after ${options.timeoutMs} ms waiting for ${what}`);
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}

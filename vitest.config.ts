@@ -1,0 +1,16 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Test configuration: integration tests under test/, unit specs beside the code. One private
+ * Redis and Postgres serve the whole run (test/support/global-setup.ts); each test file runs
+ * in its own forked process.
+ */
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts", "server/**/*.spec.ts", "worker/**/*.spec.ts"],
+    globalSetup: ["test/support/global-setup.ts"],
+    pool: "forks",
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});

@@ -1,0 +1,396 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
+import type { Client } from "@connectrpc/connect";
+import {
+  ConnectRequestSchema,
+  ResultStatus,
+  type ConnectRequest,
+  type ConnectResponse,
+  type DrainCommand,
+  type LeasedTask,
+  type ResultAcks,
+  type TaskResult,
+  type Welcome,
+  type WorkerService,
+} from "../gen/taskqueue/v1/worker_service_pb.js";
+import type { TimerHandle } from "./clock.js";
+import { ConnectionLostError, ProtocolError, WorkerStoppingError } from "./errors.js";
+import type { AckCounts, AckStatus, SessionEndReason, TypedEmitter, WorkerEvents } from "./events.js";
+import { Liveness } from "./liveness.js";
+import { SDK_NAME, type CompiledWorkerOptions } from "./options.js";
+import { Outbox } from "./outbox.js";
+import { ResultTracker } from "./result-tracker.js";
+import type { SlotPool } from "./slot-pool.js";
+import { RunningTask } from "./task-runner.js";
+
+/** How long to wait for the server to end the stream after the worker half-closed it. */
+const CLOSE_GRACE_MS = 2_000;
+/** Bound of a server drain that states no deadline. */
+const DEFAULT_DRAIN_MS = 30_000;
+
+/** Dependencies of a {@link Session}. */
+export interface SessionDeps {
+  /** WorkerService client on the current transport. */
+  client: Client<typeof WorkerService>;
+  /** Compiled worker options. */
+  options: CompiledWorkerOptions;
+  /** The worker's slots, shared by its sessions. */
+  slots: SlotPool;
+  /** Where events are emitted. */
+  events: TypedEmitter<WorkerEvents>;
+  /** The worker's running ack totals, updated in place. */
+  ackCounts: AckCounts;
+}
+
+/** How a session ended. */
+export interface SessionEnd {
+  /** Why it ended. */
+  reason: SessionEndReason;
+  /** The stream error, or what made the worker give up on the server. */
+  error: unknown;
+  /** Whether the server welcomed the session. */
+  welcomed: boolean;
+  /** Tasks that lost their lease with the stream. */
+  lostTasks: number;
+}
+
+type Mode = "connecting" | "active" | "draining" | "stopping";
+
+/**
+ * One stream's life: hello, welcome, credits, assignments, heartbeats, results and acks,
+ * until the stream ends, fails, goes deaf, drains or is stopped. Tasks still held when the
+ * stream goes are dropped (their leases are lost) and their results discarded.
+ */
+export class Session {
+  private readonly outbox = new Outbox<ConnectRequest>();
+  private readonly call = new AbortController();
+  private readonly held = new Map<string, RunningTask>();
+  private readonly results = new ResultTracker();
+  private mode: Mode = "connecting";
+  private welcomed = false;
+  private closing = false;
+  private ended = false;
+  private endReason: SessionEndReason | undefined;
+  private endError: unknown;
+  private outstandingCredit = 0;
+  private flushScheduled = false;
+  private liveness: Liveness | undefined;
+  private readonly timers = new Set<TimerHandle>();
+
+  /** Creates a session; nothing happens before {@link Session.run}. */
+  constructor(private readonly deps: SessionDeps) {}
+
+  /** Credits granted on this stream and not yet consumed by assignments. */
+  get credit(): number {
+    return this.outstandingCredit;
+  }
+
+  /** Whether the server welcomed this session. */
+  get isWelcomed(): boolean {
+    return this.welcomed;
+  }
+
+  /** Opens the stream and serves it until it ends; never rejects. */
+  async run(): Promise<SessionEnd> {
+    const { client, options, slots } = this.deps;
+    const offRelease = slots.onRelease(() => this.scheduleFlush());
+    this.send({
+      case: "hello",
+      value: {
+        workerId: options.workerId,
+        queues: options.queues,
+        taskTypes: Object.keys(options.handlers),
+        capacity: options.concurrency,
+        labels: options.labels,
+        sdk: SDK_NAME,
+      },
+    });
+    this.after(options.welcomeTimeoutMs, () => {
+      if (!this.welcomed) {
+        this.terminate("deaf", new Error(`no welcome within ${options.welcomeTimeoutMs} ms`));
+      }
+    });
+    try {
+      for await (const response of client.connect(this.outbox, { signal: this.call.signal })) {
+        this.liveness?.touch();
+        this.handle(response);
+      }
+      this.endReason ??= this.mode === "draining" ? "drained" : this.mode === "stopping" ? "stopped" : "ended";
+    } catch (error) {
+      if (this.endReason === undefined) {
+        this.endReason = "failed";
+        this.endError = error;
+      }
+    } finally {
+      offRelease();
+    }
+    return this.cleanUp();
+  }
+
+  /**
+   * Graceful stop: announces draining, grants no more credit, keeps heartbeating, and
+   * closes the stream once every held task has a result acknowledged; at `deadlineAt`
+   * (clock time) the remaining tasks are aborted and the stream dropped.
+   */
+  stop(deadlineAt: number): void {
+    if (this.ended) return;
+    if (!this.welcomed) {
+      this.terminate("stopped");
+      return;
+    }
+    if (this.mode === "stopping") return;
+    this.mode = "stopping";
+    this.send({ case: "draining", value: { reason: "worker stopping" } });
+    this.after(Math.max(0, deadlineAt - this.deps.options.clock.now()), () => {
+      for (const task of this.held.values()) task.drop(new WorkerStoppingError());
+      this.terminate("stopped");
+    });
+    this.checkQuiescent();
+  }
+
+  /** Drops the stream at once (its tasks lose their leases). */
+  abort(reason: SessionEndReason, error?: unknown): void {
+    this.terminate(reason, error);
+  }
+
+  private handle(response: ConnectResponse): void {
+    const message = response.message;
+    if (!this.welcomed && message.case !== "welcome") {
+      this.violation(`expected welcome first, got ${message.case ?? "an empty message"}`, true);
+      return;
+    }
+    switch (message.case) {
+      case "welcome":
+        this.onWelcome(message.value);
+        break;
+      case "assignment":
+        this.onAssignment(message.value.tasks);
+        break;
+      case "acks":
+        this.onAcks(message.value);
+        break;
+      case "cancel": {
+        const task = this.held.get(message.value.taskId);
+        if (task && (!message.value.leaseToken || message.value.leaseToken === task.info.leaseToken)) {
+          this.deps.options.logger.info({ taskId: task.id, reason: message.value.reason }, "task cancelled");
+          task.cancel(message.value.reason);
+        }
+        break;
+      }
+      case "drain":
+        this.onDrain(message.value);
+        break;
+      case "heartbeatAck":
+      default:
+        break;
+    }
+  }
+
+  private onWelcome(welcome: Welcome): void {
+    const { options, events } = this.deps;
+    if (this.welcomed) {
+      this.violation("second welcome ignored", false);
+      return;
+    }
+    this.welcomed = true;
+    this.mode = "active";
+    const intervalMs = (welcome.heartbeatInterval && durationMs(welcome.heartbeatInterval)) || options.heartbeatIntervalMs;
+    const leaseDurationMs = welcome.leaseDuration ? durationMs(welcome.leaseDuration) : 0;
+    this.liveness = new Liveness({
+      clock: options.clock,
+      intervalMs,
+      beat: () => this.send({ case: "heartbeat", value: { taskIds: [...this.held.keys()] } }),
+      deaf: (silentMs) => this.terminate("deaf", new Error(`server silent for ${silentMs} ms`)),
+    });
+    this.liveness.start();
+    options.logger.info(
+      { sessionId: welcome.sessionId, serverId: welcome.serverId, heartbeatIntervalMs: intervalMs },
+      "worker session open",
+    );
+    events.emit("welcome", {
+      sessionId: welcome.sessionId,
+      serverId: welcome.serverId,
+      leaseDurationMs,
+      heartbeatIntervalMs: intervalMs,
+    });
+    this.grantCredit();
+  }
+
+  private onAssignment(tasks: LeasedTask[]): void {
+    const { options, slots, events } = this.deps;
+    if (tasks.length > this.outstandingCredit) {
+      this.violation(`${tasks.length} tasks assigned with ${this.outstandingCredit} credits`, false);
+    }
+    this.outstandingCredit = Math.max(0, this.outstandingCredit - tasks.length);
+    for (const leased of tasks) {
+      const task = new RunningTask({
+        leased,
+        handler: Object.hasOwn(options.handlers, leased.type) ? options.handlers[leased.type] : undefined,
+        logger: options.logger,
+        clock: options.clock,
+        progressIntervalMs: options.progressIntervalMs,
+        events,
+        hooks: {
+          onOutcome: (finished, result) => this.onOutcome(finished, result),
+          onSettled: () => slots.release(),
+          onProgress: (running, percent, message) =>
+            this.send({
+              case: "progress",
+              value: { taskId: running.id, leaseToken: running.info.leaseToken, percent, message },
+            }),
+        },
+      });
+      if (this.closing) {
+        // The stream is half-closed: no result could be sent, let the lease lapse.
+        events.emit("task:lost", { task: task.info, reason: "stream closing" });
+        continue;
+      }
+      slots.acquire();
+      this.held.set(leased.taskId, task);
+      task.start();
+    }
+  }
+
+  private onOutcome(task: RunningTask, result: TaskResult): void {
+    if (this.held.get(task.id) === task) this.held.delete(task.id);
+    if (this.ended) return;
+    this.results.add(result);
+    this.scheduleFlush();
+  }
+
+  private onAcks(acks: ResultAcks): void {
+    const { options, events, ackCounts } = this.deps;
+    for (const ack of acks.acks) {
+      this.results.acknowledge(ack.taskId, ack.leaseToken);
+      const status = ackStatus(ack.status);
+      if (status === undefined) {
+        this.violation(`ack with status ${ack.status} for task ${ack.taskId}`, false);
+        continue;
+      }
+      ackCounts[status] += 1;
+      if (status !== "accepted") {
+        options.logger.warn({ taskId: ack.taskId, status, reason: ack.message }, "result not accepted");
+      }
+      events.emit("ack", {
+        taskId: ack.taskId,
+        leaseToken: ack.leaseToken,
+        status,
+        message: ack.message,
+        counts: { ...ackCounts },
+      });
+    }
+    this.checkQuiescent();
+  }
+
+  private onDrain(drain: DrainCommand): void {
+    const { options, events } = this.deps;
+    const deadline = drain.deadline ? timestampDate(drain.deadline) : undefined;
+    options.logger.warn({ reason: drain.reason, deadline }, "server draining");
+    events.emit("drain", { reason: drain.reason, deadline });
+    if (this.mode === "active") this.mode = "draining";
+    const boundMs = deadline ? deadline.getTime() - options.clock.now() : DEFAULT_DRAIN_MS;
+    this.after(Math.max(0, boundMs) + CLOSE_GRACE_MS, () => this.terminate("drained"));
+    this.checkQuiescent();
+  }
+
+  /** Sends pending results as one batch, then tops up credit. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.ended) return;
+    if (this.results.pendingCount > 0) {
+      this.send({ case: "results", value: { results: this.results.takeBatch() } });
+    }
+    this.grantCredit();
+    this.checkQuiescent();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.ended) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Grants every free slot not already covered by outstanding credit. */
+  private grantCredit(): void {
+    if (this.mode !== "active" || this.closing) return;
+    const { slots } = this.deps;
+    const free = slots.capacity - slots.busy - this.outstandingCredit;
+    if (free <= 0) return;
+    this.outstandingCredit += free;
+    this.send({ case: "credit", value: { credits: free } });
+  }
+
+  /** While draining or stopping, half-closes the stream once nothing is left to report. */
+  private checkQuiescent(): void {
+    if (this.closing || this.ended || this.flushScheduled) return;
+    if (this.mode !== "draining" && this.mode !== "stopping") return;
+    if (this.held.size > 0 || !this.results.isSettled) return;
+    this.closing = true;
+    this.liveness?.stopBeating();
+    this.outbox.close();
+    const reason = this.mode === "draining" ? "drained" : "stopped";
+    this.after(CLOSE_GRACE_MS, () => this.terminate(reason));
+  }
+
+  private violation(message: string, fatal: boolean): void {
+    const error = new ProtocolError(message);
+    this.deps.options.logger.error({ err: error }, "worker protocol violation");
+    this.deps.events.emit("error", error);
+    if (fatal) this.terminate("failed", error);
+  }
+
+  private terminate(reason: SessionEndReason, error?: unknown): void {
+    if (this.endReason !== undefined) return;
+    this.endReason = reason;
+    this.endError = error;
+    this.call.abort(error ?? new Error(`session ${reason}`));
+  }
+
+  private send(message: MessageInitShape<typeof ConnectRequestSchema>["message"]): void {
+    this.outbox.push(create(ConnectRequestSchema, { message }));
+  }
+
+  private after(ms: number, fn: () => void): void {
+    const { clock } = this.deps.options;
+    const handle = clock.setTimeout(() => {
+      this.timers.delete(handle);
+      fn();
+    }, ms);
+    this.timers.add(handle);
+  }
+
+  private cleanUp(): SessionEnd {
+    this.ended = true;
+    this.liveness?.stop();
+    for (const handle of this.timers) this.deps.options.clock.clearTimeout(handle);
+    this.timers.clear();
+    this.outbox.close();
+    let lostTasks = 0;
+    for (const task of this.held.values()) {
+      if (!task.isDecided) lostTasks += 1;
+      task.drop(new ConnectionLostError());
+    }
+    this.held.clear();
+    this.results.clear();
+    this.outstandingCredit = 0;
+    return {
+      reason: this.endReason ?? "ended",
+      error: this.endError,
+      welcomed: this.welcomed,
+      lostTasks,
+    };
+  }
+}
+
+function ackStatus(status: ResultStatus): AckStatus | undefined {
+  switch (status) {
+    case ResultStatus.ACCEPTED:
+      return "accepted";
+    case ResultStatus.STALE:
+      return "stale";
+    case ResultStatus.REJECTED:
+      return "rejected";
+    default:
+      return undefined;
+  }
+}
