@@ -6,6 +6,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startEmbeddedPostgres } from "../server/dev/embedded-postgres.js";
 import { startPostgresProcess, type PostgresProcess } from "../server/dev/postgres-process.js";
+import { listProcessTree, readProcessInfo } from "../server/dev/process-state.js";
 import { pingRedis } from "../server/dev/redis-ping.js";
 import { startRedisProcess, type RedisProcess } from "../server/dev/redis-process.js";
 import { waitFor, WaitTimeoutError } from "./support/wait-for.js";
@@ -31,13 +32,10 @@ async function withPg<T>(url: string, use: (client: pg.Client) => Promise<T>): P
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/** True while `pid` exists and is not a zombie waiting to be reaped. */
+async function isAlive(pid: number): Promise<boolean> {
+  const info = await readProcessInfo(pid);
+  return info !== undefined && info.state !== "Z" && info.state !== "X";
 }
 
 describe("the run's shared services (global setup)", () => {
@@ -77,7 +75,7 @@ describe("startRedisProcess", () => {
     const { pid, port } = redis;
     await redis.kill("SIGKILL");
     expect(redis.running).toBe(false);
-    expect(isAlive(pid)).toBe(false);
+    expect(await isAlive(pid)).toBe(false);
     expect(await pingRedis(port, "127.0.0.1", 200)).toBe(false);
 
     await redis.restart();
@@ -126,7 +124,7 @@ describe("startPostgresProcess", () => {
     const { pid, port } = postgres;
     await postgres.kill("SIGKILL");
     expect(postgres.running).toBe(false);
-    expect(isAlive(pid)).toBe(false);
+    expect(await isAlive(pid)).toBe(false);
 
     await postgres.restart();
     expect(postgres.port).toBe(port);
@@ -141,11 +139,29 @@ describe("startPostgresProcess", () => {
     const lost = new Promise<Error>((resolve) => client.on("error", resolve));
     await client.connect();
     const backend = (await client.query("select pg_backend_pid() as pid")).rows[0].pid as number;
+    const tree = await listProcessTree(postgres.pid);
+    expect(tree).toContain(backend);
+    expect(tree.length).toBeGreaterThan(3);
+
     await postgres.kill("SIGKILL");
-    expect(isAlive(backend)).toBe(false);
+    for (const pid of [postgres.pid, ...tree]) expect(await isAlive(pid)).toBe(false);
     expect(await lost).toBeInstanceOf(Error);
     await client.end().catch(() => undefined);
     await postgres.restart();
+  });
+
+  it("freezes every server process on SIGSTOP and thaws them on SIGCONT", async () => {
+    await withPg(postgres.url, async (client) => {
+      await postgres.kill("SIGSTOP");
+      const query = client.query("select 42 as answer");
+      const frozen = await Promise.race([
+        query.then(() => "answered"),
+        new Promise((resolve) => setTimeout(resolve, 300, "no answer")),
+      ]);
+      expect(frozen).toBe("no answer");
+      await postgres.kill("SIGCONT");
+      expect((await query).rows).toEqual([{ answer: 42 }]);
+    });
   });
 });
 

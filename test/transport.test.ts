@@ -36,6 +36,8 @@ const streams = new EventEmitter();
 const taskService = registerService(TaskService, {
   getTask(request, context) {
     context.responseHeader.set("x-echo", request.id);
+    const timeoutMs = context.timeoutMs();
+    if (timeoutMs !== undefined) context.responseHeader.set("x-timeout-ms", String(timeoutMs));
     return { task: { id: request.id, queue: "q-test", type: "echo" } };
   },
   submitTask() {
@@ -167,12 +169,17 @@ describe("grpc-js server", () => {
   it("serves unary calls to a grpc-js client and passes response headers", async () => {
     const client = grpcJsClient(TaskService);
     const headers = new Promise<Metadata>((resolve) => {
-      const call = client.GetTask({ id: "t-1" }, () => undefined) as EventEmitter;
+      const deadline = Date.now() + 30_000;
+      const call = client.GetTask({ id: "t-1" }, { deadline }, () => undefined) as EventEmitter;
       call.once("metadata", resolve);
     });
     const response = (await unaryCall(client, "GetTask", { id: "abc" })) as { task: { id: string } };
     expect(response.task.id).toBe("abc");
     expect((await headers).get("x-echo")).toEqual(["t-1"]);
+    // The deadline reaches the handler as its context's timeout.
+    const timeoutMs = Number((await headers).get("x-timeout-ms")[0]);
+    expect(timeoutMs).toBeGreaterThan(25_000);
+    expect(timeoutMs).toBeLessThanOrEqual(30_000);
     client.close();
   });
 
@@ -254,7 +261,7 @@ describe("grpc-js server", () => {
 
   it("writes a long burst on a bidi stream respecting back-pressure, in order", async () => {
     const client = createClient(WorkerService, createGrpcTransport({ baseUrl: `http://${grpcTarget}` }));
-    const count = 20_000;
+    const count = 10_000;
     const taskIds = Array.from({ length: count }, (_, i) => `t${i}`);
     async function* requests() {
       yield { message: { case: "heartbeat" as const, value: { taskIds } } };
@@ -282,6 +289,22 @@ describe("grpc-js server", () => {
     expect(received).toEqual(["welcome"]);
     expect(ConnectError.from(error).code).toBe(Code.FailedPrecondition);
     expect(ConnectError.from(error).rawMessage).toBe("draining: not accepted here");
+  });
+
+  it("ends a bidi stream with INTERNAL when the handler throws a plain error", async () => {
+    const client = createClient(WorkerService, createGrpcTransport({ baseUrl: `http://${grpcTarget}` }));
+    async function* requests() {
+      yield { message: { case: "progress" as const, value: { taskId: "t", percent: 50 } } };
+    }
+    const error = ConnectError.from(
+      await rejection(
+        (async () => {
+          for await (const response of client.connect(requests())) expect(response).toBeUndefined();
+        })(),
+      ),
+    );
+    expect(error.code).toBe(Code.Internal);
+    expect(error.rawMessage).toBe("internal error");
   });
 
   it("aborts the handler's signal when the client cancels a stream", async () => {
@@ -522,6 +545,39 @@ describe("http gateway", () => {
     const actual = await post("/taskqueue.v1.TaskService/GetTask", "{}", { origin: "https://dashboard.example" });
     expect(actual.headers.get("access-control-allow-origin")).toBe("https://dashboard.example");
     expect(actual.headers.get("access-control-expose-headers")?.toLowerCase()).toContain("grpc-status");
+  });
+});
+
+describe("limits", () => {
+  it("refuses requests above maxReceiveMessageBytes on both servers", async () => {
+    const regs = [taskService];
+    const grpc = await startGrpcServer({
+      host: "127.0.0.1",
+      port: 0,
+      registrations: regs,
+      logger,
+      reflection: false,
+      maxReceiveMessageBytes: 1024,
+    });
+    const http = await startHttpGateway({ host: "127.0.0.1", port: 0, registrations: regs, logger, maxReceiveMessageBytes: 1024 });
+    try {
+      const client = grpcJsClient(TaskService, `127.0.0.1:${grpc.port}`);
+      const big = "x".repeat(4096);
+      expect(((await rejection(unaryCall(client, "GetTask", { id: big }))) as ServiceError).code).toBe(
+        GrpcStatus.RESOURCE_EXHAUSTED,
+      );
+      expect(await unaryCall(client, "GetTask", { id: "small" })).toBeTruthy();
+      client.close();
+
+      const response = await fetch(`http://127.0.0.1:${http.port}/taskqueue.v1.TaskService/GetTask`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ id: big }),
+      });
+      expect(((await response.json()) as { code: string }).code).toBe("resource_exhausted");
+    } finally {
+      await Promise.all([grpc.shutdown(100), http.close(100)]);
+    }
   });
 });
 

@@ -66,6 +66,7 @@ describe("reconnect", () => {
     const { worker, stream } = await harness.connect({
       handlers: { echo: (task) => task.payload },
       heartbeatIntervalMs: 30,
+      answerHeartbeats: false,
     });
     await stream.expect("credit");
     const disconnected = await nextEvent(worker, "disconnected", 2_000);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { ProcessTimeoutError, ServiceStartError } from "./errors.js";
 import { forEachLine } from "./line-splitter.js";
-import { waitForGroupGone, waitForProcessState } from "./process-state.js";
+import { listProcessTree, waitForProcessesGone, waitForProcessState } from "./process-state.js";
 
 /** How a child process ended. */
 export interface ProcessExit {
@@ -49,17 +49,10 @@ const TERMINATING_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set<NodeJS.Signals>
 const STOPPING_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set<NodeJS.Signals>(["SIGSTOP", "SIGTSTP"]);
 
 /**
- * Signals delivered to the whole process group rather than to the leader alone: they model the
- * machine (crash, freeze, thaw) rather than a request to the service, so helper processes such
- * as Postgres backends must receive them too.
- */
-const GROUP_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set<NodeJS.Signals>(["SIGKILL", "SIGSTOP", "SIGCONT"]);
-
-/**
  * A child process started in its own process group, with its output kept for diagnostics and
- * deadline-bounded signalling: `kill("SIGKILL")` resolves once every process of the group is
+ * deadline-bounded signalling: `kill("SIGKILL")` resolves once every process of its tree is
  * gone, `kill("SIGSTOP")` once the process is actually stopped. If the current process exits
- * while the child still runs, the group is killed.
+ * while the child still runs, the child and its group are killed.
  */
 export class ManagedProcess {
   /** Service name used in errors. */
@@ -91,7 +84,8 @@ export class ManagedProcess {
     });
     this.pid = this.#child.pid ?? -1;
     this.#exitHook = () => {
-      if (this.pid > 0) tryKill(-this.pid, "SIGKILL");
+      tryKill(this.pid, "SIGKILL");
+      tryKill(-this.pid, "SIGKILL");
     };
     if (this.pid > 0) process.on("exit", this.#exitHook);
     if (this.#child.stdout) forEachLine(this.#child.stdout, (line) => this.#record(line, "stdout"));
@@ -164,52 +158,59 @@ export class ManagedProcess {
   }
 
   /**
-   * Sends `signal`. SIGKILL, SIGSTOP and SIGCONT go to the whole process group; other signals
-   * go to the leader only. Ignored once the group is gone.
-   */
-  signal(signal: NodeJS.Signals): void {
-    if (this.pid <= 0) return;
-    tryKill(GROUP_SIGNALS.has(signal) ? -this.pid : this.pid, signal);
-    if (STOPPING_SIGNALS.has(signal)) this.#paused = true;
-    if (signal === "SIGCONT") this.#paused = false;
-  }
-
-  /**
-   * Sends `signal` and waits for its effect within `timeoutMs`: for SIGKILL, SIGTERM, SIGINT,
-   * SIGQUIT and SIGABRT until the process and its whole group are gone (a paused process is
-   * continued so it can act on the signal); for SIGSTOP/SIGTSTP until it is stopped; for SIGCONT
-   * until it runs again. Other signals are only sent.
+   * Sends `signal` and waits for its effect within `timeoutMs`.
+   * - SIGKILL reaches the whole process tree (the leader is frozen first so it cannot fork while
+   *   its descendants are listed) and resolves once every process of it is gone: a crash.
+   * - SIGTERM, SIGINT, SIGQUIT, SIGABRT go to the leader only (a paused tree is continued so it
+   *   can act) and resolve once the leader and all its descendants have exited.
+   * - SIGSTOP/SIGTSTP freeze, SIGCONT thaws the whole tree; they resolve once the leader's
+   *   state has changed.
+   * - Any other signal is sent to the leader only, without waiting.
+   * Nothing is sent once the process has exited.
    */
   async kill(signal: NodeJS.Signals, timeoutMs = 10_000): Promise<ProcessExit | undefined> {
-    this.signal(signal);
+    if (!this.running || this.pid <= 0) return this.#exit;
     if (TERMINATING_SIGNALS.has(signal)) {
-      if (this.#paused && signal !== "SIGKILL") this.signal("SIGCONT");
+      if (signal === "SIGKILL") tryKill(this.pid, "SIGSTOP");
+      const tree = [this.pid, ...(await listProcessTree(this.pid))];
+      if (signal === "SIGKILL") {
+        for (const pid of tree) tryKill(pid, "SIGKILL");
+        tryKill(-this.pid, "SIGKILL");
+      } else {
+        tryKill(this.pid, signal);
+        if (this.#paused) for (const pid of tree) tryKill(pid, "SIGCONT");
+      }
       const exit = await this.waitForExit(timeoutMs);
-      await this.waitForGroupGone(timeoutMs);
+      await waitForProcessesGone(tree, timeoutMs);
+      this.#paused = false;
       return exit;
     }
-    if (STOPPING_SIGNALS.has(signal) && this.running) {
+    if (STOPPING_SIGNALS.has(signal)) {
+      tryKill(this.pid, signal);
+      for (const pid of await listProcessTree(this.pid)) tryKill(pid, signal);
+      this.#paused = true;
       await waitForProcessState(this.pid, (state) => state === undefined || state === "T" || state === "t", "stopped", timeoutMs);
-    } else if (signal === "SIGCONT" && this.running) {
+    } else if (signal === "SIGCONT") {
+      for (const pid of await listProcessTree(this.pid)) tryKill(pid, signal);
+      tryKill(this.pid, signal);
+      this.#paused = false;
       await waitForProcessState(this.pid, (state) => state !== "T" && state !== "t", "running", timeoutMs);
+    } else {
+      tryKill(this.pid, signal);
     }
     return undefined;
   }
 
   /**
-   * Stops the process: sends `signal` (default SIGTERM), and if it has not exited within
-   * `timeoutMs` sends SIGKILL to the group. Resolves once the whole group is gone.
+   * Stops the process: sends `signal` (default SIGTERM) as {@link kill} does, and if the tree has
+   * not exited within `timeoutMs` kills it with SIGKILL. Resolves once every process is gone.
    */
   async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 10_000): Promise<ProcessExit> {
-    if (this.running) {
-      try {
-        await this.kill(signal, timeoutMs);
-      } catch (error) {
-        if (!(error instanceof ProcessTimeoutError)) throw error;
-        await this.kill("SIGKILL", timeoutMs);
-      }
-    } else {
-      await this.waitForGroupGone(timeoutMs);
+    try {
+      await this.kill(signal, timeoutMs);
+    } catch (error) {
+      if (!(error instanceof ProcessTimeoutError)) throw error;
+      await this.kill("SIGKILL", timeoutMs);
     }
     return await this.exited;
   }
@@ -229,11 +230,6 @@ export class ManagedProcess {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  /** Waits until no live process remains in the group (e.g. orphaned Postgres backends). */
-  async waitForGroupGone(timeoutMs: number): Promise<void> {
-    if (this.pid > 0) await waitForGroupGone(this.pid, timeoutMs);
   }
 
   #record(line: string, stream: "stdout" | "stderr"): void {

@@ -1,5 +1,4 @@
-import { access, chown, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { access, chown, mkdir, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Logger } from "../observability/logger.js";
 import { LocalServiceError, ServiceStartError, ServiceStateError } from "./errors.js";
@@ -8,6 +7,7 @@ import { describeExit, ManagedProcess } from "./managed-process.js";
 import { findPostgresBinDir } from "./postgres-binaries.js";
 import { ensureDatabase, waitUntilPostgresAnswers } from "./postgres-ready.js";
 import { isRoot, lookupSystemUser, type SystemUser } from "./system-user.js";
+import { createTempDir, type TempDir } from "./temp-dir.js";
 
 /** Options for {@link startPostgresProcess}. */
 export interface PostgresProcessOptions {
@@ -110,8 +110,8 @@ export async function startPostgresProcess(options: PostgresProcessOptions = {})
   const compiled = compilePostgresProcessOptions(options);
   const binDir = compiled.binDir ?? (await findPostgresBinDir());
   const owner = await resolveOwner(compiled.systemUser);
-  const ownsDir = compiled.dir === undefined;
-  const dir = compiled.dir ?? (await mkdtemp(join(tmpdir(), "taskqueue-pg-")));
+  const tempDir = compiled.dir === undefined ? await createTempDir("taskqueue-pg-") : undefined;
+  const dir = tempDir?.path ?? (compiled.dir as string);
   try {
     const layout = await prepareLayout(dir, owner);
     if (!(await exists(join(layout.dataDir, "PG_VERSION")))) {
@@ -121,14 +121,14 @@ export async function startPostgresProcess(options: PostgresProcessOptions = {})
       const port = compiled.port ?? (await findFreePort());
       try {
         const server = await spawnReadyPostgres({ binDir, port, owner, ...layout }, compiled);
-        return new PostgresProcessHandle({ binDir, port, owner, ...layout }, dir, ownsDir, compiled, server);
+        return new PostgresProcessHandle({ binDir, port, owner, ...layout }, dir, tempDir, compiled, server);
       } catch (error) {
         const raced = error instanceof ServiceStartError && error.output.some((line) => ADDRESS_IN_USE.test(line));
         if (!raced || compiled.port !== undefined || attempt >= PORT_ATTEMPTS) throw error;
       }
     }
   } catch (error) {
-    if (ownsDir) await rm(dir, { recursive: true, force: true });
+    await tempDir?.remove();
     throw error;
   }
 }
@@ -150,7 +150,7 @@ class PostgresProcessHandle implements PostgresProcess {
   constructor(
     readonly cluster: Cluster,
     readonly dir: string,
-    readonly ownsDir: boolean,
+    readonly tempDir: TempDir | undefined,
     readonly options: CompiledPostgresProcessOptions,
     server: ManagedProcess,
   ) {
@@ -171,7 +171,7 @@ class PostgresProcessHandle implements PostgresProcess {
     if (this.#closed) return;
     this.#closed = true;
     await this.#server.stop("SIGINT", this.options.stopTimeoutMs);
-    if (this.ownsDir) await rm(this.dir, { recursive: true, force: true });
+    await this.tempDir?.remove();
   }
 
   async kill(signal: NodeJS.Signals): Promise<void> {

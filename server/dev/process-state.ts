@@ -9,6 +9,8 @@ const RECHECK_INTERVAL_MS = 10;
 export interface ProcessInfo {
   /** Process id. */
   pid: number;
+  /** Parent process id. */
+  ppid: number;
   /** Process group id. */
   pgid: number;
   /** One-letter state: R, S, D, T (stopped), t, Z (zombie), X (dead), … */
@@ -17,15 +19,10 @@ export interface ProcessInfo {
 
 /** Tells whether this machine exposes a Linux-style `/proc`. */
 export async function hasProcFs(): Promise<boolean> {
-  try {
-    await readFile("/proc/self/stat", "utf8");
-    return true;
-  } catch {
-    return false;
-  }
+  return (await readProcessInfo(process.pid)) !== undefined;
 }
 
-/** Reads `/proc/<pid>/stat`; undefined when the process does not exist (or no /proc). */
+/** Reads `/proc/<pid>/stat`; undefined when the process does not exist (or there is no /proc). */
 export async function readProcessInfo(pid: number): Promise<ProcessInfo | undefined> {
   let text: string;
   try {
@@ -34,48 +31,66 @@ export async function readProcessInfo(pid: number): Promise<ProcessInfo | undefi
     return undefined;
   }
   // Format: "pid (comm) state ppid pgrp …"; comm may contain spaces and parentheses.
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  const state = fields[0];
-  const pgid = Number(fields[2]);
-  if (state === undefined || !Number.isFinite(pgid)) return undefined;
-  return { pid, pgid, state };
+  const [state, ppid, pgid] = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  if (state === undefined || ppid === undefined || pgid === undefined) return undefined;
+  return { pid, ppid: Number(ppid), pgid: Number(pgid), state };
 }
 
-/** Lists the live (not zombie, not dead) processes of process group `pgid`, using /proc. */
-export async function listLiveGroupMembers(pgid: number): Promise<ProcessInfo[]> {
-  const entries = await readdir("/proc");
-  const members: ProcessInfo[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const info = await readProcessInfo(Number(entry));
-    if (info !== undefined && info.pgid === pgid && info.state !== "Z" && info.state !== "X") members.push(info);
-  }
-  return members;
+/** True for a process that exists and is neither a zombie nor dead. */
+export function isLive(info: ProcessInfo | undefined): info is ProcessInfo {
+  return info !== undefined && info.state !== "Z" && info.state !== "X";
 }
 
-/**
- * Tells whether any live process remains in group `pgid`. Without /proc it falls back to
- * `kill(-pgid, 0)`, which also counts zombies.
- */
-export async function isGroupAlive(pgid: number): Promise<boolean> {
-  if (await hasProcFs()) return (await listLiveGroupMembers(pgid)).length > 0;
+/** Reads the whole process table from /proc (empty without /proc). */
+export async function listProcesses(): Promise<ProcessInfo[]> {
+  let entries: string[];
   try {
-    process.kill(-pgid, 0);
-    return true;
+    entries = await readdir("/proc");
   } catch {
-    return false;
+    return [];
   }
+  const infos = await Promise.all(entries.filter((entry) => /^\d+$/.test(entry)).map((entry) => readProcessInfo(Number(entry))));
+  return infos.filter((info): info is ProcessInfo => info !== undefined);
 }
 
 /**
- * Waits until no live process remains in group `pgid` (re-reading the process table),
- * failing with {@link ProcessTimeoutError} after `timeoutMs`.
+ * Lists the live processes descending from `pid`, plus the live members of process group
+ * `pid` (a process started detached leads its own group). Services such as Postgres put each
+ * child in its own session, so the process tree is the reliable way to find them all.
  */
-export async function waitForGroupGone(pgid: number, timeoutMs: number): Promise<void> {
+export async function listProcessTree(pid: number): Promise<number[]> {
+  const table = (await listProcesses()).filter(isLive);
+  const found = new Set<number>();
+  const pending = [pid];
+  while (pending.length > 0) {
+    const parent = pending.pop() as number;
+    for (const info of table) {
+      if (info.ppid === parent && !found.has(info.pid)) {
+        found.add(info.pid);
+        pending.push(info.pid);
+      }
+    }
+  }
+  for (const info of table) if (info.pgid === pid && info.pid !== pid) found.add(info.pid);
+  return [...found];
+}
+
+/**
+ * Waits until none of `pids` is live any more (zombies count as gone), re-reading the process
+ * table, and fails with {@link ProcessTimeoutError} after `timeoutMs`. Without /proc it uses
+ * `kill(pid, 0)`, which also counts zombies.
+ */
+export async function waitForProcessesGone(pids: readonly number[], timeoutMs: number): Promise<void> {
+  const procFs = await hasProcFs();
   const deadline = Date.now() + timeoutMs;
-  while (await isGroupAlive(pgid)) {
+  for (;;) {
+    const alive: number[] = [];
+    for (const pid of pids) {
+      if (procFs ? isLive(await readProcessInfo(pid)) : signalZero(pid)) alive.push(pid);
+    }
+    if (alive.length === 0) return;
     if (Date.now() >= deadline) {
-      throw new ProcessTimeoutError(`process group ${pgid} still has live processes after ${timeoutMs} ms`);
+      throw new ProcessTimeoutError(`processes ${alive.join(", ")} still alive after ${timeoutMs} ms`);
     }
     await delay(RECHECK_INTERVAL_MS);
   }
@@ -98,5 +113,14 @@ export async function waitForProcessState(
       throw new ProcessTimeoutError(`process ${pid} did not become ${description} within ${timeoutMs} ms`);
     }
     await delay(RECHECK_INTERVAL_MS);
+  }
+}
+
+function signalZero(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

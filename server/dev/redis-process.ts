@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Logger } from "../observability/logger.js";
 import { findRedisServer } from "./ensure-redis-server.js";
@@ -7,6 +6,7 @@ import { BinaryNotFoundError, ServiceStartError, ServiceStateError } from "./err
 import { findFreePort, LOOPBACK_HOST } from "./free-port.js";
 import { describeExit, ManagedProcess, type ProcessExit } from "./managed-process.js";
 import { pingRedis } from "./redis-ping.js";
+import { createTempDir, type TempDir } from "./temp-dir.js";
 
 /** Options for {@link startRedisProcess}. */
 export interface RedisProcessOptions {
@@ -87,22 +87,22 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
   if (binary === undefined) {
     throw new BinaryNotFoundError("redis-server", "redis-server was not found on PATH, /usr/bin or /usr/sbin");
   }
-  const ownsDir = compiled.dir === undefined;
-  const dir = compiled.dir ?? (await mkdtemp(join(tmpdir(), "taskqueue-redis-")));
+  const tempDir = compiled.dir === undefined ? await createTempDir("taskqueue-redis-") : undefined;
+  const dir = tempDir?.path ?? (compiled.dir as string);
   await mkdir(dir, { recursive: true });
   try {
     for (let attempt = 1; ; attempt++) {
       const port = compiled.port ?? (await findFreePort());
       try {
         const server = await spawnReadyRedis(binary, port, dir, compiled);
-        return new RedisProcessHandle(binary, port, dir, ownsDir, compiled, server);
+        return new RedisProcessHandle(binary, port, dir, tempDir, compiled, server);
       } catch (error) {
         const raced = error instanceof ServiceStartError && error.output.some((line) => ADDRESS_IN_USE.test(line));
         if (!raced || compiled.port !== undefined || attempt >= PORT_ATTEMPTS) throw error;
       }
     }
   } catch (error) {
-    if (ownsDir) await rm(dir, { recursive: true, force: true });
+    await tempDir?.remove();
     throw error;
   }
 }
@@ -116,7 +116,7 @@ class RedisProcessHandle implements RedisProcess {
     readonly binary: string,
     readonly port: number,
     readonly dir: string,
-    readonly ownsDir: boolean,
+    readonly tempDir: TempDir | undefined,
     readonly options: CompiledRedisProcessOptions,
     process: ManagedProcess,
   ) {
@@ -136,7 +136,7 @@ class RedisProcessHandle implements RedisProcess {
     if (this.#closed) return;
     this.#closed = true;
     await this.#process.stop("SIGTERM", this.options.stopTimeoutMs);
-    if (this.ownsDir) await rm(this.dir, { recursive: true, force: true });
+    await this.tempDir?.remove();
   }
 
   async kill(signal: NodeJS.Signals): Promise<void> {

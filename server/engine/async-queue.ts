@@ -69,6 +69,10 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
         this.items.length = 0;
         return Promise.resolve({ value: undefined, done: true });
       },
+      throw: (error: unknown) => {
+        this.fail(error);
+        return Promise.reject(error);
+      },
     };
   }
 

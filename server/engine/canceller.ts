@@ -34,7 +34,10 @@ export class Canceller {
     }
     if (outcome.kind === "running") {
       this.options.pushCancel({ sessionId: outcome.sessionId, taskId: id, leaseToken: outcome.leaseToken, reason });
-      return (await this.options.repository.setCancelReason(id, reason)) ?? row;
+      // Redis is the authority on dispatch: the task is running even if the RUNNING
+      // mark has not reached Postgres yet.
+      const updated = (await this.options.repository.setCancelReason(id, reason)) ?? row;
+      return { ...updated, state: "RUNNING" };
     }
     const cancelled = await this.options.repository.markCancelled(id, reason);
     if (!cancelled) throw new FailedPreconditionError(`task ${id} has already finished and cannot be cancelled`);

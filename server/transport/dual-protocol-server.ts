@@ -12,6 +12,8 @@ export type DualProtocolHandler = (
 export interface DualProtocolServerOptions {
   /** Called when the grace period ends with connections still open, before they are destroyed. */
   onGraceExpired?: () => void;
+  /** A new connection that sends too few bytes to tell its protocol within this is closed. Default 10 s. */
+  firstBytesTimeoutMs?: number;
 }
 
 /** A listener serving HTTP/1.1 and cleartext HTTP/2 (h2c) on one port. */
@@ -66,7 +68,7 @@ export function createDualProtocolServer(
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    routeBySniffing(socket, http1Server, http2Server);
+    routeBySniffing(socket, http1Server, http2Server, options.firstBytesTimeoutMs ?? 10_000);
   });
 
   return {
@@ -98,8 +100,16 @@ export function createDualProtocolServer(
  * Reads until the first bytes tell the protocol, puts them back, and hands the socket to
  * the matching server.
  */
-function routeBySniffing(socket: net.Socket, http1Server: http.Server, http2Server: http2.Http2Server): void {
+function routeBySniffing(
+  socket: net.Socket,
+  http1Server: http.Server,
+  http2Server: http2.Http2Server,
+  timeoutMs: number,
+): void {
   let buffered = Buffer.alloc(0);
+  const onTimeout = (): void => {
+    socket.destroy();
+  };
   const onData = (chunk: Buffer): void => {
     buffered = Buffer.concat([buffered, chunk]);
     const length = Math.min(buffered.length, http2Preface.length);
@@ -108,6 +118,8 @@ function routeBySniffing(socket: net.Socket, http1Server: http.Server, http2Serv
       return; // not enough bytes yet to tell
     }
     socket.removeListener("data", onData);
+    socket.removeListener("timeout", onTimeout);
+    socket.setTimeout(0);
     socket.pause();
     socket.unshift(buffered);
     if (matchesSoFar) {
@@ -119,5 +131,6 @@ function routeBySniffing(socket: net.Socket, http1Server: http.Server, http2Serv
       socket.resume();
     }
   };
+  socket.setTimeout(timeoutMs, onTimeout);
   socket.on("data", onData);
 }

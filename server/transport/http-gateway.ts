@@ -105,6 +105,8 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     readMaxBytes: compiled.maxReceiveMessageBytes,
     shutdownSignal: shutdownController.signal,
     interceptors: [createErrorInterceptor(logger)],
+    // A misspelt field ("paylod") is an error, not silently dropped.
+    jsonOptions: { ignoreUnknownFields: false },
   });
   const probes = { ready: compiled.ready, readyTimeoutMs: compiled.readyTimeoutMs };
 

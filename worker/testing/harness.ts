@@ -8,7 +8,12 @@ import { startScriptedServer, type ScriptedServer, type ScriptedStream } from ".
 
 /** Options of {@link WorkerHarness.connect}: worker options plus the welcome to answer with. */
 export type ConnectOptions = Partial<WorkerOptions> &
-  Pick<WorkerOptions, "handlers"> & { heartbeatIntervalMs?: number };
+  Pick<WorkerOptions, "handlers"> & {
+    /** Heartbeat interval stated in the welcome, in ms. Default 1000. */
+    heartbeatIntervalMs?: number;
+    /** Whether the server answers heartbeats. Default true. */
+    answerHeartbeats?: boolean;
+  };
 
 /** A scripted server and the worker under test, torn down together. */
 export class WorkerHarness {
@@ -36,11 +41,12 @@ export class WorkerHarness {
 
   /** Starts a worker, answers its hello with a welcome and waits until it is started. */
   async connect(options: ConnectOptions) {
-    const { heartbeatIntervalMs, ...workerOptions } = options;
+    const { heartbeatIntervalMs, answerHeartbeats, ...workerOptions } = options;
     const worker = this.create(workerOptions);
     const started = worker.start();
     const stream = await this.server.nextStream();
     const hello = await stream.expect("hello");
+    stream.answerHeartbeats = answerHeartbeats ?? true;
     stream.welcome({ heartbeatIntervalMs: heartbeatIntervalMs ?? 1_000 });
     await started;
     return { worker, stream, hello };
@@ -68,11 +74,11 @@ export function sendAcks(stream: ScriptedStream, results: TaskResult[], status =
   });
 }
 
-/** Reads results messages until `count` results arrived; returns them by task id. */
+/** Reads results messages (skipping credits) until `count` results arrived; returns them by task id. */
 export async function collectResults(stream: ScriptedStream, count: number): Promise<Map<string, TaskResult>> {
   const seen = new Map<string, TaskResult>();
   while (seen.size < count) {
-    for (const result of (await stream.expect("results")).results) seen.set(result.taskId, result);
+    for (const result of (await stream.expect("results", { skip: ["heartbeat", "progress", "credit"] })).results) seen.set(result.taskId, result);
   }
   return seen;
 }

@@ -22,6 +22,14 @@ export type ResponseInit = MessageInitShape<typeof ConnectResponseSchema>["messa
 
 const DEFAULT_WAIT_MS = 5_000;
 
+/** Options of {@link ScriptedStream.expect}. */
+export interface ExpectOptions {
+  /** Deadline in ms. Default 5000. */
+  ms?: number;
+  /** Request cases to skip over. Default heartbeat and progress. */
+  skip?: RequestCase[];
+}
+
 /**
  * The server side of one `WorkerService.Connect` stream, driven by a test: read what the
  * worker sent (with deadlines), push responses, end or fail the stream.
@@ -29,6 +37,8 @@ const DEFAULT_WAIT_MS = 5_000;
 export class ScriptedStream {
   /** Every request received, in order (including those already read). */
   readonly received: ConnectRequest[] = [];
+  /** Answer each heartbeat with a heartbeat_ack, as a server does. Default true. */
+  answerHeartbeats = true;
   private readonly inbox = new WaitQueue<ConnectRequest>();
   private readonly responses = new Outbox<ConnectResponse | ConnectError>();
   private readonly closedBy: Promise<void>;
@@ -66,16 +76,19 @@ export class ScriptedStream {
   }
 
   /**
-   * Reads requests until one of case `kind` arrives, skipping heartbeats and progress
-   * reports (and failing on anything else), and returns its value.
+   * Reads requests until one of case `kind` arrives, skipping the cases in `skip`
+   * (default heartbeats and progress reports) and failing on anything else; returns its
+   * value.
    */
-  async expect<K extends RequestCase>(kind: K, ms = DEFAULT_WAIT_MS): Promise<RequestOf<K>> {
+  async expect<K extends RequestCase>(kind: K, options: ExpectOptions = {}): Promise<RequestOf<K>> {
+    const ms = options.ms ?? DEFAULT_WAIT_MS;
+    const skip = options.skip ?? ["heartbeat", "progress"];
     const deadlineAt = Date.now() + ms;
     for (;;) {
       const request = await this.inbox.next(Math.max(1, deadlineAt - Date.now()), `a ${kind} request`);
       const { message } = request;
       if (message.case === kind) return message.value as RequestOf<K>;
-      if (message.case === "heartbeat" || message.case === "progress") continue;
+      if (message.case !== undefined && skip.includes(message.case)) continue;
       throw new Error(`expected ${kind}, got ${message.case ?? "an empty request"}`);
     }
   }
@@ -112,6 +125,9 @@ export class ScriptedStream {
   /** @internal Feeds a request received from the worker. */
   receive(request: ConnectRequest): void {
     this.received.push(request);
+    if (request.message.case === "heartbeat" && this.answerHeartbeats) {
+      this.send({ case: "heartbeatAck", value: { leasesExtended: request.message.value.taskIds.length } });
+    }
     this.inbox.push(request);
   }
 

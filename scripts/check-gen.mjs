@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * Checks that the committed generated code is up to date: runs the `npm run gen` steps
+ * (`buf generate`, then `buf build -o gen/image.binpb`) and fails with exit code 1, listing the
+ * files, when `git status --porcelain -- gen` then shows any change. Run from the repository root.
+ */
+import { spawnSync } from "node:child_process";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/**
+ * Runs `command args…` in the repository root, echoing the command; exits on failure.
+ * @param {string} command
+ * @param {string[]} args
+ * @param {{ capture?: boolean }} [options]
+ * @returns {string} the captured standard output (empty unless `capture`)
+ */
+function run(command, args, options = {}) {
+  process.stdout.write(`$ ${[command, ...args].join(" ")}\n`);
+  const result = spawnSync(command, args, {
+    cwd: root,
+    stdio: ["ignore", options.capture ? "pipe" : "inherit", "inherit"],
+    encoding: "utf8",
+  });
+  if (result.error) {
+    process.stderr.write(`check-gen: cannot run ${command}: ${result.error.message}\n`);
+    process.exit(1);
+  }
+  if (result.status !== 0) {
+    process.stderr.write(`check-gen: ${command} ${args.join(" ")} failed (exit ${result.status ?? result.signal})\n`);
+    process.exit(1);
+  }
+  return result.stdout ?? "";
+}
+
+run("npx", ["--no", "buf", "generate"]);
+run("npx", ["--no", "buf", "build", "-o", "gen/image.binpb"]);
+const changes = run("git", ["status", "--porcelain", "--untracked-files=all", "--", "gen"], { capture: true }).trimEnd();
+if (changes.length > 0) {
+  process.stderr.write(
+    "check-gen: gen/ is out of date with proto/. Run `npm run gen` and commit the result. Changed files:\n" +
+      `${changes}\n`,
+  );
+  process.exit(1);
+}
+process.stdout.write("check-gen: gen/ is up to date\n");

@@ -1,0 +1,135 @@
+import { toJson } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AttemptOutcome, TaskState } from "../gen/taskqueue/v1/task_pb.js";
+import { createWorker, type Worker } from "../worker/index.js";
+import { exampleHandlers } from "../worker/example/handlers.js";
+import { createLogger } from "../server/observability/logger.js";
+import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
+import { jsonPayload, waitForState } from "./support/tasks.js";
+
+let ts: TestServer;
+let worker: Worker;
+const queue = uniqueQueue("life");
+
+beforeAll(async () => {
+  ts = await startTestServer({ defaultInitialBackoffMs: 50, defaultMaxBackoffMs: 200 });
+  worker = createWorker({ address: ts.grpcAddress, queues: [queue], concurrency: 4, handlers: exampleHandlers(), logger: createLogger({ level: "silent" }) });
+  await worker.start();
+});
+
+afterAll(async () => {
+  await worker?.stop({ timeoutMs: 2_000 });
+  await ts?.stop();
+});
+
+describe("a task's whole life", () => {
+  it("runs over gRPC: submitted, leased to the worker, result stored durably", async () => {
+    const { task, existing } = await ts.grpc.submitTask({
+      queue,
+      type: "echo",
+      payloadData: jsonPayload({ hello: "world" }),
+      labels: { origin: "grpc-test" },
+    });
+    expect(existing).toBe(false);
+    expect(task!.state).toBe(TaskState.QUEUED);
+    const done = await waitForState(ts.grpc, task!.id, TaskState.SUCCEEDED);
+    expect(done.resultData.case).toBe("result");
+    expect(toJson(ValueSchema, done.resultData.value as never)).toEqual({ hello: "world" });
+    expect(done.attempt).toBe(1);
+    expect(done.labels).toEqual({ origin: "grpc-test" });
+    expect(done.startedAt).toBeDefined();
+    expect(done.finishedAt).toBeDefined();
+    const { attempts } = await ts.grpc.getTask({ id: task!.id, includeAttempts: true });
+    expect(attempts.map((a) => a.outcome)).toEqual([AttemptOutcome.SUCCEEDED]);
+    const row = await ts.pool.query("select state, result from tasks where id = $1", [task!.id]);
+    expect(row.rows[0].state).toBe("SUCCEEDED");
+    expect(JSON.parse(row.rows[0].result.toString())).toEqual({ hello: "world" });
+  });
+
+  it("runs over Connect JSON (curl-style): payload and result are plain JSON", async () => {
+    const post = async (method: string, body: unknown) => {
+      const res = await fetch(`${ts.httpBaseUrl}/taskqueue.v1.TaskService/${method}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+    const submitted = await post("SubmitTask", { queue, type: "echo", payload: { to: "a@b.c", n: [1, 2] } });
+    expect(submitted.status).toBe(200);
+    expect(submitted.body.task.state).toBe("TASK_STATE_QUEUED");
+    expect(submitted.body.task.payload).toEqual({ to: "a@b.c", n: [1, 2] });
+    await waitForState(ts.connect, submitted.body.task.id, TaskState.SUCCEEDED);
+    const got = await post("GetTask", { id: submitted.body.task.id });
+    expect(got.body.task.state).toBe("TASK_STATE_SUCCEEDED");
+    expect(got.body.task.result).toEqual({ to: "a@b.c", n: [1, 2] });
+  });
+
+  it("carries opaque bytes payloads and results", async () => {
+    const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+    const { task } = await ts.grpc.submitTask({ queue, type: "echo", payloadData: { case: "payloadBytes", value: bytes } });
+    expect(task!.payloadData).toEqual({ case: "payloadBytes", value: bytes });
+    const done = await waitForState(ts.grpc, task!.id, TaskState.SUCCEEDED);
+    expect(done.resultData).toEqual({ case: "resultBytes", value: bytes });
+  });
+
+  it("retries a failed attempt with back-off, then succeeds", async () => {
+    const { task } = await ts.connect.submitTask({
+      queue,
+      type: "fail",
+      payloadData: jsonPayload({ times: 2 }),
+    });
+    const done = await waitForState(ts.grpc, task!.id, TaskState.SUCCEEDED);
+    expect(done.attempt).toBe(3);
+    const { attempts } = await ts.grpc.getTask({ id: task!.id, includeAttempts: true });
+    expect(attempts.map((a) => a.outcome)).toEqual([AttemptOutcome.FAILED, AttemptOutcome.FAILED, AttemptOutcome.SUCCEEDED]);
+    expect(attempts[0]!.error?.message).toMatch(/attempt 1/);
+  });
+
+  it("dead-letters a non-retryable failure at once with its error", async () => {
+    const { task } = await ts.grpc.submitTask({
+      queue,
+      type: "fail",
+      payloadData: jsonPayload({ times: 5, retryable: false }),
+    });
+    const dead = await waitForState(ts.grpc, task!.id, TaskState.DEAD);
+    expect(dead.attempt).toBe(1);
+    expect(dead.lastError?.nonRetryable).toBe(true);
+  });
+
+  it("dead-letters a task whose attempts are exhausted", async () => {
+    const { task } = await ts.grpc.submitTask({
+      queue,
+      type: "fail",
+      retryPolicy: { maxAttempts: 2 },
+      payloadData: jsonPayload({ times: 9 }),
+    });
+    const dead = await waitForState(ts.grpc, task!.id, TaskState.DEAD);
+    expect(dead.attempt).toBe(2);
+    expect(dead.lastError?.attempt).toBe(2);
+  });
+
+  it("holds a task with a future run_at as SCHEDULED, then runs it", async () => {
+    const runAt = new Date(Date.now() + 300);
+    const { task } = await ts.grpc.submitTask({
+      queue,
+      type: "echo",
+      runAt: { seconds: BigInt(Math.floor(runAt.getTime() / 1000)), nanos: (runAt.getTime() % 1000) * 1e6 },
+    });
+    expect(task!.state).toBe(TaskState.SCHEDULED);
+    const done = await waitForState(ts.grpc, task!.id, TaskState.SUCCEEDED);
+    expect(done.startedAt!.seconds * 1000n + BigInt(Math.floor(done.startedAt!.nanos / 1e6))).toBeGreaterThanOrEqual(
+      BigInt(runAt.getTime()),
+    );
+  });
+
+  it("returns the existing task for a repeated idempotency key", async () => {
+    const first = await ts.grpc.submitTask({ queue, type: "echo", idempotencyKey: "order-42" });
+    const second = await ts.grpc.submitTask({ queue, type: "echo", idempotencyKey: "order-42" });
+    expect(second.existing).toBe(true);
+    expect(second.task!.id).toBe(first.task!.id);
+    const rows = await ts.pool.query("select count(*)::int as n from tasks where idempotency_key = 'order-42'");
+    expect(rows.rows[0].n).toBe(1);
+  });
+});

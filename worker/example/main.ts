@@ -1,0 +1,61 @@
+/**
+ * The example worker: serves `echo`, `sleep` and `fail` tasks. Run with `npm run worker`,
+ * e.g. `npm run worker -- --server localhost:50051 --queues default,emails --concurrency 20`.
+ * SIGINT or SIGTERM stops it gracefully (running tasks finish first), then it exits 0.
+ */
+import { createLogger } from "../../server/observability/logger.js";
+import { createWorker } from "../index.js";
+import { ExampleConfigError, readExampleConfig, type ExampleConfig } from "./config.js";
+import { exampleHandlers } from "./handlers.js";
+
+async function main(): Promise<void> {
+  const logger = createLogger({ name: "example-worker" });
+  let config: ExampleConfig;
+  try {
+    config = readExampleConfig(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (!(error instanceof ExampleConfigError)) throw error;
+    logger.fatal(error.message);
+    process.exit(2);
+  }
+
+  const worker = createWorker({
+    address: config.server,
+    queues: config.queues,
+    concurrency: config.concurrency,
+    handlers: exampleHandlers(),
+    logger,
+  });
+  worker.on("task:completed", ({ task, durationMs }) =>
+    logger.debug({ taskId: task.id, type: task.type, attempt: task.attempt, durationMs }, "task completed"),
+  );
+  worker.on("task:failed", ({ task, failure }) =>
+    logger.info({ taskId: task.id, type: task.type, attempt: task.attempt, failure }, "task failed"),
+  );
+  worker.on("reconnecting", ({ attempt, delayMs }) => logger.info({ attempt, delayMs }, "reconnecting"));
+
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting without waiting");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, timeoutMs: config.stopTimeoutMs }, "stopping gracefully");
+    await worker.stop({ timeoutMs: config.stopTimeoutMs });
+    process.exit(0);
+  };
+  process.on("SIGINT", (signal) => void shutdown(signal));
+  process.on("SIGTERM", (signal) => void shutdown(signal));
+
+  logger.info({ server: config.server, queues: config.queues, concurrency: config.concurrency }, "example worker starting");
+  try {
+    await worker.start();
+  } catch (error) {
+    logger.fatal({ err: error }, "example worker cannot start");
+    process.exit(2);
+  }
+  logger.info("example worker connected");
+}
+
+await main();
