@@ -84,7 +84,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       scheduler.notifyDue(due);
       notifier.due(due);
     }
-    for (const e of ends) dispatcher.connected.forEach((s) => s.held.delete(e.id));
+    dispatcher.forget(ends.map((e) => e.id));
   };
   const deliverCancel = (notice: CancelNotice) => {
     dispatcher.connected.get(notice.sessionId)?.cancel(notice.taskId, notice.leaseToken, notice.reason);
@@ -200,7 +200,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   dispatcher.start();
   reaper.start();
   scheduler.start();
-  await recovery.start();
+  recovery.start();
 
   const maxMessageBytes = Math.max(4 * 1024 * 1024, options.maxPayloadBytes * 4);
   let grpc: GrpcServerHandle | undefined;

@@ -85,6 +85,7 @@ describe("a task's whole life", () => {
     const { attempts } = await ts.grpc.getTask({ id: task!.id, includeAttempts: true });
     expect(attempts.map((a) => a.outcome)).toEqual([AttemptOutcome.FAILED, AttemptOutcome.FAILED, AttemptOutcome.SUCCEEDED]);
     expect(attempts[0]!.error?.message).toMatch(/attempt 1/);
+    expect(attempts.every((a) => a.finishedAt !== undefined)).toBe(true);
   });
 
   it("dead-letters a non-retryable failure at once with its error", async () => {

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AttemptOutcome, TaskState } from "../gen/taskqueue/v1/task_pb.js";
 import { ResultStatus, type ConnectResponse } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { RawWorker } from "./support/raw-worker.js";
+import { waitFor } from "./support/wait-for.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 
@@ -29,6 +30,14 @@ function rawWorker(): RawWorker {
 }
 
 const isAck = (m: ConnectResponse) => m.message.case === "acks";
+
+/** Waits (bounded) until the task's attempt history shows exactly `expected`. */
+async function waitForAttempts(id: string, expected: AttemptOutcome[], timeoutMs: number): Promise<void> {
+  await waitFor(async () => JSON.stringify(await attemptOutcomes(id)) === JSON.stringify(expected), {
+    timeoutMs,
+    message: `attempts of ${id} to be ${expected.map((o) => AttemptOutcome[o]).join(",")}`,
+  });
+}
 
 async function attemptOutcomes(id: string): Promise<AttemptOutcome[]> {
   const { attempts } = await ts.grpc.getTask({ id, includeAttempts: true });
@@ -131,8 +140,8 @@ describe("WorkerService.Connect", () => {
     await w.tasks(1);
     w.close();
     await w.end();
-    await waitForState(ts.grpc, task!.id, TaskState.QUEUED, LEASE_MS / 2);
-    expect(await attemptOutcomes(task!.id)).toEqual([AttemptOutcome.WORKER_LOST]);
+    await waitForAttempts(task!.id, [AttemptOutcome.WORKER_LOST], LEASE_MS / 2);
+    expect((await ts.grpc.getTask({ id: task!.id })).task!.state).toBe(TaskState.QUEUED);
   });
 
   it("ends a stream that talks before hello with FAILED_PRECONDITION", async () => {
@@ -154,8 +163,8 @@ describe("WorkerService.Connect", () => {
     const error = await w.end();
     expect(error?.code).toBe(Code.FailedPrecondition);
     expect(error?.rawMessage).toMatch(/hello sent twice/);
-    await waitForState(ts.grpc, task!.id, TaskState.QUEUED, LEASE_MS / 2);
-    expect(await attemptOutcomes(task!.id)).toEqual([AttemptOutcome.WORKER_LOST]);
+    await waitForAttempts(task!.id, [AttemptOutcome.WORKER_LOST], LEASE_MS / 2);
+    expect((await ts.grpc.getTask({ id: task!.id })).task!.state).toBe(TaskState.QUEUED);
   });
 
   it("refuses a bad hello and bad credit with INVALID_ARGUMENT naming the field", async () => {

@@ -34,7 +34,7 @@ export interface Worker {
   /**
    * Connects and starts taking work. Resolves when the first session is welcomed (or the
    * worker is stopped first); rejects only with a WorkerOptionsError for bad options.
-   * Connection failures are retried with back-off forever.
+   * Connection failures are retried with back-off forever. A stopped worker stays stopped.
    */
   start(): Promise<void>;
   /**
@@ -191,7 +191,12 @@ class TaskWorker implements Worker {
     const { logger } = this.compiled as CompiledWorkerOptions;
     const quiet = end.reason === "stopped" || end.reason === "drained";
     logger[quiet ? "info" : "warn"](
-      { reason: end.reason, err: end.error, lostTasks: end.lostTasks, welcomed: end.welcomed },
+      {
+        reason: end.reason,
+        error: end.error instanceof Error ? end.error.message : end.error,
+        lostTasks: end.lostTasks,
+        welcomed: end.welcomed,
+      },
       "worker session ended",
     );
     if (end.reason === "failed" && this.state === "running") {

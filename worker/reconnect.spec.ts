@@ -4,6 +4,7 @@ import { ConnectionLostError } from "./index.js";
 import { nextEvent, withDeadline } from "./testing/deadline.js";
 import { aborted, gate, leasedTask } from "./testing/fixtures.js";
 import { sendAcks, WorkerHarness } from "./testing/harness.js";
+import { startScriptedServer } from "./testing/scripted-server.js";
 
 let harness: WorkerHarness;
 
@@ -48,6 +49,27 @@ describe("reconnect", () => {
     // The next message is a heartbeat with nothing running: no result for the lost lease.
     const beat = await second.next();
     expect(beat.message).toMatchObject({ case: "heartbeat", value: { taskIds: [] } });
+  });
+
+  it("reconnects to a server restarted on the same address", async () => {
+    const { worker, stream } = await harness.connect({ handlers: { echo: (task) => task.payload } });
+    await stream.expect("credit");
+    const port = Number(harness.server.address.split(":")[1]);
+    const disconnected = nextEvent(worker, "disconnected", 2_000);
+    await harness.server.close();
+    await disconnected;
+    const restarted = await startScriptedServer(port);
+    try {
+      const second = await restarted.nextStream();
+      await second.expect("hello");
+      const welcomed = nextEvent(worker, "welcome", 2_000);
+      second.welcome({ sessionId: "session-2" });
+      expect((await welcomed).sessionId).toBe("session-2");
+      expect((await second.expect("credit")).credits).toBe(10);
+    } finally {
+      await worker.stop({ timeoutMs: 200 });
+      await restarted.close();
+    }
   });
 
   it("reports a stream error and reconnects", async () => {

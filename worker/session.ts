@@ -1,9 +1,6 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import {
-  ConnectRequestSchema,
-  ResultStatus,
   type ConnectRequest,
   type ConnectResponse,
   type DrainCommand,
@@ -13,15 +10,24 @@ import {
   type Welcome,
   type WorkerService,
 } from "../gen/taskqueue/v1/worker_service_pb.js";
-import type { TimerHandle } from "./clock.js";
 import { ConnectionLostError, ProtocolError, WorkerStoppingError } from "./errors.js";
-import type { AckCounts, AckStatus, SessionEndReason, TypedEmitter, WorkerEvents } from "./events.js";
+import { applyAcks } from "./acks.js";
+import type { AckCounts, SessionEndReason, TypedEmitter, WorkerEvents } from "./events.js";
 import { Liveness } from "./liveness.js";
-import { SDK_NAME, type CompiledWorkerOptions } from "./options.js";
+import type { CompiledWorkerOptions } from "./options.js";
 import { Outbox } from "./outbox.js";
+import {
+  creditRequest,
+  drainingRequest,
+  heartbeatRequest,
+  helloRequest,
+  progressRequest,
+  resultsRequest,
+} from "./requests.js";
 import { ResultTracker } from "./result-tracker.js";
 import type { SlotPool } from "./slot-pool.js";
 import { RunningTask } from "./task-runner.js";
+import { TimerSet } from "./timer-set.js";
 
 /** How long to wait for the server to end the stream after the worker half-closed it. */
 const CLOSE_GRACE_MS = 2_000;
@@ -75,10 +81,12 @@ export class Session {
   private outstandingCredit = 0;
   private flushScheduled = false;
   private liveness: Liveness | undefined;
-  private readonly timers = new Set<TimerHandle>();
+  private readonly timers: TimerSet;
 
   /** Creates a session; nothing happens before {@link Session.run}. */
-  constructor(private readonly deps: SessionDeps) {}
+  constructor(private readonly deps: SessionDeps) {
+    this.timers = new TimerSet(deps.options.clock);
+  }
 
   /** Credits granted on this stream and not yet consumed by assignments. */
   get credit(): number {
@@ -94,18 +102,8 @@ export class Session {
   async run(): Promise<SessionEnd> {
     const { client, options, slots } = this.deps;
     const offRelease = slots.onRelease(() => this.scheduleFlush());
-    this.send({
-      case: "hello",
-      value: {
-        workerId: options.workerId,
-        queues: options.queues,
-        taskTypes: Object.keys(options.handlers),
-        capacity: options.concurrency,
-        labels: options.labels,
-        sdk: SDK_NAME,
-      },
-    });
-    this.after(options.welcomeTimeoutMs, () => {
+    this.outbox.push(helloRequest(options));
+    this.timers.after(options.welcomeTimeoutMs, () => {
       if (!this.welcomed) {
         this.terminate("deaf", new Error(`no welcome within ${options.welcomeTimeoutMs} ms`));
       }
@@ -140,17 +138,12 @@ export class Session {
     }
     if (this.mode === "stopping") return;
     this.mode = "stopping";
-    this.send({ case: "draining", value: { reason: "worker stopping" } });
-    this.after(Math.max(0, deadlineAt - this.deps.options.clock.now()), () => {
+    this.outbox.push(drainingRequest("worker stopping"));
+    this.timers.after(deadlineAt - this.deps.options.clock.now(), () => {
       for (const task of this.held.values()) task.drop(new WorkerStoppingError());
       this.terminate("stopped");
     });
     this.checkQuiescent();
-  }
-
-  /** Drops the stream at once (its tasks lose their leases). */
-  abort(reason: SessionEndReason, error?: unknown): void {
-    this.terminate(reason, error);
   }
 
   private handle(response: ConnectResponse): void {
@@ -199,7 +192,7 @@ export class Session {
     this.liveness = new Liveness({
       clock: options.clock,
       intervalMs,
-      beat: () => this.send({ case: "heartbeat", value: { taskIds: [...this.held.keys()] } }),
+      beat: () => this.outbox.push(heartbeatRequest([...this.held.keys()])),
       deaf: (silentMs) => this.terminate("deaf", new Error(`server silent for ${silentMs} ms`)),
     });
     this.liveness.start();
@@ -234,10 +227,7 @@ export class Session {
           onOutcome: (finished, result) => this.onOutcome(finished, result),
           onSettled: () => slots.release(),
           onProgress: (running, percent, message) =>
-            this.send({
-              case: "progress",
-              value: { taskId: running.id, leaseToken: running.info.leaseToken, percent, message },
-            }),
+            this.outbox.push(progressRequest(running.id, running.info.leaseToken, percent, message)),
         },
       });
       if (this.closing) {
@@ -260,25 +250,7 @@ export class Session {
 
   private onAcks(acks: ResultAcks): void {
     const { options, events, ackCounts } = this.deps;
-    for (const ack of acks.acks) {
-      this.results.acknowledge(ack.taskId, ack.leaseToken);
-      const status = ackStatus(ack.status);
-      if (status === undefined) {
-        this.violation(`ack with status ${ack.status} for task ${ack.taskId}`, false);
-        continue;
-      }
-      ackCounts[status] += 1;
-      if (status !== "accepted") {
-        options.logger.warn({ taskId: ack.taskId, status, reason: ack.message }, "result not accepted");
-      }
-      events.emit("ack", {
-        taskId: ack.taskId,
-        leaseToken: ack.leaseToken,
-        status,
-        message: ack.message,
-        counts: { ...ackCounts },
-      });
-    }
+    applyAcks(acks.acks, { results: this.results, counts: ackCounts, logger: options.logger, events });
     this.checkQuiescent();
   }
 
@@ -289,7 +261,7 @@ export class Session {
     events.emit("drain", { reason: drain.reason, deadline });
     if (this.mode === "active") this.mode = "draining";
     const boundMs = deadline ? deadline.getTime() - options.clock.now() : DEFAULT_DRAIN_MS;
-    this.after(Math.max(0, boundMs) + CLOSE_GRACE_MS, () => this.terminate("drained"));
+    this.timers.after(boundMs + CLOSE_GRACE_MS, () => this.terminate("drained"));
     this.checkQuiescent();
   }
 
@@ -298,7 +270,7 @@ export class Session {
     this.flushScheduled = false;
     if (this.ended) return;
     if (this.results.pendingCount > 0) {
-      this.send({ case: "results", value: { results: this.results.takeBatch() } });
+      this.outbox.push(resultsRequest(this.results.takeBatch()));
     }
     this.grantCredit();
     this.checkQuiescent();
@@ -317,7 +289,7 @@ export class Session {
     const free = slots.capacity - slots.busy - this.outstandingCredit;
     if (free <= 0) return;
     this.outstandingCredit += free;
-    this.send({ case: "credit", value: { credits: free } });
+    this.outbox.push(creditRequest(free));
   }
 
   /** While draining or stopping, half-closes the stream once nothing is left to report. */
@@ -329,7 +301,7 @@ export class Session {
     this.liveness?.stopBeating();
     this.outbox.close();
     const reason = this.mode === "draining" ? "drained" : "stopped";
-    this.after(CLOSE_GRACE_MS, () => this.terminate(reason));
+    this.timers.after(CLOSE_GRACE_MS, () => this.terminate(reason));
   }
 
   private violation(message: string, fatal: boolean): void {
@@ -346,30 +318,14 @@ export class Session {
     this.call.abort(error ?? new Error(`session ${reason}`));
   }
 
-  private send(message: MessageInitShape<typeof ConnectRequestSchema>["message"]): void {
-    this.outbox.push(create(ConnectRequestSchema, { message }));
-  }
-
-  private after(ms: number, fn: () => void): void {
-    const { clock } = this.deps.options;
-    const handle = clock.setTimeout(() => {
-      this.timers.delete(handle);
-      fn();
-    }, ms);
-    this.timers.add(handle);
-  }
-
   private cleanUp(): SessionEnd {
     this.ended = true;
     this.liveness?.stop();
-    for (const handle of this.timers) this.deps.options.clock.clearTimeout(handle);
     this.timers.clear();
     this.outbox.close();
-    let lostTasks = 0;
-    for (const task of this.held.values()) {
-      if (!task.isDecided) lostTasks += 1;
-      task.drop(new ConnectionLostError());
-    }
+    // Held tasks have no result out: their leases go with the stream.
+    const lostTasks = this.held.size;
+    for (const task of this.held.values()) task.drop(new ConnectionLostError());
     this.held.clear();
     this.results.clear();
     this.outstandingCredit = 0;
@@ -379,18 +335,5 @@ export class Session {
       welcomed: this.welcomed,
       lostTasks,
     };
-  }
-}
-
-function ackStatus(status: ResultStatus): AckStatus | undefined {
-  switch (status) {
-    case ResultStatus.ACCEPTED:
-      return "accepted";
-    case ResultStatus.STALE:
-      return "stale";
-    case ResultStatus.REJECTED:
-      return "rejected";
-    default:
-      return undefined;
   }
 }

@@ -80,6 +80,33 @@ describe("worker session flow", () => {
     expect(maxRunning).toBe(2);
   });
 
+  it("keeps the slot of a timed-out handler until it returns", async () => {
+    const release = gate();
+    const { stream } = await harness.connect({
+      concurrency: 1,
+      heartbeatIntervalMs: 50,
+      handlers: { deaf: async () => release.promise },
+    });
+    expect((await stream.expect("credit")).credits).toBe(1);
+    stream.send({ case: "assignment", value: { tasks: [leasedTask({ id: "z1", type: "deaf", timeoutMs: 30 })] } });
+    const { results } = await stream.expect("results");
+    expect(results[0].outcome).toMatchObject({ case: "failure", value: { type: "TimeoutError" } });
+    // The handler ignores its signal: it still holds the only slot, so no credit comes.
+    const beat = await stream.next();
+    expect(beat.message).toMatchObject({ case: "heartbeat", value: { taskIds: [] } });
+    release.open();
+    expect((await stream.expect("credit")).credits).toBe(1);
+  });
+
+  it("reports a server that assigns more than its credit", async () => {
+    const { worker, stream } = await harness.connect({ concurrency: 1, handlers: { echo: (task) => task.payload } });
+    await stream.expect("credit");
+    const error = nextEvent(worker, "error", 2_000);
+    stream.send({ case: "assignment", value: { tasks: [leasedTask({ id: "o1" }), leasedTask({ id: "o2" })] } });
+    expect(await error).toMatchObject({ name: "ProtocolError" });
+    expect((await collectResults(stream, 2)).size).toBe(2);
+  });
+
   it("batches results finished in the same tick into one message, then one credit", async () => {
     const release = gate();
     const { stream } = await harness.connect({ concurrency: 5, handlers: { wait: async () => release.promise } });

@@ -111,7 +111,7 @@ export class TransitionWriter {
           attempts.map((a) => a.attempt),
           attempts.map((a) => a.workerId ?? ""),
           attempts.map((a) => a.startedAt),
-          attempts.map((a) => a.finishedAt),
+          attempts.map((a) => a.attemptEndedAt ?? null),
           attempts.map((a) => a.attemptOutcome),
           attempts.map((a) => (a.error ? JSON.stringify(a.error) : null)),
         ]);

@@ -65,7 +65,7 @@ export async function startDevStack(
     return stopping;
   };
 
-  for (const [name, entry] of [["server", options.serverEntry], ["worker", options.workerEntry]] as const) {
+  const launch = (name: "server" | "worker", entry: string): ManagedProcess => {
     const child = new ManagedProcess({
       name,
       command: process.execPath,
@@ -81,7 +81,13 @@ export async function startDevStack(
       io.stderr.write(`[dev] ${name} exited unexpectedly (${describeExit(exit)}); stopping the rest\n`);
       void stop(`${name} exited`);
     });
-  }
+    return child;
+  };
+
+  // The worker starts once the server listens, so it connects at the first try.
+  const server = launch("server", options.serverEntry);
+  await server.waitForLine(/taskqueue server listening/, 60_000).catch(() => undefined);
+  if (stopping === undefined) launch("worker", options.workerEntry);
 
   say("taskqueue dev stack");
   say(`  gRPC      localhost:${options.grpcPort}`);

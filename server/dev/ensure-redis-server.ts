@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
 import type { Logger } from "../observability/logger.js";
-import { BinaryNotFoundError, LocalServiceError } from "./errors.js";
+import { runShell } from "./apt-install.js";
+import { BinaryNotFoundError } from "./errors.js";
 import { findExecutable } from "./find-executable.js";
 
 /** Directories searched for `redis-server` after `PATH`. */
@@ -48,18 +48,4 @@ export async function ensureRedisServer(options: EnsureRedisServerOptions = {}):
     throw new BinaryNotFoundError("redis-server", `redis-server is still missing after: ${REDIS_INSTALL_COMMAND}`);
   }
   return installed;
-}
-
-function runShell(command: string, stdio: "inherit" | "ignore"): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("sh", ["-c", command], {
-      stdio: ["ignore", stdio, stdio],
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    });
-    child.once("error", reject);
-    child.once("exit", (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new LocalServiceError(`"${command}" failed (${signal ?? `exit code ${code}`})`));
-    });
-  });
 }

@@ -246,6 +246,8 @@ export function describeExit(exit: ProcessExit): string {
 }
 
 function tryKill(target: number, signal: NodeJS.Signals): void {
+  // 0, -1 and 1 would reach this process's group, every process, or init: never meant here.
+  if (Math.abs(target) <= 1) return;
   try {
     process.kill(target, signal);
   } catch (error) {

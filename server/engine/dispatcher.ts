@@ -27,6 +27,7 @@ export interface DispatcherOptions {
  */
 export class Dispatcher {
   private readonly sessions = new Map<string, DispatchSession>();
+  private readonly holders = new Map<string, DispatchSession>();
   private readonly running = new Set<string>();
   private readonly rerun = new Set<string>();
   private readonly rotation = new Map<string, number>();
@@ -63,7 +64,25 @@ export class Dispatcher {
 
   /** Removes a session; its leases are released by the caller. */
   unregister(sessionId: string): void {
+    const session = this.sessions.get(sessionId);
     this.sessions.delete(sessionId);
+    if (session) for (const id of session.held) this.holders.delete(id);
+  }
+
+  /**
+   * Tasks whose lease ended (answered, expired or released): no session holds them any more.
+   * With `onlyFrom`, only that session lets go (a stale result: another may hold the task now).
+   */
+  forget(taskIds: Iterable<string>, onlyFrom?: DispatchSession): void {
+    for (const id of taskIds) {
+      const holder = this.holders.get(id);
+      if (!holder || (onlyFrom && holder !== onlyFrom)) {
+        onlyFrom?.held.delete(id);
+        continue;
+      }
+      holder.held.delete(id);
+      this.holders.delete(id);
+    }
   }
 
   /** Adds credit to a session and wakes its queues. */
@@ -167,6 +186,7 @@ export class Dispatcher {
       if (tasks.length === 0) continue;
       for (const t of tasks) {
         session.held.add(t.id);
+        this.holders.set(t.id, session);
         running.push(runningTransition(t, a.workerId));
       }
       session.deliver(tasks);

@@ -47,5 +47,6 @@ export function transitionOfLeaseEnd(end: LeaseEnd, nowMs: number, reported: Rep
     resultFormat: end.state === "SUCCEEDED" && reported.result ? reported.result.format : null,
     error: error && end.state !== "SUCCEEDED" ? { ...error, attempt: end.attempt } : null,
     attemptOutcome: attemptOutcome(end),
+    attemptEndedAt: new Date(nowMs),
   };
 }

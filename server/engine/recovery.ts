@@ -36,9 +36,9 @@ export class Recovery {
 
   constructor(private readonly options: RecoveryOptions) {}
 
-  /** Runs a full sweep now, then periodic ones. */
-  async start(): Promise<void> {
-    await this.tick();
+  /** Starts a full sweep in the background, then periodic ones. */
+  start(): void {
+    void this.tick();
     this.timer = setInterval(() => void this.tick(), this.options.intervalMs);
     this.timer.unref();
   }
@@ -128,6 +128,7 @@ function recoveredTransition(row: TaskRow, state: "QUEUED" | "DEAD"): TaskTransi
     resultFormat: null,
     error: { message: "dispatch state lost while the task was running", type: "LeaseLost", attempt: row.attempt },
     attemptOutcome: "WORKER_LOST",
+    attemptEndedAt: new Date(),
   };
 }
 

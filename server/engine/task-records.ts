@@ -40,6 +40,8 @@ export interface TaskTransition {
   error: StoredError | null;
   /** Outcome of the attempt that ended with this transition; null when none ended. */
   attemptOutcome: AttemptOutcomeName | null;
+  /** When that attempt ended; null when none ended. */
+  attemptEndedAt?: Date | null;
 }
 
 /** Progress reported for a running task. */

@@ -217,7 +217,7 @@ export class WorkerStream implements DispatchSession {
     if (valid.length === 0) return;
     const recording = this.deps.recorder.record(valid).then(
       (verdicts) => {
-        valid.forEach((r) => this.held.delete(r.taskId));
+        this.deps.dispatcher.forget(valid.map((r) => r.taskId), this);
         this.sendAcks(
           valid.map((r, i) => ({
             taskId: r.taskId,

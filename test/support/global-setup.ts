@@ -1,6 +1,8 @@
 import type { TestProject } from "vitest/node";
 import { startPostgresProcess, type PostgresProcess } from "../../server/dev/postgres-process.js";
 import { startRedisProcess, type RedisProcess } from "../../server/dev/redis-process.js";
+import { ensurePostgres } from "../../server/dev/ensure-postgres.js";
+import { ensureRedisServer } from "../../server/dev/ensure-redis-server.js";
 
 /**
  * Vitest global setup: starts one private redis-server and one private Postgres (fsync off)
@@ -11,6 +13,9 @@ import { startRedisProcess, type RedisProcess } from "../../server/dev/redis-pro
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const givenRedisUrl = nonEmpty(process.env.TEST_REDIS_URL);
   const givenDatabaseUrl = nonEmpty(process.env.TEST_DATABASE_URL);
+  // On a fresh Debian machine (as root) the servers are installed on first use.
+  if (givenRedisUrl === undefined) await ensureRedisServer();
+  if (givenDatabaseUrl === undefined) await ensurePostgres();
   const [redis, postgres] = await Promise.allSettled([
     givenRedisUrl === undefined ? startRedisProcess() : Promise.resolve(undefined),
     givenDatabaseUrl === undefined ? startPostgresProcess({ fsync: false }) : Promise.resolve(undefined),

@@ -55,7 +55,6 @@ async function main(): Promise<void> {
     logger.fatal({ err: error }, "example worker cannot start");
     process.exit(2);
   }
-  logger.info("example worker connected");
 }
 
 await main();

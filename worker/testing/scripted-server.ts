@@ -166,8 +166,8 @@ export interface ScriptedServer {
   close(): Promise<void>;
 }
 
-/** Starts a scripted WorkerService on a free local port. */
-export async function startScriptedServer(): Promise<ScriptedServer> {
+/** Starts a scripted WorkerService on `port` of 127.0.0.1 (default a free port). */
+export async function startScriptedServer(port = 0): Promise<ScriptedServer> {
   const incoming = new WaitQueue<ScriptedStream>();
   const streams: ScriptedStream[] = [];
   const routes = (router: ConnectRouter) =>
@@ -194,10 +194,13 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    address: `127.0.0.1:${port}`,
+    address,
     streams,
     nextStream: (ms = DEFAULT_WAIT_MS) => incoming.next(ms, "a worker stream"),
     close: () =>

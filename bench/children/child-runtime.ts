@@ -1,0 +1,68 @@
+import type { ChildMessage, ParentMessage } from "./messages.js";
+
+/** Epoch milliseconds with sub-millisecond precision, comparable across processes of one machine. */
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Reads the child's configuration, passed as its one JSON argument. */
+export function readChildConfig<T>(): T {
+  const raw = process.argv[2];
+  if (raw === undefined) throw new Error("missing configuration argument (a JSON object)");
+  return JSON.parse(raw) as T;
+}
+
+/** Sends a message to the orchestrator; resolves once it is handed to the IPC channel. */
+export function sendToParent(message: ChildMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+/** Calls `handler` with each command of the orchestrator. Exits when the orchestrator goes away. */
+export function onParentMessage(handler: (message: ParentMessage) => void): void {
+  process.on("message", (message) => handler(message as ParentMessage));
+  process.on("disconnect", () => process.exit(0));
+}
+
+/** Runs `main`, reporting a failure to the orchestrator before exiting 1. */
+export function runChild(main: () => Promise<void>): void {
+  main().catch(async (error: unknown) => {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`${message}\n`);
+    await sendToParent({ type: "error", message });
+    process.exit(1);
+  });
+}
+
+/**
+ * Running totals of completed tasks, sent to the orchestrator at most once per
+ * `intervalMs` (the time of the last completion is kept exactly).
+ */
+export class ProgressReporter {
+  completed = 0;
+  failed = 0;
+  lastAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly intervalMs = 10) {}
+
+  /** Counts `n` completions (or failures) that happened at `at`. */
+  add(n: number, at: number, failed = false): void {
+    if (failed) this.failed += n;
+    else this.completed += n;
+    this.lastAt = Math.max(this.lastAt, at);
+    if (this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, this.intervalMs);
+    }
+  }
+
+  /** Sends the totals now. */
+  flush(): Promise<void> {
+    return sendToParent({ type: "progress", completed: this.completed, failed: this.failed, lastAt: this.lastAt });
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The IPC protocol between the orchestrator and its child processes. A child receives its
+ * configuration as one JSON argument, says `ready`, and then follows the commands below.
+ * Times are epoch milliseconds with sub-millisecond precision (see `epochNow`).
+ */
+
+/** Configuration of a taskqueue producer process. */
+export interface ProducerConfig {
+  /** gRPC address, host:port. */
+  address: string;
+  queue: string;
+  /** `batch`: SubmitTasks; `unary`: SubmitTask closed-loop; `rate`: SubmitTask at a fixed rate. */
+  mode: "batch" | "unary" | "rate";
+  /** Tasks to submit (batch, unary). */
+  count: number;
+  /** Tasks per SubmitTasks call (batch). */
+  batchSize: number;
+  /** Calls in flight (batch, unary); cap of outstanding calls (rate). */
+  inFlight: number;
+  /** Tasks per second (rate). */
+  ratePerS: number;
+  /** How long to submit, ms (rate). */
+  durationMs: number;
+  /** Keep per-task submit times and latencies (for latency). */
+  record: boolean;
+}
+
+/** Configuration of a worker process using the TypeScript worker SDK. */
+export interface WorkerConfig {
+  address: string;
+  queue: string;
+  concurrency: number;
+  /** Keep per-task dispatch latency and ack time (for latency). */
+  record: boolean;
+  logLevel: string;
+}
+
+/** Configuration of a process holding many raw WorkerService streams. */
+export interface RawStreamsConfig {
+  address: string;
+  queue: string;
+  streams: number;
+  streamsPerConnection: number;
+  credits: number;
+  /** Prefix of the worker ids. */
+  label: string;
+}
+
+/** Configuration of a BullMQ producer or worker process. */
+export interface BullmqConfig {
+  role: "producer" | "worker";
+  redisUrl: string;
+  queue: string;
+  /** producer: jobs to add. */
+  count: number;
+  /** producer: jobs per addBulk call. */
+  batchSize: number;
+  /** producer: addBulk calls in flight. */
+  inFlight: number;
+  /** worker: concurrency. */
+  concurrency: number;
+}
+
+/** Orchestrator → child. */
+export type ParentMessage =
+  /** Start submitting (producers). */
+  | { type: "go" }
+  /** Send a `report` (workers, streams). */
+  | { type: "report" }
+  /** Stop gracefully and exit. */
+  | { type: "stop" };
+
+/** Child → orchestrator. */
+export type ChildMessage =
+  /** Connected and warmed up; waiting for `go` (producers) or already taking work. */
+  | { type: "ready"; pid: number }
+  /** Running totals of completed (durably acknowledged) tasks, coalesced. */
+  | { type: "progress"; completed: number; failed: number; lastAt: number }
+  /** A producer is done. */
+  | { type: "done"; report: ProducerReport }
+  /** A worker's or stream holder's report, answering `report`. */
+  | { type: "report"; report: ConsumerReport }
+  /** A fatal error; the child exits after sending it. */
+  | { type: "error"; message: string };
+
+/** What a producer reports when done. */
+export interface ProducerReport {
+  submitted: number;
+  errors: number;
+  /** Start of the first submit call. */
+  firstStartAt: number;
+  /** End of the last submit call. */
+  lastEndAt: number;
+  /** Client-measured latency of each call, ms (only when recording). */
+  latenciesMs: number[];
+  /** Task id and submit call start of each task (only when recording). */
+  submits: Array<[string, number]>;
+}
+
+/** What a consumer (worker process or stream holder) reports. */
+export interface ConsumerReport {
+  completed: number;
+  failed: number;
+  /** Time of the last accepted ack. */
+  lastAt: number;
+  /** Tasks received per stream (stream holders). */
+  perStream: number[];
+  /** Task created_at → delivered to the handler, ms (only when recording). */
+  dispatchMs: number[];
+  /** Task id and time of its accepted ack (only when recording). */
+  acks: Array<[string, number]>;
+}

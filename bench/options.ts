@@ -1,0 +1,252 @@
+import { resolve } from "node:path";
+import { BenchOptionsError } from "./errors.js";
+import { DEFAULT_RESULTS_FILE } from "./paths.js";
+
+/** Every scenario the harness knows, in the order they run. */
+export const SCENARIOS = [
+  "throughput_batch",
+  "throughput_unary",
+  "latency",
+  "bullmq",
+  "many_workers",
+  "backlog",
+] as const;
+
+/** Name of one scenario. */
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** Benchmark settings, every one optional; see {@link compileBenchOptions} for defaults. */
+export interface BenchOptions {
+  /** Small counts so the whole run ends in under a minute (backlog is skipped). */
+  quick?: boolean;
+  /** Tasks per throughput run (throughput_batch, throughput_unary, bullmq). Default 100,000; quick 5,000. */
+  tasks?: number;
+  /** Worker processes. Default 2. */
+  workers?: number;
+  /** Concurrent tasks per worker process. Default 200. */
+  concurrency?: number;
+  /** Batch producer processes (taskqueue SubmitTasks and BullMQ addBulk). Default 2. */
+  producers?: number;
+  /** Tasks per SubmitTasks / addBulk call. Default 500. */
+  batchSize?: number;
+  /** Batch calls in flight per producer process. Default 4. */
+  batchesInFlight?: number;
+  /** Unary producer processes (throughput_unary). Default 4. */
+  unaryProducers?: number;
+  /** Unary SubmitTask calls in flight per unary producer. Default 64. */
+  unaryInFlight?: number;
+  /** latency: submitted tasks per second. Default 1,000. */
+  rate?: number;
+  /** latency: seconds of submission. Default 10; quick 2. */
+  durationS?: number;
+  /** backlog: queued tasks. Default 1,000,000; quick 20,000 (when asked for). */
+  backlog?: number;
+  /** backlog: tasks used to measure submit and dispatch rates. Default 20,000; quick 2,000. */
+  backlogProbe?: number;
+  /** many_workers: connected worker streams. Default 1,000; quick 200. */
+  streams?: number;
+  /** many_workers: processes holding the streams. Default 4. */
+  streamProcesses?: number;
+  /** many_workers: streams sharing one HTTP/2 connection. Default 50. */
+  streamsPerConnection?: number;
+  /** many_workers: credits each stream grants. Default 4. */
+  streamCredits?: number;
+  /** many_workers: tasks of the busy phase. Default 50,000; quick 5,000. */
+  streamTasks?: number;
+  /** many_workers: seconds the streams are held idle while measuring. Default 5; quick 1. */
+  idleS?: number;
+  /** Scenarios to run. Default all (quick: all but backlog). */
+  scenarios?: ScenarioName[];
+  /** Runs of each scenario; the report gives medians. Default 1. */
+  repeat?: number;
+  /** Use this Redis instead of starting one. */
+  redisUrl?: string;
+  /** Use this Postgres database instead of starting one. */
+  databaseUrl?: string;
+  /** Extra environment of the server process (its knobs, e.g. COMMIT_WINDOW_MS). */
+  serverEnv?: Record<string, string>;
+  /** Run the server with `--cpu-prof` and write its profile into this folder. */
+  serverCpuProfDir?: string;
+  /** Results file. Default bench/results/latest.json. */
+  out?: string;
+  /** Floor of every wait deadline, seconds. Default 120. */
+  timeoutS?: number;
+  /** Log level of the harness and its children. Default warn. */
+  logLevel?: string;
+}
+
+/** {@link BenchOptions} with every default applied. */
+export type CompiledBenchOptions = Required<Omit<BenchOptions, "redisUrl" | "databaseUrl" | "serverCpuProfDir">> &
+  Pick<BenchOptions, "redisUrl" | "databaseUrl" | "serverCpuProfDir">;
+
+/** Applies defaults (quick or full) and checks ranges. Throws {@link BenchOptionsError}. */
+export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOptions {
+  const quick = options.quick ?? false;
+  const scenarios = options.scenarios ?? SCENARIOS.filter((s) => !quick || s !== "backlog");
+  const compiled: CompiledBenchOptions = {
+    quick,
+    tasks: options.tasks ?? (quick ? 5_000 : 100_000),
+    workers: options.workers ?? 2,
+    concurrency: options.concurrency ?? 200,
+    producers: options.producers ?? 2,
+    batchSize: options.batchSize ?? 500,
+    batchesInFlight: options.batchesInFlight ?? 4,
+    unaryProducers: options.unaryProducers ?? 4,
+    unaryInFlight: options.unaryInFlight ?? 64,
+    rate: options.rate ?? 1_000,
+    durationS: options.durationS ?? (quick ? 2 : 10),
+    backlog: options.backlog ?? (quick ? 20_000 : 1_000_000),
+    backlogProbe: options.backlogProbe ?? (quick ? 2_000 : 20_000),
+    streams: options.streams ?? (quick ? 200 : 1_000),
+    streamProcesses: options.streamProcesses ?? 4,
+    streamsPerConnection: options.streamsPerConnection ?? 50,
+    streamCredits: options.streamCredits ?? 4,
+    streamTasks: options.streamTasks ?? (quick ? 5_000 : 50_000),
+    idleS: options.idleS ?? (quick ? 1 : 5),
+    scenarios: [...new Set(scenarios)].sort((a, b) => SCENARIOS.indexOf(a) - SCENARIOS.indexOf(b)),
+    repeat: options.repeat ?? 1,
+    redisUrl: options.redisUrl,
+    databaseUrl: options.databaseUrl,
+    serverEnv: options.serverEnv ?? {},
+    serverCpuProfDir: options.serverCpuProfDir === undefined ? undefined : resolve(options.serverCpuProfDir),
+    out: options.out === undefined ? DEFAULT_RESULTS_FILE : resolve(options.out),
+    timeoutS: options.timeoutS ?? 120,
+    logLevel: options.logLevel ?? "warn",
+  };
+  const positives = [
+    "tasks", "workers", "concurrency", "producers", "batchSize", "batchesInFlight", "unaryProducers",
+    "unaryInFlight", "rate", "durationS", "backlog", "backlogProbe", "streams", "streamProcesses",
+    "streamsPerConnection", "streamCredits", "streamTasks", "idleS", "repeat", "timeoutS",
+  ] as const;
+  for (const key of positives) {
+    const value = compiled[key];
+    if (!Number.isFinite(value) || value <= 0) throw new BenchOptionsError(flagOf(key), `must be a positive number, got ${value}`);
+  }
+  if (compiled.batchSize > 1000) throw new BenchOptionsError("--batch-size", "at most 1000 (the SubmitTasks limit)");
+  if (compiled.concurrency > 10_000) throw new BenchOptionsError("--concurrency", "at most 10000 (the worker SDK limit)");
+  if (compiled.scenarios.length === 0) throw new BenchOptionsError("--scenarios", "names no scenario");
+  return compiled;
+}
+
+/** What `--help` prints. */
+export const USAGE = `npm run bench -- [options]
+
+  --quick                   small counts, whole run under a minute (skips backlog)
+  --scenarios a,b           among ${SCENARIOS.join(", ")}
+  --tasks N                 tasks per throughput run (default 100000, quick 5000)
+  --workers N               worker processes (default 2)
+  --concurrency N           concurrent tasks per worker (default 200)
+  --producers N             batch producer processes (default 2)
+  --batch-size N            tasks per SubmitTasks / addBulk call (default 500)
+  --batches-in-flight N     batch calls in flight per producer (default 4)
+  --unary-producers N       unary producer processes (default 4)
+  --unary-in-flight N       unary calls in flight per producer (default 64)
+  --rate N                  latency: tasks per second (default 1000)
+  --duration-s N            latency: seconds (default 10, quick 2)
+  --backlog N               backlog: queued tasks (default 1000000)
+  --backlog-probe N         backlog: tasks measuring submit/dispatch rates (default 20000)
+  --streams N               many_workers: worker streams (default 1000, quick 200)
+  --stream-processes N      many_workers: processes holding them (default 4)
+  --streams-per-connection N  many_workers: streams per HTTP/2 connection (default 50)
+  --stream-credits N        many_workers: credits per stream (default 4)
+  --stream-tasks N          many_workers: tasks of the busy phase (default 50000, quick 5000)
+  --idle-s N                many_workers: idle measuring window (default 5, quick 1)
+  --repeat N                runs per scenario, medians reported (default 1)
+  --redis-url URL           use this Redis instead of a private one
+  --database-url URL        use this Postgres database instead of a private one
+  --server-env K=V          extra server environment (repeatable), e.g. COMMIT_WINDOW_MS=2
+  --server-cpu-prof DIR     profile the server (node --cpu-prof) into DIR
+  --out FILE                results file (default bench/results/latest.json)
+  --timeout-s N             floor of every wait deadline (default 120)
+  --log-level LEVEL         harness log level (default warn)
+`;
+
+const NUMERIC: Record<string, keyof BenchOptions> = {
+  "--tasks": "tasks",
+  "--workers": "workers",
+  "--concurrency": "concurrency",
+  "--producers": "producers",
+  "--batch-size": "batchSize",
+  "--batches-in-flight": "batchesInFlight",
+  "--unary-producers": "unaryProducers",
+  "--unary-in-flight": "unaryInFlight",
+  "--rate": "rate",
+  "--duration-s": "durationS",
+  "--backlog": "backlog",
+  "--backlog-probe": "backlogProbe",
+  "--streams": "streams",
+  "--stream-processes": "streamProcesses",
+  "--streams-per-connection": "streamsPerConnection",
+  "--stream-credits": "streamCredits",
+  "--stream-tasks": "streamTasks",
+  "--idle-s": "idleS",
+  "--repeat": "repeat",
+  "--timeout-s": "timeoutS",
+};
+
+const STRINGS: Record<string, "redisUrl" | "databaseUrl" | "serverCpuProfDir" | "out" | "logLevel"> = {
+  "--redis-url": "redisUrl",
+  "--database-url": "databaseUrl",
+  "--server-cpu-prof": "serverCpuProfDir",
+  "--out": "out",
+  "--log-level": "logLevel",
+};
+
+/** Result of {@link parseBenchArgs}: the options, or a request for help. */
+export type ParsedArgs = { help: true } | { help: false; options: BenchOptions };
+
+/** Parses command-line arguments (`--name value` or `--name=value`). Throws {@link BenchOptionsError}. */
+export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
+  const options: BenchOptions = {};
+  const args = argv.flatMap((arg) => (arg.startsWith("--") && arg.includes("=") ? splitOnce(arg) : [arg]));
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i]!;
+    if (flag === "--") continue;
+    if (flag === "--help" || flag === "-h") return { help: true };
+    if (flag === "--quick") {
+      options.quick = true;
+      continue;
+    }
+    const value = args[i + 1];
+    if (value === undefined) throw new BenchOptionsError(flag, "needs a value");
+    i++;
+    if (flag in NUMERIC) {
+      const n = Number(value);
+      if (!Number.isFinite(n)) throw new BenchOptionsError(flag, `must be a number, got "${value}"`);
+      (options as Record<string, unknown>)[NUMERIC[flag]!] = n;
+    } else if (flag in STRINGS) {
+      options[STRINGS[flag]!] = value;
+    } else if (flag === "--scenarios") {
+      options.scenarios = parseScenarios(value);
+    } else if (flag === "--server-env") {
+      const eq = value.indexOf("=");
+      if (eq < 1) throw new BenchOptionsError(flag, `expects NAME=VALUE, got "${value}"`);
+      options.serverEnv = { ...options.serverEnv, [value.slice(0, eq)]: value.slice(eq + 1) };
+    } else {
+      throw new BenchOptionsError(flag, "unknown option (see --help)");
+    }
+  }
+  return { help: false, options };
+}
+
+function parseScenarios(value: string): ScenarioName[] {
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map((s) => {
+      if (!(SCENARIOS as readonly string[]).includes(s)) {
+        throw new BenchOptionsError("--scenarios", `unknown scenario "${s}"; known: ${SCENARIOS.join(", ")}`);
+      }
+      return s as ScenarioName;
+    });
+}
+
+function splitOnce(arg: string): string[] {
+  const eq = arg.indexOf("=");
+  return [arg.slice(0, eq), arg.slice(eq + 1)];
+}
+
+function flagOf(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}

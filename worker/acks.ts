@@ -1,0 +1,60 @@
+import type { Logger } from "pino";
+import { ResultStatus, type ResultAck } from "../gen/taskqueue/v1/worker_service_pb.js";
+import { ProtocolError } from "./errors.js";
+import type { AckCounts, AckStatus, TypedEmitter, WorkerEvents } from "./events.js";
+import type { ResultTracker } from "./result-tracker.js";
+
+/** Dependencies of {@link applyAcks}. */
+export interface ApplyAcksDeps {
+  /** The session's results, whose acknowledged entries are settled. */
+  results: ResultTracker;
+  /** The worker's running totals, updated in place. */
+  counts: AckCounts;
+  /** Logs STALE and REJECTED verdicts at warn. */
+  logger: Logger;
+  /** Receives one "ack" event per verdict, and "error" for an unknown status. */
+  events: TypedEmitter<WorkerEvents>;
+}
+
+/**
+ * Applies the server's verdicts on results: settles them, counts them, logs the ones that
+ * were not accepted and emits an "ack" event for each.
+ */
+export function applyAcks(acks: readonly ResultAck[], deps: ApplyAcksDeps): void {
+  const { results, counts, logger, events } = deps;
+  for (const ack of acks) {
+    results.acknowledge(ack.taskId, ack.leaseToken);
+    const status = ackStatus(ack.status);
+    if (status === undefined) {
+      const error = new ProtocolError(`ack with status ${ack.status} for task ${ack.taskId}`);
+      logger.error({ err: error }, "worker protocol violation");
+      events.emit("error", error);
+      continue;
+    }
+    counts[status] += 1;
+    if (status !== "accepted") {
+      logger.warn({ taskId: ack.taskId, leaseToken: ack.leaseToken, status, reason: ack.message }, "result not accepted");
+    }
+    events.emit("ack", {
+      taskId: ack.taskId,
+      leaseToken: ack.leaseToken,
+      status,
+      message: ack.message,
+      counts: { ...counts },
+    });
+  }
+}
+
+/** Maps a wire status to its SDK name; undefined for UNSPECIFIED or unknown values. */
+export function ackStatus(status: ResultStatus): AckStatus | undefined {
+  switch (status) {
+    case ResultStatus.ACCEPTED:
+      return "accepted";
+    case ResultStatus.STALE:
+      return "stale";
+    case ResultStatus.REJECTED:
+      return "rejected";
+    default:
+      return undefined;
+  }
+}
