@@ -4,6 +4,9 @@
  * Times are epoch milliseconds with sub-millisecond precision (see `epochNow`).
  */
 
+/** Task type of every benchmark task (its handler does nothing and returns null). */
+export const NOOP_TYPE = "noop";
+
 /** Configuration of a taskqueue producer process. */
 export interface ProducerConfig {
   /** gRPC address, host:port. */

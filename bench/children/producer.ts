@@ -1,0 +1,119 @@
+/**
+ * A taskqueue producer process: submits no-op tasks with SubmitTasks (batch), SubmitTask with
+ * a fixed number of calls in flight (unary), or SubmitTask at a fixed rate (rate), then
+ * reports what it did. Configuration: one JSON {@link ProducerConfig} argument.
+ */
+import { create } from "@bufbuild/protobuf";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { SubmitTaskRequestSchema, TaskService } from "../../gen/taskqueue/v1/task_service_pb.js";
+import { epochNow, onParentMessage, readChildConfig, runChild, sendToParent } from "./child-runtime.js";
+import { NOOP_TYPE, type ProducerConfig, type ProducerReport } from "./messages.js";
+
+type TaskClient = Client<typeof TaskService>;
+
+runChild(async () => {
+  const config = readChildConfig<ProducerConfig>();
+  const client = createClient(TaskService, createGrpcTransport({ baseUrl: `http://${config.address}` }));
+  // Warm up: open the HTTP/2 connection before the clock starts.
+  await client.listTasks({ queue: config.queue, pageSize: 1 });
+  const go = new Promise<void>((resolve) =>
+    onParentMessage((message) => {
+      if (message.type === "go") resolve();
+      if (message.type === "stop") process.exit(0);
+    }),
+  );
+  await sendToParent({ type: "ready", pid: process.pid });
+  await go;
+  const report = newReport();
+  if (config.mode === "batch") await submitBatches(client, config, report);
+  else if (config.mode === "unary") await submitUnary(client, config, report);
+  else await submitAtRate(client, config, report);
+  await sendToParent({ type: "done", report });
+  process.exit(0);
+});
+
+function newReport(): ProducerReport {
+  return { submitted: 0, errors: 0, firstStartAt: Number.POSITIVE_INFINITY, lastEndAt: 0, latenciesMs: [], submits: [] };
+}
+
+function request(queue: string) {
+  return create(SubmitTaskRequestSchema, { queue, type: NOOP_TYPE });
+}
+
+/** Runs `calls` jobs with at most `inFlight` at a time. */
+async function pool(calls: number, inFlight: number, job: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < calls) await job(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, calls) }, lane));
+}
+
+async function submitBatches(client: TaskClient, config: ProducerConfig, report: ProducerReport): Promise<void> {
+  const batches = Math.ceil(config.count / config.batchSize);
+  await pool(batches, config.inFlight, async (index) => {
+    const size = Math.min(config.batchSize, config.count - index * config.batchSize);
+    const tasks = Array.from({ length: size }, () => request(config.queue));
+    const startAt = epochNow();
+    report.firstStartAt = Math.min(report.firstStartAt, startAt);
+    const response = await client.submitTasks({ tasks });
+    const endAt = epochNow();
+    report.lastEndAt = Math.max(report.lastEndAt, endAt);
+    for (const result of response.results) {
+      if (result.outcome.case === "task") report.submitted++;
+      else report.errors++;
+    }
+    if (config.record) report.latenciesMs.push(endAt - startAt);
+  });
+}
+
+async function submitOne(client: TaskClient, config: ProducerConfig, report: ProducerReport): Promise<void> {
+  const startAt = epochNow();
+  report.firstStartAt = Math.min(report.firstStartAt, startAt);
+  try {
+    const response = await client.submitTask(request(config.queue));
+    const endAt = epochNow();
+    report.lastEndAt = Math.max(report.lastEndAt, endAt);
+    report.submitted++;
+    if (config.record) {
+      report.latenciesMs.push(endAt - startAt);
+      report.submits.push([response.task?.id ?? "", startAt]);
+    }
+  } catch {
+    report.errors++;
+  }
+}
+
+async function submitUnary(client: TaskClient, config: ProducerConfig, report: ProducerReport): Promise<void> {
+  await pool(config.count, config.inFlight, () => submitOne(client, config, report));
+}
+
+/**
+ * Open-loop submission: every tick sends what the schedule says is due by now, so a slow
+ * call does not delay the next ones (at most `inFlight` outstanding; extra ones are skipped
+ * and counted as errors).
+ */
+async function submitAtRate(client: TaskClient, config: ProducerConfig, report: ProducerReport): Promise<void> {
+  const total = Math.round((config.ratePerS * config.durationMs) / 1000);
+  const startedAt = epochNow();
+  const outstanding = new Set<Promise<void>>();
+  let scheduled = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((epochNow() - startedAt) * config.ratePerS) / 1000) + 1);
+      for (; scheduled < due; scheduled++) {
+        if (outstanding.size >= config.inFlight) {
+          report.errors++;
+          continue;
+        }
+        const call = submitOne(client, config, report).finally(() => outstanding.delete(call));
+        outstanding.add(call);
+      }
+      if (scheduled >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await Promise.all([...outstanding]);
+}

@@ -1,0 +1,50 @@
+/**
+ * A worker process using the TypeScript worker SDK: runs no-op tasks (the handler returns
+ * null) with high concurrency and reports completions, counted when the server acknowledges
+ * the result (i.e. once it is committed). Configuration: one JSON {@link WorkerConfig} argument.
+ */
+import { createLogger } from "../../server/observability/logger.js";
+import { createWorker } from "../../worker/index.js";
+import { epochNow, onParentMessage, ProgressReporter, readChildConfig, runChild, sendToParent } from "./child-runtime.js";
+import { NOOP_TYPE, type ConsumerReport, type WorkerConfig } from "./messages.js";
+
+runChild(async () => {
+  const config = readChildConfig<WorkerConfig>();
+  const progress = new ProgressReporter();
+  const dispatchMs: number[] = [];
+  const acks: Array<[string, number]> = [];
+  const worker = createWorker({
+    address: config.address,
+    queues: [config.queue],
+    concurrency: config.concurrency,
+    logger: createLogger({ name: "bench-worker", level: config.logLevel }),
+    handlers: {
+      [NOOP_TYPE]: (task) => {
+        if (config.record && task.createdAt) dispatchMs.push(epochNow() - task.createdAt.getTime());
+        return null;
+      },
+    },
+  });
+  worker.on("ack", ({ taskId, status }) => {
+    const at = epochNow();
+    progress.add(1, at, status !== "accepted");
+    if (config.record && status === "accepted") acks.push([taskId, at]);
+  });
+  onParentMessage((message) => {
+    if (message.type === "report") {
+      const report: ConsumerReport = {
+        completed: progress.completed,
+        failed: progress.failed,
+        lastAt: progress.lastAt,
+        perStream: [],
+        dispatchMs,
+        acks,
+      };
+      void sendToParent({ type: "report", report });
+    } else if (message.type === "stop") {
+      void worker.stop({ timeoutMs: 5_000 }).finally(() => process.exit(0));
+    }
+  });
+  await worker.start();
+  await sendToParent({ type: "ready", pid: process.pid });
+});
