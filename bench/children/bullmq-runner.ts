@@ -66,7 +66,7 @@ async function runWorker(config: BullmqConfig): Promise<void> {
     if (message.type === "report") {
       void sendToParent({
         type: "report",
-        report: { completed: progress.completed, failed: progress.failed, lastAt: progress.lastAt, perStream: [], dispatchMs: [], acks: [] },
+        report: { ...progress.totals(), perStream: [], dispatchMs: [], acks: [] },
       });
     } else if (message.type === "stop") {
       void worker.close().finally(() => process.exit(0));

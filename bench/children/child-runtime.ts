@@ -43,6 +43,7 @@ export function runChild(main: () => Promise<void>): void {
 export class ProgressReporter {
   completed = 0;
   failed = 0;
+  firstAt = Number.POSITIVE_INFINITY;
   lastAt = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -52,6 +53,7 @@ export class ProgressReporter {
   add(n: number, at: number, failed = false): void {
     if (failed) this.failed += n;
     else this.completed += n;
+    this.firstAt = Math.min(this.firstAt, at);
     this.lastAt = Math.max(this.lastAt, at);
     if (this.timer === undefined) {
       this.timer = setTimeout(() => {
@@ -63,6 +65,11 @@ export class ProgressReporter {
 
   /** Sends the totals now. */
   flush(): Promise<void> {
-    return sendToParent({ type: "progress", completed: this.completed, failed: this.failed, lastAt: this.lastAt });
+    return sendToParent({ type: "progress", ...this.totals() });
+  }
+
+  /** The totals so far. */
+  totals(): { completed: number; failed: number; firstAt: number; lastAt: number } {
+    return { completed: this.completed, failed: this.failed, firstAt: this.firstAt, lastAt: this.lastAt };
   }
 }

@@ -78,7 +78,7 @@ export type ChildMessage =
   /** Connected and warmed up; waiting for `go` (producers) or already taking work. */
   | { type: "ready"; pid: number }
   /** Running totals of completed (durably acknowledged) tasks, coalesced. */
-  | { type: "progress"; completed: number; failed: number; lastAt: number }
+  | { type: "progress"; completed: number; failed: number; firstAt: number; lastAt: number }
   /** A producer is done. */
   | { type: "done"; report: ProducerReport }
   /** A worker's or stream holder's report, answering `report`. */
@@ -104,6 +104,8 @@ export interface ProducerReport {
 export interface ConsumerReport {
   completed: number;
   failed: number;
+  /** Time of the first accepted ack. */
+  firstAt: number;
   /** Time of the last accepted ack. */
   lastAt: number;
   /** Tasks received per stream (stream holders). */

@@ -102,9 +102,7 @@ runChild(async () => {
       void sendToParent({
         type: "report",
         report: {
-          completed: progress.completed,
-          failed: progress.failed,
-          lastAt: progress.lastAt,
+          ...progress.totals(),
           perStream: streams.map((s) => s.received),
           dispatchMs: [],
           acks: [],

@@ -33,9 +33,7 @@ runChild(async () => {
   onParentMessage((message) => {
     if (message.type === "report") {
       const report: ConsumerReport = {
-        completed: progress.completed,
-        failed: progress.failed,
-        lastAt: progress.lastAt,
+        ...progress.totals(),
         perStream: [],
         dispatchMs,
         acks,

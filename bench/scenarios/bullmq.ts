@@ -1,0 +1,47 @@
+import { stopAll } from "../child-handle.js";
+import { BenchVerificationError } from "../errors.js";
+import { meterAll, usageMetrics } from "../process-meter.js";
+import { deadlineMs, uniqueQueue, type Scenario } from "./context.js";
+import { CompletionTally, ready, runProducers, startBullmq, submitWindow } from "./fleet.js";
+
+/**
+ * bullmq: the throughput_batch workload on BullMQ against the same Redis — the same number of
+ * producer processes adding jobs with addBulk in batches of the same size, and the same number
+ * of worker processes with the same concurrency; the processor returns null. Jobs/s from the
+ * first addBulk call to the last `completed` event (the job moved to completed in Redis).
+ * BullMQ keeps completed jobs by default, as taskqueue keeps its task rows.
+ */
+export const bullmq: Scenario = async (context) => {
+  const { options, stack } = context;
+  const jobs = options.tasks;
+  const queue = uniqueQueue("bullmq");
+  const timeoutMs = deadlineMs(context, jobs);
+  const workers = startBullmq(context, "worker", queue, 0);
+  const producers = startBullmq(context, "producer", queue, jobs);
+  try {
+    await ready([...workers, ...producers]);
+    const tally = new CompletionTally(workers);
+    const stopMeters = await meterAll({ redis: stack.redisPid });
+    const submitted = submitWindow(await runProducers(producers, timeoutMs));
+    if (submitted.submitted !== jobs) throw new BenchVerificationError(`bullmq: ${submitted.submitted} of ${jobs} jobs added`);
+    const done = await tally.waitFor(jobs, timeoutMs);
+    const usage = await stopMeters();
+    const seconds = (done.lastAt - submitted.firstStartAt) / 1000;
+    return {
+      metrics: {
+        jobs,
+        jobs_per_s: jobs / seconds,
+        add_per_s: jobs / ((submitted.lastEndAt - submitted.firstStartAt) / 1000),
+        duration_s: seconds,
+        failed: done.failed,
+        ...usageMetrics(usage),
+      },
+      notes: [
+        `bullmq: ${options.workers} workers × ${options.concurrency} concurrency, ${options.producers} producers × ` +
+          `${options.batchesInFlight} addBulk calls in flight of ${options.batchSize} jobs; Redis has no persistence (BullMQ's durability is Redis')`,
+      ],
+    };
+  } finally {
+    await stopAll([...producers, ...workers]);
+  }
+};

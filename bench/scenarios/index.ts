@@ -1,0 +1,17 @@
+import type { ScenarioName } from "../options.js";
+import { backlog } from "./backlog.js";
+import { bullmq } from "./bullmq.js";
+import type { Scenario } from "./context.js";
+import { latency } from "./latency.js";
+import { manyWorkers } from "./many-workers.js";
+import { throughputBatch, throughputUnary } from "./throughput.js";
+
+/** Every scenario by name. */
+export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
+  throughput_batch: throughputBatch,
+  throughput_unary: throughputUnary,
+  latency,
+  bullmq,
+  many_workers: manyWorkers,
+  backlog,
+};

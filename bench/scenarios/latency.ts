@@ -1,0 +1,75 @@
+import { stopAll } from "../child-handle.js";
+import { BenchVerificationError } from "../errors.js";
+import { summarize } from "../stats.js";
+import { deadlineMs, uniqueQueue, type Scenario } from "./context.js";
+import { collectReports, CompletionTally, ready, runProducers, startProducers, startWorkers, submitWindow } from "./fleet.js";
+
+/** Outstanding unary calls the rate producer allows before it counts a call as skipped. */
+const RATE_MAX_IN_FLIGHT = 2_000;
+
+/**
+ * latency: one producer submits at a fixed rate (`--rate` per second for `--duration-s`) with
+ * unary SubmitTask; SDK workers run the tasks. Reports, as p50/p99 in ms:
+ * - submit: the SubmitTask call as the client sees it (it returns once committed);
+ * - dispatch: the task's created_at (server clock) → the handler receives it (worker clock);
+ * - end-to-end: the submit call starts → the worker receives the accepted ack of the result
+ *   (the result is committed). One machine, so one clock.
+ */
+export const latency: Scenario = async (context) => {
+  const { options } = context;
+  const queue = uniqueQueue("latency");
+  const expected = Math.round(options.rate * options.durationS);
+  const timeoutMs = deadlineMs(context, expected);
+  const workers = startWorkers(context, queue, true);
+  const producers = startProducers(context, queue, expected, 1, {
+    mode: "rate",
+    batchSize: 1,
+    inFlight: RATE_MAX_IN_FLIGHT,
+    ratePerS: options.rate,
+    durationMs: options.durationS * 1000,
+    record: true,
+  });
+  try {
+    await ready([...workers, ...producers]);
+    const tally = new CompletionTally(workers);
+    const producerReports = await runProducers(producers, timeoutMs);
+    const submitted = submitWindow(producerReports);
+    await tally.waitFor(submitted.submitted, timeoutMs);
+    const consumerReports = await collectReports(workers);
+    const submitStart = new Map<string, number>();
+    for (const report of producerReports) for (const [id, at] of report.submits) submitStart.set(id, at);
+    const endToEnd: number[] = [];
+    for (const report of consumerReports) {
+      for (const [id, at] of report.acks) {
+        const start = submitStart.get(id);
+        if (start !== undefined) endToEnd.push(at - start);
+      }
+    }
+    if (endToEnd.length !== submitted.submitted) {
+      throw new BenchVerificationError(`latency: matched ${endToEnd.length} of ${submitted.submitted} submitted tasks to their acks`);
+    }
+    const submit = summarize(producerReports.flatMap((r) => r.latenciesMs));
+    const dispatch = summarize(consumerReports.flatMap((r) => r.dispatchMs));
+    const e2e = summarize(endToEnd);
+    return {
+      metrics: {
+        tasks: submitted.submitted,
+        skipped: submitted.errors,
+        achieved_rate_per_s: submitted.submitted / ((submitted.lastEndAt - submitted.firstStartAt) / 1000),
+        submit_p50_ms: submit.p50,
+        submit_p99_ms: submit.p99,
+        dispatch_p50_ms: dispatch.p50,
+        dispatch_p99_ms: dispatch.p99,
+        e2e_p50_ms: e2e.p50,
+        e2e_p99_ms: e2e.p99,
+        e2e_max_ms: e2e.max,
+      },
+      notes: [
+        `latency: ${options.rate}/s for ${options.durationS} s, unary SubmitTask, ${options.workers} workers × ${options.concurrency}; ` +
+          "dispatch = created_at (ms precision) → handler start; e2e = submit call start → accepted ack at the worker",
+      ],
+    };
+  } finally {
+    await stopAll([...producers, ...workers]);
+  }
+};

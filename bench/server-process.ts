@@ -1,0 +1,97 @@
+import { mkdir } from "node:fs/promises";
+import { findFreePort, LOOPBACK_HOST } from "../server/dev/free-port.js";
+import { describeExit, ManagedProcess, type ProcessExit } from "../server/dev/managed-process.js";
+import type { Logger } from "../server/observability/logger.js";
+import { BenchTimeoutError, ChildProcessError } from "./errors.js";
+import { REPO_ROOT } from "./paths.js";
+
+/** Options of {@link startServerProcess}. */
+export interface ServerProcessOptions {
+  databaseUrl: string;
+  redisUrl: string;
+  /** Extra environment (the server's knobs). */
+  env?: Record<string, string>;
+  /** Run under `node --cpu-prof`, writing the profile into this folder on exit. */
+  cpuProfDir?: string;
+  /** LOG_LEVEL of the server. Default warn. */
+  logLevel?: string;
+  /** Deadline for the server to report ready on /readyz. Default 60 s. */
+  startTimeoutMs?: number;
+  /** Deadline for a graceful stop before SIGKILL. Default 30 s. */
+  stopTimeoutMs?: number;
+  /** Receives the server's output lines (its warnings and errors). */
+  logger: Logger;
+}
+
+/** The taskqueue server running as a child process (`node --import tsx server/main.ts`). */
+export interface ServerProcess {
+  /** Process id of the server's node process. */
+  readonly pid: number;
+  /** `127.0.0.1:PORT` of the gRPC server. */
+  readonly grpcAddress: string;
+  /** `http://127.0.0.1:PORT` of the HTTP gateway. */
+  readonly httpUrl: string;
+  /** Graceful stop (SIGTERM: drain, then exit; SIGKILL after the deadline). */
+  stop(): Promise<ProcessExit>;
+}
+
+/** Starts the server on free ports and resolves once `/readyz` answers 200. */
+export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
+  const grpcPort = await findFreePort();
+  const httpPort = await findFreePort();
+  const profiling = options.cpuProfDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", options.cpuProfDir];
+  if (options.cpuProfDir !== undefined) await mkdir(options.cpuProfDir, { recursive: true });
+  const child = new ManagedProcess({
+    name: "server",
+    command: process.execPath,
+    args: [...profiling, "--import", "tsx", "server/main.ts"],
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      HOST: LOOPBACK_HOST,
+      GRPC_PORT: String(grpcPort),
+      HTTP_PORT: String(httpPort),
+      DATABASE_URL: options.databaseUrl,
+      REDIS_URL: options.redisUrl,
+      LOG_LEVEL: options.logLevel ?? "warn",
+      ...options.env,
+    },
+  });
+  const log = options.logger.child({ service: "server" });
+  child.onLine((line) => log.warn(line));
+  const httpUrl = `http://${LOOPBACK_HOST}:${httpPort}`;
+  try {
+    await waitUntilReady(child, httpUrl, options.startTimeoutMs ?? 60_000);
+  } catch (error) {
+    await child.stop("SIGKILL");
+    throw error;
+  }
+  const stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+  return {
+    pid: child.pid,
+    grpcAddress: `${LOOPBACK_HOST}:${grpcPort}`,
+    httpUrl,
+    stop: () => child.stop("SIGTERM", stopTimeoutMs),
+  };
+}
+
+/**
+ * Probes `/readyz` until it answers 200, re-trying while the server starts (connection
+ * refused, 503) and reacting at once if the process exits; fails at the deadline.
+ */
+async function waitUntilReady(child: ManagedProcess, httpUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!child.running) {
+      throw new ChildProcessError(`server exited before ready (${describeExit(child.exitStatus!)}):\n${child.tail().join("\n")}`);
+    }
+    const ok = await fetch(`${httpUrl}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
+      (res) => res.status === 200,
+      () => false,
+    );
+    if (ok) return;
+    if (Date.now() >= deadline) throw new BenchTimeoutError("the server's /readyz", timeoutMs);
+    // Pause between probes, cut short if the process exits.
+    await child.waitForExit(50).catch(() => undefined);
+  }
+}

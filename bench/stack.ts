@@ -1,0 +1,81 @@
+import { Redis } from "ioredis";
+import pg from "pg";
+import { startPostgresProcess, type PostgresProcess } from "../server/dev/postgres-process.js";
+import { startRedisProcess, type RedisProcess } from "../server/dev/redis-process.js";
+import type { Logger } from "../server/observability/logger.js";
+import { startServerProcess, type ServerProcess } from "./server-process.js";
+
+/** Options of {@link startStack}. */
+export interface StackOptions {
+  /** Use this Redis; default a private redis-server. */
+  redisUrl?: string;
+  /** Use this Postgres database; default a private Postgres (fsync on). */
+  databaseUrl?: string;
+  /** Extra server environment. */
+  serverEnv?: Record<string, string>;
+  /** Profile the server into this folder. */
+  serverCpuProfDir?: string;
+  logger: Logger;
+}
+
+/** Everything a scenario runs against. */
+export interface Stack {
+  readonly redisUrl: string;
+  readonly databaseUrl: string;
+  readonly server: ServerProcess;
+  /** Process id of the private redis-server, if the stack started one. */
+  readonly redisPid: number | undefined;
+  /** Direct Postgres access for verification and sizes. */
+  readonly pool: pg.Pool;
+  /** Direct Redis access for memory figures. */
+  readonly redis: Redis;
+  /** Stops the server, then what the stack started. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts (or attaches to) Redis and Postgres and starts the server against them. Postgres
+ * runs with fsync on, as in production.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { logger } = options;
+  const started: Array<RedisProcess | PostgresProcess> = [];
+  try {
+    const [redisProcess, postgresProcess] = await Promise.all([
+      options.redisUrl === undefined ? startRedisProcess({ logger }) : undefined,
+      options.databaseUrl === undefined ? startPostgresProcess({ fsync: true, logger }) : undefined,
+    ]);
+    if (redisProcess) started.push(redisProcess);
+    if (postgresProcess) started.push(postgresProcess);
+    const redisUrl = options.redisUrl ?? redisProcess!.url;
+    const databaseUrl = options.databaseUrl ?? postgresProcess!.url;
+    const server = await startServerProcess({
+      databaseUrl,
+      redisUrl,
+      env: options.serverEnv,
+      cpuProfDir: options.serverCpuProfDir,
+      logger,
+    });
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    pool.on("error", (error) => logger.warn({ err: error }, "postgres probe connection error"));
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+    redis.on("error", (error) => logger.warn({ err: error }, "redis probe connection error"));
+    return {
+      redisUrl,
+      databaseUrl,
+      server,
+      redisPid: redisProcess?.pid,
+      pool,
+      redis,
+      async stop() {
+        await server.stop();
+        await pool.end();
+        redis.disconnect();
+        await Promise.all(started.map((s) => s.stop()));
+      },
+    };
+  } catch (error) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw error;
+  }
+}
