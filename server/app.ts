@@ -85,6 +85,15 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       notifier.due(due);
     }
     dispatcher.forget(ends.map((e) => e.id));
+    // A lease that timed out or expired may still be running on a live worker: tell it to stop.
+    for (const e of ends) {
+      if ((e.how === "timeout" || e.how === "expired") && e.sessionId) {
+        const reason = e.how === "timeout" ? "attempt timed out" : "lease expired";
+        const notice = { sessionId: e.sessionId, taskId: e.id, leaseToken: e.leaseToken, reason };
+        deliverCancel(notice);
+        notifier.cancel(notice);
+      }
+    }
   };
   const deliverCancel = (notice: CancelNotice) => {
     dispatcher.connected.get(notice.sessionId)?.cancel(notice.taskId, notice.leaseToken, notice.reason);
@@ -197,6 +206,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   ];
 
   await notifier.start();
+  // A Redis that comes back may have lost its data: check the epoch marker soon after.
+  redis.on("ready", () => recovery.request());
   dispatcher.start();
   reaper.start();
   scheduler.start();

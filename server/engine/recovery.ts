@@ -19,6 +19,9 @@ export interface RecoveryOptions {
   onDue: (dueMs: number) => void;
 }
 
+/** Every this many ticks the sweep covers every unfinished task, not only recent ones. */
+const FULL_SWEEP_EVERY = 30;
+
 /** Tasks younger than this are left alone by the windowed sweep (their submit may be in flight). */
 const SETTLE_MS = 2_000;
 
@@ -27,12 +30,14 @@ const SETTLE_MS = 2_000;
  * task that Redis does not know is enqueued again (a RUNNING one counts its lost attempt).
  * Runs fully at start-up and whenever Redis shows it lost its data (the epoch marker is
  * gone); otherwise sweeps the tasks changed recently, which covers a crash between the
- * Postgres commit and the Redis enqueue. One server sweeps at a time (a Redis lock).
+ * Postgres commit and the Redis enqueue, plus a full sweep every {@link FULL_SWEEP_EVERY}
+ * ticks. One server sweeps at a time (a Redis lock).
  */
 export class Recovery {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private fullNeeded = true;
+  private ticks = 0;
 
   constructor(private readonly options: RecoveryOptions) {}
 
@@ -59,6 +64,7 @@ export class Recovery {
     this.sweeping = true;
     try {
       if (await this.options.store.ensureEpochMarker()) this.fullNeeded = true;
+      if (++this.ticks % FULL_SWEEP_EVERY === 0) this.fullNeeded = true;
       const lockKey = `${this.options.store.prefix}recovery-lock`;
       const locked = await this.options.redis.set(lockKey, this.options.serverId, "PX", this.options.intervalMs, "NX");
       if (locked !== "OK" && !this.fullNeeded) return 0;

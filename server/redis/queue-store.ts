@@ -49,6 +49,10 @@ export interface LeaseEnd {
   dueMs: number;
   how: LeaseEndHow;
   queue: string;
+  /** Session that held the lease. */
+  sessionId: string;
+  /** The lease that ended. */
+  leaseToken: string;
 }
 
 /** A result to fence and record. */
@@ -221,5 +225,7 @@ function parseLeaseEnd(r: unknown[]): LeaseEnd {
     dueMs: Number(r[5]),
     how: r[6] as LeaseEndHow,
     queue: String(r[7]),
+    sessionId: String(r[8] ?? ""),
+    leaseToken: String(r[9] ?? ""),
   };
 }

@@ -36,11 +36,11 @@ end
 -- Ends the current lease of task `id`.
 -- how: 'succeeded' | 'failed' (retryable) | 'fatal' (non-retryable) | 'expired' | 'timeout' | 'lost'
 -- jitter: number in [0,1) used for the retry back-off.
--- Returns {id, state, attempt, worker_id, started_ms, due_ms, how, queue} where state is the new
+-- Returns {id, state, attempt, worker_id, started_ms, due_ms, how, queue, session_id, lease_token} where state is the new
 -- TaskState name: SUCCEEDED, FAILED (waiting for retry), QUEUED, DEAD or CANCELLED.
 local function end_lease(id, how, jitter)
   local k = task_key(id)
-  local f = redis.call('HMGET', k, 'a', 'ma', 'bi', 'bm', 'bx', 'w', 'q', 'pr', 'ca', 'cr', 'wid', 'sa')
+  local f = redis.call('HMGET', k, 'a', 'ma', 'bi', 'bm', 'bx', 'w', 'q', 'pr', 'ca', 'cr', 'wid', 'sa', 'tok')
   local attempt = tonumber(f[1]) or 0
   local max_attempts = tonumber(f[2]) or 1
   redis.call('ZREM', P .. 'leases', id)
@@ -72,5 +72,5 @@ local function end_lease(id, how, jitter)
   elseif state == 'CANCELLED' then
     mark_terminal(k, 'cancelled')
   end
-  return { id, state, attempt, f[11] or '', tonumber(f[12]) or 0, due, how, f[7] or '' }
+  return { id, state, attempt, f[11] or '', tonumber(f[12]) or 0, due, how, f[7] or '', f[6] or '', f[13] or '' }
 end

@@ -1,0 +1,118 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, loadavg, totalmem } from "node:os";
+import { dirname } from "node:path";
+import type { ScenarioResult } from "./scenarios/context.js";
+import { median, round } from "./stats.js";
+
+/** The machine a run measured. */
+export interface MachineInfo {
+  cpus: number;
+  model: string;
+  memory: number;
+  node: string;
+  /** 1-minute load average when the run started and ended (other work on the machine adds noise). */
+  loadavg_start: number;
+  loadavg_end?: number;
+}
+
+/** One scenario in the results: the median of each metric, every run, and notes. */
+export type ScenarioSummary = Record<string, number> & {
+  runs: Array<Record<string, number>>;
+  notes: string[];
+  error?: string;
+};
+
+/** The peer comparison: taskqueue throughput_batch against BullMQ. */
+export interface VsBullmq {
+  taskqueue_tasks_per_s: number;
+  bullmq_jobs_per_s: number;
+  ratio: number;
+}
+
+/** Contents of `bench/results/latest.json`. */
+export interface BenchResults {
+  started_at: string;
+  finished_at?: string;
+  quick: boolean;
+  options: Record<string, unknown>;
+  machine: MachineInfo;
+  scenarios: Record<string, ScenarioSummary>;
+  vs_bullmq: VsBullmq | null;
+}
+
+/** Describes the current machine. */
+export function machineInfo(): MachineInfo {
+  const list = cpus();
+  return {
+    cpus: list.length,
+    model: list[0]?.model ?? "unknown",
+    memory: totalmem(),
+    node: process.version,
+    loadavg_start: round(loadavg()[0]!, 2),
+  };
+}
+
+/** Summarises the runs of one scenario: per-metric medians (failed runs are listed in `error`). */
+export function summarizeRuns(results: readonly ScenarioResult[], errors: readonly string[]): ScenarioSummary {
+  const names = [...new Set(results.flatMap((r) => Object.keys(r.metrics)))];
+  const medians = Object.fromEntries(names.map((n) => [n, round(median(results.map((r) => r.metrics[n]!).filter(Number.isFinite)), 3)]));
+  const summary = {
+    ...medians,
+    runs: results.map((r) => Object.fromEntries(Object.entries(r.metrics).map(([k, v]) => [k, round(v, 3)]))),
+    notes: [...new Set(results.flatMap((r) => r.notes ?? []))],
+  } as ScenarioSummary;
+  if (errors.length > 0) summary.error = errors.join("; ");
+  return summary;
+}
+
+/** The comparison, when both throughput_batch and bullmq ran. */
+export function compareWithBullmq(scenarios: Record<string, ScenarioSummary>): VsBullmq | null {
+  const ours = scenarios.throughput_batch?.tasks_per_s;
+  const theirs = scenarios.bullmq?.jobs_per_s;
+  if (ours === undefined || theirs === undefined || !Number.isFinite(ours) || !Number.isFinite(theirs)) return null;
+  return { taskqueue_tasks_per_s: round(ours, 0), bullmq_jobs_per_s: round(theirs, 0), ratio: round(ours / theirs, 3) };
+}
+
+/** Formats the results as a plain-text table (scenario, metric, value, and the spread of runs). */
+export function formatTable(results: BenchResults): string {
+  const rows: string[][] = [["scenario", "metric", "value", "runs (min – max)"]];
+  for (const [name, summary] of Object.entries(results.scenarios)) {
+    if (summary.error) rows.push([name, "ERROR", summary.error.split("\n")[0]!.slice(0, 100), ""]);
+    for (const [metric, value] of Object.entries(summary)) {
+      if (typeof value !== "number") continue;
+      const values = summary.runs.map((r) => r[metric]).filter((v): v is number => typeof v === "number");
+      const spread = values.length > 1 ? `${formatNumber(Math.min(...values))} – ${formatNumber(Math.max(...values))}` : "";
+      rows.push([name, metric, formatNumber(value), spread]);
+    }
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]) => r.map((cell, c) => (c === 2 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join("  ").trimEnd();
+  const out = [line(rows[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)];
+  const notes = Object.values(results.scenarios).flatMap((s) => s.notes);
+  if (notes.length > 0) out.push("", ...notes.map((n) => `* ${n}`));
+  const m = results.machine;
+  out.push(
+    "",
+    `machine: ${m.cpus} × ${m.model}, ${(m.memory / 2 ** 30).toFixed(1)} GiB, node ${m.node}, load ${m.loadavg_start} → ${m.loadavg_end ?? "?"}`,
+  );
+  const vs = results.vs_bullmq;
+  out.push(
+    vs
+      ? `taskqueue vs BullMQ: ${formatNumber(vs.taskqueue_tasks_per_s)} tasks/s vs ${formatNumber(vs.bullmq_jobs_per_s)} jobs/s = ratio ${vs.ratio}`
+      : "taskqueue vs BullMQ: not measured (run throughput_batch and bullmq)",
+  );
+  return out.join("\n");
+}
+
+/** Writes the results as JSON, creating the folder if needed. */
+export async function writeResults(path: string, results: BenchResults): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString("en-US");
+  if (Number.isInteger(value)) return String(value);
+  return value.toFixed(Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2);
+}
