@@ -61,6 +61,8 @@ export interface BenchOptions {
   repeat?: number;
   /** Use this Redis instead of starting one. */
   redisUrl?: string;
+  /** Start the private Redis with an append-only file fsynced every second (BullMQ's production advice). */
+  redisAof?: boolean;
   /** Use this Postgres database instead of starting one. */
   databaseUrl?: string;
   /** Extra environment of the server process (its knobs, e.g. COMMIT_WINDOW_MS). */
@@ -106,6 +108,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     scenarios: [...new Set(scenarios)].sort((a, b) => SCENARIOS.indexOf(a) - SCENARIOS.indexOf(b)),
     repeat: options.repeat ?? 1,
     redisUrl: options.redisUrl,
+    redisAof: options.redisAof ?? false,
     databaseUrl: options.databaseUrl,
     serverEnv: options.serverEnv ?? {},
     serverCpuProfDir: options.serverCpuProfDir === undefined ? undefined : resolve(options.serverCpuProfDir),
@@ -153,6 +156,7 @@ export const USAGE = `npm run bench -- [options]
   --idle-s N                many_workers: idle measuring window (default 5, quick 1)
   --repeat N                runs per scenario, medians reported (default 1)
   --redis-url URL           use this Redis instead of a private one
+  --redis-aof               private Redis with appendonly yes, appendfsync everysec
   --database-url URL        use this Postgres database instead of a private one
   --server-env K=V          extra server environment (repeatable), e.g. COMMIT_WINDOW_MS=2
   --server-cpu-prof DIR     profile the server (node --cpu-prof) into DIR
@@ -203,8 +207,8 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
     const flag = args[i]!;
     if (flag === "--") continue;
     if (flag === "--help" || flag === "-h") return { help: true };
-    if (flag === "--quick") {
-      options.quick = true;
+    if (flag === "--quick" || flag === "--redis-aof") {
+      options[flag === "--quick" ? "quick" : "redisAof"] = true;
       continue;
     }
     const value = args[i + 1];

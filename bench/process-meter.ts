@@ -50,22 +50,3 @@ export class ProcessMeter {
     };
   }
 }
-
-/** Meters several named processes at once (e.g. server and redis); unknown pids are skipped. */
-export async function meterAll(pids: Record<string, number | undefined>): Promise<() => Promise<Record<string, ProcessUsage>>> {
-  const meters = Object.entries(pids)
-    .filter((entry): entry is [string, number] => entry[1] !== undefined && entry[1] > 0)
-    .map(([name, pid]) => [name, new ProcessMeter(pid)] as const);
-  await Promise.all(meters.map(([, m]) => m.start()));
-  return async () => Object.fromEntries(await Promise.all(meters.map(async ([name, m]) => [name, await m.stop()] as const)));
-}
-
-/** Flattens process usage into metrics, e.g. `server_cpu_pct`, `server_peak_rss_mb`. */
-export function usageMetrics(usage: Record<string, ProcessUsage>): Record<string, number> {
-  const metrics: Record<string, number> = {};
-  for (const [name, u] of Object.entries(usage)) {
-    metrics[`${name}_cpu_pct`] = u.cpuPct;
-    metrics[`${name}_peak_rss_mb`] = u.peakRssMb;
-  }
-  return metrics;
-}

@@ -38,6 +38,16 @@ export interface BenchResults {
   machine: MachineInfo;
   scenarios: Record<string, ScenarioSummary>;
   vs_bullmq: VsBullmq | null;
+  /** Measured windows on the monotonic clock (µs), to cut a server CPU profile to them. */
+  profile_windows: ProfileWindow[];
+}
+
+/** One measured window of one scenario run. */
+export interface ProfileWindow {
+  scenario: string;
+  run: number;
+  from_us: number;
+  to_us: number;
 }
 
 /** Describes the current machine. */

@@ -43,10 +43,12 @@ async function main(): Promise<number> {
     machine: machineInfo(),
     scenarios: {},
     vs_bullmq: null,
+    profile_windows: [],
   };
   say(`starting ${options.redisUrl ? "" : "redis, "}${options.databaseUrl ? "" : "postgres (fsync on), "}server`);
   const stack = await startStack({
     redisUrl: options.redisUrl,
+    redisAof: options.redisAof,
     databaseUrl: options.databaseUrl,
     serverEnv: options.serverEnv,
     serverCpuProfDir: options.serverCpuProfDir,
@@ -70,7 +72,9 @@ async function main(): Promise<number> {
         say(`${label}…`);
         const startedAt = Date.now();
         try {
-          entry.results.push(await scenarios[name]({ options, stack, logger }));
+          const result = await scenarios[name]({ options, stack, logger });
+          entry.results.push(result);
+          if (result.windowUs) results.profile_windows.push({ scenario: name, run, from_us: result.windowUs[0], to_us: result.windowUs[1] });
           say(`${label} done in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);

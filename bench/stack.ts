@@ -9,6 +9,8 @@ import { startServerProcess, type ServerProcess } from "./server-process.js";
 export interface StackOptions {
   /** Use this Redis; default a private redis-server. */
   redisUrl?: string;
+  /** Start the private Redis with an append-only file fsynced every second. */
+  redisAof?: boolean;
   /** Use this Postgres database; default a private Postgres (fsync on). */
   databaseUrl?: string;
   /** Extra server environment. */
@@ -25,6 +27,8 @@ export interface Stack {
   readonly server: ServerProcess;
   /** Process id of the private redis-server, if the stack started one. */
   readonly redisPid: number | undefined;
+  /** Process id of the private postmaster, if the stack started one. */
+  readonly postgresPid: number | undefined;
   /** Direct Postgres access for verification and sizes. */
   readonly pool: pg.Pool;
   /** Direct Redis access for memory figures. */
@@ -42,7 +46,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const started: Array<RedisProcess | PostgresProcess> = [];
   try {
     const [redisProcess, postgresProcess] = await Promise.all([
-      options.redisUrl === undefined ? startRedisProcess({ logger }) : undefined,
+      options.redisUrl === undefined
+        ? startRedisProcess({ logger, args: options.redisAof ? ["--appendonly", "yes", "--appendfsync", "everysec"] : [] })
+        : undefined,
       options.databaseUrl === undefined ? startPostgresProcess({ fsync: true, logger }) : undefined,
     ]);
     if (redisProcess) started.push(redisProcess);
@@ -65,6 +71,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       databaseUrl,
       server,
       redisPid: redisProcess?.pid,
+      postgresPid: postgresProcess?.pid,
       pool,
       redis,
       async stop() {

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
+import { DeadLetterService } from "../gen/taskqueue/v1/dead_letter_service_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
 import { WorkerService } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { type CompiledServerOptions } from "./config.js";
@@ -9,6 +10,7 @@ import { TaskInserter } from "./db/task-inserter.js";
 import { TaskRepository } from "./db/task-repository.js";
 import { TransitionWriter } from "./db/transition-writer.js";
 import { Canceller } from "./engine/canceller.js";
+import { DeadLetters } from "./engine/dead-letters.js";
 import { Dispatcher } from "./engine/dispatcher.js";
 import { DurableTransitions } from "./engine/durable-transitions.js";
 import { randomToken } from "./engine/ids.js";
@@ -22,6 +24,7 @@ import type { Logger } from "./observability/logger.js";
 import type { LeaseEnd } from "./redis/queue-store.js";
 import { QueueStore } from "./redis/queue-store.js";
 import { withErrorMapping } from "./services/connect-errors.js";
+import { createDeadLetterService } from "./services/dead-letter-service.js";
 import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
 import { startGrpcServer, type GrpcServerHandle } from "./transport/grpc-server.js";
@@ -67,7 +70,12 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   const repository = new TaskRepository(database.db);
   const writer = new TransitionWriter({ pool: database.pool, windowMs: options.commitWindowMs, maxBatch: options.commitMaxBatch });
   const transitions = new DurableTransitions({ writer, logger });
-  const inserter = new TaskInserter({ pool: database.pool, windowMs: options.commitWindowMs, maxBatch: options.commitMaxBatch });
+  const inserter = new TaskInserter({
+    pool: database.pool,
+    windowMs: options.commitWindowMs,
+    maxBatch: options.commitMaxBatch,
+    idempotencyRetentionMs: options.idempotencyRetentionMs,
+  });
 
   let draining = false;
   // Late-bound: these components and the notifier refer to each other.
@@ -157,11 +165,14 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     },
   });
 
+  const deadLetters = new DeadLetters({ repository, store, logger, onReady: (queues) => wakeQueues(queues, true) });
+
   const health = new HealthStatus({
     initial: {
       "": ServingStatus.SERVING,
       [TaskService.typeName]: ServingStatus.SERVING,
       [WorkerService.typeName]: ServingStatus.SERVING,
+      [DeadLetterService.typeName]: ServingStatus.SERVING,
     },
   });
   const registrations = [
@@ -202,6 +213,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
         logger,
       ),
     ),
+    registerService(DeadLetterService, withErrorMapping(createDeadLetterService({ repository, deadLetters }), logger)),
     healthRegistration(health),
   ];
 

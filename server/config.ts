@@ -44,6 +44,8 @@ export interface ServerOptions {
   drainTimeoutMs?: number;
   /** Log level (`LOG_LEVEL`), default info. */
   logLevel?: string;
+  /** How long an idempotency key keeps naming its task, ms (`IDEMPOTENCY_RETENTION_MS`), default 24h. */
+  idempotencyRetentionMs?: number;
 }
 
 /** Server settings with every default applied. */
@@ -71,6 +73,7 @@ export const serverDefaults = {
   commitMaxBatch: 1_000,
   drainTimeoutMs: 10_000,
   logLevel: "info",
+  idempotencyRetentionMs: 24 * 3600 * 1000,
 } as const;
 
 /** Applies defaults and checks ranges. Throws InvalidArgumentError naming the bad setting. */
@@ -91,6 +94,7 @@ export function compileServerOptions(options: ServerOptions = {}): CompiledServe
     "recoveryIntervalMs",
     "commitMaxBatch",
     "drainTimeoutMs",
+    "idempotencyRetentionMs",
   ] as const) {
     const value = compiled[key];
     const minimum = key === "grpcPort" || key === "httpPort" ? 0 : 1;
@@ -135,6 +139,7 @@ export function serverOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     commitMaxBatch: int("COMMIT_MAX_BATCH"),
     drainTimeoutMs: int("DRAIN_TIMEOUT_MS"),
     logLevel: env.LOG_LEVEL || undefined,
+    idempotencyRetentionMs: int("IDEMPOTENCY_RETENTION_MS"),
   };
 }
 

@@ -27,7 +27,7 @@ async function runProducer(config: BullmqConfig): Promise<void> {
   const go = new Promise<void>((resolve) =>
     onParentMessage((message) => {
       if (message.type === "go") resolve();
-      if (message.type === "stop") process.exit(0);
+      if (message.type === "stop") void queue.close().finally(() => process.exit(0));
     }),
   );
   await sendToParent({ type: "ready", pid: process.pid });
@@ -48,9 +48,8 @@ async function runProducer(config: BullmqConfig): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(config.inFlight, batches) }, lane));
+  // Stays alive until told to stop, so that its CPU time is counted to the end of the run.
   await sendToParent({ type: "done", report });
-  await queue.close();
-  process.exit(0);
 }
 
 async function runWorker(config: BullmqConfig): Promise<void> {

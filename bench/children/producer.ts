@@ -29,8 +29,8 @@ runChild(async () => {
   if (config.mode === "batch") await submitBatches(client, config, report);
   else if (config.mode === "unary") await submitUnary(client, config, report);
   else await submitAtRate(client, config, report);
+  // Stays alive until told to stop, so that its CPU time is counted to the end of the run.
   await sendToParent({ type: "done", report });
-  process.exit(0);
 });
 
 function newReport(): ProducerReport {

@@ -1,8 +1,8 @@
 import { stopAll } from "../child-handle.js";
 import { BenchVerificationError } from "../errors.js";
-import { meterAll, usageMetrics } from "../process-meter.js";
 import { deadlineMs, uniqueQueue, type Scenario } from "./context.js";
 import { CompletionTally, ready, runProducers, startBullmq, submitWindow } from "./fleet.js";
+import { meterRun } from "./usage.js";
 
 /**
  * bullmq: the throughput_batch workload on BullMQ against the same Redis — the same number of
@@ -21,7 +21,7 @@ export const bullmq: Scenario = async (context) => {
   try {
     await ready([...workers, ...producers]);
     const tally = new CompletionTally(workers);
-    const stopMeters = await meterAll({ redis: stack.redisPid });
+    const stopMeters = await meterRun(stack, { workers, producers, server: false });
     const submitted = submitWindow(await runProducers(producers, timeoutMs));
     if (submitted.submitted !== jobs) throw new BenchVerificationError(`bullmq: ${submitted.submitted} of ${jobs} jobs added`);
     const done = await tally.waitFor(jobs, timeoutMs);
@@ -34,11 +34,12 @@ export const bullmq: Scenario = async (context) => {
         add_per_s: jobs / ((submitted.lastEndAt - submitted.firstStartAt) / 1000),
         duration_s: seconds,
         failed: done.failed,
-        ...usageMetrics(usage),
+        ...usage,
       },
       notes: [
         `bullmq: ${options.workers} workers × ${options.concurrency} concurrency, ${options.producers} producers × ` +
-          `${options.batchesInFlight} addBulk calls in flight of ${options.batchSize} jobs; Redis has no persistence (BullMQ's durability is Redis')`,
+          `${options.batchesInFlight} addBulk calls in flight of ${options.batchSize} jobs; ` +
+          (options.redisAof ? "Redis with AOF, fsync every second" : "Redis without persistence (BullMQ's durability is Redis'; try --redis-aof)"),
       ],
     };
   } finally {

@@ -15,6 +15,13 @@ export interface ScenarioResult {
   metrics: Record<string, number>;
   /** Remarks printed under the table (what was measured how). */
   notes?: string[];
+  /** The measured window on the machine's monotonic clock, µs (as in V8 CPU profiles). */
+  windowUs?: [number, number];
+}
+
+/** The machine's monotonic clock in µs: the clock of V8 CPU profile timestamps. */
+export function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 /** A scenario: runs once against the stack and returns its figures. */

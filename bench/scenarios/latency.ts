@@ -1,8 +1,9 @@
 import { stopAll } from "../child-handle.js";
 import { BenchVerificationError } from "../errors.js";
 import { summarize } from "../stats.js";
-import { deadlineMs, uniqueQueue, type Scenario } from "./context.js";
+import { deadlineMs, monotonicUs, uniqueQueue, type Scenario } from "./context.js";
 import { collectReports, CompletionTally, ready, runProducers, startProducers, startWorkers, submitWindow } from "./fleet.js";
+import { meterRun } from "./usage.js";
 
 /** Outstanding unary calls the rate producer allows before it counts a call as skipped. */
 const RATE_MAX_IN_FLIGHT = 2_000;
@@ -32,9 +33,13 @@ export const latency: Scenario = async (context) => {
   try {
     await ready([...workers, ...producers]);
     const tally = new CompletionTally(workers);
+    const stopMeters = await meterRun(context.stack, { workers, producers });
+    const fromUs = monotonicUs();
     const producerReports = await runProducers(producers, timeoutMs);
     const submitted = submitWindow(producerReports);
     await tally.waitFor(submitted.submitted, timeoutMs);
+    const usage = await stopMeters();
+    const toUs = monotonicUs();
     const consumerReports = await collectReports(workers);
     const submitStart = new Map<string, number>();
     for (const report of producerReports) for (const [id, at] of report.submits) submitStart.set(id, at);
@@ -63,7 +68,9 @@ export const latency: Scenario = async (context) => {
         e2e_p50_ms: e2e.p50,
         e2e_p99_ms: e2e.p99,
         e2e_max_ms: e2e.max,
+        ...usage,
       },
+      windowUs: [fromUs, toUs],
       notes: [
         `latency: ${options.rate}/s for ${options.durationS} s, unary SubmitTask, ${options.workers} workers × ${options.concurrency}; ` +
           "dispatch = created_at (ms precision) → handler start; e2e = submit call start → accepted ack at the worker",

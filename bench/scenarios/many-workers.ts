@@ -3,7 +3,7 @@ import { BenchVerificationError } from "../errors.js";
 import { ProcessMeter } from "../process-meter.js";
 import { sampleProcess } from "../probes.js";
 import { jainIndex, summarize } from "../stats.js";
-import { deadlineMs, uniqueQueue, type Scenario } from "./context.js";
+import { deadlineMs, monotonicUs, uniqueQueue, type Scenario } from "./context.js";
 import { collectReports, CompletionTally, ready, runProducers, startProducers, startStreamHolders, submitWindow } from "./fleet.js";
 
 const MIB = 1024 * 1024;
@@ -40,9 +40,11 @@ export const manyWorkers: Scenario = async (context) => {
     const tally = new CompletionTally(holders);
     const busyMeter = new ProcessMeter(pid);
     await busyMeter.start();
+    const fromUs = monotonicUs();
     const submitted = submitWindow(await runProducers(producers, timeoutMs));
     const done = await tally.waitFor(tasks, timeoutMs);
     const busy = await busyMeter.stop();
+    const toUs = monotonicUs();
     const perStream = (await collectReports(holders)).flatMap((r) => r.perStream);
     if (perStream.length !== options.streams) {
       throw new BenchVerificationError(`many_workers: ${perStream.length} of ${options.streams} streams reported`);
@@ -67,6 +69,7 @@ export const manyWorkers: Scenario = async (context) => {
         streams_without_tasks: perStream.filter((n) => n === 0).length,
         jain_fairness: jainIndex(perStream),
       },
+      windowUs: [fromUs, toUs],
       notes: [
         `many_workers: ${options.streams} streams in ${options.streamProcesses} processes, ${options.streamsPerConnection} per HTTP/2 connection, ` +
           `${options.streamCredits} credits each; idle window ${options.idleS} s; Jain index 1 = perfectly even`,

@@ -1,9 +1,9 @@
 import { stopAll } from "../child-handle.js";
 import { BenchVerificationError } from "../errors.js";
-import { meterAll, usageMetrics } from "../process-meter.js";
 import { queueSpan, waitForSucceeded } from "../probes.js";
-import { deadlineMs, uniqueQueue, type Scenario, type ScenarioContext, type ScenarioResult } from "./context.js";
+import { deadlineMs, monotonicUs, uniqueQueue, type Scenario, type ScenarioContext, type ScenarioResult } from "./context.js";
 import { CompletionTally, ready, runProducers, startProducers, startWorkers, submitWindow } from "./fleet.js";
+import { meterRun } from "./usage.js";
 
 /**
  * throughput_batch: `--tasks` no-op tasks submitted with SubmitTasks in batches by the
@@ -48,12 +48,14 @@ async function runThroughput(context: ScenarioContext, label: string, submission
   try {
     await ready([...workers, ...producers]);
     const tally = new CompletionTally(workers);
-    const stopMeters = await meterAll({ server: stack.server.pid, redis: stack.redisPid });
+    const stopMeters = await meterRun(stack, { workers, producers });
+    const fromUs = monotonicUs();
     const submitted = submitWindow(await runProducers(producers, timeoutMs));
     if (submitted.submitted !== tasks) {
       throw new BenchVerificationError(`${label}: ${submitted.submitted} of ${tasks} tasks submitted (${submitted.errors} errors)`);
     }
     const done = await tally.waitFor(tasks, timeoutMs);
+    const toUs = monotonicUs();
     const usage = await stopMeters();
     const inPostgres = await waitForSucceeded(stack.pool, queue, tasks, 30_000);
     if (inPostgres !== tasks || done.completed !== tasks) {
@@ -69,8 +71,9 @@ async function runThroughput(context: ScenarioContext, label: string, submission
         duration_s: seconds,
         pg_created_to_finished_per_s: tasks / ((span.lastFinishedAt - span.firstCreatedAt) / 1000),
         stale_or_rejected: done.failed,
-        ...usageMetrics(usage),
+        ...usage,
       },
+      windowUs: [fromUs, toUs],
       notes: [
         `${label}: ${options.workers} workers × ${options.concurrency} concurrency, ${submission.processes} producers × ${submission.inFlight} calls in flight` +
           (submission.mode === "batch" ? ` of ${options.batchSize} tasks` : ""),

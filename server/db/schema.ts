@@ -8,10 +8,11 @@ export type TaskStateName =
   | "SUCCEEDED"
   | "FAILED"
   | "DEAD"
-  | "CANCELLED";
+  | "CANCELLED"
+  | "EXPIRED";
 
 /** States no transition leaves. */
-export const terminalStates: readonly TaskStateName[] = ["SUCCEEDED", "DEAD", "CANCELLED"];
+export const terminalStates: readonly TaskStateName[] = ["SUCCEEDED", "DEAD", "CANCELLED", "EXPIRED"];
 
 /** Payload / result encodings stored in `*_format`. */
 export const PayloadFormat = { json: 1, bytes: 2 } as const;
@@ -54,6 +55,8 @@ export interface TasksTable {
   last_error: ColumnType<StoredError | null, string | null, string | null>;
   progress: ColumnType<{ percent: number; message: string } | null, string | null, string | null>;
   cancel_reason: string | null;
+  start_deadline: Date | null;
+  attempt_budget: number | null;
 }
 
 /** Row of `task_attempts`. */

@@ -16,22 +16,32 @@ export interface TaskInserterOptions {
   pool: pg.Pool;
   windowMs: number;
   maxBatch: number;
+  /** How long an idempotency key keeps naming its task, ms. */
+  idempotencyRetentionMs: number;
 }
 
 const INSERT_SQL = `
 INSERT INTO tasks (id, queue, type, payload, payload_format, priority, state, max_attempts,
   backoff_initial_ms, backoff_max_ms, backoff_multiplier, timeout_ms, idempotency_key, labels,
-  created_at, updated_at, scheduled_at)
+  created_at, updated_at, scheduled_at, start_deadline)
 SELECT u.id, u.queue, u.type, u.payload, u.payload_format, u.priority, u.state, u.max_attempts,
   u.backoff_initial_ms, u.backoff_max_ms, u.backoff_multiplier, u.timeout_ms, u.idempotency_key,
-  u.labels::jsonb, u.created_at, u.created_at, u.scheduled_at
+  u.labels::jsonb, u.created_at, u.created_at, u.scheduled_at, u.start_deadline
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::smallint[], $6::smallint[],
   $7::text[], $8::int[], $9::int[], $10::int[], $11::real[], $12::int[], $13::text[], $14::text[],
-  $15::timestamptz[], $16::timestamptz[])
+  $15::timestamptz[], $16::timestamptz[], $17::timestamptz[])
   AS u(id, queue, type, payload, payload_format, priority, state, max_attempts, backoff_initial_ms,
-       backoff_max_ms, backoff_multiplier, timeout_ms, idempotency_key, labels, created_at, scheduled_at)
+       backoff_max_ms, backoff_multiplier, timeout_ms, idempotency_key, labels, created_at, scheduled_at,
+       start_deadline)
 ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING id`;
+
+/** Releases keys older than the retention window so they can name a new task. */
+const RELEASE_EXPIRED_KEYS_SQL = `
+UPDATE tasks t SET idempotency_key = NULL
+FROM unnest($1::text[], $2::text[]) AS k(queue, idempotency_key)
+WHERE t.queue = k.queue AND t.idempotency_key = k.idempotency_key
+  AND t.created_at < now() - $3::bigint * interval '1 millisecond'`;
 
 const EXISTING_SQL = `
 SELECT t.id, t.queue, t.idempotency_key FROM tasks t
@@ -62,6 +72,14 @@ export class TaskInserter {
 
   private async flush(tasks: NewTask[]): Promise<InsertOutcome[]> {
     return withTransaction(this.options.pool, async (client) => {
+      const keyed = tasks.filter((t) => t.idempotencyKey !== null);
+      if (keyed.length > 0) {
+        await client.query(RELEASE_EXPIRED_KEYS_SQL, [
+          keyed.map((t) => t.queue),
+          keyed.map((t) => t.idempotencyKey),
+          this.options.idempotencyRetentionMs,
+        ]);
+      }
       const inserted = await client.query<{ id: string }>(INSERT_SQL, [
         tasks.map((t) => t.id),
         tasks.map((t) => t.queue),
@@ -79,6 +97,7 @@ export class TaskInserter {
         tasks.map((t) => JSON.stringify(t.labels)),
         tasks.map((t) => t.createdAt),
         tasks.map((t) => t.runAt),
+        tasks.map((t) => t.startDeadline),
       ]);
       const insertedIds = new Set(inserted.rows.map((r) => r.id));
       const conflicting = tasks.filter((t) => !insertedIds.has(t.id));

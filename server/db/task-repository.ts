@@ -66,7 +66,7 @@ export class TaskRepository {
       .updateTable("tasks")
       .set({ state: "CANCELLED", cancel_reason: reason, finished_at: sql`now()`, updated_at: sql`now()` })
       .where("id", "=", id)
-      .where("state", "not in", ["SUCCEEDED", "DEAD", "CANCELLED"])
+      .where("state", "not in", ["SUCCEEDED", "DEAD", "CANCELLED", "EXPIRED"])
       .returningAll()
       .executeTakeFirst()) as TaskRow | undefined;
   }
@@ -79,6 +79,40 @@ export class TaskRepository {
       .where("id", "=", id)
       .returningAll()
       .executeTakeFirst()) as TaskRow | undefined;
+  }
+
+  /**
+   * Puts DEAD tasks back to QUEUED with a fresh attempt budget (the per-run budget they were
+   * submitted with); attempt numbers keep counting up. Selects by ids, or by queue up to `limit`.
+   */
+  async redriveDead(selector: { ids: string[] } | { queue: string; limit: number }): Promise<TaskRow[]> {
+    const where =
+      "ids" in selector
+        ? sql`id = ANY(${selector.ids}::uuid[])`
+        : sql`id IN (SELECT id FROM tasks WHERE state = 'DEAD' AND queue = ${selector.queue}
+                     ORDER BY id LIMIT ${selector.limit})`;
+    const result = await sql<TaskRow>`
+      UPDATE tasks SET
+        state = 'QUEUED',
+        attempt_budget = COALESCE(attempt_budget, max_attempts),
+        max_attempts = attempt + COALESCE(attempt_budget, max_attempts),
+        finished_at = NULL, scheduled_at = NULL, result = NULL, result_format = NULL,
+        updated_at = now()
+      WHERE state = 'DEAD' AND ${where}
+      RETURNING *`.execute(this.db);
+    return result.rows;
+  }
+
+  /** Deletes DEAD tasks (and their attempts); by ids, or by queue and optional age. Returns how many. */
+  async purgeDead(selector: { ids: string[] } | { queue: string; finishedBefore?: Date }): Promise<number> {
+    let q = this.db.deleteFrom("tasks").where("state", "=", "DEAD");
+    if ("ids" in selector) q = q.where("id", "in", selector.ids);
+    else {
+      q = q.where("queue", "=", selector.queue);
+      if (selector.finishedBefore) q = q.where("finished_at", "<", selector.finishedBefore);
+    }
+    const result = await q.executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   /** True when Postgres answers. */

@@ -31,7 +31,7 @@ FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6
             $7::timestamptz[], $8::bytea[], $9::smallint[], $10::text[])
   AS u(id, state, attempt, worker_id, started_at, finished_at, scheduled_at, result, result_format, error)
 WHERE t.id = u.id
-  AND t.state NOT IN ('SUCCEEDED', 'DEAD', 'CANCELLED')
+  AND t.state NOT IN ('SUCCEEDED', 'DEAD', 'CANCELLED', 'EXPIRED')
   AND (t.attempt < u.attempt OR (t.attempt = u.attempt AND u.state <> 'RUNNING'))`;
 
 const UPSERT_ATTEMPTS_SQL = `

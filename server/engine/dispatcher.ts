@@ -1,6 +1,7 @@
 import type { Logger } from "../observability/logger.js";
 import type { LeaseAllocation, LeasedRecord, QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
+import { expiredTransition } from "./expiry.js";
 import { randomToken } from "./ids.js";
 import type { DispatchSession } from "./session.js";
 import type { TaskTransition } from "./task-records.js";
@@ -134,7 +135,12 @@ export class Dispatcher {
     const requested = allocations.reduce((n, a) => n + a.count, 0);
     let leased: LeasedRecord[];
     try {
-      leased = await this.options.store.lease(queue, allocations, this.options.leaseDurationMs, randomToken());
+      const result = await this.options.store.lease(queue, allocations, this.options.leaseDurationMs, randomToken());
+      leased = result.leased;
+      if (result.expired.length > 0) {
+        const now = new Date();
+        this.options.transitions.writeInBackground(result.expired.map((id) => expiredTransition(id, now)));
+      }
     } catch (error) {
       for (const a of allocations) {
         const s = this.sessions.get(a.sessionId);

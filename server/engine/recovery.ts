@@ -1,10 +1,11 @@
 import type { Redis } from "ioredis";
-import type { PayloadFormatValue, TaskRow } from "../db/schema.js";
+import type { TaskRow } from "../db/schema.js";
 import type { TaskRepository } from "../db/task-repository.js";
 import type { Logger } from "../observability/logger.js";
 import type { EnqueueItem, QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
-import type { NewTask, TaskTransition } from "./task-records.js";
+import type { TaskTransition } from "./task-records.js";
+import { newTaskOfRow } from "./task-of-row.js";
 
 /** Options for {@link Recovery}. */
 export interface RecoveryOptions {
@@ -135,25 +136,5 @@ function recoveredTransition(row: TaskRow, state: "QUEUED" | "DEAD"): TaskTransi
     error: { message: "dispatch state lost while the task was running", type: "LeaseLost", attempt: row.attempt },
     attemptOutcome: "WORKER_LOST",
     attemptEndedAt: new Date(),
-  };
-}
-
-function newTaskOfRow(row: TaskRow): NewTask {
-  return {
-    id: row.id,
-    queue: row.queue,
-    type: row.type,
-    payload: row.payload,
-    payloadFormat: row.payload_format as PayloadFormatValue,
-    priority: row.priority,
-    maxAttempts: row.max_attempts,
-    backoffInitialMs: row.backoff_initial_ms,
-    backoffMaxMs: row.backoff_max_ms,
-    backoffMultiplier: row.backoff_multiplier,
-    timeoutMs: row.timeout_ms,
-    idempotencyKey: row.idempotency_key,
-    labels: row.labels,
-    createdAt: row.created_at,
-    runAt: row.scheduled_at,
   };
 }

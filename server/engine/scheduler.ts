@@ -1,6 +1,7 @@
 import type { Logger } from "../observability/logger.js";
 import type { QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
+import { expiredTransition } from "./expiry.js";
 import type { TaskTransition } from "./task-records.js";
 
 /** Options for {@link Scheduler}. */
@@ -17,7 +18,7 @@ export interface SchedulerOptions {
 
 /**
  * Moves delayed tasks (SCHEDULED, or FAILED waiting for back-off) to their ready queue when
- * they are due. One timer armed for the earliest due time: waiting costs nothing, and no
+ * they are due, and ends never-started tasks whose start deadline passed (EXPIRED). One timer armed for the earliest due time: waiting costs nothing, and no
  * task is polled individually.
  */
 export class Scheduler {
@@ -59,8 +60,14 @@ export class Scheduler {
     try {
       do {
         this.again = false;
+        const { expired, nextDeadlineMs } = await this.options.store.expire(1000);
+        if (expired.length > 0) {
+          const now = new Date(this.now());
+          this.options.transitions.writeInBackground(expired.map((id) => expiredTransition(id, now)));
+        }
+        if (expired.length === 1000) this.again = true;
         const { promoted, nextDueMs } = await this.options.store.promote(1000);
-        next = nextDueMs;
+        next = Math.min(nextDueMs ?? Number.POSITIVE_INFINITY, nextDeadlineMs ?? Number.POSITIVE_INFINITY);
         if (promoted.length > 0) {
           const transitions: TaskTransition[] = promoted.map((p) => ({
             id: p.id,

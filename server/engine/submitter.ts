@@ -46,8 +46,9 @@ export class Submitter {
         tasks.map((task) => ({ task, attempt: 0, dueMs: task.runAt ? task.runAt.getTime() : 0 })),
       );
       if (readyQueues.length > 0) this.options.onReady(readyQueues);
-      const delayed = tasks.filter((t) => t.runAt && t.runAt.getTime() > Date.now());
-      if (delayed.length > 0) this.options.onDue(Math.min(...delayed.map((t) => t.runAt!.getTime())));
+      const times = tasks.flatMap((t) => [t.runAt?.getTime() ?? Infinity, t.startDeadline?.getTime() ?? Infinity]);
+      const earliest = Math.min(...times);
+      if (earliest !== Infinity) this.options.onDue(earliest);
     } catch (error) {
       this.options.logger.error({ err: error, count: tasks.length }, "tasks committed but not enqueued; recovery will enqueue them");
       this.options.onEnqueueFailed();

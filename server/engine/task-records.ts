@@ -18,6 +18,8 @@ export interface NewTask {
   createdAt: Date;
   /** Set when the task must not run before this time. */
   runAt: Date | null;
+  /** Set when the first attempt must start by this time, or the task EXPIREs. */
+  startDeadline: Date | null;
 }
 
 /** How a dispatch ended, as stored in `task_attempts.outcome`. */

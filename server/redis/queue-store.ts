@@ -104,10 +104,13 @@ export class QueueStore {
     this.prefix = options.prefix;
   }
 
-  /** Adds tasks (skipping any already present). Returns the queues that gained ready tasks. */
-  async enqueue(items: EnqueueItem[]): Promise<{ added: number; readyQueues: string[] }> {
+  /**
+   * Adds tasks, skipping any already present (with `replaceFinished`, a finished task's
+   * leftover hash is replaced: a re-drive). Returns the queues that gained ready tasks.
+   */
+  async enqueue(items: EnqueueItem[], options: { replaceFinished?: boolean } = {}): Promise<{ added: number; readyQueues: string[] }> {
     if (items.length === 0) return { added: 0, readyQueues: [] };
-    const args: Array<string | number | Buffer> = [this.prefix, this.now()];
+    const args: Array<string | number | Buffer> = [this.prefix, this.now(), options.replaceFinished ? "1" : "0"];
     for (const { task, attempt, dueMs } of items) {
       args.push(
         task.id,
@@ -125,18 +128,28 @@ export class QueueStore {
         task.createdAt.getTime(),
         dueMs,
         attempt,
+        task.startDeadline ? task.startDeadline.getTime() : 0,
       );
     }
     const reply = (await this.run("enqueue", args)) as [number, ...string[]];
     return { added: Number(reply[0]), readyQueues: reply.slice(1) as string[] };
   }
 
-  /** Leases ready tasks of `queue` to the given sessions, in allocation order. */
-  async lease(queue: string, allocations: LeaseAllocation[], leaseMs: number, tokenPrefix: string): Promise<LeasedRecord[]> {
+  /**
+   * Leases ready tasks of `queue` to the given sessions, in allocation order. Tasks found past
+   * their start deadline are expired instead and returned in `expired`.
+   */
+  async lease(
+    queue: string,
+    allocations: LeaseAllocation[],
+    leaseMs: number,
+    tokenPrefix: string,
+  ): Promise<{ leased: LeasedRecord[]; expired: string[] }> {
     const args: Array<string | number> = [this.prefix, this.now(), leaseMs, tokenPrefix, queue];
     for (const a of allocations) args.push(a.sessionId, a.workerId, a.count);
     const reply = (await this.run("lease", args, true)) as Array<Array<Buffer | number>>;
-    return reply.map((r) => ({
+    const expired = reply.filter((r) => String(r[0]) === "EXPIRED").map((r) => String(r[1]));
+    const leased = reply.filter((r) => String(r[0]) !== "EXPIRED").map((r) => ({
       sessionId: String(r[0]),
       queue,
       id: String(r[1]),
@@ -151,6 +164,14 @@ export class QueueStore {
       labels: JSON.parse(String(r[10])) as Record<string, string>,
       createdMs: Number(String(r[11])),
     }));
+    return { leased, expired };
+  }
+
+  /** Ends never-started tasks past their start deadline; returns them and the next deadline. */
+  async expire(limit: number): Promise<{ expired: string[]; nextDeadlineMs: number | null }> {
+    const reply = (await this.run("expire", [this.prefix, this.now(), limit])) as unknown[];
+    const next = Number(reply[0]);
+    return { expired: reply.slice(1).map(String), nextDeadlineMs: next < 0 ? null : next };
   }
 
   /** Heartbeat: extends every lease the session holds. Returns how many. */

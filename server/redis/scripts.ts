@@ -15,6 +15,7 @@ export const scriptNames = [
   "promote",
   "cancel",
   "probe",
+  "expire",
 ] as const;
 
 /** One of {@link scriptNames}. */

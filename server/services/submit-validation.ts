@@ -77,6 +77,14 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
     timeoutMs = msOfDuration(req.timeout);
     if (timeoutMs <= 0 || timeoutMs > DAY_MS) throw new InvalidArgumentError(f("timeout"), "must be between 1ms and 24h");
   }
+  let startDeadline: Date | null = null;
+  if (req.startTimeout) {
+    const startTimeoutMs = msOfDuration(req.startTimeout);
+    if (startTimeoutMs <= 0 || startTimeoutMs > 7 * DAY_MS) {
+      throw new InvalidArgumentError(f("start_timeout"), "must be between 1ms and 7 days");
+    }
+    startDeadline = new Date((runAt ?? now).getTime() + startTimeoutMs);
+  }
   return {
     id: newTaskId(now.getTime()),
     queue: req.queue,
@@ -93,6 +101,7 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
     labels: { ...req.labels },
     createdAt: now,
     runAt,
+    startDeadline,
   };
 }
 

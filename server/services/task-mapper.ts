@@ -20,6 +20,7 @@ const stateByName: Record<TaskStateName, TaskState> = {
   FAILED: TaskState.FAILED,
   DEAD: TaskState.DEAD,
   CANCELLED: TaskState.CANCELLED,
+  EXPIRED: TaskState.EXPIRED,
 };
 
 /** The stored name of an API state (undefined for UNSPECIFIED or unknown values). */
@@ -58,12 +59,13 @@ export function taskOfRow(row: TaskRow): Task {
     workerId: row.worker_id ?? "",
     progress: row.progress ?? undefined,
     retryPolicy: {
-      maxAttempts: row.max_attempts,
+      maxAttempts: row.attempt_budget ?? row.max_attempts,
       initialBackoff: durationFromMs(row.backoff_initial_ms),
       maxBackoff: durationFromMs(row.backoff_max_ms),
       backoffMultiplier: row.backoff_multiplier,
     },
     cancelReason: row.cancel_reason ?? "",
+    startDeadline: timestampOf(row.start_deadline),
   });
 }
 

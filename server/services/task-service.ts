@@ -13,6 +13,7 @@ import type { Submitter } from "../engine/submitter.js";
 import type { NewTask } from "../engine/task-records.js";
 import { InvalidArgumentError, NotFoundError, TaskQueueError } from "../errors.js";
 import { type SubmitPolicy, validateSubmit } from "./submit-validation.js";
+import { checkTaskId, decodePageToken, encodePageToken, pageSizeOf } from "./page-token.js";
 import { attemptOfRow, stateNameOf, taskOfRow } from "./task-mapper.js";
 
 /** Dependencies of the TaskService implementation. */
@@ -24,14 +25,7 @@ export interface TaskServiceDeps {
   now?: () => Date;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_BATCH = 1000;
-
-/** Checks a task id; throws InvalidArgumentError naming `field`. */
-export function checkTaskId(id: string, field = "id"): void {
-  if (id === "") throw new InvalidArgumentError(field, "is required");
-  if (!UUID.test(id)) throw new InvalidArgumentError(field, `"${id.slice(0, 40)}" is not a task id (a UUID)`);
-}
 
 /** The producer API: submit, get, list and cancel tasks. */
 export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof TaskService> {
@@ -103,16 +97,13 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
       if (req.queue !== "" && !/^[A-Za-z0-9._:-]{1,128}$/.test(req.queue)) {
         throw new InvalidArgumentError("queue", `"${req.queue.slice(0, 40)}" is not a valid queue name`);
       }
-      if (req.pageSize < 0 || req.pageSize > 1000) {
-        throw new InvalidArgumentError("page_size", `must be between 0 and 1000, got ${req.pageSize}`);
-      }
       const states: TaskStateName[] = req.states.map((s, i) => {
         const name = stateNameOf(s);
         if (!name) throw new InvalidArgumentError(`states[${i}]`, `unknown state ${s}`);
         return name;
       });
       const beforeId = req.pageToken ? decodePageToken(req.pageToken) : undefined;
-      const limit = req.pageSize || 100;
+      const limit = pageSizeOf(req.pageSize);
       const rows = await deps.repository.list({
         queue: req.queue || undefined,
         type: req.type || undefined,
@@ -135,17 +126,6 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
       return { task: taskOfRow(row) };
     },
   };
-}
-
-function encodePageToken(lastId: string): string {
-  return Buffer.from(`v1:${lastId}`).toString("base64url");
-}
-
-function decodePageToken(token: string): string {
-  const decoded = Buffer.from(token, "base64url").toString("utf8");
-  const id = decoded.startsWith("v1:") ? decoded.slice(3) : "";
-  if (!UUID.test(id)) throw new InvalidArgumentError("page_token", "is not a token returned by ListTasks");
-  return id;
 }
 
 /** The row a task just inserted has, without reading it back. */
@@ -177,5 +157,7 @@ function rowOfNewTask(t: NewTask): TaskRow {
     last_error: null,
     progress: null,
     cancel_reason: null,
+    start_deadline: t.startDeadline,
+    attempt_budget: null,
   };
 }

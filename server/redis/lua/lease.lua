@@ -5,6 +5,7 @@
 -- Returns one entry per leased task:
 --   {session_id, id, lease_token, attempt, deadline_ms, type, payload_format, payload,
 --    max_attempts, timeout_ms, labels_json, created_ms}
+-- and {'EXPIRED', id} for each popped task whose start deadline had passed (it is not leased).
 local lease_ms = tonumber(ARGV[3])
 local token_prefix = ARGV[4]
 local rk = ready_key(ARGV[5])
@@ -20,7 +21,17 @@ for i = 6, #ARGV, 3 do
     for j = 1, #popped, 2 do
       local id = popped[j]
       local k = task_key(id)
-      if redis.call('HGET', k, 'st') == 'queued' then
+      local head = redis.call('HMGET', k, 'st', 'sd')
+      local start_deadline = tonumber(head[2]) or 0
+      if head[1] == 'queued' and start_deadline > 0 and NOW > start_deadline then
+        redis.call('ZREM', P .. 'startdl', id)
+        mark_terminal(k, 'expired')
+        out[#out + 1] = { 'EXPIRED', id }
+      elseif head[1] == 'queued' then
+        if start_deadline > 0 then
+          redis.call('HDEL', k, 'sd')
+          redis.call('ZREM', P .. 'startdl', id)
+        end
         n = n + 1
         local token = token_prefix .. '.' .. n
         local attempt = redis.call('HINCRBY', k, 'a', 1)

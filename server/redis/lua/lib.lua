@@ -1,13 +1,14 @@
 -- lib.lua: shared prelude, prepended to every script at load time.
 -- Every script takes ARGV[1] = key prefix (e.g. "tq:") and ARGV[2] = now (ms since epoch).
 -- Keys (derived from the prefix; single Redis instance, scripts are atomic):
---   <P>t:<id>      HASH  task dispatch state: q ty p pf pr a ma bi bm bx to lb ca st tok w wid sa cr due
+--   <P>t:<id>      HASH  task dispatch state: q ty p pf pr a ma bi bm bx to lb ca st tok w wid sa cr due sd
 --   <P>q:<queue>   ZSET  ready tasks, score (100 - priority) * 1e13 + created_ms (lowest first)
 --   <P>delayed     ZSET  SCHEDULED and FAILED (back-off) tasks by due time (ms)
 --   <P>leases      ZSET  RUNNING tasks by lease deadline (ms)
+--   <P>startdl     ZSET  never-started tasks with a start deadline, by that deadline (ms)
 --   <P>s:<session> SET   ids of tasks leased to one worker session
 --   <P>queues      SET   names of known queues
--- Task hash states (st): queued, scheduled, failed, running, done, cancelled.
+-- Task hash states (st): queued, scheduled, failed, running, done, cancelled, expired.
 local P = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local TERMINAL_TTL_S = 600

@@ -49,6 +49,8 @@ const (
 	TaskState_TASK_STATE_DEAD TaskState = 6
 	// Terminal: cancelled by CancelTask.
 	TaskState_TASK_STATE_CANCELLED TaskState = 7
+	// Terminal: not started before its start deadline (SubmitTaskRequest.start_timeout).
+	TaskState_TASK_STATE_EXPIRED TaskState = 8
 )
 
 // Enum value maps for TaskState.
@@ -62,6 +64,7 @@ var (
 		5: "TASK_STATE_FAILED",
 		6: "TASK_STATE_DEAD",
 		7: "TASK_STATE_CANCELLED",
+		8: "TASK_STATE_EXPIRED",
 	}
 	TaskState_value = map[string]int32{
 		"TASK_STATE_UNSPECIFIED": 0,
@@ -72,6 +75,7 @@ var (
 		"TASK_STATE_FAILED":      5,
 		"TASK_STATE_DEAD":        6,
 		"TASK_STATE_CANCELLED":   7,
+		"TASK_STATE_EXPIRED":     8,
 	}
 )
 
@@ -424,7 +428,9 @@ type Task struct {
 	// Retry policy in force for this task.
 	RetryPolicy *RetryPolicy `protobuf:"bytes,22,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
 	// Reason given when the task was cancelled.
-	CancelReason  string `protobuf:"bytes,23,opt,name=cancel_reason,json=cancelReason,proto3" json:"cancel_reason,omitempty"`
+	CancelReason string `protobuf:"bytes,23,opt,name=cancel_reason,json=cancelReason,proto3" json:"cancel_reason,omitempty"`
+	// Latest time the first attempt may start; past it an unstarted task ends EXPIRED.
+	StartDeadline *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=start_deadline,json=startDeadline,proto3" json:"start_deadline,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -642,6 +648,13 @@ func (x *Task) GetCancelReason() string {
 	return ""
 }
 
+func (x *Task) GetStartDeadline() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartDeadline
+	}
+	return nil
+}
+
 type isTask_PayloadData interface {
 	isTask_PayloadData()
 }
@@ -787,7 +800,7 @@ const file_taskqueue_v1_task_proto_rawDesc = "" +
 	"\aattempt\x18\x04 \x01(\x05R\aattempt\"B\n" +
 	"\fTaskProgress\x12\x18\n" +
 	"\apercent\x18\x01 \x01(\x02R\apercent\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\xcc\b\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\x8f\t\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05queue\x18\x02 \x01(\tR\x05queue\x12\x12\n" +
@@ -816,7 +829,8 @@ const file_taskqueue_v1_task_proto_rawDesc = "" +
 	"\tworker_id\x18\x14 \x01(\tR\bworkerId\x126\n" +
 	"\bprogress\x18\x15 \x01(\v2\x1a.taskqueue.v1.TaskProgressR\bprogress\x12<\n" +
 	"\fretry_policy\x18\x16 \x01(\v2\x19.taskqueue.v1.RetryPolicyR\vretryPolicy\x12#\n" +
-	"\rcancel_reason\x18\x17 \x01(\tR\fcancelReason\x1a9\n" +
+	"\rcancel_reason\x18\x17 \x01(\tR\fcancelReason\x12A\n" +
+	"\x0estart_deadline\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\rstartDeadline\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x0e\n" +
@@ -830,7 +844,7 @@ const file_taskqueue_v1_task_proto_rawDesc = "" +
 	"\vfinished_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"finishedAt\x126\n" +
 	"\aoutcome\x18\x05 \x01(\x0e2\x1c.taskqueue.v1.AttemptOutcomeR\aoutcome\x12-\n" +
-	"\x05error\x18\x06 \x01(\v2\x17.taskqueue.v1.TaskErrorR\x05error*\xd0\x01\n" +
+	"\x05error\x18\x06 \x01(\v2\x17.taskqueue.v1.TaskErrorR\x05error*\xe8\x01\n" +
 	"\tTaskState\x12\x1a\n" +
 	"\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14TASK_STATE_SCHEDULED\x10\x01\x12\x15\n" +
@@ -839,14 +853,15 @@ const file_taskqueue_v1_task_proto_rawDesc = "" +
 	"\x14TASK_STATE_SUCCEEDED\x10\x04\x12\x15\n" +
 	"\x11TASK_STATE_FAILED\x10\x05\x12\x13\n" +
 	"\x0fTASK_STATE_DEAD\x10\x06\x12\x18\n" +
-	"\x14TASK_STATE_CANCELLED\x10\a*\xcf\x01\n" +
+	"\x14TASK_STATE_CANCELLED\x10\a\x12\x16\n" +
+	"\x12TASK_STATE_EXPIRED\x10\b*\xcf\x01\n" +
 	"\x0eAttemptOutcome\x12\x1f\n" +
 	"\x1bATTEMPT_OUTCOME_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19ATTEMPT_OUTCOME_SUCCEEDED\x10\x01\x12\x1a\n" +
 	"\x16ATTEMPT_OUTCOME_FAILED\x10\x02\x12!\n" +
 	"\x1dATTEMPT_OUTCOME_LEASE_EXPIRED\x10\x03\x12\x1f\n" +
 	"\x1bATTEMPT_OUTCOME_WORKER_LOST\x10\x04\x12\x1d\n" +
-	"\x19ATTEMPT_OUTCOME_CANCELLED\x10\x05b\x06proto3"
+	"\x19ATTEMPT_OUTCOME_CANCELLED\x10\x05BHZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1b\x06proto3"
 
 var (
 	file_taskqueue_v1_task_proto_rawDescOnce sync.Once
@@ -890,15 +905,16 @@ var file_taskqueue_v1_task_proto_depIdxs = []int32{
 	8,  // 11: taskqueue.v1.Task.timeout:type_name -> google.protobuf.Duration
 	4,  // 12: taskqueue.v1.Task.progress:type_name -> taskqueue.v1.TaskProgress
 	2,  // 13: taskqueue.v1.Task.retry_policy:type_name -> taskqueue.v1.RetryPolicy
-	10, // 14: taskqueue.v1.TaskAttempt.started_at:type_name -> google.protobuf.Timestamp
-	10, // 15: taskqueue.v1.TaskAttempt.finished_at:type_name -> google.protobuf.Timestamp
-	1,  // 16: taskqueue.v1.TaskAttempt.outcome:type_name -> taskqueue.v1.AttemptOutcome
-	3,  // 17: taskqueue.v1.TaskAttempt.error:type_name -> taskqueue.v1.TaskError
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	10, // 14: taskqueue.v1.Task.start_deadline:type_name -> google.protobuf.Timestamp
+	10, // 15: taskqueue.v1.TaskAttempt.started_at:type_name -> google.protobuf.Timestamp
+	10, // 16: taskqueue.v1.TaskAttempt.finished_at:type_name -> google.protobuf.Timestamp
+	1,  // 17: taskqueue.v1.TaskAttempt.outcome:type_name -> taskqueue.v1.AttemptOutcome
+	3,  // 18: taskqueue.v1.TaskAttempt.error:type_name -> taskqueue.v1.TaskError
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_taskqueue_v1_task_proto_init() }

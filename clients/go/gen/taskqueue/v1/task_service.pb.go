@@ -49,8 +49,12 @@ type SubmitTaskRequest struct {
 	Labels map[string]string `protobuf:"bytes,8,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Do not run before this time. Unset or past means now.
 	RunAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=run_at,json=runAt,proto3" json:"run_at,omitempty"`
-	// Execution timeout per attempt (at most 24h). Unset means the server default.
-	Timeout       *durationpb.Duration `protobuf:"bytes,10,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Execution timeout per attempt (at most 24h); the worker is told to abort and the
+	// attempt fails. Unset means no timeout.
+	Timeout *durationpb.Duration `protobuf:"bytes,10,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Schedule-to-start deadline: if the first attempt has not started this long after the
+	// task became due (run_at, or submit), the task ends EXPIRED. Unset means no deadline.
+	StartTimeout  *durationpb.Duration `protobuf:"bytes,11,opt,name=start_timeout,json=startTimeout,proto3" json:"start_timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -162,6 +166,13 @@ func (x *SubmitTaskRequest) GetRunAt() *timestamppb.Timestamp {
 func (x *SubmitTaskRequest) GetTimeout() *durationpb.Duration {
 	if x != nil {
 		return x.Timeout
+	}
+	return nil
+}
+
+func (x *SubmitTaskRequest) GetStartTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.StartTimeout
 	}
 	return nil
 }
@@ -843,7 +854,7 @@ var File_taskqueue_v1_task_service_proto protoreflect.FileDescriptor
 
 const file_taskqueue_v1_task_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1ftaskqueue/v1/task_service.proto\x12\ftaskqueue.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17taskqueue/v1/task.proto\"\x93\x04\n" +
+	"\x1ftaskqueue/v1/task_service.proto\x12\ftaskqueue.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17taskqueue/v1/task.proto\"\xd3\x04\n" +
 	"\x11SubmitTaskRequest\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\tR\x05queue\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x122\n" +
@@ -855,7 +866,8 @@ const file_taskqueue_v1_task_service_proto_rawDesc = "" +
 	"\x06labels\x18\b \x03(\v2+.taskqueue.v1.SubmitTaskRequest.LabelsEntryR\x06labels\x121\n" +
 	"\x06run_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x05runAt\x123\n" +
 	"\atimeout\x18\n" +
-	" \x01(\v2\x19.google.protobuf.DurationR\atimeout\x1a9\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12>\n" +
+	"\rstart_timeout\x18\v \x01(\v2\x19.google.protobuf.DurationR\fstartTimeout\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x0e\n" +
@@ -904,7 +916,7 @@ const file_taskqueue_v1_task_service_proto_rawDesc = "" +
 	"\aGetTask\x12\x1c.taskqueue.v1.GetTaskRequest\x1a\x1d.taskqueue.v1.GetTaskResponse\x12L\n" +
 	"\tListTasks\x12\x1e.taskqueue.v1.ListTasksRequest\x1a\x1f.taskqueue.v1.ListTasksResponse\x12O\n" +
 	"\n" +
-	"CancelTask\x12\x1f.taskqueue.v1.CancelTaskRequest\x1a .taskqueue.v1.CancelTaskResponseb\x06proto3"
+	"CancelTask\x12\x1f.taskqueue.v1.CancelTaskRequest\x1a .taskqueue.v1.CancelTaskResponseBHZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1b\x06proto3"
 
 var (
 	file_taskqueue_v1_task_service_proto_rawDescOnce sync.Once
@@ -947,31 +959,32 @@ var file_taskqueue_v1_task_service_proto_depIdxs = []int32{
 	12, // 2: taskqueue.v1.SubmitTaskRequest.labels:type_name -> taskqueue.v1.SubmitTaskRequest.LabelsEntry
 	15, // 3: taskqueue.v1.SubmitTaskRequest.run_at:type_name -> google.protobuf.Timestamp
 	16, // 4: taskqueue.v1.SubmitTaskRequest.timeout:type_name -> google.protobuf.Duration
-	17, // 5: taskqueue.v1.SubmitTaskResponse.task:type_name -> taskqueue.v1.Task
-	0,  // 6: taskqueue.v1.SubmitTasksRequest.tasks:type_name -> taskqueue.v1.SubmitTaskRequest
-	17, // 7: taskqueue.v1.SubmitTasksResult.task:type_name -> taskqueue.v1.Task
-	3,  // 8: taskqueue.v1.SubmitTasksResult.error:type_name -> taskqueue.v1.SubmitError
-	4,  // 9: taskqueue.v1.SubmitTasksResponse.results:type_name -> taskqueue.v1.SubmitTasksResult
-	17, // 10: taskqueue.v1.GetTaskResponse.task:type_name -> taskqueue.v1.Task
-	18, // 11: taskqueue.v1.GetTaskResponse.attempts:type_name -> taskqueue.v1.TaskAttempt
-	19, // 12: taskqueue.v1.ListTasksRequest.states:type_name -> taskqueue.v1.TaskState
-	17, // 13: taskqueue.v1.ListTasksResponse.tasks:type_name -> taskqueue.v1.Task
-	17, // 14: taskqueue.v1.CancelTaskResponse.task:type_name -> taskqueue.v1.Task
-	0,  // 15: taskqueue.v1.TaskService.SubmitTask:input_type -> taskqueue.v1.SubmitTaskRequest
-	2,  // 16: taskqueue.v1.TaskService.SubmitTasks:input_type -> taskqueue.v1.SubmitTasksRequest
-	6,  // 17: taskqueue.v1.TaskService.GetTask:input_type -> taskqueue.v1.GetTaskRequest
-	8,  // 18: taskqueue.v1.TaskService.ListTasks:input_type -> taskqueue.v1.ListTasksRequest
-	10, // 19: taskqueue.v1.TaskService.CancelTask:input_type -> taskqueue.v1.CancelTaskRequest
-	1,  // 20: taskqueue.v1.TaskService.SubmitTask:output_type -> taskqueue.v1.SubmitTaskResponse
-	5,  // 21: taskqueue.v1.TaskService.SubmitTasks:output_type -> taskqueue.v1.SubmitTasksResponse
-	7,  // 22: taskqueue.v1.TaskService.GetTask:output_type -> taskqueue.v1.GetTaskResponse
-	9,  // 23: taskqueue.v1.TaskService.ListTasks:output_type -> taskqueue.v1.ListTasksResponse
-	11, // 24: taskqueue.v1.TaskService.CancelTask:output_type -> taskqueue.v1.CancelTaskResponse
-	20, // [20:25] is the sub-list for method output_type
-	15, // [15:20] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	16, // 5: taskqueue.v1.SubmitTaskRequest.start_timeout:type_name -> google.protobuf.Duration
+	17, // 6: taskqueue.v1.SubmitTaskResponse.task:type_name -> taskqueue.v1.Task
+	0,  // 7: taskqueue.v1.SubmitTasksRequest.tasks:type_name -> taskqueue.v1.SubmitTaskRequest
+	17, // 8: taskqueue.v1.SubmitTasksResult.task:type_name -> taskqueue.v1.Task
+	3,  // 9: taskqueue.v1.SubmitTasksResult.error:type_name -> taskqueue.v1.SubmitError
+	4,  // 10: taskqueue.v1.SubmitTasksResponse.results:type_name -> taskqueue.v1.SubmitTasksResult
+	17, // 11: taskqueue.v1.GetTaskResponse.task:type_name -> taskqueue.v1.Task
+	18, // 12: taskqueue.v1.GetTaskResponse.attempts:type_name -> taskqueue.v1.TaskAttempt
+	19, // 13: taskqueue.v1.ListTasksRequest.states:type_name -> taskqueue.v1.TaskState
+	17, // 14: taskqueue.v1.ListTasksResponse.tasks:type_name -> taskqueue.v1.Task
+	17, // 15: taskqueue.v1.CancelTaskResponse.task:type_name -> taskqueue.v1.Task
+	0,  // 16: taskqueue.v1.TaskService.SubmitTask:input_type -> taskqueue.v1.SubmitTaskRequest
+	2,  // 17: taskqueue.v1.TaskService.SubmitTasks:input_type -> taskqueue.v1.SubmitTasksRequest
+	6,  // 18: taskqueue.v1.TaskService.GetTask:input_type -> taskqueue.v1.GetTaskRequest
+	8,  // 19: taskqueue.v1.TaskService.ListTasks:input_type -> taskqueue.v1.ListTasksRequest
+	10, // 20: taskqueue.v1.TaskService.CancelTask:input_type -> taskqueue.v1.CancelTaskRequest
+	1,  // 21: taskqueue.v1.TaskService.SubmitTask:output_type -> taskqueue.v1.SubmitTaskResponse
+	5,  // 22: taskqueue.v1.TaskService.SubmitTasks:output_type -> taskqueue.v1.SubmitTasksResponse
+	7,  // 23: taskqueue.v1.TaskService.GetTask:output_type -> taskqueue.v1.GetTaskResponse
+	9,  // 24: taskqueue.v1.TaskService.ListTasks:output_type -> taskqueue.v1.ListTasksResponse
+	11, // 25: taskqueue.v1.TaskService.CancelTask:output_type -> taskqueue.v1.CancelTaskResponse
+	21, // [21:26] is the sub-list for method output_type
+	16, // [16:21] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_taskqueue_v1_task_service_proto_init() }

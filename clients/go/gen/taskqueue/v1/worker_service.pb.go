@@ -1705,7 +1705,7 @@ const file_taskqueue_v1_worker_service_proto_rawDesc = "" +
 	"\x13RESULT_STATUS_STALE\x10\x02\x12\x1a\n" +
 	"\x16RESULT_STATUS_REJECTED\x10\x032[\n" +
 	"\rWorkerService\x12J\n" +
-	"\aConnect\x12\x1c.taskqueue.v1.ConnectRequest\x1a\x1d.taskqueue.v1.ConnectResponse(\x010\x01b\x06proto3"
+	"\aConnect\x12\x1c.taskqueue.v1.ConnectRequest\x1a\x1d.taskqueue.v1.ConnectResponse(\x010\x01BHZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1b\x06proto3"
 
 var (
 	file_taskqueue_v1_worker_service_proto_rawDescOnce sync.Once
