@@ -14,6 +14,7 @@ export interface CpuProfile {
   nodes: Array<{
     id: number;
     callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+    children?: number[];
   }>;
   samples: number[];
   timeDeltas: number[];
@@ -28,12 +29,14 @@ export interface SelfTime {
   pct: number;
 }
 
-/** Self time grouped three ways. */
+/** Self time grouped three ways, and inclusive time of the application's own functions. */
 export interface ProfileSummary {
   totalMs: number;
   functions: SelfTime[];
   files: SelfTime[];
   packages: SelfTime[];
+  /** Time with an application function (outside node_modules and node:) anywhere on the stack. */
+  appInclusive: SelfTime[];
 }
 
 /** A time range on the profile's clock, µs. */
@@ -45,6 +48,9 @@ export type Window = readonly [number, number];
  */
 export function summarizeProfile(profile: CpuProfile, top = 25, windows?: readonly Window[]): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const appInclusive = new Map<string, number>();
   const functions = new Map<string, number>();
   const files = new Map<string, number>();
   const packages = new Map<string, number>();
@@ -62,17 +68,34 @@ export function summarizeProfile(profile: CpuProfile, top = 25, windows?: readon
     add(functions, fn, us);
     add(files, file || frame.functionName || "(native)", us);
     add(packages, packageOf(frame.url, frame.functionName), us);
+    const seen = new Set<string>();
+    for (let node: number | undefined = id; node !== undefined; node = parentOf.get(node)) {
+      const f = byId.get(node);
+      if (!f || !isApp(f.url) || !f.functionName) continue;
+      seen.add(`${f.functionName} ${shortFile(f.url)}:${f.lineNumber + 1}`);
+    }
+    for (const key of seen) add(appInclusive, key, us);
   });
   const rank = (map: Map<string, number>): SelfTime[] =>
     [...map.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, ms: us / 1000, pct: (100 * us) / Math.max(1, totalUs) }));
-  return { totalMs: totalUs / 1000, functions: rank(functions), files: rank(files), packages: rank(packages) };
+  return {
+    totalMs: totalUs / 1000,
+    functions: rank(functions),
+    files: rank(files),
+    packages: rank(packages),
+    appInclusive: rank(appInclusive),
+  };
 }
 
 function add(map: Map<string, number>, key: string, us: number): void {
   map.set(key, (map.get(key) ?? 0) + us);
+}
+
+function isApp(url: string): boolean {
+  return url.startsWith("file://") && !url.includes("/node_modules/");
 }
 
 function shortFile(url: string): string {
@@ -124,6 +147,7 @@ async function main(): Promise<void> {
   printTable("self time by package / folder", summary.packages);
   printTable("self time by file", summary.files);
   printTable("self time by function", summary.functions);
+  printTable("inclusive time of application functions", summary.appInclusive);
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) {

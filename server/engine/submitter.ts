@@ -2,6 +2,7 @@ import type { InsertOutcome, TaskInserter } from "../db/task-inserter.js";
 import { UnavailableError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { QueueStore } from "../redis/queue-store.js";
+import { unavailableDependency } from "./dependency-errors.js";
 import type { NewTask } from "./task-records.js";
 
 /** Options for {@link Submitter}. */
@@ -32,7 +33,8 @@ export class Submitter {
     try {
       outcomes = await this.options.inserter.insert(tasks);
     } catch (error) {
-      this.options.logger.warn({ err: error }, "committing submitted tasks failed");
+      if (!unavailableDependency(error)) throw error;
+      this.options.logger.warn({ err: error }, "committing submitted tasks failed: Postgres unavailable");
       throw new UnavailableError("the task store (Postgres) is unavailable; nothing was written", { cause: error });
     }
     const fresh = tasks.filter((t, i) => !outcomes[i]!.existing);

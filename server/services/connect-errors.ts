@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { TaskQueueError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
+import { unavailableDependency } from "../engine/dependency-errors.js";
 
 const codeByName: Record<TaskQueueError["code"], Code> = {
   INVALID_ARGUMENT: Code.InvalidArgument,
@@ -25,6 +26,11 @@ export function toConnectError(error: unknown, logger: Logger): ConnectError {
   if (error instanceof ConnectError) return error;
   if (error instanceof TaskQueueError) {
     return new ConnectError(error.message, codeByName[error.code]);
+  }
+  const down = unavailableDependency(error);
+  if (down) {
+    logger.warn({ err: error, dependency: down }, "dependency unavailable");
+    return new ConnectError(`${down === "postgres" ? "the task store (Postgres)" : "the dispatch state (Redis)"} is unavailable; retry later`, Code.Unavailable);
   }
   logger.error({ err: error }, "unexpected error in service handler");
   return new ConnectError("internal error", Code.Internal);

@@ -1,0 +1,93 @@
+import { randomBytes } from "node:crypto";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import pg from "pg";
+import { inject } from "vitest";
+import { TaskService } from "../../gen/taskqueue/v1/task_service_pb.js";
+import { ServerProcess, WorkerProcess, type WorkerProcessOptions } from "./processes.js";
+import { createTestDatabase } from "./test-server.js";
+
+/** Options for {@link FaultStack.create}. */
+export interface FaultStackOptions {
+  /** Postgres to use as is; default a fresh database on the run's Postgres. */
+  databaseUrl?: string;
+  /** Redis to use; default the run's Redis. */
+  redisUrl?: string;
+  /** Environment of every server process (timings), e.g. `{ LEASE_DURATION_MS: "1500" }`. */
+  serverEnv?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The real processes of one fault test file: server and worker processes on their own
+ * Postgres database and Redis key prefix, a Postgres pool for assertions and TaskService
+ * clients. `close()` kills every process it started.
+ */
+export class FaultStack {
+  readonly servers: ServerProcess[] = [];
+  readonly workers: WorkerProcess[] = [];
+  readonly #clients = new Map<ServerProcess, Client<typeof TaskService>>();
+
+  private constructor(
+    readonly databaseUrl: string,
+    readonly redisUrl: string,
+    readonly redisPrefix: string,
+    readonly pool: pg.Pool,
+    readonly serverEnv: Readonly<Record<string, string>>,
+  ) {}
+
+  /** Prepares the database and prefix; starts nothing yet. */
+  static async create(options: FaultStackOptions = {}): Promise<FaultStack> {
+    const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
+    const redisUrl = options.redisUrl ?? inject("redisUrl");
+    const redisPrefix = `tq-fault-${randomBytes(4).toString("hex")}:`;
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
+    // A restarted Postgres breaks idle connections: the pool reconnects on the next query.
+    pool.on("error", () => undefined);
+    return new FaultStack(databaseUrl, redisUrl, redisPrefix, pool, options.serverEnv ?? {});
+  }
+
+  /** Starts a server process (waits until it listens). */
+  async startServer(env: Readonly<Record<string, string>> = {}, name = `server-${this.servers.length + 1}`): Promise<ServerProcess> {
+    const server = await ServerProcess.start({
+      name,
+      databaseUrl: this.databaseUrl,
+      redisUrl: this.redisUrl,
+      redisPrefix: this.redisPrefix,
+      env: { ...this.serverEnv, ...env },
+    });
+    this.servers.push(server);
+    return server;
+  }
+
+  /** Starts an example worker process on `server` (waits for its first session). */
+  async startWorker(server: ServerProcess, options: Omit<WorkerProcessOptions, "server">): Promise<WorkerProcess> {
+    const worker = await WorkerProcess.start({
+      name: `worker-${this.workers.length + 1}`,
+      ...options,
+      server: server.grpcAddress,
+    });
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** A TaskService client (gRPC) to `server`; it reconnects by itself after a restart. */
+  client(server: ServerProcess): Client<typeof TaskService> {
+    let client = this.#clients.get(server);
+    if (!client) {
+      client = createClient(TaskService, createGrpcTransport({ baseUrl: `http://${server.grpcAddress}` }));
+      this.#clients.set(server, client);
+    }
+    return client;
+  }
+
+  /** The worker (any of its runs) whose default worker id is `workerId`, if one of ours. */
+  workerOf(workerId: string | null | undefined): WorkerProcess | undefined {
+    return this.workers.find((w) => w.owns(workerId));
+  }
+
+  /** Kills every process started here and closes the pool. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.workers, ...this.servers].map((p) => p.stop()));
+    await this.pool.end().catch(() => undefined);
+  }
+}
