@@ -4,7 +4,7 @@ import type { DurableTransitions } from "./durable-transitions.js";
 import { expiredTransition } from "./expiry.js";
 import { randomToken } from "./ids.js";
 import type { DispatchSession } from "./session.js";
-import type { TaskTransition } from "./task-records.js";
+import { bareTransition, type TaskTransition } from "./task-records.js";
 
 /** Options for {@link Dispatcher}. */
 export interface DispatcherOptions {
@@ -202,17 +202,5 @@ export class Dispatcher {
 }
 
 function runningTransition(t: LeasedRecord, workerId: string): TaskTransition {
-  return {
-    id: t.id,
-    state: "RUNNING",
-    attempt: t.attempt,
-    workerId,
-    startedAt: new Date(),
-    finishedAt: null,
-    scheduledAt: null,
-    result: null,
-    resultFormat: null,
-    error: null,
-    attemptOutcome: null,
-  };
+  return { ...bareTransition(t.id, "RUNNING", t.attempt), workerId, startedAt: new Date() };
 }

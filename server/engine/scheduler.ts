@@ -2,7 +2,7 @@ import type { Logger } from "../observability/logger.js";
 import type { QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
 import { expiredTransition } from "./expiry.js";
-import type { TaskTransition } from "./task-records.js";
+import { bareTransition, type TaskTransition } from "./task-records.js";
 
 /** Options for {@link Scheduler}. */
 export interface SchedulerOptions {
@@ -69,19 +69,7 @@ export class Scheduler {
         const { promoted, nextDueMs } = await this.options.store.promote(1000);
         next = Math.min(nextDueMs ?? Number.POSITIVE_INFINITY, nextDeadlineMs ?? Number.POSITIVE_INFINITY);
         if (promoted.length > 0) {
-          const transitions: TaskTransition[] = promoted.map((p) => ({
-            id: p.id,
-            state: "QUEUED",
-            attempt: p.attempt,
-            workerId: null,
-            startedAt: null,
-            finishedAt: null,
-            scheduledAt: null,
-            result: null,
-            resultFormat: null,
-            error: null,
-            attemptOutcome: null,
-          }));
+          const transitions: TaskTransition[] = promoted.map((p) => bareTransition(p.id, "QUEUED", p.attempt));
           this.options.transitions.writeInBackground(transitions);
           this.options.onReady([...new Set(promoted.map((p) => p.queue))]);
         }

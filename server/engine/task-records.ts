@@ -52,3 +52,20 @@ export interface ProgressUpdate {
   percent: number;
   message: string;
 }
+
+/** A transition of task `id` to `state` at `attempt` with nothing else set; spread overrides over it. */
+export function bareTransition(id: string, state: TaskStateName, attempt: number): TaskTransition {
+  return {
+    id,
+    state,
+    attempt,
+    workerId: null,
+    startedAt: null,
+    finishedAt: null,
+    scheduledAt: null,
+    result: null,
+    resultFormat: null,
+    error: null,
+    attemptOutcome: null,
+  };
+}
