@@ -21,6 +21,7 @@ import { ResultRecorder } from "./engine/result-recorder.js";
 import { Scheduler } from "./engine/scheduler.js";
 import { Submitter } from "./engine/submitter.js";
 import type { Logger } from "./observability/logger.js";
+import { createServerMetrics } from "./observability/metrics.js";
 import type { LeaseEnd } from "./redis/queue-store.js";
 import { QueueStore } from "./redis/queue-store.js";
 import { withErrorMapping } from "./services/connect-errors.js";
@@ -83,7 +84,12 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     for (const q of queues) dispatcher.wake(q);
     if (announce) notifier.ready(queues);
   };
+  const metrics = createServerMetrics({
+    connectedWorkers: () => dispatcher.connected.size,
+    waitingCredits: () => dispatcher.waitingCredits,
+  });
   const onLeaseEnds = (ends: LeaseEnd[]) => {
+    for (const e of ends) metrics.leaseEnds.inc({ queue: e.queue, how: e.how, state: e.state });
     const requeued = [...new Set(ends.filter((e) => e.state === "QUEUED").map((e) => e.queue))];
     wakeQueues(requeued, true);
     const dues = ends.filter((e) => e.state === "FAILED").map((e) => e.dueMs);
@@ -115,6 +121,11 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     leaseDurationMs: options.leaseDurationMs,
     pollMs: options.dispatchPollMs,
     releaseSession: (sessionId) => void reaper.releaseSession(sessionId).catch(() => undefined),
+    onDelivered: (queue, tasks) => {
+      const now = Date.now();
+      metrics.dispatched.inc({ queue }, tasks.length);
+      for (const t of tasks) metrics.dispatchDelay.observe({ queue }, Math.max(0, now - t.createdMs) / 1000);
+    },
   });
   const scheduler = new Scheduler({
     store,
@@ -133,7 +144,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onDue: (dueMs) => scheduler.notifyDue(dueMs),
     onCancel: deliverCancel,
   });
-  const recorder = new ResultRecorder({ store, transitions, onLeaseEnds });
+  const recorder = new ResultRecorder({ store, transitions, onLeaseEnds, onStale: (n) => metrics.staleResults.inc(n) });
   const recovery = new Recovery({
     repository,
     store,
@@ -150,6 +161,9 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     store,
     logger,
     onReady: (queues) => wakeQueues(queues, true),
+    onAccepted: (tasks) => {
+      for (const t of tasks) metrics.submitted.inc({ queue: t.queue });
+    },
     onDue: (dueMs) => {
       scheduler.notifyDue(dueMs);
       notifier.due(dueMs);
@@ -243,6 +257,21 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       registrations,
       logger,
       maxReceiveMessageBytes: maxMessageBytes,
+      extraRoutes: (req, res) => {
+        if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return false;
+        metrics.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { "content-type": metrics.registry.contentType });
+            res.end(text);
+          },
+          (error: unknown) => {
+            logger.error({ err: error }, "rendering metrics failed");
+            res.writeHead(500);
+            res.end();
+          },
+        );
+        return true;
+      },
       ready: async () => {
         const checks: Record<string, string> = {};
         const [pg, rd] = await Promise.allSettled([repository.ping(), redis.ping()]);

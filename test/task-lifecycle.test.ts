@@ -125,6 +125,18 @@ describe("a task's whole life", () => {
     );
   });
 
+  it("exposes Prometheus metrics of what happened, on the HTTP port", async () => {
+    const res = await fetch(`${ts.httpBaseUrl}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const value = (pattern: RegExp) => Number(text.match(pattern)?.[1] ?? NaN);
+    expect(value(new RegExp(`taskqueue_tasks_submitted_total\\{queue="${queue}"\\} (\\d+)`))).toBeGreaterThanOrEqual(7);
+    expect(value(new RegExp(`taskqueue_lease_ends_total\\{queue="${queue}",how="succeeded",state="SUCCEEDED"\\} (\\d+)`))).toBeGreaterThanOrEqual(5);
+    expect(value(new RegExp(`taskqueue_lease_ends_total\\{queue="${queue}",how="fatal",state="DEAD"\\} (\\d+)`))).toBe(1);
+    expect(value(/taskqueue_connected_workers (\d+)/)).toBe(1);
+    expect(text).toMatch(/taskqueue_dispatch_delay_seconds_bucket/);
+  });
+
   it("returns the existing task for a repeated idempotency key", async () => {
     const first = await ts.grpc.submitTask({ queue, type: "echo", idempotencyKey: "order-42" });
     const second = await ts.grpc.submitTask({ queue, type: "echo", idempotencyKey: "order-42" });

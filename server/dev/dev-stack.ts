@@ -91,7 +91,7 @@ export async function startDevStack(
 
   say("taskqueue dev stack");
   say(`  gRPC      localhost:${options.grpcPort}`);
-  say(`  HTTP      http://localhost:${options.httpPort}  (Connect, gRPC-Web, JSON, dashboard, /metrics)`);
+  say(`  HTTP      http://localhost:${options.httpPort}  (Connect, gRPC-Web, JSON, /metrics, /healthz, /readyz)`);
   for (const line of services.descriptions) say(`  ${line}`);
   for (const [name, child] of children) say(`  ${name.padEnd(8)}  pid ${child.pid}`);
   say("Ctrl-C stops everything.");

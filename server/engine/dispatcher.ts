@@ -18,6 +18,8 @@ export interface DispatcherOptions {
   maxLeaseBatch?: number;
   /** Called when tasks were leased to a session that closed meanwhile: release its leases. */
   releaseSession: (sessionId: string) => void;
+  /** Told about every delivered batch (metrics). */
+  onDelivered?: (queue: string, tasks: LeasedRecord[]) => void;
 }
 
 /**
@@ -51,6 +53,13 @@ export class Dispatcher {
     this.stopped = true;
     clearInterval(this.poller);
     await Promise.allSettled([...this.passes]);
+  }
+
+  /** Credits granted and not yet used, over all sessions. */
+  get waitingCredits(): number {
+    let total = 0;
+    for (const s of this.sessions.values()) total += s.credits;
+    return total;
   }
 
   /** Connected sessions. */
@@ -196,6 +205,7 @@ export class Dispatcher {
         running.push(runningTransition(t, a.workerId));
       }
       session.deliver(tasks);
+      this.options.onDelivered?.(tasks[0]!.queue, tasks);
     }
     this.options.transitions.writeInBackground(running);
   }

@@ -23,6 +23,8 @@ export interface ResultRecorderOptions {
   now?: () => number;
   /** Told about every accepted result (to wake queues and arm back-off timers). */
   onLeaseEnds: (ends: LeaseEnd[]) => void;
+  /** Told how many results of a batch were stale. */
+  onStale?: (count: number) => void;
 }
 
 /**
@@ -76,6 +78,7 @@ export class ResultRecorder {
     }
     await this.options.transitions.write(transitions);
     this.options.onLeaseEnds(accepted);
+    if (accepted.length < results.length) this.options.onStale?.(results.length - accepted.length);
     return ends.map((end) => (end ? { status: "accepted" as const, end } : { status: "stale" as const }));
   }
 }

@@ -12,6 +12,8 @@ export interface SubmitterOptions {
   logger: Logger;
   /** Told which queues gained ready tasks (local dispatch and other servers). */
   onReady: (queues: string[]) => void;
+  /** Told about newly accepted tasks (not idempotent repeats). */
+  onAccepted?: (tasks: NewTask[]) => void;
   /** Told the due time of delayed tasks. */
   onDue: (dueMs: number) => void;
   /** Told that tasks were committed but could not be enqueued (recovery will). */
@@ -38,6 +40,7 @@ export class Submitter {
       throw new UnavailableError("the task store (Postgres) is unavailable; nothing was written", { cause: error });
     }
     const fresh = tasks.filter((t, i) => !outcomes[i]!.existing);
+    this.options.onAccepted?.(fresh);
     if (fresh.length > 0) await this.enqueue(fresh);
     return outcomes;
   }
