@@ -95,7 +95,9 @@ describe("WorkerService.Connect", () => {
     });
     const staleAck = await slow.next(isAck, "ack of the stale result");
     expect(staleAck.message.case === "acks" && staleAck.message.value.acks[0]!.status).toBe(ResultStatus.STALE);
-    expect((await ts.grpc.getTask({ id: task!.id })).task!.state).toBe(TaskState.RUNNING);
+    const running = await waitForState(ts.grpc, task!.id, TaskState.RUNNING);
+    expect(running.attempt).toBe(2);
+    expect(running.resultData.case).toBeUndefined();
 
     fresh.send({
       case: "results",

@@ -6,6 +6,12 @@ import { randomToken } from "./ids.js";
 import type { DispatchSession } from "./session.js";
 import { bareTransition, type TaskTransition } from "./task-records.js";
 
+/**
+ * How long a RUNNING mark waits before it is written to Postgres: a task that finishes
+ * sooner is recorded once, by its outcome.
+ */
+const RUNNING_MARK_DELAY_MS = 100;
+
 /** Options for {@link Dispatcher}. */
 export interface DispatcherOptions {
   store: QueueStore;
@@ -207,7 +213,7 @@ export class Dispatcher {
       session.deliver(tasks);
       this.options.onDelivered?.(tasks[0]!.queue, tasks);
     }
-    this.options.transitions.writeInBackground(running);
+    this.options.transitions.writeDeferred(running, RUNNING_MARK_DELAY_MS);
   }
 }
 

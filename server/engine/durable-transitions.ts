@@ -19,12 +19,15 @@ export interface DurableTransitionsOptions {
 export class DurableTransitions {
   private stopped = false;
   private readonly pending = new Set<Promise<void>>();
+  private readonly deferred = new Map<string, TaskTransition>();
+  private deferredTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: DurableTransitionsOptions) {}
 
   /** Writes and resolves once committed; keeps retrying while Postgres is unreachable. */
   write(transitions: TaskTransition[]): Promise<void> {
     if (transitions.length === 0) return Promise.resolve();
+    this.supersede(transitions);
     const promise = this.writeWithRetry(transitions);
     this.pending.add(promise);
     void promise.finally(() => this.pending.delete(promise));
@@ -38,8 +41,35 @@ export class DurableTransitions {
     );
   }
 
+  /**
+   * Writes in the background after `delayMs`, unless a later transition of the same task
+   * supersedes it first. Used for RUNNING marks: a task that finishes within the delay is
+   * written once, by its outcome (which carries the start time and worker), not twice.
+   */
+  writeDeferred(transitions: TaskTransition[], delayMs: number): void {
+    for (const t of transitions) this.deferred.set(t.id, t);
+    this.deferredTimer ??= setTimeout(() => this.flushDeferred(), delayMs);
+  }
+
+  private supersede(transitions: TaskTransition[]): void {
+    if (this.deferred.size === 0) return;
+    for (const t of transitions) {
+      const waiting = this.deferred.get(t.id);
+      if (waiting && waiting !== t && waiting.attempt <= t.attempt) this.deferred.delete(t.id);
+    }
+  }
+
+  private flushDeferred(): void {
+    this.deferredTimer = undefined;
+    const batch = [...this.deferred.values()];
+    this.deferred.clear();
+    this.writeInBackground(batch);
+  }
+
   /** Waits for writes in progress (bounded by `timeoutMs`), then stops retrying. */
   async stop(timeoutMs: number): Promise<void> {
+    clearTimeout(this.deferredTimer);
+    this.flushDeferred();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     await Promise.race([Promise.allSettled([...this.pending]), deadline]);
