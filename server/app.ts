@@ -19,6 +19,7 @@ import { Notifier, type CancelNotice } from "./engine/notifier.js";
 import { Recovery } from "./engine/recovery.js";
 import { ResultRecorder } from "./engine/result-recorder.js";
 import { Scheduler } from "./engine/scheduler.js";
+import { ServerRegistry } from "./engine/server-registry.js";
 import { Submitter } from "./engine/submitter.js";
 import type { Logger } from "./observability/logger.js";
 import { createServerMetrics } from "./observability/metrics.js";
@@ -33,6 +34,9 @@ import { healthRegistration } from "./transport/health.js";
 import { HealthStatus, ServingStatus } from "./transport/health-status.js";
 import { startHttpGateway, type HttpGatewayHandle } from "./transport/http-gateway.js";
 import { registerService } from "./transport/service-registration.js";
+
+/** A server not heard from for this long counts as dead (its unwritten outcomes are recovered). */
+const SERVER_LIVENESS_TTL_MS = 6_000;
 
 /** A running server. */
 export interface RunningServer {
@@ -67,7 +71,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   }
   await redis.ping();
 
-  const store = new QueueStore({ redis, prefix: options.redisPrefix });
+  const store = new QueueStore({ redis, prefix: options.redisPrefix, serverId });
   const repository = new TaskRepository(database.db);
   const writer = new TransitionWriter({ pool: database.pool, windowMs: options.commitWindowMs, maxBatch: options.commitMaxBatch });
   const transitions = new DurableTransitions({ writer, logger });
@@ -232,6 +236,15 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   ];
 
   await notifier.start();
+  const registry = new ServerRegistry({
+    redis,
+    prefix: options.redisPrefix,
+    serverId,
+    logger,
+    ttlMs: SERVER_LIVENESS_TTL_MS,
+    onServersGone: () => recovery.requestFull(),
+  });
+  await registry.start();
   // A Redis that comes back may have lost its data: check the epoch marker soon after.
   redis.on("ready", () => recovery.request());
   dispatcher.start();
@@ -306,6 +319,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       await Promise.allSettled([grpc!.shutdown(1_000), http!.close(1_000)]);
       await transitions.stop(options.drainTimeoutMs);
       await notifier.stop();
+      await registry.stop();
       subscriber.disconnect();
       redis.disconnect();
       await database.close();

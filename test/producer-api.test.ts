@@ -140,6 +140,32 @@ describe("CancelTask", () => {
   });
 });
 
+describe("results over the size limit", () => {
+  it("are rejected, and the worker SDK then dead-letters the task instead of leaving it RUNNING", async () => {
+    const queue = uniqueQueue("big-result");
+    const worker = createWorker({
+      address: ts.grpcAddress,
+      queues: [queue],
+      handlers: { big: () => ({ blob: "x".repeat(2000) }) },
+      logger: createLogger({ level: "silent" }),
+    });
+    const rejected: string[] = [];
+    worker.on("ack", (ack) => {
+      if (ack.status === "rejected") rejected.push(ack.message);
+    });
+    await worker.start();
+    try {
+      const { task } = await ts.grpc.submitTask({ queue, type: "big" });
+      const dead = await waitForState(ts.grpc, task!.id, TaskState.DEAD);
+      expect(dead.lastError?.type).toBe("ResultRejected");
+      expect(dead.lastError?.message).toMatch(/success\.result: \d+ bytes exceeds the limit of 1024 bytes/);
+      expect(rejected).toHaveLength(1);
+    } finally {
+      await worker.stop({ timeoutMs: 2_000 });
+    }
+  });
+});
+
 describe("bad input is refused with a clear error and writes nothing", () => {
   const cases: Array<[string, Record<string, unknown>, Code, RegExp]> = [
     ["bad queue name", { queue: "no spaces allowed", type: "echo" }, Code.InvalidArgument, /^queue: /],
@@ -151,6 +177,7 @@ describe("bad input is refused with a clear error and writes nothing", () => {
     ["payload over the limit", { type: "echo", payloadData: jsonPayload({ blob: "x".repeat(2000) }) }, Code.ResourceExhausted, /^payload: \d+ bytes exceeds the limit of 1024 bytes/],
     ["bytes payload over the limit", { type: "echo", payloadData: { case: "payloadBytes", value: new Uint8Array(1025) } }, Code.ResourceExhausted, /^payload_bytes: /],
     ["idempotency key too long", { type: "echo", idempotencyKey: "k".repeat(300) }, Code.InvalidArgument, /^idempotency_key: /],
+    ["JSON payload holding no value", { type: "echo", payloadData: { case: "payload", value: {} } }, Code.InvalidArgument, /^payload: is not a valid JSON value/],
   ];
   for (const [name, fields, code, message] of cases) {
     it(`${name} → ${Code[code]}`, async () => {

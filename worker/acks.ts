@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import { ResultStatus, type ResultAck } from "../gen/taskqueue/v1/worker_service_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { ResultStatus, TaskResultSchema, type ResultAck, type TaskResult } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { ProtocolError } from "./errors.js";
 import type { AckCounts, AckStatus, TypedEmitter, WorkerEvents } from "./events.js";
 import type { ResultTracker } from "./result-tracker.js";
@@ -57,4 +58,19 @@ export function ackStatus(status: ResultStatus): AckStatus | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * The result sent in place of one the server REJECTED (e.g. an oversize output): a
+ * non-retryable failure for the same lease, naming why.
+ */
+export function rejectedResultReplacement(taskId: string, leaseToken: string, reason: string): TaskResult {
+  return create(TaskResultSchema, {
+    taskId,
+    leaseToken,
+    outcome: {
+      case: "failure",
+      value: { message: `result rejected by the server: ${reason}`.slice(0, 4000), type: "ResultRejected", nonRetryable: true },
+    },
+  });
 }

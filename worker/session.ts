@@ -6,12 +6,13 @@ import {
   type DrainCommand,
   type LeasedTask,
   type ResultAcks,
+  ResultStatus,
   type TaskResult,
   type Welcome,
   type WorkerService,
 } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { ConnectionLostError, ProtocolError, WorkerStoppingError } from "./errors.js";
-import { applyAcks } from "./acks.js";
+import { applyAcks, rejectedResultReplacement } from "./acks.js";
 import type { AckCounts, SessionEndReason, TypedEmitter, WorkerEvents } from "./events.js";
 import { Liveness } from "./liveness.js";
 import type { CompiledWorkerOptions } from "./options.js";
@@ -72,6 +73,7 @@ export class Session {
   private readonly call = new AbortController();
   private readonly held = new Map<string, RunningTask>();
   private readonly results = new ResultTracker();
+  private readonly replacedRejections = new Set<string>();
   private mode: Mode = "connecting";
   private welcomed = false;
   private closing = false;
@@ -251,6 +253,16 @@ export class Session {
   private onAcks(acks: ResultAcks): void {
     const { options, events, ackCounts } = this.deps;
     applyAcks(acks.acks, { results: this.results, counts: ackCounts, logger: options.logger, events });
+    // A rejected result leaves the lease standing: end it with a non-retryable failure (once),
+    // so the task does not stay RUNNING while this stream heartbeats.
+    for (const ack of acks.acks) {
+      if (ack.status !== ResultStatus.REJECTED) continue;
+      const key = `${ack.taskId}/${ack.leaseToken}`;
+      if (this.replacedRejections.has(key)) continue;
+      this.replacedRejections.add(key);
+      this.results.add(rejectedResultReplacement(ack.taskId, ack.leaseToken, ack.message));
+      this.scheduleFlush();
+    }
     this.checkQuiescent();
   }
 

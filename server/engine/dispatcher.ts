@@ -40,6 +40,7 @@ export class Dispatcher {
   private readonly running = new Set<string>();
   private readonly rerun = new Set<string>();
   private readonly rotation = new Map<string, number>();
+  private readonly starved = new Set<string>();
   private readonly passes = new Set<Promise<void>>();
   private poller: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -104,6 +105,11 @@ export class Dispatcher {
   /** Adds credit to a session and wakes its queues. */
   grant(session: DispatchSession, credits: number): void {
     session.credits += credits;
+    this.wakeSession(session);
+  }
+
+  /** Wakes every queue of a session (it may take tasks now). */
+  wakeSession(session: DispatchSession): void {
     for (const queue of session.queues) this.wake(queue);
   }
 
@@ -118,6 +124,13 @@ export class Dispatcher {
     const pass = this.runPasses(queue);
     this.passes.add(pass);
     void pass.finally(() => this.passes.delete(pass));
+  }
+
+  /** Credit came back to a session: wake its queues whose passes found no room. */
+  private wakeStarved(session: DispatchSession): void {
+    for (const queue of session.queues) {
+      if (this.starved.delete(queue)) this.wake(queue);
+    }
   }
 
   private queuesWithCredit(): Set<string> {
@@ -164,24 +177,43 @@ export class Dispatcher {
       throw error;
     }
     this.deliver(allocations, leased);
+    // Next pass starts after the last session that got a task.
+    const served = new Set(leased.map((t) => t.sessionId)).size;
+    this.rotation.set(queue, (this.rotation.get(queue) ?? 0) + served);
     return leased.length === requested;
   }
 
-  /** Splits up to one batch of credit among the queue's sessions, rotating who goes first. */
+  /**
+   * Splits up to one batch of credit among the queue's sessions: an even share each (the
+   * remainder to whoever has credit left), starting after the last session served, so that
+   * when tasks are scarce every stream gets its turn.
+   */
   private allocate(queue: string): LeaseAllocation[] {
-    const eligible = [...this.sessions.values()].filter(
-      (s) => s.credits > 0 && !s.closed && !s.draining && s.queues.includes(queue),
-    );
-    if (eligible.length === 0) return [];
+    const subscribed = [...this.sessions.values()].filter((s) => !s.closed && !s.draining && s.queues.includes(queue));
+    const eligible = subscribed.filter((s) => room(s) > 0);
+    if (eligible.length === 0) {
+      // Sessions exist but have no room: wake this queue when one of them gets some back.
+      if (subscribed.length > 0) this.starved.add(queue);
+      return [];
+    }
     const start = (this.rotation.get(queue) ?? 0) % eligible.length;
-    this.rotation.set(queue, start + 1);
+    const ordered = [...eligible.slice(start), ...eligible.slice(0, start)];
     let remaining = this.options.maxLeaseBatch ?? 500;
+    const counts = new Map<DispatchSession, number>();
+    while (remaining > 0) {
+      const wanting = ordered.filter((s) => room(s) - (counts.get(s) ?? 0) > 0);
+      if (wanting.length === 0) break;
+      const share = Math.max(1, Math.floor(remaining / wanting.length));
+      for (const s of wanting) {
+        if (remaining === 0) break;
+        const count = Math.min(share, room(s) - (counts.get(s) ?? 0), remaining);
+        counts.set(s, (counts.get(s) ?? 0) + count);
+        remaining -= count;
+      }
+    }
     const allocations: LeaseAllocation[] = [];
-    for (let i = 0; i < eligible.length && remaining > 0; i++) {
-      const s = eligible[(start + i) % eligible.length]!;
-      const count = Math.min(s.credits, remaining);
+    for (const [s, count] of counts) {
       s.credits -= count;
-      remaining -= count;
       allocations.push({ sessionId: s.id, workerId: s.workerId, count });
     }
     return allocations;
@@ -203,7 +235,9 @@ export class Dispatcher {
         if (tasks.length > 0) this.options.releaseSession(a.sessionId);
         continue;
       }
-      session.credits += a.count - tasks.length;
+      const unused = a.count - tasks.length;
+      session.credits += unused;
+      if (unused > 0) this.wakeStarved(session);
       if (tasks.length === 0) continue;
       for (const t of tasks) {
         session.held.add(t.id);
@@ -219,4 +253,9 @@ export class Dispatcher {
 
 function runningTransition(t: LeasedRecord, workerId: string): TaskTransition {
   return { ...bareTransition(t.id, "RUNNING", t.attempt), workerId, startedAt: new Date() };
+}
+
+/** How many more tasks a session can take now: its credit, bounded by its capacity. */
+function room(s: DispatchSession): number {
+  return s.capacity > 0 ? Math.min(s.credits, s.capacity - s.held.size) : s.credits;
 }

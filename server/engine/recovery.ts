@@ -2,9 +2,9 @@ import type { Redis } from "ioredis";
 import type { TaskRow } from "../db/schema.js";
 import type { TaskRepository } from "../db/task-repository.js";
 import type { Logger } from "../observability/logger.js";
-import type { EnqueueItem, QueueStore } from "../redis/queue-store.js";
+import type { EnqueueItem, ProbeFinding, QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
-import type { TaskTransition } from "./task-records.js";
+import { bareTransition, type TaskTransition } from "./task-records.js";
 import { newTaskOfRow } from "./task-of-row.js";
 
 /** Options for {@link Recovery}. */
@@ -54,6 +54,12 @@ export class Recovery {
     clearInterval(this.timer);
   }
 
+  /** Asks for a full sweep now (e.g. a server died with outcomes it had not written). */
+  requestFull(): void {
+    this.fullNeeded = true;
+    setImmediate(() => void this.tick());
+  }
+
   /** Asks for a sweep soon (e.g. after an enqueue failed). */
   request(): void {
     setTimeout(() => void this.tick(), SETTLE_MS).unref();
@@ -92,48 +98,65 @@ export class Recovery {
       const rows = await this.options.repository.unfinishedPage(afterId, 1000, window);
       if (rows.length === 0) break;
       afterId = rows[rows.length - 1]!.id;
-      const absent = new Set(await this.options.store.absent(rows.map((r) => r.id)));
-      const missing = rows.filter((r) => absent.has(r.id));
-      if (missing.length > 0) restored += await this.restore(missing);
+      const findings = await this.options.store.inspect(rows.map((r) => r.id));
+      if (findings.length > 0) {
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        restored += await this.restore(findings.map((f) => ({ row: byId.get(f.id)!, finding: f })));
+      }
       if (rows.length < 1000) break;
     }
     return restored;
   }
 
-  private async restore(rows: TaskRow[]): Promise<number> {
+  private async restore(cases: Array<{ row: TaskRow; finding: ProbeFinding }>): Promise<number> {
     const items: EnqueueItem[] = [];
+    const replacing: EnqueueItem[] = [];
     const transitions: TaskTransition[] = [];
-    for (const row of rows) {
-      const lostAttempt = row.state === "RUNNING";
-      if (lostAttempt && row.attempt >= row.max_attempts) {
-        transitions.push(recoveredTransition(row, "DEAD"));
+    for (const { row, finding } of cases) {
+      if (finding.kind === "cancelled" || finding.kind === "expired") {
+        // Finished in Redis; Postgres only lacks the terminal state.
+        const state = finding.kind === "cancelled" ? "CANCELLED" : "EXPIRED";
+        transitions.push({ ...bareTransition(row.id, state, Math.max(row.attempt, finding.attempt)), finishedAt: new Date() });
         continue;
       }
-      if (lostAttempt) transitions.push(recoveredTransition(row, "QUEUED"));
-      const delayed = (row.state === "SCHEDULED" || row.state === "FAILED") && row.scheduled_at;
-      items.push({ task: newTaskOfRow(row), attempt: row.attempt, dueMs: delayed ? row.scheduled_at!.getTime() : 0 });
+      // 'lost': the outcome was fenced by a server that died before writing it.
+      const attempt = Math.max(row.attempt, finding.attempt);
+      const lostAttempt = row.state === "RUNNING" || finding.kind === "lost";
+      if (lostAttempt && attempt >= row.max_attempts) {
+        transitions.push(recoveredTransition(row, "DEAD", attempt));
+        continue;
+      }
+      if (lostAttempt) transitions.push(recoveredTransition(row, "QUEUED", attempt));
+      const delayed = (row.state === "SCHEDULED" || row.state === "FAILED") && row.scheduled_at && !lostAttempt;
+      const item = { task: newTaskOfRow(row), attempt, dueMs: delayed ? row.scheduled_at!.getTime() : 0 };
+      (finding.kind === "lost" ? replacing : items).push(item);
     }
     await this.options.transitions.write(transitions);
-    const { added, readyQueues } = await this.options.store.enqueue(items);
-    if (readyQueues.length > 0) this.options.onReady(readyQueues);
-    const dues = items.filter((i) => i.dueMs > 0).map((i) => i.dueMs);
-    if (dues.length > 0) this.options.onDue(Math.min(...dues));
-    return added + transitions.filter((t) => t.state === "DEAD").length;
+    let added = 0;
+    for (const [batch, replaceFinished] of [[items, false], [replacing, true]] as const) {
+      if (batch.length === 0) continue;
+      const result = await this.options.store.enqueue(batch, { replaceFinished });
+      added += result.added;
+      if (result.readyQueues.length > 0) this.options.onReady(result.readyQueues);
+      const dues = batch.filter((i) => i.dueMs > 0).map((i) => i.dueMs);
+      if (dues.length > 0) this.options.onDue(Math.min(...dues));
+    }
+    return added + transitions.filter((t) => t.state !== "QUEUED").length;
   }
 }
 
-function recoveredTransition(row: TaskRow, state: "QUEUED" | "DEAD"): TaskTransition {
+function recoveredTransition(row: TaskRow, state: "QUEUED" | "DEAD", attempt: number): TaskTransition {
   return {
     id: row.id,
     state,
-    attempt: row.attempt,
+    attempt,
     workerId: row.worker_id,
-    startedAt: row.started_at,
+    startedAt: row.started_at ?? row.updated_at,
     finishedAt: state === "DEAD" ? new Date() : null,
     scheduledAt: null,
     result: null,
     resultFormat: null,
-    error: { message: "dispatch state lost while the task was running", type: "LeaseLost", attempt: row.attempt },
+    error: { message: "dispatch state or outcome lost with a server or Redis while the task ran", type: "LeaseLost", attempt },
     attemptOutcome: "WORKER_LOST",
     attemptEndedAt: new Date(),
   };

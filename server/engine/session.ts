@@ -14,6 +14,12 @@ export interface DispatchSession {
   readonly queues: readonly string[];
   /** Credits granted and not yet used. */
   credits: number;
+  /**
+   * Most tasks the stream may hold at once (its hello's capacity; 0 = no limit beyond the
+   * credits). A task is held from its lease until its result is recorded, so a worker that
+   * frees slots faster than results can be recorded never accumulates more than this.
+   */
+  readonly capacity: number;
   /** Ids of tasks leased to it that have not been answered. */
   readonly held: Set<string>;
   /** True once the stream is closing: nothing more is sent. */

@@ -77,6 +77,14 @@ export interface Promoted {
   previous: "scheduled" | "failed";
 }
 
+/** What recovery must do about one unfinished task (see probe.lua). */
+export interface ProbeFinding {
+  id: string;
+  kind: "absent" | "lost" | "cancelled" | "expired";
+  /** The attempt count Redis had (0 when absent). */
+  attempt: number;
+}
+
 /** Options for {@link QueueStore}. */
 export interface QueueStoreOptions {
   redis: Redis;
@@ -85,6 +93,8 @@ export interface QueueStoreOptions {
   now?: () => number;
   /** Source of jitter in [0,1). */
   random?: () => number;
+  /** This server's id, recorded on the outcomes it will write to Postgres. */
+  serverId: string;
 }
 
 /**
@@ -182,7 +192,7 @@ export class QueueStore {
   /** Fences and records results. `null` marks a stale result (nothing changed). */
   async complete(inputs: CompletionInput[]): Promise<Array<LeaseEnd | null>> {
     if (inputs.length === 0) return [];
-    const args: Array<string | number> = [this.prefix, this.now()];
+    const args: Array<string | number> = [this.prefix, this.now(), this.options.serverId];
     for (const c of inputs) args.push(c.id, c.leaseToken, c.how, this.random());
     const reply = (await this.run("complete", args)) as unknown[][];
     return reply.map((r) => (r[1] === "STALE" ? null : parseLeaseEnd(r)));
@@ -190,13 +200,13 @@ export class QueueStore {
 
   /** Ends expired leases (at most `limit`). */
   async reap(limit: number): Promise<LeaseEnd[]> {
-    const reply = (await this.run("reap", [this.prefix, this.now(), limit])) as unknown[][];
+    const reply = (await this.run("reap", [this.prefix, this.now(), this.options.serverId, limit])) as unknown[][];
     return reply.map(parseLeaseEnd);
   }
 
   /** Puts back every task a closed session held. */
   async release(sessionId: string): Promise<LeaseEnd[]> {
-    const reply = (await this.run("release", [this.prefix, this.now(), sessionId])) as unknown[][];
+    const reply = (await this.run("release", [this.prefix, this.now(), this.options.serverId, sessionId])) as unknown[][];
     return reply.map(parseLeaseEnd);
   }
 
@@ -223,10 +233,14 @@ export class QueueStore {
     return { kind: reply[0] as "removed" | "absent" | "finished" };
   }
 
-  /** Ids among `ids` that the dispatch state does not know. */
-  async absent(ids: string[]): Promise<string[]> {
+  /**
+   * For tasks Postgres says are unfinished: those the dispatch state does not back (see
+   * probe.lua for the kinds). Tasks that are fine are not returned.
+   */
+  async inspect(ids: string[]): Promise<ProbeFinding[]> {
     if (ids.length === 0) return [];
-    return (await this.run("probe", [this.prefix, this.now(), ...ids])) as string[];
+    const reply = (await this.run("probe", [this.prefix, this.now(), ...ids])) as unknown[][];
+    return reply.map((r) => ({ id: String(r[0]), kind: r[1] as ProbeFinding["kind"], attempt: Number(r[2]) }));
   }
 
   /** Sets the marker whose disappearance shows Redis lost its data. Returns true if it was missing. */

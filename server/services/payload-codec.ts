@@ -1,6 +1,7 @@
 import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
 import { PayloadFormat, type PayloadFormatValue } from "../db/schema.js";
+import { InvalidArgumentError } from "../errors.js";
 
 /** A payload or result as the API carries it: a JSON value or opaque bytes (a proto oneof). */
 export type ApiData<J extends string, B extends string> =
@@ -14,11 +15,21 @@ export interface StoredData {
   format: PayloadFormatValue;
 }
 
-/** Encodes an API oneof for storage; an unset oneof is stored as JSON null. */
-export function encodeData(data: { case: string | undefined; value?: unknown }, jsonCase: string): StoredData {
+/**
+ * Encodes an API oneof for storage; an unset oneof is stored as JSON null. Throws
+ * InvalidArgumentError naming `field` for a JSON value that holds nothing (a
+ * google.protobuf.Value with no kind set).
+ */
+export function encodeData(data: { case: string | undefined; value?: unknown }, jsonCase: string, field = jsonCase): StoredData {
   if (data.case === undefined) return { bytes: Buffer.from("null"), format: PayloadFormat.json };
   if (data.case === jsonCase) {
-    return { bytes: Buffer.from(toJsonString(ValueSchema, data.value as Value)), format: PayloadFormat.json };
+    let text: string;
+    try {
+      text = toJsonString(ValueSchema, data.value as Value);
+    } catch (error) {
+      throw new InvalidArgumentError(field, `is not a valid JSON value (${(error as Error).message})`);
+    }
+    return { bytes: Buffer.from(text), format: PayloadFormat.json };
   }
   const bytes = data.value as Uint8Array;
   return { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), format: PayloadFormat.bytes };

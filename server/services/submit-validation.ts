@@ -37,7 +37,7 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
   if (!TYPE_NAME.test(req.type)) {
     throw new InvalidArgumentError(f("type"), `"${truncate(req.type)}" must be 1-128 characters of letters, digits and . _ : / -`);
   }
-  const payload = encodeData(req.payloadData, "payload");
+  const payload = encodeData(req.payloadData, "payload", f("payload"));
   if (payload.bytes.length > policy.maxPayloadBytes) {
     const field = req.payloadData.case === "payloadBytes" ? "payload_bytes" : "payload";
     throw new ResourceExhaustedError(f(field), `${payload.bytes.length} bytes exceeds the limit of ${policy.maxPayloadBytes} bytes`);

@@ -58,6 +58,7 @@ export class WorkerStream implements DispatchSession {
   workerId = "";
   queues: string[] = [];
   credits = 0;
+  capacity = 0;
   readonly held = new Set<string>();
   closed = false;
   draining = false;
@@ -175,8 +176,12 @@ export class WorkerStream implements DispatchSession {
         throw new ConnectError((error as Error).message, Code.InvalidArgument);
       }
     });
+    if (hello.capacity < 0 || hello.capacity > MAX_CREDITS) {
+      throw invalid("capacity", `must be between 0 and ${MAX_CREDITS}, got ${hello.capacity}`);
+    }
     this.workerId = hello.workerId;
     this.queues = [...new Set(hello.queues)];
+    this.capacity = hello.capacity;
     this.deps.dispatcher.register(this);
     this.logger.info({ workerId: this.workerId, queues: this.queues, capacity: hello.capacity, sdk: hello.sdk }, "worker connected");
     this.send({
@@ -218,6 +223,8 @@ export class WorkerStream implements DispatchSession {
     const recording = this.deps.recorder.record(valid).then(
       (verdicts) => {
         this.deps.dispatcher.forget(valid.map((r) => r.taskId), this);
+        // Recorded results free room under the capacity: credit may be waiting for it.
+        if (this.credits > 0) this.deps.dispatcher.wakeSession(this);
         this.sendAcks(
           valid.map((r, i) => ({
             taskId: r.taskId,
@@ -241,7 +248,12 @@ export class WorkerStream implements DispatchSession {
     if (r.leaseToken === "") return `results[${i}].lease_token: is required`;
     if (r.outcome.case === undefined) return `results[${i}].outcome: set success or failure`;
     if (r.outcome.case === "success") {
-      const size = encodeData(r.outcome.value.resultData, "result").bytes.length;
+      let size: number;
+      try {
+        size = encodeData(r.outcome.value.resultData, "result", `results[${i}].success.result`).bytes.length;
+      } catch (error) {
+        return (error as Error).message;
+      }
       if (size > this.deps.maxPayloadBytes) {
         return `results[${i}].success.result: ${size} bytes exceeds the limit of ${this.deps.maxPayloadBytes} bytes`;
       }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type http from "node:http";
 import type http2 from "node:http2";
 import type net from "node:net";
@@ -99,6 +100,8 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   const compiled = compileHttpGatewayOptions(options);
   const { logger } = compiled;
   const shutdownController = new AbortController();
+  // Every call listens to this signal: no listener limit.
+  setMaxListeners(0, shutdownController.signal);
   const cors = compileCorsOptions(compiled.cors);
   const rpcHandler = connectNodeAdapter({
     routes: (router) => addRegistrationsToRouter(router, compiled.registrations),

@@ -1,0 +1,58 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "../observability/logger.js";
+
+/** Options for {@link ServerRegistry}. */
+export interface ServerRegistryOptions {
+  redis: Redis;
+  prefix: string;
+  serverId: string;
+  logger: Logger;
+  /** A server not heard from for this long counts as gone, ms. */
+  ttlMs: number;
+  /** Told when servers are found gone (their pending Postgres writes are lost). */
+  onServersGone: (serverIds: string[]) => void;
+}
+
+/**
+ * Liveness of the servers sharing Redis: each refreshes `<prefix>srv:<id>` (expiring after
+ * `ttlMs`) and lists itself in `<prefix>servers`. A member whose key expired has died; any
+ * outcome it had fenced in Redis but not yet written to Postgres is lost, which recovery
+ * repairs by running those tasks again.
+ */
+export class ServerRegistry {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: ServerRegistryOptions) {}
+
+  /** Registers this server and starts refreshing (every third of the TTL). */
+  async start(): Promise<void> {
+    await this.beat();
+    this.timer = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.options.ttlMs / 3)));
+    this.timer.unref();
+  }
+
+  /** Stops refreshing and deregisters (a clean stop leaves no pending writes). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    const { redis, prefix, serverId } = this.options;
+    await redis.multi().del(`${prefix}srv:${serverId}`).srem(`${prefix}servers`, serverId).exec().catch(() => undefined);
+  }
+
+  private async beat(): Promise<void> {
+    const { redis, prefix, serverId, ttlMs } = this.options;
+    try {
+      await redis.multi().set(`${prefix}srv:${serverId}`, String(Date.now()), "PX", ttlMs).sadd(`${prefix}servers`, serverId).exec();
+      const members = await redis.smembers(`${prefix}servers`);
+      const others = members.filter((id) => id !== serverId);
+      if (others.length === 0) return;
+      const alive = await redis.mget(others.map((id) => `${prefix}srv:${id}`));
+      const gone = others.filter((_, i) => alive[i] === null);
+      if (gone.length === 0) return;
+      await redis.srem(`${prefix}servers`, ...gone);
+      this.options.logger.warn({ gone }, "servers gone: recovering what they had not written");
+      this.options.onServersGone(gone);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "server liveness refresh failed");
+    }
+  }
+}
