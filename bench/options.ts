@@ -31,6 +31,8 @@ export interface BenchOptions {
   batchSize?: number;
   /** Batch calls in flight per producer process. Default 4. */
   batchesInFlight?: number;
+  /** Tasks per throughput_unary run. Default `tasks`; quick 2,000. */
+  unaryTasks?: number;
   /** Unary producer processes (throughput_unary). Default 4. */
   unaryProducers?: number;
   /** Unary SubmitTask calls in flight per unary producer. Default 64. */
@@ -51,7 +53,7 @@ export interface BenchOptions {
   streamsPerConnection?: number;
   /** many_workers: credits each stream grants. Default 4. */
   streamCredits?: number;
-  /** many_workers: tasks of the busy phase. Default 50,000; quick 5,000. */
+  /** many_workers: tasks of the busy phase. Default 50,000; quick 2,000. */
   streamTasks?: number;
   /** many_workers: seconds the streams are held idle while measuring. Default 5; quick 1. */
   idleS?: number;
@@ -85,9 +87,11 @@ export type CompiledBenchOptions = Required<Omit<BenchOptions, "redisUrl" | "dat
 export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOptions {
   const quick = options.quick ?? false;
   const scenarios = options.scenarios ?? SCENARIOS.filter((s) => !quick || s !== "backlog");
+  const tasks = options.tasks ?? (quick ? 5_000 : 100_000);
   const compiled: CompiledBenchOptions = {
     quick,
-    tasks: options.tasks ?? (quick ? 5_000 : 100_000),
+    tasks,
+    unaryTasks: options.unaryTasks ?? (quick ? Math.min(tasks, 2_000) : tasks),
     workers: options.workers ?? 2,
     concurrency: options.concurrency ?? 200,
     producers: options.producers ?? 2,
@@ -103,7 +107,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     streamProcesses: options.streamProcesses ?? 4,
     streamsPerConnection: options.streamsPerConnection ?? 50,
     streamCredits: options.streamCredits ?? 4,
-    streamTasks: options.streamTasks ?? (quick ? 5_000 : 50_000),
+    streamTasks: options.streamTasks ?? (quick ? 2_000 : 50_000),
     idleS: options.idleS ?? (quick ? 1 : 5),
     scenarios: [...new Set(scenarios)].sort((a, b) => SCENARIOS.indexOf(a) - SCENARIOS.indexOf(b)),
     repeat: options.repeat ?? 1,
@@ -117,7 +121,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     logLevel: options.logLevel ?? "warn",
   };
   const positives = [
-    "tasks", "workers", "concurrency", "producers", "batchSize", "batchesInFlight", "unaryProducers",
+    "tasks", "unaryTasks", "workers", "concurrency", "producers", "batchSize", "batchesInFlight", "unaryProducers",
     "unaryInFlight", "rate", "durationS", "backlog", "backlogProbe", "streams", "streamProcesses",
     "streamsPerConnection", "streamCredits", "streamTasks", "idleS", "repeat", "timeoutS",
   ] as const;
@@ -137,6 +141,7 @@ export const USAGE = `npm run bench -- [options]
   --quick                   small counts, whole run under a minute (skips backlog)
   --scenarios a,b           among ${SCENARIOS.join(", ")}
   --tasks N                 tasks per throughput run (default 100000, quick 5000)
+  --unary-tasks N           tasks per throughput_unary run (default --tasks, quick 2000)
   --workers N               worker processes (default 2)
   --concurrency N           concurrent tasks per worker (default 200)
   --producers N             batch producer processes (default 2)
@@ -152,7 +157,7 @@ export const USAGE = `npm run bench -- [options]
   --stream-processes N      many_workers: processes holding them (default 4)
   --streams-per-connection N  many_workers: streams per HTTP/2 connection (default 50)
   --stream-credits N        many_workers: credits per stream (default 4)
-  --stream-tasks N          many_workers: tasks of the busy phase (default 50000, quick 5000)
+  --stream-tasks N          many_workers: tasks of the busy phase (default 50000, quick 2000)
   --idle-s N                many_workers: idle measuring window (default 5, quick 1)
   --repeat N                runs per scenario, medians reported (default 1)
   --redis-url URL           use this Redis instead of a private one
@@ -167,6 +172,7 @@ export const USAGE = `npm run bench -- [options]
 
 const NUMERIC: Record<string, keyof BenchOptions> = {
   "--tasks": "tasks",
+  "--unary-tasks": "unaryTasks",
   "--workers": "workers",
   "--concurrency": "concurrency",
   "--producers": "producers",

@@ -64,7 +64,9 @@ export function summarizeProfile(profile: CpuProfile, top = 25, windows?: readon
     const frame = byId.get(id);
     if (!frame) return;
     const file = shortFile(frame.url);
-    const fn = `${frame.functionName || "(anonymous)"} ${file ? `${file}:${frame.lineNumber + 1}` : ""}`.trim();
+    // Application files run transpiled by tsx: their line numbers do not match the sources.
+    const line = file && !isApp(frame.url) ? `:${frame.lineNumber + 1}` : "";
+    const fn = `${frame.functionName || "(anonymous)"} ${file}${line}`.trim();
     add(functions, fn, us);
     add(files, file || frame.functionName || "(native)", us);
     add(packages, packageOf(frame.url, frame.functionName), us);
@@ -72,7 +74,7 @@ export function summarizeProfile(profile: CpuProfile, top = 25, windows?: readon
     for (let node: number | undefined = id; node !== undefined; node = parentOf.get(node)) {
       const f = byId.get(node);
       if (!f || !isApp(f.url) || !f.functionName) continue;
-      seen.add(`${f.functionName} ${shortFile(f.url)}:${f.lineNumber + 1}`);
+      seen.add(`${f.functionName} ${shortFile(f.url)}`);
     }
     for (const key of seen) add(appInclusive, key, us);
   });

@@ -1,7 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { findFreePort, LOOPBACK_HOST } from "../server/dev/free-port.js";
 import { describeExit, ManagedProcess, type ProcessExit } from "../server/dev/managed-process.js";
-import type { Logger } from "../server/observability/logger.js";
 import { BenchTimeoutError, ChildProcessError } from "./errors.js";
 import { REPO_ROOT } from "./paths.js";
 
@@ -19,8 +18,8 @@ export interface ServerProcessOptions {
   startTimeoutMs?: number;
   /** Deadline for a graceful stop before SIGKILL. Default 30 s. */
   stopTimeoutMs?: number;
-  /** Receives the server's output lines (its warnings and errors). */
-  logger: Logger;
+  /** Receives the server's output lines (its warnings and errors), verbatim. Default: stderr, prefixed. */
+  onLine?: (line: string) => void;
 }
 
 /** The taskqueue server running as a child process (`node --import tsx server/main.ts`). */
@@ -31,6 +30,8 @@ export interface ServerProcess {
   readonly grpcAddress: string;
   /** `http://127.0.0.1:PORT` of the HTTP gateway. */
   readonly httpUrl: string;
+  /** Lines the server has printed so far (at LOG_LEVEL=warn: its warnings and errors). */
+  warnings(): number;
   /** Graceful stop (SIGTERM: drain, then exit; SIGKILL after the deadline). */
   stop(): Promise<ProcessExit>;
 }
@@ -57,8 +58,12 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
       ...options.env,
     },
   });
-  const log = options.logger.child({ service: "server" });
-  child.onLine((line) => log.warn(line));
+  const print = options.onLine ?? ((line: string) => process.stderr.write(`[server] ${line}\n`));
+  let warnings = 0;
+  child.onLine((line) => {
+    warnings++;
+    print(line);
+  });
   const httpUrl = `http://${LOOPBACK_HOST}:${httpPort}`;
   try {
     await waitUntilReady(child, httpUrl, options.startTimeoutMs ?? 60_000);
@@ -71,6 +76,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     pid: child.pid,
     grpcAddress: `${LOOPBACK_HOST}:${grpcPort}`,
     httpUrl,
+    warnings: () => warnings,
     stop: () => child.stop("SIGTERM", stopTimeoutMs),
   };
 }

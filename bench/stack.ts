@@ -60,7 +60,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       redisUrl,
       env: options.serverEnv,
       cpuProfDir: options.serverCpuProfDir,
-      logger,
     });
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     pool.on("error", (error) => logger.warn({ err: error }, "postgres probe connection error"));

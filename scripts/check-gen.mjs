@@ -2,13 +2,19 @@
 /**
  * Checks that the committed generated code is up to date: runs the `npm run gen` steps
  * (`buf generate`, then `buf build -o gen/image.binpb`) and fails with exit code 1, listing the
- * files, when `git status --porcelain -- gen` then shows any change. Run from the repository root.
+ * files, when `git status --porcelain` then shows any change in a generated folder: `gen/`
+ * (TypeScript), `clients/go/gen/` (Go) and `clients/python/src/taskqueue_client/gen/` (Python).
+ * The Go and Python plugins come from `bash clients/install-toolchains.sh`. Run from the
+ * repository root.
  */
 import { spawnSync } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Folders holding generated code only (each is a plugin `out` in buf.gen.yaml). */
+const generatedFolders = ["gen", "clients/go/gen", "clients/python/src/taskqueue_client/gen"];
 
 /**
  * Runs `command args…` in the repository root, echoing the command; exits on failure.
@@ -37,12 +43,15 @@ function run(command, args, options = {}) {
 
 run("npx", ["--no", "buf", "generate"]);
 run("npx", ["--no", "buf", "build", "-o", "gen/image.binpb"]);
-const changes = run("git", ["status", "--porcelain", "--untracked-files=all", "--", "gen"], { capture: true }).trimEnd();
+const changes = run("git", ["status", "--porcelain", "--untracked-files=all", "--", ...generatedFolders], {
+  capture: true,
+}).trimEnd();
 if (changes.length > 0) {
   process.stderr.write(
-    "check-gen: gen/ is out of date with proto/. Run `npm run gen` and commit the result. Changed files:\n" +
+    `check-gen: generated code (${generatedFolders.join(", ")}) is out of date with proto/. ` +
+      "Run `npm run gen` and commit the result. Changed files:\n" +
       `${changes}\n`,
   );
   process.exit(1);
 }
-process.stdout.write("check-gen: gen/ is up to date\n");
+process.stdout.write(`check-gen: ${generatedFolders.join(", ")} are up to date\n`);

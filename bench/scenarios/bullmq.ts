@@ -25,7 +25,7 @@ export const bullmq: Scenario = async (context) => {
     const submitted = submitWindow(await runProducers(producers, timeoutMs));
     if (submitted.submitted !== jobs) throw new BenchVerificationError(`bullmq: ${submitted.submitted} of ${jobs} jobs added`);
     const done = await tally.waitFor(jobs, timeoutMs);
-    const usage = await stopMeters();
+    const usage = await stopMeters(jobs);
     const seconds = (done.lastAt - submitted.firstStartAt) / 1000;
     return {
       metrics: {

@@ -38,7 +38,7 @@ export const latency: Scenario = async (context) => {
     const producerReports = await runProducers(producers, timeoutMs);
     const submitted = submitWindow(producerReports);
     await tally.waitFor(submitted.submitted, timeoutMs);
-    const usage = await stopMeters();
+    const usage = await stopMeters(submitted.submitted);
     const toUs = monotonicUs();
     const consumerReports = await collectReports(workers);
     const submitStart = new Map<string, number>();

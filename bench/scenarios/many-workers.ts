@@ -56,7 +56,7 @@ export const manyWorkers: Scenario = async (context) => {
         streams: options.streams,
         rss_before_mb: before.rssBytes / MIB,
         idle_rss_mb: idle.endRssMb,
-        rss_per_stream_kb: (idle.endRssMb * MIB - before.rssBytes) / 1024 / options.streams,
+        idle_rss_delta_mb: idle.endRssMb - before.rssBytes / MIB,
         idle_cpu_pct: idle.cpuPct,
         busy_tasks: tasks,
         busy_tasks_per_s: tasks / seconds,

@@ -13,27 +13,30 @@ import { meterRun } from "./usage.js";
 export const throughputBatch: Scenario = (context) =>
   runThroughput(context, "batch", {
     mode: "batch",
+    tasks: context.options.tasks,
     processes: context.options.producers,
     inFlight: context.options.batchesInFlight,
   });
 
-/** throughput_unary: the same with unary SubmitTask calls from many concurrent producers. */
+/** throughput_unary: the same with unary SubmitTask calls from many concurrent producers (`--unary-tasks`). */
 export const throughputUnary: Scenario = (context) =>
   runThroughput(context, "unary", {
     mode: "unary",
+    tasks: context.options.unaryTasks,
     processes: context.options.unaryProducers,
     inFlight: context.options.unaryInFlight,
   });
 
 interface Submission {
   mode: "batch" | "unary";
+  tasks: number;
   processes: number;
   inFlight: number;
 }
 
 async function runThroughput(context: ScenarioContext, label: string, submission: Submission): Promise<ScenarioResult> {
   const { options, stack } = context;
-  const tasks = options.tasks;
+  const tasks = submission.tasks;
   const queue = uniqueQueue(label);
   const timeoutMs = deadlineMs(context, tasks);
   const workers = startWorkers(context, queue);
@@ -56,7 +59,7 @@ async function runThroughput(context: ScenarioContext, label: string, submission
     }
     const done = await tally.waitFor(tasks, timeoutMs);
     const toUs = monotonicUs();
-    const usage = await stopMeters();
+    const usage = await stopMeters(tasks);
     const inPostgres = await waitForSucceeded(stack.pool, queue, tasks, 30_000);
     if (inPostgres !== tasks || done.completed !== tasks) {
       throw new BenchVerificationError(`${label}: ${done.completed} acks, ${inPostgres} SUCCEEDED rows for ${tasks} tasks`);

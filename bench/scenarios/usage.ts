@@ -13,10 +13,12 @@ export interface RunProcesses {
 
 /**
  * Starts metering a run: CPU per role (server, postgres and its backends, redis, workers,
- * producers, the whole machine and the rest) and the server's peak RSS. The returned function
+ * producers, the whole machine and the rest), the server's peak RSS and how many warnings it
+ * logged. Given the tasks done in the window, it also gives CPU µs per task per role
+ * (`cpu_us_per_task_server`, …, `cpu_us_per_task_total` over the roles metered). The returned function
  * ends the window and gives metrics such as `cpu_server_pct` (percent of one core).
  */
-export async function meterRun(stack: Stack, processes: RunProcesses): Promise<() => Promise<Record<string, number>>> {
+export async function meterRun(stack: Stack, processes: RunProcesses): Promise<(tasks: number) => Promise<Record<string, number>>> {
   const groups: Record<string, PidSource> = {};
   const withServer = processes.server ?? true;
   if (withServer) groups.server = () => [stack.server.pid];
@@ -28,11 +30,23 @@ export async function meterRun(stack: Stack, processes: RunProcesses): Promise<(
   const cpu = new CpuMeter(groups);
   const memory = withServer ? new ProcessMeter(stack.server.pid) : undefined;
   await Promise.all([cpu.start(), memory?.start()]);
-  return async () => {
+  const warningsBefore = stack.server.warnings();
+  const startedAt = Date.now();
+  return async (tasks: number) => {
     const [shares, serverMemory] = await Promise.all([cpu.stop(), memory?.stop()]);
+    const seconds = (Date.now() - startedAt) / 1000;
     const metrics: Record<string, number> = {};
     for (const [name, pct] of Object.entries(shares)) metrics[`cpu_${name}_pct`] = pct;
+    // CPU per task is far less sensitive to other load on the machine than tasks/s.
+    let total = 0;
+    for (const name of Object.keys(groups)) {
+      const us = ((shares[name]! / 100) * seconds * 1e6) / tasks;
+      metrics[`cpu_us_per_task_${name}`] = us;
+      total += us;
+    }
+    metrics.cpu_us_per_task_total = total;
     if (serverMemory) metrics.server_peak_rss_mb = serverMemory.peakRssMb;
+    if (withServer) metrics.server_log_warnings = stack.server.warnings() - warningsBefore;
     return metrics;
   };
 }

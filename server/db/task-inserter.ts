@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { NewTask } from "../engine/task-records.js";
 import { Batcher } from "./batcher.js";
+import { epochMs } from "./epoch-ms.js";
 import { withTransaction } from "./transaction.js";
 
 /** Outcome of inserting one task. */
@@ -26,10 +27,11 @@ INSERT INTO tasks (id, queue, type, payload, payload_format, priority, state, ma
   created_at, updated_at, scheduled_at, start_deadline)
 SELECT u.id, u.queue, u.type, u.payload, u.payload_format, u.priority, u.state, u.max_attempts,
   u.backoff_initial_ms, u.backoff_max_ms, u.backoff_multiplier, u.timeout_ms, u.idempotency_key,
-  u.labels::jsonb, u.created_at, u.created_at, u.scheduled_at, u.start_deadline
+  u.labels::jsonb, to_timestamp(u.created_at / 1000.0), to_timestamp(u.created_at / 1000.0),
+  to_timestamp(u.scheduled_at / 1000.0), to_timestamp(u.start_deadline / 1000.0)
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::smallint[], $6::smallint[],
   $7::text[], $8::int[], $9::int[], $10::int[], $11::real[], $12::int[], $13::text[], $14::text[],
-  $15::timestamptz[], $16::timestamptz[], $17::timestamptz[])
+  $15::float8[], $16::float8[], $17::float8[])
   AS u(id, queue, type, payload, payload_format, priority, state, max_attempts, backoff_initial_ms,
        backoff_max_ms, backoff_multiplier, timeout_ms, idempotency_key, labels, created_at, scheduled_at,
        start_deadline)
@@ -95,9 +97,9 @@ export class TaskInserter {
         tasks.map((t) => t.timeoutMs),
         tasks.map((t) => t.idempotencyKey),
         tasks.map((t) => JSON.stringify(t.labels)),
-        tasks.map((t) => t.createdAt),
-        tasks.map((t) => t.runAt),
-        tasks.map((t) => t.startDeadline),
+        tasks.map((t) => epochMs(t.createdAt)),
+        tasks.map((t) => epochMs(t.runAt)),
+        tasks.map((t) => epochMs(t.startDeadline)),
       ]);
       const insertedIds = new Set(inserted.rows.map((r) => r.id));
       const conflicting = tasks.filter((t) => !insertedIds.has(t.id));

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { ProgressUpdate, TaskTransition } from "../engine/task-records.js";
 import { Batcher } from "./batcher.js";
+import { epochMs } from "./epoch-ms.js";
 import { withTransaction } from "./transaction.js";
 
 /** Options for {@link TransitionWriter}. */
@@ -20,15 +21,15 @@ UPDATE tasks t SET
   state = u.state,
   attempt = u.attempt,
   worker_id = COALESCE(u.worker_id, t.worker_id),
-  started_at = COALESCE(u.started_at, t.started_at),
-  finished_at = u.finished_at,
-  scheduled_at = CASE WHEN u.state IN ('FAILED', 'SCHEDULED') THEN u.scheduled_at ELSE t.scheduled_at END,
+  started_at = COALESCE(to_timestamp(u.started_at / 1000.0), t.started_at),
+  finished_at = to_timestamp(u.finished_at / 1000.0),
+  scheduled_at = CASE WHEN u.state IN ('FAILED', 'SCHEDULED') THEN to_timestamp(u.scheduled_at / 1000.0) ELSE t.scheduled_at END,
   result = u.result,
   result_format = u.result_format,
   last_error = COALESCE(u.error::jsonb, t.last_error),
   updated_at = now()
-FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-            $7::timestamptz[], $8::bytea[], $9::smallint[], $10::text[])
+FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::float8[], $6::float8[],
+            $7::float8[], $8::bytea[], $9::smallint[], $10::text[])
   AS u(id, state, attempt, worker_id, started_at, finished_at, scheduled_at, result, result_format, error)
 WHERE t.id = u.id
   AND t.state NOT IN ('SUCCEEDED', 'DEAD', 'CANCELLED', 'EXPIRED')
@@ -36,8 +37,9 @@ WHERE t.id = u.id
 
 const UPSERT_ATTEMPTS_SQL = `
 INSERT INTO task_attempts (task_id, attempt, worker_id, started_at, finished_at, outcome, error)
-SELECT u.task_id, u.attempt, u.worker_id, u.started_at, u.finished_at, u.outcome, u.error::jsonb
-FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[])
+SELECT u.task_id, u.attempt, u.worker_id, to_timestamp(u.started_at / 1000.0), to_timestamp(u.finished_at / 1000.0),
+  u.outcome, u.error::jsonb
+FROM unnest($1::uuid[], $2::int[], $3::text[], $4::float8[], $5::float8[], $6::text[], $7::text[])
   AS u(task_id, attempt, worker_id, started_at, finished_at, outcome, error)
 WHERE EXISTS (SELECT 1 FROM tasks WHERE id = u.task_id)
 ON CONFLICT (task_id, attempt) DO UPDATE SET
@@ -112,9 +114,9 @@ export class TransitionWriter {
           transitions.map((t) => t.state),
           transitions.map((t) => t.attempt),
           transitions.map((t) => t.workerId),
-          transitions.map((t) => t.startedAt),
-          transitions.map((t) => t.finishedAt),
-          transitions.map((t) => t.scheduledAt),
+          transitions.map((t) => epochMs(t.startedAt)),
+          transitions.map((t) => epochMs(t.finishedAt)),
+          transitions.map((t) => epochMs(t.scheduledAt)),
           transitions.map((t) => t.result),
           transitions.map((t) => t.resultFormat),
           transitions.map((t) => (t.error ? JSON.stringify(t.error) : null)),
@@ -125,8 +127,8 @@ export class TransitionWriter {
           attempts.map((a) => a.id),
           attempts.map((a) => a.attempt),
           attempts.map((a) => a.workerId ?? ""),
-          attempts.map((a) => a.startedAt),
-          attempts.map((a) => a.attemptEndedAt ?? null),
+          attempts.map((a) => epochMs(a.startedAt)),
+          attempts.map((a) => epochMs(a.attemptEndedAt ?? null)),
           attempts.map((a) => a.attemptOutcome),
           attempts.map((a) => (a.error ? JSON.stringify(a.error) : null)),
         ]);

@@ -40,7 +40,7 @@ export function createDeadLetterService(deps: DeadLetterServiceDeps): ServiceImp
       });
       const page = rows.slice(0, limit);
       return {
-        tasks: page.map(taskOfRow),
+        tasks: page.map((row) => taskOfRow(row)),
         nextPageToken: rows.length > limit ? encodePageToken(page[page.length - 1]!.id) : "",
       };
     },
@@ -51,7 +51,7 @@ export function createDeadLetterService(deps: DeadLetterServiceDeps): ServiceImp
       const rows = await deps.deadLetters.redrive("ids" in selector ? selector : { queue: selector.queue, limit: req.limit || 1000 });
       const redriven = new Set(rows.map((r) => r.id));
       return {
-        tasks: rows.map(taskOfRow),
+        tasks: rows.map((row) => taskOfRow(row)),
         skippedIds: "ids" in selector ? selector.ids.filter((id) => !redriven.has(id)) : [],
       };
     },

@@ -28,13 +28,14 @@ export function stateNameOf(state: TaskState): TaskStateName | undefined {
   return (Object.keys(stateByName) as TaskStateName[]).find((name) => stateByName[name] === state);
 }
 
-/** Maps a stored task to the API message. */
-export function taskOfRow(row: TaskRow): Task {
+/** Maps a stored task to the API message (`withPayload: false` leaves the payload out). */
+export function taskOfRow(row: TaskRow, options: { withPayload?: boolean } = {}): Task {
   return create(TaskSchema, {
     id: row.id,
     queue: row.queue,
     type: row.type,
-    payloadData: decodeData(row.payload, row.payload_format, "payload", "payloadBytes"),
+    payloadData:
+      options.withPayload === false ? { case: undefined } : decodeData(row.payload, row.payload_format, "payload", "payloadBytes"),
     priority: row.priority,
     state: stateByName[row.state],
     attempt: row.attempt,

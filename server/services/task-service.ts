@@ -78,7 +78,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
           }
           const i = next++;
           return create(SubmitTasksResultSchema, {
-            outcome: { case: "task", value: taskOfRow(rows[i]!) },
+            outcome: { case: "task", value: taskOfRow(rows[i]!, { withPayload: false }) },
             existing: outcomes[i]!.existing,
           });
         }),
@@ -114,7 +114,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
       const page = rows.slice(0, limit);
       const more = rows.length > limit;
       return {
-        tasks: page.map(taskOfRow),
+        tasks: page.map((row) => taskOfRow(row)),
         nextPageToken: more ? encodePageToken(page[page.length - 1]!.id) : "",
       };
     },

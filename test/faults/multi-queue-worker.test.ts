@@ -31,5 +31,6 @@ describe("a worker process serving two queues, the first of them empty", () => {
     await stack.waitAllDone([busy], 40, 5_000);
     const report = await checkInvariants(stack.pool, ledger);
     expect(report.violations).toEqual([]);
+    expect(report.extraExecutions).toBe(0);
   });
 });

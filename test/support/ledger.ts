@@ -16,7 +16,9 @@ export type Expectation =
 
 /** A task request and what it must end as. */
 export interface PlannedTask {
+  /** The SubmitTask request. */
   request: MessageInitShape<typeof SubmitTaskRequestSchema>;
+  /** What the task must end as. */
   expectation: Expectation;
 }
 
@@ -70,7 +72,9 @@ export function sleepTask(queue: string, ms: number, options: PlanOptions = {}):
  * SubmitTask(s) answered with a task counts as acknowledged.
  */
 export class TaskLedger {
+  /** What each acknowledged task (by id) must end as. */
   readonly expected = new Map<string, Expectation>();
+  /** Queues of the acknowledged tasks. */
   readonly queues = new Set<string>();
 
   /** Records one acknowledged task. */

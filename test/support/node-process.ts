@@ -62,6 +62,7 @@ export interface WaitForLogOptions {
  * and parsed as pino JSON lines, so tests can wait for log messages.
  */
 export class NodeScriptProcess {
+  /** Name used in errors. */
   readonly name: string;
   /** Every process id this script has run as, oldest first. */
   readonly pids: number[] = [];

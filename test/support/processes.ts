@@ -48,8 +48,11 @@ abstract class RealProcess {
 export interface ServerProcessOptions {
   /** Name in errors. Default "server". */
   name?: string;
+  /** `DATABASE_URL`. */
   databaseUrl: string;
+  /** `REDIS_URL`. */
   redisUrl: string;
+  /** `REDIS_PREFIX`. */
   redisPrefix: string;
   /** gRPC port; default a free one (kept across restarts). */
   grpcPort?: number;
@@ -61,11 +64,15 @@ export interface ServerProcessOptions {
   logLevel?: string;
   /** Deadline for "taskqueue server listening". Default 30 s. */
   startTimeoutMs?: number;
+  /** Entry point, relative to the repository root or absolute. Default "server/main.ts". */
+  script?: string;
 }
 
 /** `node --import tsx server/main.ts` on fixed ports, restartable on the same ports. */
 export class ServerProcess extends RealProcess {
+  /** `GRPC_PORT`, the same after every restart. */
   readonly grpcPort: number;
+  /** `HTTP_PORT`, the same after every restart. */
   readonly httpPort: number;
   /** `127.0.0.1:GRPC_PORT`. */
   readonly grpcAddress: string;
@@ -85,7 +92,7 @@ export class ServerProcess extends RealProcess {
     const httpPort = options.httpPort ?? (await findFreePort());
     const process = new NodeScriptProcess({
       name: options.name ?? "server",
-      script: "server/main.ts",
+      script: options.script ?? "server/main.ts",
       env: {
         HOST: "127.0.0.1",
         GRPC_PORT: String(grpcPort),
@@ -126,8 +133,9 @@ export interface WorkerProcessOptions {
   name?: string;
   /** Server address, host:port. */
   server: string;
+  /** Queues served (`--queues`). */
   queues: readonly string[];
-  /** Default 10. */
+  /** `--concurrency`. Default 10. */
   concurrency?: number;
   /** Graceful stop bound (`--stop-timeout`), ms. Default 30000. */
   stopTimeoutMs?: number;

@@ -6,6 +6,7 @@ export const TERMINAL_STATES = ["SUCCEEDED", "DEAD", "CANCELLED", "EXPIRED"] as 
 
 /** The columns of `tasks` the fault tests read. */
 export interface TaskRecord {
+  /** Task id. */
   id: string;
   queue: string;
   type: string;
@@ -105,5 +106,29 @@ export async function waitUntilAllTerminal(
     );
   } catch (error) {
     throw new Error(`${(error as Error).message}; states last seen: ${JSON.stringify(last)}`);
+  }
+}
+
+/**
+ * Waits until every attempt row of the finished tasks of `queues` records how it ended:
+ * attempt outcomes are written in the background and may trail the task's final state.
+ * Resolves true once settled, false at the deadline (the invariant check then reports them).
+ */
+export async function waitUntilAttemptsSettled(pool: pg.Pool, queues: readonly string[], timeoutMs: number): Promise<boolean> {
+  try {
+    await waitFor(
+      async () => {
+        const { rows } = await pool.query<{ n: string }>(
+          `select count(*) as n from task_attempts a join tasks t on t.id = a.task_id
+            where t.queue = any($1) and a.outcome is null and t.state = any($2)`,
+          [queues, TERMINAL_STATES],
+        );
+        return Number(rows[0]!.n) === 0;
+      },
+      { timeoutMs, intervalMs: 100, message: "attempt outcomes to be written" },
+    );
+    return true;
+  } catch {
+    return false;
   }
 }

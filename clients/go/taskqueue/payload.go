@@ -9,13 +9,16 @@ import (
 )
 
 // jsonValue encodes any JSON-marshalable Go value as a google.protobuf.Value.
-// A json.RawMessage is used as is; nil becomes JSON null.
+// A json.RawMessage is used as is; nil (or an empty RawMessage) becomes JSON null.
 func jsonValue(v any) (*structpb.Value, error) {
 	var data []byte
 	switch x := v.(type) {
 	case nil:
 		return structpb.NewNullValue(), nil
 	case json.RawMessage:
+		if len(x) == 0 {
+			return structpb.NewNullValue(), nil
+		}
 		data = x
 	case *structpb.Value:
 		return x, nil

@@ -63,7 +63,7 @@ type session struct {
 	events   chan func()
 	done     chan struct{}
 	held     map[string]*runningTask
-	unacked  map[resultKey]struct{}
+	unacked  map[resultKey]bool // sent results awaiting their ack: true for a success
 	pending  []*taskqueuev1.TaskResult
 	credit   int
 	mode     sessionMode
@@ -85,7 +85,7 @@ func newSession(w *Worker) *session {
 		events:  make(chan func()),
 		done:    make(chan struct{}),
 		held:    map[string]*runningTask{},
-		unacked: map[resultKey]struct{}{},
+		unacked: map[resultKey]bool{},
 	}
 }
 
@@ -238,68 +238,12 @@ func (s *session) watch() {
 	})
 }
 
-func (s *session) onAcks(acks []*taskqueuev1.ResultAck) {
-	for _, a := range acks {
-		delete(s.unacked, resultKey{a.GetTaskId(), a.GetLeaseToken()})
-		ack := Ack{TaskID: a.GetTaskId(), LeaseToken: a.GetLeaseToken(), Message: a.GetMessage()}
-		switch a.GetStatus() {
-		case taskqueuev1.ResultStatus_RESULT_STATUS_ACCEPTED:
-			ack.Status = AckAccepted
-		case taskqueuev1.ResultStatus_RESULT_STATUS_STALE:
-			ack.Status = AckStale
-		case taskqueuev1.ResultStatus_RESULT_STATUS_REJECTED:
-			ack.Status = AckRejected
-		default:
-			s.log.Error("ack with an unknown status", "task_id", ack.TaskID, "status", a.GetStatus())
-			continue
-		}
-		if ack.Status != AckAccepted {
-			s.log.Warn("result not accepted", "task_id", ack.TaskID, "status", ack.Status, "reason", ack.Message)
-		}
-		if h := s.opts.Hooks.OnAck; h != nil {
-			h(ack)
-		}
-	}
-}
-
-func (s *session) onDrain(drain *taskqueuev1.DrainCommand) {
-	bound := defaultDrainBound
-	var deadline time.Time
-	if drain.GetDeadline() != nil {
-		deadline = drain.GetDeadline().AsTime()
-		bound = time.Until(deadline)
-	}
-	s.log.Warn("server draining", "reason", drain.GetReason(), "deadline", deadline)
-	if h := s.opts.Hooks.OnDrain; h != nil {
-		h(deadline, drain.GetReason())
-	}
-	if s.mode == modeActive {
-		s.mode = modeDraining
-	}
-	s.after(bound+closeGrace, func() { s.terminate(endDrained, nil) })
-}
-
-// stop begins a graceful stop: announce draining, take no more work, finish what is held
-// while heartbeating, and drop what is left at deadline.
-func (s *session) stop(deadline time.Time) {
-	if !s.welcomed {
-		s.terminate(endStopped, nil)
-		return
-	}
-	if s.mode == modeStopping {
-		return
-	}
-	s.mode = modeStopping
-	s.out.push(drainingRequest("worker stopping"))
-	s.after(time.Until(deadline), func() { s.terminate(endStopped, ErrWorkerStopping) })
-}
-
 // flush sends the pending results as one message, tops up credit and, while draining or
 // stopping, half-closes the stream once nothing is left to report.
 func (s *session) flush() {
 	if len(s.pending) > 0 {
 		for _, r := range s.pending {
-			s.unacked[resultKey{r.GetTaskId(), r.GetLeaseToken()}] = struct{}{}
+			s.unacked[resultKey{r.GetTaskId(), r.GetLeaseToken()}] = r.GetSuccess() != nil
 		}
 		s.out.push(resultsRequest(s.pending))
 		s.pending = nil

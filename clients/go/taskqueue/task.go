@@ -28,6 +28,16 @@ func StateName(s State) string {
 	return strings.TrimPrefix(s.String(), "TASK_STATE_")
 }
 
+// ParseState reads a state name, short ("QUEUED") or full ("TASK_STATE_QUEUED"), in any
+// case; an unknown name gives TASK_STATE_UNSPECIFIED (which matches every state in a filter).
+func ParseState(name string) State {
+	upper := strings.ToUpper(strings.TrimSpace(name))
+	if !strings.HasPrefix(upper, "TASK_STATE_") {
+		upper = "TASK_STATE_" + upper
+	}
+	return State(taskqueuev1.TaskState_value[upper])
+}
+
 // IsTerminal reports whether a task in state s can never change again: SUCCEEDED, DEAD,
 // CANCELLED, and any later terminal state the server adds (EXPIRED).
 func IsTerminal(s State) bool {
@@ -90,14 +100,14 @@ func (t *Task) DecodeResult(v any) error { return json.Unmarshal(t.Result, v) }
 
 // Attempt is one dispatch of a task to a worker.
 type Attempt struct {
-	Number     int
-	WorkerID   string
-	StartedAt  time.Time
-	FinishedAt time.Time
+	Number     int       `json:"attempt"`
+	WorkerID   string    `json:"worker_id,omitempty"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
 	// Outcome is how it ended, e.g. "SUCCEEDED", "FAILED", "LEASE_EXPIRED", "WORKER_LOST",
 	// "CANCELLED"; "" while it runs.
-	Outcome string
-	Error   *TaskError
+	Outcome string     `json:"outcome,omitempty"`
+	Error   *TaskError `json:"error,omitempty"`
 }
 
 func taskFromProto(p *taskqueuev1.Task) *Task {

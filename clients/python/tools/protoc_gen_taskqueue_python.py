@@ -26,8 +26,18 @@ import re
 import sys
 import tempfile
 
-from google.protobuf import descriptor_pb2
-from google.protobuf.compiler import plugin_pb2
+HINT = (
+    "install the Python toolchain with `bash clients/install-toolchains.sh`, then run "
+    "`npm run gen` again (buf cleaned the generated folders before this plugin failed; "
+    "`git checkout -- gen clients/go/gen clients/python/src/taskqueue_client/gen` restores them)"
+)
+
+try:
+    from google.protobuf import descriptor_pb2
+    from google.protobuf.compiler import plugin_pb2
+except ImportError as missing:  # pragma: no cover - depends on the environment
+    sys.stderr.write(f"protoc-gen-taskqueue-python: {missing}; {HINT}\n")
+    sys.exit(1)
 
 
 class PluginError(Exception):
@@ -136,8 +146,10 @@ def main() -> int:
     request = plugin_pb2.CodeGeneratorRequest.FromString(sys.stdin.buffer.read())
     try:
         response = generate(request)
-    except (PluginError, ImportError) as error:
+    except PluginError as error:
         response = plugin_pb2.CodeGeneratorResponse(error=f"protoc-gen-taskqueue-python: {error}")
+    except ImportError as error:
+        response = plugin_pb2.CodeGeneratorResponse(error=f"protoc-gen-taskqueue-python: {error}; {HINT}")
     sys.stdout.buffer.write(response.SerializeToString())
     return 0
 

@@ -216,7 +216,8 @@ export type SubmitTasksResult = Message<"taskqueue.v1.SubmitTasksResult"> & {
    */
   outcome: {
     /**
-     * The accepted (or, with a matching idempotency key, existing) task.
+     * The accepted (or, with a matching idempotency key, existing) task, without its
+     * payload (the caller has it; GetTask returns it) to keep batch answers small.
      *
      * @generated from field: taskqueue.v1.Task task = 1;
      */

@@ -443,7 +443,8 @@ type isSubmitTasksResult_Outcome interface {
 }
 
 type SubmitTasksResult_Task struct {
-	// The accepted (or, with a matching idempotency key, existing) task.
+	// The accepted (or, with a matching idempotency key, existing) task, without its
+	// payload (the caller has it; GetTask returns it) to keep batch answers small.
 	Task *Task `protobuf:"bytes,1,opt,name=task,proto3,oneof"`
 }
 

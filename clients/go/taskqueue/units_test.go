@@ -1,0 +1,117 @@
+package taskqueue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func TestBackoffIsExponentialWithEqualJitterAndCapped(t *testing.T) {
+	b := newBackoff(100*time.Millisecond, time.Second)
+	b.random = func() float64 { return 0 }
+	var got []time.Duration
+	for i := 0; i < 6; i++ {
+		got = append(got, b.next())
+	}
+	want := []time.Duration{50, 100, 200, 400, 500, 500}
+	for i := range want {
+		if got[i] != want[i]*time.Millisecond {
+			t.Fatalf("delays = %v, want %v ms (lower bounds)", got, want)
+		}
+	}
+	b.random = func() float64 { return 0.999999 }
+	b.reset()
+	if d := b.next(); d < 99*time.Millisecond || d > 100*time.Millisecond {
+		t.Fatalf("upper bound after reset = %v", d)
+	}
+}
+
+type typed struct{}
+
+func (typed) Error() string     { return "typed" }
+func (typed) ErrorType() string { return "MyType" }
+
+func TestFailureOfMapsErrorsToTypes(t *testing.T) {
+	cases := []struct {
+		err          error
+		typ          string
+		nonRetryable bool
+	}{
+		{errors.New("x"), "Error", false},
+		{NonRetryable(errors.New("bad input"), "InvalidPayload"), "InvalidPayload", true},
+		{fmt.Errorf("wrapped: %w", NonRetryable(errors.New("y"))), "NonRetryableError", true},
+		{typed{}, "MyType", false},
+		{fmt.Errorf("%w after 1s", ErrTaskTimeout), "TimeoutError", false},
+		{fmt.Errorf("%w: no", ErrTaskCancelled), "CancelledError", false},
+	}
+	for _, c := range cases {
+		f := failureOf(c.err)
+		if f.GetType() != c.typ || f.GetNonRetryable() != c.nonRetryable || f.GetMessage() != c.err.Error() {
+			t.Errorf("failureOf(%v) = %v, want type %s non_retryable %v", c.err, f, c.typ, c.nonRetryable)
+		}
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	for _, in := range []any{nil, 1, "s", true, []any{1, "a", nil}, map[string]any{"a": map[string]any{}}, json.RawMessage(`{"b":[1,2]}`)} {
+		v, err := jsonValue(in)
+		if err != nil {
+			t.Fatalf("jsonValue(%v): %v", in, err)
+		}
+		want, _ := json.Marshal(in)
+		if got := rawJSON(v); string(got) != string(want) {
+			t.Errorf("round trip of %s gave %s", want, got)
+		}
+	}
+	if v, err := jsonValue(json.RawMessage(nil)); err != nil || v.GetKind() == nil || rawJSON(v) == nil {
+		t.Errorf("an empty RawMessage gave %v, %v", v, err)
+	}
+	if _, err := jsonValue(func() {}); err == nil {
+		t.Error("a func encoded as JSON")
+	}
+}
+
+func TestStatesAndErrors(t *testing.T) {
+	if ParseState("queued") != StateQueued || ParseState("TASK_STATE_DEAD") != StateDead {
+		t.Error("ParseState")
+	}
+	if !IsTerminal(StateCancelled) || IsTerminal(StateFailed) {
+		t.Error("IsTerminal")
+	}
+	err := wrapCallError("GetTask", status.Error(codes.NotFound, "task x not found"))
+	if !errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnavailable) {
+		t.Errorf("errors.Is on %v", err)
+	}
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.Message != "task x not found" || apiErr.Op != "GetTask" {
+		t.Errorf("errors.As on %v", err)
+	}
+	if s, _ := status.FromError(err); s.Code() != codes.NotFound {
+		t.Errorf("status of %v", err)
+	}
+}
+
+func TestOptionsAreValidated(t *testing.T) {
+	ok := WorkerOptions{Target: "x:1", Queues: []string{"q"}, Handlers: map[string]Handler{"t": func(context.Context, *LeasedTask) (any, error) { return nil, nil }}}
+	compiled, err := ok.compile()
+	if err != nil || compiled.Concurrency != 10 || compiled.WorkerID == "" || compiled.SilentIntervals != 3 {
+		t.Fatalf("compile = %+v, %v", compiled, err)
+	}
+	for field, bad := range map[string]WorkerOptions{
+		"Target":      {Queues: ok.Queues, Handlers: ok.Handlers},
+		"Queues":      {Target: "x:1", Handlers: ok.Handlers},
+		"Handlers":    {Target: "x:1", Queues: ok.Queues},
+		"Concurrency": {Target: "x:1", Queues: ok.Queues, Handlers: ok.Handlers, Concurrency: 10_001},
+	} {
+		var optErr *OptionsError
+		if _, err := bad.compile(); !errors.As(err, &optErr) || optErr.Field != field {
+			t.Errorf("compile without %s: %v", field, err)
+		}
+	}
+}

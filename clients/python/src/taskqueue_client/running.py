@@ -1,0 +1,141 @@
+"""One leased attempt on the worker: runs its handler, enforces its timeout, decides its
+outcome exactly once (from the handler, the timeout or a cancel), or drops it when the
+lease is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from typing import TYPE_CHECKING, Any, Optional
+
+from .context import TaskContext
+from .errors import NonRetryableError, TaskCancelledError, TaskStopped, TaskTimeoutError, UnknownTaskTypeError
+from .gen.taskqueue.v1 import worker_service_pb2 as pb
+from .hooks import TaskOutcome
+from .payload import to_value
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .worker import Worker
+
+
+class RunningTask:
+    """A held task. ``decided`` is set once its outcome is known or it was dropped."""
+
+    def __init__(self, worker: "Worker", session: "Session", leased: pb.LeasedTask) -> None:
+        self._w = worker
+        self._session = session
+        self._loop = asyncio.get_running_loop()
+        self.ctx = TaskContext(leased, self._loop, worker.options.progress_interval, self._progress)
+        self.decided = False
+        self._started = 0.0
+        self._future: Optional[asyncio.Future[Any]] = None
+        self._timer: Optional[asyncio.TimerHandle] = None
+
+    def start(self) -> None:
+        """Runs the handler: an async one as a task, a plain one in the worker's threads."""
+        hooks = self._w.options.hooks
+        self._started = time.monotonic()
+        self._w.acquire()
+        if hooks.on_task_started:
+            hooks.on_task_started(self.ctx)
+        handler = self._w.options.handlers.get(self.ctx.type)
+        if handler is None:
+            error = UnknownTaskTypeError(f'no handler for task type "{self.ctx.type}"')
+            self._decide("failed", _failure(self.ctx, str(error), error.type, False), error)
+            self._w.release()
+            return
+        if self.ctx.timeout is not None:
+            self._timer = self._loop.call_later(self.ctx.timeout, self._expire)
+        if inspect.iscoroutinefunction(handler):
+            self._future = asyncio.ensure_future(handler(self.ctx))
+        else:
+            self._future = self._loop.run_in_executor(self._w.executor, handler, self.ctx)
+        self._future.add_done_callback(self._settled)
+
+    def cancel(self, reason: str) -> None:
+        """The server cancelled the attempt: stop the handler and report it cancelled."""
+        if self.decided:
+            return
+        error = TaskCancelledError(f"cancelled: {reason}" if reason else "cancelled")
+        self._stop(error)
+        self._decide("cancelled", _failure(self.ctx, str(error), error.type, False), error)
+
+    def drop(self, reason: TaskStopped) -> None:
+        """The lease is gone: stop the handler and never report a result."""
+        if self.decided:
+            return
+        self.decided = True
+        self._cancel_timer()
+        self._stop(reason)
+        self._finished("lost", reason)
+
+    def _expire(self) -> None:
+        self._timer = None
+        if self.decided:
+            return
+        error = TaskTimeoutError(f"task timed out after {self.ctx.timeout}s")
+        self._stop(error)
+        self._decide("timed_out", _failure(self.ctx, str(error), error.type, False), error)
+
+    def _stop(self, reason: TaskStopped) -> None:
+        self.ctx._stop(reason)  # noqa: SLF001 - the worker owns the context
+        if self._future is not None and not self._future.done() and isinstance(self._future, asyncio.Task):
+            self._future.cancel(msg=str(reason))
+
+    def _settled(self, future: asyncio.Future[Any]) -> None:
+        self._w.release()
+        if self.decided:
+            return
+        if future.cancelled():
+            error: BaseException = asyncio.CancelledError("handler cancelled")
+            self._decide("failed", _failure(self.ctx, str(error) or "cancelled", "CancelledError", False), error)
+            return
+        error_or_none = future.exception()
+        if error_or_none is not None:
+            error = error_or_none
+            non_retryable = isinstance(error, NonRetryableError)
+            kind = error.type if isinstance(error, NonRetryableError) else type(error).__name__
+            self._decide("failed", _failure(self.ctx, str(error) or kind, kind, non_retryable), error)
+            return
+        value = future.result()
+        try:
+            success = pb.TaskSuccess(result_bytes=bytes(value)) if isinstance(value, (bytes, bytearray)) else pb.TaskSuccess(result=to_value(value))
+        except (TypeError, ValueError) as encode_error:
+            message = f"result is not JSON-encodable: {encode_error}"
+            self._decide("failed", _failure(self.ctx, message, "ResultEncodingError", True), encode_error)
+            return
+        result = pb.TaskResult(task_id=self.ctx.id, lease_token=self.ctx.lease_token, success=success)
+        self._decide("succeeded", result, None)
+
+    def _decide(self, kind: str, result: pb.TaskResult, error: Optional[BaseException]) -> None:
+        self.decided = True
+        self._cancel_timer()
+        self._finished(kind, error)
+        self._session.outcome(self, result)
+
+    def _finished(self, kind: str, error: Optional[BaseException]) -> None:
+        if kind != "succeeded":
+            self._w.logger.info("task %s (%s, attempt %d) did not succeed (%s): %s", self.ctx.id, self.ctx.type, self.ctx.attempt, kind, error)
+        hook = self._w.options.hooks.on_task_finished
+        if hook:
+            hook(self.ctx, TaskOutcome(kind=kind, error=error, duration=time.monotonic() - self._started))
+
+    def _progress(self, percent: float, message: str) -> None:
+        if not self.decided:
+            self._session.progress(self, percent, message)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+def _failure(ctx: TaskContext, message: str, kind: str, non_retryable: bool) -> pb.TaskResult:
+    return pb.TaskResult(
+        task_id=ctx.id,
+        lease_token=ctx.lease_token,
+        failure=pb.TaskFailure(message=message, type=kind, non_retryable=non_retryable),
+    )
+
