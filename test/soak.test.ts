@@ -105,10 +105,10 @@ describe("soak", () => {
       expect(kills.length).toBe(WORKER_KILLS);
       expect(report.violations).toEqual([]);
       expect(final).toEqual({ SUCCEEDED: TASKS });
-      // A task runs again only for an attempt a killed worker held. (How many a worker holds
-      // is not bounded by its concurrency while results wait to be recorded: see
-      // test/faults/postgres-stall.test.ts.)
+      // A task runs again only for an attempt a killed worker held, at most its concurrency
+      // per kill (see test/faults/postgres-stall.test.ts).
       expect(report.extraExecutions).toBeLessThanOrEqual(lost.length);
+      for (const kill of kills) expect(kill.lost).toBeLessThanOrEqual(CONCURRENCY);
       expect(report.maxExtraExecutions).toBeLessThanOrEqual(WORKER_KILLS);
       expect(workers.every((w) => w.process.exitStatus === undefined)).toBe(true);
     },
