@@ -37,6 +37,7 @@ const SETTLE_MS = 2_000;
 export class Recovery {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  private again = false;
   private fullNeeded = true;
   private ticks = 0;
 
@@ -67,27 +68,37 @@ export class Recovery {
 
   /** One sweep: full if needed, windowed otherwise. Returns how many tasks were re-enqueued. */
   async tick(): Promise<number> {
-    if (this.sweeping) return 0;
+    if (this.sweeping) {
+      // Asked while sweeping: sweep again right after (the request may concern newer changes).
+      this.again = true;
+      return 0;
+    }
     this.sweeping = true;
+    let full = false;
     try {
       if (await this.options.store.ensureEpochMarker()) this.fullNeeded = true;
       if (++this.ticks % FULL_SWEEP_EVERY === 0) this.fullNeeded = true;
       const lockKey = `${this.options.store.prefix}recovery-lock`;
       const locked = await this.options.redis.set(lockKey, this.options.serverId, "PX", this.options.intervalMs, "NX");
       if (locked !== "OK" && !this.fullNeeded) return 0;
-      const full = this.fullNeeded;
+      full = this.fullNeeded;
+      this.fullNeeded = false;
       const window = full
         ? undefined
         : { from: new Date(Date.now() - 3 * this.options.intervalMs - SETTLE_MS), to: new Date(Date.now() - SETTLE_MS) };
       const restored = await this.sweep(window);
-      this.fullNeeded = false;
       if (restored > 0 || full) this.options.logger.info({ restored, full }, "recovery sweep done");
       return restored;
     } catch (error) {
+      if (full) this.fullNeeded = true;
       this.options.logger.warn({ err: error }, "recovery sweep failed; will retry");
       return 0;
     } finally {
       this.sweeping = false;
+      if (this.again) {
+        this.again = false;
+        setImmediate(() => void this.tick());
+      }
     }
   }
 
