@@ -48,7 +48,7 @@ export interface RunningServer {
   readonly httpPort: number;
   /** Drains workers (bounded), stops serving and closes every connection. */
   stop(): Promise<void>;
-  /** Runs one recovery sweep now (full when `full`); returns how many tasks were restored. */
+  /** Runs a full recovery sweep now; returns how many tasks were restored. */
   recover(): Promise<number>;
   /** Ends expired leases now. */
   reapExpired(): Promise<number>;
@@ -207,6 +207,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
             defaultInitialBackoffMs: options.defaultInitialBackoffMs,
             defaultMaxBackoffMs: options.defaultMaxBackoffMs,
             defaultBackoffMultiplier: options.defaultBackoffMultiplier,
+            queueRetryDefaults: options.queueRetryDefaults,
           },
         }),
         logger,
@@ -331,7 +332,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     grpcPort: grpc.port,
     httpPort: http.port,
     stop,
-    recover: () => recovery.tick(),
+    recover: () => recovery.tick({ full: true }),
     reapExpired: () => reaper.reapExpired(),
   };
 }

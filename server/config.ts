@@ -1,5 +1,13 @@
 import { InvalidArgumentError } from "./errors.js";
 
+/** Retry defaults of one queue; unset fields fall back to the server-wide defaults. */
+export interface QueueRetryDefaults {
+  maxAttempts?: number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  backoffMultiplier?: number;
+}
+
 /** Server settings, every one optional; see {@link compileServerOptions} for defaults. */
 export interface ServerOptions {
   /** gRPC listen port (`GRPC_PORT`), default 50051; 0 picks a free port. */
@@ -46,6 +54,11 @@ export interface ServerOptions {
   logLevel?: string;
   /** How long an idempotency key keeps naming its task, ms (`IDEMPOTENCY_RETENTION_MS`), default 24h. */
   idempotencyRetentionMs?: number;
+  /**
+   * Retry defaults per queue (`QUEUE_RETRY_DEFAULTS`, JSON such as
+   * `{"emails": {"maxAttempts": 5, "initialBackoffMs": 500}}`), default none.
+   */
+  queueRetryDefaults?: Record<string, QueueRetryDefaults>;
 }
 
 /** Server settings with every default applied. */
@@ -74,7 +87,8 @@ export const serverDefaults = {
   drainTimeoutMs: 10_000,
   logLevel: "info",
   idempotencyRetentionMs: 24 * 3600 * 1000,
-} as const;
+  queueRetryDefaults: {} as Record<string, QueueRetryDefaults>,
+};
 
 /** Applies defaults and checks ranges. Throws InvalidArgumentError naming the bad setting. */
 export function compileServerOptions(options: ServerOptions = {}): CompiledServerOptions {
@@ -102,6 +116,7 @@ export function compileServerOptions(options: ServerOptions = {}): CompiledServe
       throw new InvalidArgumentError(key, `must be an integer >= ${minimum}, got ${value}`);
     }
   }
+  checkQueueRetryDefaults(compiled.queueRetryDefaults);
   if (compiled.heartbeatIntervalMs >= compiled.leaseDurationMs) {
     throw new InvalidArgumentError("heartbeatIntervalMs", "must be below leaseDurationMs");
   }
@@ -140,7 +155,43 @@ export function serverOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     drainTimeoutMs: int("DRAIN_TIMEOUT_MS"),
     logLevel: env.LOG_LEVEL || undefined,
     idempotencyRetentionMs: int("IDEMPOTENCY_RETENTION_MS"),
+    queueRetryDefaults: json("QUEUE_RETRY_DEFAULTS", env) as Record<string, QueueRetryDefaults> | undefined,
   };
+}
+
+function json(name: string, env: NodeJS.ProcessEnv = process.env): unknown {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (error) {
+    throw new InvalidArgumentError(name, `must be JSON: ${(error as Error).message}`);
+  }
+}
+
+const RETRY_LIMITS: Record<keyof QueueRetryDefaults, [number, number]> = {
+  maxAttempts: [1, 100],
+  initialBackoffMs: [0, 24 * 3600 * 1000],
+  maxBackoffMs: [0, 7 * 24 * 3600 * 1000],
+  backoffMultiplier: [1, 100],
+};
+
+function checkQueueRetryDefaults(defaults: unknown): void {
+  if (typeof defaults !== "object" || defaults === null || Array.isArray(defaults)) {
+    throw new InvalidArgumentError("queueRetryDefaults", "must be an object of queue name to retry defaults");
+  }
+  for (const [queue, value] of Object.entries(defaults as Record<string, unknown>)) {
+    if (typeof value !== "object" || value === null) {
+      throw new InvalidArgumentError(`queueRetryDefaults.${queue}`, "must be an object");
+    }
+    for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+      const limits = RETRY_LIMITS[key as keyof QueueRetryDefaults];
+      if (!limits) throw new InvalidArgumentError(`queueRetryDefaults.${queue}.${key}`, `unknown setting (use ${Object.keys(RETRY_LIMITS).join(", ")})`);
+      if (typeof v !== "number" || !(v >= limits[0] && v <= limits[1])) {
+        throw new InvalidArgumentError(`queueRetryDefaults.${queue}.${key}`, `must be a number between ${limits[0]} and ${limits[1]}`);
+      }
+    }
+  }
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -27,6 +27,8 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
     connectionString: options.url,
     max: options.poolSize,
     connectionTimeoutMillis: 5_000,
+    // A frozen or partitioned Postgres must not hold callers forever: they get UNAVAILABLE.
+    query_timeout: 15_000,
     idleTimeoutMillis: 30_000,
   });
   // A broken idle connection must not crash the process; the next query reconnects.

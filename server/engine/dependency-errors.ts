@@ -17,7 +17,9 @@ export function unavailableDependency(error: unknown): "postgres" | "redis" | un
       return "redis";
     }
     if (typeof code === "string" && UNAVAILABLE_SQLSTATES.test(code)) return "postgres";
-    if (/Connection terminated|timeout exceeded when trying to connect|the database system is/.test(message)) return "postgres";
+    if (/Connection terminated|timeout exceeded when trying to connect|the database system is|Query read timeout/.test(message)) {
+      return "postgres";
+    }
     if (typeof code === "string" && NETWORK_CODES.has(code)) {
       const port = (e as { port?: number }).port;
       return port === 6379 || /redis/i.test(e.stack ?? "") ? "redis" : "postgres";

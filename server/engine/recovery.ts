@@ -66,8 +66,12 @@ export class Recovery {
     setTimeout(() => void this.tick(), SETTLE_MS).unref();
   }
 
-  /** One sweep: full if needed, windowed otherwise. Returns how many tasks were re-enqueued. */
-  async tick(): Promise<number> {
+  /**
+   * One sweep: full if asked or needed, windowed otherwise. Returns how many tasks were
+   * re-enqueued (0 when another sweep was running: this one then follows it).
+   */
+  async tick(options: { full?: boolean } = {}): Promise<number> {
+    if (options.full) this.fullNeeded = true;
     if (this.sweeping) {
       // Asked while sweeping: sweep again right after (the request may concern newer changes).
       this.again = true;

@@ -1,4 +1,5 @@
 import type { SubmitTaskRequest } from "../../gen/taskqueue/v1/task_service_pb.js";
+import type { QueueRetryDefaults } from "../config.js";
 import { InvalidArgumentError, ResourceExhaustedError } from "../errors.js";
 import { newTaskId } from "../engine/ids.js";
 import type { NewTask } from "../engine/task-records.js";
@@ -12,6 +13,8 @@ export interface SubmitPolicy {
   defaultInitialBackoffMs: number;
   defaultMaxBackoffMs: number;
   defaultBackoffMultiplier: number;
+  /** Per-queue overrides of the retry defaults. */
+  queueRetryDefaults?: Record<string, QueueRetryDefaults>;
 }
 
 const QUEUE_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -46,19 +49,26 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
     throw new InvalidArgumentError(f("priority"), `must be between 0 and 100, got ${req.priority}`);
   }
   const retry = req.retryPolicy;
-  const maxAttempts = retry?.maxAttempts || policy.defaultMaxAttempts;
+  const queueDefaults = policy.queueRetryDefaults?.[req.queue] ?? {};
+  const defaults = {
+    maxAttempts: queueDefaults.maxAttempts ?? policy.defaultMaxAttempts,
+    initialBackoffMs: queueDefaults.initialBackoffMs ?? policy.defaultInitialBackoffMs,
+    maxBackoffMs: queueDefaults.maxBackoffMs ?? policy.defaultMaxBackoffMs,
+    backoffMultiplier: queueDefaults.backoffMultiplier ?? policy.defaultBackoffMultiplier,
+  };
+  const maxAttempts = retry?.maxAttempts || defaults.maxAttempts;
   if (maxAttempts < 1 || maxAttempts > 100) {
     throw new InvalidArgumentError(f("retry_policy.max_attempts"), `must be between 1 and 100, got ${maxAttempts}`);
   }
-  const backoffInitialMs = retry?.initialBackoff ? msOfDuration(retry.initialBackoff) : policy.defaultInitialBackoffMs;
+  const backoffInitialMs = retry?.initialBackoff ? msOfDuration(retry.initialBackoff) : defaults.initialBackoffMs;
   if (backoffInitialMs < 0 || backoffInitialMs > DAY_MS) {
     throw new InvalidArgumentError(f("retry_policy.initial_backoff"), "must be between 0 and 24h");
   }
-  const backoffMaxMs = retry?.maxBackoff ? msOfDuration(retry.maxBackoff) : Math.max(policy.defaultMaxBackoffMs, backoffInitialMs);
+  const backoffMaxMs = retry?.maxBackoff ? msOfDuration(retry.maxBackoff) : Math.max(defaults.maxBackoffMs, backoffInitialMs);
   if (backoffMaxMs < backoffInitialMs || backoffMaxMs > 7 * DAY_MS) {
     throw new InvalidArgumentError(f("retry_policy.max_backoff"), "must be at least initial_backoff and at most 7 days");
   }
-  const backoffMultiplier = retry?.backoffMultiplier || policy.defaultBackoffMultiplier;
+  const backoffMultiplier = retry?.backoffMultiplier || defaults.backoffMultiplier;
   if (!(backoffMultiplier >= 1 && backoffMultiplier <= 100)) {
     throw new InvalidArgumentError(f("retry_policy.backoff_multiplier"), `must be between 1 and 100, got ${backoffMultiplier}`);
   }

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { compileServerOptions, serverOptionsFromEnv } from "./config.js";
+import { InvalidArgumentError } from "./errors.js";
+
+describe("server configuration", () => {
+  it("applies the documented defaults", () => {
+    const o = compileServerOptions({});
+    expect(o.grpcPort).toBe(50051);
+    expect(o.httpPort).toBe(8080);
+    expect(o.maxPayloadBytes).toBe(1024 * 1024);
+    expect(o.heartbeatIntervalMs).toBe(5_000);
+    expect(o.queueRetryDefaults).toEqual({});
+  });
+
+  it("reads per-queue retry defaults from JSON", () => {
+    const options = serverOptionsFromEnv({ QUEUE_RETRY_DEFAULTS: '{"emails":{"maxAttempts":5,"initialBackoffMs":250}}' });
+    expect(compileServerOptions(options).queueRetryDefaults).toEqual({ emails: { maxAttempts: 5, initialBackoffMs: 250 } });
+  });
+
+  it("names the bad setting", () => {
+    expect(() => serverOptionsFromEnv({ GRPC_PORT: "abc" })).toThrow(/^GRPC_PORT: must be a number/);
+    expect(() => serverOptionsFromEnv({ QUEUE_RETRY_DEFAULTS: "{nope" })).toThrow(InvalidArgumentError);
+    expect(() => compileServerOptions({ queueRetryDefaults: { q: { maxAttempts: 0 } } })).toThrow(
+      /^queueRetryDefaults\.q\.maxAttempts: must be a number between 1 and 100/,
+    );
+    expect(() => compileServerOptions({ queueRetryDefaults: { q: { retries: 3 } as never } })).toThrow(/unknown setting/);
+    expect(() => compileServerOptions({ leaseDurationMs: 1000, heartbeatIntervalMs: 1000 })).toThrow(/^heartbeatIntervalMs: /);
+  });
+});
