@@ -1,3 +1,4 @@
+import type { LocalServiceProcess } from "./local-service.js";
 import { access, chown, mkdir, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Logger } from "../observability/logger.js";
@@ -72,24 +73,13 @@ export function compilePostgresProcessOptions(options: PostgresProcessOptions = 
 }
 
 /** A private Postgres server listening on 127.0.0.1 with trust authentication. */
-export interface PostgresProcess {
+export interface PostgresProcess extends LocalServiceProcess {
   /** `postgres://postgres@127.0.0.1:PORT/<database>`. */
   readonly url: string;
-  /** The TCP port; kept across restarts. */
-  readonly port: number;
-  /** Process id of the current postmaster. */
-  readonly pid: number;
-  /** The base folder (`data/` and `run/` inside). */
-  readonly dir: string;
-  /** True while the postmaster runs. */
-  readonly running: boolean;
-  /** Stops the server (fast shutdown, SIGINT; SIGKILL after the deadline) and removes its temp folder. Final. */
-  stop(): Promise<void>;
   /**
-   * Sends `signal` and waits for its effect. SIGKILL, SIGSTOP and SIGCONT reach every Postgres
-   * process (a crash or freeze of the whole server); SIGKILL resolves once all are gone.
-   * SIGTERM (smart shutdown, waits for clients), SIGINT (fast) and SIGQUIT (immediate) go to
-   * the postmaster and resolve once it has exited.
+   * SIGKILL, SIGSTOP and SIGCONT reach every Postgres process (a crash or freeze of the whole
+   * server); SIGKILL resolves once all are gone. SIGTERM (smart shutdown, waits for clients),
+   * SIGINT (fast) and SIGQUIT (immediate) go to the postmaster and resolve once it has exited.
    */
   kill(signal: NodeJS.Signals): Promise<void>;
   /** Starts the server again on the same port and data folder (data kept, crash recovery if killed). */

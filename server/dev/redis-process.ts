@@ -1,3 +1,4 @@
+import type { LocalServiceProcess } from "./local-service.js";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Logger } from "../observability/logger.js";
@@ -51,24 +52,7 @@ export function compileRedisProcessOptions(options: RedisProcessOptions = {}): C
 }
 
 /** A private redis-server listening on 127.0.0.1, without persistence. */
-export interface RedisProcess {
-  /** `redis://127.0.0.1:PORT`. */
-  readonly url: string;
-  /** The TCP port; kept across restarts. */
-  readonly port: number;
-  /** Process id of the current server process. */
-  readonly pid: number;
-  /** The server's working directory. */
-  readonly dir: string;
-  /** True while the server process runs. */
-  readonly running: boolean;
-  /** Stops the server (SIGTERM, then SIGKILL after the deadline) and removes its temp folder. Final. */
-  stop(): Promise<void>;
-  /**
-   * Sends `signal` and waits for its effect: SIGKILL/SIGTERM/SIGINT/SIGQUIT resolve once the
-   * process has exited, SIGSTOP once it is frozen, SIGCONT once it runs again.
-   */
-  kill(signal: NodeJS.Signals): Promise<void>;
+export interface RedisProcess extends LocalServiceProcess {
   /** Starts a new, empty server on the same port (stopping the current one first if it runs). */
   restart(): Promise<void>;
 }
