@@ -73,6 +73,11 @@ export class TaskInserter {
   }
 
   private async flush(tasks: NewTask[]): Promise<InsertOutcome[]> {
+    if (tasks.every((t) => t.idempotencyKey === null)) {
+      // No key to resolve: one INSERT statement, committed on its own (no BEGIN/COMMIT trips).
+      await this.options.pool.query(INSERT_SQL, insertParams(tasks));
+      return tasks.map((t) => ({ id: t.id, existing: false }));
+    }
     return withTransaction(this.options.pool, async (client) => {
       const keyed = tasks.filter((t) => t.idempotencyKey !== null);
       if (keyed.length > 0) {
@@ -82,25 +87,7 @@ export class TaskInserter {
           this.options.idempotencyRetentionMs,
         ]);
       }
-      const inserted = await client.query<{ id: string }>(INSERT_SQL, [
-        tasks.map((t) => t.id),
-        tasks.map((t) => t.queue),
-        tasks.map((t) => t.type),
-        tasks.map((t) => t.payload),
-        tasks.map((t) => t.payloadFormat),
-        tasks.map((t) => t.priority),
-        tasks.map((t) => (t.runAt ? "SCHEDULED" : "QUEUED")),
-        tasks.map((t) => t.maxAttempts),
-        tasks.map((t) => t.backoffInitialMs),
-        tasks.map((t) => t.backoffMaxMs),
-        tasks.map((t) => t.backoffMultiplier),
-        tasks.map((t) => t.timeoutMs),
-        tasks.map((t) => t.idempotencyKey),
-        tasks.map((t) => JSON.stringify(t.labels)),
-        tasks.map((t) => epochMs(t.createdAt)),
-        tasks.map((t) => epochMs(t.runAt)),
-        tasks.map((t) => epochMs(t.startDeadline)),
-      ]);
+      const inserted = await client.query<{ id: string }>(INSERT_SQL, insertParams(tasks));
       const insertedIds = new Set(inserted.rows.map((r) => r.id));
       const conflicting = tasks.filter((t) => !insertedIds.has(t.id));
       const existingByKey = new Map<string, string>();
@@ -123,4 +110,26 @@ export class TaskInserter {
 
 function keyOf(queue: string, key: string): string {
   return `${queue}\u0000${key}`;
+}
+
+function insertParams(tasks: NewTask[]): unknown[] {
+  return [
+    tasks.map((t) => t.id),
+    tasks.map((t) => t.queue),
+    tasks.map((t) => t.type),
+    tasks.map((t) => t.payload),
+    tasks.map((t) => t.payloadFormat),
+    tasks.map((t) => t.priority),
+    tasks.map((t) => (t.runAt ? "SCHEDULED" : "QUEUED")),
+    tasks.map((t) => t.maxAttempts),
+    tasks.map((t) => t.backoffInitialMs),
+    tasks.map((t) => t.backoffMaxMs),
+    tasks.map((t) => t.backoffMultiplier),
+    tasks.map((t) => t.timeoutMs),
+    tasks.map((t) => t.idempotencyKey),
+    tasks.map((t) => JSON.stringify(t.labels)),
+    tasks.map((t) => epochMs(t.createdAt)),
+    tasks.map((t) => epochMs(t.runAt)),
+    tasks.map((t) => epochMs(t.startDeadline)),
+  ];
 }

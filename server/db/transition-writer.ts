@@ -47,6 +47,10 @@ ON CONFLICT (task_id, attempt) DO UPDATE SET
   outcome = COALESCE(EXCLUDED.outcome, task_attempts.outcome),
   error = COALESCE(EXCLUDED.error, task_attempts.error)`;
 
+/** Both statements as one: the UPDATE runs as a data-modifying CTE, to completion. */
+const TRANSITIONS_AND_ATTEMPTS_SQL = `WITH updated AS (${UPDATE_TASKS_SQL})
+${UPSERT_ATTEMPTS_SQL.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + 10}`)}`;
+
 const PROGRESS_SQL = `
 UPDATE tasks t SET progress = jsonb_build_object('percent', u.percent, 'message', u.message), updated_at = now()
 FROM unnest($1::uuid[], $2::real[], $3::text[]) AS u(id, percent, message)
@@ -107,41 +111,18 @@ export class TransitionWriter {
     const transitions = latestPerTask(items.flatMap((i) => (i.kind === "transition" ? [i.value] : [])));
     const attempts = mergeAttempts(items.flatMap((i) => (i.kind === "transition" ? [i.value] : [])));
     const progress = [...new Map(items.flatMap((i) => (i.kind === "progress" ? [[i.value.id, i.value] as const] : []))).values()];
+    const params = [...transitionParams(transitions), ...attemptParams(attempts)];
+    if (progress.length === 0) {
+      // One statement, one implicit transaction: no BEGIN/COMMIT round trips.
+      await this.options.pool.query(TRANSITIONS_AND_ATTEMPTS_SQL, params);
+      return;
+    }
     await withTransaction(this.options.pool, async (client) => {
-      if (transitions.length > 0) {
-        await client.query(UPDATE_TASKS_SQL, [
-          transitions.map((t) => t.id),
-          transitions.map((t) => t.state),
-          transitions.map((t) => t.attempt),
-          transitions.map((t) => t.workerId),
-          transitions.map((t) => epochMs(t.startedAt)),
-          transitions.map((t) => epochMs(t.finishedAt)),
-          transitions.map((t) => epochMs(t.scheduledAt)),
-          transitions.map((t) => t.result),
-          transitions.map((t) => t.resultFormat),
-          transitions.map((t) => (t.error ? JSON.stringify(t.error) : null)),
-        ]);
-      }
-      if (attempts.length > 0) {
-        await client.query(UPSERT_ATTEMPTS_SQL, [
-          attempts.map((a) => a.id),
-          attempts.map((a) => a.attempt),
-          attempts.map((a) => a.workerId ?? ""),
-          attempts.map((a) => epochMs(a.startedAt)),
-          attempts.map((a) => epochMs(a.attemptEndedAt ?? null)),
-          attempts.map((a) => a.attemptOutcome),
-          attempts.map((a) => (a.error ? JSON.stringify(a.error) : null)),
-        ]);
-      }
-      if (progress.length > 0) {
-        await client.query(PROGRESS_SQL, [
-          progress.map((p) => p.id),
-          progress.map((p) => p.percent),
-          progress.map((p) => p.message),
-        ]);
-      }
+      await client.query(TRANSITIONS_AND_ATTEMPTS_SQL, params);
+      await client.query(PROGRESS_SQL, [progress.map((p) => p.id), progress.map((p) => p.percent), progress.map((p) => p.message)]);
     });
   }
+
 }
 
 /** Ranks transitions of one task: a later attempt wins; within one attempt, an outcome beats RUNNING. */
@@ -172,4 +153,31 @@ function mergeAttempts(transitions: TaskTransition[]): TaskTransition[] {
     byKey.set(key, seen ? { ...seen, ...t, attemptOutcome: t.attemptOutcome ?? seen.attemptOutcome } : t);
   }
   return [...byKey.values()];
+}
+
+function transitionParams(transitions: TaskTransition[]): unknown[] {
+  return [
+    transitions.map((t) => t.id),
+    transitions.map((t) => t.state),
+    transitions.map((t) => t.attempt),
+    transitions.map((t) => t.workerId),
+    transitions.map((t) => epochMs(t.startedAt)),
+    transitions.map((t) => epochMs(t.finishedAt)),
+    transitions.map((t) => epochMs(t.scheduledAt)),
+    transitions.map((t) => t.result),
+    transitions.map((t) => t.resultFormat),
+    transitions.map((t) => (t.error ? JSON.stringify(t.error) : null)),
+  ];
+}
+
+function attemptParams(attempts: TaskTransition[]): unknown[] {
+  return [
+    attempts.map((a) => a.id),
+    attempts.map((a) => a.attempt),
+    attempts.map((a) => a.workerId ?? ""),
+    attempts.map((a) => epochMs(a.startedAt)),
+    attempts.map((a) => epochMs(a.attemptEndedAt ?? null)),
+    attempts.map((a) => a.attemptOutcome),
+    attempts.map((a) => (a.error ? JSON.stringify(a.error) : null)),
+  ];
 }

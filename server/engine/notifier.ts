@@ -30,6 +30,7 @@ export interface NotifierOptions {
  */
 export class Notifier {
   private readonly channel: string;
+  private readonly pendingReady = new Set<string>();
 
   constructor(private readonly options: NotifierOptions) {
     this.channel = `${options.prefix}events`;
@@ -46,9 +47,18 @@ export class Notifier {
     await this.options.subscriber.unsubscribe(this.channel).catch(() => undefined);
   }
 
-  /** Announces queues that gained ready tasks. */
+  /** Announces queues that gained ready tasks (coalesced: one message per tick). */
   ready(queues: string[]): void {
-    if (queues.length > 0) this.publish({ t: "ready", queues });
+    if (queues.length === 0) return;
+    const first = this.pendingReady.size === 0;
+    for (const q of queues) this.pendingReady.add(q);
+    if (first) {
+      setImmediate(() => {
+        const all = [...this.pendingReady];
+        this.pendingReady.clear();
+        this.publish({ t: "ready", queues: all });
+      });
+    }
   }
 
   /** Announces the due time of a newly delayed task. */

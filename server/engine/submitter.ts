@@ -1,3 +1,4 @@
+import { Batcher } from "../db/batcher.js";
 import type { InsertOutcome, TaskInserter } from "../db/task-inserter.js";
 import { UnavailableError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
@@ -26,7 +27,20 @@ export interface SubmitterOptions {
  * the enqueue fails after it, the task is still acknowledged and recovery enqueues it.
  */
 export class Submitter {
-  constructor(private readonly options: SubmitterOptions) {}
+  /** Enqueues of concurrent submits share one Lua call. */
+  private readonly enqueues: Batcher<NewTask, undefined>;
+
+  constructor(private readonly options: SubmitterOptions) {
+    this.enqueues = new Batcher({
+      flush: async (tasks) => {
+        await this.enqueueNow(tasks);
+        return tasks.map(() => undefined);
+      },
+      windowMs: 0,
+      maxBatch: 1000,
+      maxInFlight: 2,
+    });
+  }
 
   /** Commits and enqueues; one outcome per task, in order. */
   async submit(tasks: NewTask[]): Promise<InsertOutcome[]> {
@@ -41,22 +55,22 @@ export class Submitter {
     }
     const fresh = tasks.filter((t, i) => !outcomes[i]!.existing);
     this.options.onAccepted?.(fresh);
-    if (fresh.length > 0) await this.enqueue(fresh);
+    if (fresh.length > 0) {
+      await this.enqueues.submitMany(fresh).catch((error: unknown) => {
+        this.options.logger.error({ err: error, count: fresh.length }, "tasks committed but not enqueued; recovery will enqueue them");
+        this.options.onEnqueueFailed();
+      });
+    }
     return outcomes;
   }
 
-  private async enqueue(tasks: NewTask[]): Promise<void> {
-    try {
-      const { readyQueues } = await this.options.store.enqueue(
-        tasks.map((task) => ({ task, attempt: 0, dueMs: task.runAt ? task.runAt.getTime() : 0 })),
-      );
-      if (readyQueues.length > 0) this.options.onReady(readyQueues);
-      const times = tasks.flatMap((t) => [t.runAt?.getTime() ?? Infinity, t.startDeadline?.getTime() ?? Infinity]);
-      const earliest = Math.min(...times);
-      if (earliest !== Infinity) this.options.onDue(earliest);
-    } catch (error) {
-      this.options.logger.error({ err: error, count: tasks.length }, "tasks committed but not enqueued; recovery will enqueue them");
-      this.options.onEnqueueFailed();
-    }
+  private async enqueueNow(tasks: NewTask[]): Promise<void> {
+    const { readyQueues } = await this.options.store.enqueue(
+      tasks.map((task) => ({ task, attempt: 0, dueMs: task.runAt ? task.runAt.getTime() : 0 })),
+    );
+    if (readyQueues.length > 0) this.options.onReady(readyQueues);
+    let earliest = Infinity;
+    for (const t of tasks) earliest = Math.min(earliest, t.runAt?.getTime() ?? Infinity, t.startDeadline?.getTime() ?? Infinity);
+    if (earliest !== Infinity) this.options.onDue(earliest);
   }
 }
