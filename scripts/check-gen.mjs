@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * Checks that the committed generated code is up to date: runs the `npm run gen` steps
- * (`buf generate`, then `buf build -o gen/image.binpb`) and fails with exit code 1, listing the
+ * Checks that the committed generated code is up to date: runs `npm run gen`
+ * (`scripts/gen.mjs`) and fails with exit code 1, listing the
  * files, when `git status --porcelain` then shows any change in a generated folder: `gen/`
  * (TypeScript), `clients/go/gen/` (Go) and `clients/python/src/taskqueue_client/gen/` (Python).
  * The Go and Python plugins come from `bash clients/install-toolchains.sh`. Run from the
@@ -41,8 +41,7 @@ function run(command, args, options = {}) {
   return result.stdout ?? "";
 }
 
-run("npx", ["--no", "buf", "generate"]);
-run("npx", ["--no", "buf", "build", "-o", "gen/image.binpb"]);
+run("node", ["scripts/gen.mjs"]);
 const changes = run("git", ["status", "--porcelain", "--untracked-files=all", "--", ...generatedFolders], {
   capture: true,
 }).trimEnd();
