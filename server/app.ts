@@ -309,10 +309,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       await dispatcher.stop();
       const deadline = new Date(Date.now() + options.drainTimeoutMs);
       for (const session of dispatcher.connected.values()) session.drain(deadline, "server shutting down");
-      await waitUntil(
-        () => [...dispatcher.connected.values()].every((s) => s.held.size === 0),
-        options.drainTimeoutMs,
-      );
+      await dispatcher.whenNothingHeld(options.drainTimeoutMs);
       await recorder.idle();
       scheduler.stop();
       reaper.stop();
@@ -335,12 +332,4 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     recover: () => recovery.tick({ full: true }),
     reapExpired: () => reaper.reapExpired(),
   };
-}
-
-/** Resolves when `done()` holds or after `timeoutMs`, re-checking on a short interval. */
-async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done() && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -41,6 +41,7 @@ export class Dispatcher {
   private readonly rerun = new Set<string>();
   private readonly rotation = new Map<string, number>();
   private readonly starved = new Set<string>();
+  private idleWaiters: Array<() => void> = [];
   private readonly passes = new Set<Promise<void>>();
   private poller: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -60,6 +61,22 @@ export class Dispatcher {
     this.stopped = true;
     clearInterval(this.poller);
     await Promise.allSettled([...this.passes]);
+  }
+
+  /**
+   * Resolves once no session holds a task (every lease answered, ended or released), or
+   * after `timeoutMs`: a draining server waits on it for in-flight results.
+   */
+  whenNothingHeld(timeoutMs: number): Promise<void> {
+    if (this.holders.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.idleWaiters.push(done);
+    });
   }
 
   /** Credits granted and not yet used, over all sessions. */
@@ -84,6 +101,7 @@ export class Dispatcher {
     const session = this.sessions.get(sessionId);
     this.sessions.delete(sessionId);
     if (session) for (const id of session.held) this.holders.delete(id);
+    this.notifyIfNothingHeld();
   }
 
   /**
@@ -100,6 +118,14 @@ export class Dispatcher {
       holder.held.delete(id);
       this.holders.delete(id);
     }
+    this.notifyIfNothingHeld();
+  }
+
+  private notifyIfNothingHeld(): void {
+    if (this.holders.size > 0 || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Adds credit to a session and wakes its queues. */
