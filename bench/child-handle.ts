@@ -24,7 +24,7 @@ export class ChildHandle {
     this.name = name;
     this.#child = fork(childScript(script), [JSON.stringify(config)], {
       cwd: REPO_ROOT,
-      execArgv: ["--import", "tsx"],
+      execArgv: ["--import", "tsx", ...childProfiling()],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
     });
@@ -118,4 +118,10 @@ export async function stopAll(children: readonly ChildHandle[], timeoutMs = 10_0
 /** Waits for every child's `ready` message. */
 export async function allReady(children: readonly ChildHandle[], timeoutMs: number): Promise<void> {
   await Promise.all(children.map((c) => c.next("ready", timeoutMs)));
+}
+
+/** `--cpu-prof` flags when `BENCH_CHILD_CPU_PROF` names a folder for the children's profiles. */
+function childProfiling(): string[] {
+  const dir = process.env.BENCH_CHILD_CPU_PROF;
+  return dir ? ["--cpu-prof", "--cpu-prof-dir", dir] : [];
 }
