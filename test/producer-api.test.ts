@@ -53,6 +53,20 @@ describe("SubmitTasks (batch)", () => {
     expect(await countRows(queue)).toBe(2);
   });
 
+  it("answers the same results over gRPC and Connect JSON", async () => {
+    const queue = uniqueQueue("batch-json");
+    const tasks = [
+      { queue, type: "echo", labels: { tenant: "acme" }, idempotencyKey: "same" },
+      { queue: "", type: "echo" },
+    ];
+    const overGrpc = await ts.grpc.submitTasks({ tasks });
+    const overJson = await ts.connect.submitTasks({ tasks });
+    expect(overJson.results.map((r) => r.outcome.case)).toEqual(["task", "error"]);
+    expect(overJson.results[0]!.existing).toBe(true);
+    expect(overJson.results[0]!.outcome.value).toEqual(overGrpc.results[0]!.outcome.value);
+    expect(overJson.results[1]!.outcome.value).toEqual(overGrpc.results[1]!.outcome.value);
+  });
+
   it("refuses an empty batch and an oversized one", async () => {
     await expectCode(ts.grpc.submitTasks({ tasks: [] }), Code.InvalidArgument, /^tasks: /);
     const queue = uniqueQueue("batch");

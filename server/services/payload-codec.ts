@@ -23,6 +23,8 @@ export interface StoredData {
 export function encodeData(data: { case: string | undefined; value?: unknown }, jsonCase: string, field = jsonCase): StoredData {
   if (data.case === undefined) return { bytes: Buffer.from("null"), format: PayloadFormat.json };
   if (data.case === jsonCase) {
+    const scalar = scalarJson(data.value as Value);
+    if (scalar !== undefined) return { bytes: Buffer.from(scalar), format: PayloadFormat.json };
     let text: string;
     try {
       text = toJsonString(ValueSchema, data.value as Value);
@@ -46,4 +48,19 @@ export function decodeData<J extends string, B extends string>(
     return { case: jsonCase, value: fromJsonString(ValueSchema, bytes.toString("utf8")) };
   }
   return { case: bytesCase, value: new Uint8Array(bytes) };
+}
+
+/** JSON text of a null, bool, string or finite number Value without the reflective encoder. */
+function scalarJson(value: Value): string | undefined {
+  switch (value.kind.case) {
+    case "nullValue":
+      return "null";
+    case "boolValue":
+    case "stringValue":
+      return JSON.stringify(value.kind.value);
+    case "numberValue":
+      return Number.isFinite(value.kind.value) ? JSON.stringify(value.kind.value) : undefined;
+    default:
+      return undefined;
+  }
 }

@@ -23,6 +23,11 @@ const stateByName: Record<TaskStateName, TaskState> = {
   EXPIRED: TaskState.EXPIRED,
 };
 
+/** The API state of a stored state name. */
+export function apiStateOf(name: TaskStateName): TaskState {
+  return stateByName[name];
+}
+
 /** The stored name of an API state (undefined for UNSPECIFIED or unknown values). */
 export function stateNameOf(state: TaskState): TaskStateName | undefined {
   return (Object.keys(stateByName) as TaskStateName[]).find((name) => stateByName[name] === state);

@@ -1,11 +1,5 @@
-import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import {
-  SubmitTasksResultSchema,
-  SubmitErrorSchema,
-  TaskService,
-  type SubmitTaskRequest,
-} from "../../gen/taskqueue/v1/task_service_pb.js";
+import { TaskService, type SubmitTaskRequest } from "../../gen/taskqueue/v1/task_service_pb.js";
 import type { TaskRow, TaskStateName } from "../db/schema.js";
 import type { TaskRepository } from "../db/task-repository.js";
 import type { Canceller } from "../engine/canceller.js";
@@ -14,6 +8,7 @@ import type { NewTask } from "../engine/task-records.js";
 import { InvalidArgumentError, NotFoundError, TaskQueueError } from "../errors.js";
 import { type SubmitPolicy, validateSubmit } from "./submit-validation.js";
 import { checkTaskId, decodePageToken, encodePageToken, pageSizeOf } from "./page-token.js";
+import { SubmitTasksReply } from "./submit-tasks-response.js";
 import { attemptOfRow, stateNameOf, taskOfRow } from "./task-mapper.js";
 
 /** Dependencies of the TaskService implementation. */
@@ -68,21 +63,16 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
       const outcomes = await deps.submitter.submit(accepted);
       const rows = await rowsFor(accepted, outcomes);
       let next = 0;
-      return {
-        results: validated.map((v) => {
+      return new SubmitTasksReply(
+        validated.map((v) => {
           if (v instanceof TaskQueueError) {
             const field = "field" in v ? String((v as { field: string }).field) : "";
-            return create(SubmitTasksResultSchema, {
-              outcome: { case: "error", value: create(SubmitErrorSchema, { code: v.code, message: v.message, field }) },
-            });
+            return { error: { code: v.code, message: v.message, field } };
           }
           const i = next++;
-          return create(SubmitTasksResultSchema, {
-            outcome: { case: "task", value: taskOfRow(rows[i]!, { withPayload: false }) },
-            existing: outcomes[i]!.existing,
-          });
+          return { row: rows[i]!, existing: outcomes[i]!.existing };
         }),
-      };
+      );
     },
 
     async getTask(req) {

@@ -1,12 +1,10 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type ConnectRequest,
   type ConnectResponse,
   ConnectResponseSchema,
-  LeasedTaskSchema,
-  ResultAckSchema,
   ResultStatus,
   type TaskResult,
   type WorkerHello,
@@ -20,7 +18,8 @@ import type { DispatchSession } from "../engine/session.js";
 import type { TransitionWriter } from "../db/transition-writer.js";
 import type { Logger } from "../observability/logger.js";
 import type { LeasedRecord, QueueStore } from "../redis/queue-store.js";
-import { decodeData, encodeData } from "./payload-codec.js";
+import { encodeData, type StoredData } from "./payload-codec.js";
+import { AcksResponse, AssignmentResponse, type AckEntry } from "./worker-responses.js";
 import { durationFromMs } from "./proto-time.js";
 import { checkQueueName } from "./submit-validation.js";
 import { InvalidArgumentError } from "../errors.js";
@@ -91,26 +90,8 @@ export class WorkerStream implements DispatchSession {
   }
 
   deliver(tasks: LeasedRecord[]): void {
-    this.send({
-      case: "assignment",
-      value: {
-        tasks: tasks.map((t) =>
-          create(LeasedTaskSchema, {
-            taskId: t.id,
-            queue: t.queue,
-            type: t.type,
-            payloadData: decodeData(t.payload, t.payloadFormat, "payload", "payloadBytes"),
-            attempt: t.attempt,
-            maxAttempts: t.maxAttempts,
-            leaseToken: t.leaseToken,
-            leaseDeadline: timestampFromMs(t.deadlineMs),
-            timeout: t.timeoutMs > 0 ? durationFromMs(t.timeoutMs) : undefined,
-            labels: t.labels,
-            createdAt: timestampFromMs(t.createdMs),
-          }),
-        ),
-      },
-    });
+    if (this.closed) return;
+    this.outbox.push(new AssignmentResponse(tasks));
   }
 
   cancel(taskId: string, leaseToken: string, reason: string): void {
@@ -212,9 +193,9 @@ export class WorkerStream implements DispatchSession {
     const valid: ReportedResult[] = [];
     const rejected: Array<{ taskId: string; leaseToken: string; message: string }> = [];
     results.forEach((r, i) => {
-      const problem = this.checkResult(r, i);
-      if (problem) rejected.push({ taskId: r.taskId, leaseToken: r.leaseToken, message: problem });
-      else valid.push(toReported(r));
+      const checked = this.checkResult(r, i);
+      if (typeof checked === "string") rejected.push({ taskId: r.taskId, leaseToken: r.leaseToken, message: checked });
+      else valid.push(checked);
     });
     if (rejected.length > 0) {
       this.sendAcks(rejected.map((r) => ({ ...r, status: ResultStatus.REJECTED })));
@@ -243,26 +224,37 @@ export class WorkerStream implements DispatchSession {
     void recording.finally(() => this.inFlight.delete(recording));
   }
 
-  private checkResult(r: TaskResult, i: number): string | undefined {
+  /** The result ready to record, or the problem that makes it rejected. */
+  private checkResult(r: TaskResult, i: number): ReportedResult | string {
     if (r.taskId === "") return `results[${i}].task_id: is required`;
     if (r.leaseToken === "") return `results[${i}].lease_token: is required`;
     if (r.outcome.case === undefined) return `results[${i}].outcome: set success or failure`;
-    if (r.outcome.case === "success") {
-      let size: number;
-      try {
-        size = encodeData(r.outcome.value.resultData, "result", `results[${i}].success.result`).bytes.length;
-      } catch (error) {
-        return (error as Error).message;
-      }
-      if (size > this.deps.maxPayloadBytes) {
-        return `results[${i}].success.result: ${size} bytes exceeds the limit of ${this.deps.maxPayloadBytes} bytes`;
-      }
+    if (r.outcome.case === "failure") {
+      const failure = r.outcome.value;
+      return {
+        taskId: r.taskId,
+        leaseToken: r.leaseToken,
+        outcome: {
+          kind: "failure",
+          error: { message: failure.message.slice(0, 4096), type: failure.type.slice(0, 128), nonRetryable: failure.nonRetryable },
+        },
+      };
     }
-    return undefined;
+    let data: StoredData;
+    try {
+      data = encodeData(r.outcome.value.resultData, "result", `results[${i}].success.result`);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    if (data.bytes.length > this.deps.maxPayloadBytes) {
+      return `results[${i}].success.result: ${data.bytes.length} bytes exceeds the limit of ${this.deps.maxPayloadBytes} bytes`;
+    }
+    return { taskId: r.taskId, leaseToken: r.leaseToken, outcome: { kind: "success", result: { bytes: data.bytes, format: data.format } } };
   }
 
-  private sendAcks(acks: Array<{ taskId: string; leaseToken: string; status: ResultStatus; message?: string }>): void {
-    this.send({ case: "acks", value: { acks: acks.map((a) => create(ResultAckSchema, a)) } });
+  private sendAcks(acks: AckEntry[]): void {
+    if (this.closed) return;
+    this.outbox.push(new AcksResponse(acks));
   }
 
   private progress(taskId: string, percent: number, message: string): void {
@@ -285,20 +277,4 @@ export class WorkerStream implements DispatchSession {
     }
     this.logger.info({ workerId: this.workerId }, "worker disconnected");
   }
-}
-
-function toReported(r: TaskResult): ReportedResult {
-  if (r.outcome.case === "success") {
-    const data = encodeData(r.outcome.value.resultData, "result");
-    return { taskId: r.taskId, leaseToken: r.leaseToken, outcome: { kind: "success", result: { bytes: data.bytes, format: data.format } } };
-  }
-  const failure = r.outcome.value!;
-  return {
-    taskId: r.taskId,
-    leaseToken: r.leaseToken,
-    outcome: {
-      kind: "failure",
-      error: { message: failure.message.slice(0, 4096), type: failure.type.slice(0, 128), nonRetryable: failure.nonRetryable },
-    },
-  };
 }

@@ -10,6 +10,7 @@ import {
   type MessageInitShape,
 } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import { ENCODE_BINARY, isSelfEncoding } from "./wire/fast-message.js";
 
 /**
  * The gRPC path of a method: `/package.Service/Method`, e.g.
@@ -58,9 +59,14 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
 /** Serializes a message, or a plain init object of it (handy for grpc-js clients). */
 function serializer(schema: DescMessage): (message: Message) => Buffer {
   return (message) => {
+    if (isSelfEncoding(message)) return asBuffer(message[ENCODE_BINARY]());
     const bytes = toBinary(schema, isMessage(message, schema) ? message : create(schema, message as MessageInitShape<DescMessage>));
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return asBuffer(bytes);
   };
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function deserializer(schema: DescMessage): (bytes: Buffer) => Message {

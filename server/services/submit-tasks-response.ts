@@ -1,0 +1,53 @@
+import { create } from "@bufbuild/protobuf";
+import { SubmitErrorSchema, SubmitTasksResultSchema, type SubmitTasksResult } from "../../gen/taskqueue/v1/task_service_pb.js";
+import type { TaskRow } from "../db/schema.js";
+import { ENCODE_BINARY, type SelfEncoding } from "../transport/wire/fast-message.js";
+import { ProtoWriter } from "../transport/wire/proto-writer.js";
+import { taskOfRow } from "./task-mapper.js";
+import { writeTaskRow } from "./task-wire.js";
+
+/** The outcome of one item of a batch submit: its stored task, or why it was refused. */
+export type SubmitOutcome = { row: TaskRow; existing: boolean } | { error: { code: string; message: string; field: string } };
+
+/**
+ * A `SubmitTasksResponse` that writes its own bytes over gRPC (tasks without payloads,
+ * straight from their rows) and reads like a protobuf-es message anywhere else.
+ */
+export class SubmitTasksReply implements SelfEncoding {
+  readonly $typeName = "taskqueue.v1.SubmitTasksResponse" as const;
+  #results: SubmitTasksResult[] | undefined;
+
+  constructor(private readonly outcomes: SubmitOutcome[]) {}
+
+  /** One result per submitted item, in order; built on first access. */
+  get results(): SubmitTasksResult[] {
+    return (this.#results ??= this.outcomes.map(resultMessage));
+  }
+
+  [ENCODE_BINARY](): Uint8Array {
+    const w = new ProtoWriter(64 + this.outcomes.length * 140);
+    for (const o of this.outcomes) {
+      const result = w.begin(1);
+      if ("error" in o) {
+        const error = w.begin(2);
+        w.string(1, o.error.code).string(2, o.error.message).string(3, o.error.field);
+        w.end(error);
+      } else {
+        writeTaskRow(w, 1, o.row, { withPayload: false });
+        w.bool(3, o.existing);
+      }
+      w.end(result);
+    }
+    return w.finish();
+  }
+}
+
+function resultMessage(o: SubmitOutcome): SubmitTasksResult {
+  if ("error" in o) {
+    return create(SubmitTasksResultSchema, { outcome: { case: "error", value: create(SubmitErrorSchema, o.error) } });
+  }
+  return create(SubmitTasksResultSchema, {
+    outcome: { case: "task", value: taskOfRow(o.row, { withPayload: false }) },
+    existing: o.existing,
+  });
+}
