@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { Batcher } from "./batcher.js";
+
+/** A batcher whose flushes are recorded and answered by hand. */
+function recordingBatcher(options: { maxBatch: number; maxInFlight: number; windowMs?: number }) {
+  const flushes: Array<{ items: number[]; finish: (error?: Error) => void }> = [];
+  const batcher = new Batcher<number, string>({
+    windowMs: options.windowMs ?? 0,
+    maxBatch: options.maxBatch,
+    maxInFlight: options.maxInFlight,
+    flush: (items) =>
+      new Promise((resolve, reject) => {
+        flushes.push({ items, finish: (error) => (error ? reject(error) : resolve(items.map((i) => `r${i}`))) });
+      }),
+  });
+  return { batcher, flushes };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe("Batcher", () => {
+  it("writes concurrent callers in one flush and answers each with its own results", async () => {
+    const { batcher, flushes } = recordingBatcher({ maxBatch: 100, maxInFlight: 1 });
+    const a = batcher.submitMany([1, 2]);
+    const b = batcher.submit(3);
+    const c = batcher.submitMany([4, 5, 6]);
+    await until(() => flushes.length === 1);
+    expect(flushes[0]!.items).toEqual([1, 2, 3, 4, 5, 6]);
+    flushes[0]!.finish();
+    expect(await a).toEqual(["r1", "r2"]);
+    expect(await b).toBe("r3");
+    expect(await c).toEqual(["r4", "r5", "r6"]);
+  });
+
+  it("keeps a caller's items in one batch and starts a new batch past maxBatch", async () => {
+    const { batcher, flushes } = recordingBatcher({ maxBatch: 4, maxInFlight: 4 });
+    const big = batcher.submitMany([1, 2, 3, 4, 5, 6]);
+    const small = batcher.submitMany([7, 8]);
+    await until(() => flushes.length === 2);
+    expect(flushes.map((f) => f.items)).toEqual([[1, 2, 3, 4, 5, 6], [7, 8]]);
+    flushes.forEach((f) => f.finish());
+    expect(await big).toHaveLength(6);
+    expect(await small).toEqual(["r7", "r8"]);
+  });
+
+  it("holds batches back beyond maxInFlight and writes them when a flush ends", async () => {
+    const { batcher, flushes } = recordingBatcher({ maxBatch: 1, maxInFlight: 1 });
+    const first = batcher.submit(1);
+    const second = batcher.submit(2);
+    await until(() => flushes.length === 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(flushes).toHaveLength(1);
+    flushes[0]!.finish();
+    await until(() => flushes.length === 2);
+    flushes[1]!.finish();
+    expect([await first, await second]).toEqual(["r1", "r2"]);
+    await batcher.idle();
+  });
+
+  it("rejects every caller of a failed flush, and only those", async () => {
+    const { batcher, flushes } = recordingBatcher({ maxBatch: 2, maxInFlight: 2 });
+    const failed = [batcher.submit(1), batcher.submit(2)];
+    const ok = batcher.submit(3);
+    await until(() => flushes.length === 2);
+    flushes[0]!.finish(new Error("disk on fire"));
+    flushes[1]!.finish();
+    for (const p of failed) await expect(p).rejects.toThrow("disk on fire");
+    expect(await ok).toBe("r3");
+  });
+});
