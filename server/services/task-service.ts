@@ -8,7 +8,7 @@ import type { NewTask } from "../engine/task-records.js";
 import { InvalidArgumentError, NotFoundError, TaskQueueError } from "../errors.js";
 import { type SubmitPolicy, validateSubmit } from "./submit-validation.js";
 import { checkTaskId, decodePageToken, encodePageToken, pageSizeOf } from "./page-token.js";
-import { SubmitTasksReply } from "./submit-tasks-response.js";
+import { SubmitTaskReply, SubmitTasksReply } from "./submit-replies.js";
 import { attemptOfRow, stateNameOf, taskOfRow } from "./task-mapper.js";
 
 /** Dependencies of the TaskService implementation. */
@@ -42,7 +42,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
       const task = validateSubmit(req, deps.policy, now());
       const [outcome] = await deps.submitter.submit([task]);
       const [row] = await rowsFor([task], [outcome!]);
-      return { task: taskOfRow(row!), existing: outcome!.existing };
+      return new SubmitTaskReply(row!, outcome!.existing);
     },
 
     async submitTasks(req) {

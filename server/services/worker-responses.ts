@@ -9,7 +9,7 @@ import {
   TaskAssignmentSchema,
 } from "../../gen/taskqueue/v1/worker_service_pb.js";
 import type { LeasedRecord } from "../redis/queue-store.js";
-import { ENCODE_BINARY, type SelfEncoding } from "../transport/wire/fast-message.js";
+import { defineLazyField, ENCODE_BINARY, type SelfEncoding } from "../transport/wire/fast-message.js";
 import { ProtoWriter } from "../transport/wire/proto-writer.js";
 import { writeDuration, writeStoredData, writeStringMap, writeTimestamp } from "../transport/wire/well-known.js";
 import { decodeData } from "./payload-codec.js";
@@ -32,11 +32,11 @@ export interface AckEntry {
  */
 abstract class HotResponse implements SelfEncoding {
   readonly $typeName = "taskqueue.v1.ConnectResponse" as const;
-  #message: ResponseCase | undefined;
+  /** The oneof, built on first read. */
+  declare readonly message: ResponseCase;
 
-  /** The oneof, built on first access. */
-  get message(): ResponseCase {
-    return (this.#message ??= this.build());
+  constructor() {
+    defineLazyField(this, "message", () => this.build());
   }
 
   protected abstract build(): ResponseCase;

@@ -14,3 +14,24 @@ export interface SelfEncoding {
 export function isSelfEncoding(message: unknown): message is SelfEncoding {
   return typeof message === "object" && message !== null && ENCODE_BINARY in message;
 }
+
+/**
+ * Defines `name` on `target` as an own, enumerable property computed by `build` on first
+ * read. protobuf-es tells a set message field by an own property, so a getter on the
+ * prototype would read as unset.
+ */
+export function defineLazyField<T>(target: object, name: string, build: () => T): void {
+  let value: T | undefined;
+  let built = false;
+  Object.defineProperty(target, name, {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      if (!built) {
+        value = build();
+        built = true;
+      }
+      return value;
+    },
+  });
+}

@@ -1,9 +1,9 @@
 import { equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { SubmitTasksResponseSchema } from "../../gen/taskqueue/v1/task_service_pb.js";
+import { SubmitTaskResponseSchema, SubmitTasksResponseSchema } from "../../gen/taskqueue/v1/task_service_pb.js";
 import type { TaskRow } from "../db/schema.js";
 import { ENCODE_BINARY } from "../transport/wire/fast-message.js";
-import { SubmitTasksReply } from "./submit-tasks-response.js";
+import { SubmitTaskReply, SubmitTasksReply } from "./submit-replies.js";
 
 function row(overrides: Partial<TaskRow> = {}): TaskRow {
   return {
@@ -39,7 +39,7 @@ function row(overrides: Partial<TaskRow> = {}): TaskRow {
   } as TaskRow;
 }
 
-describe("self-encoding SubmitTasksResponse", () => {
+describe("self-encoding submit replies", () => {
   it("writes results exactly as the reflective encoder does", () => {
     const reply = new SubmitTasksReply([
       { row: row(), existing: false },
@@ -74,5 +74,18 @@ describe("self-encoding SubmitTasksResponse", () => {
     expect(equals(SubmitTasksResponseSchema, fast, reflective)).toBe(true);
     expect(fast.results.map((r) => r.outcome.case)).toEqual(["task", "error", "task"]);
     expect(fast.results[2]!.existing).toBe(true);
+  });
+
+  it("writes a single submit's task with its payload exactly as the reflective encoder does", () => {
+    for (const reply of [
+      new SubmitTaskReply(row({ payload: Buffer.from('{"to":"a@b.c","tags":["x",1,true,null]}') }), false),
+      new SubmitTaskReply(row({ payload: Buffer.from([9, 8, 7]), payload_format: 2 }), true),
+    ]) {
+      const fast = fromBinary(SubmitTaskResponseSchema, reply[ENCODE_BINARY]());
+      const reflective = fromBinary(SubmitTaskResponseSchema, toBinary(SubmitTaskResponseSchema, reply));
+      expect(equals(SubmitTaskResponseSchema, fast, reflective)).toBe(true);
+      expect(fast.task?.payloadData.case).toBeDefined();
+      expect(fast.existing).toBe(reply.existing);
+    }
   });
 });

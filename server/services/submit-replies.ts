@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { SubmitErrorSchema, SubmitTasksResultSchema, type SubmitTasksResult } from "../../gen/taskqueue/v1/task_service_pb.js";
+import type { Task } from "../../gen/taskqueue/v1/task_pb.js";
 import type { TaskRow } from "../db/schema.js";
-import { ENCODE_BINARY, type SelfEncoding } from "../transport/wire/fast-message.js";
+import { defineLazyField, ENCODE_BINARY, type SelfEncoding } from "../transport/wire/fast-message.js";
 import { ProtoWriter } from "../transport/wire/proto-writer.js";
 import { taskOfRow } from "./task-mapper.js";
 import { writeTaskRow } from "./task-wire.js";
@@ -15,13 +16,11 @@ export type SubmitOutcome = { row: TaskRow; existing: boolean } | { error: { cod
  */
 export class SubmitTasksReply implements SelfEncoding {
   readonly $typeName = "taskqueue.v1.SubmitTasksResponse" as const;
-  #results: SubmitTasksResult[] | undefined;
+  /** One result per submitted item, in order; built on first read. */
+  declare readonly results: SubmitTasksResult[];
 
-  constructor(private readonly outcomes: SubmitOutcome[]) {}
-
-  /** One result per submitted item, in order; built on first access. */
-  get results(): SubmitTasksResult[] {
-    return (this.#results ??= this.outcomes.map(resultMessage));
+  constructor(private readonly outcomes: SubmitOutcome[]) {
+    defineLazyField(this, "results", () => outcomes.map(resultMessage));
   }
 
   [ENCODE_BINARY](): Uint8Array {
@@ -38,6 +37,31 @@ export class SubmitTasksReply implements SelfEncoding {
       }
       w.end(result);
     }
+    return w.finish();
+  }
+}
+
+/**
+ * A `SubmitTaskResponse` that writes its own bytes over gRPC, straight from the stored row,
+ * and reads like a protobuf-es message anywhere else.
+ */
+export class SubmitTaskReply implements SelfEncoding {
+  readonly $typeName = "taskqueue.v1.SubmitTaskResponse" as const;
+  /** The task as committed; built on first read. */
+  declare readonly task: Task;
+
+  constructor(
+    private readonly row: TaskRow,
+    /** True when the idempotency key matched an existing task. */
+    readonly existing: boolean,
+  ) {
+    defineLazyField(this, "task", () => taskOfRow(row));
+  }
+
+  [ENCODE_BINARY](): Uint8Array {
+    const w = new ProtoWriter(256 + this.row.payload.length * 2);
+    writeTaskRow(w, 1, this.row);
+    w.bool(2, this.existing);
     return w.finish();
   }
 }
