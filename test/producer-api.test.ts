@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
+import { TaskView } from "../gen/taskqueue/v1/task_service_pb.js";
 import { createLogger } from "../server/observability/logger.js";
 import { exampleHandlers } from "../worker/example/handlers.js";
 import { createWorker } from "../worker/index.js";
@@ -65,6 +66,22 @@ describe("SubmitTasks (batch)", () => {
     expect(overJson.results[0]!.existing).toBe(true);
     expect(overJson.results[0]!.outcome.value).toEqual(overGrpc.results[0]!.outcome.value);
     expect(overJson.results[1]!.outcome.value).toEqual(overGrpc.results[1]!.outcome.value);
+  });
+
+  it("answers with identity and state only in the basic view, and refuses an unknown view", async () => {
+    const queue = uniqueQueue("batch-basic");
+    const { results } = await ts.grpc.submitTasks({
+      view: TaskView.BASIC,
+      tasks: [{ queue, type: "echo", labels: { tenant: "acme" }, payloadData: jsonPayload({ i: 1 }) }],
+    });
+    const task = results[0]!.outcome.case === "task" ? results[0]!.outcome.value : undefined;
+    expect(task).toMatchObject({ queue, type: "echo", state: TaskState.QUEUED, labels: {}, maxAttempts: 0 });
+    expect(task!.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(task!.retryPolicy).toBeUndefined();
+    const stored = await ts.grpc.getTask({ id: task!.id });
+    expect(stored.task!.labels).toEqual({ tenant: "acme" });
+    await expectCode(ts.grpc.submitTasks({ view: 9 as TaskView, tasks: [{ queue, type: "echo" }] }), Code.InvalidArgument, /^view: /);
+    expect(await countRows(queue)).toBe(1);
   });
 
   it("refuses an empty batch and an oversized one", async () => {

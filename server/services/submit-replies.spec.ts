@@ -88,4 +88,16 @@ describe("self-encoding submit replies", () => {
       expect(fast.existing).toBe(reply.existing);
     }
   });
+
+  it("writes the basic view (identity and state) exactly as the reflective encoder does", () => {
+    const reply = new SubmitTasksReply([{ row: row({ labels: { a: "b" }, timeout_ms: 5_000 }), existing: false }], true);
+    const fast = fromBinary(SubmitTasksResponseSchema, reply[ENCODE_BINARY]());
+    const reflective = fromBinary(SubmitTasksResponseSchema, toBinary(SubmitTasksResponseSchema, reply));
+    expect(equals(SubmitTasksResponseSchema, fast, reflective)).toBe(true);
+    const task = fast.results[0]!.outcome.value as { id: string; labels: object; retryPolicy?: object; createdAt?: object };
+    expect(task.id).toBe(row().id);
+    expect(task.createdAt).toBeDefined();
+    expect(task.labels).toEqual({});
+    expect(task.retryPolicy).toBeUndefined();
+  });
 });

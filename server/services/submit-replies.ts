@@ -19,8 +19,12 @@ export class SubmitTasksReply implements SelfEncoding {
   /** One result per submitted item, in order; built on first read. */
   declare readonly results: SubmitTasksResult[];
 
-  constructor(private readonly outcomes: SubmitOutcome[]) {
-    defineLazyField(this, "results", () => outcomes.map(resultMessage));
+  constructor(
+    private readonly outcomes: SubmitOutcome[],
+    /** True for TASK_VIEW_BASIC: identity and state of each task only. */
+    private readonly basic = false,
+  ) {
+    defineLazyField(this, "results", () => outcomes.map((o) => resultMessage(o, basic)));
   }
 
   [ENCODE_BINARY](): Uint8Array {
@@ -32,7 +36,7 @@ export class SubmitTasksReply implements SelfEncoding {
         w.string(1, o.error.code).string(2, o.error.message).string(3, o.error.field);
         w.end(error);
       } else {
-        writeTaskRow(w, 1, o.row, { withPayload: false });
+        writeTaskRow(w, 1, o.row, { withPayload: false, basic: this.basic });
         w.bool(3, o.existing);
       }
       w.end(result);
@@ -66,12 +70,12 @@ export class SubmitTaskReply implements SelfEncoding {
   }
 }
 
-function resultMessage(o: SubmitOutcome): SubmitTasksResult {
+function resultMessage(o: SubmitOutcome, basic: boolean): SubmitTasksResult {
   if ("error" in o) {
     return create(SubmitTasksResultSchema, { outcome: { case: "error", value: create(SubmitErrorSchema, o.error) } });
   }
   return create(SubmitTasksResultSchema, {
-    outcome: { case: "task", value: taskOfRow(o.row, { withPayload: false }) },
+    outcome: { case: "task", value: taskOfRow(o.row, { withPayload: false, basic }) },
     existing: o.existing,
   });
 }

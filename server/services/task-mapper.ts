@@ -33,8 +33,20 @@ export function stateNameOf(state: TaskState): TaskStateName | undefined {
   return (Object.keys(stateByName) as TaskStateName[]).find((name) => stateByName[name] === state);
 }
 
-/** Maps a stored task to the API message (`withPayload: false` leaves the payload out). */
-export function taskOfRow(row: TaskRow, options: { withPayload?: boolean } = {}): Task {
+/**
+ * Maps a stored task to the API message (`withPayload: false` leaves the payload out;
+ * `basic` keeps the TASK_VIEW_BASIC fields only).
+ */
+export function taskOfRow(row: TaskRow, options: { withPayload?: boolean; basic?: boolean } = {}): Task {
+  if (options.basic) {
+    return create(TaskSchema, {
+      id: row.id,
+      queue: row.queue,
+      type: row.type,
+      state: stateByName[row.state],
+      createdAt: timestampOf(row.created_at),
+    });
+  }
   return create(TaskSchema, {
     id: row.id,
     queue: row.queue,

@@ -1,5 +1,5 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { TaskService, type SubmitTaskRequest } from "../../gen/taskqueue/v1/task_service_pb.js";
+import { TaskService, TaskView, type SubmitTaskRequest } from "../../gen/taskqueue/v1/task_service_pb.js";
 import type { TaskRow, TaskStateName } from "../db/schema.js";
 import type { TaskRepository } from "../db/task-repository.js";
 import type { Canceller } from "../engine/canceller.js";
@@ -50,6 +50,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
       if (req.tasks.length > MAX_BATCH) {
         throw new InvalidArgumentError("tasks", `at most ${MAX_BATCH} tasks per call, got ${req.tasks.length}`);
       }
+      if (!(req.view in TaskView)) throw new InvalidArgumentError("view", `unknown TaskView ${req.view}`);
       const at = now();
       const validated = req.tasks.map((item: SubmitTaskRequest, i: number) => {
         try {
@@ -72,6 +73,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
           const i = next++;
           return { row: rows[i]!, existing: outcomes[i]!.existing };
         }),
+        req.view === TaskView.BASIC,
       );
     },
 

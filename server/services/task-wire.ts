@@ -5,11 +5,23 @@ import { apiStateOf } from "./task-mapper.js";
 
 /**
  * Writes a stored task as a `taskqueue.v1.Task` message field, the same message
- * {@link taskOfRow} builds, without building it (`withPayload: false` leaves the payload out).
+ * {@link taskOfRow} builds, without building it (`withPayload: false` leaves the payload out;
+ * `basic` writes the TASK_VIEW_BASIC fields only).
  */
-export function writeTaskRow(w: ProtoWriter, field: number, row: TaskRow, options: { withPayload?: boolean } = {}): void {
+export function writeTaskRow(
+  w: ProtoWriter,
+  field: number,
+  row: TaskRow,
+  options: { withPayload?: boolean; basic?: boolean } = {},
+): void {
   const task = w.begin(field);
   w.string(1, row.id).string(2, row.queue).string(3, row.type);
+  if (options.basic) {
+    w.int32(7, apiStateOf(row.state));
+    writeDate(w, 10, row.created_at);
+    w.end(task);
+    return;
+  }
   if (options.withPayload !== false) writeStoredData(w, 4, 5, row.payload, row.payload_format);
   w.int32(6, row.priority).int32(7, apiStateOf(row.state)).int32(8, row.attempt).int32(9, row.max_attempts);
   writeDate(w, 10, row.created_at);

@@ -2,8 +2,8 @@
 // @generated from file taskqueue/v1/task_service.proto (package taskqueue.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp, Value } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { RetryPolicy, Task, TaskAttempt, TaskState } from "./task_pb.js";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskqueue/v1/task_service.proto.
  */
 export const file_taskqueue_v1_task_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch90YXNrcXVldWUvdjEvdGFza19zZXJ2aWNlLnByb3RvEgx0YXNrcXVldWUudjEi1gMKEVN1Ym1pdFRhc2tSZXF1ZXN0Eg0KBXF1ZXVlGAEgASgJEgwKBHR5cGUYAiABKAkSKQoHcGF5bG9hZBgDIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZUgAEhcKDXBheWxvYWRfYnl0ZXMYBCABKAxIABIQCghwcmlvcml0eRgFIAEoBRIvCgxyZXRyeV9wb2xpY3kYBiABKAsyGS50YXNrcXVldWUudjEuUmV0cnlQb2xpY3kSFwoPaWRlbXBvdGVuY3lfa2V5GAcgASgJEjsKBmxhYmVscxgIIAMoCzIrLnRhc2txdWV1ZS52MS5TdWJtaXRUYXNrUmVxdWVzdC5MYWJlbHNFbnRyeRIqCgZydW5fYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKB3RpbWVvdXQYCiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoNc3RhcnRfdGltZW91dBgLIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg4KDHBheWxvYWRfZGF0YSJIChJTdWJtaXRUYXNrUmVzcG9uc2USIAoEdGFzaxgBIAEoCzISLnRhc2txdWV1ZS52MS5UYXNrEhAKCGV4aXN0aW5nGAIgASgIIkQKElN1Ym1pdFRhc2tzUmVxdWVzdBIuCgV0YXNrcxgBIAMoCzIfLnRhc2txdWV1ZS52MS5TdWJtaXRUYXNrUmVxdWVzdCI7CgtTdWJtaXRFcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSDQoFZmllbGQYAyABKAkigAEKEVN1Ym1pdFRhc2tzUmVzdWx0EiIKBHRhc2sYASABKAsyEi50YXNrcXVldWUudjEuVGFza0gAEioKBWVycm9yGAIgASgLMhkudGFza3F1ZXVlLnYxLlN1Ym1pdEVycm9ySAASEAoIZXhpc3RpbmcYAyABKAhCCQoHb3V0Y29tZSJHChNTdWJtaXRUYXNrc1Jlc3BvbnNlEjAKB3Jlc3VsdHMYASADKAsyHy50YXNrcXVldWUudjEuU3VibWl0VGFza3NSZXN1bHQiNgoOR2V0VGFza1JlcXVlc3QSCgoCaWQYASABKAkSGAoQaW5jbHVkZV9hdHRlbXB0cxgCIAEoCCJgCg9HZXRUYXNrUmVzcG9uc2USIAoEdGFzaxgBIAEoCzISLnRhc2txdWV1ZS52MS5UYXNrEisKCGF0dGVtcHRzGAIgAygLMhkudGFza3F1ZXVlLnYxLlRhc2tBdHRlbXB0In8KEExpc3RUYXNrc1JlcXVlc3QSDQoFcXVldWUYASABKAkSJwoGc3RhdGVzGAIgAygOMhcudGFza3F1ZXVlLnYxLlRhc2tTdGF0ZRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRIMCgR0eXBlGAUgASgJIk8KEUxpc3RUYXNrc1Jlc3BvbnNlEiEKBXRhc2tzGAEgAygLMhIudGFza3F1ZXVlLnYxLlRhc2sSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIi8KEUNhbmNlbFRhc2tSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI2ChJDYW5jZWxUYXNrUmVzcG9uc2USIAoEdGFzaxgBIAEoCzISLnRhc2txdWV1ZS52MS5UYXNrMpkDCgtUYXNrU2VydmljZRJPCgpTdWJtaXRUYXNrEh8udGFza3F1ZXVlLnYxLlN1Ym1pdFRhc2tSZXF1ZXN0GiAudGFza3F1ZXVlLnYxLlN1Ym1pdFRhc2tSZXNwb25zZRJSCgtTdWJtaXRUYXNrcxIgLnRhc2txdWV1ZS52MS5TdWJtaXRUYXNrc1JlcXVlc3QaIS50YXNrcXVldWUudjEuU3VibWl0VGFza3NSZXNwb25zZRJGCgdHZXRUYXNrEhwudGFza3F1ZXVlLnYxLkdldFRhc2tSZXF1ZXN0Gh0udGFza3F1ZXVlLnYxLkdldFRhc2tSZXNwb25zZRJMCglMaXN0VGFza3MSHi50YXNrcXVldWUudjEuTGlzdFRhc2tzUmVxdWVzdBofLnRhc2txdWV1ZS52MS5MaXN0VGFza3NSZXNwb25zZRJPCgpDYW5jZWxUYXNrEh8udGFza3F1ZXVlLnYxLkNhbmNlbFRhc2tSZXF1ZXN0GiAudGFza3F1ZXVlLnYxLkNhbmNlbFRhc2tSZXNwb25zZUJIWkZnaXRodWIuY29tL3Rhc2txdWV1ZS90YXNrcXVldWUvY2xpZW50cy9nby9nZW4vdGFza3F1ZXVlL3YxO3Rhc2txdWV1ZXYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskqueue_v1_task]);
+  fileDesc("Ch90YXNrcXVldWUvdjEvdGFza19zZXJ2aWNlLnByb3RvEgx0YXNrcXVldWUudjEi1gMKEVN1Ym1pdFRhc2tSZXF1ZXN0Eg0KBXF1ZXVlGAEgASgJEgwKBHR5cGUYAiABKAkSKQoHcGF5bG9hZBgDIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZUgAEhcKDXBheWxvYWRfYnl0ZXMYBCABKAxIABIQCghwcmlvcml0eRgFIAEoBRIvCgxyZXRyeV9wb2xpY3kYBiABKAsyGS50YXNrcXVldWUudjEuUmV0cnlQb2xpY3kSFwoPaWRlbXBvdGVuY3lfa2V5GAcgASgJEjsKBmxhYmVscxgIIAMoCzIrLnRhc2txdWV1ZS52MS5TdWJtaXRUYXNrUmVxdWVzdC5MYWJlbHNFbnRyeRIqCgZydW5fYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKB3RpbWVvdXQYCiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoNc3RhcnRfdGltZW91dBgLIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg4KDHBheWxvYWRfZGF0YSJIChJTdWJtaXRUYXNrUmVzcG9uc2USIAoEdGFzaxgBIAEoCzISLnRhc2txdWV1ZS52MS5UYXNrEhAKCGV4aXN0aW5nGAIgASgIImoKElN1Ym1pdFRhc2tzUmVxdWVzdBIuCgV0YXNrcxgBIAMoCzIfLnRhc2txdWV1ZS52MS5TdWJtaXRUYXNrUmVxdWVzdBIkCgR2aWV3GAIgASgOMhYudGFza3F1ZXVlLnYxLlRhc2tWaWV3IjsKC1N1Ym1pdEVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRINCgVmaWVsZBgDIAEoCSKAAQoRU3VibWl0VGFza3NSZXN1bHQSIgoEdGFzaxgBIAEoCzISLnRhc2txdWV1ZS52MS5UYXNrSAASKgoFZXJyb3IYAiABKAsyGS50YXNrcXVldWUudjEuU3VibWl0RXJyb3JIABIQCghleGlzdGluZxgDIAEoCEIJCgdvdXRjb21lIkcKE1N1Ym1pdFRhc2tzUmVzcG9uc2USMAoHcmVzdWx0cxgBIAMoCzIfLnRhc2txdWV1ZS52MS5TdWJtaXRUYXNrc1Jlc3VsdCI2Cg5HZXRUYXNrUmVxdWVzdBIKCgJpZBgBIAEoCRIYChBpbmNsdWRlX2F0dGVtcHRzGAIgASgIImAKD0dldFRhc2tSZXNwb25zZRIgCgR0YXNrGAEgASgLMhIudGFza3F1ZXVlLnYxLlRhc2sSKwoIYXR0ZW1wdHMYAiADKAsyGS50YXNrcXVldWUudjEuVGFza0F0dGVtcHQifwoQTGlzdFRhc2tzUmVxdWVzdBINCgVxdWV1ZRgBIAEoCRInCgZzdGF0ZXMYAiADKA4yFy50YXNrcXVldWUudjEuVGFza1N0YXRlEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJEgwKBHR5cGUYBSABKAkiTwoRTGlzdFRhc2tzUmVzcG9uc2USIQoFdGFza3MYASADKAsyEi50YXNrcXVldWUudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLwoRQ2FuY2VsVGFza1JlcXVlc3QSCgoCaWQYASABKAkSDgoGcmVhc29uGAIgASgJIjYKEkNhbmNlbFRhc2tSZXNwb25zZRIgCgR0YXNrGAEgASgLMhIudGFza3F1ZXVlLnYxLlRhc2sqTgoIVGFza1ZpZXcSGQoVVEFTS19WSUVXX1VOU1BFQ0lGSUVEEAASEwoPVEFTS19WSUVXX0JBU0lDEAESEgoOVEFTS19WSUVXX0ZVTEwQAjKZAwoLVGFza1NlcnZpY2USTwoKU3VibWl0VGFzaxIfLnRhc2txdWV1ZS52MS5TdWJtaXRUYXNrUmVxdWVzdBogLnRhc2txdWV1ZS52MS5TdWJtaXRUYXNrUmVzcG9uc2USUgoLU3VibWl0VGFza3MSIC50YXNrcXVldWUudjEuU3VibWl0VGFza3NSZXF1ZXN0GiEudGFza3F1ZXVlLnYxLlN1Ym1pdFRhc2tzUmVzcG9uc2USRgoHR2V0VGFzaxIcLnRhc2txdWV1ZS52MS5HZXRUYXNrUmVxdWVzdBodLnRhc2txdWV1ZS52MS5HZXRUYXNrUmVzcG9uc2USTAoJTGlzdFRhc2tzEh4udGFza3F1ZXVlLnYxLkxpc3RUYXNrc1JlcXVlc3QaHy50YXNrcXVldWUudjEuTGlzdFRhc2tzUmVzcG9uc2USTwoKQ2FuY2VsVGFzaxIfLnRhc2txdWV1ZS52MS5DYW5jZWxUYXNrUmVxdWVzdBogLnRhc2txdWV1ZS52MS5DYW5jZWxUYXNrUmVzcG9uc2VCSFpGZ2l0aHViLmNvbS90YXNrcXVldWUvdGFza3F1ZXVlL2NsaWVudHMvZ28vZ2VuL3Rhc2txdWV1ZS92MTt0YXNrcXVldWV2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_taskqueue_v1_task]);
 
 /**
  * SubmitTaskRequest describes one task to run.
@@ -159,6 +159,14 @@ export type SubmitTasksRequest = Message<"taskqueue.v1.SubmitTasksRequest"> & {
    * @generated from field: repeated taskqueue.v1.SubmitTaskRequest tasks = 1;
    */
   tasks: SubmitTaskRequest[];
+
+  /**
+   * How much of each task the results carry. Unset means TASK_VIEW_FULL (without payloads);
+   * TASK_VIEW_BASIC keeps answers of large batches small and cheap to decode.
+   *
+   * @generated from field: taskqueue.v1.TaskView view = 2;
+   */
+  view: TaskView;
 };
 
 /**
@@ -450,6 +458,40 @@ export type CancelTaskResponse = Message<"taskqueue.v1.CancelTaskResponse"> & {
  */
 export const CancelTaskResponseSchema: GenMessage<CancelTaskResponse> = /*@__PURE__*/
   messageDesc(file_taskqueue_v1_task_service, 11);
+
+/**
+ * TaskView selects how much of a task a response carries.
+ *
+ * @generated from enum taskqueue.v1.TaskView
+ */
+export enum TaskView {
+  /**
+   * Unset: the method's default.
+   *
+   * @generated from enum value: TASK_VIEW_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Identity and state only: id, queue, type, state and created_at.
+   *
+   * @generated from enum value: TASK_VIEW_BASIC = 1;
+   */
+  BASIC = 1,
+
+  /**
+   * Every field the method returns.
+   *
+   * @generated from enum value: TASK_VIEW_FULL = 2;
+   */
+  FULL = 2,
+}
+
+/**
+ * Describes the enum taskqueue.v1.TaskView.
+ */
+export const TaskViewSchema: GenEnum<TaskView> = /*@__PURE__*/
+  enumDesc(file_taskqueue_v1_task_service, 0);
 
 /**
  * TaskService is the producer API: submit tasks, look them up, list and cancel them.

@@ -24,6 +24,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// TaskView selects how much of a task a response carries.
+type TaskView int32
+
+const (
+	// Unset: the method's default.
+	TaskView_TASK_VIEW_UNSPECIFIED TaskView = 0
+	// Identity and state only: id, queue, type, state and created_at.
+	TaskView_TASK_VIEW_BASIC TaskView = 1
+	// Every field the method returns.
+	TaskView_TASK_VIEW_FULL TaskView = 2
+)
+
+// Enum value maps for TaskView.
+var (
+	TaskView_name = map[int32]string{
+		0: "TASK_VIEW_UNSPECIFIED",
+		1: "TASK_VIEW_BASIC",
+		2: "TASK_VIEW_FULL",
+	}
+	TaskView_value = map[string]int32{
+		"TASK_VIEW_UNSPECIFIED": 0,
+		"TASK_VIEW_BASIC":       1,
+		"TASK_VIEW_FULL":        2,
+	}
+)
+
+func (x TaskView) Enum() *TaskView {
+	p := new(TaskView)
+	*p = x
+	return p
+}
+
+func (x TaskView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TaskView) Descriptor() protoreflect.EnumDescriptor {
+	return file_taskqueue_v1_task_service_proto_enumTypes[0].Descriptor()
+}
+
+func (TaskView) Type() protoreflect.EnumType {
+	return &file_taskqueue_v1_task_service_proto_enumTypes[0]
+}
+
+func (x TaskView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TaskView.Descriptor instead.
+func (TaskView) EnumDescriptor() ([]byte, []int) {
+	return file_taskqueue_v1_task_service_proto_rawDescGZIP(), []int{0}
+}
+
 // SubmitTaskRequest describes one task to run.
 type SubmitTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -254,7 +307,10 @@ func (x *SubmitTaskResponse) GetExisting() bool {
 type SubmitTasksRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The tasks, 1 to 1000 per call.
-	Tasks         []*SubmitTaskRequest `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	Tasks []*SubmitTaskRequest `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// How much of each task the results carry. Unset means TASK_VIEW_FULL (without payloads);
+	// TASK_VIEW_BASIC keeps answers of large batches small and cheap to decode.
+	View          TaskView `protobuf:"varint,2,opt,name=view,proto3,enum=taskqueue.v1.TaskView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -294,6 +350,13 @@ func (x *SubmitTasksRequest) GetTasks() []*SubmitTaskRequest {
 		return x.Tasks
 	}
 	return nil
+}
+
+func (x *SubmitTasksRequest) GetView() TaskView {
+	if x != nil {
+		return x.View
+	}
+	return TaskView_TASK_VIEW_UNSPECIFIED
 }
 
 // SubmitError explains why one item of a batch was refused.
@@ -875,9 +938,10 @@ const file_taskqueue_v1_task_service_proto_rawDesc = "" +
 	"\fpayload_data\"X\n" +
 	"\x12SubmitTaskResponse\x12&\n" +
 	"\x04task\x18\x01 \x01(\v2\x12.taskqueue.v1.TaskR\x04task\x12\x1a\n" +
-	"\bexisting\x18\x02 \x01(\bR\bexisting\"K\n" +
+	"\bexisting\x18\x02 \x01(\bR\bexisting\"w\n" +
 	"\x12SubmitTasksRequest\x125\n" +
-	"\x05tasks\x18\x01 \x03(\v2\x1f.taskqueue.v1.SubmitTaskRequestR\x05tasks\"Q\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x1f.taskqueue.v1.SubmitTaskRequestR\x05tasks\x12*\n" +
+	"\x04view\x18\x02 \x01(\x0e2\x16.taskqueue.v1.TaskViewR\x04view\"Q\n" +
 	"\vSubmitError\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
@@ -909,7 +973,11 @@ const file_taskqueue_v1_task_service_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"<\n" +
 	"\x12CancelTaskResponse\x12&\n" +
-	"\x04task\x18\x01 \x01(\v2\x12.taskqueue.v1.TaskR\x04task2\x99\x03\n" +
+	"\x04task\x18\x01 \x01(\v2\x12.taskqueue.v1.TaskR\x04task*N\n" +
+	"\bTaskView\x12\x19\n" +
+	"\x15TASK_VIEW_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fTASK_VIEW_BASIC\x10\x01\x12\x12\n" +
+	"\x0eTASK_VIEW_FULL\x10\x022\x99\x03\n" +
 	"\vTaskService\x12O\n" +
 	"\n" +
 	"SubmitTask\x12\x1f.taskqueue.v1.SubmitTaskRequest\x1a .taskqueue.v1.SubmitTaskResponse\x12R\n" +
@@ -931,61 +999,64 @@ func file_taskqueue_v1_task_service_proto_rawDescGZIP() []byte {
 	return file_taskqueue_v1_task_service_proto_rawDescData
 }
 
+var file_taskqueue_v1_task_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_taskqueue_v1_task_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_taskqueue_v1_task_service_proto_goTypes = []any{
-	(*SubmitTaskRequest)(nil),     // 0: taskqueue.v1.SubmitTaskRequest
-	(*SubmitTaskResponse)(nil),    // 1: taskqueue.v1.SubmitTaskResponse
-	(*SubmitTasksRequest)(nil),    // 2: taskqueue.v1.SubmitTasksRequest
-	(*SubmitError)(nil),           // 3: taskqueue.v1.SubmitError
-	(*SubmitTasksResult)(nil),     // 4: taskqueue.v1.SubmitTasksResult
-	(*SubmitTasksResponse)(nil),   // 5: taskqueue.v1.SubmitTasksResponse
-	(*GetTaskRequest)(nil),        // 6: taskqueue.v1.GetTaskRequest
-	(*GetTaskResponse)(nil),       // 7: taskqueue.v1.GetTaskResponse
-	(*ListTasksRequest)(nil),      // 8: taskqueue.v1.ListTasksRequest
-	(*ListTasksResponse)(nil),     // 9: taskqueue.v1.ListTasksResponse
-	(*CancelTaskRequest)(nil),     // 10: taskqueue.v1.CancelTaskRequest
-	(*CancelTaskResponse)(nil),    // 11: taskqueue.v1.CancelTaskResponse
-	nil,                           // 12: taskqueue.v1.SubmitTaskRequest.LabelsEntry
-	(*structpb.Value)(nil),        // 13: google.protobuf.Value
-	(*RetryPolicy)(nil),           // 14: taskqueue.v1.RetryPolicy
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 16: google.protobuf.Duration
-	(*Task)(nil),                  // 17: taskqueue.v1.Task
-	(*TaskAttempt)(nil),           // 18: taskqueue.v1.TaskAttempt
-	(TaskState)(0),                // 19: taskqueue.v1.TaskState
+	(TaskView)(0),                 // 0: taskqueue.v1.TaskView
+	(*SubmitTaskRequest)(nil),     // 1: taskqueue.v1.SubmitTaskRequest
+	(*SubmitTaskResponse)(nil),    // 2: taskqueue.v1.SubmitTaskResponse
+	(*SubmitTasksRequest)(nil),    // 3: taskqueue.v1.SubmitTasksRequest
+	(*SubmitError)(nil),           // 4: taskqueue.v1.SubmitError
+	(*SubmitTasksResult)(nil),     // 5: taskqueue.v1.SubmitTasksResult
+	(*SubmitTasksResponse)(nil),   // 6: taskqueue.v1.SubmitTasksResponse
+	(*GetTaskRequest)(nil),        // 7: taskqueue.v1.GetTaskRequest
+	(*GetTaskResponse)(nil),       // 8: taskqueue.v1.GetTaskResponse
+	(*ListTasksRequest)(nil),      // 9: taskqueue.v1.ListTasksRequest
+	(*ListTasksResponse)(nil),     // 10: taskqueue.v1.ListTasksResponse
+	(*CancelTaskRequest)(nil),     // 11: taskqueue.v1.CancelTaskRequest
+	(*CancelTaskResponse)(nil),    // 12: taskqueue.v1.CancelTaskResponse
+	nil,                           // 13: taskqueue.v1.SubmitTaskRequest.LabelsEntry
+	(*structpb.Value)(nil),        // 14: google.protobuf.Value
+	(*RetryPolicy)(nil),           // 15: taskqueue.v1.RetryPolicy
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
+	(*Task)(nil),                  // 18: taskqueue.v1.Task
+	(*TaskAttempt)(nil),           // 19: taskqueue.v1.TaskAttempt
+	(TaskState)(0),                // 20: taskqueue.v1.TaskState
 }
 var file_taskqueue_v1_task_service_proto_depIdxs = []int32{
-	13, // 0: taskqueue.v1.SubmitTaskRequest.payload:type_name -> google.protobuf.Value
-	14, // 1: taskqueue.v1.SubmitTaskRequest.retry_policy:type_name -> taskqueue.v1.RetryPolicy
-	12, // 2: taskqueue.v1.SubmitTaskRequest.labels:type_name -> taskqueue.v1.SubmitTaskRequest.LabelsEntry
-	15, // 3: taskqueue.v1.SubmitTaskRequest.run_at:type_name -> google.protobuf.Timestamp
-	16, // 4: taskqueue.v1.SubmitTaskRequest.timeout:type_name -> google.protobuf.Duration
-	16, // 5: taskqueue.v1.SubmitTaskRequest.start_timeout:type_name -> google.protobuf.Duration
-	17, // 6: taskqueue.v1.SubmitTaskResponse.task:type_name -> taskqueue.v1.Task
-	0,  // 7: taskqueue.v1.SubmitTasksRequest.tasks:type_name -> taskqueue.v1.SubmitTaskRequest
-	17, // 8: taskqueue.v1.SubmitTasksResult.task:type_name -> taskqueue.v1.Task
-	3,  // 9: taskqueue.v1.SubmitTasksResult.error:type_name -> taskqueue.v1.SubmitError
-	4,  // 10: taskqueue.v1.SubmitTasksResponse.results:type_name -> taskqueue.v1.SubmitTasksResult
-	17, // 11: taskqueue.v1.GetTaskResponse.task:type_name -> taskqueue.v1.Task
-	18, // 12: taskqueue.v1.GetTaskResponse.attempts:type_name -> taskqueue.v1.TaskAttempt
-	19, // 13: taskqueue.v1.ListTasksRequest.states:type_name -> taskqueue.v1.TaskState
-	17, // 14: taskqueue.v1.ListTasksResponse.tasks:type_name -> taskqueue.v1.Task
-	17, // 15: taskqueue.v1.CancelTaskResponse.task:type_name -> taskqueue.v1.Task
-	0,  // 16: taskqueue.v1.TaskService.SubmitTask:input_type -> taskqueue.v1.SubmitTaskRequest
-	2,  // 17: taskqueue.v1.TaskService.SubmitTasks:input_type -> taskqueue.v1.SubmitTasksRequest
-	6,  // 18: taskqueue.v1.TaskService.GetTask:input_type -> taskqueue.v1.GetTaskRequest
-	8,  // 19: taskqueue.v1.TaskService.ListTasks:input_type -> taskqueue.v1.ListTasksRequest
-	10, // 20: taskqueue.v1.TaskService.CancelTask:input_type -> taskqueue.v1.CancelTaskRequest
-	1,  // 21: taskqueue.v1.TaskService.SubmitTask:output_type -> taskqueue.v1.SubmitTaskResponse
-	5,  // 22: taskqueue.v1.TaskService.SubmitTasks:output_type -> taskqueue.v1.SubmitTasksResponse
-	7,  // 23: taskqueue.v1.TaskService.GetTask:output_type -> taskqueue.v1.GetTaskResponse
-	9,  // 24: taskqueue.v1.TaskService.ListTasks:output_type -> taskqueue.v1.ListTasksResponse
-	11, // 25: taskqueue.v1.TaskService.CancelTask:output_type -> taskqueue.v1.CancelTaskResponse
-	21, // [21:26] is the sub-list for method output_type
-	16, // [16:21] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	14, // 0: taskqueue.v1.SubmitTaskRequest.payload:type_name -> google.protobuf.Value
+	15, // 1: taskqueue.v1.SubmitTaskRequest.retry_policy:type_name -> taskqueue.v1.RetryPolicy
+	13, // 2: taskqueue.v1.SubmitTaskRequest.labels:type_name -> taskqueue.v1.SubmitTaskRequest.LabelsEntry
+	16, // 3: taskqueue.v1.SubmitTaskRequest.run_at:type_name -> google.protobuf.Timestamp
+	17, // 4: taskqueue.v1.SubmitTaskRequest.timeout:type_name -> google.protobuf.Duration
+	17, // 5: taskqueue.v1.SubmitTaskRequest.start_timeout:type_name -> google.protobuf.Duration
+	18, // 6: taskqueue.v1.SubmitTaskResponse.task:type_name -> taskqueue.v1.Task
+	1,  // 7: taskqueue.v1.SubmitTasksRequest.tasks:type_name -> taskqueue.v1.SubmitTaskRequest
+	0,  // 8: taskqueue.v1.SubmitTasksRequest.view:type_name -> taskqueue.v1.TaskView
+	18, // 9: taskqueue.v1.SubmitTasksResult.task:type_name -> taskqueue.v1.Task
+	4,  // 10: taskqueue.v1.SubmitTasksResult.error:type_name -> taskqueue.v1.SubmitError
+	5,  // 11: taskqueue.v1.SubmitTasksResponse.results:type_name -> taskqueue.v1.SubmitTasksResult
+	18, // 12: taskqueue.v1.GetTaskResponse.task:type_name -> taskqueue.v1.Task
+	19, // 13: taskqueue.v1.GetTaskResponse.attempts:type_name -> taskqueue.v1.TaskAttempt
+	20, // 14: taskqueue.v1.ListTasksRequest.states:type_name -> taskqueue.v1.TaskState
+	18, // 15: taskqueue.v1.ListTasksResponse.tasks:type_name -> taskqueue.v1.Task
+	18, // 16: taskqueue.v1.CancelTaskResponse.task:type_name -> taskqueue.v1.Task
+	1,  // 17: taskqueue.v1.TaskService.SubmitTask:input_type -> taskqueue.v1.SubmitTaskRequest
+	3,  // 18: taskqueue.v1.TaskService.SubmitTasks:input_type -> taskqueue.v1.SubmitTasksRequest
+	7,  // 19: taskqueue.v1.TaskService.GetTask:input_type -> taskqueue.v1.GetTaskRequest
+	9,  // 20: taskqueue.v1.TaskService.ListTasks:input_type -> taskqueue.v1.ListTasksRequest
+	11, // 21: taskqueue.v1.TaskService.CancelTask:input_type -> taskqueue.v1.CancelTaskRequest
+	2,  // 22: taskqueue.v1.TaskService.SubmitTask:output_type -> taskqueue.v1.SubmitTaskResponse
+	6,  // 23: taskqueue.v1.TaskService.SubmitTasks:output_type -> taskqueue.v1.SubmitTasksResponse
+	8,  // 24: taskqueue.v1.TaskService.GetTask:output_type -> taskqueue.v1.GetTaskResponse
+	10, // 25: taskqueue.v1.TaskService.ListTasks:output_type -> taskqueue.v1.ListTasksResponse
+	12, // 26: taskqueue.v1.TaskService.CancelTask:output_type -> taskqueue.v1.CancelTaskResponse
+	22, // [22:27] is the sub-list for method output_type
+	17, // [17:22] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_taskqueue_v1_task_service_proto_init() }
@@ -1007,13 +1078,14 @@ func file_taskqueue_v1_task_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskqueue_v1_task_service_proto_rawDesc), len(file_taskqueue_v1_task_service_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_taskqueue_v1_task_service_proto_goTypes,
 		DependencyIndexes: file_taskqueue_v1_task_service_proto_depIdxs,
+		EnumInfos:         file_taskqueue_v1_task_service_proto_enumTypes,
 		MessageInfos:      file_taskqueue_v1_task_service_proto_msgTypes,
 	}.Build()
 	File_taskqueue_v1_task_service_proto = out.File
