@@ -6,7 +6,7 @@
 import { create } from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { SubmitTaskRequestSchema, TaskService } from "../../gen/taskqueue/v1/task_service_pb.js";
+import { SubmitTaskRequestSchema, TaskService, TaskView } from "../../gen/taskqueue/v1/task_service_pb.js";
 import { epochNow, onParentMessage, readChildConfig, runChild, sendToParent } from "./child-runtime.js";
 import { NOOP_TYPE, type ProducerConfig, type ProducerReport } from "./messages.js";
 
@@ -57,7 +57,7 @@ async function submitBatches(client: TaskClient, config: ProducerConfig, report:
     const tasks = Array.from({ length: size }, () => request(config.queue));
     const startAt = epochNow();
     report.firstStartAt = Math.min(report.firstStartAt, startAt);
-    const response = await client.submitTasks({ tasks });
+    const response = await client.submitTasks({ tasks, view: TaskView.BASIC });
     const endAt = epochNow();
     report.lastEndAt = Math.max(report.lastEndAt, endAt);
     for (const result of response.results) {
