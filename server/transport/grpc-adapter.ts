@@ -19,7 +19,7 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { Logger } from "../observability/logger.js";
-import { createGrpcCallContext, type GrpcSurfaceCall } from "./grpc-call-context.js";
+import { createGrpcCallContext, LiveCalls, type GrpcSurfaceCall } from "./grpc-call-context.js";
 import { toGrpcStatus } from "./grpc-errors.js";
 import { metadataFromHeaders } from "./grpc-metadata.js";
 import { grpcMethodPath, grpcServiceDefinition } from "./grpc-service-definition.js";
@@ -53,6 +53,8 @@ interface MethodScope {
   readonly method: DescMethod;
   readonly path: string;
   readonly options: GrpcAdapterOptions;
+  /** Running calls of the service, aborted together on shutdown. */
+  readonly live: LiveCalls;
 }
 
 /**
@@ -70,13 +72,14 @@ export function adaptServiceToGrpc(
 ): GrpcServiceBinding {
   const { service } = registration;
   const implementation: UntypedServiceImplementation = {};
+  const live = new LiveCalls(options.shutdownSignal);
   for (const method of service.methods) {
     const fn = (registration.impl as Record<string, unknown>)[method.localName];
     if (typeof fn !== "function") {
       continue;
     }
     const bound = fn.bind(registration.impl) as (...args: unknown[]) => unknown;
-    const scope: MethodScope = { service, method, path: grpcMethodPath(service, method), options };
+    const scope: MethodScope = { service, method, path: grpcMethodPath(service, method), options, live };
     implementation[method.name] = createHandler(scope, bound);
   }
   return { definition: grpcServiceDefinition(service), implementation };
@@ -126,7 +129,7 @@ async function respondOnce(
   callback: sendUnaryData<Message>,
   run: (context: HandlerContext) => unknown,
 ): Promise<void> {
-  const { context, release } = createGrpcCallContext(call, scope.service, scope.method, scope.options.shutdownSignal);
+  const { context, release } = createGrpcCallContext(call, scope.service, scope.method, scope.live);
   try {
     const init = await run(context);
     const response = create(scope.method.output, init as MessageInitShape<DescMessage>);
@@ -145,7 +148,7 @@ async function respondStreaming(
   call: ServerWritableStream<Message, Message> | ServerDuplexStream<Message, Message>,
   run: (context: HandlerContext) => AsyncIterable<unknown>,
 ): Promise<void> {
-  const { context, release } = createGrpcCallContext(call, scope.service, scope.method, scope.options.shutdownSignal);
+  const { context, release } = createGrpcCallContext(call, scope.service, scope.method, scope.live);
   try {
     await writeResponses(call, run(context), {
       output: scope.method.output,

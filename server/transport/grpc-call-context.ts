@@ -31,25 +31,58 @@ export interface GrpcCallContext {
   readonly release: () => void;
 }
 
+/** A handler context that its owner can abort. */
+type AbortableContext = ReturnType<typeof createHandlerContext>;
+
+/** The contexts of running calls, all aborted at once when the server shuts down. */
+export class LiveCalls {
+  private readonly contexts = new Set<AbortableContext>();
+  private shutdownReason: unknown;
+  private shutDown = false;
+
+  /** Follows `signal`: when it aborts, every running and every later call is aborted. */
+  constructor(signal?: AbortSignal) {
+    if (!signal) return;
+    if (signal.aborted) this.abortAll(signal.reason);
+    else signal.addEventListener("abort", () => this.abortAll(signal.reason), { once: true });
+  }
+
+  /** Tracks a call's context until `forget`; aborts it at once after a shutdown. */
+  add(context: AbortableContext): void {
+    if (this.shutDown) context.abort(this.shutdownReason);
+    else this.contexts.add(context);
+  }
+
+  /** Stops tracking a finished call. */
+  forget(context: AbortableContext): void {
+    this.contexts.delete(context);
+  }
+
+  private abortAll(reason: unknown): void {
+    this.shutDown = true;
+    this.shutdownReason = reason;
+    for (const context of this.contexts) context.abort(reason);
+    this.contexts.clear();
+  }
+}
+
+/**
+ * Why a call's signal is aborted once the call is over. One shared value: creating an
+ * abort reason per call (an AbortError with its stack) costs more than the call's own work.
+ */
+const CALL_ENDED = new ConnectError("the call has ended", Code.Canceled);
+
 /**
  * Builds the Connect `HandlerContext` of a grpc-js call: request headers from the
  * call's metadata, timeout from its deadline, and a signal aborted when the client
- * cancels, when the deadline passes, or when `shutdownSignal` fires.
+ * cancels, when the deadline passes, or when the server shuts down (`live`).
  */
 export function createGrpcCallContext(
   call: GrpcSurfaceCall,
   service: DescService,
   method: DescMethod,
-  shutdownSignal?: AbortSignal,
+  live?: LiveCalls,
 ): GrpcCallContext {
-  const cancellation = new AbortController();
-  const onCancelled = (): void => {
-    cancellation.abort(new ConnectError("operation was cancelled by the client", Code.Canceled));
-  };
-  call.once("cancelled", onCancelled);
-  if (call.cancelled) {
-    onCancelled();
-  }
   const context = createHandlerContext({
     service,
     method,
@@ -57,10 +90,16 @@ export function createGrpcCallContext(
     requestMethod: "POST",
     url: `http://${call.getHost()}/${service.typeName}/${method.name}`,
     timeoutMs: timeoutFromDeadline(call.getDeadline()),
-    requestSignal: cancellation.signal,
-    shutdownSignal,
     requestHeader: headersFromMetadata(call.metadata),
   });
+  const onCancelled = (): void => {
+    context.abort(new ConnectError("operation was cancelled by the client", Code.Canceled));
+  };
+  call.once("cancelled", onCancelled);
+  if (call.cancelled) {
+    onCancelled();
+  }
+  live?.add(context);
   let released = false;
   return {
     context,
@@ -70,7 +109,8 @@ export function createGrpcCallContext(
       }
       released = true;
       call.removeListener("cancelled", onCancelled);
-      context.abort();
+      live?.forget(context);
+      context.abort(CALL_ENDED);
     },
   };
 }

@@ -1,4 +1,3 @@
-import { setMaxListeners } from "node:events";
 import { fileURLToPath } from "node:url";
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
 import type { Logger } from "../observability/logger.js";
@@ -103,8 +102,6 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const compiled = compileGrpcServerOptions(options);
   const { logger } = compiled;
   const shutdownController = new AbortController();
-  // Every call listens to this signal: no listener limit.
-  setMaxListeners(0, shutdownController.signal);
   const server = new Server(serverOptions(compiled));
   for (const registration of compiled.registrations) {
     const binding = adaptServiceToGrpc(registration, { logger, shutdownSignal: shutdownController.signal });
