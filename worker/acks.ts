@@ -1,9 +1,10 @@
 import type { Logger } from "pino";
-import { create } from "@bufbuild/protobuf";
-import { ResultStatus, TaskResultSchema, type ResultAck, type TaskResult } from "../gen/taskqueue/v1/worker_service_pb.js";
+import { ResultStatus } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { ProtocolError } from "./errors.js";
 import type { AckCounts, AckStatus, TypedEmitter, WorkerEvents } from "./events.js";
 import type { ResultTracker } from "./result-tracker.js";
+import type { ReceivedAck } from "./wire/server-messages.js";
+import type { OutgoingResult } from "./wire/task-results.js";
 
 /** Dependencies of {@link applyAcks}. */
 export interface ApplyAcksDeps {
@@ -21,7 +22,7 @@ export interface ApplyAcksDeps {
  * Applies the server's verdicts on results: settles them, counts them, logs the ones that
  * were not accepted and emits an "ack" event for each.
  */
-export function applyAcks(acks: readonly ResultAck[], deps: ApplyAcksDeps): void {
+export function applyAcks(acks: readonly ReceivedAck[], deps: ApplyAcksDeps): void {
   const { results, counts, logger, events } = deps;
   for (const ack of acks) {
     results.acknowledge(ack.taskId, ack.leaseToken);
@@ -36,12 +37,13 @@ export function applyAcks(acks: readonly ResultAck[], deps: ApplyAcksDeps): void
     if (status !== "accepted") {
       logger.warn({ taskId: ack.taskId, leaseToken: ack.leaseToken, status, reason: ack.message }, "result not accepted");
     }
+    if (!events.hasListeners("ack")) continue;
     events.emit("ack", {
       taskId: ack.taskId,
       leaseToken: ack.leaseToken,
       status,
       message: ack.message,
-      counts: { ...counts },
+      counts: { accepted: counts.accepted, stale: counts.stale, rejected: counts.rejected },
     });
   }
 }
@@ -64,13 +66,11 @@ export function ackStatus(status: ResultStatus): AckStatus | undefined {
  * The result sent in place of one the server REJECTED (e.g. an oversize output): a
  * non-retryable failure for the same lease, naming why.
  */
-export function rejectedResultReplacement(taskId: string, leaseToken: string, reason: string): TaskResult {
-  return create(TaskResultSchema, {
+export function rejectedResultReplacement(taskId: string, leaseToken: string, reason: string): OutgoingResult {
+  return {
     taskId,
     leaseToken,
-    outcome: {
-      case: "failure",
-      value: { message: `result rejected by the server: ${reason}`.slice(0, 4000), type: "ResultRejected", nonRetryable: true },
-    },
-  });
+    kind: "failure",
+    value: { message: `result rejected by the server: ${reason}`.slice(0, 4000), type: "ResultRejected", nonRetryable: true },
+  };
 }

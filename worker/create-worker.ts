@@ -1,6 +1,5 @@
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { WorkerService } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { createLogger } from "../server/observability/logger.js";
 import { createBackoff, type Backoff } from "./backoff.js";
 import type { TimerHandle } from "./clock.js";
@@ -8,6 +7,7 @@ import { TypedEmitter, type AckCounts, type Listener, type WorkerEvents } from "
 import { compileWorkerOptions, type CompiledWorkerOptions, type WorkerOptions } from "./options.js";
 import { Session, type SessionEnd } from "./session.js";
 import { SlotPool } from "./slot-pool.js";
+import { frameService, type FrameService } from "./wire/frame-service.js";
 
 /** Options of {@link Worker.stop}. */
 export interface StopOptions {
@@ -78,7 +78,7 @@ class TaskWorker implements Worker {
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private session: Session | undefined;
-  private client: Client<typeof WorkerService> | undefined;
+  private client: Client<FrameService> | undefined;
   private sessionManager: Http2SessionManager | undefined;
   private cancelWait: (() => void) | undefined;
 
@@ -205,14 +205,14 @@ class TaskWorker implements Worker {
     this.events.emit("disconnected", end);
   }
 
-  private getClient(options: CompiledWorkerOptions): Client<typeof WorkerService> {
+  private getClient(options: CompiledWorkerOptions): Client<FrameService> {
     if (this.client) return this.client;
     if (options.transport) {
-      this.client = createClient(WorkerService, options.transport);
+      this.client = createClient(frameService, options.transport);
     } else {
       this.sessionManager = new Http2SessionManager(options.baseUrl);
       const transport = createGrpcTransport({ baseUrl: options.baseUrl, sessionManager: this.sessionManager });
-      this.client = createClient(WorkerService, transport);
+      this.client = createClient(frameService, transport);
     }
     return this.client;
   }

@@ -101,16 +101,30 @@ export class TypedEmitter<Events> {
     this.listeners.get(event)?.delete(listener as (payload: never) => void);
   }
 
+  /** True when `event` has a listener: callers skip building payloads nobody receives. */
+  hasListeners(event: keyof Events): boolean {
+    const set = this.listeners.get(event);
+    return set !== undefined && set.size > 0;
+  }
+
   /** Calls every listener of `event` with `payload`, in the order they were added. */
   emit<E extends keyof Events>(event: E, payload: Events[E]): void {
     const set = this.listeners.get(event);
     if (!set || set.size === 0) return;
-    for (const listener of [...set]) {
-      try {
-        (listener as Listener<Events, E>)(payload);
-      } catch (error) {
-        this.onListenerError(error, event);
-      }
+    if (set.size === 1) {
+      // One listener: no snapshot needed (a listener added meanwhile must wait for the next emit).
+      const [listener] = set;
+      this.call(listener as Listener<Events, E>, payload, event);
+      return;
+    }
+    for (const listener of [...set]) this.call(listener as Listener<Events, E>, payload, event);
+  }
+
+  private call<E extends keyof Events>(listener: Listener<Events, E>, payload: Events[E], event: E): void {
+    try {
+      listener(payload);
+    } catch (error) {
+      this.onListenerError(error, event);
     }
   }
 }

@@ -38,7 +38,9 @@ export interface WorkerOptions {
   /**
    * Transport to use instead of the built-in plaintext HTTP/2 gRPC transport (e.g. for
    * TLS or interceptors). `address` is then ignored, and a deaf server is handled by
-   * dropping the stream only.
+   * dropping the stream only. The SDK encodes and decodes the stream's messages itself:
+   * interceptors see `ConnectRequest` and `ConnectResponse` with the member of their oneof
+   * as encoded bytes (headers and trailers are as usual).
    */
   transport?: Transport;
   /** Clock and timers. Default the system clock. */

@@ -1,51 +1,52 @@
-import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
-import { ValueSchema } from "@bufbuild/protobuf/wkt";
-import {
-  TaskFailureSchema,
-  TaskSuccessSchema,
-  type LeasedTask,
-  type TaskFailure,
-  type TaskSuccess,
-} from "../gen/taskqueue/v1/worker_service_pb.js";
+import type { JsonValue } from "@bufbuild/protobuf";
 import { NonRetryableError } from "./errors.js";
+import { PayloadKind, type AssignedTask } from "./wire/assignment.js";
+import { decodeJsonValue } from "./wire/json-value.js";
 
 /**
  * Turns a leased task's input into what the handler sees: a JSON `payload` becomes a plain
  * JS value, `payload_bytes` a Uint8Array, and an unset payload `undefined`.
  */
-export function decodePayload(task: LeasedTask): unknown {
-  switch (task.payloadData.case) {
-    case "payload":
-      return toJson(ValueSchema, task.payloadData.value);
-    case "payloadBytes":
-      return task.payloadData.value;
+export function decodePayload(task: AssignedTask): unknown {
+  switch (task.payloadKind) {
+    case PayloadKind.json:
+      return decodeJsonValue(task.payload as Uint8Array);
+    case PayloadKind.bytes:
+      return task.payload;
     default:
       return undefined;
   }
 }
 
 /**
- * Encodes a handler's return value: a Uint8Array as `result_bytes`, `undefined` as JSON
- * null, anything else as JSON (`toJSON` methods apply, as with `JSON.stringify`).
- * Throws a {@link NonRetryableError} when the value cannot be represented as JSON.
+ * What a handler's return value is sent as: a Uint8Array as `result_bytes`, anything else
+ * as the JSON value `JSON.stringify` makes of it (`undefined` as null, `toJSON` methods
+ * applied). Throws a {@link NonRetryableError} when the value cannot be represented as JSON.
  */
-export function encodeSuccess(value: unknown): TaskSuccess {
-  if (value instanceof Uint8Array) {
-    return create(TaskSuccessSchema, { resultData: { case: "resultBytes", value } });
+export function successValue(value: unknown): JsonValue | Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  switch (typeof value) {
+    case "undefined":
+      return null;
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      // As JSON.stringify: NaN and infinities become null, -0 becomes 0.
+      return Number.isFinite(value) ? value + 0 : null;
+    case "object":
+      if (value === null) return null;
+      break;
   }
-  let json: JsonValue;
   try {
-    const text = value === undefined ? undefined : JSON.stringify(value);
-    json = text === undefined ? null : (JSON.parse(text) as JsonValue);
+    const text = JSON.stringify(value);
+    return text === undefined ? null : (JSON.parse(text) as JsonValue);
   } catch (error) {
     throw new NonRetryableError(`result is not JSON-encodable: ${describe(error)}`, {
       cause: error,
       type: "ResultEncodingError",
     });
   }
-  return create(TaskSuccessSchema, {
-    resultData: { case: "result", value: fromJson(ValueSchema, json) },
-  });
 }
 
 /** What a failure reports: the fields of `TaskFailure`. */
@@ -74,15 +75,6 @@ export function failureFromError(error: unknown): FailureInfo {
     return { message: error.message, type, nonRetryable };
   }
   return { message: describe(error), type: "Error", nonRetryable: false };
-}
-
-/** Encodes a failure as a `TaskFailure` message. */
-export function encodeFailure(failure: FailureInfo): TaskFailure {
-  return create(TaskFailureSchema, {
-    message: failure.message,
-    type: failure.type,
-    nonRetryable: failure.nonRetryable,
-  });
 }
 
 function describe(value: unknown): string {

@@ -1,51 +1,56 @@
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import {
-  ConnectRequestSchema,
-  type ConnectRequest,
-  type TaskResult,
+  ProgressReportSchema,
+  WorkerDrainingSchema,
+  WorkerHelloSchema,
 } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { SDK_NAME, type CompiledWorkerOptions } from "./options.js";
+import { frameService, type RequestCase, type RequestFrame } from "./wire/frame-service.js";
+import { WireType } from "./wire/proto-reader.js";
+import { ProtoWriter } from "./wire/proto-writer.js";
+import { encodeTaskResults, type OutgoingResult } from "./wire/task-results.js";
 
 /** The first message of a stream: who the worker is and what it serves. */
-export function helloRequest(options: CompiledWorkerOptions): ConnectRequest {
-  return create(ConnectRequestSchema, {
-    message: {
-      case: "hello",
-      value: {
-        workerId: options.workerId,
-        queues: options.queues,
-        taskTypes: Object.keys(options.handlers),
-        capacity: options.concurrency,
-        labels: options.labels,
-        sdk: SDK_NAME,
-      },
-    },
+export function helloRequest(options: CompiledWorkerOptions): RequestFrame {
+  const hello = create(WorkerHelloSchema, {
+    workerId: options.workerId,
+    queues: options.queues,
+    taskTypes: Object.keys(options.handlers),
+    capacity: options.concurrency,
+    labels: options.labels,
+    sdk: SDK_NAME,
   });
+  return frame("hello", toBinary(WorkerHelloSchema, hello));
 }
 
 /** Grants `credits` more free slots. */
-export function creditRequest(credits: number): ConnectRequest {
-  return create(ConnectRequestSchema, { message: { case: "credit", value: { credits } } });
+export function creditRequest(credits: number): RequestFrame {
+  return frame("credit", new ProtoWriter(8).tag(1, WireType.varint).int32(credits).finish());
 }
 
 /** A heartbeat listing the running tasks. */
-export function heartbeatRequest(taskIds: string[]): ConnectRequest {
-  return create(ConnectRequestSchema, { message: { case: "heartbeat", value: { taskIds } } });
+export function heartbeatRequest(taskIds: readonly string[]): RequestFrame {
+  const writer = new ProtoWriter(taskIds.length * 40 + 8);
+  for (const id of taskIds) writer.stringField(1, id);
+  return frame("heartbeat", writer.finish());
 }
 
 /** A batch of results. */
-export function resultsRequest(results: TaskResult[]): ConnectRequest {
-  return create(ConnectRequestSchema, { message: { case: "results", value: { results } } });
+export function resultsRequest(results: readonly OutgoingResult[]): RequestFrame {
+  return frame("results", encodeTaskResults(results));
 }
 
 /** A progress report of one running task. */
-export function progressRequest(taskId: string, leaseToken: string, percent: number, message: string): ConnectRequest {
-  return create(ConnectRequestSchema, {
-    message: { case: "progress", value: { taskId, leaseToken, percent, message } },
-  });
+export function progressRequest(taskId: string, leaseToken: string, percent: number, message: string): RequestFrame {
+  const report = create(ProgressReportSchema, { taskId, leaseToken, percent, message });
+  return frame("progress", toBinary(ProgressReportSchema, report));
 }
 
 /** Announces that the worker is shutting down. */
-export function drainingRequest(reason: string): ConnectRequest {
-  return create(ConnectRequestSchema, { message: { case: "draining", value: { reason } } });
+export function drainingRequest(reason: string): RequestFrame {
+  return frame("draining", toBinary(WorkerDrainingSchema, create(WorkerDrainingSchema, { reason })));
+}
+
+function frame(kind: RequestCase, value: Uint8Array): RequestFrame {
+  return create(frameService.method.connect.input, { message: { case: kind, value } });
 }

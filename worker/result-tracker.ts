@@ -1,12 +1,15 @@
-import type { TaskResult } from "../gen/taskqueue/v1/worker_service_pb.js";
+import type { OutgoingResult } from "./wire/task-results.js";
 
 /**
  * Results of one session on their way out: pending (decided, not yet sent, batched until
  * the next flush) and then unacknowledged (sent, waiting for the server's verdict).
  */
 export class ResultTracker {
-  private pending: TaskResult[] = [];
-  private readonly unacked = new Set<string>();
+  private pending: OutgoingResult[] = [];
+  /** Lease token of each unacknowledged result, by task id. */
+  private readonly unacked = new Map<string, string>();
+  /** Unacknowledged results whose task id is already in `unacked` with another token. */
+  private readonly unackedExtra = new Set<string>();
 
   /** Results decided and not yet sent. */
   get pendingCount(): number {
@@ -15,37 +18,50 @@ export class ResultTracker {
 
   /** Results sent and not yet acknowledged. */
   get unackedCount(): number {
-    return this.unacked.size;
+    return this.unacked.size + this.unackedExtra.size;
   }
 
   /** True when nothing is pending or waiting for an ack. */
   get isSettled(): boolean {
-    return this.pending.length === 0 && this.unacked.size === 0;
+    return this.pending.length === 0 && this.unackedCount === 0;
   }
 
   /** Queues a decided result for the next batch. */
-  add(result: TaskResult): void {
+  add(result: OutgoingResult): void {
     this.pending.push(result);
   }
 
   /** Takes every pending result as one batch and marks them as waiting for acks. */
-  takeBatch(): TaskResult[] {
+  takeBatch(): OutgoingResult[] {
     const batch = this.pending;
     this.pending = [];
-    for (const result of batch) this.unacked.add(key(result.taskId, result.leaseToken));
+    for (const { taskId, leaseToken } of batch) {
+      const token = this.unacked.get(taskId);
+      if (token === leaseToken) continue;
+      if (token === undefined && !(this.unackedExtra.size > 0 && this.unackedExtra.has(key(taskId, leaseToken)))) {
+        this.unacked.set(taskId, leaseToken);
+      } else {
+        this.unackedExtra.add(key(taskId, leaseToken));
+      }
+    }
     return batch;
   }
 
   /** Records an ack; returns false when no such result was waiting. */
   acknowledge(taskId: string, leaseToken: string): boolean {
-    return this.unacked.delete(key(taskId, leaseToken));
+    if (this.unacked.get(taskId) === leaseToken) {
+      this.unacked.delete(taskId);
+      return true;
+    }
+    return this.unackedExtra.size > 0 && this.unackedExtra.delete(key(taskId, leaseToken));
   }
 
   /** Forgets everything (the stream is gone); returns how many results were discarded. */
   clear(): number {
-    const discarded = this.pending.length + this.unacked.size;
+    const discarded = this.pending.length + this.unackedCount;
     this.pending = [];
     this.unacked.clear();
+    this.unackedExtra.clear();
     return discarded;
   }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createBackoff } from "./backoff.js";
 import { compileWorkerOptions } from "./options.js";
 import { Outbox } from "./outbox.js";
-import { encodeSuccess, failureFromError } from "./payload.js";
+import { failureFromError, successValue } from "./payload.js";
 import { ProgressThrottle } from "./progress-throttle.js";
 import { Liveness } from "./liveness.js";
 import { NonRetryableError, WorkerOptionsError } from "./errors.js";
@@ -50,18 +50,21 @@ describe("outbox", () => {
 });
 
 describe("payload encoding", () => {
-  it("encodes undefined as JSON null, bytes as bytes and applies toJSON", () => {
-    expect(encodeSuccess(undefined).resultData).toMatchObject({ case: "result", value: { kind: { case: "nullValue" } } });
-    expect(encodeSuccess(new Uint8Array([1])).resultData).toMatchObject({ case: "resultBytes" });
-    const dated = encodeSuccess({ at: new Date(0) }).resultData;
-    expect(dated.case === "result" && dated.value.kind.case).toBe("structValue");
+  it("sends undefined as JSON null, bytes as bytes and applies toJSON", () => {
+    expect(successValue(undefined)).toBeNull();
+    expect(successValue(new Uint8Array([1]))).toEqual(new Uint8Array([1]));
+    expect(successValue({ at: new Date(0) })).toEqual({ at: "1970-01-01T00:00:00.000Z" });
+    expect(successValue([NaN, -0, Infinity, "x", true])).toEqual([null, 0, null, "x", true]);
+    expect(Object.is(successValue(-0), 0)).toBe(true);
+    expect(successValue(Number.NaN)).toBeNull();
+    expect(successValue(() => 1)).toBeNull();
   });
 
   it("rejects values that are not JSON as a non-retryable failure", () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    expect(() => encodeSuccess(circular)).toThrow(NonRetryableError);
-    expect(() => encodeSuccess(10n)).toThrow(NonRetryableError);
+    expect(() => successValue(circular)).toThrow(NonRetryableError);
+    expect(() => successValue(10n)).toThrow(NonRetryableError);
   });
 
   it("describes thrown values", () => {

@@ -1,16 +1,6 @@
 import { durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
-import {
-  type ConnectRequest,
-  type ConnectResponse,
-  type DrainCommand,
-  type LeasedTask,
-  type ResultAcks,
-  ResultStatus,
-  type TaskResult,
-  type Welcome,
-  type WorkerService,
-} from "../gen/taskqueue/v1/worker_service_pb.js";
+import { ResultStatus, type DrainCommand, type Welcome } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { ConnectionLostError, ProtocolError, WorkerStoppingError } from "./errors.js";
 import { applyAcks, rejectedResultReplacement } from "./acks.js";
 import type { AckCounts, SessionEndReason, TypedEmitter, WorkerEvents } from "./events.js";
@@ -27,8 +17,12 @@ import {
 } from "./requests.js";
 import { ResultTracker } from "./result-tracker.js";
 import type { SlotPool } from "./slot-pool.js";
-import { RunningTask } from "./task-runner.js";
+import { RunningTask, type RunningTaskHooks, type TaskEnvironment } from "./task-runner.js";
 import { TimerSet } from "./timer-set.js";
+import type { AssignedTask } from "./wire/assignment.js";
+import type { FrameService, RequestFrame } from "./wire/frame-service.js";
+import { decodeServerMessage, type ReceivedAck, type ServerMessage } from "./wire/server-messages.js";
+import type { OutgoingResult } from "./wire/task-results.js";
 
 /** How long to wait for the server to end the stream after the worker half-closed it. */
 const CLOSE_GRACE_MS = 2_000;
@@ -37,8 +31,8 @@ const DEFAULT_DRAIN_MS = 30_000;
 
 /** Dependencies of a {@link Session}. */
 export interface SessionDeps {
-  /** WorkerService client on the current transport. */
-  client: Client<typeof WorkerService>;
+  /** WorkerService client on the current transport, speaking frames. */
+  client: Client<FrameService>;
   /** Compiled worker options. */
   options: CompiledWorkerOptions;
   /** The worker's slots, shared by its sessions. */
@@ -69,7 +63,7 @@ type Mode = "connecting" | "active" | "draining" | "stopping";
  * stream goes are dropped (their leases are lost) and their results discarded.
  */
 export class Session {
-  private readonly outbox = new Outbox<ConnectRequest>();
+  private readonly outbox = new Outbox<RequestFrame>();
   private readonly call = new AbortController();
   private readonly held = new Map<string, RunningTask>();
   private readonly results = new ResultTracker();
@@ -84,10 +78,25 @@ export class Session {
   private flushScheduled = false;
   private liveness: Liveness | undefined;
   private readonly timers: TimerSet;
+  private readonly taskEnvironment: TaskEnvironment;
 
   /** Creates a session; nothing happens before {@link Session.run}. */
   constructor(private readonly deps: SessionDeps) {
-    this.timers = new TimerSet(deps.options.clock);
+    const { options, events, slots } = deps;
+    this.timers = new TimerSet(options.clock);
+    const hooks: RunningTaskHooks = {
+      onOutcome: (task, result) => this.onOutcome(task, result),
+      onSettled: () => slots.release(),
+      onProgress: (task, percent, message) =>
+        this.outbox.push(progressRequest(task.id, task.leaseToken, percent, message)),
+    };
+    this.taskEnvironment = {
+      logger: options.logger,
+      clock: options.clock,
+      progressIntervalMs: options.progressIntervalMs,
+      events,
+      hooks,
+    };
   }
 
   /** Credits granted on this stream and not yet consumed by assignments. */
@@ -111,9 +120,9 @@ export class Session {
       }
     });
     try {
-      for await (const response of client.connect(this.outbox, { signal: this.call.signal })) {
+      for await (const frame of client.connect(this.outbox, { signal: this.call.signal })) {
         this.liveness?.touch();
-        this.handle(response);
+        this.handle(decodeServerMessage(frame));
       }
       this.endReason ??= this.mode === "draining" ? "drained" : this.mode === "stopping" ? "stopped" : "ended";
     } catch (error) {
@@ -148,8 +157,7 @@ export class Session {
     this.checkQuiescent();
   }
 
-  private handle(response: ConnectResponse): void {
-    const message = response.message;
+  private handle(message: ServerMessage): void {
     if (!this.welcomed && message.case !== "welcome") {
       this.violation(`expected welcome first, got ${message.case ?? "an empty message"}`, true);
       return;
@@ -159,14 +167,14 @@ export class Session {
         this.onWelcome(message.value);
         break;
       case "assignment":
-        this.onAssignment(message.value.tasks);
+        this.onAssignment(message.value);
         break;
       case "acks":
         this.onAcks(message.value);
         break;
       case "cancel": {
         const task = this.held.get(message.value.taskId);
-        if (task && (!message.value.leaseToken || message.value.leaseToken === task.info.leaseToken)) {
+        if (task && (!message.value.leaseToken || message.value.leaseToken === task.leaseToken)) {
           this.deps.options.logger.info({ taskId: task.id, reason: message.value.reason }, "task cancelled");
           task.cancel(message.value.reason);
         }
@@ -211,27 +219,16 @@ export class Session {
     this.grantCredit();
   }
 
-  private onAssignment(tasks: LeasedTask[]): void {
+  private onAssignment(tasks: AssignedTask[]): void {
     const { options, slots, events } = this.deps;
     if (tasks.length > this.outstandingCredit) {
       this.violation(`${tasks.length} tasks assigned with ${this.outstandingCredit} credits`, false);
     }
     this.outstandingCredit = Math.max(0, this.outstandingCredit - tasks.length);
+    const handlers = options.handlers;
     for (const leased of tasks) {
-      const task = new RunningTask({
-        leased,
-        handler: Object.hasOwn(options.handlers, leased.type) ? options.handlers[leased.type] : undefined,
-        logger: options.logger,
-        clock: options.clock,
-        progressIntervalMs: options.progressIntervalMs,
-        events,
-        hooks: {
-          onOutcome: (finished, result) => this.onOutcome(finished, result),
-          onSettled: () => slots.release(),
-          onProgress: (running, percent, message) =>
-            this.outbox.push(progressRequest(running.id, running.info.leaseToken, percent, message)),
-        },
-      });
+      const handler = Object.hasOwn(handlers, leased.type) ? handlers[leased.type] : undefined;
+      const task = new RunningTask(this.taskEnvironment, leased, handler);
       if (this.closing) {
         // The stream is half-closed: no result could be sent, let the lease lapse.
         events.emit("task:lost", { task: task.info, reason: "stream closing" });
@@ -243,19 +240,19 @@ export class Session {
     }
   }
 
-  private onOutcome(task: RunningTask, result: TaskResult): void {
+  private onOutcome(task: RunningTask, result: OutgoingResult): void {
     if (this.held.get(task.id) === task) this.held.delete(task.id);
     if (this.ended) return;
     this.results.add(result);
     this.scheduleFlush();
   }
 
-  private onAcks(acks: ResultAcks): void {
+  private onAcks(acks: ReceivedAck[]): void {
     const { options, events, ackCounts } = this.deps;
-    applyAcks(acks.acks, { results: this.results, counts: ackCounts, logger: options.logger, events });
+    applyAcks(acks, { results: this.results, counts: ackCounts, logger: options.logger, events });
     // A rejected result leaves the lease standing: end it with a non-retryable failure (once),
     // so the task does not stay RUNNING while this stream heartbeats.
-    for (const ack of acks.acks) {
+    for (const ack of acks) {
       if (ack.status !== ResultStatus.REJECTED) continue;
       const key = `${ack.taskId}/${ack.leaseToken}`;
       if (this.replacedRejections.has(key)) continue;

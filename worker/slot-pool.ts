@@ -29,7 +29,13 @@ export class SlotPool {
   /** Frees one slot and notifies the release listeners. */
   release(): void {
     this.busyCount = Math.max(0, this.busyCount - 1);
-    for (const listener of [...this.releaseListeners]) listener();
+    const listeners = this.releaseListeners;
+    if (listeners.size === 1) {
+      const [listener] = listeners;
+      listener();
+    } else if (listeners.size > 1) {
+      for (const listener of [...listeners]) listener();
+    }
   }
 
   /** Calls `listener` after every release; returns a function that removes it. */

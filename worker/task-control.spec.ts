@@ -39,6 +39,46 @@ describe("task control", () => {
     expect(await seen.promise).toBeInstanceOf(TaskCancelledError);
   });
 
+  it("gives a handler that first looks at its signal after a cancel an aborted signal", async () => {
+    const release = gate();
+    const seen = gate<{ aborted: boolean; reason: unknown; same: boolean }>();
+    const { worker, stream } = await harness.connect({
+      handlers: {
+        late: async (task) => {
+          await release.promise;
+          seen.open({ aborted: task.signal.aborted, reason: task.signal.reason, same: task.signal === task.signal });
+        },
+      },
+    });
+    await stream.expect("credit");
+    const started = nextEvent(worker, "task:started", 2_000);
+    stream.send({ case: "assignment", value: { tasks: [leasedTask({ id: "c0", type: "late" })] } });
+    await started;
+    stream.send({ case: "cancel", value: { taskId: "c0", leaseToken: "lease-c0", reason: "user asked" } });
+    const { results } = await stream.expect("results");
+    expect(results[0].outcome).toMatchObject({ case: "failure", value: { type: "CancelledError" } });
+    release.open();
+    const view = await seen.promise;
+    expect(view).toMatchObject({ aborted: true, same: true });
+    expect(view.reason).toBeInstanceOf(TaskCancelledError);
+  });
+
+  it("lets a handler destructure its context", async () => {
+    const seen = gate<unknown[]>();
+    const { stream } = await harness.connect({
+      handlers: {
+        parts: ({ id, payload, signal, progress, logger }) => {
+          progress(50, "half");
+          seen.open([id, payload, signal.aborted, typeof logger.info]);
+        },
+      },
+    });
+    await stream.expect("credit");
+    stream.send({ case: "assignment", value: { tasks: [leasedTask({ id: "d1", type: "parts", payload: [1] })] } });
+    expect(await stream.expect("progress")).toMatchObject({ taskId: "d1", percent: 50, message: "half" });
+    expect(await seen.promise).toEqual(["d1", [1], false, "function"]);
+  });
+
   it("ignores a cancel for another lease of the task", async () => {
     const release = gate();
     const { worker, stream } = await harness.connect({

@@ -1,41 +1,27 @@
-import { create } from "@bufbuild/protobuf";
-import { durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "pino";
-import {
-  TaskResultSchema,
-  type LeasedTask,
-  type TaskResult,
-} from "../gen/taskqueue/v1/worker_service_pb.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { TaskCancelledError, TaskTimeoutError, UnknownTaskTypeError } from "./errors.js";
 import type { TypedEmitter, WorkerEvents } from "./events.js";
-import {
-  decodePayload,
-  encodeFailure,
-  encodeSuccess,
-  failureFromError,
-  type FailureInfo,
-} from "./payload.js";
+import { HandlerContext, type HandlerContextSource } from "./handler-context.js";
+import { decodePayload, failureFromError, successValue, type FailureInfo } from "./payload.js";
 import { ProgressThrottle } from "./progress-throttle.js";
-import type { TaskContext, TaskHandler, TaskInfo } from "./task-context.js";
+import type { TaskHandler, TaskInfo } from "./task-context.js";
+import { PayloadKind, type AssignedTask } from "./wire/assignment.js";
+import type { OutgoingResult } from "./wire/task-results.js";
 
 /** Callbacks through which a {@link RunningTask} reports to its session. */
 export interface RunningTaskHooks {
   /** The attempt's outcome is decided: `result` should be sent. Called at most once. */
-  onOutcome(task: RunningTask, result: TaskResult): void;
+  onOutcome(task: RunningTask, result: OutgoingResult): void;
   /** The handler settled (or never started): its slot is free. Called exactly once. */
   onSettled(task: RunningTask): void;
   /** A progress report that passed the throttle. */
   onProgress(task: RunningTask, percent: number, message: string): void;
 }
 
-/** Options of {@link RunningTask}. */
-export interface RunningTaskOptions {
-  /** The assignment. */
-  leased: LeasedTask;
-  /** The handler of the task's type, if the worker has one. */
-  handler: TaskHandler | undefined;
-  /** Parent logger; the task logs through a child bound to its id. */
+/** What the tasks of one session share. */
+export interface TaskEnvironment {
+  /** Parent logger; a task logs through a child bound to its id. */
   logger: Logger;
   /** Clock and timers. */
   clock: Clock;
@@ -50,23 +36,43 @@ export interface RunningTaskOptions {
 /**
  * One leased attempt: runs its handler with an abort signal, enforces the execution
  * timeout, and decides the outcome exactly once — from the handler, the timeout, a cancel,
- * or not at all when the lease is lost (dropped).
+ * or not at all when the lease is lost (dropped). The abort signal, progress throttle,
+ * child logger and event payloads are only built when something uses them.
  */
-export class RunningTask {
-  /** Identity of the attempt. */
-  readonly info: TaskInfo;
-  private readonly controller = new AbortController();
-  private readonly throttle: ProgressThrottle;
-  private readonly timeoutMs: number | undefined;
+export class RunningTask implements HandlerContextSource {
+  private controller: AbortController | undefined;
+  /** The first abort reason, kept while no signal was asked for. */
+  private abortReason: Error | undefined;
+  private throttle: ProgressThrottle | undefined;
+  private progressFunction: ((percent: number, message?: string) => void) | undefined;
+  private childLogger: Logger | undefined;
+  private infoObject: TaskInfo | undefined;
   private timer: TimerHandle | undefined;
   private startedAt = 0;
   private decided = false;
   private settled = false;
 
   /** Prepares the attempt; nothing runs before {@link RunningTask.start}. */
-  constructor(private readonly options: RunningTaskOptions) {
-    const { leased } = options;
-    this.info = {
+  constructor(
+    private readonly env: TaskEnvironment,
+    private readonly leased: AssignedTask,
+    private readonly handler: TaskHandler | undefined,
+  ) {}
+
+  /** Task id. */
+  get id(): string {
+    return this.leased.taskId;
+  }
+
+  /** Fencing token of the attempt's lease. */
+  get leaseToken(): string {
+    return this.leased.leaseToken;
+  }
+
+  /** Identity of the attempt, as carried by task events. */
+  get info(): TaskInfo {
+    const leased = this.leased;
+    this.infoObject ??= {
       id: leased.taskId,
       queue: leased.queue,
       type: leased.type,
@@ -74,20 +80,7 @@ export class RunningTask {
       maxAttempts: leased.maxAttempts,
       leaseToken: leased.leaseToken,
     };
-    const timeoutMs = leased.timeout ? durationMs(leased.timeout) : 0;
-    this.timeoutMs = timeoutMs > 0 ? timeoutMs : undefined;
-    this.throttle = new ProgressThrottle({
-      intervalMs: options.progressIntervalMs,
-      clock: options.clock,
-      send: (percent, message) => {
-        if (!this.decided) options.hooks.onProgress(this, percent, message);
-      },
-    });
-  }
-
-  /** Task id. */
-  get id(): string {
-    return this.info.id;
+    return this.infoObject;
   }
 
   /** True once the outcome is decided or the task was dropped. */
@@ -100,32 +93,62 @@ export class RunningTask {
     return this.settled;
   }
 
+  /** The handler's abort signal. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Logger bound to the attempt. */
+  get logger(): Logger {
+    const { taskId, attempt, type } = this.leased;
+    this.childLogger ??= this.env.logger.child({ taskId, attempt, type });
+    return this.childLogger;
+  }
+
+  /** The handler's progress function. */
+  get progress(): (percent: number, message?: string) => void {
+    this.progressFunction ??= (percent, message) => this.reportProgress(percent, message);
+    return this.progressFunction;
+  }
+
   /** Starts the handler (or fails at once when the type has no handler). */
   start(): void {
-    const { clock, events, handler, leased } = this.options;
+    const { clock, events } = this.env;
+    const handler = this.handler;
     this.startedAt = clock.now();
-    events.emit("task:started", { task: this.info });
+    if (events.hasListeners("task:started")) events.emit("task:started", { task: this.info });
     if (!handler) {
-      this.fail(new UnknownTaskTypeError(leased.type));
+      this.fail(new UnknownTaskTypeError(this.leased.type));
       this.settle();
       return;
     }
-    if (this.timeoutMs !== undefined) {
-      const timeoutMs = this.timeoutMs;
-      this.timer = clock.setTimeout(() => this.expire(timeoutMs), timeoutMs);
-    }
-    let outcome: Promise<unknown>;
+    const timeoutMs = this.leased.timeoutMs;
+    if (timeoutMs > 0) this.timer = clock.setTimeout(() => this.expire(timeoutMs), timeoutMs);
+    let returned: unknown;
     try {
-      outcome = Promise.resolve(handler(this.context()));
+      returned = handler(this.context());
     } catch (error) {
-      outcome = Promise.reject(error);
+      this.finish(false, error);
+      return;
     }
-    outcome
-      .then(
-        (value) => this.succeed(value),
-        (error: unknown) => this.fail(error),
-      )
-      .finally(() => this.settle());
+    if (returned instanceof Promise) {
+      returned.then(
+        (value: unknown) => this.finish(true, value),
+        (error: unknown) => this.finish(false, error),
+      );
+    } else if (returned !== null && (typeof returned === "object" || typeof returned === "function")) {
+      // Possibly a thenable: let a promise adopt it.
+      Promise.resolve(returned).then(
+        (value: unknown) => this.finish(true, value),
+        (error: unknown) => this.finish(false, error),
+      );
+    } else {
+      this.finish(true, returned);
+    }
   }
 
   /** The server cancelled the attempt: abort the handler and report "cancelled". */
@@ -141,50 +164,74 @@ export class RunningTask {
     this.decided = true;
     this.stopTimers();
     this.abort(reason);
-    this.options.events.emit("task:lost", { task: this.info, reason: reason.message });
+    this.env.events.emit("task:lost", { task: this.info, reason: reason.message });
   }
 
   /** Aborts the handler's signal (if not yet aborted) without deciding anything. */
   abort(reason: Error): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    if (this.abortReason !== undefined) return;
+    this.abortReason = reason;
+    if (this.controller && !this.controller.signal.aborted) this.controller.abort(reason);
   }
 
-  private context(): TaskContext {
-    const { leased, logger } = this.options;
-    let child: Logger | undefined;
-    const info = this.info;
-    return {
-      ...info,
-      payload: decodePayload(leased),
-      labels: { ...leased.labels },
-      createdAt: leased.createdAt ? timestampDate(leased.createdAt) : undefined,
-      timeoutMs: this.timeoutMs,
-      signal: this.controller.signal,
-      get logger() {
-        child ??= logger.child({ taskId: info.id, attempt: info.attempt, type: info.type });
-        return child;
+  private context(): HandlerContext {
+    const leased = this.leased;
+    const payload = decodePayload(leased);
+    // The encoded JSON is a view of the whole received frame: let the frame go.
+    if (leased.payloadKind === PayloadKind.json) leased.payload = undefined;
+    return new HandlerContext(
+      this,
+      leased.taskId,
+      leased.queue,
+      leased.type,
+      leased.attempt,
+      leased.maxAttempts,
+      leased.leaseToken,
+      payload,
+      leased.labels,
+      leased.createdAtMs === undefined ? undefined : new Date(leased.createdAtMs),
+      leased.timeoutMs > 0 ? leased.timeoutMs : undefined,
+    );
+  }
+
+  /** The handler returned `value` (ok) or threw it: decide if not decided yet, free the slot. */
+  private finish(ok: boolean, value: unknown): void {
+    try {
+      if (ok) this.succeed(value);
+      else this.fail(value);
+    } finally {
+      this.settle();
+    }
+  }
+
+  private reportProgress(percent: number, message?: string): void {
+    if (this.decided) return;
+    this.throttle ??= new ProgressThrottle({
+      intervalMs: this.env.progressIntervalMs,
+      clock: this.env.clock,
+      send: (value, text) => {
+        if (!this.decided) this.env.hooks.onProgress(this, value, text);
       },
-      progress: (percent, message) => this.throttle.report(percent, message),
-    };
+    });
+    this.throttle.report(percent, message);
   }
 
   private succeed(value: unknown): void {
     if (this.decided) return;
-    let result: TaskResult;
+    let output: OutgoingResult["value"];
     try {
-      result = create(TaskResultSchema, {
-        taskId: this.info.id,
-        leaseToken: this.info.leaseToken,
-        outcome: { case: "success", value: encodeSuccess(value) },
-      });
+      output = successValue(value);
     } catch (error) {
       this.fail(error);
       return;
     }
     this.decided = true;
     this.stopTimers();
-    this.options.events.emit("task:completed", { task: this.info, durationMs: this.elapsed() });
-    this.options.hooks.onOutcome(this, result);
+    const { events, hooks } = this.env;
+    if (events.hasListeners("task:completed")) {
+      events.emit("task:completed", { task: this.info, durationMs: this.elapsed() });
+    }
+    hooks.onOutcome(this, { taskId: this.leased.taskId, leaseToken: this.leased.leaseToken, kind: "success", value: output });
   }
 
   private fail(error: unknown): void {
@@ -203,34 +250,32 @@ export class RunningTask {
   private decide(failure: FailureInfo, error: unknown): void {
     this.decided = true;
     this.stopTimers();
-    const result = create(TaskResultSchema, {
-      taskId: this.info.id,
-      leaseToken: this.info.leaseToken,
-      outcome: { case: "failure", value: encodeFailure(failure) },
-    });
-    this.options.events.emit("task:failed", {
-      task: this.info,
-      durationMs: this.elapsed(),
-      failure,
-      error: error ?? this.controller.signal.reason,
-    });
-    this.options.hooks.onOutcome(this, result);
+    const { events, hooks } = this.env;
+    if (events.hasListeners("task:failed")) {
+      events.emit("task:failed", {
+        task: this.info,
+        durationMs: this.elapsed(),
+        failure,
+        error: error ?? this.abortReason,
+      });
+    }
+    hooks.onOutcome(this, { taskId: this.leased.taskId, leaseToken: this.leased.leaseToken, kind: "failure", value: failure });
   }
 
   private settle(): void {
     if (this.settled) return;
     this.settled = true;
     this.stopTimers();
-    this.options.hooks.onSettled(this);
+    this.env.hooks.onSettled(this);
   }
 
   private stopTimers(): void {
-    if (this.timer !== undefined) this.options.clock.clearTimeout(this.timer);
+    if (this.timer !== undefined) this.env.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    this.throttle.close();
+    this.throttle?.close();
   }
 
   private elapsed(): number {
-    return this.options.clock.now() - this.startedAt;
+    return this.env.clock.now() - this.startedAt;
   }
 }

@@ -1,0 +1,166 @@
+import { emptyStringMemo, ProtoReader, WireType, type StringMemo } from "./proto-reader.js";
+
+/** How a task's input was sent. */
+export const PayloadKind = {
+  /** No input. */
+  none: 0,
+  /** A `google.protobuf.Value` (JSON), still encoded. */
+  json: 1,
+  /** Opaque bytes. */
+  bytes: 2,
+} as const;
+
+/** One of {@link PayloadKind}. */
+export type PayloadKindValue = (typeof PayloadKind)[keyof typeof PayloadKind];
+
+/** A `LeasedTask` as the worker uses it, decoded by hand from an assignment. */
+export interface AssignedTask {
+  /** Task id. */
+  taskId: string;
+  /** Queue of the task. */
+  queue: string;
+  /** Task type. */
+  type: string;
+  /** How the input was sent. */
+  payloadKind: PayloadKindValue;
+  /** The encoded `Value` (json) or the bytes themselves (bytes); a view of the received frame. */
+  payload: Uint8Array | undefined;
+  /** Attempt number, from 1. */
+  attempt: number;
+  /** Total attempts allowed. */
+  maxAttempts: number;
+  /** Fencing token of the lease. */
+  leaseToken: string;
+  /** Execution timeout in ms; 0 when none. */
+  timeoutMs: number;
+  /** Labels given at submit. */
+  labels: Record<string, string>;
+  /** Submit time in ms since the epoch, if the server said. */
+  createdAtMs: number | undefined;
+}
+
+// Field numbers of TaskAssignment, LeasedTask, map entries, Timestamp and Duration.
+const ASSIGNMENT_TASKS = 1;
+const TASK_ID = 1;
+const QUEUE = 2;
+const TYPE = 3;
+const PAYLOAD = 4;
+const PAYLOAD_BYTES = 5;
+const ATTEMPT = 6;
+const MAX_ATTEMPTS = 7;
+const LEASE_TOKEN = 8;
+const TIMEOUT = 10;
+const LABELS = 11;
+const CREATED_AT = 12;
+const SECONDS = 1;
+const NANOS = 2;
+
+const LEN = WireType.lengthDelimited;
+const VARINT = WireType.varint;
+
+/** Decodes a `TaskAssignment` message into its tasks. Throws on malformed input. */
+export function decodeAssignment(bytes: Uint8Array): AssignedTask[] {
+  const reader = new ProtoReader(bytes);
+  const tasks: AssignedTask[] = [];
+  // Consecutive tasks mostly share their queue and type: decode those strings once.
+  const memos: TaskStringMemos = { queue: emptyStringMemo(), type: emptyStringMemo() };
+  while (reader.more) {
+    const tag = reader.tag();
+    if (tag === ((ASSIGNMENT_TASKS << 3) | LEN)) tasks.push(readTask(reader, reader.delimitedEnd(), memos));
+    else reader.skip(tag & 7);
+  }
+  return tasks;
+}
+
+interface TaskStringMemos {
+  queue: StringMemo;
+  type: StringMemo;
+}
+
+function readTask(reader: ProtoReader, end: number, memos: TaskStringMemos): AssignedTask {
+  const task: AssignedTask = {
+    taskId: "",
+    queue: "",
+    type: "",
+    payloadKind: PayloadKind.none,
+    payload: undefined,
+    attempt: 0,
+    maxAttempts: 0,
+    leaseToken: "",
+    timeoutMs: 0,
+    labels: {},
+    createdAtMs: undefined,
+  };
+  while (reader.pos < end) {
+    const tag = reader.tag();
+    switch (tag) {
+      case (TASK_ID << 3) | LEN:
+        task.taskId = reader.string();
+        break;
+      case (QUEUE << 3) | LEN:
+        task.queue = reader.repeatedString(memos.queue);
+        break;
+      case (TYPE << 3) | LEN:
+        task.type = reader.repeatedString(memos.type);
+        break;
+      case (PAYLOAD << 3) | LEN:
+        task.payloadKind = PayloadKind.json;
+        task.payload = reader.bytes();
+        break;
+      case (PAYLOAD_BYTES << 3) | LEN:
+        task.payloadKind = PayloadKind.bytes;
+        task.payload = reader.bytes();
+        break;
+      case (ATTEMPT << 3) | VARINT:
+        task.attempt = reader.int32();
+        break;
+      case (MAX_ATTEMPTS << 3) | VARINT:
+        task.maxAttempts = reader.int32();
+        break;
+      case (LEASE_TOKEN << 3) | LEN:
+        task.leaseToken = reader.string();
+        break;
+      case (TIMEOUT << 3) | LEN:
+        task.timeoutMs = readMs(reader, reader.delimitedEnd());
+        break;
+      case (LABELS << 3) | LEN:
+        readLabel(reader, reader.delimitedEnd(), task.labels);
+        break;
+      case (CREATED_AT << 3) | LEN:
+        task.createdAtMs = readMs(reader, reader.delimitedEnd());
+        break;
+      default:
+        reader.skip(tag & 7);
+    }
+  }
+  if (reader.pos !== end) throw new Error("protobuf: LeasedTask runs past its length");
+  return task;
+}
+
+/** Reads a Timestamp or Duration (seconds and nanos) as milliseconds. */
+function readMs(reader: ProtoReader, end: number): number {
+  let seconds = 0;
+  let nanos = 0;
+  while (reader.pos < end) {
+    const tag = reader.tag();
+    if (tag === ((SECONDS << 3) | VARINT)) seconds = reader.int64();
+    else if (tag === ((NANOS << 3) | VARINT)) nanos = reader.int32();
+    else reader.skip(tag & 7);
+  }
+  if (reader.pos !== end) throw new Error("protobuf: time value runs past its length");
+  return seconds * 1000 + Math.round(nanos / 1_000_000);
+}
+
+function readLabel(reader: ProtoReader, end: number, labels: Record<string, string>): void {
+  let key = "";
+  let value = "";
+  while (reader.pos < end) {
+    const tag = reader.tag();
+    if (tag === ((1 << 3) | LEN)) key = reader.string();
+    else if (tag === ((2 << 3) | LEN)) value = reader.string();
+    else reader.skip(tag & 7);
+  }
+  if (reader.pos !== end) throw new Error("protobuf: label runs past its length");
+  if (key === "__proto__") Object.defineProperty(labels, key, { value, enumerable: true, writable: true, configurable: true });
+  else labels[key] = value;
+}

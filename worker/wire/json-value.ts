@@ -1,0 +1,144 @@
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { ProtoReader, WireType } from "./proto-reader.js";
+import type { ProtoWriter } from "./proto-writer.js";
+
+// Field numbers of google.protobuf.Value, Struct (and its map entries) and ListValue.
+const NULL_VALUE = 1;
+const NUMBER_VALUE = 2;
+const STRING_VALUE = 3;
+const BOOL_VALUE = 4;
+const STRUCT_VALUE = 5;
+const LIST_VALUE = 6;
+const STRUCT_FIELDS = 1;
+const ENTRY_KEY = 1;
+const ENTRY_VALUE = 2;
+const LIST_VALUES = 1;
+
+const NOT_SET = Symbol("not set");
+
+/**
+ * Decodes the `google.protobuf.Value` message in `bytes` into the JS value it stands for,
+ * as protobuf's JSON mapping does: null, a number, a string, a boolean, an object or an
+ * array. Throws when a value holds nothing or a number is NaN or infinite.
+ */
+export function decodeJsonValue(bytes: Uint8Array): JsonValue {
+  // The most common payload by far: null_value = 0.
+  if (bytes.length === 2 && bytes[0] === ((NULL_VALUE << 3) | WireType.varint) && bytes[1] === 0) return null;
+  const reader = new ProtoReader(bytes);
+  return readValue(reader, reader.end);
+}
+
+function readValue(reader: ProtoReader, end: number): JsonValue {
+  let value: JsonValue | typeof NOT_SET = NOT_SET;
+  while (reader.pos < end) {
+    const tag = reader.tag();
+    switch (tag) {
+      case (NULL_VALUE << 3) | WireType.varint:
+        reader.uint32();
+        value = null;
+        break;
+      case (NUMBER_VALUE << 3) | WireType.fixed64:
+        value = reader.double();
+        if (!Number.isFinite(value)) throw new Error("google.protobuf.Value cannot be NaN or Infinity");
+        break;
+      case (STRING_VALUE << 3) | WireType.lengthDelimited:
+        value = reader.string();
+        break;
+      case (BOOL_VALUE << 3) | WireType.varint:
+        value = reader.bool();
+        break;
+      case (STRUCT_VALUE << 3) | WireType.lengthDelimited:
+        value = readStruct(reader, reader.delimitedEnd());
+        break;
+      case (LIST_VALUE << 3) | WireType.lengthDelimited:
+        value = readList(reader, reader.delimitedEnd());
+        break;
+      default:
+        reader.skip(tag & 7);
+    }
+  }
+  checkEnd(reader, end);
+  if (value === NOT_SET) throw new Error("google.protobuf.Value must have a value");
+  return value;
+}
+
+function readStruct(reader: ProtoReader, end: number): JsonObject {
+  const object: JsonObject = {};
+  while (reader.pos < end) {
+    const tag = reader.tag();
+    if (tag !== ((STRUCT_FIELDS << 3) | WireType.lengthDelimited)) {
+      reader.skip(tag & 7);
+      continue;
+    }
+    const entryEnd = reader.delimitedEnd();
+    let key = "";
+    let value: JsonValue | typeof NOT_SET = NOT_SET;
+    while (reader.pos < entryEnd) {
+      const entryTag = reader.tag();
+      if (entryTag === ((ENTRY_KEY << 3) | WireType.lengthDelimited)) key = reader.string();
+      else if (entryTag === ((ENTRY_VALUE << 3) | WireType.lengthDelimited)) value = readValue(reader, reader.delimitedEnd());
+      else reader.skip(entryTag & 7);
+    }
+    checkEnd(reader, entryEnd);
+    if (value === NOT_SET) throw new Error("google.protobuf.Value must have a value");
+    setOwn(object, key, value);
+  }
+  checkEnd(reader, end);
+  return object;
+}
+
+function readList(reader: ProtoReader, end: number): JsonValue[] {
+  const list: JsonValue[] = [];
+  while (reader.pos < end) {
+    const tag = reader.tag();
+    if (tag === ((LIST_VALUES << 3) | WireType.lengthDelimited)) list.push(readValue(reader, reader.delimitedEnd()));
+    else reader.skip(tag & 7);
+  }
+  checkEnd(reader, end);
+  return list;
+}
+
+/**
+ * Writes `value` (a JSON value: null, a finite number, a string, a boolean, a plain object
+ * or an array of those) as the fields of a `google.protobuf.Value`. The caller wraps them
+ * in the enclosing field.
+ */
+export function writeJsonValue(writer: ProtoWriter, value: JsonValue): void {
+  if (value === null) {
+    writer.tag(NULL_VALUE, WireType.varint).varint(0);
+  } else if (typeof value === "number") {
+    writer.tag(NUMBER_VALUE, WireType.fixed64).double(value);
+  } else if (typeof value === "string") {
+    writer.tag(STRING_VALUE, WireType.lengthDelimited).string(value);
+  } else if (typeof value === "boolean") {
+    writer.tag(BOOL_VALUE, WireType.varint).varint(value ? 1 : 0);
+  } else if (Array.isArray(value)) {
+    const list = writer.fork(LIST_VALUE);
+    for (const item of value) {
+      const mark = writer.fork(LIST_VALUES);
+      writeJsonValue(writer, item);
+      writer.join(mark);
+    }
+    writer.join(list);
+  } else {
+    const struct = writer.fork(STRUCT_VALUE);
+    for (const key of Object.keys(value)) {
+      const entry = writer.fork(STRUCT_FIELDS);
+      writer.stringField(ENTRY_KEY, key);
+      const mark = writer.fork(ENTRY_VALUE);
+      writeJsonValue(writer, value[key]);
+      writer.join(mark);
+      writer.join(entry);
+    }
+    writer.join(struct);
+  }
+}
+
+function setOwn(object: JsonObject, key: string, value: JsonValue): void {
+  if (key === "__proto__") Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  else object[key] = value;
+}
+
+function checkEnd(reader: ProtoReader, end: number): void {
+  if (reader.pos !== end) throw new Error("protobuf: nested message runs past its length");
+}

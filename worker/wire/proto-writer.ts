@@ -1,0 +1,140 @@
+import { WireType } from "./proto-reader.js";
+
+/**
+ * A minimal protobuf binary writer for the worker stream's hot messages. Writes go into
+ * one growing buffer; a nested message reserves a single length byte and its body is moved
+ * when it turns out to be 128 bytes or longer. Every method writes the field even when it
+ * holds a default value: callers skip defaults themselves where proto3 would.
+ */
+export class ProtoWriter {
+  private buf: Buffer;
+  private pos = 0;
+
+  /** Creates a writer with room for `initialBytes`. */
+  constructor(initialBytes = 128) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** The bytes written, copied into a buffer of their own. */
+  finish(): Uint8Array {
+    const out = new Uint8Array(this.pos);
+    out.set(this.buf.subarray(0, this.pos));
+    return out;
+  }
+
+  /** Writes a field tag. */
+  tag(field: number, wireType: number): this {
+    return this.varint((field << 3) | wireType);
+  }
+
+  /** Writes an unsigned varint (0 to 2^32 - 1). */
+  varint(value: number): this {
+    this.ensure(5);
+    const buf = this.buf;
+    while (value > 0x7f) {
+      buf[this.pos++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    }
+    buf[this.pos++] = value;
+    return this;
+  }
+
+  /** Writes an int32 value (negative values as 10-byte varints, as protobuf requires). */
+  int32(value: number): this {
+    if (value >= 0) return this.varint(value);
+    this.ensure(10);
+    let low = value >>> 0;
+    for (let i = 0; i < 4; i++) {
+      this.buf[this.pos++] = (low & 0x7f) | 0x80;
+      low >>>= 7;
+    }
+    // Bits 28-31 of the value, then sign-extension ones up to bit 63.
+    this.buf[this.pos++] = (low & 0x0f) | 0xf0;
+    for (let i = 0; i < 4; i++) this.buf[this.pos++] = 0xff;
+    this.buf[this.pos++] = 0x01;
+    return this;
+  }
+
+  /** Writes a length-delimited UTF-8 string value (after its tag). */
+  string(value: string): this {
+    const maxBytes = value.length * 3;
+    if (maxBytes < 128) {
+      this.ensure(1 + maxBytes);
+      const written = maxBytes === 0 ? 0 : this.buf.write(value, this.pos + 1, "utf8");
+      this.buf[this.pos] = written;
+      this.pos += 1 + written;
+      return this;
+    }
+    const bytes = Buffer.byteLength(value, "utf8");
+    this.varint(bytes);
+    this.ensure(bytes);
+    this.pos += this.buf.write(value, this.pos, "utf8");
+    return this;
+  }
+
+  /** Writes a length-delimited bytes value (after its tag). */
+  bytes(value: Uint8Array): this {
+    this.varint(value.length);
+    return this.raw(value);
+  }
+
+  /** Writes bytes as they are. */
+  raw(value: Uint8Array): this {
+    this.ensure(value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+    return this;
+  }
+
+  /** Writes a little-endian double value (after its tag). */
+  double(value: number): this {
+    this.ensure(8);
+    this.buf.writeDoubleLE(value, this.pos);
+    this.pos += 8;
+    return this;
+  }
+
+  /** Writes a string field. */
+  stringField(field: number, value: string): this {
+    return this.tag(field, WireType.lengthDelimited).string(value);
+  }
+
+  /**
+   * Starts a length-delimited nested value; returns a mark for {@link ProtoWriter.join},
+   * which writes its length once the body is written.
+   */
+  fork(field: number): number {
+    this.tag(field, WireType.lengthDelimited);
+    this.ensure(1);
+    return this.pos++;
+  }
+
+  /** Ends the nested value started at `mark`, writing its length before it. */
+  join(mark: number): this {
+    const length = this.pos - mark - 1;
+    if (length < 0x80) {
+      this.buf[mark] = length;
+      return this;
+    }
+    let prefix = 1;
+    while (length >>> (7 * prefix) > 0) prefix++;
+    this.ensure(prefix - 1);
+    this.buf.copy(this.buf, mark + prefix, mark + 1, this.pos);
+    this.pos += prefix - 1;
+    let value = length;
+    let at = mark;
+    while (value > 0x7f) {
+      this.buf[at++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    }
+    this.buf[at] = value;
+    return this;
+  }
+
+  private ensure(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + bytes));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+}

@@ -1,0 +1,96 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import {
+  CancelCommandSchema,
+  DrainCommandSchema,
+  WelcomeSchema,
+  type CancelCommand,
+  type DrainCommand,
+  type ResultStatus,
+  type Welcome,
+} from "../../gen/taskqueue/v1/worker_service_pb.js";
+import { decodeAssignment, type AssignedTask } from "./assignment.js";
+import type { ResponseFrame } from "./frame-service.js";
+import { ProtoReader, WireType } from "./proto-reader.js";
+
+/** A `ResultAck` decoded by hand. */
+export interface ReceivedAck {
+  /** Task id of the result. */
+  taskId: string;
+  /** Lease token of the result. */
+  leaseToken: string;
+  /** The verdict (a wire value: unknown values are kept as numbers). */
+  status: ResultStatus;
+  /** Explanation when not accepted. */
+  message: string;
+}
+
+/**
+ * A server message, decoded: the hot ones (assignments, acks) by hand into plain objects,
+ * the rare ones with the generated schemas.
+ */
+export type ServerMessage =
+  | { case: "welcome"; value: Welcome }
+  | { case: "assignment"; value: AssignedTask[] }
+  | { case: "acks"; value: ReceivedAck[] }
+  | { case: "cancel"; value: CancelCommand }
+  | { case: "drain"; value: DrainCommand }
+  | { case: "heartbeatAck"; value?: undefined }
+  | { case: undefined; value?: undefined };
+
+/** Decodes the member of a `ConnectResponse` frame. Throws on malformed input. */
+export function decodeServerMessage(frame: ResponseFrame): ServerMessage {
+  const message = frame.message;
+  switch (message.case) {
+    case "assignment":
+      return { case: "assignment", value: decodeAssignment(message.value) };
+    case "acks":
+      return { case: "acks", value: decodeAcks(message.value) };
+    case "welcome":
+      return { case: "welcome", value: fromBinary(WelcomeSchema, message.value) };
+    case "cancel":
+      return { case: "cancel", value: fromBinary(CancelCommandSchema, message.value) };
+    case "drain":
+      return { case: "drain", value: fromBinary(DrainCommandSchema, message.value) };
+    case "heartbeatAck":
+      return { case: "heartbeatAck" };
+    default:
+      return { case: undefined };
+  }
+}
+
+/** Decodes a `ResultAcks` message. */
+export function decodeAcks(bytes: Uint8Array): ReceivedAck[] {
+  const reader = new ProtoReader(bytes);
+  const acks: ReceivedAck[] = [];
+  while (reader.more) {
+    const tag = reader.tag();
+    if (tag === ((1 << 3) | WireType.lengthDelimited)) acks.push(readAck(reader, reader.delimitedEnd()));
+    else reader.skip(tag & 7);
+  }
+  return acks;
+}
+
+function readAck(reader: ProtoReader, end: number): ReceivedAck {
+  const ack: ReceivedAck = { taskId: "", leaseToken: "", status: 0, message: "" };
+  while (reader.pos < end) {
+    const tag = reader.tag();
+    switch (tag) {
+      case (1 << 3) | WireType.lengthDelimited:
+        ack.taskId = reader.string();
+        break;
+      case (2 << 3) | WireType.lengthDelimited:
+        ack.leaseToken = reader.string();
+        break;
+      case (3 << 3) | WireType.varint:
+        ack.status = reader.int32();
+        break;
+      case (4 << 3) | WireType.lengthDelimited:
+        ack.message = reader.string();
+        break;
+      default:
+        reader.skip(tag & 7);
+    }
+  }
+  if (reader.pos !== end) throw new Error("protobuf: ResultAck runs past its length");
+  return ack;
+}

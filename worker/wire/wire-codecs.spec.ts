@@ -1,0 +1,198 @@
+import { create, fromBinary, fromJson, toBinary, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { durationFromMs, timestampFromMs, ValueSchema } from "@bufbuild/protobuf/wkt";
+import { describe, expect, it } from "vitest";
+import {
+  ConnectRequestSchema,
+  ConnectResponseSchema,
+  LeasedTaskSchema,
+  ResultAcksSchema,
+  ResultStatus,
+  TaskAssignmentSchema,
+  TaskResultsSchema,
+} from "../../gen/taskqueue/v1/worker_service_pb.js";
+import { creditRequest, heartbeatRequest, resultsRequest } from "../requests.js";
+import { decodeAssignment, PayloadKind } from "./assignment.js";
+import { frameService } from "./frame-service.js";
+import { decodeJsonValue, writeJsonValue } from "./json-value.js";
+import { ProtoReader } from "./proto-reader.js";
+import { ProtoWriter } from "./proto-writer.js";
+import { decodeAcks, decodeServerMessage } from "./server-messages.js";
+import { encodeTaskResults, type OutgoingResult } from "./task-results.js";
+
+const samples: JsonValue[] = [
+  null,
+  0,
+  -1.5,
+  1e300,
+  "",
+  "héllo \u{1F600}",
+  true,
+  false,
+  [],
+  {},
+  [1, "two", null, [false], { three: 3 }],
+  { nested: { deeper: { list: [1, 2, 3], text: "x".repeat(300) } }, "": "empty key", "ü": "ü" },
+  { big: "y".repeat(20_000) },
+];
+
+function encodeValue(value: JsonValue): Uint8Array {
+  const writer = new ProtoWriter(4);
+  writeJsonValue(writer, value);
+  return writer.finish();
+}
+
+describe("JSON values", () => {
+  it("decode what protobuf-es encodes", () => {
+    for (const value of samples) {
+      expect(decodeJsonValue(toBinary(ValueSchema, fromJson(ValueSchema, value)))).toEqual(value);
+    }
+  });
+
+  it("encode what protobuf-es decodes", () => {
+    for (const value of samples) {
+      expect(toJson(ValueSchema, fromBinary(ValueSchema, encodeValue(value)))).toEqual(value);
+    }
+  });
+
+  it("reject a value that holds nothing and non-finite numbers, as the JSON mapping does", () => {
+    expect(() => decodeJsonValue(new Uint8Array())).toThrow(/must have a value/);
+    const nan = create(ValueSchema, { kind: { case: "numberValue", value: Number.NaN } });
+    expect(() => decodeJsonValue(toBinary(ValueSchema, nan))).toThrow(/NaN/);
+  });
+
+  it("keep a __proto__ key as an own property", () => {
+    const decoded = decodeJsonValue(encodeValue(JSON.parse('{"__proto__": {"polluted": true}}') as JsonValue));
+    expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
+    expect(Object.keys(decoded as object)).toEqual(["__proto__"]);
+  });
+});
+
+describe("assignments", () => {
+  it("decode every field of the tasks protobuf-es encodes", () => {
+    const assignment = create(TaskAssignmentSchema, {
+      tasks: [
+        create(LeasedTaskSchema, {
+          taskId: "0192b3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b",
+          queue: "emails",
+          type: "send",
+          payloadData: { case: "payload", value: fromJson(ValueSchema, { to: "a@b.c", n: [1, 2] }) },
+          attempt: 2,
+          maxAttempts: 5,
+          leaseToken: "lease-ü",
+          leaseDeadline: timestampFromMs(1_700_000_030_000),
+          timeout: durationFromMs(1_500),
+          labels: { region: "eu", "": "blank" },
+          createdAt: timestampFromMs(1_700_000_000_123),
+        }),
+        create(LeasedTaskSchema, {
+          taskId: "t2",
+          payloadData: { case: "payloadBytes", value: new Uint8Array([1, 2, 3]) },
+          createdAt: timestampFromMs(-1_500),
+        }),
+        create(LeasedTaskSchema, { taskId: "t3" }),
+      ],
+    });
+    const [first, second, third] = decodeAssignment(toBinary(TaskAssignmentSchema, assignment));
+    expect(first).toMatchObject({
+      taskId: "0192b3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b",
+      queue: "emails",
+      type: "send",
+      payloadKind: PayloadKind.json,
+      attempt: 2,
+      maxAttempts: 5,
+      leaseToken: "lease-ü",
+      timeoutMs: 1_500,
+      labels: { region: "eu", "": "blank" },
+      createdAtMs: 1_700_000_000_123,
+    });
+    expect(decodeJsonValue(first.payload as Uint8Array)).toEqual({ to: "a@b.c", n: [1, 2] });
+    expect(second.payloadKind).toBe(PayloadKind.bytes);
+    expect(second.payload).toEqual(new Uint8Array([1, 2, 3]));
+    expect(Buffer.isBuffer(second.payload)).toBe(false);
+    expect(second.createdAtMs).toBe(-1_500);
+    expect(third).toMatchObject({ payloadKind: PayloadKind.none, timeoutMs: 0, labels: {}, createdAtMs: undefined });
+  });
+
+  it("throw on truncated input", () => {
+    const bytes = toBinary(TaskAssignmentSchema, create(TaskAssignmentSchema, { tasks: [{ taskId: "abc", queue: "q" }] }));
+    expect(() => decodeAssignment(bytes.subarray(0, bytes.length - 1))).toThrow();
+  });
+});
+
+describe("acks and frames", () => {
+  it("decode acks, including statuses the SDK does not know", () => {
+    const acks = create(ResultAcksSchema, {
+      acks: [
+        { taskId: "a", leaseToken: "la", status: ResultStatus.ACCEPTED },
+        { taskId: "b", leaseToken: "lb", status: ResultStatus.REJECTED, message: "too big" },
+        { taskId: "c", leaseToken: "lc", status: 9 as ResultStatus },
+      ],
+    });
+    expect(decodeAcks(toBinary(ResultAcksSchema, acks))).toEqual([
+      { taskId: "a", leaseToken: "la", status: ResultStatus.ACCEPTED, message: "" },
+      { taskId: "b", leaseToken: "lb", status: ResultStatus.REJECTED, message: "too big" },
+      { taskId: "c", leaseToken: "lc", status: 9, message: "" },
+    ]);
+  });
+
+  it("read a ConnectResponse as a frame and a frame as a ConnectRequest", () => {
+    const response = create(ConnectResponseSchema, {
+      message: { case: "cancel", value: { taskId: "t", leaseToken: "l", reason: "user" } },
+    });
+    const frame = fromBinary(frameService.method.connect.output, toBinary(ConnectResponseSchema, response));
+    expect(decodeServerMessage(frame)).toMatchObject({ case: "cancel", value: { taskId: "t", reason: "user" } });
+    const toRequest = (frameMessage: ReturnType<typeof creditRequest>) =>
+      fromBinary(ConnectRequestSchema, toBinary(frameService.method.connect.input, frameMessage)).message;
+    expect(toRequest(creditRequest(200))).toMatchObject({ case: "credit", value: { credits: 200 } });
+    expect(toRequest(heartbeatRequest(["a", "b"]))).toMatchObject({ case: "heartbeat", value: { taskIds: ["a", "b"] } });
+    expect(toRequest(resultsRequest([]))).toMatchObject({ case: "results", value: { results: [] } });
+  });
+});
+
+describe("results", () => {
+  it("encode what protobuf-es decodes", () => {
+    const results: OutgoingResult[] = [
+      { taskId: "t1", leaseToken: "l1", kind: "success", value: null },
+      { taskId: "t2", leaseToken: "l2", kind: "success", value: { deep: ["x".repeat(200)] } },
+      { taskId: "t3", leaseToken: "l3", kind: "success", value: new Uint8Array() },
+      { taskId: "t4", leaseToken: "l4", kind: "failure", value: { message: "boom ✗", type: "TypeError", nonRetryable: true } },
+      { taskId: "t5", leaseToken: "l5", kind: "failure", value: { message: "", type: "", nonRetryable: false } },
+    ];
+    const decoded = fromBinary(TaskResultsSchema, encodeTaskResults(results)).results;
+    expect(decoded.map((r) => [r.taskId, r.leaseToken])).toEqual(results.map((r) => [r.taskId, r.leaseToken]));
+    const [first, second, third, fourth, fifth] = decoded.map((r) => r.outcome);
+    expect(first.case === "success" && first.value.resultData.case === "result" && toJson(ValueSchema, first.value.resultData.value)).toBeNull();
+    expect(second.case === "success" && second.value.resultData.case === "result" && toJson(ValueSchema, second.value.resultData.value)).toEqual({
+      deep: ["x".repeat(200)],
+    });
+    expect(third).toMatchObject({ case: "success", value: { resultData: { case: "resultBytes" } } });
+    expect(fourth).toMatchObject({ case: "failure", value: { message: "boom ✗", type: "TypeError", nonRetryable: true } });
+    expect(fifth).toMatchObject({ case: "failure", value: { message: "", type: "", nonRetryable: false } });
+  });
+});
+
+describe("proto reader and writer", () => {
+  it("round-trip varints, negative int32 and int64 values, and long nested lengths", () => {
+    const writer = new ProtoWriter(1);
+    writer.varint(0).varint(127).varint(128).varint(2 ** 32 - 1).int32(-1).int32(-2_147_483_648);
+    const mark = writer.fork(1);
+    writer.raw(new Uint8Array(70_000).fill(7));
+    writer.join(mark);
+    const reader = new ProtoReader(writer.finish());
+    expect([reader.uint32(), reader.uint32(), reader.uint32(), reader.uint32(), reader.int32(), reader.int32()]).toEqual([
+      0, 127, 128, 2 ** 32 - 1, -1, -2_147_483_648,
+    ]);
+    expect(reader.tag()).toBe((1 << 3) | 2);
+    const body = reader.bytes();
+    expect(body.length).toBe(70_000);
+    expect(body.every((b) => b === 7)).toBe(true);
+    expect(reader.more).toBe(false);
+    const seconds = new ProtoWriter();
+    seconds.int32(-5);
+    expect(new ProtoReader(seconds.finish()).int64()).toBe(-5);
+    const big = toBinary(LeasedTaskSchema, create(LeasedTaskSchema, { createdAt: timestampFromMs(8_000_000_000_000_000) }));
+    expect(decodeAssignment(toBinary(TaskAssignmentSchema, { $typeName: "taskqueue.v1.TaskAssignment", tasks: [fromBinary(LeasedTaskSchema, big)] }))[0].createdAtMs).toBe(
+      8_000_000_000_000_000,
+    );
+  });
+});
