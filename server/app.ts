@@ -27,6 +27,7 @@ import type { LeaseEnd } from "./redis/queue-store.js";
 import { QueueStore } from "./redis/queue-store.js";
 import { withErrorMapping } from "./services/connect-errors.js";
 import { createDeadLetterService } from "./services/dead-letter-service.js";
+import { decodeSubmitTasksRequest } from "./services/submit-request-decoder.js";
 import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
 import { startGrpcServer, type GrpcServerHandle } from "./transport/grpc-server.js";
@@ -212,6 +213,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
         }),
         logger,
       ),
+      { submitTasks: decodeSubmitTasksRequest },
     ),
     registerService(
       WorkerService,

@@ -16,6 +16,12 @@ export interface StoredData {
 }
 
 /**
+ * Set on a decoded JSON oneof by a decoder that already has the value's JSON text (see the
+ * submit request decoder): storing it then needs no conversion.
+ */
+export const JSON_TEXT = Symbol("taskqueue.jsonText");
+
+/**
  * Encodes an API oneof for storage; an unset oneof is stored as JSON null. Throws
  * InvalidArgumentError naming `field` for a JSON value that holds nothing (a
  * google.protobuf.Value with no kind set).
@@ -23,6 +29,8 @@ export interface StoredData {
 export function encodeData(data: { case: string | undefined; value?: unknown }, jsonCase: string, field = jsonCase): StoredData {
   if (data.case === undefined) return { bytes: Buffer.from("null"), format: PayloadFormat.json };
   if (data.case === jsonCase) {
+    const known = (data as { [JSON_TEXT]?: string })[JSON_TEXT];
+    if (known !== undefined) return { bytes: Buffer.from(known), format: PayloadFormat.json };
     const scalar = scalarJson(data.value as Value);
     if (scalar !== undefined) return { bytes: Buffer.from(scalar), format: PayloadFormat.json };
     let text: string;

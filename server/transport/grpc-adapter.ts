@@ -82,7 +82,7 @@ export function adaptServiceToGrpc(
     const scope: MethodScope = { service, method, path: grpcMethodPath(service, method), options, live };
     implementation[method.name] = createHandler(scope, bound);
   }
-  return { definition: grpcServiceDefinition(service), implementation };
+  return { definition: grpcServiceDefinition(service, registration.requestDecoders), implementation };
 }
 
 function createHandler(scope: MethodScope, fn: (...args: unknown[]) => unknown): UntypedHandleCall {

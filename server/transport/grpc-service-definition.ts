@@ -10,6 +10,7 @@ import {
   type MessageInitShape,
 } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import type { RequestDecoders } from "./service-registration.js";
 import { ENCODE_BINARY, isSelfEncoding } from "./wire/fast-message.js";
 
 /**
@@ -29,6 +30,7 @@ export function grpcMethodPath(service: DescService, method: DescMethod): string
 export function grpcMethodDefinition(
   service: DescService,
   method: DescMethod,
+  requestDecoder?: (bytes: Uint8Array) => Message,
 ): MethodDefinition<Message, Message> {
   const streamsRequests = method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming";
   const streamsResponses = method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
@@ -37,7 +39,7 @@ export function grpcMethodDefinition(
     requestStream: streamsRequests,
     responseStream: streamsResponses,
     requestSerialize: serializer(method.input),
-    requestDeserialize: deserializer(method.input),
+    requestDeserialize: requestDecoder ?? deserializer(method.input),
     responseSerialize: serializer(method.output),
     responseDeserialize: deserializer(method.output),
     originalName: method.localName,
@@ -46,12 +48,12 @@ export function grpcMethodDefinition(
 
 /**
  * The grpc-js `ServiceDefinition` of a protobuf-es service, keyed by the proto method
- * names (`GetTask`). Pass it to `Server.addService` or `makeGenericClientConstructor`.
+ * names (`GetTask`); `requestDecoders` replace the reflective decoder of some requests. Pass it to `Server.addService` or `makeGenericClientConstructor`.
  */
-export function grpcServiceDefinition(service: DescService): ServiceDefinition {
+export function grpcServiceDefinition(service: DescService, requestDecoders: RequestDecoders = {}): ServiceDefinition {
   const definition: Record<string, MethodDefinition<Message, Message>> = {};
   for (const method of service.methods) {
-    definition[method.name] = grpcMethodDefinition(service, method);
+    definition[method.name] = grpcMethodDefinition(service, method, requestDecoders[method.localName]);
   }
   return definition;
 }

@@ -1,4 +1,4 @@
-import type { DescService } from "@bufbuild/protobuf";
+import type { DescService, Message } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 
 /**
@@ -11,7 +11,12 @@ export interface ServiceRegistration {
   readonly service: DescService;
   /** The implementation of some or all of the service's methods. */
   readonly impl: Partial<ServiceImpl<DescService>>;
+  /** Hand-written binary decoders of request messages, by method local name (gRPC only). */
+  readonly requestDecoders?: RequestDecoders;
 }
+
+/** Binary request decoders by method local name, e.g. `{ submitTasks: decode }`. */
+export type RequestDecoders = Partial<Record<string, (bytes: Uint8Array) => Message>>;
 
 /**
  * Pairs a service descriptor with its implementation, checking the implementation's
@@ -25,8 +30,9 @@ export interface ServiceRegistration {
 export function registerService<S extends DescService>(
   service: S,
   impl: Partial<ServiceImpl<S>>,
+  requestDecoders?: RequestDecoders,
 ): ServiceRegistration {
-  return { service, impl: impl as Partial<ServiceImpl<DescService>> };
+  return { service, impl: impl as Partial<ServiceImpl<DescService>>, requestDecoders };
 }
 
 /**

@@ -1,0 +1,69 @@
+import { create, equals, fromJson, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import { describe, expect, it } from "vitest";
+import { SubmitTasksRequestSchema, TaskView } from "../../gen/taskqueue/v1/task_service_pb.js";
+import { encodeData } from "./payload-codec.js";
+import { decodeSubmitTasksRequest } from "./submit-request-decoder.js";
+
+const request = create(SubmitTasksRequestSchema, {
+  view: TaskView.BASIC,
+  tasks: [
+    { queue: "emails", type: "send" },
+    { queue: "emails", type: "send", payloadData: { case: "payload", value: fromJson(ValueSchema, { to: "a@b.c", n: [1, 2.5, null, true], deep: { x: "é✓" } }) } },
+    { queue: "emails", type: "other", payloadData: { case: "payload", value: fromJson(ValueSchema, null) } },
+    { queue: "q2", type: "send", payloadData: { case: "payload", value: fromJson(ValueSchema, "") } },
+    { queue: "q2", type: "send", payloadData: { case: "payloadBytes", value: new Uint8Array([0, 1, 2]) } },
+    { queue: "q2", type: "send", payloadData: { case: "payloadBytes", value: new Uint8Array(0) } },
+    {
+      queue: "q3",
+      type: "full",
+      priority: 7,
+      idempotencyKey: "order-42",
+      labels: { tenant: "acme", empty: "" },
+      retryPolicy: { maxAttempts: 5, initialBackoff: { seconds: 1n }, backoffMultiplier: 1.5 },
+      runAt: { seconds: 1_900_000_000n, nanos: 5 },
+      timeout: { seconds: 30n },
+      startTimeout: { nanos: 1_000_000 },
+    },
+  ],
+});
+
+describe("decodeSubmitTasksRequest", () => {
+  it("decodes exactly what the reflective decoder does", () => {
+    const decoded = decodeSubmitTasksRequest(toBinary(SubmitTasksRequestSchema, request));
+    expect(equals(SubmitTasksRequestSchema, decoded, request)).toBe(true);
+  });
+
+  it("hands the JSON text of payloads to storage, equal to the reflective conversion", () => {
+    const decoded = decodeSubmitTasksRequest(toBinary(SubmitTasksRequestSchema, request));
+    decoded.tasks.forEach((task, i) => {
+      const original = request.tasks[i]!;
+      expect(encodeData(task.payloadData, "payload").bytes).toEqual(encodeData(original.payloadData, "payload").bytes);
+      if (original.payloadData.case === "payload") {
+        expect(encodeData(task.payloadData, "payload").bytes.toString()).toBe(toJsonString(ValueSchema, original.payloadData.value));
+      }
+    });
+  });
+
+  it("skips unknown fields", () => {
+    const writer = new BinaryWriter();
+    writer.raw(toBinary(SubmitTasksRequestSchema, request));
+    writer.tag(99, 2).string("from a newer client");
+    const decoded = decodeSubmitTasksRequest(writer.finish());
+    expect(decoded.tasks).toHaveLength(request.tasks.length);
+  });
+
+  it("leaves a payload holding no value to the reflective decoder, so validation can name it", () => {
+    const empty = create(SubmitTasksRequestSchema, {
+      tasks: [{ queue: "q", type: "t", payloadData: { case: "payload", value: create(ValueSchema) } }],
+    });
+    const decoded = decodeSubmitTasksRequest(toBinary(SubmitTasksRequestSchema, empty));
+    expect(() => encodeData(decoded.tasks[0]!.payloadData, "payload", "tasks[0].payload")).toThrow(/tasks\[0\]\.payload/);
+  });
+
+  it("fails on truncated input", () => {
+    const bytes = toBinary(SubmitTasksRequestSchema, request);
+    expect(() => decodeSubmitTasksRequest(bytes.subarray(0, bytes.length - 3))).toThrow();
+  });
+});

@@ -1,0 +1,128 @@
+import { fromBinary, fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { DurationSchema, TimestampSchema, ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
+import { RetryPolicySchema } from "../../gen/taskqueue/v1/task_pb.js";
+import {
+  type SubmitTaskRequest,
+  type SubmitTasksRequest,
+  SubmitTasksRequestSchema,
+  type TaskView,
+} from "../../gen/taskqueue/v1/task_service_pb.js";
+import { decodeJsonValue } from "../../worker/wire/json-value.js";
+import { emptyStringMemo, ProtoReader, WireType } from "../../worker/wire/proto-reader.js";
+import { JSON_TEXT } from "./payload-codec.js";
+
+const LEN = WireType.lengthDelimited;
+const VARINT = WireType.varint;
+
+/**
+ * Decodes a `SubmitTasksRequest` without reflection: the same message protobuf-es would
+ * build, except that each JSON payload also carries its JSON text (so storing it needs no
+ * second conversion) and builds its `google.protobuf.Value` only when read. Rare nested
+ * messages (retry policy, times) go through protobuf-es. Anything this decoder cannot take
+ * (an empty or non-finite Value) falls back to the reflective decoder, whose result the
+ * validation then refuses with a precise error.
+ */
+export function decodeSubmitTasksRequest(bytes: Uint8Array): SubmitTasksRequest {
+  try {
+    return decodeFast(bytes);
+  } catch {
+    return fromBinary(SubmitTasksRequestSchema, bytes);
+  }
+}
+
+function decodeFast(bytes: Uint8Array): SubmitTasksRequest {
+  const reader = new ProtoReader(bytes);
+  const tasks: SubmitTaskRequest[] = [];
+  let view = 0;
+  const queues = emptyStringMemo();
+  const types = emptyStringMemo();
+  while (reader.more) {
+    const tag = reader.tag();
+    if (tag === ((1 << 3) | LEN)) tasks.push(readTask(reader, reader.delimitedEnd(), queues, types));
+    else if (tag === ((2 << 3) | VARINT)) view = reader.int32();
+    else reader.skip(tag & 7);
+  }
+  return { $typeName: "taskqueue.v1.SubmitTasksRequest", tasks, view: view as TaskView };
+}
+
+function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof emptyStringMemo>, types: ReturnType<typeof emptyStringMemo>): SubmitTaskRequest {
+  const task: SubmitTaskRequest = {
+    $typeName: "taskqueue.v1.SubmitTaskRequest",
+    queue: "",
+    type: "",
+    payloadData: { case: undefined },
+    priority: 0,
+    retryPolicy: undefined,
+    idempotencyKey: "",
+    labels: {},
+    runAt: undefined,
+    timeout: undefined,
+    startTimeout: undefined,
+  };
+  while (reader.pos < end) {
+    const tag = reader.tag();
+    switch (tag) {
+      case (1 << 3) | LEN:
+        task.queue = reader.repeatedString(queues);
+        break;
+      case (2 << 3) | LEN:
+        task.type = reader.repeatedString(types);
+        break;
+      case (3 << 3) | LEN:
+        task.payloadData = jsonPayload(decodeJsonValue(reader.bytes()));
+        break;
+      case (4 << 3) | LEN:
+        task.payloadData = { case: "payloadBytes", value: Uint8Array.from(reader.bytes()) };
+        break;
+      case (5 << 3) | VARINT:
+        task.priority = reader.int32();
+        break;
+      case (6 << 3) | LEN:
+        task.retryPolicy = fromBinary(RetryPolicySchema, reader.bytes());
+        break;
+      case (7 << 3) | LEN:
+        task.idempotencyKey = reader.string();
+        break;
+      case (8 << 3) | LEN:
+        readLabel(reader, reader.delimitedEnd(), task.labels);
+        break;
+      case (9 << 3) | LEN:
+        task.runAt = fromBinary(TimestampSchema, reader.bytes());
+        break;
+      case (10 << 3) | LEN:
+        task.timeout = fromBinary(DurationSchema, reader.bytes());
+        break;
+      case (11 << 3) | LEN:
+        task.startTimeout = fromBinary(DurationSchema, reader.bytes());
+        break;
+      default:
+        reader.skip(tag & 7);
+    }
+  }
+  if (reader.pos !== end) throw new Error("protobuf: task runs past its length");
+  return task;
+}
+
+function readLabel(reader: ProtoReader, end: number, labels: Record<string, string>): void {
+  let key = "";
+  let value = "";
+  while (reader.pos < end) {
+    const tag = reader.tag();
+    if (tag === ((1 << 3) | LEN)) key = reader.string();
+    else if (tag === ((2 << 3) | LEN)) value = reader.string();
+    else reader.skip(tag & 7);
+  }
+  labels[key] = value;
+}
+
+/** The payload oneof of a JSON value: its text ready to store, its Value built on first read. */
+function jsonPayload(json: JsonValue): SubmitTaskRequest["payloadData"] {
+  let value: Value | undefined;
+  return {
+    case: "payload",
+    [JSON_TEXT]: JSON.stringify(json),
+    get value(): Value {
+      return (value ??= fromJson(ValueSchema, json));
+    },
+  } as SubmitTaskRequest["payloadData"];
+}
