@@ -5,13 +5,36 @@ import { randomBytes } from "node:crypto";
  * (which makes `id` a good keyset for listing newest first).
  */
 export function newTaskId(nowMs: number = Date.now()): string {
-  const bytes = Buffer.from(randomSlice(16));
-  bytes.writeUIntBE(nowMs, 0, 6);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const r = randomSlice(10);
+  // 48 bits of milliseconds, big-endian: the top 16 bits, then the low 32.
+  const high = Math.floor(nowMs / 0x1_0000_0000);
+  const low = nowMs >>> 0;
+  return (
+    HEX[(high >>> 8) & 0xff]! +
+    HEX[high & 0xff]! +
+    HEX[low >>> 24]! +
+    HEX[(low >>> 16) & 0xff]! +
+    "-" +
+    HEX[(low >>> 8) & 0xff]! +
+    HEX[low & 0xff]! +
+    "-" +
+    HEX[(r[0]! & 0x0f) | 0x70]! +
+    HEX[r[1]!]! +
+    "-" +
+    HEX[(r[2]! & 0x3f) | 0x80]! +
+    HEX[r[3]!]! +
+    "-" +
+    HEX[r[4]!]! +
+    HEX[r[5]!]! +
+    HEX[r[6]!]! +
+    HEX[r[7]!]! +
+    HEX[r[8]!]! +
+    HEX[r[9]!]!
+  );
 }
+
+/** Two lowercase hex digits of every byte value. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** A random opaque token, e.g. for lease-token prefixes and session ids. */
 export function randomToken(bytes = 9): string {
