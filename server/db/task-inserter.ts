@@ -21,7 +21,8 @@ export interface TaskInserterOptions {
   idempotencyRetentionMs: number;
 }
 
-const INSERT_SQL = `
+/** Inserts the rows of the unnest arrays (see {@link insertParams}). */
+const PLAIN_INSERT_SQL = `
 INSERT INTO tasks (id, queue, type, payload, payload_format, priority, state, max_attempts,
   backoff_initial_ms, backoff_max_ms, backoff_multiplier, timeout_ms, idempotency_key, labels,
   created_at, updated_at, scheduled_at, start_deadline)
@@ -34,7 +35,14 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::smallint[], $6:
   $15::float8[], $16::float8[], $17::float8[])
   AS u(id, queue, type, payload, payload_format, priority, state, max_attempts, backoff_initial_ms,
        backoff_max_ms, backoff_multiplier, timeout_ms, idempotency_key, labels, created_at, scheduled_at,
-       start_deadline)
+       start_deadline)`;
+
+/**
+ * The same, skipping rows whose idempotency key is taken; returns the ids inserted. Only for
+ * batches with keys: the conflict check makes every row a speculative insertion (more work
+ * and one more WAL record per row), which key-less rows cannot need.
+ */
+const KEYED_INSERT_SQL = `${PLAIN_INSERT_SQL}
 ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING id`;
 
@@ -75,7 +83,7 @@ export class TaskInserter {
   private async flush(tasks: NewTask[]): Promise<InsertOutcome[]> {
     if (tasks.every((t) => t.idempotencyKey === null)) {
       // No key to resolve: one INSERT statement, committed on its own (no BEGIN/COMMIT trips).
-      await this.options.pool.query(INSERT_SQL, insertParams(tasks));
+      await this.options.pool.query(PLAIN_INSERT_SQL, insertParams(tasks));
       return tasks.map((t) => ({ id: t.id, existing: false }));
     }
     return withTransaction(this.options.pool, async (client) => {
@@ -87,7 +95,7 @@ export class TaskInserter {
           this.options.idempotencyRetentionMs,
         ]);
       }
-      const inserted = await client.query<{ id: string }>(INSERT_SQL, insertParams(tasks));
+      const inserted = await client.query<{ id: string }>(KEYED_INSERT_SQL, insertParams(tasks));
       const insertedIds = new Set(inserted.rows.map((r) => r.id));
       const conflicting = tasks.filter((t) => !insertedIds.has(t.id));
       const existingByKey = new Map<string, string>();

@@ -103,16 +103,22 @@ export class TaskRepository {
     return result.rows;
   }
 
-  /** Deletes DEAD tasks (and their attempts); by ids, or by queue and optional age. Returns how many. */
+  /**
+   * Deletes DEAD tasks and their attempt rows in one statement; by ids, or by queue and
+   * optional age. Returns how many tasks.
+   */
   async purgeDead(selector: { ids: string[] } | { queue: string; finishedBefore?: Date }): Promise<number> {
-    let q = this.db.deleteFrom("tasks").where("state", "=", "DEAD");
-    if ("ids" in selector) q = q.where("id", "in", selector.ids);
-    else {
-      q = q.where("queue", "=", selector.queue);
-      if (selector.finishedBefore) q = q.where("finished_at", "<", selector.finishedBefore);
-    }
-    const result = await q.executeTakeFirst();
-    return Number(result.numDeletedRows);
+    const which =
+      "ids" in selector
+        ? sql`id = ANY(${selector.ids}::uuid[])`
+        : selector.finishedBefore
+          ? sql`queue = ${selector.queue} AND finished_at < ${selector.finishedBefore}`
+          : sql`queue = ${selector.queue}`;
+    const result = await sql<{ purged: string }>`
+      WITH purged AS (DELETE FROM tasks WHERE state = 'DEAD' AND ${which} RETURNING id),
+        attempts AS (DELETE FROM task_attempts WHERE task_id IN (SELECT id FROM purged))
+      SELECT count(*) AS purged FROM purged`.execute(this.db);
+    return Number(result.rows[0]!.purged);
   }
 
   /** True when Postgres answers. */

@@ -12,44 +12,17 @@ export interface TransitionWriterOptions {
 }
 
 /**
- * The guard that makes every transition safe to apply late, twice or out of order: a
- * terminal row never changes, an older attempt never overwrites a newer one, and a
- * RUNNING mark never overwrites the outcome of its own attempt.
+ * Applies transitions and upserts their attempt rows in one statement: the database function
+ * `tq_record_transitions` (migration 0003), whose guard makes every transition safe to apply
+ * late, twice or out of order (a terminal row never changes, an older attempt never
+ * overwrites a newer one, a RUNNING mark never overwrites the outcome of its own attempt).
+ * Parameters: ten arrays of transitions (see {@link transitionParams}), then seven of
+ * attempt rows (see {@link attemptParams}).
  */
-const UPDATE_TASKS_SQL = `
-UPDATE tasks t SET
-  state = u.state,
-  attempt = u.attempt,
-  worker_id = COALESCE(u.worker_id, t.worker_id),
-  started_at = COALESCE(to_timestamp(u.started_at / 1000.0), t.started_at),
-  finished_at = to_timestamp(u.finished_at / 1000.0),
-  scheduled_at = CASE WHEN u.state IN ('FAILED', 'SCHEDULED') THEN to_timestamp(u.scheduled_at / 1000.0) ELSE t.scheduled_at END,
-  result = u.result,
-  result_format = u.result_format,
-  last_error = COALESCE(u.error::jsonb, t.last_error),
-  updated_at = now()
-FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::float8[], $6::float8[],
-            $7::float8[], $8::bytea[], $9::smallint[], $10::text[])
-  AS u(id, state, attempt, worker_id, started_at, finished_at, scheduled_at, result, result_format, error)
-WHERE t.id = u.id
-  AND t.state NOT IN ('SUCCEEDED', 'DEAD', 'CANCELLED', 'EXPIRED')
-  AND (t.attempt < u.attempt OR (t.attempt = u.attempt AND u.state <> 'RUNNING'))`;
-
-const UPSERT_ATTEMPTS_SQL = `
-INSERT INTO task_attempts (task_id, attempt, worker_id, started_at, finished_at, outcome, error)
-SELECT u.task_id, u.attempt, u.worker_id, to_timestamp(u.started_at / 1000.0), to_timestamp(u.finished_at / 1000.0),
-  u.outcome, u.error::jsonb
-FROM unnest($1::uuid[], $2::int[], $3::text[], $4::float8[], $5::float8[], $6::text[], $7::text[])
-  AS u(task_id, attempt, worker_id, started_at, finished_at, outcome, error)
-WHERE EXISTS (SELECT 1 FROM tasks WHERE id = u.task_id)
-ON CONFLICT (task_id, attempt) DO UPDATE SET
-  finished_at = COALESCE(EXCLUDED.finished_at, task_attempts.finished_at),
-  outcome = COALESCE(EXCLUDED.outcome, task_attempts.outcome),
-  error = COALESCE(EXCLUDED.error, task_attempts.error)`;
-
-/** Both statements as one: the UPDATE runs as a data-modifying CTE, to completion. */
-const TRANSITIONS_AND_ATTEMPTS_SQL = `WITH updated AS (${UPDATE_TASKS_SQL})
-${UPSERT_ATTEMPTS_SQL.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + 10}`)}`;
+const RECORD_TRANSITIONS_SQL = `SELECT tq_record_transitions(
+  $1::uuid[], $2::text[], $3::int[], $4::text[], $5::float8[], $6::float8[], $7::float8[],
+  $8::bytea[], $9::smallint[], $10::text[],
+  $11::uuid[], $12::int[], $13::text[], $14::float8[], $15::float8[], $16::text[], $17::text[])`;
 
 const PROGRESS_SQL = `
 UPDATE tasks t SET progress = jsonb_build_object('percent', u.percent, 'message', u.message), updated_at = now()
@@ -114,11 +87,11 @@ export class TransitionWriter {
     const params = [...transitionParams(transitions), ...attemptParams(attempts)];
     if (progress.length === 0) {
       // One statement, one implicit transaction: no BEGIN/COMMIT round trips.
-      await this.options.pool.query(TRANSITIONS_AND_ATTEMPTS_SQL, params);
+      await this.options.pool.query(RECORD_TRANSITIONS_SQL, params);
       return;
     }
     await withTransaction(this.options.pool, async (client) => {
-      await client.query(TRANSITIONS_AND_ATTEMPTS_SQL, params);
+      await client.query(RECORD_TRANSITIONS_SQL, params);
       await client.query(PROGRESS_SQL, [progress.map((p) => p.id), progress.map((p) => p.percent), progress.map((p) => p.message)]);
     });
   }
