@@ -62,12 +62,19 @@ export class TransitionWriter {
 
   /** Writes transitions; resolves when they are committed (or found stale by the guard). */
   async write(transitions: TaskTransition[]): Promise<void> {
-    await Promise.all(transitions.map((value) => this.laneOf(value.id).submit({ kind: "transition", value })));
+    await this.submitByLane(transitions.map((value) => ({ kind: "transition", value })));
   }
 
   /** Writes progress of running tasks. */
   async progress(updates: ProgressUpdate[]): Promise<void> {
-    await Promise.all(updates.map((value) => this.laneOf(value.id).submit({ kind: "progress", value })));
+    await this.submitByLane(updates.map((value) => ({ kind: "progress", value })));
+  }
+
+  /** Hands each lane its share of `items` as one group. */
+  private async submitByLane(items: Item[]): Promise<void> {
+    const shares: Item[][] = this.lanes.map(() => []);
+    for (const item of items) shares[this.laneIndexOf(item.value.id)]!.push(item);
+    await Promise.all(shares.flatMap((share, i) => (share.length > 0 ? [this.lanes[i]!.submitMany(share)] : [])));
   }
 
   /** Resolves once everything queued so far is written. */
@@ -75,9 +82,9 @@ export class TransitionWriter {
     await Promise.all(this.lanes.map((lane) => lane.idle()));
   }
 
-  private laneOf(taskId: string): Batcher<Item, undefined> {
+  private laneIndexOf(taskId: string): number {
     // The last hex digits of a UUID are random: a cheap, even hash.
-    return this.lanes[parseInt(taskId.slice(-2), 16) % LANES]!;
+    return parseInt(taskId.slice(-2), 16) % LANES;
   }
 
   private async flush(items: Item[]): Promise<void> {
