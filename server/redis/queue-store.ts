@@ -1,6 +1,8 @@
 import type { Redis } from "ioredis";
 import type { NewTask } from "../engine/task-records.js";
+import { parseCompleteReply, parseLeaseEnds, parseLeaseReply } from "./replies.js";
 import { loadScripts, type ScriptRunner } from "./scripts.js";
+import { encodeTaskDescriptor, readyScore } from "./task-descriptor.js";
 
 /** A task to put into the dispatch state (new, or rebuilt from Postgres). */
 export interface EnqueueItem {
@@ -120,25 +122,16 @@ export class QueueStore {
    */
   async enqueue(items: EnqueueItem[], options: { replaceFinished?: boolean } = {}): Promise<{ added: number; readyQueues: string[] }> {
     if (items.length === 0) return { added: 0, readyQueues: [] };
-    const args: Array<string | number | Buffer> = [this.prefix, this.now(), options.replaceFinished ? "1" : "0"];
+    const args: Array<string | Buffer> = [this.prefix, String(this.now()), options.replaceFinished ? "1" : "0"];
     for (const { task, attempt, dueMs } of items) {
       args.push(
         task.id,
         task.queue,
-        task.type,
-        task.payloadFormat,
-        task.payload,
-        task.priority,
-        task.maxAttempts,
-        task.backoffInitialMs,
-        task.backoffMaxMs,
-        task.backoffMultiplier,
-        task.timeoutMs ?? 0,
-        JSON.stringify(task.labels),
-        task.createdAt.getTime(),
-        dueMs,
-        attempt,
-        task.startDeadline ? task.startDeadline.getTime() : 0,
+        String(readyScore(task.priority, task.createdAt.getTime())),
+        enqueueExtras(task, attempt, dueMs),
+        encodeTaskDescriptor(task),
+        // An empty payload as a string keeps the whole command a string (no Buffer assembly).
+        task.payload.length === 0 ? "" : task.payload,
       );
     }
     const reply = (await this.run("enqueue", args)) as [number, ...string[]];
@@ -157,24 +150,8 @@ export class QueueStore {
   ): Promise<{ leased: LeasedRecord[]; expired: string[] }> {
     const args: Array<string | number> = [this.prefix, this.now(), leaseMs, tokenPrefix, queue];
     for (const a of allocations) args.push(a.sessionId, a.workerId, a.count);
-    const reply = (await this.run("lease", args, true)) as Array<Array<Buffer | number>>;
-    const expired = reply.filter((r) => String(r[0]) === "EXPIRED").map((r) => String(r[1]));
-    const leased = reply.filter((r) => String(r[0]) !== "EXPIRED").map((r) => ({
-      sessionId: String(r[0]),
-      queue,
-      id: String(r[1]),
-      leaseToken: String(r[2]),
-      attempt: Number(r[3]),
-      deadlineMs: Number(r[4]),
-      type: String(r[5]),
-      payloadFormat: Number(String(r[6])),
-      payload: r[7] as Buffer,
-      maxAttempts: Number(String(r[8])),
-      timeoutMs: Number(String(r[9])),
-      labels: JSON.parse(String(r[10])) as Record<string, string>,
-      createdMs: Number(String(r[11])),
-    }));
-    return { leased, expired };
+    const reply = (await this.run("lease", args, true)) as Array<Buffer | number>;
+    return parseLeaseReply(reply, queue, allocations, tokenPrefix);
   }
 
   /** Ends never-started tasks past their start deadline; returns them and the next deadline. */
@@ -193,21 +170,21 @@ export class QueueStore {
   async complete(inputs: CompletionInput[]): Promise<Array<LeaseEnd | null>> {
     if (inputs.length === 0) return [];
     const args: Array<string | number> = [this.prefix, this.now(), this.options.serverId];
-    for (const c of inputs) args.push(c.id, c.leaseToken, c.how, this.random());
-    const reply = (await this.run("complete", args)) as unknown[][];
-    return reply.map((r) => (r[1] === "STALE" ? null : parseLeaseEnd(r)));
+    for (const c of inputs) args.push(c.id, c.leaseToken, c.how === "succeeded" ? "s" : c.how === "fatal" ? "x" : this.random());
+    const reply = (await this.run("complete", args)) as unknown[];
+    return parseCompleteReply(reply, inputs);
   }
 
   /** Ends expired leases (at most `limit`). */
   async reap(limit: number): Promise<LeaseEnd[]> {
-    const reply = (await this.run("reap", [this.prefix, this.now(), this.options.serverId, limit])) as unknown[][];
-    return reply.map(parseLeaseEnd);
+    const reply = (await this.run("reap", [this.prefix, this.now(), this.options.serverId, limit])) as unknown[];
+    return parseLeaseEnds(reply);
   }
 
   /** Puts back every task a closed session held. */
   async release(sessionId: string): Promise<LeaseEnd[]> {
-    const reply = (await this.run("release", [this.prefix, this.now(), this.options.serverId, sessionId])) as unknown[][];
-    return reply.map(parseLeaseEnd);
+    const reply = (await this.run("release", [this.prefix, this.now(), this.options.serverId, sessionId])) as unknown[];
+    return parseLeaseEnds(reply);
   }
 
   /** Moves due delayed tasks to their ready queues; returns them and the next due time. */
@@ -250,17 +227,10 @@ export class QueueStore {
   }
 }
 
-function parseLeaseEnd(r: unknown[]): LeaseEnd {
-  return {
-    id: String(r[0]),
-    state: r[1] as LeaseEnd["state"],
-    attempt: Number(r[2]),
-    workerId: String(r[3]),
-    startedMs: Number(r[4]),
-    dueMs: Number(r[5]),
-    how: r[6] as LeaseEndHow,
-    queue: String(r[7]),
-    sessionId: String(r[8] ?? ""),
-    leaseToken: String(r[9] ?? ""),
-  };
+/** enqueue.lua's extras field: '' when the task is due now, new and has no deadline or timeout. */
+function enqueueExtras(task: NewTask, attempt: number, dueMs: number): string {
+  const startDeadlineMs = task.startDeadline ? task.startDeadline.getTime() : 0;
+  const timeoutMs = task.timeoutMs ?? 0;
+  if (dueMs <= 0 && attempt === 0 && startDeadlineMs <= 0 && timeoutMs <= 0) return "";
+  return `${Math.max(0, dueMs)}:${attempt}:${Math.max(0, startDeadlineMs)}:${Math.max(0, timeoutMs)}`;
 }

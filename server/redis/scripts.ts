@@ -1,6 +1,8 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
+import { encodeRespCommand, PreEncodedCommand, type RespArgument } from "./resp-command.js";
 
 const luaDir = fileURLToPath(new URL("./lua/", import.meta.url));
 
@@ -21,25 +23,39 @@ export const scriptNames = [
 /** One of {@link scriptNames}. */
 export type ScriptName = (typeof scriptNames)[number];
 
-/** Reply shapes are nested arrays of strings, numbers and (for the Buffer variant) Buffers. */
+/** Reply shapes are arrays of strings, numbers and (for the Buffer variant) Buffers. */
 export type LuaReply = unknown;
 
 /** Calls a loaded script with its ARGV (the prefix and clock are the caller's first two). */
-export type ScriptRunner = (name: ScriptName, args: Array<string | number | Buffer>, binary?: boolean) => Promise<LuaReply>;
+export type ScriptRunner = (name: ScriptName, args: RespArgument[], binary?: boolean) => Promise<LuaReply>;
+
+interface LoadedScript {
+  source: string;
+  sha: string;
+}
 
 /**
- * Reads the scripts once and registers them on the connection as ioredis commands (run by
- * EVALSHA, reloaded automatically after a Redis restart).
+ * Reads the scripts once and returns a runner that calls them by EVALSHA, encoding each call
+ * in one piece. A script Redis does not know (first use, or after a Redis restart) is loaded
+ * with SCRIPT LOAD and the call is sent again.
  */
 export function loadScripts(redis: Redis): ScriptRunner {
   const lib = readFileSync(luaDir + "lib.lua", "utf8");
+  const scripts = new Map<ScriptName, LoadedScript>();
   for (const name of scriptNames) {
-    const body = readFileSync(`${luaDir}${name}.lua`, "utf8");
-    redis.defineCommand(`tq_${name}`, { numberOfKeys: 0, lua: `${lib}\n${body}` });
+    const source = `${lib}\n${readFileSync(`${luaDir}${name}.lua`, "utf8")}`;
+    scripts.set(name, { source, sha: createHash("sha1").update(source).digest("hex") });
   }
-  const commands = redis as unknown as Record<string, (...args: unknown[]) => Promise<LuaReply>>;
-  return (name, args, binary = false) => {
-    const command = commands[binary ? `tq_${name}Buffer` : `tq_${name}`];
-    return command!.apply(redis, args);
+  return async (name, args, binary = false) => {
+    const script = scripts.get(name)!;
+    const encoded = encodeRespCommand(["EVALSHA", script.sha, 0], args);
+    const send = () => redis.sendCommand(new PreEncodedCommand("evalsha", encoded, binary ? null : "utf8"));
+    try {
+      return await send();
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+      await redis.script("LOAD", script.source);
+      return await send();
+    }
   };
 }

@@ -6,7 +6,7 @@
 -- a tombstone is left so a late enqueue cannot revive it).
 local id = ARGV[3]
 local k = task_key(id)
-local f = redis.call('HMGET', k, 'st', 'q', 'w', 'tok')
+local f = redis.call('HMGET', k, 'st', 'q', 'w', 'tok', 'a')
 local st = f[1]
 if not st then
   redis.call('HSET', k, 'st', 'cancelled')
@@ -15,12 +15,12 @@ if not st then
 end
 if st == 'queued' then
   redis.call('ZREM', ready_key(f[2]), id)
-  mark_terminal(k, 'cancelled')
+  mark_terminal(k, 'cancelled', '', f[5])
   return { 'removed' }
 end
 if st == 'scheduled' or st == 'failed' then
   redis.call('ZREM', P .. 'delayed', id)
-  mark_terminal(k, 'cancelled')
+  mark_terminal(k, 'cancelled', '', f[5])
   return { 'removed' }
 end
 if st == 'running' then

@@ -1,16 +1,28 @@
 -- complete.lua: records results; each is accepted only for the task's current lease (fencing).
 -- KEYS: none (keys derive from the prefix, see lib.lua).
--- ARGV[1] prefix, ARGV[2] now, ARGV[3] server id, then 4 fields per result:
---   id, lease_token, how ('succeeded' | 'failed' | 'fatal'), jitter in [0,1)
--- Returns one entry per result: {id, 'STALE'} or the end_lease tuple (see lib.lua).
+-- ARGV[1] prefix, ARGV[2] now, ARGV[3] server id, then 3 fields per result:
+--   id, lease_token, outcome: 's' succeeded, 'x' failed non-retryably (fatal), or a number in
+--   [0,1): failed (retryable), that number being the jitter of the retry back-off
+-- Returns one flat array, per result in order: 'STALE', or the 7 values end_lease appends
+-- (see lib.lua).
 local out = {}
-for i = 4, #ARGV, 4 do
+local n = 0
+for i = 4, #ARGV, 3 do
   local id = ARGV[i]
-  local f = redis.call('HMGET', task_key(id), 'st', 'tok')
+  local f = lease_fields(task_key(id))
   if f[1] == 'running' and f[2] == ARGV[i + 1] then
-    out[#out + 1] = end_lease(id, ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[3])
+    local outcome = ARGV[i + 2]
+    if outcome == 's' then
+      n = end_lease(id, f, 'succeeded', 0, ARGV[3], out, n)
+    elseif outcome == 'x' then
+      n = end_lease(id, f, 'fatal', 0, ARGV[3], out, n)
+    else
+      n = end_lease(id, f, 'failed', tonumber(outcome), ARGV[3], out, n)
+    end
   else
-    out[#out + 1] = { id, 'STALE' }
+    n = n + 1
+    out[n] = 'STALE'
   end
 end
+flush_lease_ends()
 return out

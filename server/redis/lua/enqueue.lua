@@ -2,15 +2,18 @@
 -- unless it is finished and the call re-drives).
 -- KEYS: none (keys derive from the prefix, see lib.lua).
 -- ARGV[1] prefix, ARGV[2] now, ARGV[3] '1' to replace a finished task's hash (re-drive), else '0',
--- then 16 fields per task:
---   id, queue, type, payload_format, payload, priority, max_attempts, backoff_initial_ms,
---   backoff_max_ms, backoff_multiplier, timeout_ms, labels_json, created_ms, due_ms (0 = now), attempt,
---   start_deadline_ms (0 = none)
+-- then 6 fields per task:
+--   id, queue, ready_score, extras, descriptor (see lib.lua), payload
+-- where extras is '' for a task with nothing below to set (the usual case), else
+-- 'due_ms:attempt:start_deadline_ms:timeout_ms' with '0' for none.
 -- Returns: {added_count, queue_with_ready_tasks...}
 local added = 0
-local ready_queues = {}
 local replace_finished = ARGV[3] == '1'
-for i = 4, #ARGV, 16 do
+local ready_by_queue = {}
+local delayed = {}
+local start_deadlines = {}
+local queues = {}
+for i = 4, #ARGV, 6 do
   local id = ARGV[i]
   local k = task_key(id)
   if replace_finished then
@@ -18,29 +21,50 @@ for i = 4, #ARGV, 16 do
     if st == 'done' or st == 'cancelled' or st == 'expired' then redis.call('DEL', k) end
   end
   if redis.call('EXISTS', k) == 0 then
-    local q = ARGV[i + 1]
-    local due = tonumber(ARGV[i + 13])
-    local st = 'queued'
-    if due > NOW then st = 'scheduled' end
-    redis.call('HSET', k, 'q', q, 'ty', ARGV[i + 2], 'pf', ARGV[i + 3], 'p', ARGV[i + 4],
-      'pr', ARGV[i + 5], 'ma', ARGV[i + 6], 'bi', ARGV[i + 7], 'bm', ARGV[i + 8], 'bx', ARGV[i + 9],
-      'to', ARGV[i + 10], 'lb', ARGV[i + 11], 'ca', ARGV[i + 12], 'a', ARGV[i + 14], 'st', st)
-    if st == 'scheduled' then
-      redis.call('HSET', k, 'due', due)
-      redis.call('ZADD', P .. 'delayed', due, id)
+    local q, score, extras = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+    local scheduled = false
+    if extras == '' then
+      redis.call('HSET', k, 'st', 'queued', 'a', '0', 'q', q, 'sc', score, 'd', ARGV[i + 4], 'p', ARGV[i + 5])
+      push_to(ready_by_queue, q, score)
+      push_to(ready_by_queue, q, id)
     else
-      redis.call('ZADD', ready_key(q), ready_score(tonumber(ARGV[i + 5]), tonumber(ARGV[i + 12])), id)
-      ready_queues[q] = true
+      local due_s, attempt, start_deadline_s, timeout_s = string.match(extras, '^([^:]*):([^:]*):([^:]*):([^:]*)$')
+      scheduled = tonumber(due_s) > NOW
+      local fields = { 'st', 'queued', 'a', attempt, 'q', q, 'sc', score, 'd', ARGV[i + 4], 'p', ARGV[i + 5] }
+      if scheduled then
+        fields[2] = 'scheduled'
+        fields[#fields + 1] = 'due'
+        fields[#fields + 1] = due_s
+        delayed[#delayed + 1] = due_s
+        delayed[#delayed + 1] = id
+      else
+        push_to(ready_by_queue, q, score)
+        push_to(ready_by_queue, q, id)
+      end
+      if timeout_s ~= '0' then
+        fields[#fields + 1] = 'to'
+        fields[#fields + 1] = timeout_s
+      end
+      if start_deadline_s ~= '0' then
+        fields[#fields + 1] = 'sd'
+        fields[#fields + 1] = start_deadline_s
+        start_deadlines[#start_deadlines + 1] = start_deadline_s
+        start_deadlines[#start_deadlines + 1] = id
+      end
+      redis.call('HSET', k, unpack(fields))
     end
-    local start_deadline = tonumber(ARGV[i + 15])
-    if start_deadline > 0 then
-      redis.call('HSET', k, 'sd', start_deadline)
-      redis.call('ZADD', P .. 'startdl', start_deadline, id)
-    end
-    redis.call('SADD', P .. 'queues', q)
+    queues[q] = true
     added = added + 1
   end
 end
 local out = { added }
-for q, _ in pairs(ready_queues) do out[#out + 1] = q end
+for q, ready in pairs(ready_by_queue) do
+  call_bulk('ZADD', ready_key(q), ready)
+  out[#out + 1] = q
+end
+call_bulk('ZADD', P .. 'delayed', delayed)
+call_bulk('ZADD', P .. 'startdl', start_deadlines)
+local names = {}
+for q, _ in pairs(queues) do names[#names + 1] = q end
+call_bulk('SADD', P .. 'queues', names)
 return out

@@ -5,11 +5,11 @@
 local out = { -1 }
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'startdl', '-inf', NOW, 'LIMIT', 0, tonumber(ARGV[3]))) do
   local k = task_key(id)
-  local f = redis.call('HMGET', k, 'st', 'q')
+  local f = redis.call('HMGET', k, 'st', 'q', 'a')
   redis.call('ZREM', P .. 'startdl', id)
   if f[1] == 'queued' or f[1] == 'scheduled' then
     if f[1] == 'queued' then redis.call('ZREM', ready_key(f[2]), id) else redis.call('ZREM', P .. 'delayed', id) end
-    mark_terminal(k, 'expired')
+    mark_terminal(k, 'expired', '', f[3])
     out[#out + 1] = id
   end
 end

@@ -5,14 +5,19 @@
 local lease_ms = tonumber(ARGV[3])
 local sid = ARGV[4]
 local sk = session_key(sid)
-local extended = 0
+local deadlines = {}
+local gone = {}
 for _, id in ipairs(redis.call('SMEMBERS', sk)) do
   local f = redis.call('HMGET', task_key(id), 'w', 'st', 'sa', 'to')
   if f[1] == sid and f[2] == 'running' then
-    redis.call('ZADD', P .. 'leases', 'XX', lease_deadline(lease_ms, tonumber(f[3]), tonumber(f[4])), id)
-    extended = extended + 1
+    deadlines[#deadlines + 1] = lease_deadline(lease_ms, tonumber(f[3]), tonumber(f[4]))
+    deadlines[#deadlines + 1] = id
   else
-    redis.call('SREM', sk, id)
+    gone[#gone + 1] = id
   end
 end
-return extended
+for i = 1, #deadlines, CHUNK do
+  redis.call('ZADD', P .. 'leases', 'XX', unpack(deadlines, i, math.min(i + CHUNK - 1, #deadlines)))
+end
+call_bulk('SREM', sk, gone)
+return #deadlines / 2

@@ -1,7 +1,7 @@
 -- lib.lua: shared prelude, prepended to every script at load time.
 -- Every script takes ARGV[1] = key prefix (e.g. "tq:") and ARGV[2] = now (ms since epoch).
 -- Keys (derived from the prefix; single Redis instance, scripts are atomic):
---   <P>t:<id>      HASH  task dispatch state: q ty p pf pr a ma bi bm bx to lb ca st tok w wid sa cr due sd fa fs
+--   <P>t:<id>      HASH  task dispatch state (fields below)
 --   <P>q:<queue>   ZSET  ready tasks, score (100 - priority) * 1e13 + created_ms (lowest first)
 --   <P>delayed     ZSET  SCHEDULED and FAILED (back-off) tasks by due time (ms)
 --   <P>leases      ZSET  RUNNING tasks by lease deadline (ms)
@@ -9,18 +9,48 @@
 --   <P>s:<session> SET   ids of tasks leased to one worker session
 --   <P>queues      SET   names of known queues
 --   <P>srv:<id>    STRING a live server (expires unless refreshed); <P>servers SET of their ids
--- A finished task's hash keeps fa (finished at, ms) and fs (the server that recorded it) until it
--- expires, so recovery can tell a result still being written to Postgres from one whose writer died.
+-- Task hash fields:
+--   q queue, sc ready score, a attempts made, st state, p payload,
+--   d descriptor: the JSON array [type, payload_format, max_attempts, timeout_ms, created_ms,
+--     labels, backoff_initial_ms, backoff_max_ms, backoff_multiplier] (written by the server,
+--     returned as is by lease.lua; read here only when an attempt ends other than by success),
+--   to timeout ms (only when > 0), due (SCHEDULED/FAILED), sd start deadline (never started yet),
+--   while leased: tok lease token, w session, wid worker, sa started ms; cr cancel reason.
+-- A finished task's hash is replaced by {st, a, fa finished ms, fs the server recording it} and
+-- expires; until then recovery can tell a result still being written to Postgres from one whose
+-- writer died.
 -- Task hash states (st): queued, scheduled, failed, running, done, cancelled, expired.
+-- Numbers passed to redis.call are formatted by Redis on every call, so values that are
+-- already strings (ARGV, hash fields) are passed as they are.
 local P = ARGV[1]
-local NOW = tonumber(ARGV[2])
-local TERMINAL_TTL_S = 600
+local NOW_S = ARGV[2]
+local NOW = tonumber(NOW_S)
+local TERMINAL_TTL_S = '600'
 local TIMEOUT_GRACE_MS = 2000
+-- Members per variadic call (Lua's unpack is limited to a few thousand values).
+local CHUNK = 4000
 
 local function task_key(id) return P .. 't:' .. id end
 local function ready_key(q) return P .. 'q:' .. q end
 local function session_key(sid) return P .. 's:' .. sid end
-local function ready_score(priority, created_ms) return (100 - priority) * 1e13 + created_ms end
+
+-- Runs `cmd key ...items` over a flat list of members (or score/member pairs), in chunks.
+local function call_bulk(cmd, key, items)
+  local n = #items
+  for i = 1, n, CHUNK do
+    redis.call(cmd, key, unpack(items, i, math.min(i + CHUNK - 1, n)))
+  end
+end
+
+-- Appends `value` to the list stored under `name` in `lists`, creating it.
+local function push_to(lists, name, value)
+  local list = lists[name]
+  if not list then
+    list = {}
+    lists[name] = list
+  end
+  list[#list + 1] = value
+end
 
 -- Lease deadline: now + lease, capped by the attempt's timeout (plus grace) when it has one.
 local function lease_deadline(lease_ms, started_ms, timeout_ms)
@@ -31,51 +61,79 @@ local function lease_deadline(lease_ms, started_ms, timeout_ms)
   return deadline
 end
 
-local function mark_terminal(k, st, server_id)
-  redis.call('HSET', k, 'st', st, 'fa', NOW, 'fs', server_id or '')
-  redis.call('HDEL', k, 'p', 'tok')
+-- Replaces a task's hash by what a finished task keeps: state, attempts, finish time and server.
+local function mark_terminal(k, st, server_id, attempt)
+  redis.call('DEL', k)
+  redis.call('HSET', k, 'st', st, 'a', attempt or '0', 'fa', NOW_S, 'fs', server_id or '')
   redis.call('EXPIRE', k, TERMINAL_TTL_S)
 end
 
--- Ends the current lease of task `id`.
+-- Fields end_lease needs, in this order; scripts read them with one HMGET.
+local function lease_fields(k)
+  return redis.call('HMGET', k, 'st', 'tok', 'a', 'w', 'q', 'wid', 'sa', 'cr')
+end
+
+-- Leases ended in this script call; their set memberships are removed once, at the end.
+local ended_ids = {}
+local ended_count = 0
+local ended_by_session = {}
+
+-- Ends the current lease of task `id`, whose lease_fields are `f`.
 -- how: 'succeeded' | 'failed' (retryable) | 'fatal' (non-retryable) | 'expired' | 'timeout' | 'lost'
 -- jitter: number in [0,1) used for the retry back-off; server_id: the server that will write
 -- the outcome to Postgres.
--- Returns {id, state, attempt, worker_id, started_ms, due_ms, how, queue, session_id, lease_token} where state is the new
--- TaskState name: SUCCEEDED, FAILED (waiting for retry), QUEUED, DEAD or CANCELLED.
-local function end_lease(id, how, jitter, server_id)
+-- Stores in out[n + 1 .. n + 7]: state, attempt, worker_id, started_ms, due_ms, queue, session_id,
+-- where state is the new TaskState name: SUCCEEDED, FAILED (waiting for retry), QUEUED, DEAD or
+-- CANCELLED; returns n + 7. The caller must run flush_lease_ends() before it returns.
+local function end_lease(id, f, how, jitter, server_id, out, n)
   local k = task_key(id)
-  local f = redis.call('HMGET', k, 'a', 'ma', 'bi', 'bm', 'bx', 'w', 'q', 'pr', 'ca', 'cr', 'wid', 'sa', 'tok')
-  local attempt = tonumber(f[1]) or 0
-  local max_attempts = tonumber(f[2]) or 1
-  redis.call('ZREM', P .. 'leases', id)
-  if f[6] then redis.call('SREM', session_key(f[6]), id) end
-  redis.call('HDEL', k, 'tok', 'w')
+  local attempt = tonumber(f[3]) or 0
+  ended_count = ended_count + 1
+  ended_ids[ended_count] = id
+  local sid = f[4]
+  if sid then push_to(ended_by_session, sid, id) end
   local state
   local due = 0
-  if f[10] then
+  if f[8] then
     state = 'CANCELLED'
+    mark_terminal(k, 'cancelled', server_id, f[3])
   elseif how == 'succeeded' then
     state = 'SUCCEEDED'
-  elseif how == 'fatal' or attempt >= max_attempts then
-    state = 'DEAD'
-  elseif how == 'failed' then
-    local backoff = tonumber(f[3]) * (tonumber(f[5]) ^ (attempt - 1))
-    backoff = math.min(backoff, tonumber(f[4]))
-    backoff = math.floor(backoff / 2 + backoff / 2 * jitter)
-    due = NOW + backoff
-    state = 'FAILED'
-    redis.call('HSET', k, 'st', 'failed', 'due', due)
-    redis.call('ZADD', P .. 'delayed', due, id)
+    mark_terminal(k, 'done', server_id, f[3])
   else
-    state = 'QUEUED'
-    redis.call('HSET', k, 'st', 'queued')
-    redis.call('ZADD', ready_key(f[7]), ready_score(tonumber(f[8]), tonumber(f[9])), id)
+    local d = cjson.decode(redis.call('HGET', k, 'd'))
+    if how == 'fatal' or attempt >= (tonumber(d[3]) or 1) then
+      state = 'DEAD'
+      mark_terminal(k, 'done', server_id, f[3])
+    else
+      redis.call('HDEL', k, 'tok', 'w')
+      if how == 'failed' then
+        local backoff = d[7] * (d[9] ^ (attempt - 1))
+        backoff = math.min(backoff, d[8])
+        backoff = math.floor(backoff / 2 + backoff / 2 * jitter)
+        due = NOW + backoff
+        state = 'FAILED'
+        redis.call('HSET', k, 'st', 'failed', 'due', due)
+        redis.call('ZADD', P .. 'delayed', due, id)
+      else
+        state = 'QUEUED'
+        redis.call('HSET', k, 'st', 'queued')
+        redis.call('ZADD', ready_key(f[5]), redis.call('HGET', k, 'sc'), id)
+      end
+    end
   end
-  if state == 'SUCCEEDED' or state == 'DEAD' then
-    mark_terminal(k, 'done', server_id)
-  elseif state == 'CANCELLED' then
-    mark_terminal(k, 'cancelled', server_id)
-  end
-  return { id, state, attempt, f[11] or '', tonumber(f[12]) or 0, due, how, f[7] or '', f[6] or '', f[13] or '' }
+  out[n + 1] = state
+  out[n + 2] = attempt
+  out[n + 3] = f[6] or ''
+  out[n + 4] = f[7] or '0'
+  out[n + 5] = due
+  out[n + 6] = f[5] or ''
+  out[n + 7] = sid or ''
+  return n + 7
+end
+
+-- Removes the leases ended by end_lease from the lease deadlines and their sessions' sets.
+local function flush_lease_ends()
+  call_bulk('ZREM', P .. 'leases', ended_ids)
+  for sid, ids in pairs(ended_by_session) do call_bulk('SREM', session_key(sid), ids) end
 end

@@ -1,15 +1,20 @@
 -- release.lua: a worker session ended; puts back every task it still held.
 -- KEYS: none (keys derive from the prefix, see lib.lua).
 -- ARGV[1] prefix, ARGV[2] now, ARGV[3] server id, ARGV[4] session_id
--- Returns end_lease tuples (see lib.lua) with how = 'lost'.
+-- Returns one flat array, per ended lease: id, how ('lost'), lease_token, then the 7 values
+-- end_lease appends (see lib.lua).
 local sid = ARGV[4]
 local sk = session_key(sid)
 local out = {}
 for _, id in ipairs(redis.call('SMEMBERS', sk)) do
-  local f = redis.call('HMGET', task_key(id), 'st', 'w')
-  if f[1] == 'running' and f[2] == sid then
-    out[#out + 1] = end_lease(id, 'lost', 0, ARGV[3])
+  local f = lease_fields(task_key(id))
+  if f[1] == 'running' and f[4] == sid then
+    out[#out + 1] = id
+    out[#out + 1] = 'lost'
+    out[#out + 1] = f[2] or ''
+    end_lease(id, f, 'lost', 0, ARGV[3], out, #out)
   end
 end
+flush_lease_ends()
 redis.call('DEL', sk)
 return out

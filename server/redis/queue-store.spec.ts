@@ -1,0 +1,166 @@
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
+import type { NewTask } from "../engine/task-records.js";
+import { QueueStore, type EnqueueItem } from "./queue-store.js";
+
+const redis = new Redis(inject("redisUrl"));
+afterAll(() => redis.quit());
+
+let clock = 1_700_000_000_000;
+let jitter = 0.5;
+let store: QueueStore;
+let prefix: string;
+
+beforeEach(async () => {
+  clock = 1_700_000_000_000;
+  jitter = 0.5;
+  prefix = `spec-${randomBytes(4).toString("hex")}:`;
+  store = new QueueStore({ redis, prefix, now: () => clock, random: () => jitter, serverId: "server-1" });
+  await redis.set(`${prefix}srv:server-1`, "1");
+});
+
+let counter = 0;
+function task(overrides: Partial<NewTask> = {}): NewTask {
+  counter++;
+  return {
+    id: `task-${counter}`,
+    queue: "jobs",
+    type: "email",
+    payload: Buffer.from([0, 255, 10, 13]),
+    payloadFormat: 1,
+    priority: 0,
+    maxAttempts: 2,
+    backoffInitialMs: 1000,
+    backoffMaxMs: 10_000,
+    backoffMultiplier: 2,
+    timeoutMs: null,
+    idempotencyKey: null,
+    labels: { tenant: "é" },
+    createdAt: new Date(clock - 1000 + counter),
+    runAt: null,
+    startDeadline: null,
+    ...overrides,
+  };
+}
+
+const item = (t: NewTask, extra: Partial<EnqueueItem> = {}): EnqueueItem => ({ task: t, attempt: 0, dueMs: 0, ...extra });
+const leaseOne = (count = 10, sessionId = "session-a") =>
+  store.lease("jobs", [{ sessionId, workerId: `worker-${sessionId}`, count }], 30_000, "tok");
+
+describe("QueueStore", () => {
+  it("enqueues idempotently and leases by priority, then age, with everything a worker needs", async () => {
+    const low = task();
+    const high = task({ priority: 5, createdAt: new Date(clock), timeoutMs: 2000 });
+    expect(await store.enqueue([item(low), item(high)])).toEqual({ added: 2, readyQueues: ["jobs"] });
+    expect(await store.enqueue([item(low)])).toEqual({ added: 0, readyQueues: [] });
+
+    const { leased, expired } = await store.lease(
+      "jobs",
+      [
+        { sessionId: "session-a", workerId: "worker-a", count: 1 },
+        { sessionId: "session-b", workerId: "worker-b", count: 1 },
+      ],
+      30_000,
+      "tok",
+    );
+    expect(expired).toEqual([]);
+    expect(leased).toEqual([
+      {
+        sessionId: "session-a", queue: "jobs", id: high.id, leaseToken: "tok.1", attempt: 1,
+        deadlineMs: clock + 2000 + 2000, type: "email", payloadFormat: 1, payload: high.payload,
+        maxAttempts: 2, timeoutMs: 2000, labels: { tenant: "é" }, createdMs: clock,
+      },
+      expect.objectContaining({ sessionId: "session-b", id: low.id, leaseToken: "tok.2", deadlineMs: clock + 30_000 }),
+    ]);
+  });
+
+  it("accepts a result only for the current lease, and reports how the lease ended", async () => {
+    const t = task();
+    await store.enqueue([item(t)]);
+    clock += 5;
+    const [lease] = (await leaseOne()).leased;
+    const [stale, accepted] = await store.complete([
+      { id: t.id, leaseToken: "tok.9", how: "succeeded" },
+      { id: t.id, leaseToken: lease!.leaseToken, how: "succeeded" },
+    ]);
+    expect(stale).toBeNull();
+    expect(accepted).toEqual({
+      id: t.id, state: "SUCCEEDED", attempt: 1, workerId: "worker-session-a", startedMs: clock, dueMs: 0,
+      how: "succeeded", queue: "jobs", sessionId: "session-a", leaseToken: "tok.1",
+    });
+    expect(await store.complete([{ id: t.id, leaseToken: lease!.leaseToken, how: "succeeded" }])).toEqual([null]);
+    expect(await redis.hget(`${prefix}t:${t.id}`, "st")).toBe("done");
+    expect(await redis.scard(`${prefix}s:session-a`)).toBe(0);
+    expect(await redis.zcard(`${prefix}leases`)).toBe(0);
+  });
+
+  it("retries a failure after a jittered back-off, then dead-letters the last attempt", async () => {
+    const t = task();
+    await store.enqueue([item(t)]);
+    let [lease] = (await leaseOne()).leased;
+    jitter = 0.5;
+    const [failed] = await store.complete([{ id: t.id, leaseToken: lease!.leaseToken, how: "failed" }]);
+    expect(failed).toMatchObject({ state: "FAILED", attempt: 1, dueMs: clock + 750 });
+
+    expect((await store.promote(10)).promoted).toEqual([]);
+    clock += 750;
+    expect(await store.promote(10)).toEqual({ promoted: [{ id: t.id, queue: "jobs", attempt: 1, previous: "failed" }], nextDueMs: null });
+    [lease] = (await leaseOne()).leased;
+    expect(lease!.attempt).toBe(2);
+    const [dead] = await store.complete([{ id: t.id, leaseToken: lease!.leaseToken, how: "failed" }]);
+    expect(dead).toMatchObject({ state: "DEAD", attempt: 2 });
+  });
+
+  it("ends a cancelled running task CANCELLED when its result arrives", async () => {
+    const t = task();
+    await store.enqueue([item(t)]);
+    const [lease] = (await leaseOne()).leased;
+    expect(await store.cancel(t.id, "user")).toEqual({ kind: "running", sessionId: "session-a", leaseToken: "tok.1" });
+    const [end] = await store.complete([{ id: t.id, leaseToken: lease!.leaseToken, how: "succeeded" }]);
+    expect(end).toMatchObject({ state: "CANCELLED" });
+    expect(await store.cancel(t.id, "again")).toEqual({ kind: "removed" });
+  });
+
+  it("expires tasks not started by their start deadline, queued or scheduled", async () => {
+    const queued = task({ startDeadline: new Date(clock + 100) });
+    const scheduled = task({ startDeadline: new Date(clock + 100) });
+    await store.enqueue([item(queued), item(scheduled, { dueMs: clock + 1000 })]);
+    clock += 200;
+    expect(await leaseOne()).toEqual({ leased: [], expired: [queued.id] });
+    expect(await store.expire(10)).toEqual({ expired: [scheduled.id], nextDeadlineMs: null });
+  });
+
+  it("reaps a lease past the attempt timeout, and releases what a closed session held", async () => {
+    const slow = task({ timeoutMs: 1000 });
+    const held = task();
+    await store.enqueue([item(slow), item(held)]);
+    const { leased } = await leaseOne();
+    expect(leased.map((l) => l.deadlineMs)).toEqual([clock + 3000, clock + 30_000]);
+    clock += 3000;
+    expect(await store.reap(10)).toEqual([expect.objectContaining({ id: slow.id, how: "timeout", state: "QUEUED", leaseToken: "tok.1" })]);
+    expect(await store.release("session-a")).toEqual([expect.objectContaining({ id: held.id, how: "lost", state: "QUEUED", attempt: 1 })]);
+    expect((await leaseOne()).leased.map((l) => [l.id, l.attempt])).toEqual([[slow.id, 2], [held.id, 2]]);
+  });
+
+  it("tells recovery which unfinished tasks the dispatch state does not back", async () => {
+    const [absent, done, cancelled] = [task(), task(), task()];
+    await store.enqueue([item(done), item(cancelled)]);
+    const [lease] = (await leaseOne(1)).leased;
+    await store.complete([{ id: done.id, leaseToken: lease!.leaseToken, how: "succeeded" }]);
+    await store.cancel(cancelled.id, "user");
+    expect(await store.inspect([absent.id, done.id, cancelled.id])).toEqual([
+      { id: absent.id, kind: "absent", attempt: 0 },
+      { id: cancelled.id, kind: "cancelled", attempt: 0 },
+    ]);
+    await redis.del(`${prefix}srv:server-1`);
+    expect(await store.inspect([done.id])).toEqual([{ id: done.id, kind: "lost", attempt: 1 }]);
+    await store.enqueue([item(done, { attempt: 1 })], { replaceFinished: true });
+    expect((await leaseOne()).leased).toEqual([expect.objectContaining({ id: done.id, attempt: 2 })]);
+  });
+
+  it("reloads its scripts when Redis has forgotten them", async () => {
+    await redis.script("FLUSH");
+    expect(await store.enqueue([item(task())])).toEqual({ added: 1, readyQueues: ["jobs"] });
+  });
+});
