@@ -149,7 +149,13 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onDue: (dueMs) => scheduler.notifyDue(dueMs),
     onCancel: deliverCancel,
   });
-  const recorder = new ResultRecorder({ store, transitions, onLeaseEnds, onStale: (n) => metrics.staleResults.inc(n) });
+  const recorder = new ResultRecorder({
+    store,
+    transitions,
+    onLeaseEnds,
+    onFenced: (ends) => dispatcher.leasesEnded(ends),
+    onStale: (n) => metrics.staleResults.inc(n),
+  });
   const recovery = new Recovery({
     repository,
     store,

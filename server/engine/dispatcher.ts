@@ -121,6 +121,23 @@ export class Dispatcher {
     this.notifyIfNothingHeld();
   }
 
+  /**
+   * Leases that ended in Redis (results fenced, not yet committed): their sessions let go of
+   * the tasks at once, and sessions with credit waiting get their room filled.
+   */
+  leasesEnded(ends: ReadonlyArray<{ id: string; sessionId: string }>): void {
+    const freed = new Set<DispatchSession>();
+    for (const end of ends) {
+      const holder = this.holders.get(end.id);
+      if (!holder || holder.id !== end.sessionId) continue;
+      holder.held.delete(end.id);
+      this.holders.delete(end.id);
+      freed.add(holder);
+    }
+    this.notifyIfNothingHeld();
+    for (const session of freed) if (session.credits > 0) this.wakeSession(session);
+  }
+
   private notifyIfNothingHeld(): void {
     if (this.holders.size > 0 || this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;

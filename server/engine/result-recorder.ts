@@ -4,6 +4,9 @@ import type { LeaseEnd, QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
 import { transitionOfLeaseEnd } from "./lease-ends.js";
 
+/** Result batches fenced and being committed at once; further results wait unfenced. */
+export const RECORDING_BATCHES_IN_FLIGHT = 4;
+
 /** A result as reported by a worker, already validated. */
 export interface ReportedResult {
   taskId: string;
@@ -21,8 +24,13 @@ export interface ResultRecorderOptions {
   store: QueueStore;
   transitions: DurableTransitions;
   now?: () => number;
-  /** Told about every accepted result (to wake queues and arm back-off timers). */
+  /** Told about every accepted result (to wake queues and arm back-off timers), once durable. */
   onLeaseEnds: (ends: LeaseEnd[]) => void;
+  /**
+   * Told about accepted results as soon as Redis has ended their leases, before the commit:
+   * the worker no longer runs those tasks, so dispatch may fill their room.
+   */
+  onFenced?: (ends: LeaseEnd[]) => void;
   /** Told how many results of a batch were stale. */
   onStale?: (count: number) => void;
 }
@@ -42,7 +50,7 @@ export class ResultRecorder {
       flush: (results) => this.flush(results),
       windowMs: 0,
       maxBatch: 1000,
-      maxInFlight: 4,
+      maxInFlight: RECORDING_BATCHES_IN_FLIGHT,
     });
   }
 
@@ -76,6 +84,7 @@ export class ResultRecorder {
         transitionOfLeaseEnd(end, now, outcome.kind === "success" ? { result: outcome.result } : { error: outcome.error }),
       );
     }
+    if (accepted.length > 0) this.options.onFenced?.(accepted);
     await this.options.transitions.write(transitions);
     this.options.onLeaseEnds(accepted);
     if (accepted.length < results.length) this.options.onStale?.(results.length - accepted.length);
