@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { NewTask } from "../engine/task-records.js";
 import { Batcher } from "./batcher.js";
 import { epochMs } from "./epoch-ms.js";
+import { byteaArray, numberArray, textArray } from "./pg-array.js";
 import { withTransaction } from "./transaction.js";
 
 /** Outcome of inserting one task. */
@@ -122,22 +123,22 @@ function keyOf(queue: string, key: string): string {
 
 function insertParams(tasks: NewTask[]): unknown[] {
   return [
-    tasks.map((t) => t.id),
-    tasks.map((t) => t.queue),
-    tasks.map((t) => t.type),
-    tasks.map((t) => t.payload),
-    tasks.map((t) => t.payloadFormat),
-    tasks.map((t) => t.priority),
-    tasks.map((t) => (t.runAt ? "SCHEDULED" : "QUEUED")),
-    tasks.map((t) => t.maxAttempts),
-    tasks.map((t) => t.backoffInitialMs),
-    tasks.map((t) => t.backoffMaxMs),
-    tasks.map((t) => t.backoffMultiplier),
-    tasks.map((t) => t.timeoutMs),
-    tasks.map((t) => t.idempotencyKey),
-    tasks.map((t) => JSON.stringify(t.labels)),
-    tasks.map((t) => epochMs(t.createdAt)),
-    tasks.map((t) => epochMs(t.runAt)),
-    tasks.map((t) => epochMs(t.startDeadline)),
+    textArray(tasks.map((t) => t.id)),
+    textArray(tasks.map((t) => t.queue)),
+    textArray(tasks.map((t) => t.type)),
+    byteaArray(tasks.map((t) => t.payload)),
+    numberArray(tasks.map((t) => t.payloadFormat)),
+    numberArray(tasks.map((t) => t.priority)),
+    textArray(tasks.map((t) => (t.runAt ? "SCHEDULED" : "QUEUED"))),
+    numberArray(tasks.map((t) => t.maxAttempts)),
+    numberArray(tasks.map((t) => t.backoffInitialMs)),
+    numberArray(tasks.map((t) => t.backoffMaxMs)),
+    numberArray(tasks.map((t) => t.backoffMultiplier)),
+    numberArray(tasks.map((t) => t.timeoutMs)),
+    textArray(tasks.map((t) => t.idempotencyKey)),
+    textArray(tasks.map((t) => JSON.stringify(t.labels))),
+    numberArray(tasks.map((t) => epochMs(t.createdAt))),
+    numberArray(tasks.map((t) => epochMs(t.runAt))),
+    numberArray(tasks.map((t) => epochMs(t.startDeadline))),
   ];
 }

@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { ProgressUpdate, TaskTransition } from "../engine/task-records.js";
 import { Batcher } from "./batcher.js";
 import { epochMs } from "./epoch-ms.js";
+import { byteaArray, numberArray, textArray } from "./pg-array.js";
 import { withTransaction } from "./transaction.js";
 
 /** Options for {@link TransitionWriter}. */
@@ -137,27 +138,27 @@ function mergeAttempts(transitions: TaskTransition[]): TaskTransition[] {
 
 function transitionParams(transitions: TaskTransition[]): unknown[] {
   return [
-    transitions.map((t) => t.id),
-    transitions.map((t) => t.state),
-    transitions.map((t) => t.attempt),
-    transitions.map((t) => t.workerId),
-    transitions.map((t) => epochMs(t.startedAt)),
-    transitions.map((t) => epochMs(t.finishedAt)),
-    transitions.map((t) => epochMs(t.scheduledAt)),
-    transitions.map((t) => t.result),
-    transitions.map((t) => t.resultFormat),
-    transitions.map((t) => (t.error ? JSON.stringify(t.error) : null)),
+    textArray(transitions.map((t) => t.id)),
+    textArray(transitions.map((t) => t.state)),
+    numberArray(transitions.map((t) => t.attempt)),
+    textArray(transitions.map((t) => t.workerId)),
+    numberArray(transitions.map((t) => epochMs(t.startedAt))),
+    numberArray(transitions.map((t) => epochMs(t.finishedAt))),
+    numberArray(transitions.map((t) => epochMs(t.scheduledAt))),
+    byteaArray(transitions.map((t) => t.result)),
+    numberArray(transitions.map((t) => t.resultFormat)),
+    textArray(transitions.map((t) => (t.error ? JSON.stringify(t.error) : null))),
   ];
 }
 
 function attemptParams(attempts: TaskTransition[]): unknown[] {
   return [
-    attempts.map((a) => a.id),
-    attempts.map((a) => a.attempt),
-    attempts.map((a) => a.workerId ?? ""),
-    attempts.map((a) => epochMs(a.startedAt)),
-    attempts.map((a) => epochMs(a.attemptEndedAt ?? null)),
-    attempts.map((a) => a.attemptOutcome),
-    attempts.map((a) => (a.error ? JSON.stringify(a.error) : null)),
+    textArray(attempts.map((a) => a.id)),
+    numberArray(attempts.map((a) => a.attempt)),
+    textArray(attempts.map((a) => a.workerId ?? "")),
+    numberArray(attempts.map((a) => epochMs(a.startedAt))),
+    numberArray(attempts.map((a) => epochMs(a.attemptEndedAt ?? null))),
+    textArray(attempts.map((a) => a.attemptOutcome)),
+    textArray(attempts.map((a) => (a.error ? JSON.stringify(a.error) : null))),
   ];
 }
