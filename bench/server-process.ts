@@ -45,7 +45,8 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const child = new ManagedProcess({
     name: "server",
     command: process.execPath,
-    args: [...profiling, "--import", "tsx", "server/main.ts"],
+    // As `npm run server` runs it: a larger young generation (README, "Running in production").
+    args: [...profiling, "--max-semi-space-size=64", "--import", "tsx", "server/main.ts"],
     cwd: REPO_ROOT,
     env: {
       ...process.env,
