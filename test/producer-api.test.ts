@@ -210,12 +210,14 @@ describe("bad input is refused with a clear error and writes nothing", () => {
     ["idempotency key too long", { type: "echo", idempotencyKey: "k".repeat(300) }, Code.InvalidArgument, /^idempotency_key: /],
     ["JSON payload holding no value", { type: "echo", payloadData: { case: "payload", value: {} } }, Code.InvalidArgument, /^payload: is not a valid JSON value/],
   ];
+  /** Cases JSON cannot express (the client refuses to write them): sent over gRPC only. */
+  const binaryOnly = new Set(["JSON payload holding no value"]);
   for (const [name, fields, code, message] of cases) {
     it(`${name} → ${Code[code]}`, async () => {
       const queue = uniqueQueue("bad");
       const request = { queue, ...fields } as Parameters<TestServer["grpc"]["submitTask"]>[0];
       await expectCode(ts.grpc.submitTask(request), code, message);
-      await expectCode(ts.connect.submitTask(request), code, message);
+      if (!binaryOnly.has(name)) await expectCode(ts.connect.submitTask(request), code, message);
       expect(await countRows(queue)).toBe(0);
     });
   }

@@ -1,20 +1,16 @@
 /**
  * A taskqueue producer process: submits no-op tasks with SubmitTasks (batch), SubmitTask with
- * a fixed number of calls in flight (unary), or SubmitTask at a fixed rate (rate), then
- * reports what it did. Configuration: one JSON {@link ProducerConfig} argument.
+ * a fixed number of calls in flight (unary), or SubmitTask at a fixed rate (rate), through the
+ * TypeScript client (`clients/ts`), then reports what it did. Configuration: one JSON
+ * {@link ProducerConfig} argument.
  */
-import { create } from "@bufbuild/protobuf";
-import { createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { SubmitTaskRequestSchema, TaskService, TaskView } from "../../gen/taskqueue/v1/task_service_pb.js";
+import { createTaskClient, type TaskClient, type TaskSpec } from "../../clients/ts/index.js";
 import { epochNow, onParentMessage, readChildConfig, runChild, sendToParent } from "./child-runtime.js";
 import { NOOP_TYPE, type ProducerConfig, type ProducerReport } from "./messages.js";
 
-type TaskClient = Client<typeof TaskService>;
-
 runChild(async () => {
   const config = readChildConfig<ProducerConfig>();
-  const client = createClient(TaskService, createGrpcTransport({ baseUrl: `http://${config.address}` }));
+  const client = createTaskClient({ address: config.address, timeoutMs: 0 });
   // Warm up: open the HTTP/2 connection before the clock starts.
   await client.listTasks({ queue: config.queue, pageSize: 1 });
   const go = new Promise<void>((resolve) =>
@@ -37,8 +33,8 @@ function newReport(): ProducerReport {
   return { submitted: 0, errors: 0, firstStartAt: Number.POSITIVE_INFINITY, lastEndAt: 0, latenciesMs: [], submits: [] };
 }
 
-function request(queue: string) {
-  return create(SubmitTaskRequestSchema, { queue, type: NOOP_TYPE });
+function request(queue: string): TaskSpec {
+  return { queue, type: NOOP_TYPE };
 }
 
 /** Runs `calls` jobs with at most `inFlight` at a time. */
@@ -57,12 +53,12 @@ async function submitBatches(client: TaskClient, config: ProducerConfig, report:
     const tasks = Array.from({ length: size }, () => request(config.queue));
     const startAt = epochNow();
     report.firstStartAt = Math.min(report.firstStartAt, startAt);
-    const response = await client.submitTasks({ tasks, view: TaskView.BASIC });
+    const items = await client.submitTasks(tasks, { view: "basic" });
     const endAt = epochNow();
     report.lastEndAt = Math.max(report.lastEndAt, endAt);
-    for (const result of response.results) {
-      if (result.outcome.case === "task") report.submitted++;
-      else report.errors++;
+    for (const item of items) {
+      if (item.error) report.errors++;
+      else report.submitted++;
     }
     if (config.record) report.latenciesMs.push(endAt - startAt);
   });
@@ -78,7 +74,7 @@ async function submitOne(client: TaskClient, config: ProducerConfig, report: Pro
     report.submitted++;
     if (config.record) {
       report.latenciesMs.push(endAt - startAt);
-      report.submits.push([response.task?.id ?? "", startAt]);
+      report.submits.push([response.task.id, startAt]);
     }
   } catch {
     report.errors++;

@@ -78,7 +78,7 @@ export async function startTestServer(
     grpcAddress,
     httpBaseUrl,
     grpc: createClient(TaskService, createGrpcTransport({ baseUrl: `http://${grpcAddress}` })),
-    connect: createClient(TaskService, createConnectTransport({ baseUrl: httpBaseUrl, httpVersion: "1.1" })),
+    connect: createClient(TaskService, createConnectTransport({ baseUrl: httpBaseUrl, httpVersion: "1.1", useBinaryFormat: false })),
     pool,
     async stop() {
       await server.stop();

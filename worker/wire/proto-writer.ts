@@ -22,6 +22,11 @@ export class ProtoWriter {
     return out;
   }
 
+  /** Number of bytes written so far (the offset the next write goes to). */
+  get length(): number {
+    return this.pos;
+  }
+
   /** Writes a field tag. */
   tag(field: number, wireType: number): this {
     return this.varint((field << 3) | wireType);
@@ -52,6 +57,26 @@ export class ProtoWriter {
     this.buf[this.pos++] = (low & 0x0f) | 0xf0;
     for (let i = 0; i < 4; i++) this.buf[this.pos++] = 0xff;
     this.buf[this.pos++] = 0x01;
+    return this;
+  }
+
+  /**
+   * Writes an int64 value given as a number (exact within ±2^53; negative values as 10-byte
+   * varints, as protobuf requires).
+   */
+  int64(value: number): this {
+    if (value >= 0 && value <= 0xffffffff) return this.varint(value);
+    this.ensure(10);
+    // Two's complement halves: ToUint32 keeps the low 32 bits, also of negative numbers.
+    let low = value >>> 0;
+    let high = Math.floor(value / 4_294_967_296) >>> 0;
+    const buf = this.buf;
+    while (high > 0 || low > 0x7f) {
+      buf[this.pos++] = (low & 0x7f) | 0x80;
+      low = ((low >>> 7) | (high << 25)) >>> 0;
+      high >>>= 7;
+    }
+    buf[this.pos++] = low;
     return this;
   }
 

@@ -1,0 +1,81 @@
+import type { Transport } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { TaskClientOptionsError } from "./errors.js";
+
+/** Options of `createTaskClient`. */
+export interface TaskClientOptions {
+  /**
+   * The server's gRPC port, "host:port" or an http(s) URL. Default: the environment
+   * variable `TQ_SERVER`, else "localhost:50051". Plaintext HTTP/2 unless the URL says https.
+   */
+  address?: string;
+  /** The same as `address`, as a URL ("http://localhost:50051"); give one of the two. */
+  baseUrl?: string;
+  /**
+   * A Connect transport to use instead of the built-in gRPC one, e.g. for TLS options or
+   * interceptors, or the Connect gateway (`createConnectTransport`). `address` and `baseUrl`
+   * must then be left out.
+   */
+  transport?: Transport;
+  /**
+   * Set when `transport` sends JSON (`createConnectTransport` with `useBinaryFormat: false`):
+   * `submitTasks` then builds its messages with protobuf-es instead of encoding the binary
+   * format itself. Default false.
+   */
+  jsonTransport?: boolean;
+  /** Deadline of each call in milliseconds unless the call gives its own; 0 for none. Default 30,000. */
+  timeoutMs?: number;
+}
+
+/** {@link TaskClientOptions} with defaults applied. */
+export interface CompiledTaskClientOptions {
+  /** The transport every call goes through. */
+  transport: Transport;
+  /** The HTTP/2 connection of the built-in transport, closed by `close()`; none for a given transport. */
+  sessionManager: Http2SessionManager | undefined;
+  /** True when batches must go through protobuf-es. */
+  jsonTransport: boolean;
+  /** Default deadline of a call; undefined for none. */
+  timeoutMs: number | undefined;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Checks the options and applies the defaults; throws {@link TaskClientOptionsError}. */
+export function compileTaskClientOptions(options: TaskClientOptions = {}): CompiledTaskClientOptions {
+  if (options === null || typeof options !== "object") throw new TaskClientOptionsError("options", "must be an object");
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
+    throw new TaskClientOptionsError("timeoutMs", "must be a number of milliseconds, 0 or more");
+  }
+  const common = { jsonTransport: options.jsonTransport === true, timeoutMs: timeoutMs === 0 ? undefined : timeoutMs };
+  if (options.transport !== undefined) {
+    if (options.address !== undefined || options.baseUrl !== undefined) {
+      throw new TaskClientOptionsError("transport", "give a transport or an address, not both");
+    }
+    return { ...common, transport: options.transport, sessionManager: undefined };
+  }
+  if (options.address !== undefined && options.baseUrl !== undefined) {
+    throw new TaskClientOptionsError("address", "give address or baseUrl, not both");
+  }
+  const option = options.baseUrl !== undefined ? "baseUrl" : "address";
+  const baseUrl = compileBaseUrl(option, options.baseUrl ?? options.address ?? process.env.TQ_SERVER ?? "localhost:50051");
+  const sessionManager = new Http2SessionManager(baseUrl);
+  return { ...common, transport: createGrpcTransport({ baseUrl, sessionManager }), sessionManager };
+}
+
+/** "host:port" or an http(s) URL as a base URL without a trailing slash. */
+function compileBaseUrl(option: string, address: unknown): string {
+  if (typeof address !== "string" || address.trim() === "") throw new TaskClientOptionsError(option, "must be host:port or an http(s) URL");
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `http://${address}`;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:") || !parsed.hostname) {
+    throw new TaskClientOptionsError(option, `"${address}" is not host:port or an http(s) URL`);
+  }
+  return url.replace(/\/+$/, "");
+}
