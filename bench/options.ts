@@ -39,6 +39,8 @@ export interface BenchOptions {
   unaryInFlight?: number;
   /** latency: submitted tasks per second. Default 1,000. */
   rate?: number;
+  /** latency: tasks per SubmitTasks call; 1 = unary SubmitTask (default). */
+  rateBatch?: number;
   /** latency: seconds of submission. Default 10; quick 2. */
   durationS?: number;
   /** backlog: queued tasks. Default 1,000,000; quick 20,000 (when asked for). */
@@ -100,6 +102,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     unaryProducers: options.unaryProducers ?? 4,
     unaryInFlight: options.unaryInFlight ?? 64,
     rate: options.rate ?? 1_000,
+    rateBatch: options.rateBatch ?? 1,
     durationS: options.durationS ?? (quick ? 2 : 10),
     backlog: options.backlog ?? (quick ? 20_000 : 1_000_000),
     backlogProbe: options.backlogProbe ?? (quick ? 2_000 : 20_000),
@@ -122,7 +125,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
   };
   const positives = [
     "tasks", "unaryTasks", "workers", "concurrency", "producers", "batchSize", "batchesInFlight", "unaryProducers",
-    "unaryInFlight", "rate", "durationS", "backlog", "backlogProbe", "streams", "streamProcesses",
+    "unaryInFlight", "rate", "rateBatch", "durationS", "backlog", "backlogProbe", "streams", "streamProcesses",
     "streamsPerConnection", "streamCredits", "streamTasks", "idleS", "repeat", "timeoutS",
   ] as const;
   for (const key of positives) {
@@ -150,6 +153,7 @@ export const USAGE = `npm run bench -- [options]
   --unary-producers N       unary producer processes (default 4)
   --unary-in-flight N       unary calls in flight per producer (default 64)
   --rate N                  latency: tasks per second (default 1000)
+  --rate-batch N            latency: tasks per call, 1 = unary SubmitTask (default 1)
   --duration-s N            latency: seconds (default 10, quick 2)
   --backlog N               backlog: queued tasks (default 1000000)
   --backlog-probe N         backlog: tasks measuring submit/dispatch rates (default 20000)
@@ -181,6 +185,7 @@ const NUMERIC: Record<string, keyof BenchOptions> = {
   "--unary-producers": "unaryProducers",
   "--unary-in-flight": "unaryInFlight",
   "--rate": "rate",
+  "--rate-batch": "rateBatch",
   "--duration-s": "durationS",
   "--backlog": "backlog",
   "--backlog-probe": "backlogProbe",

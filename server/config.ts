@@ -44,7 +44,10 @@ export interface ServerOptions {
   dispatchPollMs?: number;
   /** Recovery sweep interval, ms (`RECOVERY_INTERVAL_MS`), default 10000. */
   recoveryIntervalMs?: number;
-  /** Group-commit window, ms (`COMMIT_WINDOW_MS`), default 1. */
+  /**
+   * Group-commit window, ms (`COMMIT_WINDOW_MS`), default 0: a batch goes out on the next turn
+   * of the event loop, and under load batches still grow while earlier ones are in flight.
+   */
   commitWindowMs?: number;
   /** Largest batch one group commit writes (`COMMIT_MAX_BATCH`), default 1000. */
   commitMaxBatch?: number;
@@ -82,7 +85,7 @@ export const serverDefaults = {
   reaperIntervalMs: 500,
   dispatchPollMs: 1_000,
   recoveryIntervalMs: 10_000,
-  commitWindowMs: 1,
+  commitWindowMs: 0,
   commitMaxBatch: 1_000,
   drainTimeoutMs: 10_000,
   logLevel: "info",

@@ -88,28 +88,57 @@ async function submitUnary(client: TaskClient, config: ProducerConfig, report: P
 /**
  * Open-loop submission: every tick sends what the schedule says is due by now, so a slow
  * call does not delay the next ones (at most `inFlight` outstanding; extra ones are skipped
- * and counted as errors).
+ * and counted as errors). With `batchSize` > 1, each call is a SubmitTasks of that many tasks
+ * and calls go out at `ratePerS / batchSize` per second.
  */
 async function submitAtRate(client: TaskClient, config: ProducerConfig, report: ProducerReport): Promise<void> {
   const total = Math.round((config.ratePerS * config.durationMs) / 1000);
+  const perCall = Math.max(1, config.batchSize);
+  const calls = Math.ceil(total / perCall);
+  const callsPerS = config.ratePerS / perCall;
   const startedAt = epochNow();
   const outstanding = new Set<Promise<void>>();
   let scheduled = 0;
   await new Promise<void>((resolve) => {
     const tick = () => {
-      const due = Math.min(total, Math.floor(((epochNow() - startedAt) * config.ratePerS) / 1000) + 1);
+      const due = Math.min(calls, Math.floor(((epochNow() - startedAt) * callsPerS) / 1000) + 1);
       for (; scheduled < due; scheduled++) {
         if (outstanding.size >= config.inFlight) {
-          report.errors++;
+          report.errors += perCall;
           continue;
         }
-        const call = submitOne(client, config, report).finally(() => outstanding.delete(call));
+        const size = Math.min(perCall, total - scheduled * perCall);
+        const call = (perCall === 1 ? submitOne(client, config, report) : submitTimed(client, config, report, size)).finally(() =>
+          outstanding.delete(call),
+        );
         outstanding.add(call);
       }
-      if (scheduled >= total) resolve();
+      if (scheduled >= calls) resolve();
       else setTimeout(tick, 1);
     };
     tick();
   });
   await Promise.all([...outstanding]);
+}
+
+/** One SubmitTasks call of `size` tasks, each task's submit time recorded. */
+async function submitTimed(client: TaskClient, config: ProducerConfig, report: ProducerReport, size: number): Promise<void> {
+  const startAt = epochNow();
+  report.firstStartAt = Math.min(report.firstStartAt, startAt);
+  try {
+    const items = await client.submitTasks(Array.from({ length: size }, () => request(config.queue)), { view: "basic" });
+    const endAt = epochNow();
+    report.lastEndAt = Math.max(report.lastEndAt, endAt);
+    for (const item of items) {
+      if (item.error) {
+        report.errors++;
+        continue;
+      }
+      report.submitted++;
+      if (config.record) report.submits.push([item.task.id, startAt]);
+    }
+    if (config.record) report.latenciesMs.push(endAt - startAt);
+  } catch {
+    report.errors += size;
+  }
 }
