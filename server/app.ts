@@ -23,6 +23,7 @@ import { ServerRegistry } from "./engine/server-registry.js";
 import { Submitter } from "./engine/submitter.js";
 import type { Logger } from "./observability/logger.js";
 import { createServerMetrics } from "./observability/metrics.js";
+import { ensureDispatchLayout } from "./redis/layout.js";
 import type { LeaseEnd } from "./redis/queue-store.js";
 import { QueueStore } from "./redis/queue-store.js";
 import { withErrorMapping } from "./services/connect-errors.js";
@@ -244,6 +245,10 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     healthRegistration(health),
   ];
 
+  const layout = await ensureDispatchLayout(redis, options.redisPrefix);
+  if (layout === "rebuilt") {
+    logger.warn({ prefix: options.redisPrefix }, "dispatch state in Redis had another layout: emptied, recovery rebuilds it from Postgres");
+  }
   await notifier.start();
   const registry = new ServerRegistry({
     redis,
