@@ -46,4 +46,25 @@ describe("dispatch state written by another version", () => {
       redis.disconnect();
     }
   });
+
+  it("is kept when a current server rebuilt it after Redis lost its data", async () => {
+    const first = await startTestServer();
+    servers.push(first);
+    const queue = uniqueQueue("layout-kept");
+    const redis = new Redis(first.redisUrl);
+    try {
+      // Redis lost everything under the prefix; the running server notices and rebuilds.
+      const keys = await redis.keys(`${first.redisPrefix}*`);
+      await redis.del(...keys);
+      await first.server.recover();
+      expect(await redis.get(`${first.redisPrefix}layout`)).toBe(DISPATCH_LAYOUT_VERSION);
+      const { task } = await first.grpc.submitTask({ queue, type: "echo" });
+      // A server starting now must not take the rebuilt state for an older version's.
+      const second = await startTestServer({}, { databaseUrl: first.databaseUrl, redisPrefix: first.redisPrefix });
+      servers.push(second);
+      expect(await redis.hget(`${first.redisPrefix}t:${task!.id}`, "st")).toBe("queued");
+    } finally {
+      redis.disconnect();
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { DISPATCH_LAYOUT_VERSION } from "./layout.js";
 import type { NewTask } from "../engine/task-records.js";
 import { parseCompleteReply, parseLeaseEnds, parseLeaseReply } from "./replies.js";
 import { loadScripts, type ScriptRunner } from "./scripts.js";
@@ -223,7 +224,10 @@ export class QueueStore {
   /** Sets the marker whose disappearance shows Redis lost its data. Returns true if it was missing. */
   async ensureEpochMarker(): Promise<boolean> {
     const set = await this.options.redis.set(`${this.prefix}epoch`, String(this.now()), "NX");
-    return set === "OK";
+    if (set !== "OK") return false;
+    // Redis lost its data: the state about to be rebuilt has this server's layout.
+    await this.options.redis.set(`${this.prefix}layout`, DISPATCH_LAYOUT_VERSION, "NX");
+    return true;
   }
 }
 
