@@ -1,3 +1,5 @@
+import type { JsonValue } from "@bufbuild/protobuf";
+import { writeJsonValue } from "../../../worker/wire/json-value.js";
 import { PayloadFormat } from "../../db/schema.js";
 import type { ProtoWriter } from "./proto-writer.js";
 
@@ -27,46 +29,14 @@ export function writeStringMap(w: ProtoWriter, field: number, map: Record<string
   }
 }
 
-const EMPTY = new Uint8Array(0);
-
-/** A JSON value as `JSON.parse` returns it. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
 /**
- * Writes a google.protobuf.Value holding `value` as message field `field`: null, number,
- * string, bool, Struct (objects) and ListValue (arrays), recursively.
+ * Writes a google.protobuf.Value holding the JSON value `value` as message field `field`:
+ * null, number, string, bool, Struct (objects) and ListValue (arrays), recursively.
  */
 export function writeValue(w: ProtoWriter, field: number, value: JsonValue): void {
   const mark = w.begin(field);
-  writeValueBody(w, value);
+  writeJsonValue(w.wire, value);
   w.end(mark);
-}
-
-function writeValueBody(w: ProtoWriter, value: JsonValue): void {
-  if (value === null) {
-    w.int32Always(1, 0);
-  } else if (typeof value === "number") {
-    w.doubleAlways(2, value);
-  } else if (typeof value === "string") {
-    // An empty string is still a set oneof member: write its tag and zero length.
-    if (value.length === 0) w.bytesAlways(3, EMPTY);
-    else w.string(3, value);
-  } else if (typeof value === "boolean") {
-    w.boolAlways(4, value);
-  } else if (Array.isArray(value)) {
-    const list = w.begin(6);
-    for (const item of value) writeValue(w, 1, item);
-    w.end(list);
-  } else {
-    const struct = w.begin(5);
-    for (const key in value) {
-      const entry = w.begin(1);
-      w.string(1, key);
-      writeValue(w, 2, value[key]!);
-      w.end(entry);
-    }
-    w.end(struct);
-  }
 }
 
 /** Writes a stored JSON text as a google.protobuf.Value field (the common `null` without parsing). */
