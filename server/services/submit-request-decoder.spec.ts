@@ -66,4 +66,15 @@ describe("decodeSubmitTasksRequest", () => {
     const bytes = toBinary(SubmitTasksRequestSchema, request);
     expect(() => decodeSubmitTasksRequest(bytes.subarray(0, bytes.length - 3))).toThrow();
   });
+
+  it("keeps a __proto__ label as an ordinary label", () => {
+    const writer = new BinaryWriter();
+    writer.tag(1, 2).fork().tag(1, 2).string("q").tag(2, 2).string("t");
+    writer.tag(8, 2).fork().tag(1, 2).string("__proto__").tag(2, 2).string("polluted").join();
+    writer.join();
+    const labels = decodeSubmitTasksRequest(writer.finish()).tasks[0]!.labels;
+    expect(Object.prototype.hasOwnProperty.call(labels, "__proto__")).toBe(true);
+    expect(Object.getPrototypeOf(labels)).toBe(Object.prototype);
+    expect(Object.entries(labels)).toEqual([["__proto__", "polluted"]]);
+  });
 });

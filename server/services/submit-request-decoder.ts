@@ -8,7 +8,7 @@ import {
   type TaskView,
 } from "../../gen/taskqueue/v1/task_service_pb.js";
 import { decodeJsonValue } from "../../worker/wire/json-value.js";
-import { emptyStringMemo, ProtoReader, WireType } from "../../worker/wire/proto-reader.js";
+import { emptyStringMemo, ProtoReader, readStringMapEntry, WireType } from "../../worker/wire/proto-reader.js";
 import { JSON_TEXT } from "./payload-codec.js";
 
 const LEN = WireType.lengthDelimited;
@@ -84,7 +84,7 @@ function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof em
         task.idempotencyKey = reader.string();
         break;
       case (8 << 3) | LEN:
-        readLabel(reader, reader.delimitedEnd(), task.labels);
+        readStringMapEntry(reader, reader.delimitedEnd(), task.labels);
         break;
       case (9 << 3) | LEN:
         task.runAt = fromBinary(TimestampSchema, reader.bytes());
@@ -103,17 +103,6 @@ function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof em
   return task;
 }
 
-function readLabel(reader: ProtoReader, end: number, labels: Record<string, string>): void {
-  let key = "";
-  let value = "";
-  while (reader.pos < end) {
-    const tag = reader.tag();
-    if (tag === ((1 << 3) | LEN)) key = reader.string();
-    else if (tag === ((2 << 3) | LEN)) value = reader.string();
-    else reader.skip(tag & 7);
-  }
-  labels[key] = value;
-}
 
 /** The payload oneof of a JSON value: its text ready to store, its Value built on first read. */
 function jsonPayload(json: JsonValue): SubmitTaskRequest["payloadData"] {

@@ -1,4 +1,4 @@
-import { emptyStringMemo, ProtoReader, WireType, type StringMemo } from "./proto-reader.js";
+import { emptyStringMemo, ProtoReader, readStringMapEntry, WireType, type StringMemo } from "./proto-reader.js";
 
 /** How a task's input was sent. */
 export const PayloadKind = {
@@ -124,7 +124,7 @@ function readTask(reader: ProtoReader, end: number, memos: TaskStringMemos): Ass
         task.timeoutMs = readMs(reader, reader.delimitedEnd());
         break;
       case (LABELS << 3) | LEN:
-        readLabel(reader, reader.delimitedEnd(), task.labels);
+        readStringMapEntry(reader, reader.delimitedEnd(), task.labels);
         break;
       case (CREATED_AT << 3) | LEN:
         task.createdAtMs = readMs(reader, reader.delimitedEnd());
@@ -151,16 +151,3 @@ function readMs(reader: ProtoReader, end: number): number {
   return seconds * 1000 + Math.round(nanos / 1_000_000);
 }
 
-function readLabel(reader: ProtoReader, end: number, labels: Record<string, string>): void {
-  let key = "";
-  let value = "";
-  while (reader.pos < end) {
-    const tag = reader.tag();
-    if (tag === ((1 << 3) | LEN)) key = reader.string();
-    else if (tag === ((2 << 3) | LEN)) value = reader.string();
-    else reader.skip(tag & 7);
-  }
-  if (reader.pos !== end) throw new Error("protobuf: label runs past its length");
-  if (key === "__proto__") Object.defineProperty(labels, key, { value, enumerable: true, writable: true, configurable: true });
-  else labels[key] = value;
-}

@@ -208,3 +208,21 @@ export class ProtoReader {
     if (this.pos + bytes > this.end) throw new Error("protobuf: field runs past the end");
   }
 }
+
+/**
+ * Reads one entry of a `map<string, string>` field (a message of key = 1, value = 2) that
+ * ends at `end`, into `map`. A `__proto__` key becomes an own property, not the prototype.
+ */
+export function readStringMapEntry(reader: ProtoReader, end: number, map: Record<string, string>): void {
+  let key = "";
+  let value = "";
+  while (reader.pos < end) {
+    const tag = reader.tag();
+    if (tag === ((1 << 3) | WireType.lengthDelimited)) key = reader.string();
+    else if (tag === ((2 << 3) | WireType.lengthDelimited)) value = reader.string();
+    else reader.skip(tag & 7);
+  }
+  if (reader.pos !== end) throw new Error("protobuf: map entry runs past its length");
+  if (key === "__proto__") Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+  else map[key] = value;
+}
