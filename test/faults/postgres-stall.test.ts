@@ -55,10 +55,11 @@ describe("Postgres frozen (SIGSTOP) while a worker runs tasks, then the worker k
     try {
       // The worker's results are fenced in Redis; their commit waits for Postgres.
       const states = async () => Promise.all(ids.map((id) => redis.hget(`${stack.redisPrefix}t:${id}`, "st")));
-      await waitFor(async () => (await states()).filter((st) => st === "done").length >= CONCURRENCY, {
+      // More than CONCURRENCY fenced results: fenced ones freed their room for new tasks.
+      await waitFor(async () => (await states()).filter((st) => st === "done").length > CONCURRENCY, {
         timeoutMs: 10_000,
         intervalMs: 20,
-        message: `${CONCURRENCY} results to be fenced while Postgres is frozen`,
+        message: `more than ${CONCURRENCY} results to be fenced while Postgres is frozen`,
       });
       const now = await states();
       running = now.filter((st) => st === "running").length;
