@@ -86,6 +86,27 @@ describe("a task's whole life", () => {
     expect(attempts.map((a) => a.outcome)).toEqual([AttemptOutcome.FAILED, AttemptOutcome.FAILED, AttemptOutcome.SUCCEEDED]);
     expect(attempts[0]!.error?.message).toMatch(/attempt 1/);
     expect(attempts.every((a) => a.finishedAt !== undefined)).toBe(true);
+    // The successful attempt is recorded by the task row, not by an attempt row.
+    const rows = await ts.pool.query("select attempt from task_attempts where task_id = $1 order by attempt", [task!.id]);
+    expect(rows.rows.map((r) => r.attempt)).toEqual([1, 2]);
+    expect(attempts[2]).toMatchObject({ attempt: 3, workerId: done.workerId, startedAt: done.startedAt, finishedAt: done.finishedAt });
+  });
+
+  it("lists a long task's attempt once, with its outcome, though a row was written while it ran", async () => {
+    const { task } = await ts.grpc.submitTask({ queue, type: "sleep", payloadData: jsonPayload({ ms: 400 }) });
+    const running = await waitForState(ts.grpc, task!.id, TaskState.RUNNING);
+    // The RUNNING mark and its attempt row are written by one statement.
+    const marked = await ts.pool.query("select outcome from task_attempts where task_id = $1", [task!.id]);
+    expect(marked.rows).toEqual([{ outcome: null }]);
+    const done = await waitForState(ts.grpc, task!.id, TaskState.SUCCEEDED);
+    const { attempts } = await ts.grpc.getTask({ id: task!.id, includeAttempts: true });
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0]).toMatchObject({
+      attempt: 1,
+      outcome: AttemptOutcome.SUCCEEDED,
+      workerId: running.workerId,
+      finishedAt: done.finishedAt,
+    });
   });
 
   it("dead-letters a non-retryable failure at once with its error", async () => {

@@ -58,9 +58,18 @@ function countingPool(pool: pg.Pool, legacy: boolean): { pool: pg.Pool; statemen
   const query = pool.query.bind(pool) as (text: unknown, ...rest: unknown[]) => unknown;
   (pool as unknown as { query: typeof query }).query = (text: unknown, ...rest: unknown[]) => {
     statements++;
-    return query(legacy && typeof text === "string" ? legacyStatement(text) : text, ...rest);
+    return query(legacy ? legacyQuery(text) : text, ...rest);
   };
   return { pool, statements: () => statements };
+}
+
+/** The first-shipped form of a statement: its text rewritten, unprepared (no name). */
+function legacyQuery(query: unknown): unknown {
+  if (typeof query === "string") return legacyStatement(query);
+  if (typeof query === "object" && query !== null && "text" in query && "values" in query) {
+    return { text: legacyStatement(String(query.text)), values: query.values };
+  }
+  return query;
 }
 
 /** The server's two writers over a pool of their own. */

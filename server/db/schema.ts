@@ -80,6 +80,8 @@ export interface SchemaMigrationsTable {
 export interface Database {
   tasks: TasksTable;
   task_attempts: TaskAttemptsTable;
+  /** View (migration 0004): every attempt, the final one of a SUCCEEDED task from its row. */
+  task_attempt_history: TaskAttemptsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

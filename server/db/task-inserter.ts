@@ -83,8 +83,9 @@ export class TaskInserter {
 
   private async flush(tasks: NewTask[]): Promise<InsertOutcome[]> {
     if (tasks.every((t) => t.idempotencyKey === null)) {
-      // No key to resolve: one INSERT statement, committed on its own (no BEGIN/COMMIT trips).
-      await this.options.pool.query(PLAIN_INSERT_SQL, insertParams(tasks));
+      // No key to resolve: one INSERT statement, committed on its own (no BEGIN/COMMIT trips),
+      // prepared once per connection (parsed and planned once, not for every batch).
+      await this.options.pool.query({ name: "tq_insert_tasks", text: PLAIN_INSERT_SQL, values: insertParams(tasks) });
       return tasks.map((t) => ({ id: t.id, existing: false }));
     }
     return withTransaction(this.options.pool, async (client) => {

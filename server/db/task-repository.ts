@@ -39,10 +39,13 @@ export class TaskRepository {
     return (await q.orderBy("id", "desc").limit(query.limit).execute()) as TaskRow[];
   }
 
-  /** Attempt history of a task, oldest first. */
+  /**
+   * Attempt history of a task, oldest first (the view `task_attempt_history`: the attempt
+   * that ended a task in SUCCEEDED is recorded by the task row, not by an attempt row).
+   */
   async attempts(taskId: string): Promise<TaskAttemptRow[]> {
     return (await this.db
-      .selectFrom("task_attempts")
+      .selectFrom("task_attempt_history")
       .selectAll()
       .where("task_id", "=", taskId)
       .orderBy("attempt", "asc")

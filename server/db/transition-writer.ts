@@ -94,8 +94,9 @@ export class TransitionWriter {
     const progress = [...new Map(items.flatMap((i) => (i.kind === "progress" ? [[i.value.id, i.value] as const] : []))).values()];
     const params = [...transitionParams(transitions), ...attemptParams(attempts)];
     if (progress.length === 0) {
-      // One statement, one implicit transaction: no BEGIN/COMMIT round trips.
-      await this.options.pool.query(RECORD_TRANSITIONS_SQL, params);
+      // One statement, one implicit transaction: no BEGIN/COMMIT round trips. Prepared once
+      // per connection.
+      await this.options.pool.query({ name: "tq_record_transitions", text: RECORD_TRANSITIONS_SQL, values: params });
       return;
     }
     await withTransaction(this.options.pool, async (client) => {
@@ -123,7 +124,11 @@ function latestPerTask(transitions: TaskTransition[]): TaskTransition[] {
   return [...byId.values()];
 }
 
-/** Attempt rows to upsert: one per (task, attempt) that was started, with its outcome if known. */
+/**
+ * Attempt rows to upsert: one per (task, attempt) that was started, with its outcome if
+ * known, except the attempt that ends the task in SUCCEEDED: the task row records that one
+ * (the view `task_attempt_history`, migration 0004, puts it back into the history).
+ */
 function mergeAttempts(transitions: TaskTransition[]): TaskTransition[] {
   const byKey = new Map<string, TaskTransition>();
   for (const t of transitions) {
@@ -133,7 +138,7 @@ function mergeAttempts(transitions: TaskTransition[]): TaskTransition[] {
     const seen = byKey.get(key);
     byKey.set(key, seen ? { ...seen, ...t, attemptOutcome: t.attemptOutcome ?? seen.attemptOutcome } : t);
   }
-  return [...byKey.values()];
+  return [...byKey.values()].filter((t) => t.state !== "SUCCEEDED");
 }
 
 function transitionParams(transitions: TaskTransition[]): unknown[] {

@@ -29,7 +29,7 @@ export interface InvariantOptions {
 }
 
 /**
- * Checks, over every task of the ledger's queues (Postgres `tasks` and `task_attempts`):
+ * Checks, over every task of the ledger's queues (Postgres `tasks` and `task_attempt_history`):
  * - each acknowledged task exists and is in a terminal state, the one its workload implies;
  * - a SUCCEEDED task's stored result is the one its accepted lease produced (echo: exactly
  *   its nonce payload; fail: `{attempt}` equal to the task's final attempt; sleep: `{slept}`),

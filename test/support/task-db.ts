@@ -18,7 +18,7 @@ export interface TaskRecord {
   finished_at: Date | null;
 }
 
-/** A row of `task_attempts`. */
+/** One attempt of a task: a row of the view `task_attempt_history`. */
 export interface AttemptRecord {
   task_id: string;
   attempt: number;
@@ -46,20 +46,20 @@ export async function readTasks(pool: pg.Pool, queues: readonly string[]): Promi
   return rows;
 }
 
-/** The attempt rows of one task, oldest first. */
+/** The attempts of one task, oldest first. */
 export async function readAttempts(pool: pg.Pool, id: string): Promise<AttemptRecord[]> {
   const { rows } = await pool.query<AttemptRecord>(
-    "select task_id, attempt, worker_id, started_at, finished_at, outcome from task_attempts where task_id = $1 order by attempt",
+    "select task_id, attempt, worker_id, started_at, finished_at, outcome from task_attempt_history where task_id = $1 order by attempt",
     [id],
   );
   return rows;
 }
 
-/** Every attempt row of the tasks of the given queues. */
+/** Every attempt of the tasks of the given queues. */
 export async function readAttemptsOfQueues(pool: pg.Pool, queues: readonly string[]): Promise<AttemptRecord[]> {
   const { rows } = await pool.query<AttemptRecord>(
     `select a.task_id, a.attempt, a.worker_id, a.started_at, a.finished_at, a.outcome
-       from task_attempts a join tasks t on t.id = a.task_id
+       from task_attempt_history a join tasks t on t.id = a.task_id
       where t.queue = any($1) order by a.task_id, a.attempt`,
     [queues],
   );
@@ -110,7 +110,7 @@ export async function waitUntilAllTerminal(
 }
 
 /**
- * Waits until every attempt row of the finished tasks of `queues` records how it ended:
+ * Waits until every attempt of the finished tasks of `queues` records how it ended:
  * attempt outcomes are written in the background and may trail the task's final state.
  * Resolves true once settled, false at the deadline (the invariant check then reports them).
  */
@@ -119,7 +119,7 @@ export async function waitUntilAttemptsSettled(pool: pg.Pool, queues: readonly s
     await waitFor(
       async () => {
         const { rows } = await pool.query<{ n: string }>(
-          `select count(*) as n from task_attempts a join tasks t on t.id = a.task_id
+          `select count(*) as n from task_attempt_history a join tasks t on t.id = a.task_id
             where t.queue = any($1) and a.outcome is null and t.state = any($2)`,
           [queues, TERMINAL_STATES],
         );
