@@ -172,7 +172,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     inserter,
     store,
     logger,
-    onReady: (queues) => wakeQueues(queues, true),
+    wake: (queues) => wakeQueues(queues, false),
+    announce: (queues) => notifier.ready(queues),
     onAccepted: (tasks) => {
       for (const t of tasks) metrics.submitted.inc({ queue: t.queue });
     },

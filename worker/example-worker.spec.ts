@@ -23,6 +23,7 @@ function context<P>(payload: P, attempt = 1, signal = new AbortController().sign
     payload,
     labels: {},
     createdAt: undefined,
+    createdAtMs: undefined,
     timeoutMs: undefined,
     signal,
     logger: testLogger(),

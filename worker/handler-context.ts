@@ -30,10 +30,15 @@ export class HandlerContext<P = unknown> implements TaskContext<P> {
     readonly leaseToken: string,
     readonly payload: P,
     readonly labels: Readonly<Record<string, string>>,
-    readonly createdAt: Date | undefined,
+    readonly createdAtMs: number | undefined,
     readonly timeoutMs: number | undefined,
   ) {
     this.#source = source;
+  }
+
+  /** When the task was submitted, if the server said (whole milliseconds). */
+  get createdAt(): Date | undefined {
+    return this.createdAtMs === undefined ? undefined : new Date(this.createdAtMs);
   }
 
   /** Aborted when the attempt is cancelled, times out or loses its lease. */

@@ -27,6 +27,11 @@ export interface TaskContext<P = unknown> extends TaskInfo {
   readonly labels: Readonly<Record<string, string>>;
   /** When the task was submitted, if the server said. */
   readonly createdAt: Date | undefined;
+  /**
+   * The same in epoch milliseconds to the microsecond (a Date keeps whole milliseconds),
+   * for measuring how long the task waited.
+   */
+  readonly createdAtMs: number | undefined;
   /** Execution timeout of this attempt in milliseconds, if any. */
   readonly timeoutMs: number | undefined;
   /**

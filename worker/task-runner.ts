@@ -189,7 +189,7 @@ export class RunningTask implements HandlerContextSource {
       leased.leaseToken,
       payload,
       leased.labels,
-      leased.createdAtMs === undefined ? undefined : new Date(leased.createdAtMs),
+      leased.createdAtMs,
       leased.timeoutMs > 0 ? leased.timeoutMs : undefined,
     );
   }

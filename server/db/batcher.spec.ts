@@ -2,12 +2,13 @@ import { describe, expect, it } from "vitest";
 import { Batcher } from "./batcher.js";
 
 /** A batcher whose flushes are recorded and answered by hand. */
-function recordingBatcher(options: { maxBatch: number; maxInFlight: number; windowMs?: number }) {
+function recordingBatcher(options: { maxBatch: number; maxInFlight: number; windowMs?: number; keyOf?: (item: number) => string }) {
   const flushes: Array<{ items: number[]; finish: (error?: Error) => void }> = [];
   const batcher = new Batcher<number, string>({
     windowMs: options.windowMs ?? 0,
     maxBatch: options.maxBatch,
     maxInFlight: options.maxInFlight,
+    keyOf: options.keyOf,
     flush: (items) =>
       new Promise((resolve, reject) => {
         flushes.push({ items, finish: (error) => (error ? reject(error) : resolve(items.map((i) => `r${i}`))) });
@@ -72,5 +73,38 @@ describe("Batcher", () => {
     flushes[1]!.finish();
     for (const p of failed) await expect(p).rejects.toThrow("disk on fire");
     expect(await ok).toBe("r3");
+  });
+
+  it("with keys, never has one key in two batches in flight, and keeps each key's order", async () => {
+    // Key = the tens digit: 11 and 12 share key "1".
+    const { batcher, flushes } = recordingBatcher({ maxBatch: 100, maxInFlight: 4, keyOf: (n) => String(Math.floor(n / 10)) });
+    const first = batcher.submitMany([11, 21]);
+    await until(() => flushes.length === 1);
+    const blocked = batcher.submitMany([12, 31]); // shares key 1 with the batch in flight
+    const behind = batcher.submitMany([31, 41]); // shares key 3 with the blocked group: keeps its place
+    const free = batcher.submitMany([51]);
+    await until(() => flushes.length === 2);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(flushes.map((f) => f.items)).toEqual([[11, 21], [51]]);
+    flushes[0]!.finish();
+    expect(await first).toEqual(["r11", "r21"]);
+    await until(() => flushes.length === 3);
+    expect(flushes[2]!.items).toEqual([12, 31]);
+    flushes[1]!.finish();
+    flushes[2]!.finish();
+    await until(() => flushes.length === 4);
+    expect(flushes[3]!.items).toEqual([31, 41]);
+    flushes[3]!.finish();
+    expect([await blocked, await behind, await free]).toEqual([["r12", "r31"], ["r31", "r41"], ["r51"]]);
+    await batcher.idle();
+  });
+
+  it("without keys in common, writes everything waiting as one batch", async () => {
+    const { batcher, flushes } = recordingBatcher({ maxBatch: 100, maxInFlight: 4, keyOf: (n) => String(n) });
+    const all = [batcher.submitMany([1, 2]), batcher.submitMany([3]), batcher.submitMany([4, 5])];
+    await until(() => flushes.length === 1);
+    expect(flushes[0]!.items).toEqual([1, 2, 3, 4, 5]);
+    flushes[0]!.finish();
+    await Promise.all(all);
   });
 });

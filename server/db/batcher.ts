@@ -2,17 +2,30 @@
 export interface BatcherOptions<T, R> {
   /** Writes one batch; returns one result per item, in order. */
   flush: (items: T[]) => Promise<R[]>;
-  /** How long the first item of a batch waits for company, ms (0: next tick). */
+  /**
+   * How long the first item of a batch waits for company, ms. 0: no wait, only the callers
+   * of the same event-loop task share it (it is written once their microtasks have run);
+   * under load, batches still grow while earlier ones are in flight.
+   */
   windowMs: number;
   /** Largest batch; a full batch is flushed at once. A single larger group is kept whole. */
   maxBatch: number;
   /** How many batches may be in flight at once. */
   maxInFlight: number;
+  /**
+   * With a key per item, batches in flight never share a key, and a key's items are
+   * written in the order submitted: a group that shares a key with a batch in flight, or
+   * with an earlier group still waiting, waits too. (Concurrent transactions then never
+   * touch the same rows: no lock waits, no deadlocks.)
+   */
+  keyOf?: (item: T) => string;
 }
 
 /** Items handed in by one caller, answered together. */
 interface Group<T, R> {
   items: T[];
+  /** The items' keys, with a `keyOf` option. */
+  keys: string[] | undefined;
   resolve: (results: R[]) => void;
   reject: (error: unknown) => void;
 }
@@ -26,8 +39,9 @@ export class Batcher<T, R> {
   private pending: Group<T, R>[] = [];
   private pendingItems = 0;
   private timer: NodeJS.Timeout | undefined;
-  private immediate: NodeJS.Immediate | undefined;
+  private drainQueued = false;
   private inFlight = 0;
+  private readonly inFlightKeys = new Set<string>();
   private readonly idleWaiters: Array<() => void> = [];
 
   constructor(private readonly options: BatcherOptions<T, R>) {}
@@ -42,7 +56,8 @@ export class Batcher<T, R> {
   submitMany(items: T[]): Promise<R[]> {
     if (items.length === 0) return Promise.resolve([]);
     return new Promise<R[]>((resolve, reject) => {
-      this.pending.push({ items, resolve, reject });
+      const keyOf = this.options.keyOf;
+      this.pending.push({ items, keys: keyOf ? items.map(keyOf) : undefined, resolve, reject });
       this.pendingItems += items.length;
       this.schedule();
     });
@@ -60,15 +75,16 @@ export class Batcher<T, R> {
       this.drain();
       return;
     }
-    if (this.timer !== undefined || this.immediate !== undefined) return;
+    if (this.timer !== undefined || this.drainQueued) return;
     if (this.options.windowMs > 0) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.drain();
       }, this.options.windowMs);
     } else {
-      this.immediate = setImmediate(() => {
-        this.immediate = undefined;
+      this.drainQueued = true;
+      queueMicrotask(() => {
+        this.drainQueued = false;
         this.drain();
       });
     }
@@ -76,28 +92,42 @@ export class Batcher<T, R> {
 
   private clearTimer(): void {
     clearTimeout(this.timer);
-    clearImmediate(this.immediate);
     this.timer = undefined;
-    this.immediate = undefined;
   }
 
   private drain(): void {
     while (this.pending.length > 0 && this.inFlight < this.options.maxInFlight) {
+      const batch = this.takeBatch();
+      if (batch.length === 0) return; // every waiting group shares a key with a batch in flight
       this.inFlight++;
-      void this.run(this.takeBatch());
+      void this.run(batch);
     }
   }
 
-  /** Whole groups, oldest first, up to `maxBatch` items (at least one group). */
+  /**
+   * Whole groups, oldest first, up to `maxBatch` items (at least one group), skipping the
+   * groups that must wait for a key in flight (and, to keep each key's order, the later
+   * groups sharing a key with a skipped one).
+   */
   private takeBatch(): Group<T, R>[] {
+    const taken: Group<T, R>[] = [];
+    const waiting: Group<T, R>[] = [];
+    const skippedKeys = new Set<string>();
     let count = 0;
-    let n = 0;
-    while (n < this.pending.length && (n === 0 || count + this.pending[n]!.items.length <= this.options.maxBatch)) {
-      count += this.pending[n]!.items.length;
-      n++;
+    for (const group of this.pending) {
+      const full = taken.length > 0 && count + group.items.length > this.options.maxBatch;
+      if (full || (group.keys && group.keys.some((k) => this.inFlightKeys.has(k) || skippedKeys.has(k)))) {
+        if (group.keys) for (const k of group.keys) skippedKeys.add(k);
+        waiting.push(group);
+        continue;
+      }
+      taken.push(group);
+      count += group.items.length;
+      if (group.keys) for (const k of group.keys) this.inFlightKeys.add(k);
     }
+    this.pending = waiting;
     this.pendingItems -= count;
-    return this.pending.splice(0, n);
+    return taken;
   }
 
   private async run(batch: Group<T, R>[]): Promise<void> {
@@ -112,6 +142,7 @@ export class Batcher<T, R> {
     } catch (error) {
       for (const group of batch) group.reject(error);
     } finally {
+      for (const group of batch) if (group.keys) for (const k of group.keys) this.inFlightKeys.delete(k);
       this.inFlight--;
       if (this.pending.length > 0) this.drain();
       else if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((w) => w());

@@ -138,7 +138,7 @@ function insertParams(tasks: NewTask[]): unknown[] {
     numberArray(tasks.map((t) => t.timeoutMs)),
     textArray(tasks.map((t) => t.idempotencyKey)),
     textArray(tasks.map((t) => JSON.stringify(t.labels))),
-    numberArray(tasks.map((t) => epochMs(t.createdAt))),
+    numberArray(tasks.map((t) => t.createdMs)),
     numberArray(tasks.map((t) => epochMs(t.runAt))),
     numberArray(tasks.map((t) => epochMs(t.startDeadline))),
   ];

@@ -32,60 +32,45 @@ WHERE t.id = u.id AND t.state = 'RUNNING'`;
 
 type Item = { kind: "transition"; value: TaskTransition } | { kind: "progress"; value: ProgressUpdate };
 
-/** Parallel batches in flight; each task always goes through the same lane. */
-const LANES = 4;
+/** Batches in flight at once. */
+const PARALLEL_BATCHES = 4;
 
 /**
  * Group-committed state changes: transitions of tasks and their attempt rows, and
  * progress, written by a few multi-row statements in one transaction per batch.
- * Batches run in parallel on a few lanes, and a task always takes the lane its id hashes
- * to, so two transactions never lock the same rows (no deadlocks) and one task's writes
- * commit in order.
+ * Up to {@link PARALLEL_BATCHES} batches run at once, and batches in flight never share a
+ * task, so two transactions never lock the same rows (no deadlocks) and one task's writes
+ * commit in order. When little is happening, everything waiting goes out in one batch.
  */
 export class TransitionWriter {
-  private readonly lanes: Batcher<Item, undefined>[];
+  private readonly batcher: Batcher<Item, undefined>;
 
   constructor(private readonly options: TransitionWriterOptions) {
-    this.lanes = Array.from(
-      { length: LANES },
-      () =>
-        new Batcher<Item, undefined>({
-          flush: async (items) => {
-            await this.flush(items);
-            return items.map(() => undefined);
-          },
-          windowMs: options.windowMs,
-          maxBatch: options.maxBatch,
-          maxInFlight: 1,
-        }),
-    );
+    this.batcher = new Batcher<Item, undefined>({
+      flush: async (items) => {
+        await this.flush(items);
+        return items.map(() => undefined);
+      },
+      windowMs: options.windowMs,
+      maxBatch: options.maxBatch,
+      maxInFlight: PARALLEL_BATCHES,
+      keyOf: (item) => item.value.id,
+    });
   }
 
   /** Writes transitions; resolves when they are committed (or found stale by the guard). */
   async write(transitions: TaskTransition[]): Promise<void> {
-    await this.submitByLane(transitions.map((value) => ({ kind: "transition", value })));
+    await this.batcher.submitMany(transitions.map((value) => ({ kind: "transition", value })));
   }
 
   /** Writes progress of running tasks. */
   async progress(updates: ProgressUpdate[]): Promise<void> {
-    await this.submitByLane(updates.map((value) => ({ kind: "progress", value })));
-  }
-
-  /** Hands each lane its share of `items` as one group. */
-  private async submitByLane(items: Item[]): Promise<void> {
-    const shares: Item[][] = this.lanes.map(() => []);
-    for (const item of items) shares[this.laneIndexOf(item.value.id)]!.push(item);
-    await Promise.all(shares.flatMap((share, i) => (share.length > 0 ? [this.lanes[i]!.submitMany(share)] : [])));
+    await this.batcher.submitMany(updates.map((value) => ({ kind: "progress", value })));
   }
 
   /** Resolves once everything queued so far is written. */
   async idle(): Promise<void> {
-    await Promise.all(this.lanes.map((lane) => lane.idle()));
-  }
-
-  private laneIndexOf(taskId: string): number {
-    // The last hex digits of a UUID are random: a cheap, even hash.
-    return parseInt(taskId.slice(-2), 16) % LANES;
+    await this.batcher.idle();
   }
 
   private async flush(items: Item[]): Promise<void> {

@@ -11,8 +11,14 @@ export interface SubmitterOptions {
   inserter: TaskInserter;
   store: QueueStore;
   logger: Logger;
-  /** Told which queues gained ready tasks (local dispatch and other servers). */
-  onReady: (queues: string[]) => void;
+  /**
+   * Asks local dispatch for a lease pass on these queues. It is called right after the
+   * enqueue is sent, before its reply: the pass's script follows the enqueue on the same
+   * Redis connection, so Redis runs it after the enqueue and it sees the new tasks.
+   */
+  wake: (queues: string[]) => void;
+  /** Tells the other servers which queues gained ready tasks. */
+  announce: (queues: string[]) => void;
   /** Told about newly accepted tasks (not idempotent repeats). */
   onAccepted?: (tasks: NewTask[]) => void;
   /** Told the due time of delayed tasks. */
@@ -65,12 +71,25 @@ export class Submitter {
   }
 
   private async enqueueNow(tasks: NewTask[]): Promise<void> {
-    const { readyQueues } = await this.options.store.enqueue(
+    const enqueued = this.options.store.enqueue(
       tasks.map((task) => ({ task, attempt: 0, dueMs: task.runAt ? task.runAt.getTime() : 0 })),
     );
-    if (readyQueues.length > 0) this.options.onReady(readyQueues);
+    // Dispatch does not wait for the enqueue's reply: its lease goes out right behind it.
+    const woken = readyQueuesOf(tasks, Date.now());
+    if (woken.length > 0) this.options.wake(woken);
+    const { readyQueues } = await enqueued;
+    const late = readyQueues.filter((q) => !woken.includes(q));
+    if (late.length > 0) this.options.wake(late);
+    if (readyQueues.length > 0) this.options.announce(readyQueues);
     let earliest = Infinity;
     for (const t of tasks) earliest = Math.min(earliest, t.runAt?.getTime() ?? Infinity, t.startDeadline?.getTime() ?? Infinity);
     if (earliest !== Infinity) this.options.onDue(earliest);
   }
+}
+
+/** The queues of the tasks that are ready at `nowMs` (no run_at in the future). */
+function readyQueuesOf(tasks: NewTask[], nowMs: number): string[] {
+  const queues = new Set<string>();
+  for (const t of tasks) if (!t.runAt || t.runAt.getTime() <= nowMs) queues.add(t.queue);
+  return [...queues];
 }

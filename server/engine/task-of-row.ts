@@ -17,7 +17,7 @@ export function newTaskOfRow(row: TaskRow): NewTask {
     timeoutMs: row.timeout_ms,
     idempotencyKey: row.idempotency_key,
     labels: row.labels,
-    createdAt: row.created_at,
+    createdMs: row.created_at.getTime(),
     runAt: row.scheduled_at,
     startDeadline: row.attempt === 0 ? row.start_deadline : null,
   };

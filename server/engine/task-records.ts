@@ -15,7 +15,8 @@ export interface NewTask {
   timeoutMs: number | null;
   idempotencyKey: string | null;
   labels: Record<string, string>;
-  createdAt: Date;
+  /** When the server accepted it: epoch ms, to the microsecond. */
+  createdMs: number;
   /** Set when the task must not run before this time. */
   runAt: Date | null;
   /** Set when the first attempt must start by this time, or the task EXPIREs. */

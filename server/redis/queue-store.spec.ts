@@ -37,7 +37,7 @@ function task(overrides: Partial<NewTask> = {}): NewTask {
     timeoutMs: null,
     idempotencyKey: null,
     labels: { tenant: "é" },
-    createdAt: new Date(clock - 1000 + counter),
+    createdMs: clock - 1000 + counter,
     runAt: null,
     startDeadline: null,
     ...overrides,
@@ -51,7 +51,7 @@ const leaseOne = (count = 10, sessionId = "session-a") =>
 describe("QueueStore", () => {
   it("enqueues idempotently and leases by priority, then age, with everything a worker needs", async () => {
     const low = task();
-    const high = task({ priority: 5, createdAt: new Date(clock), timeoutMs: 2000 });
+    const high = task({ priority: 5, createdMs: clock, timeoutMs: 2000 });
     expect(await store.enqueue([item(low), item(high)])).toEqual({ added: 2, readyQueues: ["jobs"] });
     expect(await store.enqueue([item(low)])).toEqual({ added: 0, readyQueues: [] });
 

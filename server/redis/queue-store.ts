@@ -128,7 +128,7 @@ export class QueueStore {
       args.push(
         task.id,
         task.queue,
-        String(readyScore(task.priority, task.createdAt.getTime())),
+        String(readyScore(task.priority, task.createdMs)),
         enqueueExtras(task, attempt, dueMs),
         encodeTaskDescriptor(task),
         // An empty payload as a string keeps the whole command a string (no Buffer assembly).

@@ -24,7 +24,7 @@ export function encodeTaskDescriptor(task: NewTask): string {
     task.payloadFormat,
     task.maxAttempts,
     task.timeoutMs ?? 0,
-    task.createdAt.getTime(),
+    task.createdMs,
     task.labels,
     task.backoffInitialMs,
     task.backoffMaxMs,
@@ -48,5 +48,5 @@ export function decodeTaskDescriptor(json: string): TaskDescriptor {
 
 /** Position of a task in its ready queue: higher priority first, then older first (see lib.lua). */
 export function readyScore(priority: number, createdMs: number): number {
-  return (100 - priority) * 1e13 + createdMs;
+  return (100 - priority) * 1e13 + Math.floor(createdMs);
 }

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { DurationSchema, type Duration, type Timestamp, timestampFromDate, timestampDate } from "@bufbuild/protobuf/wkt";
+import { DurationSchema, TimestampSchema, type Duration, type Timestamp, timestampFromDate, timestampDate } from "@bufbuild/protobuf/wkt";
 
 /** A Duration from milliseconds. */
 export function durationFromMs(ms: number): Duration {
@@ -14,6 +14,12 @@ export function msOfDuration(d: Duration): number {
 /** A Timestamp from a Date, or undefined. */
 export function timestampOf(date: Date | null | undefined): Timestamp | undefined {
   return date ? timestampFromDate(date) : undefined;
+}
+
+/** A Timestamp from epoch milliseconds that may have a fraction (kept to the nanosecond). */
+export function timestampFromEpochMs(epochMs: number): Timestamp {
+  const seconds = Math.floor(epochMs / 1000);
+  return create(TimestampSchema, { seconds: BigInt(seconds), nanos: Math.round((epochMs - seconds * 1000) * 1_000_000) });
 }
 
 /** A Date from a Timestamp. */

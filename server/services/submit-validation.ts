@@ -33,7 +33,7 @@ export function checkQueueName(queue: string, field = "queue"): void {
  * Validates one submit request and turns it into a {@link NewTask}. Throws
  * InvalidArgumentError or ResourceExhaustedError naming the field (prefixed by `path`).
  */
-export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now: Date, path = ""): NewTask {
+export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, nowMs: number, path = ""): NewTask {
   const f = (name: string) => `${path}${name}`;
   checkQueueName(req.queue, f("queue"));
   if (req.type === "") throw new InvalidArgumentError(f("type"), "is required");
@@ -80,7 +80,7 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
   if (req.runAt) {
     const date = dateOf(req.runAt);
     if (Number.isNaN(date.getTime())) throw new InvalidArgumentError(f("run_at"), "is not a valid time");
-    if (date.getTime() > now.getTime()) runAt = date;
+    if (date.getTime() > nowMs) runAt = date;
   }
   let timeoutMs: number | null = null;
   if (req.timeout) {
@@ -93,10 +93,10 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
     if (startTimeoutMs <= 0 || startTimeoutMs > 7 * DAY_MS) {
       throw new InvalidArgumentError(f("start_timeout"), "must be between 1ms and 7 days");
     }
-    startDeadline = new Date((runAt ?? now).getTime() + startTimeoutMs);
+    startDeadline = new Date((runAt ? runAt.getTime() : Math.floor(nowMs)) + startTimeoutMs);
   }
   return {
-    id: newTaskId(now.getTime()),
+    id: newTaskId(Math.floor(nowMs)),
     queue: req.queue,
     type: req.type,
     payload: payload.bytes,
@@ -109,7 +109,7 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
     timeoutMs,
     idempotencyKey: req.idempotencyKey === "" ? null : req.idempotencyKey,
     labels: { ...req.labels },
-    createdAt: now,
+    createdMs: nowMs,
     runAt,
     startDeadline,
   };

@@ -3,6 +3,7 @@ import { TaskService, TaskView, type SubmitTaskRequest } from "../../gen/taskque
 import type { TaskRow, TaskStateName } from "../db/schema.js";
 import type { TaskRepository } from "../db/task-repository.js";
 import type { Canceller } from "../engine/canceller.js";
+import { preciseNowMs } from "../engine/precise-time.js";
 import type { Submitter } from "../engine/submitter.js";
 import type { NewTask } from "../engine/task-records.js";
 import { InvalidArgumentError, NotFoundError, TaskQueueError } from "../errors.js";
@@ -17,14 +18,15 @@ export interface TaskServiceDeps {
   repository: TaskRepository;
   canceller: Canceller;
   policy: SubmitPolicy;
-  now?: () => Date;
+  /** Clock in epoch ms (default: the wall clock to the microsecond). */
+  nowMs?: () => number;
 }
 
 const MAX_BATCH = 1000;
 
 /** The producer API: submit, get, list and cancel tasks. */
 export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof TaskService> {
-  const now = deps.now ?? (() => new Date());
+  const nowMs = deps.nowMs ?? preciseNowMs;
 
   /** Answers for tasks just submitted: new ones from memory, existing ones from Postgres. */
   async function rowsFor(tasks: NewTask[], outcomes: { id: string; existing: boolean }[]): Promise<TaskRow[]> {
@@ -39,7 +41,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
 
   return {
     async submitTask(req) {
-      const task = validateSubmit(req, deps.policy, now());
+      const task = validateSubmit(req, deps.policy, nowMs());
       const [outcome] = await deps.submitter.submit([task]);
       const [row] = await rowsFor([task], [outcome!]);
       return new SubmitTaskReply(row!, outcome!.existing);
@@ -51,7 +53,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
         throw new InvalidArgumentError("tasks", `at most ${MAX_BATCH} tasks per call, got ${req.tasks.length}`);
       }
       if (!(req.view in TaskView)) throw new InvalidArgumentError("view", `unknown TaskView ${req.view}`);
-      const at = now();
+      const at = nowMs();
       const validated = req.tasks.map((item: SubmitTaskRequest, i: number) => {
         try {
           return validateSubmit(item, deps.policy, at, `tasks[${i}].`);
@@ -138,8 +140,8 @@ function rowOfNewTask(t: NewTask): TaskRow {
     timeout_ms: t.timeoutMs,
     idempotency_key: t.idempotencyKey,
     labels: t.labels,
-    created_at: t.createdAt,
-    updated_at: t.createdAt,
+    created_at: new Date(t.createdMs),
+    updated_at: new Date(t.createdMs),
     scheduled_at: t.runAt,
     started_at: null,
     finished_at: null,

@@ -13,7 +13,7 @@ import { defineLazyField, ENCODE_BINARY, type SelfEncoding } from "../transport/
 import { ProtoWriter } from "../transport/wire/proto-writer.js";
 import { writeDuration, writeStoredData, writeStringMap, writeTimestamp } from "../transport/wire/well-known.js";
 import { decodeData } from "./payload-codec.js";
-import { durationFromMs } from "./proto-time.js";
+import { durationFromMs, timestampFromEpochMs } from "./proto-time.js";
 
 type ResponseCase = ConnectResponse["message"];
 
@@ -108,6 +108,6 @@ function leasedTaskMessage(t: LeasedRecord) {
     leaseDeadline: timestampFromMs(t.deadlineMs),
     timeout: t.timeoutMs > 0 ? durationFromMs(t.timeoutMs) : undefined,
     labels: t.labels,
-    createdAt: timestampFromMs(t.createdMs),
+    createdAt: timestampFromEpochMs(t.createdMs),
   });
 }

@@ -148,6 +148,7 @@ function readMs(reader: ProtoReader, end: number): number {
     else reader.skip(tag & 7);
   }
   if (reader.pos !== end) throw new Error("protobuf: time value runs past its length");
-  return seconds * 1000 + Math.round(nanos / 1_000_000);
+  // To the microsecond: the server stamps creation times that precisely.
+  return seconds * 1000 + Math.round(nanos / 1_000) / 1_000;
 }
 

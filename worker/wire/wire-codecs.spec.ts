@@ -82,7 +82,7 @@ describe("assignments", () => {
           leaseDeadline: timestampFromMs(1_700_000_030_000),
           timeout: durationFromMs(1_500),
           labels: { region: "eu", "": "blank" },
-          createdAt: timestampFromMs(1_700_000_000_123),
+          createdAt: { $typeName: "google.protobuf.Timestamp", seconds: 1_700_000_000n, nanos: 123_456_789 },
         }),
         create(LeasedTaskSchema, {
           taskId: "t2",
@@ -103,7 +103,7 @@ describe("assignments", () => {
       leaseToken: "lease-ü",
       timeoutMs: 1_500,
       labels: { region: "eu", "": "blank" },
-      createdAtMs: 1_700_000_000_123,
+      createdAtMs: 1_700_000_000_123.457,
     });
     expect(decodeJsonValue(first.payload as Uint8Array)).toEqual({ to: "a@b.c", n: [1, 2] });
     expect(second.payloadKind).toBe(PayloadKind.bytes);
