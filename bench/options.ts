@@ -43,6 +43,8 @@ export interface BenchOptions {
   rateBatch?: number;
   /** latency: seconds of submission. Default 10; quick 2. */
   durationS?: number;
+  /** latency: seconds of submission at the same rate before the measured window. Default 2; quick 0.5. */
+  warmupS?: number;
   /** backlog: queued tasks. Default 1,000,000; quick 20,000 (when asked for). */
   backlog?: number;
   /** backlog: tasks used to measure submit and dispatch rates. Default 20,000; quick 2,000. */
@@ -104,6 +106,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     rate: options.rate ?? 1_000,
     rateBatch: options.rateBatch ?? 1,
     durationS: options.durationS ?? (quick ? 2 : 10),
+    warmupS: options.warmupS ?? (quick ? 0.5 : 2),
     backlog: options.backlog ?? (quick ? 20_000 : 1_000_000),
     backlogProbe: options.backlogProbe ?? (quick ? 2_000 : 20_000),
     streams: options.streams ?? (quick ? 200 : 1_000),
@@ -125,7 +128,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
   };
   const positives = [
     "tasks", "unaryTasks", "workers", "concurrency", "producers", "batchSize", "batchesInFlight", "unaryProducers",
-    "unaryInFlight", "rate", "rateBatch", "durationS", "backlog", "backlogProbe", "streams", "streamProcesses",
+    "unaryInFlight", "rate", "rateBatch", "durationS", "warmupS", "backlog", "backlogProbe", "streams", "streamProcesses",
     "streamsPerConnection", "streamCredits", "streamTasks", "idleS", "repeat", "timeoutS",
   ] as const;
   for (const key of positives) {
@@ -155,6 +158,7 @@ export const USAGE = `npm run bench -- [options]
   --rate N                  latency: tasks per second (default 1000)
   --rate-batch N            latency: tasks per call, 1 = unary SubmitTask (default 1)
   --duration-s N            latency: seconds (default 10, quick 2)
+  --warmup-s N              latency: seconds at the same rate before the measured ones (default 2, quick 0.5)
   --backlog N               backlog: queued tasks (default 1000000)
   --backlog-probe N         backlog: tasks measuring submit/dispatch rates (default 20000)
   --streams N               many_workers: worker streams (default 1000, quick 200)
@@ -187,6 +191,7 @@ const NUMERIC: Record<string, keyof BenchOptions> = {
   "--rate": "rate",
   "--rate-batch": "rateBatch",
   "--duration-s": "durationS",
+  "--warmup-s": "warmupS",
   "--backlog": "backlog",
   "--backlog-probe": "backlogProbe",
   "--streams": "streams",

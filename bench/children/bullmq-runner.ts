@@ -65,7 +65,7 @@ async function runWorker(config: BullmqConfig): Promise<void> {
     if (message.type === "report") {
       void sendToParent({
         type: "report",
-        report: { ...progress.totals(), perStream: [], dispatchMs: [], acks: [] },
+        report: { ...progress.totals(), perStream: [], dispatches: [], acks: [] },
       });
     } else if (message.type === "stop") {
       void worker.close().finally(() => process.exit(0));

@@ -110,8 +110,8 @@ export interface ConsumerReport {
   lastAt: number;
   /** Tasks received per stream (stream holders). */
   perStream: number[];
-  /** Task created_at → delivered to the handler, ms (only when recording). */
-  dispatchMs: number[];
+  /** Task id and its created_at → delivered to the handler, ms (only when recording). */
+  dispatches: Array<[string, number]>;
   /** Task id and time of its accepted ack (only when recording). */
   acks: Array<[string, number]>;
 }

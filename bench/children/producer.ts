@@ -114,7 +114,8 @@ async function submitAtRate(client: TaskClient, config: ProducerConfig, report: 
         outstanding.add(call);
       }
       if (scheduled >= calls) resolve();
-      else setTimeout(tick, 1);
+      // Sleeps until the next call is due (a timer fires no earlier than asked, at ms granularity).
+      else setTimeout(tick, Math.max(0, startedAt + (scheduled * 1000) / callsPerS - epochNow()));
     };
     tick();
   });

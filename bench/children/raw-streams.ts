@@ -104,7 +104,7 @@ runChild(async () => {
         report: {
           ...progress.totals(),
           perStream: streams.map((s) => s.received),
-          dispatchMs: [],
+          dispatches: [],
           acks: [],
         },
       });

@@ -11,7 +11,7 @@ import { NOOP_TYPE, type ConsumerReport, type WorkerConfig } from "./messages.js
 runChild(async () => {
   const config = readChildConfig<WorkerConfig>();
   const progress = new ProgressReporter();
-  const dispatchMs: number[] = [];
+  const dispatches: Array<[string, number]> = [];
   const acks: Array<[string, number]> = [];
   const worker = createWorker({
     address: config.address,
@@ -20,7 +20,7 @@ runChild(async () => {
     logger: createLogger({ name: "bench-worker", level: config.logLevel }),
     handlers: {
       [NOOP_TYPE]: (task) => {
-        if (config.record && task.createdAt) dispatchMs.push(epochNow() - task.createdAt.getTime());
+        if (config.record && task.createdAtMs !== undefined) dispatches.push([task.id, epochNow() - task.createdAtMs]);
         return null;
       },
     },
@@ -35,7 +35,7 @@ runChild(async () => {
       const report: ConsumerReport = {
         ...progress.totals(),
         perStream: [],
-        dispatchMs,
+        dispatches,
         acks,
       };
       void sendToParent({ type: "report", report });

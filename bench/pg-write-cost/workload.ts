@@ -19,9 +19,9 @@ export interface WorkloadOptions {
 }
 
 function newTasks(count: number): NewTask[] {
-  const now = new Date();
+  const nowMs = Date.now();
   return Array.from({ length: count }, () => ({
-    id: newTaskId(now.getTime()),
+    id: newTaskId(nowMs),
     queue: "bench-pg",
     type: "noop",
     payload: Buffer.from("null"),
@@ -34,7 +34,7 @@ function newTasks(count: number): NewTask[] {
     timeoutMs: null,
     idempotencyKey: null,
     labels: {},
-    createdAt: now,
+    createdMs: nowMs,
     runAt: null,
     startDeadline: null,
   }));

@@ -15,6 +15,8 @@ const RATE_MAX_IN_FLIGHT = 2_000;
  * - dispatch: the task's created_at (server clock) → the handler receives it (worker clock);
  * - end-to-end: the submit call starts → the worker receives the accepted ack of the result
  *   (the result is committed). One machine, so one clock.
+ * A warm-up at the same rate (`--warmup-s`) runs first and is not measured: it opens the
+ * server's Postgres connections and warms the JIT, as in a server that has been running.
  */
 export const latency: Scenario = async (context) => {
   const { options } = context;
@@ -22,22 +24,27 @@ export const latency: Scenario = async (context) => {
   const expected = Math.round(options.rate * options.durationS);
   const timeoutMs = deadlineMs(context, expected);
   const workers = startWorkers(context, queue, true);
-  const producers = startProducers(context, queue, expected, 1, {
-    mode: "rate",
-    batchSize: options.rateBatch,
-    inFlight: RATE_MAX_IN_FLIGHT,
-    ratePerS: options.rate,
-    durationMs: options.durationS * 1000,
-    record: true,
-  });
+  const atRate = (seconds: number, record: boolean) =>
+    startProducers(context, queue, Math.round(options.rate * seconds), 1, {
+      mode: "rate",
+      batchSize: options.rateBatch,
+      inFlight: RATE_MAX_IN_FLIGHT,
+      ratePerS: options.rate,
+      durationMs: seconds * 1000,
+      record,
+    });
+  const warmers = atRate(options.warmupS, false);
+  const producers = atRate(options.durationS, true);
   try {
-    await ready([...workers, ...producers]);
+    await ready([...workers, ...warmers, ...producers]);
     const tally = new CompletionTally(workers);
+    const warmed = submitWindow(await runProducers(warmers, timeoutMs)).submitted;
+    await tally.waitFor(warmed, timeoutMs);
     const stopMeters = await meterRun(context.stack, { workers, producers });
     const fromUs = monotonicUs();
     const producerReports = await runProducers(producers, timeoutMs);
     const submitted = submitWindow(producerReports);
-    await tally.waitFor(submitted.submitted, timeoutMs);
+    await tally.waitFor(warmed + submitted.submitted, timeoutMs);
     const usage = await stopMeters(submitted.submitted);
     const toUs = monotonicUs();
     const consumerReports = await collectReports(workers);
@@ -54,7 +61,9 @@ export const latency: Scenario = async (context) => {
       throw new BenchVerificationError(`latency: matched ${endToEnd.length} of ${submitted.submitted} submitted tasks to their acks`);
     }
     const submit = summarize(producerReports.flatMap((r) => r.latenciesMs));
-    const dispatch = summarize(consumerReports.flatMap((r) => r.dispatchMs));
+    const dispatch = summarize(
+      consumerReports.flatMap((r) => r.dispatches.filter(([id]) => submitStart.has(id)).map(([, ms]) => ms)),
+    );
     const e2e = summarize(endToEnd);
     return {
       metrics: {
@@ -73,12 +82,12 @@ export const latency: Scenario = async (context) => {
       },
       windowUs: [fromUs, toUs],
       notes: [
-        `latency: ${options.rate}/s for ${options.durationS} s, ` +
+        `latency: ${options.rate}/s for ${options.durationS} s after ${options.warmupS} s of warm-up, ` +
           `${options.rateBatch === 1 ? "unary SubmitTask" : `SubmitTasks of ${options.rateBatch}`}, ${options.workers} workers × ${options.concurrency}; ` +
           "dispatch = created_at (ms precision) → handler start; e2e = submit call start → accepted ack at the worker",
       ],
     };
   } finally {
-    await stopAll([...producers, ...workers]);
+    await stopAll([...warmers, ...producers, ...workers]);
   }
 };
