@@ -3,9 +3,10 @@ export interface BatcherOptions<T, R> {
   /** Writes one batch; returns one result per item, in order. */
   flush: (items: T[]) => Promise<R[]>;
   /**
-   * How long the first item of a batch waits for company, ms. 0: no wait, only the callers
-   * of the same event-loop task share it (it is written once their microtasks have run);
-   * under load, batches still grow while earlier ones are in flight.
+   * How long the first item of a batch waits for company, ms. 0: no timer. With nothing
+   * in flight, the batch is written once the current task's microtasks have run (only the
+   * callers of that task share it); with batches in flight, at the end of the event-loop
+   * turn, and batches also grow while earlier ones are in flight.
    */
   windowMs: number;
   /** Largest batch; a full batch is flushed at once. A single larger group is kept whole. */
@@ -82,11 +83,15 @@ export class Batcher<T, R> {
         this.drain();
       }, this.options.windowMs);
     } else {
+      // Idle: go as soon as this task's microtasks have run. Busy: also gather what the rest
+      // of this event-loop turn brings (other sockets' reads), for bigger batches.
       this.drainQueued = true;
-      queueMicrotask(() => {
+      const go = () => {
         this.drainQueued = false;
         this.drain();
-      });
+      };
+      if (this.inFlight === 0) queueMicrotask(go);
+      else setImmediate(go);
     }
   }
 
