@@ -27,6 +27,7 @@ import { ensureDispatchLayout } from "./redis/layout.js";
 import type { LeaseEnd } from "./redis/queue-store.js";
 import { QueueStore } from "./redis/queue-store.js";
 import { withErrorMapping } from "./services/connect-errors.js";
+import { decodeConnectRequest } from "./services/connect-request-decoder.js";
 import { createDeadLetterService } from "./services/dead-letter-service.js";
 import { decodeSubmitTasksRequest } from "./services/submit-request-decoder.js";
 import { createTaskService } from "./services/task-service.js";
@@ -241,6 +242,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
         }),
         logger,
       ),
+      { connect: decodeConnectRequest },
     ),
     registerService(DeadLetterService, withErrorMapping(createDeadLetterService({ repository, deadLetters }), logger)),
     healthRegistration(health),

@@ -1,5 +1,5 @@
-import { fromBinary, fromJson, type JsonValue } from "@bufbuild/protobuf";
-import { DurationSchema, TimestampSchema, ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
+import { fromBinary } from "@bufbuild/protobuf";
+import { DurationSchema, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { RetryPolicySchema } from "../../gen/taskqueue/v1/task_pb.js";
 import {
   type SubmitTaskRequest,
@@ -9,7 +9,7 @@ import {
 } from "../../gen/taskqueue/v1/task_service_pb.js";
 import { decodeJsonValue } from "../../worker/wire/json-value.js";
 import { emptyStringMemo, ProtoReader, readStringMapEntry, WireType } from "../../worker/wire/proto-reader.js";
-import { JSON_TEXT } from "./payload-codec.js";
+import { jsonOneof } from "./json-oneof.js";
 
 const LEN = WireType.lengthDelimited;
 const VARINT = WireType.varint;
@@ -69,7 +69,7 @@ function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof em
         task.type = reader.repeatedString(types);
         break;
       case (3 << 3) | LEN:
-        task.payloadData = jsonPayload(decodeJsonValue(reader.bytes()));
+        task.payloadData = jsonOneof("payload", decodeJsonValue(reader.bytes()));
         break;
       case (4 << 3) | LEN:
         task.payloadData = { case: "payloadBytes", value: Uint8Array.from(reader.bytes()) };
@@ -101,17 +101,4 @@ function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof em
   }
   if (reader.pos !== end) throw new Error("protobuf: task runs past its length");
   return task;
-}
-
-
-/** The payload oneof of a JSON value: its text ready to store, its Value built on first read. */
-function jsonPayload(json: JsonValue): SubmitTaskRequest["payloadData"] {
-  let value: Value | undefined;
-  return {
-    case: "payload",
-    [JSON_TEXT]: JSON.stringify(json),
-    get value(): Value {
-      return (value ??= fromJson(ValueSchema, json));
-    },
-  } as SubmitTaskRequest["payloadData"];
 }

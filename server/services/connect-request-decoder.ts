@@ -1,0 +1,109 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import {
+  type ConnectRequest,
+  ConnectRequestSchema,
+  type TaskResult,
+  type TaskSuccess,
+} from "../../gen/taskqueue/v1/worker_service_pb.js";
+import { decodeJsonValue } from "../../worker/wire/json-value.js";
+import { ProtoReader, WireType } from "../../worker/wire/proto-reader.js";
+import { jsonOneof } from "./json-oneof.js";
+
+const LEN = WireType.lengthDelimited;
+const VARINT = WireType.varint;
+
+/** Field numbers of `ConnectRequest.message` decoded here; the others go through protobuf-es. */
+const CREDIT = 2;
+const RESULTS = 4;
+
+/** Raised inside the fast decoder for anything it leaves to protobuf-es. */
+class NotFast extends Error {}
+
+/**
+ * Decodes a `ConnectRequest` from a worker stream without reflection when it is one of the
+ * frequent messages, credits and results: the same message protobuf-es would build, except
+ * that a JSON result also carries its JSON text (storing it needs no second conversion) and
+ * builds its `google.protobuf.Value` only when read. Every other message (hello, heartbeat,
+ * progress, draining, a frame with more than one member) and anything this decoder cannot
+ * take (an empty or non-finite Value) goes to protobuf-es, whose result the stream then
+ * checks as usual.
+ */
+export function decodeConnectRequest(bytes: Uint8Array): ConnectRequest {
+  try {
+    return decodeFast(bytes);
+  } catch {
+    return fromBinary(ConnectRequestSchema, bytes);
+  }
+}
+
+function decodeFast(bytes: Uint8Array): ConnectRequest {
+  const reader = new ProtoReader(bytes);
+  if (!reader.more) throw new NotFast();
+  const tag = reader.tag();
+  let message: ConnectRequest["message"];
+  if (tag === ((CREDIT << 3) | LEN)) message = { case: "credit", value: readCredit(reader, reader.delimitedEnd()) };
+  else if (tag === ((RESULTS << 3) | LEN)) message = { case: "results", value: readResults(reader, reader.delimitedEnd()) };
+  else throw new NotFast();
+  // A second member (the last one would win) or any other field: leave it to protobuf-es.
+  if (reader.more) throw new NotFast();
+  return { $typeName: "taskqueue.v1.ConnectRequest", message };
+}
+
+function readCredit(reader: ProtoReader, end: number): Extract<ConnectRequest["message"], { case: "credit" }>["value"] {
+  let credits = 0;
+  while (reader.pos < end) {
+    const tag = reader.tag();
+    if (tag === ((1 << 3) | VARINT)) credits = reader.int32();
+    else reader.skip(tag & 7);
+  }
+  if (reader.pos !== end) throw new NotFast();
+  return { $typeName: "taskqueue.v1.CreditGrant", credits };
+}
+
+function readResults(reader: ProtoReader, end: number): Extract<ConnectRequest["message"], { case: "results" }>["value"] {
+  const results: TaskResult[] = [];
+  while (reader.pos < end) {
+    const tag = reader.tag();
+    if (tag === ((1 << 3) | LEN)) results.push(readResult(reader, reader.delimitedEnd()));
+    else reader.skip(tag & 7);
+  }
+  if (reader.pos !== end) throw new NotFast();
+  return { $typeName: "taskqueue.v1.TaskResults", results };
+}
+
+function readResult(reader: ProtoReader, end: number): TaskResult {
+  const result: TaskResult = { $typeName: "taskqueue.v1.TaskResult", taskId: "", leaseToken: "", outcome: { case: undefined } };
+  while (reader.pos < end) {
+    const tag = reader.tag();
+    switch (tag) {
+      case (1 << 3) | LEN:
+        result.taskId = reader.string();
+        break;
+      case (2 << 3) | LEN:
+        result.leaseToken = reader.string();
+        break;
+      case (3 << 3) | LEN:
+        result.outcome = { case: "success", value: readSuccess(reader, reader.delimitedEnd()) };
+        break;
+      case (4 << 3) | LEN:
+        // Failures are rare: protobuf-es reads them.
+        throw new NotFast();
+      default:
+        reader.skip(tag & 7);
+    }
+  }
+  if (reader.pos !== end) throw new NotFast();
+  return result;
+}
+
+function readSuccess(reader: ProtoReader, end: number): TaskSuccess {
+  const success: TaskSuccess = { $typeName: "taskqueue.v1.TaskSuccess", resultData: { case: undefined } };
+  while (reader.pos < end) {
+    const tag = reader.tag();
+    if (tag === ((1 << 3) | LEN)) success.resultData = jsonOneof("result", decodeJsonValue(reader.bytes()));
+    else if (tag === ((2 << 3) | LEN)) success.resultData = { case: "resultBytes", value: Uint8Array.from(reader.bytes()) };
+    else reader.skip(tag & 7);
+  }
+  if (reader.pos !== end) throw new NotFast();
+  return success;
+}
