@@ -84,7 +84,7 @@ export const latency: Scenario = async (context) => {
       notes: [
         `latency: ${options.rate}/s for ${options.durationS} s after ${options.warmupS} s of warm-up, ` +
           `${options.rateBatch === 1 ? "unary SubmitTask" : `SubmitTasks of ${options.rateBatch}`}, ${options.workers} workers × ${options.concurrency}; ` +
-          "dispatch = created_at (ms precision) → handler start; e2e = submit call start → accepted ack at the worker",
+          "dispatch = created_at (to the microsecond) → handler start; e2e = submit call start → accepted ack at the worker",
       ],
     };
   } finally {
