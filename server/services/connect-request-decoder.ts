@@ -1,4 +1,3 @@
-import { fromBinary } from "@bufbuild/protobuf";
 import {
   type ConnectRequest,
   ConnectRequestSchema,
@@ -8,6 +7,7 @@ import {
 import { decodeJsonValue } from "../../worker/wire/json-value.js";
 import { ProtoReader, WireType } from "../../worker/wire/proto-reader.js";
 import { jsonOneof } from "./json-oneof.js";
+import { withReflectiveFallback } from "./reflective-fallback.js";
 
 const LEN = WireType.lengthDelimited;
 const VARINT = WireType.varint;
@@ -28,13 +28,7 @@ class NotFast extends Error {}
  * take (an empty or non-finite Value) goes to protobuf-es, whose result the stream then
  * checks as usual.
  */
-export function decodeConnectRequest(bytes: Uint8Array): ConnectRequest {
-  try {
-    return decodeFast(bytes);
-  } catch {
-    return fromBinary(ConnectRequestSchema, bytes);
-  }
-}
+export const decodeConnectRequest: (bytes: Uint8Array) => ConnectRequest = withReflectiveFallback(ConnectRequestSchema, decodeFast);
 
 function decodeFast(bytes: Uint8Array): ConnectRequest {
   const reader = new ProtoReader(bytes);

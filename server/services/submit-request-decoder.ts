@@ -10,6 +10,7 @@ import {
 import { decodeJsonValue } from "../../worker/wire/json-value.js";
 import { emptyStringMemo, ProtoReader, readStringMapEntry, WireType } from "../../worker/wire/proto-reader.js";
 import { jsonOneof } from "./json-oneof.js";
+import { withReflectiveFallback } from "./reflective-fallback.js";
 
 const LEN = WireType.lengthDelimited;
 const VARINT = WireType.varint;
@@ -22,13 +23,10 @@ const VARINT = WireType.varint;
  * (an empty or non-finite Value) falls back to the reflective decoder, whose result the
  * validation then refuses with a precise error.
  */
-export function decodeSubmitTasksRequest(bytes: Uint8Array): SubmitTasksRequest {
-  try {
-    return decodeFast(bytes);
-  } catch {
-    return fromBinary(SubmitTasksRequestSchema, bytes);
-  }
-}
+export const decodeSubmitTasksRequest: (bytes: Uint8Array) => SubmitTasksRequest = withReflectiveFallback(
+  SubmitTasksRequestSchema,
+  decodeFast,
+);
 
 function decodeFast(bytes: Uint8Array): SubmitTasksRequest {
   const reader = new ProtoReader(bytes);
