@@ -23,6 +23,7 @@ import { ServerRegistry } from "./engine/server-registry.js";
 import { Submitter } from "./engine/submitter.js";
 import type { Logger } from "./observability/logger.js";
 import { createServerMetrics } from "./observability/metrics.js";
+import { recordDelivered, recordLeaseEnds, recordSubmitted } from "./observability/task-metrics.js";
 import { ensureDispatchLayout } from "./redis/layout.js";
 import type { LeaseEnd } from "./redis/queue-store.js";
 import { QueueStore } from "./redis/queue-store.js";
@@ -96,7 +97,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     waitingCredits: () => dispatcher.waitingCredits,
   });
   const onLeaseEnds = (ends: LeaseEnd[]) => {
-    for (const e of ends) metrics.leaseEnds.inc({ queue: e.queue, how: e.how, state: e.state });
+    recordLeaseEnds(metrics, ends);
     const requeued = [...new Set(ends.filter((e) => e.state === "QUEUED").map((e) => e.queue))];
     wakeQueues(requeued, true);
     const dues = ends.filter((e) => e.state === "FAILED").map((e) => e.dueMs);
@@ -128,11 +129,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     leaseDurationMs: options.leaseDurationMs,
     pollMs: options.dispatchPollMs,
     releaseSession: (sessionId) => void reaper.releaseSession(sessionId).catch(() => undefined),
-    onDelivered: (queue, tasks) => {
-      const now = Date.now();
-      metrics.dispatched.inc({ queue }, tasks.length);
-      for (const t of tasks) metrics.dispatchDelay.observe({ queue }, Math.max(0, now - t.createdMs) / 1000);
-    },
+    onDelivered: (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now()),
   });
   const scheduler = new Scheduler({
     store,
@@ -175,9 +172,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     logger,
     wake: (queues) => wakeQueues(queues, false),
     announce: (queues) => notifier.ready(queues),
-    onAccepted: (tasks) => {
-      for (const t of tasks) metrics.submitted.inc({ queue: t.queue });
-    },
+    onAccepted: (tasks) => recordSubmitted(metrics, tasks),
     onDue: (dueMs) => {
       scheduler.notifyDue(dueMs);
       notifier.due(dueMs);
