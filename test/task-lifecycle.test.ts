@@ -7,6 +7,7 @@ import { exampleHandlers } from "../worker/example/handlers.js";
 import { createLogger } from "../server/observability/logger.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
+import { waitFor } from "./support/wait-for.js";
 
 let ts: TestServer;
 let worker: Worker;
@@ -156,6 +157,39 @@ describe("a task's whole life", () => {
     expect(value(new RegExp(`taskqueue_lease_ends_total\\{queue="${queue}",how="fatal",state="DEAD"\\} (\\d+)`))).toBe(1);
     expect(value(/taskqueue_connected_workers (\d+)/)).toBe(1);
     expect(text).toMatch(/taskqueue_dispatch_delay_seconds_bucket/);
+  });
+
+  it("keeps creation times to the microsecond, in Postgres and in what workers receive", async () => {
+    const preciseQueue = uniqueQueue("precise");
+    const received = new Map<string, number | undefined>();
+    const marker = createWorker({
+      address: ts.grpcAddress,
+      queues: [preciseQueue],
+      concurrency: 8,
+      handlers: {
+        mark: (t) => {
+          received.set(t.id, t.createdAtMs);
+          return null;
+        },
+      },
+      logger: createLogger({ level: "silent" }),
+    });
+    await marker.start();
+    try {
+      const { results } = await ts.grpc.submitTasks({ tasks: Array.from({ length: 8 }, () => ({ queue: preciseQueue, type: "mark" })) });
+      const ids = results.map((r) => (r.outcome.case === "task" ? r.outcome.value.id : ""));
+      await waitFor(() => received.size === ids.length, { timeoutMs: 10_000, message: "every task to reach the worker" });
+      const { rows } = await ts.pool.query<{ id: string; ms: number }>(
+        "select id::text, (extract(epoch from created_at) * 1000)::float8 as ms from tasks where id = any($1::uuid[])",
+        [ids],
+      );
+      expect(rows).toHaveLength(ids.length);
+      for (const row of rows) expect(received.get(row.id)).toBeCloseTo(row.ms, 2);
+      // With whole milliseconds, eight creation times would all be integers (1 chance in 10^24 otherwise).
+      expect([...received.values()].some((ms) => ms !== undefined && !Number.isInteger(ms))).toBe(true);
+    } finally {
+      await marker.stop({ timeoutMs: 2_000 });
+    }
   });
 
   it("returns the existing task for a repeated idempotency key", async () => {
