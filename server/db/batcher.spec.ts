@@ -50,6 +50,23 @@ describe("Batcher", () => {
     expect(await small).toEqual(["r7", "r8"]);
   });
 
+  it("ends a batch at the first group that does not fit: later groups keep their place", async () => {
+    const { batcher, flushes } = recordingBatcher({ maxBatch: 10, maxInFlight: 1 });
+    const first = batcher.submit(1);
+    await until(() => flushes.length === 1);
+    // These wait behind the flush in flight; the second does not fit with the first.
+    const rest = [batcher.submitMany([2, 3, 4, 5, 6, 7]), batcher.submitMany([8, 9, 10, 11, 12, 13]), batcher.submitMany([14])];
+    flushes[0]!.finish();
+    await first;
+    await until(() => flushes.length === 2);
+    expect(flushes[1]!.items).toEqual([2, 3, 4, 5, 6, 7]);
+    flushes[1]!.finish();
+    await until(() => flushes.length === 3);
+    expect(flushes[2]!.items).toEqual([8, 9, 10, 11, 12, 13, 14]);
+    flushes[2]!.finish();
+    await Promise.all(rest);
+  });
+
   it("holds batches back beyond maxInFlight and writes them when a flush ends", async () => {
     const { batcher, flushes } = recordingBatcher({ maxBatch: 1, maxInFlight: 1 });
     const first = batcher.submit(1);

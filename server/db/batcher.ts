@@ -119,10 +119,12 @@ export class Batcher<T, R> {
     const waiting: Group<T, R>[] = [];
     const skippedKeys = new Set<string>();
     let count = 0;
-    for (const group of this.pending) {
-      const full = taken.length > 0 && count + group.items.length > this.options.maxBatch;
-      if (full || (group.keys && group.keys.some((k) => this.inFlightKeys.has(k) || skippedKeys.has(k)))) {
-        if (group.keys) for (const k of group.keys) skippedKeys.add(k);
+    let i = 0;
+    for (; i < this.pending.length; i++) {
+      const group = this.pending[i]!;
+      if (taken.length > 0 && count + group.items.length > this.options.maxBatch) break; // full: the rest waits, in order
+      if (group.keys && group.keys.some((k) => this.inFlightKeys.has(k) || skippedKeys.has(k))) {
+        for (const k of group.keys) skippedKeys.add(k);
         waiting.push(group);
         continue;
       }
@@ -130,7 +132,7 @@ export class Batcher<T, R> {
       count += group.items.length;
       if (group.keys) for (const k of group.keys) this.inFlightKeys.add(k);
     }
-    this.pending = waiting;
+    this.pending = i < this.pending.length ? waiting.concat(this.pending.slice(i)) : waiting;
     this.pendingItems -= count;
     return taken;
   }
