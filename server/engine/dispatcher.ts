@@ -41,6 +41,8 @@ export class Dispatcher {
   private readonly rerun = new Set<string>();
   private readonly rotation = new Map<string, number>();
   private readonly starved = new Set<string>();
+  /** Queues whose last lease pass found them empty, with no sign of new tasks since. */
+  private readonly drained = new Set<string>();
   private idleWaiters: Array<() => void> = [];
   private readonly passes = new Set<Promise<void>>();
   private poller: NodeJS.Timeout | undefined;
@@ -151,13 +153,29 @@ export class Dispatcher {
     this.wakeSession(session);
   }
 
-  /** Wakes every queue of a session (it may take tasks now). */
+  /**
+   * The session has room or credit again: a lease pass on each of its queues, except those
+   * known to be empty (a pass found them empty and no task has arrived since).
+   */
   wakeSession(session: DispatchSession): void {
-    for (const queue of session.queues) this.wake(queue);
+    for (const queue of session.queues) this.wakeForRoom(queue);
   }
 
-  /** Asks for a lease pass on `queue` (coalesced). */
+  /**
+   * Tasks may have become ready in `queue` (submitted, requeued, promoted, recovered, or
+   * announced by another server; the backstop poll counts as well): asks for a lease pass.
+   */
   wake(queue: string): void {
+    this.drained.delete(queue);
+    this.schedulePass(queue);
+  }
+
+  private wakeForRoom(queue: string): void {
+    if (!this.drained.has(queue)) this.schedulePass(queue);
+  }
+
+  /** Runs a lease pass on `queue`, or another one after the pass running now (coalesced). */
+  private schedulePass(queue: string): void {
     if (this.stopped) return;
     if (this.running.has(queue)) {
       this.rerun.add(queue);
@@ -172,7 +190,7 @@ export class Dispatcher {
   /** Credit came back to a session: wake its queues whose passes found no room. */
   private wakeStarved(session: DispatchSession): void {
     for (const queue of session.queues) {
-      if (this.starved.delete(queue)) this.wake(queue);
+      if (this.starved.delete(queue)) this.wakeForRoom(queue);
     }
   }
 
@@ -219,6 +237,10 @@ export class Dispatcher {
       }
       throw error;
     }
+    // Fewer tasks than asked for: the queue was empty when the script ran, and room freed
+    // later need not look again. Tasks announced meanwhile (a wake during this pass) make the
+    // pass run again, which looks anew.
+    if (leased.length < requested) this.drained.add(queue);
     this.deliver(allocations, leased);
     // Next pass starts after the last session that got a task.
     const served = new Set(leased.map((t) => t.sessionId)).size;

@@ -9,28 +9,42 @@ export interface CancelNotice {
   reason: string;
 }
 
+/**
+ * While no other server listens, "ready" announcements are skipped, except one probe per
+ * this many ms: a server that starts meanwhile hears of new tasks within that time (and its
+ * backstop poll finds them as soon).
+ */
+export const READY_PROBE_MS = 1_000;
+
 /** Options for {@link Notifier}. */
 export interface NotifierOptions {
   /** Connection used for PUBLISH. */
-  publisher: Redis;
+  publisher: Pick<Redis, "publish">;
   /** A dedicated connection for SUBSCRIBE (it cannot run other commands). */
-  subscriber: Redis;
+  subscriber: Pick<Redis, "on" | "subscribe" | "unsubscribe">;
   prefix: string;
   serverId: string;
   logger: Logger;
   onReady: (queue: string) => void;
   onDue: (dueMs: number) => void;
   onCancel: (notice: CancelNotice) => void;
+  /** Clock in ms (injected so tests can control time). */
+  now?: () => number;
 }
 
 /**
  * Tells the other servers sharing Redis about events they must act on: tasks became ready
  * in a queue (so an idle worker anywhere gets them at once), a delayed task is due, or a
- * running task was cancelled. Messages from this server itself are ignored.
+ * running task was cancelled. Messages from this server itself are ignored. "Ready"
+ * announcements, one per submit at low rates, are not sent while PUBLISH reports that no
+ * other server listens (see {@link READY_PROBE_MS}).
  */
 export class Notifier {
   private readonly channel: string;
   private readonly pendingReady = new Set<string>();
+  /** Whether the last "ready" announcement reached another server. */
+  private othersListening = true;
+  private lastReadyAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: NotifierOptions) {
     this.channel = `${options.prefix}events`;
@@ -56,7 +70,13 @@ export class Notifier {
       setImmediate(() => {
         const all = [...this.pendingReady];
         this.pendingReady.clear();
-        this.publish({ t: "ready", queues: all });
+        const now = (this.options.now ?? Date.now)();
+        if (!this.othersListening && now - this.lastReadyAt < READY_PROBE_MS) return;
+        this.lastReadyAt = now;
+        this.publish({ t: "ready", queues: all }, (receivers) => {
+          // This server's own subscription is one of the receivers.
+          this.othersListening = receivers > 1;
+        });
       });
     }
   }
@@ -71,11 +91,14 @@ export class Notifier {
     this.publish({ t: "cancel", ...notice });
   }
 
-  private publish(body: Record<string, unknown>): void {
+  private publish(body: Record<string, unknown>, onReceivers?: (receivers: number) => void): void {
     const message = JSON.stringify({ ...body, from: this.options.serverId });
-    this.options.publisher.publish(this.channel, message).catch((error: unknown) => {
-      this.options.logger.warn({ err: error }, "publishing an event failed; the backstop poll covers it");
-    });
+    this.options.publisher.publish(this.channel, message).then(
+      (receivers) => onReceivers?.(receivers),
+      (error: unknown) => {
+        this.options.logger.warn({ err: error }, "publishing an event failed; the backstop poll covers it");
+      },
+    );
   }
 
   private receive(message: string): void {

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../observability/logger.js";
+import type { LeaseAllocation, LeasedRecord, QueueStore } from "../redis/queue-store.js";
+import { Dispatcher } from "./dispatcher.js";
+import type { DurableTransitions } from "./durable-transitions.js";
+import type { DispatchSession } from "./session.js";
+
+/** A queue store whose lease calls are answered by hand, each call recorded. */
+function manualStore() {
+  const calls: Array<{ allocations: LeaseAllocation[]; answer: (ids: string[]) => void }> = [];
+  const store = {
+    lease: (queue: string, allocations: LeaseAllocation[]) =>
+      new Promise<{ leased: LeasedRecord[]; expired: string[] }>((resolve) => {
+        calls.push({
+          allocations,
+          answer: (ids) => resolve({ leased: ids.map((id) => record(queue, id, allocations[0]!.sessionId)), expired: [] }),
+        });
+      }),
+  } as unknown as QueueStore;
+  return { store, calls };
+}
+
+function record(queue: string, id: string, sessionId: string): LeasedRecord {
+  return { sessionId, queue, id, leaseToken: `${id}-lease`, attempt: 1, deadlineMs: 0, type: "t", payloadFormat: 1, payload: Buffer.from("null"), maxAttempts: 1, timeoutMs: 0, labels: {}, createdMs: 0 };
+}
+
+function session(queue: string): DispatchSession & { delivered: string[] } {
+  const delivered: string[] = [];
+  return {
+    id: "s1", workerId: "w1", queues: [queue], credits: 0, capacity: 10, held: new Set(), closed: false, draining: false, delivered,
+    deliver: (tasks) => delivered.push(...tasks.map((t) => t.id)),
+    cancel: () => {},
+    drain: () => {},
+  };
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+function dispatcher(store: QueueStore): Dispatcher {
+  const transitions = { writeDeferred: () => {}, writeInBackground: () => {} } as unknown as DurableTransitions;
+  return new Dispatcher({ store, transitions, logger: createLogger({ level: "silent" }), leaseDurationMs: 30_000, pollMs: 60_000, releaseSession: () => {} });
+}
+
+describe("Dispatcher", () => {
+  it("does not look again in a queue found empty when room frees up, until tasks arrive", async () => {
+    const { store, calls } = manualStore();
+    const d = dispatcher(store);
+    const s = session("q");
+    d.register(s);
+    d.grant(s, 5);
+    await settle();
+    expect(calls).toHaveLength(1);
+    calls[0]!.answer(["a"]); // 1 of 5: the queue ran dry
+    await settle();
+    expect(s.delivered).toEqual(["a"]);
+    d.leasesEnded([{ id: "a", sessionId: "s1" }]);
+    d.grant(s, 1);
+    await settle();
+    expect(calls).toHaveLength(1);
+    d.wake("q"); // a task was submitted
+    await settle();
+    expect(calls).toHaveLength(2);
+    calls[1]!.answer(["b"]);
+    await settle();
+    expect(s.delivered).toEqual(["a", "b"]);
+  });
+
+  it("still looks when tasks were announced while the pass that found the queue empty was running", async () => {
+    const { store, calls } = manualStore();
+    const d = dispatcher(store);
+    const s = session("q");
+    d.register(s);
+    d.grant(s, 5);
+    await settle();
+    d.wake("q"); // arrives while the first pass waits for Redis
+    calls[0]!.answer([]);
+    await settle();
+    expect(calls).toHaveLength(2); // the pass runs again for the announcement
+    calls[1]!.answer(["a"]);
+    await settle();
+    d.wake("q");
+    await settle();
+    calls[2]!.answer(["b"]);
+    await settle();
+    // The third pass came up short with nothing announced meanwhile: room alone does not look.
+    d.grant(s, 1);
+    await settle();
+    expect(calls).toHaveLength(3);
+  });
+});
