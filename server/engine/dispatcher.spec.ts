@@ -43,14 +43,20 @@ function dispatcher(store: QueueStore): Dispatcher {
   return new Dispatcher({ store, transitions, logger: createLogger({ level: "silent" }), leaseDurationMs: 30_000, pollMs: 60_000, releaseSession: () => {} });
 }
 
+/** A dispatcher with one session on queue "q" that has granted 5 credits (one lease call made). */
+async function servingFiveCredits() {
+  const { store, calls } = manualStore();
+  const d = dispatcher(store);
+  const s = session("q");
+  d.register(s);
+  d.grant(s, 5);
+  await settle();
+  return { d, s, calls };
+}
+
 describe("Dispatcher", () => {
   it("does not look again in a queue found empty when room frees up, until tasks arrive", async () => {
-    const { store, calls } = manualStore();
-    const d = dispatcher(store);
-    const s = session("q");
-    d.register(s);
-    d.grant(s, 5);
-    await settle();
+    const { d, s, calls } = await servingFiveCredits();
     expect(calls).toHaveLength(1);
     calls[0]!.answer(["a"]); // 1 of 5: the queue ran dry
     await settle();
@@ -68,12 +74,7 @@ describe("Dispatcher", () => {
   });
 
   it("still looks when tasks were announced while the pass that found the queue empty was running", async () => {
-    const { store, calls } = manualStore();
-    const d = dispatcher(store);
-    const s = session("q");
-    d.register(s);
-    d.grant(s, 5);
-    await settle();
+    const { d, s, calls } = await servingFiveCredits();
     d.wake("q"); // arrives while the first pass waits for Redis
     calls[0]!.answer([]);
     await settle();
