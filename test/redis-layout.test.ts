@@ -7,6 +7,7 @@ import { exampleHandlers } from "../worker/example/handlers.js";
 import { createWorker } from "../worker/index.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
+import { readTaskState } from "../server/redis/task-key.js";
 
 const servers: TestServer[] = [];
 
@@ -62,7 +63,7 @@ describe("dispatch state written by another version", () => {
       // A server starting now must not take the rebuilt state for an older version's.
       const second = await startTestServer({}, { databaseUrl: first.databaseUrl, redisPrefix: first.redisPrefix });
       servers.push(second);
-      expect(await redis.hget(`${first.redisPrefix}t:${task!.id}`, "st")).toBe("queued");
+      expect(await readTaskState(redis, first.redisPrefix, task!.id)).toBe("queued");
     } finally {
       redis.disconnect();
     }

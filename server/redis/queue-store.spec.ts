@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
 import type { NewTask } from "../engine/task-records.js";
 import { QueueStore, type EnqueueItem } from "./queue-store.js";
+import { readTaskKey } from "./task-key.js";
 
 const redis = new Redis(inject("redisUrl"));
 afterAll(() => redis.quit());
@@ -90,7 +91,7 @@ describe("QueueStore", () => {
       how: "succeeded", queue: "jobs", sessionId: "session-a", leaseToken: "tok.1",
     });
     expect(await store.complete([{ id: t.id, leaseToken: lease!.leaseToken, how: "succeeded" }])).toEqual([null]);
-    expect(await redis.hget(`${prefix}t:${t.id}`, "st")).toBe("done");
+    expect(await readTaskKey(redis, prefix, t.id)).toMatchObject({ form: "finished", state: "done", attempt: 1, serverId: "server-1" });
     expect(await redis.scard(`${prefix}s:session-a`)).toBe(0);
     expect(await redis.zcard(`${prefix}leases`)).toBe(0);
   });
@@ -157,6 +158,22 @@ describe("QueueStore", () => {
     expect(await store.inspect([done.id])).toEqual([{ id: done.id, kind: "lost", attempt: 1 }]);
     await store.enqueue([item(done, { attempt: 1 })], { replaceFinished: true });
     expect((await leaseOne()).leased).toEqual([expect.objectContaining({ id: done.id, attempt: 2 })]);
+  });
+
+  it("keeps a short expiring marker for a finished task that no enqueue or cancel gets past", async () => {
+    const [done, tombstoned] = [task(), task()];
+    await store.enqueue([item(done)]);
+    const [lease] = (await leaseOne()).leased;
+    await store.complete([{ id: done.id, leaseToken: lease!.leaseToken, how: "succeeded" }]);
+    expect(await redis.type(`${prefix}t:${done.id}`)).toBe("string");
+    expect(await redis.ttl(`${prefix}t:${done.id}`)).toBeGreaterThan(500);
+    expect(await store.enqueue([item(done)])).toEqual({ added: 0, readyQueues: [] });
+    expect(await store.cancel(done.id, "late")).toEqual({ kind: "finished" });
+    // Cancelling a task Redis does not have leaves a tombstone: a late enqueue cannot revive it.
+    expect(await store.cancel(tombstoned.id, "early")).toEqual({ kind: "absent" });
+    expect(await readTaskKey(redis, prefix, tombstoned.id)).toMatchObject({ form: "finished", state: "cancelled" });
+    expect(await store.enqueue([item(tombstoned)])).toEqual({ added: 0, readyQueues: [] });
+    expect((await leaseOne()).leased).toEqual([]);
   });
 
   it("reloads its scripts when Redis has forgotten them", async () => {

@@ -9,6 +9,7 @@ import type { ServerProcess } from "../support/processes.js";
 import { stateCounts } from "../support/task-db.js";
 import { uniqueQueue } from "../support/test-server.js";
 import { waitFor } from "../support/wait-for.js";
+import { readTaskState } from "../../server/redis/task-key.js";
 
 /** A refused submit must come back at least this fast while Postgres is down. */
 const UNAVAILABLE_WITHIN_MS = 3_000;
@@ -67,7 +68,7 @@ describe.each(["SIGKILL", "SIGINT"] as const)("Postgres stopped with %s, then re
     const redis = new Redis(stack.redisUrl);
     try {
       await waitFor(
-        async () => (await Promise.all(sleeps.map((id) => redis.hget(`${stack.redisPrefix}t:${id}`, "st")))).some((st) => st === "done"),
+        async () => (await Promise.all(sleeps.map((id) => readTaskState(redis, stack.redisPrefix, id)))).some((st) => st === "done"),
         { timeoutMs: 10_000, intervalMs: 20, message: "sleep results to be fenced while Postgres is down" },
       );
     } finally {

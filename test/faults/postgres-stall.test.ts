@@ -8,6 +8,7 @@ import type { ServerProcess } from "../support/processes.js";
 import { uniqueQueue } from "../support/test-server.js";
 import { waitFor } from "../support/wait-for.js";
 import { RECORDING_BATCHES_IN_FLIGHT } from "../../server/engine/result-recorder.js";
+import { readTaskState } from "../../server/redis/task-key.js";
 
 const CONCURRENCY = 4;
 const RECORDING_BATCHES = RECORDING_BATCHES_IN_FLIGHT;
@@ -54,7 +55,7 @@ describe("Postgres frozen (SIGSTOP) while a worker runs tasks, then the worker k
     let waiting: number;
     try {
       // The worker's results are fenced in Redis; their commit waits for Postgres.
-      const states = async () => Promise.all(ids.map((id) => redis.hget(`${stack.redisPrefix}t:${id}`, "st")));
+      const states = async () => Promise.all(ids.map((id) => readTaskState(redis, stack.redisPrefix, id)));
       // More than CONCURRENCY fenced results: fenced ones freed their room for new tasks.
       await waitFor(async () => (await states()).filter((st) => st === "done").length > CONCURRENCY, {
         timeoutMs: 10_000,

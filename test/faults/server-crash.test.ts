@@ -8,6 +8,7 @@ import type { ServerProcess, WorkerProcess } from "../support/processes.js";
 import { readTasks, stateCounts } from "../support/task-db.js";
 import { uniqueQueue } from "../support/test-server.js";
 import { waitFor } from "../support/wait-for.js";
+import { readTaskState } from "../../server/redis/task-key.js";
 
 /**
  * Leases of the dead server's streams are ended by the restarted server's reaper when they
@@ -113,7 +114,7 @@ describe("the server process killed (SIGKILL)", () => {
     const redis = new Redis(stack.redisUrl);
     try {
       await waitFor(
-        async () => (await Promise.all(ids.map((id) => redis.hget(`${stack.redisPrefix}t:${id}`, "st")))).every((st) => st === "done"),
+        async () => (await Promise.all(ids.map((id) => readTaskState(redis, stack.redisPrefix, id)))).every((st) => st === "done"),
         { timeoutMs: 10_000, intervalMs: 20, message: "Redis to record the four results" },
       );
     } finally {

@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import type pg from "pg";
 import { readAttempts, readTasks, TERMINAL_STATES } from "./task-db.js";
+import { readTaskKey } from "../../server/redis/task-key.js";
 
 /** Where to look for a task's dispatch state. */
 export interface DispatchStateSource {
@@ -27,8 +28,7 @@ export async function describeUnfinished(
   try {
     await redis.connect();
     for (const task of unfinished.slice(0, limit)) {
-      const hash = await redis.hgetall(`${p}t:${task.id}`);
-      delete hash.p;
+      const contents = await readTaskKey(redis, p, task.id);
       const [ready, delayed, lease] = await Promise.all([
         redis.zscore(`${p}q:${task.queue}`, task.id),
         redis.zscore(`${p}delayed`, task.id),
@@ -39,7 +39,7 @@ export async function describeUnfinished(
       );
       lines.push(
         `- ${task.id} ${task.type} pg=${task.state}/attempt ${task.attempt}/worker ${task.worker_id ?? "-"} attempts=[${attempts.join(" ")}] ` +
-          `redis=${JSON.stringify(hash)} ready=${ready ?? "-"} delayed=${delayed ?? "-"} lease=${lease ?? "-"} now=${Date.now()}`,
+          `redis=${JSON.stringify(contents)} ready=${ready ?? "-"} delayed=${delayed ?? "-"} lease=${lease ?? "-"} now=${Date.now()}`,
       );
     }
   } catch (error) {

@@ -6,11 +6,10 @@
 -- a tombstone is left so a late enqueue cannot revive it).
 local id = ARGV[3]
 local k = task_key(id)
-local f = redis.call('HMGET', k, 'st', 'q', 'w', 'tok', 'a')
+local f = task_fields(k, { 'st', 'q', 'w', 'tok', 'a' })
 local st = f[1]
 if not st then
-  redis.call('HSET', k, 'st', 'cancelled')
-  redis.call('EXPIRE', k, TERMINAL_TTL_S)
+  mark_terminal(k, 'cancelled', '', '0')
   return { 'absent' }
 end
 if st == 'queued' then

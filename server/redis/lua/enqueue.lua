@@ -17,7 +17,7 @@ for i = 4, #ARGV, 6 do
   local id = ARGV[i]
   local k = task_key(id)
   if replace_finished then
-    local st = redis.call('HGET', k, 'st')
+    local st = task_fields(k, { 'st' })[1]
     if st == 'done' or st == 'cancelled' or st == 'expired' then redis.call('DEL', k) end
   end
   if redis.call('EXISTS', k) == 0 then

@@ -5,7 +5,7 @@
 local out = { -1 }
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'startdl', '-inf', NOW, 'LIMIT', 0, tonumber(ARGV[3]))) do
   local k = task_key(id)
-  local f = redis.call('HMGET', k, 'st', 'q', 'a')
+  local f = task_fields(k, { 'st', 'q', 'a' })
   redis.call('ZREM', P .. 'startdl', id)
   if f[1] == 'queued' or f[1] == 'scheduled' then
     if f[1] == 'queued' then redis.call('ZREM', ready_key(f[2]), id) else redis.call('ZREM', P .. 'delayed', id) end

@@ -8,7 +8,7 @@ local sk = session_key(sid)
 local deadlines = {}
 local gone = {}
 for _, id in ipairs(redis.call('SMEMBERS', sk)) do
-  local f = redis.call('HMGET', task_key(id), 'w', 'st', 'sa', 'to')
+  local f = task_fields(task_key(id), { 'w', 'st', 'sa', 'to' })
   if f[1] == sid and f[2] == 'running' then
     deadlines[#deadlines + 1] = lease_deadline(lease_ms, tonumber(f[3]), tonumber(f[4]))
     deadlines[#deadlines + 1] = id

@@ -13,6 +13,7 @@ local token_prefix = ARGV[4] .. '.'
 -- Integers formatted with %d, which is much cheaper than Lua's default number formatting.
 local format = string.format
 local rk = ready_key(ARGV[5])
+local LEASE_READ = { 'st', 'sd', 'a', 'to', 'd', 'p' }
 local default_deadline = NOW + lease_ms
 local default_deadline_s = format('%d', default_deadline)
 local sessions = (#ARGV - 5) / 3
@@ -39,7 +40,7 @@ for s = 1, sessions do
     end
     for _, id in ipairs(popped) do
       local k = task_key(id)
-      local f = redis.call('HMGET', k, 'st', 'sd', 'a', 'to', 'd', 'p')
+      local f = task_fields(k, LEASE_READ)
       local start_deadline = tonumber(f[2]) or 0
       if f[1] == 'queued' and start_deadline > 0 and NOW > start_deadline then
         redis.call('ZREM', P .. 'startdl', id)

@@ -16,9 +16,10 @@
 --     returned as is by lease.lua; read here only when an attempt ends other than by success),
 --   to timeout ms (only when > 0), due (SCHEDULED/FAILED), sd start deadline (never started yet),
 --   while leased: tok lease token, w session, wid worker, sa started ms; cr cancel reason.
--- A finished task's hash is replaced by {st, a, fa finished ms, fs the server recording it} and
--- expires; until then recovery can tell a result still being written to Postgres from one whose
--- writer died.
+-- A finished task's hash is replaced by a string 'st|a|fa|fs' (fa: finished ms, fs: the server
+-- recording the outcome) that expires; until then recovery can tell a result still being written
+-- to Postgres from one whose writer died. Scripts read task keys with task_fields, which serves
+-- both forms.
 -- Task hash states (st): queued, scheduled, failed, running, done, cancelled, expired.
 -- Numbers passed to redis.call are formatted by Redis on every call, so values that are
 -- already strings (ARGV, hash fields) are passed as they are.
@@ -61,16 +62,34 @@ local function lease_deadline(lease_ms, started_ms, timeout_ms)
   return deadline
 end
 
--- Replaces a task's hash by what a finished task keeps: state, attempts, finish time and server.
+-- Replaces a task's hash by what a finished task keeps: state, attempts, finish time and server
+-- (one SET replaces the hash whole and sets the expiry).
 local function mark_terminal(k, st, server_id, attempt)
-  redis.call('DEL', k)
-  redis.call('HSET', k, 'st', st, 'a', attempt or '0', 'fa', NOW_S, 'fs', server_id or '')
-  redis.call('EXPIRE', k, TERMINAL_TTL_S)
+  redis.call('SET', k, st .. '|' .. (attempt or '0') .. '|' .. NOW_S .. '|' .. (server_id or ''), 'EX', TERMINAL_TTL_S)
 end
 
--- Fields end_lease needs, in this order; scripts read them with one HMGET.
+-- Positions of the finished marker's values, by the hash field names they stand for.
+local MARKER_FIELDS = { st = 1, a = 2, fa = 3, fs = 4 }
+
+-- The fields `names` of task key k, as HMGET returns them (false for a missing one). For a
+-- finished task (a marker string, see mark_terminal) the marker's values stand for st, a, fa
+-- and fs, and every other field is missing.
+local function task_fields(k, names)
+  local f = redis.pcall('HMGET', k, unpack(names))
+  if not f.err then return f end
+  local marker = { string.match(redis.call('GET', k), '^([^|]*)|([^|]*)|([^|]*)|(.*)$') }
+  local out = {}
+  for i, name in ipairs(names) do
+    local at = MARKER_FIELDS[name]
+    out[i] = at and marker[at] or false
+  end
+  return out
+end
+
+-- Fields end_lease needs, in this order.
+local LEASE_FIELDS = { 'st', 'tok', 'a', 'w', 'q', 'wid', 'sa', 'cr' }
 local function lease_fields(k)
-  return redis.call('HMGET', k, 'st', 'tok', 'a', 'w', 'q', 'wid', 'sa', 'cr')
+  return task_fields(k, LEASE_FIELDS)
 end
 
 -- Leases ended in this script call; their set memberships are removed once, at the end.

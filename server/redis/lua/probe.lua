@@ -10,7 +10,7 @@
 local out = {}
 for i = 3, #ARGV do
   local id = ARGV[i]
-  local f = redis.call('HMGET', task_key(id), 'st', 'fs', 'a')
+  local f = task_fields(task_key(id), { 'st', 'fs', 'a' })
   if not f[1] then
     out[#out + 1] = { id, 'absent', 0 }
   elseif f[1] == 'cancelled' or f[1] == 'expired' then

@@ -7,7 +7,7 @@ local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', NOW, 'LIMIT', 0,
 local ready_by_queue = {}
 for _, id in ipairs(due) do
   local k = task_key(id)
-  local f = redis.call('HMGET', k, 'st', 'q', 'sc', 'a')
+  local f = task_fields(k, { 'st', 'q', 'sc', 'a' })
   if f[1] == 'scheduled' or f[1] == 'failed' then
     redis.call('HSET', k, 'st', 'queued')
     redis.call('HDEL', k, 'due')

@@ -1,0 +1,35 @@
+import type { Redis } from "ioredis";
+
+/** What the dispatch state holds for one task (see `lua/lib.lua`). */
+export type TaskKeyContents =
+  | { form: "absent" }
+  /** A task not finished yet: the task hash, without its payload. */
+  | { form: "hash"; state: string; fields: Record<string, string> }
+  /** A finished task's marker, kept for a while after the outcome. */
+  | { form: "finished"; state: string; attempt: number; finishedMs: number; serverId: string };
+
+/**
+ * Reads the dispatch state of task `id` under `prefix`: the hash of a task not finished yet,
+ * or the short marker that replaces it once the task is finished. For tests, diagnostics and
+ * operators; the scripts read it themselves.
+ */
+export async function readTaskKey(redis: Redis, prefix: string, id: string): Promise<TaskKeyContents> {
+  const key = `${prefix}t:${id}`;
+  const type = await redis.type(key);
+  if (type === "hash") {
+    const fields = await redis.hgetall(key);
+    delete fields.p;
+    return { form: "hash", state: fields.st ?? "", fields };
+  }
+  if (type === "string") {
+    const [state = "", attempt = "0", finishedMs = "0", ...server] = (await redis.get(key))!.split("|");
+    return { form: "finished", state, attempt: Number(attempt), finishedMs: Number(finishedMs), serverId: server.join("|") };
+  }
+  return { form: "absent" };
+}
+
+/** The state (`st`) of task `id` in the dispatch state, or null when it has none. */
+export async function readTaskState(redis: Redis, prefix: string, id: string): Promise<string | null> {
+  const contents = await readTaskKey(redis, prefix, id);
+  return contents.form === "absent" ? null : contents.state;
+}
