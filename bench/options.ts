@@ -37,6 +37,12 @@ export interface BenchOptions {
   unaryProducers?: number;
   /** Unary SubmitTask calls in flight per unary producer. Default 64. */
   unaryInFlight?: number;
+  /**
+   * What makes the SubmitTask calls of throughput_unary and of latency with `rateBatch` 1:
+   * `raw`, a minimal HTTP/2 caller with one pre-encoded request (default), or `ts`, the
+   * TypeScript client.
+   */
+  unaryClient?: "raw" | "ts";
   /** latency: submitted tasks per second. Default 1,000. */
   rate?: number;
   /** latency: tasks per SubmitTasks call; 1 = unary SubmitTask (default). */
@@ -103,6 +109,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     batchesInFlight: options.batchesInFlight ?? 4,
     unaryProducers: options.unaryProducers ?? 4,
     unaryInFlight: options.unaryInFlight ?? 64,
+    unaryClient: options.unaryClient ?? "raw",
     rate: options.rate ?? 1_000,
     rateBatch: options.rateBatch ?? 1,
     durationS: options.durationS ?? (quick ? 2 : 10),
@@ -155,6 +162,8 @@ export const USAGE = `npm run bench -- [options]
   --batches-in-flight N     batch calls in flight per producer (default 4)
   --unary-producers N       unary producer processes (default 4)
   --unary-in-flight N       unary calls in flight per producer (default 64)
+  --unary-client raw|ts     what makes SubmitTask calls: a minimal HTTP/2 caller with one
+                            pre-encoded request (default), or the TypeScript client
   --rate N                  latency: tasks per second (default 1000)
   --rate-batch N            latency: tasks per call, 1 = unary SubmitTask (default 1)
   --duration-s N            latency: seconds (default 10, quick 2)
@@ -238,6 +247,9 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
       options[STRINGS[flag]!] = value;
     } else if (flag === "--scenarios") {
       options.scenarios = parseScenarios(value);
+    } else if (flag === "--unary-client") {
+      if (value !== "raw" && value !== "ts") throw new BenchOptionsError(flag, `must be raw or ts, got "${value}"`);
+      options.unaryClient = value;
     } else if (flag === "--server-env") {
       const eq = value.indexOf("=");
       if (eq < 1) throw new BenchOptionsError(flag, `expects NAME=VALUE, got "${value}"`);

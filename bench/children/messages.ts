@@ -26,6 +26,11 @@ export interface ProducerConfig {
   durationMs: number;
   /** Keep per-task submit times and latencies (for latency). */
   record: boolean;
+  /**
+   * What makes SubmitTask calls (unary, rate): `raw`, a minimal HTTP/2 caller with one
+   * pre-encoded request, or `ts`, the TypeScript client (`clients/ts`).
+   */
+  unaryClient: "raw" | "ts";
 }
 
 /** Configuration of a worker process using the TypeScript worker SDK. */

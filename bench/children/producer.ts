@@ -1,12 +1,17 @@
 /**
  * A taskqueue producer process: submits no-op tasks with SubmitTasks (batch), SubmitTask with
- * a fixed number of calls in flight (unary), or SubmitTask at a fixed rate (rate), through the
- * TypeScript client (`clients/ts`), then reports what it did. Configuration: one JSON
- * {@link ProducerConfig} argument.
+ * a fixed number of calls in flight (unary), or SubmitTask at a fixed rate (rate), then reports
+ * what it did. SubmitTasks calls go through the TypeScript client (`clients/ts`); SubmitTask
+ * calls too with `unaryClient: "ts"`, or else through {@link RawUnarySubmitter}.
+ * Configuration: one JSON {@link ProducerConfig} argument.
  */
 import { createTaskClient, type TaskClient, type TaskSpec } from "../../clients/ts/index.js";
 import { epochNow, onParentMessage, readChildConfig, runChild, sendToParent } from "./child-runtime.js";
 import { NOOP_TYPE, type ProducerConfig, type ProducerReport } from "./messages.js";
+import { RawUnarySubmitter } from "./raw-unary-submitter.js";
+
+/** Submits one no-op task; resolves with its id. */
+type SubmitOne = () => Promise<string>;
 
 runChild(async () => {
   const config = readChildConfig<ProducerConfig>();
@@ -22,9 +27,15 @@ runChild(async () => {
   await sendToParent({ type: "ready", pid: process.pid });
   await go;
   const report = newReport();
+  const makesUnaryCalls = config.mode === "unary" || (config.mode === "rate" && config.batchSize <= 1);
+  const raw = makesUnaryCalls && config.unaryClient === "raw" ? new RawUnarySubmitter(config.address, config.queue, NOOP_TYPE) : undefined;
+  await raw?.connected();
+  const submitOneTask: SubmitOne = raw
+    ? () => raw.submitTask()
+    : async () => (await client.submitTask(request(config.queue))).task.id;
   if (config.mode === "batch") await submitBatches(client, config, report);
-  else if (config.mode === "unary") await submitUnary(client, config, report);
-  else await submitAtRate(client, config, report);
+  else if (config.mode === "unary") await submitUnary(submitOneTask, config, report);
+  else await submitAtRate(client, submitOneTask, config, report);
   // Stays alive until told to stop, so that its CPU time is counted to the end of the run.
   await sendToParent({ type: "done", report });
 });
@@ -64,25 +75,25 @@ async function submitBatches(client: TaskClient, config: ProducerConfig, report:
   });
 }
 
-async function submitOne(client: TaskClient, config: ProducerConfig, report: ProducerReport): Promise<void> {
+async function submitOne(submitOneTask: SubmitOne, config: ProducerConfig, report: ProducerReport): Promise<void> {
   const startAt = epochNow();
   report.firstStartAt = Math.min(report.firstStartAt, startAt);
   try {
-    const response = await client.submitTask(request(config.queue));
+    const id = await submitOneTask();
     const endAt = epochNow();
     report.lastEndAt = Math.max(report.lastEndAt, endAt);
     report.submitted++;
     if (config.record) {
       report.latenciesMs.push(endAt - startAt);
-      report.submits.push([response.task.id, startAt]);
+      report.submits.push([id, startAt]);
     }
   } catch {
     report.errors++;
   }
 }
 
-async function submitUnary(client: TaskClient, config: ProducerConfig, report: ProducerReport): Promise<void> {
-  await pool(config.count, config.inFlight, () => submitOne(client, config, report));
+async function submitUnary(submitOneTask: SubmitOne, config: ProducerConfig, report: ProducerReport): Promise<void> {
+  await pool(config.count, config.inFlight, () => submitOne(submitOneTask, config, report));
 }
 
 /**
@@ -91,7 +102,7 @@ async function submitUnary(client: TaskClient, config: ProducerConfig, report: P
  * and counted as errors). With `batchSize` > 1, each call is a SubmitTasks of that many tasks
  * and calls go out at `ratePerS / batchSize` per second.
  */
-async function submitAtRate(client: TaskClient, config: ProducerConfig, report: ProducerReport): Promise<void> {
+async function submitAtRate(client: TaskClient, submitOneTask: SubmitOne, config: ProducerConfig, report: ProducerReport): Promise<void> {
   const total = Math.round((config.ratePerS * config.durationMs) / 1000);
   const perCall = Math.max(1, config.batchSize);
   const calls = Math.ceil(total / perCall);
@@ -108,7 +119,7 @@ async function submitAtRate(client: TaskClient, config: ProducerConfig, report: 
           continue;
         }
         const size = Math.min(perCall, total - scheduled * perCall);
-        const call = (perCall === 1 ? submitOne(client, config, report) : submitTimed(client, config, report, size)).finally(() =>
+        const call = (perCall === 1 ? submitOne(submitOneTask, config, report) : submitTimed(client, config, report, size)).finally(() =>
           outstanding.delete(call),
         );
         outstanding.add(call);

@@ -34,12 +34,13 @@ export function startProducers(
   queue: string,
   total: number,
   processes: number,
-  base: Omit<ProducerConfig, "address" | "queue" | "count">,
+  base: Omit<ProducerConfig, "address" | "queue" | "count" | "unaryClient">,
 ): ChildHandle[] {
   return split(total, processes).map(
     (count, i) =>
       new ChildHandle(`producer#${i + 1}`, "producer.ts", {
         ...base,
+        unaryClient: context.options.unaryClient,
         address: context.stack.server.grpcAddress,
         queue,
         count,

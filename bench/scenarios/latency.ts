@@ -83,7 +83,7 @@ export const latency: Scenario = async (context) => {
       windowUs: [fromUs, toUs],
       notes: [
         `latency: ${options.rate}/s for ${options.durationS} s after ${options.warmupS} s of warm-up, ` +
-          `${options.rateBatch === 1 ? "unary SubmitTask" : `SubmitTasks of ${options.rateBatch}`}, ${options.workers} workers × ${options.concurrency}; ` +
+          `${options.rateBatch === 1 ? `unary SubmitTask (${options.unaryClient} caller)` : `SubmitTasks of ${options.rateBatch}`}, ${options.workers} workers × ${options.concurrency}; ` +
           "dispatch = created_at (to the microsecond) → handler start; e2e = submit call start → accepted ack at the worker",
       ],
     };

@@ -79,7 +79,7 @@ async function runThroughput(context: ScenarioContext, label: string, submission
       windowUs: [fromUs, toUs],
       notes: [
         `${label}: ${options.workers} workers × ${options.concurrency} concurrency, ${submission.processes} producers × ${submission.inFlight} calls in flight` +
-          (submission.mode === "batch" ? ` of ${options.batchSize} tasks` : ""),
+          (submission.mode === "batch" ? ` of ${options.batchSize} tasks` : ` (${options.unaryClient} caller)`),
       ],
     };
   } finally {
