@@ -8,6 +8,7 @@ import {
 } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type {
+  Metadata,
   sendUnaryData,
   ServerDuplexStream,
   ServerReadableStream,
@@ -23,6 +24,7 @@ import { createGrpcCallContext, LiveCalls, type GrpcSurfaceCall } from "./grpc-c
 import { toGrpcStatus } from "./grpc-errors.js";
 import { metadataFromHeaders } from "./grpc-metadata.js";
 import { grpcMethodPath, grpcServiceDefinition } from "./grpc-service-definition.js";
+import type { LazyHandlerContext } from "./lazy-handler-context.js";
 import { readRequests, writeResponses } from "./grpc-stream-io.js";
 import type { ServiceRegistration } from "./service-registration.js";
 
@@ -134,7 +136,7 @@ async function respondOnce(
     const init = await run(context);
     const response = create(scope.method.output, init as MessageInitShape<DescMessage>);
     sendResponseHeader(call, context);
-    callback(null, response, metadataFromHeaders(context.responseTrailer));
+    callback(null, response, trailerOf(context));
   } catch (error) {
     callback(failureStatus(scope, call, context, error));
   } finally {
@@ -156,7 +158,7 @@ async function respondStreaming(
       beforeFirstWrite: () => sendResponseHeader(call, context),
     });
     if (!call.cancelled) {
-      call.end(metadataFromHeaders(context.responseTrailer));
+      call.end(trailerOf(context));
     }
   } catch (error) {
     const status = failureStatus(scope, call, context, error);
@@ -172,15 +174,16 @@ async function respondStreaming(
 /** Sends the response headers the handler set, if any (before the first message). */
 function sendResponseHeader(
   call: { sendMetadata: ServerUnaryCall<Message, Message>["sendMetadata"] },
-  context: HandlerContext,
+  context: LazyHandlerContext,
 ): void {
-  let any = false;
-  context.responseHeader.forEach(() => {
-    any = true;
-  });
-  if (any) {
+  if (context.hasResponseHeader) {
     call.sendMetadata(metadataFromHeaders(context.responseHeader));
   }
+}
+
+/** The trailers the handler set, as metadata (undefined when it set none). */
+function trailerOf(context: LazyHandlerContext): Metadata | undefined {
+  return context.hasResponseTrailer ? metadataFromHeaders(context.responseTrailer) : undefined;
 }
 
 /** Maps a handler error to the status to send, logging errors that are not expected. */

@@ -1,7 +1,8 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Deadline, Metadata } from "@grpc/grpc-js";
 import { headersFromMetadata } from "./grpc-metadata.js";
+import { LazyHandlerContext } from "./lazy-handler-context.js";
 
 /** What every grpc-js server call offers, whatever its streaming kind. */
 export interface GrpcSurfaceCall {
@@ -22,7 +23,7 @@ export interface GrpcSurfaceCall {
 /** A Connect handler context for one grpc-js call, and how to release it. */
 export interface GrpcCallContext {
   /** The context passed to the service implementation. */
-  readonly context: HandlerContext;
+  readonly context: LazyHandlerContext;
   /**
    * Ends the context: aborts its signal (as Connect does when an RPC completes), clears
    * its deadline timer and stops listening to the call. Call exactly once, when the RPC
@@ -32,7 +33,9 @@ export interface GrpcCallContext {
 }
 
 /** A handler context that its owner can abort. */
-type AbortableContext = ReturnType<typeof createHandlerContext>;
+interface AbortableContext {
+  abort(reason?: unknown): void;
+}
 
 /** The contexts of running calls, all aborted at once when the server shuts down. */
 export class LiveCalls {
@@ -83,14 +86,14 @@ export function createGrpcCallContext(
   method: DescMethod,
   live?: LiveCalls,
 ): GrpcCallContext {
-  const context = createHandlerContext({
+  const context = new LazyHandlerContext({
     service,
     method,
     protocolName: "grpc",
     requestMethod: "POST",
-    url: `http://${call.getHost()}/${service.typeName}/${method.name}`,
-    timeoutMs: timeoutFromDeadline(call.getDeadline()),
-    requestHeader: headersFromMetadata(call.metadata),
+    host: call.getHost(),
+    deadlineMs: deadlineMsOf(call.getDeadline()),
+    readRequestHeader: () => headersFromMetadata(call.metadata),
   });
   const onCancelled = (): void => {
     context.abort(new ConnectError("operation was cancelled by the client", Code.Canceled));
@@ -115,11 +118,8 @@ export function createGrpcCallContext(
   };
 }
 
-/** Remaining milliseconds before a grpc-js deadline, or undefined for no deadline. */
-function timeoutFromDeadline(deadline: Deadline): number | undefined {
+/** A grpc-js deadline as epoch ms, or undefined for no deadline. */
+function deadlineMsOf(deadline: Deadline): number | undefined {
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  if (!Number.isFinite(at)) {
-    return undefined;
-  }
-  return Math.max(0, at - Date.now());
+  return Number.isFinite(at) ? at : undefined;
 }
