@@ -152,8 +152,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     store,
     transitions,
     onLeaseEnds,
-    onFencing: (taskIds) => dispatcher.resultsFencing(taskIds),
-    onFencingSettled: (taskIds) => dispatcher.resultsFenced(taskIds),
     onFenced: (ends) => dispatcher.leasesEnded(ends),
     onStale: (n) => metrics.staleResults.inc(n),
   });

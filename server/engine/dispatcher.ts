@@ -12,13 +12,6 @@ import { bareTransition, type TaskTransition } from "./task-records.js";
  */
 const RUNNING_MARK_DELAY_MS = 100;
 
-/**
- * Lease passes one queue may have in flight at once. Two let one session's next tasks be
- * leased while another session's are still on their way, so the stages of the dispatch
- * cycle overlap instead of taking turns.
- */
-export const PASSES_PER_QUEUE = 2;
-
 /** Options for {@link Dispatcher}. */
 export interface DispatcherOptions {
   store: QueueStore;
@@ -44,19 +37,12 @@ export interface DispatcherOptions {
 export class Dispatcher {
   private readonly sessions = new Map<string, DispatchSession>();
   private readonly holders = new Map<string, DispatchSession>();
-  /** Lease passes in flight, by queue. */
-  private readonly running = new Map<string, number>();
-  /** Counts the wakes of each queue, so a pass that came up short can tell if tasks arrived meanwhile. */
-  private readonly wakes = new Map<string, number>();
+  private readonly running = new Set<string>();
   private readonly rerun = new Set<string>();
   private readonly rotation = new Map<string, number>();
   private readonly starved = new Set<string>();
   /** Queues whose last lease pass found them empty, with no sign of new tasks since. */
   private readonly drained = new Set<string>();
-  /** Held tasks whose results are in a fencing call sent to Redis, by task id. */
-  private readonly fencing = new Map<string, DispatchSession>();
-  /** How many of each session's held tasks are in {@link fencing}. */
-  private readonly fencingCount = new Map<DispatchSession, number>();
   private idleWaiters: Array<() => void> = [];
   private readonly passes = new Set<Promise<void>>();
   private poller: NodeJS.Timeout | undefined;
@@ -116,13 +102,7 @@ export class Dispatcher {
   unregister(sessionId: string): void {
     const session = this.sessions.get(sessionId);
     this.sessions.delete(sessionId);
-    if (session) {
-      for (const id of session.held) {
-        this.holders.delete(id);
-        this.fencing.delete(id);
-      }
-      this.fencingCount.delete(session);
-    }
+    if (session) for (const id of session.held) this.holders.delete(id);
     this.notifyIfNothingHeld();
   }
 
@@ -137,7 +117,8 @@ export class Dispatcher {
         onlyFrom?.held.delete(id);
         continue;
       }
-      this.letGo(holder, id);
+      holder.held.delete(id);
+      this.holders.delete(id);
     }
     this.notifyIfNothingHeld();
   }
@@ -151,58 +132,12 @@ export class Dispatcher {
     for (const end of ends) {
       const holder = this.holders.get(end.id);
       if (!holder || holder.id !== end.sessionId) continue;
-      this.letGo(holder, end.id);
+      holder.held.delete(end.id);
+      this.holders.delete(end.id);
       freed.add(holder);
     }
     this.notifyIfNothingHeld();
     for (const session of freed) if (session.credits > 0) this.wakeSession(session);
-  }
-
-  /**
-   * Results for these tasks were just sent to Redis to be fenced. Their room counts as free
-   * at once: a lease pass sent now reaches Redis behind the fencing call on the same
-   * connection, so a session with credit waiting gets its next tasks one round trip sooner.
-   * Must be followed by {@link resultsFenced} once the call has answered or failed.
-   */
-  resultsFencing(taskIds: readonly string[]): void {
-    const freed = new Set<DispatchSession>();
-    for (const id of taskIds) {
-      const holder = this.holders.get(id);
-      if (!holder || this.fencing.has(id)) continue;
-      this.fencing.set(id, holder);
-      this.fencingCount.set(holder, (this.fencingCount.get(holder) ?? 0) + 1);
-      freed.add(holder);
-    }
-    for (const session of freed) if (session.credits > 0) this.wakeSession(session);
-  }
-
-  /** The fencing call for these tasks answered or failed (see {@link resultsFencing}). */
-  resultsFenced(taskIds: readonly string[]): void {
-    for (const id of taskIds) this.unmarkFencing(id);
-  }
-
-  private letGo(holder: DispatchSession, id: string): void {
-    holder.held.delete(id);
-    this.holders.delete(id);
-    this.unmarkFencing(id);
-  }
-
-  private unmarkFencing(id: string): void {
-    const session = this.fencing.get(id);
-    if (!session) return;
-    this.fencing.delete(id);
-    const count = (this.fencingCount.get(session) ?? 1) - 1;
-    if (count > 0) this.fencingCount.set(session, count);
-    else this.fencingCount.delete(session);
-  }
-
-  /**
-   * How many more tasks a session can take now: its credit, bounded by its capacity less the
-   * tasks it holds whose results are not being fenced.
-   */
-  private room(s: DispatchSession): number {
-    if (s.capacity <= 0) return s.credits;
-    return Math.min(s.credits, s.capacity - s.held.size + (this.fencingCount.get(s) ?? 0));
   }
 
   private notifyIfNothingHeld(): void {
@@ -232,7 +167,6 @@ export class Dispatcher {
    */
   wake(queue: string): void {
     this.drained.delete(queue);
-    this.wakes.set(queue, (this.wakes.get(queue) ?? 0) + 1);
     this.schedulePass(queue);
   }
 
@@ -240,18 +174,14 @@ export class Dispatcher {
     if (!this.drained.has(queue)) this.schedulePass(queue);
   }
 
-  /**
-   * Runs a lease pass on `queue`, alongside those in flight up to {@link PASSES_PER_QUEUE};
-   * beyond that, one more pass after them (coalesced).
-   */
+  /** Runs a lease pass on `queue`, or another one after the pass running now (coalesced). */
   private schedulePass(queue: string): void {
     if (this.stopped) return;
-    const inFlight = this.running.get(queue) ?? 0;
-    if (inFlight >= PASSES_PER_QUEUE) {
+    if (this.running.has(queue)) {
       this.rerun.add(queue);
       return;
     }
-    this.running.set(queue, inFlight + 1);
+    this.running.add(queue);
     const pass = this.runPasses(queue);
     this.passes.add(pass);
     void pass.finally(() => this.passes.delete(pass));
@@ -283,9 +213,7 @@ export class Dispatcher {
     } catch (error) {
       this.options.logger.warn({ err: error, queue }, "dispatch pass failed; the poll will retry");
     } finally {
-      const left = (this.running.get(queue) ?? 1) - 1;
-      if (left > 0) this.running.set(queue, left);
-      else this.running.delete(queue);
+      this.running.delete(queue);
     }
   }
 
@@ -294,7 +222,6 @@ export class Dispatcher {
     const allocations = this.allocate(queue);
     if (allocations.length === 0) return false;
     const requested = allocations.reduce((n, a) => n + a.count, 0);
-    const wakesBefore = this.wakes.get(queue);
     let leased: LeasedRecord[];
     try {
       const result = await this.options.store.lease(queue, allocations, this.options.leaseDurationMs, randomToken());
@@ -311,9 +238,9 @@ export class Dispatcher {
       throw error;
     }
     // Fewer tasks than asked for: the queue was empty when the script ran, and room freed
-    // later need not look again, unless tasks were announced meanwhile (a wake during this
-    // pass, which may have come too late for the script).
-    if (leased.length < requested && this.wakes.get(queue) === wakesBefore) this.drained.add(queue);
+    // later need not look again. Tasks announced meanwhile (a wake during this pass) make the
+    // pass run again, which looks anew.
+    if (leased.length < requested) this.drained.add(queue);
     this.deliver(allocations, leased);
     // Next pass starts after the last session that got a task.
     const served = new Set(leased.map((t) => t.sessionId)).size;
@@ -328,7 +255,7 @@ export class Dispatcher {
    */
   private allocate(queue: string): LeaseAllocation[] {
     const subscribed = [...this.sessions.values()].filter((s) => !s.closed && !s.draining && s.queues.includes(queue));
-    const eligible = subscribed.filter((s) => this.room(s) > 0);
+    const eligible = subscribed.filter((s) => room(s) > 0);
     if (eligible.length === 0) {
       // Sessions exist but have no room: wake this queue when one of them gets some back.
       if (subscribed.length > 0) this.starved.add(queue);
@@ -339,12 +266,12 @@ export class Dispatcher {
     let remaining = this.options.maxLeaseBatch ?? 500;
     const counts = new Map<DispatchSession, number>();
     while (remaining > 0) {
-      const wanting = ordered.filter((s) => this.room(s) - (counts.get(s) ?? 0) > 0);
+      const wanting = ordered.filter((s) => room(s) - (counts.get(s) ?? 0) > 0);
       if (wanting.length === 0) break;
       const share = Math.max(1, Math.floor(remaining / wanting.length));
       for (const s of wanting) {
         if (remaining === 0) break;
-        const count = Math.min(share, this.room(s) - (counts.get(s) ?? 0), remaining);
+        const count = Math.min(share, room(s) - (counts.get(s) ?? 0), remaining);
         counts.set(s, (counts.get(s) ?? 0) + count);
         remaining -= count;
       }
@@ -391,4 +318,9 @@ export class Dispatcher {
 
 function runningTransition(t: LeasedRecord, workerId: string): TaskTransition {
   return { ...bareTransition(t.id, "RUNNING", t.attempt), workerId, startedAt: new Date() };
+}
+
+/** How many more tasks a session can take now: its credit, bounded by its capacity. */
+function room(s: DispatchSession): number {
+  return s.capacity > 0 ? Math.min(s.credits, s.capacity - s.held.size) : s.credits;
 }

@@ -31,13 +31,6 @@ export interface ResultRecorderOptions {
    * the worker no longer runs those tasks, so dispatch may fill their room.
    */
   onFenced?: (ends: LeaseEnd[]) => void;
-  /**
-   * Told as the fencing call for these tasks is sent, before its answer: work sent to Redis
-   * now runs after it (same connection). Always followed by `onFencingSettled`.
-   */
-  onFencing?: (taskIds: string[]) => void;
-  /** Told once the fencing call for these tasks has answered or failed, before `onFenced`. */
-  onFencingSettled?: (taskIds: string[]) => void;
   /** Told how many results of a batch were stale. */
   onStale?: (count: number) => void;
 }
@@ -72,21 +65,13 @@ export class ResultRecorder {
   }
 
   private async flush(results: ReportedResult[]): Promise<ResultVerdict[]> {
-    const fencing = this.options.store.complete(
+    const ends = await this.options.store.complete(
       results.map((r) => ({
         id: r.taskId,
         leaseToken: r.leaseToken,
         how: r.outcome.kind === "success" ? "succeeded" : r.outcome.error.nonRetryable ? "fatal" : "failed",
       })),
     );
-    const taskIds = results.map((r) => r.taskId);
-    this.options.onFencing?.(taskIds);
-    let ends: Array<LeaseEnd | null>;
-    try {
-      ends = await fencing;
-    } finally {
-      this.options.onFencingSettled?.(taskIds);
-    }
     const now = this.now();
     const transitions = [];
     const accepted: LeaseEnd[] = [];
