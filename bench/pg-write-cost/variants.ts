@@ -86,6 +86,8 @@ export const variants: Variant[] = [
     extra: ["ALTER FUNCTION tq_record_transitions RESET ALL"],
   },
   { name: "current+hot", about: "current with fillfactor 70 and no index on state", extra: [FILLFACTOR_70, DROP_STATE_INDEXES] },
+  { name: "current+hot50", about: "current with fillfactor 50 and no index on state", extra: ["ALTER TABLE tasks SET (fillfactor = 50)", DROP_STATE_INDEXES] },
+  { name: "current-no-state-indexes", about: "current without the indexes on state", extra: [DROP_STATE_INDEXES] },
   {
     name: "current-min-indexes",
     about: "current with only the primary keys and the idempotency index: the floor of index cost",
