@@ -188,7 +188,13 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     },
   });
 
-  const deadLetters = new DeadLetters({ repository, store, logger, onReady: (queues) => wakeQueues(queues, true) });
+  const deadLetters = new DeadLetters({
+    repository,
+    store,
+    logger,
+    onReady: (queues) => wakeQueues(queues, true),
+    onEnqueueFailed: () => recovery.requestFull(),
+  });
 
   const health = new HealthStatus({
     initial: {

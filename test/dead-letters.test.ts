@@ -59,6 +59,16 @@ describe("dead letters", () => {
     expect(attempts.map((x) => x.attempt)).toEqual([1, 2, 3, 4]);
   });
 
+  it("takes a re-driven task off the list, and lists it again when it dies again", async () => {
+    const id = await deadTask(99);
+    const listed = async () => (await dead.listDeadTasks({ queue })).tasks.map((t) => t.id);
+    expect(await listed()).toContain(id);
+    await dead.redriveDeadTasks({ ids: [id] });
+    expect(await listed()).not.toContain(id);
+    await waitForState(ts.grpc, id, TaskState.DEAD);
+    expect(await listed()).toContain(id);
+  });
+
   it("re-drives every DEAD task of a queue, and skips ids that are not DEAD", async () => {
     const q = uniqueQueue("dlq-many");
     const ids: string[] = [];

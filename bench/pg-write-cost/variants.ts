@@ -78,25 +78,35 @@ export const variants: Variant[] = [
     legacy: true,
   },
   { name: "no-queue-index", about: "original without tasks_queue_id", upTo: ORIGINAL, extra: [DROP_QUEUE_INDEX], legacy: true },
+  {
+    name: "0004",
+    about: "migrations up to 0004: the partial indexes on state, so no outcome update is HOT",
+    upTo: "0004",
+    extra: [],
+  },
+  { name: "0004+fk", about: "0004 with the foreign key back", upTo: "0004", extra: [ADD_FK] },
+  {
+    name: "0004+hot",
+    about: "0004 with fillfactor 70 and no index on state",
+    upTo: "0004",
+    extra: [FILLFACTOR_70, DROP_STATE_INDEXES],
+  },
   { name: "current", about: "every migration in server/db/migrations, the server's statements", extra: [] },
-  { name: "current+fk", about: "current with the foreign key back", extra: [ADD_FK] },
   {
     name: "current-no-plan-settings",
     about: "current, the function without its planner settings",
     extra: ["ALTER FUNCTION tq_record_transitions RESET ALL"],
   },
-  { name: "current+hot", about: "current with fillfactor 70 and no index on state", extra: [FILLFACTOR_70, DROP_STATE_INDEXES] },
-  { name: "current+hot50", about: "current with fillfactor 50 and no index on state", extra: ["ALTER TABLE tasks SET (fillfactor = 50)", DROP_STATE_INDEXES] },
-  { name: "current-no-state-indexes", about: "current without the indexes on state", extra: [DROP_STATE_INDEXES] },
+  { name: "current-ff100", about: "current with pages filled whole (fillfactor 100)", extra: ["ALTER TABLE tasks SET (fillfactor = 100)"] },
   {
     name: "current-min-indexes",
-    about: "current with only the primary keys and the idempotency index: the floor of index cost",
-    extra: [DROP_STATE_INDEXES, DROP_QUEUE_INDEX],
+    about: "current without tasks_queue_id: only the primary keys and the idempotency index, the floor of index cost",
+    extra: [DROP_QUEUE_INDEX],
   },
 ];
 
 /** Variants measured when `--variants` is not given. */
-export const DEFAULT_VARIANTS = ["original", "no-fk", "hot", "current", "current+fk", "current+hot"];
+export const DEFAULT_VARIANTS = ["original", "hot", "0004", "0004+hot", "current", "current-ff100"];
 
 /** The statements that create the variant's schema in an empty database. */
 export async function schemaSql(variant: Variant): Promise<string[]> {

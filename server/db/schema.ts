@@ -70,6 +70,12 @@ export interface TaskAttemptsTable {
   error: ColumnType<StoredError | null, string | null, string | null>;
 }
 
+/** Row of `dead_tasks` (migration 0005): the dead-letter list, one row per DEAD task. */
+export interface DeadTasksTable {
+  queue: string;
+  id: string;
+}
+
 /** Row of `schema_migrations`. */
 export interface SchemaMigrationsTable {
   name: string;
@@ -82,6 +88,7 @@ export interface Database {
   task_attempts: TaskAttemptsTable;
   /** View (migration 0004): every attempt, the final one of a SUCCEEDED task from its row. */
   task_attempt_history: TaskAttemptsTable;
+  dead_tasks: DeadTasksTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

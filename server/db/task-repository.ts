@@ -29,14 +29,30 @@ export class TaskRepository {
     return new Map(rows.map((r) => [r.id, r]));
   }
 
-  /** A page of tasks, newest first. */
+  /**
+   * A page of tasks, newest first. The DEAD tasks of a queue are found through the
+   * dead-letter list (`dead_tasks`), the others through the queue's index of ids.
+   */
   async list(query: TaskListQuery): Promise<TaskRow[]> {
+    if (query.queue && query.states?.length === 1 && query.states[0] === "DEAD") return this.listDead(query, query.queue);
     let q = this.db.selectFrom("tasks").selectAll();
     if (query.queue) q = q.where("queue", "=", query.queue);
     if (query.type) q = q.where("type", "=", query.type);
     if (query.states && query.states.length > 0) q = q.where("state", "in", query.states);
     if (query.beforeId) q = q.where("id", "<", query.beforeId);
     return (await q.orderBy("id", "desc").limit(query.limit).execute()) as TaskRow[];
+  }
+
+  private async listDead(query: TaskListQuery, queue: string): Promise<TaskRow[]> {
+    let q = this.db
+      .selectFrom("dead_tasks as d")
+      .innerJoin("tasks as t", "t.id", "d.id")
+      .selectAll("t")
+      .where("d.queue", "=", queue)
+      .where("t.state", "=", "DEAD");
+    if (query.type) q = q.where("t.type", "=", query.type);
+    if (query.beforeId) q = q.where("d.id", "<", query.beforeId);
+    return (await q.orderBy("d.id", "desc").limit(query.limit).execute()) as TaskRow[];
   }
 
   /**
@@ -53,13 +69,14 @@ export class TaskRepository {
   }
 
   /**
-   * A page of unfinished tasks after `afterId` (ascending), optionally only those last
-   * updated within [updatedFrom, updatedTo].
+   * A page of unfinished tasks after `afterId` (ascending), optionally only those whose id is
+   * in [fromId, toId): task ids start with their creation time, so such a window is a range of
+   * the primary key (tasks created in a time window). Without one, every task is read.
    */
-  async unfinishedPage(afterId: string | null, limit: number, window?: { from: Date; to: Date }): Promise<TaskRow[]> {
+  async unfinishedPage(afterId: string | null, limit: number, window?: { fromId: string; toId: string }): Promise<TaskRow[]> {
     let q = this.db.selectFrom("tasks").selectAll().where("state", "in", unfinished);
     if (afterId) q = q.where("id", ">", afterId);
-    if (window) q = q.where("updated_at", ">=", window.from).where("updated_at", "<=", window.to);
+    if (window) q = q.where("id", ">=", window.fromId).where("id", "<", window.toId);
     return (await q.orderBy("id", "asc").limit(limit).execute()) as TaskRow[];
   }
 
@@ -92,17 +109,19 @@ export class TaskRepository {
     const where =
       "ids" in selector
         ? sql`id = ANY(${selector.ids}::uuid[])`
-        : sql`id IN (SELECT id FROM tasks WHERE state = 'DEAD' AND queue = ${selector.queue}
-                     ORDER BY id LIMIT ${selector.limit})`;
+        : sql`id IN (SELECT id FROM dead_tasks WHERE queue = ${selector.queue} ORDER BY id LIMIT ${selector.limit})`;
     const result = await sql<TaskRow>`
-      UPDATE tasks SET
-        state = 'QUEUED',
-        attempt_budget = COALESCE(attempt_budget, max_attempts),
-        max_attempts = attempt + COALESCE(attempt_budget, max_attempts),
-        finished_at = NULL, scheduled_at = NULL, result = NULL, result_format = NULL,
-        updated_at = now()
-      WHERE state = 'DEAD' AND ${where}
-      RETURNING *`.execute(this.db);
+      WITH redriven AS (
+        UPDATE tasks SET
+          state = 'QUEUED',
+          attempt_budget = COALESCE(attempt_budget, max_attempts),
+          max_attempts = attempt + COALESCE(attempt_budget, max_attempts),
+          finished_at = NULL, scheduled_at = NULL, result = NULL, result_format = NULL,
+          updated_at = now()
+        WHERE state = 'DEAD' AND ${where}
+        RETURNING *),
+      listed AS (DELETE FROM dead_tasks d USING redriven r WHERE d.queue = r.queue AND d.id = r.id)
+      SELECT * FROM redriven`.execute(this.db);
     return result.rows;
   }
 
@@ -115,11 +134,12 @@ export class TaskRepository {
       "ids" in selector
         ? sql`id = ANY(${selector.ids}::uuid[])`
         : selector.finishedBefore
-          ? sql`queue = ${selector.queue} AND finished_at < ${selector.finishedBefore}`
-          : sql`queue = ${selector.queue}`;
+          ? sql`id IN (SELECT id FROM dead_tasks WHERE queue = ${selector.queue}) AND finished_at < ${selector.finishedBefore}`
+          : sql`id IN (SELECT id FROM dead_tasks WHERE queue = ${selector.queue})`;
     const result = await sql<{ purged: string }>`
-      WITH purged AS (DELETE FROM tasks WHERE state = 'DEAD' AND ${which} RETURNING id),
-        attempts AS (DELETE FROM task_attempts WHERE task_id IN (SELECT id FROM purged))
+      WITH purged AS (DELETE FROM tasks WHERE state = 'DEAD' AND ${which} RETURNING id, queue),
+        attempts AS (DELETE FROM task_attempts WHERE task_id IN (SELECT id FROM purged)),
+        listed AS (DELETE FROM dead_tasks d USING purged p WHERE d.queue = p.queue AND d.id = p.id)
       SELECT count(*) AS purged FROM purged`.execute(this.db);
     return Number(result.rows[0]!.purged);
   }

@@ -12,6 +12,11 @@ export interface DeadLettersOptions {
   logger: Logger;
   /** Told which queues gained ready tasks. */
   onReady: (queues: string[]) => void;
+  /**
+   * Told that re-driven tasks were committed but not enqueued: a full recovery sweep must
+   * enqueue them (the regular sweep only looks at recently created tasks).
+   */
+  onEnqueueFailed?: () => void;
 }
 
 /**
@@ -34,6 +39,7 @@ export class DeadLetters {
       this.options.onReady(readyQueues);
     } catch (error) {
       this.options.logger.error({ err: error, count: rows.length }, "re-driven tasks not enqueued; recovery will enqueue them");
+      this.options.onEnqueueFailed?.();
       throw new UnavailableError("re-drive committed, but the dispatch state (Redis) is unavailable; the tasks will be enqueued by recovery", { cause: error });
     }
     return rows;

@@ -36,6 +36,15 @@ export function newTaskId(nowMs: number = Date.now()): string {
 /** Two lowercase hex digits of every byte value. */
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
+/**
+ * The lowest task id {@link newTaskId} can make at `epochMs`: every task created at that
+ * millisecond or later has an id at least this, every task created earlier a lower one.
+ */
+export function lowestTaskIdAt(epochMs: number): string {
+  const hex = Math.floor(epochMs).toString(16).padStart(12, "0");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7000-8000-000000000000`;
+}
+
 /** A random opaque token, e.g. for lease-token prefixes and session ids. */
 export function randomToken(bytes = 9): string {
   return randomBytes(bytes).toString("base64url");

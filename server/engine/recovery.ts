@@ -4,6 +4,7 @@ import type { TaskRepository } from "../db/task-repository.js";
 import type { Logger } from "../observability/logger.js";
 import type { EnqueueItem, ProbeFinding, QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
+import { lowestTaskIdAt } from "./ids.js";
 import { bareTransition, type TaskTransition } from "./task-records.js";
 import { newTaskOfRow } from "./task-of-row.js";
 
@@ -30,9 +31,9 @@ const SETTLE_MS = 2_000;
  * Rebuilds the Redis dispatch state from Postgres, the system of record: every unfinished
  * task that Redis does not know is enqueued again (a RUNNING one counts its lost attempt).
  * Runs fully at start-up and whenever Redis shows it lost its data (the epoch marker is
- * gone); otherwise sweeps the tasks changed recently, which covers a crash between the
- * Postgres commit and the Redis enqueue, plus a full sweep every {@link FULL_SWEEP_EVERY}
- * ticks. One server sweeps at a time (a Redis lock).
+ * gone); otherwise sweeps the tasks created recently, which covers a crash between a
+ * submit's Postgres commit and its Redis enqueue, plus a full sweep every
+ * {@link FULL_SWEEP_EVERY} ticks (and on request, e.g. when a re-drive's enqueue failed). One server sweeps at a time (a Redis lock).
  */
 export class Recovery {
   private timer: NodeJS.Timeout | undefined;
@@ -87,9 +88,11 @@ export class Recovery {
       if (locked !== "OK" && !this.fullNeeded) return 0;
       full = this.fullNeeded;
       this.fullNeeded = false;
+      // The regular sweep looks at tasks created in the last few intervals (their ids).
+      const now = Date.now();
       const window = full
         ? undefined
-        : { from: new Date(Date.now() - 3 * this.options.intervalMs - SETTLE_MS), to: new Date(Date.now() - SETTLE_MS) };
+        : { fromId: lowestTaskIdAt(now - 3 * this.options.intervalMs - SETTLE_MS), toId: lowestTaskIdAt(now - SETTLE_MS) };
       const restored = await this.sweep(window);
       if (restored > 0 || full) this.options.logger.info({ restored, full }, "recovery sweep done");
       return restored;
@@ -106,7 +109,7 @@ export class Recovery {
     }
   }
 
-  private async sweep(window?: { from: Date; to: Date }): Promise<number> {
+  private async sweep(window?: { fromId: string; toId: string }): Promise<number> {
     let afterId: string | null = null;
     let restored = 0;
     for (;;) {
