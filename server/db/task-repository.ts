@@ -69,15 +69,15 @@ export class TaskRepository {
   }
 
   /**
-   * A page of unfinished tasks after `afterId` (ascending), optionally only those whose id is
+   * The ids of a page of unfinished tasks after `afterId` (ascending), optionally only those whose id is
    * in [fromId, toId): task ids start with their creation time, so such a window is a range of
    * the primary key (tasks created in a time window). Without one, every task is read.
    */
-  async unfinishedPage(afterId: string | null, limit: number, window?: { fromId: string; toId: string }): Promise<TaskRow[]> {
-    let q = this.db.selectFrom("tasks").selectAll().where("state", "in", unfinished);
+  async unfinishedPage(afterId: string | null, limit: number, window?: { fromId: string; toId: string }): Promise<string[]> {
+    let q = this.db.selectFrom("tasks").select("id").where("state", "in", unfinished);
     if (afterId) q = q.where("id", ">", afterId);
     if (window) q = q.where("id", ">=", window.fromId).where("id", "<", window.toId);
-    return (await q.orderBy("id", "asc").limit(limit).execute()) as TaskRow[];
+    return (await q.orderBy("id", "asc").limit(limit).execute()).map((r) => r.id);
   }
 
   /** Cancels a task that is not finished. Returns the updated row, or undefined if it was finished. */

@@ -27,13 +27,20 @@ const FULL_SWEEP_EVERY = 30;
 /** Tasks younger than this are left alone by the windowed sweep (their submit may be in flight). */
 const SETTLE_MS = 2_000;
 
+/** Share of its time the regular sweep spends working: it pauses between pages for the rest. */
+const REGULAR_SWEEP_DUTY = 0.2;
+
+/** How far back each regular sweep reaches before the last one: room for servers' clocks to differ. */
+const CLOCK_SKEW_MS = 1_000;
+
 /**
  * Rebuilds the Redis dispatch state from Postgres, the system of record: every unfinished
  * task that Redis does not know is enqueued again (a RUNNING one counts its lost attempt).
  * Runs fully at start-up and whenever Redis shows it lost its data (the epoch marker is
- * gone); otherwise sweeps the tasks created recently, which covers a crash between a
- * submit's Postgres commit and its Redis enqueue, plus a full sweep every
- * {@link FULL_SWEEP_EVERY} ticks (and on request, e.g. when a re-drive's enqueue failed). One server sweeps at a time (a Redis lock).
+ * gone); otherwise sweeps the tasks created since its last sweep (paced, see
+ * {@link REGULAR_SWEEP_DUTY}), a backstop for a crash between a submit's Postgres commit and
+ * its Redis enqueue, plus a full sweep every {@link FULL_SWEEP_EVERY} ticks and on request
+ * (an enqueue failed, a server died). One server sweeps at a time (a Redis lock).
  */
 export class Recovery {
   private timer: NodeJS.Timeout | undefined;
@@ -41,6 +48,9 @@ export class Recovery {
   private again = false;
   private fullNeeded = true;
   private ticks = 0;
+  /** Tasks created before this (epoch ms) were covered by a sweep here. */
+  private sweptUpToMs = Date.now() - SETTLE_MS;
+  private stopped = false;
 
   constructor(private readonly options: RecoveryOptions) {}
 
@@ -53,6 +63,7 @@ export class Recovery {
 
   /** Stops the periodic sweep. */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
@@ -62,8 +73,12 @@ export class Recovery {
     setImmediate(() => void this.tick());
   }
 
-  /** Asks for a sweep soon (e.g. after an enqueue failed). */
+  /**
+   * Asks for a full sweep soon (e.g. after an enqueue failed: the regular sweep may already
+   * have passed the task's creation time while its commit was slow).
+   */
   request(): void {
+    this.fullNeeded = true;
     setTimeout(() => void this.tick(), SETTLE_MS).unref();
   }
 
@@ -88,12 +103,14 @@ export class Recovery {
       if (locked !== "OK" && !this.fullNeeded) return 0;
       full = this.fullNeeded;
       this.fullNeeded = false;
-      // The regular sweep looks at tasks created in the last few intervals (their ids).
-      const now = Date.now();
+      // The regular sweep looks at the tasks created since the last sweep that succeeded here
+      // (their ids), so each is looked at about once; a full sweep covers everything older.
+      const sweptUpTo = Date.now() - SETTLE_MS;
       const window = full
         ? undefined
-        : { fromId: lowestTaskIdAt(now - 3 * this.options.intervalMs - SETTLE_MS), toId: lowestTaskIdAt(now - SETTLE_MS) };
+        : { fromId: lowestTaskIdAt(Math.min(this.sweptUpToMs, sweptUpTo) - CLOCK_SKEW_MS), toId: lowestTaskIdAt(sweptUpTo) };
       const restored = await this.sweep(window);
+      this.sweptUpToMs = sweptUpTo;
       if (restored > 0 || full) this.options.logger.info({ restored, full }, "recovery sweep done");
       return restored;
     } catch (error) {
@@ -112,16 +129,23 @@ export class Recovery {
   private async sweep(window?: { fromId: string; toId: string }): Promise<number> {
     let afterId: string | null = null;
     let restored = 0;
-    for (;;) {
-      const rows = await this.options.repository.unfinishedPage(afterId, 1000, window);
-      if (rows.length === 0) break;
-      afterId = rows[rows.length - 1]!.id;
-      const findings = await this.options.store.inspect(rows.map((r) => r.id));
+    let pageStartedAt = performance.now();
+    for (let page = 0; !this.stopped; page++) {
+      // The regular sweep is a backstop: it takes its time, so that a burst of submissions
+      // (all of them recent) does not take Redis and Postgres away from dispatch.
+      if (window && page > 0) await delay(pageStartedAt, REGULAR_SWEEP_DUTY);
+      pageStartedAt = performance.now();
+      // Ids only: nearly every task is fine, and only those Redis does not back are read whole.
+      const ids = await this.options.repository.unfinishedPage(afterId, 1000, window);
+      if (ids.length === 0) break;
+      afterId = ids[ids.length - 1]!;
+      const findings = await this.options.store.inspect(ids);
       if (findings.length > 0) {
-        const byId = new Map(rows.map((r) => [r.id, r]));
-        restored += await this.restore(findings.map((f) => ({ row: byId.get(f.id)!, finding: f })));
+        const rows = await this.options.repository.getMany(findings.map((f) => f.id));
+        const cases = findings.filter((f) => rows.has(f.id)).map((f) => ({ row: rows.get(f.id)!, finding: f }));
+        restored += await this.restore(cases);
       }
-      if (rows.length < 1000) break;
+      if (ids.length < 1000) break;
     }
     return restored;
   }
@@ -178,4 +202,10 @@ function recoveredTransition(row: TaskRow, state: "QUEUED" | "DEAD", attempt: nu
     attemptOutcome: "WORKER_LOST",
     attemptEndedAt: new Date(),
   };
+}
+
+/** Waits so that the work begun at `startedAt` (performance.now()) took `duty` of the time. */
+function delay(startedAt: number, duty: number): Promise<void> {
+  const workedMs = performance.now() - startedAt;
+  return new Promise((resolve) => setTimeout(resolve, (workedMs * (1 - duty)) / duty).unref());
 }
