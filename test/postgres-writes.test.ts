@@ -6,6 +6,7 @@ import { exampleHandlers } from "../worker/example/handlers.js";
 import { createWorker, type Worker } from "../worker/index.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
+import { insertOrphanTask } from "./support/task-db.js";
 
 let ts: TestServer;
 let worker: Worker;
@@ -44,13 +45,7 @@ describe("Postgres writes", () => {
     // Created 2.5 s ago (its id says so), committed, but never enqueued: as after a crash
     // between the commit and the enqueue.
     const id = newTaskId(Date.now() - 2_500);
-    await ts.pool.query(
-      `insert into tasks (id, queue, type, payload, payload_format, state, max_attempts, backoff_initial_ms,
-         backoff_max_ms, backoff_multiplier, created_at, updated_at)
-       values ($1, $2, 'echo', convert_to('{"orphan":true}', 'UTF8'), 1, 'QUEUED', 3, 1000, 300000, 2,
-               now() - interval '2.5 seconds', now() - interval '2.5 seconds')`,
-      [id, queue],
-    );
+    await insertOrphanTask(ts.pool, id, queue, 2_500);
     const done = await waitForState(ts.grpc, id, TaskState.SUCCEEDED, 5_000);
     expect(done.attempt).toBe(1);
   });

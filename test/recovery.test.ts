@@ -6,6 +6,7 @@ import { createWorker } from "../worker/index.js";
 import { RawWorker } from "./support/raw-worker.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
+import { insertOrphanTask } from "./support/task-db.js";
 
 let a: TestServer;
 let b: TestServer;
@@ -29,13 +30,7 @@ describe("recovery and several servers", () => {
   it("enqueues a task committed to Postgres but never enqueued in Redis (a crash in between)", async () => {
     const queue = uniqueQueue("orphan");
     const id = "01a00000-0000-7000-8000-000000000001";
-    await a.pool.query(
-      `insert into tasks (id, queue, type, payload, payload_format, state, max_attempts, backoff_initial_ms,
-         backoff_max_ms, backoff_multiplier, created_at, updated_at)
-       values ($1, $2, 'echo', convert_to('{"orphan":true}', 'UTF8'), 1, 'QUEUED', 3, 1000, 300000, 2,
-               now() - interval '5 seconds', now() - interval '5 seconds')`,
-      [id, queue],
-    );
+    await insertOrphanTask(a.pool, id, queue, 5_000);
     const worker = quietWorker(a, [queue]);
     await worker.start();
     try {

@@ -132,3 +132,17 @@ export async function waitUntilAttemptsSettled(pool: pg.Pool, queues: readonly s
     return false;
   }
 }
+
+/**
+ * Inserts a QUEUED echo task straight into Postgres, created `ageMs` ago, without telling
+ * Redis: the state a crash between a submit's commit and its enqueue leaves behind.
+ */
+export async function insertOrphanTask(pool: pg.Pool, id: string, queue: string, ageMs: number): Promise<void> {
+  await pool.query(
+    `insert into tasks (id, queue, type, payload, payload_format, state, max_attempts, backoff_initial_ms,
+       backoff_max_ms, backoff_multiplier, created_at, updated_at)
+     values ($1, $2, 'echo', convert_to('{"orphan":true}', 'UTF8'), 1, 'QUEUED', 3, 1000, 300000, 2,
+             now() - make_interval(secs => $3 / 1000.0), now() - make_interval(secs => $3 / 1000.0))`,
+    [id, queue, ageMs],
+  );
+}
