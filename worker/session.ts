@@ -1,6 +1,7 @@
 import { durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import { ResultStatus, type DrainCommand, type Welcome } from "../gen/taskqueue/v1/worker_service_pb.js";
+import { creditsToGrant } from "./credit-policy.js";
 import { ConnectionLostError, ProtocolError, WorkerStoppingError } from "./errors.js";
 import { applyAcks, rejectedResultReplacement } from "./acks.js";
 import type { AckCounts, SessionEndReason, TypedEmitter, WorkerEvents } from "./events.js";
@@ -291,14 +292,14 @@ export class Session {
     setImmediate(() => this.flush());
   }
 
-  /** Grants every free slot not already covered by outstanding credit. */
+  /** Grants free slots not already covered by outstanding credit ({@link creditsToGrant}). */
   private grantCredit(): void {
     if (this.mode !== "active" || this.closing) return;
     const { slots } = this.deps;
-    const free = slots.capacity - slots.busy - this.outstandingCredit;
-    if (free <= 0) return;
-    this.outstandingCredit += free;
-    this.outbox.push(creditRequest(free));
+    const credits = creditsToGrant(slots.capacity, slots.busy, this.outstandingCredit);
+    if (credits === 0) return;
+    this.outstandingCredit += credits;
+    this.outbox.push(creditRequest(credits));
   }
 
   /** While draining or stopping, half-closes the stream once nothing is left to report. */
