@@ -7,7 +7,13 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts", "server/**/*.spec.ts", "worker/**/*.spec.ts", "clients/ts/**/*.spec.ts"],
+    include: [
+      "test/**/*.test.ts",
+      "server/**/*.spec.ts",
+      "worker/**/*.spec.ts",
+      "clients/ts/**/*.spec.ts",
+      "bench/**/*.spec.ts",
+    ],
     globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",
     testTimeout: 30_000,

@@ -79,6 +79,8 @@ export interface BenchOptions {
   databaseUrl?: string;
   /** Extra environment of the server process (its knobs, e.g. COMMIT_WINDOW_MS). */
   serverEnv?: Record<string, string>;
+  /** Extra Node.js flags of the server process, after its own (e.g. `--max-semi-space-size=16`). */
+  serverNodeArgs?: string[];
   /** Run the server with `--cpu-prof` and write its profile into this folder. */
   serverCpuProfDir?: string;
   /** Results file. Default bench/results/latest.json. */
@@ -128,6 +130,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     redisAof: options.redisAof ?? false,
     databaseUrl: options.databaseUrl,
     serverEnv: options.serverEnv ?? {},
+    serverNodeArgs: options.serverNodeArgs ?? [],
     serverCpuProfDir: options.serverCpuProfDir === undefined ? undefined : resolve(options.serverCpuProfDir),
     out: options.out === undefined ? DEFAULT_RESULTS_FILE : resolve(options.out),
     timeoutS: options.timeoutS ?? 120,
@@ -181,6 +184,7 @@ export const USAGE = `npm run bench -- [options]
   --redis-aof               private Redis with appendonly yes, appendfsync everysec
   --database-url URL        use this Postgres database instead of a private one
   --server-env K=V          extra server environment (repeatable), e.g. COMMIT_WINDOW_MS=2
+  --server-node-arg FLAG    extra Node.js flag of the server (repeatable), e.g. --server-node-arg=--trace-gc
   --server-cpu-prof DIR     profile the server (node --cpu-prof) into DIR
   --out FILE                results file (default bench/results/latest.json)
   --timeout-s N             floor of every wait deadline (default 120)
@@ -250,6 +254,9 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
     } else if (flag === "--unary-client") {
       if (value !== "raw" && value !== "ts") throw new BenchOptionsError(flag, `must be raw or ts, got "${value}"`);
       options.unaryClient = value;
+    } else if (flag === "--server-node-arg") {
+      if (!value.startsWith("--")) throw new BenchOptionsError(flag, `expects a Node.js flag such as --trace-gc, got "${value}"`);
+      options.serverNodeArgs = [...(options.serverNodeArgs ?? []), value];
     } else if (flag === "--server-env") {
       const eq = value.indexOf("=");
       if (eq < 1) throw new BenchOptionsError(flag, `expects NAME=VALUE, got "${value}"`);

@@ -51,6 +51,7 @@ async function main(): Promise<number> {
     redisAof: options.redisAof,
     databaseUrl: options.databaseUrl,
     serverEnv: options.serverEnv,
+    serverNodeArgs: options.serverNodeArgs,
     serverCpuProfDir: options.serverCpuProfDir,
     logger,
   });

@@ -10,6 +10,8 @@ export interface ServerProcessOptions {
   redisUrl: string;
   /** Extra environment (the server's knobs). */
   env?: Record<string, string>;
+  /** Extra Node.js flags, after the server's own (a later flag wins). */
+  nodeArgs?: string[];
   /** Run under `node --cpu-prof`, writing the profile into this folder on exit. */
   cpuProfDir?: string;
   /** LOG_LEVEL of the server. Default warn. */
@@ -46,7 +48,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     name: "server",
     command: process.execPath,
     // As `npm run server` runs it: a larger young generation (README, "Running in production").
-    args: [...profiling, "--max-semi-space-size=64", "--import", "tsx", "server/main.ts"],
+    args: [...profiling, "--max-semi-space-size=64", ...(options.nodeArgs ?? []), "--import", "tsx", "server/main.ts"],
     cwd: REPO_ROOT,
     env: {
       ...process.env,

@@ -15,6 +15,8 @@ export interface StackOptions {
   databaseUrl?: string;
   /** Extra server environment. */
   serverEnv?: Record<string, string>;
+  /** Extra Node.js flags of the server. */
+  serverNodeArgs?: string[];
   /** Profile the server into this folder. */
   serverCpuProfDir?: string;
   logger: Logger;
@@ -59,6 +61,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       databaseUrl,
       redisUrl,
       env: options.serverEnv,
+      nodeArgs: options.serverNodeArgs,
       cpuProfDir: options.serverCpuProfDir,
     });
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });

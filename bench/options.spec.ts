@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { BenchOptionsError } from "./errors.js";
+import { compileBenchOptions, parseBenchArgs } from "./options.js";
+
+function parsed(argv: string[]) {
+  const result = parseBenchArgs(argv);
+  if (result.help) throw new Error("expected options, got help");
+  return compileBenchOptions(result.options);
+}
+
+describe("bench options", () => {
+  it("passes repeated --server-node-arg flags through in order", () => {
+    const options = parsed(["--server-node-arg=--max-semi-space-size=16", "--server-node-arg", "--trace-gc"]);
+    expect(options.serverNodeArgs).toEqual(["--max-semi-space-size=16", "--trace-gc"]);
+    expect(parsed([]).serverNodeArgs).toEqual([]);
+  });
+
+  it("rejects a --server-node-arg that is not a flag, naming the option", () => {
+    expect(() => parseBenchArgs(["--server-node-arg", "trace-gc"])).toThrow(BenchOptionsError);
+    expect(() => parseBenchArgs(["--server-node-arg", "trace-gc"])).toThrow(/--server-node-arg/);
+  });
+
+  it("collects --server-env pairs and rejects one without a name", () => {
+    expect(parsed(["--server-env", "A=1", "--server-env=B=x=y"]).serverEnv).toEqual({ A: "1", B: "x=y" });
+    expect(() => parseBenchArgs(["--server-env", "=1"])).toThrow(/--server-env/);
+  });
+});
