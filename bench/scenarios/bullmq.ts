@@ -1,7 +1,7 @@
 import { stopAll } from "../child-handle.js";
 import { BenchVerificationError } from "../errors.js";
 import { deadlineMs, uniqueQueue, type Scenario } from "./context.js";
-import { CompletionTally, ready, runProducers, startBullmq, submitWindow } from "./fleet.js";
+import { CompletionTally, ready, runProducers, runRatesAroundSubmission, startBullmq, submitWindow } from "./fleet.js";
 import { meterRun } from "./usage.js";
 
 /**
@@ -33,6 +33,7 @@ export const bullmq: Scenario = async (context) => {
         jobs_per_s: jobs / seconds,
         add_per_s: jobs / ((submitted.lastEndAt - submitted.firstStartAt) / 1000),
         duration_s: seconds,
+        ...runRatesAroundSubmission(tally, submitted, jobs, done.lastAt),
         failed: done.failed,
         ...usage,
       },

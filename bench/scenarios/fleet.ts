@@ -102,12 +102,17 @@ export interface Completion {
  */
 export class CompletionTally {
   private readonly latest = new Map<ChildHandle, Completion>();
+  /** Per consumer, each report's (last completion time, completed so far), in order. */
+  private readonly reports = new Map<ChildHandle, [number, number][]>();
   private readonly waiters = new Set<{ check: () => void; fail: (error: Error) => void }>();
 
   constructor(consumers: readonly ChildHandle[]) {
     for (const consumer of consumers) {
       consumer.on("progress", (m) => {
         this.latest.set(consumer, { completed: m.completed, failed: m.failed, firstAt: m.firstAt, lastAt: m.lastAt });
+        const reports = this.reports.get(consumer) ?? [];
+        reports.push([m.lastAt, m.completed]);
+        this.reports.set(consumer, reports);
         for (const waiter of [...this.waiters]) waiter.check();
       });
       void consumer.exited.then((code) => {
@@ -126,6 +131,21 @@ export class CompletionTally {
       firstAt: Math.min(...all.map((c) => c.firstAt)),
       lastAt: Math.max(0, ...all.map((c) => c.lastAt)),
     };
+  }
+
+  /**
+   * Completions known to have happened by `atMs` (same clock as the reports' times): per
+   * consumer, the count of its last report whose last completion is not later. Reports come
+   * every few milliseconds, so this may undercount by one report's worth.
+   */
+  completedBy(atMs: number): number {
+    let total = 0;
+    for (const reports of this.reports.values()) {
+      let count = 0;
+      for (const [lastAt, completed] of reports) if (lastAt <= atMs) count = completed;
+      total += count;
+    }
+    return total;
   }
 
   /** Resolves once `target` completions are counted; rejects after `timeoutMs`. */
@@ -181,5 +201,22 @@ export function submitWindow(reports: readonly ProducerReport[]): { firstStartAt
     lastEndAt: Math.max(...reports.map((r) => r.lastEndAt)),
     submitted: reports.reduce((n, r) => n + r.submitted, 0),
     errors: reports.reduce((n, r) => n + r.errors, 0),
+  };
+}
+
+/**
+ * Tasks run per second while the producers were still submitting, and after they finished:
+ * how much the consumers get done while submissions compete with them.
+ */
+export function runRatesAroundSubmission(
+  tally: CompletionTally,
+  submitted: { firstStartAt: number; lastEndAt: number },
+  total: number,
+  lastDoneAt: number,
+): { run_while_submitting_per_s: number; run_after_submitting_per_s: number } {
+  const whileSubmitting = tally.completedBy(submitted.lastEndAt);
+  return {
+    run_while_submitting_per_s: whileSubmitting / ((submitted.lastEndAt - submitted.firstStartAt) / 1000),
+    run_after_submitting_per_s: (total - whileSubmitting) / Math.max(0.001, (lastDoneAt - submitted.lastEndAt) / 1000),
   };
 }

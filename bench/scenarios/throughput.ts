@@ -2,7 +2,7 @@ import { stopAll } from "../child-handle.js";
 import { BenchVerificationError } from "../errors.js";
 import { queueSpan, waitForSucceeded } from "../probes.js";
 import { deadlineMs, monotonicUs, uniqueQueue, type Scenario, type ScenarioContext, type ScenarioResult } from "./context.js";
-import { CompletionTally, ready, runProducers, startProducers, startWorkers, submitWindow } from "./fleet.js";
+import { CompletionTally, ready, runProducers, runRatesAroundSubmission, startProducers, startWorkers, submitWindow } from "./fleet.js";
 import { meterRun } from "./usage.js";
 
 /**
@@ -72,6 +72,7 @@ async function runThroughput(context: ScenarioContext, label: string, submission
         tasks_per_s: tasks / seconds,
         submit_per_s: tasks / ((submitted.lastEndAt - submitted.firstStartAt) / 1000),
         duration_s: seconds,
+        ...runRatesAroundSubmission(tally, submitted, tasks, done.lastAt),
         pg_created_to_finished_per_s: tasks / ((span.lastFinishedAt - span.firstCreatedAt) / 1000),
         stale_or_rejected: done.failed,
         ...usage,
