@@ -131,8 +131,8 @@ function serverOptions(compiled: CompiledGrpcServerOptions): ServerOptions {
     "grpc.max_send_message_length": compiled.maxSendMessageBytes,
     "grpc.keepalive_time_ms": compiled.keepalive.timeMs,
     "grpc.keepalive_timeout_ms": compiled.keepalive.timeoutMs,
-    // Channelz is not served; tracking it costs a Date per stream message and closures per call.
-    "grpc.enable_channelz": 0,
+    // grpc.enable_channelz stays on: grpc-js 1.14's forceShutdown destroys only the sessions
+    // channelz tracks, so without it open streams outlive the shutdown grace period.
   };
 }
 
