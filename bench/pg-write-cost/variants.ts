@@ -91,6 +91,12 @@ export const variants: Variant[] = [
     upTo: "0004",
     extra: [FILLFACTOR_70, DROP_STATE_INDEXES],
   },
+  {
+    name: "0005",
+    about: "migrations up to 0005: outcome statements planned anew with every call (custom plans)",
+    upTo: "0005",
+    extra: [],
+  },
   { name: "current", about: "every migration in server/db/migrations, the server's statements", extra: [] },
   {
     name: "current-no-plan-settings",
