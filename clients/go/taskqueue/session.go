@@ -265,17 +265,17 @@ func (s *session) flush() {
 	s.after(closeGrace, func() { s.terminate(reason, nil) })
 }
 
-// grantCredit grants every free slot not already covered by outstanding credit.
+// grantCredit grants free slots not already covered by outstanding credit (creditsToGrant).
 func (s *session) grantCredit() {
 	if s.mode != modeActive || s.closing {
 		return
 	}
-	free := s.opts.Concurrency - s.w.slots.inUse() - s.credit
-	if free <= 0 {
+	grant := creditsToGrant(s.opts.Concurrency, s.w.slots.inUse(), s.credit)
+	if grant == 0 {
 		return
 	}
-	s.credit += free
-	s.out.push(creditRequest(free))
+	s.credit += grant
+	s.out.push(creditRequest(grant))
 }
 
 func (s *session) streamEnded(err error) {

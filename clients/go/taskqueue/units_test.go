@@ -115,3 +115,22 @@ func TestOptionsAreValidated(t *testing.T) {
 		}
 	}
 }
+
+func TestCreditsAreGatheredWhileTheServerHoldsTheReserve(t *testing.T) {
+	cases := []struct{ concurrency, busy, outstanding, want int }{
+		{200, 0, 0, 200},  // at the welcome: everything
+		{200, 199, 0, 1},  // the server holds nothing: a freed slot at once
+		{200, 170, 24, 6}, // below the reserve of 25: every free slot
+		{200, 1, 190, 0},  // the server holds plenty: wait
+		{200, 0, 176, 0},  // 24 free, still short of the reserve
+		{200, 0, 175, 25}, // a reserve's worth
+		{16, 0, 15, 0},    // reserve 2
+		{2, 1, 0, 1},      // reserve 1: always at once
+		{4, 4, 0, 0},      // nothing free
+	}
+	for _, c := range cases {
+		if got := creditsToGrant(c.concurrency, c.busy, c.outstanding); got != c.want {
+			t.Errorf("creditsToGrant(%d, %d, %d) = %d, want %d", c.concurrency, c.busy, c.outstanding, got, c.want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ from taskqueue_client import (
     WorkerOptions,
 )
 from taskqueue_client.backoff import Backoff
+from taskqueue_client.credits import credits_to_grant
 from taskqueue_client.errors import error_for_code_name
 from taskqueue_client.gen.taskqueue.v1 import task_pb2
 from taskqueue_client.payload import from_value, to_value
@@ -91,3 +92,20 @@ class ErrorsAndTasksTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CreditsTest(unittest.TestCase):
+    def test_gathers_freed_slots_while_the_server_holds_the_reserve(self) -> None:
+        cases = [
+            ((200, 0, 0), 200),  # at the welcome: everything
+            ((200, 199, 0), 1),  # the server holds nothing: a freed slot at once
+            ((200, 170, 24), 6),  # below the reserve of 25: every free slot
+            ((200, 1, 190), 0),  # the server holds plenty: wait
+            ((200, 0, 176), 0),  # 24 free, still short of the reserve
+            ((200, 0, 175), 25),  # a reserve's worth
+            ((16, 0, 15), 0),  # reserve 2
+            ((2, 1, 0), 1),  # reserve 1: always at once
+            ((4, 4, 0), 0),  # nothing free
+        ]
+        for args, want in cases:
+            self.assertEqual(credits_to_grant(*args), want, args)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import grpc
 
 from . import requests
+from .credits import credits_to_grant
 from .errors import ConnectionLostError, ProtocolError, WorkerStoppingError, error_from_rpc
 from .gen.taskqueue.v1 import worker_service_pb2, worker_service_pb2_grpc
 from .hooks import Ack, SessionInfo
@@ -299,11 +300,11 @@ class Session:
     def _grant_credit(self) -> None:
         if self._mode != "active" or self._closing:
             return
-        free = self._o.concurrency - self._w.busy - self._credit
-        if free <= 0:
+        grant = credits_to_grant(self._o.concurrency, self._w.busy, self._credit)
+        if grant == 0:
             return
-        self._credit += free
-        self.push(requests.credit(free))
+        self._credit += grant
+        self.push(requests.credit(grant))
 
     def _terminate(self, reason: str, error: Optional[BaseException] = None) -> None:
         if not self._ended.done():
