@@ -41,6 +41,23 @@ describe("Postgres writes", () => {
     expect(Number(rows[0]!.heap_only)).toBeGreaterThanOrEqual(ids.length * 0.9);
   });
 
+  it("runs the outcome function with its generic plan and key-lookup planner settings", async () => {
+    // Without force_generic_plan, Postgres plans the function's statements anew on every call
+    // (migration 0006); a later CREATE OR REPLACE that forgot the setting would fail here.
+    const { rows } = await ts.pool.query<{ proconfig: string[] }>(
+      "SELECT proconfig FROM pg_proc WHERE proname = 'tq_record_transitions'",
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.proconfig).toEqual(
+      expect.arrayContaining([
+        "plan_cache_mode=force_generic_plan",
+        "enable_seqscan=off",
+        "enable_hashjoin=off",
+        "enable_mergejoin=off",
+      ]),
+    );
+  });
+
   it("has the regular recovery sweep enqueue a recently created task Redis never got", async () => {
     // Created 2.5 s ago (its id says so), committed, but never enqueued: as after a crash
     // between the commit and the enqueue.
