@@ -6,6 +6,7 @@ import { WorkerService } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { type CompiledServerOptions } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
+import { FinishedTaskDeleter } from "./db/finished-task-deleter.js";
 import { TaskInserter } from "./db/task-inserter.js";
 import { TaskRepository } from "./db/task-repository.js";
 import { TransitionWriter } from "./db/transition-writer.js";
@@ -18,6 +19,7 @@ import { LeaseReaper } from "./engine/lease-reaper.js";
 import { Notifier, type CancelNotice } from "./engine/notifier.js";
 import { Recovery } from "./engine/recovery.js";
 import { ResultRecorder } from "./engine/result-recorder.js";
+import { Retention } from "./engine/retention.js";
 import { Scheduler } from "./engine/scheduler.js";
 import { ServerRegistry } from "./engine/server-registry.js";
 import { Submitter } from "./engine/submitter.js";
@@ -56,6 +58,8 @@ export interface RunningServer {
   recover(): Promise<number>;
   /** Ends expired leases now. */
   reapExpired(): Promise<number>;
+  /** Deletes every finished task past its retention now; returns how many. */
+  applyRetention(): Promise<number>;
 }
 
 /**
@@ -166,6 +170,17 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onReady: (queues) => wakeQueues(queues, true),
     onDue: (dueMs) => scheduler.notifyDue(dueMs),
   });
+  const retention = new Retention({
+    deleter: new FinishedTaskDeleter(database.db),
+    redis,
+    prefix: options.redisPrefix,
+    serverId,
+    logger,
+    finishedRetentionMs: options.finishedTaskRetentionMs,
+    deadRetentionMs: options.deadTaskRetentionMs,
+    intervalMs: options.retentionIntervalMs,
+    onDeleted: (n) => metrics.retentionDeleted.inc(n),
+  });
   const submitter = new Submitter({
     inserter,
     store,
@@ -269,6 +284,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   reaper.start();
   scheduler.start();
   recovery.start();
+  retention.start();
 
   const maxMessageBytes = Math.max(4 * 1024 * 1024, options.maxPayloadBytes * 4);
   let grpc: GrpcServerHandle | undefined;
@@ -331,6 +347,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       scheduler.stop();
       reaper.stop();
       recovery.stop();
+      await retention.stop();
       await Promise.allSettled([grpc!.shutdown(1_000), http!.close(1_000)]);
       await transitions.stop(options.drainTimeoutMs);
       await notifier.stop();
@@ -348,5 +365,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     stop,
     recover: () => recovery.tick({ full: true }),
     reapExpired: () => reaper.reapExpired(),
+    applyRetention: () => retention.sweep({ full: true }),
   };
 }

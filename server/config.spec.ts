@@ -10,6 +10,16 @@ describe("server configuration", () => {
     expect(o.maxPayloadBytes).toBe(1024 * 1024);
     expect(o.heartbeatIntervalMs).toBe(5_000);
     expect(o.queueRetryDefaults).toEqual({});
+    expect(o.finishedTaskRetentionMs).toBe(7 * 24 * 3600 * 1000);
+    expect(o.deadTaskRetentionMs).toBe(0);
+  });
+
+  it("reads retention settings, 0 meaning keep forever", () => {
+    const env = { FINISHED_TASK_RETENTION_MS: "0", DEAD_TASK_RETENTION_MS: "86400000", RETENTION_INTERVAL_MS: "5000" };
+    const o = compileServerOptions(serverOptionsFromEnv(env));
+    expect([o.finishedTaskRetentionMs, o.deadTaskRetentionMs, o.retentionIntervalMs]).toEqual([0, 86_400_000, 5_000]);
+    expect(() => compileServerOptions({ deadTaskRetentionMs: -1 })).toThrow(/^deadTaskRetentionMs: must be an integer >= 0/);
+    expect(() => compileServerOptions({ retentionIntervalMs: 0 })).toThrow(/^retentionIntervalMs: must be an integer >= 1/);
   });
 
   it("reads per-queue retry defaults from JSON", () => {

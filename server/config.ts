@@ -58,6 +58,18 @@ export interface ServerOptions {
   /** How long an idempotency key keeps naming its task, ms (`IDEMPOTENCY_RETENTION_MS`), default 24h. */
   idempotencyRetentionMs?: number;
   /**
+   * How long SUCCEEDED, CANCELLED and EXPIRED tasks are kept after they finish, ms
+   * (`FINISHED_TASK_RETENTION_MS`), default 7 days; 0 keeps them forever.
+   */
+  finishedTaskRetentionMs?: number;
+  /**
+   * How long DEAD tasks are kept after they die, ms (`DEAD_TASK_RETENTION_MS`), default 0:
+   * kept until purged or re-driven.
+   */
+  deadTaskRetentionMs?: number;
+  /** How often finished tasks past retention are deleted, ms (`RETENTION_INTERVAL_MS`), default 60000. */
+  retentionIntervalMs?: number;
+  /**
    * Retry defaults per queue (`QUEUE_RETRY_DEFAULTS`, JSON such as
    * `{"emails": {"maxAttempts": 5, "initialBackoffMs": 500}}`), default none.
    */
@@ -90,8 +102,14 @@ export const serverDefaults = {
   drainTimeoutMs: 10_000,
   logLevel: "info",
   idempotencyRetentionMs: 24 * 3600 * 1000,
+  finishedTaskRetentionMs: 7 * 24 * 3600 * 1000,
+  deadTaskRetentionMs: 0,
+  retentionIntervalMs: 60_000,
   queueRetryDefaults: {} as Record<string, QueueRetryDefaults>,
 };
+
+/** Integer settings for which 0 is meaningful (a free port; keep forever). */
+const ZERO_ALLOWED = new Set<keyof ServerOptions>(["grpcPort", "httpPort", "finishedTaskRetentionMs", "deadTaskRetentionMs"]);
 
 /** Applies defaults and checks ranges. Throws InvalidArgumentError naming the bad setting. */
 export function compileServerOptions(options: ServerOptions = {}): CompiledServerOptions {
@@ -112,9 +130,12 @@ export function compileServerOptions(options: ServerOptions = {}): CompiledServe
     "commitMaxBatch",
     "drainTimeoutMs",
     "idempotencyRetentionMs",
+    "finishedTaskRetentionMs",
+    "deadTaskRetentionMs",
+    "retentionIntervalMs",
   ] as const) {
     const value = compiled[key];
-    const minimum = key === "grpcPort" || key === "httpPort" ? 0 : 1;
+    const minimum = ZERO_ALLOWED.has(key) ? 0 : 1;
     if (!Number.isInteger(value) || value < minimum) {
       throw new InvalidArgumentError(key, `must be an integer >= ${minimum}, got ${value}`);
     }
@@ -158,6 +179,9 @@ export function serverOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     drainTimeoutMs: int("DRAIN_TIMEOUT_MS"),
     logLevel: env.LOG_LEVEL || undefined,
     idempotencyRetentionMs: int("IDEMPOTENCY_RETENTION_MS"),
+    finishedTaskRetentionMs: int("FINISHED_TASK_RETENTION_MS"),
+    deadTaskRetentionMs: int("DEAD_TASK_RETENTION_MS"),
+    retentionIntervalMs: int("RETENTION_INTERVAL_MS"),
     queueRetryDefaults: json("QUEUE_RETRY_DEFAULTS", env) as Record<string, QueueRetryDefaults> | undefined,
   };
 }

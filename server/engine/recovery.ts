@@ -4,6 +4,7 @@ import type { TaskRepository } from "../db/task-repository.js";
 import type { Logger } from "../observability/logger.js";
 import type { EnqueueItem, ProbeFinding, QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
+import { pauseForDuty } from "./duty-pause.js";
 import { lowestTaskIdAt } from "./ids.js";
 import { bareTransition, type TaskTransition } from "./task-records.js";
 import { newTaskOfRow } from "./task-of-row.js";
@@ -133,7 +134,7 @@ export class Recovery {
     for (let page = 0; !this.stopped; page++) {
       // The regular sweep is a backstop: it takes its time, so that a burst of submissions
       // (all of them recent) does not take Redis and Postgres away from dispatch.
-      if (window && page > 0) await delay(pageStartedAt, REGULAR_SWEEP_DUTY);
+      if (window && page > 0) await pauseForDuty(pageStartedAt, REGULAR_SWEEP_DUTY);
       pageStartedAt = performance.now();
       // Ids only: nearly every task is fine, and only those Redis does not back are read whole.
       const ids = await this.options.repository.unfinishedPage(afterId, 1000, window);
@@ -202,10 +203,4 @@ function recoveredTransition(row: TaskRow, state: "QUEUED" | "DEAD", attempt: nu
     attemptOutcome: "WORKER_LOST",
     attemptEndedAt: new Date(),
   };
-}
-
-/** Waits so that the work begun at `startedAt` (performance.now()) took `duty` of the time. */
-function delay(startedAt: number, duty: number): Promise<void> {
-  const workedMs = performance.now() - startedAt;
-  return new Promise((resolve) => setTimeout(resolve, (workedMs * (1 - duty)) / duty).unref());
 }

@@ -21,6 +21,8 @@ export interface ServerMetrics {
   leaseEnds: Counter<"queue" | "how" | "state">;
   /** Results rejected because their lease was no longer current. */
   staleResults: Counter;
+  /** Finished tasks deleted past their retention. */
+  retentionDeleted: Counter;
 }
 
 /** Creates the metrics and their registry, with Node's default process metrics. */
@@ -62,5 +64,10 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
       registers,
     }),
     staleResults: new Counter({ name: "taskqueue_stale_results_total", help: "Results refused as stale (fencing).", registers }),
+    retentionDeleted: new Counter({
+      name: "taskqueue_retention_deleted_tasks_total",
+      help: "Finished tasks deleted after their retention (with their attempt rows).",
+      registers,
+    }),
   };
 }
