@@ -180,4 +180,32 @@ describe("QueueStore", () => {
     await redis.script("FLUSH");
     expect(await store.enqueue([item(task())])).toEqual({ added: 1, readyQueues: ["jobs"] });
   });
+
+  it("sends an enqueue and the lease behind it in one socket write when asked to", async () => {
+    // Both scripts loaded before writes are counted (a first call also sends SCRIPT LOAD).
+    await store.enqueue([item(task())]);
+    await leaseOne(1);
+    const socket = (redis as unknown as { stream: { _write: unknown; _writev: unknown } }).stream;
+    const writes: string[] = [];
+    const spy = (name: "_write" | "_writev") => {
+      const original = socket[name] as (...args: unknown[]) => unknown;
+      socket[name] = function (this: unknown, ...args: unknown[]) {
+        writes.push(name);
+        return original.apply(this, args);
+      };
+      return () => void (socket[name] = original);
+    };
+    const restore = [spy("_write"), spy("_writev")];
+    try {
+      const [added, leased] = await store.writeTogether(() => Promise.all([store.enqueue([item(task())]), leaseOne(2)]));
+      expect(added.added).toBe(1);
+      expect(leased.leased).toHaveLength(1);
+      expect(writes).toEqual(["_writev"]);
+      writes.length = 0;
+      await Promise.all([store.enqueue([item(task())]), leaseOne(1)]);
+      expect(writes).toEqual(["_write", "_write"]);
+    } finally {
+      for (const r of restore) r();
+    }
+  });
 });

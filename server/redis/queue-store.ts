@@ -118,6 +118,23 @@ export class QueueStore {
   }
 
   /**
+   * Runs `send`, whose commands then leave in one socket write instead of one each (the
+   * socket is corked around it); `send` must not wait for anything. For commands issued back
+   * to back, such as an enqueue and the lease pass right behind it.
+   */
+  writeTogether<T>(send: () => T): T {
+    // ioredis keeps its connection's socket as `stream`.
+    const socket = (this.options.redis as unknown as { stream?: { cork?(): void; uncork?(): void } }).stream;
+    if (this.options.redis.status !== "ready" || !socket?.cork || !socket.uncork) return send();
+    socket.cork();
+    try {
+      return send();
+    } finally {
+      socket.uncork();
+    }
+  }
+
+  /**
    * Adds tasks, skipping any already present (with `replaceFinished`, a finished task's
    * leftover hash is replaced: a re-drive). Returns the queues that gained ready tasks.
    */
