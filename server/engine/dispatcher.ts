@@ -307,9 +307,10 @@ export class Dispatcher {
       for (const t of tasks) {
         session.held.add(t.id);
         this.holders.set(t.id, session);
-        running.push(runningTransition(t, a.workerId));
       }
+      // The worker first; the bookkeeping after.
       session.deliver(tasks);
+      for (const t of tasks) running.push(runningTransition(t, a.workerId));
       this.options.onDelivered?.(tasks[0]!.queue, tasks);
     }
     this.options.transitions.writeDeferred(running, RUNNING_MARK_DELAY_MS);

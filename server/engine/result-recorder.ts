@@ -72,19 +72,19 @@ export class ResultRecorder {
         how: r.outcome.kind === "success" ? "succeeded" : r.outcome.error.nonRetryable ? "fatal" : "failed",
       })),
     );
+    // Room first: the lease pass that fills it goes out before the outcomes are built.
+    const accepted = ends.filter((end): end is LeaseEnd => end !== null);
+    if (accepted.length > 0) this.options.onFenced?.(accepted);
     const now = this.now();
     const transitions = [];
-    const accepted: LeaseEnd[] = [];
     for (let i = 0; i < results.length; i++) {
       const end = ends[i];
       if (!end) continue;
       const outcome = results[i]!.outcome;
-      accepted.push(end);
       transitions.push(
         transitionOfLeaseEnd(end, now, outcome.kind === "success" ? { result: outcome.result } : { error: outcome.error }),
       );
     }
-    if (accepted.length > 0) this.options.onFenced?.(accepted);
     await this.options.transitions.write(transitions);
     this.options.onLeaseEnds(accepted);
     if (accepted.length < results.length) this.options.onStale?.(results.length - accepted.length);
