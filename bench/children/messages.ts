@@ -31,6 +31,12 @@ export interface ProducerConfig {
    * pre-encoded request, or `ts`, the TypeScript client (`clients/ts`).
    */
   unaryClient: "raw" | "ts";
+  /**
+   * rate: submit at the same rate for this long first, unrecorded, then report `warmed` and
+   * wait for a second `go` before the measured `durationMs`. The warm-up runs in the same
+   * process as the measured calls, so that they find its code compiled and its connection warm.
+   */
+  warmupMs?: number;
 }
 
 /** Configuration of a worker process using the TypeScript worker SDK. */
@@ -71,7 +77,7 @@ export interface BullmqConfig {
 
 /** Orchestrator → child. */
 export type ParentMessage =
-  /** Start submitting (producers). */
+  /** Start submitting (producers); after a warm-up, start the measured window. */
   | { type: "go" }
   /** Send a `report` (workers, streams). */
   | { type: "report" }
@@ -84,6 +90,8 @@ export type ChildMessage =
   | { type: "ready"; pid: number }
   /** Running totals of completed (durably acknowledged) tasks, coalesced. */
   | { type: "progress"; completed: number; failed: number; firstAt: number; lastAt: number }
+  /** A producer finished its warm-up (rate with `warmupMs`); it waits for the next `go`. */
+  | { type: "warmed"; report: ProducerReport }
   /** A producer is done. */
   | { type: "done"; report: ProducerReport }
   /** A worker's or stream holder's report, answering `report`. */

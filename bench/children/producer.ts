@@ -2,7 +2,8 @@
  * A taskqueue producer process: submits no-op tasks with SubmitTasks (batch), SubmitTask with
  * a fixed number of calls in flight (unary), or SubmitTask at a fixed rate (rate), then reports
  * what it did. SubmitTasks calls go through the TypeScript client (`clients/ts`); SubmitTask
- * calls too with `unaryClient: "ts"`, or else through {@link RawUnarySubmitter}.
+ * calls too with `unaryClient: "ts"`, or else through {@link RawUnarySubmitter}. A rate
+ * producer may warm up first (`warmupMs`), then waits for a second `go`.
  * Configuration: one JSON {@link ProducerConfig} argument.
  */
 import { createTaskClient, type TaskClient, type TaskSpec } from "../../clients/ts/index.js";
@@ -18,27 +19,51 @@ runChild(async () => {
   const client = createTaskClient({ address: config.address, timeoutMs: 0 });
   // Warm up: open the HTTP/2 connection before the clock starts.
   await client.listTasks({ queue: config.queue, pageSize: 1 });
-  const go = new Promise<void>((resolve) =>
-    onParentMessage((message) => {
-      if (message.type === "go") resolve();
-      if (message.type === "stop") process.exit(0);
-    }),
-  );
+  const gos = goSignals();
   await sendToParent({ type: "ready", pid: process.pid });
-  await go;
-  const report = newReport();
+  await gos.next();
   const makesUnaryCalls = config.mode === "unary" || (config.mode === "rate" && config.batchSize <= 1);
   const raw = makesUnaryCalls && config.unaryClient === "raw" ? new RawUnarySubmitter(config.address, config.queue, NOOP_TYPE) : undefined;
   await raw?.connected();
   const submitOneTask: SubmitOne = raw
     ? () => raw.submitTask()
     : async () => (await client.submitTask(request(config.queue))).task.id;
+  if (config.mode === "rate" && config.warmupMs) {
+    const warmup = newReport();
+    await submitAtRate(client, submitOneTask, { ...config, durationMs: config.warmupMs, record: false }, warmup);
+    await sendToParent({ type: "warmed", report: warmup });
+    await gos.next();
+  }
+  const report = newReport();
   if (config.mode === "batch") await submitBatches(client, config, report);
   else if (config.mode === "unary") await submitUnary(submitOneTask, config, report);
   else await submitAtRate(client, submitOneTask, config, report);
   // Stays alive until told to stop, so that its CPU time is counted to the end of the run.
   await sendToParent({ type: "done", report });
 });
+
+/** The orchestrator's `go` commands, taken one at a time; `stop` exits. */
+function goSignals(): { next: () => Promise<void> } {
+  let pending = 0;
+  let waiting: (() => void) | undefined;
+  onParentMessage((message) => {
+    if (message.type === "stop") process.exit(0);
+    if (message.type !== "go") return;
+    if (waiting) {
+      waiting();
+      waiting = undefined;
+    } else pending++;
+  });
+  return {
+    next: () => {
+      if (pending > 0) {
+        pending--;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => (waiting = resolve));
+    },
+  };
+}
 
 function newReport(): ProducerReport {
   return { submitted: 0, errors: 0, firstStartAt: Number.POSITIVE_INFINITY, lastEndAt: 0, latenciesMs: [], submits: [] };

@@ -187,6 +187,13 @@ export async function runProducers(producers: readonly ChildHandle[], timeoutMs:
   return (await Promise.all(done)).map((m) => m.report);
 }
 
+/** Tells every producer configured with a warm-up to go, and collects their warm-up reports. */
+export async function warmUp(producers: readonly ChildHandle[], timeoutMs: number): Promise<ProducerReport[]> {
+  const warmed = producers.map((p) => p.next("warmed", timeoutMs));
+  for (const producer of producers) producer.send({ type: "go" });
+  return (await Promise.all(warmed)).map((m) => m.report);
+}
+
 /** Asks every consumer for its report. */
 export async function collectReports(consumers: readonly ChildHandle[], timeoutMs = 30_000): Promise<ConsumerReport[]> {
   const reports = consumers.map((c) => c.next("report", timeoutMs));

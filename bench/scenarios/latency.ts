@@ -2,7 +2,7 @@ import { stopAll } from "../child-handle.js";
 import { BenchVerificationError } from "../errors.js";
 import { summarize } from "../stats.js";
 import { deadlineMs, monotonicUs, uniqueQueue, type Scenario } from "./context.js";
-import { collectReports, CompletionTally, ready, runProducers, startProducers, startWorkers, submitWindow } from "./fleet.js";
+import { collectReports, CompletionTally, ready, runProducers, startProducers, startWorkers, submitWindow, warmUp } from "./fleet.js";
 import { meterRun } from "./usage.js";
 
 /** Outstanding unary calls the rate producer allows before it counts a call as skipped. */
@@ -15,8 +15,9 @@ const RATE_MAX_IN_FLIGHT = 2_000;
  * - dispatch: the task's created_at (server clock) → the handler receives it (worker clock);
  * - end-to-end: the submit call starts → the worker receives the accepted ack of the result
  *   (the result is committed). One machine, so one clock.
- * A warm-up at the same rate (`--warmup-s`) runs first and is not measured: it opens the
- * server's Postgres connections and warms the JIT, as in a server that has been running.
+ * A warm-up at the same rate (`--warmup-s`), by the same producer process, runs first and is not
+ * measured: it opens the server's Postgres connections and warms the JIT of the server, the
+ * workers and the producer, as in a system that has been running.
  */
 export const latency: Scenario = async (context) => {
   const { options } = context;
@@ -24,21 +25,19 @@ export const latency: Scenario = async (context) => {
   const expected = Math.round(options.rate * options.durationS);
   const timeoutMs = deadlineMs(context, expected);
   const workers = startWorkers(context, queue, true);
-  const atRate = (seconds: number, record: boolean) =>
-    startProducers(context, queue, Math.round(options.rate * seconds), 1, {
-      mode: "rate",
-      batchSize: options.rateBatch,
-      inFlight: RATE_MAX_IN_FLIGHT,
-      ratePerS: options.rate,
-      durationMs: seconds * 1000,
-      record,
-    });
-  const warmers = atRate(options.warmupS, false);
-  const producers = atRate(options.durationS, true);
+  const producers = startProducers(context, queue, expected, 1, {
+    mode: "rate",
+    batchSize: options.rateBatch,
+    inFlight: RATE_MAX_IN_FLIGHT,
+    ratePerS: options.rate,
+    durationMs: options.durationS * 1000,
+    warmupMs: options.warmupS * 1000,
+    record: true,
+  });
   try {
-    await ready([...workers, ...warmers, ...producers]);
+    await ready([...workers, ...producers]);
     const tally = new CompletionTally(workers);
-    const warmed = submitWindow(await runProducers(warmers, timeoutMs)).submitted;
+    const warmed = options.warmupS > 0 ? submitWindow(await warmUp(producers, timeoutMs)).submitted : 0;
     await tally.waitFor(warmed, timeoutMs);
     const stopMeters = await meterRun(context.stack, { workers, producers });
     const fromUs = monotonicUs();
@@ -88,6 +87,6 @@ export const latency: Scenario = async (context) => {
       ],
     };
   } finally {
-    await stopAll([...warmers, ...producers, ...workers]);
+    await stopAll([...producers, ...workers]);
   }
 };
