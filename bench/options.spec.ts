@@ -9,6 +9,11 @@ function parsed(argv: string[]) {
 }
 
 describe("bench options", () => {
+  it("reads the switches, which take no value, and leaves them off by default", () => {
+    expect(parsed(["--unix-sockets", "--redis-aof", "--quick"])).toMatchObject({ unixSockets: true, redisAof: true, quick: true });
+    expect(parsed(["--repeat", "2"])).toMatchObject({ unixSockets: false, redisAof: false, quick: false, repeat: 2 });
+  });
+
   it("passes repeated --server-node-arg flags through in order", () => {
     const options = parsed(["--server-node-arg=--max-semi-space-size=16", "--server-node-arg", "--trace-gc"]);
     expect(options.serverNodeArgs).toEqual(["--max-semi-space-size=16", "--trace-gc"]);

@@ -77,6 +77,8 @@ export interface BenchOptions {
   redisAof?: boolean;
   /** Use this Postgres database instead of starting one. */
   databaseUrl?: string;
+  /** The server and every client reach the private Redis and Postgres over their unix sockets. */
+  unixSockets?: boolean;
   /** Extra environment of the server process (its knobs, e.g. COMMIT_WINDOW_MS). */
   serverEnv?: Record<string, string>;
   /** Extra Node.js flags of the server process, after its own (e.g. `--max-semi-space-size=16`). */
@@ -128,6 +130,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     repeat: options.repeat ?? 1,
     redisUrl: options.redisUrl,
     redisAof: options.redisAof ?? false,
+    unixSockets: options.unixSockets ?? false,
     databaseUrl: options.databaseUrl,
     serverEnv: options.serverEnv ?? {},
     serverNodeArgs: options.serverNodeArgs ?? [],
@@ -183,6 +186,7 @@ export const USAGE = `npm run bench -- [options]
   --redis-url URL           use this Redis instead of a private one
   --redis-aof               private Redis with appendonly yes, appendfsync everysec
   --database-url URL        use this Postgres database instead of a private one
+  --unix-sockets            reach the private Redis and Postgres over unix sockets, not TCP
   --server-env K=V          extra server environment (repeatable), e.g. COMMIT_WINDOW_MS=2
   --server-node-arg FLAG    extra Node.js flag of the server (repeatable), e.g. --server-node-arg=--trace-gc
   --server-cpu-prof DIR     profile the server (node --cpu-prof) into DIR
@@ -228,6 +232,13 @@ const STRINGS: Record<string, "redisUrl" | "databaseUrl" | "serverCpuProfDir" | 
 /** Result of {@link parseBenchArgs}: the options, or a request for help. */
 export type ParsedArgs = { help: true } | { help: false; options: BenchOptions };
 
+/** Flags without a value, and the option each one turns on. */
+const SWITCHES: Record<string, "quick" | "redisAof" | "unixSockets"> = {
+  "--quick": "quick",
+  "--redis-aof": "redisAof",
+  "--unix-sockets": "unixSockets",
+};
+
 /** Parses command-line arguments (`--name value` or `--name=value`). Throws {@link BenchOptionsError}. */
 export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
   const options: BenchOptions = {};
@@ -236,8 +247,9 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
     const flag = args[i]!;
     if (flag === "--") continue;
     if (flag === "--help" || flag === "-h") return { help: true };
-    if (flag === "--quick" || flag === "--redis-aof") {
-      options[flag === "--quick" ? "quick" : "redisAof"] = true;
+    const switchName = SWITCHES[flag];
+    if (switchName !== undefined) {
+      options[switchName] = true;
       continue;
     }
     const value = args[i + 1];

@@ -49,6 +49,7 @@ async function main(): Promise<number> {
   const stack = await startStack({
     redisUrl: options.redisUrl,
     redisAof: options.redisAof,
+    unixSockets: options.unixSockets,
     databaseUrl: options.databaseUrl,
     serverEnv: options.serverEnv,
     serverNodeArgs: options.serverNodeArgs,

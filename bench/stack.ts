@@ -13,6 +13,8 @@ export interface StackOptions {
   redisAof?: boolean;
   /** Use this Postgres database; default a private Postgres (fsync on). */
   databaseUrl?: string;
+  /** Reach the private Redis and Postgres over their unix sockets instead of TCP. */
+  unixSockets?: boolean;
   /** Extra server environment. */
   serverEnv?: Record<string, string>;
   /** Extra Node.js flags of the server. */
@@ -55,8 +57,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ]);
     if (redisProcess) started.push(redisProcess);
     if (postgresProcess) started.push(postgresProcess);
-    const redisUrl = options.redisUrl ?? redisProcess!.url;
-    const databaseUrl = options.databaseUrl ?? postgresProcess!.url;
+    const privateUrl = (service: RedisProcess | PostgresProcess) => (options.unixSockets ? service.socketUrl : service.url);
+    const redisUrl = options.redisUrl ?? privateUrl(redisProcess!);
+    const databaseUrl = options.databaseUrl ?? privateUrl(postgresProcess!);
     const server = await startServerProcess({
       databaseUrl,
       redisUrl,

@@ -63,6 +63,12 @@ describe("startRedisProcess", () => {
     expect(await withRedis(redis.url, (client) => client.ping())).toBe("PONG");
   });
 
+  it("answers on its unix socket URL, over the socket", async () => {
+    expect(redis.socketUrl).toBe(`unix://${join(redis.dir, "redis.sock")}`);
+    const info = await withRedis(redis.socketUrl, (client) => client.client("INFO"));
+    expect(String(info)).toContain(`laddr=${join(redis.dir, "redis.sock")}`);
+  });
+
   it("freezes on SIGSTOP and thaws on SIGCONT", async () => {
     await redis.kill("SIGSTOP");
     expect(await pingRedis(redis.port, "127.0.0.1", 200)).toBe(false);
@@ -114,6 +120,15 @@ describe("startPostgresProcess", () => {
       maxConnections: (await client.query("show max_connections")).rows[0].max_connections,
     }));
     expect(rows).toEqual({ one: 1, database: "taskqueue", fsync: "off", maxConnections: "200" });
+  });
+
+  it("accepts connections on its unix socket URL, not over TCP", async () => {
+    const row = await withPg(postgres.socketUrl, async (client) =>
+      (await client.query("select current_database() as db, inet_server_addr() as addr")).rows[0],
+    );
+    expect(row).toEqual({ db: "taskqueue", addr: null });
+    const overTcp = await withPg(postgres.url, async (client) => (await client.query("select inet_server_addr() as addr")).rows[0]);
+    expect(overTcp.addr).toBe("127.0.0.1");
   });
 
   it("keeps its data across SIGKILL and restart()", async () => {

@@ -7,9 +7,13 @@ import { Queue, Worker, type ConnectionOptions } from "bullmq";
 import { epochNow, onParentMessage, ProgressReporter, readChildConfig, runChild, sendToParent } from "./child-runtime.js";
 import { NOOP_TYPE, type BullmqConfig, type ProducerReport } from "./messages.js";
 
-/** ioredis connection options from a redis:// URL (BullMQ needs `maxRetriesPerRequest: null` for workers). */
+/**
+ * ioredis connection options from a `redis://` or `unix://` URL (BullMQ needs
+ * `maxRetriesPerRequest: null` for workers).
+ */
 function connectionOf(redisUrl: string): ConnectionOptions {
   const url = new URL(redisUrl);
+  if (url.protocol === "unix:") return { path: decodeURIComponent(url.pathname), maxRetriesPerRequest: null };
   const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
   return {
     host: url.hostname,

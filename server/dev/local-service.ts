@@ -2,6 +2,11 @@
 export interface LocalServiceProcess {
   /** Connection URL, e.g. `redis://127.0.0.1:PORT`. */
   readonly url: string;
+  /**
+   * Connection URL over the server's unix socket, for clients on the same host: each message
+   * skips the TCP stack (`unix:///DIR/redis.sock`, `postgres://postgres@/DB?host=DIR&port=PORT`).
+   */
+  readonly socketUrl: string;
   /** The TCP port on 127.0.0.1; kept across restarts. */
   readonly port: number;
   /** Process id of the current server process. */

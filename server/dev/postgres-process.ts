@@ -133,6 +133,7 @@ interface Cluster {
 
 class PostgresProcessHandle implements PostgresProcess {
   readonly url: string;
+  readonly socketUrl: string;
   readonly port: number;
   #server: ManagedProcess;
   #closed = false;
@@ -146,6 +147,7 @@ class PostgresProcessHandle implements PostgresProcess {
   ) {
     this.port = cluster.port;
     this.url = connectionUrl(cluster.port, options.database);
+    this.socketUrl = socketConnectionUrl(cluster.socketDir, cluster.port, options.database);
     this.#server = server;
   }
 
@@ -177,6 +179,11 @@ class PostgresProcessHandle implements PostgresProcess {
 
 function connectionUrl(port: number, database: string): string {
   return `postgres://postgres@${LOOPBACK_HOST}:${port}/${encodeURIComponent(database)}`;
+}
+
+/** A URL over the unix socket in `socketDir` (pg reads `host` from the query when it is a path). */
+function socketConnectionUrl(socketDir: string, port: number, database: string): string {
+  return `postgres://postgres@/${encodeURIComponent(database)}?host=${encodeURIComponent(socketDir)}&port=${port}`;
 }
 
 async function resolveOwner(systemUser: string): Promise<SystemUser | undefined> {

@@ -93,6 +93,7 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
 
 class RedisProcessHandle implements RedisProcess {
   readonly url: string;
+  readonly socketUrl: string;
   #process: ManagedProcess;
   #closed = false;
 
@@ -105,6 +106,7 @@ class RedisProcessHandle implements RedisProcess {
     process: ManagedProcess,
   ) {
     this.url = `redis://${LOOPBACK_HOST}:${port}`;
+    this.socketUrl = `unix://${socketPath(dir)}`;
     this.#process = process;
   }
 
@@ -149,6 +151,8 @@ async function spawnReadyRedis(
       "--save", "",
       "--appendonly", "no",
       "--dir", dir,
+      "--unixsocket", socketPath(dir),
+      "--unixsocketperm", "700",
       "--daemonize", "no",
       "--logfile", "",
       ...options.args,
@@ -171,6 +175,11 @@ async function spawnReadyRedis(
     await child.stop("SIGKILL", options.stopTimeoutMs);
     throw error;
   }
+}
+
+/** The unix socket of the server whose folder is `dir` (ioredis reads `unix://PATH` as its path). */
+function socketPath(dir: string): string {
+  return join(dir, "redis.sock");
 }
 
 function startError(child: ManagedProcess, message: string): ServiceStartError {
