@@ -1,6 +1,6 @@
 import { access, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -67,6 +67,18 @@ describe("startRedisProcess", () => {
     expect(redis.socketUrl).toBe(`unix://${join(redis.dir, "redis.sock")}`);
     const info = await withRedis(redis.socketUrl, (client) => client.client("INFO"));
     expect(String(info)).toContain(`laddr=${join(redis.dir, "redis.sock")}`);
+  });
+
+  it("falls back to TCP for its socket URL when its folder's path is too long for a socket", async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), "tq-")), "x".repeat(100));
+    const other = await startRedisProcess({ dir });
+    try {
+      expect(other.socketUrl).toBe(other.url);
+      expect(await withRedis(other.socketUrl, (client) => client.ping())).toBe("PONG");
+    } finally {
+      await other.stop();
+      await rm(dirname(dir), { recursive: true, force: true });
+    }
   });
 
   it("freezes on SIGSTOP and thaws on SIGCONT", async () => {

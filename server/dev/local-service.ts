@@ -5,6 +5,7 @@ export interface LocalServiceProcess {
   /**
    * Connection URL over the server's unix socket, for clients on the same host: each message
    * skips the TCP stack (`unix:///DIR/redis.sock`, `postgres://postgres@/DB?host=DIR&port=PORT`).
+   * Redis falls back to its TCP URL when its folder's path is too long for a socket.
    */
   readonly socketUrl: string;
   /** The TCP port on 127.0.0.1; kept across restarts. */

@@ -106,7 +106,8 @@ class RedisProcessHandle implements RedisProcess {
     process: ManagedProcess,
   ) {
     this.url = `redis://${LOOPBACK_HOST}:${port}`;
-    this.socketUrl = `unix://${socketPath(dir)}`;
+    const socket = socketPath(dir);
+    this.socketUrl = socket === undefined ? this.url : `unix://${socket}`;
     this.#process = process;
   }
 
@@ -151,8 +152,7 @@ async function spawnReadyRedis(
       "--save", "",
       "--appendonly", "no",
       "--dir", dir,
-      "--unixsocket", socketPath(dir),
-      "--unixsocketperm", "700",
+      ...socketArgs(dir),
       "--daemonize", "no",
       "--logfile", "",
       ...options.args,
@@ -177,9 +177,22 @@ async function spawnReadyRedis(
   }
 }
 
-/** The unix socket of the server whose folder is `dir` (ioredis reads `unix://PATH` as its path). */
-function socketPath(dir: string): string {
-  return join(dir, "redis.sock");
+/** Longest unix socket path that every platform accepts (sun_path holds 104–108 bytes). */
+const MAX_SOCKET_PATH_BYTES = 100;
+
+/**
+ * The unix socket of the server whose folder is `dir` (ioredis reads `unix://PATH` as its
+ * path); undefined when the path would be too long for a socket, and the server then listens
+ * on TCP only.
+ */
+function socketPath(dir: string): string | undefined {
+  const path = join(dir, "redis.sock");
+  return Buffer.byteLength(path) <= MAX_SOCKET_PATH_BYTES ? path : undefined;
+}
+
+function socketArgs(dir: string): string[] {
+  const path = socketPath(dir);
+  return path === undefined ? [] : ["--unixsocket", path, "--unixsocketperm", "700"];
 }
 
 function startError(child: ManagedProcess, message: string): ServiceStartError {
