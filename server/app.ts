@@ -81,7 +81,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
 
   const store = new QueueStore({ redis, prefix: options.redisPrefix, serverId });
   const repository = new TaskRepository(database.db);
-  const writer = new TransitionWriter({ pool: database.pool, windowMs: options.commitWindowMs, maxBatch: options.commitMaxBatch });
+  const writer = new TransitionWriter({ pool: database.pool, windowMs: options.outcomeCommitWindowMs, maxBatch: options.commitMaxBatch });
   const transitions = new DurableTransitions({ writer, logger });
   const inserter = new TaskInserter({
     pool: database.pool,

@@ -22,6 +22,13 @@ describe("server configuration", () => {
     expect(() => compileServerOptions({ retentionIntervalMs: 0 })).toThrow(/^retentionIntervalMs: must be an integer >= 1/);
   });
 
+  it("reads the commit windows, 0 meaning no wait", () => {
+    expect(compileServerOptions({})).toMatchObject({ commitWindowMs: 0, outcomeCommitWindowMs: 5 });
+    const o = compileServerOptions(serverOptionsFromEnv({ COMMIT_WINDOW_MS: "2", OUTCOME_COMMIT_WINDOW_MS: "0" }));
+    expect([o.commitWindowMs, o.outcomeCommitWindowMs]).toEqual([2, 0]);
+    expect(() => compileServerOptions({ outcomeCommitWindowMs: -1 })).toThrow(/^outcomeCommitWindowMs: must be an integer >= 0/);
+  });
+
   it("reads per-queue retry defaults from JSON", () => {
     const options = serverOptionsFromEnv({ QUEUE_RETRY_DEFAULTS: '{"emails":{"maxAttempts":5,"initialBackoffMs":250}}' });
     expect(compileServerOptions(options).queueRetryDefaults).toEqual({ emails: { maxAttempts: 5, initialBackoffMs: 250 } });

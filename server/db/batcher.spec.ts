@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Batcher } from "./batcher.js";
 
 /** A batcher whose flushes are recorded and answered by hand. */
@@ -123,5 +123,41 @@ describe("Batcher", () => {
     expect(flushes[0]!.items).toEqual([1, 2, 3, 4, 5]);
     flushes[0]!.finish();
     await Promise.all(all);
+  });
+
+  it("with a window, gathers callers that arrive within it into one flush", async () => {
+    vi.useFakeTimers();
+    try {
+      const { batcher, flushes } = recordingBatcher({ maxBatch: 100, maxInFlight: 4, windowMs: 5 });
+      const first = batcher.submit(1);
+      await vi.advanceTimersByTimeAsync(3);
+      expect(flushes).toHaveLength(0);
+      const second = batcher.submit(2);
+      await vi.advanceTimersByTimeAsync(2);
+      expect(flushes.map((f) => f.items)).toEqual([[1, 2]]);
+      const late = batcher.submit(3);
+      await vi.advanceTimersByTimeAsync(4);
+      expect(flushes).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(flushes.map((f) => f.items)).toEqual([[1, 2], [3]]);
+      for (const f of flushes) f.finish();
+      expect([await first, await second, await late]).toEqual(["r1", "r2", "r3"]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("with a window, flushes a full batch without waiting", async () => {
+    vi.useFakeTimers();
+    try {
+      const { batcher, flushes } = recordingBatcher({ maxBatch: 3, maxInFlight: 4, windowMs: 1_000 });
+      const full = batcher.submitMany([1, 2, 3]);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(flushes.map((f) => f.items)).toEqual([[1, 2, 3]]);
+      flushes[0]!.finish();
+      expect(await full).toEqual(["r1", "r2", "r3"]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -9,6 +9,12 @@ export interface BatcherOptions<T, R> {
    * turn, and batches also grow while earlier ones are in flight.
    */
   windowMs: number;
+  /**
+   * With a window: once this many items wait, the window closes early and the batch goes
+   * out as if there were no window (under load, batches are big without waiting). Default
+   * `maxBatch`.
+   */
+  windowItems?: number;
   /** Largest batch; a full batch is flushed at once. A single larger group is kept whole. */
   maxBatch: number;
   /** How many batches may be in flight at once. */
@@ -76,8 +82,10 @@ export class Batcher<T, R> {
       this.drain();
       return;
     }
+    const wait = this.options.windowMs > 0 && this.pendingItems < (this.options.windowItems ?? this.options.maxBatch);
+    if (!wait && this.timer !== undefined) this.clearTimer(); // enough company: the window closes early
     if (this.timer !== undefined || this.drainQueued) return;
-    if (this.options.windowMs > 0) {
+    if (wait) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.drain();

@@ -8,6 +8,7 @@ import { withTransaction } from "./transaction.js";
 /** Options for {@link TransitionWriter}. */
 export interface TransitionWriterOptions {
   pool: pg.Pool;
+  /** How long the first change of a batch waits for company, ms (0: no wait). */
   windowMs: number;
   maxBatch: number;
 }
@@ -36,6 +37,13 @@ type Item = { kind: "transition"; value: TaskTransition } | { kind: "progress"; 
 const PARALLEL_BATCHES = 4;
 
 /**
+ * With a window, a batch of this many changes goes out without waiting it out: the window
+ * is for a trickle of single results, and under load batches are big without waiting (while
+ * a wait there would hold back the result recorder, whose batches end at the commit).
+ */
+const WINDOW_CLOSES_AT = 32;
+
+/**
  * Group-committed state changes: transitions of tasks and their attempt rows, and
  * progress, written by a few multi-row statements in one transaction per batch.
  * Up to {@link PARALLEL_BATCHES} batches run at once, and batches in flight never share a
@@ -52,6 +60,7 @@ export class TransitionWriter {
         return items.map(() => undefined);
       },
       windowMs: options.windowMs,
+      windowItems: WINDOW_CLOSES_AT,
       maxBatch: options.maxBatch,
       maxInFlight: PARALLEL_BATCHES,
       keyOf: (item) => item.value.id,
