@@ -160,4 +160,30 @@ describe("Batcher", () => {
       vi.useRealTimers();
     }
   });
+
+  it("with a window, goes without waiting once windowItems wait", async () => {
+    vi.useFakeTimers();
+    try {
+      const flushed: number[][] = [];
+      const batcher = new Batcher<number, number>({
+        windowMs: 1_000,
+        windowItems: 3,
+        maxBatch: 100,
+        maxInFlight: 4,
+        flush: async (items) => {
+          flushed.push(items);
+          return items;
+        },
+      });
+      const first = batcher.submit(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(flushed).toHaveLength(0);
+      const rest = batcher.submitMany([2, 3]);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(flushed).toEqual([[1, 2, 3]]);
+      expect([await first, await rest]).toEqual([1, [2, 3]]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
