@@ -21,6 +21,17 @@ async function writingTransactions(ts: TestServer, ids: string[]): Promise<Set<s
   return new Set(rows.map((r) => r.xmin));
 }
 
+/** Submits three echo tasks one after the other, calling `after` with each id; returns the ids. */
+async function submitThree(ts: TestServer, queue: string, after: (id: string) => Promise<unknown> = async () => undefined): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const { task } = await ts.grpc.submitTask({ queue, type: "echo", payloadData: jsonPayload({ i }) });
+    ids.push(task!.id);
+    await after(task!.id);
+  }
+  return ids;
+}
+
 describe("outcome commit window (OUTCOME_COMMIT_WINDOW_MS)", () => {
   const windowed = uniqueQueue("outcome-window");
   const unwindowed = uniqueQueue("outcome-nowindow");
@@ -40,23 +51,14 @@ describe("outcome commit window (OUTCOME_COMMIT_WINDOW_MS)", () => {
 
   it("commits results that arrive one by one within the window in one transaction", async () => {
     const { ts } = withWindow;
-    const ids: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const { task } = await ts.grpc.submitTask({ queue: windowed, type: "echo", payloadData: jsonPayload({ i }) });
-      ids.push(task!.id);
-    }
+    const ids = await submitThree(ts, windowed);
     for (const id of ids) await waitForState(ts.grpc, id, TaskState.SUCCEEDED);
     expect((await writingTransactions(ts, ids)).size).toBe(1);
   });
 
   it("with a window of 0, commits a result that arrives alone on its own", async () => {
     const { ts } = withoutWindow;
-    const ids: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const { task } = await ts.grpc.submitTask({ queue: unwindowed, type: "echo", payloadData: jsonPayload({ i }) });
-      ids.push(task!.id);
-      await waitForState(ts.grpc, task!.id, TaskState.SUCCEEDED);
-    }
+    const ids = await submitThree(ts, unwindowed, (id) => waitForState(ts.grpc, id, TaskState.SUCCEEDED));
     expect((await writingTransactions(ts, ids)).size).toBe(3);
   });
 });
