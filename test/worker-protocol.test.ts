@@ -95,8 +95,7 @@ describe("WorkerService.Connect", () => {
     });
     const staleAck = await slow.next(isAck, "ack of the stale result");
     expect(staleAck.message.case === "acks" && staleAck.message.value.acks[0]!.status).toBe(ResultStatus.STALE);
-    const running = await waitForState(ts.grpc, task!.id, TaskState.RUNNING);
-    expect(running.attempt).toBe(2);
+    const running = await waitForState(ts.grpc, task!.id, TaskState.RUNNING, 10_000, 2);
     expect(running.resultData.case).toBeUndefined();
 
     fresh.send({
