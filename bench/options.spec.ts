@@ -29,4 +29,10 @@ describe("bench options", () => {
     expect(parsed(["--server-env", "A=1", "--server-env=B=x=y"]).serverEnv).toEqual({ A: "1", B: "x=y" });
     expect(() => parseBenchArgs(["--server-env", "=1"])).toThrow(/--server-env/);
   });
+
+  it("warms the latency scenario up for 10 s by default (0.5 s in quick mode), or as asked", () => {
+    expect(parsed([]).warmupS).toBe(10);
+    expect(parsed(["--quick"]).warmupS).toBe(0.5);
+    expect(parsed(["--warmup-s", "3"]).warmupS).toBe(3);
+  });
 });

@@ -49,7 +49,7 @@ export interface BenchOptions {
   rateBatch?: number;
   /** latency: seconds of submission. Default 10; quick 2. */
   durationS?: number;
-  /** latency: seconds of submission at the same rate before the measured window. Default 2; quick 0.5. */
+  /** latency: seconds of submission at the same rate before the measured window. Default 10 (the server, workers and producer reach steady JIT state); quick 0.5. */
   warmupS?: number;
   /** backlog: queued tasks. Default 1,000,000; quick 20,000 (when asked for). */
   backlog?: number;
@@ -117,7 +117,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     rate: options.rate ?? 1_000,
     rateBatch: options.rateBatch ?? 1,
     durationS: options.durationS ?? (quick ? 2 : 10),
-    warmupS: options.warmupS ?? (quick ? 0.5 : 2),
+    warmupS: options.warmupS ?? (quick ? 0.5 : 10),
     backlog: options.backlog ?? (quick ? 20_000 : 1_000_000),
     backlogProbe: options.backlogProbe ?? (quick ? 2_000 : 20_000),
     streams: options.streams ?? (quick ? 200 : 1_000),
@@ -173,7 +173,7 @@ export const USAGE = `npm run bench -- [options]
   --rate N                  latency: tasks per second (default 1000)
   --rate-batch N            latency: tasks per call, 1 = unary SubmitTask (default 1)
   --duration-s N            latency: seconds (default 10, quick 2)
-  --warmup-s N              latency: seconds at the same rate before the measured ones (default 2, quick 0.5)
+  --warmup-s N              latency: seconds at the same rate before the measured ones (default 10, quick 0.5)
   --backlog N               backlog: queued tasks (default 1000000)
   --backlog-probe N         backlog: tasks measuring submit/dispatch rates (default 20000)
   --streams N               many_workers: worker streams (default 1000, quick 200)
