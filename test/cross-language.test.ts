@@ -170,6 +170,16 @@ describe("clients in three languages against one server", () => {
     await proc.waitForEvent((e) => e.event === "ack" && e.task_id === id && e.status === "accepted", "the cancelled result's ack");
   }, 60_000);
 
+  it.each(["go", "python", "ts"] as const)("hands a task without payload to a %s worker's handler as null", async (language) => {
+    const queue = uniqueQueue(`no-payload-${language}`);
+    const { workerId } = await startWorker(language, queue);
+    const { task } = await ts.grpc.submitTask({ queue, type: "echo" });
+    const done = await waitForState(ts.grpc, task!.id, TaskState.SUCCEEDED);
+    expect(done.workerId).toBe(workerId);
+    expect(done.resultData.case).toBe("result");
+    expect(resultOf(done)).toBeNull();
+  }, 60_000);
+
   const kills: Array<{ killed: WorkerLanguage; finisher: WorkerLanguage }> = [
     { killed: "go", finisher: "python" },
     { killed: "python", finisher: "ts" },
