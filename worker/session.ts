@@ -1,4 +1,4 @@
-import { durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
+import { durationMs, timestampDate, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import { ResultStatus, type DrainCommand, type Welcome } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { creditsToGrant } from "./credit-policy.js";
@@ -17,6 +17,7 @@ import {
   resultsRequest,
 } from "./requests.js";
 import { ResultTracker } from "./result-tracker.js";
+import { ServerClock } from "./server-clock.js";
 import type { SlotPool } from "./slot-pool.js";
 import { RunningTask, type RunningTaskHooks, type TaskEnvironment } from "./task-runner.js";
 import { TimerSet } from "./timer-set.js";
@@ -68,6 +69,7 @@ export class Session {
   private readonly call = new AbortController();
   private readonly held = new Map<string, RunningTask>();
   private readonly results = new ResultTracker();
+  private readonly serverClock = new ServerClock();
   private readonly replacedRejections = new Set<string>();
   private mode: Mode = "connecting";
   private welcomed = false;
@@ -185,6 +187,8 @@ export class Session {
         this.onDrain(message.value);
         break;
       case "heartbeatAck":
+        if (message.value.serverTime) this.serverClock.observe(timestampMs(message.value.serverTime), this.deps.options.clock.now());
+        break;
       default:
         break;
     }
@@ -270,7 +274,8 @@ export class Session {
     options.logger.warn({ reason: drain.reason, deadline }, "server draining");
     events.emit("drain", { reason: drain.reason, deadline });
     if (this.mode === "active") this.mode = "draining";
-    const boundMs = deadline ? deadline.getTime() - options.clock.now() : DEFAULT_DRAIN_MS;
+    // The deadline is on the server's clock: read it on ours.
+    const boundMs = deadline ? this.serverClock.toLocal(deadline.getTime()) - options.clock.now() : DEFAULT_DRAIN_MS;
     this.timers.after(boundMs + CLOSE_GRACE_MS, () => this.terminate("drained"));
     this.checkQuiescent();
   }

@@ -2,9 +2,11 @@ import { fromBinary } from "@bufbuild/protobuf";
 import {
   CancelCommandSchema,
   DrainCommandSchema,
+  HeartbeatAckSchema,
   WelcomeSchema,
   type CancelCommand,
   type DrainCommand,
+  type HeartbeatAck,
   type ResultStatus,
   type Welcome,
 } from "../../gen/taskqueue/v1/worker_service_pb.js";
@@ -34,7 +36,7 @@ export type ServerMessage =
   | { case: "acks"; value: ReceivedAck[] }
   | { case: "cancel"; value: CancelCommand }
   | { case: "drain"; value: DrainCommand }
-  | { case: "heartbeatAck"; value?: undefined }
+  | { case: "heartbeatAck"; value: HeartbeatAck }
   | { case: undefined; value?: undefined };
 
 /** Decodes the member of a `ConnectResponse` frame. Throws on malformed input. */
@@ -52,7 +54,7 @@ export function decodeServerMessage(frame: ResponseFrame): ServerMessage {
     case "drain":
       return { case: "drain", value: fromBinary(DrainCommandSchema, message.value) };
     case "heartbeatAck":
-      return { case: "heartbeatAck" };
+      return { case: "heartbeatAck", value: fromBinary(HeartbeatAckSchema, message.value) };
     default:
       return { case: undefined };
   }
