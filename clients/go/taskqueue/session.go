@@ -74,6 +74,9 @@ type session struct {
 	interval  time.Duration
 	lastHeard time.Time
 	beat      *time.Ticker
+	// clockOffset is the server's clock minus ours, as the last heartbeat ack showed it: the
+	// server states deadlines on its own clock.
+	clockOffset time.Duration
 }
 
 func newSession(w *Worker) *session {
@@ -198,6 +201,10 @@ func (s *session) handle(msg *taskqueuev1.ConnectResponse) {
 		}
 	case *taskqueuev1.ConnectResponse_Drain:
 		s.onDrain(m.Drain)
+	case *taskqueuev1.ConnectResponse_HeartbeatAck:
+		if t := m.HeartbeatAck.GetServerTime(); t != nil {
+			s.clockOffset = t.AsTime().Sub(time.Now())
+		}
 	}
 }
 

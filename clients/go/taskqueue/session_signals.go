@@ -49,7 +49,8 @@ func (s *session) onDrain(drain *taskqueuev1.DrainCommand) {
 	var deadline time.Time
 	if drain.GetDeadline() != nil {
 		deadline = drain.GetDeadline().AsTime()
-		bound = time.Until(deadline)
+		// The deadline is on the server's clock: read it on ours.
+		bound = time.Until(deadline.Add(-s.clockOffset))
 	}
 	s.log.Warn("server draining", "reason", drain.GetReason(), "deadline", deadline)
 	if h := s.opts.Hooks.OnDrain; h != nil {

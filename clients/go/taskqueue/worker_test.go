@@ -10,6 +10,7 @@ import (
 	taskqueuev1 "github.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // scriptedServer is a WorkerService whose streams the test drives by hand: each accepted
@@ -269,6 +270,30 @@ func TestDrainFinishesHeldWorkThenHalfCloses(t *testing.T) {
 			return
 		}
 	}
+}
+
+func TestDrainDeadlineIsReadOnTheServersClock(t *testing.T) {
+	addr, server := startScripted(t)
+	stop := runWorker(t, addr, 1, map[string]Handler{"hold": func(ctx context.Context, _ *LeasedTask) (any, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}})
+	defer stop()
+	ss := within(t, server.streams, "a stream")
+	ss.welcome(t, time.Second)
+	ss.next(t, "credit")
+	ss.assign(t, leased("h", "hold"))
+	// The server's clock runs an hour ahead of the worker's; its drain leaves 200 ms.
+	serverNow := time.Now().Add(time.Hour)
+	ss.send(t, &taskqueuev1.ConnectResponse{Message: &taskqueuev1.ConnectResponse_HeartbeatAck{HeartbeatAck: &taskqueuev1.HeartbeatAck{
+		ServerTime: timestamppb.New(serverNow), LeasesExtended: 1,
+	}}})
+	ss.send(t, &taskqueuev1.ConnectResponse{Message: &taskqueuev1.ConnectResponse_Drain{Drain: &taskqueuev1.DrainCommand{
+		Reason: "restarting", Deadline: timestamppb.New(serverNow.Add(200 * time.Millisecond)),
+	}}})
+	// Read on the worker's clock the deadline would be an hour away; on the server's, the
+	// worker abandons the stream 200 ms + the close grace later.
+	within(t, ss.ended, "the worker to abandon the stream at the drain deadline")
 }
 
 func TestGracefulStopAnnouncesDraining(t *testing.T) {

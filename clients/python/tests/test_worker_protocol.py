@@ -4,11 +4,12 @@ message (credits, cancel, timeout, rejected results, deaf server, drain, gracefu
 from __future__ import annotations
 
 import asyncio
+import time
 import unittest
 from typing import Any, Optional
 
 import grpc
-from google.protobuf import duration_pb2
+from google.protobuf import duration_pb2, timestamp_pb2
 
 from taskqueue_client import Hooks, TaskCancelledError, TaskContext, Worker, WorkerOptions
 from taskqueue_client.gen.taskqueue.v1 import worker_service_pb2 as pb
@@ -185,6 +186,34 @@ class WorkerProtocolTest(unittest.IsolatedAsyncioTestCase):
         await asyncio.wait_for(ss.ended.wait(), DEADLINE)
         while not ss.requests.empty():
             self.assertNotEqual(ss.requests.get_nowait().WhichOneof("message"), "credit")
+
+    async def test_reads_the_drain_deadline_on_the_servers_clock(self) -> None:
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Future[str] = loop.create_future()
+
+        async def hold(task: TaskContext) -> Any:
+            await asyncio.Event().wait()
+
+        def disconnected(reason: str, error: Optional[BaseException]) -> None:
+            if not ended.done():
+                ended.set_result(reason)
+
+        self.start_worker({"hold": hold}, hooks=Hooks(on_disconnected=disconnected))
+        ss = await self.stream()
+        await ss.welcome(1.0)
+        await ss.next("credit")
+        await ss.assign(leased("h", "hold"))
+        # The server's clock runs an hour ahead of the worker's; its drain leaves 200 ms.
+        server_now = time.time() + 3600
+        server_time = timestamp_pb2.Timestamp()
+        server_time.FromNanoseconds(int(server_now * 1e9))
+        deadline = timestamp_pb2.Timestamp()
+        deadline.FromNanoseconds(int((server_now + 0.2) * 1e9))
+        await ss.send(heartbeat_ack=pb.HeartbeatAck(server_time=server_time, leases_extended=1))
+        await ss.send(drain=pb.DrainCommand(reason="restarting", deadline=deadline))
+        # Read on the worker's clock the deadline would be an hour away; on the server's, the
+        # worker abandons the stream 200 ms + the close grace later.
+        self.assertEqual(await asyncio.wait_for(ended, DEADLINE), "drained")
 
     async def test_graceful_stop_announces_draining(self) -> None:
         worker = self.start_worker({"echo": lambda task: None})

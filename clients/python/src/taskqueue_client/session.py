@@ -68,6 +68,9 @@ class Session:
         self._timers: list[asyncio.TimerHandle] = []
         self._interval = self._o.heartbeat_interval
         self._last_heard = time.monotonic()
+        # The server's clock minus ours (seconds), as the last heartbeat ack showed it: the
+        # server states deadlines on its own clock.
+        self._clock_offset = 0.0
 
     @property
     def credit(self) -> int:
@@ -175,6 +178,8 @@ class Session:
                 running.cancel(response.cancel.reason)
         elif kind == "drain":
             self._on_drain(response.drain)
+        elif kind == "heartbeat_ack" and response.heartbeat_ack.HasField("server_time"):
+            self._clock_offset = response.heartbeat_ack.server_time.ToNanoseconds() / 1e9 - time.time()
         self.schedule_flush()
 
     def _on_welcome(self, welcome: worker_service_pb2.Welcome) -> None:
@@ -232,7 +237,8 @@ class Session:
         deadline = drain.deadline.ToDatetime(tzinfo=_dt.timezone.utc) if drain.HasField("deadline") else None
         bound = DEFAULT_DRAIN_BOUND
         if drain.HasField("deadline"):
-            bound = max(0.0, drain.deadline.ToNanoseconds() / 1e9 - time.time())
+            # The deadline is on the server's clock: read it on ours.
+            bound = max(0.0, drain.deadline.ToNanoseconds() / 1e9 - self._clock_offset - time.time())
         self._log.warning("server draining: %s", drain.reason)
         if self._o.hooks.on_drain:
             self._o.hooks.on_drain(deadline, drain.reason)
