@@ -6,6 +6,7 @@ import { WorkerService } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { type CompiledServerOptions } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
+import { writeProgress } from "./db/progress-writer.js";
 import { FinishedTaskDeleter } from "./db/finished-task-deleter.js";
 import { TaskInserter } from "./db/task-inserter.js";
 import { TaskRepository } from "./db/task-repository.js";
@@ -17,6 +18,7 @@ import { DurableTransitions } from "./engine/durable-transitions.js";
 import { randomToken } from "./engine/ids.js";
 import { LeaseReaper } from "./engine/lease-reaper.js";
 import { Notifier, type CancelNotice } from "./engine/notifier.js";
+import { ProgressBuffer } from "./engine/progress-buffer.js";
 import { Recovery } from "./engine/recovery.js";
 import { ResultRecorder } from "./engine/result-recorder.js";
 import { Retention } from "./engine/retention.js";
@@ -159,6 +161,13 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onFenced: (ends) => dispatcher.leasesEnded(ends),
     onStale: (n) => metrics.staleResults.inc(n),
   });
+  const progress = new ProgressBuffer({
+    write: (updates) => writeProgress(database.pool, updates),
+    logger,
+    onReport: () => metrics.progressReports.inc(),
+    onWritten: (n) => metrics.progressWrites.inc(n),
+    onDropped: (n) => metrics.progressDropped.inc(n),
+  });
   const recovery = new Recovery({
     repository,
     store,
@@ -248,7 +257,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           recorder,
           reaper,
           store,
-          writer,
+          progress,
           logger,
           serverId,
           leaseDurationMs: options.leaseDurationMs,
@@ -285,6 +294,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   scheduler.start();
   recovery.start();
   retention.start();
+  progress.start();
 
   const maxMessageBytes = Math.max(4 * 1024 * 1024, options.maxPayloadBytes * 4);
   let grpc: GrpcServerHandle | undefined;
@@ -349,6 +359,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       recovery.stop();
       await retention.stop();
       await Promise.allSettled([grpc!.shutdown(1_000), http!.close(1_000)]);
+      await progress.stop(Math.min(options.drainTimeoutMs, 2_000));
       await transitions.stop(options.drainTimeoutMs);
       await notifier.stop();
       await registry.stop();

@@ -15,7 +15,7 @@ import { randomToken } from "../engine/ids.js";
 import type { LeaseReaper } from "../engine/lease-reaper.js";
 import type { ReportedResult, ResultRecorder } from "../engine/result-recorder.js";
 import type { DispatchSession } from "../engine/session.js";
-import type { TransitionWriter } from "../db/transition-writer.js";
+import type { ProgressBuffer } from "../engine/progress-buffer.js";
 import type { Logger } from "../observability/logger.js";
 import type { LeasedRecord, QueueStore } from "../redis/queue-store.js";
 import { encodeData, type StoredData } from "./payload-codec.js";
@@ -30,7 +30,7 @@ export interface WorkerStreamDeps {
   recorder: ResultRecorder;
   reaper: LeaseReaper;
   store: QueueStore;
-  writer: TransitionWriter;
+  progress: ProgressBuffer;
   logger: Logger;
   serverId: string;
   leaseDurationMs: number;
@@ -260,9 +260,7 @@ export class WorkerStream implements DispatchSession {
   private progress(taskId: string, percent: number, message: string): void {
     if (!this.held.has(taskId)) return;
     const clamped = Math.min(100, Math.max(0, Number.isFinite(percent) ? percent : 0));
-    this.deps.writer.progress([{ id: taskId, percent: clamped, message: message.slice(0, 1024) }]).catch((error: unknown) => {
-      this.logger.warn({ err: error }, "writing progress failed");
-    });
+    this.deps.progress.report(this.id, { id: taskId, percent: clamped, message });
   }
 
   private async close(): Promise<void> {
