@@ -34,7 +34,7 @@ import { QueueStore } from "./redis/queue-store.js";
 import { withErrorMapping } from "./services/connect-errors.js";
 import { decodeConnectRequest } from "./services/connect-request-decoder.js";
 import { createDeadLetterService } from "./services/dead-letter-service.js";
-import { decodeSubmitTasksRequest } from "./services/submit-request-decoder.js";
+import { decodeSubmitTaskRequest, decodeSubmitTasksRequest } from "./services/submit-request-decoder.js";
 import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
 import { startGrpcServer, type GrpcServerHandle } from "./transport/grpc-server.js";
@@ -42,6 +42,7 @@ import { healthRegistration } from "./transport/health.js";
 import { HealthStatus, ServingStatus } from "./transport/health-status.js";
 import { startHttpGateway, type HttpGatewayHandle } from "./transport/http-gateway.js";
 import { registerService } from "./transport/service-registration.js";
+import { useMarkedUtf8InProtobuf } from "./transport/wire/marked-utf8.js";
 
 /** A server not heard from for this long counts as dead (its unwritten outcomes are recovered). */
 const SERVER_LIVENESS_TTL_MS = 6_000;
@@ -66,9 +67,13 @@ export interface RunningServer {
 
 /**
  * The composition root: opens Postgres and Redis, migrates, wires the engine, and serves
- * the same service implementations over grpc-js and the Connect gateway.
+ * the same service implementations over grpc-js and the Connect gateway. It sets the one
+ * process-wide option the server needs: protobuf-es decodes invalid UTF-8 into lone
+ * surrogates, which validation refuses (see `marked-utf8.ts`).
  */
 export async function startServer(options: CompiledServerOptions, logger: Logger): Promise<RunningServer> {
+  // Invalid UTF-8 in a request's strings must be refused, not silently replaced (process-wide).
+  useMarkedUtf8InProtobuf();
   const serverId = `${hostname()}/${process.pid}/${randomToken(4)}`;
   const database = openDatabase({ url: options.databaseUrl, poolSize: options.databasePoolSize, logger });
   await migrate(database.pool, logger);
@@ -247,7 +252,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
         }),
         logger,
       ),
-      { submitTasks: decodeSubmitTasksRequest },
+      { submitTask: decodeSubmitTaskRequest, submitTasks: decodeSubmitTasksRequest },
     ),
     registerService(
       WorkerService,

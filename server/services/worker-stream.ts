@@ -23,6 +23,7 @@ import { AcksResponse, AssignmentResponse, type AckEntry } from "./worker-respon
 import { durationFromMs } from "./proto-time.js";
 import { checkQueueName } from "./submit-validation.js";
 import { InvalidArgumentError } from "../errors.js";
+import { toStorableText, unstorableTextProblem } from "../db/storable-text.js";
 
 /** What a worker stream needs from the engine. */
 export interface WorkerStreamDeps {
@@ -149,6 +150,8 @@ export class WorkerStream implements DispatchSession {
     const invalid = (field: string, problem: string) =>
       new ConnectError(new InvalidArgumentError(`hello.${field}`, problem).message, Code.InvalidArgument);
     if (hello.workerId === "" || hello.workerId.length > 128) throw invalid("worker_id", "must be 1-128 characters");
+    const workerIdProblem = unstorableTextProblem(hello.workerId);
+    if (workerIdProblem !== undefined) throw invalid("worker_id", workerIdProblem);
     if (hello.queues.length === 0) throw invalid("queues", "must name at least one queue");
     hello.queues.forEach((q, i) => {
       try {
@@ -236,7 +239,12 @@ export class WorkerStream implements DispatchSession {
         leaseToken: r.leaseToken,
         outcome: {
           kind: "failure",
-          error: { message: failure.message.slice(0, 4096), type: failure.type.slice(0, 128), nonRetryable: failure.nonRetryable },
+          // Sanitised, not refused: a worker's failure must be recorded whatever its text.
+          error: {
+            message: toStorableText(failure.message.slice(0, 4096)),
+            type: toStorableText(failure.type.slice(0, 128)),
+            nonRetryable: failure.nonRetryable,
+          },
         },
       };
     }
