@@ -103,14 +103,16 @@ describe("DurableTransitions", () => {
       ...tasks.slice(0, 15).map((t) => dead(t.id, "plain")),
       dead(tasks[15]!.id, "nul\u0000inside"),
       dead(tasks[16]!.id, "plain", "worker\u0000id"),
-      ...tasks.slice(17, 30).map((t) => dead(t.id, "plain")),
+      // A value sanitising text cannot mend (a result format out of smallint's range).
+      { ...dead(tasks[17]!.id, "plain"), resultFormat: 70_000 as 1 },
+      ...tasks.slice(18, 30).map((t) => dead(t.id, "plain")),
     ]);
     const others = tasks.slice(30).map((t) => transitions.write([dead(t.id, "other")]));
     const outcome = await within(Promise.all([mixed, ...others]), 20_000);
     expect(outcome, "the writes should have settled").not.toBe("pending");
     expect(outcome).toMatchObject({ status: "fulfilled" });
 
-    const { rows } = await pool.query<{ id: string; state: string; last_error: { message: string }; worker_id: string | null }>(
+    const { rows } = await pool.query<{ id: string; state: string; last_error: { message: string; type?: string }; worker_id: string | null }>(
       "select id, state, last_error, worker_id from tasks where queue = $1",
       [queue],
     );
@@ -119,6 +121,8 @@ describe("DurableTransitions", () => {
     const byId = new Map(rows.map((r) => [r.id, r]));
     expect(byId.get(tasks[15]!.id)!.last_error.message).toBe("nul\uFFFDinside");
     expect(byId.get(tasks[16]!.id)!.worker_id).toBe("worker\uFFFDid");
+    expect(byId.get(tasks[17]!.id)!.last_error).toMatchObject({ type: "OutcomeNotStored", attempt: 1 });
+    expect(byId.get(tasks[17]!.id)!.last_error.message).toMatch(/^the outcome of attempt 1 could not be stored as reported: /);
     expect(byId.get(tasks[0]!.id)!.last_error.message).toBe("plain");
     expect(byId.get(tasks[39]!.id)!.last_error.message).toBe("other");
     await transitions.stop(1_000);
