@@ -6,6 +6,7 @@ import { WorkerService } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { type CompiledServerOptions } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
+import { writeProgress } from "./db/progress-writer.js";
 import { FinishedTaskDeleter } from "./db/finished-task-deleter.js";
 import { TaskInserter } from "./db/task-inserter.js";
 import { TaskRepository } from "./db/task-repository.js";
@@ -17,6 +18,7 @@ import { DurableTransitions } from "./engine/durable-transitions.js";
 import { randomToken } from "./engine/ids.js";
 import { LeaseReaper } from "./engine/lease-reaper.js";
 import { Notifier, type CancelNotice } from "./engine/notifier.js";
+import { ProgressBuffer } from "./engine/progress-buffer.js";
 import { Recovery } from "./engine/recovery.js";
 import { ResultRecorder } from "./engine/result-recorder.js";
 import { Retention } from "./engine/retention.js";
@@ -32,7 +34,7 @@ import { QueueStore } from "./redis/queue-store.js";
 import { withErrorMapping } from "./services/connect-errors.js";
 import { decodeConnectRequest } from "./services/connect-request-decoder.js";
 import { createDeadLetterService } from "./services/dead-letter-service.js";
-import { decodeSubmitTasksRequest } from "./services/submit-request-decoder.js";
+import { decodeSubmitTaskRequest, decodeSubmitTasksRequest } from "./services/submit-request-decoder.js";
 import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
 import { startGrpcServer, type GrpcServerHandle } from "./transport/grpc-server.js";
@@ -40,6 +42,7 @@ import { healthRegistration } from "./transport/health.js";
 import { HealthStatus, ServingStatus } from "./transport/health-status.js";
 import { startHttpGateway, type HttpGatewayHandle } from "./transport/http-gateway.js";
 import { registerService } from "./transport/service-registration.js";
+import { useMarkedUtf8InProtobuf } from "./transport/wire/marked-utf8.js";
 
 /** A server not heard from for this long counts as dead (its unwritten outcomes are recovered). */
 const SERVER_LIVENESS_TTL_MS = 6_000;
@@ -64,9 +67,13 @@ export interface RunningServer {
 
 /**
  * The composition root: opens Postgres and Redis, migrates, wires the engine, and serves
- * the same service implementations over grpc-js and the Connect gateway.
+ * the same service implementations over grpc-js and the Connect gateway. It sets the one
+ * process-wide option the server needs: protobuf-es decodes invalid UTF-8 into lone
+ * surrogates, which validation refuses (see `marked-utf8.ts`).
  */
 export async function startServer(options: CompiledServerOptions, logger: Logger): Promise<RunningServer> {
+  // Invalid UTF-8 in a request's strings must be refused, not silently replaced (process-wide).
+  useMarkedUtf8InProtobuf();
   const serverId = `${hostname()}/${process.pid}/${randomToken(4)}`;
   const database = openDatabase({ url: options.databaseUrl, poolSize: options.databasePoolSize, logger });
   await migrate(database.pool, logger);
@@ -159,6 +166,13 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onFenced: (ends) => dispatcher.leasesEnded(ends),
     onStale: (n) => metrics.staleResults.inc(n),
   });
+  const progress = new ProgressBuffer({
+    write: (updates) => writeProgress(database.pool, updates),
+    logger,
+    onReport: () => metrics.progressReports.inc(),
+    onWritten: (n) => metrics.progressWrites.inc(n),
+    onDropped: (n) => metrics.progressDropped.inc(n),
+  });
   const recovery = new Recovery({
     repository,
     store,
@@ -238,7 +252,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
         }),
         logger,
       ),
-      { submitTasks: decodeSubmitTasksRequest },
+      { submitTask: decodeSubmitTaskRequest, submitTasks: decodeSubmitTasksRequest },
     ),
     registerService(
       WorkerService,
@@ -248,7 +262,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           recorder,
           reaper,
           store,
-          writer,
+          progress,
           logger,
           serverId,
           leaseDurationMs: options.leaseDurationMs,
@@ -285,6 +299,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   scheduler.start();
   recovery.start();
   retention.start();
+  progress.start();
 
   const maxMessageBytes = Math.max(4 * 1024 * 1024, options.maxPayloadBytes * 4);
   let grpc: GrpcServerHandle | undefined;
@@ -349,6 +364,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       recovery.stop();
       await retention.stop();
       await Promise.allSettled([grpc!.shutdown(1_000), http!.close(1_000)]);
+      await progress.stop(Math.min(options.drainTimeoutMs, 2_000));
       await transitions.stop(options.drainTimeoutMs);
       await notifier.stop();
       await registry.stop();

@@ -44,6 +44,18 @@ export class ResourceExhaustedError extends TaskQueueError {
   }
 }
 
+/**
+ * Postgres refused a value of the request as data (a NUL in text, a time out of range): the
+ * request is at fault, and nothing of it was written. The edge validates what it knows
+ * Postgres refuses; this answers what slipped past it, for the one caller concerned.
+ */
+export class UnstorableInputError extends TaskQueueError {
+  readonly code = "INVALID_ARGUMENT" as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** The named entity does not exist. */
 export class NotFoundError extends TaskQueueError {
   readonly code = "NOT_FOUND" as const;

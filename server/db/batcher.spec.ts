@@ -92,6 +92,46 @@ describe("Batcher", () => {
     expect(await ok).toBe("r3");
   });
 
+  it("with isolate, splits a batch whose flush fails so that only the guilty callers fail", async () => {
+    const flushed: number[][] = [];
+    const poison = new Error("poison");
+    const batcher = new Batcher<number, string>({
+      windowMs: 0,
+      maxBatch: 100,
+      maxInFlight: 1,
+      isolate: (error) => error === poison,
+      flush: async (items) => {
+        flushed.push(items);
+        if (items.some((i) => i < 0)) throw poison;
+        return items.map((i) => `r${i}`);
+      },
+    });
+    const calls = [batcher.submitMany([1, 2]), batcher.submit(-3), batcher.submit(4), batcher.submitMany([5, -6]), batcher.submit(7)];
+    const settled = await Promise.allSettled(calls);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled", "rejected", "fulfilled"]);
+    expect(settled[0]).toEqual({ status: "fulfilled", value: ["r1", "r2"] });
+    expect(settled[4]).toEqual({ status: "fulfilled", value: "r7" });
+    expect((settled[1] as PromiseRejectedResult).reason).toBe(poison);
+    // Halves, not one flush per caller: the first flush holds everyone, then the halves.
+    expect(flushed[0]).toEqual([1, 2, -3, 4, 5, -6, 7]);
+    expect(flushed.length).toBeLessThanOrEqual(1 + 2 * 2 * Math.ceil(Math.log2(calls.length)));
+    await batcher.idle();
+  });
+
+  it("without isolate, or for other errors, fails every caller of the batch", async () => {
+    const batcher = new Batcher<number, string>({
+      windowMs: 0,
+      maxBatch: 100,
+      maxInFlight: 1,
+      isolate: (error) => (error as Error).message === "poison",
+      flush: async () => {
+        throw new Error("connection lost");
+      },
+    });
+    const settled = await Promise.allSettled([batcher.submit(1), batcher.submit(2)]);
+    expect(settled.map((s) => s.status)).toEqual(["rejected", "rejected"]);
+  });
+
   it("with keys, never has one key in two batches in flight, and keeps each key's order", async () => {
     // Key = the tens digit: 11 and 12 share key "1".
     const { batcher, flushes } = recordingBatcher({ maxBatch: 100, maxInFlight: 4, keyOf: (n) => String(Math.floor(n / 10)) });

@@ -26,6 +26,14 @@ export interface BatcherOptions<T, R> {
    * touch the same rows: no lock waits, no deadlocks.)
    */
   keyOf?: (item: T) => string;
+  /**
+   * Errors that blame some item of the batch rather than the store (Postgres refusing a
+   * value): a batch of several callers that fails with one is split in halves, and the
+   * halves written one after the other, until each failing caller fails alone. Callers
+   * batched with a guilty one are then answered as if it had never been there. Other errors
+   * (the store unreachable) fail every caller of the batch at once.
+   */
+  isolate?: (error: unknown) => boolean;
 }
 
 /** Items handed in by one caller, answered together. */
@@ -147,20 +155,38 @@ export class Batcher<T, R> {
 
   private async run(batch: Group<T, R>[]): Promise<void> {
     try {
-      const items = batch.length === 1 ? batch[0]!.items : batch.flatMap((g) => g.items);
-      const results = await this.options.flush(items);
-      let offset = 0;
-      for (const group of batch) {
-        group.resolve(batch.length === 1 ? results : results.slice(offset, offset + group.items.length));
-        offset += group.items.length;
-      }
-    } catch (error) {
-      for (const group of batch) group.reject(error);
+      await this.write(batch);
     } finally {
       for (const group of batch) if (group.keys) for (const k of group.keys) this.inFlightKeys.delete(k);
       this.inFlight--;
       if (this.pending.length > 0) this.drain();
       else if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((w) => w());
+    }
+  }
+
+  /**
+   * Flushes the groups' items in one call and answers each group; on an error that
+   * `isolate` names, writes each half of the groups on its own instead (in order, so a key's
+   * writes keep their order), down to single groups.
+   */
+  private async write(batch: Group<T, R>[]): Promise<void> {
+    let results: R[];
+    try {
+      results = await this.options.flush(batch.length === 1 ? batch[0]!.items : batch.flatMap((g) => g.items));
+    } catch (error) {
+      if (batch.length > 1 && this.options.isolate?.(error)) {
+        const half = Math.ceil(batch.length / 2);
+        await this.write(batch.slice(0, half));
+        await this.write(batch.slice(half));
+        return;
+      }
+      for (const group of batch) group.reject(error);
+      return;
+    }
+    let offset = 0;
+    for (const group of batch) {
+      group.resolve(batch.length === 1 ? results : results.slice(offset, offset + group.items.length));
+      offset += group.items.length;
     }
   }
 }

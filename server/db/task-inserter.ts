@@ -1,6 +1,8 @@
 import type pg from "pg";
 import type { NewTask } from "../engine/task-records.js";
+import { UnstorableInputError } from "../errors.js";
 import { Batcher } from "./batcher.js";
+import { isDataError } from "./data-errors.js";
 import { epochMs } from "./epoch-ms.js";
 import { byteaArray, numberArray, textArray } from "./pg-array.js";
 import { withTransaction } from "./transaction.js";
@@ -73,12 +75,22 @@ export class TaskInserter {
       windowMs: options.windowMs,
       maxBatch: options.maxBatch,
       maxInFlight: 4,
+      isolate: isDataError,
     });
   }
 
-  /** Inserts the tasks (grouped with concurrent callers); resolves after the commit. */
-  insert(tasks: NewTask[]): Promise<InsertOutcome[]> {
-    return this.batcher.submitMany(tasks);
+  /**
+   * Inserts the tasks (grouped with concurrent callers); resolves after the commit. When
+   * Postgres refuses a value of these tasks, only this call fails, with
+   * {@link UnstorableInputError}: the callers batched with it are written without it.
+   */
+  async insert(tasks: NewTask[]): Promise<InsertOutcome[]> {
+    try {
+      return await this.batcher.submitMany(tasks);
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      throw new UnstorableInputError(`a task could not be stored: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   private async flush(tasks: NewTask[]): Promise<InsertOutcome[]> {

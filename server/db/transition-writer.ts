@@ -1,9 +1,9 @@
 import type pg from "pg";
-import type { ProgressUpdate, TaskTransition } from "../engine/task-records.js";
+import type { TaskTransition } from "../engine/task-records.js";
 import { Batcher } from "./batcher.js";
+import { isDataError } from "./data-errors.js";
 import { epochMs } from "./epoch-ms.js";
 import { byteaArray, numberArray, textArray } from "./pg-array.js";
-import { withTransaction } from "./transaction.js";
 
 /** Options for {@link TransitionWriter}. */
 export interface TransitionWriterOptions {
@@ -26,13 +26,6 @@ const RECORD_TRANSITIONS_SQL = `SELECT tq_record_transitions(
   $8::bytea[], $9::smallint[], $10::text[],
   $11::uuid[], $12::int[], $13::text[], $14::float8[], $15::float8[], $16::text[], $17::text[])`;
 
-const PROGRESS_SQL = `
-UPDATE tasks t SET progress = jsonb_build_object('percent', u.percent, 'message', u.message), updated_at = now()
-FROM unnest($1::uuid[], $2::real[], $3::text[]) AS u(id, percent, message)
-WHERE t.id = u.id AND t.state = 'RUNNING'`;
-
-type Item = { kind: "transition"; value: TaskTransition } | { kind: "progress"; value: ProgressUpdate };
-
 /** Batches in flight at once. */
 const PARALLEL_BATCHES = 4;
 
@@ -44,17 +37,19 @@ const PARALLEL_BATCHES = 4;
 const WINDOW_CLOSES_AT = 32;
 
 /**
- * Group-committed state changes: transitions of tasks and their attempt rows, and
- * progress, written by a few multi-row statements in one transaction per batch.
- * Up to {@link PARALLEL_BATCHES} batches run at once, and batches in flight never share a
- * task, so two transactions never lock the same rows (no deadlocks) and one task's writes
- * commit in order. When little is happening, everything waiting goes out in one batch.
+ * Group-committed state changes: transitions of tasks and their attempt rows, written by
+ * one multi-row statement per batch. Up to {@link PARALLEL_BATCHES} batches run at once,
+ * and batches in flight never share a task, so two transactions never lock the same rows
+ * (no deadlocks) and one task's writes commit in order. When little is happening,
+ * everything waiting goes out in one batch. When Postgres refuses a value of one caller's
+ * transitions, only that caller's write fails (see the batcher's `isolate`). Progress is
+ * written elsewhere (see the progress buffer), never in these batches.
  */
 export class TransitionWriter {
-  private readonly batcher: Batcher<Item, undefined>;
+  private readonly batcher: Batcher<TaskTransition, undefined>;
 
   constructor(private readonly options: TransitionWriterOptions) {
-    this.batcher = new Batcher<Item, undefined>({
+    this.batcher = new Batcher<TaskTransition, undefined>({
       flush: async (items) => {
         await this.flush(items);
         return items.map(() => undefined);
@@ -63,18 +58,17 @@ export class TransitionWriter {
       windowItems: WINDOW_CLOSES_AT,
       maxBatch: options.maxBatch,
       maxInFlight: PARALLEL_BATCHES,
-      keyOf: (item) => item.value.id,
+      keyOf: (item) => item.id,
+      isolate: isDataError,
     });
   }
 
-  /** Writes transitions; resolves when they are committed (or found stale by the guard). */
+  /**
+   * Writes transitions; resolves when they are committed (or found stale by the guard).
+   * Rejects with Postgres' error when it refuses a value of these transitions.
+   */
   async write(transitions: TaskTransition[]): Promise<void> {
-    await this.batcher.submitMany(transitions.map((value) => ({ kind: "transition", value })));
-  }
-
-  /** Writes progress of running tasks. */
-  async progress(updates: ProgressUpdate[]): Promise<void> {
-    await this.batcher.submitMany(updates.map((value) => ({ kind: "progress", value })));
+    await this.batcher.submitMany(transitions);
   }
 
   /** Resolves once everything queued so far is written. */
@@ -82,23 +76,12 @@ export class TransitionWriter {
     await this.batcher.idle();
   }
 
-  private async flush(items: Item[]): Promise<void> {
-    const transitions = latestPerTask(items.flatMap((i) => (i.kind === "transition" ? [i.value] : [])));
-    const attempts = mergeAttempts(items.flatMap((i) => (i.kind === "transition" ? [i.value] : [])));
-    const progress = [...new Map(items.flatMap((i) => (i.kind === "progress" ? [[i.value.id, i.value] as const] : []))).values()];
-    const params = [...transitionParams(transitions), ...attemptParams(attempts)];
-    if (progress.length === 0) {
-      // One statement, one implicit transaction: no BEGIN/COMMIT round trips. Prepared once
-      // per connection.
-      await this.options.pool.query({ name: "tq_record_transitions", text: RECORD_TRANSITIONS_SQL, values: params });
-      return;
-    }
-    await withTransaction(this.options.pool, async (client) => {
-      await client.query(RECORD_TRANSITIONS_SQL, params);
-      await client.query(PROGRESS_SQL, [progress.map((p) => p.id), progress.map((p) => p.percent), progress.map((p) => p.message)]);
-    });
+  private async flush(items: TaskTransition[]): Promise<void> {
+    const params = [...transitionParams(latestPerTask(items)), ...attemptParams(mergeAttempts(items))];
+    // One statement, one implicit transaction: no BEGIN/COMMIT round trips. Prepared once
+    // per connection.
+    await this.options.pool.query({ name: "tq_record_transitions", text: RECORD_TRANSITIONS_SQL, values: params });
   }
-
 }
 
 /** Ranks transitions of one task: a later attempt wins; within one attempt, an outcome beats RUNNING. */

@@ -1,5 +1,7 @@
+import { isDataError } from "../db/data-errors.js";
 import type { TransitionWriter } from "../db/transition-writer.js";
 import type { Logger } from "../observability/logger.js";
+import { sanitisedTransition, strippedTransition } from "./storable-transition.js";
 import type { TaskTransition } from "./task-records.js";
 
 /** Options for {@link DurableTransitions}. */
@@ -10,11 +12,20 @@ export interface DurableTransitionsOptions {
   initialRetryMs?: number;
   /** Largest retry delay, ms. Default 5000. */
   maxRetryMs?: number;
+  /** Clock in epoch ms, for the times of a transition rebuilt after Postgres refused it. Default Date.now. */
+  now?: () => number;
 }
 
 /**
  * Writes transitions that Redis has already applied and that must reach Postgres: a failed
  * write (Postgres down) is retried with back-off until it commits or the server stops.
+ *
+ * A write that Postgres refuses for its data (see `isDataError`) is never retried as it is:
+ * it is split in halves, written one after the other, down to the transition at fault,
+ * which is then written sanitised (text made storable, impossible times replaced) or, if
+ * Postgres still refuses, stripped to its state and attempt with an error saying why (see
+ * `storable-transition.ts`). So one bad value costs a few extra statements, never the
+ * other transitions and never a retry loop.
  */
 export class DurableTransitions {
   private stopped = false;
@@ -28,7 +39,7 @@ export class DurableTransitions {
   write(transitions: TaskTransition[]): Promise<void> {
     if (transitions.length === 0) return Promise.resolve();
     this.supersede(transitions);
-    const promise = this.writeWithRetry(transitions);
+    const promise = this.writeIsolating(transitions);
     this.pending.add(promise);
     void promise.finally(() => this.pending.delete(promise));
     return promise;
@@ -77,6 +88,50 @@ export class DurableTransitions {
     this.stopped = true;
   }
 
+  /** Writes with retries; on a data error, bisects down to the refused transition. */
+  private async writeIsolating(transitions: TaskTransition[]): Promise<void> {
+    try {
+      await this.writeWithRetry(transitions);
+    } catch (error) {
+      if (this.stopped || !isDataError(error)) throw error;
+      if (transitions.length > 1) {
+        const half = Math.ceil(transitions.length / 2);
+        await this.writeIsolating(transitions.slice(0, half));
+        await this.writeIsolating(transitions.slice(half));
+        return;
+      }
+      await this.writeRefused(transitions[0]!, error);
+    }
+  }
+
+  /** Writes what can be kept of a transition Postgres refused (see the class comment). */
+  private async writeRefused(transition: TaskTransition, refusal: unknown): Promise<void> {
+    const nowMs = (this.options.now ?? Date.now)();
+    const reason = (refusal as Error).message;
+    const fallbacks = [
+      { how: "sanitised", transition: sanitisedTransition(transition, nowMs) },
+      { how: "stripped", transition: strippedTransition(transition, reason, nowMs) },
+    ];
+    let last = refusal;
+    for (const fallback of fallbacks) {
+      try {
+        await this.writeWithRetry([fallback.transition]);
+        this.options.logger.warn(
+          { err: refusal, taskId: transition.id, attempt: transition.attempt, state: transition.state, stored: fallback.how },
+          "Postgres refused a transition's data; stored it altered",
+        );
+        return;
+      } catch (error) {
+        if (this.stopped || !isDataError(error)) throw error;
+        last = error;
+      }
+    }
+    this.options.logger.error(
+      { err: last, taskId: transition.id, attempt: transition.attempt, state: transition.state },
+      "Postgres refused a transition even stripped to its state; not written",
+    );
+  }
+
   private async writeWithRetry(transitions: TaskTransition[]): Promise<void> {
     let delay = this.options.initialRetryMs ?? 100;
     const maxDelay = this.options.maxRetryMs ?? 5_000;
@@ -85,7 +140,8 @@ export class DurableTransitions {
         await this.options.writer.write(transitions);
         return;
       } catch (error) {
-        if (this.stopped) throw error;
+        // Refused data fails the same way every time: the caller isolates it instead.
+        if (this.stopped || isDataError(error)) throw error;
         this.options.logger.warn({ err: error, retryInMs: delay }, "writing transitions failed; retrying");
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay = Math.min(maxDelay, delay * 2);

@@ -23,6 +23,12 @@ export interface ServerMetrics {
   staleResults: Counter;
   /** Finished tasks deleted past their retention. */
   retentionDeleted: Counter;
+  /** Progress reports received from workers. */
+  progressReports: Counter;
+  /** Rows of progress written (one per task per flush, however many reports it coalesced). */
+  progressWrites: Counter;
+  /** Progress reports dropped: over a stream's bound of buffered tasks, or their write failed. */
+  progressDropped: Counter;
 }
 
 /** Creates the metrics and their registry, with Node's default process metrics. */
@@ -67,6 +73,17 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     retentionDeleted: new Counter({
       name: "taskqueue_retention_deleted_tasks_total",
       help: "Finished tasks deleted after their retention (with their attempt rows).",
+      registers,
+    }),
+    progressReports: new Counter({ name: "taskqueue_progress_reports_total", help: "Progress reports received from workers.", registers }),
+    progressWrites: new Counter({
+      name: "taskqueue_progress_writes_total",
+      help: "Task progress rows written (reports are coalesced per task between writes).",
+      registers,
+    }),
+    progressDropped: new Counter({
+      name: "taskqueue_progress_dropped_total",
+      help: "Progress reports dropped: over a stream's bound of buffered tasks, or their write failed.",
       registers,
     }),
   };

@@ -1,3 +1,4 @@
+/// <reference lib="es2024.string" />
 import { Code, ConnectError } from "@connectrpc/connect";
 import { TaskQueueError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
@@ -19,13 +20,13 @@ export function connectCodeOf(name: TaskQueueError["code"]): Code {
 
 /**
  * Maps any error thrown inside a service to a ConnectError: domain errors keep their
- * code and message; anything unexpected becomes INTERNAL with a generic message (the
+ * code and message (made well-formed: it may quote a client's text); anything unexpected becomes INTERNAL with a generic message (the
  * details go to the log, never to the client).
  */
 export function toConnectError(error: unknown, logger: Logger): ConnectError {
   if (error instanceof ConnectError) return error;
   if (error instanceof TaskQueueError) {
-    return new ConnectError(error.message, codeByName[error.code]);
+    return new ConnectError(error.message.toWellFormed(), codeByName[error.code]);
   }
   const down = unavailableDependency(error);
   if (down) {

@@ -4,9 +4,8 @@ import {
   type TaskResult,
   type TaskSuccess,
 } from "../../gen/taskqueue/v1/worker_service_pb.js";
-import { decodeJsonValue } from "../../worker/wire/json-value.js";
 import { ProtoReader, WireType } from "../../worker/wire/proto-reader.js";
-import { jsonOneof } from "./json-oneof.js";
+import { decodeJsonOneof } from "./json-oneof.js";
 import { withReflectiveFallback } from "./reflective-fallback.js";
 
 const LEN = WireType.lengthDelimited;
@@ -94,7 +93,7 @@ function readSuccess(reader: ProtoReader, end: number): TaskSuccess {
   const success: TaskSuccess = { $typeName: "taskqueue.v1.TaskSuccess", resultData: { case: undefined } };
   while (reader.pos < end) {
     const tag = reader.tag();
-    if (tag === ((1 << 3) | LEN)) success.resultData = jsonOneof("result", decodeJsonValue(reader.bytes()));
+    if (tag === ((1 << 3) | LEN)) success.resultData = decodeJsonOneof("result", reader.bytes());
     else if (tag === ((2 << 3) | LEN)) success.resultData = { case: "resultBytes", value: Uint8Array.from(reader.bytes()) };
     else reader.skip(tag & 7);
   }

@@ -4,7 +4,7 @@ import type { TaskRepository } from "../db/task-repository.js";
 import type { DeadLetters } from "../engine/dead-letters.js";
 import { InvalidArgumentError } from "../errors.js";
 import { checkTaskId, decodePageToken, encodePageToken, pageSizeOf } from "./page-token.js";
-import { dateOf } from "./proto-time.js";
+import { checkedDateOf } from "./proto-time.js";
 import { checkQueueName } from "./submit-validation.js";
 import { taskOfRow } from "./task-mapper.js";
 
@@ -62,7 +62,7 @@ export function createDeadLetterService(deps: DeadLetterServiceDeps): ServiceImp
         throw new InvalidArgumentError("finished_before", "applies to a queue, not to ids");
       }
       const purged = await deps.deadLetters.purge(
-        "ids" in selector ? selector : { queue: selector.queue, finishedBefore: req.finishedBefore ? dateOf(req.finishedBefore) : undefined },
+        "ids" in selector ? selector : { queue: selector.queue, finishedBefore: req.finishedBefore ? checkedDateOf(req.finishedBefore, "finished_before") : undefined },
       );
       return { purged: BigInt(purged) };
     },

@@ -1,6 +1,7 @@
-import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
-import { JSON_TEXT } from "./payload-codec.js";
+import { decodeJsonValue, JsonDepthError } from "../../worker/wire/json-value.js";
+import { JSON_PROBLEM, JSON_TEXT, MAX_JSON_DEPTH } from "./payload-codec.js";
 
 /**
  * The `{ case, value }` oneof member of a decoded JSON value (a `google.protobuf.Value`
@@ -16,4 +17,19 @@ export function jsonOneof<C extends string>(jsonCase: C, json: JsonValue): { cas
       return (value ??= fromJson(ValueSchema, json));
     },
   } as { case: C; value: Value };
+}
+
+/**
+ * The oneof member of the `google.protobuf.Value` in `bytes`, decoded without reflection.
+ * A value nested deeper than {@link MAX_JSON_DEPTH} is not read further: the member then
+ * carries the problem (see {@link JSON_PROBLEM}), which storing it reports naming the field.
+ * Other malformed values throw, as {@link decodeJsonValue} does.
+ */
+export function decodeJsonOneof<C extends string>(jsonCase: C, bytes: Uint8Array): { case: C; value: Value } {
+  try {
+    return jsonOneof(jsonCase, decodeJsonValue(bytes, MAX_JSON_DEPTH));
+  } catch (error) {
+    if (!(error instanceof JsonDepthError)) throw error;
+    return { case: jsonCase, [JSON_PROBLEM]: error.message, value: create(ValueSchema) } as { case: C; value: Value };
+  }
 }

@@ -3,13 +3,13 @@ import { DurationSchema, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { RetryPolicySchema } from "../../gen/taskqueue/v1/task_pb.js";
 import {
   type SubmitTaskRequest,
+  SubmitTaskRequestSchema,
   type SubmitTasksRequest,
   SubmitTasksRequestSchema,
   type TaskView,
 } from "../../gen/taskqueue/v1/task_service_pb.js";
-import { decodeJsonValue } from "../../worker/wire/json-value.js";
 import { emptyStringMemo, ProtoReader, readStringMapEntry, WireType } from "../../worker/wire/proto-reader.js";
-import { jsonOneof } from "./json-oneof.js";
+import { decodeJsonOneof } from "./json-oneof.js";
 import { withReflectiveFallback } from "./reflective-fallback.js";
 
 const LEN = WireType.lengthDelimited;
@@ -19,13 +19,24 @@ const VARINT = WireType.varint;
  * Decodes a `SubmitTasksRequest` without reflection: the same message protobuf-es would
  * build, except that each JSON payload also carries its JSON text (so storing it needs no
  * second conversion) and builds its `google.protobuf.Value` only when read. Rare nested
- * messages (retry policy, times) go through protobuf-es. Anything this decoder cannot take
- * (an empty or non-finite Value) falls back to the reflective decoder, whose result the
- * validation then refuses with a precise error.
+ * messages (retry policy, times) go through protobuf-es. A payload nested deeper than the
+ * limit is not read further: it carries the problem, which validation reports for that task
+ * alone. Anything else this decoder cannot take (an empty or non-finite Value, a string that
+ * is not valid UTF-8) falls back to the reflective decoder, whose result the validation then
+ * refuses with a precise error.
  */
 export const decodeSubmitTasksRequest: (bytes: Uint8Array) => SubmitTasksRequest = withReflectiveFallback(
   SubmitTasksRequestSchema,
   decodeFast,
+);
+
+/** Decodes a `SubmitTaskRequest` the same way as each task of {@link decodeSubmitTasksRequest}. */
+export const decodeSubmitTaskRequest: (bytes: Uint8Array) => SubmitTaskRequest = withReflectiveFallback(
+  SubmitTaskRequestSchema,
+  (bytes) => {
+    const reader = new ProtoReader(bytes);
+    return readTask(reader, reader.end, emptyStringMemo(), emptyStringMemo());
+  },
 );
 
 function decodeFast(bytes: Uint8Array): SubmitTasksRequest {
@@ -67,7 +78,7 @@ function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof em
         task.type = reader.repeatedString(types);
         break;
       case (3 << 3) | LEN:
-        task.payloadData = jsonOneof("payload", decodeJsonValue(reader.bytes()));
+        task.payloadData = decodeJsonOneof("payload", reader.bytes());
         break;
       case (4 << 3) | LEN:
         task.payloadData = { case: "payloadBytes", value: Uint8Array.from(reader.bytes()) };

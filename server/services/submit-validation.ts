@@ -1,10 +1,11 @@
 import type { SubmitTaskRequest } from "../../gen/taskqueue/v1/task_service_pb.js";
 import type { QueueRetryDefaults } from "../config.js";
+import { toStorableText, unstorableTextProblem } from "../db/storable-text.js";
 import { InvalidArgumentError, ResourceExhaustedError } from "../errors.js";
 import { newTaskId } from "../engine/ids.js";
 import type { NewTask } from "../engine/task-records.js";
 import { encodeData } from "./payload-codec.js";
-import { msOfDuration, dateOf } from "./proto-time.js";
+import { checkedDateOf, checkedMsOfDuration } from "./proto-time.js";
 
 /** Limits and defaults that validation applies. */
 export interface SubmitPolicy {
@@ -20,6 +21,22 @@ export interface SubmitPolicy {
 const QUEUE_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 const TYPE_NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
 const DAY_MS = 24 * 3600 * 1000;
+
+/** Checks a task type name (for a filter; a submit checks it too); throws InvalidArgumentError naming `field`. */
+export function checkTypeName(type: string, field = "type"): void {
+  if (!TYPE_NAME.test(type)) {
+    throw new InvalidArgumentError(field, `"${truncate(type)}" must be 1-128 characters of letters, digits and . _ : / -`);
+  }
+}
+
+/**
+ * Checks that free text from a request can be stored as it is (no NUL, valid UTF-8: see
+ * `storable-text.ts`); throws InvalidArgumentError naming `field`.
+ */
+export function checkStorableText(value: string, field: string): void {
+  const problem = unstorableTextProblem(value);
+  if (problem !== undefined) throw new InvalidArgumentError(field, problem);
+}
 
 /** Checks a queue name; throws InvalidArgumentError naming `field`. */
 export function checkQueueName(queue: string, field = "queue"): void {
@@ -37,9 +54,7 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
   const f = (name: string) => `${path}${name}`;
   checkQueueName(req.queue, f("queue"));
   if (req.type === "") throw new InvalidArgumentError(f("type"), "is required");
-  if (!TYPE_NAME.test(req.type)) {
-    throw new InvalidArgumentError(f("type"), `"${truncate(req.type)}" must be 1-128 characters of letters, digits and . _ : / -`);
-  }
+  checkTypeName(req.type, f("type"));
   const payload = encodeData(req.payloadData, "payload", f("payload"));
   if (payload.bytes.length > policy.maxPayloadBytes) {
     const field = req.payloadData.case === "payloadBytes" ? "payload_bytes" : "payload";
@@ -60,36 +75,42 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
   if (maxAttempts < 1 || maxAttempts > 100) {
     throw new InvalidArgumentError(f("retry_policy.max_attempts"), `must be between 1 and 100, got ${maxAttempts}`);
   }
-  const backoffInitialMs = retry?.initialBackoff ? msOfDuration(retry.initialBackoff) : defaults.initialBackoffMs;
+  const backoffInitialMs = retry?.initialBackoff
+    ? checkedMsOfDuration(retry.initialBackoff, f("retry_policy.initial_backoff"))
+    : defaults.initialBackoffMs;
   if (backoffInitialMs < 0 || backoffInitialMs > DAY_MS) {
     throw new InvalidArgumentError(f("retry_policy.initial_backoff"), "must be between 0 and 24h");
   }
-  const backoffMaxMs = retry?.maxBackoff ? msOfDuration(retry.maxBackoff) : Math.max(defaults.maxBackoffMs, backoffInitialMs);
+  const backoffMaxMs = retry?.maxBackoff
+    ? checkedMsOfDuration(retry.maxBackoff, f("retry_policy.max_backoff"))
+    : Math.max(defaults.maxBackoffMs, backoffInitialMs);
   if (backoffMaxMs < backoffInitialMs || backoffMaxMs > 7 * DAY_MS) {
     throw new InvalidArgumentError(f("retry_policy.max_backoff"), "must be at least initial_backoff and at most 7 days");
   }
-  const backoffMultiplier = retry?.backoffMultiplier || defaults.backoffMultiplier;
+  // 0 is proto3's "unset"; NaN is not, and fails the range check below.
+  const backoffMultiplier = retry && retry.backoffMultiplier !== 0 ? retry.backoffMultiplier : defaults.backoffMultiplier;
   if (!(backoffMultiplier >= 1 && backoffMultiplier <= 100)) {
     throw new InvalidArgumentError(f("retry_policy.backoff_multiplier"), `must be between 1 and 100, got ${backoffMultiplier}`);
   }
   if (req.idempotencyKey.length > 256) {
     throw new InvalidArgumentError(f("idempotency_key"), "must be at most 256 characters");
   }
+  if (req.idempotencyKey !== "") checkStorableText(req.idempotencyKey, f("idempotency_key"));
   checkLabels(req.labels, f("labels"));
   let runAt: Date | null = null;
   if (req.runAt) {
-    const date = dateOf(req.runAt);
-    if (Number.isNaN(date.getTime())) throw new InvalidArgumentError(f("run_at"), "is not a valid time");
+    // Years 1 to 9999: a start deadline up to 7 days later is still a time Postgres takes.
+    const date = checkedDateOf(req.runAt, f("run_at"));
     if (date.getTime() > nowMs) runAt = date;
   }
   let timeoutMs: number | null = null;
   if (req.timeout) {
-    timeoutMs = msOfDuration(req.timeout);
+    timeoutMs = checkedMsOfDuration(req.timeout, f("timeout"));
     if (timeoutMs <= 0 || timeoutMs > DAY_MS) throw new InvalidArgumentError(f("timeout"), "must be between 1ms and 24h");
   }
   let startDeadline: Date | null = null;
   if (req.startTimeout) {
-    const startTimeoutMs = msOfDuration(req.startTimeout);
+    const startTimeoutMs = checkedMsOfDuration(req.startTimeout, f("start_timeout"));
     if (startTimeoutMs <= 0 || startTimeoutMs > 7 * DAY_MS) {
       throw new InvalidArgumentError(f("start_timeout"), "must be between 1ms and 7 days");
     }
@@ -120,10 +141,14 @@ function checkLabels(labels: Record<string, string>, field: string): void {
   if (entries.length > 32) throw new InvalidArgumentError(field, `at most 32 labels, got ${entries.length}`);
   for (const [key, value] of entries) {
     if (key.length === 0 || key.length > 64) throw new InvalidArgumentError(`${field}.${truncate(key)}`, "keys must be 1-64 characters");
+    const keyProblem = unstorableTextProblem(key);
+    if (keyProblem !== undefined) throw new InvalidArgumentError(`${field}.${truncate(key)}`, `keys ${keyProblem}`);
     if (value.length > 256) throw new InvalidArgumentError(`${field}.${key}`, "values must be at most 256 characters");
+    checkStorableText(value, `${field}.${key}`);
   }
 }
 
+/** `s` cut to 40 characters, as storable text: it is quoted in error messages and field paths. */
 function truncate(s: string): string {
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+  return toStorableText(s.length > 40 ? `${s.slice(0, 40)}…` : s);
 }

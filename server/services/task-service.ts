@@ -7,7 +7,7 @@ import { preciseNowMs } from "../engine/precise-time.js";
 import type { Submitter } from "../engine/submitter.js";
 import type { NewTask } from "../engine/task-records.js";
 import { InvalidArgumentError, NotFoundError, TaskQueueError } from "../errors.js";
-import { type SubmitPolicy, validateSubmit } from "./submit-validation.js";
+import { checkStorableText, checkTypeName, type SubmitPolicy, validateSubmit } from "./submit-validation.js";
 import { checkTaskId, decodePageToken, encodePageToken, pageSizeOf } from "./page-token.js";
 import { SubmitTaskReply, SubmitTasksReply } from "./submit-replies.js";
 import { attemptOfRow, stateNameOf, taskOfRow } from "./task-mapper.js";
@@ -91,6 +91,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
       if (req.queue !== "" && !/^[A-Za-z0-9._:-]{1,128}$/.test(req.queue)) {
         throw new InvalidArgumentError("queue", `"${req.queue.slice(0, 40)}" is not a valid queue name`);
       }
+      if (req.type !== "") checkTypeName(req.type);
       const states: TaskStateName[] = req.states.map((s, i) => {
         const name = stateNameOf(s);
         if (!name) throw new InvalidArgumentError(`states[${i}]`, `unknown state ${s}`);
@@ -116,6 +117,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
     async cancelTask(req) {
       checkTaskId(req.id);
       if (req.reason.length > 1024) throw new InvalidArgumentError("reason", "must be at most 1024 characters");
+      checkStorableText(req.reason, "reason");
       const row = await deps.canceller.cancel(req.id, req.reason);
       return { task: taskOfRow(row) };
     },

@@ -15,7 +15,7 @@ import { randomToken } from "../engine/ids.js";
 import type { LeaseReaper } from "../engine/lease-reaper.js";
 import type { ReportedResult, ResultRecorder } from "../engine/result-recorder.js";
 import type { DispatchSession } from "../engine/session.js";
-import type { TransitionWriter } from "../db/transition-writer.js";
+import type { ProgressBuffer } from "../engine/progress-buffer.js";
 import type { Logger } from "../observability/logger.js";
 import type { LeasedRecord, QueueStore } from "../redis/queue-store.js";
 import { encodeData, type StoredData } from "./payload-codec.js";
@@ -23,6 +23,7 @@ import { AcksResponse, AssignmentResponse, type AckEntry } from "./worker-respon
 import { durationFromMs } from "./proto-time.js";
 import { checkQueueName } from "./submit-validation.js";
 import { InvalidArgumentError } from "../errors.js";
+import { toStorableText, unstorableTextProblem } from "../db/storable-text.js";
 
 /** What a worker stream needs from the engine. */
 export interface WorkerStreamDeps {
@@ -30,7 +31,7 @@ export interface WorkerStreamDeps {
   recorder: ResultRecorder;
   reaper: LeaseReaper;
   store: QueueStore;
-  writer: TransitionWriter;
+  progress: ProgressBuffer;
   logger: Logger;
   serverId: string;
   leaseDurationMs: number;
@@ -149,6 +150,8 @@ export class WorkerStream implements DispatchSession {
     const invalid = (field: string, problem: string) =>
       new ConnectError(new InvalidArgumentError(`hello.${field}`, problem).message, Code.InvalidArgument);
     if (hello.workerId === "" || hello.workerId.length > 128) throw invalid("worker_id", "must be 1-128 characters");
+    const workerIdProblem = unstorableTextProblem(hello.workerId);
+    if (workerIdProblem !== undefined) throw invalid("worker_id", workerIdProblem);
     if (hello.queues.length === 0) throw invalid("queues", "must name at least one queue");
     hello.queues.forEach((q, i) => {
       try {
@@ -236,7 +239,12 @@ export class WorkerStream implements DispatchSession {
         leaseToken: r.leaseToken,
         outcome: {
           kind: "failure",
-          error: { message: failure.message.slice(0, 4096), type: failure.type.slice(0, 128), nonRetryable: failure.nonRetryable },
+          // Sanitised, not refused: a worker's failure must be recorded whatever its text.
+          error: {
+            message: toStorableText(failure.message.slice(0, 4096)),
+            type: toStorableText(failure.type.slice(0, 128)),
+            nonRetryable: failure.nonRetryable,
+          },
         },
       };
     }
@@ -260,9 +268,7 @@ export class WorkerStream implements DispatchSession {
   private progress(taskId: string, percent: number, message: string): void {
     if (!this.held.has(taskId)) return;
     const clamped = Math.min(100, Math.max(0, Number.isFinite(percent) ? percent : 0));
-    this.deps.writer.progress([{ id: taskId, percent: clamped, message: message.slice(0, 1024) }]).catch((error: unknown) => {
-      this.logger.warn({ err: error }, "writing progress failed");
-    });
+    this.deps.progress.report(this.id, { id: taskId, percent: clamped, message });
   }
 
   private async close(): Promise<void> {

@@ -9,6 +9,7 @@ import {
 import type { HandlerContext } from "@connectrpc/connect";
 import type {
   Metadata,
+  MethodDefinition,
   sendUnaryData,
   ServerDuplexStream,
   ServerReadableStream,
@@ -27,6 +28,7 @@ import { grpcMethodPath, grpcServiceDefinition } from "./grpc-service-definition
 import type { LazyHandlerContext } from "./lazy-handler-context.js";
 import { readRequests, writeResponses } from "./grpc-stream-io.js";
 import type { ServiceRegistration } from "./service-registration.js";
+import { decodedRequest, tolerantDecoder } from "./undecodable-request.js";
 
 /** Dependencies and options of {@link adaptServiceToGrpc}. */
 export interface GrpcAdapterOptions {
@@ -66,7 +68,8 @@ interface MethodScope {
  * the deadline, a signal aborted on cancel). Handler results are sent with the response
  * headers and trailers the handler set on its context. A thrown `ConnectError` keeps its
  * code, message and metadata; any other error becomes INTERNAL "internal error" and is
- * logged, never sent.
+ * logged, never sent. A request message that cannot be decoded ends its call with
+ * INVALID_ARGUMENT (grpc-js alone would answer INTERNAL).
  */
 export function adaptServiceToGrpc(
   registration: ServiceRegistration,
@@ -84,7 +87,14 @@ export function adaptServiceToGrpc(
     const scope: MethodScope = { service, method, path: grpcMethodPath(service, method), options, live };
     implementation[method.name] = createHandler(scope, bound);
   }
-  return { definition: grpcServiceDefinition(service, registration.requestDecoders), implementation };
+  const definition: Record<string, MethodDefinition<Message, Message>> = {};
+  for (const [name, entry] of Object.entries(grpcServiceDefinition(service, registration.requestDecoders))) {
+    const input = service.methods.find((m) => m.name === name)!.input;
+    // grpc-js hands what this returns to the handlers, which unwrap it with `decodedRequest`.
+    const deserialize = tolerantDecoder(entry.requestDeserialize, input.typeName) as (bytes: Buffer) => Message;
+    definition[name] = { ...entry, requestDeserialize: deserialize };
+  }
+  return { definition, implementation };
 }
 
 function createHandler(scope: MethodScope, fn: (...args: unknown[]) => unknown): UntypedHandleCall {
@@ -102,7 +112,7 @@ function createHandler(scope: MethodScope, fn: (...args: unknown[]) => unknown):
 
 function unaryHandler(scope: MethodScope, fn: UnaryFn) {
   return (call: ServerUnaryCall<Message, Message>, callback: sendUnaryData<Message>): void => {
-    void respondOnce(scope, call, callback, (context) => fn(call.request, context));
+    void respondOnce(scope, call, callback, (context) => fn(decodedRequest(call.request), context));
   };
 }
 
@@ -114,7 +124,7 @@ function clientStreamingHandler(scope: MethodScope, fn: ClientStreamingFn) {
 
 function serverStreamingHandler(scope: MethodScope, fn: ServerStreamingFn) {
   return (call: ServerWritableStream<Message, Message>): void => {
-    void respondStreaming(scope, call, (context) => fn(call.request, context));
+    void respondStreaming(scope, call, (context) => fn(decodedRequest(call.request), context));
   };
 }
 

@@ -1,3 +1,4 @@
+/// <reference lib="es2024.string" />
 import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { Metadata, status as GrpcCode, type StatusObject } from "@grpc/grpc-js";
@@ -24,7 +25,8 @@ export interface MappedGrpcStatus {
  * Maps an error thrown by a Connect service implementation to a gRPC status.
  *
  * A `ConnectError` keeps its code (Connect `Code` numbers equal gRPC status codes), its
- * raw message, its metadata and its details (as `grpc-status-details-bin`). Any other
+ * raw message (made well-formed: it may quote a client's text, and grpc-js cannot send a
+ * lone surrogate), its metadata and its details (as `grpc-status-details-bin`). Any other
  * error becomes INTERNAL "internal error": nothing of it (message, stack) reaches the
  * client. `trailer` holds trailers the handler set on its context; they are sent too.
  */
@@ -47,7 +49,7 @@ export function toGrpcStatus(error: unknown, trailer?: Headers): MappedGrpcStatu
     }
   }
   return {
-    status: { code: toGrpcCode(error.code), details: error.rawMessage, metadata },
+    status: { code: toGrpcCode(error.code), details: error.rawMessage.toWellFormed(), metadata },
     unexpected: false,
   };
 }

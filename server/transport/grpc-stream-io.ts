@@ -1,6 +1,7 @@
 import { create, type DescMessage, type Message, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Readable, Writable } from "node:stream";
+import { decodedRequest, type UndecodableRequest } from "./undecodable-request.js";
 
 /** A grpc-js server stream that can be read: client-streaming and bidi calls. */
 export type GrpcReadableCall = Readable & { readonly cancelled: boolean };
@@ -13,7 +14,8 @@ export type GrpcWritableCall = Writable & { readonly cancelled: boolean };
  *
  * It reads with `iterator({ destroyOnReturn: false })`: a handler that stops reading
  * early must not destroy the stream, which still carries its responses and status.
- * When the client cancels, iteration fails with a Canceled `ConnectError`.
+ * When the client cancels, iteration fails with a Canceled `ConnectError`; at a message that
+ * could not be decoded, with an InvalidArgument one.
  */
 export async function* readRequests(call: GrpcReadableCall): AsyncGenerator<Message> {
   const iterator = call.iterator({ destroyOnReturn: false });
@@ -23,7 +25,7 @@ export async function* readRequests(call: GrpcReadableCall): AsyncGenerator<Mess
       if (next.done === true) {
         return;
       }
-      yield next.value as Message;
+      yield decodedRequest(next.value as Message | UndecodableRequest);
     }
   } catch (error) {
     if (call.cancelled) {

@@ -15,20 +15,39 @@ const ENTRY_VALUE = 2;
 const LIST_VALUES = 1;
 
 const NOT_SET = Symbol("not set");
+/** Thrown inside the reader when nesting runs out of room; {@link decodeJsonValue} reports it. */
+const TOO_DEEP = Symbol("too deep");
+
+/** Thrown by {@link decodeJsonValue} for a value whose arrays and objects nest deeper than allowed. */
+export class JsonDepthError extends Error {
+  /** @param maxDepth the nesting allowed */
+  constructor(readonly maxDepth: number) {
+    super(`nests arrays and objects deeper than ${maxDepth} levels`);
+    this.name = "JsonDepthError";
+  }
+}
 
 /**
  * Decodes the `google.protobuf.Value` message in `bytes` into the JS value it stands for,
  * as protobuf's JSON mapping does: null, a number, a string, a boolean, an object or an
- * array. Throws when a value holds nothing or a number is NaN or infinite.
+ * array. Throws when a value holds nothing, a number is NaN or infinite, or a string is not
+ * valid UTF-8; and {@link JsonDepthError} when arrays and objects nest more than `maxDepth`
+ * levels (`[[1]]` nests 2), without reading deeper (so no depth exhausts the stack).
  */
-export function decodeJsonValue(bytes: Uint8Array): JsonValue {
+export function decodeJsonValue(bytes: Uint8Array, maxDepth = Infinity): JsonValue {
   // The most common payload by far: null_value = 0.
   if (bytes.length === 2 && bytes[0] === ((NULL_VALUE << 3) | WireType.varint) && bytes[1] === 0) return null;
   const reader = new ProtoReader(bytes);
-  return readValue(reader, reader.end);
+  try {
+    return readValue(reader, reader.end, maxDepth);
+  } catch (error) {
+    if (error === TOO_DEEP) throw new JsonDepthError(maxDepth);
+    throw error;
+  }
 }
 
-function readValue(reader: ProtoReader, end: number): JsonValue {
+/** Reads a Value ending at `end`; `room` is how many more levels of arrays and objects may open. */
+function readValue(reader: ProtoReader, end: number, room: number): JsonValue {
   let value: JsonValue | typeof NOT_SET = NOT_SET;
   while (reader.pos < end) {
     const tag = reader.tag();
@@ -48,10 +67,10 @@ function readValue(reader: ProtoReader, end: number): JsonValue {
         value = reader.bool();
         break;
       case (STRUCT_VALUE << 3) | WireType.lengthDelimited:
-        value = readStruct(reader, reader.delimitedEnd());
+        value = readStruct(reader, reader.delimitedEnd(), room - 1);
         break;
       case (LIST_VALUE << 3) | WireType.lengthDelimited:
-        value = readList(reader, reader.delimitedEnd());
+        value = readList(reader, reader.delimitedEnd(), room - 1);
         break;
       default:
         reader.skip(tag & 7);
@@ -62,7 +81,8 @@ function readValue(reader: ProtoReader, end: number): JsonValue {
   return value;
 }
 
-function readStruct(reader: ProtoReader, end: number): JsonObject {
+function readStruct(reader: ProtoReader, end: number, room: number): JsonObject {
+  if (room < 0) throw TOO_DEEP;
   const object: JsonObject = {};
   while (reader.pos < end) {
     const tag = reader.tag();
@@ -76,7 +96,7 @@ function readStruct(reader: ProtoReader, end: number): JsonObject {
     while (reader.pos < entryEnd) {
       const entryTag = reader.tag();
       if (entryTag === ((ENTRY_KEY << 3) | WireType.lengthDelimited)) key = reader.string();
-      else if (entryTag === ((ENTRY_VALUE << 3) | WireType.lengthDelimited)) value = readValue(reader, reader.delimitedEnd());
+      else if (entryTag === ((ENTRY_VALUE << 3) | WireType.lengthDelimited)) value = readValue(reader, reader.delimitedEnd(), room);
       else reader.skip(entryTag & 7);
     }
     checkEnd(reader, entryEnd);
@@ -87,11 +107,12 @@ function readStruct(reader: ProtoReader, end: number): JsonObject {
   return object;
 }
 
-function readList(reader: ProtoReader, end: number): JsonValue[] {
+function readList(reader: ProtoReader, end: number, room: number): JsonValue[] {
+  if (room < 0) throw TOO_DEEP;
   const list: JsonValue[] = [];
   while (reader.pos < end) {
     const tag = reader.tag();
-    if (tag === ((LIST_VALUES << 3) | WireType.lengthDelimited)) list.push(readValue(reader, reader.delimitedEnd()));
+    if (tag === ((LIST_VALUES << 3) | WireType.lengthDelimited)) list.push(readValue(reader, reader.delimitedEnd(), room));
     else reader.skip(tag & 7);
   }
   checkEnd(reader, end);

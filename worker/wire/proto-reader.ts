@@ -1,3 +1,5 @@
+import { isUtf8 } from "node:buffer";
+
 /** Protobuf wire types. */
 export const WireType = {
   varint: 0,
@@ -30,7 +32,9 @@ export function emptyStringMemo(): StringMemo {
 /**
  * A minimal protobuf binary reader for the hand-written decoders of the worker stream's hot
  * messages. It reads one buffer front to back; strings are decoded as UTF-8 and bytes
- * fields are views of the buffer (not copies). Malformed input throws.
+ * fields are views of the buffer (not copies). Malformed input throws, and so does a string
+ * that is not valid UTF-8 (as protobuf requires of string fields; replacing the bad bytes
+ * would make different strings equal).
  */
 export class ProtoReader {
   /** Read position. */
@@ -138,7 +142,7 @@ export class ProtoReader {
     const end = this.delimitedEnd();
     const start = this.pos;
     this.pos = end;
-    return start === end ? "" : this.buf.toString("utf8", start, end);
+    return start === end ? "" : this.utf8(start, end);
   }
 
   /**
@@ -156,7 +160,7 @@ export class ProtoReader {
       while (at < length && buf[start + at] === buf[memo.start + at]) at++;
       if (at === length) return memo.value;
     }
-    const value = length === 0 ? "" : this.buf.toString("utf8", start, end);
+    const value = length === 0 ? "" : this.utf8(start, end);
     memo.buf = this.buf;
     memo.start = start;
     memo.end = end;
@@ -202,6 +206,16 @@ export class ProtoReader {
         throw new Error(`protobuf: unknown wire type ${wireType}`);
     }
     if (this.pos > this.end) throw new Error("protobuf: field runs past the end");
+  }
+
+  /** The UTF-8 text of bytes `start` to `end`; throws when they are not valid UTF-8. */
+  private utf8(start: number, end: number): string {
+    const value = this.buf.toString("utf8", start, end);
+    // Invalid bytes decode to U+FFFD: only then is the (rarer) validation needed.
+    if (value.includes("\uFFFD") && !isUtf8(this.buf.subarray(start, end))) {
+      throw new Error("protobuf: a string field is not valid UTF-8");
+    }
+    return value;
   }
 
   private need(bytes: number): void {

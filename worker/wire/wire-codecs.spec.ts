@@ -13,7 +13,7 @@ import {
 import { creditRequest, heartbeatRequest, resultsRequest } from "../requests.js";
 import { decodeAssignment, PayloadKind } from "./assignment.js";
 import { frameService } from "./frame-service.js";
-import { decodeJsonValue, writeJsonValue } from "./json-value.js";
+import { decodeJsonValue, JsonDepthError, writeJsonValue } from "./json-value.js";
 import { ProtoReader } from "./proto-reader.js";
 import { ProtoWriter } from "./proto-writer.js";
 import { decodeAcks, decodeServerMessage } from "./server-messages.js";
@@ -58,6 +58,18 @@ describe("JSON values", () => {
     expect(() => decodeJsonValue(new Uint8Array())).toThrow(/must have a value/);
     const nan = create(ValueSchema, { kind: { case: "numberValue", value: Number.NaN } });
     expect(() => decodeJsonValue(toBinary(ValueSchema, nan))).toThrow(/NaN/);
+  });
+
+  it("refuse nesting deeper than asked without reading further, and strings that are not UTF-8", () => {
+    const nested = (depth: number): JsonValue => (depth === 0 ? 1 : depth % 2 ? [nested(depth - 1)] : { k: nested(depth - 1) });
+    const bytes = (value: JsonValue) => toBinary(ValueSchema, fromJson(ValueSchema, value));
+    expect(decodeJsonValue(bytes(nested(5)), 5)).toEqual(nested(5));
+    expect(() => decodeJsonValue(bytes(nested(6)), 5)).toThrow(JsonDepthError);
+    expect(decodeJsonValue(bytes(nested(6)))).toEqual(nested(6));
+    const badString = new ProtoWriter(8).tag(3, 2).varint(2).finish();
+    const invalid = Uint8Array.from([...badString.subarray(0, 2), 0x6b, 0xff]);
+    expect(() => decodeJsonValue(invalid)).toThrow(/UTF-8/);
+    expect(decodeJsonValue(bytes("k\uFFFD"))).toBe("k\uFFFD");
   });
 
   it("keep a __proto__ key as an own property", () => {
