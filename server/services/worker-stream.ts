@@ -64,6 +64,9 @@ export class WorkerStream implements DispatchSession {
   private readonly outbox = new AsyncQueue<ConnectResponse>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly logger: Logger;
+  private closing: Promise<void> | undefined;
+  private onClosed: (() => void) | undefined;
+  private readonly whenClosed = new Promise<void>((resolve) => (this.onClosed = resolve));
 
   constructor(
     private readonly deps: WorkerStreamDeps,
@@ -85,7 +88,8 @@ export class WorkerStream implements DispatchSession {
       for await (const message of this.outbox) yield message;
     } finally {
       this.signal.removeEventListener("abort", onAbort);
-      await this.close();
+      // The status goes out now; the leases are released meanwhile (see end()).
+      void this.close();
     }
   }
 
@@ -101,6 +105,12 @@ export class WorkerStream implements DispatchSession {
   drain(deadline: Date, reason: string): void {
     this.draining = true;
     this.send({ case: "drain", value: { deadline: timestampFromDate(deadline), reason } });
+  }
+
+  end(error?: Error): Promise<void> {
+    if (error) this.outbox.fail(error);
+    else void this.finishReading();
+    return this.whenClosed;
   }
 
   private send(message: MessageInitShape<typeof ConnectResponseSchema>["message"]): void {
@@ -265,8 +275,12 @@ export class WorkerStream implements DispatchSession {
     });
   }
 
-  private async close(): Promise<void> {
-    if (this.closed) return;
+  private close(): Promise<void> {
+    this.closing ??= this.release().finally(() => this.onClosed?.());
+    return this.closing;
+  }
+
+  private async release(): Promise<void> {
     this.closed = true;
     this.deps.dispatcher.unregister(this.id);
     if (this.workerId === "") return;
