@@ -37,6 +37,10 @@ const REPAIRED_ERROR = "the end of this attempt was not recorded (its server sto
  * WORKER_LOST (how the attempt really ended is unknown: the server that knew is gone), a
  * `finished_at` no later than the next attempt's start, and an error saying why. The final attempt of a SUCCEEDED task is recorded by the task row
  * (the view `task_attempt_history`) and is left alone. Pages go through the primary key.
+ *
+ * The group-commit writer and the cancel of a queued task close such rows as their task
+ * moves on (migration 0007, TaskRepository.markCancelled); recovery runs this once per
+ * server start, for rows left before those rules existed or by a path they do not see.
  */
 export class OpenAttemptRepairer {
   constructor(private readonly db: Kysely<Database>) {}

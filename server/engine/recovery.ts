@@ -13,7 +13,7 @@ import { newTaskOfRow } from "./task-of-row.js";
 /** Options for {@link Recovery}. */
 export interface RecoveryOptions {
   repository: TaskRepository;
-  /** Closes attempt rows a stopped server left open (full sweeps). */
+  /** Closes attempt rows a stopped server left open (the first full sweep after start-up). */
   attempts: OpenAttemptRepairer;
   store: QueueStore;
   redis: Redis;
@@ -47,8 +47,9 @@ const CLOCK_SKEW_MS = 1_000;
  * gone); otherwise sweeps the tasks created since its last sweep (paced, see
  * {@link REGULAR_SWEEP_DUTY}), a backstop for a crash between a submit's Postgres commit and
  * its Redis enqueue, plus a full sweep every {@link FULL_SWEEP_EVERY} ticks and on request
- * (an enqueue failed, a server died). A full sweep also closes the attempt rows a stopped
- * server left open (see {@link OpenAttemptRepairer}). One server sweeps at a time (a Redis lock).
+ * (an enqueue failed, a server died). The first full sweep after start-up also closes the
+ * attempt rows a stopped server left open (see {@link OpenAttemptRepairer}). One server
+ * sweeps at a time (a Redis lock).
  */
 export class Recovery {
   private timer: NodeJS.Timeout | undefined;
@@ -59,6 +60,8 @@ export class Recovery {
   /** Tasks created before this (epoch ms) were covered by a sweep here. */
   private sweptUpToMs = Date.now() - SETTLE_MS;
   private stopped = false;
+  /** Whether this server's first full sweep has closed the attempt rows left open. */
+  private attemptsRepaired = false;
 
   constructor(private readonly options: RecoveryOptions) {}
 
@@ -119,7 +122,13 @@ export class Recovery {
         : { fromId: lowestTaskIdAt(Math.min(this.sweptUpToMs, sweptUpTo) - CLOCK_SKEW_MS), toId: lowestTaskIdAt(sweptUpTo) };
       const restored = await this.sweep(window);
       this.sweptUpToMs = sweptUpTo;
-      const repaired = full ? await this.repairOpenAttempts() : 0;
+      // Once per start: the writer closes such rows as tasks move on (migration 0007); this
+      // catches rows left before that, or by a path it does not see.
+      let repaired = 0;
+      if (full && !this.attemptsRepaired) {
+        repaired = await this.repairOpenAttempts();
+        this.attemptsRepaired = true;
+      }
       if (restored > 0 || full) this.options.logger.info({ restored, repaired, full }, "recovery sweep done");
       return restored;
     } catch (error) {

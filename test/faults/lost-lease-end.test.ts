@@ -83,7 +83,7 @@ describe("a server killed after ending leases in Redis, before writing those end
       [2, AttemptOutcome.SUCCEEDED, "second-worker", true],
     ]);
 
-    // The other is cancelled while queued: no later attempt will close attempt 1, recovery does.
+    // The other is cancelled while queued: no later attempt will close attempt 1, the cancel does.
     await client.cancelTask({ id: cancelledId, reason: "not needed any more" });
     await waitForState(client, cancelledId, TaskState.CANCELLED);
     await waitFor(async () => (await history(survivor, cancelledId))[0]![1] !== AttemptOutcome.UNSPECIFIED, {

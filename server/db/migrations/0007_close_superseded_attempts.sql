@@ -74,25 +74,30 @@ BEGIN
     outcome = COALESCE(EXCLUDED.outcome, task_attempts.outcome),
     error = COALESCE(EXCLUDED.error, task_attempts.error);
 
-  -- After the upsert (an earlier attempt's own outcome in this batch is already written):
-  -- earlier attempts still open are closed, and earlier attempts with no row at all (their
+  -- After the upsert (an attempt's own outcome in this batch is already written): the task's
+  -- earlier attempts still open are closed, and so is its own attempt when the task ends
+  -- here otherwise than SUCCEEDED (a lease end carries its attempt's outcome: what is still
+  -- open then was left by a server that stopped); earlier attempts with no row at all (their
   -- start was lost too) get one, so that the history is numbered without gaps.
-  IF NOT (1 >= ALL (attempts)) THEN
+  IF NOT (1 >= ALL (attempts)) OR states && ARRAY['DEAD', 'CANCELLED', 'EXPIRED'] THEN
     UPDATE task_attempts a SET
       outcome = 'WORKER_LOST',
-      finished_at = GREATEST(a.started_at, LEAST(now(), COALESCE(to_timestamp(u.started_ms / 1000.0), now()))),
+      finished_at = GREATEST(a.started_at, LEAST(now(), COALESCE(
+        CASE WHEN a.attempt < u.attempt THEN to_timestamp(u.started_ms / 1000.0) END,
+        to_timestamp(u.finished_ms / 1000.0),
+        now()))),
       error = COALESCE(a.error, jsonb_build_object(
-        'message', 'the end of this attempt was not recorded (its server stopped first); a later attempt followed',
+        'message', 'the end of this attempt was not recorded (its server stopped first)',
         'type', 'LeaseLost',
         'attempt', a.attempt))
-    FROM unnest(ids, attempts, started_ms) AS u(id, attempt, started_ms)
-    WHERE u.attempt > 1
+    FROM unnest(ids, states, attempts, started_ms, finished_ms) AS u(id, state, attempt, started_ms, finished_ms)
+    WHERE (u.attempt > 1 OR u.state IN ('DEAD', 'CANCELLED', 'EXPIRED'))
       AND a.task_id = u.id
-      AND a.attempt < u.attempt
+      AND (a.attempt < u.attempt OR (a.attempt = u.attempt AND u.state IN ('DEAD', 'CANCELLED', 'EXPIRED')))
       AND a.outcome IS NULL;
     INSERT INTO task_attempts (task_id, attempt, worker_id, started_at, finished_at, outcome, error)
     SELECT u.id, k.n, '', u.ended, u.ended, 'WORKER_LOST', jsonb_build_object(
-        'message', 'this attempt was not recorded (its server stopped first); a later attempt followed',
+        'message', 'this attempt was not recorded (its server stopped first)',
         'type', 'LeaseLost',
         'attempt', k.n)
     FROM (SELECT x.id, x.attempt, LEAST(now(), COALESCE(to_timestamp(x.started_ms / 1000.0), now())) AS ended
