@@ -18,7 +18,7 @@ export interface StreamDrainOptions {
 
 /** How the worker streams of a drain ended. */
 export interface StreamDrainReport {
-  /** Streams ended with status OK: nothing held, every result answered. */
+  /** Streams ended with status OK (nothing held, every result answered) or by their worker. */
   clean: number;
   /** Streams ended with UNAVAILABLE {@link DRAINED_MESSAGE} at the drain deadline. */
   cut: number;
@@ -50,7 +50,8 @@ export async function drainStreams(options: StreamDrainOptions): Promise<StreamD
     cut.add(s);
     return s.end(new UnavailableError(DRAINED_MESSAGE));
   };
-  const ends = [...sessions].map((s) => (s.held.size > 0 ? endCut(s) : s.end()).then(() => void closedInTime.add(s)));
+  // A stream its worker closed already just finishes releasing (end() resolves when it has).
+  const ends = [...sessions].map((s) => (!s.closed && s.held.size > 0 ? endCut(s) : s.end()).then(() => void closedInTime.add(s)));
   // Clean ends wait for their results' acks, which wait for Postgres: at most until the deadline.
   await budget.settlesBy(budget.drainDeadline, Promise.all(ends));
   // Still open at the deadline (results unanswered): cut too. Streams already closing keep their status.
