@@ -8,6 +8,7 @@ import { openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
 import { writeProgress } from "./db/progress-writer.js";
 import { FinishedTaskDeleter } from "./db/finished-task-deleter.js";
+import { OpenAttemptRepairer } from "./db/open-attempt-repairer.js";
 import { TaskInserter } from "./db/task-inserter.js";
 import { TaskRepository } from "./db/task-repository.js";
 import { TransitionWriter } from "./db/transition-writer.js";
@@ -23,6 +24,8 @@ import { Recovery } from "./engine/recovery.js";
 import { ResultRecorder } from "./engine/result-recorder.js";
 import { Retention } from "./engine/retention.js";
 import { Scheduler } from "./engine/scheduler.js";
+import { ShutdownBudget, type ShutdownReport } from "./engine/shutdown-budget.js";
+import { drainStreams } from "./engine/stream-drain.js";
 import { ServerRegistry } from "./engine/server-registry.js";
 import { Submitter } from "./engine/submitter.js";
 import type { Logger } from "./observability/logger.js";
@@ -55,8 +58,11 @@ export interface RunningServer {
   readonly grpcPort: number;
   /** Bound HTTP gateway port. */
   readonly httpPort: number;
-  /** Drains workers (bounded), stops serving and closes every connection. */
-  stop(): Promise<void>;
+  /**
+   * Drains workers, stops serving and closes every connection, all within `DRAIN_TIMEOUT_MS`
+   * + `SHUTDOWN_GRACE_MS` (see ShutdownBudget); resolves with what, if anything, was cut short.
+   */
+  stop(): Promise<ShutdownReport>;
   /** Runs a full recovery sweep now; returns how many tasks were restored. */
   recover(): Promise<number>;
   /** Ends expired leases now. */
@@ -175,6 +181,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   });
   const recovery = new Recovery({
     repository,
+    attempts: new OpenAttemptRepairer(database.db),
     store,
     redis,
     transitions,
@@ -349,29 +356,39 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   }
   logger.info({ serverId, grpcPort: grpc.port, httpPort: http.port }, "taskqueue server listening");
 
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<ShutdownReport> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      // Every step is bounded: the whole shutdown ends by budget.exitDeadline.
+      const budget = new ShutdownBudget({ drainTimeoutMs: options.drainTimeoutMs, logger });
       draining = true;
       health.setAll(ServingStatus.NOT_SERVING);
-      await dispatcher.stop();
-      const deadline = new Date(Date.now() + options.drainTimeoutMs);
-      for (const session of dispatcher.connected.values()) session.drain(deadline, "server shutting down");
-      await dispatcher.whenNothingHeld(options.drainTimeoutMs);
-      await recorder.idle();
+      await budget.within("stopping dispatch", budget.drainDeadline, dispatcher.stop());
+      await drainStreams({ dispatcher, budget, logger, reason: "server shutting down" });
+      // Results fenced before their streams ended are committed even if their acks are lost.
+      await budget.within("recording results", budget.writeDeadline, recorder.idle());
       scheduler.stop();
       reaper.stop();
       recovery.stop();
-      await retention.stop();
-      await Promise.allSettled([grpc!.shutdown(1_000), http!.close(1_000)]);
-      await progress.stop(Math.min(options.drainTimeoutMs, 2_000));
-      await transitions.stop(options.drainTimeoutMs);
-      await notifier.stop();
-      await registry.stop();
-      subscriber.disconnect();
-      redis.disconnect();
-      await database.close();
-      logger.info({ serverId }, "taskqueue server stopped");
+      await budget.within("stopping retention", budget.writeDeadline, retention.stop());
+      // Unary calls still running finish meanwhile (forced at the write deadline); worker
+      // streams have ended with their status already.
+      const closeGraceMs = Math.max(0, budget.writeDeadline - Date.now());
+      const serversClosed = Promise.allSettled([grpc!.shutdown(closeGraceMs), http!.close(closeGraceMs)]);
+      // Every lease end, result and mark handed to the writer so far is committed (or, past the
+      // deadline, left to recovery: the registry then tells the other servers at once).
+      await budget.within("flushing progress", budget.writeDeadline, progress.stop(Math.max(0, budget.writeDeadline - Date.now())));
+      await budget.within("committing transitions", budget.writeDeadline, transitions.settled());
+      transitions.stop();
+      await budget.within("closing servers", budget.exitDeadline, serversClosed);
+      await budget.within("stopping notifier", budget.exitDeadline, notifier.stop());
+      await budget.within("leaving the server registry", budget.exitDeadline, registry.stop({ clean: budget.unfinished.length === 0 }));
+      await budget.within("closing redis", budget.exitDeadline, Promise.all([closeRedis(subscriber), closeRedis(redis)]));
+      await budget.within("closing postgres", budget.exitDeadline, database.close());
+      const report = budget.report();
+      if (report.complete) logger.info({ serverId, tookMs: report.tookMs }, "taskqueue server stopped");
+      else logger.warn({ serverId, ...report }, "taskqueue server stopped; what was cut short is left to recovery");
+      return report;
     })());
 
   return {
@@ -383,4 +400,10 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     reapExpired: () => reaper.reapExpired(),
     applyRetention: () => retention.sweep({ full: true }),
   };
+}
+
+/** Closes a Redis connection: QUIT when it is up (pending replies arrive first), else at once. */
+async function closeRedis(connection: Redis): Promise<void> {
+  if (connection.status === "ready") await connection.quit().catch(() => undefined);
+  connection.disconnect();
 }

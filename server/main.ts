@@ -1,6 +1,10 @@
 import { compileServerOptions, serverOptionsFromEnv } from "./config.js";
 import { createLogger } from "./observability/logger.js";
 import { startServer } from "./app.js";
+import { SHUTDOWN_GRACE_MS } from "./engine/shutdown-budget.js";
+
+/** How long after the shutdown's bound the process is ended regardless. */
+const WATCHDOG_MARGIN_MS = 500;
 
 /** `npm run server`: reads the environment, starts the server, stops it on SIGTERM / SIGINT. */
 const options = compileServerOptions(serverOptionsFromEnv());
@@ -14,9 +18,16 @@ try {
       logger.warn({ signal }, "second signal: exiting now");
       process.exit(1);
     }
-    logger.info({ signal }, "shutting down: draining workers");
+    logger.info({ signal, drainTimeoutMs: options.drainTimeoutMs }, "shutting down: draining workers");
+    // stop() is bounded by DRAIN_TIMEOUT_MS + SHUTDOWN_GRACE_MS; this only guards against a
+    // step that does not honour its bound.
+    setTimeout(() => {
+      logger.error("shutdown overran its bound: exiting now");
+      process.exit(1);
+    }, options.drainTimeoutMs + SHUTDOWN_GRACE_MS + WATCHDOG_MARGIN_MS);
     server.stop().then(
-      () => process.exit(0),
+      // Exit 1 when a step was cut short: what it had not written is left to recovery.
+      (report) => process.exit(report.complete ? 0 : 1),
       (error: unknown) => {
         logger.error({ err: error }, "shutdown failed");
         process.exit(1);

@@ -125,6 +125,6 @@ describe("DurableTransitions", () => {
     expect(byId.get(tasks[17]!.id)!.last_error.message).toMatch(/^the outcome of attempt 1 could not be stored as reported: /);
     expect(byId.get(tasks[0]!.id)!.last_error.message).toBe("plain");
     expect(byId.get(tasks[39]!.id)!.last_error.message).toBe("other");
-    await transitions.stop(1_000);
+    transitions.stop();
   });
 });

@@ -1,3 +1,4 @@
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AttemptOutcome, TaskState } from "../gen/taskqueue/v1/task_pb.js";
 import { createLogger } from "../server/observability/logger.js";
@@ -7,6 +8,7 @@ import { RawWorker } from "./support/raw-worker.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 import { insertOrphanTask } from "./support/task-db.js";
+import { waitFor } from "./support/wait-for.js";
 
 let a: TestServer;
 let b: TestServer;
@@ -85,6 +87,35 @@ describe("recovery and several servers", () => {
     w.close();
   });
 
+  it("closes, at the first full sweep of a server that starts, the attempt rows a stopped server left open", async () => {
+    const queue = uniqueQueue("open-attempts");
+    const ids = {
+      movedOn: "01a00000-0000-7000-8000-0000000000b1",
+      dead: "01a00000-0000-7000-8000-0000000000b2",
+      succeeded: "01a00000-0000-7000-8000-0000000000b3",
+    };
+    // Rows as a server that stopped before writing its lease ends leaves them (and as rows
+    // written before the writer closed them itself): attempt 1 started, never ended.
+    await insertTaskWithOpenAttempt(a.pool, ids.movedOn, queue, "SUCCEEDED", 2);
+    await insertTaskWithOpenAttempt(a.pool, ids.dead, queue, "DEAD", 1);
+    await insertTaskWithOpenAttempt(a.pool, ids.succeeded, queue, "SUCCEEDED", 1);
+    const c = await startTestServer({}, { databaseUrl: a.databaseUrl, redisPrefix: a.redisPrefix });
+    try {
+      await waitFor(async () => (await attemptRow(a.pool, ids.dead, 1)).outcome !== null, { timeoutMs: 10_000, message: "the open attempt of the DEAD task to be closed" });
+      const { attempts } = await a.grpc.getTask({ id: ids.movedOn, includeAttempts: true });
+      expect(attempts.map((x) => [x.attempt, x.outcome, x.finishedAt !== undefined])).toEqual([
+        [1, AttemptOutcome.WORKER_LOST, true],
+        [2, AttemptOutcome.SUCCEEDED, true],
+      ]);
+      expect(attempts[0]!.error?.type).toBe("LeaseLost");
+      expect(await attemptRow(a.pool, ids.dead, 1)).toMatchObject({ outcome: "WORKER_LOST" });
+      // The final attempt of a SUCCEEDED task is recorded by the task row: its row is left alone.
+      expect(await attemptRow(a.pool, ids.succeeded, 1)).toMatchObject({ outcome: null, finished_at: null });
+    } finally {
+      await c.stop();
+    }
+  });
+
   it("applies a queue's own retry defaults", async () => {
     const { task } = await a.grpc.submitTask({ queue: "patient", type: "echo" });
     expect(task!.maxAttempts).toBe(7);
@@ -93,3 +124,28 @@ describe("recovery and several servers", () => {
     expect(other!.maxAttempts).toBe(3);
   });
 });
+
+/**
+ * Inserts a task in `state` at `attempt`, last changed a minute ago, whose attempt 1 has a
+ * row with no outcome (started two minutes ago).
+ */
+async function insertTaskWithOpenAttempt(pool: pg.Pool, id: string, queue: string, state: string, attempt: number): Promise<void> {
+  const finished = state === "SUCCEEDED" || state === "DEAD";
+  await pool.query(
+    `insert into tasks (id, queue, type, payload, payload_format, state, attempt, max_attempts, backoff_initial_ms,
+       backoff_max_ms, backoff_multiplier, worker_id, started_at, finished_at, created_at, updated_at)
+     values ($1, $2, 'echo', convert_to('{}', 'UTF8'), 1, $3, $4, 3, 1000, 300000, 2, 'gone-worker',
+             now() - interval '90 seconds', case when $5 then now() - interval '1 minute' end,
+             now() - interval '3 minutes', now() - interval '1 minute')`,
+    [id, queue, state, attempt, finished],
+  );
+  await pool.query(
+    `insert into task_attempts (task_id, attempt, worker_id, started_at) values ($1, 1, 'gone-worker', now() - interval '2 minutes')`,
+    [id],
+  );
+}
+
+async function attemptRow(pool: pg.Pool, id: string, attempt: number): Promise<{ outcome: string | null; finished_at: Date | null }> {
+  const { rows } = await pool.query("select outcome, finished_at from task_attempts where task_id = $1 and attempt = $2", [id, attempt]);
+  return rows[0];
+}

@@ -39,6 +39,16 @@ async function waitForAttempts(id: string, expected: AttemptOutcome[], timeoutMs
   });
 }
 
+/** The timings of the welcome a raw worker received; fails if either is unset. */
+function welcomeTimings(w: RawWorker): { heartbeatIntervalMs: number; leaseDurationMs: number } {
+  const welcome = w.received[0]!.message;
+  if (welcome.case !== "welcome") throw new Error(`first message is ${welcome.case}, not welcome`);
+  const { heartbeatInterval, leaseDuration } = welcome.value;
+  if (!heartbeatInterval || !leaseDuration) throw new Error("the welcome leaves heartbeat_interval or lease_duration unset");
+  const ms = (d: { seconds: bigint; nanos: number }) => Number(d.seconds) * 1000 + d.nanos / 1e6;
+  return { heartbeatIntervalMs: ms(heartbeatInterval), leaseDurationMs: ms(leaseDuration) };
+}
+
 async function attemptOutcomes(id: string): Promise<AttemptOutcome[]> {
   const { attempts } = await ts.grpc.getTask({ id, includeAttempts: true });
   return attempts.map((a) => a.outcome);
@@ -71,6 +81,21 @@ describe("WorkerService.Connect", () => {
     w.send({ case: "credit", value: { credits: 1 } });
     const tasks = await w.tasks(2);
     expect(tasks[1]!.taskId).toBe(b.task!.id);
+  });
+
+  it("always states heartbeat_interval and lease_duration in the welcome: the configured values, or 5 s and 15 s by default", async () => {
+    const configured = rawWorker();
+    await configured.hello([uniqueQueue("welcome")]);
+    expect(welcomeTimings(configured)).toEqual({ heartbeatIntervalMs: 300, leaseDurationMs: LEASE_MS });
+    const defaults = await startTestServer();
+    try {
+      const w = new RawWorker(defaults.grpcAddress);
+      workers.push(w);
+      await w.hello([uniqueQueue("welcome-defaults")]);
+      expect(welcomeTimings(w)).toEqual({ heartbeatIntervalMs: 5_000, leaseDurationMs: 15_000 });
+    } finally {
+      await defaults.stop();
+    }
   });
 
   it("requeues a task whose lease expires, and rejects the late result of the old lease", async () => {

@@ -80,15 +80,28 @@ export class TaskRepository {
     return (await q.orderBy("id", "asc").limit(limit).execute()).map((r) => r.id);
   }
 
-  /** Cancels a task that is not finished. Returns the updated row, or undefined if it was finished. */
+  /**
+   * Cancels a task that is not finished and not running (nothing holds a lease on it).
+   * Returns the updated row, or undefined if it was finished. An attempt row still open is
+   * closed WORKER_LOST in the same statement: the server that ended that lease stopped
+   * before writing how (a late write of its real outcome still replaces this one).
+   */
   async markCancelled(id: string, reason: string): Promise<TaskRow | undefined> {
-    return (await this.db
-      .updateTable("tasks")
-      .set({ state: "CANCELLED", cancel_reason: reason, finished_at: sql`now()`, updated_at: sql`now()` })
-      .where("id", "=", id)
-      .where("state", "not in", ["SUCCEEDED", "DEAD", "CANCELLED", "EXPIRED"])
-      .returningAll()
-      .executeTakeFirst()) as TaskRow | undefined;
+    const result = await sql<TaskRow>`
+      WITH cancelled AS (
+        UPDATE tasks SET state = 'CANCELLED', cancel_reason = ${reason}, finished_at = now(), updated_at = now()
+        WHERE id = ${id}::uuid AND state NOT IN ('SUCCEEDED', 'DEAD', 'CANCELLED', 'EXPIRED')
+        RETURNING *),
+      closed AS (
+        UPDATE task_attempts a SET
+          outcome = 'WORKER_LOST',
+          finished_at = GREATEST(a.started_at, now()),
+          error = COALESCE(a.error, jsonb_build_object(
+            'message', 'the end of this attempt was not recorded (its server stopped first)', 'type', 'LeaseLost', 'attempt', a.attempt))
+        FROM cancelled c
+        WHERE a.task_id = c.id AND a.outcome IS NULL)
+      SELECT * FROM cancelled`.execute(this.db);
+    return result.rows[0];
   }
 
   /** Records why a running task is being cancelled (its final state follows from its lease). */

@@ -18,6 +18,8 @@ export interface TransitionWriterOptions {
  * `tq_record_transitions` (migration 0003), whose guard makes every transition safe to apply
  * late, twice or out of order (a terminal row never changes, an older attempt never
  * overwrites a newer one, a RUNNING mark never overwrites the outcome of its own attempt).
+ * Since migration 0007 it also closes the attempt rows a stopped server left open once their
+ * task moves on (a later attempt, or an end other than SUCCEEDED), numbering them without gaps.
  * Parameters: ten arrays of transitions (see {@link transitionParams}), then seven of
  * attempt rows (see {@link attemptParams}).
  */

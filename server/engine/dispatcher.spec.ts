@@ -31,6 +31,7 @@ function session(queue: string): DispatchSession & { delivered: string[] } {
     deliver: (tasks) => delivered.push(...tasks.map((t) => t.id)),
     cancel: () => {},
     drain: () => {},
+    end: async () => {},
   };
 }
 

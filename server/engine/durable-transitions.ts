@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { isDataError } from "../db/data-errors.js";
 import type { TransitionWriter } from "../db/transition-writer.js";
 import type { Logger } from "../observability/logger.js";
@@ -32,6 +33,7 @@ export class DurableTransitions {
   private readonly pending = new Set<Promise<void>>();
   private readonly deferred = new Map<string, TaskTransition>();
   private deferredTimer: NodeJS.Timeout | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: DurableTransitionsOptions) {}
 
@@ -77,15 +79,27 @@ export class DurableTransitions {
     this.writeInBackground(batch);
   }
 
-  /** Waits for writes in progress (bounded by `timeoutMs`), then stops retrying. */
-  async stop(timeoutMs: number): Promise<void> {
+  /**
+   * Writes the deferred RUNNING marks now, then resolves once every write handed in so far,
+   * and every write handed in while waiting (e.g. the lease ends of streams closing during a
+   * shutdown), has committed or failed for good. Unbounded while Postgres is unreachable:
+   * a shutdown waits on it within its budget, then calls {@link stop}.
+   */
+  async settled(): Promise<void> {
     clearTimeout(this.deferredTimer);
     this.flushDeferred();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([Promise.allSettled([...this.pending]), deadline]);
-    clearTimeout(timer);
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /**
+   * Stops retrying: writes waiting to retry fail at once, and a write that fails from now
+   * on fails for good (what they carried is left to recovery).
+   */
+  stop(): void {
     this.stopped = true;
+    clearTimeout(this.deferredTimer);
+    this.deferredTimer = undefined;
+    this.stopping.abort();
   }
 
   /** Writes with retries; on a data error, bisects down to the refused transition. */
@@ -143,7 +157,10 @@ export class DurableTransitions {
         // Refused data fails the same way every time: the caller isolates it instead.
         if (this.stopped || isDataError(error)) throw error;
         this.options.logger.warn({ err: error, retryInMs: delay }, "writing transitions failed; retrying");
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        // Aborted by stop(): give up with the write's own error.
+        await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => {
+          throw error;
+        });
         delay = Math.min(maxDelay, delay * 2);
       }
     }

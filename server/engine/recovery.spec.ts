@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
+import type { OpenAttemptRepairer } from "../db/open-attempt-repairer.js";
 import type { TaskRepository } from "../db/task-repository.js";
 import { createLogger } from "../observability/logger.js";
 import type { QueueStore } from "../redis/queue-store.js";
@@ -23,6 +24,7 @@ function recovery() {
   const redis = { set: async () => "OK" } as unknown as Redis;
   const r = new Recovery({
     repository,
+    attempts: { repairPage: async () => ({ scanned: 0, repaired: 0, last: null }) } as unknown as OpenAttemptRepairer,
     store,
     redis,
     transitions: {} as DurableTransitions,

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { AttemptKey, OpenAttemptRepairer } from "../db/open-attempt-repairer.js";
 import type { TaskRow } from "../db/schema.js";
 import type { TaskRepository } from "../db/task-repository.js";
 import type { Logger } from "../observability/logger.js";
@@ -12,6 +13,8 @@ import { newTaskOfRow } from "./task-of-row.js";
 /** Options for {@link Recovery}. */
 export interface RecoveryOptions {
   repository: TaskRepository;
+  /** Closes attempt rows a stopped server left open (the first full sweep after start-up). */
+  attempts: OpenAttemptRepairer;
   store: QueueStore;
   redis: Redis;
   transitions: DurableTransitions;
@@ -31,6 +34,9 @@ const SETTLE_MS = 2_000;
 /** Share of its time the regular sweep spends working: it pauses between pages for the rest. */
 const REGULAR_SWEEP_DUTY = 0.2;
 
+/** Attempt rows looked at per page of the repair of open attempts. */
+const ATTEMPT_PAGE = 1000;
+
 /** How far back each regular sweep reaches before the last one: room for servers' clocks to differ. */
 const CLOCK_SKEW_MS = 1_000;
 
@@ -41,7 +47,9 @@ const CLOCK_SKEW_MS = 1_000;
  * gone); otherwise sweeps the tasks created since its last sweep (paced, see
  * {@link REGULAR_SWEEP_DUTY}), a backstop for a crash between a submit's Postgres commit and
  * its Redis enqueue, plus a full sweep every {@link FULL_SWEEP_EVERY} ticks and on request
- * (an enqueue failed, a server died). One server sweeps at a time (a Redis lock).
+ * (an enqueue failed, a server died). The first full sweep after start-up also closes the
+ * attempt rows a stopped server left open (see {@link OpenAttemptRepairer}). One server
+ * sweeps at a time (a Redis lock).
  */
 export class Recovery {
   private timer: NodeJS.Timeout | undefined;
@@ -52,6 +60,8 @@ export class Recovery {
   /** Tasks created before this (epoch ms) were covered by a sweep here. */
   private sweptUpToMs = Date.now() - SETTLE_MS;
   private stopped = false;
+  /** Whether this server's first full sweep has closed the attempt rows left open. */
+  private attemptsRepaired = false;
 
   constructor(private readonly options: RecoveryOptions) {}
 
@@ -112,7 +122,14 @@ export class Recovery {
         : { fromId: lowestTaskIdAt(Math.min(this.sweptUpToMs, sweptUpTo) - CLOCK_SKEW_MS), toId: lowestTaskIdAt(sweptUpTo) };
       const restored = await this.sweep(window);
       this.sweptUpToMs = sweptUpTo;
-      if (restored > 0 || full) this.options.logger.info({ restored, full }, "recovery sweep done");
+      // Once per start: the writer closes such rows as tasks move on (migration 0007); this
+      // catches rows left before that, or by a path it does not see.
+      let repaired = 0;
+      if (full && !this.attemptsRepaired) {
+        repaired = await this.repairOpenAttempts();
+        this.attemptsRepaired = true;
+      }
+      if (restored > 0 || full) this.options.logger.info({ restored, repaired, full }, "recovery sweep done");
       return restored;
     } catch (error) {
       if (full) this.fullNeeded = true;
@@ -149,6 +166,19 @@ export class Recovery {
       if (ids.length < 1000) break;
     }
     return restored;
+  }
+
+  /** Closes open attempt rows of tasks that moved on, a page at a time; returns how many. */
+  private async repairOpenAttempts(): Promise<number> {
+    let after: AttemptKey | null = null;
+    let repaired = 0;
+    while (!this.stopped) {
+      const page = await this.options.attempts.repairPage({ after, limit: ATTEMPT_PAGE, settleMs: SETTLE_MS });
+      repaired += page.repaired;
+      if (page.scanned < ATTEMPT_PAGE || !page.last) break;
+      after = page.last;
+    }
+    return repaired;
   }
 
   private async restore(cases: Array<{ row: TaskRow; finding: ProbeFinding }>): Promise<number> {

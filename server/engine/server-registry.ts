@@ -31,11 +31,17 @@ export class ServerRegistry {
     this.timer.unref();
   }
 
-  /** Stops refreshing and deregisters (a clean stop leaves no pending writes). */
-  async stop(): Promise<void> {
+  /**
+   * Stops refreshing and deletes this server's liveness key. After a clean stop (nothing left
+   * unwritten) it also leaves the list of servers. Otherwise it stays listed: the other
+   * servers find it gone at their next refresh and recover at once what it left unwritten.
+   */
+  async stop(options: { clean: boolean } = { clean: true }): Promise<void> {
     clearInterval(this.timer);
     const { redis, prefix, serverId } = this.options;
-    await redis.multi().del(`${prefix}srv:${serverId}`).srem(`${prefix}servers`, serverId).exec().catch(() => undefined);
+    const leave = redis.multi().del(`${prefix}srv:${serverId}`);
+    if (options.clean) leave.srem(`${prefix}servers`, serverId);
+    await leave.exec().catch(() => undefined);
   }
 
   private async beat(): Promise<void> {

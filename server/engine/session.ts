@@ -32,4 +32,11 @@ export interface DispatchSession {
   cancel(taskId: string, leaseToken: string, reason: string): void;
   /** Tells the worker the server is draining. */
   drain(deadline: Date, reason: string): void;
+  /**
+   * Ends the stream from the server side. Without `error`: once every result it sent is
+   * answered, with status OK. With one: at once, with that error as its status (queued
+   * messages are dropped). Resolves once the stream has closed and its leases are released
+   * (at once, for a stream that had closed already).
+   */
+  end(error?: Error): Promise<void>;
 }

@@ -65,6 +65,9 @@ export class WorkerStream implements DispatchSession {
   private readonly outbox = new AsyncQueue<ConnectResponse>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly logger: Logger;
+  private closing: Promise<void> | undefined;
+  private onClosed: (() => void) | undefined;
+  private readonly whenClosed = new Promise<void>((resolve) => (this.onClosed = resolve));
 
   constructor(
     private readonly deps: WorkerStreamDeps,
@@ -86,7 +89,8 @@ export class WorkerStream implements DispatchSession {
       for await (const message of this.outbox) yield message;
     } finally {
       this.signal.removeEventListener("abort", onAbort);
-      await this.close();
+      // The status goes out now; the leases are released meanwhile (see end()).
+      void this.close();
     }
   }
 
@@ -102,6 +106,12 @@ export class WorkerStream implements DispatchSession {
   drain(deadline: Date, reason: string): void {
     this.draining = true;
     this.send({ case: "drain", value: { deadline: timestampFromDate(deadline), reason } });
+  }
+
+  end(error?: Error): Promise<void> {
+    if (error) this.outbox.fail(error);
+    else void this.finishReading();
+    return this.whenClosed;
   }
 
   private send(message: MessageInitShape<typeof ConnectResponseSchema>["message"]): void {
@@ -271,8 +281,12 @@ export class WorkerStream implements DispatchSession {
     this.deps.progress.report(this.id, { id: taskId, percent: clamped, message });
   }
 
-  private async close(): Promise<void> {
-    if (this.closed) return;
+  private close(): Promise<void> {
+    this.closing ??= this.release().finally(() => this.onClosed?.());
+    return this.closing;
+  }
+
+  private async release(): Promise<void> {
     this.closed = true;
     this.deps.dispatcher.unregister(this.id);
     if (this.workerId === "") return;
