@@ -4,6 +4,7 @@ import { DeadLetterService } from "../gen/taskqueue/v1/dead_letter_service_pb.js
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
 import { WorkerService } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { type CompiledServerOptions } from "./config.js";
+import { MAX_SENT_MESSAGE_BYTES, maxReceivedMessageBytes } from "./message-limits.js";
 import { openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
 import { FinishedTaskDeleter } from "./db/finished-task-deleter.js";
@@ -132,7 +133,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     logger,
     leaseDurationMs: options.leaseDurationMs,
     pollMs: options.dispatchPollMs,
-    releaseSession: (sessionId) => void reaper.releaseSession(sessionId).catch(() => undefined),
+    releaseSession: (sessionId, cause) => void reaper.releaseSession(sessionId, cause).catch(() => undefined),
     onDelivered: (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now()),
   });
   const scheduler = new Scheduler({
@@ -159,6 +160,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onFenced: (ends) => dispatcher.leasesEnded(ends),
     onStale: (n) => metrics.staleResults.inc(n),
   });
+  const maxMessageBytes = maxReceivedMessageBytes(options.maxPayloadBytes);
   const recovery = new Recovery({
     repository,
     store,
@@ -254,6 +256,9 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           leaseDurationMs: options.leaseDurationMs,
           heartbeatIntervalMs: options.heartbeatIntervalMs,
           maxPayloadBytes: options.maxPayloadBytes,
+          maxWorkerCapacity: options.maxWorkerCapacity,
+          maxReceiveMessageBytes: maxMessageBytes,
+          maxSendMessageBytes: MAX_SENT_MESSAGE_BYTES,
           isDraining: () => draining,
         }),
         logger,
@@ -286,7 +291,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   recovery.start();
   retention.start();
 
-  const maxMessageBytes = Math.max(4 * 1024 * 1024, options.maxPayloadBytes * 4);
   let grpc: GrpcServerHandle | undefined;
   let http: HttpGatewayHandle | undefined;
   try {
