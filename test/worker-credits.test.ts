@@ -1,10 +1,9 @@
-import { once } from "node:events";
-import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Code } from "@connectrpc/connect";
-import { Client as GrpcClient, credentials, status as GrpcStatus, type ClientDuplexStream, type StatusObject } from "@grpc/grpc-js";
+import { status as GrpcStatus } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ConnectRequestSchema, type LeasedTask } from "../gen/taskqueue/v1/worker_service_pb.js";
+import type { ConnectResponse, LeasedTask } from "../gen/taskqueue/v1/worker_service_pb.js";
+import { RawBytesStream } from "./support/raw-bytes-stream.js";
 import { RawWorker } from "./support/raw-worker.js";
 import { jsonPayload } from "./support/tasks.js";
 import { waitFor } from "./support/wait-for.js";
@@ -19,6 +18,7 @@ import { startTestServer, uniqueQueue, type TestServer } from "./support/test-se
 const MAX_CAPACITY = 50;
 let ts: TestServer;
 const workers: RawWorker[] = [];
+const rawStreams: RawBytesStream[] = [];
 
 beforeAll(async () => {
   ts = await startTestServer({ maxWorkerCapacity: MAX_CAPACITY });
@@ -26,11 +26,18 @@ beforeAll(async () => {
 
 afterEach(() => {
   for (const w of workers.splice(0)) w.close();
+  for (const s of rawStreams.splice(0)) s.close();
 });
 
 afterAll(async () => {
   await ts?.stop();
 });
+
+function rawBytesStream(): RawBytesStream {
+  const stream = new RawBytesStream(ts.grpcAddress);
+  rawStreams.push(stream);
+  return stream;
+}
 
 function rawWorker(): RawWorker {
   const w = new RawWorker(ts.grpcAddress);
@@ -61,17 +68,6 @@ async function complete(w: RawWorker, tasks: LeasedTask[]): Promise<void> {
   await w.next((m) => m.message.case === "acks" && m.message.value.acks.length === tasks.length, "acks", 10_000, from);
 }
 
-/** A WorkerService.Connect stream that writes raw request bytes (to send what no SDK would). */
-function rawBytesStream(): { call: ClientDuplexStream<Buffer, Buffer>; status: Promise<StatusObject>; close: () => void } {
-  const client = new GrpcClient(ts.grpcAddress, credentials.createInsecure());
-  const identity = (b: Buffer) => b;
-  const call = client.makeBidiStreamRequest("/taskqueue.v1.WorkerService/Connect", identity, identity);
-  call.on("error", () => undefined);
-  // Not events.once: it would reject on the "error" event that comes with a failed status.
-  const status = new Promise<StatusObject>((resolve) => call.once("status", resolve));
-  return { call, status, close: () => client.close() };
-}
-
 describe("worker capacity and credits", () => {
   it("refuses a hello whose capacity is 0 or above MAX_WORKER_CAPACITY, naming hello.capacity", async () => {
     for (const capacity of [0, -1, MAX_CAPACITY + 1]) {
@@ -96,31 +92,29 @@ describe("worker capacity and credits", () => {
     const wide = 2n ** 32n + 1n;
     const hello = (capacity: bigint) =>
       new BinaryWriter().tag(1, 2).fork().tag(1, 2).string("w").tag(2, 2).string(uniqueQueue()).tag(4, 0).uint64(capacity).join().finish();
+    const isWelcome = (m: ConnectResponse) => m.message.case === "welcome";
 
     const credit = rawBytesStream();
-    credit.call.write(Buffer.from(hello(10n)));
-    await once(credit.call, "data");
-    credit.call.write(Buffer.from(new BinaryWriter().tag(2, 2).fork().tag(1, 0).uint64(wide).join().finish()));
+    credit.write(hello(10n));
+    await credit.next(isWelcome, "welcome");
+    credit.write(new BinaryWriter().tag(2, 2).fork().tag(1, 0).uint64(wide).join().finish());
     const creditStatus = await credit.status;
     expect(creditStatus.code).toBe(Code.InvalidArgument);
     expect(creditStatus.details).toBe("credit.credits: must be between 1 and the hello's capacity (10), got 4294967297");
-    credit.close();
 
     const capacity = rawBytesStream();
-    capacity.call.write(Buffer.from(hello(wide)));
+    capacity.write(hello(wide));
     const capacityStatus = await capacity.status;
     expect(capacityStatus.code).toBe(Code.InvalidArgument);
     expect(capacityStatus.details).toBe(`hello.capacity: must be between 1 and ${MAX_CAPACITY}, got 4294967297`);
-    capacity.close();
 
     // The same frames with small values are fine.
     const fine = rawBytesStream();
-    fine.call.write(Buffer.from(hello(2n)));
-    await once(fine.call, "data");
-    fine.call.write(Buffer.from(toBinary(ConnectRequestSchema, create(ConnectRequestSchema, { message: { case: "credit", value: { credits: 2 } } }))));
-    fine.call.end();
+    fine.write(hello(2n));
+    await fine.next(isWelcome, "welcome");
+    fine.send({ case: "credit", value: { credits: 2 } });
+    fine.end();
     expect((await fine.status).code).toBe(GrpcStatus.OK);
-    fine.close();
   });
 
   it("caps a stream's unused credit at its capacity: grants beyond it are dropped, not banked", async () => {

@@ -46,6 +46,9 @@ export interface WorkerStreamDeps {
   isDraining: () => boolean;
 }
 
+/** Why a stream ended whose requests simply ended. */
+const WORKER_ENDED_IT = "the worker ended it (half-close, cancel or lost connection)";
+
 function protocolError(message: string): ConnectError {
   return new ConnectError(message, Code.FailedPrecondition);
 }
@@ -88,7 +91,9 @@ export class WorkerStream implements DispatchSession {
     this.signal.addEventListener("abort", onAbort);
     void this.read(requests).then(
       () => {
-        this.endCause ??= "the worker closed it";
+        // An HTTP/2 reset (a cancel, a lost connection) also ends the requests first, as a
+        // half-close does: the server cannot tell them apart yet.
+        this.endCause ??= this.signal.aborted ? describeStreamEnd(this.signal.reason) : WORKER_ENDED_IT;
         return this.finishReading();
       },
       (error: unknown) => this.fail(error),
