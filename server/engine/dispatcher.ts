@@ -161,6 +161,14 @@ export class Dispatcher {
   }
 
   /**
+   * Gives back credit allocated to a lease pass that did not use it, within the capacity (a
+   * grant that arrived during the pass may have refilled it meanwhile).
+   */
+  private refund(session: DispatchSession, credits: number): void {
+    session.credits = Math.min(session.capacity, session.credits + credits);
+  }
+
+  /**
    * The session has room or credit again: a lease pass on each of its queues, except those
    * known to be empty (a pass found them empty and no task has arrived since).
    */
@@ -240,7 +248,7 @@ export class Dispatcher {
     } catch (error) {
       for (const a of allocations) {
         const s = this.sessions.get(a.sessionId);
-        if (s) s.credits += a.count;
+        if (s) this.refund(s, a.count);
       }
       throw error;
     }
@@ -310,7 +318,7 @@ export class Dispatcher {
         continue;
       }
       const unused = a.count - tasks.length;
-      session.credits += unused;
+      this.refund(session, unused);
       if (unused > 0) this.wakeStarved(session);
       if (tasks.length === 0) continue;
       for (const t of tasks) {

@@ -39,8 +39,9 @@ export interface WorkerStreamDeps {
   maxPayloadBytes: number;
   /** Highest `hello.capacity` accepted. */
   maxWorkerCapacity: number;
-  /** Largest message the server accepts and sends, told to the worker in the welcome. */
+  /** Largest message the server accepts, told to the worker in the welcome. */
   maxReceiveMessageBytes: number;
+  /** Largest message the server sends, told to the worker in the welcome. */
   maxSendMessageBytes: number;
   /** True once the server is shutting down: new streams are refused. */
   isDraining: () => boolean;
