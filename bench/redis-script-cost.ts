@@ -88,14 +88,13 @@ async function runTasks(store: Store, options: Options, queue: string): Promise<
     }
     const { leased } = await store.lease(
       queue,
-      sessions.map((sessionId) => ({ sessionId, workerId: `worker-${sessionId}`, count: options.leaseBatch })),
+      sessions.map((sessionId) => ({ sessionId, workerId: `worker-${sessionId}`, count: options.leaseBatch, tokenPrefix: randomUUID() })),
       30_000,
-      randomUUID(),
     );
     for (const sessionId of sessions) {
       const mine = leased.filter((t) => t.sessionId === sessionId);
       if (mine.length === 0) continue;
-      await store.complete(mine.map((t) => ({ id: t.id, leaseToken: t.leaseToken, how: "succeeded" as const })));
+      await store.complete(mine.map((t) => ({ id: t.id, sessionId, leaseToken: t.leaseToken, how: "succeeded" as const })));
       completed += mine.length;
     }
   }

@@ -58,6 +58,8 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
       DATABASE_URL: options.databaseUrl,
       REDIS_URL: options.redisUrl,
       LOG_LEVEL: options.logLevel ?? "warn",
+      // --concurrency allows workers of up to 10000 slots (the default cap is 1000).
+      MAX_WORKER_CAPACITY: "10000",
       ...options.env,
     },
   });

@@ -4,6 +4,7 @@ import { DeadLetterService } from "../gen/taskqueue/v1/dead_letter_service_pb.js
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
 import { WorkerService } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { type CompiledServerOptions } from "./config.js";
+import { MAX_SENT_MESSAGE_BYTES, maxReceivedMessageBytes } from "./message-limits.js";
 import { openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
 import { writeProgress } from "./db/progress-writer.js";
@@ -145,7 +146,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     logger,
     leaseDurationMs: options.leaseDurationMs,
     pollMs: options.dispatchPollMs,
-    releaseSession: (sessionId) => void reaper.releaseSession(sessionId).catch(() => undefined),
+    releaseSession: (sessionId, cause) => void reaper.releaseSession(sessionId, cause).catch(() => undefined),
     onDelivered: (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now()),
   });
   const scheduler = new Scheduler({
@@ -179,6 +180,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onWritten: (n) => metrics.progressWrites.inc(n),
     onDropped: (n) => metrics.progressDropped.inc(n),
   });
+  const maxMessageBytes = maxReceivedMessageBytes(options.maxPayloadBytes);
   const recovery = new Recovery({
     repository,
     attempts: new OpenAttemptRepairer(database.db),
@@ -275,6 +277,9 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           leaseDurationMs: options.leaseDurationMs,
           heartbeatIntervalMs: options.heartbeatIntervalMs,
           maxPayloadBytes: options.maxPayloadBytes,
+          maxWorkerCapacity: options.maxWorkerCapacity,
+          maxReceiveMessageBytes: maxMessageBytes,
+          maxSendMessageBytes: MAX_SENT_MESSAGE_BYTES,
           isDraining: () => draining,
         }),
         logger,
@@ -308,7 +313,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   retention.start();
   progress.start();
 
-  const maxMessageBytes = Math.max(4 * 1024 * 1024, options.maxPayloadBytes * 4);
   let grpc: GrpcServerHandle | undefined;
   let http: HttpGatewayHandle | undefined;
   try {

@@ -29,6 +29,15 @@ describe("server configuration", () => {
     expect(() => compileServerOptions({ outcomeCommitWindowMs: -1 })).toThrow(/^outcomeCommitWindowMs: must be an integer >= 0/);
   });
 
+  it("bounds the payload size and the worker capacity", () => {
+    expect(compileServerOptions({}).maxWorkerCapacity).toBe(1000);
+    expect(compileServerOptions(serverOptionsFromEnv({ MAX_WORKER_CAPACITY: "50" })).maxWorkerCapacity).toBe(50);
+    expect(() => compileServerOptions({ maxWorkerCapacity: 0 })).toThrow(/^maxWorkerCapacity: must be an integer >= 1/);
+    expect(() => compileServerOptions({ maxWorkerCapacity: 10_001 })).toThrow(/^maxWorkerCapacity: must be at most 10000/);
+    expect(compileServerOptions({ maxPayloadBytes: 4 * 1024 * 1024 - 64 * 1024 }).maxPayloadBytes).toBe(4_128_768);
+    expect(() => compileServerOptions({ maxPayloadBytes: 4 * 1024 * 1024 })).toThrow(/^maxPayloadBytes: must be at most 4128768/);
+  });
+
   it("reads per-queue retry defaults from JSON", () => {
     const options = serverOptionsFromEnv({ QUEUE_RETRY_DEFAULTS: '{"emails":{"maxAttempts":5,"initialBackoffMs":250}}' });
     expect(compileServerOptions(options).queueRetryDefaults).toEqual({ emails: { maxAttempts: 5, initialBackoffMs: 250 } });

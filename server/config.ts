@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "./errors.js";
+import { MAX_PAYLOAD_BYTES_CEILING } from "./message-limits.js";
 
 /** Retry defaults of one queue; unset fields fall back to the server-wide defaults. */
 export interface QueueRetryDefaults {
@@ -24,8 +25,16 @@ export interface ServerOptions {
   redisUrl?: string;
   /** Prefix of every Redis key (`REDIS_PREFIX`), default "tq:". */
   redisPrefix?: string;
-  /** Largest accepted payload in bytes (`MAX_PAYLOAD_BYTES`), default 1 MiB. */
+  /**
+   * Largest accepted payload or result in bytes (`MAX_PAYLOAD_BYTES`), default 1 MiB, at most
+   * 4 MiB − 64 KiB (a task with the largest payload must fit in one 4 MiB message).
+   */
   maxPayloadBytes?: number;
+  /**
+   * Highest capacity a worker stream may announce in its hello (`MAX_WORKER_CAPACITY`),
+   * default 1000, at most 10000: the most tasks one stream holds at once.
+   */
+  maxWorkerCapacity?: number;
   /** Lease duration without heartbeat in ms (`LEASE_DURATION_MS`), default 15000. */
   leaseDurationMs?: number;
   /** Heartbeat interval told to workers in ms (`HEARTBEAT_INTERVAL_MS`), default lease / 3. */
@@ -97,6 +106,7 @@ export const serverDefaults = {
   redisUrl: "redis://127.0.0.1:6379",
   redisPrefix: "tq:",
   maxPayloadBytes: 1024 * 1024,
+  maxWorkerCapacity: 1_000,
   leaseDurationMs: 15_000,
   defaultMaxAttempts: 3,
   defaultInitialBackoffMs: 1_000,
@@ -116,6 +126,9 @@ export const serverDefaults = {
   retentionIntervalMs: 60_000,
   queueRetryDefaults: {} as Record<string, QueueRetryDefaults>,
 };
+
+/** Highest `MAX_WORKER_CAPACITY`. */
+const MAX_WORKER_CAPACITY_CEILING = 10_000;
 
 /** Integer settings for which 0 is meaningful (a free port; no commit window; keep forever). */
 const ZERO_ALLOWED = new Set<keyof ServerOptions>([
@@ -137,6 +150,7 @@ export function compileServerOptions(options: ServerOptions = {}): CompiledServe
     "httpPort",
     "databasePoolSize",
     "maxPayloadBytes",
+    "maxWorkerCapacity",
     "leaseDurationMs",
     "heartbeatIntervalMs",
     "defaultMaxAttempts",
@@ -157,6 +171,12 @@ export function compileServerOptions(options: ServerOptions = {}): CompiledServe
     if (!Number.isInteger(value) || value < minimum) {
       throw new InvalidArgumentError(key, `must be an integer >= ${minimum}, got ${value}`);
     }
+  }
+  if (compiled.maxPayloadBytes > MAX_PAYLOAD_BYTES_CEILING) {
+    throw new InvalidArgumentError("maxPayloadBytes", `must be at most ${MAX_PAYLOAD_BYTES_CEILING} (4 MiB - 64 KiB), got ${compiled.maxPayloadBytes}`);
+  }
+  if (compiled.maxWorkerCapacity > MAX_WORKER_CAPACITY_CEILING) {
+    throw new InvalidArgumentError("maxWorkerCapacity", `must be at most ${MAX_WORKER_CAPACITY_CEILING}, got ${compiled.maxWorkerCapacity}`);
   }
   checkQueueRetryDefaults(compiled.queueRetryDefaults);
   if (compiled.heartbeatIntervalMs >= compiled.leaseDurationMs) {
@@ -183,6 +203,7 @@ export function serverOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX || undefined,
     maxPayloadBytes: int("MAX_PAYLOAD_BYTES"),
+    maxWorkerCapacity: int("MAX_WORKER_CAPACITY"),
     leaseDurationMs: int("LEASE_DURATION_MS"),
     heartbeatIntervalMs: int("HEARTBEAT_INTERVAL_MS"),
     defaultMaxAttempts: int("DEFAULT_MAX_ATTEMPTS"),

@@ -180,6 +180,28 @@ describe("clients in three languages against one server", () => {
     expect(resultOf(done)).toBeNull();
   }, 60_000);
 
+  // Five 1 MB tasks in one lease pass made one 5 MB assignment, over the 4 MiB that gRPC
+  // clients accept by default: the stream failed on every reconnect until the tasks were DEAD.
+  // Their echoed results, finishing together, likewise exceed the server's 4 MiB.
+  it.each(["go", "python"] as const)("runs five 1 MB tasks leased at once on a %s worker at gRPC's default limits", async (language) => {
+    const queue = uniqueQueue(`big-${language}`);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const payload = new Uint8Array(1_000_000).fill(i + 1);
+      const { task } = await ts.grpc.submitTask({ queue, type: "echo", payloadData: { case: "payloadBytes", value: payload } });
+      ids.push(task!.id);
+    }
+    // Queued first: the worker's first grant (its concurrency, 10) leases all five in one pass.
+    const { workerId } = await startWorker(language, queue);
+    for (const [i, id] of ids.entries()) {
+      const done = await waitForState(ts.grpc, id, TaskState.SUCCEEDED, 30_000);
+      expect(done.attempt).toBe(1);
+      expect(done.workerId).toBe(workerId);
+      const result = done.resultData.case === "resultBytes" ? done.resultData.value : new Uint8Array();
+      expect([result.length, result[0]]).toEqual([1_000_000, i + 1]);
+    }
+  }, 60_000);
+
   const kills: Array<{ killed: WorkerLanguage; finisher: WorkerLanguage }> = [
     { killed: "go", finisher: "python" },
     { killed: "python", finisher: "ts" },

@@ -74,3 +74,21 @@ export function rejectedResultReplacement(taskId: string, leaseToken: string, re
     value: { message: `result rejected by the server: ${reason}`.slice(0, 4000), type: "ResultRejected", nonRetryable: true },
   };
 }
+
+/**
+ * The result sent in place of one too large for any message the server accepts: a
+ * non-retryable failure for the same lease, naming the limit (sending it would fail the whole
+ * stream, and every task it holds with it).
+ */
+export function oversizeResultReplacement(taskId: string, leaseToken: string, maxRequestBytes: number): OutgoingResult {
+  return {
+    taskId,
+    leaseToken,
+    kind: "failure",
+    value: {
+      message: `result too large to send: the server accepts messages of at most ${maxRequestBytes} bytes`,
+      type: "ResultTooLarge",
+      nonRetryable: true,
+    },
+  };
+}

@@ -17,7 +17,11 @@ export interface WorkerOptions {
   address?: string;
   /** Queues to take tasks from, at least one. */
   queues: string[];
-  /** Maximum concurrent tasks (the credits granted), 1-10000. Default 10. */
+  /**
+   * Maximum concurrent tasks, 1-10000, default 10: the hello's capacity, which bounds what the
+   * server leases to the stream and the credits granted. The server refuses a hello above its
+   * `MAX_WORKER_CAPACITY` (default 1000) with INVALID_ARGUMENT.
+   */
   concurrency?: number;
   /** Handlers by task type; their names are the task types announced to the server. */
   handlers: TaskHandlers;

@@ -40,6 +40,11 @@ export function resultsRequest(results: readonly OutgoingResult[]): RequestFrame
   return frame("results", encodeTaskResults(results));
 }
 
+/** A batch of results already encoded as a `TaskResults` message. */
+export function encodedResultsRequest(encoded: Uint8Array): RequestFrame {
+  return frame("results", encoded);
+}
+
 /** A progress report of one running task. */
 export function progressRequest(taskId: string, leaseToken: string, percent: number, message: string): RequestFrame {
   const report = create(ProgressReportSchema, { taskId, leaseToken, percent, message });

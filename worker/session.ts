@@ -3,7 +3,7 @@ import type { Client } from "@connectrpc/connect";
 import { ResultStatus, type DrainCommand, type Welcome } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { creditsToGrant } from "./credit-policy.js";
 import { ConnectionLostError, ProtocolError, WorkerStoppingError } from "./errors.js";
-import { applyAcks, rejectedResultReplacement } from "./acks.js";
+import { applyAcks, oversizeResultReplacement, rejectedResultReplacement } from "./acks.js";
 import type { AckCounts, SessionEndReason, TypedEmitter, WorkerEvents } from "./events.js";
 import { Liveness } from "./liveness.js";
 import type { CompiledWorkerOptions } from "./options.js";
@@ -14,7 +14,7 @@ import {
   heartbeatRequest,
   helloRequest,
   progressRequest,
-  resultsRequest,
+  encodedResultsRequest,
 } from "./requests.js";
 import { ResultTracker } from "./result-tracker.js";
 import { ServerClock } from "./server-clock.js";
@@ -24,12 +24,14 @@ import { TimerSet } from "./timer-set.js";
 import type { AssignedTask } from "./wire/assignment.js";
 import type { FrameService, RequestFrame } from "./wire/frame-service.js";
 import { decodeServerMessage, type ReceivedAck, type ServerMessage } from "./wire/server-messages.js";
-import type { OutgoingResult } from "./wire/task-results.js";
+import { encodeTaskResultBatches, type OutgoingResult } from "./wire/task-results.js";
 
 /** How long to wait for the server to end the stream after the worker half-closed it. */
 const CLOSE_GRACE_MS = 2_000;
 /** Bound of a server drain that states no deadline. */
 const DEFAULT_DRAIN_MS = 30_000;
+/** Largest request the server accepts when its welcome does not say (gRPC's usual default). */
+const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 /** Dependencies of a {@link Session}. */
 export interface SessionDeps {
@@ -78,6 +80,8 @@ export class Session {
   private endReason: SessionEndReason | undefined;
   private endError: unknown;
   private outstandingCredit = 0;
+  /** Largest request the server accepts (from the welcome): result batches stay within it. */
+  private maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
   private flushScheduled = false;
   private liveness: Liveness | undefined;
   private readonly timers: TimerSet;
@@ -202,6 +206,7 @@ export class Session {
     }
     this.welcomed = true;
     this.mode = "active";
+    if (welcome.maxReceiveMessageBytes > 0) this.maxRequestBytes = welcome.maxReceiveMessageBytes;
     const intervalMs = (welcome.heartbeatInterval && durationMs(welcome.heartbeatInterval)) || options.heartbeatIntervalMs;
     const leaseDurationMs = welcome.leaseDuration ? durationMs(welcome.leaseDuration) : 0;
     this.liveness = new Liveness({
@@ -280,12 +285,21 @@ export class Session {
     this.checkQuiescent();
   }
 
-  /** Sends pending results as one batch, then tops up credit. */
+  /**
+   * Sends pending results, in as few messages as the server's size limit allows, then tops up
+   * credit. A result too large for any message is replaced by a failure for its lease.
+   */
   private flush(): void {
     this.flushScheduled = false;
     if (this.ended) return;
     if (this.results.pendingCount > 0) {
-      this.outbox.push(resultsRequest(this.results.takeBatch()));
+      const { batches, tooLarge } = encodeTaskResultBatches(this.results.takeBatch(), this.maxRequestBytes);
+      for (const batch of batches) this.outbox.push(encodedResultsRequest(batch));
+      for (const result of tooLarge) {
+        this.deps.options.logger.error({ taskId: result.taskId, maxRequestBytes: this.maxRequestBytes }, "result too large to send");
+        this.results.add(oversizeResultReplacement(result.taskId, result.leaseToken, this.maxRequestBytes));
+      }
+      if (tooLarge.length > 0) this.scheduleFlush();
     }
     this.grantCredit();
     this.checkQuiescent();

@@ -56,6 +56,24 @@ async function servingFiveCredits() {
 }
 
 describe("Dispatcher", () => {
+  it("keeps a session's unused credit within its capacity, also when a pass gives back what it did not use", async () => {
+    const { store, calls } = manualStore();
+    const d = dispatcher(store);
+    const s = session("q"); // capacity 10
+    d.register(s);
+    d.grant(s, 10);
+    expect(s.credits).toBe(0); // all 10 allocated to the pass now waiting for Redis
+    expect(calls[0]!.allocations[0]!.count).toBe(10);
+    d.grant(s, 10); // during the pass
+    d.grant(s, 10); // beyond the capacity: dropped
+    expect(s.credits).toBe(10);
+    calls[0]!.answer([]); // the pass found nothing: its 10 come back, within the capacity
+    await settle();
+    // The grant during the pass runs another: it holds all there is, 10, not 20.
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.allocations[0]!.count + s.credits).toBe(10);
+  });
+
   it("does not look again in a queue found empty when room frees up, until tasks arrive", async () => {
     const { d, s, calls } = await servingFiveCredits();
     expect(calls).toHaveLength(1);

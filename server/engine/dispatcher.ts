@@ -22,8 +22,11 @@ export interface DispatcherOptions {
   pollMs: number;
   /** Most tasks leased by one script call. */
   maxLeaseBatch?: number;
-  /** Called when tasks were leased to a session that closed meanwhile: release its leases. */
-  releaseSession: (sessionId: string) => void;
+  /**
+   * Called when tasks were leased to a session that closed meanwhile: release its leases,
+   * recording `cause` on the attempts.
+   */
+  releaseSession: (sessionId: string, cause: string) => void;
   /** Told about every delivered batch (metrics). */
   onDelivered?: (queue: string, tasks: LeasedRecord[]) => void;
 }
@@ -147,10 +150,22 @@ export class Dispatcher {
     for (const w of waiters) w();
   }
 
-  /** Adds credit to a session and wakes its queues. */
+  /**
+   * Adds credit to a session and wakes its queues. Unused credit is capped at the session's
+   * capacity: a worker's grant may run ahead of the recording of its results, and a worker
+   * cannot bank more than it could ever hold.
+   */
   grant(session: DispatchSession, credits: number): void {
-    session.credits += credits;
+    session.credits = Math.min(session.capacity, session.credits + credits);
     this.wakeSession(session);
+  }
+
+  /**
+   * Gives back credit allocated to a lease pass that did not use it, within the capacity (a
+   * grant that arrived during the pass may have refilled it meanwhile).
+   */
+  private refund(session: DispatchSession, credits: number): void {
+    session.credits = Math.min(session.capacity, session.credits + credits);
   }
 
   /**
@@ -224,7 +239,7 @@ export class Dispatcher {
     const requested = allocations.reduce((n, a) => n + a.count, 0);
     let leased: LeasedRecord[];
     try {
-      const result = await this.options.store.lease(queue, allocations, this.options.leaseDurationMs, randomToken());
+      const result = await this.options.store.lease(queue, allocations, this.options.leaseDurationMs);
       leased = result.leased;
       if (result.expired.length > 0) {
         const now = new Date();
@@ -233,7 +248,7 @@ export class Dispatcher {
     } catch (error) {
       for (const a of allocations) {
         const s = this.sessions.get(a.sessionId);
-        if (s) s.credits += a.count;
+        if (s) this.refund(s, a.count);
       }
       throw error;
     }
@@ -250,8 +265,9 @@ export class Dispatcher {
 
   /**
    * Splits up to one batch of credit among the queue's sessions: an even share each (the
-   * remainder to whoever has credit left), starting after the last session served, so that
-   * when tasks are scarce every stream gets its turn.
+   * remainder to whoever has credit left), starting after the last session served. The lease
+   * script deals the tasks it finds in rotation over these allocations, so that when tasks
+   * are scarce every stream gets some.
    */
   private allocate(queue: string): LeaseAllocation[] {
     const subscribed = [...this.sessions.values()].filter((s) => !s.closed && !s.draining && s.queues.includes(queue));
@@ -279,7 +295,8 @@ export class Dispatcher {
     const allocations: LeaseAllocation[] = [];
     for (const [s, count] of counts) {
       s.credits -= count;
-      allocations.push({ sessionId: s.id, workerId: s.workerId, count });
+      // A fresh random token prefix per session: a worker cannot derive another's tokens.
+      allocations.push({ sessionId: s.id, workerId: s.workerId, count, tokenPrefix: randomToken() });
     }
     return allocations;
   }
@@ -297,11 +314,11 @@ export class Dispatcher {
       const session = this.sessions.get(a.sessionId);
       if (!session || session.closed) {
         // The stream ended while the script ran: give its tasks back at once.
-        if (tasks.length > 0) this.options.releaseSession(a.sessionId);
+        if (tasks.length > 0) this.options.releaseSession(a.sessionId, "it closed while its tasks were being leased");
         continue;
       }
       const unused = a.count - tasks.length;
-      session.credits += unused;
+      this.refund(session, unused);
       if (unused > 0) this.wakeStarved(session);
       if (tasks.length === 0) continue;
       for (const t of tasks) {
@@ -323,5 +340,5 @@ function runningTransition(t: LeasedRecord, workerId: string): TaskTransition {
 
 /** How many more tasks a session can take now: its credit, bounded by its capacity. */
 function room(s: DispatchSession): number {
-  return s.capacity > 0 ? Math.min(s.credits, s.capacity - s.held.size) : s.credits;
+  return Math.min(s.credits, s.capacity - s.held.size);
 }

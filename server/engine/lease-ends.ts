@@ -8,11 +8,22 @@ export interface ReportedOutcome {
   error?: StoredError;
 }
 
+/** Start of the error of an attempt lost with its worker's stream. */
+const LOST_STREAM = "worker stream ended while holding the task";
+
 const serverErrors: Partial<Record<LeaseEnd["how"], string>> = {
   expired: "lease expired: no heartbeat from the worker within the lease duration",
   timeout: "attempt timed out",
-  lost: "worker stream closed while it held the task",
+  lost: LOST_STREAM,
 };
+
+/**
+ * The error of an attempt lost because its worker's stream ended, naming why when known, e.g.
+ * "worker stream ended while holding the task: CANCELED: operation was cancelled by the client".
+ */
+export function lostStreamError(cause?: string): StoredError {
+  return { message: cause ? `${LOST_STREAM}: ${cause}`.slice(0, 4096) : LOST_STREAM, type: "LeaseLost" };
+}
 
 function attemptOutcome(end: LeaseEnd): AttemptOutcomeName {
   if (end.state === "CANCELLED") return "CANCELLED";

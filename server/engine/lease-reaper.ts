@@ -1,7 +1,7 @@
 import type { Logger } from "../observability/logger.js";
 import type { LeaseEnd, QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
-import { transitionOfLeaseEnd } from "./lease-ends.js";
+import { lostStreamError, transitionOfLeaseEnd, type ReportedOutcome } from "./lease-ends.js";
 
 /** Options for {@link LeaseReaper}. */
 export interface LeaseReaperOptions {
@@ -59,18 +59,21 @@ export class LeaseReaper {
     return total;
   }
 
-  /** Puts back every task a closed session held. */
-  async releaseSession(sessionId: string): Promise<LeaseEnd[]> {
+  /**
+   * Puts back every task a closed session held; `cause` (why the stream ended, e.g. the
+   * status it ended with) is recorded in each lost attempt's error.
+   */
+  async releaseSession(sessionId: string, cause?: string): Promise<LeaseEnd[]> {
     const ends = await this.options.store.release(sessionId);
-    this.record(ends);
+    this.record(ends, { error: lostStreamError(cause) });
     if (ends.length > 0) this.options.logger.info({ sessionId, count: ends.length }, "released leases of closed session");
     return ends;
   }
 
-  private record(ends: LeaseEnd[]): void {
+  private record(ends: LeaseEnd[], reported?: ReportedOutcome): void {
     if (ends.length === 0) return;
     const now = this.now();
-    this.options.transitions.writeInBackground(ends.map((e) => transitionOfLeaseEnd(e, now)));
+    this.options.transitions.writeInBackground(ends.map((e) => transitionOfLeaseEnd(e, now, reported)));
     this.options.onLeaseEnds(ends);
   }
 }

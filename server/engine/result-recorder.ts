@@ -9,6 +9,8 @@ export const RECORDING_BATCHES_IN_FLIGHT = 4;
 
 /** A result as reported by a worker, already validated. */
 export interface ReportedResult {
+  /** The session (stream) that reported it: a result counts only from the lease's holder. */
+  sessionId: string;
   taskId: string;
   leaseToken: string;
   outcome:
@@ -68,6 +70,7 @@ export class ResultRecorder {
     const ends = await this.options.store.complete(
       results.map((r) => ({
         id: r.taskId,
+        sessionId: r.sessionId,
         leaseToken: r.leaseToken,
         how: r.outcome.kind === "success" ? "succeeded" : r.outcome.error.nonRetryable ? "fatal" : "failed",
       })),

@@ -15,9 +15,10 @@ export interface DispatchSession {
   /** Credits granted and not yet used. */
   credits: number;
   /**
-   * Most tasks the stream may hold at once (its hello's capacity; 0 = no limit beyond the
-   * credits). A task is held from its lease until its result is recorded, so a worker that
-   * frees slots faster than results can be recorded never accumulates more than this.
+   * Most tasks the stream may hold at once (its hello's capacity, at least 1), and the most
+   * unused credit it may have. A task is held from its lease until its result is fenced, so
+   * a worker that frees slots faster than results can be recorded never accumulates more
+   * than this.
    */
   readonly capacity: number;
   /** Ids of tasks leased to it that have not been answered. */

@@ -47,7 +47,9 @@ function task(overrides: Partial<NewTask> = {}): NewTask {
 
 const item = (t: NewTask, extra: Partial<EnqueueItem> = {}): EnqueueItem => ({ task: t, attempt: 0, dueMs: 0, ...extra });
 const leaseOne = (count = 10, sessionId = "session-a") =>
-  store.lease("jobs", [{ sessionId, workerId: `worker-${sessionId}`, count }], 30_000, "tok");
+  store.lease("jobs", [{ sessionId, workerId: `worker-${sessionId}`, count, tokenPrefix: "tok" }], 30_000);
+/** A result of session-a for its lease `leaseToken` of task `id`. */
+const resultOf = (id: string, leaseToken: string, how: "succeeded" | "failed" = "succeeded") => ({ id, sessionId: "session-a", leaseToken, how });
 
 describe("QueueStore", () => {
   it("enqueues idempotently and leases by priority, then age, with everything a worker needs", async () => {
@@ -59,20 +61,19 @@ describe("QueueStore", () => {
     const { leased, expired } = await store.lease(
       "jobs",
       [
-        { sessionId: "session-a", workerId: "worker-a", count: 1 },
-        { sessionId: "session-b", workerId: "worker-b", count: 1 },
+        { sessionId: "session-a", workerId: "worker-a", count: 1, tokenPrefix: "tok-a" },
+        { sessionId: "session-b", workerId: "worker-b", count: 1, tokenPrefix: "tok-b" },
       ],
       30_000,
-      "tok",
     );
     expect(expired).toEqual([]);
     expect(leased).toEqual([
       {
-        sessionId: "session-a", queue: "jobs", id: high.id, leaseToken: "tok.1", attempt: 1,
+        sessionId: "session-a", queue: "jobs", id: high.id, leaseToken: "tok-a.1", attempt: 1,
         deadlineMs: clock + 2000 + 2000, type: "email", payloadFormat: 1, payload: high.payload,
         maxAttempts: 2, timeoutMs: 2000, labels: { tenant: "é" }, createdMs: clock,
       },
-      expect.objectContaining({ sessionId: "session-b", id: low.id, leaseToken: "tok.2", deadlineMs: clock + 30_000 }),
+      expect.objectContaining({ sessionId: "session-b", id: low.id, leaseToken: "tok-b.1", deadlineMs: clock + 30_000 }),
     ]);
   });
 
@@ -81,16 +82,18 @@ describe("QueueStore", () => {
     await store.enqueue([item(t)]);
     clock += 5;
     const [lease] = (await leaseOne()).leased;
-    const [stale, accepted] = await store.complete([
-      { id: t.id, leaseToken: "tok.9", how: "succeeded" },
-      { id: t.id, leaseToken: lease!.leaseToken, how: "succeeded" },
+    const [stale, otherSession, accepted] = await store.complete([
+      resultOf(t.id, "tok.9"),
+      { ...resultOf(t.id, lease!.leaseToken), sessionId: "session-b" },
+      resultOf(t.id, lease!.leaseToken),
     ]);
     expect(stale).toBeNull();
+    expect(otherSession).toBeNull();
     expect(accepted).toEqual({
       id: t.id, state: "SUCCEEDED", attempt: 1, workerId: "worker-session-a", startedMs: clock, dueMs: 0,
       how: "succeeded", queue: "jobs", sessionId: "session-a", leaseToken: "tok.1",
     });
-    expect(await store.complete([{ id: t.id, leaseToken: lease!.leaseToken, how: "succeeded" }])).toEqual([null]);
+    expect(await store.complete([resultOf(t.id, lease!.leaseToken)])).toEqual([null]);
     expect(await readTaskKey(redis, prefix, t.id)).toMatchObject({ form: "finished", state: "done", attempt: 1, serverId: "server-1" });
     expect(await redis.scard(`${prefix}s:session-a`)).toBe(0);
     expect(await redis.zcard(`${prefix}leases`)).toBe(0);
@@ -101,7 +104,7 @@ describe("QueueStore", () => {
     await store.enqueue([item(t)]);
     let [lease] = (await leaseOne()).leased;
     jitter = 0.5;
-    const [failed] = await store.complete([{ id: t.id, leaseToken: lease!.leaseToken, how: "failed" }]);
+    const [failed] = await store.complete([resultOf(t.id, lease!.leaseToken, "failed")]);
     expect(failed).toMatchObject({ state: "FAILED", attempt: 1, dueMs: clock + 750 });
 
     expect((await store.promote(10)).promoted).toEqual([]);
@@ -109,8 +112,33 @@ describe("QueueStore", () => {
     expect(await store.promote(10)).toEqual({ promoted: [{ id: t.id, queue: "jobs", attempt: 1, previous: "failed" }], nextDueMs: null });
     [lease] = (await leaseOne()).leased;
     expect(lease!.attempt).toBe(2);
-    const [dead] = await store.complete([{ id: t.id, leaseToken: lease!.leaseToken, how: "failed" }]);
+    const [dead] = await store.complete([resultOf(t.id, lease!.leaseToken, "failed")]);
     expect(dead).toMatchObject({ state: "DEAD", attempt: 2 });
+  });
+
+  it("deals tasks over the sessions in rotation, each with its own token prefix", async () => {
+    const tasks = Array.from({ length: 7 }, () => task());
+    await store.enqueue(tasks.map((t) => item(t)));
+    const { leased } = await store.lease(
+      "jobs",
+      [
+        { sessionId: "a", workerId: "wa", count: 4, tokenPrefix: "pa" },
+        { sessionId: "b", workerId: "wb", count: 4, tokenPrefix: "pb" },
+        { sessionId: "c", workerId: "wc", count: 1, tokenPrefix: "pc" },
+      ],
+      30_000,
+    );
+    expect(leased.map((l) => [l.sessionId, l.id, l.leaseToken])).toEqual([
+      ["a", tasks[0]!.id, "pa.1"],
+      ["b", tasks[1]!.id, "pb.1"],
+      ["c", tasks[2]!.id, "pc.1"],
+      ["a", tasks[3]!.id, "pa.2"],
+      ["b", tasks[4]!.id, "pb.2"],
+      ["a", tasks[5]!.id, "pa.3"],
+      ["b", tasks[6]!.id, "pb.3"],
+    ]);
+    expect(await redis.smembers(`${prefix}s:c`)).toEqual([tasks[2]!.id]);
+    expect((await redis.smembers(`${prefix}s:a`)).sort()).toEqual([tasks[0]!.id, tasks[3]!.id, tasks[5]!.id].sort());
   });
 
   it("ends a cancelled running task CANCELLED when its result arrives", async () => {
@@ -118,7 +146,7 @@ describe("QueueStore", () => {
     await store.enqueue([item(t)]);
     const [lease] = (await leaseOne()).leased;
     expect(await store.cancel(t.id, "user")).toEqual({ kind: "running", sessionId: "session-a", leaseToken: "tok.1" });
-    const [end] = await store.complete([{ id: t.id, leaseToken: lease!.leaseToken, how: "succeeded" }]);
+    const [end] = await store.complete([resultOf(t.id, lease!.leaseToken)]);
     expect(end).toMatchObject({ state: "CANCELLED" });
     expect(await store.cancel(t.id, "again")).toEqual({ kind: "removed" });
   });
@@ -148,7 +176,7 @@ describe("QueueStore", () => {
     const [absent, done, cancelled] = [task(), task(), task()];
     await store.enqueue([item(done), item(cancelled)]);
     const [lease] = (await leaseOne(1)).leased;
-    await store.complete([{ id: done.id, leaseToken: lease!.leaseToken, how: "succeeded" }]);
+    await store.complete([resultOf(done.id, lease!.leaseToken)]);
     await store.cancel(cancelled.id, "user");
     expect(await store.inspect([absent.id, done.id, cancelled.id])).toEqual([
       { id: absent.id, kind: "absent", attempt: 0 },
@@ -164,7 +192,7 @@ describe("QueueStore", () => {
     const [done, tombstoned] = [task(), task()];
     await store.enqueue([item(done)]);
     const [lease] = (await leaseOne()).leased;
-    await store.complete([{ id: done.id, leaseToken: lease!.leaseToken, how: "succeeded" }]);
+    await store.complete([resultOf(done.id, lease!.leaseToken)]);
     expect(await redis.type(`${prefix}t:${done.id}`)).toBe("string");
     expect(await redis.ttl(`${prefix}t:${done.id}`)).toBeGreaterThan(500);
     expect(await store.enqueue([item(done)])).toEqual({ added: 0, readyQueues: [] });

@@ -19,6 +19,11 @@ export interface LeaseAllocation {
   sessionId: string;
   workerId: string;
   count: number;
+  /**
+   * Random prefix of the lease tokens this allocation's tasks get (`<prefix>.<k>`), fresh for
+   * each allocation so that no session can tell another's tokens from its own.
+   */
+  tokenPrefix: string;
 }
 
 /** A task leased to a session by {@link QueueStore.lease}. */
@@ -61,6 +66,8 @@ export interface LeaseEnd {
 /** A result to fence and record. */
 export interface CompletionInput {
   id: string;
+  /** The session (stream) that reported it: only the one holding the lease counts. */
+  sessionId: string;
   leaseToken: string;
   how: "succeeded" | "failed" | "fatal";
 }
@@ -157,19 +164,15 @@ export class QueueStore {
   }
 
   /**
-   * Leases ready tasks of `queue` to the given sessions, in allocation order. Tasks found past
-   * their start deadline are expired instead and returned in `expired`.
+   * Leases ready tasks of `queue` to the given sessions, dealt in rotation in allocation order
+   * (see lease.lua). Tasks found past their start deadline are expired instead and returned
+   * in `expired`.
    */
-  async lease(
-    queue: string,
-    allocations: LeaseAllocation[],
-    leaseMs: number,
-    tokenPrefix: string,
-  ): Promise<{ leased: LeasedRecord[]; expired: string[] }> {
-    const args: Array<string | number> = [this.prefix, this.now(), leaseMs, tokenPrefix, queue];
-    for (const a of allocations) args.push(a.sessionId, a.workerId, a.count);
+  async lease(queue: string, allocations: LeaseAllocation[], leaseMs: number): Promise<{ leased: LeasedRecord[]; expired: string[] }> {
+    const args: Array<string | number> = [this.prefix, this.now(), leaseMs, queue];
+    for (const a of allocations) args.push(a.sessionId, a.workerId, a.count, a.tokenPrefix);
     const reply = (await this.run("lease", args, true)) as Array<Buffer | number>;
-    return parseLeaseReply(reply, queue, allocations, tokenPrefix);
+    return parseLeaseReply(reply, queue, allocations);
   }
 
   /** Ends never-started tasks past their start deadline; returns them and the next deadline. */
@@ -184,11 +187,14 @@ export class QueueStore {
     return Number(await this.run("extend", [this.prefix, this.now(), leaseMs, sessionId]));
   }
 
-  /** Fences and records results. `null` marks a stale result (nothing changed). */
+  /**
+   * Fences and records results. `null` marks a stale result (nothing changed): its lease is
+   * not current, or another session holds it.
+   */
   async complete(inputs: CompletionInput[]): Promise<Array<LeaseEnd | null>> {
     if (inputs.length === 0) return [];
     const args: Array<string | number> = [this.prefix, this.now(), this.options.serverId];
-    for (const c of inputs) args.push(c.id, c.leaseToken, c.how === "succeeded" ? "s" : c.how === "fatal" ? "x" : this.random());
+    for (const c of inputs) args.push(c.id, c.sessionId, c.leaseToken, c.how === "succeeded" ? "s" : c.how === "fatal" ? "x" : this.random());
     const reply = (await this.run("complete", args)) as unknown[];
     return parseCompleteReply(reply, inputs);
   }

@@ -5,39 +5,41 @@ import { decodeTaskDescriptor } from "./task-descriptor.js";
 const LEASE_END_VALUES = 7;
 
 /**
- * Reads lease.lua's flat reply: the count leased per allocation, the expired count, then five
- * values per leased task (id, attempt, deadline, descriptor, payload), then the expired ids.
- * Lease tokens are not in the reply: the n-th leased task's token is `<tokenPrefix>.<n>`.
+ * Reads lease.lua's flat reply: the leased and expired counts, then six values per leased task
+ * (session index, id, attempt, deadline, descriptor, payload), then the expired ids. Lease
+ * tokens are not in the reply: the k-th task leased to an allocation has the token
+ * `<its tokenPrefix>.<k>`.
  */
 export function parseLeaseReply(
   reply: Array<Buffer | number>,
   queue: string,
   allocations: LeaseAllocation[],
-  tokenPrefix: string,
 ): { leased: LeasedRecord[]; expired: string[] } {
-  const leased: LeasedRecord[] = [];
-  let at = allocations.length + 1;
-  for (let s = 0; s < allocations.length; s++) {
-    const sessionId = allocations[s]!.sessionId;
-    const count = reply[s] as number;
-    for (let i = 0; i < count; i++, at += 5) {
-      const descriptor = decodeTaskDescriptor((reply[at + 3] as Buffer).toString());
-      leased.push({
-        sessionId,
-        queue,
-        id: (reply[at] as Buffer).toString(),
-        leaseToken: `${tokenPrefix}.${leased.length + 1}`,
-        attempt: reply[at + 1] as number,
-        deadlineMs: reply[at + 2] as number,
-        type: descriptor.type,
-        payloadFormat: descriptor.payloadFormat,
-        payload: reply[at + 4] as Buffer,
-        maxAttempts: descriptor.maxAttempts,
-        timeoutMs: descriptor.timeoutMs,
-        labels: descriptor.labels,
-        createdMs: descriptor.createdMs,
-      });
-    }
+  const leasedCount = reply[0] as number;
+  const leased: LeasedRecord[] = new Array(leasedCount);
+  const dealt = new Array<number>(allocations.length).fill(0);
+  let at = 2;
+  for (let i = 0; i < leasedCount; i++, at += 6) {
+    const s = (reply[at] as number) - 1;
+    const allocation = allocations[s]!;
+    const descriptor = decodeTaskDescriptor((reply[at + 4] as Buffer).toString());
+    const k = dealt[s]! + 1;
+    dealt[s] = k;
+    leased[i] = {
+      sessionId: allocation.sessionId,
+      queue,
+      id: (reply[at + 1] as Buffer).toString(),
+      leaseToken: `${allocation.tokenPrefix}.${k}`,
+      attempt: reply[at + 2] as number,
+      deadlineMs: reply[at + 3] as number,
+      type: descriptor.type,
+      payloadFormat: descriptor.payloadFormat,
+      payload: reply[at + 5] as Buffer,
+      maxAttempts: descriptor.maxAttempts,
+      timeoutMs: descriptor.timeoutMs,
+      labels: descriptor.labels,
+      createdMs: descriptor.createdMs,
+    };
   }
   const expired: string[] = [];
   for (; at < reply.length; at++) expired.push((reply[at] as Buffer).toString());

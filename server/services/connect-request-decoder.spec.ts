@@ -82,6 +82,21 @@ describe("decodeConnectRequest", () => {
     if (decoded.message.case === "results") expect(decoded.message.value.results[0]).toMatchObject({ taskId: "t9", leaseToken: "l9" });
   });
 
+  it("keeps the whole varint of credits and capacity, so values past 32 bits are not read as small ones", () => {
+    const wide = 2n ** 32n + 1n;
+    const credit = new BinaryWriter().tag(2, 2).fork().tag(1, 0).uint64(wide).join().finish();
+    expect(decodeConnectRequest(credit).message).toMatchObject({ case: "credit", value: { credits: 4_294_967_297 } });
+    // With an unknown field the frame goes to protobuf-es: the credits are read again whole.
+    const unusual = new BinaryWriter().tag(2, 2).fork().tag(1, 0).uint64(wide).tag(9, 0).int32(1).join().finish();
+    expect(decodeConnectRequest(unusual).message).toMatchObject({ case: "credit", value: { credits: 4_294_967_297 } });
+    const hello = new BinaryWriter().tag(1, 2).fork().tag(1, 2).string("w").tag(2, 2).string("q").tag(4, 0).uint64(wide).join().finish();
+    expect(decodeConnectRequest(hello).message).toMatchObject({ case: "hello", value: { workerId: "w", queues: ["q"], capacity: 4_294_967_297 } });
+    const negative = new BinaryWriter().tag(2, 2).fork().tag(1, 0).int32(-3).join().finish();
+    expect(decodeConnectRequest(negative).message).toMatchObject({ case: "credit", value: { credits: -3 } });
+    const twoHellos = new BinaryWriter().tag(1, 2).fork().tag(4, 0).int32(5).join().tag(1, 2).fork().tag(4, 0).uint64(wide).join().finish();
+    expect(decodeConnectRequest(twoHellos).message).toMatchObject({ case: "hello", value: { capacity: 4_294_967_297 } });
+  });
+
   it("leaves a result holding no value to the reflective decoder, so the stream can name it", () => {
     const { decoded } = roundTrip({
       message: { case: "results", value: { results: [{ taskId: "t", leaseToken: "l", outcome: { case: "success", value: { resultData: { case: "result", value: create(ValueSchema) } } } }] } },

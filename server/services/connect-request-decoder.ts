@@ -1,3 +1,4 @@
+import { fromBinary } from "@bufbuild/protobuf";
 import {
   type ConnectRequest,
   ConnectRequestSchema,
@@ -12,8 +13,12 @@ const LEN = WireType.lengthDelimited;
 const VARINT = WireType.varint;
 
 /** Field numbers of `ConnectRequest.message` decoded here; the others go through protobuf-es. */
+const HELLO = 1;
 const CREDIT = 2;
 const RESULTS = 4;
+/** Field numbers of `WorkerHello.capacity` and `CreditGrant.credits`. */
+const HELLO_CAPACITY = 4;
+const CREDIT_CREDITS = 1;
 
 /** Raised inside the fast decoder for anything it leaves to protobuf-es. */
 class NotFast extends Error {}
@@ -26,8 +31,56 @@ class NotFast extends Error {}
  * progress, draining, a frame with more than one member) and anything this decoder cannot
  * take (an empty or non-finite Value) goes to protobuf-es, whose result the stream then
  * checks as usual.
+ *
+ * One difference with protobuf-es, on purpose: `hello.capacity` and `credit.credits` keep the
+ * whole value of their varint. protobuf-es keeps the low 32 bits of an int32's varint, so a
+ * grant of 2^32 + 1 would read as 1; here it reads as 4294967297, which the stream refuses
+ * (INVALID_ARGUMENT naming the field) like any value out of range.
  */
-export const decodeConnectRequest: (bytes: Uint8Array) => ConnectRequest = withReflectiveFallback(ConnectRequestSchema, decodeFast);
+export function decodeConnectRequest(bytes: Uint8Array): ConnectRequest {
+  try {
+    return decodeFast(bytes);
+  } catch {
+    return withWholeVarints(bytes, fromBinary(ConnectRequestSchema, bytes));
+  }
+}
+
+/** Puts the whole varint values of `hello.capacity` and `credit.credits` into `request`. */
+function withWholeVarints(bytes: Uint8Array, request: ConnectRequest): ConnectRequest {
+  const message = request.message;
+  if (message.case === "hello") {
+    const whole = lastVarint(bytes, HELLO, HELLO_CAPACITY);
+    if (whole !== undefined) message.value.capacity = whole;
+  } else if (message.case === "credit") {
+    const whole = lastVarint(bytes, CREDIT, CREDIT_CREDITS);
+    if (whole !== undefined) message.value.credits = whole;
+  }
+  return request;
+}
+
+/**
+ * The value (as int64) of the last varint field `inner` inside the message fields `outer` of
+ * the top-level message in `bytes` (protobuf merges repeated message fields: the last value
+ * wins); undefined when there is none.
+ */
+function lastVarint(bytes: Uint8Array, outer: number, inner: number): number | undefined {
+  const reader = new ProtoReader(bytes);
+  let value: number | undefined;
+  while (reader.more) {
+    const tag = reader.tag();
+    if (tag !== ((outer << 3) | LEN)) {
+      reader.skip(tag & 7);
+      continue;
+    }
+    const end = reader.delimitedEnd();
+    while (reader.pos < end) {
+      const field = reader.tag();
+      if (field === ((inner << 3) | VARINT)) value = reader.int64();
+      else reader.skip(field & 7);
+    }
+  }
+  return value;
+}
 
 function decodeFast(bytes: Uint8Array): ConnectRequest {
   const reader = new ProtoReader(bytes);
@@ -46,7 +99,8 @@ function readCredit(reader: ProtoReader, end: number): Extract<ConnectRequest["m
   let credits = 0;
   while (reader.pos < end) {
     const tag = reader.tag();
-    if (tag === ((1 << 3) | VARINT)) credits = reader.int32();
+    // The whole varint, not its low 32 bits (see decodeConnectRequest).
+    if (tag === ((CREDIT_CREDITS << 3) | VARINT)) credits = reader.int64();
     else reader.skip(tag & 7);
   }
   if (reader.pos !== end) throw new NotFast();

@@ -4,6 +4,9 @@ import { toStorableText, unstorableTextProblem } from "../db/storable-text.js";
 import { InvalidArgumentError, ResourceExhaustedError } from "../errors.js";
 import { newTaskId } from "../engine/ids.js";
 import type { NewTask } from "../engine/task-records.js";
+import { PayloadFormat } from "../db/schema.js";
+import { jsonValueSizeBound, MAX_PAYLOAD_BYTES_CEILING } from "../message-limits.js";
+import { jsonValueWireSize } from "./json-value-size.js";
 import { encodeData } from "./payload-codec.js";
 import { checkedDateOf, checkedMsOfDuration } from "./proto-time.js";
 
@@ -59,6 +62,17 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
   if (payload.bytes.length > policy.maxPayloadBytes) {
     const field = req.payloadData.case === "payloadBytes" ? "payload_bytes" : "payload";
     throw new ResourceExhaustedError(f(field), `${payload.bytes.length} bytes exceeds the limit of ${policy.maxPayloadBytes} bytes`);
+  }
+  // A JSON payload goes to workers as a google.protobuf.Value, which can be several times its
+  // text (a list of small numbers): it must still fit in one message to a worker.
+  if (payload.format === PayloadFormat.json && jsonValueSizeBound(payload.bytes.length) > MAX_PAYLOAD_BYTES_CEILING) {
+    const wireBytes = jsonValueWireSize(payload.bytes);
+    if (wireBytes > MAX_PAYLOAD_BYTES_CEILING) {
+      throw new ResourceExhaustedError(
+        f("payload"),
+        `${wireBytes} bytes as a google.protobuf.Value exceeds the limit of ${MAX_PAYLOAD_BYTES_CEILING} bytes of a payload sent to workers`,
+      );
+    }
   }
   if (!Number.isInteger(req.priority) || req.priority < 0 || req.priority > 100) {
     throw new InvalidArgumentError(f("priority"), `must be between 0 and 100, got ${req.priority}`);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ConnectResponseSchema, ResultStatus } from "../../gen/taskqueue/v1/worker_service_pb.js";
 import type { LeasedRecord } from "../redis/queue-store.js";
 import { ENCODE_BINARY } from "../transport/wire/fast-message.js";
-import { AcksResponse, AssignmentResponse } from "./worker-responses.js";
+import { acksResponses, AcksResponse, AssignmentResponse, assignmentResponses, leasedTaskSizeBound } from "./worker-responses.js";
 
 function leased(overrides: Partial<LeasedRecord> = {}): LeasedRecord {
   return {
@@ -60,6 +60,43 @@ describe("self-encoding worker responses", () => {
         { taskId: "c".repeat(200), leaseToken: "", status: ResultStatus.REJECTED, message: "m".repeat(500) },
       ]),
     );
+  });
+
+  it("splits assignments at the split size, a larger task alone, each message as the reflective encoder writes it", () => {
+    const sizes = [10, 300, 20, 30, 5_000, 40, 50, 60];
+    const tasks = sizes.map((n, i) => leased({ id: `id-${i}`, payloadFormat: 2, payload: Buffer.alloc(n, i) }));
+    const responses = assignmentResponses(tasks, 1_000);
+    const carried = responses.map((r) => (r.message.case === "assignment" ? r.message.value.tasks.map((t) => t.taskId) : []));
+    expect(carried.flat()).toEqual(tasks.map((t) => t.id));
+    expect(carried.map((ids) => ids.length)).toEqual([4, 1, 3]);
+    for (const response of responses) {
+      const bytes = response[ENCODE_BINARY]();
+      if (response.message.case === "assignment" && response.message.value.tasks.length > 1) expect(bytes.length).toBeLessThanOrEqual(1_000);
+      expectSameAsReflective(response);
+    }
+  });
+
+  it("keeps a small assignment in one message, encoded when it is sent", () => {
+    const tasks = [leased({ id: "a" }), leased({ id: "b", payload: Buffer.from('{"n":[1,2,3]}') })];
+    const [only, ...rest] = assignmentResponses(tasks);
+    expect(rest).toEqual([]);
+    expectSameAsReflective(only!);
+  });
+
+  it("bounds a task's size from above, JSON payloads at their largest growth", () => {
+    const zeros = `[${Array(10_000).fill("0").join(",")}]`;
+    for (const task of [leased({ payload: Buffer.from(zeros) }), leased({ labels: { ["k".repeat(64)]: "é".repeat(256) }, type: "t".repeat(128) })]) {
+      const actual = new AssignmentResponse([task])[ENCODE_BINARY]().length;
+      expect(leasedTaskSizeBound(task)).toBeGreaterThanOrEqual(actual);
+    }
+  });
+
+  it("splits acks by size", () => {
+    const acks = Array.from({ length: 10 }, (_, i) => ({ taskId: `t${i}`, leaseToken: "x".repeat(20), status: ResultStatus.ACCEPTED }));
+    const responses = acksResponses(acks, 250);
+    expect(responses.length).toBeGreaterThan(1);
+    expect(responses.flatMap((r) => (r.message.case === "acks" ? r.message.value.acks.map((a) => a.taskId) : []))).toEqual(acks.map((a) => a.taskId));
+    expect(acksResponses([])).toEqual([]);
   });
 
   it("reads like a protobuf-es message for other transports", () => {

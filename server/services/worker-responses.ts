@@ -8,6 +8,8 @@ import {
   type ResultStatus,
   TaskAssignmentSchema,
 } from "../../gen/taskqueue/v1/worker_service_pb.js";
+import { PayloadFormat } from "../db/schema.js";
+import { ACKS_SPLIT_BYTES, ASSIGNMENT_SPLIT_BYTES, jsonValueSizeBound } from "../message-limits.js";
 import type { LeasedRecord } from "../redis/queue-store.js";
 import { defineLazyField, ENCODE_BINARY, type SelfEncoding } from "../transport/wire/fast-message.js";
 import { ProtoWriter } from "../transport/wire/proto-writer.js";
@@ -44,9 +46,24 @@ abstract class HotResponse implements SelfEncoding {
   abstract [ENCODE_BINARY](): Uint8Array;
 }
 
-/** `ConnectResponse.assignment`: tasks leased to the stream. */
+/** Field number of `ConnectResponse.assignment`. */
+const ASSIGNMENT_FIELD = 2;
+/** Most bytes a `ConnectResponse` adds around its member: a tag and a length. */
+const MESSAGE_HEADER_BYTES = 6;
+
+/**
+ * `ConnectResponse.assignment`: tasks leased to the stream. Build it with
+ * {@link assignmentResponses}, which keeps each message within the split size.
+ */
 export class AssignmentResponse extends HotResponse {
-  constructor(private readonly tasks: LeasedRecord[]) {
+  /**
+   * @param tasks the tasks it carries
+   * @param encodedTasks their `TaskAssignment.tasks` entries already encoded, if they are
+   */
+  constructor(
+    private readonly tasks: LeasedRecord[],
+    private readonly encodedTasks?: Uint8Array,
+  ) {
     super();
   }
 
@@ -55,22 +72,110 @@ export class AssignmentResponse extends HotResponse {
   }
 
   [ENCODE_BINARY](): Uint8Array {
+    if (this.encodedTasks) return wrapField(ASSIGNMENT_FIELD, this.encodedTasks);
     const w = new ProtoWriter(64 + this.tasks.length * 160);
-    const assignment = w.begin(2);
-    for (const t of this.tasks) {
-      const task = w.begin(1);
-      w.string(1, t.id).string(2, t.queue).string(3, t.type);
-      writeStoredData(w, 4, 5, t.payload, t.payloadFormat);
-      w.int32(6, t.attempt).int32(7, t.maxAttempts).string(8, t.leaseToken);
-      writeTimestamp(w, 9, t.deadlineMs);
-      if (t.timeoutMs > 0) writeDuration(w, 10, t.timeoutMs);
-      writeStringMap(w, 11, t.labels);
-      writeTimestamp(w, 12, t.createdMs);
-      w.end(task);
-    }
+    const assignment = w.begin(ASSIGNMENT_FIELD);
+    for (const t of this.tasks) writeLeasedTask(w, t);
     w.end(assignment);
     return w.finish();
   }
+}
+
+/**
+ * An upper bound of the bytes `t` takes in an assignment, computed without encoding it:
+ * every field at its largest varints, strings at 3 bytes per UTF-16 unit, a JSON payload at
+ * its largest growth.
+ */
+export function leasedTaskSizeBound(t: LeasedRecord): number {
+  let bytes = 128 + 3 * (t.id.length + t.queue.length + t.type.length + t.leaseToken.length);
+  for (const key in t.labels) bytes += 16 + 3 * (key.length + t.labels[key]!.length);
+  const payload = t.payload.length;
+  return bytes + (t.payloadFormat === PayloadFormat.json ? jsonValueSizeBound(payload) : payload + 8);
+}
+
+/**
+ * The assignment messages that carry `tasks`, in order: one message when they take at most
+ * `splitBytes`, else several of at most `splitBytes` each, except that a task larger than
+ * that goes alone. Sizes are bounded cheaply first; only tasks that may exceed the split
+ * size together are encoded here, once, to be split by their exact sizes.
+ */
+export function assignmentResponses(tasks: LeasedRecord[], splitBytes = ASSIGNMENT_SPLIT_BYTES): AssignmentResponse[] {
+  // The tasks' room in a message: what its tag and length leave.
+  const room = splitBytes - MESSAGE_HEADER_BYTES;
+  let bound = 0;
+  for (const t of tasks) bound += leasedTaskSizeBound(t);
+  if (bound <= room) return [new AssignmentResponse(tasks)];
+  const w = new ProtoWriter(Math.min(bound, 4 * splitBytes));
+  const ends: number[] = [];
+  for (const t of tasks) {
+    writeLeasedTask(w, t);
+    ends.push(w.wire.length);
+  }
+  const bytes = w.finish();
+  const responses: AssignmentResponse[] = [];
+  let first = 0;
+  let start = 0;
+  for (let i = 1; i <= tasks.length; i++) {
+    if (i < tasks.length && ends[i]! - start <= room) continue;
+    const end = ends[i - 1]!;
+    responses.push(new AssignmentResponse(tasks.slice(first, i), bytes.subarray(start, end)));
+    first = i;
+    start = end;
+  }
+  return responses;
+}
+
+/** Writes one `TaskAssignment.tasks` entry. */
+function writeLeasedTask(w: ProtoWriter, t: LeasedRecord): void {
+  const task = w.begin(1);
+  w.string(1, t.id).string(2, t.queue).string(3, t.type);
+  writeStoredData(w, 4, 5, t.payload, t.payloadFormat);
+  w.int32(6, t.attempt).int32(7, t.maxAttempts).string(8, t.leaseToken);
+  writeTimestamp(w, 9, t.deadlineMs);
+  if (t.timeoutMs > 0) writeDuration(w, 10, t.timeoutMs);
+  writeStringMap(w, 11, t.labels);
+  writeTimestamp(w, 12, t.createdMs);
+  w.end(task);
+}
+
+/** `body` as the length-delimited field `field` of a message of its own. */
+function wrapField(field: number, body: Uint8Array): Uint8Array {
+  let header = 1;
+  for (let n = body.length; n > 0x7f; n >>>= 7) header++;
+  const out = new Uint8Array(1 + header + body.length);
+  out[0] = (field << 3) | 2;
+  let at = 1;
+  let n = body.length;
+  while (n > 0x7f) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  out[at++] = n;
+  out.set(body, at);
+  return out;
+}
+
+/**
+ * The acks messages that carry `acks`, in order, each of at most about `splitBytes` (bounded
+ * by their strings' lengths, 3 bytes per UTF-16 unit).
+ */
+export function acksResponses(acks: AckEntry[], splitBytes = ACKS_SPLIT_BYTES): AcksResponse[] {
+  const responses: AcksResponse[] = [];
+  let first = 0;
+  let bytes = 0;
+  for (let i = 0; i < acks.length; i++) {
+    const a = acks[i]!;
+    const bound = 24 + 3 * (a.taskId.length + a.leaseToken.length + (a.message?.length ?? 0));
+    if (i > first && bytes + bound > splitBytes - MESSAGE_HEADER_BYTES) {
+      responses.push(new AcksResponse(acks.slice(first, i)));
+      first = i;
+      bytes = 0;
+    }
+    bytes += bound;
+  }
+  if (first === 0) return acks.length === 0 ? [] : [new AcksResponse(acks)];
+  responses.push(new AcksResponse(acks.slice(first)));
+  return responses;
 }
 
 /** `ConnectResponse.acks`: verdicts on results. */

@@ -19,7 +19,8 @@ import type { ProgressBuffer } from "../engine/progress-buffer.js";
 import type { Logger } from "../observability/logger.js";
 import type { LeasedRecord, QueueStore } from "../redis/queue-store.js";
 import { encodeData, type StoredData } from "./payload-codec.js";
-import { AcksResponse, AssignmentResponse, type AckEntry } from "./worker-responses.js";
+import { acksResponses, assignmentResponses, type AckEntry } from "./worker-responses.js";
+import { describeStreamEnd } from "./stream-end.js";
 import { durationFromMs } from "./proto-time.js";
 import { checkQueueName } from "./submit-validation.js";
 import { InvalidArgumentError } from "../errors.js";
@@ -37,11 +38,18 @@ export interface WorkerStreamDeps {
   leaseDurationMs: number;
   heartbeatIntervalMs: number;
   maxPayloadBytes: number;
+  /** Highest `hello.capacity` accepted. */
+  maxWorkerCapacity: number;
+  /** Largest message the server accepts, told to the worker in the welcome. */
+  maxReceiveMessageBytes: number;
+  /** Largest message the server sends, told to the worker in the welcome. */
+  maxSendMessageBytes: number;
   /** True once the server is shutting down: new streams are refused. */
   isDraining: () => boolean;
 }
 
-const MAX_CREDITS = 10_000;
+/** Why a stream ended whose requests simply ended. */
+const WORKER_ENDED_IT = "the worker ended it (half-close, cancel or lost connection)";
 
 function protocolError(message: string): ConnectError {
   return new ConnectError(message, Code.FailedPrecondition);
@@ -68,6 +76,8 @@ export class WorkerStream implements DispatchSession {
   private closing: Promise<void> | undefined;
   private onClosed: (() => void) | undefined;
   private readonly whenClosed = new Promise<void>((resolve) => (this.onClosed = resolve));
+  /** Why the stream ended, as first learnt: recorded on the attempts its end loses. */
+  private endCause: string | undefined;
 
   constructor(
     private readonly deps: WorkerStreamDeps,
@@ -79,11 +89,19 @@ export class WorkerStream implements DispatchSession {
   /** Runs the stream: reads `requests`, yields the responses. */
   async *run(requests: AsyncIterable<ConnectRequest>): AsyncGenerator<ConnectResponse> {
     if (this.deps.isDraining()) throw new ConnectError("server is draining; reconnect to another server", Code.Unavailable);
-    const onAbort = () => this.outbox.close();
+    const onAbort = () => {
+      this.endCause ??= describeStreamEnd(this.signal.reason);
+      this.outbox.close();
+    };
     this.signal.addEventListener("abort", onAbort);
     void this.read(requests).then(
-      () => this.finishReading(),
-      (error: unknown) => this.outbox.fail(error),
+      () => {
+        // An HTTP/2 reset (a cancel, a lost connection) also ends the requests first, as a
+        // half-close does: the server cannot tell them apart yet.
+        this.endCause ??= this.signal.aborted ? describeStreamEnd(this.signal.reason) : WORKER_ENDED_IT;
+        return this.finishReading();
+      },
+      (error: unknown) => this.fail(error),
     );
     try {
       for await (const message of this.outbox) yield message;
@@ -96,7 +114,7 @@ export class WorkerStream implements DispatchSession {
 
   deliver(tasks: LeasedRecord[]): void {
     if (this.closed) return;
-    this.outbox.push(new AssignmentResponse(tasks));
+    for (const response of assignmentResponses(tasks)) this.outbox.push(response);
   }
 
   cancel(taskId: string, leaseToken: string, reason: string): void {
@@ -109,7 +127,7 @@ export class WorkerStream implements DispatchSession {
   }
 
   end(error?: Error): Promise<void> {
-    if (error) this.outbox.fail(error);
+    if (error) this.fail(error);
     else void this.finishReading();
     return this.whenClosed;
   }
@@ -117,6 +135,12 @@ export class WorkerStream implements DispatchSession {
   private send(message: MessageInitShape<typeof ConnectResponseSchema>["message"]): void {
     if (this.closed) return;
     this.outbox.push(create(ConnectResponseSchema, { message }));
+  }
+
+  /** Ends the stream with `error` (its status for the worker). */
+  private fail(error: unknown): void {
+    this.endCause ??= describeStreamEnd(error);
+    this.outbox.fail(error);
   }
 
   private async read(requests: AsyncIterable<ConnectRequest>): Promise<void> {
@@ -170,8 +194,9 @@ export class WorkerStream implements DispatchSession {
         throw new ConnectError((error as Error).message, Code.InvalidArgument);
       }
     });
-    if (hello.capacity < 0 || hello.capacity > MAX_CREDITS) {
-      throw invalid("capacity", `must be between 0 and ${MAX_CREDITS}, got ${hello.capacity}`);
+    const maxCapacity = this.deps.maxWorkerCapacity;
+    if (!Number.isInteger(hello.capacity) || hello.capacity < 1 || hello.capacity > maxCapacity) {
+      throw invalid("capacity", `must be between 1 and ${maxCapacity}, got ${hello.capacity}`);
     }
     this.workerId = hello.workerId;
     this.queues = [...new Set(hello.queues)];
@@ -185,13 +210,20 @@ export class WorkerStream implements DispatchSession {
         serverId: this.deps.serverId,
         leaseDuration: durationFromMs(this.deps.leaseDurationMs),
         heartbeatInterval: durationFromMs(this.deps.heartbeatIntervalMs),
+        maxPayloadBytes: this.deps.maxPayloadBytes,
+        maxReceiveMessageBytes: this.deps.maxReceiveMessageBytes,
+        maxSendMessageBytes: this.deps.maxSendMessageBytes,
       },
     });
   }
 
+  /** Adds credit; the dispatcher caps the unused balance at the capacity. */
   private credit(credits: number): void {
-    if (!Number.isInteger(credits) || credits < 1 || credits > MAX_CREDITS) {
-      throw new ConnectError(`credit.credits: must be between 1 and ${MAX_CREDITS}, got ${credits}`, Code.InvalidArgument);
+    if (!Number.isInteger(credits) || credits < 1 || credits > this.capacity) {
+      throw new ConnectError(
+        new InvalidArgumentError("credit.credits", `must be between 1 and the hello's capacity (${this.capacity}), got ${credits}`).message,
+        Code.InvalidArgument,
+      );
     }
     if (this.draining) return;
     this.deps.dispatcher.grant(this, credits);
@@ -230,7 +262,7 @@ export class WorkerStream implements DispatchSession {
       },
       (error: unknown) => {
         this.logger.error({ err: error }, "recording results failed");
-        this.outbox.fail(new ConnectError("recording results failed; reconnect", Code.Unavailable));
+        this.fail(new ConnectError("recording results failed; reconnect", Code.Unavailable));
       },
     );
     this.inFlight.add(recording);
@@ -245,6 +277,7 @@ export class WorkerStream implements DispatchSession {
     if (r.outcome.case === "failure") {
       const failure = r.outcome.value;
       return {
+        sessionId: this.id,
         taskId: r.taskId,
         leaseToken: r.leaseToken,
         outcome: {
@@ -267,12 +300,17 @@ export class WorkerStream implements DispatchSession {
     if (data.bytes.length > this.deps.maxPayloadBytes) {
       return `results[${i}].success.result: ${data.bytes.length} bytes exceeds the limit of ${this.deps.maxPayloadBytes} bytes`;
     }
-    return { taskId: r.taskId, leaseToken: r.leaseToken, outcome: { kind: "success", result: { bytes: data.bytes, format: data.format } } };
+    return {
+      sessionId: this.id,
+      taskId: r.taskId,
+      leaseToken: r.leaseToken,
+      outcome: { kind: "success", result: { bytes: data.bytes, format: data.format } },
+    };
   }
 
   private sendAcks(acks: AckEntry[]): void {
     if (this.closed) return;
-    this.outbox.push(new AcksResponse(acks));
+    for (const response of acksResponses(acks)) this.outbox.push(response);
   }
 
   private progress(taskId: string, percent: number, message: string): void {
@@ -291,7 +329,7 @@ export class WorkerStream implements DispatchSession {
     this.deps.dispatcher.unregister(this.id);
     if (this.workerId === "") return;
     try {
-      await this.deps.reaper.releaseSession(this.id);
+      await this.deps.reaper.releaseSession(this.id, this.endCause ?? "the stream closed");
     } catch (error) {
       this.logger.warn({ err: error }, "releasing leases of closed session failed; their leases will expire");
     }

@@ -12,6 +12,15 @@ import { AsyncQueue } from "../../server/engine/async-queue.js";
 
 type RequestInit = MessageInitShape<typeof ConnectRequestSchema>["message"];
 
+/** Options of a {@link RawWorker}. */
+export interface RawWorkerOptions {
+  /**
+   * Largest message the stream accepts, as gRPC clients limit it (4 MiB by default in
+   * grpc-go, grpcio and grpc-js); unlimited when unset. A larger message fails the stream.
+   */
+  readMaxBytes?: number;
+}
+
 /**
  * A worker stream driven by hand, message by message, to test the protocol itself:
  * what the server sends, in which order, and how it treats a misbehaving worker.
@@ -22,12 +31,14 @@ export class RawWorker {
   ended: ConnectError | null | undefined = undefined;
   private readonly outbox = new AsyncQueue<ConnectRequest>();
   private readonly listeners = new Set<() => void>();
+  private readonly call = new AbortController();
 
-  constructor(address: string) {
-    const client = createClient(WorkerService, createGrpcTransport({ baseUrl: `http://${address}` }));
+  constructor(address: string, options: RawWorkerOptions = {}) {
+    const transport = createGrpcTransport({ baseUrl: `http://${address}`, readMaxBytes: options.readMaxBytes });
+    const client = createClient(WorkerService, transport);
     void (async () => {
       try {
-        for await (const message of client.connect(this.outbox)) {
+        for await (const message of client.connect(this.outbox, { signal: this.call.signal })) {
           this.received.push(message);
           this.notify();
         }
@@ -45,14 +56,30 @@ export class RawWorker {
   }
 
   /** Sends hello and waits for the welcome. */
-  async hello(queues: string[], workerId = "raw-worker"): Promise<void> {
-    this.send({ case: "hello", value: { workerId, queues, capacity: 10 } });
+  async hello(queues: string[], workerId = "raw-worker", capacity = 10): Promise<void> {
+    this.send({ case: "hello", value: { workerId, queues, capacity } });
     await this.next((m) => m.message.case === "welcome", "welcome");
+  }
+
+  /**
+   * Sends `message` followed by a heartbeat, and waits for the heartbeat's answer: the server
+   * handles a stream's requests in order, so `message` has been handled by then.
+   */
+  async sendAndSync(message: RequestInit): Promise<void> {
+    const from = this.received.length;
+    this.send(message);
+    this.send({ case: "heartbeat", value: {} });
+    await this.next((m) => m.message.case === "heartbeatAck", "heartbeat ack", 10_000, from);
   }
 
   /** Half-closes the request side (a clean goodbye). */
   close(): void {
     this.outbox.close();
+  }
+
+  /** Cancels the stream (as a worker that gives up on it does; the server sees CANCELLED). */
+  cancel(): void {
+    this.call.abort();
   }
 
   /** Resolves with the first received message (from the start) matching `match`. */

@@ -41,19 +41,72 @@ const FAILURE_NON_RETRYABLE = 3;
 
 /** Rough encoded size of one result with a small output, to size the buffer up front. */
 const BYTES_PER_RESULT = 96;
+/** Most bytes a `ConnectRequest` adds around its `results` member: a tag and a length. */
+const REQUEST_HEADER_BYTES = 6;
+/** The server keeps this much of a failure's message and type (in UTF-16 units); more is not sent. */
+const FAILURE_MESSAGE_CHARS = 4096;
+const FAILURE_TYPE_CHARS = 128;
+
+/** Results encoded for sending, in messages that fit the server's limit. */
+export interface ResultBatches {
+  /** Encoded `TaskResults` messages, in order, each fitting in one request of the limit. */
+  batches: Uint8Array[];
+  /** Results that alone take more than a request of the limit (not in any batch). */
+  tooLarge: OutgoingResult[];
+}
+
+/**
+ * Encodes results as few `TaskResults` messages as possible, each small enough that its
+ * `ConnectRequest` takes at most `maxMessageBytes` (the server's `max_receive_message_bytes`:
+ * a larger message fails the whole stream). Results are encoded once; the common case, all of
+ * them within the limit, is one message.
+ */
+export function encodeTaskResultBatches(results: readonly OutgoingResult[], maxMessageBytes: number): ResultBatches {
+  const room = maxMessageBytes - REQUEST_HEADER_BYTES;
+  const writer = new ProtoWriter(results.length * BYTES_PER_RESULT + 16);
+  const ends: number[] = [];
+  for (const result of results) {
+    writeResult(writer, result);
+    ends.push(writer.length);
+  }
+  const bytes = writer.finish();
+  if (bytes.length <= room) return { batches: results.length === 0 ? [] : [bytes], tooLarge: [] };
+  const batches: Uint8Array[] = [];
+  const tooLarge: OutgoingResult[] = [];
+  let batchStart = 0;
+  let entryStart = 0;
+  for (let i = 0; i < results.length; i++) {
+    const end = ends[i]!;
+    if (end - entryStart > room) {
+      // Alone over the limit: leave it out, close the batch before it.
+      if (entryStart > batchStart) batches.push(bytes.subarray(batchStart, entryStart));
+      tooLarge.push(results[i]!);
+      batchStart = end;
+    } else if (end - batchStart > room) {
+      batches.push(bytes.subarray(batchStart, entryStart));
+      batchStart = entryStart;
+    }
+    entryStart = end;
+  }
+  if (bytes.length > batchStart) batches.push(bytes.subarray(batchStart));
+  return { batches, tooLarge };
+}
 
 /** Encodes results as one `TaskResults` message. */
 export function encodeTaskResults(results: readonly OutgoingResult[]): Uint8Array {
   const writer = new ProtoWriter(results.length * BYTES_PER_RESULT + 16);
-  for (const result of results) {
-    const entry = writer.fork(RESULTS);
-    if (result.taskId !== "") writer.stringField(TASK_ID, result.taskId);
-    if (result.leaseToken !== "") writer.stringField(LEASE_TOKEN, result.leaseToken);
-    if (result.kind === "success") writeSuccess(writer, result.value);
-    else writeFailure(writer, result.value);
-    writer.join(entry);
-  }
+  for (const result of results) writeResult(writer, result);
   return writer.finish();
+}
+
+/** Writes one `TaskResults.results` entry. */
+function writeResult(writer: ProtoWriter, result: OutgoingResult): void {
+  const entry = writer.fork(RESULTS);
+  if (result.taskId !== "") writer.stringField(TASK_ID, result.taskId);
+  if (result.leaseToken !== "") writer.stringField(LEASE_TOKEN, result.leaseToken);
+  if (result.kind === "success") writeSuccess(writer, result.value);
+  else writeFailure(writer, result.value);
+  writer.join(entry);
 }
 
 function writeSuccess(writer: ProtoWriter, value: JsonValue | Uint8Array): void {
@@ -70,8 +123,9 @@ function writeSuccess(writer: ProtoWriter, value: JsonValue | Uint8Array): void 
 
 function writeFailure(writer: ProtoWriter, failure: FailureInfo): void {
   const mark = writer.fork(FAILURE);
-  const message = String(failure.message);
-  const type = String(failure.type);
+  // The server keeps no more than these: a longer text would only make the message larger.
+  const message = String(failure.message).slice(0, FAILURE_MESSAGE_CHARS);
+  const type = String(failure.type).slice(0, FAILURE_TYPE_CHARS);
   if (message !== "") writer.stringField(FAILURE_MESSAGE, message);
   if (type !== "") writer.stringField(FAILURE_TYPE, type);
   if (failure.nonRetryable) writer.tag(FAILURE_NON_RETRYABLE, WireType.varint).varint(1);

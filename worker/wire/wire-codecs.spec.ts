@@ -17,7 +17,7 @@ import { decodeJsonValue, JsonDepthError, writeJsonValue } from "./json-value.js
 import { ProtoReader } from "./proto-reader.js";
 import { ProtoWriter } from "./proto-writer.js";
 import { decodeAcks, decodeServerMessage } from "./server-messages.js";
-import { encodeTaskResults, type OutgoingResult } from "./task-results.js";
+import { encodeTaskResultBatches, encodeTaskResults, type OutgoingResult } from "./task-results.js";
 
 const samples: JsonValue[] = [
   null,
@@ -180,6 +180,33 @@ describe("results", () => {
     expect(third).toMatchObject({ case: "success", value: { resultData: { case: "resultBytes" } } });
     expect(fourth).toMatchObject({ case: "failure", value: { message: "boom ✗", type: "TypeError", nonRetryable: true } });
     expect(fifth).toMatchObject({ case: "failure", value: { message: "", type: "", nonRetryable: false } });
+  });
+});
+
+describe("result batches", () => {
+  const bytesResult = (id: string, size: number): OutgoingResult => ({ taskId: id, leaseToken: `l-${id}`, kind: "success", value: new Uint8Array(size) });
+  const idsOf = (batch: Uint8Array) => fromBinary(TaskResultsSchema, batch).results.map((r) => r.taskId);
+
+  it("keep results that fit in one message together", () => {
+    const results = [bytesResult("a", 10), bytesResult("b", 20)];
+    const { batches, tooLarge } = encodeTaskResultBatches(results, 1_000);
+    expect(batches).toEqual([encodeTaskResults(results)]);
+    expect(tooLarge).toEqual([]);
+    expect(encodeTaskResultBatches([], 1_000)).toEqual({ batches: [], tooLarge: [] });
+  });
+
+  it("split by size in order, leaving out a result too large for any message", () => {
+    const results = [bytesResult("a", 400), bytesResult("b", 400), bytesResult("c", 2_000), bytesResult("d", 100), bytesResult("e", 900)];
+    const { batches, tooLarge } = encodeTaskResultBatches(results, 1_000);
+    expect(batches.map(idsOf)).toEqual([["a", "b"], ["d"], ["e"]]);
+    for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(1_000 - 6);
+    expect(tooLarge.map((r) => r.taskId)).toEqual(["c"]);
+  });
+
+  it("cut failure texts to what the server keeps", () => {
+    const long: OutgoingResult = { taskId: "t", leaseToken: "l", kind: "failure", value: { message: "m".repeat(10_000), type: "T".repeat(500), nonRetryable: false } };
+    const [decoded] = fromBinary(TaskResultsSchema, encodeTaskResults([long])).results;
+    expect(decoded!.outcome).toMatchObject({ case: "failure", value: { message: "m".repeat(4096), type: "T".repeat(128) } });
   });
 });
 

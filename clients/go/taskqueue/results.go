@@ -34,9 +34,38 @@ func failureResult(t *LeasedTask, err error) *taskqueuev1.TaskResult {
 	}
 }
 
+// The server keeps this much of a failure's message and type; more is not sent.
+const (
+	failureMessageChars = 4096
+	failureTypeChars    = 128
+)
+
 // failureOf maps an error to the wire failure: NonRetryableError sets non_retryable and its
-// type; a TypedError chooses its type; the worker's own causes have fixed types.
+// type; a TypedError chooses its type; the worker's own causes have fixed types. Message and
+// type are cut to what the server keeps.
 func failureOf(err error) *taskqueuev1.TaskFailure {
+	failure := failureTypeOf(err)
+	failure.Message = truncateRunes(failure.GetMessage(), failureMessageChars)
+	failure.Type = truncateRunes(failure.GetType(), failureTypeChars)
+	return failure
+}
+
+// truncateRunes keeps at most n characters of s.
+func truncateRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := 0
+	for at := range s {
+		if i == n {
+			return s[:at]
+		}
+		i++
+	}
+	return s
+}
+
+func failureTypeOf(err error) *taskqueuev1.TaskFailure {
 	failure := &taskqueuev1.TaskFailure{Message: err.Error(), Type: "Error"}
 	var nonRetryable *NonRetryableError
 	var typed TypedError

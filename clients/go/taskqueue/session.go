@@ -77,6 +77,9 @@ type session struct {
 	// clockOffset is the server's clock minus ours, as the last heartbeat ack showed it: the
 	// server states deadlines on its own clock.
 	clockOffset time.Duration
+	// maxRequest is the largest request the server accepts (from the welcome): result
+	// batches stay within it.
+	maxRequest int
 }
 
 func newSession(w *Worker) *session {
@@ -89,6 +92,8 @@ func newSession(w *Worker) *session {
 		done:    make(chan struct{}),
 		held:    map[string]*runningTask{},
 		unacked: map[resultKey]bool{},
+
+		maxRequest: defaultMaxRequestBytes,
 	}
 }
 
@@ -215,6 +220,9 @@ func (s *session) onWelcome(welcome *taskqueuev1.Welcome) {
 	}
 	s.welcomed = true
 	s.mode = modeActive
+	if n := welcome.GetMaxReceiveMessageBytes(); n > 0 {
+		s.maxRequest = int(n)
+	}
 	s.interval = s.opts.HeartbeatInterval
 	if d := welcome.GetHeartbeatInterval(); d != nil && d.AsDuration() > 0 {
 		s.interval = d.AsDuration()
@@ -245,14 +253,21 @@ func (s *session) watch() {
 	})
 }
 
-// flush sends the pending results as one message, tops up credit and, while draining or
-// stopping, half-closes the stream once nothing is left to report.
+// flush sends the pending results in as few messages as the server's size limit allows,
+// tops up credit and, while draining or stopping, half-closes the stream once nothing is
+// left to report.
 func (s *session) flush() {
 	if len(s.pending) > 0 {
-		for _, r := range s.pending {
-			s.unacked[resultKey{r.GetTaskId(), r.GetLeaseToken()}] = r.GetSuccess() != nil
+		batches, tooLarge := resultBatches(s.pending, s.maxRequest)
+		for _, id := range tooLarge {
+			s.log.Error("result too large to send: failing the task instead", "task_id", id, "max_request_bytes", s.maxRequest)
 		}
-		s.out.push(resultsRequest(s.pending))
+		for _, batch := range batches {
+			for _, r := range batch {
+				s.unacked[resultKey{r.GetTaskId(), r.GetLeaseToken()}] = r.GetSuccess() != nil
+			}
+			s.out.push(resultsRequest(batch))
+		}
 		s.pending = nil
 	}
 	s.grantCredit()

@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	taskqueuev1 "github.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestBackoffIsExponentialWithEqualJitterAndCapped(t *testing.T) {
@@ -132,5 +136,42 @@ func TestCreditsAreGatheredWhileTheServerHoldsTheReserve(t *testing.T) {
 		if got := creditsToGrant(c.concurrency, c.busy, c.outstanding); got != c.want {
 			t.Errorf("creditsToGrant(%d, %d, %d) = %d, want %d", c.concurrency, c.busy, c.outstanding, got, c.want)
 		}
+	}
+}
+
+func TestResultBatchesStayWithinTheLimit(t *testing.T) {
+	bytesResult := func(id string, n int) *taskqueuev1.TaskResult {
+		return &taskqueuev1.TaskResult{TaskId: id, LeaseToken: "l-" + id, Outcome: &taskqueuev1.TaskResult_Success{Success: &taskqueuev1.TaskSuccess{
+			ResultData: &taskqueuev1.TaskSuccess_ResultBytes{ResultBytes: make([]byte, n)},
+		}}}
+	}
+	results := []*taskqueuev1.TaskResult{bytesResult("a", 400), bytesResult("b", 400), bytesResult("c", 2000), bytesResult("d", 100), bytesResult("e", 900)}
+	batches, tooLarge := resultBatches(results, 1000)
+	var ids []string
+	for _, batch := range batches {
+		if n := proto.Size(resultsRequest(batch)); n > 1000 {
+			t.Errorf("a batch takes %d bytes, over the limit of 1000", n)
+		}
+		for _, r := range batch {
+			ids = append(ids, r.GetTaskId())
+			if r.GetTaskId() == "c" {
+				if f := r.GetFailure(); f.GetType() != "ResultTooLarge" || !f.GetNonRetryable() || r.GetLeaseToken() != "l-c" {
+					t.Errorf("c was sent as %v, want a ResultTooLarge failure for its lease", r)
+				}
+			}
+		}
+	}
+	if fmt.Sprint(ids) != "[a b c d e]" || len(batches) < 3 || fmt.Sprint(tooLarge) != "[c]" {
+		t.Fatalf("batches of %v (%d), too large %v", ids, len(batches), tooLarge)
+	}
+	if one, _ := resultBatches(results[:2], 4*1024*1024); len(one) != 1 || len(one[0]) != 2 {
+		t.Fatalf("results within the limit were split: %v", one)
+	}
+}
+
+func TestFailureTextsAreCutToWhatTheServerKeeps(t *testing.T) {
+	f := failureOf(NonRetryable(errors.New(strings.Repeat("é", 5000)), strings.Repeat("T", 200)))
+	if utf8.RuneCountInString(f.GetMessage()) != 4096 || len(f.GetType()) != 128 || !utf8.ValidString(f.GetMessage()) {
+		t.Fatalf("message of %d characters, type of %d", utf8.RuneCountInString(f.GetMessage()), len(f.GetType()))
 	}
 }

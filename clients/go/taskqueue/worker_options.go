@@ -26,7 +26,9 @@ type WorkerOptions struct {
 	Queues []string
 	// Handlers by task type; their names are announced as the task types served.
 	Handlers map[string]Handler
-	// Concurrency is the most tasks run at once (the credits granted), 1-10000. Default 10.
+	// Concurrency is the most tasks run at once, 1-10000, default 10: the hello's capacity,
+	// which bounds what the server leases to the stream and the credits granted. The server
+	// refuses a hello above its MAX_WORKER_CAPACITY (default 1000) with INVALID_ARGUMENT.
 	Concurrency int
 	// WorkerID is a stable identity, 1-128 characters. Default "hostname/pid/random".
 	WorkerID string

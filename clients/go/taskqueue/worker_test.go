@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
 	taskqueuev1 "github.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -101,6 +103,17 @@ func (ss *scriptedStream) welcome(t *testing.T, heartbeat time.Duration) {
 	}
 	ss.send(t, &taskqueuev1.ConnectResponse{Message: &taskqueuev1.ConnectResponse_Welcome{Welcome: &taskqueuev1.Welcome{
 		SessionId: "s1", LeaseDuration: durationpb.New(3 * heartbeat), HeartbeatInterval: durationpb.New(heartbeat),
+	}}})
+}
+
+// welcomeLimited welcomes like welcome, stating that the server accepts requests of at most
+// maxRequest bytes.
+func (ss *scriptedStream) welcomeLimited(t *testing.T, heartbeat time.Duration, maxRequest int32) {
+	t.Helper()
+	ss.next(t, "hello")
+	ss.send(t, &taskqueuev1.ConnectResponse{Message: &taskqueuev1.ConnectResponse_Welcome{Welcome: &taskqueuev1.Welcome{
+		SessionId: "s1", LeaseDuration: durationpb.New(3 * heartbeat), HeartbeatInterval: durationpb.New(heartbeat),
+		MaxReceiveMessageBytes: maxRequest,
 	}}})
 }
 
@@ -309,4 +322,49 @@ func TestGracefulStopAnnouncesDraining(t *testing.T) {
 	}
 	within(t, ss.ended, "the worker to half-close")
 	within(t, stopped, "Run to return")
+}
+
+func TestResultsFinishingTogetherAreSplitWithinTheServersLimit(t *testing.T) {
+	addr, server := startScripted(t)
+	var started sync.WaitGroup
+	started.Add(3)
+	stop := runWorker(t, addr, 4, map[string]Handler{
+		"big": func(context.Context, *LeasedTask) (any, error) {
+			started.Done()
+			started.Wait()
+			return make([]byte, 1200), nil
+		},
+		"huge": func(context.Context, *LeasedTask) (any, error) { return make([]byte, 5000), nil },
+	})
+	defer stop()
+	ss := within(t, server.streams, "a stream")
+	ss.welcomeLimited(t, time.Second, 3000)
+	ss.next(t, "credit")
+	ss.assign(t, leased("a", "big"), leased("b", "big"), leased("c", "big"), leased("d", "huge"))
+	got := map[string]*taskqueuev1.TaskResult{}
+	messages := 0
+	for len(got) < 4 {
+		req := ss.next(t, "the results")
+		if req.GetResults() == nil {
+			continue
+		}
+		messages++
+		if n := proto.Size(req); n > 3000 {
+			t.Fatalf("a results message of %d bytes, over the server's 3000", n)
+		}
+		for _, r := range req.GetResults().GetResults() {
+			got[r.GetTaskId()] = r
+		}
+	}
+	if messages < 2 {
+		t.Fatalf("%d results message for three 1200-byte results, want them split", messages)
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		if len(got[id].GetSuccess().GetResultBytes()) != 1200 {
+			t.Fatalf("result of %s = %v", id, got[id])
+		}
+	}
+	if f := got["d"].GetFailure(); f.GetType() != "ResultTooLarge" || !f.GetNonRetryable() {
+		t.Fatalf("the result too large to send was sent as %v", got["d"])
+	}
 }

@@ -16,8 +16,11 @@ from taskqueue_client import (
 from taskqueue_client.backoff import Backoff
 from taskqueue_client.credits import credits_to_grant
 from taskqueue_client.errors import error_for_code_name
+from taskqueue_client import requests
 from taskqueue_client.gen.taskqueue.v1 import task_pb2
+from taskqueue_client.gen.taskqueue.v1 import worker_service_pb2 as pb
 from taskqueue_client.payload import from_value, to_value
+from taskqueue_client.result_batches import result_batches
 from taskqueue_client.task import state_value, task_from_proto
 
 
@@ -109,3 +112,25 @@ class CreditsTest(unittest.TestCase):
         ]
         for args, want in cases:
             self.assertEqual(credits_to_grant(*args), want, args)
+
+
+class ResultBatchesTest(unittest.TestCase):
+    @staticmethod
+    def _bytes_result(task_id: str, size: int) -> pb.TaskResult:
+        return pb.TaskResult(task_id=task_id, lease_token=f"l-{task_id}", success=pb.TaskSuccess(result_bytes=bytes(size)))
+
+    def test_splits_in_order_within_the_limit_and_fails_a_result_too_large(self) -> None:
+        results = [self._bytes_result(i, n) for i, n in [("a", 400), ("b", 400), ("c", 2000), ("d", 100), ("e", 900)]]
+        batches, too_large = result_batches(results, 1000)
+        for batch in batches:
+            self.assertLessEqual(requests.results(batch).ByteSize(), 1000)
+        sent = [r for batch in batches for r in batch]
+        self.assertEqual([r.task_id for r in sent], ["a", "b", "c", "d", "e"])
+        self.assertGreaterEqual(len(batches), 3)
+        self.assertEqual(too_large, ["c"])
+        replaced = sent[2]
+        self.assertEqual((replaced.lease_token, replaced.failure.type, replaced.failure.non_retryable), ("l-c", "ResultTooLarge", True))
+
+    def test_keeps_results_within_the_limit_together(self) -> None:
+        results = [self._bytes_result("a", 10), self._bytes_result("b", 10)]
+        self.assertEqual(result_batches(results, 4 * 1024 * 1024), ([results], []))

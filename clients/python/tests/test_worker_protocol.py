@@ -36,12 +36,14 @@ class ScriptedStream:
     async def send(self, **message: Any) -> None:
         await self.context.write(pb.ConnectResponse(**message))
 
-    async def welcome(self, heartbeat: float) -> None:
+    async def welcome(self, heartbeat: float, max_request: int = 0) -> None:
+        """Answers the hello; ``max_request`` states the largest request the server accepts."""
         hello = await self.next("hello")
         assert hello.WhichOneof("message") == "hello", hello
         interval = duration_pb2.Duration()
         interval.FromNanoseconds(int(heartbeat * 1e9))
-        await self.send(welcome=pb.Welcome(session_id="s1", heartbeat_interval=interval, lease_duration=interval))
+        welcome = pb.Welcome(session_id="s1", heartbeat_interval=interval, lease_duration=interval, max_receive_message_bytes=max_request)
+        await self.send(welcome=welcome)
 
     async def assign(self, *tasks: pb.LeasedTask) -> None:
         await self.send(assignment=pb.TaskAssignment(tasks=list(tasks)))
@@ -158,6 +160,40 @@ class WorkerProtocolTest(unittest.IsolatedAsyncioTestCase):
                 failure = request.results.results[0].failure
                 self.assertEqual((failure.type, failure.non_retryable), ("ResultRejected", True))
                 break
+
+    async def test_splits_results_finishing_together_within_the_servers_limit(self) -> None:
+        started = 0
+        all_started = asyncio.Event()
+
+        async def big(task: TaskContext) -> Any:
+            nonlocal started
+            started += 1
+            if started == 3:
+                all_started.set()
+            await all_started.wait()
+            return bytes(1200)
+
+        async def huge(task: TaskContext) -> Any:
+            return bytes(5000)
+
+        self.start_worker({"big": big, "huge": huge}, concurrency=4)
+        ss = await self.stream()
+        await ss.welcome(1.0, max_request=3000)
+        await ss.next("credit")
+        await ss.assign(leased("a", "big"), leased("b", "big"), leased("c", "big"), leased("d", "huge"))
+        got: dict[str, pb.TaskResult] = {}
+        messages = 0
+        while len(got) < 4:
+            request = await ss.next("the results")
+            if request.WhichOneof("message") != "results":
+                continue
+            messages += 1
+            self.assertLessEqual(request.ByteSize(), 3000)
+            for r in request.results.results:
+                got[r.task_id] = r
+        self.assertGreaterEqual(messages, 2)
+        self.assertEqual([len(got[i].success.result_bytes) for i in "abc"], [1200, 1200, 1200])
+        self.assertEqual((got["d"].failure.type, got["d"].failure.non_retryable), ("ResultTooLarge", True))
 
     async def test_leaves_a_deaf_server_for_a_new_connection(self) -> None:
         self.start_worker({"echo": lambda task: None})

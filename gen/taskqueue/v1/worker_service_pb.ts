@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskqueue/v1/worker_service.proto.
  */
 export const file_taskqueue_v1_worker_service: GenFile = /*@__PURE__*/
-  fileDesc("CiF0YXNrcXVldWUvdjEvd29ya2VyX3NlcnZpY2UucHJvdG8SDHRhc2txdWV1ZS52MSK0AgoOQ29ubmVjdFJlcXVlc3QSKgoFaGVsbG8YASABKAsyGS50YXNrcXVldWUudjEuV29ya2VySGVsbG9IABIrCgZjcmVkaXQYAiABKAsyGS50YXNrcXVldWUudjEuQ3JlZGl0R3JhbnRIABIsCgloZWFydGJlYXQYAyABKAsyFy50YXNrcXVldWUudjEuSGVhcnRiZWF0SAASLAoHcmVzdWx0cxgEIAEoCzIZLnRhc2txdWV1ZS52MS5UYXNrUmVzdWx0c0gAEjAKCHByb2dyZXNzGAUgASgLMhwudGFza3F1ZXVlLnYxLlByb2dyZXNzUmVwb3J0SAASMAoIZHJhaW5pbmcYBiABKAsyHC50YXNrcXVldWUudjEuV29ya2VyRHJhaW5pbmdIAEIJCgdtZXNzYWdlIskBCgtXb3JrZXJIZWxsbxIRCgl3b3JrZXJfaWQYASABKAkSDgoGcXVldWVzGAIgAygJEhIKCnRhc2tfdHlwZXMYAyADKAkSEAoIY2FwYWNpdHkYBCABKAUSNQoGbGFiZWxzGAUgAygLMiUudGFza3F1ZXVlLnYxLldvcmtlckhlbGxvLkxhYmVsc0VudHJ5EgsKA3NkaxgGIAEoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIh4KC0NyZWRpdEdyYW50Eg8KB2NyZWRpdHMYASABKAUiHQoJSGVhcnRiZWF0EhAKCHRhc2tfaWRzGAEgAygJIjgKC1Rhc2tSZXN1bHRzEikKB3Jlc3VsdHMYASADKAsyGC50YXNrcXVldWUudjEuVGFza1Jlc3VsdCKZAQoKVGFza1Jlc3VsdBIPCgd0YXNrX2lkGAEgASgJEhMKC2xlYXNlX3Rva2VuGAIgASgJEiwKB3N1Y2Nlc3MYAyABKAsyGS50YXNrcXVldWUudjEuVGFza1N1Y2Nlc3NIABIsCgdmYWlsdXJlGAQgASgLMhkudGFza3F1ZXVlLnYxLlRhc2tGYWlsdXJlSABCCQoHb3V0Y29tZSJeCgtUYXNrU3VjY2VzcxIoCgZyZXN1bHQYASABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWVIABIWCgxyZXN1bHRfYnl0ZXMYAiABKAxIAEINCgtyZXN1bHRfZGF0YSJDCgtUYXNrRmFpbHVyZRIPCgdtZXNzYWdlGAEgASgJEgwKBHR5cGUYAiABKAkSFQoNbm9uX3JldHJ5YWJsZRgDIAEoCCJYCg5Qcm9ncmVzc1JlcG9ydBIPCgd0YXNrX2lkGAEgASgJEhMKC2xlYXNlX3Rva2VuGAIgASgJEg8KB3BlcmNlbnQYAyABKAISDwoHbWVzc2FnZRgEIAEoCSIgCg5Xb3JrZXJEcmFpbmluZxIOCgZyZWFzb24YASABKAkitQIKD0Nvbm5lY3RSZXNwb25zZRIoCgd3ZWxjb21lGAEgASgLMhUudGFza3F1ZXVlLnYxLldlbGNvbWVIABIyCgphc3NpZ25tZW50GAIgASgLMhwudGFza3F1ZXVlLnYxLlRhc2tBc3NpZ25tZW50SAASKAoEYWNrcxgDIAEoCzIYLnRhc2txdWV1ZS52MS5SZXN1bHRBY2tzSAASLQoGY2FuY2VsGAQgASgLMhsudGFza3F1ZXVlLnYxLkNhbmNlbENvbW1hbmRIABIrCgVkcmFpbhgFIAEoCzIaLnRhc2txdWV1ZS52MS5EcmFpbkNvbW1hbmRIABIzCg1oZWFydGJlYXRfYWNrGAYgASgLMhoudGFza3F1ZXVlLnYxLkhlYXJ0YmVhdEFja0gAQgkKB21lc3NhZ2UimgEKB1dlbGNvbWUSEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglzZXJ2ZXJfaWQYAiABKAkSMQoObGVhc2VfZHVyYXRpb24YAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SNQoSaGVhcnRiZWF0X2ludGVydmFsGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjkKDlRhc2tBc3NpZ25tZW50EicKBXRhc2tzGAEgAygLMhgudGFza3F1ZXVlLnYxLkxlYXNlZFRhc2sivwMKCkxlYXNlZFRhc2sSDwoHdGFza19pZBgBIAEoCRINCgVxdWV1ZRgCIAEoCRIMCgR0eXBlGAMgASgJEikKB3BheWxvYWQYBCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWVIABIXCg1wYXlsb2FkX2J5dGVzGAUgASgMSAASDwoHYXR0ZW1wdBgGIAEoBRIUCgxtYXhfYXR0ZW1wdHMYByABKAUSEwoLbGVhc2VfdG9rZW4YCCABKAkSMgoObGVhc2VfZGVhZGxpbmUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKB3RpbWVvdXQYCiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SNAoGbGFiZWxzGAsgAygLMiQudGFza3F1ZXVlLnYxLkxlYXNlZFRhc2suTGFiZWxzRW50cnkSLgoKY3JlYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIOCgxwYXlsb2FkX2RhdGEiMwoKUmVzdWx0QWNrcxIlCgRhY2tzGAEgAygLMhcudGFza3F1ZXVlLnYxLlJlc3VsdEFjayJuCglSZXN1bHRBY2sSDwoHdGFza19pZBgBIAEoCRITCgtsZWFzZV90b2tlbhgCIAEoCRIqCgZzdGF0dXMYAyABKA4yGi50YXNrcXVldWUudjEuUmVzdWx0U3RhdHVzEg8KB21lc3NhZ2UYBCABKAkiRQoNQ2FuY2VsQ29tbWFuZBIPCgd0YXNrX2lkGAEgASgJEhMKC2xlYXNlX3Rva2VuGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJMCgxEcmFpbkNvbW1hbmQSLAoIZGVhZGxpbmUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgCIAEoCSJYCgxIZWFydGJlYXRBY2sSLwoLc2VydmVyX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2xlYXNlc19leHRlbmRlZBgCIAEoBSp+CgxSZXN1bHRTdGF0dXMSHQoZUkVTVUxUX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFlJFU1VMVF9TVEFUVVNfQUNDRVBURUQQARIXChNSRVNVTFRfU1RBVFVTX1NUQUxFEAISGgoWUkVTVUxUX1NUQVRVU19SRUpFQ1RFRBADMlsKDVdvcmtlclNlcnZpY2USSgoHQ29ubmVjdBIcLnRhc2txdWV1ZS52MS5Db25uZWN0UmVxdWVzdBodLnRhc2txdWV1ZS52MS5Db25uZWN0UmVzcG9uc2UoATABQkhaRmdpdGh1Yi5jb20vdGFza3F1ZXVlL3Rhc2txdWV1ZS9jbGllbnRzL2dvL2dlbi90YXNrcXVldWUvdjE7dGFza3F1ZXVldjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("CiF0YXNrcXVldWUvdjEvd29ya2VyX3NlcnZpY2UucHJvdG8SDHRhc2txdWV1ZS52MSK0AgoOQ29ubmVjdFJlcXVlc3QSKgoFaGVsbG8YASABKAsyGS50YXNrcXVldWUudjEuV29ya2VySGVsbG9IABIrCgZjcmVkaXQYAiABKAsyGS50YXNrcXVldWUudjEuQ3JlZGl0R3JhbnRIABIsCgloZWFydGJlYXQYAyABKAsyFy50YXNrcXVldWUudjEuSGVhcnRiZWF0SAASLAoHcmVzdWx0cxgEIAEoCzIZLnRhc2txdWV1ZS52MS5UYXNrUmVzdWx0c0gAEjAKCHByb2dyZXNzGAUgASgLMhwudGFza3F1ZXVlLnYxLlByb2dyZXNzUmVwb3J0SAASMAoIZHJhaW5pbmcYBiABKAsyHC50YXNrcXVldWUudjEuV29ya2VyRHJhaW5pbmdIAEIJCgdtZXNzYWdlIskBCgtXb3JrZXJIZWxsbxIRCgl3b3JrZXJfaWQYASABKAkSDgoGcXVldWVzGAIgAygJEhIKCnRhc2tfdHlwZXMYAyADKAkSEAoIY2FwYWNpdHkYBCABKAUSNQoGbGFiZWxzGAUgAygLMiUudGFza3F1ZXVlLnYxLldvcmtlckhlbGxvLkxhYmVsc0VudHJ5EgsKA3NkaxgGIAEoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIh4KC0NyZWRpdEdyYW50Eg8KB2NyZWRpdHMYASABKAUiHQoJSGVhcnRiZWF0EhAKCHRhc2tfaWRzGAEgAygJIjgKC1Rhc2tSZXN1bHRzEikKB3Jlc3VsdHMYASADKAsyGC50YXNrcXVldWUudjEuVGFza1Jlc3VsdCKZAQoKVGFza1Jlc3VsdBIPCgd0YXNrX2lkGAEgASgJEhMKC2xlYXNlX3Rva2VuGAIgASgJEiwKB3N1Y2Nlc3MYAyABKAsyGS50YXNrcXVldWUudjEuVGFza1N1Y2Nlc3NIABIsCgdmYWlsdXJlGAQgASgLMhkudGFza3F1ZXVlLnYxLlRhc2tGYWlsdXJlSABCCQoHb3V0Y29tZSJeCgtUYXNrU3VjY2VzcxIoCgZyZXN1bHQYASABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWVIABIWCgxyZXN1bHRfYnl0ZXMYAiABKAxIAEINCgtyZXN1bHRfZGF0YSJDCgtUYXNrRmFpbHVyZRIPCgdtZXNzYWdlGAEgASgJEgwKBHR5cGUYAiABKAkSFQoNbm9uX3JldHJ5YWJsZRgDIAEoCCJYCg5Qcm9ncmVzc1JlcG9ydBIPCgd0YXNrX2lkGAEgASgJEhMKC2xlYXNlX3Rva2VuGAIgASgJEg8KB3BlcmNlbnQYAyABKAISDwoHbWVzc2FnZRgEIAEoCSIgCg5Xb3JrZXJEcmFpbmluZxIOCgZyZWFzb24YASABKAkitQIKD0Nvbm5lY3RSZXNwb25zZRIoCgd3ZWxjb21lGAEgASgLMhUudGFza3F1ZXVlLnYxLldlbGNvbWVIABIyCgphc3NpZ25tZW50GAIgASgLMhwudGFza3F1ZXVlLnYxLlRhc2tBc3NpZ25tZW50SAASKAoEYWNrcxgDIAEoCzIYLnRhc2txdWV1ZS52MS5SZXN1bHRBY2tzSAASLQoGY2FuY2VsGAQgASgLMhsudGFza3F1ZXVlLnYxLkNhbmNlbENvbW1hbmRIABIrCgVkcmFpbhgFIAEoCzIaLnRhc2txdWV1ZS52MS5EcmFpbkNvbW1hbmRIABIzCg1oZWFydGJlYXRfYWNrGAYgASgLMhoudGFza3F1ZXVlLnYxLkhlYXJ0YmVhdEFja0gAQgkKB21lc3NhZ2Ui+AEKB1dlbGNvbWUSEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglzZXJ2ZXJfaWQYAiABKAkSMQoObGVhc2VfZHVyYXRpb24YAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SNQoSaGVhcnRiZWF0X2ludGVydmFsGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhkKEW1heF9wYXlsb2FkX2J5dGVzGAUgASgFEiEKGW1heF9yZWNlaXZlX21lc3NhZ2VfYnl0ZXMYBiABKAUSHgoWbWF4X3NlbmRfbWVzc2FnZV9ieXRlcxgHIAEoBSI5Cg5UYXNrQXNzaWdubWVudBInCgV0YXNrcxgBIAMoCzIYLnRhc2txdWV1ZS52MS5MZWFzZWRUYXNrIr8DCgpMZWFzZWRUYXNrEg8KB3Rhc2tfaWQYASABKAkSDQoFcXVldWUYAiABKAkSDAoEdHlwZRgDIAEoCRIpCgdwYXlsb2FkGAQgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlSAASFwoNcGF5bG9hZF9ieXRlcxgFIAEoDEgAEg8KB2F0dGVtcHQYBiABKAUSFAoMbWF4X2F0dGVtcHRzGAcgASgFEhMKC2xlYXNlX3Rva2VuGAggASgJEjIKDmxlYXNlX2RlYWRsaW5lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgd0aW1lb3V0GAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKBmxhYmVscxgLIAMoCzIkLnRhc2txdWV1ZS52MS5MZWFzZWRUYXNrLkxhYmVsc0VudHJ5Ei4KCmNyZWF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMcGF5bG9hZF9kYXRhIjMKClJlc3VsdEFja3MSJQoEYWNrcxgBIAMoCzIXLnRhc2txdWV1ZS52MS5SZXN1bHRBY2sibgoJUmVzdWx0QWNrEg8KB3Rhc2tfaWQYASABKAkSEwoLbGVhc2VfdG9rZW4YAiABKAkSKgoGc3RhdHVzGAMgASgOMhoudGFza3F1ZXVlLnYxLlJlc3VsdFN0YXR1cxIPCgdtZXNzYWdlGAQgASgJIkUKDUNhbmNlbENvbW1hbmQSDwoHdGFza19pZBgBIAEoCRITCgtsZWFzZV90b2tlbhgCIAEoCRIOCgZyZWFzb24YAyABKAkiTAoMRHJhaW5Db21tYW5kEiwKCGRlYWRsaW5lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YAiABKAkiWAoMSGVhcnRiZWF0QWNrEi8KC3NlcnZlcl90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9sZWFzZXNfZXh0ZW5kZWQYAiABKAUqfgoMUmVzdWx0U3RhdHVzEh0KGVJFU1VMVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZSRVNVTFRfU1RBVFVTX0FDQ0VQVEVEEAESFwoTUkVTVUxUX1NUQVRVU19TVEFMRRACEhoKFlJFU1VMVF9TVEFUVVNfUkVKRUNURUQQAzJbCg1Xb3JrZXJTZXJ2aWNlEkoKB0Nvbm5lY3QSHC50YXNrcXVldWUudjEuQ29ubmVjdFJlcXVlc3QaHS50YXNrcXVldWUudjEuQ29ubmVjdFJlc3BvbnNlKAEwAUJIWkZnaXRodWIuY29tL3Rhc2txdWV1ZS90YXNrcXVldWUvY2xpZW50cy9nby9nZW4vdGFza3F1ZXVlL3YxO3Rhc2txdWV1ZXYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * ConnectRequest is one message from the worker.
@@ -111,7 +111,9 @@ export type WorkerHello = Message<"taskqueue.v1.WorkerHello"> & {
   taskTypes: string[];
 
   /**
-   * Maximum concurrent tasks, informational (credits bound what is sent).
+   * Most tasks the stream may hold at once, 1 to the server's MAX_WORKER_CAPACITY (default
+   * 1000), else the stream ends with INVALID_ARGUMENT. A hard cap: a task counts from its
+   * lease until its result is fenced, and the credit a stream has not used never exceeds it.
    *
    * @generated from field: int32 capacity = 4;
    */
@@ -146,7 +148,9 @@ export const WorkerHelloSchema: GenMessage<WorkerHello> = /*@__PURE__*/
  */
 export type CreditGrant = Message<"taskqueue.v1.CreditGrant"> & {
   /**
-   * Number of additional tasks the worker can take now, 1-10000.
+   * Number of additional tasks the worker can take now, 1 to the hello's capacity, else the
+   * stream ends with INVALID_ARGUMENT. Credit the stream has not used is capped at its
+   * capacity: a grant beyond that is not an error, the excess is dropped.
    *
    * @generated from field: int32 credits = 1;
    */
@@ -182,13 +186,15 @@ export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
   messageDesc(file_taskqueue_v1_worker_service, 3);
 
 /**
- * TaskResults carries one or more finished tasks.
+ * TaskResults carries one or more finished tasks. The whole ConnectRequest must fit in
+ * Welcome.max_receive_message_bytes (else the stream fails with RESOURCE_EXHAUSTED): split
+ * larger batches over several messages.
  *
  * @generated from message taskqueue.v1.TaskResults
  */
 export type TaskResults = Message<"taskqueue.v1.TaskResults"> & {
   /**
-   * The results, each fenced by its lease token.
+   * The results, each fenced by its lease token and by the stream that holds the lease.
    *
    * @generated from field: repeated taskqueue.v1.TaskResult results = 1;
    */
@@ -216,8 +222,8 @@ export type TaskResult = Message<"taskqueue.v1.TaskResult"> & {
   taskId: string;
 
   /**
-   * Lease token from the assignment; a result for a lease that is no longer current is
-   * rejected (RESULT_STATUS_STALE) and changes nothing.
+   * Lease token from the assignment. A result for a lease that is no longer current, or
+   * that another stream holds, is rejected (RESULT_STATUS_STALE) and changes nothing.
    *
    * @generated from field: string lease_token = 2;
    */
@@ -327,7 +333,8 @@ export const TaskFailureSchema: GenMessage<TaskFailure> = /*@__PURE__*/
   messageDesc(file_taskqueue_v1_worker_service, 7);
 
 /**
- * ProgressReport tells how far a running task is.
+ * ProgressReport tells how far a running task is; reports for tasks the stream does not
+ * hold are ignored.
  *
  * @generated from message taskqueue.v1.ProgressReport
  */
@@ -459,7 +466,7 @@ export const ConnectResponseSchema: GenMessage<ConnectResponse> = /*@__PURE__*/
   messageDesc(file_taskqueue_v1_worker_service, 10);
 
 /**
- * Welcome opens the session and states its timings.
+ * Welcome opens the session and states its timings and message size limits.
  *
  * @generated from message taskqueue.v1.Welcome
  */
@@ -491,6 +498,31 @@ export type Welcome = Message<"taskqueue.v1.Welcome"> & {
    * @generated from field: google.protobuf.Duration heartbeat_interval = 4;
    */
   heartbeatInterval?: Duration;
+
+  /**
+   * Largest payload or success result the server accepts, in bytes (MAX_PAYLOAD_BYTES,
+   * measured as stored: the JSON text, or the opaque bytes). A larger result is
+   * RESULT_STATUS_REJECTED.
+   *
+   * @generated from field: int32 max_payload_bytes = 5;
+   */
+  maxPayloadBytes: number;
+
+  /**
+   * Largest ConnectRequest the server accepts, in bytes: a larger message fails the whole
+   * stream with RESOURCE_EXHAUSTED. Results batches must be split to stay within it.
+   *
+   * @generated from field: int32 max_receive_message_bytes = 6;
+   */
+  maxReceiveMessageBytes: number;
+
+  /**
+   * Largest ConnectResponse the server sends, in bytes (4 MiB, the default receive limit
+   * of gRPC clients): a worker must accept messages of this size.
+   *
+   * @generated from field: int32 max_send_message_bytes = 7;
+   */
+  maxSendMessageBytes: number;
 };
 
 /**
@@ -501,7 +533,9 @@ export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
   messageDesc(file_taskqueue_v1_worker_service, 11);
 
 /**
- * TaskAssignment delivers leased tasks; each consumes one credit.
+ * TaskAssignment delivers leased tasks; each consumes one credit. A lease pass's tasks for
+ * one stream come in one or more assignments of at most 1 MiB each, except that a task
+ * larger than that comes alone; none exceeds Welcome.max_send_message_bytes.
  *
  * @generated from message taskqueue.v1.TaskAssignment
  */
@@ -586,7 +620,8 @@ export type LeasedTask = Message<"taskqueue.v1.LeasedTask"> & {
   maxAttempts: number;
 
   /**
-   * Fencing token: send it back with the result.
+   * Fencing token: send it back with the result, on this stream. Opaque and valid only
+   * on the stream the task was leased to.
    *
    * @generated from field: string lease_token = 8;
    */
@@ -803,7 +838,8 @@ export enum ResultStatus {
   ACCEPTED = 1,
 
   /**
-   * The lease is no longer current (expired, reassigned or finished): nothing changed.
+   * The lease is no longer current (expired, reassigned or finished), or another stream
+   * holds it: nothing changed.
    *
    * @generated from enum value: RESULT_STATUS_STALE = 2;
    */

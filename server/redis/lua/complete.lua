@@ -1,17 +1,21 @@
--- complete.lua: records results; each is accepted only for the task's current lease (fencing).
+-- complete.lua: records results; each is accepted only for the task's current lease, held by
+-- the session that reports it (fencing).
 -- KEYS: none (keys derive from the prefix, see lib.lua).
--- ARGV[1] prefix, ARGV[2] now, ARGV[3] server id, then 3 fields per result:
---   id, lease_token, outcome: 's' succeeded, 'x' failed non-retryably (fatal), or a number in
---   [0,1): failed (retryable), that number being the jitter of the retry back-off
+-- ARGV[1] prefix, ARGV[2] now, ARGV[3] server id, then 4 fields per result:
+--   id, session_id (the stream that sent the result), lease_token, outcome: 's' succeeded,
+--   'x' failed non-retryably (fatal), or a number in [0,1): failed (retryable), that number
+--   being the jitter of the retry back-off
+-- A result whose token is not the task's current one, or that comes from another session than
+-- the one holding the lease, is stale whatever its token.
 -- Returns one flat array, per result in order: 'STALE', or the 7 values end_lease appends
 -- (see lib.lua).
 local out = {}
 local n = 0
-for i = 4, #ARGV, 3 do
+for i = 4, #ARGV, 4 do
   local id = ARGV[i]
   local f = lease_fields(task_key(id))
-  if f[1] == 'running' and f[2] == ARGV[i + 1] then
-    local outcome = ARGV[i + 2]
+  if f[1] == 'running' and f[4] == ARGV[i + 1] and f[2] == ARGV[i + 2] then
+    local outcome = ARGV[i + 3]
     if outcome == 's' then
       n = end_lease(id, f, 'succeeded', 0, ARGV[3], out, n)
     elseif outcome == 'x' then

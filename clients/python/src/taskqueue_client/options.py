@@ -36,7 +36,9 @@ class WorkerOptions:
     queues: Sequence[str]
     #: Handlers by task type; their names are announced as the task types served.
     handlers: Mapping[str, Handler]
-    #: Most tasks run at once (the credits granted), 1-10000.
+    #: Most tasks run at once, 1-10000: the hello's capacity, which bounds what the server
+    #: leases to the stream and the credits granted. The server refuses a hello above its
+    #: MAX_WORKER_CAPACITY (default 1000) with INVALID_ARGUMENT.
     concurrency: int = 10
     #: Stable identity, 1-128 characters. Default "hostname/pid/random".
     worker_id: str = ""

@@ -132,10 +132,17 @@ class RunningTask:
             self._timer = None
 
 
+#: The server keeps this much of a failure's message and type; more is not sent.
+_FAILURE_MESSAGE_CHARS = 4096
+_FAILURE_TYPE_CHARS = 128
+
+
 def _failure(ctx: TaskContext, message: str, kind: str, non_retryable: bool) -> pb.TaskResult:
     return pb.TaskResult(
         task_id=ctx.id,
         lease_token=ctx.lease_token,
-        failure=pb.TaskFailure(message=message, type=kind, non_retryable=non_retryable),
+        failure=pb.TaskFailure(
+            message=message[:_FAILURE_MESSAGE_CHARS], type=kind[:_FAILURE_TYPE_CHARS], non_retryable=non_retryable
+        ),
     )
 

@@ -15,6 +15,7 @@ from .credits import credits_to_grant
 from .errors import ConnectionLostError, ProtocolError, WorkerStoppingError, error_from_rpc
 from .gen.taskqueue.v1 import worker_service_pb2, worker_service_pb2_grpc
 from .hooks import Ack, SessionInfo
+from .result_batches import DEFAULT_MAX_REQUEST_BYTES, result_batches
 from .running import RunningTask
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ class Session:
         self._unacked: dict[tuple[str, str], bool] = {}
         self._pending: list[worker_service_pb2.TaskResult] = []
         self._credit = 0
+        #: Largest request the server accepts (from the welcome): result batches stay within it.
+        self._max_request = DEFAULT_MAX_REQUEST_BYTES
         self._mode = "connecting"
         self._welcomed = False
         self._closing = False
@@ -188,6 +191,8 @@ class Session:
             return
         self._welcomed = True
         self._mode = "active"
+        if welcome.max_receive_message_bytes > 0:
+            self._max_request = welcome.max_receive_message_bytes
         interval = welcome.heartbeat_interval.ToNanoseconds() / 1e9 if welcome.HasField("heartbeat_interval") else 0
         self._interval = interval if interval > 0 else self._o.heartbeat_interval
         info = SessionInfo(
@@ -289,9 +294,14 @@ class Session:
         if self._ended.done():
             return
         if self._pending:
-            for r in self._pending:
-                self._unacked[(r.task_id, r.lease_token)] = r.HasField("success")
-            self.push(requests.results(self._pending))
+            # In as few messages as the server's size limit allows.
+            batches, too_large = result_batches(self._pending, self._max_request)
+            for task_id in too_large:
+                self._log.error("result of task %s too large to send (limit %d bytes): failing the task instead", task_id, self._max_request)
+            for batch in batches:
+                for r in batch:
+                    self._unacked[(r.task_id, r.lease_token)] = r.HasField("success")
+                self.push(requests.results(batch))
             self._pending = []
         self._grant_credit()
         if self._closing or self._mode not in ("draining", "stopping"):

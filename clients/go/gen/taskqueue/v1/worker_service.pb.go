@@ -32,7 +32,8 @@ const (
 	ResultStatus_RESULT_STATUS_UNSPECIFIED ResultStatus = 0
 	// Recorded durably.
 	ResultStatus_RESULT_STATUS_ACCEPTED ResultStatus = 1
-	// The lease is no longer current (expired, reassigned or finished): nothing changed.
+	// The lease is no longer current (expired, reassigned or finished), or another stream
+	// holds it: nothing changed.
 	ResultStatus_RESULT_STATUS_STALE ResultStatus = 2
 	// The result itself is invalid (see message): nothing changed, the lease stands.
 	ResultStatus_RESULT_STATUS_REJECTED ResultStatus = 3
@@ -245,7 +246,9 @@ type WorkerHello struct {
 	Queues []string `protobuf:"bytes,2,rep,name=queues,proto3" json:"queues,omitempty"`
 	// Task types the worker handles; empty means every type of its queues.
 	TaskTypes []string `protobuf:"bytes,3,rep,name=task_types,json=taskTypes,proto3" json:"task_types,omitempty"`
-	// Maximum concurrent tasks, informational (credits bound what is sent).
+	// Most tasks the stream may hold at once, 1 to the server's MAX_WORKER_CAPACITY (default
+	// 1000), else the stream ends with INVALID_ARGUMENT. A hard cap: a task counts from its
+	// lease until its result is fenced, and the credit a stream has not used never exceeds it.
 	Capacity int32 `protobuf:"varint,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
 	// Free-form labels, e.g. {"region": "eu"}.
 	Labels map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -330,7 +333,9 @@ func (x *WorkerHello) GetSdk() string {
 // CreditGrant adds free slots: the server may have that many more tasks outstanding.
 type CreditGrant struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Number of additional tasks the worker can take now, 1-10000.
+	// Number of additional tasks the worker can take now, 1 to the hello's capacity, else the
+	// stream ends with INVALID_ARGUMENT. Credit the stream has not used is capped at its
+	// capacity: a grant beyond that is not an error, the excess is dropped.
 	Credits       int32 `protobuf:"varint,1,opt,name=credits,proto3" json:"credits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -419,10 +424,12 @@ func (x *Heartbeat) GetTaskIds() []string {
 	return nil
 }
 
-// TaskResults carries one or more finished tasks.
+// TaskResults carries one or more finished tasks. The whole ConnectRequest must fit in
+// Welcome.max_receive_message_bytes (else the stream fails with RESOURCE_EXHAUSTED): split
+// larger batches over several messages.
 type TaskResults struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The results, each fenced by its lease token.
+	// The results, each fenced by its lease token and by the stream that holds the lease.
 	Results       []*TaskResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -470,8 +477,8 @@ type TaskResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Task id from the assignment.
 	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
-	// Lease token from the assignment; a result for a lease that is no longer current is
-	// rejected (RESULT_STATUS_STALE) and changes nothing.
+	// Lease token from the assignment. A result for a lease that is no longer current, or
+	// that another stream holds, is rejected (RESULT_STATUS_STALE) and changes nothing.
 	LeaseToken string `protobuf:"bytes,2,opt,name=lease_token,json=leaseToken,proto3" json:"lease_token,omitempty"`
 	// How the attempt ended.
 	//
@@ -722,7 +729,8 @@ func (x *TaskFailure) GetNonRetryable() bool {
 	return false
 }
 
-// ProgressReport tells how far a running task is.
+// ProgressReport tells how far a running task is; reports for tasks the stream does not
+// hold are ignored.
 type ProgressReport struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Task id from the assignment.
@@ -996,7 +1004,7 @@ func (*ConnectResponse_Drain) isConnectResponse_Message() {}
 
 func (*ConnectResponse_HeartbeatAck) isConnectResponse_Message() {}
 
-// Welcome opens the session and states its timings.
+// Welcome opens the session and states its timings and message size limits.
 type Welcome struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Session id, unique per stream.
@@ -1007,8 +1015,18 @@ type Welcome struct {
 	LeaseDuration *durationpb.Duration `protobuf:"bytes,3,opt,name=lease_duration,json=leaseDuration,proto3" json:"lease_duration,omitempty"`
 	// How often the worker should heartbeat (well below lease_duration).
 	HeartbeatInterval *durationpb.Duration `protobuf:"bytes,4,opt,name=heartbeat_interval,json=heartbeatInterval,proto3" json:"heartbeat_interval,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Largest payload or success result the server accepts, in bytes (MAX_PAYLOAD_BYTES,
+	// measured as stored: the JSON text, or the opaque bytes). A larger result is
+	// RESULT_STATUS_REJECTED.
+	MaxPayloadBytes int32 `protobuf:"varint,5,opt,name=max_payload_bytes,json=maxPayloadBytes,proto3" json:"max_payload_bytes,omitempty"`
+	// Largest ConnectRequest the server accepts, in bytes: a larger message fails the whole
+	// stream with RESOURCE_EXHAUSTED. Results batches must be split to stay within it.
+	MaxReceiveMessageBytes int32 `protobuf:"varint,6,opt,name=max_receive_message_bytes,json=maxReceiveMessageBytes,proto3" json:"max_receive_message_bytes,omitempty"`
+	// Largest ConnectResponse the server sends, in bytes (4 MiB, the default receive limit
+	// of gRPC clients): a worker must accept messages of this size.
+	MaxSendMessageBytes int32 `protobuf:"varint,7,opt,name=max_send_message_bytes,json=maxSendMessageBytes,proto3" json:"max_send_message_bytes,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Welcome) Reset() {
@@ -1069,7 +1087,30 @@ func (x *Welcome) GetHeartbeatInterval() *durationpb.Duration {
 	return nil
 }
 
-// TaskAssignment delivers leased tasks; each consumes one credit.
+func (x *Welcome) GetMaxPayloadBytes() int32 {
+	if x != nil {
+		return x.MaxPayloadBytes
+	}
+	return 0
+}
+
+func (x *Welcome) GetMaxReceiveMessageBytes() int32 {
+	if x != nil {
+		return x.MaxReceiveMessageBytes
+	}
+	return 0
+}
+
+func (x *Welcome) GetMaxSendMessageBytes() int32 {
+	if x != nil {
+		return x.MaxSendMessageBytes
+	}
+	return 0
+}
+
+// TaskAssignment delivers leased tasks; each consumes one credit. A lease pass's tasks for
+// one stream come in one or more assignments of at most 1 MiB each, except that a task
+// larger than that comes alone; none exceeds Welcome.max_send_message_bytes.
 type TaskAssignment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The leased tasks.
@@ -1135,7 +1176,8 @@ type LeasedTask struct {
 	Attempt int32 `protobuf:"varint,6,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	// Total attempts allowed.
 	MaxAttempts int32 `protobuf:"varint,7,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
-	// Fencing token: send it back with the result.
+	// Fencing token: send it back with the result, on this stream. Opaque and valid only
+	// on the stream the task was leased to.
 	LeaseToken string `protobuf:"bytes,8,opt,name=lease_token,json=leaseToken,proto3" json:"lease_token,omitempty"`
 	// When the lease ends unless a heartbeat extends it.
 	LeaseDeadline *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=lease_deadline,json=leaseDeadline,proto3" json:"lease_deadline,omitempty"`
@@ -1648,13 +1690,16 @@ const file_taskqueue_v1_worker_service_proto_rawDesc = "" +
 	"\x06cancel\x18\x04 \x01(\v2\x1b.taskqueue.v1.CancelCommandH\x00R\x06cancel\x122\n" +
 	"\x05drain\x18\x05 \x01(\v2\x1a.taskqueue.v1.DrainCommandH\x00R\x05drain\x12A\n" +
 	"\rheartbeat_ack\x18\x06 \x01(\v2\x1a.taskqueue.v1.HeartbeatAckH\x00R\fheartbeatAckB\t\n" +
-	"\amessage\"\xd1\x01\n" +
+	"\amessage\"\xed\x02\n" +
 	"\aWelcome\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n" +
 	"\tserver_id\x18\x02 \x01(\tR\bserverId\x12@\n" +
 	"\x0elease_duration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\rleaseDuration\x12H\n" +
-	"\x12heartbeat_interval\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x11heartbeatInterval\"@\n" +
+	"\x12heartbeat_interval\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x11heartbeatInterval\x12*\n" +
+	"\x11max_payload_bytes\x18\x05 \x01(\x05R\x0fmaxPayloadBytes\x129\n" +
+	"\x19max_receive_message_bytes\x18\x06 \x01(\x05R\x16maxReceiveMessageBytes\x123\n" +
+	"\x16max_send_message_bytes\x18\a \x01(\x05R\x13maxSendMessageBytes\"@\n" +
 	"\x0eTaskAssignment\x12.\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x18.taskqueue.v1.LeasedTaskR\x05tasks\"\xc4\x04\n" +
 	"\n" +
