@@ -39,6 +39,7 @@ import { startGrpcServer, type GrpcServerHandle } from "./transport/grpc-server.
 import { healthRegistration } from "./transport/health.js";
 import { HealthStatus, ServingStatus } from "./transport/health-status.js";
 import { startHttpGateway, type HttpGatewayHandle } from "./transport/http-gateway.js";
+import type { CheckState } from "./transport/http-probes.js";
 import { registerService } from "./transport/service-registration.js";
 
 /** A server not heard from for this long counts as dead (its unwritten outcomes are recovered). */
@@ -320,12 +321,15 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
         return true;
       },
       ready: async () => {
-        const checks: Record<string, string> = {};
+        const checks: Record<string, CheckState> = {};
+        const errors: Record<string, unknown> = {};
         const [pg, rd] = await Promise.allSettled([repository.ping(), redis.ping()]);
-        checks.postgres = pg.status === "fulfilled" ? "ok" : String((pg.reason as Error).message);
-        checks.redis = rd.status === "fulfilled" ? "ok" : String((rd.reason as Error).message);
+        checks.postgres = pg.status === "fulfilled" ? "ok" : "unavailable";
+        checks.redis = rd.status === "fulfilled" ? "ok" : "unavailable";
+        if (pg.status === "rejected") errors.postgres = pg.reason;
+        if (rd.status === "rejected") errors.redis = rd.reason;
         if (draining) checks.server = "draining";
-        return { ok: !draining && pg.status === "fulfilled" && rd.status === "fulfilled", checks };
+        return { ok: !draining && pg.status === "fulfilled" && rd.status === "fulfilled", checks, errors };
       },
     });
   } catch (error) {
@@ -368,3 +372,4 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     applyRetention: () => retention.sweep({ full: true }),
   };
 }
+

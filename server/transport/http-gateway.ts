@@ -7,7 +7,7 @@ import type { Logger } from "../observability/logger.js";
 import { createErrorInterceptor } from "./connect-error-interceptor.js";
 import { compileCorsOptions, handleCors, type CorsOptions } from "./cors.js";
 import { createDualProtocolServer } from "./dual-protocol-server.js";
-import { handleProbes, type Readiness } from "./http-probes.js";
+import { createProbeHandler, type Readiness } from "./http-probes.js";
 import { addRegistrationsToRouter, type ServiceRegistration } from "./service-registration.js";
 
 /** An incoming gateway request, over HTTP/1.1 or HTTP/2. */
@@ -111,11 +111,11 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     // A misspelt field ("paylod") is an error, not silently dropped.
     jsonOptions: { ignoreUnknownFields: false },
   });
-  const probes = { ready: compiled.ready, readyTimeoutMs: compiled.readyTimeoutMs };
+  const probes = createProbeHandler({ ready: compiled.ready, readyTimeoutMs: compiled.readyTimeoutMs, logger });
 
   const handler = (req: GatewayRequest, res: GatewayResponse): void => {
     try {
-      if (handleCors(req, res, cors) || handleProbes(req, res, probes) || compiled.extraRoutes?.(req, res) === true) {
+      if (handleCors(req, res, cors) || probes(req, res) || compiled.extraRoutes?.(req, res) === true) {
         return;
       }
       rpcHandler(req, res);
