@@ -100,6 +100,9 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   const metrics = createServerMetrics({
     connectedWorkers: () => dispatcher.connected.size,
     waitingCredits: () => dispatcher.waitingCredits,
+    maxQueueLabels: options.metricsMaxQueues,
+    queueLabelTtlMs: options.metricsQueueTtlMs,
+    liveQueues: () => servedQueues(dispatcher),
   });
   const onLeaseEnds = (ends: LeaseEnd[]) => {
     recordLeaseEnds(metrics, ends);
@@ -307,7 +310,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       maxReceiveMessageBytes: maxMessageBytes,
       extraRoutes: (req, res) => {
         if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return false;
-        metrics.registry.metrics().then(
+        metrics.render().then(
           (text) => {
             res.writeHead(200, { "content-type": metrics.registry.contentType });
             res.end(text);
@@ -373,3 +376,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   };
 }
 
+/** The queues some connected worker serves. */
+function* servedQueues(dispatcher: Dispatcher): Iterable<string> {
+  for (const session of dispatcher.connected.values()) yield* session.queues;
+}
