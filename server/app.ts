@@ -35,7 +35,9 @@ import { createDeadLetterService } from "./services/dead-letter-service.js";
 import { decodeSubmitTasksRequest } from "./services/submit-request-decoder.js";
 import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
+import type { ConnectionLimits } from "./transport/connection-limits.js";
 import { startGrpcServer, type GrpcServerHandle } from "./transport/grpc-server.js";
+import type { ConnectionEvents } from "./transport/guarded-listener.js";
 import { healthRegistration } from "./transport/health.js";
 import { HealthStatus, ServingStatus } from "./transport/health-status.js";
 import { startHttpGateway, type HttpGatewayHandle } from "./transport/http-gateway.js";
@@ -92,6 +94,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   });
 
   let draining = false;
+  let grpc: GrpcServerHandle | undefined;
+  let http: HttpGatewayHandle | undefined;
   // Late-bound: these components and the notifier refer to each other.
   const wakeQueues = (queues: string[], announce: boolean) => {
     for (const q of queues) dispatcher.wake(q);
@@ -103,7 +107,21 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     maxQueueLabels: options.metricsMaxQueues,
     queueLabelTtlMs: options.metricsQueueTtlMs,
     liveQueues: () => servedQueues(dispatcher),
+    openConnections: () => ({ grpc: grpc?.openConnections ?? 0, http: http?.openConnections ?? 0 }),
+    workerStreamBufferedBytes: () => streamBuffers.bytes,
   });
+  const streamBuffers = { bytes: 0 };
+  const connectionEvents: ConnectionEvents = {
+    refused: (listener) => metrics.connectionsRefused.inc({ listener }),
+    closed: (listener, reason) => metrics.connectionsClosed.inc({ listener, reason }),
+  };
+  const connections: ConnectionLimits = {
+    maxConnections: options.maxConnections,
+    handshakeTimeoutMs: options.handshakeTimeoutMs,
+    idleTimeoutMs: options.connectionIdleTimeoutMs,
+    maxStreamsPerConnection: options.maxStreamsPerConnection,
+    headersTimeoutMs: options.headersTimeoutMs,
+  };
   const onLeaseEnds = (ends: LeaseEnd[]) => {
     recordLeaseEnds(metrics, ends);
     const requeued = [...new Set(ends.filter((e) => e.state === "QUEUED").map((e) => e.queue))];
@@ -259,6 +277,14 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           heartbeatIntervalMs: options.heartbeatIntervalMs,
           maxPayloadBytes: options.maxPayloadBytes,
           isDraining: () => draining,
+          limits: {
+            helloTimeoutMs: options.helloTimeoutMs,
+            bufferBytes: options.streamBufferBytes,
+            bufferMaxBytes: options.streamBufferMaxBytes,
+            stallTimeoutMs: options.streamStallTimeoutMs,
+          },
+          onStreamEnded: (reason) => metrics.workerStreamsEnded.inc({ reason }),
+          buffered: streamBuffers,
         }),
         logger,
       ),
@@ -291,8 +317,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   retention.start();
 
   const maxMessageBytes = Math.max(4 * 1024 * 1024, options.maxPayloadBytes * 4);
-  let grpc: GrpcServerHandle | undefined;
-  let http: HttpGatewayHandle | undefined;
   try {
     grpc = await startGrpcServer({
       host: options.host,
@@ -301,6 +325,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       logger,
       maxReceiveMessageBytes: maxMessageBytes,
       keepalive: { timeMs: 10_000, timeoutMs: 5_000 },
+      connections,
+      connectionEvents,
     });
     http = await startHttpGateway({
       host: options.host,
@@ -308,6 +334,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       registrations,
       logger,
       maxReceiveMessageBytes: maxMessageBytes,
+      connections,
+      connectionEvents,
       extraRoutes: (req, res) => {
         if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return false;
         metrics.render().then(

@@ -13,6 +13,8 @@ export interface ServerMetricsOptions {
   queueLabelTtlMs?: number;
   /** Queues that keep their series while idle, read at scrape time (e.g. those workers serve). */
   liveQueues?: () => Iterable<string>;
+  /** Bytes of responses waiting for worker streams' clients, read at scrape time. */
+  workerStreamBufferedBytes?: () => number;
   /** Open connections per listener ("grpc", "http"), read at scrape time. */
   openConnections?: () => Readonly<Record<string, number>>;
   /** Clock, ms since the epoch. Default `Date.now`. */
@@ -73,6 +75,17 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     ttlMs: options.queueLabelTtlMs ?? 3600_000,
     now,
   });
+  if (options.workerStreamBufferedBytes) {
+    const read = options.workerStreamBufferedBytes;
+    new Gauge({
+      name: "taskqueue_worker_stream_buffered_bytes",
+      help: "Responses waiting for worker streams' clients to read them, estimated bytes (bounded by STREAM_BUFFER_MAX_BYTES per stream).",
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
+  }
   if (options.openConnections) {
     const read = options.openConnections;
     new Gauge({

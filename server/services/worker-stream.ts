@@ -9,7 +9,6 @@ import {
   type TaskResult,
   type WorkerHello,
 } from "../../gen/taskqueue/v1/worker_service_pb.js";
-import { AsyncQueue } from "../engine/async-queue.js";
 import type { Dispatcher } from "../engine/dispatcher.js";
 import { randomToken } from "../engine/ids.js";
 import type { LeaseReaper } from "../engine/lease-reaper.js";
@@ -23,6 +22,19 @@ import { AcksResponse, AssignmentResponse, type AckEntry } from "./worker-respon
 import { durationFromMs } from "./proto-time.js";
 import { checkQueueName } from "./submit-validation.js";
 import { InvalidArgumentError } from "../errors.js";
+import type { AbandonCall } from "../transport/call-abandon.js";
+import { toConnectError } from "./connect-errors.js";
+import {
+  acksBytes,
+  assignmentBytes,
+  HelloTimeoutError,
+  MAX_RESULT_MESSAGES_IN_FLIGHT,
+  MESSAGE_OVERHEAD_BYTES,
+  type StreamBufferError,
+  type StreamEndReason,
+  type WorkerStreamLimits,
+} from "./stream-limits.js";
+import { StreamOutbox, type BufferTotal } from "./stream-outbox.js";
 
 /** What a worker stream needs from the engine. */
 export interface WorkerStreamDeps {
@@ -38,6 +50,12 @@ export interface WorkerStreamDeps {
   maxPayloadBytes: number;
   /** True once the server is shutting down: new streams are refused. */
   isDraining: () => boolean;
+  /** Hello timeout and the bounds of each stream's response buffer. */
+  limits: WorkerStreamLimits;
+  /** Told when the server ends a stream to protect itself (metrics). */
+  onStreamEnded?: (reason: StreamEndReason) => void;
+  /** Bytes of responses waiting in every stream's buffer (metrics). */
+  buffered?: BufferTotal;
 }
 
 const MAX_CREDITS = 10_000;
@@ -61,15 +79,32 @@ export class WorkerStream implements DispatchSession {
   readonly held = new Set<string>();
   closed = false;
   draining = false;
-  private readonly outbox = new AsyncQueue<ConnectResponse>();
+  private readonly outbox: StreamOutbox<ConnectResponse>;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly logger: Logger;
+  /** Set once the stream was given up for not reading: the transport ends the call. */
+  private abandoned = false;
 
+  /** `abandon` ends the call when its client stops reading (from the transport; optional). */
   constructor(
     private readonly deps: WorkerStreamDeps,
     private readonly signal: AbortSignal,
+    private readonly abandon?: AbandonCall,
   ) {
     this.logger = deps.logger.child({ sessionId: this.id });
+    this.outbox = new StreamOutbox({
+      pauseBytes: deps.limits.bufferBytes,
+      maxBytes: deps.limits.bufferMaxBytes,
+      stallTimeoutMs: deps.limits.stallTimeoutMs,
+      onCongestion: (congested) => this.onCongestion(congested),
+      onOverflow: (error) => this.onOverflow(error),
+      total: deps.buffered,
+    });
+  }
+
+  /** True while responses wait for the client past the buffer bound: no tasks are leased to it. */
+  get blocked(): boolean {
+    return this.outbox.congested;
   }
 
   /** Runs the stream: reads `requests`, yields the responses. */
@@ -77,13 +112,19 @@ export class WorkerStream implements DispatchSession {
     if (this.deps.isDraining()) throw new ConnectError("server is draining; reconnect to another server", Code.Unavailable);
     const onAbort = () => this.outbox.close();
     this.signal.addEventListener("abort", onAbort);
+    const helloTimer = setTimeout(() => this.helloTimedOut(), this.deps.limits.helloTimeoutMs);
+    helloTimer.unref();
     void this.read(requests).then(
       () => this.finishReading(),
       (error: unknown) => this.outbox.fail(error),
     );
     try {
       for await (const message of this.outbox) yield message;
+    } catch (error) {
+      // An abandoned call ends in the transport (its failing writes land here): nothing to report.
+      if (!this.abandoned) throw error;
     } finally {
+      clearTimeout(helloTimer);
       this.signal.removeEventListener("abort", onAbort);
       await this.close();
     }
@@ -91,7 +132,7 @@ export class WorkerStream implements DispatchSession {
 
   deliver(tasks: LeasedRecord[]): void {
     if (this.closed) return;
-    this.outbox.push(new AssignmentResponse(tasks));
+    this.outbox.push(new AssignmentResponse(tasks), assignmentBytes(tasks));
   }
 
   cancel(taskId: string, leaseToken: string, reason: string): void {
@@ -105,14 +146,38 @@ export class WorkerStream implements DispatchSession {
 
   private send(message: MessageInitShape<typeof ConnectResponseSchema>["message"]): void {
     if (this.closed) return;
-    this.outbox.push(create(ConnectResponseSchema, { message }));
+    this.outbox.push(create(ConnectResponseSchema, { message }), MESSAGE_OVERHEAD_BYTES);
   }
 
   private async read(requests: AsyncIterable<ConnectRequest>): Promise<void> {
     for await (const request of requests) {
       if (this.closed) return;
       await this.handle(request);
+      // Read no further while the client leaves its responses unread or results pile up.
+      while (!this.closed && (this.outbox.congested || this.inFlight.size >= MAX_RESULT_MESSAGES_IN_FLIGHT)) {
+        await (this.outbox.congested ? this.outbox.whenWritable() : Promise.race(this.inFlight));
+      }
     }
+  }
+
+  private onCongestion(congested: boolean): void {
+    // Room to write again: credit waiting for it can be filled.
+    if (!congested && !this.closed && this.credits > 0) this.deps.dispatcher.wakeSession(this);
+  }
+
+  /** The client does not read: end the stream now, whatever is still buffered for it. */
+  private onOverflow(error: StreamBufferError): void {
+    this.logger.warn({ workerId: this.workerId, reason: error.reason }, `worker stream ended: ${error.message}`);
+    this.deps.onStreamEnded?.(error.reason);
+    this.abandoned = true;
+    void this.close();
+    this.abandon?.(toConnectError(error, this.logger));
+  }
+
+  private helloTimedOut(): void {
+    if (this.workerId !== "" || this.outbox.isClosed) return;
+    this.deps.onStreamEnded?.("hello_timeout");
+    this.outbox.fail(new HelloTimeoutError(this.deps.limits.helloTimeoutMs));
   }
 
   private async finishReading(): Promise<void> {
@@ -254,7 +319,7 @@ export class WorkerStream implements DispatchSession {
 
   private sendAcks(acks: AckEntry[]): void {
     if (this.closed) return;
-    this.outbox.push(new AcksResponse(acks));
+    this.outbox.push(new AcksResponse(acks), acksBytes(acks.length));
   }
 
   private progress(taskId: string, percent: number, message: string): void {
