@@ -102,7 +102,10 @@ export interface ServerOptions {
    * and dispatching to it, bytes (estimated) (`STREAM_BUFFER_BYTES`), default 1 MiB.
    */
   streamBufferBytes?: number;
-  /** Responses queued on one worker stream above which it ends, bytes (`STREAM_BUFFER_MAX_BYTES`), default 16 MiB. */
+  /**
+   * Responses other than leased tasks queued on one worker stream above which it ends, bytes
+   * (`STREAM_BUFFER_MAX_BYTES`), default 16 MiB.
+   */
   streamBufferMaxBytes?: number;
   /** A worker stream whose client reads nothing for this long while responses wait ends, ms (`STREAM_STALL_TIMEOUT_MS`), default 30000. */
   streamStallTimeoutMs?: number;

@@ -10,7 +10,7 @@ export interface WorkerStreamLimits {
    * reading its requests and leasing tasks to it until half of that is left, bytes.
    */
   bufferBytes: number;
-  /** Responses queued above which the stream ends with RESOURCE_EXHAUSTED, bytes. */
+  /** Responses other than leased tasks queued above which the stream ends with RESOURCE_EXHAUSTED, bytes. */
   bufferMaxBytes: number;
   /** A stream congested this long without its client reading enough ends with RESOURCE_EXHAUSTED, ms. */
   stallTimeoutMs: number;
@@ -18,13 +18,6 @@ export interface WorkerStreamLimits {
 
 /** Why the server ended a worker stream to protect itself (a metric label). */
 export type StreamEndReason = "hello_timeout" | "not_reading" | "buffer_full";
-
-/**
- * Result messages whose recording may run at once per stream; the server reads no further
- * request until one is answered. It bounds the results a stream holds in memory while
- * they are being recorded (each message is at most the largest request message).
- */
-export const MAX_RESULT_MESSAGES_IN_FLIGHT = 16;
 
 /**
  * What a queued response is counted as beyond its payloads, bytes: about what the message

@@ -56,6 +56,17 @@ describe("StreamOutbox", () => {
     expect(box.length).toBe(0);
   });
 
+  it("counts committed items toward congestion but never fails for them", async () => {
+    const { box, overflows } = outbox({ pauseBytes: 100, maxBytes: 250 });
+    box.push("assignment", 10_000, true);
+    expect(box.congested).toBe(true);
+    expect(overflows).toEqual([]);
+    for (let i = 0; i < 8; i++) box.push(`ack${i}`, 30);
+    expect(overflows).toEqual([]);
+    box.push("one ack too many", 30);
+    expect(overflows.map((e) => e.reason)).toEqual(["buffer_full"]);
+  });
+
   it("fails with not_reading when it stays congested past the stall timeout", async () => {
     const failed = new Promise<StreamBufferError>((resolve) => {
       const box = new StreamOutbox<string>({ pauseBytes: 10, maxBytes: 1_000, stallTimeoutMs: 20, onOverflow: resolve });

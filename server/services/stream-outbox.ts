@@ -9,7 +9,10 @@ export interface BufferTotal {
 export interface StreamOutboxOptions {
   /** Bytes queued at which the outbox becomes congested (it stays so until half is left). */
   pauseBytes: number;
-  /** Bytes queued above which the outbox fails with {@link StreamBufferError} "buffer_full". */
+  /**
+   * Bytes queued above which the outbox fails with {@link StreamBufferError} "buffer_full";
+   * items pushed as `committed` count toward the pause bound only.
+   */
   maxBytes: number;
   /** An outbox congested this long fails with {@link StreamBufferError} "not_reading", ms. */
   stallTimeoutMs: number;
@@ -30,12 +33,16 @@ export interface StreamOutboxOptions {
  * read). So what piles up here is what the client has not read: past `pauseBytes` the
  * outbox is *congested* — its owner stops reading requests and stops producing work for
  * it — and past `maxBytes`, or after `stallTimeoutMs` of congestion, it fails. A response
- * pushed while the consumer waits goes straight to it and is not counted.
+ * pushed while the consumer waits goes straight to it and is not counted. Work the owner has
+ * already committed to (leased tasks) is pushed as `committed`: it counts toward congestion,
+ * never toward `maxBytes`, since failing would throw away what was just handed out.
  */
 export class StreamOutbox<T> implements AsyncIterable<T> {
   private readonly items: T[] = [];
+  /** Bytes of each queued item; negative for committed items. */
   private readonly sizes: number[] = [];
   private bytes = 0;
+  private committedBytes = 0;
   private isCongested = false;
   private stallTimer: NodeJS.Timeout | undefined;
   private writableWaiters: Array<() => void> = [];
@@ -47,8 +54,11 @@ export class StreamOutbox<T> implements AsyncIterable<T> {
 
   constructor(private readonly options: StreamOutboxOptions) {}
 
-  /** Queues an item costing `bytes`; ignored after close. May fail the outbox (too much queued). */
-  push(item: T, bytes: number): void {
+  /**
+   * Queues an item costing `bytes` (> 0); ignored after close. May fail the outbox (too much
+   * queued), unless `committed`.
+   */
+  push(item: T, bytes: number, committed = false): void {
     if (this.closed) return;
     if (this.waiter) {
       const w = this.waiter;
@@ -57,10 +67,11 @@ export class StreamOutbox<T> implements AsyncIterable<T> {
       return;
     }
     this.items.push(item);
-    this.sizes.push(bytes);
+    this.sizes.push(committed ? -bytes : bytes);
     this.bytes += bytes;
+    if (committed) this.committedBytes += bytes;
     if (this.options.total) this.options.total.bytes += bytes;
-    if (this.bytes > this.options.maxBytes) {
+    if (this.bytes - this.committedBytes > this.options.maxBytes) {
       this.overflow(
         new StreamBufferError("buffer_full", `responses not read by the client exceed ${this.options.maxBytes} bytes`),
       );
@@ -146,7 +157,9 @@ export class StreamOutbox<T> implements AsyncIterable<T> {
   }
 
   private take(): T {
-    const bytes = this.sizes.shift()!;
+    const size = this.sizes.shift()!;
+    const bytes = Math.abs(size);
+    if (size < 0) this.committedBytes -= bytes;
     this.bytes -= bytes;
     if (this.options.total) this.options.total.bytes -= bytes;
     if (this.isCongested && this.bytes <= this.options.pauseBytes / 2) this.setCongested(false);
@@ -159,6 +172,7 @@ export class StreamOutbox<T> implements AsyncIterable<T> {
     this.items.length = 0;
     this.sizes.length = 0;
     this.bytes = 0;
+    this.committedBytes = 0;
     this.isCongested = false;
     clearTimeout(this.stallTimer);
     this.stallTimer = undefined;

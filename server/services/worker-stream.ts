@@ -28,7 +28,6 @@ import {
   acksBytes,
   assignmentBytes,
   HelloTimeoutError,
-  MAX_RESULT_MESSAGES_IN_FLIGHT,
   MESSAGE_OVERHEAD_BYTES,
   type StreamBufferError,
   type StreamEndReason,
@@ -132,7 +131,7 @@ export class WorkerStream implements DispatchSession {
 
   deliver(tasks: LeasedRecord[]): void {
     if (this.closed) return;
-    this.outbox.push(new AssignmentResponse(tasks), assignmentBytes(tasks));
+    this.outbox.push(new AssignmentResponse(tasks), assignmentBytes(tasks), true);
   }
 
   cancel(taskId: string, leaseToken: string, reason: string): void {
@@ -153,10 +152,8 @@ export class WorkerStream implements DispatchSession {
     for await (const request of requests) {
       if (this.closed) return;
       await this.handle(request);
-      // Read no further while the client leaves its responses unread or results pile up.
-      while (!this.closed && (this.outbox.congested || this.inFlight.size >= MAX_RESULT_MESSAGES_IN_FLIGHT)) {
-        await (this.outbox.congested ? this.outbox.whenWritable() : Promise.race(this.inFlight));
-      }
+      // Read no further while the client leaves its responses unread.
+      if (this.outbox.congested) await this.outbox.whenWritable();
     }
   }
 
