@@ -101,6 +101,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     for (const q of queues) dispatcher.wake(q);
     if (announce) notifier.ready(queues);
   };
+  // Bytes of responses waiting in the worker streams' buffers, kept by the streams.
+  const streamBuffers = { bytes: 0 };
   const metrics = createServerMetrics({
     connectedWorkers: () => dispatcher.connected.size,
     waitingCredits: () => dispatcher.waitingCredits,
@@ -110,7 +112,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     openConnections: () => ({ grpc: grpc?.openConnections ?? 0, http: http?.openConnections ?? 0 }),
     workerStreamBufferedBytes: () => streamBuffers.bytes,
   });
-  const streamBuffers = { bytes: 0 };
   const connectionEvents: ConnectionEvents = {
     refused: (listener) => metrics.connectionsRefused.inc({ listener }),
     closed: (listener, reason) => metrics.connectionsClosed.inc({ listener, reason }),
