@@ -41,10 +41,13 @@ import { createDeadLetterService } from "./services/dead-letter-service.js";
 import { decodeSubmitTaskRequest, decodeSubmitTasksRequest } from "./services/submit-request-decoder.js";
 import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
+import type { ConnectionLimits } from "./transport/connection-limits.js";
 import { startGrpcServer, type GrpcServerHandle } from "./transport/grpc-server.js";
+import type { ConnectionEvents } from "./transport/guarded-listener.js";
 import { healthRegistration } from "./transport/health.js";
 import { HealthStatus, ServingStatus } from "./transport/health-status.js";
 import { startHttpGateway, type HttpGatewayHandle } from "./transport/http-gateway.js";
+import type { CheckState } from "./transport/http-probes.js";
 import { registerService } from "./transport/service-registration.js";
 import { useMarkedUtf8InProtobuf } from "./transport/wire/marked-utf8.js";
 
@@ -105,15 +108,35 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   });
 
   let draining = false;
+  let grpc: GrpcServerHandle | undefined;
+  let http: HttpGatewayHandle | undefined;
   // Late-bound: these components and the notifier refer to each other.
   const wakeQueues = (queues: string[], announce: boolean) => {
     for (const q of queues) dispatcher.wake(q);
     if (announce) notifier.ready(queues);
   };
+  // Bytes of responses waiting in the worker streams' buffers, kept by the streams.
+  const streamBuffers = { bytes: 0 };
   const metrics = createServerMetrics({
     connectedWorkers: () => dispatcher.connected.size,
     waitingCredits: () => dispatcher.waitingCredits,
+    maxQueueLabels: options.metricsMaxQueues,
+    queueLabelTtlMs: options.metricsQueueTtlMs,
+    liveQueues: () => servedQueues(dispatcher),
+    openConnections: () => ({ grpc: grpc?.openConnections ?? 0, http: http?.openConnections ?? 0 }),
+    workerStreamBufferedBytes: () => streamBuffers.bytes,
   });
+  const connectionEvents: ConnectionEvents = {
+    refused: (listener) => metrics.connectionsRefused.inc({ listener }),
+    closed: (listener, reason) => metrics.connectionsClosed.inc({ listener, reason }),
+  };
+  const connections: ConnectionLimits = {
+    maxConnections: options.maxConnections,
+    handshakeTimeoutMs: options.handshakeTimeoutMs,
+    idleTimeoutMs: options.connectionIdleTimeoutMs,
+    maxStreamsPerConnection: options.maxStreamsPerConnection,
+    headersTimeoutMs: options.headersTimeoutMs,
+  };
   const onLeaseEnds = (ends: LeaseEnd[]) => {
     recordLeaseEnds(metrics, ends);
     const requeued = [...new Set(ends.filter((e) => e.state === "QUEUED").map((e) => e.queue))];
@@ -281,6 +304,14 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           maxReceiveMessageBytes: maxMessageBytes,
           maxSendMessageBytes: MAX_SENT_MESSAGE_BYTES,
           isDraining: () => draining,
+          limits: {
+            helloTimeoutMs: options.helloTimeoutMs,
+            bufferBytes: options.streamBufferBytes,
+            bufferMaxBytes: options.streamBufferMaxBytes,
+            stallTimeoutMs: options.streamStallTimeoutMs,
+          },
+          onStreamEnded: (reason) => metrics.workerStreamsEnded.inc({ reason }),
+          buffered: streamBuffers,
         }),
         logger,
       ),
@@ -313,8 +344,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   retention.start();
   progress.start();
 
-  let grpc: GrpcServerHandle | undefined;
-  let http: HttpGatewayHandle | undefined;
   try {
     grpc = await startGrpcServer({
       host: options.host,
@@ -323,6 +352,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       logger,
       maxReceiveMessageBytes: maxMessageBytes,
       keepalive: { timeMs: 10_000, timeoutMs: 5_000 },
+      connections,
+      connectionEvents,
     });
     http = await startHttpGateway({
       host: options.host,
@@ -330,9 +361,11 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       registrations,
       logger,
       maxReceiveMessageBytes: maxMessageBytes,
+      connections,
+      connectionEvents,
       extraRoutes: (req, res) => {
         if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return false;
-        metrics.registry.metrics().then(
+        metrics.render().then(
           (text) => {
             res.writeHead(200, { "content-type": metrics.registry.contentType });
             res.end(text);
@@ -346,12 +379,15 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
         return true;
       },
       ready: async () => {
-        const checks: Record<string, string> = {};
+        const checks: Record<string, CheckState> = {};
+        const errors: Record<string, unknown> = {};
         const [pg, rd] = await Promise.allSettled([repository.ping(), redis.ping()]);
-        checks.postgres = pg.status === "fulfilled" ? "ok" : String((pg.reason as Error).message);
-        checks.redis = rd.status === "fulfilled" ? "ok" : String((rd.reason as Error).message);
+        checks.postgres = pg.status === "fulfilled" ? "ok" : "unavailable";
+        checks.redis = rd.status === "fulfilled" ? "ok" : "unavailable";
+        if (pg.status === "rejected") errors.postgres = pg.reason;
+        if (rd.status === "rejected") errors.redis = rd.reason;
         if (draining) checks.server = "draining";
-        return { ok: !draining && pg.status === "fulfilled" && rd.status === "fulfilled", checks };
+        return { ok: !draining && pg.status === "fulfilled" && rd.status === "fulfilled", checks, errors };
       },
     });
   } catch (error) {
@@ -410,4 +446,9 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
 async function closeRedis(connection: Redis): Promise<void> {
   if (connection.status === "ready") await connection.quit().catch(() => undefined);
   connection.disconnect();
+}
+
+/** The queues some connected worker serves. */
+function* servedQueues(dispatcher: Dispatcher): Iterable<string> {
+  for (const session of dispatcher.connected.values()) yield* session.queues;
 }

@@ -38,6 +38,21 @@ describe("server configuration", () => {
     expect(() => compileServerOptions({ maxPayloadBytes: 4 * 1024 * 1024 })).toThrow(/^maxPayloadBytes: must be at most 4128768/);
   });
 
+  it("reads the transport limits", () => {
+    expect(compileServerOptions({})).toMatchObject({
+      maxConnections: 5_000,
+      helloTimeoutMs: 10_000,
+      streamBufferBytes: 1024 * 1024,
+      streamBufferMaxBytes: 16 * 1024 * 1024,
+      metricsMaxQueues: 1_000,
+    });
+    const env = { MAX_CONNECTIONS: "10", HELLO_TIMEOUT_MS: "250", STREAM_BUFFER_BYTES: "4096", STREAM_BUFFER_MAX_BYTES: "8192" };
+    const o = compileServerOptions(serverOptionsFromEnv(env));
+    expect([o.maxConnections, o.helloTimeoutMs, o.streamBufferBytes, o.streamBufferMaxBytes]).toEqual([10, 250, 4096, 8192]);
+    expect(() => compileServerOptions({ maxConnections: 0 })).toThrow(/^maxConnections: must be an integer >= 1/);
+    expect(() => compileServerOptions({ streamBufferBytes: 2048, streamBufferMaxBytes: 1024 })).toThrow(/^streamBufferMaxBytes: /);
+  });
+
   it("reads per-queue retry defaults from JSON", () => {
     const options = serverOptionsFromEnv({ QUEUE_RETRY_DEFAULTS: '{"emails":{"maxAttempts":5,"initialBackoffMs":250}}' });
     expect(compileServerOptions(options).queueRetryDefaults).toEqual({ emails: { maxAttempts: 5, initialBackoffMs: 250 } });

@@ -91,6 +91,37 @@ export interface ServerOptions {
    * `{"emails": {"maxAttempts": 5, "initialBackoffMs": 500}}`), default none.
    */
   queueRetryDefaults?: Record<string, QueueRetryDefaults>;
+  /** Open connections per port (`MAX_CONNECTIONS`), default 5000: more are closed on arrival. */
+  maxConnections?: number;
+  /** Concurrent HTTP/2 streams (calls) per connection (`MAX_STREAMS_PER_CONNECTION`), default 1000. */
+  maxStreamsPerConnection?: number;
+  /**
+   * How long a new connection may take to send its HTTP/2 preface (gRPC port) or the first
+   * bytes that tell its protocol (gateway), ms (`HANDSHAKE_TIMEOUT_MS`), default 10000.
+   */
+  handshakeTimeoutMs?: number;
+  /** How long an HTTP/1.1 request's headers may take to arrive, ms (`HEADERS_TIMEOUT_MS`), default 10000. */
+  headersTimeoutMs?: number;
+  /** An HTTP/2 connection with no call open this long is closed, ms (`CONNECTION_IDLE_TIMEOUT_MS`), default 300000. */
+  connectionIdleTimeoutMs?: number;
+  /** A worker stream that sends no hello within this ends, ms (`HELLO_TIMEOUT_MS`), default 10000. */
+  helloTimeoutMs?: number;
+  /**
+   * Responses queued on one worker stream above which the server stops reading the stream
+   * and dispatching to it, bytes (estimated) (`STREAM_BUFFER_BYTES`), default 1 MiB.
+   */
+  streamBufferBytes?: number;
+  /**
+   * Responses other than leased tasks queued on one worker stream above which it ends, bytes
+   * (`STREAM_BUFFER_MAX_BYTES`), default 16 MiB.
+   */
+  streamBufferMaxBytes?: number;
+  /** A worker stream whose client reads nothing for this long while responses wait ends, ms (`STREAM_STALL_TIMEOUT_MS`), default 30000. */
+  streamStallTimeoutMs?: number;
+  /** Most queues with metric series of their own (`METRICS_MAX_QUEUES`), default 1000. */
+  metricsMaxQueues?: number;
+  /** A queue idle this long, with no worker serving it, loses its metric series, ms (`METRICS_QUEUE_TTL_MS`), default 1 hour. */
+  metricsQueueTtlMs?: number;
 }
 
 /** Server settings with every default applied. */
@@ -125,6 +156,17 @@ export const serverDefaults = {
   deadTaskRetentionMs: 0,
   retentionIntervalMs: 60_000,
   queueRetryDefaults: {} as Record<string, QueueRetryDefaults>,
+  maxConnections: 5_000,
+  maxStreamsPerConnection: 1_000,
+  handshakeTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  connectionIdleTimeoutMs: 300_000,
+  helloTimeoutMs: 10_000,
+  streamBufferBytes: 1024 * 1024,
+  streamBufferMaxBytes: 16 * 1024 * 1024,
+  streamStallTimeoutMs: 30_000,
+  metricsMaxQueues: 1_000,
+  metricsQueueTtlMs: 3600 * 1000,
 };
 
 /** Highest `MAX_WORKER_CAPACITY`. */
@@ -165,6 +207,17 @@ export function compileServerOptions(options: ServerOptions = {}): CompiledServe
     "finishedTaskRetentionMs",
     "deadTaskRetentionMs",
     "retentionIntervalMs",
+    "maxConnections",
+    "maxStreamsPerConnection",
+    "handshakeTimeoutMs",
+    "headersTimeoutMs",
+    "connectionIdleTimeoutMs",
+    "helloTimeoutMs",
+    "streamBufferBytes",
+    "streamBufferMaxBytes",
+    "streamStallTimeoutMs",
+    "metricsMaxQueues",
+    "metricsQueueTtlMs",
   ] as const) {
     const value = compiled[key];
     const minimum = ZERO_ALLOWED.has(key) ? 0 : 1;
@@ -179,6 +232,9 @@ export function compileServerOptions(options: ServerOptions = {}): CompiledServe
     throw new InvalidArgumentError("maxWorkerCapacity", `must be at most ${MAX_WORKER_CAPACITY_CEILING}, got ${compiled.maxWorkerCapacity}`);
   }
   checkQueueRetryDefaults(compiled.queueRetryDefaults);
+  if (compiled.streamBufferMaxBytes < compiled.streamBufferBytes) {
+    throw new InvalidArgumentError("streamBufferMaxBytes", "must be at least streamBufferBytes");
+  }
   if (compiled.heartbeatIntervalMs >= compiled.leaseDurationMs) {
     throw new InvalidArgumentError("heartbeatIntervalMs", "must be below leaseDurationMs");
   }
@@ -223,6 +279,17 @@ export function serverOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
     deadTaskRetentionMs: int("DEAD_TASK_RETENTION_MS"),
     retentionIntervalMs: int("RETENTION_INTERVAL_MS"),
     queueRetryDefaults: json("QUEUE_RETRY_DEFAULTS", env) as Record<string, QueueRetryDefaults> | undefined,
+    maxConnections: int("MAX_CONNECTIONS"),
+    maxStreamsPerConnection: int("MAX_STREAMS_PER_CONNECTION"),
+    handshakeTimeoutMs: int("HANDSHAKE_TIMEOUT_MS"),
+    headersTimeoutMs: int("HEADERS_TIMEOUT_MS"),
+    connectionIdleTimeoutMs: int("CONNECTION_IDLE_TIMEOUT_MS"),
+    helloTimeoutMs: int("HELLO_TIMEOUT_MS"),
+    streamBufferBytes: int("STREAM_BUFFER_BYTES"),
+    streamBufferMaxBytes: int("STREAM_BUFFER_MAX_BYTES"),
+    streamStallTimeoutMs: int("STREAM_STALL_TIMEOUT_MS"),
+    metricsMaxQueues: int("METRICS_MAX_QUEUES"),
+    metricsQueueTtlMs: int("METRICS_QUEUE_TTL_MS"),
   };
 }
 

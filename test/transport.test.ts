@@ -517,13 +517,19 @@ describe("http gateway", () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: "ok", checks: { postgres: "ok", redis: "ok" } });
 
-    readiness = { ok: false, checks: { postgres: "ok", redis: "connection refused" } };
+    const before = logLines.length;
+    readiness = {
+      ok: false,
+      checks: { postgres: "ok", redis: "unavailable" },
+      errors: { redis: new Error("connect ECONNREFUSED 10.1.2.3:6379") },
+    };
     const notReady = await fetch(`${httpBase}/readyz`);
     expect(notReady.status).toBe(503);
-    expect(await notReady.json()).toEqual({
-      status: "unavailable",
-      checks: { postgres: "ok", redis: "connection refused" },
-    });
+    const body = await notReady.text();
+    expect(JSON.parse(body)).toEqual({ status: "unavailable", checks: { postgres: "ok", redis: "unavailable" } });
+    // The detail (an internal address) goes to the log only.
+    expect(body).not.toContain("10.1.2.3");
+    expect(logLines.slice(before).join("")).toContain("connect ECONNREFUSED 10.1.2.3:6379");
   });
 
   it("answers CORS preflights and exposes the protocol headers", async () => {

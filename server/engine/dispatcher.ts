@@ -212,7 +212,7 @@ export class Dispatcher {
   private queuesWithCredit(): Set<string> {
     const queues = new Set<string>();
     for (const s of this.sessions.values()) {
-      if (s.credits > 0 && !s.closed && !s.draining) for (const q of s.queues) queues.add(q);
+      if (s.credits > 0 && !s.closed && !s.draining && !s.blocked) for (const q of s.queues) queues.add(q);
     }
     return queues;
   }
@@ -270,7 +270,7 @@ export class Dispatcher {
    * are scarce every stream gets some.
    */
   private allocate(queue: string): LeaseAllocation[] {
-    const subscribed = [...this.sessions.values()].filter((s) => !s.closed && !s.draining && s.queues.includes(queue));
+    const subscribed = [...this.sessions.values()].filter((s) => !s.closed && !s.draining && !s.blocked && s.queues.includes(queue));
     const eligible = subscribed.filter((s) => room(s) > 0);
     if (eligible.length === 0) {
       // Sessions exist but have no room: wake this queue when one of them gets some back.

@@ -27,6 +27,11 @@ export interface DispatchSession {
   readonly closed: boolean;
   /** True once the worker or server is draining: no more tasks. */
   readonly draining: boolean;
+  /**
+   * True while the stream cannot be written to (its client leaves responses unread past the
+   * buffer bound): no tasks are leased to it. Absent counts as false.
+   */
+  readonly blocked?: boolean;
   /** Pushes leased tasks (one stream write). */
   deliver(tasks: LeasedRecord[]): void;
   /** Pushes a cancel for one task. */

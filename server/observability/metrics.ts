@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { QueueLabels } from "./queue-labels.js";
 
 /** Options for {@link createServerMetrics}. */
 export interface ServerMetricsOptions {
@@ -6,6 +7,18 @@ export interface ServerMetricsOptions {
   connectedWorkers: () => number;
   /** Credits granted and unused across streams, read at scrape time. */
   waitingCredits: () => number;
+  /** Most queues with series of their own (the rest share `queue="_other"`). Default 1000. */
+  maxQueueLabels?: number;
+  /** A queue idle this long (and not live) loses its series, ms. Default 1 hour. */
+  queueLabelTtlMs?: number;
+  /** Queues that keep their series while idle, read at scrape time (e.g. those workers serve). */
+  liveQueues?: () => Iterable<string>;
+  /** Bytes of responses waiting for worker streams' clients, read at scrape time. */
+  workerStreamBufferedBytes?: () => number;
+  /** Open connections per listener ("grpc", "http"), read at scrape time. */
+  openConnections?: () => Readonly<Record<string, number>>;
+  /** Clock, ms since the epoch. Default `Date.now`. */
+  now?: () => number;
 }
 
 /** The server's Prometheus metrics; one registry per server (no global state). */
@@ -29,6 +42,16 @@ export interface ServerMetrics {
   progressWrites: Counter;
   /** Progress reports dropped: over a stream's bound of buffered tasks, or their write failed. */
   progressDropped: Counter;
+  /** Connections closed at once because the listener had `MAX_CONNECTIONS` open. */
+  connectionsRefused: Counter<"listener">;
+  /** Connections the server closed: handshake_timeout, bad_preface, request_timeout, bad_request, idle, not_reading. */
+  connectionsClosed: Counter<"listener" | "reason">;
+  /** Worker streams the server ended for the transport's sake: hello_timeout, not_reading, buffer_full. */
+  workerStreamsEnded: Counter<"reason">;
+  /** The label every queue-labelled series uses for a queue (bounded cardinality). */
+  queueLabels: QueueLabels;
+  /** Drops the series of queues idle past their TTL, then renders every metric (a scrape). */
+  render(): Promise<string>;
 }
 
 /** Creates the metrics and their registry, with Node's default process metrics. */
@@ -52,23 +75,69 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
       this.set(options.waitingCredits());
     },
   });
+  const now = options.now ?? Date.now;
+  const queueLabels = new QueueLabels({
+    maxQueues: options.maxQueueLabels ?? 1000,
+    ttlMs: options.queueLabelTtlMs ?? 3600_000,
+    now,
+  });
+  if (options.workerStreamBufferedBytes) {
+    const read = options.workerStreamBufferedBytes;
+    new Gauge({
+      name: "taskqueue_worker_stream_buffered_bytes",
+      help: "Responses waiting for worker streams' clients to read them, estimated bytes (bounded by STREAM_BUFFER_MAX_BYTES per stream).",
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+  if (options.openConnections) {
+    const read = options.openConnections;
+    new Gauge({
+      name: "taskqueue_open_connections",
+      help: "Connections open on each listener.",
+      labelNames: ["listener"],
+      registers,
+      collect() {
+        for (const [listener, n] of Object.entries(read())) this.set({ listener }, n);
+      },
+    });
+  }
+  const submitted = new Counter({ name: "taskqueue_tasks_submitted_total", help: "Tasks accepted.", labelNames: ["queue"], registers });
+  const dispatched = new Counter({ name: "taskqueue_tasks_dispatched_total", help: "Tasks leased to workers.", labelNames: ["queue"], registers });
+  const dispatchDelay = new Histogram({
+    name: "taskqueue_dispatch_delay_seconds",
+    help: "Time from a task's creation to its lease.",
+    labelNames: ["queue"],
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300],
+    registers,
+  });
+  const leaseEnds = new Counter({
+    name: "taskqueue_lease_ends_total",
+    help: "Leases that ended, by how and the task's new state.",
+    labelNames: ["queue", "how", "state"],
+    registers,
+  });
+  const dropQueues = async (): Promise<void> => {
+    const expired = queueLabels.expire(new Set(options.liveQueues?.() ?? []));
+    if (expired.length === 0) return;
+    const gone = new Set(expired);
+    for (const queue of expired) {
+      submitted.remove({ queue });
+      dispatched.remove({ queue });
+      dispatchDelay.remove({ queue });
+    }
+    for (const { labels } of (await leaseEnds.get()).values) {
+      if (gone.has(String(labels.queue))) leaseEnds.remove(labels);
+    }
+  };
   return {
     registry,
-    submitted: new Counter({ name: "taskqueue_tasks_submitted_total", help: "Tasks accepted.", labelNames: ["queue"], registers }),
-    dispatched: new Counter({ name: "taskqueue_tasks_dispatched_total", help: "Tasks leased to workers.", labelNames: ["queue"], registers }),
-    dispatchDelay: new Histogram({
-      name: "taskqueue_dispatch_delay_seconds",
-      help: "Time from a task's creation to its lease.",
-      labelNames: ["queue"],
-      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300],
-      registers,
-    }),
-    leaseEnds: new Counter({
-      name: "taskqueue_lease_ends_total",
-      help: "Leases that ended, by how and the task's new state.",
-      labelNames: ["queue", "how", "state"],
-      registers,
-    }),
+    submitted,
+    dispatched,
+    dispatchDelay,
+    leaseEnds,
     staleResults: new Counter({ name: "taskqueue_stale_results_total", help: "Results refused as stale (fencing).", registers }),
     retentionDeleted: new Counter({
       name: "taskqueue_retention_deleted_tasks_total",
@@ -86,5 +155,28 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
       help: "Progress reports dropped: over a stream's bound of buffered tasks, or their write failed.",
       registers,
     }),
+    connectionsRefused: new Counter({
+      name: "taskqueue_connections_refused_total",
+      help: "Connections closed on arrival because the listener had MAX_CONNECTIONS open.",
+      labelNames: ["listener"],
+      registers,
+    }),
+    connectionsClosed: new Counter({
+      name: "taskqueue_connections_closed_total",
+      help: "Connections the server closed, by why (handshake_timeout, bad_preface, request_timeout, bad_request, idle, not_reading).",
+      labelNames: ["listener", "reason"],
+      registers,
+    }),
+    workerStreamsEnded: new Counter({
+      name: "taskqueue_worker_streams_ended_total",
+      help: "Worker streams the server ended, by why (hello_timeout, not_reading, buffer_full).",
+      labelNames: ["reason"],
+      registers,
+    }),
+    queueLabels,
+    async render() {
+      await dropQueues();
+      return registry.metrics();
+    },
   };
 }

@@ -35,3 +35,54 @@ describe("task metrics", () => {
     expect(await sample(m, /taskqueue_lease_ends_total\{queue="q",how="fatal",state="DEAD"\} (\d+)/)).toBe(1);
   });
 });
+
+describe("queue label cardinality", () => {
+  it("gives at most maxQueueLabels queues series of their own, the rest share queue=\"_other\"", async () => {
+    const m = createServerMetrics({ connectedWorkers: () => 0, waitingCredits: () => 0, maxQueueLabels: 3 });
+    const queues = Array.from({ length: 500 }, (_, i) => `invented-${i}`);
+    recordSubmitted(m, queues.map((queue) => ({ queue })) as NewTask[]);
+    for (const queue of queues) recordDelivered(m, queue, [{ createdMs: 0 }] as LeasedRecord[], 1);
+    const text = await m.render();
+    const labelled = new Set([...text.matchAll(/queue="([^"]+)"/g)].map((match) => match[1]));
+    expect(labelled).toEqual(new Set(["invented-0", "invented-1", "invented-2", "_other"]));
+    expect(await sample(m, /taskqueue_tasks_submitted_total\{queue="_other"\} (\d+)/)).toBe(497);
+    expect(await sample(m, /taskqueue_tasks_dispatched_total\{queue="_other"\} (\d+)/)).toBe(497);
+  });
+
+  it("drops the series of a queue idle past the TTL, unless it is live, and frees its place", async () => {
+    let now = 1_000_000;
+    let live = ["served"];
+    const m = createServerMetrics({
+      connectedWorkers: () => 0,
+      waitingCredits: () => 0,
+      maxQueueLabels: 2,
+      queueLabelTtlMs: 60_000,
+      now: () => now,
+      liveQueues: () => live,
+    });
+    const end = (queue: string) => ({ queue, how: "succeeded", state: "SUCCEEDED" }) as LeaseEnd;
+    recordSubmitted(m, [{ queue: "served" }, { queue: "once" }] as NewTask[]);
+    recordLeaseEnds(m, [end("once"), end("served")]);
+    recordDelivered(m, "once", [{ createdMs: 0 }] as LeasedRecord[], 1);
+    recordSubmitted(m, [{ queue: "late" }] as NewTask[]);
+    expect(await m.render()).toContain('taskqueue_tasks_submitted_total{queue="_other"} 1');
+
+    now += 59_000;
+    expect(await m.render()).toContain('queue="once"');
+    now += 2_000;
+    const text = await m.render();
+    // "once" is gone from every metric; "served" stays while a worker serves it.
+    expect(text).not.toContain('queue="once"');
+    expect(text).toContain('taskqueue_tasks_submitted_total{queue="served"} 1');
+    expect(text).toContain('taskqueue_lease_ends_total{queue="served",how="succeeded",state="SUCCEEDED"} 1');
+    expect(m.queueLabels.size).toBe(1);
+
+    // The freed place goes to the next queue seen.
+    recordSubmitted(m, [{ queue: "late" }] as NewTask[]);
+    expect(await m.render()).toContain('taskqueue_tasks_submitted_total{queue="late"} 1');
+
+    live = [];
+    now += 61_000;
+    expect(await m.render()).not.toMatch(/queue="(served|late)"/);
+  });
+});

@@ -5,18 +5,20 @@ import type { ServerMetrics } from "./metrics.js";
 /*
  * Records batches of task events in the server's metrics with one label lookup per distinct
  * label set, not one per task (a lookup serialises the labels: it was a visible share of the
- * server's time at high throughput).
+ * server's time at high throughput). Queue names go through `metrics.queueLabels`, which
+ * bounds how many distinct queues get series of their own.
  */
 
 /** Counts newly accepted tasks by queue. */
 export function recordSubmitted(metrics: ServerMetrics, tasks: readonly NewTask[]): void {
-  for (const [queue, n] of countBy(tasks, (t) => t.queue)) metrics.submitted.inc({ queue }, n);
+  for (const [queue, n] of countBy(tasks, (t) => t.queue)) metrics.submitted.inc({ queue: metrics.queueLabels.label(queue) }, n);
 }
 
 /** Counts tasks leased to workers of `queue`, and how long each waited since its creation. */
 export function recordDelivered(metrics: ServerMetrics, queue: string, tasks: readonly LeasedRecord[], nowMs: number): void {
-  metrics.dispatched.inc({ queue }, tasks.length);
-  const delay = metrics.dispatchDelay.labels({ queue });
+  const label = metrics.queueLabels.label(queue);
+  metrics.dispatched.inc({ queue: label }, tasks.length);
+  const delay = metrics.dispatchDelay.labels({ queue: label });
   for (const t of tasks) delay.observe(Math.max(0, nowMs - t.createdMs) / 1000);
 }
 
@@ -29,7 +31,9 @@ export function recordLeaseEnds(metrics: ServerMetrics, ends: readonly LeaseEnd[
     if (seen) seen.n++;
     else byLabels.set(key, { end: e, n: 1 });
   }
-  for (const { end, n } of byLabels.values()) metrics.leaseEnds.inc({ queue: end.queue, how: end.how, state: end.state }, n);
+  for (const { end, n } of byLabels.values()) {
+    metrics.leaseEnds.inc({ queue: metrics.queueLabels.label(end.queue), how: end.how, state: end.state }, n);
+  }
 }
 
 function countBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, number> {

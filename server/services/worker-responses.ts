@@ -61,7 +61,8 @@ export class AssignmentResponse extends HotResponse {
    * @param encodedTasks their `TaskAssignment.tasks` entries already encoded, if they are
    */
   constructor(
-    private readonly tasks: LeasedRecord[],
+    /** The tasks it carries. */
+    readonly tasks: LeasedRecord[],
     private readonly encodedTasks?: Uint8Array,
   ) {
     super();
@@ -180,7 +181,10 @@ export function acksResponses(acks: AckEntry[], splitBytes = ACKS_SPLIT_BYTES): 
 
 /** `ConnectResponse.acks`: verdicts on results. */
 export class AcksResponse extends HotResponse {
-  constructor(private readonly acks: AckEntry[]) {
+  constructor(
+    /** The verdicts it carries. */
+    readonly acks: AckEntry[],
+  ) {
     super();
   }
 

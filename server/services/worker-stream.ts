@@ -9,7 +9,6 @@ import {
   type TaskResult,
   type WorkerHello,
 } from "../../gen/taskqueue/v1/worker_service_pb.js";
-import { AsyncQueue } from "../engine/async-queue.js";
 import type { Dispatcher } from "../engine/dispatcher.js";
 import { randomToken } from "../engine/ids.js";
 import type { LeaseReaper } from "../engine/lease-reaper.js";
@@ -25,6 +24,18 @@ import { durationFromMs } from "./proto-time.js";
 import { checkQueueName } from "./submit-validation.js";
 import { InvalidArgumentError } from "../errors.js";
 import { toStorableText, unstorableTextProblem } from "../db/storable-text.js";
+import type { AbandonCall } from "../transport/call-abandon.js";
+import { toConnectError } from "./connect-errors.js";
+import {
+  acksBytes,
+  assignmentBytes,
+  HelloTimeoutError,
+  MESSAGE_OVERHEAD_BYTES,
+  type StreamBufferError,
+  type StreamEndReason,
+  type WorkerStreamLimits,
+} from "./stream-limits.js";
+import { StreamOutbox, type BufferTotal } from "./stream-outbox.js";
 
 /** What a worker stream needs from the engine. */
 export interface WorkerStreamDeps {
@@ -46,6 +57,12 @@ export interface WorkerStreamDeps {
   maxSendMessageBytes: number;
   /** True once the server is shutting down: new streams are refused. */
   isDraining: () => boolean;
+  /** Hello timeout and the bounds of each stream's response buffer. */
+  limits: WorkerStreamLimits;
+  /** Told when the server ends a stream to protect itself (metrics). */
+  onStreamEnded?: (reason: StreamEndReason) => void;
+  /** Bytes of responses waiting in every stream's buffer (metrics). */
+  buffered?: BufferTotal;
 }
 
 /** Why a stream ended whose requests simply ended. */
@@ -70,7 +87,7 @@ export class WorkerStream implements DispatchSession {
   readonly held = new Set<string>();
   closed = false;
   draining = false;
-  private readonly outbox = new AsyncQueue<ConnectResponse>();
+  private readonly outbox: StreamOutbox<ConnectResponse>;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly logger: Logger;
   private closing: Promise<void> | undefined;
@@ -78,12 +95,29 @@ export class WorkerStream implements DispatchSession {
   private readonly whenClosed = new Promise<void>((resolve) => (this.onClosed = resolve));
   /** Why the stream ended, as first learnt: recorded on the attempts its end loses. */
   private endCause: string | undefined;
+  /** Set once the stream was given up for not reading: the transport ends the call. */
+  private abandoned = false;
 
+  /** `abandon` ends the call when its client stops reading (from the transport; optional). */
   constructor(
     private readonly deps: WorkerStreamDeps,
     private readonly signal: AbortSignal,
+    private readonly abandon?: AbandonCall,
   ) {
     this.logger = deps.logger.child({ sessionId: this.id });
+    this.outbox = new StreamOutbox({
+      pauseBytes: deps.limits.bufferBytes,
+      maxBytes: deps.limits.bufferMaxBytes,
+      stallTimeoutMs: deps.limits.stallTimeoutMs,
+      onCongestion: (congested) => this.onCongestion(congested),
+      onOverflow: (error) => this.onOverflow(error),
+      total: deps.buffered,
+    });
+  }
+
+  /** True while responses wait for the client past the buffer bound: no tasks are leased to it. */
+  get blocked(): boolean {
+    return this.outbox.congested;
   }
 
   /** Runs the stream: reads `requests`, yields the responses. */
@@ -94,6 +128,8 @@ export class WorkerStream implements DispatchSession {
       this.outbox.close();
     };
     this.signal.addEventListener("abort", onAbort);
+    const helloTimer = setTimeout(() => this.helloTimedOut(), this.deps.limits.helloTimeoutMs);
+    helloTimer.unref();
     void this.read(requests).then(
       () => {
         // An HTTP/2 reset (a cancel, a lost connection) also ends the requests first, as a
@@ -105,7 +141,11 @@ export class WorkerStream implements DispatchSession {
     );
     try {
       for await (const message of this.outbox) yield message;
+    } catch (error) {
+      // An abandoned call ends in the transport (its failing writes land here): nothing to report.
+      if (!this.abandoned) throw error;
     } finally {
+      clearTimeout(helloTimer);
       this.signal.removeEventListener("abort", onAbort);
       // The status goes out now; the leases are released meanwhile (see end()).
       void this.close();
@@ -114,7 +154,7 @@ export class WorkerStream implements DispatchSession {
 
   deliver(tasks: LeasedRecord[]): void {
     if (this.closed) return;
-    for (const response of assignmentResponses(tasks)) this.outbox.push(response);
+    for (const response of assignmentResponses(tasks)) this.outbox.push(response, assignmentBytes(response.tasks), true);
   }
 
   cancel(taskId: string, leaseToken: string, reason: string): void {
@@ -134,7 +174,7 @@ export class WorkerStream implements DispatchSession {
 
   private send(message: MessageInitShape<typeof ConnectResponseSchema>["message"]): void {
     if (this.closed) return;
-    this.outbox.push(create(ConnectResponseSchema, { message }));
+    this.outbox.push(create(ConnectResponseSchema, { message }), MESSAGE_OVERHEAD_BYTES);
   }
 
   /** Ends the stream with `error` (its status for the worker). */
@@ -147,7 +187,30 @@ export class WorkerStream implements DispatchSession {
     for await (const request of requests) {
       if (this.closed) return;
       await this.handle(request);
+      // Read no further while the client leaves its responses unread.
+      if (this.outbox.congested) await this.outbox.whenWritable();
     }
+  }
+
+  private onCongestion(congested: boolean): void {
+    // Room to write again: credit waiting for it can be filled.
+    if (!congested && !this.closed && this.credits > 0) this.deps.dispatcher.wakeSession(this);
+  }
+
+  /** The client does not read: end the stream now, whatever is still buffered for it. */
+  private onOverflow(error: StreamBufferError): void {
+    this.logger.warn({ workerId: this.workerId, reason: error.reason }, `worker stream ended: ${error.message}`);
+    this.deps.onStreamEnded?.(error.reason);
+    this.endCause ??= describeStreamEnd(error);
+    this.abandoned = true;
+    void this.close();
+    this.abandon?.(toConnectError(error, this.logger));
+  }
+
+  private helloTimedOut(): void {
+    if (this.workerId !== "" || this.outbox.isClosed) return;
+    this.deps.onStreamEnded?.("hello_timeout");
+    this.outbox.fail(new HelloTimeoutError(this.deps.limits.helloTimeoutMs));
   }
 
   private async finishReading(): Promise<void> {
@@ -310,7 +373,7 @@ export class WorkerStream implements DispatchSession {
 
   private sendAcks(acks: AckEntry[]): void {
     if (this.closed) return;
-    for (const response of acksResponses(acks)) this.outbox.push(response);
+    for (const response of acksResponses(acks)) this.outbox.push(response, acksBytes(response.acks.length));
   }
 
   private progress(taskId: string, percent: number, message: string): void {

@@ -1,6 +1,9 @@
 import http from "node:http";
 import http2 from "node:http2";
-import net from "node:net";
+import type net from "node:net";
+import { compileConnectionLimits, type ConnectionLimits } from "./connection-limits.js";
+import { GuardedListener, type ConnectionEvents } from "./guarded-listener.js";
+import { closeWhenIdle } from "./http2-idle-sessions.js";
 
 /** The handler both protocols share (HTTP/1.1 and HTTP/2 compatibility API). */
 export type DualProtocolHandler = (
@@ -12,14 +15,18 @@ export type DualProtocolHandler = (
 export interface DualProtocolServerOptions {
   /** Called when the grace period ends with connections still open, before they are destroyed. */
   onGraceExpired?: () => void;
-  /** A new connection that sends too few bytes to tell its protocol within this is closed. Default 10 s. */
-  firstBytesTimeoutMs?: number;
+  /** Connection cap, handshake, header and idle timeouts, streams per HTTP/2 connection. */
+  connections?: ConnectionLimits;
+  /** Told about refused and closed connections (metrics). */
+  connectionEvents?: ConnectionEvents;
 }
 
 /** A listener serving HTTP/1.1 and cleartext HTTP/2 (h2c) on one port. */
 export interface DualProtocolServer {
   /** The listening socket server: call `listen` on it. */
   readonly server: net.Server;
+  /** Connections open now. */
+  readonly openConnections: number;
   /**
    * Stops accepting connections, lets HTTP/2 sessions finish their streams (GOAWAY) and
    * closes HTTP/1.1 connections as they go idle. After `graceMs`, calls `onGraceExpired`
@@ -28,27 +35,53 @@ export interface DualProtocolServer {
   close(graceMs: number): Promise<void>;
 }
 
-/** The fixed bytes every HTTP/2 prior-knowledge connection starts with (RFC 9113 §3.4). */
-const http2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+/** Name of the gateway's listener in metrics. */
+const LISTENER = "http";
 
 /**
  * Creates a server that answers HTTP/1.1 and h2c on one port. Node's `allowHTTP1`
  * works only with TLS, so each new connection's first bytes are inspected: the HTTP/2
  * connection preface goes to an HTTP/2 server, anything else to an HTTP/1.1 server.
+ *
+ * The port is a {@link GuardedListener} (connection cap, handshake timeout). HTTP/1.1
+ * requests must send their headers within `headersTimeoutMs` and finish within Node's
+ * `requestTimeout` (5 min); keep-alive connections close after Node's 5 s. HTTP/2 sessions
+ * close after `idleTimeoutMs` without a stream and take at most `maxStreamsPerConnection`
+ * streams at once.
  */
 export function createDualProtocolServer(
   handler: DualProtocolHandler,
   options: DualProtocolServerOptions = {},
 ): DualProtocolServer {
-  const http1Server = http.createServer(handler);
-  const http2Server = http2.createServer(handler);
-  const sockets = new Set<net.Socket>();
+  const limits = compileConnectionLimits(options.connections);
+  const events = options.connectionEvents;
+  const http1Server = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      // Node checks the header and request timeouts on this period.
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+    },
+    handler,
+  );
+  const http2Server = http2.createServer({ settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } }, handler);
+  // Connections reach the HTTP/1.1 server by "connection" events, so it never listens, and
+  // Node starts the timer that enforces headersTimeout and requestTimeout (and tracks the
+  // connections closeIdleConnections closes) when a server starts listening: start it here.
+  http1Server.emit("listening");
+  http1Server.on("clientError", (error: NodeJS.ErrnoException, socket: net.Socket) => {
+    const timedOut = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
+    if (error.code !== "ECONNRESET") events?.closed(LISTENER, timedOut ? "request_timeout" : "bad_request");
+    rejectRequest(socket, error.code);
+  });
   const sessions = new Set<http2.ServerHttp2Session>();
   let closing = false;
 
   http2Server.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    // A broken session must never become an unhandled error.
+    session.on("error", () => session.destroy());
+    closeWhenIdle(session, limits.idleTimeoutMs, () => events?.closed(LISTENER, "idle"));
     if (closing) {
       session.close();
     }
@@ -64,20 +97,32 @@ export function createDualProtocolServer(
     });
   });
 
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    socket.on("error", () => socket.destroy());
-    routeBySniffing(socket, http1Server, http2Server, options.firstBytesTimeoutMs ?? 10_000);
+  const listener = new GuardedListener({
+    name: LISTENER,
+    maxConnections: limits.maxConnections,
+    handshakeTimeoutMs: limits.handshakeTimeoutMs,
+    events,
+    route: (socket, protocol) => {
+      if (protocol === "http2") {
+        // The HTTP/2 session reads the bytes already buffered on the socket by itself.
+        http2Server.emit("connection", socket);
+      } else {
+        // The HTTP/1.1 parser reads through "data" events: let them flow again.
+        http1Server.emit("connection", socket);
+        socket.resume();
+      }
+      return undefined;
+    },
   });
 
   return {
-    server,
+    server: listener.server,
+    get openConnections() {
+      return listener.openConnections;
+    },
     close(graceMs) {
       closing = true;
-      const closed = new Promise<void>((resolve) => {
-        server.close(() => resolve());
-      });
+      const closed = listener.stopListening();
       for (const session of sessions) {
         session.close();
       }
@@ -87,50 +132,27 @@ export function createDualProtocolServer(
         for (const session of sessions) {
           session.destroy();
         }
-        for (const socket of sockets) {
-          socket.destroy();
-        }
+        listener.destroyAll();
       }, graceMs);
-      return closed.finally(() => clearTimeout(timer));
+      return closed.finally(() => {
+        clearTimeout(timer);
+        // Stops Node's connection checking timer.
+        http1Server.close();
+      });
     },
   };
 }
 
-/**
- * Reads until the first bytes tell the protocol, puts them back, and hands the socket to
- * the matching server.
- */
-function routeBySniffing(
-  socket: net.Socket,
-  http1Server: http.Server,
-  http2Server: http2.Http2Server,
-  timeoutMs: number,
-): void {
-  let buffered = Buffer.alloc(0);
-  const onTimeout = (): void => {
-    socket.destroy();
-  };
-  const onData = (chunk: Buffer): void => {
-    buffered = Buffer.concat([buffered, chunk]);
-    const length = Math.min(buffered.length, http2Preface.length);
-    const matchesSoFar = buffered.subarray(0, length).equals(http2Preface.subarray(0, length));
-    if (matchesSoFar && buffered.length < http2Preface.length) {
-      return; // not enough bytes yet to tell
-    }
-    socket.removeListener("data", onData);
-    socket.removeListener("timeout", onTimeout);
-    socket.setTimeout(0);
-    socket.pause();
-    socket.unshift(buffered);
-    if (matchesSoFar) {
-      // The HTTP/2 session reads the bytes already buffered on the socket by itself.
-      http2Server.emit("connection", socket);
-    } else {
-      // The HTTP/1.1 parser reads through "data" events: let them flow again.
-      http1Server.emit("connection", socket);
-      socket.resume();
-    }
-  };
-  socket.setTimeout(timeoutMs, onTimeout);
-  socket.on("data", onData);
+/** Answers a request the HTTP/1.1 parser refused (as Node does without a clientError listener). */
+function rejectRequest(socket: net.Socket, code: string | undefined): void {
+  if (socket.writable && !(socket as net.Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+    const status =
+      code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? "408 Request Timeout"
+        : code === "HPE_HEADER_OVERFLOW"
+          ? "431 Request Header Fields Too Large"
+          : "400 Bad Request";
+    socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+  }
+  socket.destroy();
 }

@@ -21,6 +21,7 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { Logger } from "../observability/logger.js";
+import { abandonCallKey, abandonGrpcCall } from "./call-abandon.js";
 import { createGrpcCallContext, LiveCalls, type GrpcSurfaceCall } from "./grpc-call-context.js";
 import { toGrpcStatus } from "./grpc-errors.js";
 import { metadataFromHeaders } from "./grpc-metadata.js";
@@ -36,6 +37,12 @@ export interface GrpcAdapterOptions {
   readonly logger: Logger;
   /** Aborts the signal of every running call, e.g. when the server shuts down. */
   readonly shutdownSignal?: AbortSignal;
+  /**
+   * How a streaming call whose client does not read is ended when its handler abandons it
+   * (see `abandonCallKey`): the status waits behind the unread responses for `graceMs`, then
+   * `closePeer` closes the client's connection. Without it, only the status is sent.
+   */
+  readonly abandon?: { readonly graceMs: number; readonly closePeer?: (peer: string) => void };
 }
 
 /** What grpc-js `Server.addService` takes for one service. */
@@ -161,6 +168,10 @@ async function respondStreaming(
   run: (context: HandlerContext) => AsyncIterable<unknown>,
 ): Promise<void> {
   const { context, release } = createGrpcCallContext(call, scope.service, scope.method, scope.live);
+  context.values.set(abandonCallKey, (error) => {
+    const { status } = toGrpcStatus(error, context.responseTrailer);
+    abandonGrpcCall(call, status, { graceMs: scope.options.abandon?.graceMs ?? 5_000, closePeer: scope.options.abandon?.closePeer });
+  });
   try {
     await writeResponses(call, run(context), {
       output: scope.method.output,

@@ -1,7 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
 import type { Logger } from "../observability/logger.js";
+import { compileConnectionLimits, type CompiledConnectionLimits, type ConnectionLimits } from "./connection-limits.js";
 import { adaptServiceToGrpc } from "./grpc-adapter.js";
+import { GuardedListener, type ConnectionEvents } from "./guarded-listener.js";
 import { addReflection, readDescriptorImage } from "./reflection.js";
 import type { ServiceRegistration } from "./service-registration.js";
 
@@ -44,6 +46,16 @@ export interface GrpcServerOptions {
   keepalive?: GrpcKeepaliveOptions;
   /** Transport credentials. Default plaintext. */
   credentials?: ServerCredentials;
+  /** Connection cap, handshake and idle timeouts, streams per connection. */
+  connections?: ConnectionLimits;
+  /** Told about refused and closed connections (metrics). */
+  connectionEvents?: ConnectionEvents;
+  /**
+   * After a handler abandons a streaming call whose client does not read, how long the
+   * status may wait behind the unread responses before the connection is closed, ms.
+   * Default 5 s.
+   */
+  abandonGraceMs?: number;
 }
 
 /** {@link GrpcServerOptions} with every default applied. */
@@ -58,12 +70,17 @@ export interface CompiledGrpcServerOptions {
   readonly maxSendMessageBytes: number;
   readonly keepalive: Required<GrpcKeepaliveOptions>;
   readonly credentials: ServerCredentials;
+  readonly connections: CompiledConnectionLimits;
+  readonly connectionEvents: ConnectionEvents | undefined;
+  readonly abandonGraceMs: number;
 }
 
 /** A running gRPC server. */
 export interface GrpcServerHandle {
   /** The bound port (the real one when 0 was asked for). */
   readonly port: number;
+  /** Connections open now. */
+  readonly openConnections: number;
   /**
    * Stops accepting calls and waits for running ones to finish; after `graceMs`
    * (default 10 s) aborts the signal of the calls still running and closes every
@@ -91,20 +108,49 @@ export function compileGrpcServerOptions(options: GrpcServerOptions): CompiledGr
       timeoutMs: options.keepalive?.timeoutMs ?? 10_000,
     },
     credentials: options.credentials ?? ServerCredentials.createInsecure(),
+    connections: compileConnectionLimits(options.connections),
+    connectionEvents: options.connectionEvents,
+    abandonGraceMs: options.abandonGraceMs ?? 5_000,
   };
 }
 
 /**
  * Starts a grpc-js server serving the registered Connect service implementations, with
  * server reflection fed from the buf image.
+ *
+ * The port is a {@link GuardedListener}: it caps open connections, closes one that does not
+ * send the HTTP/2 preface within the handshake timeout, and only then hands it to grpc-js
+ * (through a connection injector), which closes connections idle for `idleTimeoutMs`.
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServerHandle> {
   const compiled = compileGrpcServerOptions(options);
   const { logger } = compiled;
   const shutdownController = new AbortController();
   const server = new Server(serverOptions(compiled));
+  const injector = server.createConnectionInjector(compiled.credentials);
+  const listener = new GuardedListener({
+    name: "grpc",
+    maxConnections: compiled.connections.maxConnections,
+    handshakeTimeoutMs: compiled.connections.handshakeTimeoutMs,
+    readsPreface: !compiled.credentials._isSecure(),
+    events: compiled.connectionEvents,
+    route: (socket, protocol) => {
+      if (protocol !== "http2") return "bad_preface";
+      injector.injectConnection(socket);
+      return undefined;
+    },
+  });
+  const closePeer = (peer: string): void => {
+    if (listener.destroyPeer(peer, "not_reading")) {
+      logger.warn({ peer }, "grpc server: closed a connection whose client does not read an abandoned call");
+    }
+  };
   for (const registration of compiled.registrations) {
-    const binding = adaptServiceToGrpc(registration, { logger, shutdownSignal: shutdownController.signal });
+    const binding = adaptServiceToGrpc(registration, {
+      logger,
+      shutdownSignal: shutdownController.signal,
+      abandon: { graceMs: compiled.abandonGraceMs, closePeer },
+    });
     server.addService(binding.definition, binding.implementation);
   }
   if (compiled.reflection) {
@@ -113,13 +159,16 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       services: compiled.registrations.map((r) => r.service.typeName),
     });
   }
-  const port = await bind(server, compiled);
+  const port = await listen(listener, compiled);
   logger.info({ host: compiled.host, port }, "grpc server listening");
   let stopping: Promise<void> | undefined;
   return {
     port,
+    get openConnections() {
+      return listener.openConnections;
+    },
     shutdown(graceMs = 10_000) {
-      stopping ??= stop(server, shutdownController, graceMs, logger);
+      stopping ??= stop(server, listener, shutdownController, graceMs, logger);
       return stopping;
     },
   };
@@ -131,28 +180,38 @@ function serverOptions(compiled: CompiledGrpcServerOptions): ServerOptions {
     "grpc.max_send_message_length": compiled.maxSendMessageBytes,
     "grpc.keepalive_time_ms": compiled.keepalive.timeMs,
     "grpc.keepalive_timeout_ms": compiled.keepalive.timeoutMs,
+    "grpc.max_connection_idle_ms": compiled.connections.idleTimeoutMs,
+    "grpc.max_concurrent_streams": compiled.connections.maxStreamsPerConnection,
     // grpc.enable_channelz stays on: grpc-js 1.14's forceShutdown destroys only the sessions
     // channelz tracks, so without it open streams outlive the shutdown grace period.
   };
 }
 
-function bind(server: Server, compiled: CompiledGrpcServerOptions): Promise<number> {
-  const host = compiled.host.includes(":") ? `[${compiled.host}]` : compiled.host;
-  const address = `${host}:${compiled.port}`;
+function listen(listener: GuardedListener, compiled: CompiledGrpcServerOptions): Promise<number> {
+  const address = `${compiled.host}:${compiled.port}`;
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, compiled.credentials, (error, port) => {
-      if (error !== null) {
-        reject(new GrpcServerStartError(`cannot listen on ${address}`, { cause: error }));
-        return;
-      }
-      resolve(port);
+    const onError = (error: Error): void => {
+      reject(new GrpcServerStartError(`cannot listen on ${address}`, { cause: error }));
+    };
+    listener.server.once("error", onError);
+    listener.server.listen(compiled.port, compiled.host, () => {
+      listener.server.removeListener("error", onError);
+      const bound = listener.server.address();
+      resolve(typeof bound === "object" && bound !== null ? bound.port : compiled.port);
     });
   });
 }
 
 /** Graceful, then forced, shutdown. */
-function stop(server: Server, shutdownController: AbortController, graceMs: number, logger: Logger): Promise<void> {
-  return new Promise<void>((resolve) => {
+function stop(
+  server: Server,
+  listener: GuardedListener,
+  shutdownController: AbortController,
+  graceMs: number,
+  logger: Logger,
+): Promise<void> {
+  const listenerClosed = listener.stopListening();
+  const calls = new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
       logger.warn({ graceMs }, "grpc server: calls still running after the grace period, closing them");
       shutdownController.abort();
@@ -167,8 +226,13 @@ function stop(server: Server, shutdownController: AbortController, graceMs: numb
         shutdownController.abort();
         server.forceShutdown();
       }
-      logger.info("grpc server stopped");
       resolve();
     });
+  });
+  return calls.then(async () => {
+    // Connections grpc-js never got (still sending their preface) or has let go of.
+    listener.destroyAll();
+    await listenerClosed;
+    logger.info("grpc server stopped");
   });
 }

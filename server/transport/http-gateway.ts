@@ -2,12 +2,16 @@ import { setMaxListeners } from "node:events";
 import type http from "node:http";
 import type http2 from "node:http2";
 import type net from "node:net";
+import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../observability/logger.js";
+import { abandonCallKey, abandonHttpCall } from "./call-abandon.js";
+import type { ConnectionLimits } from "./connection-limits.js";
 import { createErrorInterceptor } from "./connect-error-interceptor.js";
 import { compileCorsOptions, handleCors, type CorsOptions } from "./cors.js";
 import { createDualProtocolServer } from "./dual-protocol-server.js";
-import { handleProbes, type Readiness } from "./http-probes.js";
+import type { ConnectionEvents } from "./guarded-listener.js";
+import { createProbeHandler, type Readiness } from "./http-probes.js";
 import { addRegistrationsToRouter, type ServiceRegistration } from "./service-registration.js";
 
 /** An incoming gateway request, over HTTP/1.1 or HTTP/2. */
@@ -48,6 +52,10 @@ export interface HttpGatewayOptions {
   maxReceiveMessageBytes?: number;
   /** CORS policy for browsers. Default: any origin. */
   cors?: CorsOptions;
+  /** Connection cap, handshake, header and idle timeouts, streams per HTTP/2 connection. */
+  connections?: ConnectionLimits;
+  /** Told about refused and closed connections (metrics). */
+  connectionEvents?: ConnectionEvents;
 }
 
 /** {@link HttpGatewayOptions} with every default applied. */
@@ -61,12 +69,16 @@ export interface CompiledHttpGatewayOptions {
   readonly extraRoutes: ((req: GatewayRequest, res: GatewayResponse) => boolean) | undefined;
   readonly maxReceiveMessageBytes: number;
   readonly cors: CorsOptions;
+  readonly connections: ConnectionLimits;
+  readonly connectionEvents: ConnectionEvents | undefined;
 }
 
 /** A running HTTP gateway. */
 export interface HttpGatewayHandle {
   /** The bound port (the real one when 0 was asked for). */
   readonly port: number;
+  /** Connections open now. */
+  readonly openConnections: number;
   /**
    * Stops accepting connections and lets running requests finish; after `graceMs`
    * (default 10 s) aborts the signal of the calls still running and closes every
@@ -87,6 +99,8 @@ export function compileHttpGatewayOptions(options: HttpGatewayOptions): Compiled
     extraRoutes: options.extraRoutes,
     maxReceiveMessageBytes: options.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
     cors: options.cors ?? {},
+    connections: options.connections ?? {},
+    connectionEvents: options.connectionEvents,
   };
 }
 
@@ -110,12 +124,14 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     interceptors: [createErrorInterceptor(logger)],
     // A misspelt field ("paylod") is an error, not silently dropped.
     jsonOptions: { ignoreUnknownFields: false },
+    // A handler can end a stream whose client does not read (see abandonCallKey).
+    contextValues: (req) => createContextValues().set(abandonCallKey, () => abandonHttpCall(req)),
   });
-  const probes = { ready: compiled.ready, readyTimeoutMs: compiled.readyTimeoutMs };
+  const probes = createProbeHandler({ ready: compiled.ready, readyTimeoutMs: compiled.readyTimeoutMs, logger });
 
   const handler = (req: GatewayRequest, res: GatewayResponse): void => {
     try {
-      if (handleCors(req, res, cors) || handleProbes(req, res, probes) || compiled.extraRoutes?.(req, res) === true) {
+      if (handleCors(req, res, cors) || probes(req, res) || compiled.extraRoutes?.(req, res) === true) {
         return;
       }
       rpcHandler(req, res);
@@ -129,6 +145,8 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     }
   };
   const dual = createDualProtocolServer(handler, {
+    connections: compiled.connections,
+    connectionEvents: compiled.connectionEvents,
     onGraceExpired: () => {
       logger.warn("http gateway: requests still running after the grace period, closing them");
       shutdownController.abort();
@@ -139,6 +157,9 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   let closing: Promise<void> | undefined;
   return {
     port,
+    get openConnections() {
+      return dual.openConnections;
+    },
     close(graceMs = 10_000) {
       closing ??= dual.close(graceMs).then(() => logger.info("http gateway stopped"));
       return closing;
