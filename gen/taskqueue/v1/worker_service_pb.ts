@@ -67,7 +67,9 @@ export type ConnectRequest = Message<"taskqueue.v1.ConnectRequest"> & {
     case: "progress";
   } | {
     /**
-     * The worker is shutting down: send nothing more, it finishes what it holds.
+     * The worker is shutting down: the server leases it no more tasks and ignores its
+     * credits; the worker keeps heartbeating and sends the results of what it holds, then
+     * half-closes the stream.
      *
      * @generated from field: taskqueue.v1.WorkerDraining draining = 6;
      */
@@ -104,7 +106,8 @@ export type WorkerHello = Message<"taskqueue.v1.WorkerHello"> & {
   queues: string[];
 
   /**
-   * Task types the worker handles; empty means every type of its queues.
+   * Task types the worker handles, for logs only: the server does not route by type, and a
+   * stream receives every task of its queues whatever it lists here.
    *
    * @generated from field: repeated string task_types = 3;
    */
@@ -222,8 +225,9 @@ export type TaskResult = Message<"taskqueue.v1.TaskResult"> & {
   taskId: string;
 
   /**
-   * Lease token from the assignment. A result for a lease that is no longer current, or
-   * that another stream holds, is rejected (RESULT_STATUS_STALE) and changes nothing.
+   * Lease token from the assignment. A result whose token is not the task's current lease,
+   * whose lease another stream holds, or whose task does not exist gets RESULT_STATUS_STALE
+   * and changes nothing; an empty token gets RESULT_STATUS_REJECTED.
    *
    * @generated from field: string lease_token = 2;
    */
@@ -727,7 +731,10 @@ export const ResultAckSchema: GenMessage<ResultAck> = /*@__PURE__*/
   messageDesc(file_taskqueue_v1_worker_service, 15);
 
 /**
- * CancelCommand tells the worker to abort a task; its result will be recorded as CANCELLED.
+ * CancelCommand tells the worker to stop a running attempt and send its result at once. Sent
+ * when CancelTask flagged the task (whatever the result, the attempt is recorded CANCELLED), or
+ * when the lease ended by its deadline (reason "attempt timed out" or "lease expired": the
+ * attempt is already recorded LEASE_EXPIRED and a result for it gets RESULT_STATUS_STALE).
  *
  * @generated from message taskqueue.v1.CancelCommand
  */

@@ -221,7 +221,9 @@ type ConnectRequest_Progress struct {
 }
 
 type ConnectRequest_Draining struct {
-	// The worker is shutting down: send nothing more, it finishes what it holds.
+	// The worker is shutting down: the server leases it no more tasks and ignores its
+	// credits; the worker keeps heartbeating and sends the results of what it holds, then
+	// half-closes the stream.
 	Draining *WorkerDraining `protobuf:"bytes,6,opt,name=draining,proto3,oneof"`
 }
 
@@ -244,7 +246,8 @@ type WorkerHello struct {
 	WorkerId string `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
 	// Queues to take tasks from, at least one.
 	Queues []string `protobuf:"bytes,2,rep,name=queues,proto3" json:"queues,omitempty"`
-	// Task types the worker handles; empty means every type of its queues.
+	// Task types the worker handles, for logs only: the server does not route by type, and a
+	// stream receives every task of its queues whatever it lists here.
 	TaskTypes []string `protobuf:"bytes,3,rep,name=task_types,json=taskTypes,proto3" json:"task_types,omitempty"`
 	// Most tasks the stream may hold at once, 1 to the server's MAX_WORKER_CAPACITY (default
 	// 1000), else the stream ends with INVALID_ARGUMENT. A hard cap: a task counts from its
@@ -477,8 +480,9 @@ type TaskResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Task id from the assignment.
 	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
-	// Lease token from the assignment. A result for a lease that is no longer current, or
-	// that another stream holds, is rejected (RESULT_STATUS_STALE) and changes nothing.
+	// Lease token from the assignment. A result whose token is not the task's current lease,
+	// whose lease another stream holds, or whose task does not exist gets RESULT_STATUS_STALE
+	// and changes nothing; an empty token gets RESULT_STATUS_REJECTED.
 	LeaseToken string `protobuf:"bytes,2,opt,name=lease_token,json=leaseToken,proto3" json:"lease_token,omitempty"`
 	// How the attempt ended.
 	//
@@ -1453,7 +1457,10 @@ func (x *ResultAck) GetMessage() string {
 	return ""
 }
 
-// CancelCommand tells the worker to abort a task; its result will be recorded as CANCELLED.
+// CancelCommand tells the worker to stop a running attempt and send its result at once. Sent
+// when CancelTask flagged the task (whatever the result, the attempt is recorded CANCELLED), or
+// when the lease ended by its deadline (reason "attempt timed out" or "lease expired": the
+// attempt is already recorded LEASE_EXPIRED and a result for it gets RESULT_STATUS_STALE).
 type CancelCommand struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Task id.
