@@ -13,7 +13,7 @@ import {
   ResultStatus,
   WorkerService,
 } from "../../gen/taskqueue/v1/worker_service_pb.js";
-import { AsyncQueue } from "../../server/engine/async-queue.js";
+import { AsyncQueue } from "../../test/support/async-queue.js";
 import { epochNow, onParentMessage, ProgressReporter, readChildConfig, runChild, sendToParent } from "./child-runtime.js";
 import { NOOP_TYPE, type RawStreamsConfig } from "./messages.js";
 

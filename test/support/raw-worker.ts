@@ -8,7 +8,7 @@ import {
   type LeasedTask,
   WorkerService,
 } from "../../gen/taskqueue/v1/worker_service_pb.js";
-import { AsyncQueue } from "../../server/engine/async-queue.js";
+import { AsyncQueue } from "./async-queue.js";
 
 type RequestInit = MessageInitShape<typeof ConnectRequestSchema>["message"];
 
