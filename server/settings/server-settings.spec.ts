@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compileServerOptions, serverOptionsFromEnv } from "../config.js";
-import { renderSettingsTable, withSettingsTable, readmeSettingsTable, TABLE_BEGIN, TABLE_END } from "./readme-table.js";
+import { readmeSettingsTable, renderSettingsTable, TABLE_BEGIN, TABLE_END, withSettingsTable } from "./readme-table.js";
 import { serverSettings } from "./server-settings.js";
 import type { Setting } from "./setting.js";
 
