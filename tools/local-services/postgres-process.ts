@@ -1,7 +1,7 @@
 import type { LocalServiceProcess } from "./local-service.js";
 import { access, chown, mkdir, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { Logger } from "../observability/logger.js";
+import type { Logger } from "../../server/observability/logger.js";
 import { LocalServiceError, ServiceStartError, ServiceStateError } from "./errors.js";
 import { findFreePort, LOOPBACK_HOST } from "./free-port.js";
 import { describeExit, ManagedProcess } from "./managed-process.js";

@@ -1,8 +1,8 @@
 import type { LocalServiceProcess } from "./local-service.js";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { Logger } from "../observability/logger.js";
-import { findRedisServer } from "./ensure-redis-server.js";
+import type { Logger } from "../../server/observability/logger.js";
+import { findRedisServer } from "./redis-binary.js";
 import { BinaryNotFoundError, ServiceStartError, ServiceStateError } from "./errors.js";
 import { findFreePort, LOOPBACK_HOST } from "./free-port.js";
 import { describeExit, ManagedProcess, type ProcessExit } from "./managed-process.js";
