@@ -1,4 +1,5 @@
-# One image for the server and the example worker (the command picks which).
+# One image for the server and the example worker (the command picks which). Development
+# tools (tools/: local Redis/Postgres launchers, the `npm run dev` stack) are not part of it.
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./

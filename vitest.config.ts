@@ -13,6 +13,7 @@ export default defineConfig({
       "worker/**/*.spec.ts",
       "clients/ts/**/*.spec.ts",
       "bench/**/*.spec.ts",
+      "tools/**/*.spec.ts",
     ],
     globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",

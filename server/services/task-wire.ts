@@ -45,7 +45,7 @@ export function writeTaskRow(
     w.end(progress);
   }
   const retry = w.begin(22);
-  w.int32(1, row.attempt_budget ?? row.max_attempts);
+  w.int32(1, row.max_attempts);
   writeDuration(w, 2, row.backoff_initial_ms);
   writeDuration(w, 3, row.backoff_max_ms);
   w.double(4, row.backoff_multiplier);
