@@ -59,7 +59,7 @@ export interface WorkerEvents {
   /** The worker waits `delayMs` before opening session number `attempt` of this outage. */
   reconnecting: { attempt: number; delayMs: number };
   /**
-   * The worker stopped: after `stop()` (`error` undefined), or because the server refused its
+   * The started worker stopped: once `stop()` is done (`error` undefined), or because the server refused its
    * hello with INVALID_ARGUMENT or FAILED_PRECONDITION (`error` is the server's ConnectError;
    * a refused first session also rejects `start()`).
    */
