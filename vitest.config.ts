@@ -11,6 +11,7 @@ export default defineConfig({
       "test/**/*.test.ts",
       "server/**/*.spec.ts",
       "worker/**/*.spec.ts",
+      "wire/**/*.spec.ts",
       "clients/ts/**/*.spec.ts",
       "bench/**/*.spec.ts",
       "tools/**/*.spec.ts",
