@@ -134,3 +134,13 @@ describe("PeriodicTask", () => {
     await t.stop();
   });
 });
+
+describe("PeriodicTask.runNow", () => {
+  it("runs again when called as soon as the previous run has answered", async () => {
+    let runs = 0;
+    const t = task(async () => ++runs);
+    expect(await t.runNow()).toBe(1);
+    expect(await t.runNow()).toBe(2);
+    await t.stop();
+  });
+});

@@ -28,7 +28,8 @@ export class PeriodicTask<T = void> implements Service {
   private nextTickAt = Number.POSITIVE_INFINITY;
   /** Runs asked for at these times, epoch ms, sorted (the earliest and the latest are kept). */
   private requested: number[] = [];
-  private current: Promise<unknown> | undefined;
+  /** Settles when the run under way is over. */
+  private current: Promise<void> | undefined;
   private again = false;
   private started = false;
   private halted = false;
@@ -102,14 +103,17 @@ export class PeriodicTask<T = void> implements Service {
     const startedAt = this.now();
     this.requested = this.requested.filter((at) => at > startedAt);
     this.nextTickAt = Number.POSITIVE_INFINITY;
-    const run = (async () => this.options.run())();
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.current = settled;
-    void settled.then(() => this.afterRun());
-    return run;
+    let finished!: () => void;
+    this.current = new Promise<void>((resolve) => (finished = resolve));
+    // The run is over (a runNow() right after it runs again) before its caller hears of it.
+    return (async () => {
+      try {
+        return await this.options.run();
+      } finally {
+        this.afterRun();
+        finished();
+      }
+    })();
   }
 
   private afterRun(): void {
