@@ -122,7 +122,7 @@ export class PeriodicTask<T = void> implements Service {
     const now = this.now();
     if (this.again) {
       this.again = false;
-      this.requested = [now, ...this.requested];
+      this.requested = [now, ...this.requested].sort((a, b) => a - b);
     }
     if (this.started) this.nextTickAt = now + this.options.intervalMs;
     this.arm();
