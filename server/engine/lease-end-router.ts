@@ -25,6 +25,7 @@ export class LeaseEndRouterUnwiredError extends Error {
 
 /** Whether other servers are told too. */
 export interface Announce {
+  /** True: the other servers are told as well (through the notifier). */
   announce: boolean;
 }
 

@@ -9,6 +9,7 @@ export interface PeriodicTaskOptions<T> {
   run: () => Promise<T>;
   /** Time from the end of one run to the next timed one, ms. */
   intervalMs: number;
+  /** Where failed timed runs are logged. */
   logger: Logger;
   /** Whether {@link PeriodicTask.start} runs at once (default: first run one interval later). */
   runAtStart?: boolean;

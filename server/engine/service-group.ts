@@ -36,6 +36,7 @@ export interface ServiceGroupOptions {
   entries: readonly GroupEntry[];
   /** How long workers get to finish what they hold (`DRAIN_TIMEOUT_MS`). */
   drainTimeoutMs: number;
+  /** Where stops cut short or failed are logged. */
   logger: Logger;
   /** Clock, epoch ms. Default `Date.now`. */
   now?: () => number;
