@@ -33,6 +33,12 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   });
   // A broken idle connection must not crash the process; the next query reconnects.
   pool.on("error", (error) => options.logger.warn({ err: error }, "postgres pool connection error"));
+  // Nor a connection that breaks while checked out (a query or transaction under way, e.g. in
+  // kysely's driver): pg emits the break on the client as well as failing its queries, and
+  // the pool listens only to idle clients. The queries' callers see the failure.
+  pool.on("connect", (client) => {
+    client.on("error", (error) => options.logger.debug({ err: error }, "postgres connection broke while in use"));
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     pool,

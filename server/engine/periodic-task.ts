@@ -32,6 +32,8 @@ export class PeriodicTask<T = void> implements Service {
   /** Settles when the run under way is over. */
   private current: Promise<void> | undefined;
   private again = false;
+  /** Callers of {@link runNow} during a run: the run right after it answers them. */
+  private waiters: Array<{ resolve: (value: T | undefined) => void; reject: (error: unknown) => void }> = [];
   private started = false;
   private halted = false;
   private readonly now: () => number;
@@ -88,14 +90,14 @@ export class PeriodicTask<T = void> implements Service {
 
   /**
    * Runs now and resolves with the run's result (a rejection is passed on). When a run is
-   * under way it resolves `undefined` at once, and the run after it answers this call; after
-   * {@link stop} it resolves `undefined` and runs nothing.
+   * under way, one more run starts right after it (however many callers ask) and answers
+   * this call; after {@link stop} it resolves `undefined` and runs nothing.
    */
   runNow(): Promise<T | undefined> {
     if (this.halted) return Promise.resolve(undefined);
     if (this.current) {
       this.again = true;
-      return Promise.resolve(undefined);
+      return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
     }
     return this.runOnce();
   }
@@ -119,8 +121,21 @@ export class PeriodicTask<T = void> implements Service {
 
   private afterRun(): void {
     this.current = undefined;
-    if (this.halted) return;
+    const waiters = this.waiters.splice(0);
+    if (this.halted) {
+      for (const w of waiters) w.resolve(undefined);
+      return;
+    }
     const now = this.now();
+    if (this.again && waiters.length > 0) {
+      // Callers wait for the run after this one: it starts now, and answers them.
+      this.again = false;
+      this.runOnce().then(
+        (value) => waiters.forEach((w) => w.resolve(value)),
+        (error: unknown) => waiters.forEach((w) => w.reject(error)),
+      );
+      return;
+    }
     if (this.again) {
       this.again = false;
       this.requested = [now, ...this.requested].sort((a, b) => a - b);
