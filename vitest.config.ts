@@ -9,6 +9,7 @@ export default defineConfig({
   test: {
     include: [
       "test/**/*.test.ts",
+      "wire/**/*.spec.ts",
       "server/**/*.spec.ts",
       "worker/**/*.spec.ts",
       "clients/ts/**/*.spec.ts",

@@ -6,8 +6,8 @@ import {
 } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { SDK_NAME, type CompiledWorkerOptions } from "./options.js";
 import { frameService, type RequestCase, type RequestFrame } from "./wire/frame-service.js";
-import { WireType } from "./wire/proto-reader.js";
-import { ProtoWriter } from "./wire/proto-writer.js";
+import { WireType } from "../wire/proto-reader.js";
+import { ProtoWriter } from "../wire/proto-writer.js";
 import { encodeTaskResults, type OutgoingResult } from "./wire/task-results.js";
 
 /** The first message of a stream: who the worker is and what it serves. */

@@ -5,7 +5,7 @@ import {
   type TaskResult,
   type TaskSuccess,
 } from "../../gen/taskqueue/v1/worker_service_pb.js";
-import { ProtoReader, WireType } from "../../worker/wire/proto-reader.js";
+import { ProtoReader, WireType } from "../../wire/proto-reader.js";
 import { decodeJsonOneof } from "./json-oneof.js";
 import { withReflectiveFallback } from "./reflective-fallback.js";
 

@@ -3,7 +3,7 @@ import { SubmitErrorSchema, SubmitTasksResultSchema, type SubmitTasksResult } fr
 import type { Task } from "../../gen/taskqueue/v1/task_pb.js";
 import type { TaskRow } from "../db/schema.js";
 import { defineLazyField, ENCODE_BINARY, type SelfEncoding } from "../transport/wire/fast-message.js";
-import { ProtoWriter } from "../transport/wire/proto-writer.js";
+import { ProtoWriter } from "../../wire/proto-writer.js";
 import { taskOfRow } from "./task-mapper.js";
 import { writeTaskRow } from "./task-wire.js";
 
@@ -30,16 +30,16 @@ export class SubmitTasksReply implements SelfEncoding {
   [ENCODE_BINARY](): Uint8Array {
     const w = new ProtoWriter(64 + this.outcomes.length * 140);
     for (const o of this.outcomes) {
-      const result = w.begin(1);
+      const result = w.fork(1);
       if ("error" in o) {
-        const error = w.begin(2);
-        w.string(1, o.error.code).string(2, o.error.message).string(3, o.error.field);
-        w.end(error);
+        const error = w.fork(2);
+        w.stringIfSet(1, o.error.code).stringIfSet(2, o.error.message).stringIfSet(3, o.error.field);
+        w.join(error);
       } else {
         writeTaskRow(w, 1, o.row, { withPayload: false, basic: this.basic });
-        w.bool(3, o.existing);
+        w.boolIfSet(3, o.existing);
       }
-      w.end(result);
+      w.join(result);
     }
     return w.finish();
   }
@@ -65,7 +65,7 @@ export class SubmitTaskReply implements SelfEncoding {
   [ENCODE_BINARY](): Uint8Array {
     const w = new ProtoWriter(256 + this.row.payload.length * 2);
     writeTaskRow(w, 1, this.row);
-    w.bool(2, this.existing);
+    w.boolIfSet(2, this.existing);
     return w.finish();
   }
 }

@@ -8,7 +8,8 @@ import {
   SubmitTasksRequestSchema,
   type TaskView,
 } from "../../gen/taskqueue/v1/task_service_pb.js";
-import { emptyStringMemo, ProtoReader, readStringMapEntry, WireType } from "../../worker/wire/proto-reader.js";
+import { emptyStringMemo, ProtoReader, WireType } from "../../wire/proto-reader.js";
+import { readStringMapEntry } from "../../wire/string-map.js";
 import { decodeJsonOneof } from "./json-oneof.js";
 import { withReflectiveFallback } from "./reflective-fallback.js";
 

@@ -12,8 +12,10 @@ import { PayloadFormat } from "../db/schema.js";
 import { ACKS_SPLIT_BYTES, ASSIGNMENT_SPLIT_BYTES, jsonValueSizeBound } from "../message-limits.js";
 import type { LeasedRecord } from "../redis/queue-store.js";
 import { defineLazyField, ENCODE_BINARY, type SelfEncoding } from "../transport/wire/fast-message.js";
-import { ProtoWriter } from "../transport/wire/proto-writer.js";
-import { writeDuration, writeStoredData, writeStringMap, writeTimestamp } from "../transport/wire/well-known.js";
+import { ProtoWriter } from "../../wire/proto-writer.js";
+import { writeDuration, writeTimestamp } from "../../wire/proto-time.js";
+import { writeStringMap } from "../../wire/string-map.js";
+import { writeStoredData } from "./stored-data-wire.js";
 import { decodeData } from "./payload-codec.js";
 import { durationFromMs, timestampFromEpochMs } from "./proto-time.js";
 
@@ -75,9 +77,9 @@ export class AssignmentResponse extends HotResponse {
   [ENCODE_BINARY](): Uint8Array {
     if (this.encodedTasks) return wrapField(ASSIGNMENT_FIELD, this.encodedTasks);
     const w = new ProtoWriter(64 + this.tasks.length * 160);
-    const assignment = w.begin(ASSIGNMENT_FIELD);
+    const assignment = w.fork(ASSIGNMENT_FIELD);
     for (const t of this.tasks) writeLeasedTask(w, t);
-    w.end(assignment);
+    w.join(assignment);
     return w.finish();
   }
 }
@@ -110,7 +112,7 @@ export function assignmentResponses(tasks: LeasedRecord[], splitBytes = ASSIGNME
   const ends: number[] = [];
   for (const t of tasks) {
     writeLeasedTask(w, t);
-    ends.push(w.wire.length);
+    ends.push(w.length);
   }
   const bytes = w.finish();
   const responses: AssignmentResponse[] = [];
@@ -128,15 +130,15 @@ export function assignmentResponses(tasks: LeasedRecord[], splitBytes = ASSIGNME
 
 /** Writes one `TaskAssignment.tasks` entry. */
 function writeLeasedTask(w: ProtoWriter, t: LeasedRecord): void {
-  const task = w.begin(1);
-  w.string(1, t.id).string(2, t.queue).string(3, t.type);
+  const task = w.fork(1);
+  w.stringIfSet(1, t.id).stringIfSet(2, t.queue).stringIfSet(3, t.type);
   writeStoredData(w, 4, 5, t.payload, t.payloadFormat);
-  w.int32(6, t.attempt).int32(7, t.maxAttempts).string(8, t.leaseToken);
+  w.int32IfSet(6, t.attempt).int32IfSet(7, t.maxAttempts).stringIfSet(8, t.leaseToken);
   writeTimestamp(w, 9, t.deadlineMs);
   if (t.timeoutMs > 0) writeDuration(w, 10, t.timeoutMs);
-  writeStringMap(w, 11, t.labels);
+  writeStringMap(w, 11, t.labels, true);
   writeTimestamp(w, 12, t.createdMs);
-  w.end(task);
+  w.join(task);
 }
 
 /** `body` as the length-delimited field `field` of a message of its own. */
@@ -194,13 +196,13 @@ export class AcksResponse extends HotResponse {
 
   [ENCODE_BINARY](): Uint8Array {
     const w = new ProtoWriter(16 + this.acks.length * 72);
-    const acks = w.begin(3);
+    const acks = w.fork(3);
     for (const a of this.acks) {
-      const ack = w.begin(1);
-      w.string(1, a.taskId).string(2, a.leaseToken).int32(3, a.status).string(4, a.message ?? "");
-      w.end(ack);
+      const ack = w.fork(1);
+      w.stringIfSet(1, a.taskId).stringIfSet(2, a.leaseToken).int32IfSet(3, a.status).stringIfSet(4, a.message ?? "");
+      w.join(ack);
     }
-    w.end(acks);
+    w.join(acks);
     return w.finish();
   }
 }

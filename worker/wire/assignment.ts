@@ -1,4 +1,5 @@
-import { emptyStringMemo, ProtoReader, readStringMapEntry, WireType, type StringMemo } from "./proto-reader.js";
+import { emptyStringMemo, ProtoReader, WireType, type StringMemo } from "../../wire/proto-reader.js";
+import { readStringMapEntry } from "../../wire/string-map.js";
 
 /** How a task's input was sent. */
 export const PayloadKind = {

@@ -12,7 +12,7 @@ import {
 } from "../../gen/taskqueue/v1/worker_service_pb.js";
 import { decodeAssignment, type AssignedTask } from "./assignment.js";
 import type { ResponseFrame } from "./frame-service.js";
-import { ProtoReader, WireType } from "./proto-reader.js";
+import { ProtoReader, WireType } from "../../wire/proto-reader.js";
 
 /** A `ResultAck` decoded by hand. */
 export interface ReceivedAck {

@@ -1,8 +1,8 @@
 import type { JsonValue } from "@bufbuild/protobuf";
 import type { FailureInfo } from "../payload.js";
-import { writeJsonValue } from "./json-value.js";
-import { WireType } from "./proto-reader.js";
-import { ProtoWriter } from "./proto-writer.js";
+import { writeJsonValue } from "../../wire/json-value.js";
+import { WireType } from "../../wire/proto-reader.js";
+import { ProtoWriter } from "../../wire/proto-writer.js";
 
 /** A decided result on its way to the server: one `TaskResult` before encoding. */
 export type OutgoingResult =

@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { TaskSchema, type Task, type TaskState } from "../../../gen/taskqueue/v1/task_pb.js";
-import { emptyStringMemo, ProtoReader, WireType, type StringMemo } from "../../../worker/wire/proto-reader.js";
+import { emptyStringMemo, ProtoReader, WireType, type StringMemo } from "../../../wire/proto-reader.js";
 import { missingOutcomeError, SubmitItemError } from "../errors.js";
 import type { SubmitTasksItem, TaskSummary } from "../submit-results.js";
 
