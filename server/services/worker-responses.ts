@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   type ConnectResponse,
+  ConnectResponseSchema,
   LeasedTaskSchema,
   ResultAckSchema,
   ResultAcksSchema,
@@ -11,7 +12,8 @@ import {
 import { PayloadFormat } from "../db/schema.js";
 import { ACKS_SPLIT_BYTES, ASSIGNMENT_SPLIT_BYTES, jsonValueSizeBound } from "../message-limits.js";
 import type { LeasedRecord } from "../redis/queue-store.js";
-import { defineLazyField, ENCODE_BINARY, type SelfEncoding } from "../transport/wire/fast-message.js";
+import { defineLazyField, ENCODE_BINARY, type SelfEncoding } from "../transport/fast-message.js";
+import { fieldNumbers } from "../../wire/field-numbers.js";
 import { ProtoWriter } from "../../wire/proto-writer.js";
 import { writeDuration, writeTimestamp } from "../../wire/proto-time.js";
 import { writeStringMap } from "../../wire/string-map.js";
@@ -48,8 +50,11 @@ abstract class HotResponse implements SelfEncoding {
   abstract [ENCODE_BINARY](): Uint8Array;
 }
 
-/** Field number of `ConnectResponse.assignment`. */
-const ASSIGNMENT_FIELD = 2;
+const RESPONSE = fieldNumbers(ConnectResponseSchema);
+const ASSIGNMENT = fieldNumbers(TaskAssignmentSchema);
+const LEASED = fieldNumbers(LeasedTaskSchema);
+const ACKS = fieldNumbers(ResultAcksSchema);
+const ACK = fieldNumbers(ResultAckSchema);
 /** Most bytes a `ConnectResponse` adds around its member: a tag and a length. */
 const MESSAGE_HEADER_BYTES = 6;
 
@@ -75,9 +80,9 @@ export class AssignmentResponse extends HotResponse {
   }
 
   [ENCODE_BINARY](): Uint8Array {
-    if (this.encodedTasks) return wrapField(ASSIGNMENT_FIELD, this.encodedTasks);
+    if (this.encodedTasks) return wrapField(RESPONSE.assignment, this.encodedTasks);
     const w = new ProtoWriter(64 + this.tasks.length * 160);
-    const assignment = w.fork(ASSIGNMENT_FIELD);
+    const assignment = w.fork(RESPONSE.assignment);
     for (const t of this.tasks) writeLeasedTask(w, t);
     w.join(assignment);
     return w.finish();
@@ -130,14 +135,14 @@ export function assignmentResponses(tasks: LeasedRecord[], splitBytes = ASSIGNME
 
 /** Writes one `TaskAssignment.tasks` entry. */
 function writeLeasedTask(w: ProtoWriter, t: LeasedRecord): void {
-  const task = w.fork(1);
-  w.stringIfSet(1, t.id).stringIfSet(2, t.queue).stringIfSet(3, t.type);
-  writeStoredData(w, 4, 5, t.payload, t.payloadFormat);
-  w.int32IfSet(6, t.attempt).int32IfSet(7, t.maxAttempts).stringIfSet(8, t.leaseToken);
-  writeTimestamp(w, 9, t.deadlineMs);
-  if (t.timeoutMs > 0) writeDuration(w, 10, t.timeoutMs);
-  writeStringMap(w, 11, t.labels, true);
-  writeTimestamp(w, 12, t.createdMs);
+  const task = w.fork(ASSIGNMENT.tasks);
+  w.stringIfSet(LEASED.taskId, t.id).stringIfSet(LEASED.queue, t.queue).stringIfSet(LEASED.type, t.type);
+  writeStoredData(w, LEASED.payload, LEASED.payloadBytes, t.payload, t.payloadFormat);
+  w.int32IfSet(LEASED.attempt, t.attempt).int32IfSet(LEASED.maxAttempts, t.maxAttempts).stringIfSet(LEASED.leaseToken, t.leaseToken);
+  writeTimestamp(w, LEASED.leaseDeadline, t.deadlineMs);
+  if (t.timeoutMs > 0) writeDuration(w, LEASED.timeout, t.timeoutMs);
+  writeStringMap(w, LEASED.labels, t.labels, true);
+  writeTimestamp(w, LEASED.createdAt, t.createdMs);
   w.join(task);
 }
 
@@ -196,10 +201,13 @@ export class AcksResponse extends HotResponse {
 
   [ENCODE_BINARY](): Uint8Array {
     const w = new ProtoWriter(16 + this.acks.length * 72);
-    const acks = w.fork(3);
+    const acks = w.fork(RESPONSE.acks);
     for (const a of this.acks) {
-      const ack = w.fork(1);
-      w.stringIfSet(1, a.taskId).stringIfSet(2, a.leaseToken).int32IfSet(3, a.status).stringIfSet(4, a.message ?? "");
+      const ack = w.fork(ACKS.acks);
+      w.stringIfSet(ACK.taskId, a.taskId)
+        .stringIfSet(ACK.leaseToken, a.leaseToken)
+        .int32IfSet(ACK.status, a.status)
+        .stringIfSet(ACK.message, a.message ?? "");
       w.join(ack);
     }
     w.join(acks);
