@@ -1,6 +1,6 @@
-import { PayloadFormat } from "../db/schema.js";
 import type { ProtoWriter } from "../../wire/proto-writer.js";
 import { writeJsonTextAsValue } from "../../wire/value-field.js";
+import { PayloadFormat } from "../db/schema.js";
 
 /**
  * Writes stored data (see the payload codec) as its API oneof: JSON text as a

@@ -1,9 +1,9 @@
-import { writeJsonValue } from "../../../wire/json-value.js";
-import { WireType } from "../../../wire/proto-reader.js";
-import { ProtoWriter } from "../../../wire/proto-writer.js";
 import { RetryPolicySchema } from "../../../gen/taskqueue/v1/task_pb.js";
 import { SubmitTaskRequestSchema } from "../../../gen/taskqueue/v1/task_service_pb.js";
 import { fieldNumbers } from "../../../wire/field-numbers.js";
+import { writeJsonValue } from "../../../wire/json-value.js";
+import { WireType } from "../../../wire/proto-reader.js";
+import { ProtoWriter } from "../../../wire/proto-writer.js";
 import { writeDuration, writeTimestamp } from "../../../wire/proto-time.js";
 import { writeStringMap } from "../../../wire/string-map.js";
 import type { TaskSpec } from "../task-spec.js";
