@@ -1,7 +1,8 @@
 # Two images from one file: `server` (the default, last stage) and `worker` (the example
 # worker). The server image holds what the server imports and nothing else: gen/, wire/ and
 # server/ (the package graph, `npm run lint:deps`, keeps it so); the worker image holds the SDK
-# with gen/ and wire/.
+# with gen/ and wire/. Development tools (tools/: local Redis/Postgres launchers, the
+# `npm run dev` stack) are in neither.
 FROM node:20-bookworm-slim AS base
 WORKDIR /app
 COPY package.json package-lock.json ./

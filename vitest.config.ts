@@ -9,11 +9,12 @@ export default defineConfig({
   test: {
     include: [
       "test/**/*.test.ts",
-      "wire/**/*.spec.ts",
       "server/**/*.spec.ts",
       "worker/**/*.spec.ts",
+      "wire/**/*.spec.ts",
       "clients/ts/**/*.spec.ts",
       "bench/**/*.spec.ts",
+      "tools/**/*.spec.ts",
     ],
     globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",

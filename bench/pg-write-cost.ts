@@ -21,7 +21,7 @@
  */
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { startPostgresProcess, type PostgresProcess } from "../server/dev/postgres-process.js";
+import { startPostgresProcess, type PostgresProcess } from "../tools/local-services/postgres-process.js";
 import { postgresCpu } from "./pg-write-cost/postgres-cpu.js";
 import { DEFAULT_VARIANTS, schemaSql, variants, type Variant } from "./pg-write-cost/variants.js";
 import { openWriters, writeTasks, type WorkloadOptions } from "./pg-write-cost/workload.js";

@@ -17,7 +17,7 @@
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
-import { startRedisProcess } from "../server/dev/redis-process.js";
+import { startRedisProcess } from "../tools/local-services/redis-process.js";
 import type { NewTask } from "../server/engine/task-records.js";
 import { QueueStore } from "../server/redis/queue-store.js";
 import { sampleProcess } from "./probes.js";

@@ -14,7 +14,7 @@ import pg from "pg";
 import { FinishedTaskDeleter } from "../server/db/finished-task-deleter.js";
 import { migrate } from "../server/db/migrate.js";
 import type { Database } from "../server/db/schema.js";
-import { startPostgresProcess } from "../server/dev/postgres-process.js";
+import { startPostgresProcess } from "../tools/local-services/postgres-process.js";
 import { lowestTaskIdAt } from "../server/engine/ids.js";
 import { createLogger } from "../server/observability/logger.js";
 import { postgresCpu } from "./pg-write-cost/postgres-cpu.js";

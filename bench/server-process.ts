@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
-import { findFreePort, LOOPBACK_HOST } from "../server/dev/free-port.js";
-import { describeExit, ManagedProcess, type ProcessExit } from "../server/dev/managed-process.js";
+import { findFreePort, LOOPBACK_HOST } from "../tools/local-services/free-port.js";
+import { describeExit, ManagedProcess, type ProcessExit } from "../tools/local-services/managed-process.js";
 import { BenchTimeoutError, ChildProcessError } from "./errors.js";
 import { REPO_ROOT } from "./paths.js";
 

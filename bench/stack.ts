@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import pg from "pg";
-import { startPostgresProcess, type PostgresProcess } from "../server/dev/postgres-process.js";
-import { startRedisProcess, type RedisProcess } from "../server/dev/redis-process.js";
+import { startPostgresProcess, type PostgresProcess } from "../tools/local-services/postgres-process.js";
+import { startRedisProcess, type RedisProcess } from "../tools/local-services/redis-process.js";
 import type { Logger } from "../server/observability/logger.js";
 import { startServerProcess, type ServerProcess } from "./server-process.js";
 

@@ -1,1 +1,1 @@
-import "../server/dev/main.js";
+import "../tools/dev/main.js";

@@ -18,22 +18,23 @@ import { DeadLetters } from "./engine/dead-letters.js";
 import { Dispatcher } from "./engine/dispatcher.js";
 import { DurableTransitions } from "./engine/durable-transitions.js";
 import { randomToken } from "./engine/ids.js";
+import { LeaseEndRouter } from "./engine/lease-end-router.js";
 import { LeaseReaper } from "./engine/lease-reaper.js";
-import { Notifier, type CancelNotice } from "./engine/notifier.js";
+import { Notifier } from "./engine/notifier.js";
 import { ProgressBuffer } from "./engine/progress-buffer.js";
 import { Recovery } from "./engine/recovery.js";
 import { ResultRecorder } from "./engine/result-recorder.js";
 import { Retention } from "./engine/retention.js";
 import { Scheduler } from "./engine/scheduler.js";
-import { ShutdownBudget, type ShutdownReport } from "./engine/shutdown-budget.js";
-import { drainStreams } from "./engine/stream-drain.js";
 import { ServerRegistry } from "./engine/server-registry.js";
+import { ServiceGroup, serviceEntry, stopStep, type GroupEntry } from "./engine/service-group.js";
+import type { ShutdownReport } from "./engine/shutdown-budget.js";
+import { drainStreams } from "./engine/stream-drain.js";
 import { Submitter } from "./engine/submitter.js";
 import type { Logger } from "./observability/logger.js";
 import { createServerMetrics } from "./observability/metrics.js";
 import { recordDelivered, recordLeaseEnds, recordSubmitted } from "./observability/task-metrics.js";
 import { ensureDispatchLayout } from "./redis/layout.js";
-import type { LeaseEnd } from "./redis/queue-store.js";
 import { QueueStore } from "./redis/queue-store.js";
 import { withErrorMapping } from "./services/connect-errors.js";
 import { decodeConnectRequest } from "./services/connect-request-decoder.js";
@@ -110,11 +111,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   let draining = false;
   let grpc: GrpcServerHandle | undefined;
   let http: HttpGatewayHandle | undefined;
-  // Late-bound: these components and the notifier refer to each other.
-  const wakeQueues = (queues: string[], announce: boolean) => {
-    for (const q of queues) dispatcher.wake(q);
-    if (announce) notifier.ready(queues);
-  };
   // Bytes of responses waiting in the worker streams' buffers, kept by the streams.
   const streamBuffers = { bytes: 0 };
   const metrics = createServerMetrics({
@@ -137,32 +133,11 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     maxStreamsPerConnection: options.maxStreamsPerConnection,
     headersTimeoutMs: options.headersTimeoutMs,
   };
-  const onLeaseEnds = (ends: LeaseEnd[]) => {
-    recordLeaseEnds(metrics, ends);
-    const requeued = [...new Set(ends.filter((e) => e.state === "QUEUED").map((e) => e.queue))];
-    wakeQueues(requeued, true);
-    const dues = ends.filter((e) => e.state === "FAILED").map((e) => e.dueMs);
-    if (dues.length > 0) {
-      const due = Math.min(...dues);
-      scheduler.notifyDue(due);
-      notifier.due(due);
-    }
-    dispatcher.forget(ends.map((e) => e.id));
-    // A lease that timed out or expired may still be running on a live worker: tell it to stop.
-    for (const e of ends) {
-      if ((e.how === "timeout" || e.how === "expired") && e.sessionId) {
-        const reason = e.how === "timeout" ? "attempt timed out" : "lease expired";
-        const notice = { sessionId: e.sessionId, taskId: e.id, leaseToken: e.leaseToken, reason };
-        deliverCancel(notice);
-        notifier.cancel(notice);
-      }
-    }
-  };
-  const deliverCancel = (notice: CancelNotice) => {
-    dispatcher.connected.get(notice.sessionId)?.cancel(notice.taskId, notice.leaseToken, notice.reason);
-  };
 
-  const reaper = new LeaseReaper({ store, transitions, logger, intervalMs: options.reaperIntervalMs, onLeaseEnds });
+  // Lease ends, ready queues, due times and cancels reach the dispatcher, scheduler and
+  // notifier through the router, attached to them below once they exist.
+  const routes = new LeaseEndRouter();
+  const reaper = new LeaseReaper({ store, transitions, logger, intervalMs: options.reaperIntervalMs, onLeaseEnds: (ends) => routes.leaseEnds(ends) });
   const dispatcher = new Dispatcher({
     store,
     transitions,
@@ -172,13 +147,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     releaseSession: (sessionId, cause) => void reaper.releaseSession(sessionId, cause).catch(() => undefined),
     onDelivered: (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now()),
   });
-  const scheduler = new Scheduler({
-    store,
-    transitions,
-    logger,
-    backstopMs: 1_000,
-    onReady: (queues) => wakeQueues(queues, true),
-  });
+  const scheduler = new Scheduler({ store, transitions, logger, backstopMs: 1_000, onReady: (queues) => routes.ready(queues, { announce: true }) });
   const notifier = new Notifier({
     publisher: redis,
     subscriber,
@@ -187,12 +156,13 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     logger,
     onReady: (queue) => dispatcher.wake(queue),
     onDue: (dueMs) => scheduler.notifyDue(dueMs),
-    onCancel: deliverCancel,
+    onCancel: (notice) => routes.cancel(notice, { announce: false }),
   });
+  routes.attach({ dispatcher, scheduler, notifier, record: (ends) => recordLeaseEnds(metrics, ends) });
   const recorder = new ResultRecorder({
     store,
     transitions,
-    onLeaseEnds,
+    onLeaseEnds: (ends) => routes.leaseEnds(ends),
     onFenced: (ends) => dispatcher.leasesEnded(ends),
     onStale: (n) => metrics.staleResults.inc(n),
   });
@@ -213,8 +183,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     logger,
     serverId,
     intervalMs: options.recoveryIntervalMs,
-    onReady: (queues) => wakeQueues(queues, true),
-    onDue: (dueMs) => scheduler.notifyDue(dueMs),
+    onReady: (queues) => routes.ready(queues, { announce: true }),
+    onDue: (dueMs) => routes.due(dueMs, { announce: false }),
   });
   const retention = new Retention({
     deleter: new FinishedTaskDeleter(database.db),
@@ -227,33 +197,30 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     intervalMs: options.retentionIntervalMs,
     onDeleted: (n) => metrics.retentionDeleted.inc(n),
   });
+  const registry = new ServerRegistry({
+    redis,
+    prefix: options.redisPrefix,
+    serverId,
+    logger,
+    ttlMs: SERVER_LIVENESS_TTL_MS,
+    onServersGone: () => recovery.requestFull(),
+  });
   const submitter = new Submitter({
     inserter,
     store,
     logger,
-    wake: (queues) => wakeQueues(queues, false),
+    wake: (queues) => routes.ready(queues, { announce: false }),
     announce: (queues) => notifier.ready(queues),
     onAccepted: (tasks) => recordSubmitted(metrics, tasks),
-    onDue: (dueMs) => {
-      scheduler.notifyDue(dueMs);
-      notifier.due(dueMs);
-    },
+    onDue: (dueMs) => routes.due(dueMs, { announce: true }),
     onEnqueueFailed: () => recovery.request(),
   });
-  const canceller = new Canceller({
-    repository,
-    store,
-    pushCancel: (notice) => {
-      deliverCancel(notice);
-      notifier.cancel(notice);
-    },
-  });
-
+  const canceller = new Canceller({ repository, store, pushCancel: (notice) => routes.cancel(notice, { announce: true }) });
   const deadLetters = new DeadLetters({
     repository,
     store,
     logger,
-    onReady: (queues) => wakeQueues(queues, true),
+    onReady: (queues) => routes.ready(queues, { announce: true }),
     onEnqueueFailed: () => recovery.requestFull(),
   });
 
@@ -325,116 +292,130 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   if (layout === "rebuilt") {
     logger.warn({ prefix: options.redisPrefix }, "dispatch state in Redis had another layout: emptied, recovery rebuilds it from Postgres");
   }
-  await notifier.start();
-  const registry = new ServerRegistry({
-    redis,
-    prefix: options.redisPrefix,
-    serverId,
-    logger,
-    ttlMs: SERVER_LIVENESS_TTL_MS,
-    onServersGone: () => recovery.requestFull(),
-  });
-  await registry.start();
   // A Redis that comes back may have lost its data: check the epoch marker soon after.
   redis.on("ready", () => recovery.request());
-  dispatcher.start();
-  reaper.start();
-  scheduler.start();
-  recovery.start();
-  retention.start();
-  progress.start();
 
-  try {
-    grpc = await startGrpcServer({
-      host: options.host,
-      port: options.grpcPort,
-      registrations,
-      logger,
-      maxReceiveMessageBytes: maxMessageBytes,
-      keepalive: { timeMs: 10_000, timeoutMs: 5_000 },
-      connections,
-      connectionEvents,
-    });
-    http = await startHttpGateway({
-      host: options.host,
-      port: options.httpPort,
-      registrations,
-      logger,
-      maxReceiveMessageBytes: maxMessageBytes,
-      connections,
-      connectionEvents,
-      extraRoutes: (req, res) => {
-        if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return false;
-        metrics.render().then(
-          (text) => {
-            res.writeHead(200, { "content-type": metrics.registry.contentType });
-            res.end(text);
+  let serversClosed: Promise<unknown> | undefined;
+  const listeners: GroupEntry = {
+    step: "starting to close servers",
+    deadline: "own",
+    start: async () => {
+      try {
+        grpc = await startGrpcServer({
+          host: options.host,
+          port: options.grpcPort,
+          registrations,
+          logger,
+          maxReceiveMessageBytes: maxMessageBytes,
+          keepalive: { timeMs: 10_000, timeoutMs: 5_000 },
+          connections,
+          connectionEvents,
+        });
+        http = await startHttpGateway({
+          host: options.host,
+          port: options.httpPort,
+          registrations,
+          logger,
+          maxReceiveMessageBytes: maxMessageBytes,
+          connections,
+          connectionEvents,
+          extraRoutes: (req, res) => {
+            if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return false;
+            metrics.render().then(
+              (text) => {
+                res.writeHead(200, { "content-type": metrics.registry.contentType });
+                res.end(text);
+              },
+              (error: unknown) => {
+                logger.error({ err: error }, "rendering metrics failed");
+                res.writeHead(500);
+                res.end();
+              },
+            );
+            return true;
           },
-          (error: unknown) => {
-            logger.error({ err: error }, "rendering metrics failed");
-            res.writeHead(500);
-            res.end();
+          ready: async () => {
+            const checks: Record<string, CheckState> = {};
+            const errors: Record<string, unknown> = {};
+            const [pg, rd] = await Promise.allSettled([repository.ping(), redis.ping()]);
+            checks.postgres = pg.status === "fulfilled" ? "ok" : "unavailable";
+            checks.redis = rd.status === "fulfilled" ? "ok" : "unavailable";
+            if (pg.status === "rejected") errors.postgres = pg.reason;
+            if (rd.status === "rejected") errors.redis = rd.reason;
+            if (draining) checks.server = "draining";
+            return { ok: !draining && pg.status === "fulfilled" && rd.status === "fulfilled", checks, errors };
           },
-        );
-        return true;
+        });
+      } catch (error) {
+        await grpc?.shutdown(0);
+        throw error;
+      }
+    },
+    // Starts closing: unary calls still running finish meanwhile (forced at the write
+    // deadline); worker streams have ended with their status already.
+    stop: (budget) => {
+      const closeGraceMs = Math.max(0, budget.writeDeadline - Date.now());
+      serversClosed = Promise.allSettled([grpc!.shutdown(closeGraceMs), http!.close(closeGraceMs)]);
+    },
+  };
+
+  // Started in this order, stopped in reverse: every stop is bounded, so the whole shutdown
+  // ends by the budget's exit deadline (DRAIN_TIMEOUT_MS + SHUTDOWN_GRACE_MS).
+  const group = new ServiceGroup({
+    drainTimeoutMs: options.drainTimeoutMs,
+    logger,
+    entries: [
+      stopStep("closing postgres", "exit", () => database.close()),
+      stopStep("closing redis", "exit", () => Promise.all([closeRedis(subscriber), closeRedis(redis)])),
+      {
+        step: "leaving the server registry",
+        deadline: "exit",
+        start: () => registry.start(),
+        // Clean only when nothing was cut short: otherwise the other servers recover at once.
+        stop: (budget) => registry.stop({ clean: budget.unfinished.length === 0 }),
       },
-      ready: async () => {
-        const checks: Record<string, CheckState> = {};
-        const errors: Record<string, unknown> = {};
-        const [pg, rd] = await Promise.allSettled([repository.ping(), redis.ping()]);
-        checks.postgres = pg.status === "fulfilled" ? "ok" : "unavailable";
-        checks.redis = rd.status === "fulfilled" ? "ok" : "unavailable";
-        if (pg.status === "rejected") errors.postgres = pg.reason;
-        if (rd.status === "rejected") errors.redis = rd.reason;
-        if (draining) checks.server = "draining";
-        return { ok: !draining && pg.status === "fulfilled" && rd.status === "fulfilled", checks, errors };
+      serviceEntry("stopping notifier", "exit", notifier),
+      stopStep("closing servers", "exit", () => serversClosed),
+      stopStep("stopping the transition writer", "own", () => transitions.stop()),
+      // Every lease end, result and mark handed to the writer so far is committed (or, past the
+      // deadline, left to recovery: the registry then tells the other servers at once).
+      stopStep("committing transitions", "write", () => transitions.settled()),
+      {
+        step: "flushing progress",
+        deadline: "write",
+        start: () => progress.start(),
+        stop: (budget) => progress.stop(Math.max(0, budget.writeDeadline - Date.now())),
       },
-    });
-  } catch (error) {
-    await grpc?.shutdown(0);
-    throw error;
-  }
-  logger.info({ serverId, grpcPort: grpc.port, httpPort: http.port }, "taskqueue server listening");
+      listeners,
+      serviceEntry("stopping retention", "write", retention),
+      serviceEntry("stopping recovery", "write", recovery),
+      serviceEntry("stopping the lease reaper", "write", reaper),
+      serviceEntry("stopping the scheduler", "write", scheduler),
+      // Results fenced before their streams ended are committed even if their acks are lost.
+      stopStep("recording results", "write", () => recorder.idle()),
+      stopStep("draining worker streams", "own", (budget) => drainStreams({ dispatcher, budget, logger, reason: "server shutting down" })),
+      serviceEntry("stopping dispatch", "drain", dispatcher),
+      stopStep("refusing new work", "own", () => {
+        draining = true;
+        health.setAll(ServingStatus.NOT_SERVING);
+      }),
+    ],
+  });
+  await group.start();
+  logger.info({ serverId, grpcPort: grpc!.port, httpPort: http!.port }, "taskqueue server listening");
 
   let stopping: Promise<ShutdownReport> | undefined;
   const stop = () =>
-    (stopping ??= (async () => {
-      // Every step is bounded: the whole shutdown ends by budget.exitDeadline.
-      const budget = new ShutdownBudget({ drainTimeoutMs: options.drainTimeoutMs, logger });
-      draining = true;
-      health.setAll(ServingStatus.NOT_SERVING);
-      await budget.within("stopping dispatch", budget.drainDeadline, dispatcher.stop());
-      await drainStreams({ dispatcher, budget, logger, reason: "server shutting down" });
-      // Results fenced before their streams ended are committed even if their acks are lost.
-      await budget.within("recording results", budget.writeDeadline, recorder.idle());
-      scheduler.stop();
-      reaper.stop();
-      recovery.stop();
-      await budget.within("stopping retention", budget.writeDeadline, retention.stop());
-      // Unary calls still running finish meanwhile (forced at the write deadline); worker
-      // streams have ended with their status already.
-      const closeGraceMs = Math.max(0, budget.writeDeadline - Date.now());
-      const serversClosed = Promise.allSettled([grpc!.shutdown(closeGraceMs), http!.close(closeGraceMs)]);
-      // Every lease end, result and mark handed to the writer so far is committed (or, past the
-      // deadline, left to recovery: the registry then tells the other servers at once).
-      await budget.within("flushing progress", budget.writeDeadline, progress.stop(Math.max(0, budget.writeDeadline - Date.now())));
-      await budget.within("committing transitions", budget.writeDeadline, transitions.settled());
-      transitions.stop();
-      await budget.within("closing servers", budget.exitDeadline, serversClosed);
-      await budget.within("stopping notifier", budget.exitDeadline, notifier.stop());
-      await budget.within("leaving the server registry", budget.exitDeadline, registry.stop({ clean: budget.unfinished.length === 0 }));
-      await budget.within("closing redis", budget.exitDeadline, Promise.all([closeRedis(subscriber), closeRedis(redis)]));
-      await budget.within("closing postgres", budget.exitDeadline, database.close());
-      const report = budget.report();
+    (stopping ??= group.stop().then((report) => {
       if (report.complete) logger.info({ serverId, tookMs: report.tookMs }, "taskqueue server stopped");
       else logger.warn({ serverId, ...report }, "taskqueue server stopped; what was cut short is left to recovery");
       return report;
-    })());
+    }));
 
   return {
     serverId,
-    grpcPort: grpc.port,
-    httpPort: http.port,
+    grpcPort: grpc!.port,
+    httpPort: http!.port,
     stop,
     recover: () => recovery.tick({ full: true }),
     reapExpired: () => reaper.reapExpired(),

@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { compileServerOptions, serverOptionsFromEnv } from "./config.js";
 import { InvalidArgumentError } from "./errors.js";
+import { readmeSettingsTable, renderSettingsTable } from "./settings/readme-table.js";
 
 describe("server configuration", () => {
   it("applies the documented defaults", () => {
@@ -66,5 +68,59 @@ describe("server configuration", () => {
     );
     expect(() => compileServerOptions({ queueRetryDefaults: { q: { retries: 3 } as never } })).toThrow(/unknown setting/);
     expect(() => compileServerOptions({ leaseDurationMs: 1000, heartbeatIntervalMs: 1000 })).toThrow(/^heartbeatIntervalMs: /);
+  });
+
+  it("refuses fractions, non-numbers and empty text for integer settings", () => {
+    expect(() => serverOptionsFromEnv({ MAX_CONNECTIONS: "1.5" })).toThrow(/^MAX_CONNECTIONS: must be an integer, got "1\.5" \(option maxConnections\)$/);
+    expect(() => serverOptionsFromEnv({ GRPC_PORT: "" })).toThrow(/^GRPC_PORT: must be a number, got "" \(option grpcPort\)$/);
+    expect(() => serverOptionsFromEnv({ LEASE_DURATION_MS: "  " })).toThrow(/^LEASE_DURATION_MS: must be a number/);
+    expect(() => serverOptionsFromEnv({ COMMIT_MAX_BATCH: "1e3" })).toThrow(/^COMMIT_MAX_BATCH: must be an integer, got "1e3"/);
+    expect(() => compileServerOptions({ maxConnections: 1.5 })).toThrow(
+      /^maxConnections: must be an integer >= 1, got 1\.5 \(environment variable MAX_CONNECTIONS\)$/,
+    );
+    expect(serverOptionsFromEnv({ MAX_CONNECTIONS: " 12 " }).maxConnections).toBe(12);
+  });
+
+  it("bounds the server-wide back-off defaults", () => {
+    const o = compileServerOptions(
+      serverOptionsFromEnv({ DEFAULT_BACKOFF_MS: "0", DEFAULT_MAX_BACKOFF_MS: "604800000", DEFAULT_BACKOFF_MULTIPLIER: "1.5" }),
+    );
+    expect([o.defaultInitialBackoffMs, o.defaultMaxBackoffMs, o.defaultBackoffMultiplier]).toEqual([0, 604_800_000, 1.5]);
+    expect(() => serverOptionsFromEnv({ DEFAULT_BACKOFF_MS: "-1" })).toThrow(
+      /^DEFAULT_BACKOFF_MS: must be an integer >= 0, got -1 \(option defaultInitialBackoffMs\)$/,
+    );
+    expect(() => serverOptionsFromEnv({ DEFAULT_BACKOFF_MS: "86400001" })).toThrow(/^DEFAULT_BACKOFF_MS: must be at most 86400000, got 86400001/);
+    expect(() => serverOptionsFromEnv({ DEFAULT_MAX_BACKOFF_MS: "-1" })).toThrow(
+      /^DEFAULT_MAX_BACKOFF_MS: must be an integer >= 0, got -1 \(option defaultMaxBackoffMs\)$/,
+    );
+    expect(() => serverOptionsFromEnv({ DEFAULT_MAX_BACKOFF_MS: "604800001" })).toThrow(/^DEFAULT_MAX_BACKOFF_MS: must be at most 604800000/);
+    expect(() => serverOptionsFromEnv({ DEFAULT_BACKOFF_MULTIPLIER: "-1" })).toThrow(
+      /^DEFAULT_BACKOFF_MULTIPLIER: must be a number >= 1, got -1 \(option defaultBackoffMultiplier\)$/,
+    );
+    expect(() => serverOptionsFromEnv({ DEFAULT_BACKOFF_MULTIPLIER: "101" })).toThrow(/^DEFAULT_BACKOFF_MULTIPLIER: must be at most 100/);
+    expect(() => compileServerOptions({ defaultInitialBackoffMs: -1 })).toThrow(
+      /^defaultInitialBackoffMs: must be an integer >= 0, got -1 \(environment variable DEFAULT_BACKOFF_MS\)$/,
+    );
+    expect(() => compileServerOptions({ defaultMaxBackoffMs: 1.5 })).toThrow(/^defaultMaxBackoffMs: must be an integer >= 0, got 1\.5/);
+    expect(() => compileServerOptions({ defaultBackoffMultiplier: 0.5 })).toThrow(
+      /^defaultBackoffMultiplier: must be a number >= 1, got 0\.5 \(environment variable DEFAULT_BACKOFF_MULTIPLIER\)$/,
+    );
+  });
+
+  it("checks the text settings", () => {
+    expect(serverOptionsFromEnv({ HOST: "", LOG_LEVEL: "", QUEUE_RETRY_DEFAULTS: " " })).toEqual({});
+    expect(() => serverOptionsFromEnv({ LOG_LEVEL: "verbose" })).toThrow(/^LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent/);
+    expect(() => serverOptionsFromEnv({ REDIS_URL: "127.0.0.1:6379" })).toThrow(/^REDIS_URL: must be a URL/);
+    expect(serverOptionsFromEnv({ DATABASE_URL: "postgres://postgres@/taskqueue?host=/var/run/postgresql" }).databaseUrl).toBe(
+      "postgres://postgres@/taskqueue?host=/var/run/postgresql",
+    );
+    expect(() => serverOptionsFromEnv({ QUEUE_RETRY_DEFAULTS: '{"q":{"maxAttempts":0}}' })).toThrow(
+      /^QUEUE_RETRY_DEFAULTS\.q\.maxAttempts: must be a number between 1 and 100 \(option queueRetryDefaults\)$/,
+    );
+  });
+
+  it("keeps the README's configuration table as the settings table writes it", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    expect(readmeSettingsTable(readme)).toBe(renderSettingsTable());
   });
 });

@@ -1,4 +1,5 @@
-import { compileServerOptions, serverOptionsFromEnv } from "./config.js";
+import { compileServerOptions, serverOptionsFromEnv, type CompiledServerOptions } from "./config.js";
+import { InvalidArgumentError } from "./errors.js";
 import { createLogger } from "./observability/logger.js";
 import { startServer } from "./app.js";
 import { SHUTDOWN_GRACE_MS } from "./engine/shutdown-budget.js";
@@ -6,8 +7,18 @@ import { SHUTDOWN_GRACE_MS } from "./engine/shutdown-budget.js";
 /** How long after the shutdown's bound the process is ended regardless. */
 const WATCHDOG_MARGIN_MS = 500;
 
-/** `npm run server`: reads the environment, starts the server, stops it on SIGTERM / SIGINT. */
-const options = compileServerOptions(serverOptionsFromEnv());
+/**
+ * `npm run server`: reads the environment, starts the server, stops it on SIGTERM / SIGINT. A
+ * bad setting ends the process at once (exit 1) with one line naming the variable.
+ */
+let options: CompiledServerOptions;
+try {
+  options = compileServerOptions(serverOptionsFromEnv());
+} catch (error) {
+  if (!(error instanceof InvalidArgumentError)) throw error;
+  process.stderr.write(`taskqueue-server: invalid configuration: ${error.message}\n`);
+  process.exit(1);
+}
 const logger = createLogger({ name: "taskqueue-server", level: options.logLevel });
 try {
   const server = await startServer(options, logger);

@@ -53,10 +53,46 @@ describe("dead letters", () => {
     expect(skippedIds).toEqual([]);
     expect(tasks[0]!.state).toBe(TaskState.QUEUED);
     expect(tasks[0]!.maxAttempts).toBe(4);
+    expect(tasks[0]!.retryPolicy?.maxAttempts).toBe(4);
     const done = await waitForState(ts.grpc, id, TaskState.SUCCEEDED);
     expect(done.attempt).toBe(4);
     const { attempts } = await ts.grpc.getTask({ id, includeAttempts: true });
     expect(attempts.map((x) => x.attempt)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("shows one attempt budget: each re-drive grants the submitted attempts again, in maxAttempts and retryPolicy alike", async () => {
+    const key = `budget-${Date.now()}-${Math.random()}`;
+    const submit = { queue, type: "fail", payloadData: jsonPayload({ times: 99 }), retryPolicy: { maxAttempts: 2 }, idempotencyKey: key };
+    const { task } = await ts.grpc.submitTask(submit);
+    const id = task!.id;
+    /** Every view of the task: GetTask, the dead-letter list, and a repeated submit's answer (hand-written encoder). */
+    const budgets = async () => {
+      const got = (await ts.grpc.getTask({ id })).task!;
+      const listed = (await dead.listDeadTasks({ queue })).tasks.find((t) => t.id === id);
+      const [again] = (await ts.grpc.submitTasks({ tasks: [submit] })).results;
+      const existing = again!.outcome.case === "task" ? again!.outcome.value : undefined;
+      return {
+        get: [got.maxAttempts, got.retryPolicy?.maxAttempts],
+        list: listed && [listed.maxAttempts, listed.retryPolicy?.maxAttempts],
+        submit: existing && [existing.maxAttempts, existing.retryPolicy?.maxAttempts],
+      };
+    };
+
+    await waitForState(ts.grpc, id, TaskState.DEAD, 10_000, 2);
+    expect(await budgets()).toEqual({ get: [2, 2], list: [2, 2], submit: [2, 2] });
+
+    const first = await dead.redriveDeadTasks({ ids: [id] });
+    expect([first.tasks[0]!.maxAttempts, first.tasks[0]!.retryPolicy?.maxAttempts]).toEqual([4, 4]);
+    await waitForState(ts.grpc, id, TaskState.DEAD, 10_000, 4);
+    expect(await budgets()).toEqual({ get: [4, 4], list: [4, 4], submit: [4, 4] });
+
+    // The second re-drive grants the 2 submitted attempts again, not the raised 4.
+    const second = await dead.redriveDeadTasks({ ids: [id] });
+    expect([second.tasks[0]!.maxAttempts, second.tasks[0]!.retryPolicy?.maxAttempts]).toEqual([6, 6]);
+    const done = await waitForState(ts.grpc, id, TaskState.DEAD, 10_000, 6);
+    expect([done.maxAttempts, done.retryPolicy?.maxAttempts]).toEqual([6, 6]);
+    const { attempts } = await ts.grpc.getTask({ id, includeAttempts: true });
+    expect(attempts.map((x) => x.attempt)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it("takes a re-driven task off the list, and lists it again when it dies again", async () => {

@@ -4,11 +4,13 @@ import { dirname, join } from "node:path";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startEmbeddedPostgres } from "../server/dev/embedded-postgres.js";
-import { startPostgresProcess, type PostgresProcess } from "../server/dev/postgres-process.js";
-import { listProcessTree, readProcessInfo } from "../server/dev/process-state.js";
-import { pingRedis } from "../server/dev/redis-ping.js";
-import { startRedisProcess, type RedisProcess } from "../server/dev/redis-process.js";
+import { startEmbeddedPostgres } from "../tools/local-services/embedded-postgres.js";
+import { startPostgresProcess, type PostgresProcess } from "../tools/local-services/postgres-process.js";
+import { listProcessTree, readProcessInfo } from "../tools/local-services/process-state.js";
+import { pingRedis } from "../tools/local-services/redis-ping.js";
+import { startRedisProcess, type RedisProcess } from "../tools/local-services/redis-process.js";
+import { BinaryNotFoundError } from "../tools/local-services/errors.js";
+import { MissingServiceBinariesError, requireServiceBinaries } from "./support/service-binaries.js";
 import { waitFor, WaitTimeoutError } from "./support/wait-for.js";
 
 async function withRedis<T>(url: string, use: (client: Redis) => Promise<T>): Promise<T> {
@@ -46,6 +48,41 @@ describe("the run's shared services (global setup)", () => {
   it("provides a Postgres with the taskqueue database", async () => {
     const row = await withPg(inject("databaseUrl"), async (client) => (await client.query("select 1 as one")).rows[0]);
     expect(row).toEqual({ one: 1 });
+  });
+});
+
+describe("requireServiceBinaries (the test run's check before it starts its servers)", () => {
+  const nothingInstalled = {
+    findRedisServer: async () => undefined,
+    findPostgresBinDir: async (): Promise<string> => {
+      throw new BinaryNotFoundError("postgres", "not found");
+    },
+  };
+
+  it("fails at once naming every missing binary, its package and how to install it", async () => {
+    const failure = await requireServiceBinaries({ redis: true, postgres: true }, nothingInstalled).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(MissingServiceBinariesError);
+    expect((failure as MissingServiceBinariesError).packages).toEqual(["redis-server", "postgresql"]);
+    const message = (failure as Error).message;
+    expect(message).toMatch(/redis-server and the Postgres server \(initdb, postgres\) are not installed/);
+    expect(message).toContain("apt-get install -y redis-server postgresql");
+    expect(message).toContain(".ci/run");
+    expect(message).toContain("TEST_REDIS_URL / TEST_DATABASE_URL");
+  });
+
+  it("looks only for the services the run starts", async () => {
+    const failure = await requireServiceBinaries({ redis: false, postgres: true }, nothingInstalled).catch((error: unknown) => error);
+    expect((failure as MissingServiceBinariesError).packages).toEqual(["postgresql"]);
+    expect(await requireServiceBinaries({ redis: false, postgres: false }, nothingInstalled)).toEqual({
+      redisServer: undefined,
+      postgresBinDir: undefined,
+    });
+  });
+
+  it("finds the binaries installed on this machine", async () => {
+    const found = await requireServiceBinaries({ redis: true, postgres: true });
+    expect(found.redisServer).toMatch(/redis-server$/);
+    await expect(access(join(found.postgresBinDir as string, "initdb"))).resolves.toBeUndefined();
   });
 });
 

@@ -1,7 +1,7 @@
 import http2 from "node:http2";
 import type net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostgresProcess } from "../server/dev/postgres-process.js";
+import { startPostgresProcess } from "../tools/local-services/postgres-process.js";
 import {
   connectHttp2,
   connectTcp,

@@ -1,8 +1,10 @@
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectResponse, LeasedTask } from "../gen/taskqueue/v1/worker_service_pb.js";
+import { createLogger } from "../server/observability/logger.js";
+import { createWorker } from "../worker/index.js";
 import { RawBytesStream } from "./support/raw-bytes-stream.js";
 import { RawWorker } from "./support/raw-worker.js";
 import { jsonPayload } from "./support/tasks.js";
@@ -78,6 +80,28 @@ describe("worker capacity and credits", () => {
       expect(error?.rawMessage).toBe(`hello.capacity: must be between 1 and ${MAX_CAPACITY}, got ${capacity}`);
     }
     await connected(uniqueQueue(), "at-the-cap", MAX_CAPACITY);
+  });
+
+  it("makes the TypeScript SDK's start() reject, naming hello.capacity, when its concurrency is above the cap", async () => {
+    const worker = createWorker({
+      address: ts.grpcAddress,
+      queues: [uniqueQueue()],
+      concurrency: MAX_CAPACITY + 1,
+      handlers: { echo: (task) => task.payload },
+      logger: createLogger({ level: "silent" }),
+      reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
+    });
+    let reconnects = 0;
+    worker.on("reconnecting", () => reconnects++);
+    try {
+      const error = await worker.start().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as ConnectError).code).toBe(Code.InvalidArgument);
+      expect((error as ConnectError).rawMessage).toBe(`hello.capacity: must be between 1 and ${MAX_CAPACITY}, got ${MAX_CAPACITY + 1}`);
+      expect(reconnects).toBe(0);
+    } finally {
+      await worker.stop({ timeoutMs: 200 });
+    }
   });
 
   it("refuses a single grant above the capacity, naming credit.credits", async () => {

@@ -4,6 +4,7 @@ import { defaultWorkerLogger } from "./logger.js";
 import { createBackoff, type Backoff } from "./backoff.js";
 import type { TimerHandle } from "./clock.js";
 import { TypedEmitter, type AckCounts, type Listener, type WorkerEvents } from "./events.js";
+import { helloRefusal } from "./hello-refusal.js";
 import { compileWorkerOptions, type CompiledWorkerOptions, type WorkerOptions } from "./options.js";
 import { Session, type SessionEnd } from "./session.js";
 import { SlotPool } from "./slot-pool.js";
@@ -33,8 +34,12 @@ export interface WorkerStats {
 export interface Worker {
   /**
    * Connects and starts taking work. Resolves when the first session is welcomed (or the
-   * worker is stopped first); rejects only with a WorkerOptionsError for bad options.
-   * Connection failures are retried with back-off forever. A stopped worker stays stopped.
+   * worker is stopped first). Rejects with a WorkerOptionsError for bad options (before any
+   * connection), or with the server's ConnectError when it refuses the hello with
+   * INVALID_ARGUMENT or FAILED_PRECONDITION (e.g. `hello.capacity` above its
+   * `MAX_WORKER_CAPACITY`): the same hello cannot succeed, so the worker stops instead of
+   * retrying. Other connection failures are retried with back-off forever. A stopped worker
+   * stays stopped.
    */
   start(): Promise<void>;
   /**
@@ -74,7 +79,8 @@ class TaskWorker implements Worker {
   private readonly slots: SlotPool;
   private state: State = "idle";
   private started: Promise<void> | undefined;
-  private markStarted: (() => void) | undefined;
+  /** Settles a pending `start()`: resolves it, or rejects it with `error`. */
+  private settleStart: ((error?: unknown) => void) | undefined;
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private session: Session | undefined;
@@ -101,14 +107,16 @@ class TaskWorker implements Worker {
     if (this.started) return this.started;
     if (this.state !== "idle") return Promise.resolve();
     this.state = "running";
-    this.started = new Promise<void>((resolve) => {
+    this.started = new Promise<void>((resolve, reject) => {
       const off = this.events.once("welcome", () => {
-        this.markStarted = undefined;
+        this.settleStart = undefined;
         resolve();
       });
-      this.markStarted = () => {
+      this.settleStart = (error) => {
+        this.settleStart = undefined;
         off();
-        resolve();
+        if (error === undefined) resolve();
+        else reject(error);
       };
     });
     this.loop = this.runLoop();
@@ -135,8 +143,9 @@ class TaskWorker implements Worker {
       this.sessionManager = undefined;
       this.client = undefined;
       this.state = "stopped";
-      this.markStarted?.();
+      this.settleStart?.();
       compiled.logger.info({ running: this.slots.busy }, "worker stopped");
+      this.events.emit("stopped", { error: undefined });
     })();
     return this.stopping;
   }
@@ -177,6 +186,11 @@ class TaskWorker implements Worker {
       this.session = session;
       const end = await session.run();
       this.session = undefined;
+      const refusal = this.state === "running" ? helloRefusal(end) : undefined;
+      if (refusal) {
+        this.stopRefused(refusal, end);
+        return;
+      }
       this.reportEnd(end);
       if (end.welcomed) backoff.reset();
       if (end.reason === "deaf") this.resetTransport();
@@ -185,6 +199,23 @@ class TaskWorker implements Worker {
       this.events.emit("reconnecting", { attempt: backoff.attempts, delayMs });
       await this.wait(delayMs);
     }
+  }
+
+  /**
+   * The server refused the hello: retrying the same hello cannot succeed, so the worker
+   * stops, whether this was its first session (`start()` rejects with `error`) or a later
+   * reconnect (the `stopped` event carries `error`). Handlers of earlier sessions were
+   * already aborted with their stream.
+   */
+  private stopRefused(error: Error, end: SessionEnd): void {
+    const { logger } = this.compiled as CompiledWorkerOptions;
+    logger.error({ error: error.message }, "server refused the hello: worker stopped");
+    this.events.emit("disconnected", end);
+    this.resetTransport();
+    this.state = "stopped";
+    this.stopping = Promise.resolve();
+    this.settleStart?.(error);
+    this.events.emit("stopped", { error });
   }
 
   private reportEnd(end: SessionEnd): void {

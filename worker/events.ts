@@ -58,6 +58,12 @@ export interface WorkerEvents {
   disconnected: { reason: SessionEndReason; error: unknown; welcomed: boolean; lostTasks: number };
   /** The worker waits `delayMs` before opening session number `attempt` of this outage. */
   reconnecting: { attempt: number; delayMs: number };
+  /**
+   * The started worker stopped: once `stop()` is done (`error` undefined), or because the server refused its
+   * hello with INVALID_ARGUMENT or FAILED_PRECONDITION (`error` is the server's ConnectError;
+   * a refused first session also rejects `start()`).
+   */
+  stopped: { error: Error | undefined };
   /** Something went wrong that the worker recovers from (stream errors, protocol violations). */
   error: Error;
 }

@@ -4,6 +4,7 @@ import type { Transport } from "@connectrpc/connect";
 import { defaultWorkerLogger, type Logger } from "./logger.js";
 import { DEFAULT_INITIAL_DELAY_MS, DEFAULT_MAX_DELAY_MS } from "./backoff.js";
 import { systemClock, type Clock } from "./clock.js";
+import { queueNameProblem } from "../wire/queue-name.js";
 import { WorkerOptionsError } from "./errors.js";
 import type { TaskHandlers } from "./task-context.js";
 
@@ -14,7 +15,10 @@ export const SDK_NAME = "taskqueue-ts/0.1.0";
 export interface WorkerOptions {
   /** Server address, "host:port" or a URL. Default `TQ_SERVER` or "localhost:50051". */
   address?: string;
-  /** Queues to take tasks from, at least one. */
+  /**
+   * Queues to take tasks from, at least one; each name 1-128 characters of letters, digits
+   * and `. _ : -` (the server's rule: `start()` rejects other names before connecting).
+   */
   queues: string[];
   /**
    * Maximum concurrent tasks, 1-10000, default 10: the hello's capacity, which bounds what the
@@ -144,12 +148,18 @@ function compileQueues(queues: unknown): string[] {
   if (!Array.isArray(queues) || queues.length === 0) {
     throw new WorkerOptionsError("queues", "must list at least one queue");
   }
-  for (const queue of queues) {
-    if (typeof queue !== "string" || queue.trim() === "") {
-      throw new WorkerOptionsError("queues", "must be non-empty strings");
-    }
-  }
+  queues.forEach((queue: unknown, i) => {
+    if (typeof queue !== "string") throw new WorkerOptionsError(`queues[${i}]`, "must be a string");
+    const problem = queueNameProblem(queue);
+    if (problem === undefined) return;
+    throw new WorkerOptionsError(`queues[${i}]`, queue === "" ? "must not be empty" : `${quoted(queue)} ${problem}`);
+  });
   return [...new Set(queues as string[])];
+}
+
+/** `s` quoted for an error message, shortened to 40 characters. */
+function quoted(s: string): string {
+  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
 }
 
 function compileHandlers(handlers: unknown): TaskHandlers {

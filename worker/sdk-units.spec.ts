@@ -134,7 +134,8 @@ describe("options", () => {
     const bad: Array<[object, string]> = [
       [{ concurrency: 0 }, "concurrency"],
       [{ concurrency: 1.5 }, "concurrency"],
-      [{ queues: ["ok", ""] }, "queues"],
+      [{ queues: ["ok", ""] }, "queues[1]"],
+      [{ queues: ["my queue"] }, "queues[0]"],
       [{ handlers: { a: 1 } }, "handlers.a"],
       [{ workerId: "" }, "workerId"],
       [{ address: "ftp://x" }, "address"],

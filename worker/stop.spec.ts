@@ -70,6 +70,14 @@ describe("graceful stop", () => {
     expect(worker.stats().running).toBe(0);
   });
 
+  it("emits stopped without an error once a graceful stop is done", async () => {
+    const { worker, stream } = await harness.connect({ handlers: { echo: (task) => task.payload } });
+    await stream.expect("credit");
+    const stopped = nextEvent(worker, "stopped", 2_000);
+    await withDeadline(worker.stop({ timeoutMs: 100 }), 2_000, "stop()");
+    expect(await stopped).toEqual({ error: undefined });
+  });
+
   it("stops a worker that never started, and start() rejects bad options", async () => {
     const idle = createWorker({ address: harness.server.address, queues: ["q"], handlers: { a: () => 1 }, logger: testLogger() });
     await idle.stop();

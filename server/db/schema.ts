@@ -37,6 +37,10 @@ export interface TasksTable {
   priority: number;
   state: TaskStateName;
   attempt: number;
+  /**
+   * Attempts allowed in all, the first one included: the task's one attempt budget, shown as
+   * both `Task.max_attempts` and `Task.retry_policy.max_attempts`. A re-drive raises it.
+   */
   max_attempts: number;
   backoff_initial_ms: number;
   backoff_max_ms: number;
@@ -56,6 +60,10 @@ export interface TasksTable {
   progress: ColumnType<{ percent: number; message: string } | null, string | null, string | null>;
   cancel_reason: string | null;
   start_deadline: Date | null;
+  /**
+   * The `max_attempts` the task was submitted with, kept by its first re-drive (NULL before):
+   * how many further attempts each re-drive grants. Never shown; the API shows `max_attempts`.
+   */
   attempt_budget: number | null;
 }
 

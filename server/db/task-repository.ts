@@ -115,8 +115,10 @@ export class TaskRepository {
   }
 
   /**
-   * Puts DEAD tasks back to QUEUED with a fresh attempt budget (the per-run budget they were
-   * submitted with); attempt numbers keep counting up. Selects by ids, or by queue up to `limit`.
+   * Puts DEAD tasks back to QUEUED with a fresh attempt budget: as many further attempts as
+   * they were submitted with (kept in `attempt_budget` by the first re-drive), so `max_attempts`
+   * becomes `attempt + budget`; attempt numbers keep counting up, and `max_attempts` stays the
+   * one budget the API shows. Selects by ids, or by queue up to `limit`.
    */
   async redriveDead(selector: { ids: string[] } | { queue: string; limit: number }): Promise<TaskRow[]> {
     const where =

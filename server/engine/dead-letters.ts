@@ -21,7 +21,7 @@ export interface DeadLettersOptions {
 
 /**
  * Re-drives and purges dead-lettered tasks. A re-drive is committed in Postgres first (DEAD →
- * QUEUED, fresh attempt budget), then the tasks are put back into the dispatch state; if that
+ * QUEUED; `max_attempts` grows by the attempts the task was submitted with), then the tasks are put back into the dispatch state; if that
  * second step fails, the recovery sweep finishes it.
  */
 export class DeadLetters {

@@ -3,6 +3,8 @@ import type { LeaseAllocation, LeasedRecord, QueueStore } from "../redis/queue-s
 import type { DurableTransitions } from "./durable-transitions.js";
 import { expiredTransition } from "./expiry.js";
 import { randomToken } from "./ids.js";
+import { PeriodicTask } from "./periodic-task.js";
+import type { Service } from "./service.js";
 import type { DispatchSession } from "./session.js";
 import { bareTransition, type TaskTransition } from "./task-records.js";
 
@@ -37,7 +39,7 @@ export interface DispatcherOptions {
  * with a slow poll as a backstop only. One lease pass per queue runs at a time; a wake
  * during a pass makes it run again.
  */
-export class Dispatcher {
+export class Dispatcher implements Service {
   private readonly sessions = new Map<string, DispatchSession>();
   private readonly holders = new Map<string, DispatchSession>();
   private readonly running = new Set<string>();
@@ -48,23 +50,29 @@ export class Dispatcher {
   private readonly drained = new Set<string>();
   private idleWaiters: Array<() => void> = [];
   private readonly passes = new Set<Promise<void>>();
-  private poller: NodeJS.Timeout | undefined;
+  private readonly poller: PeriodicTask;
   private stopped = false;
 
-  constructor(private readonly options: DispatcherOptions) {}
+  constructor(private readonly options: DispatcherOptions) {
+    this.poller = new PeriodicTask({
+      name: "dispatch poll",
+      run: async () => {
+        for (const queue of this.queuesWithCredit()) this.wake(queue);
+      },
+      intervalMs: options.pollMs,
+      logger: options.logger,
+    });
+  }
 
   /** Starts the backstop poll. */
   start(): void {
-    this.poller = setInterval(() => {
-      for (const queue of this.queuesWithCredit()) this.wake(queue);
-    }, this.options.pollMs);
-    this.poller.unref();
+    this.poller.start();
   }
 
   /** Stops leasing (in-flight passes finish) and the poll. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.poller);
+    await this.poller.stop();
     await Promise.allSettled([...this.passes]);
   }
 

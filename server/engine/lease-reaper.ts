@@ -2,6 +2,8 @@ import type { Logger } from "../observability/logger.js";
 import type { LeaseEnd, QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
 import { lostStreamError, transitionOfLeaseEnd, type ReportedOutcome } from "./lease-ends.js";
+import { PeriodicTask } from "./periodic-task.js";
+import type { Service } from "./service.js";
 
 /** Options for {@link LeaseReaper}. */
 export interface LeaseReaperOptions {
@@ -18,30 +20,39 @@ export interface LeaseReaperOptions {
  * Ends leases that are no longer backed by a live worker: on a timer for leases past their
  * deadline, and at once for every lease of a stream that closed.
  */
-export class LeaseReaper {
-  private timer: NodeJS.Timeout | undefined;
-  private reaping = false;
+export class LeaseReaper implements Service {
+  private readonly periodic: PeriodicTask<number>;
   private readonly now: () => number;
 
   constructor(private readonly options: LeaseReaperOptions) {
     this.now = options.now ?? Date.now;
+    this.periodic = new PeriodicTask({
+      name: "lease reaper",
+      run: () => this.reapAll(),
+      intervalMs: options.intervalMs,
+      logger: options.logger,
+    });
   }
 
   /** Starts the periodic reap. */
   start(): void {
-    this.timer = setInterval(() => void this.reapExpired(), this.options.intervalMs);
-    this.timer.unref();
+    this.periodic.start();
   }
 
-  /** Stops the periodic reap. */
-  stop(): void {
-    clearInterval(this.timer);
+  /** Stops the periodic reap and waits for a reap under way. */
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
-  /** Ends every expired lease now (also called by tests and at start-up). */
+  /**
+   * Ends every expired lease now (also called by tests); returns how many. When a reap is
+   * under way it returns 0 at once, and another reap follows that one.
+   */
   async reapExpired(): Promise<number> {
-    if (this.reaping) return 0;
-    this.reaping = true;
+    return (await this.periodic.runNow()) ?? 0;
+  }
+
+  private async reapAll(): Promise<number> {
     let total = 0;
     try {
       for (;;) {
@@ -52,8 +63,6 @@ export class LeaseReaper {
       }
     } catch (error) {
       this.options.logger.warn({ err: error }, "reaping expired leases failed; will retry");
-    } finally {
-      this.reaping = false;
     }
     if (total > 0) this.options.logger.info({ count: total }, "expired leases ended");
     return total;

@@ -1,5 +1,7 @@
 import { toStorableText } from "../db/storable-text.js";
 import type { Logger } from "../observability/logger.js";
+import { PeriodicTask } from "./periodic-task.js";
+import type { Service } from "./service.js";
 import type { ProgressUpdate } from "./task-records.js";
 
 /** Options for {@link ProgressBuffer}. */
@@ -45,18 +47,24 @@ interface Pending {
  * advisory: a report superseded before a flush is never written, and a failed write is not
  * retried (the next report replaces it).
  */
-export class ProgressBuffer {
+export class ProgressBuffer implements Service {
   private pending = new Map<string, Pending>();
   private perSession = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly periodic: PeriodicTask;
   private flushing: Promise<void> | undefined;
 
-  constructor(private readonly options: ProgressBufferOptions) {}
+  constructor(private readonly options: ProgressBufferOptions) {
+    this.periodic = new PeriodicTask({
+      name: "progress flush",
+      run: () => this.flush(),
+      intervalMs: options.flushIntervalMs ?? PROGRESS_FLUSH_INTERVAL_MS,
+      logger: options.logger,
+    });
+  }
 
   /** Starts the periodic flush. */
   start(): void {
-    this.timer = setInterval(() => void this.flush(), this.options.flushIntervalMs ?? PROGRESS_FLUSH_INTERVAL_MS);
-    this.timer.unref();
+    this.periodic.start();
   }
 
   /**
@@ -89,16 +97,19 @@ export class ProgressBuffer {
     return this.flushing;
   }
 
-  /** Stops the periodic flush and writes what is buffered, waiting at most `timeoutMs`. */
-  async stop(timeoutMs: number): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    let deadline: NodeJS.Timeout | undefined;
-    const bounded = new Promise<void>((resolve) => (deadline = setTimeout(resolve, timeoutMs)));
+  /**
+   * Stops the periodic flush and writes what is buffered, after the write in progress;
+   * waits at most `timeoutMs` (default: until written).
+   */
+  async stop(timeoutMs?: number): Promise<void> {
     const last = (async () => {
+      await this.periodic.stop();
       await this.flushing;
       await this.flush();
     })();
+    if (timeoutMs === undefined) return last;
+    let deadline: NodeJS.Timeout | undefined;
+    const bounded = new Promise<void>((resolve) => (deadline = setTimeout(resolve, timeoutMs)));
     await Promise.race([last, bounded]);
     clearTimeout(deadline);
   }

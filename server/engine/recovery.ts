@@ -9,6 +9,8 @@ import { pauseForDuty } from "./duty-pause.js";
 import { lowestTaskIdAt } from "./ids.js";
 import { bareTransition, type TaskTransition } from "./task-records.js";
 import { newTaskOfRow } from "./task-of-row.js";
+import { PeriodicTask } from "./periodic-task.js";
+import type { Service } from "./service.js";
 
 /** Options for {@link Recovery}. */
 export interface RecoveryOptions {
@@ -51,37 +53,39 @@ const CLOCK_SKEW_MS = 1_000;
  * attempt rows a stopped server left open (see {@link OpenAttemptRepairer}). One server
  * sweeps at a time (a Redis lock).
  */
-export class Recovery {
-  private timer: NodeJS.Timeout | undefined;
-  private sweeping = false;
-  private again = false;
+export class Recovery implements Service {
+  private readonly periodic: PeriodicTask<number>;
   private fullNeeded = true;
   private ticks = 0;
   /** Tasks created before this (epoch ms) were covered by a sweep here. */
   private sweptUpToMs = Date.now() - SETTLE_MS;
-  private stopped = false;
   /** Whether this server's first full sweep has closed the attempt rows left open. */
   private attemptsRepaired = false;
 
-  constructor(private readonly options: RecoveryOptions) {}
+  constructor(private readonly options: RecoveryOptions) {
+    this.periodic = new PeriodicTask({
+      name: "recovery",
+      run: () => this.sweepOnce(),
+      intervalMs: options.intervalMs,
+      runAtStart: true,
+      logger: options.logger,
+    });
+  }
 
   /** Starts a full sweep in the background, then periodic ones. */
   start(): void {
-    void this.tick();
-    this.timer = setInterval(() => void this.tick(), this.options.intervalMs);
-    this.timer.unref();
+    this.periodic.start();
   }
 
-  /** Stops the periodic sweep. */
-  stop(): void {
-    this.stopped = true;
-    clearInterval(this.timer);
+  /** Stops the periodic sweep; a sweep under way ends after its current page, and is waited for. */
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** Asks for a full sweep now (e.g. a server died with outcomes it had not written). */
   requestFull(): void {
     this.fullNeeded = true;
-    setImmediate(() => void this.tick());
+    this.periodic.request();
   }
 
   /**
@@ -90,7 +94,7 @@ export class Recovery {
    */
   request(): void {
     this.fullNeeded = true;
-    setTimeout(() => void this.tick(), SETTLE_MS).unref();
+    this.periodic.request(SETTLE_MS);
   }
 
   /**
@@ -99,12 +103,10 @@ export class Recovery {
    */
   async tick(options: { full?: boolean } = {}): Promise<number> {
     if (options.full) this.fullNeeded = true;
-    if (this.sweeping) {
-      // Asked while sweeping: sweep again right after (the request may concern newer changes).
-      this.again = true;
-      return 0;
-    }
-    this.sweeping = true;
+    return (await this.periodic.runNow()) ?? 0;
+  }
+
+  private async sweepOnce(): Promise<number> {
     let full = false;
     try {
       if (await this.options.store.ensureEpochMarker()) this.fullNeeded = true;
@@ -135,12 +137,6 @@ export class Recovery {
       if (full) this.fullNeeded = true;
       this.options.logger.warn({ err: error }, "recovery sweep failed; will retry");
       return 0;
-    } finally {
-      this.sweeping = false;
-      if (this.again) {
-        this.again = false;
-        setImmediate(() => void this.tick());
-      }
     }
   }
 
@@ -148,7 +144,7 @@ export class Recovery {
     let afterId: string | null = null;
     let restored = 0;
     let pageStartedAt = performance.now();
-    for (let page = 0; !this.stopped; page++) {
+    for (let page = 0; !this.periodic.stopped; page++) {
       // The regular sweep is a backstop: it takes its time, so that a burst of submissions
       // (all of them recent) does not take Redis and Postgres away from dispatch.
       if (window && page > 0) await pauseForDuty(pageStartedAt, REGULAR_SWEEP_DUTY);
@@ -172,7 +168,7 @@ export class Recovery {
   private async repairOpenAttempts(): Promise<number> {
     let after: AttemptKey | null = null;
     let repaired = 0;
-    while (!this.stopped) {
+    while (!this.periodic.stopped) {
       const page = await this.options.attempts.repairPage({ after, limit: ATTEMPT_PAGE, settleMs: SETTLE_MS });
       repaired += page.repaired;
       if (page.scanned < ATTEMPT_PAGE || !page.last) break;

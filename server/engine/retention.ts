@@ -3,6 +3,8 @@ import type { FinishedTaskDeleter } from "../db/finished-task-deleter.js";
 import type { Logger } from "../observability/logger.js";
 import { pauseForDuty } from "./duty-pause.js";
 import { lowestTaskIdAt } from "./ids.js";
+import { PeriodicTask } from "./periodic-task.js";
+import type { Service } from "./service.js";
 
 /** Options for {@link Retention}. */
 export interface RetentionOptions {
@@ -52,17 +54,17 @@ const OVERLAP_MS = 10_000;
  * pause between pages so that they take a fifth of the time, and one server sweeps at a
  * time (a Redis lock that expires after one interval).
  */
-export class Retention {
-  private timer: NodeJS.Timeout | undefined;
+export class Retention implements Service {
+  private readonly periodic: PeriodicTask;
   private sweeping: Promise<number> | undefined;
   private sweeps = 0;
   /** The previous sweep here covered ids made before this moment (epoch ms); 0: none yet. */
   private sweptUpToMs = 0;
-  private stopped = false;
   private readonly now: () => number;
 
   constructor(private readonly options: RetentionOptions) {
     this.now = options.now ?? Date.now;
+    this.periodic = new PeriodicTask({ name: "retention", run: () => this.tick(), intervalMs: options.intervalMs, logger: options.logger });
   }
 
   /** True when some finished tasks are ever deleted. */
@@ -73,14 +75,12 @@ export class Retention {
   /** Starts the periodic sweeps (nothing to do when both retentions are 0). */
   start(): void {
     if (!this.enabled) return;
-    this.timer = setInterval(() => void this.tick(), this.options.intervalMs);
-    this.timer.unref();
+    this.periodic.start();
   }
 
-  /** Stops the sweeps; a sweep under way ends after its current page. */
+  /** Stops the sweeps; a sweep under way ends after its current page, and is waited for. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
+    await this.periodic.stop();
     await this.sweeping?.catch(() => undefined);
   }
 
@@ -131,7 +131,7 @@ export class Retention {
     const limit = this.options.pageSize ?? 1000;
     let afterId = fromId;
     let deleted = 0;
-    for (let page = 0; !this.stopped; page++) {
+    for (let page = 0; !this.periodic.stopped; page++) {
       const startedAt = performance.now();
       const result = await this.options.deleter.deletePage({ afterId, beforeId, limit, finishedBefore, deadBefore });
       deleted += result.deleted;

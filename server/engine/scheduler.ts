@@ -2,6 +2,8 @@ import type { Logger } from "../observability/logger.js";
 import type { QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
 import { expiredTransition } from "./expiry.js";
+import { PeriodicTask } from "./periodic-task.js";
+import type { Service } from "./service.js";
 import { bareTransition, type TaskTransition } from "./task-records.js";
 
 /** Options for {@link Scheduler}. */
@@ -21,51 +23,54 @@ export interface SchedulerOptions {
  * they are due, and ends never-started tasks whose start deadline passed (EXPIRED). One timer armed for the earliest due time: waiting costs nothing, and no
  * task is polled individually.
  */
-export class Scheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private armedFor = Number.POSITIVE_INFINITY;
-  private running = false;
-  private again = false;
-  private stopped = false;
+export class Scheduler implements Service {
+  private readonly periodic: PeriodicTask;
   private readonly now: () => number;
 
   constructor(private readonly options: SchedulerOptions) {
     this.now = options.now ?? Date.now;
+    this.periodic = new PeriodicTask({
+      name: "scheduler",
+      run: () => this.promoteDue(),
+      intervalMs: options.backstopMs,
+      runAtStart: true,
+      logger: options.logger,
+      now: this.now,
+    });
   }
 
   /** Promotes what is due now and arms the timer. */
   start(): void {
-    void this.promote();
+    this.periodic.start();
   }
 
-  /** Cancels the timer. */
-  stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
+  /** Cancels the timer and waits for a promotion under way. */
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** A task became due at `dueMs`: make sure the timer fires by then. */
   notifyDue(dueMs: number): void {
-    if (dueMs < this.armedFor) this.arm(dueMs);
+    this.periodic.request(dueMs - this.now());
   }
 
-  /** Promotes every due task now. */
+  /** Promotes every due task now (when a promotion is under way, another follows it). */
   async promote(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
+    await this.periodic.runNow();
+  }
+
+  private async promoteDue(): Promise<void> {
     let next: number | null = null;
     try {
+      let more: boolean;
       do {
-        this.again = false;
+        more = false;
         const { expired, nextDeadlineMs } = await this.options.store.expire(1000);
         if (expired.length > 0) {
           const now = new Date(this.now());
           this.options.transitions.writeInBackground(expired.map((id) => expiredTransition(id, now)));
         }
-        if (expired.length === 1000) this.again = true;
+        if (expired.length === 1000) more = true;
         const { promoted, nextDueMs } = await this.options.store.promote(1000);
         next = Math.min(nextDueMs ?? Number.POSITIVE_INFINITY, nextDeadlineMs ?? Number.POSITIVE_INFINITY);
         if (promoted.length > 0) {
@@ -73,25 +78,11 @@ export class Scheduler {
           this.options.transitions.writeInBackground(transitions);
           this.options.onReady([...new Set(promoted.map((p) => p.queue))]);
         }
-        if (promoted.length === 1000) this.again = true;
-      } while (this.again && !this.stopped);
+        if (promoted.length === 1000) more = true;
+      } while (more && !this.periodic.stopped);
     } catch (error) {
       this.options.logger.warn({ err: error }, "promoting delayed tasks failed; will retry");
-    } finally {
-      this.running = false;
     }
-    this.arm(next ?? Number.POSITIVE_INFINITY);
-  }
-
-  private arm(dueMs: number): void {
-    if (this.stopped) return;
-    clearTimeout(this.timer);
-    const at = Math.min(dueMs, this.now() + this.options.backstopMs);
-    this.armedFor = at;
-    this.timer = setTimeout(() => {
-      this.armedFor = Number.POSITIVE_INFINITY;
-      void this.promote();
-    }, Math.max(0, at - this.now()));
-    this.timer.unref();
+    if (next !== null && next !== Number.POSITIVE_INFINITY) this.periodic.request(next - this.now());
   }
 }

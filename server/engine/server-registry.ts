@@ -1,5 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
+import { PeriodicTask } from "./periodic-task.js";
+import type { Service } from "./service.js";
 
 /** Options for {@link ServerRegistry}. */
 export interface ServerRegistryOptions {
@@ -19,25 +21,32 @@ export interface ServerRegistryOptions {
  * outcome it had fenced in Redis but not yet written to Postgres is lost, which recovery
  * repairs by running those tasks again.
  */
-export class ServerRegistry {
-  private timer: NodeJS.Timeout | undefined;
+export class ServerRegistry implements Service {
+  private readonly periodic: PeriodicTask;
 
-  constructor(private readonly options: ServerRegistryOptions) {}
+  constructor(private readonly options: ServerRegistryOptions) {
+    this.periodic = new PeriodicTask({
+      name: "server registry",
+      run: () => this.beat(),
+      intervalMs: Math.max(100, Math.floor(options.ttlMs / 3)),
+      logger: options.logger,
+    });
+  }
 
   /** Registers this server and starts refreshing (every third of the TTL). */
   async start(): Promise<void> {
-    await this.beat();
-    this.timer = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.options.ttlMs / 3)));
-    this.timer.unref();
+    await this.periodic.runNow();
+    this.periodic.start();
   }
 
   /**
    * Stops refreshing and deletes this server's liveness key. After a clean stop (nothing left
    * unwritten) it also leaves the list of servers. Otherwise it stays listed: the other
    * servers find it gone at their next refresh and recover at once what it left unwritten.
+   * A refresh under way is waited for first (it would list this server again).
    */
   async stop(options: { clean: boolean } = { clean: true }): Promise<void> {
-    clearInterval(this.timer);
+    await this.periodic.stop();
     const { redis, prefix, serverId } = this.options;
     const leave = redis.multi().del(`${prefix}srv:${serverId}`);
     if (options.clean) leave.srem(`${prefix}servers`, serverId);

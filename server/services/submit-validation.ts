@@ -9,6 +9,7 @@ import { jsonValueSizeBound, MAX_PAYLOAD_BYTES_CEILING } from "../message-limits
 import { jsonValueWireSize } from "./json-value-size.js";
 import { encodeData } from "./payload-codec.js";
 import { checkedDateOf, checkedMsOfDuration } from "./proto-time.js";
+import { queueNameProblem } from "../../wire/queue-name.js";
 
 /** Limits and defaults that validation applies. */
 export interface SubmitPolicy {
@@ -21,7 +22,6 @@ export interface SubmitPolicy {
   queueRetryDefaults?: Record<string, QueueRetryDefaults>;
 }
 
-const QUEUE_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 const TYPE_NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -43,10 +43,9 @@ export function checkStorableText(value: string, field: string): void {
 
 /** Checks a queue name; throws InvalidArgumentError naming `field`. */
 export function checkQueueName(queue: string, field = "queue"): void {
-  if (queue === "") throw new InvalidArgumentError(field, "is required");
-  if (!QUEUE_NAME.test(queue)) {
-    throw new InvalidArgumentError(field, `"${truncate(queue)}" must be 1-128 characters of letters, digits and . _ : -`);
-  }
+  const problem = queueNameProblem(queue);
+  if (problem === undefined) return;
+  throw new InvalidArgumentError(field, queue === "" ? problem : `"${truncate(queue)}" ${problem}`);
 }
 
 /**

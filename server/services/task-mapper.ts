@@ -77,7 +77,8 @@ export function taskOfRow(row: TaskRow, options: { withPayload?: boolean; basic?
     workerId: row.worker_id ?? "",
     progress: row.progress ?? undefined,
     retryPolicy: {
-      maxAttempts: row.attempt_budget ?? row.max_attempts,
+      // One attempt budget: the policy shows the task's max_attempts, also after a re-drive raised it.
+      maxAttempts: row.max_attempts,
       initialBackoff: durationFromMs(row.backoff_initial_ms),
       maxBackoff: durationFromMs(row.backoff_max_ms),
       backoffMultiplier: row.backoff_multiplier,

@@ -60,7 +60,7 @@ export function writeTaskRow(
     w.join(progress);
   }
   const retry = w.fork(TASK.retryPolicy);
-  w.int32IfSet(RETRY.maxAttempts, row.attempt_budget ?? row.max_attempts);
+  w.int32IfSet(RETRY.maxAttempts, row.max_attempts);
   writeDuration(w, RETRY.initialBackoff, row.backoff_initial_ms);
   writeDuration(w, RETRY.maxBackoff, row.backoff_max_ms);
   w.doubleIfSet(RETRY.backoffMultiplier, row.backoff_multiplier);

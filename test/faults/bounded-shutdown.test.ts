@@ -1,8 +1,8 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostgresProcess, type PostgresProcess } from "../../server/dev/postgres-process.js";
-import { startRedisProcess, type RedisProcess } from "../../server/dev/redis-process.js";
+import { startPostgresProcess, type PostgresProcess } from "../../tools/local-services/postgres-process.js";
+import { startRedisProcess, type RedisProcess } from "../../tools/local-services/redis-process.js";
 import { readTaskState } from "../../server/redis/task-key.js";
 import { FaultStack } from "../support/fault-stack.js";
 import { checkInvariants, formatReport } from "../support/invariants.js";

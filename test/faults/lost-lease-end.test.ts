@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostgresProcess, type PostgresProcess } from "../../server/dev/postgres-process.js";
+import { startPostgresProcess, type PostgresProcess } from "../../tools/local-services/postgres-process.js";
 import { AttemptOutcome, TaskState } from "../../gen/taskqueue/v1/task_pb.js";
 import { ResultStatus } from "../../gen/taskqueue/v1/worker_service_pb.js";
 import { FaultStack } from "../support/fault-stack.js";

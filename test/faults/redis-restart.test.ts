@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedisProcess, type RedisProcess } from "../../server/dev/redis-process.js";
+import { startRedisProcess, type RedisProcess } from "../../tools/local-services/redis-process.js";
 import { FaultStack } from "../support/fault-stack.js";
 import { checkInvariants, formatReport } from "../support/invariants.js";
 import { echoTask, failTask, sleepTask, TaskLedger } from "../support/ledger.js";

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostgresProcess, type PostgresProcess } from "../../server/dev/postgres-process.js";
+import { startPostgresProcess, type PostgresProcess } from "../../tools/local-services/postgres-process.js";
 import { FaultStack } from "../support/fault-stack.js";
 import { checkInvariants, formatReport } from "../support/invariants.js";
 import { echoTask, failTask, sleepTask, TaskLedger } from "../support/ledger.js";

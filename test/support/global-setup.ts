@@ -1,24 +1,24 @@
 import type { TestProject } from "vitest/node";
-import { startPostgresProcess, type PostgresProcess } from "../../server/dev/postgres-process.js";
-import { startRedisProcess, type RedisProcess } from "../../server/dev/redis-process.js";
-import { ensurePostgres } from "../../server/dev/ensure-postgres.js";
-import { ensureRedisServer } from "../../server/dev/ensure-redis-server.js";
+import { startPostgresProcess, type PostgresProcess } from "../../tools/local-services/postgres-process.js";
+import { startRedisProcess, type RedisProcess } from "../../tools/local-services/redis-process.js";
+import { requireServiceBinaries } from "./service-binaries.js";
 
 /**
  * Vitest global setup: starts one private redis-server and one private Postgres (fsync off)
  * for the whole run, unless TEST_REDIS_URL / TEST_DATABASE_URL name existing ones, and provides
  * their URLs as `redisUrl` and `databaseUrl` (see provided.d.ts). The returned teardown stops
- * what was started here.
+ * what was started here. When redis-server or the Postgres server is not installed it fails at
+ * once, saying what to install; it never installs system packages itself.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const givenRedisUrl = nonEmpty(process.env.TEST_REDIS_URL);
   const givenDatabaseUrl = nonEmpty(process.env.TEST_DATABASE_URL);
-  // On a fresh Debian machine (as root) the servers are installed on first use.
-  if (givenRedisUrl === undefined) await ensureRedisServer();
-  if (givenDatabaseUrl === undefined) await ensurePostgres();
+  const binaries = await requireServiceBinaries({ redis: givenRedisUrl === undefined, postgres: givenDatabaseUrl === undefined });
   const [redis, postgres] = await Promise.allSettled([
-    givenRedisUrl === undefined ? startRedisProcess() : Promise.resolve(undefined),
-    givenDatabaseUrl === undefined ? startPostgresProcess({ fsync: false }) : Promise.resolve(undefined),
+    givenRedisUrl === undefined ? startRedisProcess({ binary: binaries.redisServer }) : Promise.resolve(undefined),
+    givenDatabaseUrl === undefined
+      ? startPostgresProcess({ fsync: false, binDir: binaries.postgresBinDir })
+      : Promise.resolve(undefined),
   ]);
   const started: Array<RedisProcess | PostgresProcess> = [];
   for (const result of [redis, postgres]) {

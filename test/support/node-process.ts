@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { ManagedProcess, describeExit, type ProcessExit } from "../../server/dev/managed-process.js";
+import { ManagedProcess, describeExit, type ProcessExit } from "../../tools/local-services/managed-process.js";
 import { WaitTimeoutError } from "./wait-for.js";
 
 /** The repository root (where `node --import tsx <script>` is run). */

@@ -1,5 +1,5 @@
-import { findFreePort } from "../../server/dev/free-port.js";
-import type { ProcessExit } from "../../server/dev/managed-process.js";
+import { findFreePort } from "../../tools/local-services/free-port.js";
+import type { ProcessExit } from "../../tools/local-services/managed-process.js";
 import { NodeScriptProcess, type LogEntry, type LogMatch, type WaitForLogOptions } from "./node-process.js";
 
 /** The log message the server prints once both ports listen. */

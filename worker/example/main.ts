@@ -38,6 +38,13 @@ async function main(): Promise<void> {
     logger.info({ taskId: task.id, type: task.type, attempt: task.attempt, failure }, "task failed"),
   );
   worker.on("reconnecting", ({ attempt, delayMs }) => logger.info({ attempt, delayMs }, "reconnecting"));
+  let started = false;
+  // A later reconnect the server refused (start() rejects when the first one is).
+  worker.on("stopped", ({ error }) => {
+    if (error === undefined || !started) return;
+    logger.fatal({ err: error }, "the server refused the worker");
+    process.exit(2);
+  });
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
@@ -56,6 +63,7 @@ async function main(): Promise<void> {
   logger.info({ server: config.server, queues: config.queues, concurrency: config.concurrency }, "example worker starting");
   try {
     await worker.start();
+    started = true;
   } catch (error) {
     logger.fatal({ err: error }, "example worker cannot start");
     process.exit(2);

@@ -43,6 +43,12 @@ func (w *Worker) Running() int { return w.slots.inUse() }
 // running tasks finish and their results be acknowledged (bounded by ShutdownTimeout),
 // cancels what is left, and returns nil. Handler contexts keep ctx's values but not its
 // cancellation. A worker runs once at a time.
+//
+// When the server refuses the hello with INVALID_ARGUMENT or FAILED_PRECONDITION (e.g.
+// "hello.capacity: must be between 1 and 1000, got 2000"), on the first stream or on a
+// later reconnect, the same hello cannot succeed: Run stops retrying and returns that
+// *Error (errors.Is matches ErrInvalidArgument or ErrFailedPrecondition), once handlers
+// still running from an earlier stream have returned (bounded by ShutdownTimeout).
 func (w *Worker) Run(ctx context.Context) error {
 	w.mu.Lock()
 	if w.running {
@@ -74,6 +80,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		end := newSession(w).run(conn, ctx.Done(), stopDeadline)
 		w.reportEnd(end)
+		if refusal := helloRefusal(end); refusal != nil && ctx.Err() == nil {
+			w.opts.Logger.Error("server refused the hello: worker stopped", "error", refusal)
+			w.waitIdle(stopDeadline())
+			return refusal
+		}
 		if end.welcomed {
 			back.reset()
 		}

@@ -22,7 +22,8 @@ type WorkerOptions struct {
 	// DialOptions are added to the worker's connection (plaintext by default; pass
 	// grpc.WithTransportCredentials for TLS).
 	DialOptions []grpc.DialOption
-	// Queues to take tasks from, at least one.
+	// Queues to take tasks from, at least one; each name 1-128 characters of letters,
+	// digits and . _ : - (the server's rule: NewWorker refuses other names).
 	Queues []string
 	// Handlers by task type; their names are announced as the task types served.
 	Handlers map[string]Handler
@@ -64,9 +65,9 @@ func (o WorkerOptions) compile() (WorkerOptions, error) {
 	if len(o.Queues) == 0 {
 		return o, &OptionsError{Field: "Queues", Problem: "must name at least one queue"}
 	}
-	for _, q := range o.Queues {
-		if q == "" {
-			return o, &OptionsError{Field: "Queues", Problem: "must not contain empty names"}
+	for i, q := range o.Queues {
+		if problem := queueNameProblem(q); problem != "" {
+			return o, &OptionsError{Field: fmt.Sprintf("Queues[%d]", i), Problem: problem}
 		}
 	}
 	if len(o.Handlers) == 0 {

@@ -27,10 +27,11 @@ type scriptedStream struct {
 	requests chan *taskqueuev1.ConnectRequest
 	ended    chan struct{} // closed when the worker half-closed or the stream broke
 	finish   chan struct{} // closed by the test to end the stream with OK
+	fail     chan error    // an error sent by the test ends the stream with its status
 }
 
 func (s *scriptedServer) Connect(stream taskqueuev1.WorkerService_ConnectServer) error {
-	ss := &scriptedStream{stream: stream, requests: make(chan *taskqueuev1.ConnectRequest, 100), ended: make(chan struct{}), finish: make(chan struct{})}
+	ss := &scriptedStream{stream: stream, requests: make(chan *taskqueuev1.ConnectRequest, 100), ended: make(chan struct{}), finish: make(chan struct{}), fail: make(chan error, 1)}
 	go func() {
 		defer close(ss.ended)
 		for {
@@ -43,6 +44,8 @@ func (s *scriptedServer) Connect(stream taskqueuev1.WorkerService_ConnectServer)
 	}()
 	s.streams <- ss
 	select {
+	case err := <-ss.fail:
+		return err
 	case <-ss.finish:
 	case <-ss.ended:
 	case <-stream.Context().Done():

@@ -11,7 +11,16 @@ from typing import Any, Optional
 import grpc
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from taskqueue_client import Hooks, TaskCancelledError, TaskContext, Worker, WorkerOptions
+from taskqueue_client import (
+    FailedPreconditionError,
+    Hooks,
+    InvalidArgumentError,
+    OptionsError,
+    TaskCancelledError,
+    TaskContext,
+    Worker,
+    WorkerOptions,
+)
 from taskqueue_client.gen.taskqueue.v1 import worker_service_pb2 as pb
 from taskqueue_client.gen.taskqueue.v1 import worker_service_pb2_grpc
 
@@ -25,6 +34,8 @@ class ScriptedStream:
         self.context = context
         self.requests: asyncio.Queue[pb.ConnectRequest] = asyncio.Queue()
         self.ended = asyncio.Event()
+        #: Set by :meth:`fail` to the status the stream ends with.
+        self.failure: asyncio.Future[tuple[grpc.StatusCode, str]] = asyncio.get_running_loop().create_future()
 
     async def next(self, what: str) -> pb.ConnectRequest:
         """The next request that is not a heartbeat."""
@@ -32,6 +43,10 @@ class ScriptedStream:
             request = await asyncio.wait_for(self.requests.get(), DEADLINE)
             if request.WhichOneof("message") != "heartbeat":
                 return request
+
+    def fail(self, code: grpc.StatusCode, details: str) -> None:
+        """Ends the stream with an error status, as a server refusing a request does."""
+        self.failure.set_result((code, details))
 
     async def send(self, **message: Any) -> None:
         await self.context.write(pb.ConnectResponse(**message))
@@ -58,6 +73,15 @@ class ScriptedServer(worker_service_pb2_grpc.WorkerServiceServicer):
     async def Connect(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> None:  # noqa: N802
         stream = ScriptedStream(context)
         await self.streams.put(stream)
+        reader = asyncio.ensure_future(self._read(stream, context))
+        await asyncio.wait([reader, stream.failure], return_when=asyncio.FIRST_COMPLETED)
+        if stream.failure.done():
+            reader.cancel()
+            stream.ended.set()
+            code, details = stream.failure.result()
+            await context.abort(code, details)
+
+    async def _read(self, stream: ScriptedStream, context: grpc.aio.ServicerContext) -> None:
         while True:
             request = await context.read()
             if request is grpc.aio.EOF:
@@ -73,7 +97,9 @@ def leased(task_id: str, task_type: str, timeout: Optional[float] = None) -> pb.
     return task
 
 
-class WorkerProtocolTest(unittest.IsolatedAsyncioTestCase):
+class ScriptedWorkerTestCase(unittest.IsolatedAsyncioTestCase):
+    """A scripted server per test, and the worker under test pointed at it."""
+
     async def asyncSetUp(self) -> None:
         self.scripted = ScriptedServer()
         self.server = grpc.aio.server()
@@ -108,6 +134,8 @@ class WorkerProtocolTest(unittest.IsolatedAsyncioTestCase):
     async def stream(self) -> ScriptedStream:
         return await asyncio.wait_for(self.scripted.streams.get(), DEADLINE)
 
+
+class WorkerProtocolTest(ScriptedWorkerTestCase):
     async def test_credits_results_and_cancel(self) -> None:
         release = asyncio.Event()
         seen: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
@@ -265,3 +293,59 @@ class WorkerProtocolTest(unittest.IsolatedAsyncioTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HelloRefusalTest(ScriptedWorkerTestCase):
+    """A hello the server refuses with INVALID_ARGUMENT or FAILED_PRECONDITION ends ``run()``
+    with the server's error; other ends are retried."""
+
+    async def test_a_refused_hello_is_raised_and_not_retried(self) -> None:
+        for code, error_class, details in (
+            (grpc.StatusCode.INVALID_ARGUMENT, InvalidArgumentError, "hello.capacity: must be between 1 and 5, got 10"),
+            (grpc.StatusCode.FAILED_PRECONDITION, FailedPreconditionError, "hello.worker_id: refused"),
+        ):
+            with self.subTest(code=code):
+                self.start_worker({"echo": lambda task: None})
+                first = await self.stream()
+                self.assertEqual((await first.next("hello")).WhichOneof("message"), "hello")
+                first.fail(code, details)
+                assert self.run is not None
+                with self.assertRaises(error_class) as caught:
+                    await asyncio.wait_for(self.run, DEADLINE)
+                self.assertEqual(caught.exception.message, details)
+                # run() has returned and closed its channel: no second stream was opened.
+                self.assertTrue(self.scripted.streams.empty())
+                self.worker = self.run = None
+
+    async def test_a_refused_reconnect_is_raised(self) -> None:
+        self.start_worker({"echo": lambda task: None})
+        first = await self.stream()
+        await first.welcome(1.0)
+        await first.next("credit")
+        first.fail(grpc.StatusCode.UNAVAILABLE, "restarting")
+        second = await self.stream()
+        await second.next("hello")
+        second.fail(grpc.StatusCode.INVALID_ARGUMENT, 'hello.queues[0]: "q" refused')
+        assert self.run is not None
+        with self.assertRaises(InvalidArgumentError):
+            await asyncio.wait_for(self.run, DEADLINE)
+        self.worker = self.run = None
+
+    async def test_an_unavailable_hello_is_retried(self) -> None:
+        self.start_worker({"echo": lambda task: None})
+        first = await self.stream()
+        await first.next("hello")
+        first.fail(grpc.StatusCode.UNAVAILABLE, "draining")
+        second = await self.stream()
+        await second.welcome(1.0)
+        self.assertEqual((await second.next("credit")).credit.credits, 1)
+
+    def test_queue_names_follow_the_servers_rule(self) -> None:
+        for bad in ("my queue", "", "a" * 129, "q/1", "é"):
+            with self.assertRaises(OptionsError) as caught:
+                Worker(WorkerOptions(target=self.target, queues=["ok", bad], handlers={"echo": lambda task: None}))
+            self.assertEqual(caught.exception.field, "queues[1]")
+        with self.assertRaises(OptionsError) as caught:
+            Worker(WorkerOptions(target=self.target, queues=["my queue"], handlers={"echo": lambda task: None}))
+        self.assertEqual(str(caught.exception), "queues[0]: \"my queue\" must be 1-128 characters of letters, digits and . _ : -")
+        Worker(WorkerOptions(target=self.target, queues=["A.b_c:d-9", "b" * 128], handlers={"echo": lambda task: None}))

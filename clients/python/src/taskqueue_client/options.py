@@ -15,6 +15,7 @@ import grpc
 from .context import TaskContext
 from .errors import OptionsError
 from .hooks import Hooks
+from .queue_name import queue_name_problem
 
 #: A handler: ``async def handler(task: TaskContext) -> result`` (or a plain function, run
 #: in a thread). The result is any JSON-compatible value, or ``bytes`` (sent as opaque
@@ -32,7 +33,8 @@ class WorkerOptions:
 
     #: Server address, "host:port".
     target: str
-    #: Queues to take tasks from, at least one.
+    #: Queues to take tasks from, at least one; each name 1-128 characters of letters,
+    #: digits and ``. _ : -`` (the server's rule: ``Worker(...)`` refuses other names).
     queues: Sequence[str]
     #: Handlers by task type; their names are announced as the task types served.
     handlers: Mapping[str, Handler]
@@ -70,9 +72,13 @@ class WorkerOptions:
         """A validated copy with the defaults filled in (OptionsError names a bad option)."""
         if not self.target:
             raise OptionsError("target", "is required (host:port)")
+        if isinstance(self.queues, str) or not self.queues:
+            raise OptionsError("queues", "must name at least one queue")
+        for i, queue in enumerate(self.queues):
+            problem = queue_name_problem(queue)
+            if problem is not None:
+                raise OptionsError(f"queues[{i}]", problem)
         queues = list(dict.fromkeys(self.queues))
-        if not queues or any(not isinstance(q, str) or not q for q in queues):
-            raise OptionsError("queues", "must name at least one queue, as non-empty strings")
         if not self.handlers:
             raise OptionsError("handlers", "must name at least one task type")
         for name, handler in self.handlers.items():

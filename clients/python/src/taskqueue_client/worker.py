@@ -10,7 +10,8 @@ from typing import Optional
 import grpc
 
 from .backoff import Backoff
-from .errors import OptionsError
+from .errors import OptionsError, TaskQueueError
+from .hello_refusal import hello_refusal
 from .options import WorkerOptions
 from .session import Session, SessionEnd
 
@@ -24,6 +25,13 @@ class Worker:
     within ``shutdown_timeout``, then what is left is dropped). Cancelling the task running
     ``run()`` stops at once, dropping what runs. Options are validated here
     (:class:`~taskqueue_client.errors.OptionsError`).
+
+    When the server refuses the hello with INVALID_ARGUMENT or FAILED_PRECONDITION (e.g.
+    ``hello.capacity: must be between 1 and 1000, got 2000``), on the first stream or on a
+    later reconnect, the same hello cannot succeed: ``run()`` stops retrying and raises that
+    error (:class:`~taskqueue_client.errors.InvalidArgumentError` or
+    :class:`~taskqueue_client.errors.FailedPreconditionError`), once handlers still running
+    from an earlier stream have returned (bounded by ``shutdown_timeout``).
     """
 
     def __init__(self, options: WorkerOptions) -> None:
@@ -67,7 +75,8 @@ class Worker:
             self._session.schedule_flush()
 
     async def run(self) -> None:
-        """Serves until stopped; connection failures are retried with back-off forever."""
+        """Serves until stopped; connection failures are retried with back-off forever, but
+        a refused hello (INVALID_ARGUMENT or FAILED_PRECONDITION) is raised."""
         if self._running:
             raise OptionsError("run", "the worker is already running")
         self._running = True
@@ -78,6 +87,7 @@ class Worker:
             self._idle.set()
         backoff = Backoff(self.options.reconnect_initial_delay, self.options.reconnect_max_delay)
         channel = self._channel()
+        refused: Optional[TaskQueueError] = None
         try:
             while not self._stopping:
                 self._session = Session(self)
@@ -86,6 +96,12 @@ class Worker:
                 end = await self._session.run(channel)
                 self._session = None
                 self._report(end)
+                refused = None if self._stopping else hello_refusal(end)
+                if refused is not None:
+                    self.logger.error("server refused the hello, worker stopped: %s", refused)
+                    self._stopping = True
+                    self._stop_deadline = loop.time() + self.options.shutdown_timeout
+                    break
                 if end.welcomed:
                     backoff.reset()
                 if self._stopping:
@@ -106,6 +122,8 @@ class Worker:
                     await asyncio.wait_for(self._idle.wait(), remaining)
                 except asyncio.TimeoutError:
                     self.logger.warning("%d handler(s) still running after the graceful stop", self._busy)
+            if refused is not None:
+                raise refused
         finally:
             self._session = None
             self._running = False

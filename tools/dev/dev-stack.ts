@@ -1,7 +1,8 @@
 import type { Writable } from "node:stream";
+import { devChildEnvironments } from "./child-environments.js";
 import type { CompiledDevStackOptions } from "./dev-options.js";
 import { startDevServices, type DevServices } from "./dev-services.js";
-import { describeExit, ManagedProcess } from "./managed-process.js";
+import { describeExit, ManagedProcess } from "../local-services/managed-process.js";
 
 /** Where the dev stack writes: its own lines and the children's prefixed output. */
 export interface DevStackIo {
@@ -25,9 +26,10 @@ export interface DevStack {
 
 /**
  * Brings up the local stack: Postgres and Redis ({@link startDevServices}), then the server and
- * the example worker as `node --import tsx <entry>` children with DATABASE_URL, REDIS_URL (and
- * DATABASE_POOL_SIZE for the embedded database) in their environment, their output prefixed
- * with `[server]` / `[worker]`. If a child exits on its own, the rest is stopped and `done`
+ * the example worker as `node --import tsx <entry>` children, their output prefixed with
+ * `[server]` / `[worker]`. Each child is handed the stack's own addresses
+ * ({@link devChildEnvironments}): the server its databases and ports, the worker the server's
+ * address. If a child exits on its own, the rest is stopped and `done`
  * resolves 1.
  */
 export async function startDevStack(
@@ -36,12 +38,7 @@ export async function startDevStack(
 ): Promise<DevStack> {
   const say = (line: string): void => void io.stdout.write(`[dev] ${line}\n`);
   const services = await startDevServices(options);
-  const env: NodeJS.ProcessEnv = {
-    ...options.env,
-    DATABASE_URL: services.databaseUrl,
-    REDIS_URL: services.redisUrl,
-    ...(services.databasePoolSize === undefined ? {} : { DATABASE_POOL_SIZE: String(services.databasePoolSize) }),
-  };
+  const envs = devChildEnvironments(options, services);
   const children = new Map<string, ManagedProcess>();
   let exitCode = 0;
   let stopping: Promise<number> | undefined;
@@ -71,7 +68,7 @@ export async function startDevStack(
       command: process.execPath,
       args: ["--import", "tsx", entry],
       cwd: options.rootDir,
-      env,
+      env: envs[name],
     });
     children.set(name, child);
     child.onLine((line, stream) => void (stream === "stdout" ? io.stdout : io.stderr).write(`[${name}] ${line}\n`));

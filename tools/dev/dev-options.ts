@@ -42,7 +42,7 @@ export interface CompiledDevStackOptions {
   env: NodeJS.ProcessEnv;
 }
 
-/** The repository root, two levels above this file (`server/dev/`). */
+/** The repository root, two levels above this file (`tools/dev/`). */
 export function defaultRootDir(): string {
   return fileURLToPath(new URL("../..", import.meta.url));
 }

@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import type { CompiledDevStackOptions } from "./dev-options.js";
-import { startEmbeddedPostgres } from "./embedded-postgres.js";
+import { startEmbeddedPostgres } from "../local-services/embedded-postgres.js";
 import { ensureRedisServer } from "./ensure-redis-server.js";
-import { findFreePort, isPortFree } from "./free-port.js";
-import { startRedisProcess } from "./redis-process.js";
+import { findFreePort, isPortFree } from "../local-services/free-port.js";
+import { startRedisProcess } from "../local-services/redis-process.js";
 
 /** Redis and Postgres as used by the dev stack: given by URL, or started here. */
 export interface DevServices {

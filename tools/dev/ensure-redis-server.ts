@@ -1,18 +1,10 @@
-import type { Logger } from "../observability/logger.js";
+import type { Logger } from "../../server/observability/logger.js";
+import { BinaryNotFoundError } from "../local-services/errors.js";
+import { findRedisServer } from "../local-services/redis-binary.js";
 import { runShell } from "./apt-install.js";
-import { BinaryNotFoundError } from "./errors.js";
-import { findExecutable } from "./find-executable.js";
-
-/** Directories searched for `redis-server` after `PATH`. */
-const REDIS_SERVER_DIRS = ["/usr/bin", "/usr/sbin", "/usr/local/bin"];
 
 /** The command that installs Debian's redis-server. */
 export const REDIS_INSTALL_COMMAND = "apt-get update && apt-get install -y redis-server";
-
-/** Finds `redis-server` on `PATH`, then in /usr/bin, /usr/sbin and /usr/local/bin. */
-export function findRedisServer(): Promise<string | undefined> {
-  return findExecutable("redis-server", REDIS_SERVER_DIRS);
-}
 
 /** Options for {@link ensureRedisServer}. */
 export interface EnsureRedisServerOptions {
@@ -25,7 +17,7 @@ export interface EnsureRedisServerOptions {
 }
 
 /**
- * Returns the path of `redis-server`. When it is missing and the process runs as root, installs
+ * Returns the path of `redis-server` for `npm run dev`. When it is missing and the process runs as root, installs
  * Debian's `redis-server` package (`apt-get update && apt-get install -y redis-server`,
  * non-interactive); otherwise throws {@link BinaryNotFoundError} naming the command to run.
  */

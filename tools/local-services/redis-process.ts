@@ -1,12 +1,14 @@
 import type { LocalServiceProcess } from "./local-service.js";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { Logger } from "../observability/logger.js";
-import { findRedisServer } from "./ensure-redis-server.js";
-import { BinaryNotFoundError, ServiceStartError, ServiceStateError } from "./errors.js";
-import { findFreePort, LOOPBACK_HOST } from "./free-port.js";
+import type { Logger } from "../../server/observability/logger.js";
+import { findRedisServer } from "./redis-binary.js";
+import { BinaryNotFoundError, ServiceStartError } from "./errors.js";
+import { LOOPBACK_HOST } from "./free-port.js";
 import { describeExit, ManagedProcess, type ProcessExit } from "./managed-process.js";
+import { startOnFreePort } from "./port-race.js";
 import { pingRedis } from "./redis-ping.js";
+import { ServiceHandle } from "./service-handle.js";
 import { createTempDir, type TempDir } from "./temp-dir.js";
 
 /** Options for {@link startRedisProcess}. */
@@ -59,7 +61,6 @@ export interface RedisProcess extends LocalServiceProcess {
 
 const READY_LINE = /Ready to accept connections/;
 const ADDRESS_IN_USE = /Address already in use|bind: .*in use/i;
-const PORT_ATTEMPTS = 5;
 
 /**
  * Spawns a private `redis-server` (`--bind 127.0.0.1 --save "" --appendonly no`, own working
@@ -75,65 +76,36 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
   const dir = tempDir?.path ?? (compiled.dir as string);
   await mkdir(dir, { recursive: true });
   try {
-    for (let attempt = 1; ; attempt++) {
-      const port = compiled.port ?? (await findFreePort());
-      try {
-        const server = await spawnReadyRedis(binary, port, dir, compiled);
-        return new RedisProcessHandle(binary, port, dir, tempDir, compiled, server);
-      } catch (error) {
-        const raced = error instanceof ServiceStartError && error.output.some((line) => ADDRESS_IN_USE.test(line));
-        if (!raced || compiled.port !== undefined || attempt >= PORT_ATTEMPTS) throw error;
-      }
-    }
+    return await startOnFreePort(compiled.port, ADDRESS_IN_USE, async (port) => {
+      const server = await spawnReadyRedis(binary, port, dir, compiled);
+      return new RedisProcessHandle(binary, port, dir, tempDir, compiled, server);
+    });
   } catch (error) {
     await tempDir?.remove();
     throw error;
   }
 }
 
-class RedisProcessHandle implements RedisProcess {
+class RedisProcessHandle extends ServiceHandle implements RedisProcess {
   readonly url: string;
   readonly socketUrl: string;
-  #process: ManagedProcess;
-  #closed = false;
 
   constructor(
     readonly binary: string,
     readonly port: number,
     readonly dir: string,
-    readonly tempDir: TempDir | undefined,
+    tempDir: TempDir | undefined,
     readonly options: CompiledRedisProcessOptions,
     process: ManagedProcess,
   ) {
+    super(process, { service: "redis", stopSignal: "SIGTERM", stopTimeoutMs: options.stopTimeoutMs, tempDir });
     this.url = `redis://${LOOPBACK_HOST}:${port}`;
     const socket = socketPath(dir);
     this.socketUrl = socket === undefined ? this.url : `unix://${socket}`;
-    this.#process = process;
   }
 
-  get pid(): number {
-    return this.#process.pid;
-  }
-
-  get running(): boolean {
-    return this.#process.running;
-  }
-
-  async stop(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#process.stop("SIGTERM", this.options.stopTimeoutMs);
-    await this.tempDir?.remove();
-  }
-
-  async kill(signal: NodeJS.Signals): Promise<void> {
-    await this.#process.kill(signal, this.options.stopTimeoutMs);
-  }
-
-  async restart(): Promise<void> {
-    if (this.#closed) throw new ServiceStateError("redis: restart() after stop()");
-    await this.#process.stop("SIGTERM", this.options.stopTimeoutMs);
-    this.#process = await spawnReadyRedis(this.binary, this.port, this.dir, this.options);
+  protected respawn(): Promise<ManagedProcess> {
+    return spawnReadyRedis(this.binary, this.port, this.dir, this.options);
   }
 }
 

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import type { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import type { Logger } from "../observability/logger.js";
+import type { Logger } from "../../server/observability/logger.js";
 import { LocalServiceError } from "./errors.js";
 import { LOOPBACK_HOST } from "./free-port.js";
 

@@ -1,12 +1,14 @@
 import type { LocalServiceProcess } from "./local-service.js";
 import { access, chown, mkdir, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { Logger } from "../observability/logger.js";
-import { LocalServiceError, ServiceStartError, ServiceStateError } from "./errors.js";
-import { findFreePort, LOOPBACK_HOST } from "./free-port.js";
+import type { Logger } from "../../server/observability/logger.js";
+import { LocalServiceError, ServiceStartError } from "./errors.js";
+import { LOOPBACK_HOST } from "./free-port.js";
 import { describeExit, ManagedProcess } from "./managed-process.js";
+import { startOnFreePort } from "./port-race.js";
 import { findPostgresBinDir } from "./postgres-binaries.js";
 import { ensureDatabase, waitUntilPostgresAnswers } from "./postgres-ready.js";
+import { ServiceHandle } from "./service-handle.js";
 import { isRoot, lookupSystemUser, type SystemUser } from "./system-user.js";
 import { createTempDir, type TempDir } from "./temp-dir.js";
 
@@ -88,7 +90,6 @@ export interface PostgresProcess extends LocalServiceProcess {
 
 const READY_LINE = /database system is ready to accept connections/;
 const ADDRESS_IN_USE = /could not bind .*Address already in use|could not create any TCP\/IP sockets/i;
-const PORT_ATTEMPTS = 5;
 
 /**
  * Creates a cluster with `initdb` (trust auth, UTF8, as user `postgres` when running as root) and
@@ -107,16 +108,10 @@ export async function startPostgresProcess(options: PostgresProcessOptions = {})
     if (!(await exists(join(layout.dataDir, "PG_VERSION")))) {
       await runInitdb(binDir, layout.dataDir, owner, compiled);
     }
-    for (let attempt = 1; ; attempt++) {
-      const port = compiled.port ?? (await findFreePort());
-      try {
-        const server = await spawnReadyPostgres({ binDir, port, owner, ...layout }, compiled);
-        return new PostgresProcessHandle({ binDir, port, owner, ...layout }, dir, tempDir, compiled, server);
-      } catch (error) {
-        const raced = error instanceof ServiceStartError && error.output.some((line) => ADDRESS_IN_USE.test(line));
-        if (!raced || compiled.port !== undefined || attempt >= PORT_ATTEMPTS) throw error;
-      }
-    }
+    return await startOnFreePort(compiled.port, ADDRESS_IN_USE, async (port) => {
+      const server = await spawnReadyPostgres({ binDir, port, owner, ...layout }, compiled);
+      return new PostgresProcessHandle({ binDir, port, owner, ...layout }, dir, tempDir, compiled, server);
+    });
   } catch (error) {
     await tempDir?.remove();
     throw error;
@@ -131,49 +126,26 @@ interface Cluster {
   socketDir: string;
 }
 
-class PostgresProcessHandle implements PostgresProcess {
+class PostgresProcessHandle extends ServiceHandle implements PostgresProcess {
   readonly url: string;
   readonly socketUrl: string;
   readonly port: number;
-  #server: ManagedProcess;
-  #closed = false;
 
   constructor(
     readonly cluster: Cluster,
     readonly dir: string,
-    readonly tempDir: TempDir | undefined,
+    tempDir: TempDir | undefined,
     readonly options: CompiledPostgresProcessOptions,
     server: ManagedProcess,
   ) {
+    super(server, { service: "postgres", stopSignal: "SIGINT", stopTimeoutMs: options.stopTimeoutMs, tempDir });
     this.port = cluster.port;
     this.url = connectionUrl(cluster.port, options.database);
     this.socketUrl = socketConnectionUrl(cluster.socketDir, cluster.port, options.database);
-    this.#server = server;
   }
 
-  get pid(): number {
-    return this.#server.pid;
-  }
-
-  get running(): boolean {
-    return this.#server.running;
-  }
-
-  async stop(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#server.stop("SIGINT", this.options.stopTimeoutMs);
-    await this.tempDir?.remove();
-  }
-
-  async kill(signal: NodeJS.Signals): Promise<void> {
-    await this.#server.kill(signal, this.options.stopTimeoutMs);
-  }
-
-  async restart(): Promise<void> {
-    if (this.#closed) throw new ServiceStateError("postgres: restart() after stop()");
-    await this.#server.stop("SIGINT", this.options.stopTimeoutMs);
-    this.#server = await spawnReadyPostgres(this.cluster, this.options);
+  protected respawn(): Promise<ManagedProcess> {
+    return spawnReadyPostgres(this.cluster, this.options);
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { LocalServiceError } from "./errors.js";
+import { LocalServiceError } from "../local-services/errors.js";
 
 /** Runs a shell command non-interactively (DEBIAN_FRONTEND=noninteractive); rejects on failure. */
 export function runShell(command: string, stdio: "inherit" | "ignore"): Promise<void> {

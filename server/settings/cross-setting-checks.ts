@@ -1,0 +1,21 @@
+/**
+ * Rules between settings, checked once each setting is within its own bounds.
+ */
+import { InvalidArgumentError } from "../errors.js";
+import type { CompiledServerOptions } from "./server-options.js";
+
+/** Throws an InvalidArgumentError naming the setting that breaks a rule between settings. */
+export function checkCrossSettingRules(o: CompiledServerOptions): void {
+  if (o.streamBufferMaxBytes < o.streamBufferBytes) {
+    throw new InvalidArgumentError(
+      "streamBufferMaxBytes",
+      `must be at least streamBufferBytes (STREAM_BUFFER_MAX_BYTES >= STREAM_BUFFER_BYTES), got ${o.streamBufferMaxBytes} < ${o.streamBufferBytes}`,
+    );
+  }
+  if (o.heartbeatIntervalMs >= o.leaseDurationMs) {
+    throw new InvalidArgumentError(
+      "heartbeatIntervalMs",
+      `must be below leaseDurationMs (HEARTBEAT_INTERVAL_MS < LEASE_DURATION_MS), got ${o.heartbeatIntervalMs} >= ${o.leaseDurationMs}`,
+    );
+  }
+}
