@@ -1,13 +1,22 @@
-# One image for the server and the example worker (the command picks which). Development
-# tools (tools/: local Redis/Postgres launchers, the `npm run dev` stack) are not part of it.
-FROM node:20-bookworm-slim
+# Two images from one file: `server` (the default, last stage) and `worker` (the example
+# worker). The server image holds what the server imports and nothing else: gen/, wire/ and
+# server/ (the package graph, `npm run lint:deps`, keeps it so); the worker image holds the SDK
+# with gen/ and wire/. Development tools (tools/: local Redis/Postgres launchers, the
+# `npm run dev` stack) are in neither.
+FROM node:20-bookworm-slim AS base
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --omit=optional --ignore-scripts
 COPY gen ./gen
-COPY server ./server
-COPY worker ./worker
+COPY wire ./wire
 COPY tsconfig.json ./
 ENV NODE_ENV=production
+
+FROM base AS worker
+COPY worker ./worker
+CMD ["npm", "run", "worker"]
+
+FROM base AS server
+COPY server ./server
 EXPOSE 50051 8080
 CMD ["npm", "run", "server"]

@@ -50,7 +50,7 @@ import { HealthStatus, ServingStatus } from "./transport/health-status.js";
 import { startHttpGateway, type HttpGatewayHandle } from "./transport/http-gateway.js";
 import type { CheckState } from "./transport/http-probes.js";
 import { registerService } from "./transport/service-registration.js";
-import { useMarkedUtf8InProtobuf } from "./transport/wire/marked-utf8.js";
+import { useMarkedUtf8InProtobuf } from "./transport/marked-utf8.js";
 
 /** A server not heard from for this long counts as dead (its unwritten outcomes are recovered). */
 const SERVER_LIVENESS_TTL_MS = 6_000;

@@ -1,4 +1,4 @@
-import type { Logger } from "pino";
+import type { Logger } from "./logger.js";
 import { ResultStatus } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { ProtocolError } from "./errors.js";
 import type { AckCounts, AckStatus, TypedEmitter, WorkerEvents } from "./events.js";

@@ -1,6 +1,6 @@
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { createLogger } from "../server/observability/logger.js";
+import { defaultWorkerLogger } from "./logger.js";
 import { createBackoff, type Backoff } from "./backoff.js";
 import type { TimerHandle } from "./clock.js";
 import { TypedEmitter, type AckCounts, type Listener, type WorkerEvents } from "./events.js";
@@ -288,6 +288,6 @@ class TaskWorker implements Worker {
   }
 
   private logger() {
-    return this.compiled?.logger ?? createLogger({ name: "worker" });
+    return this.compiled?.logger ?? defaultWorkerLogger("worker");
   }
 }

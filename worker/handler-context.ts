@@ -1,4 +1,4 @@
-import type { Logger } from "pino";
+import type { Logger } from "./logger.js";
 import type { TaskContext } from "./task-context.js";
 
 /** What a {@link HandlerContext} asks of its running task, each created on first use. */

@@ -8,6 +8,7 @@ export type { TaskContext, TaskHandler, TaskHandlers, TaskInfo } from "./task-co
 export type { AckCounts, AckStatus, SessionEndReason, WorkerEvents } from "./events.js";
 export type { FailureInfo } from "./payload.js";
 export type { Clock } from "./clock.js";
+export type { LogFn, Logger } from "./logger.js";
 export {
   ConnectionLostError,
   NonRetryableError,

@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Transport } from "@connectrpc/connect";
-import type { Logger } from "pino";
-import { createLogger } from "../server/observability/logger.js";
+import { defaultWorkerLogger, type Logger } from "./logger.js";
 import { DEFAULT_INITIAL_DELAY_MS, DEFAULT_MAX_DELAY_MS } from "./backoff.js";
 import { systemClock, type Clock } from "./clock.js";
 import { queueNameProblem } from "../wire/queue-name.js";
@@ -33,7 +32,7 @@ export interface WorkerOptions {
   workerId?: string;
   /** Free-form labels announced in the hello. */
   labels?: Record<string, string>;
-  /** Logger. Default a pino logger named "worker". */
+  /** Logger (a pino logger fits). Default a pino logger named "worker". */
   logger?: Logger;
   /** Reconnect back-off: initial delay (default 100 ms) and cap (default 5 s). */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
@@ -116,7 +115,7 @@ export function compileWorkerOptions(options: WorkerOptions): CompiledWorkerOpti
     handlers: compileHandlers(options.handlers),
     workerId,
     labels: compileLabels(options.labels),
-    logger: options.logger ?? createLogger({ name: "worker" }),
+    logger: options.logger ?? defaultWorkerLogger("worker"),
     reconnect: { initialDelayMs, maxDelayMs },
     welcomeTimeoutMs: positive("welcomeTimeoutMs", options.welcomeTimeoutMs ?? 10_000),
     heartbeatIntervalMs: positive("heartbeatIntervalMs", options.heartbeatIntervalMs ?? 10_000),

@@ -1,7 +1,7 @@
 import type { JsonValue } from "@bufbuild/protobuf";
+import { decodeJsonValue } from "../wire/json-value.js";
 import { NonRetryableError } from "./errors.js";
 import { PayloadKind, type AssignedTask } from "./wire/assignment.js";
-import { decodeJsonValue } from "./wire/json-value.js";
 
 /**
  * Turns a leased task's input into what the handler sees: a JSON `payload` becomes a plain

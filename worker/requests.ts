@@ -1,14 +1,19 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import {
+  CreditGrantSchema,
+  HeartbeatSchema,
   ProgressReportSchema,
   WorkerDrainingSchema,
   WorkerHelloSchema,
 } from "../gen/taskqueue/v1/worker_service_pb.js";
+import { fieldNumbers } from "../wire/field-numbers.js";
+import { ProtoWriter } from "../wire/proto-writer.js";
 import { SDK_NAME, type CompiledWorkerOptions } from "./options.js";
 import { frameService, type RequestCase, type RequestFrame } from "./wire/frame-service.js";
-import { WireType } from "./wire/proto-reader.js";
-import { ProtoWriter } from "./wire/proto-writer.js";
 import { encodeTaskResults, type OutgoingResult } from "./wire/task-results.js";
+
+const CREDITS = fieldNumbers(CreditGrantSchema).credits;
+const HEARTBEAT_TASK_IDS = fieldNumbers(HeartbeatSchema).taskIds;
 
 /** The first message of a stream: who the worker is and what it serves. */
 export function helloRequest(options: CompiledWorkerOptions): RequestFrame {
@@ -25,13 +30,13 @@ export function helloRequest(options: CompiledWorkerOptions): RequestFrame {
 
 /** Grants `credits` more free slots. */
 export function creditRequest(credits: number): RequestFrame {
-  return frame("credit", new ProtoWriter(8).tag(1, WireType.varint).int32(credits).finish());
+  return frame("credit", new ProtoWriter(8).int32Field(CREDITS, credits).finish());
 }
 
 /** A heartbeat listing the running tasks. */
 export function heartbeatRequest(taskIds: readonly string[]): RequestFrame {
   const writer = new ProtoWriter(taskIds.length * 40 + 8);
-  for (const id of taskIds) writer.stringField(1, id);
+  for (const id of taskIds) writer.stringField(HEARTBEAT_TASK_IDS, id);
   return frame("heartbeat", writer.finish());
 }
 

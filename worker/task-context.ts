@@ -1,4 +1,4 @@
-import type { Logger } from "pino";
+import type { Logger } from "./logger.js";
 
 /** Identity of one leased attempt, as carried by task events. */
 export interface TaskInfo {

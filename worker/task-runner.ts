@@ -1,4 +1,4 @@
-import type { Logger } from "pino";
+import type { Logger } from "./logger.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { TaskCancelledError, TaskTimeoutError, UnknownTaskTypeError } from "./errors.js";
 import type { TypedEmitter, WorkerEvents } from "./events.js";

@@ -2,7 +2,7 @@ import { create, fromJson } from "@bufbuild/protobuf";
 import { DurationSchema, TimestampSchema, ValueSchema, type Duration, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { RetryPolicySchema, type RetryPolicy } from "../../gen/taskqueue/v1/task_pb.js";
 import { SubmitTaskRequestSchema, type SubmitTaskRequest } from "../../gen/taskqueue/v1/task_service_pb.js";
-import { durationParts, timestampParts, type SecondsAndNanos } from "./proto-time.js";
+import { durationParts, timestampParts, type SecondsAndNanos } from "../../wire/proto-time.js";
 import type { RetryPolicySpec, TaskSpec } from "./task-spec.js";
 
 /**

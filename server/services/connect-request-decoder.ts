@@ -2,23 +2,33 @@ import { fromBinary } from "@bufbuild/protobuf";
 import {
   type ConnectRequest,
   ConnectRequestSchema,
+  CreditGrantSchema,
   type TaskResult,
+  TaskResultSchema,
+  TaskResultsSchema,
   type TaskSuccess,
+  TaskSuccessSchema,
+  WorkerHelloSchema,
 } from "../../gen/taskqueue/v1/worker_service_pb.js";
-import { ProtoReader, WireType } from "../../worker/wire/proto-reader.js";
+import { fieldNumbers } from "../../wire/field-numbers.js";
+import { ProtoReader, WireType } from "../../wire/proto-reader.js";
 import { decodeJsonOneof } from "./json-oneof.js";
 import { withReflectiveFallback } from "./reflective-fallback.js";
 
 const LEN = WireType.lengthDelimited;
 const VARINT = WireType.varint;
 
+const REQUEST = fieldNumbers(ConnectRequestSchema);
 /** Field numbers of `ConnectRequest.message` decoded here; the others go through protobuf-es. */
-const HELLO = 1;
-const CREDIT = 2;
-const RESULTS = 4;
+const HELLO = REQUEST.hello;
+const CREDIT = REQUEST.credit;
+const RESULTS = REQUEST.results;
 /** Field numbers of `WorkerHello.capacity` and `CreditGrant.credits`. */
-const HELLO_CAPACITY = 4;
-const CREDIT_CREDITS = 1;
+const HELLO_CAPACITY = fieldNumbers(WorkerHelloSchema).capacity;
+const CREDIT_CREDITS = fieldNumbers(CreditGrantSchema).credits;
+const RESULTS_RESULTS = fieldNumbers(TaskResultsSchema).results;
+const RESULT = fieldNumbers(TaskResultSchema);
+const SUCCESS = fieldNumbers(TaskSuccessSchema);
 
 /** Raised inside the fast decoder for anything it leaves to protobuf-es. */
 class NotFast extends Error {}
@@ -111,7 +121,7 @@ function readResults(reader: ProtoReader, end: number): Extract<ConnectRequest["
   const results: TaskResult[] = [];
   while (reader.pos < end) {
     const tag = reader.tag();
-    if (tag === ((1 << 3) | LEN)) results.push(readResult(reader, reader.delimitedEnd()));
+    if (tag === ((RESULTS_RESULTS << 3) | LEN)) results.push(readResult(reader, reader.delimitedEnd()));
     else reader.skip(tag & 7);
   }
   if (reader.pos !== end) throw new NotFast();
@@ -123,16 +133,16 @@ function readResult(reader: ProtoReader, end: number): TaskResult {
   while (reader.pos < end) {
     const tag = reader.tag();
     switch (tag) {
-      case (1 << 3) | LEN:
+      case (RESULT.taskId << 3) | LEN:
         result.taskId = reader.string();
         break;
-      case (2 << 3) | LEN:
+      case (RESULT.leaseToken << 3) | LEN:
         result.leaseToken = reader.string();
         break;
-      case (3 << 3) | LEN:
+      case (RESULT.success << 3) | LEN:
         result.outcome = { case: "success", value: readSuccess(reader, reader.delimitedEnd()) };
         break;
-      case (4 << 3) | LEN:
+      case (RESULT.failure << 3) | LEN:
         // Failures are rare: protobuf-es reads them.
         throw new NotFast();
       default:
@@ -147,8 +157,8 @@ function readSuccess(reader: ProtoReader, end: number): TaskSuccess {
   const success: TaskSuccess = { $typeName: "taskqueue.v1.TaskSuccess", resultData: { case: undefined } };
   while (reader.pos < end) {
     const tag = reader.tag();
-    if (tag === ((1 << 3) | LEN)) success.resultData = decodeJsonOneof("result", reader.bytes());
-    else if (tag === ((2 << 3) | LEN)) success.resultData = { case: "resultBytes", value: Uint8Array.from(reader.bytes()) };
+    if (tag === ((SUCCESS.result << 3) | LEN)) success.resultData = decodeJsonOneof("result", reader.bytes());
+    else if (tag === ((SUCCESS.resultBytes << 3) | LEN)) success.resultData = { case: "resultBytes", value: Uint8Array.from(reader.bytes()) };
     else reader.skip(tag & 7);
   }
   if (reader.pos !== end) throw new NotFast();

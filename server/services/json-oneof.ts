@@ -1,6 +1,6 @@
 import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
-import { decodeJsonValue, JsonDepthError } from "../../worker/wire/json-value.js";
+import { decodeJsonValue, JsonDepthError } from "../../wire/json-value.js";
 import { JSON_PROBLEM, JSON_TEXT, MAX_JSON_DEPTH } from "./payload-codec.js";
 
 /**

@@ -1,6 +1,6 @@
 import type { JsonValue } from "@bufbuild/protobuf";
-import { writeJsonValue } from "../../worker/wire/json-value.js";
-import { ProtoWriter } from "../../worker/wire/proto-writer.js";
+import { writeJsonValue } from "../../wire/json-value.js";
+import { ProtoWriter } from "../../wire/proto-writer.js";
 
 /**
  * The exact number of bytes a stored JSON text takes as a `google.protobuf.Value` on the wire

@@ -2,7 +2,7 @@ import { equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { SubmitTaskResponseSchema, SubmitTasksResponseSchema } from "../../gen/taskqueue/v1/task_service_pb.js";
 import type { TaskRow } from "../db/schema.js";
-import { ENCODE_BINARY } from "../transport/wire/fast-message.js";
+import { ENCODE_BINARY } from "../transport/fast-message.js";
 import { SubmitTaskReply, SubmitTasksReply } from "./submit-replies.js";
 
 function row(overrides: Partial<TaskRow> = {}): TaskRow {

@@ -1,11 +1,23 @@
 import { create } from "@bufbuild/protobuf";
-import { SubmitErrorSchema, SubmitTasksResultSchema, type SubmitTasksResult } from "../../gen/taskqueue/v1/task_service_pb.js";
+import {
+  SubmitErrorSchema,
+  SubmitTaskResponseSchema,
+  SubmitTasksResponseSchema,
+  SubmitTasksResultSchema,
+  type SubmitTasksResult,
+} from "../../gen/taskqueue/v1/task_service_pb.js";
 import type { Task } from "../../gen/taskqueue/v1/task_pb.js";
 import type { TaskRow } from "../db/schema.js";
-import { defineLazyField, ENCODE_BINARY, type SelfEncoding } from "../transport/wire/fast-message.js";
-import { ProtoWriter } from "../transport/wire/proto-writer.js";
+import { defineLazyField, ENCODE_BINARY, type SelfEncoding } from "../transport/fast-message.js";
+import { fieldNumbers } from "../../wire/field-numbers.js";
+import { ProtoWriter } from "../../wire/proto-writer.js";
 import { taskOfRow } from "./task-mapper.js";
 import { writeTaskRow } from "./task-wire.js";
+
+const SINGLE = fieldNumbers(SubmitTaskResponseSchema);
+const BATCH = fieldNumbers(SubmitTasksResponseSchema);
+const RESULT = fieldNumbers(SubmitTasksResultSchema);
+const ERROR = fieldNumbers(SubmitErrorSchema);
 
 /** The outcome of one item of a batch submit: its stored task, or why it was refused. */
 export type SubmitOutcome = { row: TaskRow; existing: boolean } | { error: { code: string; message: string; field: string } };
@@ -30,16 +42,16 @@ export class SubmitTasksReply implements SelfEncoding {
   [ENCODE_BINARY](): Uint8Array {
     const w = new ProtoWriter(64 + this.outcomes.length * 140);
     for (const o of this.outcomes) {
-      const result = w.begin(1);
+      const result = w.fork(BATCH.results);
       if ("error" in o) {
-        const error = w.begin(2);
-        w.string(1, o.error.code).string(2, o.error.message).string(3, o.error.field);
-        w.end(error);
+        const error = w.fork(RESULT.error);
+        w.stringIfSet(ERROR.code, o.error.code).stringIfSet(ERROR.message, o.error.message).stringIfSet(ERROR.field, o.error.field);
+        w.join(error);
       } else {
-        writeTaskRow(w, 1, o.row, { withPayload: false, basic: this.basic });
-        w.bool(3, o.existing);
+        writeTaskRow(w, RESULT.task, o.row, { withPayload: false, basic: this.basic });
+        w.boolIfSet(RESULT.existing, o.existing);
       }
-      w.end(result);
+      w.join(result);
     }
     return w.finish();
   }
@@ -64,8 +76,8 @@ export class SubmitTaskReply implements SelfEncoding {
 
   [ENCODE_BINARY](): Uint8Array {
     const w = new ProtoWriter(256 + this.row.payload.length * 2);
-    writeTaskRow(w, 1, this.row);
-    w.bool(2, this.existing);
+    writeTaskRow(w, SINGLE.task, this.row);
+    w.boolIfSet(SINGLE.existing, this.existing);
     return w.finish();
   }
 }

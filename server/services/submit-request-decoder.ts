@@ -8,12 +8,16 @@ import {
   SubmitTasksRequestSchema,
   type TaskView,
 } from "../../gen/taskqueue/v1/task_service_pb.js";
-import { emptyStringMemo, ProtoReader, readStringMapEntry, WireType } from "../../worker/wire/proto-reader.js";
+import { fieldNumbers } from "../../wire/field-numbers.js";
+import { emptyStringMemo, ProtoReader, WireType } from "../../wire/proto-reader.js";
+import { readStringMapEntry } from "../../wire/string-map.js";
 import { decodeJsonOneof } from "./json-oneof.js";
 import { withReflectiveFallback } from "./reflective-fallback.js";
 
 const LEN = WireType.lengthDelimited;
 const VARINT = WireType.varint;
+const BATCH = fieldNumbers(SubmitTasksRequestSchema);
+const TASK = fieldNumbers(SubmitTaskRequestSchema);
 
 /**
  * Decodes a `SubmitTasksRequest` without reflection: the same message protobuf-es would
@@ -47,8 +51,8 @@ function decodeFast(bytes: Uint8Array): SubmitTasksRequest {
   const types = emptyStringMemo();
   while (reader.more) {
     const tag = reader.tag();
-    if (tag === ((1 << 3) | LEN)) tasks.push(readTask(reader, reader.delimitedEnd(), queues, types));
-    else if (tag === ((2 << 3) | VARINT)) view = reader.int32();
+    if (tag === ((BATCH.tasks << 3) | LEN)) tasks.push(readTask(reader, reader.delimitedEnd(), queues, types));
+    else if (tag === ((BATCH.view << 3) | VARINT)) view = reader.int32();
     else reader.skip(tag & 7);
   }
   return { $typeName: "taskqueue.v1.SubmitTasksRequest", tasks, view: view as TaskView };
@@ -71,37 +75,37 @@ function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof em
   while (reader.pos < end) {
     const tag = reader.tag();
     switch (tag) {
-      case (1 << 3) | LEN:
+      case (TASK.queue << 3) | LEN:
         task.queue = reader.repeatedString(queues);
         break;
-      case (2 << 3) | LEN:
+      case (TASK.type << 3) | LEN:
         task.type = reader.repeatedString(types);
         break;
-      case (3 << 3) | LEN:
+      case (TASK.payload << 3) | LEN:
         task.payloadData = decodeJsonOneof("payload", reader.bytes());
         break;
-      case (4 << 3) | LEN:
+      case (TASK.payloadBytes << 3) | LEN:
         task.payloadData = { case: "payloadBytes", value: Uint8Array.from(reader.bytes()) };
         break;
-      case (5 << 3) | VARINT:
+      case (TASK.priority << 3) | VARINT:
         task.priority = reader.int32();
         break;
-      case (6 << 3) | LEN:
+      case (TASK.retryPolicy << 3) | LEN:
         task.retryPolicy = fromBinary(RetryPolicySchema, reader.bytes());
         break;
-      case (7 << 3) | LEN:
+      case (TASK.idempotencyKey << 3) | LEN:
         task.idempotencyKey = reader.string();
         break;
-      case (8 << 3) | LEN:
+      case (TASK.labels << 3) | LEN:
         readStringMapEntry(reader, reader.delimitedEnd(), task.labels);
         break;
-      case (9 << 3) | LEN:
+      case (TASK.runAt << 3) | LEN:
         task.runAt = fromBinary(TimestampSchema, reader.bytes());
         break;
-      case (10 << 3) | LEN:
+      case (TASK.timeout << 3) | LEN:
         task.timeout = fromBinary(DurationSchema, reader.bytes());
         break;
-      case (11 << 3) | LEN:
+      case (TASK.startTimeout << 3) | LEN:
         task.startTimeout = fromBinary(DurationSchema, reader.bytes());
         break;
       default:

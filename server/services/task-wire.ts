@@ -1,7 +1,16 @@
+import { RetryPolicySchema, TaskErrorSchema, TaskProgressSchema, TaskSchema } from "../../gen/taskqueue/v1/task_pb.js";
+import { fieldNumbers } from "../../wire/field-numbers.js";
 import type { TaskRow } from "../db/schema.js";
-import type { ProtoWriter } from "../transport/wire/proto-writer.js";
-import { writeDuration, writeStoredData, writeStringMap, writeTimestamp } from "../transport/wire/well-known.js";
+import type { ProtoWriter } from "../../wire/proto-writer.js";
+import { writeDuration, writeTimestamp } from "../../wire/proto-time.js";
+import { writeStringMap } from "../../wire/string-map.js";
+import { writeStoredData } from "./stored-data-wire.js";
 import { apiStateOf } from "./task-mapper.js";
+
+const TASK = fieldNumbers(TaskSchema);
+const ERROR = fieldNumbers(TaskErrorSchema);
+const PROGRESS = fieldNumbers(TaskProgressSchema);
+const RETRY = fieldNumbers(RetryPolicySchema);
 
 /**
  * Writes a stored task as a `taskqueue.v1.Task` message field, the same message
@@ -14,45 +23,51 @@ export function writeTaskRow(
   row: TaskRow,
   options: { withPayload?: boolean; basic?: boolean } = {},
 ): void {
-  const task = w.begin(field);
-  w.string(1, row.id).string(2, row.queue).string(3, row.type);
+  const task = w.fork(field);
+  w.stringIfSet(TASK.id, row.id).stringIfSet(TASK.queue, row.queue).stringIfSet(TASK.type, row.type);
   if (options.basic) {
-    w.int32(7, apiStateOf(row.state));
-    writeDate(w, 10, row.created_at);
-    w.end(task);
+    w.int32IfSet(TASK.state, apiStateOf(row.state));
+    writeDate(w, TASK.createdAt, row.created_at);
+    w.join(task);
     return;
   }
-  if (options.withPayload !== false) writeStoredData(w, 4, 5, row.payload, row.payload_format);
-  w.int32(6, row.priority).int32(7, apiStateOf(row.state)).int32(8, row.attempt).int32(9, row.max_attempts);
-  writeDate(w, 10, row.created_at);
-  writeDate(w, 11, row.scheduled_at);
-  writeDate(w, 12, row.started_at);
-  writeDate(w, 13, row.finished_at);
-  if (row.result && row.result_format) writeStoredData(w, 14, 15, row.result, row.result_format);
+  if (options.withPayload !== false) writeStoredData(w, TASK.payload, TASK.payloadBytes, row.payload, row.payload_format);
+  w.int32IfSet(TASK.priority, row.priority)
+    .int32IfSet(TASK.state, apiStateOf(row.state))
+    .int32IfSet(TASK.attempt, row.attempt)
+    .int32IfSet(TASK.maxAttempts, row.max_attempts);
+  writeDate(w, TASK.createdAt, row.created_at);
+  writeDate(w, TASK.scheduledAt, row.scheduled_at);
+  writeDate(w, TASK.startedAt, row.started_at);
+  writeDate(w, TASK.finishedAt, row.finished_at);
+  if (row.result && row.result_format) writeStoredData(w, TASK.result, TASK.resultBytes, row.result, row.result_format);
   if (row.last_error) {
-    const error = w.begin(16);
+    const error = w.fork(TASK.lastError);
     const e = row.last_error;
-    w.string(1, e.message).string(2, e.type ?? "").bool(3, e.nonRetryable ?? false).int32(4, e.attempt ?? 0);
-    w.end(error);
+    w.stringIfSet(ERROR.message, e.message)
+      .stringIfSet(ERROR.type, e.type ?? "")
+      .boolIfSet(ERROR.nonRetryable, e.nonRetryable ?? false)
+      .int32IfSet(ERROR.attempt, e.attempt ?? 0);
+    w.join(error);
   }
-  w.string(17, row.idempotency_key ?? "");
-  writeStringMap(w, 18, row.labels);
-  if (row.timeout_ms) writeDuration(w, 19, row.timeout_ms);
-  w.string(20, row.worker_id ?? "");
+  w.stringIfSet(TASK.idempotencyKey, row.idempotency_key ?? "");
+  writeStringMap(w, TASK.labels, row.labels, true);
+  if (row.timeout_ms) writeDuration(w, TASK.timeout, row.timeout_ms);
+  w.stringIfSet(TASK.workerId, row.worker_id ?? "");
   if (row.progress) {
-    const progress = w.begin(21);
-    w.float(1, row.progress.percent).string(2, row.progress.message);
-    w.end(progress);
+    const progress = w.fork(TASK.progress);
+    w.floatIfSet(PROGRESS.percent, row.progress.percent).stringIfSet(PROGRESS.message, row.progress.message);
+    w.join(progress);
   }
-  const retry = w.begin(22);
-  w.int32(1, row.max_attempts);
-  writeDuration(w, 2, row.backoff_initial_ms);
-  writeDuration(w, 3, row.backoff_max_ms);
-  w.double(4, row.backoff_multiplier);
-  w.end(retry);
-  w.string(23, row.cancel_reason ?? "");
-  writeDate(w, 24, row.start_deadline);
-  w.end(task);
+  const retry = w.fork(TASK.retryPolicy);
+  w.int32IfSet(RETRY.maxAttempts, row.max_attempts);
+  writeDuration(w, RETRY.initialBackoff, row.backoff_initial_ms);
+  writeDuration(w, RETRY.maxBackoff, row.backoff_max_ms);
+  w.doubleIfSet(RETRY.backoffMultiplier, row.backoff_multiplier);
+  w.join(retry);
+  w.stringIfSet(TASK.cancelReason, row.cancel_reason ?? "");
+  writeDate(w, TASK.startDeadline, row.start_deadline);
+  w.join(task);
 }
 
 function writeDate(w: ProtoWriter, field: number, date: Date | null): void {

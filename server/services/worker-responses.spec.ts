@@ -2,7 +2,7 @@ import { equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ConnectResponseSchema, ResultStatus } from "../../gen/taskqueue/v1/worker_service_pb.js";
 import type { LeasedRecord } from "../redis/queue-store.js";
-import { ENCODE_BINARY } from "../transport/wire/fast-message.js";
+import { ENCODE_BINARY } from "../transport/fast-message.js";
 import { acksResponses, AcksResponse, AssignmentResponse, assignmentResponses, leasedTaskSizeBound } from "./worker-responses.js";
 
 function leased(overrides: Partial<LeasedRecord> = {}): LeasedRecord {

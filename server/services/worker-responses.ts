@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   type ConnectResponse,
+  ConnectResponseSchema,
   LeasedTaskSchema,
   ResultAckSchema,
   ResultAcksSchema,
@@ -11,9 +12,12 @@ import {
 import { PayloadFormat } from "../db/schema.js";
 import { ACKS_SPLIT_BYTES, ASSIGNMENT_SPLIT_BYTES, jsonValueSizeBound } from "../message-limits.js";
 import type { LeasedRecord } from "../redis/queue-store.js";
-import { defineLazyField, ENCODE_BINARY, type SelfEncoding } from "../transport/wire/fast-message.js";
-import { ProtoWriter } from "../transport/wire/proto-writer.js";
-import { writeDuration, writeStoredData, writeStringMap, writeTimestamp } from "../transport/wire/well-known.js";
+import { defineLazyField, ENCODE_BINARY, type SelfEncoding } from "../transport/fast-message.js";
+import { fieldNumbers } from "../../wire/field-numbers.js";
+import { ProtoWriter } from "../../wire/proto-writer.js";
+import { writeDuration, writeTimestamp } from "../../wire/proto-time.js";
+import { writeStringMap } from "../../wire/string-map.js";
+import { writeStoredData } from "./stored-data-wire.js";
 import { decodeData } from "./payload-codec.js";
 import { durationFromMs, timestampFromEpochMs } from "./proto-time.js";
 
@@ -46,8 +50,11 @@ abstract class HotResponse implements SelfEncoding {
   abstract [ENCODE_BINARY](): Uint8Array;
 }
 
-/** Field number of `ConnectResponse.assignment`. */
-const ASSIGNMENT_FIELD = 2;
+const RESPONSE = fieldNumbers(ConnectResponseSchema);
+const ASSIGNMENT = fieldNumbers(TaskAssignmentSchema);
+const LEASED = fieldNumbers(LeasedTaskSchema);
+const ACKS = fieldNumbers(ResultAcksSchema);
+const ACK = fieldNumbers(ResultAckSchema);
 /** Most bytes a `ConnectResponse` adds around its member: a tag and a length. */
 const MESSAGE_HEADER_BYTES = 6;
 
@@ -73,11 +80,11 @@ export class AssignmentResponse extends HotResponse {
   }
 
   [ENCODE_BINARY](): Uint8Array {
-    if (this.encodedTasks) return wrapField(ASSIGNMENT_FIELD, this.encodedTasks);
+    if (this.encodedTasks) return wrapField(RESPONSE.assignment, this.encodedTasks);
     const w = new ProtoWriter(64 + this.tasks.length * 160);
-    const assignment = w.begin(ASSIGNMENT_FIELD);
+    const assignment = w.fork(RESPONSE.assignment);
     for (const t of this.tasks) writeLeasedTask(w, t);
-    w.end(assignment);
+    w.join(assignment);
     return w.finish();
   }
 }
@@ -110,7 +117,7 @@ export function assignmentResponses(tasks: LeasedRecord[], splitBytes = ASSIGNME
   const ends: number[] = [];
   for (const t of tasks) {
     writeLeasedTask(w, t);
-    ends.push(w.wire.length);
+    ends.push(w.length);
   }
   const bytes = w.finish();
   const responses: AssignmentResponse[] = [];
@@ -128,15 +135,15 @@ export function assignmentResponses(tasks: LeasedRecord[], splitBytes = ASSIGNME
 
 /** Writes one `TaskAssignment.tasks` entry. */
 function writeLeasedTask(w: ProtoWriter, t: LeasedRecord): void {
-  const task = w.begin(1);
-  w.string(1, t.id).string(2, t.queue).string(3, t.type);
-  writeStoredData(w, 4, 5, t.payload, t.payloadFormat);
-  w.int32(6, t.attempt).int32(7, t.maxAttempts).string(8, t.leaseToken);
-  writeTimestamp(w, 9, t.deadlineMs);
-  if (t.timeoutMs > 0) writeDuration(w, 10, t.timeoutMs);
-  writeStringMap(w, 11, t.labels);
-  writeTimestamp(w, 12, t.createdMs);
-  w.end(task);
+  const task = w.fork(ASSIGNMENT.tasks);
+  w.stringIfSet(LEASED.taskId, t.id).stringIfSet(LEASED.queue, t.queue).stringIfSet(LEASED.type, t.type);
+  writeStoredData(w, LEASED.payload, LEASED.payloadBytes, t.payload, t.payloadFormat);
+  w.int32IfSet(LEASED.attempt, t.attempt).int32IfSet(LEASED.maxAttempts, t.maxAttempts).stringIfSet(LEASED.leaseToken, t.leaseToken);
+  writeTimestamp(w, LEASED.leaseDeadline, t.deadlineMs);
+  if (t.timeoutMs > 0) writeDuration(w, LEASED.timeout, t.timeoutMs);
+  writeStringMap(w, LEASED.labels, t.labels, true);
+  writeTimestamp(w, LEASED.createdAt, t.createdMs);
+  w.join(task);
 }
 
 /** `body` as the length-delimited field `field` of a message of its own. */
@@ -194,13 +201,16 @@ export class AcksResponse extends HotResponse {
 
   [ENCODE_BINARY](): Uint8Array {
     const w = new ProtoWriter(16 + this.acks.length * 72);
-    const acks = w.begin(3);
+    const acks = w.fork(RESPONSE.acks);
     for (const a of this.acks) {
-      const ack = w.begin(1);
-      w.string(1, a.taskId).string(2, a.leaseToken).int32(3, a.status).string(4, a.message ?? "");
-      w.end(ack);
+      const ack = w.fork(ACKS.acks);
+      w.stringIfSet(ACK.taskId, a.taskId)
+        .stringIfSet(ACK.leaseToken, a.leaseToken)
+        .int32IfSet(ACK.status, a.status)
+        .stringIfSet(ACK.message, a.message ?? "");
+      w.join(ack);
     }
-    w.end(acks);
+    w.join(acks);
     return w.finish();
   }
 }

@@ -11,7 +11,7 @@ import {
 } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 import type { RequestDecoders } from "./service-registration.js";
-import { ENCODE_BINARY, isSelfEncoding } from "./wire/fast-message.js";
+import { ENCODE_BINARY, isSelfEncoding } from "./fast-message.js";
 
 /**
  * The gRPC path of a method: `/package.Service/Method`, e.g.

@@ -3,13 +3,18 @@
  * e.g. `npm run worker -- --server localhost:50051 --queues default,emails --concurrency 20`.
  * SIGINT or SIGTERM stops it gracefully (running tasks finish first), then it exits 0.
  */
-import { createLogger } from "../../server/observability/logger.js";
+import { pino } from "pino";
 import { createWorker } from "../index.js";
 import { ExampleConfigError, readExampleConfig, type ExampleConfig } from "./config.js";
 import { exampleHandlers } from "./handlers.js";
 
 async function main(): Promise<void> {
-  const logger = createLogger({ name: "example-worker" });
+  const logger = pino({
+    name: "example-worker",
+    level: process.env.LOG_LEVEL ?? "info",
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
   let config: ExampleConfig;
   try {
     config = readExampleConfig(process.argv.slice(2), process.env);

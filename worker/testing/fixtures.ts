@@ -1,12 +1,11 @@
 import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { durationFromMs, ValueSchema } from "@bufbuild/protobuf/wkt";
-import type { Logger } from "pino";
 import { LeasedTaskSchema, type LeasedTask } from "../../gen/taskqueue/v1/worker_service_pb.js";
-import { createLogger } from "../../server/observability/logger.js";
+import { defaultWorkerLogger, type Logger } from "../logger.js";
 
 /** A logger for tests: silent unless TEST_LOG_LEVEL is set. */
 export function testLogger(): Logger {
-  return createLogger({ name: "worker-test", level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  return defaultWorkerLogger("worker-test", process.env.TEST_LOG_LEVEL ?? "silent");
 }
 
 /** Fields of {@link leasedTask}. */

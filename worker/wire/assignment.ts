@@ -1,4 +1,8 @@
-import { emptyStringMemo, ProtoReader, readStringMapEntry, WireType, type StringMemo } from "./proto-reader.js";
+import { TimestampSchema } from "@bufbuild/protobuf/wkt";
+import { LeasedTaskSchema, TaskAssignmentSchema } from "../../gen/taskqueue/v1/worker_service_pb.js";
+import { fieldNumbers } from "../../wire/field-numbers.js";
+import { emptyStringMemo, ProtoReader, WireType, type StringMemo } from "../../wire/proto-reader.js";
+import { readStringMapEntry } from "../../wire/string-map.js";
 
 /** How a task's input was sent. */
 export const PayloadKind = {
@@ -39,21 +43,23 @@ export interface AssignedTask {
   createdAtMs: number | undefined;
 }
 
-// Field numbers of TaskAssignment, LeasedTask, map entries, Timestamp and Duration.
-const ASSIGNMENT_TASKS = 1;
-const TASK_ID = 1;
-const QUEUE = 2;
-const TYPE = 3;
-const PAYLOAD = 4;
-const PAYLOAD_BYTES = 5;
-const ATTEMPT = 6;
-const MAX_ATTEMPTS = 7;
-const LEASE_TOKEN = 8;
-const TIMEOUT = 10;
-const LABELS = 11;
-const CREATED_AT = 12;
-const SECONDS = 1;
-const NANOS = 2;
+// Field numbers of TaskAssignment, LeasedTask, Timestamp and Duration.
+const ASSIGNMENT_TASKS = fieldNumbers(TaskAssignmentSchema).tasks;
+const LEASED = fieldNumbers(LeasedTaskSchema);
+const TASK_ID = LEASED.taskId;
+const QUEUE = LEASED.queue;
+const TYPE = LEASED.type;
+const PAYLOAD = LEASED.payload;
+const PAYLOAD_BYTES = LEASED.payloadBytes;
+const ATTEMPT = LEASED.attempt;
+const MAX_ATTEMPTS = LEASED.maxAttempts;
+const LEASE_TOKEN = LEASED.leaseToken;
+const TIMEOUT = LEASED.timeout;
+const LABELS = LEASED.labels;
+const CREATED_AT = LEASED.createdAt;
+// Timestamp and Duration share their field numbers.
+const SECONDS = fieldNumbers(TimestampSchema).seconds;
+const NANOS = fieldNumbers(TimestampSchema).nanos;
 
 const LEN = WireType.lengthDelimited;
 const VARINT = WireType.varint;

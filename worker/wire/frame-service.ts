@@ -1,7 +1,7 @@
-import { clone, createFileRegistry, type DescFile, type Message } from "@bufbuild/protobuf";
+import type { Message } from "@bufbuild/protobuf";
 import type { GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { FieldDescriptorProto_Type, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { file_taskqueue_v1_worker_service } from "../../gen/taskqueue/v1/worker_service_pb.js";
+import { bytesFieldsService } from "../../wire/bytes-fields-service.js";
 
 /** Case names of the `ConnectRequest.message` oneof. */
 export type RequestCase = "hello" | "credit" | "heartbeat" | "results" | "progress" | "draining";
@@ -40,18 +40,9 @@ export type FrameService = GenService<{
 export const frameService: FrameService = buildFrameService();
 
 function buildFrameService(): FrameService {
-  const file = file_taskqueue_v1_worker_service;
-  const proto = clone(FileDescriptorProtoSchema, file.proto);
-  for (const message of proto.messageType) {
-    if (message.name !== "ConnectRequest" && message.name !== "ConnectResponse") continue;
-    for (const field of message.field) {
-      field.type = FieldDescriptorProto_Type.BYTES;
-      field.typeName = "";
-    }
-  }
-  const dependencies = new Map<string, DescFile>(file.dependencies.map((dep) => [dep.proto.name, dep]));
-  const registry = createFileRegistry(proto, (name) => dependencies.get(name));
-  const service = registry.getService("taskqueue.v1.WorkerService");
-  if (!service) throw new Error("taskqueue.v1.WorkerService missing from its own file");
+  const service = bytesFieldsService(file_taskqueue_v1_worker_service, "WorkerService", {
+    ConnectRequest: "all",
+    ConnectResponse: "all",
+  });
   return service as unknown as FrameService;
 }

@@ -3,6 +3,8 @@ import {
   CancelCommandSchema,
   DrainCommandSchema,
   HeartbeatAckSchema,
+  ResultAckSchema,
+  ResultAcksSchema,
   WelcomeSchema,
   type CancelCommand,
   type DrainCommand,
@@ -10,9 +12,10 @@ import {
   type ResultStatus,
   type Welcome,
 } from "../../gen/taskqueue/v1/worker_service_pb.js";
+import { fieldNumbers } from "../../wire/field-numbers.js";
+import { ProtoReader, WireType } from "../../wire/proto-reader.js";
 import { decodeAssignment, type AssignedTask } from "./assignment.js";
 import type { ResponseFrame } from "./frame-service.js";
-import { ProtoReader, WireType } from "./proto-reader.js";
 
 /** A `ResultAck` decoded by hand. */
 export interface ReceivedAck {
@@ -60,13 +63,16 @@ export function decodeServerMessage(frame: ResponseFrame): ServerMessage {
   }
 }
 
+const ACKS = fieldNumbers(ResultAcksSchema);
+const ACK = fieldNumbers(ResultAckSchema);
+
 /** Decodes a `ResultAcks` message. */
 export function decodeAcks(bytes: Uint8Array): ReceivedAck[] {
   const reader = new ProtoReader(bytes);
   const acks: ReceivedAck[] = [];
   while (reader.more) {
     const tag = reader.tag();
-    if (tag === ((1 << 3) | WireType.lengthDelimited)) acks.push(readAck(reader, reader.delimitedEnd()));
+    if (tag === ((ACKS.acks << 3) | WireType.lengthDelimited)) acks.push(readAck(reader, reader.delimitedEnd()));
     else reader.skip(tag & 7);
   }
   return acks;
@@ -77,16 +83,16 @@ function readAck(reader: ProtoReader, end: number): ReceivedAck {
   while (reader.pos < end) {
     const tag = reader.tag();
     switch (tag) {
-      case (1 << 3) | WireType.lengthDelimited:
+      case (ACK.taskId << 3) | WireType.lengthDelimited:
         ack.taskId = reader.string();
         break;
-      case (2 << 3) | WireType.lengthDelimited:
+      case (ACK.leaseToken << 3) | WireType.lengthDelimited:
         ack.leaseToken = reader.string();
         break;
-      case (3 << 3) | WireType.varint:
+      case (ACK.status << 3) | WireType.varint:
         ack.status = reader.int32();
         break;
-      case (4 << 3) | WireType.lengthDelimited:
+      case (ACK.message << 3) | WireType.lengthDelimited:
         ack.message = reader.string();
         break;
       default:

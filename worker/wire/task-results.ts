@@ -1,8 +1,15 @@
 import type { JsonValue } from "@bufbuild/protobuf";
+import {
+  TaskFailureSchema,
+  TaskResultSchema,
+  TaskResultsSchema,
+  TaskSuccessSchema,
+} from "../../gen/taskqueue/v1/worker_service_pb.js";
+import { fieldNumbers } from "../../wire/field-numbers.js";
+import { writeJsonValue } from "../../wire/json-value.js";
+import { WireType } from "../../wire/proto-reader.js";
+import { ProtoWriter } from "../../wire/proto-writer.js";
 import type { FailureInfo } from "../payload.js";
-import { writeJsonValue } from "./json-value.js";
-import { WireType } from "./proto-reader.js";
-import { ProtoWriter } from "./proto-writer.js";
 
 /** A decided result on its way to the server: one `TaskResult` before encoding. */
 export type OutgoingResult =
@@ -28,16 +35,18 @@ export type OutgoingResult =
     };
 
 // Field numbers of TaskResults, TaskResult, TaskSuccess and TaskFailure.
-const RESULTS = 1;
-const TASK_ID = 1;
-const LEASE_TOKEN = 2;
-const SUCCESS = 3;
-const FAILURE = 4;
-const RESULT_JSON = 1;
-const RESULT_BYTES = 2;
-const FAILURE_MESSAGE = 1;
-const FAILURE_TYPE = 2;
-const FAILURE_NON_RETRYABLE = 3;
+const RESULTS = fieldNumbers(TaskResultsSchema).results;
+const RESULT = fieldNumbers(TaskResultSchema);
+const TASK_ID = RESULT.taskId;
+const LEASE_TOKEN = RESULT.leaseToken;
+const SUCCESS = RESULT.success;
+const FAILURE = RESULT.failure;
+const RESULT_JSON = fieldNumbers(TaskSuccessSchema).result;
+const RESULT_BYTES = fieldNumbers(TaskSuccessSchema).resultBytes;
+const FAILURE_FIELDS = fieldNumbers(TaskFailureSchema);
+const FAILURE_MESSAGE = FAILURE_FIELDS.message;
+const FAILURE_TYPE = FAILURE_FIELDS.type;
+const FAILURE_NON_RETRYABLE = FAILURE_FIELDS.nonRetryable;
 
 /** Rough encoded size of one result with a small output, to size the buffer up front. */
 const BYTES_PER_RESULT = 96;

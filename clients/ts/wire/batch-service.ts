@@ -1,7 +1,7 @@
-import { clone, createFileRegistry, type DescFile, type Message } from "@bufbuild/protobuf";
+import type { Message } from "@bufbuild/protobuf";
 import type { GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { FieldDescriptorProto_Type, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { file_taskqueue_v1_task_service, type TaskView } from "../../../gen/taskqueue/v1/task_service_pb.js";
+import { bytesFieldsService } from "../../../wire/bytes-fields-service.js";
 
 /** A `SubmitTasksRequest` whose tasks are already encoded `SubmitTaskRequest` messages. */
 export type EncodedSubmitTasksRequest = Message<"taskqueue.v1.SubmitTasksRequest"> & {
@@ -37,23 +37,9 @@ export type BatchService = GenService<{
 export const batchService: BatchService = buildBatchService();
 
 function buildBatchService(): BatchService {
-  const file = file_taskqueue_v1_task_service;
-  const proto = clone(FileDescriptorProtoSchema, file.proto);
-  const asBytes = new Map([
-    ["SubmitTasksRequest", "tasks"],
-    ["SubmitTasksResponse", "results"],
-  ]);
-  for (const message of proto.messageType) {
-    const fieldName = asBytes.get(message.name);
-    const field = message.field.find((f) => f.name === fieldName);
-    if (fieldName === undefined) continue;
-    if (!field) throw new Error(`taskqueue.v1.${message.name}.${fieldName} missing from its own file`);
-    field.type = FieldDescriptorProto_Type.BYTES;
-    field.typeName = "";
-  }
-  const dependencies = new Map<string, DescFile>(file.dependencies.map((dep) => [dep.proto.name, dep]));
-  const registry = createFileRegistry(proto, (name) => dependencies.get(name));
-  const service = registry.getService("taskqueue.v1.TaskService");
-  if (!service) throw new Error("taskqueue.v1.TaskService missing from its own file");
+  const service = bytesFieldsService(file_taskqueue_v1_task_service, "TaskService", {
+    SubmitTasksRequest: ["tasks"],
+    SubmitTasksResponse: ["results"],
+  });
   return service as unknown as BatchService;
 }

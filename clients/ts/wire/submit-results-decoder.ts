@@ -1,24 +1,29 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { TaskSchema, type Task, type TaskState } from "../../../gen/taskqueue/v1/task_pb.js";
-import { emptyStringMemo, ProtoReader, WireType, type StringMemo } from "../../../worker/wire/proto-reader.js";
+import { SubmitErrorSchema, SubmitTasksResultSchema } from "../../../gen/taskqueue/v1/task_service_pb.js";
+import { fieldNumbers } from "../../../wire/field-numbers.js";
+import { emptyStringMemo, ProtoReader, WireType, type StringMemo } from "../../../wire/proto-reader.js";
 import { missingOutcomeError, SubmitItemError } from "../errors.js";
 import type { SubmitTasksItem, TaskSummary } from "../submit-results.js";
 
 // Field numbers of SubmitTasksResult, SubmitError, Task and Timestamp.
-const RESULT_TASK = 1;
-const RESULT_ERROR = 2;
-const RESULT_EXISTING = 3;
-const ERROR_CODE = 1;
-const ERROR_MESSAGE = 2;
-const ERROR_FIELD = 3;
-const TASK_ID = 1;
-const TASK_QUEUE = 2;
-const TASK_TYPE = 3;
-const TASK_STATE = 7;
-const TASK_CREATED_AT = 10;
-const SECONDS = 1;
-const NANOS = 2;
+const RESULT = fieldNumbers(SubmitTasksResultSchema);
+const RESULT_TASK = RESULT.task;
+const RESULT_ERROR = RESULT.error;
+const RESULT_EXISTING = RESULT.existing;
+const ERROR = fieldNumbers(SubmitErrorSchema);
+const ERROR_CODE = ERROR.code;
+const ERROR_MESSAGE = ERROR.message;
+const ERROR_FIELD = ERROR.field;
+const TASK = fieldNumbers(TaskSchema);
+const TASK_ID = TASK.id;
+const TASK_QUEUE = TASK.queue;
+const TASK_TYPE = TASK.type;
+const TASK_STATE = TASK.state;
+const TASK_CREATED_AT = TASK.createdAt;
+const SECONDS = fieldNumbers(TimestampSchema).seconds;
+const NANOS = fieldNumbers(TimestampSchema).nanos;
 
 const LEN = WireType.lengthDelimited;
 const VARINT = WireType.varint;

@@ -5,8 +5,7 @@ import { fromJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { SubmitTaskRequestSchema, SubmitTasksRequestSchema, TaskView } from "../../../gen/taskqueue/v1/task_service_pb.js";
-import { ProtoWriter } from "../../../worker/wire/proto-writer.js";
-import { durationParts, timestampParts } from "../proto-time.js";
+import { ProtoWriter } from "../../../wire/proto-writer.js";
 import { checkTaskSpec } from "../spec-checks.js";
 import { submitTaskRequestOf } from "../submit-request-message.js";
 import type { TaskSpec } from "../task-spec.js";
@@ -80,27 +79,6 @@ describe("SubmitTaskRequest encoder", () => {
       expect(Buffer.compare(Buffer.from(viaBytes), Buffer.from(viaMessages))).toBe(0);
     }
     expect(encodeSubmitTasks([])).toEqual([]);
-  });
-
-  it("converts times as protobuf-es does", () => {
-    for (const ms of [0, 1, 999, 1000, 1500, -1, -999, -1000, -1500, 1_700_000_000_123, -8_000_000_000_000]) {
-      const timestamp = timestampFromMs(ms);
-      expect(timestampParts(ms)).toEqual({ seconds: Number(timestamp.seconds), nanos: timestamp.nanos });
-      const duration = durationFromMs(ms);
-      expect(durationParts(ms)).toEqual({ seconds: Number(duration.seconds), nanos: duration.nanos });
-    }
-    expect(timestampParts(0.9999999)).toEqual({ seconds: 0, nanos: 1_000_000 });
-    expect(timestampParts(999.9999999)).toEqual({ seconds: 1, nanos: 0 });
-    expect(durationParts(-0.25)).toEqual({ seconds: 0, nanos: -250_000 });
-  });
-
-  it("writes int64 varints as protobuf-es does", () => {
-    const values = [0, 1, 127, 128, 2 ** 32 - 1, 2 ** 32, 2 ** 35 + 7, 2 ** 53 - 1, -1, -2, -(2 ** 31), -(2 ** 32) - 1, -(2 ** 53) + 1];
-    for (const value of values) {
-      const ours = new ProtoWriter(1).int64(value).finish();
-      const theirs = new BinaryWriter().int64(value).finish();
-      expect([value, Buffer.from(ours).toString("hex")]).toEqual([value, Buffer.from(theirs).toString("hex")]);
-    }
   });
 });
 

@@ -1,31 +1,30 @@
-import { writeJsonValue } from "../../../worker/wire/json-value.js";
-import { WireType } from "../../../worker/wire/proto-reader.js";
-import { ProtoWriter } from "../../../worker/wire/proto-writer.js";
-import { durationParts, timestampParts } from "../proto-time.js";
+import { RetryPolicySchema } from "../../../gen/taskqueue/v1/task_pb.js";
+import { SubmitTaskRequestSchema } from "../../../gen/taskqueue/v1/task_service_pb.js";
+import { fieldNumbers } from "../../../wire/field-numbers.js";
+import { writeJsonValue } from "../../../wire/json-value.js";
+import { WireType } from "../../../wire/proto-reader.js";
+import { ProtoWriter } from "../../../wire/proto-writer.js";
+import { writeDuration, writeTimestamp } from "../../../wire/proto-time.js";
+import { writeStringMap } from "../../../wire/string-map.js";
 import type { TaskSpec } from "../task-spec.js";
 
-// Field numbers of SubmitTaskRequest.
-const QUEUE = 1;
-const TYPE = 2;
-const PAYLOAD = 3;
-const PAYLOAD_BYTES = 4;
-const PRIORITY = 5;
-const RETRY_POLICY = 6;
-const IDEMPOTENCY_KEY = 7;
-const LABELS = 8;
-const RUN_AT = 9;
-const TIMEOUT = 10;
-const START_TIMEOUT = 11;
-// Field numbers of RetryPolicy.
-const MAX_ATTEMPTS = 1;
-const INITIAL_BACKOFF = 2;
-const MAX_BACKOFF = 3;
-const BACKOFF_MULTIPLIER = 4;
-// Field numbers of Timestamp and Duration, and of map entries.
-const SECONDS = 1;
-const NANOS = 2;
-const ENTRY_KEY = 1;
-const ENTRY_VALUE = 2;
+const TASK = fieldNumbers(SubmitTaskRequestSchema);
+const POLICY = fieldNumbers(RetryPolicySchema);
+const QUEUE = TASK.queue;
+const TYPE = TASK.type;
+const PAYLOAD = TASK.payload;
+const PAYLOAD_BYTES = TASK.payloadBytes;
+const PRIORITY = TASK.priority;
+const RETRY_POLICY = TASK.retryPolicy;
+const IDEMPOTENCY_KEY = TASK.idempotencyKey;
+const LABELS = TASK.labels;
+const RUN_AT = TASK.runAt;
+const TIMEOUT = TASK.timeout;
+const START_TIMEOUT = TASK.startTimeout;
+const MAX_ATTEMPTS = POLICY.maxAttempts;
+const INITIAL_BACKOFF = POLICY.initialBackoff;
+const MAX_BACKOFF = POLICY.maxBackoff;
+const BACKOFF_MULTIPLIER = POLICY.backoffMultiplier;
 
 /** Rough encoded size of a task without payload, to size the buffer up front. */
 const BYTES_PER_TASK = 48;
@@ -66,34 +65,17 @@ export function writeSubmitTask(writer: ProtoWriter, spec: TaskSpec): void {
   if (spec.priority) writer.tag(PRIORITY, WireType.varint).int32(spec.priority);
   if (spec.retryPolicy !== undefined) writeRetryPolicy(writer, spec.retryPolicy);
   if (spec.idempotencyKey) writer.stringField(IDEMPOTENCY_KEY, spec.idempotencyKey);
-  if (spec.labels !== undefined) {
-    const labels = spec.labels;
-    for (const key of Object.keys(labels)) {
-      const entry = writer.fork(LABELS);
-      writer.stringField(ENTRY_KEY, key).stringField(ENTRY_VALUE, labels[key]);
-      writer.join(entry);
-    }
-  }
-  if (spec.runAt !== undefined) {
-    writeTime(writer, RUN_AT, timestampParts(spec.runAt instanceof Date ? spec.runAt.getTime() : spec.runAt));
-  }
-  if (spec.timeoutMs !== undefined) writeTime(writer, TIMEOUT, durationParts(spec.timeoutMs));
-  if (spec.startTimeoutMs !== undefined) writeTime(writer, START_TIMEOUT, durationParts(spec.startTimeoutMs));
+  if (spec.labels !== undefined) writeStringMap(writer, LABELS, spec.labels);
+  if (spec.runAt !== undefined) writeTimestamp(writer, RUN_AT, spec.runAt instanceof Date ? spec.runAt.getTime() : spec.runAt);
+  if (spec.timeoutMs !== undefined) writeDuration(writer, TIMEOUT, spec.timeoutMs);
+  if (spec.startTimeoutMs !== undefined) writeDuration(writer, START_TIMEOUT, spec.startTimeoutMs);
 }
 
 function writeRetryPolicy(writer: ProtoWriter, policy: NonNullable<TaskSpec["retryPolicy"]>): void {
   const mark = writer.fork(RETRY_POLICY);
   if (policy.maxAttempts) writer.tag(MAX_ATTEMPTS, WireType.varint).int32(policy.maxAttempts);
-  if (policy.initialBackoffMs !== undefined) writeTime(writer, INITIAL_BACKOFF, durationParts(policy.initialBackoffMs));
-  if (policy.maxBackoffMs !== undefined) writeTime(writer, MAX_BACKOFF, durationParts(policy.maxBackoffMs));
+  if (policy.initialBackoffMs !== undefined) writeDuration(writer, INITIAL_BACKOFF, policy.initialBackoffMs);
+  if (policy.maxBackoffMs !== undefined) writeDuration(writer, MAX_BACKOFF, policy.maxBackoffMs);
   if (policy.backoffMultiplier) writer.tag(BACKOFF_MULTIPLIER, WireType.fixed64).double(policy.backoffMultiplier);
-  writer.join(mark);
-}
-
-/** Writes a `Timestamp` or `Duration` message field. */
-function writeTime(writer: ProtoWriter, field: number, time: { seconds: number; nanos: number }): void {
-  const mark = writer.fork(field);
-  if (time.seconds !== 0) writer.tag(SECONDS, WireType.varint).int64(time.seconds);
-  if (time.nanos !== 0) writer.tag(NANOS, WireType.varint).int32(time.nanos);
   writer.join(mark);
 }

@@ -1,10 +1,17 @@
 import { WireType } from "./proto-reader.js";
 
+const FLOAT_BYTES = Buffer.alloc(4);
+
 /**
- * A minimal protobuf binary writer for the worker stream's hot messages. Writes go into
- * one growing buffer; a nested message reserves a single length byte and its body is moved
- * when it turns out to be 128 bytes or longer. Every method writes the field even when it
- * holds a default value: callers skip defaults themselves where proto3 would.
+ * The protobuf binary writer of every hand-written encoder: the server's hot responses, the
+ * worker SDK's requests and the TypeScript client's batch submits. Writes go into one growing
+ * buffer; a nested message reserves a single length byte and its body is moved when it turns
+ * out to be 128 bytes or longer.
+ *
+ * Three kinds of methods: values (`varint`, `string`, ...) written after a {@link tag};
+ * `…Field` methods that write tag and value even when the value is its default (a oneof
+ * member, or where the caller has decided); and `…IfSet` methods that skip proto3 default
+ * values as the reflective encoder does, so both produce the same bytes.
  */
 export class ProtoWriter {
   private buf: Buffer;
@@ -119,9 +126,65 @@ export class ProtoWriter {
     return this;
   }
 
-  /** Writes a string field. */
+  /** Writes a little-endian float value (after its tag). */
+  float(value: number): this {
+    FLOAT_BYTES.writeFloatLE(value, 0);
+    return this.raw(FLOAT_BYTES);
+  }
+
+  /** Writes a string field, even when empty. */
   stringField(field: number, value: string): this {
     return this.tag(field, WireType.lengthDelimited).string(value);
+  }
+
+  /** Writes a bytes field, even when empty (a oneof member). */
+  bytesField(field: number, value: Uint8Array): this {
+    return this.tag(field, WireType.lengthDelimited).bytes(value);
+  }
+
+  /** Writes an int32 or enum field, even when 0 (a oneof member). */
+  int32Field(field: number, value: number): this {
+    return this.tag(field, WireType.varint).int32(value);
+  }
+
+  /** Writes a bool field, even when false (a oneof member). */
+  boolField(field: number, value: boolean): this {
+    return this.tag(field, WireType.varint).varint(value ? 1 : 0);
+  }
+
+  /** Writes a string field unless empty. */
+  stringIfSet(field: number, value: string): this {
+    return value.length === 0 ? this : this.stringField(field, value);
+  }
+
+  /** Writes a bytes field unless empty. */
+  bytesIfSet(field: number, value: Uint8Array): this {
+    return value.length === 0 ? this : this.bytesField(field, value);
+  }
+
+  /** Writes an int32 or enum field unless 0. */
+  int32IfSet(field: number, value: number): this {
+    return value === 0 ? this : this.int32Field(field, value);
+  }
+
+  /** Writes an int64 field holding a safe integer unless 0. */
+  int64IfSet(field: number, value: number): this {
+    return value === 0 ? this : this.tag(field, WireType.varint).int64(value);
+  }
+
+  /** Writes a bool field unless false. */
+  boolIfSet(field: number, value: boolean): this {
+    return value ? this.boolField(field, value) : this;
+  }
+
+  /** Writes a double field unless 0. */
+  doubleIfSet(field: number, value: number): this {
+    return value === 0 ? this : this.tag(field, WireType.fixed64).double(value);
+  }
+
+  /** Writes a float field unless 0. */
+  floatIfSet(field: number, value: number): this {
+    return value === 0 ? this : this.tag(field, WireType.fixed32).float(value);
   }
 
   /**

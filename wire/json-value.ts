@@ -1,18 +1,21 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { ListValueSchema, StructSchema, ValueSchema } from "@bufbuild/protobuf/wkt";
+import { fieldNumbers } from "./field-numbers.js";
 import { ProtoReader, WireType } from "./proto-reader.js";
 import type { ProtoWriter } from "./proto-writer.js";
 
 // Field numbers of google.protobuf.Value, Struct (and its map entries) and ListValue.
-const NULL_VALUE = 1;
-const NUMBER_VALUE = 2;
-const STRING_VALUE = 3;
-const BOOL_VALUE = 4;
-const STRUCT_VALUE = 5;
-const LIST_VALUE = 6;
-const STRUCT_FIELDS = 1;
+const VALUE = fieldNumbers(ValueSchema);
+const NULL_VALUE = VALUE.nullValue;
+const NUMBER_VALUE = VALUE.numberValue;
+const STRING_VALUE = VALUE.stringValue;
+const BOOL_VALUE = VALUE.boolValue;
+const STRUCT_VALUE = VALUE.structValue;
+const LIST_VALUE = VALUE.listValue;
+const STRUCT_FIELDS = fieldNumbers(StructSchema).fields;
 const ENTRY_KEY = 1;
 const ENTRY_VALUE = 2;
-const LIST_VALUES = 1;
+const LIST_VALUES = fieldNumbers(ListValueSchema).values;
 
 const NOT_SET = Symbol("not set");
 /** Thrown inside the reader when nesting runs out of room; {@link decodeJsonValue} reports it. */

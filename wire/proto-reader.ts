@@ -30,8 +30,8 @@ export function emptyStringMemo(): StringMemo {
 }
 
 /**
- * A minimal protobuf binary reader for the hand-written decoders of the worker stream's hot
- * messages. It reads one buffer front to back; strings are decoded as UTF-8 and bytes
+ * The protobuf binary reader of every hand-written decoder: the server's submit and stream
+ * requests, the worker SDK's assignments and acks, the TypeScript client's submit results. It reads one buffer front to back; strings are decoded as UTF-8 and bytes
  * fields are views of the buffer (not copies). Malformed input throws, and so does a string
  * that is not valid UTF-8 (as protobuf requires of string fields; replacing the bad bytes
  * would make different strings equal).
@@ -221,22 +221,4 @@ export class ProtoReader {
   private need(bytes: number): void {
     if (this.pos + bytes > this.end) throw new Error("protobuf: field runs past the end");
   }
-}
-
-/**
- * Reads one entry of a `map<string, string>` field (a message of key = 1, value = 2) that
- * ends at `end`, into `map`. A `__proto__` key becomes an own property, not the prototype.
- */
-export function readStringMapEntry(reader: ProtoReader, end: number, map: Record<string, string>): void {
-  let key = "";
-  let value = "";
-  while (reader.pos < end) {
-    const tag = reader.tag();
-    if (tag === ((1 << 3) | WireType.lengthDelimited)) key = reader.string();
-    else if (tag === ((2 << 3) | WireType.lengthDelimited)) value = reader.string();
-    else reader.skip(tag & 7);
-  }
-  if (reader.pos !== end) throw new Error("protobuf: map entry runs past its length");
-  if (key === "__proto__") Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
-  else map[key] = value;
 }
