@@ -6,7 +6,10 @@
 FROM node:20-bookworm-slim AS base
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --omit=optional --ignore-scripts
+# Optional dependencies stay: esbuild's platform binary (tsx runs the server) is one. `npm ci`
+# needs every platform's optional entries in the lock, which some registries do not serve: the
+# same locked versions then come from `npm install`.
+RUN npm ci --omit=dev --ignore-scripts || npm install --omit=dev --ignore-scripts --no-audit --no-fund
 COPY gen ./gen
 COPY wire ./wire
 COPY tsconfig.json ./
