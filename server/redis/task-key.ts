@@ -14,7 +14,18 @@ export type TaskKeyContents =
  * operators; the scripts read it themselves.
  */
 export async function readTaskKey(redis: Redis, prefix: string, id: string): Promise<TaskKeyContents> {
-  const key = `${prefix}t:${id}`;
+  // The key may change form between its TYPE and its read (the task finishes: its hash
+  // becomes a marker): read again, which sees the new form.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readTaskKeyOnce(redis, `${prefix}t:${id}`);
+    } catch (error) {
+      if (attempt >= 3 || !/WRONGTYPE/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function readTaskKeyOnce(redis: Redis, key: string): Promise<TaskKeyContents> {
   const type = await redis.type(key);
   if (type === "hash") {
     const fields = await redis.hgetall(key);
