@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
 import { DeadLetterService } from "../gen/taskqueue/v1/dead_letter_service_pb.js";
+import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
 import { WorkerService } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { type CompiledServerOptions } from "./config.js";
@@ -10,6 +11,7 @@ import { migrate } from "./db/migrate.js";
 import { writeProgress } from "./db/progress-writer.js";
 import { FinishedTaskDeleter } from "./db/finished-task-deleter.js";
 import { OpenAttemptRepairer } from "./db/open-attempt-repairer.js";
+import { QueueRepository } from "./db/queue-repository.js";
 import { TaskInserter } from "./db/task-inserter.js";
 import { TaskRepository } from "./db/task-repository.js";
 import { TransitionWriter } from "./db/transition-writer.js";
@@ -22,6 +24,8 @@ import { LeaseEndRouter } from "./engine/lease-end-router.js";
 import { LeaseReaper } from "./engine/lease-reaper.js";
 import { Notifier } from "./engine/notifier.js";
 import { ProgressBuffer } from "./engine/progress-buffer.js";
+import { QueueOverview } from "./engine/queue-overview.js";
+import { QueuePauses } from "./engine/queue-pauses.js";
 import { Recovery } from "./engine/recovery.js";
 import { ResultRecorder } from "./engine/result-recorder.js";
 import { Retention } from "./engine/retention.js";
@@ -35,10 +39,12 @@ import type { Logger } from "./observability/logger.js";
 import { createServerMetrics } from "./observability/metrics.js";
 import { recordDelivered, recordLeaseEnds, recordSubmitted } from "./observability/task-metrics.js";
 import { ensureDispatchLayout } from "./redis/layout.js";
+import { QueueStats } from "./redis/queue-stats.js";
 import { QueueStore } from "./redis/queue-store.js";
 import { withErrorMapping } from "./services/connect-errors.js";
 import { decodeConnectRequest } from "./services/connect-request-decoder.js";
 import { createDeadLetterService } from "./services/dead-letter-service.js";
+import { createQueueService } from "./services/queue-service.js";
 import { decodeSubmitTaskRequest, decodeSubmitTasksRequest } from "./services/submit-request-decoder.js";
 import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
@@ -174,6 +180,16 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onDropped: (n) => metrics.progressDropped.inc(n),
   });
   const maxMessageBytes = maxReceivedMessageBytes(options.maxPayloadBytes);
+  const queueRepository = new QueueRepository(database.db);
+  const queueStats = new QueueStats({ redis, prefix: options.redisPrefix });
+  const pauses = new QueuePauses({
+    repository: queueRepository,
+    stats: queueStats,
+    onResumed: (queue) => {
+      dispatcher.wake(queue);
+      notifier.ready([queue], { force: true });
+    },
+  });
   const recovery = new Recovery({
     repository,
     attempts: new OpenAttemptRepairer(database.db),
@@ -185,6 +201,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     intervalMs: options.recoveryIntervalMs,
     onReady: (queues) => routes.ready(queues, { announce: true }),
     onDue: (dueMs) => routes.due(dueMs, { announce: false }),
+    beforeFullSweep: () => pauses.sync(),
   });
   const retention = new Retention({
     deleter: new FinishedTaskDeleter(database.db),
@@ -230,6 +247,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       [TaskService.typeName]: ServingStatus.SERVING,
       [WorkerService.typeName]: ServingStatus.SERVING,
       [DeadLetterService.typeName]: ServingStatus.SERVING,
+      [QueueService.typeName]: ServingStatus.SERVING,
     },
   });
   const registrations = [
@@ -285,6 +303,29 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       { connect: decodeConnectRequest },
     ),
     registerService(DeadLetterService, withErrorMapping(createDeadLetterService({ repository, deadLetters }), logger)),
+    registerService(
+      QueueService,
+      withErrorMapping(
+        createQueueService({
+          pauses,
+          overview: new QueueOverview({
+            repository: queueRepository,
+            stats: queueStats,
+            sessions: () => dispatcher.connected.values(),
+            defaults: {
+              maxAttempts: options.defaultMaxAttempts,
+              initialBackoffMs: options.defaultInitialBackoffMs,
+              maxBackoffMs: options.defaultMaxBackoffMs,
+              backoffMultiplier: options.defaultBackoffMultiplier,
+              queueRetryDefaults: options.queueRetryDefaults,
+              finishedRetentionMs: options.finishedTaskRetentionMs,
+              deadRetentionMs: options.deadTaskRetentionMs,
+            },
+          }),
+        }),
+        logger,
+      ),
+    ),
     healthRegistration(health),
   ];
 

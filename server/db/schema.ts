@@ -97,7 +97,17 @@ export interface Database {
   /** View (migration 0004): every attempt, the final one of a SUCCEEDED task from its row. */
   task_attempt_history: TaskAttemptsTable;
   dead_tasks: DeadTasksTable;
+  queues: QueuesTable;
   schema_migrations: SchemaMigrationsTable;
+}
+
+/** Row of `queues` (migration 0008): a queue's durable state. */
+export interface QueuesTable {
+  name: string;
+  paused: boolean;
+  pause_reason: string;
+  paused_at: Date | null;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
 /** A full task row as read back. */

@@ -45,6 +45,8 @@ export class Notifier {
   /** Whether the last "ready" announcement reached another server. */
   private othersListening = true;
   private lastReadyAt = Number.NEGATIVE_INFINITY;
+  /** Whether the pending "ready" announcement must be sent whoever listens. */
+  private forceReady = false;
 
   constructor(private readonly options: NotifierOptions) {
     this.channel = `${options.prefix}events`;
@@ -61,9 +63,13 @@ export class Notifier {
     await this.options.subscriber.unsubscribe(this.channel).catch(() => undefined);
   }
 
-  /** Announces queues that gained ready tasks (coalesced: one message per tick). */
-  ready(queues: string[]): void {
+  /**
+   * Announces queues that gained ready tasks (coalesced: one message per tick). With `force`
+   * (a resumed queue) the message is sent even while no other server seemed to listen.
+   */
+  ready(queues: string[], options: { force?: boolean } = {}): void {
     if (queues.length === 0) return;
+    if (options.force) this.forceReady = true;
     const first = this.pendingReady.size === 0;
     for (const q of queues) this.pendingReady.add(q);
     if (first) {
@@ -71,7 +77,9 @@ export class Notifier {
         const all = [...this.pendingReady];
         this.pendingReady.clear();
         const now = (this.options.now ?? Date.now)();
-        if (!this.othersListening && now - this.lastReadyAt < READY_PROBE_MS) return;
+        const force = this.forceReady;
+        this.forceReady = false;
+        if (!force && !this.othersListening && now - this.lastReadyAt < READY_PROBE_MS) return;
         this.lastReadyAt = now;
         this.publish({ t: "ready", queues: all }, (receivers) => {
           // This server's own subscription is one of the receivers.

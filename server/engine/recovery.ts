@@ -25,6 +25,11 @@ export interface RecoveryOptions {
   intervalMs: number;
   onReady: (queues: string[]) => void;
   onDue: (dueMs: number) => void;
+  /**
+   * Runs at the start of each full sweep, before anything is re-enqueued: rebuilds dispatch
+   * state kept beside the tasks (the paused queue names).
+   */
+  beforeFullSweep?: () => Promise<void>;
 }
 
 /** Every this many ticks the sweep covers every unfinished task, not only recent ones. */
@@ -122,6 +127,7 @@ export class Recovery implements Service {
       const window = full
         ? undefined
         : { fromId: lowestTaskIdAt(Math.min(this.sweptUpToMs, sweptUpTo) - CLOCK_SKEW_MS), toId: lowestTaskIdAt(sweptUpTo) };
+      if (full) await this.options.beforeFullSweep?.();
       const restored = await this.sweep(window);
       this.sweptUpToMs = sweptUpTo;
       // Once per start: the writer closes such rows as tasks move on (migration 0007); this

@@ -5,7 +5,7 @@ import type { Redis } from "ioredis";
  * `lua/lib.lua`). Bump it whenever a change makes state written by an older server
  * unreadable by the scripts.
  */
-export const DISPATCH_LAYOUT_VERSION = "3";
+export const DISPATCH_LAYOUT_VERSION = "4";
 
 /** What {@link ensureDispatchLayout} found. */
 export type LayoutCheck = "current" | "initialized" | "rebuilt";

@@ -18,6 +18,7 @@ export const scriptNames = [
   "cancel",
   "probe",
   "expire",
+  "stats",
 ] as const;
 
 /** One of {@link scriptNames}. */

@@ -15,11 +15,16 @@ end
 if st == 'queued' then
   redis.call('ZREM', ready_key(f[2]), id)
   mark_terminal(k, 'cancelled', '', f[5])
+  count_outcome(f[2], 'c')
+  flush_counts()
   return { 'removed' }
 end
 if st == 'scheduled' or st == 'failed' then
   redis.call('ZREM', P .. 'delayed', id)
   mark_terminal(k, 'cancelled', '', f[5])
+  count_state(f[2], 'scheduled', -1)
+  count_outcome(f[2], 'c')
+  flush_counts()
   return { 'removed' }
 end
 if st == 'running' then

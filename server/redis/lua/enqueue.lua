@@ -37,6 +37,7 @@ for i = 4, #ARGV, 6 do
         fields[#fields + 1] = due_s
         delayed[#delayed + 1] = due_s
         delayed[#delayed + 1] = id
+        count_state(q, 'scheduled', 1)
       else
         push_to(ready_by_queue, q, score)
         push_to(ready_by_queue, q, id)
@@ -67,4 +68,5 @@ call_bulk('ZADD', P .. 'startdl', start_deadlines)
 local names = {}
 for q, _ in pairs(queues) do names[#names + 1] = q end
 call_bulk('SADD', P .. 'queues', names)
+flush_counts()
 return out

@@ -7,11 +7,14 @@
 -- session, the second to the second, ..., skipping sessions that got their count; so a queue
 -- holding fewer tasks than wanted spreads them over the sessions. The k-th task leased to a
 -- session in the call gets lease token "<its token_prefix>.<k>".
+-- A paused queue (in <P>paused) leases nothing: the reply is {0, 0}.
 -- Returns one flat array:
 --   leased count L, expired count E,
 --   then 6 values per leased task, in the order leased:
 --     session index (1-based, in ARGV order), id, attempt, deadline_ms, descriptor (see lib.lua), payload
 --   then the E ids of popped tasks whose start deadline had passed (expired, not leased).
+-- A paused queue leases nothing.
+if redis.call('SISMEMBER', P .. 'paused', ARGV[4]) == 1 then return { 0, 0 } end
 local lease_ms = tonumber(ARGV[3])
 -- Integers formatted with %d, which is much cheaper than Lua's default number formatting.
 local format = string.format
@@ -106,4 +109,5 @@ for s = 1, sessions do
   call_bulk('SADD', session_key(sid[s]), members[s])
 end
 call_bulk('ZADD', P .. 'leases', leases)
+if leased > 0 then redis.call('HINCRBY', counts_key(ARGV[4]), 'running', leased) end
 return out

@@ -8,6 +8,12 @@
 --   <P>startdl     ZSET  never-started tasks with a start deadline, by that deadline (ms)
 --   <P>s:<session> SET   ids of tasks leased to one worker session
 --   <P>queues      SET   names of known queues
+--   <P>paused      SET   names of paused queues (a copy of Postgres' queues table; lease.lua
+--                        leases nothing from them)
+--   <P>qc:<queue>  HASH  per-queue counters kept as tasks move: running (leased), scheduled
+--                        (in <P>delayed: SCHEDULED or FAILED waiting for a retry)
+--   <P>qm:<queue>:<minute> HASH  attempts ended in that minute (ms // 60000): s succeeded,
+--                        f failed (retryable or dead-lettered), c cancelled; expires after 16 min
 --   <P>srv:<id>    STRING a live server (expires unless refreshed); <P>servers SET of their ids
 -- Task hash fields:
 --   q queue, sc ready score, a attempts made, st state, p payload,
@@ -34,6 +40,40 @@ local CHUNK = 4000
 local function task_key(id) return P .. 't:' .. id end
 local function ready_key(q) return P .. 'q:' .. q end
 local function session_key(sid) return P .. 's:' .. sid end
+local function counts_key(q) return P .. 'qc:' .. q end
+local function outcomes_key(q) return P .. 'qm:' .. q .. ':' .. string.format('%d', math.floor(NOW / 60000)) end
+local OUTCOMES_TTL_S = '960'
+
+-- Counter changes of this script call by key and field, applied once by flush_counts().
+local count_deltas = {}
+local outcome_keys = {}
+local function add_count(key, field, delta)
+  local fields = count_deltas[key]
+  if not fields then
+    fields = {}
+    count_deltas[key] = fields
+  end
+  fields[field] = (fields[field] or 0) + delta
+end
+-- Counts a task entering (1) or leaving (-1) a queue's running or scheduled tasks.
+local function count_state(q, field, delta) add_count(counts_key(q), field, delta) end
+-- Counts an ended attempt of queue q: 's', 'f' or 'c'.
+local function count_outcome(q, field)
+  local key = outcomes_key(q)
+  outcome_keys[key] = true
+  add_count(key, field, 1)
+end
+-- Applies the counter changes gathered by count_state and count_outcome.
+local function flush_counts()
+  for key, fields in pairs(count_deltas) do
+    for field, delta in pairs(fields) do
+      if delta ~= 0 then redis.call('HINCRBY', key, field, delta) end
+    end
+  end
+  for key, _ in pairs(outcome_keys) do redis.call('EXPIRE', key, OUTCOMES_TTL_S) end
+  count_deltas = {}
+  outcome_keys = {}
+end
 
 -- Runs `cmd key ...items` over a flat list of members (or score/member pairs), in chunks.
 local function call_bulk(cmd, key, items)
@@ -113,16 +153,21 @@ local function end_lease(id, f, how, jitter, server_id, out, n)
   if sid then push_to(ended_by_session, sid, id) end
   local state
   local due = 0
+  local q = f[5] or ''
+  count_state(q, 'running', -1)
   if f[8] then
     state = 'CANCELLED'
+    count_outcome(q, 'c')
     mark_terminal(k, 'cancelled', server_id, f[3])
   elseif how == 'succeeded' then
     state = 'SUCCEEDED'
+    count_outcome(q, 's')
     mark_terminal(k, 'done', server_id, f[3])
   else
     local d = cjson.decode(redis.call('HGET', k, 'd'))
     if how == 'fatal' or attempt >= (tonumber(d[3]) or 1) then
       state = 'DEAD'
+      count_outcome(q, 'f')
       mark_terminal(k, 'done', server_id, f[3])
     else
       redis.call('HDEL', k, 'tok', 'w')
@@ -132,6 +177,8 @@ local function end_lease(id, f, how, jitter, server_id, out, n)
         backoff = math.floor(backoff / 2 + backoff / 2 * jitter)
         due = NOW + backoff
         state = 'FAILED'
+        count_outcome(q, 'f')
+        count_state(q, 'scheduled', 1)
         redis.call('HSET', k, 'st', 'failed', 'due', due)
         redis.call('ZADD', P .. 'delayed', due, id)
       else
@@ -151,8 +198,10 @@ local function end_lease(id, f, how, jitter, server_id, out, n)
   return n + 7
 end
 
--- Removes the leases ended by end_lease from the lease deadlines and their sessions' sets.
+-- Removes the leases ended by end_lease from the lease deadlines and their sessions' sets, and
+-- applies the counter changes.
 local function flush_lease_ends()
+  flush_counts()
   call_bulk('ZREM', P .. 'leases', ended_ids)
   for sid, ids in pairs(ended_by_session) do call_bulk('SREM', session_key(sid), ids) end
 end

@@ -13,6 +13,7 @@ for _, id in ipairs(due) do
     redis.call('HDEL', k, 'due')
     push_to(ready_by_queue, f[2], f[3])
     push_to(ready_by_queue, f[2], id)
+    count_state(f[2], 'scheduled', -1)
     out[#out + 1] = id
     out[#out + 1] = f[2]
     out[#out + 1] = tonumber(f[4]) or 0
@@ -21,6 +22,7 @@ for _, id in ipairs(due) do
 end
 call_bulk('ZREM', P .. 'delayed', due)
 for q, ready in pairs(ready_by_queue) do call_bulk('ZADD', ready_key(q), ready) end
+flush_counts()
 local first = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
 if #first > 0 then out[1] = tonumber(first[2]) end
 return out

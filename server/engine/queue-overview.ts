@@ -1,0 +1,126 @@
+import type { QueueRecord, QueueRepository } from "../db/queue-repository.js";
+import type { QueueDispatchStats, QueueStats } from "../redis/queue-stats.js";
+import type { QueueRetryDefaults } from "../settings/queue-retry-defaults.js";
+import type { DispatchSession } from "./session.js";
+
+/** The worker streams serving one queue, as this server sees them. */
+export interface QueueWorkerFigures {
+  connected: number;
+  capacity: number;
+  inFlight: number;
+}
+
+/** The settings in force for a queue's new tasks. */
+export interface QueueSettingsInForce {
+  maxAttempts: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  backoffMultiplier: number;
+  finishedRetentionMs: number;
+  deadRetentionMs: number;
+}
+
+/** Everything QueueService reports of one queue. */
+export interface QueueOverviewItem {
+  name: string;
+  /** The durable pause (Postgres); null when the queue has no row. */
+  record: QueueRecord | null;
+  stats: QueueDispatchStats;
+  dead: number;
+  workers: QueueWorkerFigures;
+  settings: QueueSettingsInForce;
+}
+
+/** Server-wide defaults a queue falls back to. */
+export interface QueueDefaults {
+  maxAttempts: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  backoffMultiplier: number;
+  queueRetryDefaults: Readonly<Record<string, QueueRetryDefaults>>;
+  finishedRetentionMs: number;
+  deadRetentionMs: number;
+}
+
+/** Options for {@link QueueOverview}. */
+export interface QueueOverviewOptions {
+  repository: Pick<QueueRepository, "get" | "names" | "deadCounts" | "deadQueueNames">;
+  stats: Pick<QueueStats, "read" | "knownQueues" | "isKnown">;
+  /** This server's connected worker streams. */
+  sessions: () => Iterable<DispatchSession>;
+  defaults: QueueDefaults;
+}
+
+/**
+ * Assembles the queues' figures from where each is kept cheaply: Redis' structures for the
+ * dispatch state and throughput, Postgres' `queues` and `dead_tasks` tables for pauses and
+ * dead letters, and this server's dispatcher for its worker streams.
+ */
+export class QueueOverview {
+  constructor(private readonly options: QueueOverviewOptions) {}
+
+  /** Every queue that has tasks (in Redis, or dead in Postgres), workers or a stored row, sorted. */
+  async names(): Promise<string[]> {
+    const [known, stored, dead] = await Promise.all([
+      this.options.stats.knownQueues(),
+      this.options.repository.names(),
+      this.options.repository.deadQueueNames(),
+    ]);
+    const all = new Set([...known, ...stored, ...dead]);
+    for (const s of this.options.sessions()) for (const q of s.queues) all.add(q);
+    return [...all].sort();
+  }
+
+  /** The figures of `names`, in order. */
+  async describe(names: readonly string[]): Promise<QueueOverviewItem[]> {
+    if (names.length === 0) return [];
+    const [records, stats, dead] = await Promise.all([
+      this.options.repository.get(names),
+      this.options.stats.read(names),
+      this.options.repository.deadCounts(names),
+    ]);
+    const workers = this.workerFigures(names);
+    return names.map((name, i) => ({
+      name,
+      record: records.get(name) ?? null,
+      stats: stats[i]!,
+      dead: dead.get(name) ?? 0,
+      workers: workers.get(name)!,
+      settings: this.settingsOf(name),
+    }));
+  }
+
+  /** Whether anything knows the queue: a task enqueued to it, dead letters, workers or a stored row. */
+  async exists(item: QueueOverviewItem): Promise<boolean> {
+    if (item.record !== null || item.dead > 0 || item.workers.connected > 0) return true;
+    return this.options.stats.isKnown(item.name);
+  }
+
+  private workerFigures(names: readonly string[]): Map<string, QueueWorkerFigures> {
+    const out = new Map(names.map((n) => [n, { connected: 0, capacity: 0, inFlight: 0 }]));
+    for (const s of this.options.sessions()) {
+      if (s.closed) continue;
+      for (const q of s.queues) {
+        const f = out.get(q);
+        if (!f) continue;
+        f.connected += 1;
+        f.capacity += s.capacity;
+        f.inFlight += s.held.size;
+      }
+    }
+    return out;
+  }
+
+  private settingsOf(name: string): QueueSettingsInForce {
+    const d = this.options.defaults;
+    const own = d.queueRetryDefaults[name] ?? {};
+    return {
+      maxAttempts: own.maxAttempts ?? d.maxAttempts,
+      initialBackoffMs: own.initialBackoffMs ?? d.initialBackoffMs,
+      maxBackoffMs: own.maxBackoffMs ?? d.maxBackoffMs,
+      backoffMultiplier: own.backoffMultiplier ?? d.backoffMultiplier,
+      finishedRetentionMs: d.finishedRetentionMs,
+      deadRetentionMs: d.deadRetentionMs,
+    };
+  }
+}

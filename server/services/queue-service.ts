@@ -1,0 +1,83 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import { QueueService } from "../../gen/taskqueue/v1/queue_service_pb.js";
+import type { QueueOverview } from "../engine/queue-overview.js";
+import type { QueuePauses } from "../engine/queue-pauses.js";
+import { InvalidArgumentError, NotFoundError } from "../errors.js";
+import { pageSizeOf } from "./page-token.js";
+import { queueInfoOf } from "./queue-mapper.js";
+import { checkQueueName } from "./submit-validation.js";
+
+/** Dependencies of the QueueService implementation. */
+export interface QueueServiceDeps {
+  overview: QueueOverview;
+  pauses: QueuePauses;
+  /** Clock in ms (injected so tests can control time). */
+  now?: () => number;
+}
+
+/** Longest pause reason, in characters. */
+const MAX_REASON_CHARS = 1024;
+
+/** Opaque page token naming the last queue of a page. */
+function encodeQueueToken(lastName: string): string {
+  return Buffer.from(`q1:${lastName}`).toString("base64url");
+}
+
+/** The last queue name a page token names; InvalidArgumentError("page_token") if it is not ours. */
+function decodeQueueToken(token: string): string {
+  const decoded = Buffer.from(token, "base64url").toString("utf8");
+  if (!decoded.startsWith("q1:") || decoded.length === 3) {
+    throw new InvalidArgumentError("page_token", "is not a token returned by ListQueues");
+  }
+  return decoded.slice(3);
+}
+
+/** Lists and describes queues, and pauses and resumes their dispatch. */
+export function createQueueService(deps: QueueServiceDeps): ServiceImpl<typeof QueueService> {
+  const now = deps.now ?? Date.now;
+
+  async function describeOne(name: string) {
+    const [item] = await deps.overview.describe([name]);
+    return item!;
+  }
+
+  return {
+    async listQueues(req) {
+      const limit = pageSizeOf(req.pageSize);
+      const after = req.pageToken ? decodeQueueToken(req.pageToken) : undefined;
+      const names = (await deps.overview.names()).filter((n) => after === undefined || n > after);
+      const page = names.slice(0, limit);
+      const items = await deps.overview.describe(page);
+      const at = now();
+      return {
+        queues: items.map((item) => queueInfoOf(item, at)),
+        nextPageToken: names.length > limit ? encodeQueueToken(page[page.length - 1]!) : "",
+      };
+    },
+
+    async getQueue(req) {
+      checkQueueName(req.name, "name");
+      const item = await describeOne(req.name);
+      if (!(await deps.overview.exists(item))) throw new NotFoundError(`queue "${req.name}" not found`);
+      return { queue: queueInfoOf(item, now()) };
+    },
+
+    async pauseQueue(req) {
+      checkQueueName(req.name, "name");
+      if (req.reason.length > MAX_REASON_CHARS) {
+        throw new InvalidArgumentError("reason", `at most ${MAX_REASON_CHARS} characters, got ${req.reason.length}`);
+      }
+      if (req.reason.includes("\u0000")) throw new InvalidArgumentError("reason", "must not contain NUL characters");
+      await deps.pauses.pause(req.name, req.reason);
+      return { queue: queueInfoOf(await describeOne(req.name), now()) };
+    },
+
+    async resumeQueue(req) {
+      checkQueueName(req.name, "name");
+      const item = await describeOne(req.name);
+      if (!(await deps.overview.exists(item))) throw new NotFoundError(`queue "${req.name}" not found`);
+      await deps.pauses.resume(req.name);
+      return { queue: queueInfoOf(await describeOne(req.name), now()) };
+    },
+  };
+}
