@@ -1,0 +1,243 @@
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DeadLetterService } from "../gen/taskqueue/v1/dead_letter_service_pb.js";
+import { type QueueInfo, QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
+import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
+import { RawWorker } from "./support/raw-worker.js";
+import { jsonPayload, waitForState } from "./support/tasks.js";
+import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
+import { waitFor } from "./support/wait-for.js";
+
+const servers: TestServer[] = [];
+const workers: RawWorker[] = [];
+
+afterAll(async () => {
+  for (const w of workers) w.cancel();
+  for (const s of servers.reverse()) await s.stop().catch(() => undefined);
+});
+
+function queuesOf(ts: TestServer): Client<typeof QueueService> {
+  return createClient(QueueService, createGrpcTransport({ baseUrl: `http://${ts.grpcAddress}` }));
+}
+
+async function rawWorker(ts: TestServer, queues: string[], credits: number): Promise<RawWorker> {
+  const w = new RawWorker(ts.grpcAddress);
+  workers.push(w);
+  await w.hello(queues);
+  w.send({ case: "credit", value: { credits } });
+  return w;
+}
+
+/** Task ids leased to `w` so far. */
+function leasedIds(w: RawWorker): string[] {
+  return w.received.flatMap((m) => (m.message.case === "assignment" ? m.message.value.tasks.map((t) => t.taskId) : []));
+}
+
+async function getQueue(client: Client<typeof QueueService>, name: string): Promise<QueueInfo> {
+  return (await client.getQueue({ name })).queue!;
+}
+
+/** Waits until GetQueue shows what `check` accepts; returns that view. */
+async function waitForQueue(client: Client<typeof QueueService>, name: string, what: string, check: (q: QueueInfo) => boolean): Promise<QueueInfo> {
+  return waitFor(
+    async () => {
+      const q = await getQueue(client, name);
+      return check(q) ? q : undefined;
+    },
+    { timeoutMs: 10_000, intervalMs: 20, message: `queue ${name}: ${what}` },
+  );
+}
+
+async function codeOf(call: Promise<unknown>): Promise<{ code: Code; message: string }> {
+  try {
+    await call;
+  } catch (error) {
+    const e = ConnectError.from(error);
+    return { code: e.code, message: e.rawMessage };
+  }
+  throw new Error("the call succeeded");
+}
+
+describe("QueueService counts", () => {
+  let ts: TestServer;
+  let queues: Client<typeof QueueService>;
+  beforeAll(async () => {
+    ts = await startTestServer();
+    servers.push(ts);
+    queues = queuesOf(ts);
+  });
+
+  it("answers an empty page for an empty system, then pages through the queues by name", async () => {
+    expect((await queues.listQueues({})).queues).toEqual([]);
+    const names = ["page-a", "page-b", "page-c"].map((n) => uniqueQueue(n));
+    for (const queue of names) await ts.grpc.submitTask({ queue, type: "echo" });
+    const first = await queues.listQueues({ pageSize: 2 });
+    expect(first.queues.map((q) => q.name)).toEqual(names.slice(0, 2));
+    expect(first.nextPageToken).not.toBe("");
+    const second = await queues.listQueues({ pageSize: 2, pageToken: first.nextPageToken });
+    expect(second.queues.map((q) => q.name)).toEqual(names.slice(2));
+    expect(second.nextPageToken).toBe("");
+    expect(Number(second.queues[0]!.counts!.queued)).toBe(1);
+  });
+
+  it("follows a task through queued, running and succeeded", async () => {
+    const queue = uniqueQueue("counts");
+    const { task } = await ts.grpc.submitTask({ queue, type: "echo", payloadData: jsonPayload(1) });
+    const queued = await getQueue(queues, queue);
+    expect(queued.counts).toMatchObject({ queued: 1n, scheduled: 0n, running: 0n, dead: 0n });
+    expect(queued.oldestQueuedAge).toBeDefined();
+    expect(queued.paused).toBe(false);
+    expect(queued.settings!.maxAttempts).toBeGreaterThan(0);
+
+    const w = await rawWorker(ts, [queue], 1);
+    const [leased] = await w.tasks(1);
+    expect(leased!.taskId).toBe(task!.id);
+    const running = await getQueue(queues, queue);
+    expect(running.counts).toMatchObject({ queued: 0n, running: 1n });
+    expect(running.oldestQueuedAge).toBeUndefined();
+    expect(running.workers).toMatchObject({ connected: 1, capacity: 10, inFlight: 1 });
+
+    w.send({ case: "results", value: { results: [{ taskId: leased!.taskId, leaseToken: leased!.leaseToken, outcome: { case: "success", value: {} } }] } });
+    await waitForState(ts.grpc, task!.id, TaskState.SUCCEEDED);
+    const done = await getQueue(queues, queue);
+    expect(done.counts).toMatchObject({ queued: 0n, running: 0n, scheduled: 0n, dead: 0n });
+    expect(done.throughput!.last1m).toMatchObject({ succeeded: 1n, failed: 0n, cancelled: 0n });
+    expect(done.throughput!.last15m!.succeeded).toBe(1n);
+    expect(done.workers!.inFlight).toBe(0);
+  });
+
+  it("counts a retryable failure as scheduled, a non-retryable one as dead, and a redrive as queued again", async () => {
+    const queue = uniqueQueue("dead");
+    const { task } = await ts.grpc.submitTask({
+      queue,
+      type: "echo",
+      retryPolicy: { maxAttempts: 3, initialBackoff: { seconds: 3600n }, maxBackoff: { seconds: 3600n } },
+    });
+    const w = await rawWorker(ts, [queue], 2);
+    const [first] = await w.tasks(1);
+    w.send({ case: "results", value: { results: [{ taskId: first!.taskId, leaseToken: first!.leaseToken, outcome: { case: "failure", value: { message: "try again" } } }] } });
+    await waitForState(ts.grpc, task!.id, TaskState.FAILED);
+    const waiting = await getQueue(queues, queue);
+    expect(waiting.counts).toMatchObject({ queued: 0n, scheduled: 1n, running: 0n, dead: 0n });
+    expect(waiting.throughput!.last1m!.failed).toBe(1n);
+    // Cancel the waiting retry (counted as cancelled), then run a second task to a fatal failure.
+    await ts.grpc.cancelTask({ id: task!.id });
+    const cancelled = await getQueue(queues, queue);
+    expect(cancelled.counts!.scheduled).toBe(0n);
+    expect(cancelled.throughput!.last1m!.cancelled).toBe(1n);
+
+    const fatal = (await ts.grpc.submitTask({ queue, type: "echo" })).task!;
+    const [second] = (await w.tasks(2)).slice(1);
+    expect(second!.taskId).toBe(fatal.id);
+    w.send({
+      case: "results",
+      value: { results: [{ taskId: second!.taskId, leaseToken: second!.leaseToken, outcome: { case: "failure", value: { message: "bad input", nonRetryable: true } } }] },
+    });
+    await waitForState(ts.grpc, fatal.id, TaskState.DEAD);
+    const dead = await waitForQueue(queues, queue, "one DEAD", (q) => q.counts!.dead === 1n);
+    expect(dead.counts).toMatchObject({ queued: 0n, scheduled: 0n, running: 0n });
+    expect(dead.throughput!.last1m!.failed).toBe(2n);
+
+    // The worker has no credit left: the re-driven task stays queued.
+    const deadLetters = createClient(DeadLetterService, createGrpcTransport({ baseUrl: `http://${ts.grpcAddress}` }));
+    await deadLetters.redriveDeadTasks({ ids: [fatal.id] });
+    const redriven = await getQueue(queues, queue);
+    expect(redriven.counts).toMatchObject({ queued: 1n, dead: 0n, running: 0n });
+  });
+
+  it("refuses bad input naming the field, writes nothing, and answers NOT_FOUND for unknown queues", async () => {
+    const unknown = uniqueQueue("unknown");
+    expect(await codeOf(queues.getQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
+    expect(await codeOf(queues.resumeQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
+    const empty = await codeOf(queues.getQueue({ name: "" }));
+    expect(empty.code).toBe(Code.InvalidArgument);
+    expect(empty.message).toMatch(/^name/);
+    const badName = await codeOf(queues.pauseQueue({ name: "no spaces allowed" }));
+    expect(badName.code).toBe(Code.InvalidArgument);
+    expect(badName.message).toMatch(/^name/);
+    const longReason = await codeOf(queues.pauseQueue({ name: unknown, reason: "x".repeat(1025) }));
+    expect(longReason.code).toBe(Code.InvalidArgument);
+    expect(longReason.message).toMatch(/^reason/);
+    expect(await codeOf(queues.getQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
+    expect((await codeOf(queues.listQueues({ pageSize: -1 }))).message).toMatch(/^page_size/);
+    expect((await codeOf(queues.listQueues({ pageSize: 1001 }))).message).toMatch(/^page_size/);
+    expect((await codeOf(queues.listQueues({ pageToken: "garbage" }))).message).toMatch(/^page_token/);
+  });
+
+  it("serves the same over Connect JSON through the gateway", async () => {
+    const queue = uniqueQueue("json");
+    await ts.grpc.submitTask({ queue, type: "echo" });
+    const json = createClient(QueueService, createConnectTransport({ baseUrl: ts.httpBaseUrl, httpVersion: "1.1", useBinaryFormat: false }));
+    expect((await json.getQueue({ name: queue })).queue!.counts!.queued).toBe(1n);
+  });
+});
+
+describe("QueueService pause and resume", () => {
+  it("stops dispatch on every server sharing the queue, and resume restarts it at once", async () => {
+    const a = await startTestServer();
+    servers.push(a);
+    const b = await startTestServer({}, { databaseUrl: a.databaseUrl, redisPrefix: a.redisPrefix });
+    servers.push(b);
+    const queue = uniqueQueue("paused");
+    const controlA = uniqueQueue("control-a");
+    const controlB = uniqueQueue("control-b");
+    const wa = await rawWorker(a, [queue, controlA], 5);
+    const wb = await rawWorker(b, [queue, controlB], 5);
+
+    const paused = (await queuesOf(a).pauseQueue({ name: queue, reason: "maintenance" })).queue!;
+    expect(paused).toMatchObject({ paused: true, pauseReason: "maintenance" });
+    expect(paused.pausedTime).toBeDefined();
+    // Idempotent: the first reason stays.
+    expect((await queuesOf(b).pauseQueue({ name: queue, reason: "again" })).queue!.pauseReason).toBe("maintenance");
+
+    const held = (await a.grpc.submitTask({ queue, type: "echo" })).task!;
+    // Tasks submitted after it, on other queues, reach each worker: their servers' lease passes
+    // ran after the one that found the paused queue.
+    const ca = (await a.grpc.submitTask({ queue: controlA, type: "echo" })).task!;
+    const cb = (await b.grpc.submitTask({ queue: controlB, type: "echo" })).task!;
+    await waitFor(() => leasedIds(wa).includes(ca.id), { timeoutMs: 10_000, message: "control task on server A" });
+    await waitFor(() => leasedIds(wb).includes(cb.id), { timeoutMs: 10_000, message: "control task on server B" });
+    expect([...leasedIds(wa), ...leasedIds(wb)]).not.toContain(held.id);
+    const onB = await getQueue(queuesOf(b), queue);
+    expect(onB).toMatchObject({ paused: true, pauseReason: "maintenance" });
+    expect(onB.counts).toMatchObject({ queued: 1n, running: 0n });
+    expect(onB.workers!.connected).toBe(1);
+
+    const resumed = (await queuesOf(b).resumeQueue({ name: queue })).queue!;
+    expect(resumed).toMatchObject({ paused: false, pauseReason: "" });
+    expect(resumed.pausedTime).toBeUndefined();
+    await waitFor(() => [...leasedIds(wa), ...leasedIds(wb)].includes(held.id), { timeoutMs: 5_000, message: "the held task to be pushed after resume" });
+  });
+
+  it("survives a server restart and Redis losing its copy", async () => {
+    const first = await startTestServer();
+    servers.push(first);
+    const queue = uniqueQueue("restart");
+    const control = uniqueQueue("restart-control");
+    await queuesOf(first).pauseQueue({ name: queue, reason: "held" });
+    await first.stop();
+    servers.splice(servers.indexOf(first), 1);
+
+    const second = await startTestServer({}, { databaseUrl: first.databaseUrl, redisPrefix: first.redisPrefix });
+    servers.push(second);
+    expect(await getQueue(queuesOf(second), queue)).toMatchObject({ paused: true, pauseReason: "held" });
+    // Redis loses the paused names: the next full recovery sweep restores them from Postgres.
+    const redis = new Redis(second.redisUrl);
+    try {
+      await redis.del(`${second.redisPrefix}paused`);
+      await second.server.recover();
+      expect(await redis.sismember(`${second.redisPrefix}paused`, queue)).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+    const w = await rawWorker(second, [queue, control], 5);
+    const held = (await second.grpc.submitTask({ queue, type: "echo" })).task!;
+    const c = (await second.grpc.submitTask({ queue: control, type: "echo" })).task!;
+    await waitFor(() => leasedIds(w).includes(c.id), { timeoutMs: 10_000, message: "control task" });
+    expect(leasedIds(w)).not.toContain(held.id);
+    await queuesOf(second).resumeQueue({ name: queue });
+    await waitFor(() => leasedIds(w).includes(held.id), { timeoutMs: 5_000, message: "the held task after resume" });
+  });
+});
