@@ -5,7 +5,7 @@ import type { QueuePauses } from "../engine/queue-pauses.js";
 import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import { pageSizeOf } from "./page-token.js";
 import { queueInfoOf } from "./queue-mapper.js";
-import { checkQueueName } from "./submit-validation.js";
+import { checkQueueName, checkStorableText } from "./submit-validation.js";
 
 /** Dependencies of the QueueService implementation. */
 export interface QueueServiceDeps {
@@ -67,7 +67,7 @@ export function createQueueService(deps: QueueServiceDeps): ServiceImpl<typeof Q
       if (req.reason.length > MAX_REASON_CHARS) {
         throw new InvalidArgumentError("reason", `at most ${MAX_REASON_CHARS} characters, got ${req.reason.length}`);
       }
-      if (req.reason.includes("\u0000")) throw new InvalidArgumentError("reason", "must not contain NUL characters");
+      checkStorableText(req.reason, "reason");
       await deps.pauses.pause(req.name, req.reason);
       return { queue: queueInfoOf(await describeOne(req.name), now()) };
     },
