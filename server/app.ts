@@ -26,6 +26,7 @@ import { Notifier } from "./engine/notifier.js";
 import { ProgressBuffer } from "./engine/progress-buffer.js";
 import { QueueOverview } from "./engine/queue-overview.js";
 import { QueuePauses } from "./engine/queue-pauses.js";
+import { QueueSettingsCache } from "./engine/queue-settings-cache.js";
 import { Recovery } from "./engine/recovery.js";
 import { ResultRecorder } from "./engine/result-recorder.js";
 import { Retention } from "./engine/retention.js";
@@ -57,6 +58,9 @@ import { startHttpGateway, type HttpGatewayHandle } from "./transport/http-gatew
 import type { CheckState } from "./transport/http-probes.js";
 import { registerService } from "./transport/service-registration.js";
 import { useMarkedUtf8InProtobuf } from "./transport/marked-utf8.js";
+
+/** Backstop reload of the queues' stored settings (a change is announced at once). */
+const QUEUE_SETTINGS_RELOAD_MS = 5_000;
 
 /** A server not heard from for this long counts as dead (its unwritten outcomes are recovered). */
 const SERVER_LIVENESS_TTL_MS = 6_000;
@@ -107,6 +111,13 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   const repository = new TaskRepository(database.db);
   const writer = new TransitionWriter({ pool: database.pool, windowMs: options.outcomeCommitWindowMs, maxBatch: options.commitMaxBatch });
   const transitions = new DurableTransitions({ writer, logger });
+  const queueRepository = new QueueRepository(database.db);
+  const queueSettings = new QueueSettingsCache({
+    repository: queueRepository,
+    logger,
+    intervalMs: QUEUE_SETTINGS_RELOAD_MS,
+    announce: () => notifier.settingsChanged(),
+  });
   const inserter = new TaskInserter({
     pool: database.pool,
     windowMs: options.commitWindowMs,
@@ -163,6 +174,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onReady: (queue) => dispatcher.wake(queue),
     onDue: (dueMs) => scheduler.notifyDue(dueMs),
     onCancel: (notice) => routes.cancel(notice, { announce: false }),
+    onSettings: () => void queueSettings.reload(),
   });
   routes.attach({ dispatcher, scheduler, notifier, record: (ends) => recordLeaseEnds(metrics, ends) });
   const recorder = new ResultRecorder({
@@ -180,7 +192,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onDropped: (n) => metrics.progressDropped.inc(n),
   });
   const maxMessageBytes = maxReceivedMessageBytes(options.maxPayloadBytes);
-  const queueRepository = new QueueRepository(database.db);
   const queueStats = new QueueStats({ redis, prefix: options.redisPrefix });
   const pauses = new QueuePauses({
     repository: queueRepository,
@@ -265,6 +276,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
             defaultMaxBackoffMs: options.defaultMaxBackoffMs,
             defaultBackoffMultiplier: options.defaultBackoffMultiplier,
             queueRetryDefaults: options.queueRetryDefaults,
+            queueSettings: (queue) => queueSettings.get(queue),
           },
         }),
         logger,
@@ -308,6 +320,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       withErrorMapping(
         createQueueService({
           pauses,
+          settings: queueSettings,
           overview: new QueueOverview({
             repository: queueRepository,
             stats: queueStats,
@@ -416,6 +429,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
         stop: (budget) => registry.stop({ clean: budget.unfinished.length === 0 }),
       },
       serviceEntry("stopping notifier", "exit", notifier),
+      serviceEntry("stopping the queue settings reload", "exit", queueSettings),
       stopStep("closing servers", "exit", () => serversClosed),
       stopStep("stopping the transition writer", "own", () => transitions.stop()),
       // Every lease end, result and mark handed to the writer so far is committed (or, past the

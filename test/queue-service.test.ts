@@ -241,3 +241,71 @@ describe("QueueService pause and resume", () => {
     await waitFor(() => leasedIds(w).includes(held.id), { timeoutMs: 5_000, message: "the held task after resume" });
   });
 });
+
+describe("QueueService.UpdateQueue", () => {
+  it("stores settings that new tasks get on every server, and clears them back to the server's", async () => {
+    const a = await startTestServer();
+    servers.push(a);
+    const b = await startTestServer({}, { databaseUrl: a.databaseUrl, redisPrefix: a.redisPrefix });
+    servers.push(b);
+    const queue = uniqueQueue("settings");
+    const serverDefault = (await queuesOf(a).updateQueue({ name: queue, settings: { maxAttempts: 5 } })).queue!.settings!;
+    expect(serverDefault.maxAttempts).toBe(5);
+    const updated = (
+      await queuesOf(a).updateQueue({
+        name: queue,
+        settings: { maxAttempts: 7, defaultPriority: 9, defaultTimeout: { seconds: 30n }, initialBackoff: { seconds: 2n } },
+        updateMask: { paths: ["default_priority", "default_timeout"] },
+      })
+    ).queue!.settings!;
+    // Only the masked fields changed.
+    expect(updated).toMatchObject({ maxAttempts: 5, defaultPriority: 9, defaultTimeout: { seconds: 30n } });
+    expect(updated.initialBackoff!.seconds).toBe(1n);
+
+    // Server B hears of the change and applies it to its submits.
+    const onB = await waitFor(
+      async () => {
+        const { task } = await b.grpc.submitTask({ queue, type: "echo" });
+        return task!.priority === 9 ? task! : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 20, message: "server B to apply the queue's settings" },
+    );
+    expect(onB).toMatchObject({ maxAttempts: 5, timeout: { seconds: 30n } });
+    // A task's own values win.
+    const own = (await a.grpc.submitTask({ queue, type: "echo", priority: 3, timeout: { seconds: 5n }, retryPolicy: { maxAttempts: 2 } })).task!;
+    expect(own).toMatchObject({ priority: 3, maxAttempts: 2, timeout: { seconds: 5n } });
+
+    // A masked field left unset goes back to the server's setting.
+    const cleared = (await queuesOf(b).updateQueue({ name: queue, updateMask: { paths: ["max_attempts", "default_timeout"] } })).queue!.settings!;
+    expect(cleared.maxAttempts).toBe(3);
+    expect(cleared.defaultTimeout).toBeUndefined();
+    expect(cleared.defaultPriority).toBe(9);
+    const after = (await b.grpc.submitTask({ queue, type: "echo" })).task!;
+    expect(after).toMatchObject({ maxAttempts: 3, priority: 9 });
+    expect(after.timeout).toBeUndefined();
+  });
+
+  it("refuses unknown mask paths and bad values naming the field, writing nothing", async () => {
+    const ts = servers[0]!;
+    const queues = queuesOf(ts);
+    const name = uniqueQueue("bad-settings");
+    const cases: Array<[Parameters<typeof queues.updateQueue>[0], RegExp]> = [
+      [{ name, settings: { maxAttempts: 5 }, updateMask: { paths: ["max_atempts"] } }, /^update_mask\.paths\[0\]: "max_atempts" is not a field/],
+      [{ name, settings: { finishedRetention: { seconds: 60n } }, updateMask: { paths: ["finished_retention"] } }, /^update_mask\.paths\[0\]: "finished_retention" is not settable/],
+      [{ name, settings: { maxAttempts: 5 }, updateMask: { paths: ["*", "max_attempts"] } }, /^update_mask/],
+      [{ name }, /^update_mask: is empty/],
+      [{ name, settings: { maxAttempts: 101 } }, /^settings\.max_attempts: must be between 1 and 100/],
+      [{ name, settings: { backoffMultiplier: Number.NaN }, updateMask: { paths: ["backoff_multiplier"] } }, /^settings\.backoff_multiplier/],
+      [{ name, settings: { defaultTimeout: { seconds: 0n } }, updateMask: { paths: ["default_timeout"] } }, /^settings\.default_timeout/],
+      [{ name, settings: { defaultPriority: 101 } }, /^settings\.default_priority/],
+      [{ name, settings: { initialBackoff: { seconds: 600n }, maxBackoff: { seconds: 60n } } }, /^settings\.max_backoff: must be at least initial_backoff/],
+      [{ name: "", settings: { maxAttempts: 5 } }, /^name/],
+    ];
+    for (const [request, message] of cases) {
+      const result = await codeOf(queues.updateQueue(request));
+      expect(result.code, result.message).toBe(Code.InvalidArgument);
+      expect(result.message).toMatch(message);
+    }
+    expect(await codeOf(queues.getQueue({ name }))).toMatchObject({ code: Code.NotFound });
+  });
+});

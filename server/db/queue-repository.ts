@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { storedQueueSettingsOf, type StoredQueueSettings } from "../engine/queue-settings.js";
 import type { Database } from "./schema.js";
 
 /** A queue's durable state (a `queues` row). */
@@ -7,6 +8,8 @@ export interface QueueRecord {
   paused: boolean;
   pauseReason: string;
   pausedAt: Date | null;
+  /** The queue's own settings (fields left out fall back to the server's). */
+  settings: StoredQueueSettings;
 }
 
 /**
@@ -65,6 +68,35 @@ export class QueueRepository {
     return result.numUpdatedRows > 0n;
   }
 
+  /** The stored settings of every queue that has some. */
+  async allSettings(): Promise<Map<string, StoredQueueSettings>> {
+    const rows = await this.db.selectFrom("queues").select(["name", "settings"]).where(sql<boolean>`settings <> '{}'::jsonb`).execute();
+    return new Map(rows.map((r) => [r.name, storedQueueSettingsOf(r.settings)]));
+  }
+
+  /**
+   * Changes a queue's stored settings (creating its row): `set` fields take their values,
+   * `clear` fields are removed. `check` sees the result inside the transaction; when it
+   * throws, nothing is written.
+   */
+  async updateSettings(
+    name: string,
+    set: StoredQueueSettings,
+    clear: readonly string[],
+    check: (record: QueueRecord) => void,
+  ): Promise<QueueRecord> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await sql<QueueRow>`
+        INSERT INTO queues (name, settings) VALUES (${name}, ${JSON.stringify(set)}::jsonb)
+        ON CONFLICT (name) DO UPDATE
+          SET settings = (queues.settings || excluded.settings) - ${[...clear]}::text[], updated_at = now()
+        RETURNING name, paused, pause_reason, paused_at, settings`.execute(trx);
+      const record = recordOf(result.rows[0]!);
+      check(record);
+      return record;
+    });
+  }
+
   /** DEAD tasks of each queue, from `dead_tasks` (an index-only count per queue). */
   async deadCounts(names: readonly string[]): Promise<Map<string, number>> {
     if (names.length === 0) return new Map();
@@ -91,6 +123,20 @@ export class QueueRepository {
   }
 }
 
-function recordOf(row: { name: string; paused: boolean; pause_reason: string; paused_at: Date | null }): QueueRecord {
-  return { name: row.name, paused: row.paused, pauseReason: row.pause_reason, pausedAt: row.paused_at };
+interface QueueRow {
+  name: string;
+  paused: boolean;
+  pause_reason: string;
+  paused_at: Date | null;
+  settings: unknown;
+}
+
+function recordOf(row: QueueRow): QueueRecord {
+  return {
+    name: row.name,
+    paused: row.paused,
+    pauseReason: row.pause_reason,
+    pausedAt: row.paused_at,
+    settings: storedQueueSettingsOf(row.settings),
+  };
 }

@@ -107,6 +107,8 @@ export interface QueuesTable {
   paused: boolean;
   pause_reason: string;
   paused_at: Date | null;
+  /** Stored settings (migration 0009), a JSON object: see StoredQueueSettings. */
+  settings: ColumnType<unknown, string | undefined, string>;
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 

@@ -28,14 +28,16 @@ export interface NotifierOptions {
   onReady: (queue: string) => void;
   onDue: (dueMs: number) => void;
   onCancel: (notice: CancelNotice) => void;
+  /** Another server changed a queue's stored settings. */
+  onSettings?: () => void;
   /** Clock in ms (injected so tests can control time). */
   now?: () => number;
 }
 
 /**
  * Tells the other servers sharing Redis about events they must act on: tasks became ready
- * in a queue (so an idle worker anywhere gets them at once), a delayed task is due, or a
- * running task was cancelled. Messages from this server itself are ignored. "Ready"
+ * in a queue (so an idle worker anywhere gets them at once), a delayed task is due, a
+ * running task was cancelled, or a queue's stored settings changed. Messages from this server itself are ignored. "Ready"
  * announcements, one per submit at low rates, are not sent while PUBLISH reports that no
  * other server listens (see {@link READY_PROBE_MS}).
  */
@@ -94,6 +96,11 @@ export class Notifier {
     this.publish({ t: "due", dueMs });
   }
 
+  /** Tells the other servers that a queue's stored settings changed (they reload them). */
+  settingsChanged(): void {
+    this.publish({ t: "settings" });
+  }
+
   /** Asks the server holding `notice.sessionId` to push a cancel. */
   cancel(notice: CancelNotice): void {
     this.publish({ t: "cancel", ...notice });
@@ -119,6 +126,7 @@ export class Notifier {
     if (event.from === this.options.serverId) return;
     if (event.t === "ready" && Array.isArray(event.queues)) event.queues.forEach((q) => this.options.onReady(q));
     else if (event.t === "due" && typeof event.dueMs === "number") this.options.onDue(event.dueMs);
+    else if (event.t === "settings") this.options.onSettings?.();
     else if (event.t === "cancel" && event.sessionId && event.taskId && event.leaseToken !== undefined) {
       this.options.onCancel({
         sessionId: event.sessionId,

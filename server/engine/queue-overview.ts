@@ -1,6 +1,7 @@
 import type { QueueRecord, QueueRepository } from "../db/queue-repository.js";
 import type { QueueDispatchStats, QueueStats } from "../redis/queue-stats.js";
 import type { QueueRetryDefaults } from "../settings/queue-retry-defaults.js";
+import type { StoredQueueSettings } from "./queue-settings.js";
 import type { DispatchSession } from "./session.js";
 
 /** The worker streams serving one queue, as this server sees them. */
@@ -18,6 +19,10 @@ export interface QueueSettingsInForce {
   backoffMultiplier: number;
   finishedRetentionMs: number;
   deadRetentionMs: number;
+  /** Priority given to tasks submitted with priority 0. */
+  defaultPriority: number;
+  /** Timeout per attempt of tasks submitted without one; null: none. */
+  defaultTimeoutMs: number | null;
 }
 
 /** Everything QueueService reports of one queue. */
@@ -86,7 +91,7 @@ export class QueueOverview {
       stats: stats[i]!,
       dead: dead.get(name) ?? 0,
       workers: workers.get(name)!,
-      settings: this.settingsOf(name),
+      settings: this.settingsInForce(name, records.get(name)?.settings ?? {}),
     }));
   }
 
@@ -111,10 +116,13 @@ export class QueueOverview {
     return out;
   }
 
-  private settingsOf(name: string): QueueSettingsInForce {
+  /** The settings in force for `name` with `stored` as its own: stored, else the environment's. */
+  settingsInForce(name: string, stored: StoredQueueSettings): QueueSettingsInForce {
     const d = this.options.defaults;
-    const own = d.queueRetryDefaults[name] ?? {};
+    const own = { ...d.queueRetryDefaults[name], ...stored };
     return {
+      defaultPriority: stored.defaultPriority ?? 0,
+      defaultTimeoutMs: stored.defaultTimeoutMs ?? null,
       maxAttempts: own.maxAttempts ?? d.maxAttempts,
       initialBackoffMs: own.initialBackoffMs ?? d.initialBackoffMs,
       maxBackoffMs: own.maxBackoffMs ?? d.maxBackoffMs,

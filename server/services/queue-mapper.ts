@@ -33,6 +33,8 @@ export function queueInfoOf(item: QueueOverviewItem, nowMs: number): QueueInfo {
       backoffMultiplier: settings.backoffMultiplier,
       finishedRetention: durationFromMs(settings.finishedRetentionMs),
       deadRetention: durationFromMs(settings.deadRetentionMs),
+      defaultPriority: settings.defaultPriority,
+      defaultTimeout: settings.defaultTimeoutMs === null ? undefined : durationFromMs(settings.defaultTimeoutMs),
     },
   });
 }

@@ -2,15 +2,18 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { QueueService } from "../../gen/taskqueue/v1/queue_service_pb.js";
 import type { QueueOverview } from "../engine/queue-overview.js";
 import type { QueuePauses } from "../engine/queue-pauses.js";
+import type { QueueSettingsCache } from "../engine/queue-settings-cache.js";
 import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import { pageSizeOf } from "./page-token.js";
 import { queueInfoOf } from "./queue-mapper.js";
+import { queueSettingsUpdateOf } from "./queue-settings-update.js";
 import { checkQueueName, checkStorableText } from "./submit-validation.js";
 
 /** Dependencies of the QueueService implementation. */
 export interface QueueServiceDeps {
   overview: QueueOverview;
   pauses: QueuePauses;
+  settings: Pick<QueueSettingsCache, "update">;
   /** Clock in ms (injected so tests can control time). */
   now?: () => number;
 }
@@ -77,6 +80,21 @@ export function createQueueService(deps: QueueServiceDeps): ServiceImpl<typeof Q
       const item = await describeOne(req.name);
       if (!(await deps.overview.exists(item))) throw new NotFoundError(`queue "${req.name}" not found`);
       await deps.pauses.resume(req.name);
+      return { queue: queueInfoOf(await describeOne(req.name), now()) };
+    },
+
+    async updateQueue(req) {
+      checkQueueName(req.name, "name");
+      const { set, clear } = queueSettingsUpdateOf(req.settings, req.updateMask);
+      await deps.settings.update(req.name, set, clear, (record) => {
+        const inForce = deps.overview.settingsInForce(req.name, record.settings);
+        if (inForce.maxBackoffMs < inForce.initialBackoffMs) {
+          throw new InvalidArgumentError(
+            "settings.max_backoff",
+            `must be at least initial_backoff: the queue would have ${inForce.maxBackoffMs} ms < ${inForce.initialBackoffMs} ms`,
+          );
+        }
+      });
       return { queue: queueInfoOf(await describeOne(req.name), now()) };
     },
   };

@@ -10,6 +10,7 @@ import { jsonValueWireSize } from "./json-value-size.js";
 import { encodeData } from "./payload-codec.js";
 import { checkedDateOf, checkedMsOfDuration } from "./proto-time.js";
 import { queueNameProblem } from "../../wire/queue-name.js";
+import type { StoredQueueSettings } from "../engine/queue-settings.js";
 
 /** Limits and defaults that validation applies. */
 export interface SubmitPolicy {
@@ -20,6 +21,8 @@ export interface SubmitPolicy {
   defaultBackoffMultiplier: number;
   /** Per-queue overrides of the retry defaults. */
   queueRetryDefaults?: Record<string, QueueRetryDefaults>;
+  /** A queue's stored settings (UpdateQueue), which take precedence over queueRetryDefaults. */
+  queueSettings?: (queue: string) => StoredQueueSettings | undefined;
 }
 
 const TYPE_NAME = /^[A-Za-z0-9._:/-]{1,128}$/;
@@ -77,7 +80,8 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
     throw new InvalidArgumentError(f("priority"), `must be between 0 and 100, got ${req.priority}`);
   }
   const retry = req.retryPolicy;
-  const queueDefaults = policy.queueRetryDefaults?.[req.queue] ?? {};
+  const stored = policy.queueSettings?.(req.queue) ?? {};
+  const queueDefaults = { ...policy.queueRetryDefaults?.[req.queue], ...stored };
   const defaults = {
     maxAttempts: queueDefaults.maxAttempts ?? policy.defaultMaxAttempts,
     initialBackoffMs: queueDefaults.initialBackoffMs ?? policy.defaultInitialBackoffMs,
@@ -116,7 +120,7 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
     const date = checkedDateOf(req.runAt, f("run_at"));
     if (date.getTime() > nowMs) runAt = date;
   }
-  let timeoutMs: number | null = null;
+  let timeoutMs: number | null = stored.defaultTimeoutMs ?? null;
   if (req.timeout) {
     timeoutMs = checkedMsOfDuration(req.timeout, f("timeout"));
     if (timeoutMs <= 0 || timeoutMs > DAY_MS) throw new InvalidArgumentError(f("timeout"), "must be between 1ms and 24h");
@@ -135,7 +139,7 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
     type: req.type,
     payload: payload.bytes,
     payloadFormat: payload.format,
-    priority: req.priority,
+    priority: req.priority || (stored.defaultPriority ?? 0),
     maxAttempts,
     backoffInitialMs,
     backoffMaxMs,

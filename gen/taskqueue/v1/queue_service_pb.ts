@@ -4,15 +4,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file taskqueue/v1/queue_service.proto.
  */
 export const file_taskqueue_v1_queue_service: GenFile = /*@__PURE__*/
-  fileDesc("CiB0YXNrcXVldWUvdjEvcXVldWVfc2VydmljZS5wcm90bxIMdGFza3F1ZXVlLnYxIuQCCglRdWV1ZUluZm8SDAoEbmFtZRgBIAEoCRIOCgZwYXVzZWQYAiABKAgSFAoMcGF1c2VfcmVhc29uGAMgASgJEi8KC3BhdXNlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgZjb3VudHMYBSABKAsyHS50YXNrcXVldWUudjEuUXVldWVUYXNrQ291bnRzEjEKCnRocm91Z2hwdXQYBiABKAsyHS50YXNrcXVldWUudjEuUXVldWVUaHJvdWdocHV0EjQKEW9sZGVzdF9xdWV1ZWRfYWdlGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEisKB3dvcmtlcnMYCCABKAsyGi50YXNrcXVldWUudjEuUXVldWVXb3JrZXJzEi0KCHNldHRpbmdzGAkgASgLMhsudGFza3F1ZXVlLnYxLlF1ZXVlU2V0dGluZ3MiUwoPUXVldWVUYXNrQ291bnRzEg4KBnF1ZXVlZBgBIAEoAxIRCglzY2hlZHVsZWQYAiABKAMSDwoHcnVubmluZxgDIAEoAxIMCgRkZWFkGAQgASgDIqsBCg9RdWV1ZVRocm91Z2hwdXQSMQoHbGFzdF8xbRgBIAEoCzIgLnRhc2txdWV1ZS52MS5RdWV1ZU91dGNvbWVDb3VudHMSMQoHbGFzdF81bRgCIAEoCzIgLnRhc2txdWV1ZS52MS5RdWV1ZU91dGNvbWVDb3VudHMSMgoIbGFzdF8xNW0YAyABKAsyIC50YXNrcXVldWUudjEuUXVldWVPdXRjb21lQ291bnRzIkoKElF1ZXVlT3V0Y29tZUNvdW50cxIRCglzdWNjZWVkZWQYASABKAMSDgoGZmFpbGVkGAIgASgDEhEKCWNhbmNlbGxlZBgDIAEoAyJGCgxRdWV1ZVdvcmtlcnMSEQoJY29ubmVjdGVkGAEgASgFEhAKCGNhcGFjaXR5GAIgASgFEhEKCWluX2ZsaWdodBgDIAEoBSKPAgoNUXVldWVTZXR0aW5ncxIUCgxtYXhfYXR0ZW1wdHMYASABKAUSMgoPaW5pdGlhbF9iYWNrb2ZmGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhoKEmJhY2tvZmZfbXVsdGlwbGllchgEIAEoARI1ChJmaW5pc2hlZF9yZXRlbnRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOZGVhZF9yZXRlbnRpb24YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iOgoRTGlzdFF1ZXVlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVgoSTGlzdFF1ZXVlc1Jlc3BvbnNlEicKBnF1ZXVlcxgBIAMoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIh8KD0dldFF1ZXVlUmVxdWVzdBIMCgRuYW1lGAEgASgJIjoKEEdldFF1ZXVlUmVzcG9uc2USJgoFcXVldWUYASABKAsyFy50YXNrcXVldWUudjEuUXVldWVJbmZvIjEKEVBhdXNlUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIjwKElBhdXNlUXVldWVSZXNwb25zZRImCgVxdWV1ZRgBIAEoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8iIgoSUmVzdW1lUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkiPQoTUmVzdW1lUXVldWVSZXNwb25zZRImCgVxdWV1ZRgBIAEoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8yzwIKDFF1ZXVlU2VydmljZRJPCgpMaXN0UXVldWVzEh8udGFza3F1ZXVlLnYxLkxpc3RRdWV1ZXNSZXF1ZXN0GiAudGFza3F1ZXVlLnYxLkxpc3RRdWV1ZXNSZXNwb25zZRJJCghHZXRRdWV1ZRIdLnRhc2txdWV1ZS52MS5HZXRRdWV1ZVJlcXVlc3QaHi50YXNrcXVldWUudjEuR2V0UXVldWVSZXNwb25zZRJPCgpQYXVzZVF1ZXVlEh8udGFza3F1ZXVlLnYxLlBhdXNlUXVldWVSZXF1ZXN0GiAudGFza3F1ZXVlLnYxLlBhdXNlUXVldWVSZXNwb25zZRJSCgtSZXN1bWVRdWV1ZRIgLnRhc2txdWV1ZS52MS5SZXN1bWVRdWV1ZVJlcXVlc3QaIS50YXNrcXVldWUudjEuUmVzdW1lUXVldWVSZXNwb25zZUJIWkZnaXRodWIuY29tL3Rhc2txdWV1ZS90YXNrcXVldWUvY2xpZW50cy9nby9nZW4vdGFza3F1ZXVlL3YxO3Rhc2txdWV1ZXYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CiB0YXNrcXVldWUvdjEvcXVldWVfc2VydmljZS5wcm90bxIMdGFza3F1ZXVlLnYxIuQCCglRdWV1ZUluZm8SDAoEbmFtZRgBIAEoCRIOCgZwYXVzZWQYAiABKAgSFAoMcGF1c2VfcmVhc29uGAMgASgJEi8KC3BhdXNlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgZjb3VudHMYBSABKAsyHS50YXNrcXVldWUudjEuUXVldWVUYXNrQ291bnRzEjEKCnRocm91Z2hwdXQYBiABKAsyHS50YXNrcXVldWUudjEuUXVldWVUaHJvdWdocHV0EjQKEW9sZGVzdF9xdWV1ZWRfYWdlGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEisKB3dvcmtlcnMYCCABKAsyGi50YXNrcXVldWUudjEuUXVldWVXb3JrZXJzEi0KCHNldHRpbmdzGAkgASgLMhsudGFza3F1ZXVlLnYxLlF1ZXVlU2V0dGluZ3MiUwoPUXVldWVUYXNrQ291bnRzEg4KBnF1ZXVlZBgBIAEoAxIRCglzY2hlZHVsZWQYAiABKAMSDwoHcnVubmluZxgDIAEoAxIMCgRkZWFkGAQgASgDIqsBCg9RdWV1ZVRocm91Z2hwdXQSMQoHbGFzdF8xbRgBIAEoCzIgLnRhc2txdWV1ZS52MS5RdWV1ZU91dGNvbWVDb3VudHMSMQoHbGFzdF81bRgCIAEoCzIgLnRhc2txdWV1ZS52MS5RdWV1ZU91dGNvbWVDb3VudHMSMgoIbGFzdF8xNW0YAyABKAsyIC50YXNrcXVldWUudjEuUXVldWVPdXRjb21lQ291bnRzIkoKElF1ZXVlT3V0Y29tZUNvdW50cxIRCglzdWNjZWVkZWQYASABKAMSDgoGZmFpbGVkGAIgASgDEhEKCWNhbmNlbGxlZBgDIAEoAyJGCgxRdWV1ZVdvcmtlcnMSEQoJY29ubmVjdGVkGAEgASgFEhAKCGNhcGFjaXR5GAIgASgFEhEKCWluX2ZsaWdodBgDIAEoBSLdAgoNUXVldWVTZXR0aW5ncxIUCgxtYXhfYXR0ZW1wdHMYASABKAUSMgoPaW5pdGlhbF9iYWNrb2ZmGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhoKEmJhY2tvZmZfbXVsdGlwbGllchgEIAEoARI1ChJmaW5pc2hlZF9yZXRlbnRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOZGVhZF9yZXRlbnRpb24YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQZGVmYXVsdF9wcmlvcml0eRgHIAEoBRIyCg9kZWZhdWx0X3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iOgoRTGlzdFF1ZXVlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVgoSTGlzdFF1ZXVlc1Jlc3BvbnNlEicKBnF1ZXVlcxgBIAMoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIh8KD0dldFF1ZXVlUmVxdWVzdBIMCgRuYW1lGAEgASgJIjoKEEdldFF1ZXVlUmVzcG9uc2USJgoFcXVldWUYASABKAsyFy50YXNrcXVldWUudjEuUXVldWVJbmZvIjEKEVBhdXNlUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIjwKElBhdXNlUXVldWVSZXNwb25zZRImCgVxdWV1ZRgBIAEoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8iIgoSUmVzdW1lUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkiPQoTUmVzdW1lUXVldWVSZXNwb25zZRImCgVxdWV1ZRgBIAEoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8iggEKElVwZGF0ZVF1ZXVlUmVxdWVzdBIMCgRuYW1lGAEgASgJEi0KCHNldHRpbmdzGAIgASgLMhsudGFza3F1ZXVlLnYxLlF1ZXVlU2V0dGluZ3MSLwoLdXBkYXRlX21hc2sYAyABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIj0KE1VwZGF0ZVF1ZXVlUmVzcG9uc2USJgoFcXVldWUYASABKAsyFy50YXNrcXVldWUudjEuUXVldWVJbmZvMqMDCgxRdWV1ZVNlcnZpY2USTwoKTGlzdFF1ZXVlcxIfLnRhc2txdWV1ZS52MS5MaXN0UXVldWVzUmVxdWVzdBogLnRhc2txdWV1ZS52MS5MaXN0UXVldWVzUmVzcG9uc2USSQoIR2V0UXVldWUSHS50YXNrcXVldWUudjEuR2V0UXVldWVSZXF1ZXN0Gh4udGFza3F1ZXVlLnYxLkdldFF1ZXVlUmVzcG9uc2USTwoKUGF1c2VRdWV1ZRIfLnRhc2txdWV1ZS52MS5QYXVzZVF1ZXVlUmVxdWVzdBogLnRhc2txdWV1ZS52MS5QYXVzZVF1ZXVlUmVzcG9uc2USUgoLUmVzdW1lUXVldWUSIC50YXNrcXVldWUudjEuUmVzdW1lUXVldWVSZXF1ZXN0GiEudGFza3F1ZXVlLnYxLlJlc3VtZVF1ZXVlUmVzcG9uc2USUgoLVXBkYXRlUXVldWUSIC50YXNrcXVldWUudjEuVXBkYXRlUXVldWVSZXF1ZXN0GiEudGFza3F1ZXVlLnYxLlVwZGF0ZVF1ZXVlUmVzcG9uc2VCSFpGZ2l0aHViLmNvbS90YXNrcXVldWUvdGFza3F1ZXVlL2NsaWVudHMvZ28vZ2VuL3Rhc2txdWV1ZS92MTt0YXNrcXVldWV2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * QueueInfo describes one queue: its state, its task counts and how it is served.
@@ -239,52 +239,69 @@ export const QueueWorkersSchema: GenMessage<QueueWorkers> = /*@__PURE__*/
   messageDesc(file_taskqueue_v1_queue_service, 4);
 
 /**
- * QueueSettings are the defaults given to the queue's new tasks.
+ * QueueSettings are the defaults given to the queue's new tasks. In QueueInfo: the settings
+ * in force (the queue's own, else the server's). In UpdateQueue: the values to store.
  *
  * @generated from message taskqueue.v1.QueueSettings
  */
 export type QueueSettings = Message<"taskqueue.v1.QueueSettings"> & {
   /**
-   * Most attempts a task gets unless it sets its own.
+   * Most attempts a task gets unless it sets its own: 1-100.
    *
    * @generated from field: int32 max_attempts = 1;
    */
   maxAttempts: number;
 
   /**
-   * First retry back-off.
+   * First retry back-off: 0-24h.
    *
    * @generated from field: google.protobuf.Duration initial_backoff = 2;
    */
   initialBackoff?: Duration;
 
   /**
-   * Largest retry back-off.
+   * Largest retry back-off: 0-7 days, at least initial_backoff.
    *
    * @generated from field: google.protobuf.Duration max_backoff = 3;
    */
   maxBackoff?: Duration;
 
   /**
-   * Factor between consecutive back-offs.
+   * Factor between consecutive back-offs: 1-100.
    *
    * @generated from field: double backoff_multiplier = 4;
    */
   backoffMultiplier: number;
 
   /**
-   * How long finished (succeeded, cancelled) tasks are kept.
+   * How long finished (succeeded, cancelled, expired) tasks are kept; 0s: forever. The
+   * server's setting: not settable per queue.
    *
    * @generated from field: google.protobuf.Duration finished_retention = 5;
    */
   finishedRetention?: Duration;
 
   /**
-   * How long dead-lettered tasks are kept.
+   * How long dead-lettered tasks are kept; 0s: until purged or re-driven. The server's
+   * setting: not settable per queue.
    *
    * @generated from field: google.protobuf.Duration dead_retention = 6;
    */
   deadRetention?: Duration;
+
+  /**
+   * Priority (1-100) of a task submitted with priority 0; 0 leaves such tasks at 0.
+   *
+   * @generated from field: int32 default_priority = 7;
+   */
+  defaultPriority: number;
+
+  /**
+   * Timeout per attempt (1ms-24h) of a task submitted without one; unset: none.
+   *
+   * @generated from field: google.protobuf.Duration default_timeout = 8;
+   */
+  defaultTimeout?: Duration;
 };
 
 /**
@@ -485,6 +502,64 @@ export const ResumeQueueResponseSchema: GenMessage<ResumeQueueResponse> = /*@__P
   messageDesc(file_taskqueue_v1_queue_service, 13);
 
 /**
+ * UpdateQueueRequest stores some of a queue's settings.
+ *
+ * @generated from message taskqueue.v1.UpdateQueueRequest
+ */
+export type UpdateQueueRequest = Message<"taskqueue.v1.UpdateQueueRequest"> & {
+  /**
+   * Queue name. Required.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The values to store, for the fields update_mask names.
+   *
+   * @generated from field: taskqueue.v1.QueueSettings settings = 2;
+   */
+  settings?: QueueSettings;
+
+  /**
+   * Fields of settings to change (AIP-134): max_attempts, initial_backoff, max_backoff,
+   * backoff_multiplier, default_priority, default_timeout, or "*" for all of them. Empty:
+   * the fields set in settings (non-zero). An unknown path is INVALID_ARGUMENT.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 3;
+   */
+  updateMask?: FieldMask;
+};
+
+/**
+ * Describes the message taskqueue.v1.UpdateQueueRequest.
+ * Use `create(UpdateQueueRequestSchema)` to create a new message.
+ */
+export const UpdateQueueRequestSchema: GenMessage<UpdateQueueRequest> = /*@__PURE__*/
+  messageDesc(file_taskqueue_v1_queue_service, 14);
+
+/**
+ * UpdateQueueResponse holds the queue with its new settings.
+ *
+ * @generated from message taskqueue.v1.UpdateQueueResponse
+ */
+export type UpdateQueueResponse = Message<"taskqueue.v1.UpdateQueueResponse"> & {
+  /**
+   * The queue.
+   *
+   * @generated from field: taskqueue.v1.QueueInfo queue = 1;
+   */
+  queue?: QueueInfo;
+};
+
+/**
+ * Describes the message taskqueue.v1.UpdateQueueResponse.
+ * Use `create(UpdateQueueResponseSchema)` to create a new message.
+ */
+export const UpdateQueueResponseSchema: GenMessage<UpdateQueueResponse> = /*@__PURE__*/
+  messageDesc(file_taskqueue_v1_queue_service, 15);
+
+/**
  * QueueService shows the queues and controls their dispatch: how many tasks each holds in
  * each state, how it is being served, and whether it is paused.
  *
@@ -534,6 +609,18 @@ export const QueueService: GenService<{
     methodKind: "unary";
     input: typeof ResumeQueueRequestSchema;
     output: typeof ResumeQueueResponseSchema;
+  },
+  /**
+   * UpdateQueue stores settings for the queue's new tasks, read by every server within a
+   * second. Only the fields update_mask names change; a named field left unset (or 0) goes
+   * back to the server's default. The queue need not exist yet.
+   *
+   * @generated from rpc taskqueue.v1.QueueService.UpdateQueue
+   */
+  updateQueue: {
+    methodKind: "unary";
+    input: typeof UpdateQueueRequestSchema;
+    output: typeof UpdateQueueResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskqueue_v1_queue_service, 0);

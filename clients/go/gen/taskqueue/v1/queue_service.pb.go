@@ -10,6 +10,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -406,23 +407,30 @@ func (x *QueueWorkers) GetInFlight() int32 {
 	return 0
 }
 
-// QueueSettings are the defaults given to the queue's new tasks.
+// QueueSettings are the defaults given to the queue's new tasks. In QueueInfo: the settings
+// in force (the queue's own, else the server's). In UpdateQueue: the values to store.
 type QueueSettings struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Most attempts a task gets unless it sets its own.
+	// Most attempts a task gets unless it sets its own: 1-100.
 	MaxAttempts int32 `protobuf:"varint,1,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
-	// First retry back-off.
+	// First retry back-off: 0-24h.
 	InitialBackoff *durationpb.Duration `protobuf:"bytes,2,opt,name=initial_backoff,json=initialBackoff,proto3" json:"initial_backoff,omitempty"`
-	// Largest retry back-off.
+	// Largest retry back-off: 0-7 days, at least initial_backoff.
 	MaxBackoff *durationpb.Duration `protobuf:"bytes,3,opt,name=max_backoff,json=maxBackoff,proto3" json:"max_backoff,omitempty"`
-	// Factor between consecutive back-offs.
+	// Factor between consecutive back-offs: 1-100.
 	BackoffMultiplier float64 `protobuf:"fixed64,4,opt,name=backoff_multiplier,json=backoffMultiplier,proto3" json:"backoff_multiplier,omitempty"`
-	// How long finished (succeeded, cancelled) tasks are kept.
+	// How long finished (succeeded, cancelled, expired) tasks are kept; 0s: forever. The
+	// server's setting: not settable per queue.
 	FinishedRetention *durationpb.Duration `protobuf:"bytes,5,opt,name=finished_retention,json=finishedRetention,proto3" json:"finished_retention,omitempty"`
-	// How long dead-lettered tasks are kept.
+	// How long dead-lettered tasks are kept; 0s: until purged or re-driven. The server's
+	// setting: not settable per queue.
 	DeadRetention *durationpb.Duration `protobuf:"bytes,6,opt,name=dead_retention,json=deadRetention,proto3" json:"dead_retention,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Priority (1-100) of a task submitted with priority 0; 0 leaves such tasks at 0.
+	DefaultPriority int32 `protobuf:"varint,7,opt,name=default_priority,json=defaultPriority,proto3" json:"default_priority,omitempty"`
+	// Timeout per attempt (1ms-24h) of a task submitted without one; unset: none.
+	DefaultTimeout *durationpb.Duration `protobuf:"bytes,8,opt,name=default_timeout,json=defaultTimeout,proto3" json:"default_timeout,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *QueueSettings) Reset() {
@@ -493,6 +501,20 @@ func (x *QueueSettings) GetFinishedRetention() *durationpb.Duration {
 func (x *QueueSettings) GetDeadRetention() *durationpb.Duration {
 	if x != nil {
 		return x.DeadRetention
+	}
+	return nil
+}
+
+func (x *QueueSettings) GetDefaultPriority() int32 {
+	if x != nil {
+		return x.DefaultPriority
+	}
+	return 0
+}
+
+func (x *QueueSettings) GetDefaultTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.DefaultTimeout
 	}
 	return nil
 }
@@ -893,11 +915,123 @@ func (x *ResumeQueueResponse) GetQueue() *QueueInfo {
 	return nil
 }
 
+// UpdateQueueRequest stores some of a queue's settings.
+type UpdateQueueRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Queue name. Required.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The values to store, for the fields update_mask names.
+	Settings *QueueSettings `protobuf:"bytes,2,opt,name=settings,proto3" json:"settings,omitempty"`
+	// Fields of settings to change (AIP-134): max_attempts, initial_backoff, max_backoff,
+	// backoff_multiplier, default_priority, default_timeout, or "*" for all of them. Empty:
+	// the fields set in settings (non-zero). An unknown path is INVALID_ARGUMENT.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateQueueRequest) Reset() {
+	*x = UpdateQueueRequest{}
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateQueueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateQueueRequest) ProtoMessage() {}
+
+func (x *UpdateQueueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateQueueRequest.ProtoReflect.Descriptor instead.
+func (*UpdateQueueRequest) Descriptor() ([]byte, []int) {
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *UpdateQueueRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateQueueRequest) GetSettings() *QueueSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *UpdateQueueRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateQueueResponse holds the queue with its new settings.
+type UpdateQueueResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The queue.
+	Queue         *QueueInfo `protobuf:"bytes,1,opt,name=queue,proto3" json:"queue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateQueueResponse) Reset() {
+	*x = UpdateQueueResponse{}
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateQueueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateQueueResponse) ProtoMessage() {}
+
+func (x *UpdateQueueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateQueueResponse.ProtoReflect.Descriptor instead.
+func (*UpdateQueueResponse) Descriptor() ([]byte, []int) {
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *UpdateQueueResponse) GetQueue() *QueueInfo {
+	if x != nil {
+		return x.Queue
+	}
+	return nil
+}
+
 var File_taskqueue_v1_queue_service_proto protoreflect.FileDescriptor
 
 const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"\n" +
-	" taskqueue/v1/queue_service.proto\x12\ftaskqueue.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x03\n" +
+	" taskqueue/v1/queue_service.proto\x12\ftaskqueue.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x03\n" +
 	"\tQueueInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06paused\x18\x02 \x01(\bR\x06paused\x12!\n" +
@@ -927,7 +1061,7 @@ const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"\fQueueWorkers\x12\x1c\n" +
 	"\tconnected\x18\x01 \x01(\x05R\tconnected\x12\x1a\n" +
 	"\bcapacity\x18\x02 \x01(\x05R\bcapacity\x12\x1b\n" +
-	"\tin_flight\x18\x03 \x01(\x05R\binFlight\"\xed\x02\n" +
+	"\tin_flight\x18\x03 \x01(\x05R\binFlight\"\xdc\x03\n" +
 	"\rQueueSettings\x12!\n" +
 	"\fmax_attempts\x18\x01 \x01(\x05R\vmaxAttempts\x12B\n" +
 	"\x0finitial_backoff\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x0einitialBackoff\x12:\n" +
@@ -935,7 +1069,9 @@ const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"maxBackoff\x12-\n" +
 	"\x12backoff_multiplier\x18\x04 \x01(\x01R\x11backoffMultiplier\x12H\n" +
 	"\x12finished_retention\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x11finishedRetention\x12@\n" +
-	"\x0edead_retention\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\rdeadRetention\"O\n" +
+	"\x0edead_retention\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\rdeadRetention\x12)\n" +
+	"\x10default_priority\x18\a \x01(\x05R\x0fdefaultPriority\x12B\n" +
+	"\x0fdefault_timeout\x18\b \x01(\v2\x19.google.protobuf.DurationR\x0edefaultTimeout\"O\n" +
 	"\x11ListQueuesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -955,14 +1091,22 @@ const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"\x12ResumeQueueRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"D\n" +
 	"\x13ResumeQueueResponse\x12-\n" +
-	"\x05queue\x18\x01 \x01(\v2\x17.taskqueue.v1.QueueInfoR\x05queue2\xcf\x02\n" +
+	"\x05queue\x18\x01 \x01(\v2\x17.taskqueue.v1.QueueInfoR\x05queue\"\x9e\x01\n" +
+	"\x12UpdateQueueRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x127\n" +
+	"\bsettings\x18\x02 \x01(\v2\x1b.taskqueue.v1.QueueSettingsR\bsettings\x12;\n" +
+	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"D\n" +
+	"\x13UpdateQueueResponse\x12-\n" +
+	"\x05queue\x18\x01 \x01(\v2\x17.taskqueue.v1.QueueInfoR\x05queue2\xa3\x03\n" +
 	"\fQueueService\x12O\n" +
 	"\n" +
 	"ListQueues\x12\x1f.taskqueue.v1.ListQueuesRequest\x1a .taskqueue.v1.ListQueuesResponse\x12I\n" +
 	"\bGetQueue\x12\x1d.taskqueue.v1.GetQueueRequest\x1a\x1e.taskqueue.v1.GetQueueResponse\x12O\n" +
 	"\n" +
 	"PauseQueue\x12\x1f.taskqueue.v1.PauseQueueRequest\x1a .taskqueue.v1.PauseQueueResponse\x12R\n" +
-	"\vResumeQueue\x12 .taskqueue.v1.ResumeQueueRequest\x1a!.taskqueue.v1.ResumeQueueResponseBHZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1b\x06proto3"
+	"\vResumeQueue\x12 .taskqueue.v1.ResumeQueueRequest\x1a!.taskqueue.v1.ResumeQueueResponse\x12R\n" +
+	"\vUpdateQueue\x12 .taskqueue.v1.UpdateQueueRequest\x1a!.taskqueue.v1.UpdateQueueResponseBHZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1b\x06proto3"
 
 var (
 	file_taskqueue_v1_queue_service_proto_rawDescOnce sync.Once
@@ -976,7 +1120,7 @@ func file_taskqueue_v1_queue_service_proto_rawDescGZIP() []byte {
 	return file_taskqueue_v1_queue_service_proto_rawDescData
 }
 
-var file_taskqueue_v1_queue_service_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_taskqueue_v1_queue_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_taskqueue_v1_queue_service_proto_goTypes = []any{
 	(*QueueInfo)(nil),             // 0: taskqueue.v1.QueueInfo
 	(*QueueTaskCounts)(nil),       // 1: taskqueue.v1.QueueTaskCounts
@@ -992,40 +1136,49 @@ var file_taskqueue_v1_queue_service_proto_goTypes = []any{
 	(*PauseQueueResponse)(nil),    // 11: taskqueue.v1.PauseQueueResponse
 	(*ResumeQueueRequest)(nil),    // 12: taskqueue.v1.ResumeQueueRequest
 	(*ResumeQueueResponse)(nil),   // 13: taskqueue.v1.ResumeQueueResponse
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 15: google.protobuf.Duration
+	(*UpdateQueueRequest)(nil),    // 14: taskqueue.v1.UpdateQueueRequest
+	(*UpdateQueueResponse)(nil),   // 15: taskqueue.v1.UpdateQueueResponse
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil), // 18: google.protobuf.FieldMask
 }
 var file_taskqueue_v1_queue_service_proto_depIdxs = []int32{
-	14, // 0: taskqueue.v1.QueueInfo.paused_time:type_name -> google.protobuf.Timestamp
+	16, // 0: taskqueue.v1.QueueInfo.paused_time:type_name -> google.protobuf.Timestamp
 	1,  // 1: taskqueue.v1.QueueInfo.counts:type_name -> taskqueue.v1.QueueTaskCounts
 	2,  // 2: taskqueue.v1.QueueInfo.throughput:type_name -> taskqueue.v1.QueueThroughput
-	15, // 3: taskqueue.v1.QueueInfo.oldest_queued_age:type_name -> google.protobuf.Duration
+	17, // 3: taskqueue.v1.QueueInfo.oldest_queued_age:type_name -> google.protobuf.Duration
 	4,  // 4: taskqueue.v1.QueueInfo.workers:type_name -> taskqueue.v1.QueueWorkers
 	5,  // 5: taskqueue.v1.QueueInfo.settings:type_name -> taskqueue.v1.QueueSettings
 	3,  // 6: taskqueue.v1.QueueThroughput.last_1m:type_name -> taskqueue.v1.QueueOutcomeCounts
 	3,  // 7: taskqueue.v1.QueueThroughput.last_5m:type_name -> taskqueue.v1.QueueOutcomeCounts
 	3,  // 8: taskqueue.v1.QueueThroughput.last_15m:type_name -> taskqueue.v1.QueueOutcomeCounts
-	15, // 9: taskqueue.v1.QueueSettings.initial_backoff:type_name -> google.protobuf.Duration
-	15, // 10: taskqueue.v1.QueueSettings.max_backoff:type_name -> google.protobuf.Duration
-	15, // 11: taskqueue.v1.QueueSettings.finished_retention:type_name -> google.protobuf.Duration
-	15, // 12: taskqueue.v1.QueueSettings.dead_retention:type_name -> google.protobuf.Duration
-	0,  // 13: taskqueue.v1.ListQueuesResponse.queues:type_name -> taskqueue.v1.QueueInfo
-	0,  // 14: taskqueue.v1.GetQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
-	0,  // 15: taskqueue.v1.PauseQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
-	0,  // 16: taskqueue.v1.ResumeQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
-	6,  // 17: taskqueue.v1.QueueService.ListQueues:input_type -> taskqueue.v1.ListQueuesRequest
-	8,  // 18: taskqueue.v1.QueueService.GetQueue:input_type -> taskqueue.v1.GetQueueRequest
-	10, // 19: taskqueue.v1.QueueService.PauseQueue:input_type -> taskqueue.v1.PauseQueueRequest
-	12, // 20: taskqueue.v1.QueueService.ResumeQueue:input_type -> taskqueue.v1.ResumeQueueRequest
-	7,  // 21: taskqueue.v1.QueueService.ListQueues:output_type -> taskqueue.v1.ListQueuesResponse
-	9,  // 22: taskqueue.v1.QueueService.GetQueue:output_type -> taskqueue.v1.GetQueueResponse
-	11, // 23: taskqueue.v1.QueueService.PauseQueue:output_type -> taskqueue.v1.PauseQueueResponse
-	13, // 24: taskqueue.v1.QueueService.ResumeQueue:output_type -> taskqueue.v1.ResumeQueueResponse
-	21, // [21:25] is the sub-list for method output_type
-	17, // [17:21] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	17, // 9: taskqueue.v1.QueueSettings.initial_backoff:type_name -> google.protobuf.Duration
+	17, // 10: taskqueue.v1.QueueSettings.max_backoff:type_name -> google.protobuf.Duration
+	17, // 11: taskqueue.v1.QueueSettings.finished_retention:type_name -> google.protobuf.Duration
+	17, // 12: taskqueue.v1.QueueSettings.dead_retention:type_name -> google.protobuf.Duration
+	17, // 13: taskqueue.v1.QueueSettings.default_timeout:type_name -> google.protobuf.Duration
+	0,  // 14: taskqueue.v1.ListQueuesResponse.queues:type_name -> taskqueue.v1.QueueInfo
+	0,  // 15: taskqueue.v1.GetQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
+	0,  // 16: taskqueue.v1.PauseQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
+	0,  // 17: taskqueue.v1.ResumeQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
+	5,  // 18: taskqueue.v1.UpdateQueueRequest.settings:type_name -> taskqueue.v1.QueueSettings
+	18, // 19: taskqueue.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 20: taskqueue.v1.UpdateQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
+	6,  // 21: taskqueue.v1.QueueService.ListQueues:input_type -> taskqueue.v1.ListQueuesRequest
+	8,  // 22: taskqueue.v1.QueueService.GetQueue:input_type -> taskqueue.v1.GetQueueRequest
+	10, // 23: taskqueue.v1.QueueService.PauseQueue:input_type -> taskqueue.v1.PauseQueueRequest
+	12, // 24: taskqueue.v1.QueueService.ResumeQueue:input_type -> taskqueue.v1.ResumeQueueRequest
+	14, // 25: taskqueue.v1.QueueService.UpdateQueue:input_type -> taskqueue.v1.UpdateQueueRequest
+	7,  // 26: taskqueue.v1.QueueService.ListQueues:output_type -> taskqueue.v1.ListQueuesResponse
+	9,  // 27: taskqueue.v1.QueueService.GetQueue:output_type -> taskqueue.v1.GetQueueResponse
+	11, // 28: taskqueue.v1.QueueService.PauseQueue:output_type -> taskqueue.v1.PauseQueueResponse
+	13, // 29: taskqueue.v1.QueueService.ResumeQueue:output_type -> taskqueue.v1.ResumeQueueResponse
+	15, // 30: taskqueue.v1.QueueService.UpdateQueue:output_type -> taskqueue.v1.UpdateQueueResponse
+	26, // [26:31] is the sub-list for method output_type
+	21, // [21:26] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_taskqueue_v1_queue_service_proto_init() }
@@ -1039,7 +1192,7 @@ func file_taskqueue_v1_queue_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskqueue_v1_queue_service_proto_rawDesc), len(file_taskqueue_v1_queue_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

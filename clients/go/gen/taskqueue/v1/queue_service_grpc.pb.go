@@ -23,6 +23,7 @@ const (
 	QueueService_GetQueue_FullMethodName    = "/taskqueue.v1.QueueService/GetQueue"
 	QueueService_PauseQueue_FullMethodName  = "/taskqueue.v1.QueueService/PauseQueue"
 	QueueService_ResumeQueue_FullMethodName = "/taskqueue.v1.QueueService/ResumeQueue"
+	QueueService_UpdateQueue_FullMethodName = "/taskqueue.v1.QueueService/UpdateQueue"
 )
 
 // QueueServiceClient is the client API for QueueService service.
@@ -44,6 +45,10 @@ type QueueServiceClient interface {
 	// ResumeQueue lets a paused queue dispatch again, at once. Resuming a queue that is not
 	// paused changes nothing.
 	ResumeQueue(ctx context.Context, in *ResumeQueueRequest, opts ...grpc.CallOption) (*ResumeQueueResponse, error)
+	// UpdateQueue stores settings for the queue's new tasks, read by every server within a
+	// second. Only the fields update_mask names change; a named field left unset (or 0) goes
+	// back to the server's default. The queue need not exist yet.
+	UpdateQueue(ctx context.Context, in *UpdateQueueRequest, opts ...grpc.CallOption) (*UpdateQueueResponse, error)
 }
 
 type queueServiceClient struct {
@@ -94,6 +99,16 @@ func (c *queueServiceClient) ResumeQueue(ctx context.Context, in *ResumeQueueReq
 	return out, nil
 }
 
+func (c *queueServiceClient) UpdateQueue(ctx context.Context, in *UpdateQueueRequest, opts ...grpc.CallOption) (*UpdateQueueResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateQueueResponse)
+	err := c.cc.Invoke(ctx, QueueService_UpdateQueue_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QueueServiceServer is the server API for QueueService service.
 // All implementations must embed UnimplementedQueueServiceServer
 // for forward compatibility.
@@ -113,6 +128,10 @@ type QueueServiceServer interface {
 	// ResumeQueue lets a paused queue dispatch again, at once. Resuming a queue that is not
 	// paused changes nothing.
 	ResumeQueue(context.Context, *ResumeQueueRequest) (*ResumeQueueResponse, error)
+	// UpdateQueue stores settings for the queue's new tasks, read by every server within a
+	// second. Only the fields update_mask names change; a named field left unset (or 0) goes
+	// back to the server's default. The queue need not exist yet.
+	UpdateQueue(context.Context, *UpdateQueueRequest) (*UpdateQueueResponse, error)
 	mustEmbedUnimplementedQueueServiceServer()
 }
 
@@ -134,6 +153,9 @@ func (UnimplementedQueueServiceServer) PauseQueue(context.Context, *PauseQueueRe
 }
 func (UnimplementedQueueServiceServer) ResumeQueue(context.Context, *ResumeQueueRequest) (*ResumeQueueResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResumeQueue not implemented")
+}
+func (UnimplementedQueueServiceServer) UpdateQueue(context.Context, *UpdateQueueRequest) (*UpdateQueueResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateQueue not implemented")
 }
 func (UnimplementedQueueServiceServer) mustEmbedUnimplementedQueueServiceServer() {}
 func (UnimplementedQueueServiceServer) testEmbeddedByValue()                      {}
@@ -228,6 +250,24 @@ func _QueueService_ResumeQueue_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QueueService_UpdateQueue_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateQueueRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueueServiceServer).UpdateQueue(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueueService_UpdateQueue_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueueServiceServer).UpdateQueue(ctx, req.(*UpdateQueueRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QueueService_ServiceDesc is the grpc.ServiceDesc for QueueService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -250,6 +290,10 @@ var QueueService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResumeQueue",
 			Handler:    _QueueService_ResumeQueue_Handler,
+		},
+		{
+			MethodName: "UpdateQueue",
+			Handler:    _QueueService_UpdateQueue_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -56,6 +56,11 @@ class QueueServiceStub:
                 request_serializer=taskqueue_dot_v1_dot_queue__service__pb2.ResumeQueueRequest.SerializeToString,
                 response_deserializer=taskqueue_dot_v1_dot_queue__service__pb2.ResumeQueueResponse.FromString,
                 _registered_method=True)
+        self.UpdateQueue = channel.unary_unary(
+                '/taskqueue.v1.QueueService/UpdateQueue',
+                request_serializer=taskqueue_dot_v1_dot_queue__service__pb2.UpdateQueueRequest.SerializeToString,
+                response_deserializer=taskqueue_dot_v1_dot_queue__service__pb2.UpdateQueueResponse.FromString,
+                _registered_method=True)
 
 
 class QueueServiceServicer:
@@ -95,6 +100,15 @@ class QueueServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateQueue(self, request, context):
+        """UpdateQueue stores settings for the queue's new tasks, read by every server within a
+        second. Only the fields update_mask names change; a named field left unset (or 0) goes
+        back to the server's default. The queue need not exist yet.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueueServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -117,6 +131,11 @@ def add_QueueServiceServicer_to_server(servicer, server):
                     servicer.ResumeQueue,
                     request_deserializer=taskqueue_dot_v1_dot_queue__service__pb2.ResumeQueueRequest.FromString,
                     response_serializer=taskqueue_dot_v1_dot_queue__service__pb2.ResumeQueueResponse.SerializeToString,
+            ),
+            'UpdateQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateQueue,
+                    request_deserializer=taskqueue_dot_v1_dot_queue__service__pb2.UpdateQueueRequest.FromString,
+                    response_serializer=taskqueue_dot_v1_dot_queue__service__pb2.UpdateQueueResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -229,6 +248,33 @@ class QueueService:
             '/taskqueue.v1.QueueService/ResumeQueue',
             taskqueue_dot_v1_dot_queue__service__pb2.ResumeQueueRequest.SerializeToString,
             taskqueue_dot_v1_dot_queue__service__pb2.ResumeQueueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/taskqueue.v1.QueueService/UpdateQueue',
+            taskqueue_dot_v1_dot_queue__service__pb2.UpdateQueueRequest.SerializeToString,
+            taskqueue_dot_v1_dot_queue__service__pb2.UpdateQueueResponse.FromString,
             options,
             channel_credentials,
             insecure,
