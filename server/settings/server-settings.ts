@@ -155,7 +155,7 @@ export const serverSettings = {
     kind: json<Record<string, QueueRetryDefaults>>(checkQueueRetryDefaults),
     default: {},
     defaultDoc: "none",
-    doc: `per-queue retry defaults, JSON: \`{"emails":{"maxAttempts":5,"initialBackoffMs":500,"maxBackoffMs":60000,"backoffMultiplier":3}}\``,
+    doc: `per-queue retry defaults, JSON: \`{"emails":{"maxAttempts":5,"initialBackoffMs":500,"maxBackoffMs":60000,"backoffMultiplier":3}}\`; settings stored with \`QueueService.UpdateQueue\` take precedence`,
   }),
   idempotencyRetentionMs: defineSetting({
     env: "IDEMPOTENCY_RETENTION_MS",
