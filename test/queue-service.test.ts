@@ -223,17 +223,19 @@ describe("QueueService pause and resume", () => {
     const second = await startTestServer({}, { databaseUrl: first.databaseUrl, redisPrefix: first.redisPrefix });
     servers.push(second);
     expect(await getQueue(queuesOf(second), queue)).toMatchObject({ paused: true, pauseReason: "held" });
-    // Redis loses the paused names: the next full recovery sweep restores them from Postgres.
+    const held = (await second.grpc.submitTask({ queue, type: "echo" })).task!;
+    // Redis loses everything under the prefix: the full recovery sweep restores the paused
+    // names from Postgres before it re-enqueues the held task.
     const redis = new Redis(second.redisUrl);
     try {
-      await redis.del(`${second.redisPrefix}paused`);
+      await redis.del(...(await redis.keys(`${second.redisPrefix}*`)));
       await second.server.recover();
       expect(await redis.sismember(`${second.redisPrefix}paused`, queue)).toBe(1);
     } finally {
       redis.disconnect();
     }
+    expect((await getQueue(queuesOf(second), queue)).counts).toMatchObject({ queued: 1n, running: 0n });
     const w = await rawWorker(second, [queue, control], 5);
-    const held = (await second.grpc.submitTask({ queue, type: "echo" })).task!;
     const c = (await second.grpc.submitTask({ queue: control, type: "echo" })).task!;
     await waitFor(() => leasedIds(w).includes(c.id), { timeoutMs: 10_000, message: "control task" });
     expect(leasedIds(w)).not.toContain(held.id);

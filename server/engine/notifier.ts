@@ -37,9 +37,10 @@ export interface NotifierOptions {
 /**
  * Tells the other servers sharing Redis about events they must act on: tasks became ready
  * in a queue (so an idle worker anywhere gets them at once), a delayed task is due, a
- * running task was cancelled, or a queue's stored settings changed. Messages from this server itself are ignored. "Ready"
- * announcements, one per submit at low rates, are not sent while PUBLISH reports that no
- * other server listens (see {@link READY_PROBE_MS}).
+ * running task was cancelled, or a queue's stored settings changed. Messages from this
+ * server itself are ignored. "Ready" announcements, one per submit at low rates, are not sent
+ * while PUBLISH reports that no other server listens (see {@link READY_PROBE_MS}), unless
+ * forced (a resumed queue).
  */
 export class Notifier {
   private readonly channel: string;
