@@ -147,6 +147,27 @@ describe("QueueService counts", () => {
     expect(redriven.counts).toMatchObject({ queued: 1n, dead: 0n, running: 0n });
   });
 
+  it("puts a task whose stream dropped back among the queued, and counts a cancelled running task", async () => {
+    const queue = uniqueQueue("dropped");
+    const { task } = await ts.grpc.submitTask({ queue, type: "echo" });
+    const first = await rawWorker(ts, [queue], 1);
+    await first.tasks(1);
+    expect((await getQueue(queues, queue)).counts).toMatchObject({ running: 1n, queued: 0n });
+    first.cancel();
+    await waitForQueue(queues, queue, "the task queued again", (q) => q.counts!.queued === 1n && q.counts!.running === 0n);
+
+    const second = await rawWorker(ts, [queue], 1);
+    const [leased] = await second.tasks(1);
+    expect(leased!.taskId).toBe(task!.id);
+    await ts.grpc.cancelTask({ id: task!.id });
+    await second.next((m) => m.message.case === "cancel", "the cancel");
+    second.send({ case: "results", value: { results: [{ taskId: leased!.taskId, leaseToken: leased!.leaseToken, outcome: { case: "failure", value: { message: "aborted" } } }] } });
+    await waitForState(ts.grpc, task!.id, TaskState.CANCELLED);
+    const done = await getQueue(queues, queue);
+    expect(done.counts).toMatchObject({ queued: 0n, running: 0n, scheduled: 0n });
+    expect(done.throughput!.last1m).toMatchObject({ cancelled: 1n, failed: 0n, succeeded: 0n });
+  });
+
   it("refuses bad input naming the field, writes nothing, and answers NOT_FOUND for unknown queues", async () => {
     const unknown = uniqueQueue("unknown");
     expect(await codeOf(queues.getQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
