@@ -16,6 +16,7 @@ import type { ReportedResult, ResultRecorder } from "../engine/result-recorder.j
 import type { DispatchSession } from "../engine/session.js";
 import type { ProgressBuffer } from "../engine/progress-buffer.js";
 import type { Logger } from "../observability/logger.js";
+import type { PublishedSession } from "../redis/cluster-directory.js";
 import type { LeasedRecord, QueueStore } from "../redis/queue-store.js";
 import { encodeData, type StoredData } from "./payload-codec.js";
 import { acksResponses, assignmentResponses, type AckEntry } from "./worker-responses.js";
@@ -63,6 +64,16 @@ export interface WorkerStreamDeps {
   onStreamEnded?: (reason: StreamEndReason) => void;
   /** Bytes of responses waiting in every stream's buffer (metrics). */
   buffered?: BufferTotal;
+  /** Told when a session opens (its hello accepted) and when it closes (the cluster directory). */
+  sessions?: SessionEvents;
+}
+
+/** Hears each worker session open and close: once per session, never per task. */
+export interface SessionEvents {
+  /** The session's hello was accepted. */
+  opened(session: PublishedSession): void;
+  /** The session's stream closed. */
+  closed(sessionId: string): void;
 }
 
 /** Why a stream ended whose requests simply ended. */
@@ -87,6 +98,11 @@ export class WorkerStream implements DispatchSession {
   readonly held = new Set<string>();
   closed = false;
   draining = false;
+  private taskTypes: string[] = [];
+  private labels: Record<string, string> = {};
+  private sdk = "";
+  private connectedAt = 0;
+  private lastHeartbeatAt = 0;
   private readonly outbox: StreamOutbox<ConnectResponse>;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly logger: Logger;
@@ -150,6 +166,23 @@ export class WorkerStream implements DispatchSession {
       // The status goes out now; the leases are released meanwhile (see end()).
       void this.close();
     }
+  }
+
+  /** What the cluster directory shows of this session. */
+  describe(): PublishedSession {
+    return {
+      workerId: this.workerId,
+      sessionId: this.id,
+      queues: this.queues,
+      taskTypes: this.taskTypes,
+      capacity: this.capacity,
+      held: [...this.held],
+      labels: this.labels,
+      sdk: this.sdk,
+      connectedAt: this.connectedAt,
+      lastHeartbeatAt: this.lastHeartbeatAt,
+      draining: this.draining,
+    };
   }
 
   deliver(tasks: LeasedRecord[]): void {
@@ -264,7 +297,17 @@ export class WorkerStream implements DispatchSession {
     this.workerId = hello.workerId;
     this.queues = [...new Set(hello.queues)];
     this.capacity = hello.capacity;
+    // Informational, shown by ClusterService.ListWorkers: stored as storable text, bounded.
+    this.taskTypes = hello.taskTypes.slice(0, 256).map((t) => toStorableText(t.slice(0, 128)));
+    this.labels = Object.fromEntries(
+      Object.entries(hello.labels)
+        .slice(0, 64)
+        .map(([k, v]) => [toStorableText(k.slice(0, 128)), toStorableText(v.slice(0, 1024))]),
+    );
+    this.sdk = toStorableText(hello.sdk.slice(0, 128));
+    this.connectedAt = Date.now();
     this.deps.dispatcher.register(this);
+    this.deps.sessions?.opened(this.describe());
     this.logger.info({ workerId: this.workerId, queues: this.queues, capacity: hello.capacity, sdk: hello.sdk }, "worker connected");
     this.send({
       case: "welcome",
@@ -293,6 +336,7 @@ export class WorkerStream implements DispatchSession {
   }
 
   private async heartbeat(): Promise<void> {
+    this.lastHeartbeatAt = Date.now();
     const extended = await this.deps.store.extend(this.id, this.deps.leaseDurationMs);
     this.send({ case: "heartbeatAck", value: { serverTime: timestampFromDate(new Date()), leasesExtended: extended } });
   }
@@ -391,6 +435,7 @@ export class WorkerStream implements DispatchSession {
     this.closed = true;
     this.deps.dispatcher.unregister(this.id);
     if (this.workerId === "") return;
+    this.deps.sessions?.closed(this.id);
     try {
       await this.deps.reaper.releaseSession(this.id, this.endCause ?? "the stream closed");
     } catch (error) {
