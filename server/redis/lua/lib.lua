@@ -9,6 +9,7 @@
 --   <P>s:<session> SET   ids of tasks leased to one worker session
 --   <P>queues      SET   names of known queues
 --   <P>srv:<id>    STRING a live server (expires unless refreshed); <P>servers SET of their ids
+--   <P>node:<id>   HASH  a server's description and its worker sessions (ClusterDirectory; no script uses it)
 -- Task hash fields:
 --   q queue, sc ready score, a attempts made, st state, p payload,
 --   d descriptor: the JSON array [type, payload_format, max_attempts, timeout_ms, created_ms,
