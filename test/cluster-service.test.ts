@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -47,6 +48,10 @@ afterAll(async () => {
   await ts?.stop();
   if (buildDir) await rm(buildDir, { recursive: true, force: true });
 });
+
+function timestampMs(ts: Timestamp): number {
+  return Number(ts.seconds) * 1000 + ts.nanos / 1e6;
+}
 
 function clusterClient(address: string): Client<typeof ClusterService> {
   return createClient(ClusterService, createGrpcTransport({ baseUrl: `http://${address}` }));
@@ -114,6 +119,36 @@ describe("ListWorkers", () => {
       { timeoutMs: 15_000, message: "the killed worker to leave the list" },
     );
   }, 120_000);
+
+  it("shows a frozen worker's heartbeat going stale until keepalive closes its stream", async () => {
+    const queue = uniqueQueue("frozen");
+    const cluster = clusterClient(ts.grpcAddress);
+    const frozen = await startWorker("ts", queue);
+    // Its first heartbeat has reached the directory (heartbeats every lease / 3 = 5 s).
+    await waitFor(async () => (await cluster.listWorkers({ queue })).workers[0]?.lastHeartbeatAt, {
+      timeoutMs: 15_000,
+      message: "the worker's first heartbeat to be listed",
+    });
+    frozen.proc.kill("SIGSTOP");
+    const stoppedAt = Date.now();
+    try {
+      const heartbeats: number[] = [];
+      await waitFor(
+        async () => {
+          const session = (await cluster.listWorkers({ queue })).workers.find((w) => w.workerId === frozen.workerId);
+          if (session === undefined) return true;
+          heartbeats.push(timestampMs(session.lastHeartbeatAt!));
+          return false;
+        },
+        { timeoutMs: 40_000, intervalMs: 500, message: "keepalive to close the frozen worker's stream" },
+      );
+      // Listed while frozen, with no heartbeat after the freeze (one already on the wire may land just after it).
+      expect(heartbeats.length).toBeGreaterThan(0);
+      expect(Math.max(...heartbeats)).toBeLessThan(stoppedAt + 500);
+    } finally {
+      frozen.proc.kill("SIGKILL");
+    }
+  }, 60_000);
 });
 
 describe("two servers sharing Redis and Postgres", () => {

@@ -20,7 +20,9 @@ export interface PublishedSession {
   queues: string[];
   taskTypes: string[];
   capacity: number;
-  /** Ids of the tasks the session holds. */
+  /** Number of tasks the session holds. */
+  inFlight: number;
+  /** Ids of the tasks the session holds (at most {@link MAX_PUBLISHED_TASK_IDS}). */
   held: string[];
   labels: Record<string, string>;
   /** The hello's sdk, e.g. "taskqueue-ts/0.1.0". */
@@ -47,6 +49,9 @@ export interface ClusterDirectoryOptions {
   /** The node hash expires this long after its last refresh (the server liveness TTL), ms. */
   ttlMs: number;
 }
+
+/** Most held task ids published per session: a directory refresh stays small at any capacity. */
+export const MAX_PUBLISHED_TASK_IDS = 100;
 
 const SERVER_FIELD = "server";
 const SESSION_FIELD = "w:";

@@ -85,7 +85,7 @@ export function workerSessionOf(serverId: string, s: PublishedSession): WorkerSe
     queues: s.queues,
     taskTypes: s.taskTypes,
     capacity: s.capacity,
-    inFlight: s.held.length,
+    inFlight: s.inFlight,
     inFlightTaskIds: s.held,
     labels: s.labels,
     sdkName: slash < 0 ? s.sdk : s.sdk.slice(0, slash),

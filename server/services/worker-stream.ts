@@ -16,10 +16,11 @@ import type { ReportedResult, ResultRecorder } from "../engine/result-recorder.j
 import type { DispatchSession } from "../engine/session.js";
 import type { ProgressBuffer } from "../engine/progress-buffer.js";
 import type { Logger } from "../observability/logger.js";
-import type { PublishedSession } from "../redis/cluster-directory.js";
+import { MAX_PUBLISHED_TASK_IDS, type PublishedSession } from "../redis/cluster-directory.js";
 import type { LeasedRecord, QueueStore } from "../redis/queue-store.js";
 import { encodeData, type StoredData } from "./payload-codec.js";
 import { acksResponses, assignmentResponses, type AckEntry } from "./worker-responses.js";
+import { describeHello, type HelloDescription } from "./hello-description.js";
 import { describeStreamEnd } from "./stream-end.js";
 import { durationFromMs } from "./proto-time.js";
 import { checkQueueName } from "./submit-validation.js";
@@ -98,9 +99,7 @@ export class WorkerStream implements DispatchSession {
   readonly held = new Set<string>();
   closed = false;
   draining = false;
-  private taskTypes: string[] = [];
-  private labels: Record<string, string> = {};
-  private sdk = "";
+  private description: HelloDescription = { taskTypes: [], labels: {}, sdk: "" };
   private connectedAt = 0;
   private lastHeartbeatAt = 0;
   private readonly outbox: StreamOutbox<ConnectResponse>;
@@ -174,11 +173,10 @@ export class WorkerStream implements DispatchSession {
       workerId: this.workerId,
       sessionId: this.id,
       queues: this.queues,
-      taskTypes: this.taskTypes,
+      ...this.description,
       capacity: this.capacity,
-      held: [...this.held],
-      labels: this.labels,
-      sdk: this.sdk,
+      inFlight: this.held.size,
+      held: firstOf(this.held, MAX_PUBLISHED_TASK_IDS),
       connectedAt: this.connectedAt,
       lastHeartbeatAt: this.lastHeartbeatAt,
       draining: this.draining,
@@ -297,14 +295,7 @@ export class WorkerStream implements DispatchSession {
     this.workerId = hello.workerId;
     this.queues = [...new Set(hello.queues)];
     this.capacity = hello.capacity;
-    // Informational, shown by ClusterService.ListWorkers: stored as storable text, bounded.
-    this.taskTypes = hello.taskTypes.slice(0, 256).map((t) => toStorableText(t.slice(0, 128)));
-    this.labels = Object.fromEntries(
-      Object.entries(hello.labels)
-        .slice(0, 64)
-        .map(([k, v]) => [toStorableText(k.slice(0, 128)), toStorableText(v.slice(0, 1024))]),
-    );
-    this.sdk = toStorableText(hello.sdk.slice(0, 128));
+    this.description = describeHello(hello);
     this.connectedAt = Date.now();
     this.deps.dispatcher.register(this);
     this.deps.sessions?.opened(this.describe());
@@ -443,4 +434,14 @@ export class WorkerStream implements DispatchSession {
     }
     this.logger.info({ workerId: this.workerId }, "worker disconnected");
   }
+}
+
+/** The first `n` members of a set. */
+function firstOf(set: ReadonlySet<string>, n: number): string[] {
+  const out: string[] = [];
+  for (const id of set) {
+    if (out.length >= n) break;
+    out.push(id);
+  }
+  return out;
 }

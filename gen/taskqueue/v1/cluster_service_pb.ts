@@ -112,7 +112,7 @@ export type WorkerSession = Message<"taskqueue.v1.WorkerSession"> & {
   inFlight: number;
 
   /**
-   * Ids of those tasks.
+   * Ids of those tasks (the first 100 when there are more).
    *
    * @generated from field: repeated string in_flight_task_ids = 8;
    */

@@ -246,7 +246,7 @@ type WorkerSession struct {
 	Capacity int32 `protobuf:"varint,6,opt,name=capacity,proto3" json:"capacity,omitempty"`
 	// Number of tasks leased to the session and not yet answered.
 	InFlight int32 `protobuf:"varint,7,opt,name=in_flight,json=inFlight,proto3" json:"in_flight,omitempty"`
-	// Ids of those tasks.
+	// Ids of those tasks (the first 100 when there are more).
 	InFlightTaskIds []string `protobuf:"bytes,8,rep,name=in_flight_task_ids,json=inFlightTaskIds,proto3" json:"in_flight_task_ids,omitempty"`
 	// The worker's labels, from its hello.
 	Labels map[string]string `protobuf:"bytes,9,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
