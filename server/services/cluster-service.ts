@@ -51,13 +51,16 @@ export function createClusterService(deps: ClusterServiceDeps): ServiceImpl<type
     },
 
     async getSystemHealth() {
-      const [report, nodes] = await Promise.all([
-        deps.checks.check(),
-        deps.readCluster().catch((error: unknown) => {
-          deps.logger.debug({ err: error }, "system health: cannot list servers");
-          return [] as ServerNode[];
-        }),
-      ]);
+      const report = await deps.checks.check();
+      // Servers are listed from Redis: not when it just failed its check (the call would wait
+      // out the client's reconnection attempts).
+      const nodes =
+        report.checks.redis?.state === "ok"
+          ? await deps.readCluster().catch((error: unknown) => {
+              deps.logger.debug({ err: error }, "system health: cannot list servers");
+              return [] as ServerNode[];
+            })
+          : [];
       const status = deps.isDraining()
         ? SystemStatus.DRAINING
         : report.ok
