@@ -10,6 +10,7 @@ import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../g
 import { ClusterService, DependencyStatus, SystemStatus } from "../gen/taskqueue/v1/cluster_service_pb.js";
 import { createLogger } from "../server/observability/logger.js";
 import { startPostgresProcess } from "../tools/local-services/postgres-process.js";
+import { startRedisProcess } from "../tools/local-services/redis-process.js";
 import { exampleHandlers } from "../worker/example/handlers.js";
 import { createWorker, type Worker } from "../worker/index.js";
 import { startExampleWorker, type ClientPrograms, type WorkerLanguage } from "./support/client-programs.js";
@@ -264,6 +265,47 @@ describe("system health", () => {
     } finally {
       await server.stop();
       await postgres.stop();
+    }
+  }, 90_000);
+
+  it("reports Redis down and back, with no servers listed meanwhile", async () => {
+    const redis = await startRedisProcess();
+    const server = await startTestServer({ redisUrl: redis.url });
+    const cluster = clusterClient(server.grpcAddress);
+    const health = createClient(Health, createGrpcTransport({ baseUrl: `http://${server.grpcAddress}` }));
+    try {
+      expect((await cluster.getSystemHealth({})).servers.map((s) => s.serverId)).toEqual([server.server.serverId]);
+      await redis.kill("SIGKILL");
+      const down = await waitFor(
+        async () => {
+          const answer = await cluster.getSystemHealth({});
+          return answer.redis?.status === DependencyStatus.UNAVAILABLE ? answer : undefined;
+        },
+        { timeoutMs: 10_000, message: "GetSystemHealth to find Redis unavailable" },
+      );
+      expect(down).toMatchObject({ status: SystemStatus.NOT_SERVING, servers: [] });
+      expect(down.postgres?.status).toBe(DependencyStatus.OK);
+      const ready = await fetch(`${server.httpBaseUrl}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: "unavailable", checks: { postgres: "ok", redis: "unavailable" } });
+      await waitFor(async () => (await health.check({ service: "" })).status === ServingStatus.NOT_SERVING, {
+        timeoutMs: 10_000,
+        message: "Health to be NOT_SERVING",
+      });
+
+      await redis.restart();
+      await waitFor(async () => (await health.check({ service: "" })).status === ServingStatus.SERVING, {
+        timeoutMs: 20_000,
+        message: "Health to be SERVING again",
+      });
+      // The server publishes itself again at its next liveness refresh.
+      await waitFor(async () => (await cluster.getSystemHealth({})).servers.length === 1, {
+        timeoutMs: 10_000,
+        message: "the server to be listed again",
+      });
+    } finally {
+      await server.stop();
+      await redis.stop();
     }
   }, 90_000);
 });
