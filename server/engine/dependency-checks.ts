@@ -50,7 +50,6 @@ export class DependencyChecks implements Service {
   private readonly periodic: PeriodicTask;
   private readonly pending = new Map<string, Promise<unknown>>();
   private readonly now: () => number;
-  private latest: DependencyReport | undefined;
 
   constructor(private readonly options: DependencyChecksOptions) {
     this.now = options.now ?? Date.now;
@@ -64,11 +63,6 @@ export class DependencyChecks implements Service {
         this.options.onReport?.(report);
       },
     });
-  }
-
-  /** The last report, background or on demand (undefined before the first). */
-  get last(): DependencyReport | undefined {
-    return this.latest;
   }
 
   /** Starts the background checks (the first at once). */
@@ -87,9 +81,7 @@ export class DependencyChecks implements Service {
     const names = Object.keys(this.options.pings);
     const results = await Promise.all(names.map((name) => this.checkOne(name)));
     const checks = Object.fromEntries(names.map((name, i) => [name, results[i]!]));
-    const report = { checks, ok: results.every((r) => r.state === "ok"), checkedAt };
-    this.latest = report;
-    return report;
+    return { checks, ok: results.every((r) => r.state === "ok"), checkedAt };
   }
 
   private async checkOne(name: string): Promise<DependencyCheck> {
