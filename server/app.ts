@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
+import { ClusterService } from "../gen/taskqueue/v1/cluster_service_pb.js";
 import { DeadLetterService } from "../gen/taskqueue/v1/dead_letter_service_pb.js";
 import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
@@ -17,6 +18,7 @@ import { TaskRepository } from "./db/task-repository.js";
 import { TransitionWriter } from "./db/transition-writer.js";
 import { Canceller } from "./engine/canceller.js";
 import { DeadLetters } from "./engine/dead-letters.js";
+import { DependencyChecks } from "./engine/dependency-checks.js";
 import { Dispatcher } from "./engine/dispatcher.js";
 import { DurableTransitions } from "./engine/durable-transitions.js";
 import { randomToken } from "./engine/ids.js";
@@ -39,9 +41,11 @@ import { Submitter } from "./engine/submitter.js";
 import type { Logger } from "./observability/logger.js";
 import { createServerMetrics } from "./observability/metrics.js";
 import { recordDelivered, recordLeaseEnds, recordSubmitted } from "./observability/task-metrics.js";
+import { ClusterDirectory, type PublishedServer, type PublishedSession } from "./redis/cluster-directory.js";
 import { ensureDispatchLayout } from "./redis/layout.js";
 import { QueueStats } from "./redis/queue-stats.js";
 import { QueueStore } from "./redis/queue-store.js";
+import { createClusterService } from "./services/cluster-service.js";
 import { withErrorMapping } from "./services/connect-errors.js";
 import { decodeConnectRequest } from "./services/connect-request-decoder.js";
 import { createDeadLetterService } from "./services/dead-letter-service.js";
@@ -58,12 +62,18 @@ import { startHttpGateway, type HttpGatewayHandle } from "./transport/http-gatew
 import type { CheckState } from "./transport/http-probes.js";
 import { registerService } from "./transport/service-registration.js";
 import { useMarkedUtf8InProtobuf } from "./transport/marked-utf8.js";
+import { readServerVersion } from "./version.js";
 
 /** Backstop reload of the queues' stored settings (a change is announced at once). */
 const QUEUE_SETTINGS_RELOAD_MS = 5_000;
 
 /** A server not heard from for this long counts as dead (its unwritten outcomes are recovered). */
 const SERVER_LIVENESS_TTL_MS = 6_000;
+
+/** Period of the background dependency checks feeding the gRPC health status, ms. */
+const DEPENDENCY_CHECK_INTERVAL_MS = 1_000;
+/** A dependency that does not answer a check within this long counts as `timeout`, ms. */
+const DEPENDENCY_CHECK_TIMEOUT_MS = 1_000;
 
 /** A running server. */
 export interface RunningServer {
@@ -96,6 +106,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   // Invalid UTF-8 in a request's strings must be refused, not silently replaced (process-wide).
   useMarkedUtf8InProtobuf();
   const serverId = `${hostname()}/${process.pid}/${randomToken(4)}`;
+  const startedAt = Date.now();
+  const version = readServerVersion();
   const database = openDatabase({ url: options.databaseUrl, poolSize: options.databasePoolSize, logger });
   await migrate(database.pool, logger);
 
@@ -225,6 +237,19 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     intervalMs: options.retentionIntervalMs,
     onDeleted: (n) => metrics.retentionDeleted.inc(n),
   });
+  const directory = new ClusterDirectory({ redis, prefix: options.redisPrefix, serverId, ttlMs: SERVER_LIVENESS_TTL_MS });
+  // This server as the cluster directory shows it; undefined until its listeners are bound.
+  const describeServer = (): PublishedServer | undefined =>
+    grpc && http
+      ? {
+          serverId,
+          address: `${advertisedHost(options.host)}:${grpc.port}`,
+          httpAddress: `${advertisedHost(options.host)}:${http.port}`,
+          version,
+          startedAt,
+          draining,
+        }
+      : undefined;
   const registry = new ServerRegistry({
     redis,
     prefix: options.redisPrefix,
@@ -232,6 +257,12 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     logger,
     ttlMs: SERVER_LIVENESS_TTL_MS,
     onServersGone: () => recovery.requestFull(),
+    // Every refresh republishes this server and its sessions (held tasks, last heartbeats).
+    onRefresh: (multi) => {
+      const server = describeServer();
+      if (server) directory.appendRefresh(multi, server, publishedSessions(dispatcher));
+    },
+    onLeave: (multi) => directory.appendLeave(multi),
   });
   const submitter = new Submitter({
     inserter,
@@ -255,12 +286,29 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   const health = new HealthStatus({
     initial: {
       "": ServingStatus.SERVING,
+      [ClusterService.typeName]: ServingStatus.SERVING,
       [TaskService.typeName]: ServingStatus.SERVING,
       [WorkerService.typeName]: ServingStatus.SERVING,
       [DeadLetterService.typeName]: ServingStatus.SERVING,
       [QueueService.typeName]: ServingStatus.SERVING,
     },
   });
+  // Postgres and Redis, checked every second: the gRPC health status follows them.
+  const checks = new DependencyChecks({
+    pings: {
+      postgres: () => repository.ping(),
+      // A connection that is not up fails at once rather than waiting in the offline queue.
+      redis: () => (redis.status === "ready" ? redis.ping() : Promise.reject(new Error(`redis connection is ${redis.status}`))),
+    },
+    timeoutMs: DEPENDENCY_CHECK_TIMEOUT_MS,
+    intervalMs: DEPENDENCY_CHECK_INTERVAL_MS,
+    logger,
+    onReport: (report) => {
+      if (!draining) health.setAll(report.ok ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+    },
+  });
+  const readCluster = () => directory.read(registry.knownServers);
+  const logDirectoryFailure = (error: unknown) => logger.warn({ err: error }, "cluster directory: publishing a worker session failed");
   const registrations = [
     registerService(
       TaskService,
@@ -309,6 +357,10 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           },
           onStreamEnded: (reason) => metrics.workerStreamsEnded.inc({ reason }),
           buffered: streamBuffers,
+          sessions: {
+            opened: (session) => void directory.addSession(session).catch(logDirectoryFailure),
+            closed: (sessionId) => void directory.removeSession(sessionId).catch(logDirectoryFailure),
+          },
         }),
         logger,
       ),
@@ -338,6 +390,10 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
         }),
         logger,
       ),
+    ),
+    registerService(
+      ClusterService,
+      withErrorMapping(createClusterService({ readCluster, checks, serverId, isDraining: () => draining, logger }), logger),
     ),
     healthRegistration(health),
   ];
@@ -389,15 +445,15 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
             return true;
           },
           ready: async () => {
-            const checks: Record<string, CheckState> = {};
+            const report = await checks.check();
+            const states: Record<string, CheckState> = {};
             const errors: Record<string, unknown> = {};
-            const [pg, rd] = await Promise.allSettled([repository.ping(), redis.ping()]);
-            checks.postgres = pg.status === "fulfilled" ? "ok" : "unavailable";
-            checks.redis = rd.status === "fulfilled" ? "ok" : "unavailable";
-            if (pg.status === "rejected") errors.postgres = pg.reason;
-            if (rd.status === "rejected") errors.redis = rd.reason;
-            if (draining) checks.server = "draining";
-            return { ok: !draining && pg.status === "fulfilled" && rd.status === "fulfilled", checks, errors };
+            for (const [name, check] of Object.entries(report.checks)) {
+              states[name] = check.state;
+              if (check.error !== undefined) errors[name] = check.error;
+            }
+            if (draining) states.server = "draining";
+            return { ok: !draining && report.ok, checks: states, errors };
           },
         });
       } catch (error) {
@@ -428,6 +484,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
         // Clean only when nothing was cut short: otherwise the other servers recover at once.
         stop: (budget) => registry.stop({ clean: budget.unfinished.length === 0 }),
       },
+      serviceEntry("stopping dependency checks", "exit", checks),
       serviceEntry("stopping notifier", "exit", notifier),
       serviceEntry("stopping the queue settings reload", "exit", queueSettings),
       stopStep("closing servers", "exit", () => serversClosed),
@@ -453,10 +510,14 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       stopStep("refusing new work", "own", () => {
         draining = true;
         health.setAll(ServingStatus.NOT_SERVING);
+        // Other servers' ListServers show this one draining without waiting for the next refresh.
+        void registry.refresh();
       }),
     ],
   });
   await group.start();
+  // Publishes this server, now that its addresses are known, without waiting for the next refresh.
+  await registry.refresh();
   logger.info({ serverId, grpcPort: grpc!.port, httpPort: http!.port }, "taskqueue server listening");
 
   let stopping: Promise<ShutdownReport> | undefined;
@@ -482,6 +543,19 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
 async function closeRedis(connection: Redis): Promise<void> {
   if (connection.status === "ready") await connection.quit().catch(() => undefined);
   connection.disconnect();
+}
+
+/** Every connected session as the cluster directory shows it. */
+function* publishedSessions(dispatcher: Dispatcher): Iterable<PublishedSession> {
+  for (const session of dispatcher.connected.values()) {
+    const published = session.describe?.();
+    if (published) yield published;
+  }
+}
+
+/** The host other machines reach this server by: the bound host, or the host name for a wildcard. */
+function advertisedHost(host: string): string {
+  return host === "0.0.0.0" || host === "::" || host === "" ? hostname() : host;
 }
 
 /** The queues some connected worker serves. */

@@ -83,6 +83,21 @@ describe("grpcurl, as README.md shows it", () => {
     expect(await grpcurl(command.argv.slice(1))).toBe(command.output);
   });
 
+  it("lists the same services on the gateway's h2c endpoint", async () => {
+    const command = readme(/ list$/);
+    const gateway = ts.httpBaseUrl.replace("http://", "");
+    const argv = command.argv.slice(1).map((a) => (a === README_ADDRESS ? gateway : a));
+    const { stdout } = await execFileAsync(join(tools.goBin, "grpcurl"), argv, { env: tools.env, timeout: 20_000 });
+    expect(stdout.trim()).toBe(command.output);
+    // describe works there too (the file descriptors, comments included, come through reflection).
+    const { stdout: described } = await execFileAsync(
+      join(tools.goBin, "grpcurl"),
+      ["-plaintext", gateway, "describe", "taskqueue.v1.ClusterService.ListWorkers"],
+      { env: tools.env, timeout: 20_000 },
+    );
+    expect(described).toMatch(/^\/\/ ListWorkers lists every connected worker session across all servers/m);
+  });
+
   it("describes a method with its API comments", async () => {
     const command = readme(/ describe /);
     expect(await grpcurl(command.argv.slice(1))).toBe(command.output);

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
 import { PeriodicTask } from "./periodic-task.js";
 import type { Service } from "./service.js";
@@ -13,6 +13,13 @@ export interface ServerRegistryOptions {
   ttlMs: number;
   /** Told when servers are found gone (their pending Postgres writes are lost). */
   onServersGone: (serverIds: string[]) => void;
+  /**
+   * Appends more commands to each refresh's MULTI (e.g. the cluster directory's rewrite of
+   * this server's node hash): they share its round trip and its period.
+   */
+  onRefresh?: (multi: ChainableCommander) => void;
+  /** Appends more commands to the MULTI that leaves the registry. */
+  onLeave?: (multi: ChainableCommander) => void;
 }
 
 /**
@@ -23,6 +30,7 @@ export interface ServerRegistryOptions {
  */
 export class ServerRegistry implements Service {
   private readonly periodic: PeriodicTask;
+  private members: readonly string[] = [];
 
   constructor(private readonly options: ServerRegistryOptions) {
     this.periodic = new PeriodicTask({
@@ -33,10 +41,23 @@ export class ServerRegistry implements Service {
     });
   }
 
+  /**
+   * The servers listed at the last refresh (this one included) that were alive then: a
+   * reader's guess of who to ask, which a new member may have joined since.
+   */
+  get knownServers(): readonly string[] {
+    return this.members;
+  }
+
   /** Registers this server and starts refreshing (every third of the TTL). */
   async start(): Promise<void> {
     await this.periodic.runNow();
     this.periodic.start();
+  }
+
+  /** Refreshes now (a refresh under way is followed by another); never rejects. */
+  async refresh(): Promise<void> {
+    await this.periodic.runNow().catch(() => undefined);
   }
 
   /**
@@ -49,6 +70,7 @@ export class ServerRegistry implements Service {
     await this.periodic.stop();
     const { redis, prefix, serverId } = this.options;
     const leave = redis.multi().del(`${prefix}srv:${serverId}`);
+    this.options.onLeave?.(leave);
     if (options.clean) leave.srem(`${prefix}servers`, serverId);
     await leave.exec().catch(() => undefined);
   }
@@ -56,12 +78,16 @@ export class ServerRegistry implements Service {
   private async beat(): Promise<void> {
     const { redis, prefix, serverId, ttlMs } = this.options;
     try {
-      await redis.multi().set(`${prefix}srv:${serverId}`, String(Date.now()), "PX", ttlMs).sadd(`${prefix}servers`, serverId).exec();
+      const refresh = redis.multi().set(`${prefix}srv:${serverId}`, String(Date.now()), "PX", ttlMs).sadd(`${prefix}servers`, serverId);
+      this.options.onRefresh?.(refresh);
+      await refresh.exec();
       const members = await redis.smembers(`${prefix}servers`);
       const others = members.filter((id) => id !== serverId);
+      this.members = [serverId, ...others];
       if (others.length === 0) return;
       const alive = await redis.mget(others.map((id) => `${prefix}srv:${id}`));
       const gone = others.filter((_, i) => alive[i] === null);
+      this.members = [serverId, ...others.filter((_, i) => alive[i] !== null)];
       if (gone.length === 0) return;
       await redis.srem(`${prefix}servers`, ...gone);
       this.options.logger.warn({ gone }, "servers gone: recovering what they had not written");

@@ -1,3 +1,4 @@
+import type { PublishedSession } from "../redis/cluster-directory.js";
 import type { LeasedRecord } from "../redis/queue-store.js";
 
 /**
@@ -32,6 +33,8 @@ export interface DispatchSession {
    * buffer bound): no tasks are leased to it. Absent counts as false.
    */
   readonly blocked?: boolean;
+  /** What the cluster directory shows of the session (absent: not shown). */
+  describe?(): PublishedSession;
   /** Pushes leased tasks (one stream write). */
   deliver(tasks: LeasedRecord[]): void;
   /** Pushes a cancel for one task. */

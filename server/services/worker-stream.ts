@@ -16,9 +16,11 @@ import type { ReportedResult, ResultRecorder } from "../engine/result-recorder.j
 import type { DispatchSession } from "../engine/session.js";
 import type { ProgressBuffer } from "../engine/progress-buffer.js";
 import type { Logger } from "../observability/logger.js";
+import { MAX_PUBLISHED_TASK_IDS, type PublishedSession } from "../redis/cluster-directory.js";
 import type { LeasedRecord, QueueStore } from "../redis/queue-store.js";
 import { encodeData, type StoredData } from "./payload-codec.js";
 import { acksResponses, assignmentResponses, type AckEntry } from "./worker-responses.js";
+import { describeHello, type HelloDescription } from "./hello-description.js";
 import { describeStreamEnd } from "./stream-end.js";
 import { durationFromMs } from "./proto-time.js";
 import { checkQueueName } from "./submit-validation.js";
@@ -63,6 +65,16 @@ export interface WorkerStreamDeps {
   onStreamEnded?: (reason: StreamEndReason) => void;
   /** Bytes of responses waiting in every stream's buffer (metrics). */
   buffered?: BufferTotal;
+  /** Told when a session opens (its hello accepted) and when it closes (the cluster directory). */
+  sessions?: SessionEvents;
+}
+
+/** Hears each worker session open and close: once per session, never per task. */
+export interface SessionEvents {
+  /** The session's hello was accepted. */
+  opened(session: PublishedSession): void;
+  /** The session's stream closed. */
+  closed(sessionId: string): void;
 }
 
 /** Why a stream ended whose requests simply ended. */
@@ -87,6 +99,9 @@ export class WorkerStream implements DispatchSession {
   readonly held = new Set<string>();
   closed = false;
   draining = false;
+  private description: HelloDescription = { taskTypes: [], labels: {}, sdk: "" };
+  private connectedAt = 0;
+  private lastHeartbeatAt = 0;
   private readonly outbox: StreamOutbox<ConnectResponse>;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly logger: Logger;
@@ -150,6 +165,22 @@ export class WorkerStream implements DispatchSession {
       // The status goes out now; the leases are released meanwhile (see end()).
       void this.close();
     }
+  }
+
+  /** What the cluster directory shows of this session. */
+  describe(): PublishedSession {
+    return {
+      workerId: this.workerId,
+      sessionId: this.id,
+      queues: this.queues,
+      ...this.description,
+      capacity: this.capacity,
+      inFlight: this.held.size,
+      held: firstOf(this.held, MAX_PUBLISHED_TASK_IDS),
+      connectedAt: this.connectedAt,
+      lastHeartbeatAt: this.lastHeartbeatAt,
+      draining: this.draining,
+    };
   }
 
   deliver(tasks: LeasedRecord[]): void {
@@ -264,7 +295,10 @@ export class WorkerStream implements DispatchSession {
     this.workerId = hello.workerId;
     this.queues = [...new Set(hello.queues)];
     this.capacity = hello.capacity;
+    this.description = describeHello(hello);
+    this.connectedAt = Date.now();
     this.deps.dispatcher.register(this);
+    this.deps.sessions?.opened(this.describe());
     this.logger.info({ workerId: this.workerId, queues: this.queues, capacity: hello.capacity, sdk: hello.sdk }, "worker connected");
     this.send({
       case: "welcome",
@@ -293,6 +327,7 @@ export class WorkerStream implements DispatchSession {
   }
 
   private async heartbeat(): Promise<void> {
+    this.lastHeartbeatAt = Date.now();
     const extended = await this.deps.store.extend(this.id, this.deps.leaseDurationMs);
     this.send({ case: "heartbeatAck", value: { serverTime: timestampFromDate(new Date()), leasesExtended: extended } });
   }
@@ -391,6 +426,7 @@ export class WorkerStream implements DispatchSession {
     this.closed = true;
     this.deps.dispatcher.unregister(this.id);
     if (this.workerId === "") return;
+    this.deps.sessions?.closed(this.id);
     try {
       await this.deps.reaper.releaseSession(this.id, this.endCause ?? "the stream closed");
     } catch (error) {
@@ -398,4 +434,14 @@ export class WorkerStream implements DispatchSession {
     }
     this.logger.info({ workerId: this.workerId }, "worker disconnected");
   }
+}
+
+/** The first `n` members of a set. */
+function firstOf(set: ReadonlySet<string>, n: number): string[] {
+  const out: string[] = [];
+  for (const id of set) {
+    if (out.length >= n) break;
+    out.push(id);
+  }
+  return out;
 }

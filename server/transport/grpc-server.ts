@@ -1,10 +1,9 @@
-import { fileURLToPath } from "node:url";
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
 import type { Logger } from "../observability/logger.js";
 import { compileConnectionLimits, type CompiledConnectionLimits, type ConnectionLimits } from "./connection-limits.js";
 import { adaptServiceToGrpc } from "./grpc-adapter.js";
 import { GuardedListener, type ConnectionEvents } from "./guarded-listener.js";
-import { addReflection, readDescriptorImage } from "./reflection.js";
+import { addReflection, defaultImagePath, readDescriptorImage } from "./reflection.js";
 import type { ServiceRegistration } from "./service-registration.js";
 
 /** Typed error for a gRPC server that cannot start. */
@@ -88,9 +87,6 @@ export interface GrpcServerHandle {
    */
   shutdown(graceMs?: number): Promise<void>;
 }
-
-/** Default path of the buf image, relative to this file. */
-const defaultImagePath = fileURLToPath(new URL("../../gen/image.binpb", import.meta.url));
 
 /** Applies the defaults of {@link GrpcServerOptions}. */
 export function compileGrpcServerOptions(options: GrpcServerOptions): CompiledGrpcServerOptions {

@@ -12,6 +12,8 @@ import { compileCorsOptions, handleCors, type CorsOptions } from "./cors.js";
 import { createDualProtocolServer } from "./dual-protocol-server.js";
 import type { ConnectionEvents } from "./guarded-listener.js";
 import { createProbeHandler, type Readiness } from "./http-probes.js";
+import { gatewayReflectionRegistrations } from "./gateway-reflection.js";
+import { defaultImagePath, readDescriptorImage } from "./reflection.js";
 import { addRegistrationsToRouter, type ServiceRegistration } from "./service-registration.js";
 
 /** An incoming gateway request, over HTTP/1.1 or HTTP/2. */
@@ -37,6 +39,10 @@ export interface HttpGatewayOptions {
   port?: number;
   /** The services to serve over Connect, gRPC-Web and gRPC. */
   registrations: readonly ServiceRegistration[];
+  /** Serve server reflection v1 and v1alpha (listing the registered services). Default true. */
+  reflection?: boolean;
+  /** Buf image (FileDescriptorSet with source info) feeding reflection. Default `gen/image.binpb`. */
+  imagePath?: string;
   /** Logger for start, stop and unexpected errors. */
   logger: Logger;
   /** Readiness check behind `GET /readyz`. Default: always ready. */
@@ -63,6 +69,8 @@ export interface CompiledHttpGatewayOptions {
   readonly host: string;
   readonly port: number;
   readonly registrations: readonly ServiceRegistration[];
+  readonly reflection: boolean;
+  readonly imagePath: string;
   readonly logger: Logger;
   readonly ready: () => Promise<Readiness>;
   readonly readyTimeoutMs: number;
@@ -93,6 +101,8 @@ export function compileHttpGatewayOptions(options: HttpGatewayOptions): Compiled
     host: options.host ?? "0.0.0.0",
     port: options.port ?? 8080,
     registrations: options.registrations,
+    reflection: options.reflection ?? true,
+    imagePath: options.imagePath ?? defaultImagePath,
     logger: options.logger,
     ready: options.ready ?? (() => Promise.resolve({ ok: true, checks: {} })),
     readyTimeoutMs: options.readyTimeoutMs ?? 2000,
@@ -107,7 +117,7 @@ export function compileHttpGatewayOptions(options: HttpGatewayOptions): Compiled
 /**
  * Starts the HTTP gateway: the registered services over Connect (JSON and binary),
  * gRPC-Web and gRPC, on HTTP/1.1 and cleartext HTTP/2 on one port, plus `/healthz`,
- * `/readyz` and CORS for browsers. Handler errors that are not `ConnectError`s reach the
+ * `/readyz`, server reflection (for grpcurl over h2c) and CORS for browsers. Handler errors that are not `ConnectError`s reach the
  * client as INTERNAL "internal error", as on the grpc-js server.
  */
 export async function startHttpGateway(options: HttpGatewayOptions): Promise<HttpGatewayHandle> {
@@ -117,8 +127,14 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   // Every call listens to this signal: no listener limit.
   setMaxListeners(0, shutdownController.signal);
   const cors = compileCorsOptions(compiled.cors);
+  const reflection = compiled.reflection
+    ? gatewayReflectionRegistrations({
+        files: await readDescriptorImage(compiled.imagePath),
+        services: compiled.registrations.map((r) => r.service.typeName),
+      })
+    : [];
   const rpcHandler = connectNodeAdapter({
-    routes: (router) => addRegistrationsToRouter(router, compiled.registrations),
+    routes: (router) => addRegistrationsToRouter(router, [...compiled.registrations, ...reflection]),
     readMaxBytes: compiled.maxReceiveMessageBytes,
     shutdownSignal: shutdownController.signal,
     interceptors: [createErrorInterceptor(logger)],

@@ -1,8 +1,12 @@
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import type { Server } from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
+
+/** Default path of the buf image (`gen/image.binpb`), which feeds reflection. */
+export const defaultImagePath = fileURLToPath(new URL("../../gen/image.binpb", import.meta.url));
 
 /** Typed error for a descriptor image that cannot be read or decoded. */
 export class DescriptorImageError extends Error {
@@ -14,7 +18,7 @@ export class DescriptorImageError extends Error {
 }
 
 /** The package definition shape `ReflectionService` takes. */
-type ReflectionPackage = ConstructorParameters<typeof ReflectionService>[0];
+export type ReflectionPackage = ConstructorParameters<typeof ReflectionService>[0];
 
 /** Options for {@link addReflection}. */
 export interface ReflectionOptions {
@@ -52,13 +56,15 @@ export async function readDescriptorImage(path: string): Promise<Uint8Array[]> {
  * grpcurl work without proto files and show the proto comments.
  */
 export function addReflection(server: Pick<Server, "addService">, options: ReflectionOptions): void {
-  const fileDescriptorProtos = options.files.map((file) =>
-    Buffer.from(file.buffer, file.byteOffset, file.byteLength),
-  );
+  new ReflectionService(reflectionPackage(options.files), { services: [...options.services] }).addToServer(server);
+}
+
+/** The file descriptors as the package definition @grpc/reflection reads. */
+export function reflectionPackage(files: readonly Uint8Array[]): ReflectionPackage {
+  const fileDescriptorProtos = files.map((file) => Buffer.from(file.buffer, file.byteOffset, file.byteLength));
   // The library reads only `fileDescriptorProtos` of each entry and indexes every file
   // once by name; one entry carrying all files is enough.
-  const pkg = {
+  return {
     descriptors: { format: "Protocol Buffer 3 FileDescriptorProto", type: {}, fileDescriptorProtos },
   } as unknown as ReflectionPackage;
-  new ReflectionService(pkg, { services: [...options.services] }).addToServer(server);
 }

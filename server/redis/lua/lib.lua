@@ -15,6 +15,7 @@
 --   <P>qm:<queue>:<minute> HASH  attempts ended in that minute (ms // 60000): s succeeded,
 --                        f failed (retryable or dead-lettered), c cancelled; expires after 16 min
 --   <P>srv:<id>    STRING a live server (expires unless refreshed); <P>servers SET of their ids
+--   <P>node:<id>   HASH  a server's description and its worker sessions (ClusterDirectory; no script uses it)
 -- Task hash fields:
 --   q queue, sc ready score, a attempts made, st state, p payload,
 --   d descriptor: the JSON array [type, payload_format, max_attempts, timeout_ms, created_ms,
