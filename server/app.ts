@@ -377,6 +377,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
             repository: queueRepository,
             stats: queueStats,
             sessions: () => dispatcher.connected.values(),
+            otherServersSessions: async () =>
+              (await readCluster()).filter((node) => node.server.serverId !== serverId).flatMap((node) => node.sessions),
             defaults: {
               maxAttempts: options.defaultMaxAttempts,
               initialBackoffMs: options.defaultInitialBackoffMs,

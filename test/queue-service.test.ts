@@ -224,7 +224,10 @@ describe("QueueService pause and resume", () => {
     const onB = await getQueue(queuesOf(b), queue);
     expect(onB).toMatchObject({ paused: true, pauseReason: "maintenance" });
     expect(onB.counts).toMatchObject({ queued: 1n, running: 0n });
-    expect(onB.workers!.connected).toBe(1);
+    // Both servers' workers serve the queue: each server counts the other's through the
+    // cluster directory.
+    expect(onB.workers).toMatchObject({ connected: 2, capacity: 20 });
+    expect((await getQueue(queuesOf(a), queue)).workers).toMatchObject({ connected: 2, capacity: 20 });
 
     const resumed = (await queuesOf(b).resumeQueue({ name: queue })).queue!;
     expect(resumed).toMatchObject({ paused: false, pauseReason: "" });

@@ -51,9 +51,22 @@ export interface QueueDefaults {
 export interface QueueOverviewOptions {
   repository: Pick<QueueRepository, "get" | "names" | "deadCounts" | "deadQueueNames">;
   stats: Pick<QueueStats, "read" | "knownQueues" | "isKnown">;
-  /** This server's connected worker streams. */
+  /** This server's connected worker streams (exact, now). */
   sessions: () => Iterable<DispatchSession>;
+  /**
+   * The worker streams of the other live servers, as they published them (the cluster
+   * directory: connected at once, tasks in flight as of their server's last refresh).
+   * Without it, only this server's streams count.
+   */
+  otherServersSessions?: () => Promise<Iterable<RemoteSession>>;
   defaults: QueueDefaults;
+}
+
+/** A worker stream of another server, as the cluster directory has it. */
+export interface RemoteSession {
+  queues: readonly string[];
+  capacity: number;
+  inFlight: number;
 }
 
 /**
@@ -66,25 +79,28 @@ export class QueueOverview {
 
   /** Every queue that has tasks (in Redis, or dead in Postgres), workers or a stored row, sorted. */
   async names(): Promise<string[]> {
-    const [known, stored, dead] = await Promise.all([
+    const [known, stored, dead, remote] = await Promise.all([
       this.options.stats.knownQueues(),
       this.options.repository.names(),
       this.options.repository.deadQueueNames(),
+      this.remoteSessions(),
     ]);
     const all = new Set([...known, ...stored, ...dead]);
     for (const s of this.options.sessions()) for (const q of s.queues) all.add(q);
+    for (const s of remote) for (const q of s.queues) all.add(q);
     return [...all].sort();
   }
 
   /** The figures of `names`, in order. */
   async describe(names: readonly string[]): Promise<QueueOverviewItem[]> {
     if (names.length === 0) return [];
-    const [records, stats, dead] = await Promise.all([
+    const [records, stats, dead, remote] = await Promise.all([
       this.options.repository.get(names),
       this.options.stats.read(names),
       this.options.repository.deadCounts(names),
+      this.remoteSessions(),
     ]);
-    const workers = this.workerFigures(names);
+    const workers = this.workerFigures(names, remote);
     return names.map((name, i) => ({
       name,
       record: records.get(name) ?? null,
@@ -101,19 +117,30 @@ export class QueueOverview {
     return this.options.stats.isKnown(item.name);
   }
 
-  private workerFigures(names: readonly string[]): Map<string, QueueWorkerFigures> {
+  private workerFigures(names: readonly string[], remote: Iterable<RemoteSession>): Map<string, QueueWorkerFigures> {
     const out = new Map(names.map((n) => [n, { connected: 0, capacity: 0, inFlight: 0 }]));
-    for (const s of this.options.sessions()) {
-      if (s.closed) continue;
-      for (const q of s.queues) {
+    const add = (queues: readonly string[], capacity: number, inFlight: number) => {
+      for (const q of queues) {
         const f = out.get(q);
         if (!f) continue;
         f.connected += 1;
-        f.capacity += s.capacity;
-        f.inFlight += s.held.size;
+        f.capacity += capacity;
+        f.inFlight += inFlight;
       }
-    }
+    };
+    for (const s of this.options.sessions()) if (!s.closed) add(s.queues, s.capacity, s.held.size);
+    for (const s of remote) add(s.queues, s.capacity, s.inFlight);
     return out;
+  }
+
+  /** The other servers' streams; none when the directory cannot be read (Redis down). */
+  private async remoteSessions(): Promise<Iterable<RemoteSession>> {
+    if (!this.options.otherServersSessions) return [];
+    try {
+      return await this.options.otherServersSessions();
+    } catch {
+      return [];
+    }
   }
 
   /** The settings in force for `name` with `stored` as its own: stored, else the environment's. */
