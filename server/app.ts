@@ -234,6 +234,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     logger,
     finishedRetentionMs: options.finishedTaskRetentionMs,
     deadRetentionMs: options.deadTaskRetentionMs,
+    queueSettings: () => queueSettings.all(),
     intervalMs: options.retentionIntervalMs,
     onDeleted: (n) => metrics.retentionDeleted.inc(n),
   });

@@ -317,7 +317,8 @@ describe("QueueService.UpdateQueue", () => {
     const name = uniqueQueue("bad-settings");
     const cases: Array<[Parameters<typeof queues.updateQueue>[0], RegExp]> = [
       [{ name, settings: { maxAttempts: 5 }, updateMask: { paths: ["max_atempts"] } }, /^update_mask\.paths\[0\]: "max_atempts" is not a field/],
-      [{ name, settings: { finishedRetention: { seconds: 60n } }, updateMask: { paths: ["finished_retention"] } }, /^update_mask\.paths\[0\]: "finished_retention" is not settable/],
+      [{ name, settings: { finishedRetention: { seconds: -60n } }, updateMask: { paths: ["finished_retention"] } }, /^settings\.finished_retention: must be between 0s and 3650 days/],
+      [{ name, settings: { deadRetention: { seconds: 3651n * 86_400n } } }, /^settings\.dead_retention: must be between 0s and 3650 days/],
       [{ name, settings: { maxAttempts: 5 }, updateMask: { paths: ["*", "max_attempts"] } }, /^update_mask/],
       [{ name }, /^update_mask: is empty/],
       [{ name, settings: { maxAttempts: 101 } }, /^settings\.max_attempts: must be between 1 and 100/],

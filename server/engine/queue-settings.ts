@@ -9,6 +9,10 @@ export interface StoredQueueSettings extends QueueRetryDefaults {
   defaultPriority?: number;
   /** Timeout per attempt of a task submitted without one, ms. */
   defaultTimeoutMs?: number;
+  /** How long the queue's SUCCEEDED, CANCELLED and EXPIRED tasks are kept, ms; 0: forever. */
+  finishedRetentionMs?: number;
+  /** How long the queue's DEAD tasks are kept, ms; 0: until purged or re-driven. */
+  deadRetentionMs?: number;
 }
 
 /** The field names of {@link StoredQueueSettings}. */
@@ -19,6 +23,8 @@ export const storedQueueSettingKeys = [
   "backoffMultiplier",
   "defaultPriority",
   "defaultTimeoutMs",
+  "finishedRetentionMs",
+  "deadRetentionMs",
 ] as const satisfies ReadonlyArray<keyof StoredQueueSettings>;
 
 /** Reads a stored settings document, keeping only known numeric fields. */

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { FinishedTaskDeleter, FinishedTaskPage, FinishedTaskPageResult } from "../db/finished-task-deleter.js";
 import { createLogger } from "../observability/logger.js";
 import { lowestTaskIdAt } from "./ids.js";
+import type { StoredQueueSettings } from "./queue-settings.js";
 import { Retention } from "./retention.js";
 
 const DAY_MS = 86_400_000;
@@ -19,7 +20,11 @@ function recordingDeleter(answers: Array<Partial<FinishedTaskPageResult>> = []) 
   return { deleter, pages };
 }
 
-function retention(deleter: FinishedTaskDeleter, clock: { now: number }, overrides: { finished?: number; dead?: number } = {}) {
+function retention(
+  deleter: FinishedTaskDeleter,
+  clock: { now: number },
+  overrides: { finished?: number; dead?: number; queues?: Map<string, StoredQueueSettings> } = {},
+) {
   return new Retention({
     deleter,
     redis: undefined as unknown as Redis, // sweep() takes no lock
@@ -28,6 +33,7 @@ function retention(deleter: FinishedTaskDeleter, clock: { now: number }, overrid
     logger: createLogger({ level: "silent" }),
     finishedRetentionMs: overrides.finished ?? 7 * DAY_MS,
     deadRetentionMs: overrides.dead ?? 0,
+    queueSettings: () => overrides.queues ?? new Map(),
     intervalMs: 60_000,
     pageSize: 2,
     now: () => clock.now,
@@ -76,5 +82,34 @@ describe("Retention", () => {
     expect(r.enabled).toBe(false);
     expect(await r.sweep({ full: true })).toBe(0);
     expect(pages).toEqual([]);
+  });
+
+  it("judges a queue with its own retention by it, reaches up to its cut-off, and sweeps fully when the queues' retentions change", async () => {
+    const clock = { now: 100 * DAY_MS };
+    const { deleter, pages } = recordingDeleter();
+    const queues = new Map<string, StoredQueueSettings>([
+      ["fast", { finishedRetentionMs: DAY_MS }],
+      ["forever", { finishedRetentionMs: 0, maxAttempts: 2 }],
+      ["plain", { maxAttempts: 5 }],
+    ]);
+    const r = retention(deleter, clock, { finished: 0, dead: 0, queues });
+    expect(r.enabled).toBe(true);
+    await r.sweep();
+    expect(pages[0]).toMatchObject({
+      beforeId: lowestTaskIdAt(99 * DAY_MS + 10_000),
+      finishedBefore: null,
+      deadBefore: null,
+      queues: [
+        { queue: "fast", finishedBefore: new Date(99 * DAY_MS), deadBefore: undefined },
+        { queue: "forever", finishedBefore: null, deadBefore: undefined },
+      ],
+    });
+    clock.now += 60_000;
+    await r.sweep();
+    expect(pages[1]!.afterId).not.toBeNull();
+    queues.set("fast", { finishedRetentionMs: 2 * DAY_MS });
+    clock.now += 60_000;
+    await r.sweep();
+    expect(pages[2]!.afterId).toBeNull();
   });
 });

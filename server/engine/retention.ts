@@ -1,9 +1,10 @@
 import type { Redis } from "ioredis";
-import type { FinishedTaskDeleter } from "../db/finished-task-deleter.js";
+import type { FinishedTaskDeleter, FinishedTaskPage, QueueCutoffs } from "../db/finished-task-deleter.js";
 import type { Logger } from "../observability/logger.js";
 import { pauseForDuty } from "./duty-pause.js";
 import { lowestTaskIdAt } from "./ids.js";
 import { PeriodicTask } from "./periodic-task.js";
+import type { StoredQueueSettings } from "./queue-settings.js";
 import type { Service } from "./service.js";
 
 /** Options for {@link Retention}. */
@@ -19,6 +20,11 @@ export interface RetentionOptions {
   finishedRetentionMs: number;
   /** How long DEAD tasks are kept after they die, ms; 0 keeps them until purged or re-driven. */
   deadRetentionMs: number;
+  /**
+   * Every queue's stored settings (UpdateQueue): a queue's `finishedRetentionMs` and
+   * `deadRetentionMs` replace the two above for its tasks. Default: none.
+   */
+  queueSettings?: () => ReadonlyMap<string, StoredQueueSettings>;
   /** Time between sweeps, ms. */
   intervalMs: number;
   /** Tasks looked at per statement. Default 1000. */
@@ -53,6 +59,10 @@ const OVERLAP_MS = 10_000;
  * finished long after they were created (retried, scheduled or long-running ones). Sweeps
  * pause between pages so that they take a fifth of the time, and one server sweeps at a
  * time (a Redis lock that expires after one interval).
+ *
+ * A queue may set its own retentions (UpdateQueue): its tasks are judged by them, the id
+ * range reaches up to the latest cut-off of any queue, and a change of the queues'
+ * retentions makes the next sweep a full one.
  */
 export class Retention implements Service {
   private readonly periodic: PeriodicTask;
@@ -60,6 +70,8 @@ export class Retention implements Service {
   private sweeps = 0;
   /** The previous sweep here covered ids made before this moment (epoch ms); 0: none yet. */
   private sweptUpToMs = 0;
+  /** The queues' own retentions the previous sweep used (a change asks for a full sweep). */
+  private sweptQueueRetentions = "";
   private readonly now: () => number;
 
   constructor(private readonly options: RetentionOptions) {
@@ -67,14 +79,14 @@ export class Retention implements Service {
     this.periodic = new PeriodicTask({ name: "retention", run: () => this.tick(), intervalMs: options.intervalMs, logger: options.logger });
   }
 
-  /** True when some finished tasks are ever deleted. */
+  /** True when some finished tasks are ever deleted (by the server's or a queue's retention). */
   get enabled(): boolean {
-    return this.options.finishedRetentionMs > 0 || this.options.deadRetentionMs > 0;
+    if (this.options.finishedRetentionMs > 0 || this.options.deadRetentionMs > 0) return true;
+    return this.queueRetentions().some((q) => q.finishedMs || q.deadMs);
   }
 
-  /** Starts the periodic sweeps (nothing to do when both retentions are 0). */
+  /** Starts the periodic sweeps (a sweep with every retention 0 does nothing). */
   start(): void {
-    if (!this.enabled) return;
     this.periodic.start();
   }
 
@@ -86,7 +98,7 @@ export class Retention implements Service {
 
   /** One sweep if this server holds the lock; failures are logged and retried next time. */
   private async tick(): Promise<void> {
-    if (this.sweeping) return;
+    if (this.sweeping || !this.enabled) return;
     try {
       const lockKey = `${this.options.prefix}retention-lock`;
       const locked = await this.options.redis.set(lockKey, this.options.serverId, "PX", this.options.intervalMs, "NX");
@@ -117,23 +129,46 @@ export class Retention implements Service {
     const now = this.now();
     const finishedBefore = cutoff(now, this.options.finishedRetentionMs);
     const deadBefore = cutoff(now, this.options.deadRetentionMs);
-    // The latest moment a task past either retention can have been created (plus skew).
-    const upToMs = Math.max(finishedBefore?.getTime() ?? 0, deadBefore?.getTime() ?? 0) + OVERLAP_MS;
-    const full = this.sweeps++ % FULL_SWEEP_EVERY === 0 || fullAsked || this.sweptUpToMs === 0;
+    const retentions = this.queueRetentions();
+    const queues = retentions.map(({ queue, finishedMs, deadMs }): QueueCutoffs => ({
+      queue,
+      finishedBefore: finishedMs === undefined ? undefined : cutoff(now, finishedMs),
+      deadBefore: deadMs === undefined ? undefined : cutoff(now, deadMs),
+    }));
+    // The latest moment a task past any retention can have been created (plus skew).
+    const cutoffs = [finishedBefore, deadBefore, ...queues.flatMap((q) => [q.finishedBefore, q.deadBefore])];
+    const upToMs = Math.max(0, ...cutoffs.map((c) => c?.getTime() ?? 0)) + OVERLAP_MS;
+    const signature = JSON.stringify(retentions);
+    const full = this.sweeps++ % FULL_SWEEP_EVERY === 0 || fullAsked || this.sweptUpToMs === 0 || signature !== this.sweptQueueRetentions;
     const fromId = full ? null : lowestTaskIdAt(this.sweptUpToMs - OVERLAP_MS * 2);
-    const deleted = await this.deleteRange(fromId, lowestTaskIdAt(upToMs), finishedBefore, deadBefore);
+    const deleted = await this.deleteRange(fromId, lowestTaskIdAt(upToMs), { finishedBefore, deadBefore, queues });
     this.sweptUpToMs = upToMs;
+    this.sweptQueueRetentions = signature;
     if (deleted > 0) this.options.logger.info({ deleted, full }, "retention sweep deleted finished tasks");
     return deleted;
   }
 
-  private async deleteRange(fromId: string | null, beforeId: string, finishedBefore: Date | null, deadBefore: Date | null): Promise<number> {
+  /** The queues with a retention of their own, in name order. */
+  private queueRetentions(): Array<{ queue: string; finishedMs?: number; deadMs?: number }> {
+    const out: Array<{ queue: string; finishedMs?: number; deadMs?: number }> = [];
+    for (const [queue, s] of this.options.queueSettings?.() ?? []) {
+      if (s.finishedRetentionMs === undefined && s.deadRetentionMs === undefined) continue;
+      out.push({ queue, finishedMs: s.finishedRetentionMs, deadMs: s.deadRetentionMs });
+    }
+    return out.sort((a, b) => (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0));
+  }
+
+  private async deleteRange(
+    fromId: string | null,
+    beforeId: string,
+    cutoffs: Pick<FinishedTaskPage, "finishedBefore" | "deadBefore" | "queues">,
+  ): Promise<number> {
     const limit = this.options.pageSize ?? 1000;
     let afterId = fromId;
     let deleted = 0;
     for (let page = 0; !this.periodic.stopped; page++) {
       const startedAt = performance.now();
-      const result = await this.options.deleter.deletePage({ afterId, beforeId, limit, finishedBefore, deadBefore });
+      const result = await this.options.deleter.deletePage({ afterId, beforeId, limit, ...cutoffs });
       deleted += result.deleted;
       if (result.deleted > 0) this.options.onDeleted?.(result.deleted);
       if (result.scanned < limit || result.lastId === null) break;

@@ -14,6 +14,9 @@ export interface QueueSettingsUpdate {
 
 const DAY_MS = 24 * 3600 * 1000;
 
+/** Longest retention a queue may set: ten years. */
+const MAX_RETENTION_MS = 3650 * DAY_MS;
+
 /** How one settable field is read from the request: undefined means "clear it". */
 interface SettableField {
   key: keyof StoredQueueSettings;
@@ -26,7 +29,10 @@ function integerIn(value: number, min: number, max: number, field: string): numb
   return value;
 }
 
-function durationIn(s: QueueSettings, name: "initialBackoff" | "maxBackoff" | "defaultTimeout", min: number, max: number, range: string, field: string) {
+function durationIn(
+  s: QueueSettings,
+  name: "initialBackoff" | "maxBackoff" | "defaultTimeout" | "finishedRetention" | "deadRetention",
+  min: number, max: number, range: string, field: string) {
   const d = s[name];
   if (!d) return undefined;
   const ms = checkedMsOfDuration(d, field);
@@ -71,10 +77,18 @@ const SETTABLE: Readonly<Record<string, SettableField>> = {
     isSet: (s) => s.defaultTimeout !== undefined,
     read: (s, f) => durationIn(s, "defaultTimeout", 1, DAY_MS, "1ms and 24h", f),
   },
+  // Retentions: unset goes back to the server's; an explicit 0s keeps the queue's tasks forever.
+  finished_retention: {
+    key: "finishedRetentionMs",
+    isSet: (s) => s.finishedRetention !== undefined,
+    read: (s, f) => durationIn(s, "finishedRetention", 0, MAX_RETENTION_MS, "0s and 3650 days", f),
+  },
+  dead_retention: {
+    key: "deadRetentionMs",
+    isSet: (s) => s.deadRetention !== undefined,
+    read: (s, f) => durationIn(s, "deadRetention", 0, MAX_RETENTION_MS, "0s and 3650 days", f),
+  },
 };
-
-/** Fields QueueInfo shows that the server's settings decide alone. */
-const NOT_SETTABLE = new Set(["finished_retention", "dead_retention"]);
 
 /**
  * Reads an UpdateQueue request's settings and update_mask (AIP-134): the paths named (or
@@ -85,9 +99,6 @@ export function queueSettingsUpdateOf(settings: QueueSettings | undefined, mask:
   const given = settings ?? create(QueueSettingsSchema);
   let paths = mask?.paths ?? [];
   if (paths.length === 0) {
-    if (settings?.finishedRetention || settings?.deadRetention) {
-      throw new InvalidArgumentError(settings.finishedRetention ? "settings.finished_retention" : "settings.dead_retention", "is not settable per queue");
-    }
     paths = Object.entries(SETTABLE).filter(([, f]) => settings !== undefined && f.isSet(settings)).map(([p]) => p);
     if (paths.length === 0) throw new InvalidArgumentError("update_mask", "is empty and settings sets no field: nothing to update");
   } else if (paths.includes("*")) {
@@ -98,7 +109,7 @@ export function queueSettingsUpdateOf(settings: QueueSettings | undefined, mask:
   for (const [i, path] of paths.entries()) {
     const field = SETTABLE[path];
     if (!field) {
-      const problem = NOT_SETTABLE.has(path) ? "is not settable per queue" : `is not a field of QueueSettings (use ${Object.keys(SETTABLE).join(", ")} or *)`;
+      const problem = `is not a field of QueueSettings (use ${Object.keys(SETTABLE).join(", ")} or *)`;
       throw new InvalidArgumentError(`update_mask.paths[${i}]`, `"${path.slice(0, 60)}" ${problem}`);
     }
     const value = field.read(given, `settings.${path}`);
