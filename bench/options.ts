@@ -9,7 +9,10 @@ export const SCENARIOS = [
   "latency",
   "bullmq",
   "many_workers",
+  "list_workers",
+  "list_queues_polling",
   "backlog",
+  "list_queues",
 ] as const;
 
 /** Name of one scenario. */
@@ -67,6 +70,12 @@ export interface BenchOptions {
   streamTasks?: number;
   /** many_workers: seconds the streams are held idle while measuring. Default 5; quick 1. */
   idleS?: number;
+  /** list_queues: queues the queued tasks are spread over. Default 100. */
+  listQueues?: number;
+  /** list_queues: queued tasks. Default 1,000,000; quick 10,000. */
+  listTasks?: number;
+  /** list_queues and list_workers: measured calls. Default 200; quick 50. */
+  listCalls?: number;
   /** Scenarios to run. Default all (quick: all but backlog). */
   scenarios?: ScenarioName[];
   /** Runs of each scenario; the report gives medians. Default 1. */
@@ -126,6 +135,9 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     streamCredits: options.streamCredits ?? 4,
     streamTasks: options.streamTasks ?? (quick ? 2_000 : 50_000),
     idleS: options.idleS ?? (quick ? 1 : 5),
+    listQueues: options.listQueues ?? 100,
+    listTasks: options.listTasks ?? (quick ? 10_000 : 1_000_000),
+    listCalls: options.listCalls ?? (quick ? 50 : 200),
     scenarios: [...new Set(scenarios)].sort((a, b) => SCENARIOS.indexOf(a) - SCENARIOS.indexOf(b)),
     repeat: options.repeat ?? 1,
     redisUrl: options.redisUrl,
@@ -142,7 +154,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
   const positives = [
     "tasks", "unaryTasks", "workers", "concurrency", "producers", "batchSize", "batchesInFlight", "unaryProducers",
     "unaryInFlight", "rate", "rateBatch", "durationS", "warmupS", "backlog", "backlogProbe", "streams", "streamProcesses",
-    "streamsPerConnection", "streamCredits", "streamTasks", "idleS", "repeat", "timeoutS",
+    "streamsPerConnection", "streamCredits", "streamTasks", "idleS", "listQueues", "listTasks", "listCalls", "repeat", "timeoutS",
   ] as const;
   for (const key of positives) {
     const value = compiled[key];
@@ -182,6 +194,9 @@ export const USAGE = `npm run bench -- [options]
   --stream-credits N        many_workers: credits per stream (default 4)
   --stream-tasks N          many_workers: tasks of the busy phase (default 50000, quick 2000)
   --idle-s N                many_workers: idle measuring window (default 5, quick 1)
+  --list-queues N           list_queues: queues holding the queued tasks (default 100)
+  --list-tasks N            list_queues: queued tasks (default 1000000, quick 10000)
+  --list-calls N            list_queues, list_workers: measured calls (default 200, quick 50)
   --repeat N                runs per scenario, medians reported (default 1)
   --redis-url URL           use this Redis instead of a private one
   --redis-aof               private Redis with appendonly yes, appendfsync everysec
@@ -217,6 +232,9 @@ const NUMERIC: Record<string, keyof BenchOptions> = {
   "--stream-credits": "streamCredits",
   "--stream-tasks": "streamTasks",
   "--idle-s": "idleS",
+  "--list-queues": "listQueues",
+  "--list-tasks": "listTasks",
+  "--list-calls": "listCalls",
   "--repeat": "repeat",
   "--timeout-s": "timeoutS",
 };

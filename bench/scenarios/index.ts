@@ -2,6 +2,7 @@ import type { ScenarioName } from "../options.js";
 import { backlog } from "./backlog.js";
 import { bullmq } from "./bullmq.js";
 import type { Scenario } from "./context.js";
+import { listQueues, listQueuesPolling, listWorkers } from "./control-plane.js";
 import { latency } from "./latency.js";
 import { manyWorkers } from "./many-workers.js";
 import { throughputBatch, throughputUnary } from "./throughput.js";
@@ -13,5 +14,8 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   latency,
   bullmq,
   many_workers: manyWorkers,
+  list_workers: listWorkers,
+  list_queues_polling: listQueuesPolling,
   backlog,
+  list_queues: listQueues,
 };
