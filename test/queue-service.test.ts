@@ -300,6 +300,16 @@ describe("QueueService.UpdateQueue", () => {
     // A task's own values win.
     const own = (await a.grpc.submitTask({ queue, type: "echo", priority: 3, timeout: { seconds: 5n }, retryPolicy: { maxAttempts: 2 } })).task!;
     expect(own).toMatchObject({ priority: 3, maxAttempts: 2, timeout: { seconds: 5n } });
+    // An explicit priority 0 (the field has explicit presence) is kept; an unset one takes the default.
+    expect((await a.grpc.submitTask({ queue, type: "echo", priority: 0 })).task!.priority).toBe(0);
+    const batch = await b.grpc.submitTasks({ tasks: [{ queue, type: "echo", priority: 0 }, { queue, type: "echo" }, { queue, type: "echo", priority: 4 }] });
+    expect(batch.results.map((r) => (r.outcome.case === "task" ? r.outcome.value.priority : r.outcome.case))).toEqual([0, 9, 4]);
+    const overJson = await fetch(`${a.httpBaseUrl}/taskqueue.v1.TaskService/SubmitTask`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ queue, type: "echo", priority: 0 }),
+    });
+    expect(((await overJson.json()) as { task: { priority?: number } }).task.priority ?? 0).toBe(0);
 
     // A masked field left unset goes back to the server's setting.
     const cleared = (await queuesOf(b).updateQueue({ name: queue, updateMask: { paths: ["max_attempts", "default_timeout"] } })).queue!.settings!;
