@@ -6,6 +6,7 @@ import { QueueService } from "../../gen/taskqueue/v1/queue_service_pb.js";
 import { SubmitTaskRequestSchema, TaskService, TaskView } from "../../gen/taskqueue/v1/task_service_pb.js";
 import { stopAll } from "../child-handle.js";
 import { BenchVerificationError } from "../errors.js";
+import { sampleProcess } from "../probes.js";
 import { summarize } from "../stats.js";
 import { deadlineMs, uniqueQueue, type Scenario, type ScenarioContext } from "./context.js";
 import { ready, startStreamHolders } from "./fleet.js";
@@ -33,16 +34,22 @@ async function listAllQueues(queues: Client<typeof QueueService>): Promise<numbe
   return count;
 }
 
-/** Calls `call` `count` times one after the other (after a warm-up); latencies in ms. */
-async function timeCalls(count: number, call: () => Promise<unknown>): Promise<number[]> {
+/**
+ * Calls `call` `count` times one after the other (after a warm-up): the latencies in ms, and
+ * the server process's CPU time per call in ms (what a poller costs the server: at 10 calls a
+ * second, 10 × that per second).
+ */
+async function timeCalls(context: ScenarioContext, count: number, call: () => Promise<unknown>): Promise<{ samples: number[]; serverCpuMsPerCall: number }> {
   for (let i = 0; i < WARMUP_CALLS; i++) await call();
-  const out: number[] = [];
+  const samples: number[] = [];
+  const before = await sampleProcess(context.stack.server.pid);
   for (let i = 0; i < count; i++) {
     const startedAt = performance.now();
     await call();
-    out.push(performance.now() - startedAt);
+    samples.push(performance.now() - startedAt);
   }
-  return out;
+  const after = await sampleProcess(context.stack.server.pid);
+  return { samples, serverCpuMsPerCall: ((after.cpuSeconds - before.cpuSeconds) * 1000) / count };
 }
 
 /** Submits `total` tasks nobody takes, spread evenly over `names`, in SubmitTasks batches. */
@@ -89,9 +96,15 @@ export const listQueues: Scenario = async (context) => {
   if (Number(own.queue!.counts!.queued) !== expected) {
     throw new BenchVerificationError(`list_queues: ${names[0]} shows ${own.queue!.counts!.queued} queued, expected ${expected}`);
   }
-  const samples = await timeCalls(options.listCalls, () => listAllQueues(queues));
+  const timed = await timeCalls(context, options.listCalls, () => listAllQueues(queues));
   return {
-    metrics: { queues: listed, queued_tasks: options.listTasks, fill_tasks_per_s: fillPerS, ...latencyMetrics("list_queues", samples) },
+    metrics: {
+      queues: listed,
+      queued_tasks: options.listTasks,
+      fill_tasks_per_s: fillPerS,
+      ...latencyMetrics("list_queues", timed.samples),
+      server_cpu_ms_per_call: timed.serverCpuMsPerCall,
+    },
     notes: [
       `list_queues: ${options.listQueues} queues with ${options.listTasks} queued tasks between them (${listed} queues listed in all), ` +
         `${options.listCalls} sequential ListQueues calls after ${WARMUP_CALLS} unmeasured; the tasks are left queued`,
@@ -169,9 +182,9 @@ export const listWorkers: Scenario = async (context) => {
     const cluster = clientOf(context, ClusterService);
     const shown = (await cluster.listWorkers({})).workers.filter((w) => w.queues.includes(queue)).length;
     if (shown !== o.streams) throw new BenchVerificationError(`list_workers: ListWorkers shows ${shown} of ${o.streams} streams`);
-    const samples = await timeCalls(o.listCalls, () => cluster.listWorkers({}));
+    const timed = await timeCalls(context, o.listCalls, () => cluster.listWorkers({}));
     return {
-      metrics: { streams: o.streams, ...latencyMetrics("list_workers", samples) },
+      metrics: { streams: o.streams, ...latencyMetrics("list_workers", timed.samples), server_cpu_ms_per_call: timed.serverCpuMsPerCall },
       notes: [
         `list_workers: ${o.streams} idle streams in ${o.streamProcesses} processes; ${o.listCalls} sequential ListWorkers calls ` +
           `(every session, no filter) after ${WARMUP_CALLS} unmeasured`,

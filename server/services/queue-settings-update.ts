@@ -29,15 +29,21 @@ function integerIn(value: number, min: number, max: number, field: string): numb
   return value;
 }
 
-function durationIn(
-  s: QueueSettings,
-  name: "initialBackoff" | "maxBackoff" | "defaultTimeout" | "finishedRetention" | "deadRetention",
-  min: number, max: number, range: string, field: string) {
-  const d = s[name];
-  if (!d) return undefined;
-  const ms = checkedMsOfDuration(d, field);
-  if (ms < min || ms > max) throw new InvalidArgumentError(field, `must be between ${range}`);
-  return ms;
+type DurationName = "initialBackoff" | "maxBackoff" | "defaultTimeout" | "finishedRetention" | "deadRetention";
+
+/** A Duration field, stored in ms: present means set (`0s` included), and must lie in [min, max]. */
+function durationField(key: keyof StoredQueueSettings, name: DurationName, min: number, max: number, range: string): SettableField {
+  return {
+    key,
+    isSet: (s) => s[name] !== undefined,
+    read: (s, field) => {
+      const d = s[name];
+      if (!d) return undefined;
+      const ms = checkedMsOfDuration(d, field);
+      if (ms < min || ms > max) throw new InvalidArgumentError(field, `must be between ${range}`);
+      return ms;
+    },
+  };
 }
 
 /** The settable fields by mask path (snake_case, as in the proto). */
@@ -47,16 +53,8 @@ const SETTABLE: Readonly<Record<string, SettableField>> = {
     isSet: (s) => s.maxAttempts !== 0,
     read: (s, f) => (s.maxAttempts === 0 ? undefined : integerIn(s.maxAttempts, ...RETRY_LIMITS.maxAttempts, f)),
   },
-  initial_backoff: {
-    key: "initialBackoffMs",
-    isSet: (s) => s.initialBackoff !== undefined,
-    read: (s, f) => durationIn(s, "initialBackoff", 0, DAY_MS, "0 and 24h", f),
-  },
-  max_backoff: {
-    key: "maxBackoffMs",
-    isSet: (s) => s.maxBackoff !== undefined,
-    read: (s, f) => durationIn(s, "maxBackoff", 0, 7 * DAY_MS, "0 and 7 days", f),
-  },
+  initial_backoff: durationField("initialBackoffMs", "initialBackoff", 0, DAY_MS, "0 and 24h"),
+  max_backoff: durationField("maxBackoffMs", "maxBackoff", 0, 7 * DAY_MS, "0 and 7 days"),
   backoff_multiplier: {
     key: "backoffMultiplier",
     isSet: (s) => s.backoffMultiplier !== 0,
@@ -72,28 +70,16 @@ const SETTABLE: Readonly<Record<string, SettableField>> = {
     isSet: (s) => s.defaultPriority !== 0,
     read: (s, f) => (s.defaultPriority === 0 ? undefined : integerIn(s.defaultPriority, 1, 100, f)),
   },
-  default_timeout: {
-    key: "defaultTimeoutMs",
-    isSet: (s) => s.defaultTimeout !== undefined,
-    read: (s, f) => durationIn(s, "defaultTimeout", 1, DAY_MS, "1ms and 24h", f),
-  },
+  default_timeout: durationField("defaultTimeoutMs", "defaultTimeout", 1, DAY_MS, "1ms and 24h"),
   // Retentions: unset goes back to the server's; an explicit 0s keeps the queue's tasks forever.
-  finished_retention: {
-    key: "finishedRetentionMs",
-    isSet: (s) => s.finishedRetention !== undefined,
-    read: (s, f) => durationIn(s, "finishedRetention", 0, MAX_RETENTION_MS, "0s and 3650 days", f),
-  },
-  dead_retention: {
-    key: "deadRetentionMs",
-    isSet: (s) => s.deadRetention !== undefined,
-    read: (s, f) => durationIn(s, "deadRetention", 0, MAX_RETENTION_MS, "0s and 3650 days", f),
-  },
+  finished_retention: durationField("finishedRetentionMs", "finishedRetention", 0, MAX_RETENTION_MS, "0s and 3650 days"),
+  dead_retention: durationField("deadRetentionMs", "deadRetention", 0, MAX_RETENTION_MS, "0s and 3650 days"),
 };
 
 /**
  * Reads an UpdateQueue request's settings and update_mask (AIP-134): the paths named (or
  * `*` for every settable field; with no mask, the fields set in `settings`) are stored, and
- * a named field left unset or 0 is cleared. Throws InvalidArgumentError naming the field.
+ * a named field left unset (or 0, for numbers) is cleared. Throws InvalidArgumentError naming the field.
  */
 export function queueSettingsUpdateOf(settings: QueueSettings | undefined, mask: FieldMask | undefined): QueueSettingsUpdate {
   const given = settings ?? create(QueueSettingsSchema);
