@@ -8,7 +8,7 @@ import { stopAll } from "../child-handle.js";
 import { BenchVerificationError } from "../errors.js";
 import { sampleProcess } from "../probes.js";
 import { summarize } from "../stats.js";
-import { deadlineMs, uniqueQueue, type Scenario, type ScenarioContext } from "./context.js";
+import { deadlineMs, monotonicUs, uniqueQueue, type Scenario, type ScenarioContext } from "./context.js";
 import { ready, startStreamHolders } from "./fleet.js";
 import { throughputBatch } from "./throughput.js";
 
@@ -39,17 +39,23 @@ async function listAllQueues(queues: Client<typeof QueueService>): Promise<numbe
  * the server process's CPU time per call in ms (what a poller costs the server: at 10 calls a
  * second, 10 × that per second).
  */
-async function timeCalls(context: ScenarioContext, count: number, call: () => Promise<unknown>): Promise<{ samples: number[]; serverCpuMsPerCall: number }> {
+async function timeCalls(
+  context: ScenarioContext,
+  count: number,
+  call: () => Promise<unknown>,
+): Promise<{ samples: number[]; serverCpuMsPerCall: number; windowUs: [number, number] }> {
   for (let i = 0; i < WARMUP_CALLS; i++) await call();
   const samples: number[] = [];
   const before = await sampleProcess(context.stack.server.pid);
+  const fromUs = monotonicUs();
   for (let i = 0; i < count; i++) {
     const startedAt = performance.now();
     await call();
     samples.push(performance.now() - startedAt);
   }
+  const toUs = monotonicUs();
   const after = await sampleProcess(context.stack.server.pid);
-  return { samples, serverCpuMsPerCall: ((after.cpuSeconds - before.cpuSeconds) * 1000) / count };
+  return { samples, serverCpuMsPerCall: ((after.cpuSeconds - before.cpuSeconds) * 1000) / count, windowUs: [fromUs, toUs] };
 }
 
 /** Submits `total` tasks nobody takes, spread evenly over `names`, in SubmitTasks batches. */
@@ -105,6 +111,7 @@ export const listQueues: Scenario = async (context) => {
       ...latencyMetrics("list_queues", timed.samples),
       server_cpu_ms_per_call: timed.serverCpuMsPerCall,
     },
+    windowUs: timed.windowUs,
     notes: [
       `list_queues: ${options.listQueues} queues with ${options.listTasks} queued tasks between them (${listed} queues listed in all), ` +
         `${options.listCalls} sequential ListQueues calls after ${WARMUP_CALLS} unmeasured; the tasks are left queued`,
@@ -185,6 +192,7 @@ export const listWorkers: Scenario = async (context) => {
     const timed = await timeCalls(context, o.listCalls, () => cluster.listWorkers({}));
     return {
       metrics: { streams: o.streams, ...latencyMetrics("list_workers", timed.samples), server_cpu_ms_per_call: timed.serverCpuMsPerCall },
+      windowUs: timed.windowUs,
       notes: [
         `list_workers: ${o.streams} idle streams in ${o.streamProcesses} processes; ${o.listCalls} sequential ListWorkers calls ` +
           `(every session, no filter) after ${WARMUP_CALLS} unmeasured`,
