@@ -76,6 +76,29 @@ describe("Retention", () => {
     expect(pages[0]).toMatchObject({ beforeId: lowestTaskIdAt(99 * DAY_MS + 10_000), deadBefore: new Date(99 * DAY_MS) });
   });
 
+  it("gives each retention in force its own regular window, merging those that overlap", async () => {
+    const clock = { now: 100 * DAY_MS };
+    const { deleter, pages } = recordingDeleter();
+    const queues = new Map<string, StoredQueueSettings>([
+      ["hourly", { finishedRetentionMs: 3_600_000 }],
+      ["almost-hourly", { deadRetentionMs: 3_590_000 }],
+    ]);
+    const r = retention(deleter, clock, { finished: 7 * DAY_MS, dead: DAY_MS, queues });
+    await r.sweep();
+    expect(pages).toHaveLength(1);
+    expect(pages[0]).toMatchObject({ afterId: null, beforeId: lowestTaskIdAt(100 * DAY_MS - 3_590_000 + 10_000) });
+    const previous = clock.now;
+    clock.now += 60_000;
+    await r.sweep();
+    const windows = pages.slice(1).map((p) => [p.afterId, p.beforeId]);
+    expect(windows).toEqual([
+      [lowestTaskIdAt(previous - 7 * DAY_MS - 10_000), lowestTaskIdAt(clock.now - 7 * DAY_MS + 10_000)],
+      [lowestTaskIdAt(previous - DAY_MS - 10_000), lowestTaskIdAt(clock.now - DAY_MS + 10_000)],
+      // The two queues' windows overlap: one range.
+      [lowestTaskIdAt(previous - 3_600_000 - 10_000), lowestTaskIdAt(clock.now - 3_590_000 + 10_000)],
+    ]);
+  });
+
   it("does nothing when both retentions are 0 (keep forever)", async () => {
     const { deleter, pages } = recordingDeleter();
     const r = retention(deleter, { now: DAY_MS }, { finished: 0, dead: 0 });

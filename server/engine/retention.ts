@@ -60,16 +60,18 @@ const OVERLAP_MS = 10_000;
  * pause between pages so that they take a fifth of the time, and one server sweeps at a
  * time (a Redis lock that expires after one interval).
  *
- * A queue may set its own retentions (UpdateQueue): its tasks are judged by them, the id
- * range reaches up to the latest cut-off of any queue, and a change of the queues'
- * retentions makes the next sweep a full one.
+ * Each retention in force (the server's two, and those queues set for themselves with
+ * UpdateQueue) has its own regular window: the ids made between its previous cut-off and its
+ * current one. A sweep looks at the union of the windows (merged where they overlap), judging
+ * every task by its queue's cut-offs; a full sweep reaches up to the latest cut-off. A change
+ * of the queues' retentions makes the next sweep a full one.
  */
 export class Retention implements Service {
   private readonly periodic: PeriodicTask;
   private sweeping: Promise<number> | undefined;
   private sweeps = 0;
-  /** The previous sweep here covered ids made before this moment (epoch ms); 0: none yet. */
-  private sweptUpToMs = 0;
+  /** When the previous sweep here took its cut-offs (epoch ms); 0: none yet. */
+  private sweptAtMs = 0;
   /** The queues' own retentions the previous sweep used (a change asks for a full sweep). */
   private sweptQueueRetentions = "";
   private readonly now: () => number;
@@ -135,14 +137,21 @@ export class Retention implements Service {
       finishedBefore: finishedMs === undefined ? undefined : cutoff(now, finishedMs),
       deadBefore: deadMs === undefined ? undefined : cutoff(now, deadMs),
     }));
-    // The latest moment a task past any retention can have been created (plus skew).
-    const cutoffs = [finishedBefore, deadBefore, ...queues.flatMap((q) => [q.finishedBefore, q.deadBefore])];
-    const upToMs = Math.max(0, ...cutoffs.map((c) => c?.getTime() ?? 0)) + OVERLAP_MS;
+    const inForce = new Set(
+      [this.options.finishedRetentionMs, this.options.deadRetentionMs, ...retentions.flatMap((r) => [r.finishedMs ?? 0, r.deadMs ?? 0])].filter((ms) => ms > 0),
+    );
     const signature = JSON.stringify(retentions);
-    const full = this.sweeps++ % FULL_SWEEP_EVERY === 0 || fullAsked || this.sweptUpToMs === 0 || signature !== this.sweptQueueRetentions;
-    const fromId = full ? null : lowestTaskIdAt(this.sweptUpToMs - OVERLAP_MS * 2);
-    const deleted = await this.deleteRange(fromId, lowestTaskIdAt(upToMs), { finishedBefore, deadBefore, queues });
-    this.sweptUpToMs = upToMs;
+    const full = this.sweeps++ % FULL_SWEEP_EVERY === 0 || fullAsked || this.sweptAtMs === 0 || signature !== this.sweptQueueRetentions;
+    // Tasks past a retention r were created before now - r (plus skew between clocks).
+    const windows = full
+      ? [{ fromMs: null, toMs: now - Math.min(...inForce) + OVERLAP_MS }]
+      : mergedWindows([...inForce].map((r) => ({ fromMs: this.sweptAtMs - r - OVERLAP_MS, toMs: now - r + OVERLAP_MS })));
+    let deleted = 0;
+    for (const w of windows) {
+      const fromId = w.fromMs === null ? null : lowestTaskIdAt(w.fromMs);
+      deleted += await this.deleteRange(fromId, lowestTaskIdAt(w.toMs), { finishedBefore, deadBefore, queues });
+    }
+    this.sweptAtMs = now;
     this.sweptQueueRetentions = signature;
     if (deleted > 0) this.options.logger.info({ deleted, full }, "retention sweep deleted finished tasks");
     return deleted;
@@ -177,6 +186,17 @@ export class Retention implements Service {
     }
     return deleted;
   }
+}
+
+/** Id windows by creation time (ms), sorted and merged where they overlap. */
+function mergedWindows(windows: Array<{ fromMs: number; toMs: number }>): Array<{ fromMs: number; toMs: number }> {
+  const out: Array<{ fromMs: number; toMs: number }> = [];
+  for (const w of windows.sort((a, b) => a.fromMs - b.fromMs)) {
+    const last = out.at(-1);
+    if (last && w.fromMs <= last.toMs) last.toMs = Math.max(last.toMs, w.toMs);
+    else out.push({ ...w });
+  }
+  return out;
 }
 
 function cutoff(nowMs: number, retentionMs: number): Date | null {
