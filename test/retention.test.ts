@@ -8,7 +8,7 @@ import { createLogger } from "../server/observability/logger.js";
 import { exampleHandlers } from "../worker/example/handlers.js";
 import { createWorker, type Worker } from "../worker/index.js";
 import { readTask } from "./support/task-db.js";
-import { jsonPayload, waitForState } from "./support/tasks.js";
+import { jsonPayload } from "./support/tasks.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 import { waitFor } from "./support/wait-for.js";
 
@@ -23,6 +23,18 @@ async function attemptRows(ts: TestServer, id: string): Promise<number> {
 async function deadListed(ts: TestServer, id: string): Promise<boolean> {
   const { rows } = await ts.pool.query("select 1 from dead_tasks where id = $1", [id]);
   return rows.length > 0;
+}
+
+/**
+ * Waits until Postgres has the task in `state` (GetTask can answer from the dispatch state a
+ * moment before the outcome's group commit, and a sweep reads Postgres).
+ */
+async function waitForState(ts: TestServer, id: string, state: TaskState): Promise<void> {
+  const name = TaskState[state];
+  await waitFor(async () => ((await readTask(ts.pool, id))?.state === name ? true : undefined), {
+    timeoutMs: 10_000,
+    message: `task ${id} to be ${name} in Postgres`,
+  });
 }
 
 function queuesOf(ts: TestServer) {
@@ -75,8 +87,8 @@ describe("retention of finished tasks", () => {
       await ts.grpc.submitTask({ queue: idle, type: "echo", runAt: { seconds: BigInt(Math.floor(inAnHour / 1000)), nanos: 0 } })
     ).task!.id;
     await ts.grpc.cancelTask({ id: cancelled, reason: "not needed" });
-    await waitForState(ts.grpc, retried, TaskState.SUCCEEDED);
-    await waitForState(ts.grpc, dead, TaskState.DEAD);
+    await waitForState(ts, retried, TaskState.SUCCEEDED);
+    await waitForState(ts, dead, TaskState.DEAD);
     expect(await attemptRows(ts, retried)).toBe(1);
 
     expect(await ts.server.applyRetention()).toBe(2);
@@ -142,10 +154,10 @@ describe("retention per queue", () => {
     const keptDone = (await submit(kept, "echo", { ok: 2 })).task!.id;
     const keptDead = (await submit(kept, "fail", { times: 1, retryable: false })).task!.id;
     await Promise.all([
-      waitForState(ts.grpc, shortDone, TaskState.SUCCEEDED),
-      waitForState(ts.grpc, shortDead, TaskState.DEAD),
-      waitForState(ts.grpc, keptDone, TaskState.SUCCEEDED),
-      waitForState(ts.grpc, keptDead, TaskState.DEAD),
+      waitForState(ts, shortDone, TaskState.SUCCEEDED),
+      waitForState(ts, shortDead, TaskState.DEAD),
+      waitForState(ts, keptDone, TaskState.SUCCEEDED),
+      waitForState(ts, keptDead, TaskState.DEAD),
     ]);
 
     expect(await ts.server.applyRetention()).toBe(2);
@@ -163,7 +175,7 @@ describe("retention per queue", () => {
     expect(cleared.finishedRetention).toMatchObject({ seconds: 3600n });
     expect(cleared.deadRetention).toMatchObject({ seconds: 0n });
     const done = (await ts.grpc.submitTask({ queue: short, type: "echo" })).task!.id;
-    await waitForState(ts.grpc, done, TaskState.SUCCEEDED);
+    await waitForState(ts, done, TaskState.SUCCEEDED);
 
     expect(await ts.server.applyRetention()).toBe(0);
     expect((await readTask(ts.pool, done))?.state).toBe("SUCCEEDED");
@@ -186,8 +198,8 @@ describe("retention of dead tasks", () => {
   it("deletes DEAD tasks past their own retention, with their dead-letter entry; keeps recent successes", async () => {
     const dead = (await ts.grpc.submitTask({ queue, type: "fail", payloadData: jsonPayload({ times: 1, retryable: false }) })).task!.id;
     const done = (await ts.grpc.submitTask({ queue, type: "echo", payloadData: jsonPayload({ ok: true }) })).task!.id;
-    await waitForState(ts.grpc, dead, TaskState.DEAD);
-    await waitForState(ts.grpc, done, TaskState.SUCCEEDED);
+    await waitForState(ts, dead, TaskState.DEAD);
+    await waitForState(ts, done, TaskState.SUCCEEDED);
     expect(await deadListed(ts, dead)).toBe(true);
 
     expect(await ts.server.applyRetention()).toBe(1);
