@@ -1,0 +1,67 @@
+/**
+ * Builds the web dashboard (`clients/web`) with esbuild: one minified ES module bundle and its
+ * stylesheet under `assets/` with content-hashed names (served as immutable), and `index.html`
+ * naming them (served `no-cache`). Usage: `npm run build:web [-- --outdir DIR]`; the default
+ * output is `clients/web/dist`, which the server's `DASHBOARD_DIR` points at by default.
+ */
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const webDir = path.join(root, "clients/web");
+
+/** What a build produced. */
+export interface WebBuild {
+  /** The output directory. */
+  outdir: string;
+  /** The files written, relative to `outdir`, with their sizes raw and gzipped. */
+  files: { file: string; bytes: number; gzipBytes: number }[];
+}
+
+/** Builds the dashboard into `outdir` (emptied first). */
+export async function buildWeb(outdir = path.join(webDir, "dist")): Promise<WebBuild> {
+  await rm(outdir, { recursive: true, force: true });
+  await mkdir(outdir, { recursive: true });
+  const result = await build({
+    entryPoints: [path.join(webDir, "src/main.ts")],
+    bundle: true,
+    minify: true,
+    format: "esm",
+    target: ["es2022", "chrome110", "firefox115", "safari16"],
+    outdir: path.join(outdir, "assets"),
+    entryNames: "[name]-[hash]",
+    sourcemap: "linked",
+    metafile: true,
+    legalComments: "linked",
+    logLevel: "warning",
+  });
+  const outputs = Object.keys(result.metafile.outputs).map((file) => path.relative(outdir, path.resolve(file)));
+  const script = outputs.find((f) => f.endsWith(".js"));
+  const style = outputs.find((f) => f.endsWith(".css"));
+  if (!script) throw new Error("build:web: esbuild wrote no script");
+  const tags = [
+    style ? `<link rel="stylesheet" href="/${style}" />` : "",
+    `<script type="module" src="/${script}"></script>`,
+  ].filter((t) => t !== "");
+  const template = await readFile(path.join(webDir, "index.html"), "utf8");
+  if (!template.includes("<!-- assets -->")) throw new Error("build:web: index.html has no <!-- assets --> marker");
+  await writeFile(path.join(outdir, "index.html"), template.replace("<!-- assets -->", tags.join("\n    ")));
+  const files = await Promise.all(
+    ["index.html", ...outputs].map(async (file) => {
+      const data = await readFile(path.join(outdir, file));
+      return { file, bytes: data.byteLength, gzipBytes: gzipSync(data).byteLength };
+    }),
+  );
+  return { outdir, files };
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const i = process.argv.indexOf("--outdir");
+  const built = await buildWeb(i >= 0 ? path.resolve(process.argv[i + 1]!) : undefined);
+  for (const f of built.files) {
+    console.log(`${path.relative(root, path.join(built.outdir, f.file)).padEnd(50)} ${String(f.bytes).padStart(8)} B  ${String(f.gzipBytes).padStart(7)} B gzipped`);
+  }
+}
