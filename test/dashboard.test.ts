@@ -10,6 +10,7 @@ import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
 import { buildWeb } from "../scripts/build-web.js";
 import { createLogger } from "../server/observability/logger.js";
 import { exampleHandlers } from "../worker/example/handlers.js";
+import { findFreePort } from "../tools/local-services/free-port.js";
 import { createWorker, type Worker } from "../worker/index.js";
 import { keepScreenshot, launchChromium } from "./support/browser.js";
 import { RawWorker } from "./support/raw-worker.js";
@@ -24,6 +25,7 @@ import { waitFor } from "./support/wait-for.js";
 const UI_TIMEOUT_MS = 10_000;
 
 let dir: string;
+let dashboardDir: string;
 let ts: TestServer;
 let queues: Client<typeof QueueService>;
 let browser: Browser;
@@ -36,7 +38,8 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "tq-dashboard-"));
   const [built, launched] = await Promise.all([buildWeb(path.join(dir, "dist")), launchChromium()]);
   browser = launched;
-  ts = await startTestServer({ dashboardDir: built.outdir, defaultInitialBackoffMs: 20, defaultMaxBackoffMs: 50 });
+  dashboardDir = built.outdir;
+  ts = await startTestServer({ dashboardDir, defaultInitialBackoffMs: 20, defaultMaxBackoffMs: 50 });
   queues = createClient(QueueService, createGrpcTransport({ baseUrl: `http://${ts.grpcAddress}` }));
 });
 
@@ -99,6 +102,41 @@ describe("dashboard", () => {
     await page.goBack();
     await page.waitForURL(url(`/queues/${queue}`));
     await page.locator("tbody tr").nth(3).waitFor();
+  });
+
+  it("overview shows a queue's depth falling as a worker drains it", async () => {
+    const queue = uniqueQueue("drain");
+    await ts.grpc.submitTasks({ tasks: Array.from({ length: 5 }, (_, i) => ({ queue, type: "echo", payloadData: jsonPayload({ i }) })) });
+    await page.goto(url("/"));
+    const row = page.locator(`tr[data-queue="${queue}"]`);
+    await row.locator('td[data-count="queued"]', { hasText: /^5$/ }).waitFor();
+    const worker = createWorker({ address: ts.grpcAddress, queues: [queue], concurrency: 4, handlers: exampleHandlers(), logger: createLogger({ level: "silent" }) });
+    workers.push(worker);
+    await worker.start();
+    // The next poll (within POLL_INTERVAL_MS, 5 s) shows the queue empty and the successes.
+    await row.locator('td[data-count="queued"]', { hasText: /^0$/ }).waitFor();
+    await row.locator(".rates", { hasText: /^5\/min/ }).first().waitFor();
+  });
+
+  it("shows a banner while the server is unreachable, and drops it when the server is back", async () => {
+    const httpPort = await findFreePort();
+    const first = await startTestServer({ dashboardDir: dashboardDir, httpPort });
+    let second: TestServer | undefined;
+    try {
+      await page.goto(`http://127.0.0.1:${httpPort}/workers`);
+      await page.getByRole("heading", { level: 1, name: "Workers" }).waitFor();
+      const banner = page.getByRole("alert");
+      await banner.waitFor({ state: "hidden" });
+      await first.stop();
+      await banner.filter({ hasText: "Cannot load data from the server" }).waitFor();
+      await keepScreenshot(page, "server-unreachable");
+      second = await startTestServer({ dashboardDir, httpPort }, { databaseUrl: first.databaseUrl, redisPrefix: first.redisPrefix });
+      await banner.waitFor({ state: "hidden" });
+      await page.getByText("No workers connected").waitFor();
+    } finally {
+      await first.stop().catch(() => undefined);
+      await second?.stop();
+    }
   });
 
   it("pauses and resumes a queue from its page, as GetQueue shows", async () => {

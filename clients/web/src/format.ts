@@ -78,7 +78,7 @@ export function formatCount(n: bigint | number | undefined): string {
 /** A per-minute rate from a count over `minutes`: "12/min", "0.4/min". */
 export function formatRate(count: bigint | undefined, minutes: number): string {
   const rate = Number(count ?? 0n) / minutes;
-  return `${rate >= 10 || rate === 0 ? Math.round(rate) : rate.toFixed(1)}/min`;
+  return `${rate >= 10 || Number.isInteger(rate) ? Math.round(rate) : rate.toFixed(1)}/min`;
 }
 
 /** A payload or result as shown: pretty JSON, or base64 with the size for bytes. */
