@@ -53,9 +53,12 @@ export function replaceKeepingFocus(parent: Element, ...children: Child[]): void
   }
 }
 
-/** A link inside the application (the router intercepts its clicks). */
+/**
+ * A link inside the application (the router intercepts its clicks), keyed by its address so
+ * that a redraw keeps it focused (see {@link replaceKeepingFocus}).
+ */
 export function link(href: string, ...children: Child[]): HTMLAnchorElement {
-  return h("a", { href }, ...children);
+  return h("a", { href, "data-key": href }, ...children);
 }
 
 /** A table with a caption (visually hidden when `hideCaption`), header cells and rows. */

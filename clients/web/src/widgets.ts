@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { TaskState } from "../../../gen/taskqueue/v1/task_pb.js";
-import { h } from "./dom.js";
+import { h, link, type Child } from "./dom.js";
 import { stateName } from "./format.js";
 
 /** A task state as a coloured badge. */
@@ -47,4 +47,26 @@ export function facts(entries: readonly (readonly [string, Node | string])[]): H
     { class: "facts" },
     entries.map(([label, value]) => h("div", {}, h("dt", {}, label), h("dd", {}, value))),
   );
+}
+
+/** A search form of labelled filter controls whose submit (button or Enter) calls `apply`. */
+export function filterForm(apply: () => void, buttonText: string, ...controls: Child[]): HTMLFormElement {
+  return h(
+    "form",
+    {
+      class: "inline-form",
+      role: "search",
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        apply();
+      },
+    },
+    controls,
+    h("button", { type: "submit" }, buttonText),
+  );
+}
+
+/** "First page" (when not on it) and "Next page" (when there is one) links of a paged list. */
+export function pagingLinks(firstHref: string | undefined, nextHref: string | undefined): Child[] {
+  return [firstHref !== undefined ? link(firstHref, "First page") : null, nextHref !== undefined ? link(nextHref, "Next page") : null];
 }

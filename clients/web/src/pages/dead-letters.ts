@@ -3,7 +3,7 @@ import { h, link, replaceKeepingFocus, row, table } from "../dom.js";
 import { formatTime } from "../format.js";
 import type { PageModule } from "../page.js";
 import { pathOf, withQuery } from "../router.js";
-import { errorMessage, statusLine } from "../widgets.js";
+import { errorMessage, filterForm, pagingLinks, statusLine } from "../widgets.js";
 
 /** Dead tasks per page. */
 const PAGE_SIZE = 50;
@@ -26,19 +26,11 @@ export const deadLettersPage: PageModule = {
     const paging = h("div", { class: "paging" });
 
     const queueInput = h("input", { id: "dead-queue", name: "queue", type: "text", value: queue, placeholder: "every queue" });
-    const filter = h(
-      "form",
-      {
-        class: "inline-form",
-        role: "search",
-        onsubmit: (event: Event) => {
-          event.preventDefault();
-          navigate(withQuery("/dead-letters", { queue: queueInput.value.trim() || undefined }));
-        },
-      },
+    const filter = filterForm(
+      () => navigate(withQuery("/dead-letters", { queue: queueInput.value.trim() || undefined })),
+      "Show",
       h("label", { for: "dead-queue" }, "Queue"),
       queueInput,
-      h("button", { type: "submit" }, "Show"),
     );
 
     const redriveSelected = h("button", { type: "button", onclick: () => void act("redrive", [...selected]) }, "Redrive selected");
@@ -148,10 +140,10 @@ export const deadLettersPage: PageModule = {
         // A selected task that left the list (redriven elsewhere, purged) is no longer selected.
         for (const id of selected) if (!shown.some((t) => t.id === id)) selected.delete(id);
         render();
+        const here = (token: string) => withQuery("/dead-letters", { queue: queue || undefined, page: token || undefined });
         replaceKeepingFocus(
           paging,
-          pageToken !== "" ? link(withQuery("/dead-letters", { queue: queue || undefined }), "First page") : null,
-          page.nextPageToken !== "" ? link(withQuery("/dead-letters", { queue: queue || undefined, page: page.nextPageToken }), "Next page") : null,
+          pagingLinks(pageToken !== "" ? here("") : undefined, page.nextPageToken !== "" ? here(page.nextPageToken) : undefined),
         );
       },
     };

@@ -4,7 +4,7 @@ import { h, link, replaceKeepingFocus, row, table } from "../dom.js";
 import { formatCount, formatDuration, formatTime, stateName, TASK_STATES } from "../format.js";
 import type { PageModule } from "../page.js";
 import { pathOf, withQuery } from "../router.js";
-import { errorMessage, facts, isNotFound, pausedBadge, stateBadge, statusLine } from "../widgets.js";
+import { errorMessage, facts, filterForm, isNotFound, pagingLinks, pausedBadge, stateBadge, statusLine } from "../widgets.js";
 
 /** Tasks per page of the task list. */
 const PAGE_SIZE = 50;
@@ -80,21 +80,13 @@ export const queuePage: PageModule = {
       TASK_STATES.map((s) => h("option", { value: stateName(s), selected: s === state }, stateName(s))),
     );
     const typeInput = h("input", { id: "filter-type", name: "type", type: "text", value: type, placeholder: "any type" });
-    const filters = h(
-      "form",
-      {
-        class: "inline-form",
-        role: "search",
-        onsubmit: (event: Event) => {
-          event.preventDefault();
-          navigate(withQuery(pathOf("queues", name), { state: stateSelect.value || undefined, type: typeInput.value.trim() || undefined }));
-        },
-      },
+    const filters = filterForm(
+      () => navigate(withQuery(pathOf("queues", name), { state: stateSelect.value || undefined, type: typeInput.value.trim() || undefined })),
+      "Filter",
       h("label", { for: "filter-state" }, "State"),
       stateSelect,
       h("label", { for: "filter-type" }, "Type"),
       typeInput,
-      h("button", { type: "submit" }, "Filter"),
     );
 
     const element = h(
@@ -138,8 +130,7 @@ export const queuePage: PageModule = {
         replaceKeepingFocus(tasks, tasksTable(page.tasks, state !== TaskState.UNSPECIFIED || type !== ""));
         replaceKeepingFocus(
           paging,
-          pageToken !== "" ? link(here({ page: undefined }), "First page") : null,
-          page.nextPageToken !== "" ? link(here({ page: page.nextPageToken }), "Next page") : null,
+          pagingLinks(pageToken !== "" ? here({ page: undefined }) : undefined, page.nextPageToken !== "" ? here({ page: page.nextPageToken }) : undefined),
         );
       },
     };
