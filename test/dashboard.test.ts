@@ -11,7 +11,7 @@ import { buildWeb } from "../scripts/build-web.js";
 import { createLogger } from "../server/observability/logger.js";
 import { exampleHandlers } from "../worker/example/handlers.js";
 import { findFreePort } from "../tools/local-services/free-port.js";
-import { createWorker, type Worker } from "../worker/index.js";
+import { createWorker, type TaskContext, type Worker } from "../worker/index.js";
 import { keepScreenshot, launchChromium } from "./support/browser.js";
 import { RawWorker } from "./support/raw-worker.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
@@ -178,6 +178,46 @@ describe("dashboard", () => {
     expect(await page.locator("pre.data-payload").textContent()).toBe(Buffer.from([0, 1, 2, 250, 251]).toString("base64"));
   });
 
+  it("shows a running task's progress, and cancelling it from its page aborts its handler", async () => {
+    const queue = uniqueQueue("running");
+    let aborted = false;
+    const worker = createWorker({
+      address: ts.grpcAddress,
+      queues: [queue],
+      concurrency: 1,
+      logger: createLogger({ level: "silent" }),
+      handlers: {
+        // Reports progress, then waits until the task is cancelled.
+        resize: (task: TaskContext) =>
+          new Promise((_, reject) => {
+            task.progress(40, "resized 2 of 5");
+            task.signal.addEventListener("abort", () => {
+              aborted = true;
+              reject(task.signal.reason as Error);
+            });
+          }),
+      },
+    });
+    workers.push(worker);
+    await worker.start();
+    const { task } = await ts.grpc.submitTask({ queue, type: "resize", payloadData: jsonPayload({ images: 5 }) });
+    await waitForState(ts.grpc, task!.id, TaskState.RUNNING);
+    await page.goto(url(`/tasks/${task!.id}`));
+    await page.locator("h1 .badge", { hasText: "RUNNING" }).waitFor();
+    // Progress is written to Postgres in batches: the next poll shows it.
+    const bar = page.getByRole("progressbar");
+    await bar.waitFor();
+    expect(await bar.getAttribute("value")).toBe("40");
+    expect(await page.getByText("Progress: 40% — resized 2 of 5").count()).toBe(1);
+    await keepScreenshot(page, "task-running");
+
+    acceptNextDialog();
+    await page.getByRole("button", { name: "Cancel task" }).click();
+    await page.locator("h1 .badge", { hasText: "CANCELLED" }).waitFor();
+    await waitFor(() => aborted, { timeoutMs: UI_TIMEOUT_MS, message: "the handler to see its signal abort" });
+    expect(await page.locator("tbody tr .badge").allTextContents()).toEqual(["CANCELLED"]);
+  });
+
   it("shows a retried task's attempts, and redrives a dead task from the dead-letter page until it succeeds", async () => {
     const queue = uniqueQueue("dead");
     const worker = createWorker({ address: ts.grpcAddress, queues: [queue], concurrency: 4, handlers: exampleHandlers(), logger: createLogger({ level: "silent" }) });
@@ -239,10 +279,20 @@ describe("dashboard", () => {
 
   it("works at a phone's width and from the keyboard", async () => {
     await page.setViewportSize({ width: 380, height: 800 });
-    await page.goto(url("/"));
-    await page.locator(".health-line").waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    expect(overflow).toBeLessThanOrEqual(0);
+    const queue = uniqueQueue("phone");
+    const { task } = await ts.grpc.submitTask({ queue, type: "a-rather-long-task-type-name", payloadData: jsonPayload({ text: "x".repeat(300) }) });
+    // Wide tables scroll inside their box; the page itself never scrolls sideways.
+    const horizontalOverflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    for (const [address, ready] of [
+      [`/tasks/${task!.id}`, "pre.data-payload"],
+      [`/queues/${queue}`, "tbody tr"],
+      ["/", ".health-line"],
+    ] as const) {
+      await page.goto(url(address));
+      await page.locator(ready).first().waitFor();
+      expect([address, await horizontalOverflow()]).toEqual([address, 0]);
+    }
+    await keepScreenshot(page, "overview-phone");
     // Tab from the top reaches the skip link, then the navigation; Enter follows a link.
     await page.keyboard.press("Tab");
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
