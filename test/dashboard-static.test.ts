@@ -40,6 +40,8 @@ describe("the dashboard's static files", () => {
     expect(index.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(index.headers.get("cache-control")).toBe("no-cache");
     expect(await index.text()).toContain("<title>index</title>");
+    expect(index.headers.get("content-security-policy")).toContain("default-src 'self'");
+    expect(index.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
 
     const script = await fetch(`${ts.httpBaseUrl}/assets/main-ABC123.js`);
     expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");

@@ -23,6 +23,8 @@ import { waitFor } from "./support/wait-for.js";
  * real server on the run's Redis and Postgres, built for the test into a temporary directory.
  */
 const UI_TIMEOUT_MS = 10_000;
+/** Deadline of what the page shows only at its next poll (every 5 s): three polls' worth. */
+const NEXT_POLL_TIMEOUT_MS = 15_000;
 
 let dir: string;
 let dashboardDir: string;
@@ -58,6 +60,10 @@ beforeEach(async () => {
   page.setDefaultTimeout(UI_TIMEOUT_MS);
   pageErrors.length = 0;
   page.on("pageerror", (error) => pageErrors.push(error.message));
+  // A violation of the server's content security policy shows as a console error.
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
+  });
 });
 
 afterEach(async () => {
@@ -114,8 +120,8 @@ describe("dashboard", () => {
     workers.push(worker);
     await worker.start();
     // The next poll (within POLL_INTERVAL_MS, 5 s) shows the queue empty and the successes.
-    await row.locator('td[data-count="queued"]', { hasText: /^0$/ }).waitFor();
-    await row.locator(".rates", { hasText: /^5\/min/ }).first().waitFor();
+    await row.locator('td[data-count="queued"]', { hasText: /^0$/ }).waitFor({ timeout: NEXT_POLL_TIMEOUT_MS });
+    await row.locator(".rates", { hasText: /^5\/min/ }).first().waitFor({ timeout: NEXT_POLL_TIMEOUT_MS });
   });
 
   it("shows a banner while the server is unreachable, and drops it when the server is back", async () => {
@@ -128,10 +134,10 @@ describe("dashboard", () => {
       const banner = page.getByRole("alert");
       await banner.waitFor({ state: "hidden" });
       await first.stop();
-      await banner.filter({ hasText: "Cannot load data from the server" }).waitFor();
+      await banner.filter({ hasText: "Cannot load data from the server" }).waitFor({ timeout: NEXT_POLL_TIMEOUT_MS });
       await keepScreenshot(page, "server-unreachable");
       second = await startTestServer({ dashboardDir, httpPort }, { databaseUrl: first.databaseUrl, redisPrefix: first.redisPrefix });
-      await banner.waitFor({ state: "hidden" });
+      await banner.waitFor({ state: "hidden", timeout: NEXT_POLL_TIMEOUT_MS });
       await page.getByText("No workers connected").waitFor();
     } finally {
       await first.stop().catch(() => undefined);
@@ -201,10 +207,14 @@ describe("dashboard", () => {
     workers.push(worker);
     await worker.start();
     const { task } = await ts.grpc.submitTask({ queue, type: "resize", payloadData: jsonPayload({ images: 5 }) });
-    await waitForState(ts.grpc, task!.id, TaskState.RUNNING);
+    // Progress reaches Postgres in batches: wait until GetTask has it, then open the page.
+    await waitFor(async () => (await ts.grpc.getTask({ id: task!.id })).task?.progress?.percent === 40, {
+      timeoutMs: UI_TIMEOUT_MS,
+      intervalMs: 50,
+      message: "the task's progress to be recorded",
+    });
     await page.goto(url(`/tasks/${task!.id}`));
     await page.locator("h1 .badge", { hasText: "RUNNING" }).waitFor();
-    // Progress is written to Postgres in batches: the next poll shows it.
     const bar = page.getByRole("progressbar");
     await bar.waitFor();
     expect(await bar.getAttribute("value")).toBe("40");

@@ -12,6 +12,18 @@ export const packageRoot = fileURLToPath(new URL("../../", import.meta.url));
 /** Files under this URL prefix are content-hashed by the build: cached for a year, immutable. */
 const HASHED_PREFIX = "/assets/";
 
+/**
+ * Headers of every served file: the dashboard loads only its own scripts and styles, calls only
+ * its own origin, and cannot be framed (its buttons purge and cancel). Payloads it shows are
+ * inserted as text, and this keeps it so even if a bug did otherwise.
+ */
+const SECURITY_HEADERS = {
+  "content-security-policy":
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "same-origin",
+};
+
 /** Options for {@link createStaticFileHandler}. */
 export interface StaticFileOptions {
   /** Directory served at `/`; a relative path resolves against the package root. */
@@ -27,7 +39,8 @@ export type StaticFileHandler = (req: GatewayRequest, res: GatewayResponse) => b
 
 /**
  * Serves a built single-page application: files by path with their content type, `/assets/*`
- * (content-hashed names) as immutable for a year, everything else `no-cache` with an ETag, and
+ * (content-hashed names) as immutable for a year, everything else `no-cache` with an ETag, all
+ * under a strict content security policy, and
  * `index.html` for any other path (deep links). A path that decodes to a `..` segment, a
  * backslash or a NUL byte is refused with 400 before touching the file system, and a resolved
  * path must stay inside the root. When the directory has no `index.html` (not built yet), every
@@ -109,7 +122,7 @@ function sendFile(req: GatewayRequest, res: GatewayResponse, file: string, stats
     "content-type": contentTypeOf(file),
     "cache-control": immutable ? "public, max-age=31536000, immutable" : "no-cache",
     etag,
-    "x-content-type-options": "nosniff",
+    ...SECURITY_HEADERS,
   };
   if (req.headers["if-none-match"] === etag) {
     res.writeHead(304, headers).end();
