@@ -25,6 +25,12 @@ describe("the settings table", () => {
     }
   });
 
+  it("reads an empty DASHBOARD_DIR as turning the dashboard off, not as unset", () => {
+    expect(compileServerOptions(serverOptionsFromEnv({})).dashboardDir).toBe("clients/web/dist");
+    expect(compileServerOptions(serverOptionsFromEnv({ DASHBOARD_DIR: "" })).dashboardDir).toBe("");
+    expect(compileServerOptions(serverOptionsFromEnv({ DASHBOARD_DIR: " /srv/dash " })).dashboardDir).toBe("/srv/dash");
+  });
+
   it("writes the README section between its markers and reads it back", () => {
     const readme = `intro\n${TABLE_BEGIN}\n| stale |\n${TABLE_END}\noutro\n`;
     const updated = withSettingsTable(readme, renderSettingsTable());
