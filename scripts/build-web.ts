@@ -1,7 +1,8 @@
 /**
  * Builds the web dashboard (`clients/web`) with esbuild: one minified ES module bundle and its
  * stylesheet under `assets/` with content-hashed names (served as immutable), and `index.html`
- * naming them (served `no-cache`). Usage: `npm run build:web [-- --outdir DIR] [--watch]`; the
+ * naming them (served `no-cache`), each with a gzipped twin (`FILE.gz`) the server sends to
+ * browsers that accept gzip. Usage: `npm run build:web [-- --outdir DIR] [--watch]`; the
  * default output is `clients/web/dist`, which the server's `DASHBOARD_DIR` points at by default.
  * `--watch` rebuilds on every change of the sources (the server reads the directory per
  * request: reload the page to see the change).
@@ -85,10 +86,13 @@ async function writeIndex(outdir: string, metafile: Metafile): Promise<WebBuild>
   const template = await readFile(path.join(webDir, "index.html"), "utf8");
   if (!template.includes("<!-- assets -->")) throw new Error("build:web: index.html has no <!-- assets --> marker");
   await writeFile(path.join(outdir, "index.html"), template.replace("<!-- assets -->", tags.join("\n    ")));
+  // Each file also gzipped beside it (FILE.gz), which the server sends to clients that take gzip.
   const files = await Promise.all(
     ["index.html", ...outputs].map(async (file) => {
       const data = await readFile(path.join(outdir, file));
-      return { file, bytes: data.byteLength, gzipBytes: gzipSync(data).byteLength };
+      const gzipped = gzipSync(data, { level: 9 });
+      await writeFile(path.join(outdir, `${file}.gz`), gzipped);
+      return { file, bytes: data.byteLength, gzipBytes: gzipped.byteLength };
     }),
   );
   return { outdir, files };

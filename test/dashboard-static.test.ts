@@ -1,5 +1,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { gzipSync } from "node:zlib";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawHttpRequest } from "./support/raw-http.js";
@@ -22,6 +23,7 @@ beforeAll(async () => {
   await writeFile(path.join(root, "index.html"), "<!doctype html><title>index</title>");
   await writeFile(path.join(root, "assets", "main-ABC123.js"), "console.log('app');");
   await writeFile(path.join(root, "assets", "main-ABC123.css"), "body{}");
+  await writeFile(path.join(root, "assets", "main-ABC123.css.gz"), gzipSync("body{}"));
   await writeFile(path.join(root, "robots.txt"), "User-agent: *");
   await writeFile(path.join(dir, "secret.txt"), "TOP SECRET");
   ts = await startTestServer({ dashboardDir: root });
@@ -51,6 +53,22 @@ describe("the dashboard's static files", () => {
     expect(style.headers.get("content-type")).toBe("text/css; charset=utf-8");
     const robots = await fetch(`${ts.httpBaseUrl}/robots.txt`);
     expect([robots.headers.get("content-type"), robots.headers.get("cache-control")]).toEqual(["text/plain; charset=utf-8", "no-cache"]);
+  });
+
+  it("sends the gzipped twin of a file to a client that accepts gzip, and the file itself to others", async () => {
+    const gzipped = await rawHttpRequest(ts.server.httpPort, "/assets/main-ABC123.css", { headers: { "accept-encoding": "gzip, deflate, br" } });
+    expect([gzipped.status, gzipped.headers["content-encoding"], gzipped.headers["content-type"], gzipped.headers.vary]).toEqual([
+      200,
+      "gzip",
+      "text/css; charset=utf-8",
+      "accept-encoding",
+    ]);
+    expect(gzipped.headers["content-length"]).toBe(String(gzipSync("body{}").byteLength));
+    const viaFetch = await fetch(`${ts.httpBaseUrl}/assets/main-ABC123.css`);
+    expect([viaFetch.headers.get("content-encoding"), await viaFetch.text()]).toEqual(["gzip", "body{}"]);
+    const plain = await rawHttpRequest(ts.server.httpPort, "/assets/main-ABC123.css");
+    expect([plain.headers["content-encoding"], plain.body]).toEqual([undefined, "body{}"]);
+    expect(plain.headers.etag).not.toBe(gzipped.headers.etag);
   });
 
   it("answers 304 to a matching ETag and headers only to HEAD", async () => {

@@ -12,6 +12,9 @@ export const packageRoot = fileURLToPath(new URL("../../", import.meta.url));
 /** Files under this URL prefix are content-hashed by the build: cached for a year, immutable. */
 const HASHED_PREFIX = "/assets/";
 
+/** An `accept-encoding` that takes gzip (q=0 is not looked at: no browser sends it for gzip). */
+const ACCEPTS_GZIP = /\bgzip\b/i;
+
 /**
  * Headers of every served file: the dashboard loads only its own scripts and styles, calls only
  * its own origin, and cannot be framed (its buttons purge and cancel). Payloads it shows are
@@ -40,7 +43,7 @@ export type StaticFileHandler = (req: GatewayRequest, res: GatewayResponse) => b
 /**
  * Serves a built single-page application: files by path with their content type, `/assets/*`
  * (content-hashed names) as immutable for a year, everything else `no-cache` with an ETag, all
- * under a strict content security policy, and
+ * under a strict content security policy, gzipped when the build left a `.gz` twin, and
  * `index.html` for any other path (deep links). A path that decodes to a `..` segment, a
  * backslash or a NUL byte is refused with 400 before touching the file system, and a resolved
  * path must stay inside the root. When the directory has no `index.html` (not built yet), every
@@ -79,7 +82,7 @@ async function serve(root: string, urlPath: string, req: GatewayRequest, res: Ga
   }
   const stats = relative === "" ? undefined : await fileStats(file);
   if (stats) {
-    sendFile(req, res, file, stats, urlPath.startsWith(HASHED_PREFIX));
+    await sendFile(req, res, file, stats, urlPath.startsWith(HASHED_PREFIX));
     return;
   }
   if (urlPath.startsWith(HASHED_PREFIX)) {
@@ -87,7 +90,7 @@ async function serve(root: string, urlPath: string, req: GatewayRequest, res: Ga
     return;
   }
   // Deep links (/queues/x, /tasks/id) are the application's: it routes them itself.
-  sendFile(req, res, index, indexStats, false);
+  await sendFile(req, res, index, indexStats, false);
 }
 
 /**
@@ -116,24 +119,32 @@ async function fileStats(file: string): Promise<Stats | undefined> {
   }
 }
 
-function sendFile(req: GatewayRequest, res: GatewayResponse, file: string, stats: Stats, immutable: boolean): void {
-  const etag = `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
+/**
+ * Sends a file, or its gzipped twin (`FILE.gz`, written by the build) to a client that accepts
+ * gzip; answers 304 to a matching ETag.
+ */
+async function sendFile(req: GatewayRequest, res: GatewayResponse, file: string, stats: Stats, immutable: boolean): Promise<void> {
+  const gzipped = ACCEPTS_GZIP.test(String(req.headers["accept-encoding"] ?? "")) ? await fileStats(`${file}.gz`) : undefined;
+  const sent = gzipped ?? stats;
+  const etag = `"${sent.size.toString(16)}-${Math.floor(sent.mtimeMs).toString(16)}${gzipped ? "-gz" : ""}"`;
   const headers = {
     "content-type": contentTypeOf(file),
     "cache-control": immutable ? "public, max-age=31536000, immutable" : "no-cache",
     etag,
+    vary: "accept-encoding",
+    ...(gzipped ? { "content-encoding": "gzip" } : {}),
     ...SECURITY_HEADERS,
   };
   if (req.headers["if-none-match"] === etag) {
     res.writeHead(304, headers).end();
     return;
   }
-  res.writeHead(200, { ...headers, "content-length": stats.size });
+  res.writeHead(200, { ...headers, "content-length": sent.size });
   if (req.method === "HEAD") {
     res.end();
     return;
   }
-  const stream = createReadStream(file);
+  const stream = createReadStream(gzipped ? `${file}.gz` : file);
   stream.on("error", () => res.destroy());
   stream.pipe(res as NodeJS.WritableStream);
 }

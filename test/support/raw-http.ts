@@ -11,13 +11,18 @@ export interface RawHttpAnswer {
  * Sends `GET <target>` (or another method) exactly as written, with no normalisation of `..`
  * or percent-escapes as `fetch` would apply, and reads the whole answer (`connection: close`).
  */
-export function rawHttpRequest(port: number, target: string, options: { method?: string; timeoutMs?: number } = {}): Promise<RawHttpAnswer> {
+export function rawHttpRequest(
+  port: number,
+  target: string,
+  options: { method?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RawHttpAnswer> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
     socket.setTimeout(options.timeoutMs ?? 5_000, () => socket.destroy(new Error(`no answer to ${target} in time`)));
     socket.on("connect", () => {
-      socket.write(`${options.method ?? "GET"} ${target} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n`);
+      const extra = Object.entries(options.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+      socket.write(`${options.method ?? "GET"} ${target} HTTP/1.1\r\nhost: 127.0.0.1\r\n${extra}connection: close\r\n\r\n`);
     });
     socket.on("data", (chunk: Buffer) => chunks.push(chunk));
     socket.on("error", reject);
