@@ -285,6 +285,14 @@ describe("dashboard", () => {
     expect(await row.textContent()).toContain(queue);
     expect(await row.locator("td.num").textContent()).toBe("0 / 7");
     await keepScreenshot(page, "workers");
+
+    // From the queue page, the workers of that queue only.
+    await page.goto(url(`/queues/${queue}`));
+    await page.locator("main").getByRole("link", { name: "Workers", exact: true }).click();
+    await page.waitForURL(url(`/workers?queue=${queue}`));
+    await row.waitFor();
+    await page.goto(url(`/workers?queue=${uniqueQueue("nobody")}`));
+    await page.getByText(/^No worker serves queue nobody-/).waitFor();
   });
 
   it("works at a phone's width and from the keyboard", async () => {

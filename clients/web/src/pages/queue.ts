@@ -93,7 +93,7 @@ export const queuePage: PageModule = {
       "section",
       {},
       h("h1", {}, "Queue ", h("span", { class: "mono" }, name), " ", badge),
-      h("div", { class: "actions" }, pauseForm, resumeButton, link(withQuery("/dead-letters", { queue: name }), "Dead letters")),
+      h("div", { class: "actions" }, pauseForm, resumeButton, link(withQuery("/dead-letters", { queue: name }), "Dead letters"), link(withQuery("/workers", { queue: name }), "Workers")),
       status.element,
       summary,
       h("h2", {}, "Settings in force"),

@@ -7,18 +7,25 @@ import { pathOf } from "../router.js";
 /** In-flight task ids listed per worker; the rest are counted. */
 const SHOWN_TASK_IDS = 5;
 
-/** Connected workers across every server (ClusterService.ListWorkers). */
+/** Connected workers across every server (ClusterService.ListWorkers), of one queue with `?queue=`. */
 export const workersPage: PageModule = {
   path: "/workers",
   navLabel: "Workers",
   title: () => "Workers",
-  create({ api }) {
+  create({ api, query }) {
+    const queue = query.get("queue") ?? "";
     const list = h("div", { "aria-busy": "true" }, "Loading…");
-    const element = h("section", {}, h("h1", {}, "Workers"), list);
+    const element = h(
+      "section",
+      {},
+      h("h1", {}, "Workers"),
+      queue ? h("p", {}, "Serving queue ", link(pathOf("queues", queue), queue), " · ", link("/workers", "every queue")) : null,
+      list,
+    );
     return {
       element,
       async refresh() {
-        const { workers } = await api.cluster.listWorkers({});
+        const { workers } = await api.cluster.listWorkers({ queue });
         list.removeAttribute("aria-busy");
         replaceKeepingFocus(
           list,
@@ -26,7 +33,7 @@ export const workersPage: PageModule = {
             "Connected workers",
             ["Worker", "Queues", "Task types", "Busy", "In-flight tasks", "SDK", "Server", "Connected", "Last heartbeat"],
             workers.map(workerRow),
-            "No workers connected: start one with `npm run worker`.",
+            queue ? `No worker serves queue ${queue}.` : "No workers connected: start one with `npm run worker`.",
           ),
         );
       },
