@@ -61,6 +61,7 @@ import { HealthStatus, ServingStatus } from "./transport/health-status.js";
 import { startHttpGateway, type HttpGatewayHandle } from "./transport/http-gateway.js";
 import type { CheckState } from "./transport/http-probes.js";
 import { registerService } from "./transport/service-registration.js";
+import { createStaticFileHandler } from "./transport/static-files.js";
 import { useMarkedUtf8InProtobuf } from "./transport/marked-utf8.js";
 import { readServerVersion } from "./version.js";
 
@@ -432,6 +433,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           maxReceiveMessageBytes: maxMessageBytes,
           connections,
           connectionEvents,
+          staticFiles:
+            options.dashboardDir === "" ? undefined : createStaticFileHandler({ root: options.dashboardDir, buildCommand: "npm run build:web", logger }),
           extraRoutes: (req, res) => {
             if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return false;
             metrics.render().then(

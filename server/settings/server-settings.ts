@@ -6,7 +6,7 @@
  * README's.
  */
 import { MAX_PAYLOAD_BYTES_CEILING } from "../message-limits.js";
-import { integer, json, number, oneOf, text, TIMER_MAX_MS, url } from "./kinds.js";
+import { filePath, integer, json, number, oneOf, text, TIMER_MAX_MS, url } from "./kinds.js";
 import { checkQueueRetryDefaults, RETRY_LIMITS, type QueueRetryDefaults } from "./queue-retry-defaults.js";
 import { defineSetting, derived } from "./setting.js";
 
@@ -35,6 +35,12 @@ export const serverSettings = {
     kind: text(),
     default: "0.0.0.0",
     doc: "listen address",
+  }),
+  dashboardDir: defineSetting({
+    env: "DASHBOARD_DIR",
+    kind: filePath(),
+    default: "clients/web/dist",
+    doc: "directory of the built web dashboard served at `/` on `HTTP_PORT` (`npm run build:web`); relative to the package root; empty disables the dashboard",
   }),
   databaseUrl: defineSetting({
     env: "DATABASE_URL",
