@@ -16,7 +16,7 @@ export default defineConfig({
       "bench/**/*.spec.ts",
       "tools/**/*.spec.ts",
     ],
-    globalSetup: ["test/support/global-setup.ts"],
+    globalSetup: ["test/support/global-setup.ts", "test/support/build-cli.ts"],
     pool: "forks",
     testTimeout: 30_000,
     hookTimeout: 60_000,

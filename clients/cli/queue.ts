@@ -44,7 +44,7 @@ export function registerQueueCommands(program: Command): void {
         const queues = await ctx.clients().queues.listAllQueues();
         if (ctx.out.json) return printQueues(ctx, queues);
         const rows = queues.map((q) => {
-          const m1 = q.throughput?.last1m;
+          const m1 = q.throughput?.last1m; // rates: per minute over the last minute, and over 15 minutes
           const w = q.workers;
           return [
             q.name,
@@ -53,12 +53,13 @@ export function registerQueueCommands(program: Command): void {
             String(q.counts?.running ?? 0n),
             deadText(q, ctx.out.colors),
             formatProtoDuration(q.oldestQueuedAge),
-            `${rate(m1?.succeeded, 60)}/s`,
-            `${rate(m1?.failed, 60)}/s`,
+            perMinute(m1?.succeeded, 1),
+            perMinute(m1?.failed, 1),
+            perMinute(q.throughput?.last15m?.succeeded, 15),
             `${w?.connected ?? 0} (${w?.inFlight ?? 0}/${w?.capacity ?? 0})`,
           ];
         });
-        ctx.out.table(["NAME", "QUEUED", "SCHEDULED", "RUNNING", "DEAD", "LAG", "DONE 1M", "FAILED 1M", "WORKERS (BUSY/SLOTS)"], rows, "no queues");
+        ctx.out.table(["NAME", "QUEUED", "SCHEDULED", "RUNNING", "DEAD", "LAG", "DONE/MIN", "FAILED/MIN", "DONE/MIN 15M", "WORKERS (BUSY/SLOTS)"], rows, "no queues");
       }),
     );
 
@@ -163,13 +164,13 @@ function printQueue(ctx: CliContext, q: QueueInfo, detail: boolean): void {
   out.fields(pairs);
   out.line();
   const windows = [
-    ["1m", q.throughput?.last1m, 60],
-    ["5m", q.throughput?.last5m, 300],
-    ["15m", q.throughput?.last15m, 900],
+    ["1m", q.throughput?.last1m, 1],
+    ["5m", q.throughput?.last5m, 5],
+    ["15m", q.throughput?.last15m, 15],
   ] as const;
   out.table(
-    ["WINDOW", "SUCCEEDED", "FAILED", "CANCELLED", "SUCCEEDED/S"],
-    windows.map(([label, counts, seconds]) => [label, String(counts?.succeeded ?? 0n), String(counts?.failed ?? 0n), String(counts?.cancelled ?? 0n), rate(counts?.succeeded, seconds)]),
+    ["LAST", "SUCCEEDED", "FAILED", "CANCELLED", "SUCCEEDED/MIN"],
+    windows.map(([label, counts, minutes]) => [label, String(counts?.succeeded ?? 0n), String(counts?.failed ?? 0n), String(counts?.cancelled ?? 0n), perMinute(counts?.succeeded, minutes)]),
     "",
   );
   out.line();
@@ -196,7 +197,8 @@ function deadText(q: QueueInfo, colors: Colors): string {
   return dead > 0n ? colors.red(String(dead)) : "0";
 }
 
-/** Events per second over a window, to one decimal. */
-function rate(count: bigint | undefined, seconds: number): string {
-  return (Number(count ?? 0n) / seconds).toFixed(1);
+/** Events per minute over a window of `minutes`: `12`, `0.4`. */
+function perMinute(count: bigint | undefined, minutes: number): string {
+  const value = Number(count ?? 0n) / minutes;
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
