@@ -1,19 +1,24 @@
-// Builds `bin/tq.js`, the `tq` command line, as one precompiled ESM bundle (esbuild), so it
-// starts without compiling TypeScript. Run by `npm run build:cli`, by `prepare` (so
+// Builds `bin/tq.js`, the `tq` command line, as precompiled ESM (esbuild), so it starts
+// without compiling TypeScript. Each command group's file is a chunk beside it (bin/chunks/),
+// loaded only when a command of the group runs, so `tq --help` loads neither the gRPC client
+// nor the generated code. Run by `npm run build:cli`, by `prepare` (so
 // `npm install` in a fresh clone builds it) and by the tests' global setup.
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 
-/** Builds bin/tq.js from clients/cli/main.ts; resolves with its path. */
+/** Builds bin/tq.js (and its chunks) from clients/cli/main.ts; resolves with its path. */
 export async function buildCli() {
   const { version } = JSON.parse(await readFile(`${root}package.json`, "utf8"));
-  const outfile = `${root}bin/tq.js`;
+  const outdir = `${root}bin`;
+  await rm(`${outdir}/chunks`, { recursive: true, force: true });
   await build({
-    entryPoints: [`${root}clients/cli/main.ts`],
-    outfile,
+    entryPoints: { tq: `${root}clients/cli/main.ts` },
+    outdir,
+    chunkNames: "chunks/[name]-[hash]",
+    splitting: true,
     bundle: true,
     platform: "node",
     format: "esm",
@@ -25,7 +30,7 @@ export async function buildCli() {
     // CommonJS dependencies (commander's, cli-table3's) call require(): give the bundle one.
     banner: { js: 'import { createRequire as __tqCreateRequire } from "node:module"; const require = __tqCreateRequire(import.meta.url);' },
   });
-  return outfile;
+  return `${outdir}/tq.js`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

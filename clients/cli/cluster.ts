@@ -15,11 +15,9 @@ import { enumName, formatProtoDuration, formatRelative } from "./format.js";
 import { messageJson } from "./json.js";
 import type { Colors } from "./output.js";
 
-/** Registers the `tq worker`, `tq server` and `tq system` groups (ClusterService). */
-export function registerClusterCommands(program: Command): void {
-  program
-    .command("worker")
-    .description("connected workers")
+/** Registers `tq worker list` (ClusterService.ListWorkers). */
+export function registerWorkerCommands(worker: Command): void {
+  worker
     .command("list")
     .description("list the worker sessions connected to any server")
     .option("-q, --queue <Q>", "only workers serving this queue")
@@ -45,9 +43,11 @@ export function registerClusterCommands(program: Command): void {
       }),
     );
 
-  program
-    .command("server")
-    .description("live servers")
+}
+
+/** Registers `tq server list` (ClusterService.ListServers). */
+export function registerServerCommands(server: Command): void {
+  server
     .command("list")
     .description("list the live servers sharing this Redis and Postgres")
     .action(
@@ -61,9 +61,11 @@ export function registerClusterCommands(program: Command): void {
       }),
     );
 
-  program
-    .command("system")
-    .description("the system as a whole")
+}
+
+/** Registers `tq system health` (ClusterService.GetSystemHealth). */
+export function registerSystemCommands(system: Command): void {
+  system
     .command("health")
     .description("check Postgres and Redis now; exit 1 unless the system is serving (usable as a probe)")
     .action(

@@ -2,11 +2,9 @@ import type { Command } from "commander";
 import { action } from "./context.js";
 import { usageError } from "./errors.js";
 
-/** Registers `tq completion bash|zsh`, which prints a completion script generated from the command tree. */
-export function registerCompletion(program: Command): void {
-  program
-    .command("completion")
-    .description("print a shell completion script: bash or zsh")
+/** Makes `tq completion bash|zsh` print a completion script generated from the command tree (every group loaded). */
+export function registerCompletion(completion: Command): void {
+  completion
     .argument("<SHELL>", "bash or zsh")
     .addHelpText(
       "after",
@@ -16,7 +14,7 @@ export function registerCompletion(program: Command): void {
       action(async (ctx, command) => {
         const [shell] = command.processedArgs as [string];
         if (shell !== "bash" && shell !== "zsh") throw usageError("SHELL", `must be bash or zsh, got "${shell}"`);
-        process.stdout.write(completionScript(program, shell));
+        process.stdout.write(completionScript(completion.parent!, shell));
         void ctx;
       }),
     );

@@ -10,9 +10,8 @@ import { parseDurationMs, parseInteger, parseTime } from "./format.js";
 import { messageJson } from "./json.js";
 import { errorText, TASK_HEADERS, taskRow } from "./task-view.js";
 
-/** Registers the `tq dlq` group: list, redrive, purge (DeadLetterService). */
-export function registerDlqCommands(program: Command): void {
-  const dlq = program.command("dlq").description("dead-lettered tasks: list, run again, delete");
+/** Registers the commands of the `tq dlq` group: list, redrive, purge (DeadLetterService). */
+export function registerDlqCommands(dlq: Command): void {
 
   dlq
     .command("list")

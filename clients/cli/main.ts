@@ -7,7 +7,13 @@ import { CommanderError } from "commander";
 import { EXIT } from "./exit-codes.js";
 import { createProgram } from "./program.js";
 
-const program = createProgram();
+// A reader that went away (`tq task list | head -1`) ends the output quietly.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(process.exitCode ?? 0);
+});
+
+const program = await createProgram(process.argv.slice(2));
 program.exitOverride();
 program.commands.forEach(function override(command): void {
   command.exitOverride();

@@ -9,9 +9,8 @@ import { messageJson } from "./json.js";
 import type { Colors } from "./output.js";
 import { parsePriority, PRIORITIES } from "./task-options.js";
 
-/** Registers the `tq queue` group: list, stats, pause, resume, set (QueueService). */
-export function registerQueueCommands(program: Command): void {
-  const queue = program.command("queue").description("queue depth, throughput and workers; pause, resume and settings");
+/** Registers the commands of the `tq queue` group: list, stats, pause, resume, set (QueueService). */
+export function registerQueueCommands(queue: Command): void {
 
   queue
     .command("list")

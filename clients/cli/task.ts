@@ -15,9 +15,8 @@ import { followTask, outcomeExitCode } from "./task-wait.js";
 
 const STATE_NAMES = Object.values(TaskState).filter((v): v is string => typeof v === "string" && v !== "UNSPECIFIED");
 
-/** Registers the `tq task` group: submit, submit-batch, get, list, cancel, watch (TaskService). */
-export function registerTaskCommands(program: Command): void {
-  const task = program.command("task").description("submit, inspect, list, cancel and watch tasks");
+/** Registers the commands of the `tq task` group: submit, submit-batch, get, list, cancel, watch (TaskService). */
+export function registerTaskCommands(task: Command): void {
   registerSubmit(task);
   registerSubmitBatch(task);
 
