@@ -203,7 +203,7 @@ describe("tq exit codes and errors", () => {
     expect(run).toMatchObject({ code: 3, stdout: "", stderr: `error: NOT_FOUND: task ${missing} not found\n` });
     const json = await tq("--json", "task", "get", missing);
     expect(json.code).toBe(3);
-    expect(json.json()).toEqual({ error: { code: "NOT_FOUND", message: `NOT_FOUND: task ${missing} not found`, field: "" } });
+    expect(json.json()).toEqual({ error: { code: "NOT_FOUND", message: `task ${missing} not found`, field: "" } });
   });
 
   it("INVALID_ARGUMENT exits 2 naming the field, from the server and from the CLI", async () => {

@@ -52,7 +52,7 @@ export function action(body: CommandBody): (...args: unknown[]) => Promise<void>
       if (out.json) {
         out.document({ error: { code: report.code, message: report.message, field: report.field } });
       } else {
-        process.stderr.write(`${out.errColors.red("error:")} ${report.message}\n`);
+        process.stderr.write(`${out.errColors.red("error:")} ${report.line}\n`);
       }
       if (globals.debug === true) process.stderr.write(`${debugText(error)}\n`);
       process.exitCode = report.exitCode;

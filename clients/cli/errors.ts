@@ -25,7 +25,9 @@ export function usageError(field: string, problem: string): CliError {
 
 /** What the CLI prints and returns for an error. */
 export interface ErrorReport {
-  /** The one-line message. */
+  /** The one line printed on stderr: `NOT_FOUND: task … not found`, `cannot reach …: connection refused`. */
+  line: string;
+  /** The message alone (the server's, without the code), as --json shows it. */
   message: string;
   /** gRPC code name, or INVALID_ARGUMENT / INTERNAL for local failures. */
   code: string;
@@ -48,22 +50,23 @@ const NETWORK_PROBLEMS: Readonly<Record<string, string>> = {
 
 /** Maps any error to its one-line report; `server` is the address the CLI talked to. */
 export function reportOf(error: unknown, server: string): ErrorReport {
-  if (error instanceof CliError) return { message: error.message, code: error.codeName, field: error.field, exitCode: error.exitCode };
+  if (error instanceof CliError) return { line: error.message, message: error.message, code: error.codeName, field: error.field, exitCode: error.exitCode };
   if (error instanceof ConnectError) return reportOfConnectError(error, server);
-  const message = error instanceof Error ? error.message : String(error);
-  return { message: firstLine(message), code: "INTERNAL", field: "", exitCode: EXIT.serverError };
+  const message = firstLine(error instanceof Error ? error.message : String(error));
+  return { line: message, message, code: "INTERNAL", field: "", exitCode: EXIT.serverError };
 }
 
 function reportOfConnectError(error: ConnectError, server: string): ErrorReport {
   const codeName = codeNameOf(error.code);
   const network = networkProblemOf(error);
-  if (network !== undefined) return { message: `cannot reach ${server}: ${network}`, code: codeName, field: "", exitCode: EXIT.unreachable };
-  if (error.code === Code.DeadlineExceeded) {
-    return { message: `cannot reach ${server}: no answer in time`, code: codeName, field: "", exitCode: EXIT.unreachable };
+  const unreachable = network ?? (error.code === Code.DeadlineExceeded ? "no answer in time" : undefined);
+  if (unreachable !== undefined) {
+    const message = `cannot reach ${server}: ${unreachable}`;
+    return { line: message, message, code: codeName, field: "", exitCode: EXIT.unreachable };
   }
   const message = firstLine(error.rawMessage);
   const field = error.code === Code.InvalidArgument ? fieldOf(error) : "";
-  return { message: `${codeName}: ${message}`, code: codeName, field, exitCode: exitCodeOf(error.code) };
+  return { line: `${codeName}: ${message}`, message, code: codeName, field, exitCode: exitCodeOf(error.code) };
 }
 
 /** The network failure under an UNAVAILABLE error, e.g. "connection refused". */
