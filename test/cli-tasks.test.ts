@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../server/observability/logger.js";
 import { exampleHandlers } from "../worker/example/handlers.js";
 import { createWorker, type Worker } from "../worker/index.js";
-import { runTq } from "./support/cli.js";
+import { runTq, runTqOnTerminal } from "./support/cli.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 
 /**
@@ -231,5 +231,23 @@ describe("tq exit codes and errors", () => {
     expect(debug.code).toBe(5);
     expect(debug.stderr).toMatch(/^error: cannot reach 127\.0\.0\.1:1: connection refused\n.*ConnectError/s);
     expect(debug.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe("tq on a terminal", () => {
+  it("colours tables and states on a terminal, not with NO_COLOR, and shows a progress bar for --wait", async () => {
+    const id = (await tq("task", "submit", "echo", '{"tty":true}', "--queue", served, "--wait")).stdout.split("\n")[0]!;
+    const coloured = await runTqOnTerminal(["task", "list", "--queue", served, "--limit", "1"], { server: ts.grpcAddress, env: { NO_COLOR: "" } });
+    expect(coloured.code).toBe(0);
+    expect(coloured.stdout).toContain("\u001b[1mID\u001b[22m");
+    const plain = await runTqOnTerminal(["task", "get", id], { server: ts.grpcAddress, env: { NO_COLOR: "1" } });
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/State:\s+SUCCEEDED/);
+    expect(plain.stdout).not.toMatch(/\u001b\[\d+m/);
+
+    const waited = await runTqOnTerminal(["task", "submit", "sleep", '{"ms":600}', "--queue", served, "--wait"], { server: ts.grpcAddress, env: { NO_COLOR: "1" } });
+    expect(waited.code).toBe(0);
+    expect(waited.stdout).toMatch(/RUNNING \(attempt 1\/3\) \[[█░]+\] \d+%/);
+    expect(waited.stdout).toContain('{"slept":600}');
   });
 });

@@ -27,10 +27,24 @@ export interface TqRunOptions {
 
 /** Runs the real `tq` binary as a child process (`node bin/tq.js ARGS`) and waits for it to exit. */
 export function runTq(args: readonly string[], options: TqRunOptions = {}): Promise<TqRun> {
+  return run(process.execPath, [TQ_BIN, ...args], options);
+}
+
+/**
+ * Runs `tq` on a terminal: under util-linux `script`, which gives it a pseudo-terminal as
+ * stdin, stdout and stderr; `stdout` then holds both streams as the terminal showed them.
+ */
+export function runTqOnTerminal(args: readonly string[], options: TqRunOptions = {}): Promise<TqRun> {
+  const quote = (word: string) => `'${word.replace(/'/g, "'\\''")}'`;
+  const command = [process.execPath, TQ_BIN, ...args].map(quote).join(" ");
+  return run("script", ["-qec", command, "/dev/null"], options);
+}
+
+function run(file: string, argv: readonly string[], options: TqRunOptions): Promise<TqRun> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
     if (options.server !== undefined) env.TQ_SERVER = options.server;
-    const child = spawn(process.execPath, [TQ_BIN, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(file, argv, { env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
@@ -46,7 +60,7 @@ export function runTq(args: readonly string[], options: TqRunOptions = {}): Prom
           try {
             return JSON.parse(stdout);
           } catch {
-            throw new Error(`tq ${args.join(" ")}: stdout is not one JSON document (exit ${code}):\n${stdout}\nstderr:\n${stderr}`);
+            throw new Error(`${argv.join(" ")}: stdout is not one JSON document (exit ${code}):\n${stdout}\nstderr:\n${stderr}`);
           }
         },
       };
