@@ -5,13 +5,13 @@
 // `npm install` in a fresh clone builds it) and by the tests' global setup.
 import { readFile, rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 
 /** Builds bin/tq.js (and its chunks) from clients/cli/main.ts; resolves with its path. */
 export async function buildCli() {
   const { version } = JSON.parse(await readFile(`${root}package.json`, "utf8"));
+  const { build } = await import("esbuild");
   const outdir = `${root}bin`;
   await rm(`${outdir}/chunks`, { recursive: true, force: true });
   await build({
@@ -34,6 +34,12 @@ export async function buildCli() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const outfile = await buildCli();
-  console.log(`built ${outfile.slice(root.length)}`);
+  // An install without dev dependencies (`npm install --omit=dev`) has no esbuild: it gets no tq.
+  const omitted = await import("esbuild").then(() => false, () => true);
+  if (omitted) {
+    console.log("esbuild is not installed (dev dependencies omitted): bin/tq.js not built");
+  } else {
+    const outfile = await buildCli();
+    console.log(`built ${outfile.slice(root.length)}`);
+  }
 }
