@@ -8,7 +8,7 @@ import { createLogger } from "../server/observability/logger.js";
 import { startPostgresProcess } from "../tools/local-services/postgres-process.js";
 import { exampleHandlers } from "../worker/example/handlers.js";
 import { createWorker, type Worker } from "../worker/index.js";
-import { runTq } from "./support/cli.js";
+import { runTq, runTqOnTerminal } from "./support/cli.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 import { waitFor } from "./support/wait-for.js";
 
@@ -212,8 +212,17 @@ describe("tq dlq", () => {
     const unconfirmed = await tq("dlq", "purge", "--queue", queue);
     expect(unconfirmed.code).toBe(2);
     expect(unconfirmed.stderr).toMatch(/^error: --yes: stdin is not a terminal/);
-    const one = await tq("--json", "dlq", "purge", ids[0]!, "--yes");
-    expect(one.json()).toEqual({ purged: "1" });
+    // On a terminal it asks: "n" keeps the task (exit 1), "y" purges it.
+    const declined = await runTqOnTerminal(["dlq", "purge", ids[0]!], { server: ts.grpcAddress, input: "n\n" });
+    expect(declined.code).toBe(1);
+    expect(declined.stdout).toContain("Delete 1 dead task for good? [y/N]");
+    expect(declined.stdout).toContain("nothing purged");
+    expect((await tq("--json", "dlq", "list", "--queue", queue)).json().tasks).toHaveLength(3);
+    const confirmed = await runTqOnTerminal(["dlq", "purge", ids[0]!], { server: ts.grpcAddress, input: "y\n" });
+    expect(confirmed.code).toBe(0);
+    expect(confirmed.stdout).toContain("purged 1 task");
+    const none = await tq("--json", "dlq", "purge", ids[0]!, "--yes");
+    expect(none.json()).toEqual({ purged: "0" });
     const rest = await tq("dlq", "purge", "--queue", queue, "--before", "2099-01-01T00:00:00Z", "--yes");
     expect(rest).toMatchObject({ code: 0, stdout: "purged 2 tasks\n" });
     expect((await tq("--json", "dlq", "list", "--queue", queue)).json().tasks).toEqual([]);

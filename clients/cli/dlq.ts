@@ -68,7 +68,10 @@ export function registerDlqCommands(dlq: Command): void {
         const selection = selectionOf(command.processedArgs[0] as string[], o.queue);
         if (o.before !== undefined && o.queue === undefined) throw usageError("--before", "goes with --queue");
         const finishedBefore = o.before === undefined ? undefined : beforeOf(o.before);
-        if (!o.yes && !(await confirm(ctx, purgeQuestion(selection, finishedBefore)))) return EXIT.failed;
+        if (!o.yes && !(await confirm(ctx, purgeQuestion(selection, finishedBefore)))) {
+          ctx.out.note("nothing purged");
+          return EXIT.failed;
+        }
         const purged = await ctx.clients().deadLetters.purgeDeadTasks(selection, { finishedBefore });
         if (ctx.out.json) ctx.out.document({ purged: String(purged) });
         else ctx.out.line(`purged ${purged} task${purged === 1 ? "" : "s"}`);

@@ -26,6 +26,12 @@ export async function followTask(ctx: CliContext, id: string, first?: Task): Pro
       : undefined;
   let task = first ?? (await tasks.getTask(id)).task;
   let lastShown = "";
+  // Ctrl-C stops following: the bar gives the cursor back first.
+  const interrupted = () => {
+    bar?.stop();
+    process.exit(EXIT.interrupted);
+  };
+  process.once("SIGINT", interrupted);
   bar?.start(100, 0, { state: stateLabel(task), message: "" });
   try {
     for (;;) {
@@ -44,6 +50,7 @@ export async function followTask(ctx: CliContext, id: string, first?: Task): Pro
       task = (await tasks.getTask(id)).task;
     }
   } finally {
+    process.removeListener("SIGINT", interrupted);
     bar?.stop();
   }
 }
