@@ -13,6 +13,7 @@ export default defineConfig({
       "worker/**/*.spec.ts",
       "wire/**/*.spec.ts",
       "clients/ts/**/*.spec.ts",
+      "clients/cli/**/*.spec.ts",
       "bench/**/*.spec.ts",
       "tools/**/*.spec.ts",
     ],
