@@ -219,6 +219,9 @@ describe("tq exit codes and errors", () => {
     const usage = await tq("task", "submit");
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("missing required argument 'TYPE'");
+    const usageJson = await tq("--json", "task", "submit", "--bogus");
+    expect(usageJson.code).toBe(2);
+    expect(usageJson.json()).toEqual({ error: { code: "INVALID_ARGUMENT", message: "unknown option '--bogus'", field: "" } });
   });
 
   it("an unreachable server exits 5: one line, no stack trace unless --debug", async () => {

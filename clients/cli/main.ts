@@ -26,4 +26,8 @@ try {
   if (!(error instanceof CommanderError)) throw error;
   // --help and --version exit 0; a usage error has been printed and exits 2; a group without its subcommand shows its help.
   process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.invalid;
+  if (error.exitCode !== 0 && process.argv.includes("--json")) {
+    const message = error.code === "commander.help" ? "a command is missing (see --help)" : error.message.replace(/^error: /, "");
+    process.stdout.write(`${JSON.stringify({ error: { code: "INVALID_ARGUMENT", message, field: "" } }, null, 2)}\n`);
+  }
 }
