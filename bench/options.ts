@@ -10,6 +10,7 @@ export const SCENARIOS = [
   "bullmq",
   "many_workers",
   "backlog",
+  "cli_startup",
 ] as const;
 
 /** Name of one scenario. */

@@ -1,6 +1,7 @@
 import type { ScenarioName } from "../options.js";
 import { backlog } from "./backlog.js";
 import { bullmq } from "./bullmq.js";
+import { cliStartup } from "./cli-startup.js";
 import type { Scenario } from "./context.js";
 import { latency } from "./latency.js";
 import { manyWorkers } from "./many-workers.js";
@@ -14,4 +15,5 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   bullmq,
   many_workers: manyWorkers,
   backlog,
+  cli_startup: cliStartup,
 };
