@@ -19,8 +19,7 @@ const TQ_BIN = join(root, "bin", "tq.js");
  */
 export const cliStartup: Scenario = async (context) => {
   if (!existsSync(TQ_BIN)) {
-    // @ts-expect-error: a plain .mjs build script without type declarations.
-    const { buildCli } = (await import("../../scripts/build-cli.mjs")) as { buildCli: () => Promise<string> };
+    const { buildCli } = await import("../../scripts/build-cli.mjs");
     await buildCli();
   }
   const server = context.stack.server.grpcAddress;

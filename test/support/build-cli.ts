@@ -3,7 +3,6 @@
  * the run, so the CLI tests run the current sources' binary, in a fresh clone too.
  */
 export default async function setup(): Promise<void> {
-  // @ts-expect-error: a plain .mjs build script without type declarations.
-  const { buildCli } = (await import("../../scripts/build-cli.mjs")) as { buildCli: () => Promise<string> };
+  const { buildCli } = await import("../../scripts/build-cli.mjs");
   await buildCli();
 }
