@@ -12,6 +12,7 @@ export const SCENARIOS = [
   "list_workers",
   "list_queues_polling",
   "backlog",
+  "cli_startup",
   "list_queues",
 ] as const;
 

@@ -1,6 +1,7 @@
 import type { ScenarioName } from "../options.js";
 import { backlog } from "./backlog.js";
 import { bullmq } from "./bullmq.js";
+import { cliStartup } from "./cli-startup.js";
 import type { Scenario } from "./context.js";
 import { listQueues, listQueuesPolling, listWorkers } from "./control-plane.js";
 import { latency } from "./latency.js";
@@ -17,5 +18,6 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   list_workers: listWorkers,
   list_queues_polling: listQueuesPolling,
   backlog,
+  cli_startup: cliStartup,
   list_queues: listQueues,
 };
