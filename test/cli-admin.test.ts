@@ -71,6 +71,13 @@ describe("tq queue", () => {
     const reset = await tq("--json", "queue", "set", queue, "--max-attempts", "default", "--default-timeout", "default");
     expect(reset.json().queue.settings).toMatchObject({ maxAttempts: 3, defaultPriority: 90 });
     expect(reset.json().queue.settings.defaultTimeout).toBeUndefined();
+    // Retention per queue: 0s keeps forever; "default" goes back to the server's.
+    const kept = await tq("--json", "queue", "set", queue, "--finished-retention", "1h", "--dead-retention", "0s");
+    expect(kept.code).toBe(0);
+    expect(kept.json().queue.settings).toMatchObject({ finishedRetention: "3600s", deadRetention: "0s" });
+    const serverRetention = await tq("--json", "queue", "set", queue, "--finished-retention", "default");
+    expect(serverRetention.json().queue.settings).toMatchObject({ deadRetention: "0s" });
+    expect(serverRetention.json().queue.settings.finishedRetention).not.toBe("3600s");
   });
 
   it("exits 3 for an unknown queue and 2 for bad settings, naming the field", async () => {

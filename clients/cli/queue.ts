@@ -96,7 +96,9 @@ export function registerQueueCommands(queue: Command): void {
     .option("--backoff-multiplier <X>", "factor between consecutive back-offs: 1-100")
     .option("--default-priority <P>", `priority of tasks submitted without one: 1-100 or ${Object.keys(PRIORITIES).join(", ")}`)
     .option("--default-timeout <D>", "timeout per attempt of tasks submitted without one: 1ms-24h")
-    .addHelpText("after", "\nRetention (finished and dead tasks) is the server's setting: tq queue stats NAME shows it.\n\nExample:\n  tq queue set emails --max-attempts 5 --initial-backoff 2s --default-timeout default")
+    .option("--finished-retention <D>", "how long succeeded and cancelled tasks are kept: 0s (forever) to 3650d")
+    .option("--dead-retention <D>", "how long dead tasks are kept: 0s (forever) to 3650d")
+    .addHelpText("after", "\nWithout a retention of its own a queue keeps finished tasks as the server's settings say.\n\nExample:\n  tq queue set emails --max-attempts 5 --initial-backoff 2s --default-timeout default")
     .action(
       action(async (ctx, command) => {
         const [name] = command.processedArgs as [string];
@@ -114,6 +116,8 @@ interface SetOptions {
   backoffMultiplier?: string;
   defaultPriority?: string;
   defaultTimeout?: string;
+  finishedRetention?: string;
+  deadRetention?: string;
 }
 
 /** The settings `queue set`'s options name: a value, or null for "default". */
@@ -132,6 +136,8 @@ function settingsOfOptions(o: SetOptions): QueueSettingsSpec {
   });
   read("defaultPriority", o.defaultPriority, (t) => parsePriority(t, "--default-priority"));
   read("defaultTimeoutMs", o.defaultTimeout, (t) => parseDurationMs(t, "--default-timeout"));
+  read("finishedRetentionMs", o.finishedRetention, (t) => parseDurationMs(t, "--finished-retention"));
+  read("deadRetentionMs", o.deadRetention, (t) => parseDurationMs(t, "--dead-retention"));
   return settings;
 }
 

@@ -40,6 +40,10 @@ export interface QueueSettingsSpec {
   defaultPriority?: number | null;
   /** Timeout per attempt in milliseconds (1 ms-24 h) of tasks submitted without one. */
   defaultTimeoutMs?: number | null;
+  /** How long the queue's succeeded and cancelled tasks are kept, in milliseconds (0 = forever). */
+  finishedRetentionMs?: number | null;
+  /** How long the queue's dead tasks are kept, in milliseconds (0 = forever). */
+  deadRetentionMs?: number | null;
 }
 
 /** The queue API (`taskqueue.v1.QueueService`); calls fail with the server's `ConnectError`. */
@@ -70,6 +74,8 @@ const SETTINGS = {
   backoffMultiplier: { path: "backoff_multiplier", set: (v: number) => ({ backoffMultiplier: v }) },
   defaultPriority: { path: "default_priority", set: (v: number) => ({ defaultPriority: v }) },
   defaultTimeoutMs: { path: "default_timeout", set: (v: number) => ({ defaultTimeout: durationFromMs(v) }) },
+  finishedRetentionMs: { path: "finished_retention", set: (v: number) => ({ finishedRetention: durationFromMs(v) }) },
+  deadRetentionMs: { path: "dead_retention", set: (v: number) => ({ deadRetention: durationFromMs(v) }) },
 } as const;
 
 /** Creates a queue client; options as for `createTaskClient`. */
