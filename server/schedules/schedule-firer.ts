@@ -190,6 +190,11 @@ export class ScheduleFirer {
       }
     };
     if (bufferedMs !== null && !running) {
+      // Its BUFFERED record gives way to what the tick does now.
+      await client.query("DELETE FROM schedule_firings WHERE schedule_id = $1 AND tick_at = $2 AND NOT triggered AND outcome = 'BUFFERED'", [
+        s.id,
+        new Date(bufferedMs),
+      ]);
       submit(bufferedMs);
       bufferedMs = null;
     }
