@@ -182,7 +182,8 @@ export type ScheduleFiring = Message<"taskqueue.v1.ScheduleFiring"> & {
   taskState: TaskState;
 
   /**
-   * For MISSED: how many ticks were missed, up to and including tick_time.
+   * For MISSED: how many ticks were missed from tick_time on (cron ticks are counted up to
+   * 10,000).
    *
    * @generated from field: int64 missed_ticks = 6;
    */
@@ -705,7 +706,8 @@ export enum FiringOutcome {
   BUFFERED = 4,
 
   /**
-   * Missed ticks the catch-up policy did not fire; missed_ticks says how many.
+   * Missed ticks the catch-up policy did not fire, recorded at the first of them;
+   * missed_ticks says how many.
    *
    * @generated from enum value: FIRING_OUTCOME_MISSED = 5;
    */

@@ -156,7 +156,8 @@ const (
 	FiringOutcome_FIRING_OUTCOME_SKIPPED_OVERLAP FiringOutcome = 3
 	// Held back until the previous task finishes (overlap policy BUFFER_ONE).
 	FiringOutcome_FIRING_OUTCOME_BUFFERED FiringOutcome = 4
-	// Missed ticks the catch-up policy did not fire; missed_ticks says how many.
+	// Missed ticks the catch-up policy did not fire, recorded at the first of them;
+	// missed_ticks says how many.
 	FiringOutcome_FIRING_OUTCOME_MISSED FiringOutcome = 5
 	// The template could not be submitted (e.g. a payload now over the size limit); detail
 	// says why.
@@ -419,7 +420,8 @@ type ScheduleFiring struct {
 	TaskId string `protobuf:"bytes,4,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	// The current state of that task; unset when there is none or it was deleted.
 	TaskState TaskState `protobuf:"varint,5,opt,name=task_state,json=taskState,proto3,enum=taskqueue.v1.TaskState" json:"task_state,omitempty"`
-	// For MISSED: how many ticks were missed, up to and including tick_time.
+	// For MISSED: how many ticks were missed from tick_time on (cron ticks are counted up to
+	// 10,000).
 	MissedTicks int64 `protobuf:"varint,6,opt,name=missed_ticks,json=missedTicks,proto3" json:"missed_ticks,omitempty"`
 	// Why, for FAILED.
 	Detail        string `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
