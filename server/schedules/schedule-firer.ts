@@ -6,7 +6,7 @@ import type { NewTask } from "../engine/task-records.js";
 import { NotFoundError, TaskQueueError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { SubmitPolicy } from "../services/submit-validation.js";
-import { boundsOf, scheduleOfRow, type FiringOutcomeName, type ScheduleRow, type StoredSchedule } from "./schedule-record.js";
+import { boundsOf, dateOrNull, scheduleOfRow, type FiringOutcomeName, type ScheduleRow, type StoredSchedule } from "./schedule-record.js";
 import { wakeOf } from "./schedule-repository.js";
 import { Ticker } from "./schedule-spec.js";
 import { tickTask } from "./tick-task.js";
@@ -255,8 +255,4 @@ export class ScheduleFirer {
     if (rowCount !== firings.length) throw new TickAlreadyFired(`a tick of schedule ${scheduleId} was already recorded`);
     await client.query(PRUNE_FIRINGS_SQL, [scheduleId, (this.options.firingsKept ?? 50) - 1]);
   }
-}
-
-function dateOrNull(ms: number | null): Date | null {
-  return ms === null ? null : new Date(ms);
 }

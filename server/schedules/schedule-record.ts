@@ -101,3 +101,8 @@ export function scheduleOfRow(row: ScheduleRow): StoredSchedule {
 export function boundsOf(s: Pick<ScheduleDefinition, "startAt" | "endAt">): { startMs: number | null; endMs: number | null } {
   return { startMs: s.startAt?.getTime() ?? null, endMs: s.endAt?.getTime() ?? null };
 }
+
+/** A Date of epoch ms, or null. */
+export function dateOrNull(ms: number | null): Date | null {
+  return ms === null ? null : new Date(ms);
+}

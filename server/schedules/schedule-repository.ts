@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { AlreadyExistsError, NotFoundError } from "../errors.js";
 import { withTransaction } from "../db/transaction.js";
-import { boundsOf, scheduleOfRow, type ScheduleDefinition, type ScheduleRow, type StoredFiring, type StoredSchedule, type FiringOutcomeName } from "./schedule-record.js";
+import { boundsOf, dateOrNull, scheduleOfRow, type ScheduleDefinition, type ScheduleRow, type StoredFiring, type StoredSchedule, type FiringOutcomeName } from "./schedule-record.js";
 import { Ticker } from "./schedule-spec.js";
 
 /** While a tick is buffered (BUFFER_ONE), the previous task is looked at this often, ms. */
@@ -49,13 +49,7 @@ export class ScheduleRepository {
     const next = nextTickAfter(def, nowMs);
     const { rows } = await this.pool.query<ScheduleRow>(INSERT_SQL, [
       def.id,
-      ...specColumns(def),
-      def.template,
-      def.overlap,
-      def.catchup,
-      def.startAt,
-      def.endAt,
-      def.paused,
+      ...definitionColumns(def),
       dateOrNull(next),
       new Date(nowMs),
     ]);
@@ -95,13 +89,7 @@ export class ScheduleRepository {
       const buffered = def.paused ? null : current.bufferedTick;
       const { rows: updated } = await client.query<ScheduleRow>(UPDATE_SQL, [
         id,
-        ...specColumns(def),
-        def.template,
-        def.overlap,
-        def.catchup,
-        def.startAt,
-        def.endAt,
-        def.paused,
+        ...definitionColumns(def),
         dateOrNull(next),
         buffered,
         dateOrNull(wakeOf(next, buffered !== null, nowMs)),
@@ -142,11 +130,11 @@ export class ScheduleRepository {
   }
 }
 
-/** The cron, interval_ms and time_zone columns of a definition. */
-function specColumns(def: ScheduleDefinition): [string | null, number | null, string] {
-  return def.spec.kind === "cron" ? [def.spec.cron, null, def.spec.timeZone] : [null, def.spec.intervalMs, "UTC"];
-}
-
-function dateOrNull(ms: number | null): Date | null {
-  return ms === null ? null : new Date(ms);
+/**
+ * The columns of a definition, in the statements' order: cron, interval_ms, time_zone,
+ * template, overlap_policy, catchup_policy, start_at, end_at, paused.
+ */
+function definitionColumns(def: ScheduleDefinition): unknown[] {
+  const spec = def.spec.kind === "cron" ? [def.spec.cron, null, def.spec.timeZone] : [null, def.spec.intervalMs, "UTC"];
+  return [...spec, def.template, def.overlap, def.catchup, def.startAt, def.endAt, def.paused];
 }

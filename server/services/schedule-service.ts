@@ -6,7 +6,7 @@ import type { ScheduleFirer } from "../schedules/schedule-firer.js";
 import type { ScheduleRepository } from "../schedules/schedule-repository.js";
 import { Ticker } from "../schedules/schedule-spec.js";
 import { boundsOf, type ScheduleDefinition, type StoredSchedule } from "../schedules/schedule-record.js";
-import { pageSizeOf } from "./page-token.js";
+import { decodeKeyToken, encodeKeyToken, pageSizeOf } from "./page-token.js";
 import { checkScheduleId, definitionOf } from "./schedule-input.js";
 import { firingOf, scheduleOf } from "./schedule-mapper.js";
 import { updatedSchedule } from "./schedule-update.js";
@@ -33,18 +33,9 @@ const NEXT_FIRE_TIMES = 5;
 const RECENT_FIRINGS = 20;
 
 /** Opaque page token naming the last schedule of a page. */
-function encodeScheduleToken(lastId: string): string {
-  return Buffer.from(`s1:${lastId}`).toString("base64url");
-}
-
+const encodeScheduleToken = (lastId: string) => encodeKeyToken("s1", lastId);
 /** The last schedule id a page token names; InvalidArgumentError("page_token") if it is not ours. */
-function decodeScheduleToken(token: string): string {
-  const decoded = Buffer.from(token, "base64url").toString("utf8");
-  if (!decoded.startsWith("s1:") || decoded.length === 3) {
-    throw new InvalidArgumentError("page_token", "is not a token returned by ListSchedules");
-  }
-  return decoded.slice(3);
-}
+const decodeScheduleToken = (token: string) => decodeKeyToken("s1", token, "ListSchedules");
 
 /** Creates, shows, changes, pauses, resumes, deletes and triggers schedules. */
 export function createScheduleService(deps: ScheduleServiceDeps): ServiceImpl<typeof ScheduleService> {
