@@ -218,6 +218,28 @@ describe("firing", () => {
   });
 });
 
+describe("changes reach every server", () => {
+  it("an update made on another server re-arms this server's timer at once", async () => {
+    // This server sleeps up to a minute between looks unless told of a change.
+    const c = await startTestServer({ scheduleMaxSleepMs: 60_000 });
+    servers.push(c);
+    const other = await startTestServer({}, { databaseUrl: c.databaseUrl, redisPrefix: c.redisPrefix });
+    const s = (await scheduleClient(c.grpcAddress).createSchedule({ schedule: everyMs(3_600_000) })).schedule!;
+    // Moved to a tick 3 s from now on the other server, which then stops: only c can fire it.
+    const tickMs = Math.ceil((Date.now() + 3_000) / 1000) * 1000;
+    await scheduleClient(other.grpcAddress).updateSchedule({
+      schedule: { id: s.id, spec: { case: "interval", value: durationFromMs(1000) }, startTime: { seconds: BigInt(tickMs / 1000) } },
+      updateMask: { paths: ["interval", "start_time"] },
+    });
+    await other.stop();
+    const perTick = await waitForTicks(c.pool, s.id, 1, 10_000);
+    expect([...perTick.keys()][0]).toBe(new Date(tickMs).toISOString());
+    const { rows } = await c.pool.query("SELECT extract(epoch FROM fired_at - tick_at) * 1000 AS late_ms FROM schedule_firings WHERE schedule_id = $1 ORDER BY tick_at LIMIT 1", [s.id]);
+    expect(Number(rows[0].late_ms)).toBeLessThan(1_000);
+    await scheduleClient(c.grpcAddress).pauseSchedule({ id: s.id });
+  });
+});
+
 describe("catch-up after every server was down", () => {
   it("SKIP fires none of the missed ticks, LATEST one, ALL each of them", async () => {
     const c = await startTestServer({ scheduleMisfireGraceMs: 0 });
