@@ -4,6 +4,7 @@ import { bullmq } from "./bullmq.js";
 import type { Scenario } from "./context.js";
 import { latency } from "./latency.js";
 import { manyWorkers } from "./many-workers.js";
+import { schedules } from "./schedules.js";
 import { throughputBatch, throughputUnary } from "./throughput.js";
 
 /** Every scenario by name. */
@@ -14,4 +15,5 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   bullmq,
   many_workers: manyWorkers,
   backlog,
+  schedules,
 };
