@@ -75,6 +75,9 @@ const ADVANCE_SQL = `
 UPDATE schedules SET next_fire_at = $3, buffered_tick = $4, wake_at = $5, last_task_id = $6
 WHERE id = $1 AND version = $2 AND next_fire_at IS NOT DISTINCT FROM $7 AND buffered_tick IS NOT DISTINCT FROM $8`;
 
+/** A schedule whose firing failed is looked at again this much later, ms. */
+const FAILED_FIRING_RETRY_MS = 1_000;
+
 /** Thrown inside a firing transaction that finds its tick already recorded: it rolls back. */
 class TickAlreadyFired extends Error {}
 
@@ -108,7 +111,11 @@ export class ScheduleFirer {
           if (tasks.length > 0) await this.options.enqueue(tasks);
         } catch (error) {
           if (error instanceof TickAlreadyFired) continue;
-          this.options.logger.warn({ err: error, schedule: id }, "firing a schedule failed; it is retried on the next pass");
+          this.options.logger.warn({ err: error, schedule: id }, "firing a schedule failed; it is retried shortly");
+          // Looked at again a little later, not on every pass meanwhile (Postgres permitting).
+          await this.options.pool
+            .query("UPDATE schedules SET wake_at = $2 WHERE id = $1 AND wake_at < $2", [id, new Date(this.now() + FAILED_FIRING_RETRY_MS)])
+            .catch(() => undefined);
         }
       }
     });

@@ -19,6 +19,9 @@ export interface ScheduleLoopOptions {
  */
 const HELD_RETRY_MS = 50;
 
+/** After a failed pass (Postgres unreachable), the next one comes this soon, ms. */
+const FAILED_RETRY_MS = 1_000;
+
 /**
  * Fires schedules on time without polling them: after each pass it sleeps until the earliest
  * `wake_at` of all schedules (at most `maxSleepMs`), and a change of any schedule, here or on
@@ -55,13 +58,17 @@ export class ScheduleLoop implements Service {
     this.task.request(0);
   }
 
-  /** Runs one pass now; resolves when it is over. */
-  async runNow(): Promise<void> {
-    await this.task.runNow();
+  private async pass(): Promise<void> {
+    try {
+      await this.fireAndArm();
+    } catch (error) {
+      this.task.request(Math.min(FAILED_RETRY_MS, this.options.maxSleepMs));
+      throw error;
+    }
   }
 
-  private async pass(): Promise<void> {
-    const { more } = await this.options.firer.fireDue();
+  private async fireAndArm(): Promise<void> {
+    const { more, fired } = await this.options.firer.fireDue();
     if (this.task.stopped) return;
     if (more) {
       this.task.request(0);
@@ -70,6 +77,8 @@ export class ScheduleLoop implements Service {
     const wake = await this.options.firer.earliestWake();
     if (wake === null) return;
     const delay = wake - this.now();
-    this.task.request(delay > 0 ? Math.min(delay, this.options.maxSleepMs) : HELD_RETRY_MS);
+    if (delay > 0) this.task.request(Math.min(delay, this.options.maxSleepMs));
+    // Due already: came due during this pass (again at once), or held by another server.
+    else this.task.request(fired > 0 ? 0 : HELD_RETRY_MS);
   }
 }
