@@ -208,7 +208,7 @@ export class ScheduleFirer {
     let nextMs = s.nextFireAt?.getTime() ?? null;
     if (nextMs !== null && nextMs <= nowMs) {
       const ticker = new Ticker(s.spec, boundsOf(s));
-      const due = ticker.due(nextMs, nowMs, s.catchup === "ALL" ? this.options.catchupMax : 1);
+      const due = await ticker.due(nextMs, nowMs, s.catchup === "ALL" ? this.options.catchupMax : 1);
       const latest = due.latest[due.latest.length - 1];
       let fire: number[] = [];
       if (s.catchup === "ALL") fire = due.latest;

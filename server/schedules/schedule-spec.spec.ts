@@ -23,7 +23,7 @@ describe("Ticker", () => {
     );
   });
 
-  it("fires a local time the fall-back day repeats once, the first time", () => {
+  it("fires a local time the fall-back day repeats once, the first time", async () => {
     // 2026-11-01: 02:00 EDT becomes 01:00 EST; 01:30 happens at 05:30Z and again at 06:30Z.
     expect(iso(ny("30 1 * * *").upcoming(at("2026-10-31T12:00:00Z"), 2))).toEqual(["2026-11-01T05:30:00.000Z", "2026-11-02T06:30:00.000Z"]);
     // Hourly: 01:00 EDT fires, 01:00 EST (the repeat) does not, 02:00 EST does.
@@ -33,17 +33,17 @@ describe("Ticker", () => {
       "2026-11-01T08:00:00.000Z",
     ]);
     // due() applies the same rule walking backwards.
-    const due = ny("0 * * * *").due(at("2026-11-01T04:30:00Z"), at("2026-11-01T07:30:00Z"), 10);
+    const due = await ny("0 * * * *").due(at("2026-11-01T04:30:00Z"), at("2026-11-01T07:30:00Z"), 10);
     expect(iso(due.latest)).toEqual(["2026-11-01T05:00:00.000Z", "2026-11-01T07:00:00.000Z"]);
     expect(due.count).toBe(2);
   });
 
-  it("counts and keeps the latest due ticks", () => {
+  it("counts and keeps the latest due ticks", async () => {
     const every = new Ticker({ kind: "interval", intervalMs: 1000 }, { startMs: null, endMs: null });
-    expect(every.due(10_000, 19_500, 3)).toEqual({ latest: [17_000, 18_000, 19_000], count: 10 });
+    expect(await every.due(10_000, 19_500, 3)).toEqual({ latest: [17_000, 18_000, 19_000], count: 10 });
     const cron = new Ticker({ kind: "cron", cron: "* * * * * *", timeZone: "UTC" }, { startMs: null, endMs: null });
-    expect(cron.due(10_000, 19_500, 3)).toEqual({ latest: [17_000, 18_000, 19_000], count: 10 });
-    expect(cron.due(10_000, 11_500, 3)).toEqual({ latest: [10_000, 11_000], count: 2 });
+    expect(await cron.due(10_000, 19_500, 3)).toEqual({ latest: [17_000, 18_000, 19_000], count: 10 });
+    expect(await cron.due(10_000, 11_500, 3)).toEqual({ latest: [10_000, 11_000], count: 2 });
   });
 
   it("honours start and end bounds", () => {

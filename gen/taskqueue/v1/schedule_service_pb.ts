@@ -183,7 +183,7 @@ export type ScheduleFiring = Message<"taskqueue.v1.ScheduleFiring"> & {
 
   /**
    * For MISSED: how many ticks were missed from tick_time on (cron ticks are counted up to
-   * 10,000).
+   * 1,000).
    *
    * @generated from field: int64 missed_ticks = 6;
    */

@@ -421,7 +421,7 @@ type ScheduleFiring struct {
 	// The current state of that task; unset when there is none or it was deleted.
 	TaskState TaskState `protobuf:"varint,5,opt,name=task_state,json=taskState,proto3,enum=taskqueue.v1.TaskState" json:"task_state,omitempty"`
 	// For MISSED: how many ticks were missed from tick_time on (cron ticks are counted up to
-	// 10,000).
+	// 1,000).
 	MissedTicks int64 `protobuf:"varint,6,opt,name=missed_ticks,json=missedTicks,proto3" json:"missed_ticks,omitempty"`
 	// Why, for FAILED.
 	Detail        string `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
