@@ -157,6 +157,25 @@ describe("firing", () => {
     await schedules.pauseSchedule({ id: s.id });
   });
 
+  it("a paused schedule is looked at by no server; resumed, it fires from its next tick on", async () => {
+    const s = (await schedules.createSchedule({ schedule: everyMs(1000) })).schedule!;
+    await waitForTicks(a.pool, s.id, 2, 10_000);
+    await schedules.pauseSchedule({ id: s.id });
+    const { rows } = await a.pool.query("SELECT next_fire_at, wake_at FROM schedules WHERE id = $1", [s.id]);
+    expect(rows[0]).toEqual({ next_fire_at: null, wake_at: null });
+    const fired = (await tasksPerTick(a.pool, s.id)).size;
+    const resumedAt = Date.now();
+    const resumed = (await schedules.resumeSchedule({ id: s.id })).schedule!;
+    // The first tick after the resume: ticks during the pause are not caught up.
+    const nextMs = Number(resumed.nextFireTime!.seconds) * 1000;
+    expect(nextMs).toBeGreaterThan(resumedAt);
+    expect(nextMs).toBeLessThanOrEqual(Date.now() + 1000);
+    const perTick = await waitForTicks(a.pool, s.id, fired + 1, 5_000);
+    const ticks = [...perTick.keys()].map((t) => Date.parse(t));
+    expect(ticks.filter((t) => t > resumedAt).length).toBeGreaterThanOrEqual(1);
+    await schedules.pauseSchedule({ id: s.id });
+  });
+
   it("TriggerSchedule fires once now, also while paused", async () => {
     const s = (await schedules.createSchedule({ schedule: everyMs(3_600_000, { paused: true }) })).schedule!;
     const { task, firing } = await schedules.triggerSchedule({ id: s.id });
