@@ -142,7 +142,7 @@ describe("ScheduleService CRUD", () => {
 
 describe("firing", () => {
   it("fires one task per second, labelled with the schedule and tick, and shows its firings", async () => {
-    const s = (await schedules.createSchedule({ schedule: everyMs(1000) })).schedule!;
+    const s = (await schedules.createSchedule({ schedule: everyMs(1000, { catchupPolicy: CatchupPolicy.ALL }) })).schedule!;
     const perTick = await waitForTicks(a.pool, s.id, 3, 10_000);
     expect([...perTick.values()].every((n) => n === 1)).toBe(true);
     consecutiveTicks(perTick, 1000);
