@@ -11,7 +11,8 @@ import {
 } from "../gen/taskqueue/v1/schedule_service_pb.js";
 import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
 import { durationFromMs } from "../server/services/proto-time.js";
-import { consecutiveTicks, failureOf, scheduleClient, scheduleConnectClient, tasksPerTick, waitForTicks } from "./support/schedules.js";
+import { failureOf } from "./support/call-failure.js";
+import { consecutiveTicks, scheduleClient, scheduleConnectClient, tasksPerTick, waitForTicks } from "./support/schedules.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 import { waitFor } from "./support/wait-for.js";
 

@@ -1,4 +1,4 @@
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import type pg from "pg";
 import { ScheduleService } from "../../gen/taskqueue/v1/schedule_service_pb.js";
@@ -12,17 +12,6 @@ export function scheduleClient(grpcAddress: string): Client<typeof ScheduleServi
 /** ScheduleService over Connect JSON (HTTP/1.1) to the gateway at `httpBaseUrl`. */
 export function scheduleConnectClient(httpBaseUrl: string): Client<typeof ScheduleService> {
   return createClient(ScheduleService, createConnectTransport({ baseUrl: httpBaseUrl, httpVersion: "1.1", useBinaryFormat: false }));
-}
-
-/** The code and message a call failed with (fails the test if it succeeded). */
-export async function failureOf(call: Promise<unknown>): Promise<{ code: Code; message: string }> {
-  try {
-    await call;
-  } catch (error) {
-    const e = ConnectError.from(error);
-    return { code: e.code, message: e.rawMessage };
-  }
-  throw new Error("the call succeeded");
 }
 
 /** How many tasks of a schedule each tick has (label `tick` → count), from Postgres. */
