@@ -73,7 +73,9 @@ DELETE FROM schedule_firings WHERE schedule_id = $1 AND tick_at < (
 /** The guarded advance: only from the state this transaction read. */
 const ADVANCE_SQL = `
 UPDATE schedules SET next_fire_at = $3, buffered_tick = $4, wake_at = $5, last_task_id = $6
-WHERE id = $1 AND version = $2 AND next_fire_at IS NOT DISTINCT FROM $7 AND buffered_tick IS NOT DISTINCT FROM $8`;
+WHERE id = $1 AND version = $2
+  AND date_trunc('milliseconds', next_fire_at) IS NOT DISTINCT FROM $7
+  AND date_trunc('milliseconds', buffered_tick) IS NOT DISTINCT FROM $8`;
 
 /** A schedule whose firing failed is looked at again this much later, ms. */
 const FAILED_FIRING_RETRY_MS = 1_000;
@@ -110,8 +112,9 @@ export class ScheduleFirer {
           pass.submitted += tasks.length;
           if (tasks.length > 0) await this.options.enqueue(tasks);
         } catch (error) {
-          if (error instanceof TickAlreadyFired) continue;
-          this.options.logger.warn({ err: error, schedule: id }, "firing a schedule failed; it is retried shortly");
+          // A tick already recorded (which the row lock rules out) rolled everything back.
+          const message = error instanceof TickAlreadyFired ? "a schedule's tick was already fired; nothing written" : "firing a schedule failed; it is retried shortly";
+          this.options.logger.warn({ err: error, schedule: id }, message);
           // Looked at again a little later, not on every pass meanwhile (Postgres permitting).
           await this.options.pool
             .query("UPDATE schedules SET wake_at = $2 WHERE id = $1 AND wake_at < $2", [id, new Date(this.now() + FAILED_FIRING_RETRY_MS)])
