@@ -6,6 +6,7 @@ import type { Scenario } from "./context.js";
 import { listQueues, listQueuesPolling, listWorkers } from "./control-plane.js";
 import { latency } from "./latency.js";
 import { manyWorkers } from "./many-workers.js";
+import { schedules } from "./schedules.js";
 import { throughputBatch, throughputUnary } from "./throughput.js";
 
 /** Every scenario by name. */
@@ -19,5 +20,6 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   list_queues_polling: listQueuesPolling,
   backlog,
   cli_startup: cliStartup,
+  schedules,
   list_queues: listQueues,
 };

@@ -187,6 +187,24 @@ export const serverSettings = {
     default: 60_000,
     doc: "how often finished tasks past retention are deleted",
   }),
+  scheduleMaxSleepMs: defineSetting({
+    env: "SCHEDULE_MAX_SLEEP_MS",
+    kind: integer({ min: 100, max: TIMER_MAX_MS }),
+    default: 10_000,
+    doc: "longest sleep of a server's schedule timer: it wakes at the earliest next tick of all schedules, and at once when a schedule changes anywhere; this is the backstop",
+  }),
+  scheduleMisfireGraceMs: defineSetting({
+    env: "SCHEDULE_MISFIRE_GRACE_MS",
+    kind: integer({ min: 0, max: TIMER_MAX_MS }),
+    default: 5_000,
+    doc: "a schedule tick handled later than this (no server ran) counts as missed: its schedule's catch-up policy decides whether it fires",
+  }),
+  scheduleCatchupMax: defineSetting({
+    env: "SCHEDULE_CATCHUP_MAX",
+    kind: integer({ min: 1, max: 10_000 }),
+    default: 100,
+    doc: "most missed ticks a schedule with catch-up policy `ALL` fires at once (the latest ones)",
+  }),
   maxConnections: defineSetting({
     env: "MAX_CONNECTIONS",
     kind: integer({ min: 1 }),
