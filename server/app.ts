@@ -180,7 +180,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     logger,
     leaseDurationMs: options.leaseDurationMs,
     pollMs: options.dispatchPollMs,
-    releaseSession: (sessionId, cause) => void reaper.releaseSession(sessionId, cause).catch(() => undefined),
+    releaseSession: (sessionId, queues, cause) => void reaper.releaseSession(sessionId, queues, cause).catch(() => undefined),
     onDelivered: (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now()),
   });
   const scheduler = new Scheduler({ store, transitions, logger, backstopMs: 1_000, onReady: (queues) => routes.ready(queues, { announce: true }) });

@@ -1,3 +1,5 @@
+import { DispatchKeys } from "../server/redis/keys.js";
+import { wipeDispatchState } from "./support/dispatch-state.js";
 import { Code, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
@@ -244,9 +246,9 @@ describe("QueueService pause and resume", () => {
     // names from Postgres before it re-enqueues the held task.
     const redis = new Redis(second.redisUrl);
     try {
-      await redis.del(...(await redis.keys(`${second.redisPrefix}*`)));
+      await wipeDispatchState(redis, second.redisPrefix);
       await second.server.recover();
-      expect(await redis.sismember(`${second.redisPrefix}paused`, queue)).toBe(1);
+      expect(await redis.exists(new DispatchKeys(second.redisPrefix).queue(queue).paused)).toBe(1);
     } finally {
       redis.disconnect();
     }

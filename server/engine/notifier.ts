@@ -1,3 +1,4 @@
+import { DispatchKeys } from "../redis/keys.js";
 import type { Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
 
@@ -54,7 +55,7 @@ export class Notifier {
   private forceReady = false;
 
   constructor(private readonly options: NotifierOptions) {
-    this.channel = `${options.prefix}events`;
+    this.channel = new DispatchKeys(options.prefix).eventsChannel;
   }
 
   /** Subscribes. */

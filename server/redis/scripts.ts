@@ -27,8 +27,12 @@ export type ScriptName = (typeof scriptNames)[number];
 /** Reply shapes are arrays of strings, numbers and (for the Buffer variant) Buffers. */
 export type LuaReply = unknown;
 
-/** Calls a loaded script with its ARGV (the prefix and clock are the caller's first two). */
-export type ScriptRunner = (name: ScriptName, args: RespArgument[], binary?: boolean) => Promise<LuaReply>;
+/**
+ * Calls a loaded script with the keys it touches (`EVALSHA sha numkeys keys... args...`) and its
+ * ARGV (the queue's key prefix and the clock are the caller's first two). Every script works on
+ * one queue: `keys` are that queue's (see `keys.ts`), never empty.
+ */
+export type ScriptRunner = (name: ScriptName, keys: readonly string[], args: RespArgument[], binary?: boolean) => Promise<LuaReply>;
 
 interface LoadedScript {
   source: string;
@@ -47,9 +51,10 @@ export function loadScripts(redis: Redis): ScriptRunner {
     const source = `${lib}\n${readFileSync(`${luaDir}${name}.lua`, "utf8")}`;
     scripts.set(name, { source, sha: createHash("sha1").update(source).digest("hex") });
   }
-  return async (name, args, binary = false) => {
+  return async (name, keys, args, binary = false) => {
     const script = scripts.get(name)!;
-    const encoded = encodeRespCommand(["EVALSHA", script.sha, 0], args);
+    if (keys.length === 0) throw new Error(`script ${name} called without its keys`);
+    const encoded = encodeRespCommand(["EVALSHA", script.sha, keys.length, ...keys], args);
     const send = () => redis.sendCommand(new PreEncodedCommand("evalsha", encoded, binary ? null : "utf8"));
     try {
       return await send();

@@ -62,9 +62,10 @@ export const serverSettings = {
   }),
   redisPrefix: defineSetting({
     env: "REDIS_PREFIX",
-    kind: text(),
+    // The prefix goes inside the keys' hash tags ({<prefix><queue>}), which braces would break.
+    kind: text({ forbidden: /[{}]/, forbiddenDoc: "{ or }" }),
     default: "tq:",
-    doc: "prefix of every Redis key (several deployments can share one Redis)",
+    doc: "prefix of every Redis key (several deployments can share one Redis); it goes inside the keys' hash tags, so no `{` or `}`",
   }),
   maxPayloadBytes: defineSetting({
     env: "MAX_PAYLOAD_BYTES",
