@@ -1,15 +1,12 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import type { Client } from "@connectrpc/connect";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { ScheduleService } from "../gen/taskqueue/v1/schedule_service_pb.js";
-import { buildWeb } from "../scripts/build-web.js";
-import { keepScreenshot, launchChromium } from "./support/browser.js";
+import { keepScreenshot, openDashboardPage } from "./support/browser.js";
+import { startDashboardStack, type DashboardStack } from "./support/dashboard-stack.js";
 import { jsonPayload } from "./support/tasks.js";
 import { scheduleClient } from "./support/schedules.js";
-import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
+import { uniqueQueue, type TestServer } from "./support/test-server.js";
 import { waitFor } from "./support/wait-for.js";
 
 /**
@@ -19,7 +16,7 @@ import { waitFor } from "./support/wait-for.js";
  */
 const UI_TIMEOUT_MS = 10_000;
 
-let dir: string;
+let stack: DashboardStack | undefined;
 let ts: TestServer;
 let schedules: Client<typeof ScheduleService>;
 let browser: Browser;
@@ -27,29 +24,18 @@ let context: BrowserContext;
 let page: Page;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "tq-dashboard-schedules-"));
-  const [built, launched] = await Promise.all([buildWeb(path.join(dir, "dist")), launchChromium()]);
-  browser = launched;
-  ts = await startTestServer({ dashboardDir: built.outdir });
+  stack = await startDashboardStack();
+  ({ ts, browser } = stack);
   schedules = scheduleClient(ts.grpcAddress);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await ts?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 beforeEach(async () => {
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(UI_TIMEOUT_MS);
-  pageErrors.length = 0;
-  page.on("pageerror", (error) => pageErrors.push(error.message));
-  page.on("console", (message) => {
-    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
-  });
+  ({ context, page, errors: pageErrors } = await openDashboardPage(browser, UI_TIMEOUT_MS));
 });
 
 afterEach(async () => {

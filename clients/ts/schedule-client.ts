@@ -3,6 +3,7 @@ import { FieldMaskSchema } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client } from "@connectrpc/connect";
 import { ScheduleService, type GetScheduleResponse, type Schedule, type ScheduleFiring } from "../../gen/taskqueue/v1/schedule_service_pb.js";
 import type { Task } from "../../gen/taskqueue/v1/task_pb.js";
+import { allPages } from "./all-pages.js";
 import { compileTaskClientOptions, type TaskClientOptions } from "./client-options.js";
 import { callOptionsOf, type RequestOptions } from "./request-options.js";
 import { scheduleMessageOf, scheduleUpdateOf, type ScheduleChanges, type ScheduleSpec } from "./schedule-spec.js";
@@ -92,14 +93,10 @@ export function createScheduleClient(options: TaskClientOptions = {}): ScheduleC
       return { schedules: response.schedules, nextPageToken: response.nextPageToken };
     },
     async listAllSchedules(request) {
-      const schedules: Schedule[] = [];
-      let pageToken = "";
-      do {
+      return allPages(async (pageToken) => {
         const page = await client.listSchedules({ ...request, pageSize: 1000, pageToken });
-        schedules.push(...page.schedules);
-        pageToken = page.nextPageToken;
-      } while (pageToken !== "");
-      return schedules;
+        return { items: page.schedules, nextPageToken: page.nextPageToken };
+      });
     },
     async updateSchedule(id, changes, request) {
       const current = changes?.taskChanges !== undefined ? (await client.getSchedule(id, request)).schedule.task : undefined;
