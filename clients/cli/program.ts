@@ -35,7 +35,7 @@ const VALUE_OPTIONS = new Set(["-s", "--server", "--token"]);
 /** The `tq` command tree for `argv` (user arguments, without node and the script): the named group filled in. */
 export async function createProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command("tq")
-    .description("the taskqueue command line: submit and inspect tasks, queues, workers and dead letters over gRPC")
+    .description("the taskqueue command line: submit and inspect tasks, queues, workers, dead letters and schedules over gRPC")
     .version(typeof TQ_VERSION === "string" ? TQ_VERSION : "dev", "-V, --version", "print the version")
     .addOption(new Option("-s, --server <host:port>", "gRPC address of a taskqueue server").env("TQ_SERVER").default("localhost:50051"))
     .addOption(new Option("--json", "machine output: one JSON document on stdout (errors too); the exit code still tells"))
