@@ -207,6 +207,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   const progress = new ProgressBuffer({
     write: (updates) => writeProgress(database.pool, updates),
     logger,
+    flushIntervalMs: options.progressFlushIntervalMs,
     onReport: () => metrics.progressReports.inc(),
     onWritten: (n) => metrics.progressWrites.inc(n),
     onDropped: (n) => metrics.progressDropped.inc(n),

@@ -182,6 +182,12 @@ export const serverSettings = {
     default: 0,
     doc: "`DEAD` tasks are deleted this long after they died (0: kept until purged or re-driven)",
   }),
+  progressFlushIntervalMs: defineSetting({
+    env: "PROGRESS_FLUSH_INTERVAL_MS",
+    kind: integer({ min: 1, max: 60_000 }),
+    default: 250,
+    doc: "how often workers' progress reports are written to Postgres (the latest report of each task wins)",
+  }),
   retentionIntervalMs: defineSetting({
     env: "RETENTION_INTERVAL_MS",
     kind: integer({ min: 1, max: TIMER_MAX_MS }),
