@@ -64,6 +64,9 @@ describe("Dispatcher", () => {
     // A forged or stale token for a lease that still stands: the hold stays.
     d.forget([{ id: "a", leaseToken: "a-lease-forged" }]);
     expect(s.held.get("a")).toEqual({ queue: "q", leaseToken: "a-lease" });
+    // Another session's recorded results never end this session's leases, even under its tokens.
+    d.forget([{ id: "a", leaseToken: "a-lease" }], { ...s, id: "s2", held: new Map() });
+    expect(s.held.has("a")).toBe(true);
     // The task leased again to the session (a retry) while the first result committed: the
     // first attempt's result lets go of nothing; the new lease's own result does.
     s.held.set("b", { queue: "q", leaseToken: "b-lease-2" });

@@ -121,12 +121,14 @@ export class Dispatcher implements Service {
    * Leases that ended (expired, released, answered, or a recorded result's): their holders let
    * go of them. A session holding the task under another token keeps it: that is a newer lease
    * (the task leased again, to it or another session, while the end was being committed), or
-   * the result was a stale or forged one for a lease that still stands.
+   * the result was a stale or forged one for a lease that still stands. With `reportedBy` (the
+   * session whose results were recorded), only that session lets go: another session's
+   * results never end its leases here, even under its own tokens.
    */
-  forget(leases: Iterable<{ id: string; leaseToken: string }>): void {
+  forget(leases: Iterable<{ id: string; leaseToken: string }>, reportedBy?: DispatchSession): void {
     for (const { id, leaseToken } of leases) {
       const holder = this.holders.get(id);
-      if (!holder || holder.held.get(id)?.leaseToken !== leaseToken) continue;
+      if (!holder || (reportedBy && holder !== reportedBy) || holder.held.get(id)?.leaseToken !== leaseToken) continue;
       holder.held.delete(id);
       this.holders.delete(id);
     }

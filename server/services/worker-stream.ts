@@ -346,7 +346,7 @@ export class WorkerStream implements DispatchSession {
     if (valid.length === 0) return;
     const recording = this.deps.recorder.record(valid).then(
       (verdicts) => {
-        this.deps.dispatcher.forget(valid.map((r) => ({ id: r.taskId, leaseToken: r.leaseToken })));
+        this.deps.dispatcher.forget(valid.map((r) => ({ id: r.taskId, leaseToken: r.leaseToken })), this);
         // Recorded results free room under the capacity: credit may be waiting for it.
         if (this.credits > 0) this.deps.dispatcher.wakeSession(this);
         this.sendAcks(
