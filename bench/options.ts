@@ -10,6 +10,8 @@ export const SCENARIOS = [
   "bullmq",
   "many_workers",
   "backlog",
+  "limited_50",
+  "routing_4_types",
 ] as const;
 
 /** Name of one scenario. */

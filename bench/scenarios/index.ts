@@ -4,7 +4,7 @@ import { bullmq } from "./bullmq.js";
 import type { Scenario } from "./context.js";
 import { latency } from "./latency.js";
 import { manyWorkers } from "./many-workers.js";
-import { throughputBatch, throughputUnary } from "./throughput.js";
+import { limited50, routing4Types, throughputBatch, throughputUnary } from "./throughput.js";
 
 /** Every scenario by name. */
 export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
@@ -14,4 +14,6 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   bullmq,
   many_workers: manyWorkers,
   backlog,
+  limited_50: limited50,
+  routing_4_types: routing4Types,
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../observability/logger.js";
-import type { LeaseAllocation, LeasedRecord, QueueStore } from "../redis/queue-store.js";
+import type { LeaseAllocation, LeasedRecord, LeaseResult, QueueStore } from "../redis/queue-store.js";
 import { Dispatcher } from "./dispatcher.js";
 import type { DurableTransitions } from "./durable-transitions.js";
 import type { DispatchSession } from "./session.js";
@@ -10,10 +10,11 @@ function manualStore() {
   const calls: Array<{ allocations: LeaseAllocation[]; answer: (ids: string[]) => void }> = [];
   const store = {
     lease: (queue: string, allocations: LeaseAllocation[]) =>
-      new Promise<{ leased: LeasedRecord[]; expired: string[] }>((resolve) => {
+      new Promise<LeaseResult>((resolve) => {
         calls.push({
           allocations,
-          answer: (ids) => resolve({ leased: ids.map((id) => record(queue, id, allocations[0]!.sessionId)), expired: [] }),
+          answer: (ids) =>
+            resolve({ leased: ids.map((id) => record(queue, id, allocations[0]!.sessionId)), expired: [], ready: false, limited: false, nextTokenMs: null }),
         });
       }),
   } as unknown as QueueStore;
@@ -27,7 +28,7 @@ function record(queue: string, id: string, sessionId: string): LeasedRecord {
 function session(queue: string): DispatchSession & { delivered: string[] } {
   const delivered: string[] = [];
   return {
-    id: "s1", workerId: "w1", queues: [queue], credits: 0, capacity: 10, held: new Map(), closed: false, draining: false, delivered,
+    id: "s1", workerId: "w1", queues: [queue], credits: 0, capacity: 10, held: new Map(), taskTypes: [], closed: false, draining: false, delivered,
     deliver: (tasks) => delivered.push(...tasks.map((t) => t.id)),
     cancel: () => {},
     drain: () => {},

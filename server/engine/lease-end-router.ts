@@ -13,6 +13,11 @@ export interface LeaseEndTargets {
   notifier: Pick<Notifier, "ready" | "due" | "cancel">;
   /** Told about every lease end (metrics). */
   record: (ends: readonly LeaseEnd[]) => void;
+  /**
+   * Whether `queue` has a concurrency limit: any lease end there frees room under it, so the
+   * queue's dispatch is woken here and on the other servers.
+   */
+  isLimited?: (queue: string) => boolean;
 }
 
 /** A router used before {@link LeaseEndRouter.attach}: the composition root is wired wrong. */
@@ -49,7 +54,9 @@ export class LeaseEndRouter {
   leaseEnds(ends: LeaseEnd[]): void {
     const t = this.attached();
     t.record(ends);
-    this.ready([...new Set(ends.filter((e) => e.state === "QUEUED").map((e) => e.queue))], { announce: true });
+    const isLimited = t.isLimited;
+    const woken = ends.filter((e) => e.state === "QUEUED" || (isLimited !== undefined && isLimited(e.queue)));
+    this.ready([...new Set(woken.map((e) => e.queue))], { announce: true });
     const dues = ends.filter((e) => e.state === "FAILED").map((e) => e.dueMs);
     if (dues.length > 0) this.due(Math.min(...dues), { announce: true });
     t.dispatcher.forget(ends.map((e) => e.id));

@@ -1,3 +1,4 @@
+import type { QueueLimits } from "../redis/queue-store.js";
 import type { QueueRetryDefaults } from "../settings/queue-retry-defaults.js";
 
 /**
@@ -9,6 +10,12 @@ export interface StoredQueueSettings extends QueueRetryDefaults {
   defaultPriority?: number;
   /** Timeout per attempt of a task submitted without one, ms. */
   defaultTimeoutMs?: number;
+  /** Most RUNNING tasks of the queue at once, across every server. */
+  maxConcurrency?: number;
+  /** Most task starts per {@link ratePeriodMs} (set together with it). */
+  rateLimit?: number;
+  /** The rate limit's period, ms. */
+  ratePeriodMs?: number;
 }
 
 /** The field names of {@link StoredQueueSettings}. */
@@ -19,6 +26,9 @@ export const storedQueueSettingKeys = [
   "backoffMultiplier",
   "defaultPriority",
   "defaultTimeoutMs",
+  "maxConcurrency",
+  "rateLimit",
+  "ratePeriodMs",
 ] as const satisfies ReadonlyArray<keyof StoredQueueSettings>;
 
 /** Reads a stored settings document, keeping only known numeric fields. */
@@ -30,4 +40,10 @@ export function storedQueueSettingsOf(json: unknown): StoredQueueSettings {
     if (typeof value === "number" && Number.isFinite(value)) out[key] = value;
   }
   return out;
+}
+
+/** The dispatch limits a queue's stored settings put in force (none when it has no settings). */
+export function queueLimitsOf(stored: StoredQueueSettings | undefined): QueueLimits {
+  const rateLimit = stored?.rateLimit && stored.ratePeriodMs ? { limit: stored.rateLimit, periodMs: stored.ratePeriodMs } : null;
+  return { maxConcurrency: stored?.maxConcurrency ?? 0, rateLimit };
 }

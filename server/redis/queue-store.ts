@@ -25,6 +25,29 @@ export interface LeaseAllocation {
    * each allocation so that no session can tell another's tokens from its own.
    */
   tokenPrefix: string;
+  /** The task types the session takes; empty or absent: every type. */
+  taskTypes?: readonly string[];
+}
+
+/** A queue's dispatch limits, as the lease script applies them. */
+export interface QueueLimits {
+  /** Most RUNNING tasks of the queue across every server; 0: none. */
+  maxConcurrency: number;
+  /** Most task starts per period across every server; null: none. */
+  rateLimit: { limit: number; periodMs: number } | null;
+}
+
+/** What {@link QueueStore.lease} found. */
+export interface LeaseResult {
+  leased: LeasedRecord[];
+  /** Tasks found past their start deadline: expired, not leased. */
+  expired: string[];
+  /** Whether ready tasks remain in the queue (of any type) after the call. */
+  ready: boolean;
+  /** Whether the queue's concurrency limit held tasks back. */
+  limited: boolean;
+  /** When the rate limit held tasks back: ms until its next token; else null. */
+  nextTokenMs: number | null;
 }
 
 /** A task leased to a session by {@link QueueStore.lease}. */
@@ -177,6 +200,7 @@ export class QueueStore {
           for (const { task, attempt, dueMs } of byQueue.get(queue)!) {
             args.push(
               task.id,
+              task.type,
               String(readyScore(task.priority, task.createdMs)),
               enqueueExtras(task, attempt, dueMs),
               encodeTaskDescriptor(task),
@@ -198,17 +222,19 @@ export class QueueStore {
   }
 
   /**
-   * Leases ready tasks of `queue` to the given sessions, dealt in rotation in allocation order
-   * (see lease.lua). Tasks found past their start deadline are expired instead and returned
-   * in `expired`.
+   * Leases ready tasks of `queue` to the given sessions, dealt in rotation in allocation order,
+   * each task to a session that takes its type (see lease.lua). Tasks found past their start
+   * deadline are expired instead and returned in `expired`. `limits` (see lease.lua) bound
+   * the queue's RUNNING tasks and its starts per period, across every server.
    */
-  async lease(queue: string, allocations: LeaseAllocation[], leaseMs: number): Promise<{ leased: LeasedRecord[]; expired: string[] }> {
+  async lease(queue: string, allocations: LeaseAllocation[], leaseMs: number, limits?: QueueLimits): Promise<LeaseResult> {
     const qk = this.keys.queue(queue);
-    const keys = [...qk.scriptKeys];
-    const args: Array<string | number> = [qk.tagged, this.now(), leaseMs];
+    const keys = [...qk.scriptKeys, qk.rate];
+    const rate = limits?.rateLimit;
+    const args: Array<string | number> = [qk.tagged, this.now(), leaseMs, limits?.maxConcurrency ?? 0, rate ? rate.limit : 0, rate ? rate.periodMs : 0];
     for (const a of allocations) {
       keys.push(qk.session(a.sessionId));
-      args.push(a.sessionId, a.workerId, a.count, a.tokenPrefix);
+      args.push(a.sessionId, a.workerId, a.count, a.tokenPrefix, a.taskTypes?.join(" ") ?? "");
     }
     const reply = (await this.run("lease", keys, args, true)) as Array<Buffer | number>;
     return parseLeaseReply(reply, queue, allocations);
@@ -237,10 +263,11 @@ export class QueueStore {
 
   /**
    * Fences and records results. `null` marks a stale result (nothing changed): its lease is
-   * not current, or another session holds it.
+   * not current, or another session holds it; `"held"` a stale result whose session still
+   * holds the task's current lease (only the token was wrong).
    */
-  async complete(inputs: CompletionInput[]): Promise<Array<LeaseEnd | null>> {
-    const ends = new Array<LeaseEnd | null>(inputs.length).fill(null);
+  async complete(inputs: CompletionInput[]): Promise<Array<LeaseEnd | null | "held">> {
+    const ends = new Array<LeaseEnd | null | "held">(inputs.length).fill(null);
     const byQueue = groupBy(
       inputs.map((input, at) => ({ input, at })).filter((c) => c.input.queue !== ""),
       (c) => c.input.queue,
