@@ -42,7 +42,7 @@ local next_of = {}
 local first, last
 local total = 0
 local every_type = false
-local declared, declared_list = {}, {}
+local declared = {}
 for s = 1, sessions do
   local i = 5 * s + 2
   sid[s], wid[s], want[s], token_prefix[s] = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3] .. '.'
@@ -56,10 +56,7 @@ for s = 1, sessions do
       local set = {}
       for t in string.gmatch(types, '%S+') do
         set[t] = true
-        if not declared[t] then
-          declared[t] = true
-          declared_list[#declared_list + 1] = t
-        end
+        declared[t] = true
       end
       accepts[s] = set
     end
@@ -102,9 +99,15 @@ if rate_limit > 0 and total > 0 then
   end
 end
 -- Every type with ready tasks is in the registry (KEYS[1]); sessions that all name their types
--- need only those.
-local types
-if every_type then types = redis.call('SMEMBERS', TYPES_KEY) else types = declared_list end
+-- need only those of them the registry holds.
+local types = redis.call('SMEMBERS', TYPES_KEY)
+if not every_type then
+  local wanted = {}
+  for _, t in ipairs(types) do
+    if declared[t] then wanted[#wanted + 1] = t end
+  end
+  types = wanted
+end
 local current, previous = first, last
 local out = { 0, 0, 0, limited, next_token }
 local out_n = 5
