@@ -7,14 +7,21 @@ import type { DispatchSession } from "./session.js";
 
 /** A queue store whose lease calls are answered by hand, each call recorded. */
 function manualStore() {
-  const calls: Array<{ allocations: LeaseAllocation[]; answer: (ids: string[]) => void }> = [];
+  const calls: Array<{ allocations: LeaseAllocation[]; answer: (ids: string[], extra?: Partial<LeaseResult>) => void }> = [];
   const store = {
     lease: (queue: string, allocations: LeaseAllocation[]) =>
       new Promise<LeaseResult>((resolve) => {
         calls.push({
           allocations,
-          answer: (ids) =>
-            resolve({ leased: ids.map((id) => record(queue, id, allocations[0]!.sessionId)), expired: [], ready: false, limited: false, nextTokenMs: null }),
+          answer: (ids, extra = {}) =>
+            resolve({
+              leased: ids.map((id) => record(queue, id, allocations[0]!.sessionId)),
+              expired: [],
+              ready: false,
+              limited: false,
+              nextTokenMs: null,
+              ...extra,
+            }),
         });
       }),
   } as unknown as QueueStore;
@@ -81,7 +88,7 @@ describe("Dispatcher", () => {
     calls[0]!.answer(["a"]); // 1 of 5: the queue ran dry
     await settle();
     expect(s.delivered).toEqual(["a"]);
-    d.leasesEnded([{ id: "a", sessionId: "s1" }]);
+    d.leasesEnded([{ id: "a", sessionId: "s1", queue: "q" }]);
     d.grant(s, 1);
     await settle();
     expect(calls).toHaveLength(1);
@@ -91,6 +98,18 @@ describe("Dispatcher", () => {
     calls[1]!.answer(["b"]);
     await settle();
     expect(s.delivered).toEqual(["a", "b"]);
+  });
+
+  it("does not look again in a queue held at its concurrency limit when a session gets room, until a lease of it ends", async () => {
+    const { d, s, calls } = await servingFiveCredits();
+    calls[0]!.answer(["a"], { ready: true, limited: true }); // the limit let one through
+    await settle();
+    d.grant(s, 1);
+    await settle();
+    expect(calls).toHaveLength(1);
+    d.leasesEnded([{ id: "a", sessionId: "s1", queue: "q" }]); // room under the limit
+    await settle();
+    expect(calls).toHaveLength(2);
   });
 
   it("still looks when tasks were announced while the pass that found the queue empty was running", async () => {

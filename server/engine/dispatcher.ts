@@ -54,6 +54,13 @@ export class Dispatcher implements Service {
   private readonly drained = new Set<string>();
   /** Queues with a timer armed for their rate limit's next token. */
   private readonly rateTimers = new Set<string>();
+  /**
+   * Queues whose last pass was held back by their concurrency or rate limit: room on a
+   * session does not help them; a lease end of theirs, a wake or their rate timer does.
+   */
+  private readonly atLimit = new Set<string>();
+  /** Queues whose last pass was held back by a limit (kept until a pass is not). */
+  private readonly limitBound = new Set<string>();
   private idleWaiters: Array<() => void> = [];
   private readonly passes = new Set<Promise<void>>();
   private readonly poller: PeriodicTask;
@@ -144,9 +151,11 @@ export class Dispatcher implements Service {
    * Leases that ended in Redis (results fenced, not yet committed): their sessions let go of
    * the tasks at once, and sessions with credit waiting get their room filled.
    */
-  leasesEnded(ends: ReadonlyArray<{ id: string; sessionId: string }>): void {
+  leasesEnded(ends: ReadonlyArray<{ id: string; sessionId: string; queue: string }>): void {
     const freed = new Set<DispatchSession>();
     for (const end of ends) {
+      // Room under the queue's concurrency limit.
+      this.atLimit.delete(end.queue);
       const holder = this.holders.get(end.id);
       if (!holder || holder.id !== end.sessionId) continue;
       holder.held.delete(end.id);
@@ -196,11 +205,12 @@ export class Dispatcher implements Service {
    */
   wake(queue: string): void {
     this.drained.delete(queue);
+    this.atLimit.delete(queue);
     this.schedulePass(queue);
   }
 
   private wakeForRoom(queue: string): void {
-    if (!this.drained.has(queue)) this.schedulePass(queue);
+    if (!this.drained.has(queue) && !this.atLimit.has(queue)) this.schedulePass(queue);
   }
 
   /**
@@ -226,7 +236,9 @@ export class Dispatcher implements Service {
       return;
     }
     this.running.add(queue);
-    const pass = this.runPasses(queue);
+    // A queue held at its limit gains room a task at a time: the pass waits for the I/O already
+    // read (more results ending leases) so that it leases several at once.
+    const pass = this.limitBound.has(queue) ? new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.runPasses(queue)) : this.runPasses(queue);
     this.passes.add(pass);
     void pass.finally(() => this.passes.delete(pass));
   }
@@ -272,6 +284,12 @@ export class Dispatcher implements Service {
       const result = await this.options.store.lease(queue, allocations, this.options.leaseDurationMs, this.options.limitsOf?.(queue));
       leased = result.leased;
       readyLeft = result.ready;
+      if (result.limited || result.nextTokenMs !== null) {
+        this.atLimit.add(queue);
+        this.limitBound.add(queue);
+      } else if (leased.length > 0) {
+        this.limitBound.delete(queue);
+      }
       if (result.nextTokenMs !== null) this.wakeAfter(queue, result.nextTokenMs);
       if (result.expired.length > 0) {
         const now = new Date();
