@@ -9,6 +9,7 @@ import { createWorker, type TaskHandlers, type Worker } from "../worker/index.js
 import { jsonPayload, waitForState } from "./support/tasks.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 import { waitFor } from "./support/wait-for.js";
+import { maxOverlap } from "./support/overlap.js";
 
 const servers: TestServer[] = [];
 const workers: Worker[] = [];
@@ -187,15 +188,3 @@ describe("queue rate limit", () => {
     expect((await update({ limit: 2_000_000, period: { seconds: 1n } }))?.code).toBe(Code.InvalidArgument);
   });
 });
-
-/** The most spans open at one instant (an end and a start at the same time do not overlap). */
-function maxOverlap(spans: ReadonlyArray<[number, number]>): number {
-  const events = spans.flatMap(([s, e]) => [[s, 1] as const, [e, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let open = 0;
-  let most = 0;
-  for (const [, d] of events) {
-    open += d;
-    most = Math.max(most, open);
-  }
-  return most;
-}

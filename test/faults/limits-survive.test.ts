@@ -10,6 +10,7 @@ import type { ServerProcess, WorkerProcess } from "../support/processes.js";
 import { readAttemptsOfQueues } from "../support/task-db.js";
 import { uniqueQueue } from "../support/test-server.js";
 import { waitFor } from "../support/wait-for.js";
+import { maxOverlap } from "../support/overlap.js";
 
 // A private Redis: this file restarts it empty.
 let redis: RedisProcess;
@@ -87,15 +88,3 @@ describe("a queue's concurrency limit through a worker SIGKILL and a Redis resta
     for (const w of workers.slice(1)) await w.stop();
   }, 90_000);
 });
-
-/** The most spans open at one instant (an end and a start at the same time do not overlap). */
-function maxOverlap(spans: ReadonlyArray<[number, number]>): number {
-  const events = spans.flatMap(([s, e]) => [[s, 1] as const, [e, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let open = 0;
-  let most = 0;
-  for (const [, d] of events) {
-    open += d;
-    most = Math.max(most, open);
-  }
-  return most;
-}
