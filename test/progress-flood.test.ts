@@ -44,6 +44,41 @@ async function metric(name: string): Promise<number> {
 }
 
 describe("progress", () => {
+  it("keeps a report sent the moment a task arrives, before its RUNNING mark has committed", async () => {
+    // The RUNNING mark is written ~100 ms after the lease, so a report sent at once can meet a
+    // row that is not RUNNING yet. Ten tasks, each reported once at arrival: every report must
+    // be stored.
+    const queue = uniqueQueue("early-progress");
+    // Flushes every 5 ms: the report reaches Postgres well before the task's RUNNING mark.
+    const eager = await startTestServer({ progressFlushIntervalMs: 5 });
+    try {
+      const w = new RawWorker(eager.grpcAddress);
+      workers.push(w);
+      await w.hello([queue], "eager");
+      await eager.grpc.submitTasks({ tasks: Array.from({ length: 10 }, () => ({ queue, type: "echo" })) });
+      const ids: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        w.send({ case: "credit", value: { credits: 1 } });
+        const leased = (await w.tasks(i + 1))[i];
+        ids.push(leased!.taskId);
+        w.send({ case: "progress", value: { taskId: leased!.taskId, leaseToken: leased!.leaseToken, percent: 10 + i, message: `started ${i}` } });
+      }
+      for (const [i, id] of ids.entries()) {
+        const progress = await waitFor(
+          async () => {
+            const progress = (await eager.grpc.getTask({ id })).task?.progress;
+            return progress?.message ? progress : undefined;
+          },
+          { timeoutMs: 10_000, message: `the progress of task ${i} to be stored` },
+        );
+        expect(progress).toMatchObject({ percent: 10 + i, message: `started ${i}` });
+      }
+    } finally {
+      for (const w of workers.splice(0)) w.close();
+      await eager.stop();
+    }
+  });
+
   it("a stream flooding progress for one task holds back no one, and its reports are coalesced", async () => {
     const floodQueue = uniqueQueue("flood");
     const otherQueue = uniqueQueue("roundtrip");

@@ -1,6 +1,6 @@
 import { DispatchKeys } from "../server/redis/keys.js";
 import { wipeDispatchState } from "./support/dispatch-state.js";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { Code, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +11,7 @@ import { RawWorker } from "./support/raw-worker.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 import { waitFor } from "./support/wait-for.js";
+import { failureOf } from "./support/call-failure.js";
 
 const servers: TestServer[] = [];
 const workers: RawWorker[] = [];
@@ -52,15 +53,6 @@ async function waitForQueue(client: Client<typeof QueueService>, name: string, w
   );
 }
 
-async function codeOf(call: Promise<unknown>): Promise<{ code: Code; message: string }> {
-  try {
-    await call;
-  } catch (error) {
-    const e = ConnectError.from(error);
-    return { code: e.code, message: e.rawMessage };
-  }
-  throw new Error("the call succeeded");
-}
 
 describe("QueueService counts", () => {
   let ts: TestServer;
@@ -172,21 +164,21 @@ describe("QueueService counts", () => {
 
   it("refuses bad input naming the field, writes nothing, and answers NOT_FOUND for unknown queues", async () => {
     const unknown = uniqueQueue("unknown");
-    expect(await codeOf(queues.getQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
-    expect(await codeOf(queues.resumeQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
-    const empty = await codeOf(queues.getQueue({ name: "" }));
+    expect(await failureOf(queues.getQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
+    expect(await failureOf(queues.resumeQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
+    const empty = await failureOf(queues.getQueue({ name: "" }));
     expect(empty.code).toBe(Code.InvalidArgument);
     expect(empty.message).toMatch(/^name/);
-    const badName = await codeOf(queues.pauseQueue({ name: "no spaces allowed" }));
+    const badName = await failureOf(queues.pauseQueue({ name: "no spaces allowed" }));
     expect(badName.code).toBe(Code.InvalidArgument);
     expect(badName.message).toMatch(/^name/);
-    const longReason = await codeOf(queues.pauseQueue({ name: unknown, reason: "x".repeat(1025) }));
+    const longReason = await failureOf(queues.pauseQueue({ name: unknown, reason: "x".repeat(1025) }));
     expect(longReason.code).toBe(Code.InvalidArgument);
     expect(longReason.message).toMatch(/^reason/);
-    expect(await codeOf(queues.getQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
-    expect((await codeOf(queues.listQueues({ pageSize: -1 }))).message).toMatch(/^page_size/);
-    expect((await codeOf(queues.listQueues({ pageSize: 1001 }))).message).toMatch(/^page_size/);
-    expect((await codeOf(queues.listQueues({ pageToken: "garbage" }))).message).toMatch(/^page_token/);
+    expect(await failureOf(queues.getQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
+    expect((await failureOf(queues.listQueues({ pageSize: -1 }))).message).toMatch(/^page_size/);
+    expect((await failureOf(queues.listQueues({ pageSize: 1001 }))).message).toMatch(/^page_size/);
+    expect((await failureOf(queues.listQueues({ pageToken: "garbage" }))).message).toMatch(/^page_token/);
   });
 
   it("serves the same over Connect JSON through the gateway", async () => {
@@ -302,6 +294,16 @@ describe("QueueService.UpdateQueue", () => {
     // A task's own values win.
     const own = (await a.grpc.submitTask({ queue, type: "echo", priority: 3, timeout: { seconds: 5n }, retryPolicy: { maxAttempts: 2 } })).task!;
     expect(own).toMatchObject({ priority: 3, maxAttempts: 2, timeout: { seconds: 5n } });
+    // An explicit priority 0 (the field has explicit presence) is kept; an unset one takes the default.
+    expect((await a.grpc.submitTask({ queue, type: "echo", priority: 0 })).task!.priority).toBe(0);
+    const batch = await b.grpc.submitTasks({ tasks: [{ queue, type: "echo", priority: 0 }, { queue, type: "echo" }, { queue, type: "echo", priority: 4 }] });
+    expect(batch.results.map((r) => (r.outcome.case === "task" ? r.outcome.value.priority : r.outcome.case))).toEqual([0, 9, 4]);
+    const overJson = await fetch(`${a.httpBaseUrl}/taskqueue.v1.TaskService/SubmitTask`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ queue, type: "echo", priority: 0 }),
+    });
+    expect(((await overJson.json()) as { task: { priority?: number } }).task.priority ?? 0).toBe(0);
 
     // A masked field left unset goes back to the server's setting.
     const cleared = (await queuesOf(b).updateQueue({ name: queue, updateMask: { paths: ["max_attempts", "default_timeout"] } })).queue!.settings!;
@@ -319,7 +321,8 @@ describe("QueueService.UpdateQueue", () => {
     const name = uniqueQueue("bad-settings");
     const cases: Array<[Parameters<typeof queues.updateQueue>[0], RegExp]> = [
       [{ name, settings: { maxAttempts: 5 }, updateMask: { paths: ["max_atempts"] } }, /^update_mask\.paths\[0\]: "max_atempts" is not a field/],
-      [{ name, settings: { finishedRetention: { seconds: 60n } }, updateMask: { paths: ["finished_retention"] } }, /^update_mask\.paths\[0\]: "finished_retention" is not settable/],
+      [{ name, settings: { finishedRetention: { seconds: -60n } }, updateMask: { paths: ["finished_retention"] } }, /^settings\.finished_retention: must be between 0s and 3650 days/],
+      [{ name, settings: { deadRetention: { seconds: 3651n * 86_400n } } }, /^settings\.dead_retention: must be between 0s and 3650 days/],
       [{ name, settings: { maxAttempts: 5 }, updateMask: { paths: ["*", "max_attempts"] } }, /^update_mask/],
       [{ name }, /^update_mask: is empty/],
       [{ name, settings: { maxAttempts: 101 } }, /^settings\.max_attempts: must be between 1 and 100/],
@@ -330,10 +333,10 @@ describe("QueueService.UpdateQueue", () => {
       [{ name: "", settings: { maxAttempts: 5 } }, /^name/],
     ];
     for (const [request, message] of cases) {
-      const result = await codeOf(queues.updateQueue(request));
+      const result = await failureOf(queues.updateQueue(request));
       expect(result.code, result.message).toBe(Code.InvalidArgument);
       expect(result.message).toMatch(message);
     }
-    expect(await codeOf(queues.getQueue({ name }))).toMatchObject({ code: Code.NotFound });
+    expect(await failureOf(queues.getQueue({ name }))).toMatchObject({ code: Code.NotFound });
   });
 });

@@ -1,10 +1,13 @@
 import type { ScenarioName } from "../options.js";
 import { backlog } from "./backlog.js";
 import { bullmq } from "./bullmq.js";
+import { cliStartup } from "./cli-startup.js";
 import type { Scenario } from "./context.js";
+import { listQueues, listQueuesPolling, listWorkers } from "./control-plane.js";
 import { latency } from "./latency.js";
 import { manyWorkers } from "./many-workers.js";
 import { limited50, routing4Types, throughputBatch, throughputUnary } from "./throughput.js";
+import { schedules } from "./schedules.js";
 
 /** Every scenario by name. */
 export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
@@ -13,7 +16,12 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   latency,
   bullmq,
   many_workers: manyWorkers,
+  list_workers: listWorkers,
+  list_queues_polling: listQueuesPolling,
   backlog,
   limited_50: limited50,
   routing_4_types: routing4Types,
+  cli_startup: cliStartup,
+  schedules,
+  list_queues: listQueues,
 };

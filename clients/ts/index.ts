@@ -20,3 +20,37 @@ export {
   type TaskStateFilter,
 } from "./task-client.js";
 export type { RetryPolicySpec, TaskSpec } from "./task-spec.js";
+export { createQueueClient, type ListQueuesOptions, type QueueClient, type QueuePage, type QueueSettingsSpec } from "./queue-client.js";
+export { createClusterClient, type ClusterClient } from "./cluster-client.js";
+export {
+  createDeadLetterClient,
+  type DeadLetterClient,
+  type DeadTaskSelection,
+  type ListDeadTasksOptions,
+  type Redrive,
+} from "./dead-letter-client.js";
+export {
+  createScheduleClient,
+  type ListSchedulesOptions,
+  type ScheduleClient,
+  type ScheduleDetails,
+  type SchedulePage,
+  type Trigger,
+} from "./schedule-client.js";
+export type { CatchupPolicyName, OverlapPolicyName, ScheduleChanges, ScheduleSpec, TimeSpec } from "./schedule-spec.js";
+export { createClients, type Clients } from "./clients.js";
+export {
+  CatchupPolicy,
+  FiringOutcome,
+  OverlapPolicy,
+  type Schedule,
+  type ScheduleFiring,
+} from "../../gen/taskqueue/v1/schedule_service_pb.js";
+export type { QueueInfo, QueueSettings } from "../../gen/taskqueue/v1/queue_service_pb.js";
+export {
+  DependencyStatus,
+  SystemStatus,
+  type GetSystemHealthResponse,
+  type ServerInfo,
+  type WorkerSession,
+} from "../../gen/taskqueue/v1/cluster_service_pb.js";

@@ -14,7 +14,7 @@ export function submitTaskRequestOf(spec: TaskSpec): SubmitTaskRequest {
     queue: spec.queue,
     type: spec.type,
     payloadData: payloadDataOf(spec),
-    priority: spec.priority ?? 0,
+    priority: spec.priority,
     retryPolicy: spec.retryPolicy === undefined ? undefined : retryPolicyOf(spec.retryPolicy),
     idempotencyKey: spec.idempotencyKey ?? "",
     labels: spec.labels === undefined ? {} : { ...spec.labels },

@@ -34,7 +34,10 @@ export interface TaskSpec {
   payload?: JsonValue;
   /** Input as opaque bytes, instead of `payload`. */
   payloadBytes?: Uint8Array;
-  /** Priority 0-100, higher first, FIFO within a priority. Default 0. */
+  /**
+   * Priority 0-100, higher first, FIFO within a priority. Unset: the queue's default
+   * priority (UpdateQueue), else 0; an explicit 0 is sent and kept.
+   */
   priority?: number;
   /** Retry policy; unset fields take the defaults. */
   retryPolicy?: RetryPolicySpec;

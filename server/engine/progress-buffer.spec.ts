@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../observability/logger.js";
-import { ProgressBuffer } from "./progress-buffer.js";
+import { PROGRESS_WRITE_TRIES, ProgressBuffer } from "./progress-buffer.js";
 import type { ProgressUpdate } from "./task-records.js";
 
 const logger = createLogger({ level: "silent" });
@@ -35,6 +35,30 @@ async function until(condition: () => boolean): Promise<void> {
 const update = (id: string, percent: number, message = `at ${percent}`): ProgressUpdate => ({ id, percent, message });
 
 describe("ProgressBuffer", () => {
+  it("tries a report again while its task is not marked RUNNING yet, unless a newer one replaced it, within PROGRESS_WRITE_TRIES", async () => {
+    const writes: string[][] = [];
+    let notYet = new Set(["early", "stuck"]);
+    let dropped = 0;
+    const buffer = new ProgressBuffer({
+      logger,
+      write: async (updates) => {
+        writes.push(updates.map((u) => `${u.id}@${u.percent}`));
+        return updates.map((u) => u.id).filter((id) => notYet.has(id));
+      },
+      onDropped: (n) => (dropped += n),
+    });
+    buffer.report("s1", update("early", 10));
+    buffer.report("s1", update("stuck", 5));
+    await buffer.flush();
+    buffer.report("s1", update("early", 20)); // a newer report replaces the one tried again
+    notYet = new Set(["stuck"]); // "early" is RUNNING now
+    await buffer.flush();
+    expect(writes).toEqual([["early@10", "stuck@5"], ["early@20", "stuck@5"]]);
+    for (let i = 2; i < PROGRESS_WRITE_TRIES + 5; i++) await buffer.flush();
+    expect(writes.length).toBe(PROGRESS_WRITE_TRIES); // "stuck" gave up after its tries
+    expect(dropped).toBe(1);
+  });
+
   it("keeps the latest report of each task and writes them all in one call", async () => {
     const { buffer, writes, counts } = recordingBuffer();
     for (let i = 0; i < 1000; i++) buffer.report("s1", update("a", i / 10));

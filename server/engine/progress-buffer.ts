@@ -6,8 +6,12 @@ import type { ProgressUpdate } from "./task-records.js";
 
 /** Options for {@link ProgressBuffer}. */
 export interface ProgressBufferOptions {
-  /** Writes one flush's updates (one per task) in one statement. */
-  write: (updates: ProgressUpdate[]) => Promise<void>;
+  /**
+   * Writes one flush's updates (one per task) in one statement; may resolve with the ids of
+   * tasks whose row could not take progress yet (leased, not marked RUNNING yet): those are
+   * tried again at the next flushes, up to {@link PROGRESS_WRITE_TRIES} times.
+   */
+  write: (updates: ProgressUpdate[]) => Promise<readonly string[] | void>;
   logger: Logger;
   /** How often buffered progress is written, ms. Default {@link PROGRESS_FLUSH_INTERVAL_MS}. */
   flushIntervalMs?: number;
@@ -30,12 +34,20 @@ export const PROGRESS_FLUSH_INTERVAL_MS = 250;
 /** Default bound of the tasks one stream may have waiting in the buffer. */
 export const PROGRESS_TASKS_PER_STREAM = 1_000;
 
+/**
+ * Flushes a report is written in at most: a task reports progress as soon as it starts, which
+ * can be before its RUNNING mark commits; 20 flushes of 250 ms give the mark 5 s.
+ */
+export const PROGRESS_WRITE_TRIES = 20;
+
 /** Longest progress message stored, in UTF-16 code units. */
 export const PROGRESS_MESSAGE_MAX = 1024;
 
 interface Pending {
   sessionId: string;
   update: ProgressUpdate;
+  /** Flushes that tried to write it (its row was not RUNNING yet). */
+  tries: number;
 }
 
 /**
@@ -85,7 +97,7 @@ export class ProgressBuffer implements Service {
       return;
     }
     this.perSession.set(sessionId, count + 1);
-    this.pending.set(update.id, { sessionId, update });
+    this.pending.set(update.id, { sessionId, update, tries: 0 });
   }
 
   /**
@@ -114,9 +126,21 @@ export class ProgressBuffer implements Service {
     clearTimeout(deadline);
   }
 
+  /** Puts back a report whose task was not RUNNING yet, unless a newer one replaced it or it ran out of tries. */
+  private retry(taken: Pending | undefined): void {
+    if (!taken || this.pending.has(taken.update.id)) return;
+    if (taken.tries + 1 >= PROGRESS_WRITE_TRIES) {
+      this.options.onDropped?.(1);
+      return;
+    }
+    this.pending.set(taken.update.id, { ...taken, tries: taken.tries + 1 });
+    this.perSession.set(taken.sessionId, (this.perSession.get(taken.sessionId) ?? 0) + 1);
+  }
+
   private async writePending(): Promise<void> {
     if (this.pending.size === 0) return;
-    const batch = [...this.pending.values()].map((p) => ({
+    const taken = this.pending;
+    const batch = [...taken.values()].map((p) => ({
       id: p.update.id,
       percent: p.update.percent,
       message: toStorableText(p.update.message),
@@ -124,8 +148,9 @@ export class ProgressBuffer implements Service {
     this.pending = new Map();
     this.perSession = new Map();
     try {
-      await this.options.write(batch);
-      this.options.onWritten?.(batch.length);
+      const notYet = (await this.options.write(batch)) ?? [];
+      this.options.onWritten?.(batch.length - notYet.length);
+      for (const id of notYet) this.retry(taken.get(id));
     } catch (error) {
       this.options.logger.warn({ err: error, tasks: batch.length }, "writing progress failed; dropped");
       this.options.onDropped?.(batch.length);

@@ -160,8 +160,8 @@ export class QueueOverview {
       initialBackoffMs: own.initialBackoffMs ?? d.initialBackoffMs,
       maxBackoffMs: own.maxBackoffMs ?? d.maxBackoffMs,
       backoffMultiplier: own.backoffMultiplier ?? d.backoffMultiplier,
-      finishedRetentionMs: d.finishedRetentionMs,
-      deadRetentionMs: d.deadRetentionMs,
+      finishedRetentionMs: stored.finishedRetentionMs ?? d.finishedRetentionMs,
+      deadRetentionMs: stored.deadRetentionMs ?? d.deadRetentionMs,
     };
   }
 }

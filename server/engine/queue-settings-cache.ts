@@ -43,6 +43,11 @@ export class QueueSettingsCache implements Service {
     await this.periodic.stop();
   }
 
+  /** Every queue's stored settings (queues without any are missing). */
+  all(): ReadonlyMap<string, StoredQueueSettings> {
+    return this.settings;
+  }
+
   /** The stored settings of `queue`, if it has any. */
   get(queue: string): StoredQueueSettings | undefined {
     return this.settings.get(queue);

@@ -16,6 +16,10 @@ export interface StoredQueueSettings extends QueueRetryDefaults {
   rateLimit?: number;
   /** The rate limit's period, ms. */
   ratePeriodMs?: number;
+  /** How long the queue's SUCCEEDED, CANCELLED and EXPIRED tasks are kept, ms; 0: forever. */
+  finishedRetentionMs?: number;
+  /** How long the queue's DEAD tasks are kept, ms; 0: until purged or re-driven. */
+  deadRetentionMs?: number;
 }
 
 /** The field names of {@link StoredQueueSettings}. */
@@ -29,6 +33,8 @@ export const storedQueueSettingKeys = [
   "maxConcurrency",
   "rateLimit",
   "ratePeriodMs",
+  "finishedRetentionMs",
+  "deadRetentionMs",
 ] as const satisfies ReadonlyArray<keyof StoredQueueSettings>;
 
 /** Reads a stored settings document, keeping only known numeric fields. */

@@ -14,28 +14,17 @@ export interface QueueSettingsUpdate {
 
 const DAY_MS = 24 * 3600 * 1000;
 
+/** Longest retention a queue may set: ten years. */
+const MAX_RETENTION_MS = 3650 * DAY_MS;
+
 /** How one settable field is read from the request: undefined means "clear it". */
 interface SettableField {
-  /** The stored settings it sets (a rate limit is two). */
-  keys: ReadonlyArray<keyof StoredQueueSettings>;
+  key: keyof StoredQueueSettings;
+  /** More stored settings the field sets and clears with `key` (a rate limit is two). */
+  alsoKeys?: ReadonlyArray<keyof StoredQueueSettings>;
   isSet: (s: QueueSettings) => boolean;
-  read: (s: QueueSettings, field: string) => StoredQueueSettings | undefined;
-}
-
-/** A field stored as one number under `key`. */
-function single(
-  key: keyof StoredQueueSettings,
-  isSet: (s: QueueSettings) => boolean,
-  read: (s: QueueSettings, field: string) => number | undefined,
-): SettableField {
-  return {
-    keys: [key],
-    isSet,
-    read: (s, field) => {
-      const value = read(s, field);
-      return value === undefined ? undefined : { [key]: value };
-    },
-  };
+  /** The value of `key`; with `alsoKeys`, every stored setting the field sets. */
+  read: (s: QueueSettings, field: string) => number | StoredQueueSettings | undefined;
 }
 
 function integerIn(value: number, min: number, max: number, field: string): number {
@@ -43,62 +32,66 @@ function integerIn(value: number, min: number, max: number, field: string): numb
   return value;
 }
 
-function durationIn(s: QueueSettings, name: "initialBackoff" | "maxBackoff" | "defaultTimeout", min: number, max: number, range: string, field: string) {
-  const d = s[name];
-  if (!d) return undefined;
-  const ms = checkedMsOfDuration(d, field);
-  if (ms < min || ms > max) throw new InvalidArgumentError(field, `must be between ${range}`);
-  return ms;
+type DurationName = "initialBackoff" | "maxBackoff" | "defaultTimeout" | "finishedRetention" | "deadRetention";
+
+/** A Duration field, stored in ms: present means set (`0s` included), and must lie in [min, max]. */
+function durationField(key: keyof StoredQueueSettings, name: DurationName, min: number, max: number, range: string): SettableField {
+  return {
+    key,
+    isSet: (s) => s[name] !== undefined,
+    read: (s, field) => {
+      const d = s[name];
+      if (!d) return undefined;
+      const ms = checkedMsOfDuration(d, field);
+      if (ms < min || ms > max) throw new InvalidArgumentError(field, `must be between ${range}`);
+      return ms;
+    },
+  };
 }
 
 /** The settable fields by mask path (snake_case, as in the proto). */
 const SETTABLE: Readonly<Record<string, SettableField>> = {
-  max_attempts: single(
-    "maxAttempts",
-    (s) => s.maxAttempts !== 0,
-    (s, f) => (s.maxAttempts === 0 ? undefined : integerIn(s.maxAttempts, ...RETRY_LIMITS.maxAttempts, f)),
-  ),
-  initial_backoff: single(
-    "initialBackoffMs",
-    (s) => s.initialBackoff !== undefined,
-    (s, f) => durationIn(s, "initialBackoff", 0, DAY_MS, "0 and 24h", f),
-  ),
-  max_backoff: single(
-    "maxBackoffMs",
-    (s) => s.maxBackoff !== undefined,
-    (s, f) => durationIn(s, "maxBackoff", 0, 7 * DAY_MS, "0 and 7 days", f),
-  ),
-  backoff_multiplier: single(
-    "backoffMultiplier",
-    (s) => s.backoffMultiplier !== 0,
-    (s, f) => {
+  max_attempts: {
+    key: "maxAttempts",
+    isSet: (s) => s.maxAttempts !== 0,
+    read: (s, f) => (s.maxAttempts === 0 ? undefined : integerIn(s.maxAttempts, ...RETRY_LIMITS.maxAttempts, f)),
+  },
+  initial_backoff: durationField("initialBackoffMs", "initialBackoff", 0, DAY_MS, "0 and 24h"),
+  max_backoff: durationField("maxBackoffMs", "maxBackoff", 0, 7 * DAY_MS, "0 and 7 days"),
+  backoff_multiplier: {
+    key: "backoffMultiplier",
+    isSet: (s) => s.backoffMultiplier !== 0,
+    read: (s, f) => {
       const v = s.backoffMultiplier;
       if (v === 0) return undefined;
       if (!(v >= 1 && v <= 100)) throw new InvalidArgumentError(f, `must be between 1 and 100, got ${v}`);
       return v;
     },
-  ),
-  default_priority: single(
-    "defaultPriority",
-    (s) => s.defaultPriority !== 0,
-    (s, f) => (s.defaultPriority === 0 ? undefined : integerIn(s.defaultPriority, 1, 100, f)),
-  ),
-  default_timeout: single(
-    "defaultTimeoutMs",
-    (s) => s.defaultTimeout !== undefined,
-    (s, f) => durationIn(s, "defaultTimeout", 1, DAY_MS, "1ms and 24h", f),
-  ),
-  max_concurrency: single(
-    "maxConcurrency",
-    (s) => s.maxConcurrency !== 0,
-    (s, f) => (s.maxConcurrency === 0 ? undefined : integerIn(s.maxConcurrency, 1, MAX_CONCURRENCY_LIMIT, f)),
-  ),
+  },
+  default_priority: {
+    key: "defaultPriority",
+    isSet: (s) => s.defaultPriority !== 0,
+    read: (s, f) => (s.defaultPriority === 0 ? undefined : integerIn(s.defaultPriority, 1, 100, f)),
+  },
+  default_timeout: durationField("defaultTimeoutMs", "defaultTimeout", 1, DAY_MS, "1ms and 24h"),
+  // Retentions: unset goes back to the server's; an explicit 0s keeps the queue's tasks forever.
+  finished_retention: durationField("finishedRetentionMs", "finishedRetention", 0, MAX_RETENTION_MS, "0s and 3650 days"),
+  dead_retention: durationField("deadRetentionMs", "deadRetention", 0, MAX_RETENTION_MS, "0s and 3650 days"),
+  max_concurrency: {
+    key: "maxConcurrency",
+    isSet: (s) => s.maxConcurrency !== 0,
+    read: (s, f) => (s.maxConcurrency === 0 ? undefined : integerIn(s.maxConcurrency, 1, MAX_CONCURRENCY_LIMIT, f)),
+  },
   rate_limit: {
-    keys: ["rateLimit", "ratePeriodMs"],
+    key: "rateLimit",
+    alsoKeys: ["ratePeriodMs"],
     isSet: (s) => s.rateLimit !== undefined,
     read: (s, f) => rateLimitOf(s, f),
   },
 };
+
+/** Largest queue concurrency limit accepted. */
+const MAX_CONCURRENCY_LIMIT = 1_000_000;
 
 /** Most task starts per second a rate limit may allow. */
 const MAX_RATE_PER_SECOND = 1_000_000;
@@ -117,24 +110,15 @@ function rateLimitOf(s: QueueSettings, field: string): StoredQueueSettings | und
   return { rateLimit: r.limit, ratePeriodMs: periodMs };
 }
 
-/** Largest queue concurrency limit accepted. */
-const MAX_CONCURRENCY_LIMIT = 1_000_000;
-
-/** Fields QueueInfo shows that the server's settings decide alone. */
-const NOT_SETTABLE = new Set(["finished_retention", "dead_retention"]);
-
 /**
  * Reads an UpdateQueue request's settings and update_mask (AIP-134): the paths named (or
  * `*` for every settable field; with no mask, the fields set in `settings`) are stored, and
- * a named field left unset or 0 is cleared. Throws InvalidArgumentError naming the field.
+ * a named field left unset (or 0, for numbers) is cleared. Throws InvalidArgumentError naming the field.
  */
 export function queueSettingsUpdateOf(settings: QueueSettings | undefined, mask: FieldMask | undefined): QueueSettingsUpdate {
   const given = settings ?? create(QueueSettingsSchema);
   let paths = mask?.paths ?? [];
   if (paths.length === 0) {
-    if (settings?.finishedRetention || settings?.deadRetention) {
-      throw new InvalidArgumentError(settings.finishedRetention ? "settings.finished_retention" : "settings.dead_retention", "is not settable per queue");
-    }
     paths = Object.entries(SETTABLE).filter(([, f]) => settings !== undefined && f.isSet(settings)).map(([p]) => p);
     if (paths.length === 0) throw new InvalidArgumentError("update_mask", "is empty and settings sets no field: nothing to update");
   } else if (paths.includes("*")) {
@@ -145,11 +129,12 @@ export function queueSettingsUpdateOf(settings: QueueSettings | undefined, mask:
   for (const [i, path] of paths.entries()) {
     const field = SETTABLE[path];
     if (!field) {
-      const problem = NOT_SETTABLE.has(path) ? "is not settable per queue" : `is not a field of QueueSettings (use ${Object.keys(SETTABLE).join(", ")} or *)`;
+      const problem = `is not a field of QueueSettings (use ${Object.keys(SETTABLE).join(", ")} or *)`;
       throw new InvalidArgumentError(`update_mask.paths[${i}]`, `"${path.slice(0, 60)}" ${problem}`);
     }
     const value = field.read(given, `settings.${path}`);
-    if (value === undefined) update.clear.push(...field.keys);
+    if (value === undefined) update.clear.push(field.key, ...(field.alsoKeys ?? []));
+    else if (typeof value === "number") update.set[field.key] = value;
     else Object.assign(update.set, value);
   }
   return update;

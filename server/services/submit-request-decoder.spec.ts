@@ -15,6 +15,7 @@ const request = create(SubmitTasksRequestSchema, {
     { queue: "q2", type: "send", payloadData: { case: "payload", value: fromJson(ValueSchema, "") } },
     { queue: "q2", type: "send", payloadData: { case: "payloadBytes", value: new Uint8Array([0, 1, 2]) } },
     { queue: "q2", type: "send", payloadData: { case: "payloadBytes", value: new Uint8Array(0) } },
+    { queue: "q2", type: "zero", priority: 0 },
     {
       queue: "q3",
       type: "full",

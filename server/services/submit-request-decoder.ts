@@ -64,7 +64,7 @@ function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof em
     queue: "",
     type: "",
     payloadData: { case: undefined },
-    priority: 0,
+    priority: undefined,
     retryPolicy: undefined,
     idempotencyKey: "",
     labels: {},

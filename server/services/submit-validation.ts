@@ -76,7 +76,7 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
       );
     }
   }
-  if (!Number.isInteger(req.priority) || req.priority < 0 || req.priority > 100) {
+  if (req.priority !== undefined && (!Number.isInteger(req.priority) || req.priority < 0 || req.priority > 100)) {
     throw new InvalidArgumentError(f("priority"), `must be between 0 and 100, got ${req.priority}`);
   }
   const retry = req.retryPolicy;
@@ -139,7 +139,8 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
     type: req.type,
     payload: payload.bytes,
     payloadFormat: payload.format,
-    priority: req.priority || (stored.defaultPriority ?? 0),
+    // Unset (never sent): the queue's default; an explicit priority, 0 included, is kept.
+    priority: req.priority ?? stored.defaultPriority ?? 0,
     maxAttempts,
     backoffInitialMs,
     backoffMaxMs,

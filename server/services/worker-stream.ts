@@ -13,7 +13,7 @@ import type { Dispatcher } from "../engine/dispatcher.js";
 import { randomToken } from "../engine/ids.js";
 import type { LeaseReaper } from "../engine/lease-reaper.js";
 import type { ReportedResult, ResultRecorder } from "../engine/result-recorder.js";
-import type { DispatchSession } from "../engine/session.js";
+import type { DispatchSession, HeldLease } from "../engine/session.js";
 import type { ProgressBuffer } from "../engine/progress-buffer.js";
 import type { Logger } from "../observability/logger.js";
 import { MAX_PUBLISHED_TASK_IDS, type PublishedSession } from "../redis/cluster-directory.js";
@@ -100,7 +100,7 @@ export class WorkerStream implements DispatchSession {
   taskTypes: string[] = [];
   credits = 0;
   capacity = 0;
-  readonly held = new Map<string, string>();
+  readonly held = new Map<string, HeldLease>();
   closed = false;
   draining = false;
   private description: HelloDescription = { taskTypes: [], labels: {}, sdk: "" };
@@ -359,12 +359,10 @@ export class WorkerStream implements DispatchSession {
     if (valid.length === 0) return;
     const recording = this.deps.recorder.record(valid).then(
       (verdicts) => {
-        // A stale result whose lease this session still holds (a wrong token) keeps it held.
-        const letGo = valid.filter((_, i) => verdicts[i]!.status === "accepted" || !(verdicts[i] as { held: boolean }).held);
-        this.deps.dispatcher.forget(
-          letGo.map((r) => r.taskId),
-          this,
-        );
+        // Only leases this stream holds under the reported token: a result for another stream's
+        // lease (forged, or stale) leaves that lease alone.
+        const own = valid.filter((r) => this.held.get(r.taskId)?.leaseToken === r.leaseToken);
+        this.deps.dispatcher.forget(own.map((r) => ({ id: r.taskId, leaseToken: r.leaseToken })));
         // Recorded results free room under the capacity: credit may be waiting for it.
         if (this.credits > 0) this.deps.dispatcher.wakeSession(this);
         this.sendAcks(
@@ -395,7 +393,7 @@ export class WorkerStream implements DispatchSession {
       return {
         sessionId: this.id,
         taskId: r.taskId,
-        queue: this.held.get(r.taskId) ?? "",
+        queue: this.held.get(r.taskId)?.queue ?? "",
         leaseToken: r.leaseToken,
         outcome: {
           kind: "failure",
@@ -420,7 +418,7 @@ export class WorkerStream implements DispatchSession {
     return {
       sessionId: this.id,
       taskId: r.taskId,
-      queue: this.held.get(r.taskId) ?? "",
+      queue: this.held.get(r.taskId)?.queue ?? "",
       leaseToken: r.leaseToken,
       outcome: { kind: "success", result: { bytes: data.bytes, format: data.format } },
     };

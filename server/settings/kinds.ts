@@ -79,6 +79,16 @@ export function text(options: { forbidden?: RegExp; forbiddenDoc?: string } = {}
   };
 }
 
+/** A file-system path; empty text is a value of its own (e.g. "disabled"), not "unset". */
+export function filePath(): SettingKind<string> {
+  return {
+    parse: (value) => ({ value: value.trim() }),
+    check: (value) => (typeof value === "string" && !value.includes("\0") ? undefined : `must be a path, got ${JSON.stringify(value)}`),
+    format: (value) => value,
+    blankIsUnset: false,
+  };
+}
+
 /**
  * A URL with one of the given schemes. Only the scheme is checked: the clients accept forms a
  * WHATWG URL parser refuses (`postgres://user@/db?host=/run/postgresql`).

@@ -6,7 +6,7 @@
  * README's.
  */
 import { MAX_PAYLOAD_BYTES_CEILING } from "../message-limits.js";
-import { integer, json, number, oneOf, text, TIMER_MAX_MS, url } from "./kinds.js";
+import { filePath, integer, json, number, oneOf, text, TIMER_MAX_MS, url } from "./kinds.js";
 import { checkQueueRetryDefaults, RETRY_LIMITS, type QueueRetryDefaults } from "./queue-retry-defaults.js";
 import { defineSetting, derived } from "./setting.js";
 
@@ -35,6 +35,12 @@ export const serverSettings = {
     kind: text(),
     default: "0.0.0.0",
     doc: "listen address",
+  }),
+  dashboardDir: defineSetting({
+    env: "DASHBOARD_DIR",
+    kind: filePath(),
+    default: "clients/web/dist",
+    doc: "directory of the built web dashboard served at `/` on `HTTP_PORT` (`npm run build:web`); relative to the package root; empty disables the dashboard",
   }),
   databaseUrl: defineSetting({
     env: "DATABASE_URL",
@@ -176,11 +182,35 @@ export const serverSettings = {
     default: 0,
     doc: "`DEAD` tasks are deleted this long after they died (0: kept until purged or re-driven)",
   }),
+  progressFlushIntervalMs: defineSetting({
+    env: "PROGRESS_FLUSH_INTERVAL_MS",
+    kind: integer({ min: 1, max: 60_000 }),
+    default: 250,
+    doc: "how often workers' progress reports are written to Postgres (the latest report of each task wins)",
+  }),
   retentionIntervalMs: defineSetting({
     env: "RETENTION_INTERVAL_MS",
     kind: integer({ min: 1, max: TIMER_MAX_MS }),
     default: 60_000,
     doc: "how often finished tasks past retention are deleted",
+  }),
+  scheduleMaxSleepMs: defineSetting({
+    env: "SCHEDULE_MAX_SLEEP_MS",
+    kind: integer({ min: 100, max: TIMER_MAX_MS }),
+    default: 10_000,
+    doc: "longest sleep of a server's schedule timer: it wakes at the earliest next tick of all schedules, and at once when a schedule changes anywhere; this is the backstop",
+  }),
+  scheduleMisfireGraceMs: defineSetting({
+    env: "SCHEDULE_MISFIRE_GRACE_MS",
+    kind: integer({ min: 0, max: TIMER_MAX_MS }),
+    default: 5_000,
+    doc: "a schedule tick handled later than this (no server ran) counts as missed: its schedule's catch-up policy decides whether it fires",
+  }),
+  scheduleCatchupMax: defineSetting({
+    env: "SCHEDULE_CATCHUP_MAX",
+    kind: integer({ min: 1, max: 10_000 }),
+    default: 100,
+    doc: "most missed ticks a schedule with catch-up policy `ALL` fires at once (the latest ones)",
   }),
   maxConnections: defineSetting({
     env: "MAX_CONNECTIONS",

@@ -20,7 +20,9 @@ type TaskSpec struct {
 	Payload any
 	// PayloadBytes is the input as opaque bytes; used when Payload is nil.
 	PayloadBytes []byte
-	// Priority 0-100, higher first.
+	// Priority 0-100, higher first. 0 sends none: the task takes the queue's default
+	// priority (UpdateQueue), else 0. To submit an explicit 0 on a queue with a default
+	// priority, set SubmitTaskRequest.Priority (a pointer) on the generated request.
 	Priority int
 	// MaxAttempts is the total attempts allowed (1 means never retry); 0 takes the default.
 	MaxAttempts int
@@ -44,9 +46,12 @@ func (s TaskSpec) toProto() (*taskqueuev1.SubmitTaskRequest, error) {
 	req := &taskqueuev1.SubmitTaskRequest{
 		Queue:          s.Queue,
 		Type:           s.Type,
-		Priority:       int32(s.Priority),
 		IdempotencyKey: s.IdempotencyKey,
 		Labels:         s.Labels,
+	}
+	if s.Priority != 0 {
+		priority := int32(s.Priority)
+		req.Priority = &priority
 	}
 	switch {
 	case s.Payload != nil:

@@ -62,7 +62,7 @@ export function writeSubmitTask(writer: ProtoWriter, spec: TaskSpec): void {
   } else if (spec.payloadBytes !== undefined) {
     writer.tag(PAYLOAD_BYTES, WireType.lengthDelimited).bytes(spec.payloadBytes);
   }
-  if (spec.priority) writer.tag(PRIORITY, WireType.varint).int32(spec.priority);
+  if (spec.priority !== undefined) writer.tag(PRIORITY, WireType.varint).int32(spec.priority); // explicit presence: 0 is sent
   if (spec.retryPolicy !== undefined) writeRetryPolicy(writer, spec.retryPolicy);
   if (spec.idempotencyKey) writer.stringField(IDEMPOTENCY_KEY, spec.idempotencyKey);
   if (spec.labels !== undefined) writeStringMap(writer, LABELS, spec.labels);

@@ -274,23 +274,25 @@ export type QueueSettings = Message<"taskqueue.v1.QueueSettings"> & {
   backoffMultiplier: number;
 
   /**
-   * How long finished (succeeded, cancelled, expired) tasks are kept; 0s: forever. The
-   * server's setting: not settable per queue.
+   * How long the queue's finished (succeeded, cancelled, expired) tasks are kept after they
+   * finish, 0s-3650 days; 0s: forever. Unset in UpdateQueue: the server's
+   * FINISHED_TASK_RETENTION_MS. Applies to tasks already finished too (the next sweep).
    *
    * @generated from field: google.protobuf.Duration finished_retention = 5;
    */
   finishedRetention?: Duration;
 
   /**
-   * How long dead-lettered tasks are kept; 0s: until purged or re-driven. The server's
-   * setting: not settable per queue.
+   * How long the queue's dead-lettered tasks are kept after they die, 0s-3650 days; 0s: until
+   * purged or re-driven. Unset in UpdateQueue: the server's DEAD_TASK_RETENTION_MS.
    *
    * @generated from field: google.protobuf.Duration dead_retention = 6;
    */
   deadRetention?: Duration;
 
   /**
-   * Priority (1-100) of a task submitted with priority 0; 0 leaves such tasks at 0.
+   * Priority (1-100) of a task submitted without one (SubmitTaskRequest.priority unset); 0
+   * leaves such tasks at 0. A task submitted with an explicit priority, 0 included, keeps it.
    *
    * @generated from field: int32 default_priority = 7;
    */
@@ -570,8 +572,9 @@ export type UpdateQueueRequest = Message<"taskqueue.v1.UpdateQueueRequest"> & {
 
   /**
    * Fields of settings to change (AIP-134): max_attempts, initial_backoff, max_backoff,
-   * backoff_multiplier, default_priority, default_timeout, or "*" for all of them. Empty:
-   * the fields set in settings (non-zero). An unknown path is INVALID_ARGUMENT.
+   * backoff_multiplier, finished_retention, dead_retention, default_priority,
+   * default_timeout, or "*" for all of them. Empty: the fields set in settings (non-zero
+   * numbers, durations present). An unknown path is INVALID_ARGUMENT.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 3;
    */
@@ -658,9 +661,10 @@ export const QueueService: GenService<{
     output: typeof ResumeQueueResponseSchema;
   },
   /**
-   * UpdateQueue stores settings for the queue's new tasks, read by every server within a
-   * second. Only the fields update_mask names change; a named field left unset (or 0) goes
-   * back to the server's default. The queue need not exist yet.
+   * UpdateQueue stores settings for the queue's new tasks (and its retention), read by every
+   * server within a second. Only the fields update_mask names change; a named field left
+   * unset (or 0, but for the retentions, where 0s means forever) goes back to the server's
+   * default. The queue need not exist yet.
    *
    * @generated from rpc taskqueue.v1.QueueService.UpdateQueue
    */

@@ -27,7 +27,9 @@ class TaskSpec:
     type: str
     payload: Any = None
     payload_bytes: bytes | None = None
-    priority: int = 0
+    #: Priority 0-100, higher first. None: the queue's default priority (UpdateQueue), else 0;
+    #: an explicit 0 is sent and kept.
+    priority: int | None = None
     max_attempts: int = 0
     initial_backoff: float = 0.0
     max_backoff: float = 0.0
@@ -43,10 +45,11 @@ class TaskSpec:
         req = task_service_pb2.SubmitTaskRequest(
             queue=self.queue,
             type=self.type,
-            priority=self.priority,
             idempotency_key=self.idempotency_key,
             labels=self.labels,
         )
+        if self.priority is not None:
+            req.priority = self.priority
         if self.payload_bytes is not None:
             req.payload_bytes = self.payload_bytes
         elif self.payload is not None:

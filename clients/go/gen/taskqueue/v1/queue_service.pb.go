@@ -419,13 +419,15 @@ type QueueSettings struct {
 	MaxBackoff *durationpb.Duration `protobuf:"bytes,3,opt,name=max_backoff,json=maxBackoff,proto3" json:"max_backoff,omitempty"`
 	// Factor between consecutive back-offs: 1-100.
 	BackoffMultiplier float64 `protobuf:"fixed64,4,opt,name=backoff_multiplier,json=backoffMultiplier,proto3" json:"backoff_multiplier,omitempty"`
-	// How long finished (succeeded, cancelled, expired) tasks are kept; 0s: forever. The
-	// server's setting: not settable per queue.
+	// How long the queue's finished (succeeded, cancelled, expired) tasks are kept after they
+	// finish, 0s-3650 days; 0s: forever. Unset in UpdateQueue: the server's
+	// FINISHED_TASK_RETENTION_MS. Applies to tasks already finished too (the next sweep).
 	FinishedRetention *durationpb.Duration `protobuf:"bytes,5,opt,name=finished_retention,json=finishedRetention,proto3" json:"finished_retention,omitempty"`
-	// How long dead-lettered tasks are kept; 0s: until purged or re-driven. The server's
-	// setting: not settable per queue.
+	// How long the queue's dead-lettered tasks are kept after they die, 0s-3650 days; 0s: until
+	// purged or re-driven. Unset in UpdateQueue: the server's DEAD_TASK_RETENTION_MS.
 	DeadRetention *durationpb.Duration `protobuf:"bytes,6,opt,name=dead_retention,json=deadRetention,proto3" json:"dead_retention,omitempty"`
-	// Priority (1-100) of a task submitted with priority 0; 0 leaves such tasks at 0.
+	// Priority (1-100) of a task submitted without one (SubmitTaskRequest.priority unset); 0
+	// leaves such tasks at 0. A task submitted with an explicit priority, 0 included, keeps it.
 	DefaultPriority int32 `protobuf:"varint,7,opt,name=default_priority,json=defaultPriority,proto3" json:"default_priority,omitempty"`
 	// Timeout per attempt (1ms-24h) of a task submitted without one; unset: none.
 	DefaultTimeout *durationpb.Duration `protobuf:"bytes,8,opt,name=default_timeout,json=defaultTimeout,proto3" json:"default_timeout,omitempty"`
@@ -1001,8 +1003,9 @@ type UpdateQueueRequest struct {
 	// The values to store, for the fields update_mask names.
 	Settings *QueueSettings `protobuf:"bytes,2,opt,name=settings,proto3" json:"settings,omitempty"`
 	// Fields of settings to change (AIP-134): max_attempts, initial_backoff, max_backoff,
-	// backoff_multiplier, default_priority, default_timeout, or "*" for all of them. Empty:
-	// the fields set in settings (non-zero). An unknown path is INVALID_ARGUMENT.
+	// backoff_multiplier, finished_retention, dead_retention, default_priority,
+	// default_timeout, or "*" for all of them. Empty: the fields set in settings (non-zero
+	// numbers, durations present). An unknown path is INVALID_ARGUMENT.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -45,9 +45,10 @@ type QueueServiceClient interface {
 	// ResumeQueue lets a paused queue dispatch again, at once. Resuming a queue that is not
 	// paused changes nothing.
 	ResumeQueue(ctx context.Context, in *ResumeQueueRequest, opts ...grpc.CallOption) (*ResumeQueueResponse, error)
-	// UpdateQueue stores settings for the queue's new tasks, read by every server within a
-	// second. Only the fields update_mask names change; a named field left unset (or 0) goes
-	// back to the server's default. The queue need not exist yet.
+	// UpdateQueue stores settings for the queue's new tasks (and its retention), read by every
+	// server within a second. Only the fields update_mask names change; a named field left
+	// unset (or 0, but for the retentions, where 0s means forever) goes back to the server's
+	// default. The queue need not exist yet.
 	UpdateQueue(ctx context.Context, in *UpdateQueueRequest, opts ...grpc.CallOption) (*UpdateQueueResponse, error)
 }
 
@@ -128,9 +129,10 @@ type QueueServiceServer interface {
 	// ResumeQueue lets a paused queue dispatch again, at once. Resuming a queue that is not
 	// paused changes nothing.
 	ResumeQueue(context.Context, *ResumeQueueRequest) (*ResumeQueueResponse, error)
-	// UpdateQueue stores settings for the queue's new tasks, read by every server within a
-	// second. Only the fields update_mask names change; a named field left unset (or 0) goes
-	// back to the server's default. The queue need not exist yet.
+	// UpdateQueue stores settings for the queue's new tasks (and its retention), read by every
+	// server within a second. Only the fields update_mask names change; a named field left
+	// unset (or 0, but for the retentions, where 0s means forever) goes back to the server's
+	// default. The queue need not exist yet.
 	UpdateQueue(context.Context, *UpdateQueueRequest) (*UpdateQueueResponse, error)
 	mustEmbedUnimplementedQueueServiceServer()
 }

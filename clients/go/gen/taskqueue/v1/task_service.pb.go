@@ -91,8 +91,11 @@ type SubmitTaskRequest struct {
 	//	*SubmitTaskRequest_Payload
 	//	*SubmitTaskRequest_PayloadBytes
 	PayloadData isSubmitTaskRequest_PayloadData `protobuf_oneof:"payload_data"`
-	// Priority 0-100, higher first. Default 0.
-	Priority int32 `protobuf:"varint,5,opt,name=priority,proto3" json:"priority,omitempty"`
+	// Priority 0-100, higher first. Unset: the queue's default_priority (UpdateQueue), else 0.
+	// Explicit presence: a priority set to 0 is sent and kept, even on a queue with a default
+	// priority (proto3 clients built before the field was `optional` never send a 0, so their
+	// priority-0 tasks take the queue's default, as before).
+	Priority *int32 `protobuf:"varint,5,opt,name=priority,proto3,oneof" json:"priority,omitempty"`
 	// Retry policy; unset fields take the server defaults.
 	RetryPolicy *RetryPolicy `protobuf:"bytes,6,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
 	// Idempotency key: a second submit with the same key in the same queue returns the
@@ -182,8 +185,8 @@ func (x *SubmitTaskRequest) GetPayloadBytes() []byte {
 }
 
 func (x *SubmitTaskRequest) GetPriority() int32 {
-	if x != nil {
-		return x.Priority
+	if x != nil && x.Priority != nil {
+		return *x.Priority
 	}
 	return 0
 }
@@ -918,13 +921,13 @@ var File_taskqueue_v1_task_service_proto protoreflect.FileDescriptor
 
 const file_taskqueue_v1_task_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1ftaskqueue/v1/task_service.proto\x12\ftaskqueue.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17taskqueue/v1/task.proto\"\xd3\x04\n" +
+	"\x1ftaskqueue/v1/task_service.proto\x12\ftaskqueue.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17taskqueue/v1/task.proto\"\xe5\x04\n" +
 	"\x11SubmitTaskRequest\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\tR\x05queue\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x122\n" +
 	"\apayload\x18\x03 \x01(\v2\x16.google.protobuf.ValueH\x00R\apayload\x12%\n" +
-	"\rpayload_bytes\x18\x04 \x01(\fH\x00R\fpayloadBytes\x12\x1a\n" +
-	"\bpriority\x18\x05 \x01(\x05R\bpriority\x12<\n" +
+	"\rpayload_bytes\x18\x04 \x01(\fH\x00R\fpayloadBytes\x12\x1f\n" +
+	"\bpriority\x18\x05 \x01(\x05H\x01R\bpriority\x88\x01\x01\x12<\n" +
 	"\fretry_policy\x18\x06 \x01(\v2\x19.taskqueue.v1.RetryPolicyR\vretryPolicy\x12'\n" +
 	"\x0fidempotency_key\x18\a \x01(\tR\x0eidempotencyKey\x12C\n" +
 	"\x06labels\x18\b \x03(\v2+.taskqueue.v1.SubmitTaskRequest.LabelsEntryR\x06labels\x121\n" +
@@ -935,7 +938,8 @@ const file_taskqueue_v1_task_service_proto_rawDesc = "" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x0e\n" +
-	"\fpayload_data\"X\n" +
+	"\fpayload_dataB\v\n" +
+	"\t_priority\"X\n" +
 	"\x12SubmitTaskResponse\x12&\n" +
 	"\x04task\x18\x01 \x01(\v2\x12.taskqueue.v1.TaskR\x04task\x12\x1a\n" +
 	"\bexisting\x18\x02 \x01(\bR\bexisting\"w\n" +

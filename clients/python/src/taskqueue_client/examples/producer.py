@@ -36,7 +36,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True)
     submit = commands.add_parser("submit", parents=[common], help="submit one task")
     submit.add_argument("--payload", default=None, help="JSON payload")
-    submit.add_argument("--priority", type=int, default=0)
+    submit.add_argument("--priority", type=int, default=None, help="0-100; default: the queue's default priority, else 0")
     submit.add_argument("--max-attempts", type=int, default=0)
     submit.add_argument("--timeout", type=float, default=0.0, help="per-attempt execution timeout, seconds")
     submit.add_argument("--idempotency-key", default="")

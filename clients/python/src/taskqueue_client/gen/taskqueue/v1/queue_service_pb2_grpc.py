@@ -101,9 +101,10 @@ class QueueServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateQueue(self, request, context):
-        """UpdateQueue stores settings for the queue's new tasks, read by every server within a
-        second. Only the fields update_mask names change; a named field left unset (or 0) goes
-        back to the server's default. The queue need not exist yet.
+        """UpdateQueue stores settings for the queue's new tasks (and its retention), read by every
+        server within a second. Only the fields update_mask names change; a named field left
+        unset (or 0, but for the retentions, where 0s means forever) goes back to the server's
+        default. The queue need not exist yet.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
