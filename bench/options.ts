@@ -12,6 +12,8 @@ export const SCENARIOS = [
   "list_workers",
   "list_queues_polling",
   "backlog",
+  "limited_50",
+  "routing_4_types",
   "cli_startup",
   "schedules",
   "list_queues",

@@ -30,6 +30,7 @@ import { ProgressBuffer } from "./engine/progress-buffer.js";
 import { QueueOverview } from "./engine/queue-overview.js";
 import { QueuePauses } from "./engine/queue-pauses.js";
 import { QueueSettingsCache } from "./engine/queue-settings-cache.js";
+import { queueLimitsOf } from "./engine/queue-settings.js";
 import { Recovery } from "./engine/recovery.js";
 import { ResultRecorder } from "./engine/result-recorder.js";
 import { Retention } from "./engine/retention.js";
@@ -182,6 +183,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     pollMs: options.dispatchPollMs,
     releaseSession: (sessionId, queues, cause) => void reaper.releaseSession(sessionId, queues, cause).catch(() => undefined),
     onDelivered: (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now()),
+    limitsOf: (queue) => queueLimitsOf(queueSettings.get(queue)),
   });
   const scheduler = new Scheduler({ store, transitions, logger, backstopMs: 1_000, onReady: (queues) => routes.ready(queues, { announce: true }) });
   const notifier = new Notifier({
@@ -196,11 +198,17 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onSettings: () => void queueSettings.reload(),
     onSchedules: () => scheduleLoop.rearm(),
   });
-  routes.attach({ dispatcher, scheduler, notifier, record: (ends) => recordLeaseEnds(metrics, ends) });
+  routes.attach({
+    dispatcher,
+    scheduler,
+    notifier,
+    record: (ends) => recordLeaseEnds(metrics, ends),
+    isLimited: (queue) => (queueSettings.get(queue)?.maxConcurrency ?? 0) > 0,
+  });
   const recorder = new ResultRecorder({
     store,
     transitions,
-    onLeaseEnds: (ends) => routes.leaseEnds(ends),
+    onLeaseEnds: (ends) => routes.leaseEnds(ends, { wokenHere: true }),
     onFenced: (ends) => dispatcher.leasesEnded(ends),
     onStale: (n) => metrics.staleResults.inc(n),
   });

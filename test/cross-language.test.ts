@@ -202,6 +202,27 @@ describe("clients in three languages against one server", () => {
     }
   }, 60_000);
 
+  // Each SDK declares its registered handlers' types in its hello: the server leases it those
+  // types only, and a type it has no handler for waits instead of failing on it.
+  it.each(["go", "python", "ts"] as const)("gives a %s worker only the task types it has handlers for", async (language) => {
+    const queue = uniqueQueue(`types-${language}`);
+    const { results } = await ts.grpc.submitTasks({
+      tasks: [
+        { queue, type: "resize_image", payloadData: jsonPayload({ n: 1 }) },
+        { queue, type: "echo", payloadData: jsonPayload({ n: 2 }) },
+        { queue, type: "resize_image", payloadData: jsonPayload({ n: 3 }) },
+        { queue, type: "echo", payloadData: jsonPayload({ n: 4 }) },
+      ],
+    });
+    const [other1, echo1, other2, echo2] = results.map((r) => (r.outcome.case === "task" ? r.outcome.value.id : ""));
+    const { proc, workerId } = await startWorker(language, queue);
+    for (const id of [echo1!, echo2!]) expect((await waitForState(ts.grpc, id, TaskState.SUCCEEDED)).workerId).toBe(workerId);
+    for (const id of [other1!, other2!]) {
+      expect((await ts.grpc.getTask({ id })).task).toMatchObject({ state: TaskState.QUEUED, attempt: 0 });
+      expect(proc.events.filter((e) => e.task_id === id)).toEqual([]);
+    }
+  }, 60_000);
+
   const kills: Array<{ killed: WorkerLanguage; finisher: WorkerLanguage }> = [
     { killed: "go", finisher: "python" },
     { killed: "python", finisher: "ts" },

@@ -37,6 +37,8 @@ export interface ProducerConfig {
    * process as the measured calls, so that they find its code compiled and its connection warm.
    */
   warmupMs?: number;
+  /** Task types to submit, in rotation (batch). Default [NOOP_TYPE]. */
+  types?: string[];
 }
 
 /** Configuration of a worker process using the TypeScript worker SDK. */
@@ -47,6 +49,8 @@ export interface WorkerConfig {
   /** Keep per-task dispatch latency and ack time (for latency). */
   record: boolean;
   logLevel: string;
+  /** Task types it has (no-op) handlers for, hence takes. Default [NOOP_TYPE]. */
+  types?: string[];
 }
 
 /** Configuration of a process holding many raw WorkerService streams. */

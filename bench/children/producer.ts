@@ -69,8 +69,11 @@ function newReport(): ProducerReport {
   return { submitted: 0, errors: 0, firstStartAt: Number.POSITIVE_INFINITY, lastEndAt: 0, latenciesMs: [], submits: [] };
 }
 
-function request(queue: string): TaskSpec {
-  return { queue, type: NOOP_TYPE };
+let submittedSoFar = 0;
+
+/** The next task: of the configured types in rotation. */
+function request(queue: string, types: readonly string[] = [NOOP_TYPE]): TaskSpec {
+  return { queue, type: types[submittedSoFar++ % types.length]! };
 }
 
 /** Runs `calls` jobs with at most `inFlight` at a time. */
@@ -86,7 +89,7 @@ async function submitBatches(client: TaskClient, config: ProducerConfig, report:
   const batches = Math.ceil(config.count / config.batchSize);
   await pool(batches, config.inFlight, async (index) => {
     const size = Math.min(config.batchSize, config.count - index * config.batchSize);
-    const tasks = Array.from({ length: size }, () => request(config.queue));
+    const tasks = Array.from({ length: size }, () => request(config.queue, config.types));
     const startAt = epochNow();
     report.firstStartAt = Math.min(report.firstStartAt, startAt);
     const items = await client.submitTasks(tasks, { view: "basic" });

@@ -18,12 +18,15 @@ runChild(async () => {
     queues: [config.queue],
     concurrency: config.concurrency,
     logger: createLogger({ name: "bench-worker", level: config.logLevel }),
-    handlers: {
-      [NOOP_TYPE]: (task) => {
-        if (config.record && task.createdAtMs !== undefined) dispatches.push([task.id, epochNow() - task.createdAtMs]);
-        return null;
-      },
-    },
+    handlers: Object.fromEntries(
+      (config.types ?? [NOOP_TYPE]).map((type) => [
+        type,
+        (task: { id: string; createdAtMs: number | undefined }) => {
+          if (config.record && task.createdAtMs !== undefined) dispatches.push([task.id, epochNow() - task.createdAtMs]);
+          return null;
+        },
+      ]),
+    ),
   });
   worker.on("ack", ({ taskId, status }) => {
     const at = epochNow();

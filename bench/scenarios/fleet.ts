@@ -14,7 +14,7 @@ import { split, type ScenarioContext } from "./context.js";
 export const READY_TIMEOUT_MS = 60_000;
 
 /** Starts the worker processes (SDK) on `queue`. */
-export function startWorkers(context: ScenarioContext, queue: string, record = false): ChildHandle[] {
+export function startWorkers(context: ScenarioContext, queue: string, record = false, typesOf?: (index: number) => string[]): ChildHandle[] {
   const { options, stack } = context;
   return Array.from({ length: options.workers }, (_, i) => {
     const config: WorkerConfig = {
@@ -23,6 +23,7 @@ export function startWorkers(context: ScenarioContext, queue: string, record = f
       concurrency: options.concurrency,
       record,
       logLevel: options.logLevel,
+      ...(typesOf ? { types: typesOf(i) } : {}),
     };
     return new ChildHandle(`worker#${i + 1}`, "worker-process.ts", config);
   });

@@ -6,8 +6,8 @@ import type { Scenario } from "./context.js";
 import { listQueues, listQueuesPolling, listWorkers } from "./control-plane.js";
 import { latency } from "./latency.js";
 import { manyWorkers } from "./many-workers.js";
+import { limited50, routing4Types, throughputBatch, throughputUnary } from "./throughput.js";
 import { schedules } from "./schedules.js";
-import { throughputBatch, throughputUnary } from "./throughput.js";
 
 /** Every scenario by name. */
 export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
@@ -19,6 +19,8 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   list_workers: listWorkers,
   list_queues_polling: listQueuesPolling,
   backlog,
+  limited_50: limited50,
+  routing_4_types: routing4Types,
   cli_startup: cliStartup,
   schedules,
   list_queues: listQueues,

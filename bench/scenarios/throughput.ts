@@ -1,3 +1,6 @@
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { QueueService } from "../../gen/taskqueue/v1/queue_service_pb.js";
 import { stopAll } from "../child-handle.js";
 import { BenchVerificationError } from "../errors.js";
 import { queueSpan, waitForSucceeded } from "../probes.js";
@@ -27,6 +30,41 @@ export const throughputUnary: Scenario = (context) =>
     inFlight: context.options.unaryInFlight,
   });
 
+/**
+ * limited_50: throughput_batch on a queue whose `max_concurrency` is 50 (the workers could
+ * hold 2 × 200): the lease script's limit check on every call, and the wake-ups of the queue
+ * as room comes back. Compare with throughput_batch of the same run.
+ */
+export const limited50: Scenario = (context) =>
+  runThroughput(
+    context,
+    "limited",
+    { mode: "batch", tasks: context.options.tasks, processes: context.options.producers, inFlight: context.options.batchesInFlight },
+    {
+      prepare: async (queue) => {
+        const client = createClient(QueueService, createGrpcTransport({ baseUrl: `http://${context.stack.server.grpcAddress}` }));
+        await client.updateQueue({ name: queue, settings: { maxConcurrency: 50 }, updateMask: { paths: ["max_concurrency"] } });
+      },
+      note: "queue max_concurrency 50",
+    },
+  );
+
+/** Task types of routing_4_types. */
+const ROUTED_TYPES = ["type-a", "type-b", "type-c", "type-d"];
+
+/**
+ * routing_4_types: throughput_batch with tasks of 4 types in rotation and 4 worker processes,
+ * each taking one type (task-type routing: each lease call serves one type's ready set).
+ * Compare with throughput_batch (one type) of the same run.
+ */
+export const routing4Types: Scenario = (context) =>
+  runThroughput(
+    { ...context, options: { ...context.options, workers: ROUTED_TYPES.length, concurrency: Math.ceil((context.options.workers * context.options.concurrency) / ROUTED_TYPES.length) } },
+    "routing",
+    { mode: "batch", tasks: context.options.tasks, processes: context.options.producers, inFlight: context.options.batchesInFlight },
+    { workerTypes: (i) => [ROUTED_TYPES[i % ROUTED_TYPES.length]!], producerTypes: ROUTED_TYPES, note: "4 task types, one per worker process" },
+  );
+
 interface Submission {
   mode: "batch" | "unary";
   tasks: number;
@@ -34,13 +72,27 @@ interface Submission {
   inFlight: number;
 }
 
-async function runThroughput(context: ScenarioContext, label: string, submission: Submission): Promise<ScenarioResult> {
+/** What a variant of the throughput run changes. */
+interface Variant {
+  /** Runs before the workers start (e.g. queue settings). */
+  prepare?: (queue: string) => Promise<void>;
+  /** The task types each worker process takes (by index); default the no-op type. */
+  workerTypes?: (index: number) => string[];
+  /** The task types submitted, in rotation; default the no-op type. */
+  producerTypes?: string[];
+  /** Added to the notes. */
+  note?: string;
+}
+
+async function runThroughput(context: ScenarioContext, label: string, submission: Submission, variant: Variant = {}): Promise<ScenarioResult> {
   const { options, stack } = context;
   const tasks = submission.tasks;
   const queue = uniqueQueue(label);
   const timeoutMs = deadlineMs(context, tasks);
-  const workers = startWorkers(context, queue);
+  await variant.prepare?.(queue);
+  const workers = startWorkers(context, queue, false, variant.workerTypes);
   const producers = startProducers(context, queue, tasks, submission.processes, {
+    ...(variant.producerTypes ? { types: variant.producerTypes } : {}),
     mode: submission.mode,
     batchSize: options.batchSize,
     inFlight: submission.inFlight,
@@ -80,7 +132,8 @@ async function runThroughput(context: ScenarioContext, label: string, submission
       windowUs: [fromUs, toUs],
       notes: [
         `${label}: ${options.workers} workers × ${options.concurrency} concurrency, ${submission.processes} producers × ${submission.inFlight} calls in flight` +
-          (submission.mode === "batch" ? ` of ${options.batchSize} tasks` : ` (${options.unaryClient} caller)`),
+          (submission.mode === "batch" ? ` of ${options.batchSize} tasks` : ` (${options.unaryClient} caller)`) +
+          (variant.note ? `; ${variant.note}` : ""),
       ],
     };
   } finally {

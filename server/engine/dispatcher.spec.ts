@@ -1,19 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../observability/logger.js";
-import type { LeaseAllocation, LeasedRecord, QueueStore } from "../redis/queue-store.js";
+import type { LeaseAllocation, LeasedRecord, LeaseResult, QueueStore } from "../redis/queue-store.js";
 import { Dispatcher } from "./dispatcher.js";
 import type { DurableTransitions } from "./durable-transitions.js";
 import type { DispatchSession } from "./session.js";
 
 /** A queue store whose lease calls are answered by hand, each call recorded. */
 function manualStore() {
-  const calls: Array<{ allocations: LeaseAllocation[]; answer: (ids: string[]) => void }> = [];
+  const calls: Array<{ allocations: LeaseAllocation[]; answer: (ids: string[], extra?: Partial<LeaseResult>) => void }> = [];
   const store = {
     lease: (queue: string, allocations: LeaseAllocation[]) =>
-      new Promise<{ leased: LeasedRecord[]; expired: string[] }>((resolve) => {
+      new Promise<LeaseResult>((resolve) => {
         calls.push({
           allocations,
-          answer: (ids) => resolve({ leased: ids.map((id) => record(queue, id, allocations[0]!.sessionId)), expired: [] }),
+          answer: (ids, extra = {}) =>
+            resolve({
+              leased: ids.map((id) => record(queue, id, allocations[0]!.sessionId)),
+              expired: [],
+              ready: false,
+              limited: false,
+              nextTokenMs: null,
+              ...extra,
+            }),
         });
       }),
   } as unknown as QueueStore;
@@ -27,7 +35,7 @@ function record(queue: string, id: string, sessionId: string): LeasedRecord {
 function session(queue: string): DispatchSession & { delivered: string[] } {
   const delivered: string[] = [];
   return {
-    id: "s1", workerId: "w1", queues: [queue], credits: 0, capacity: 10, held: new Map(), closed: false, draining: false, delivered,
+    id: "s1", workerId: "w1", queues: [queue], credits: 0, capacity: 10, held: new Map(), taskTypes: [], closed: false, draining: false, delivered,
     deliver: (tasks) => delivered.push(...tasks.map((t) => t.id)),
     cancel: () => {},
     drain: () => {},
@@ -71,7 +79,7 @@ describe("Dispatcher", () => {
     // first attempt's result lets go of nothing; the new lease's own result does.
     s.held.set("b", { queue: "q", leaseToken: "b-lease-2" });
     d.forget([{ id: "b", leaseToken: "b-lease" }]);
-    d.leasesEnded([{ id: "b", sessionId: "s1", leaseToken: "b-lease" }]);
+    d.leasesEnded([{ id: "b", sessionId: "s1", leaseToken: "b-lease", queue: "q" }]);
     expect(s.held.has("b")).toBe(true);
     d.forget([{ id: "a", leaseToken: "a-lease" }, { id: "b", leaseToken: "b-lease-2" }]);
     expect(s.held.size).toBe(0);
@@ -101,7 +109,7 @@ describe("Dispatcher", () => {
     calls[0]!.answer(["a"]); // 1 of 5: the queue ran dry
     await settle();
     expect(s.delivered).toEqual(["a"]);
-    d.leasesEnded([{ id: "a", sessionId: "s1", leaseToken: "a-lease" }]);
+    d.leasesEnded([{ id: "a", sessionId: "s1", leaseToken: "a-lease", queue: "q" }]);
     d.grant(s, 1);
     await settle();
     expect(calls).toHaveLength(1);
@@ -111,6 +119,18 @@ describe("Dispatcher", () => {
     calls[1]!.answer(["b"]);
     await settle();
     expect(s.delivered).toEqual(["a", "b"]);
+  });
+
+  it("does not look again in a queue held at its concurrency limit when a session gets room, until a lease of it ends", async () => {
+    const { d, s, calls } = await servingFiveCredits();
+    calls[0]!.answer(["a"], { ready: true, limited: true }); // the limit let one through
+    await settle();
+    d.grant(s, 1);
+    await settle();
+    expect(calls).toHaveLength(1);
+    d.leasesEnded([{ id: "a", sessionId: "s1", leaseToken: "a-lease", queue: "q" }]); // room under the limit
+    await settle();
+    expect(calls).toHaveLength(2);
   });
 
   it("still looks when tasks were announced while the pass that found the queue empty was running", async () => {

@@ -1,5 +1,5 @@
 import type { Logger } from "../observability/logger.js";
-import type { LeaseAllocation, LeasedRecord, QueueStore } from "../redis/queue-store.js";
+import type { LeaseAllocation, LeasedRecord, QueueLimits, QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
 import { expiredTransition } from "./expiry.js";
 import { randomToken } from "./ids.js";
@@ -31,6 +31,10 @@ export interface DispatcherOptions {
   releaseSession: (sessionId: string, queues: readonly string[], cause: string) => void;
   /** Told about every delivered batch (metrics). */
   onDelivered?: (queue: string, tasks: LeasedRecord[]) => void;
+  /** The queue's limits: most RUNNING tasks across all servers (0: none), and its rate limit. */
+  limitsOf?: (queue: string) => QueueLimits;
+  /** Timers (injected so tests can control time). */
+  setTimer?: (run: () => void, ms: number) => { unref?(): void };
 }
 
 /**
@@ -48,6 +52,15 @@ export class Dispatcher implements Service {
   private readonly starved = new Set<string>();
   /** Queues whose last lease pass found them empty, with no sign of new tasks since. */
   private readonly drained = new Set<string>();
+  /** Queues with a timer armed for their rate limit's next token. */
+  private readonly rateTimers = new Set<string>();
+  /**
+   * Queues whose last pass was held back by their concurrency or rate limit: room on a
+   * session does not help them; a lease end of theirs, a wake or their rate timer does.
+   */
+  private readonly atLimit = new Set<string>();
+  /** Queues whose last pass was held back by a limit (kept until a pass is not). */
+  private readonly limitBound = new Set<string>();
   private idleWaiters: Array<() => void> = [];
   private readonly passes = new Set<Promise<void>>();
   private readonly poller: PeriodicTask;
@@ -139,9 +152,11 @@ export class Dispatcher implements Service {
    * Leases that ended in Redis (results fenced, not yet committed): their sessions let go of
    * the tasks at once, and sessions with credit waiting get their room filled.
    */
-  leasesEnded(ends: ReadonlyArray<{ id: string; sessionId: string; leaseToken: string }>): void {
+  leasesEnded(ends: ReadonlyArray<{ id: string; sessionId: string; leaseToken: string; queue: string }>): void {
     const freed = new Set<DispatchSession>();
     for (const end of ends) {
+      // Room under the queue's concurrency limit.
+      this.atLimit.delete(end.queue);
       const holder = this.holders.get(end.id);
       if (!holder || holder.id !== end.sessionId || holder.held.get(end.id)?.leaseToken !== end.leaseToken) continue;
       holder.held.delete(end.id);
@@ -191,11 +206,27 @@ export class Dispatcher implements Service {
    */
   wake(queue: string): void {
     this.drained.delete(queue);
+    this.atLimit.delete(queue);
     this.schedulePass(queue);
   }
 
   private wakeForRoom(queue: string): void {
-    if (!this.drained.has(queue)) this.schedulePass(queue);
+    if (!this.drained.has(queue) && !this.atLimit.has(queue)) this.schedulePass(queue);
+  }
+
+  /**
+   * The queue's rate limit held tasks back: wakes it when the next token is due (one timer
+   * per queue; an earlier one stands).
+   */
+  private wakeAfter(queue: string, ms: number): void {
+    if (this.rateTimers.has(queue) || this.stopped) return;
+    const setTimer = this.options.setTimer ?? ((run: () => void, delay: number) => setTimeout(run, delay));
+    const timer = setTimer(() => {
+      this.rateTimers.delete(queue);
+      this.wake(queue);
+    }, Math.max(1, ms));
+    timer.unref?.();
+    this.rateTimers.add(queue);
   }
 
   /** Runs a lease pass on `queue`, or another one after the pass running now (coalesced). */
@@ -206,7 +237,9 @@ export class Dispatcher implements Service {
       return;
     }
     this.running.add(queue);
-    const pass = this.runPasses(queue);
+    // A queue held at its limit gains room a task at a time: the pass waits for the I/O already
+    // read (more results ending leases) so that it leases several at once.
+    const pass = this.limitBound.has(queue) ? new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.runPasses(queue)) : this.runPasses(queue);
     this.passes.add(pass);
     void pass.finally(() => this.passes.delete(pass));
   }
@@ -247,9 +280,18 @@ export class Dispatcher implements Service {
     if (allocations.length === 0) return false;
     const requested = allocations.reduce((n, a) => n + a.count, 0);
     let leased: LeasedRecord[];
+    let readyLeft = false;
     try {
-      const result = await this.options.store.lease(queue, allocations, this.options.leaseDurationMs);
+      const result = await this.options.store.lease(queue, allocations, this.options.leaseDurationMs, this.options.limitsOf?.(queue));
       leased = result.leased;
+      readyLeft = result.ready;
+      if (result.limited || result.nextTokenMs !== null) {
+        this.atLimit.add(queue);
+        this.limitBound.add(queue);
+      } else if (leased.length > 0) {
+        this.limitBound.delete(queue);
+      }
+      if (result.nextTokenMs !== null) this.wakeAfter(queue, result.nextTokenMs);
       if (result.expired.length > 0) {
         const now = new Date();
         this.options.transitions.writeInBackground(result.expired.map((id) => expiredTransition(id, now)));
@@ -261,10 +303,12 @@ export class Dispatcher implements Service {
       }
       throw error;
     }
-    // Fewer tasks than asked for: the queue was empty when the script ran, and room freed
-    // later need not look again. Tasks announced meanwhile (a wake during this pass) make the
-    // pass run again, which looks anew.
-    if (leased.length < requested) this.drained.add(queue);
+    // Fewer tasks than asked for and none left ready (of any type): the queue was empty when
+    // the script ran, and room freed later need not look again. Tasks announced meanwhile (a
+    // wake during this pass) make the pass run again, which looks anew. Tasks left that no
+    // session of the pass takes (their type), or that the concurrency limit held back, keep
+    // the queue awake.
+    if (leased.length < requested && !readyLeft) this.drained.add(queue);
     this.deliver(allocations, leased);
     // Next pass starts after the last session that got a task.
     const served = new Set(leased.map((t) => t.sessionId)).size;
@@ -305,7 +349,7 @@ export class Dispatcher implements Service {
     for (const [s, count] of counts) {
       s.credits -= count;
       // A fresh random token prefix per session: a worker cannot derive another's tokens.
-      allocations.push({ sessionId: s.id, workerId: s.workerId, count, tokenPrefix: randomToken() });
+      allocations.push({ sessionId: s.id, workerId: s.workerId, count, tokenPrefix: randomToken(), taskTypes: s.taskTypes });
     }
     return allocations;
   }

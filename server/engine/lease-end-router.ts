@@ -13,6 +13,11 @@ export interface LeaseEndTargets {
   notifier: Pick<Notifier, "ready" | "due" | "cancel">;
   /** Told about every lease end (metrics). */
   record: (ends: readonly LeaseEnd[]) => void;
+  /**
+   * Whether `queue` has a concurrency limit: any lease end there frees room under it, which
+   * the other servers are told of (here, the freed session's dispatch is woken already).
+   */
+  isLimited?: (queue: string) => boolean;
 }
 
 /** A router used before {@link LeaseEndRouter.attach}: the composition root is wired wrong. */
@@ -45,11 +50,20 @@ export class LeaseEndRouter {
     this.targets = targets;
   }
 
-  /** Leases ended (reaped, released, answered or cancelled). */
-  leaseEnds(ends: LeaseEnd[]): void {
+  /**
+   * Leases ended (reaped, released, answered or cancelled). `wokenHere`: this server's
+   * dispatch was already told of the freed room (fenced results: see Dispatcher.leasesEnded).
+   */
+  leaseEnds(ends: LeaseEnd[], options: { wokenHere?: boolean } = {}): void {
     const t = this.attached();
     t.record(ends);
-    this.ready([...new Set(ends.filter((e) => e.state === "QUEUED").map((e) => e.queue))], { announce: true });
+    const requeued = new Set(ends.filter((e) => e.state === "QUEUED").map((e) => e.queue));
+    this.ready([...requeued], { announce: true });
+    const isLimited = t.isLimited;
+    if (isLimited) {
+      const freed = new Set(ends.filter((e) => !requeued.has(e.queue) && isLimited(e.queue)).map((e) => e.queue));
+      if (freed.size > 0) this.ready([...freed], { announce: true, here: !options.wokenHere });
+    }
     const dues = ends.filter((e) => e.state === "FAILED").map((e) => e.dueMs);
     if (dues.length > 0) this.due(Math.min(...dues), { announce: true });
     t.dispatcher.forget(ends);
@@ -62,10 +76,10 @@ export class LeaseEndRouter {
     }
   }
 
-  /** `queues` gained ready tasks: wakes their dispatch here (and announces them). */
-  ready(queues: string[], options: Announce): void {
+  /** `queues` gained ready tasks (or room): wakes their dispatch here (and announces them). */
+  ready(queues: string[], options: Announce & { here?: boolean }): void {
     const t = this.attached();
-    for (const q of queues) t.dispatcher.wake(q);
+    if (options.here !== false) for (const q of queues) t.dispatcher.wake(q);
     if (options.announce) t.notifier.ready(queues);
   }
 

@@ -23,6 +23,10 @@ export interface QueueSettingsInForce {
   defaultPriority: number;
   /** Timeout per attempt of tasks submitted without one; null: none. */
   defaultTimeoutMs: number | null;
+  /** Most RUNNING tasks at once across every server; 0: unlimited. */
+  maxConcurrency: number;
+  /** Most task starts per period across every server; null: unlimited. */
+  rateLimit: { limit: number; periodMs: number } | null;
 }
 
 /** Everything QueueService reports of one queue. */
@@ -150,6 +154,8 @@ export class QueueOverview {
     return {
       defaultPriority: stored.defaultPriority ?? 0,
       defaultTimeoutMs: stored.defaultTimeoutMs ?? null,
+      maxConcurrency: stored.maxConcurrency ?? 0,
+      rateLimit: stored.rateLimit && stored.ratePeriodMs ? { limit: stored.rateLimit, periodMs: stored.ratePeriodMs } : null,
       maxAttempts: own.maxAttempts ?? d.maxAttempts,
       initialBackoffMs: own.initialBackoffMs ?? d.initialBackoffMs,
       maxBackoffMs: own.maxBackoffMs ?? d.maxBackoffMs,

@@ -1,3 +1,4 @@
+import type { QueueLimits } from "../redis/queue-store.js";
 import type { QueueRetryDefaults } from "../settings/queue-retry-defaults.js";
 
 /**
@@ -9,6 +10,12 @@ export interface StoredQueueSettings extends QueueRetryDefaults {
   defaultPriority?: number;
   /** Timeout per attempt of a task submitted without one, ms. */
   defaultTimeoutMs?: number;
+  /** Most RUNNING tasks of the queue at once, across every server. */
+  maxConcurrency?: number;
+  /** Most task starts per {@link ratePeriodMs} (set together with it). */
+  rateLimit?: number;
+  /** The rate limit's period, ms. */
+  ratePeriodMs?: number;
   /** How long the queue's SUCCEEDED, CANCELLED and EXPIRED tasks are kept, ms; 0: forever. */
   finishedRetentionMs?: number;
   /** How long the queue's DEAD tasks are kept, ms; 0: until purged or re-driven. */
@@ -23,6 +30,9 @@ export const storedQueueSettingKeys = [
   "backoffMultiplier",
   "defaultPriority",
   "defaultTimeoutMs",
+  "maxConcurrency",
+  "rateLimit",
+  "ratePeriodMs",
   "finishedRetentionMs",
   "deadRetentionMs",
 ] as const satisfies ReadonlyArray<keyof StoredQueueSettings>;
@@ -36,4 +46,10 @@ export function storedQueueSettingsOf(json: unknown): StoredQueueSettings {
     if (typeof value === "number" && Number.isFinite(value)) out[key] = value;
   }
   return out;
+}
+
+/** The dispatch limits a queue's stored settings put in force (none when it has no settings). */
+export function queueLimitsOf(stored: StoredQueueSettings | undefined): QueueLimits {
+  const rateLimit = stored?.rateLimit && stored.ratePeriodMs ? { limit: stored.rateLimit, periodMs: stored.ratePeriodMs } : null;
+  return { maxConcurrency: stored?.maxConcurrency ?? 0, rateLimit };
 }

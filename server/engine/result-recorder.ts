@@ -24,7 +24,10 @@ export interface ReportedResult {
 }
 
 /** Verdict on one result. */
-export type ResultVerdict = { status: "accepted"; end: LeaseEnd } | { status: "stale" };
+export type ResultVerdict =
+  | { status: "accepted"; end: LeaseEnd }
+  /** `held`: the reporting session still holds the task's current lease (a wrong token). */
+  | { status: "stale"; held: boolean };
 
 /** Options for {@link ResultRecorder}. */
 export interface ResultRecorderOptions {
@@ -82,13 +85,13 @@ export class ResultRecorder {
       })),
     );
     // Room first: the lease pass that fills it goes out before the outcomes are built.
-    const accepted = ends.filter((end): end is LeaseEnd => end !== null);
+    const accepted = ends.filter((end): end is LeaseEnd => end !== null && end !== "held");
     if (accepted.length > 0) this.options.onFenced?.(accepted);
     const now = this.now();
     const transitions = [];
     for (let i = 0; i < results.length; i++) {
       const end = ends[i];
-      if (!end) continue;
+      if (!end || end === "held") continue;
       const outcome = results[i]!.outcome;
       transitions.push(
         transitionOfLeaseEnd(end, now, outcome.kind === "success" ? { result: outcome.result } : { error: outcome.error }),
@@ -97,6 +100,8 @@ export class ResultRecorder {
     await this.options.transitions.write(transitions);
     this.options.onLeaseEnds(accepted);
     if (accepted.length < results.length) this.options.onStale?.(results.length - accepted.length);
-    return ends.map((end) => (end ? { status: "accepted" as const, end } : { status: "stale" as const }));
+    return ends.map((end) =>
+      end && end !== "held" ? { status: "accepted" as const, end } : { status: "stale" as const, held: end === "held" },
+    );
   }
 }

@@ -19,6 +19,8 @@ export interface DispatchSession {
   readonly workerId: string;
   /** Queues it takes tasks from. */
   readonly queues: readonly string[];
+  /** Task types it takes (its hello's `task_types`); empty: every type. */
+  readonly taskTypes: readonly string[];
   /** Credits granted and not yet used. */
   credits: number;
   /**

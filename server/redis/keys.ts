@@ -3,9 +3,10 @@
  *
  * Layout (prefix `tq:` shown):
  * - per queue, under the queue's hash tag `{tq:<queue>}` so that everything one script call
- *   touches shares one hash slot: `{tq:q}:ready`, `:delayed`, `:leases`, `:startdl`,
- *   `:counts`, `:paused`, task hashes `{tq:q}:t:<id>`, worker session sets `{tq:q}:s:<session>`
- *   and outcome buckets `{tq:q}:m:<minute>` (see `lua/lib.lua`);
+ *   touches shares one hash slot: `{tq:q}:types`, `:delayed`, `:leases`, `:startdl`,
+ *   `:counts`, `:paused`, ready tasks by type `{tq:q}:r:<type>`, task hashes `{tq:q}:t:<id>`,
+ *   worker session sets `{tq:q}:s:<session>` and outcome buckets `{tq:q}:m:<minute>` (see
+ *   `lua/lib.lua`);
  * - cross-queue, under the tag `{tq:}`: the queue registry, the server registry and liveness
  *   keys, the cluster directory, the layout and epoch markers and the sweep locks. No script
  *   touches them: they are reached by plain (pipelined) commands.
@@ -96,8 +97,8 @@ const MAX_CACHED_QUEUES = 10_000;
 
 /** The keys of one queue; all carry the queue's hash tag, so they share one hash slot. */
 export class QueueKeys {
-  /** ZSET of ready tasks by score (priority band, then age). */
-  readonly ready: string;
+  /** SET of the task types that have ready tasks. */
+  readonly types: string;
   /** ZSET of SCHEDULED and FAILED (back-off) tasks by due time. */
   readonly delayed: string;
   /** ZSET of RUNNING tasks by lease deadline. */
@@ -108,6 +109,8 @@ export class QueueKeys {
   readonly counts: string;
   /** STRING present while the queue is paused. */
   readonly paused: string;
+  /** HASH: the token bucket of the queue's rate limit. */
+  readonly rate: string;
   /**
    * The fixed keys every queue script takes as KEYS[1..6], in this order (see `lua/lib.lua`).
    * Scripts that need more append them.
@@ -116,13 +119,19 @@ export class QueueKeys {
 
   /** `tagged` is the queue's key prefix, e.g. `{tq:emails}:`. */
   constructor(readonly tagged: string) {
-    this.ready = `${tagged}ready`;
+    this.types = `${tagged}types`;
     this.delayed = `${tagged}delayed`;
     this.leases = `${tagged}leases`;
     this.startDeadlines = `${tagged}startdl`;
     this.counts = `${tagged}counts`;
     this.paused = `${tagged}paused`;
-    this.scriptKeys = [this.ready, this.delayed, this.leases, this.startDeadlines, this.counts, this.paused];
+    this.rate = `${tagged}rate`;
+    this.scriptKeys = [this.types, this.delayed, this.leases, this.startDeadlines, this.counts, this.paused];
+  }
+
+  /** ZSET of the ready tasks of one type, by score (priority band, then age). */
+  ready(type: string): string {
+    return `${this.tagged}r:${type}`;
   }
 
   /** HASH of one task's dispatch state (or the short marker of a finished task). */

@@ -5,9 +5,10 @@ import { DispatchKeys } from "./keys.js";
  * Version of the dispatch state's key layout (the keys built in `keys.ts` and the task hash
  * fields described in `lua/lib.lua`). Bump it whenever a change makes state written by an
  * older server unreadable by the scripts. Version 5 put every per-queue key under its queue's
- * hash tag (`{tq:<queue>}:…`) and the cross-queue keys under `{tq:}`.
+ * hash tag (`{tq:<queue>}:…`) and the cross-queue keys under `{tq:}`; version 6 keeps a
+ * queue's ready tasks per task type (`{tq:<queue>}:r:<type>`, with the `types` set).
  */
-export const DISPATCH_LAYOUT_VERSION = "5";
+export const DISPATCH_LAYOUT_VERSION = "6";
 
 /** What {@link ensureDispatchLayout} found. */
 export type LayoutCheck = "current" | "initialized" | "rebuilt";

@@ -6,106 +6,10 @@ import { parseCompleteReply, parseLeaseEnds, parseLeaseReply } from "./replies.j
 import { loadScripts, type ScriptRunner } from "./scripts.js";
 import { encodeTaskDescriptor, readyScore } from "./task-descriptor.js";
 
-/** A task to put into the dispatch state (new, or rebuilt from Postgres). */
-export interface EnqueueItem {
-  task: NewTask;
-  /** Attempts already made (0 for a new task). */
-  attempt: number;
-  /** Not before this time (ms); 0 = now. */
-  dueMs: number;
-}
+import type { EnqueueItem, LeaseAllocation, QueueLimits, LeaseResult, LeaseEnd, CompletionInput, CancelOutcome, TaskRef, Promoted, ProbeFinding } from "./dispatch-records.js";
 
-/** Which sessions want how many tasks of a queue. */
-export interface LeaseAllocation {
-  sessionId: string;
-  workerId: string;
-  count: number;
-  /**
-   * Random prefix of the lease tokens this allocation's tasks get (`<prefix>.<k>`), fresh for
-   * each allocation so that no session can tell another's tokens from its own.
-   */
-  tokenPrefix: string;
-}
-
-/** A task leased to a session by {@link QueueStore.lease}. */
-export interface LeasedRecord {
-  sessionId: string;
-  queue: string;
-  id: string;
-  leaseToken: string;
-  attempt: number;
-  deadlineMs: number;
-  type: string;
-  payloadFormat: number;
-  payload: Buffer;
-  maxAttempts: number;
-  timeoutMs: number;
-  labels: Record<string, string>;
-  createdMs: number;
-}
-
-/** How a lease ended, as the scripts report it. */
-export type LeaseEndHow = "succeeded" | "failed" | "fatal" | "expired" | "timeout" | "lost";
-
-/** New state of a task whose lease ended. */
-export interface LeaseEnd {
-  id: string;
-  state: "SUCCEEDED" | "FAILED" | "QUEUED" | "DEAD" | "CANCELLED";
-  attempt: number;
-  workerId: string;
-  startedMs: number;
-  /** For FAILED: when the retry is due (ms). */
-  dueMs: number;
-  how: LeaseEndHow;
-  queue: string;
-  /** Session that held the lease. */
-  sessionId: string;
-  /** The lease that ended. */
-  leaseToken: string;
-}
-
-/** A result to fence and record. */
-export interface CompletionInput {
-  id: string;
-  /**
-   * The task's queue, as the reporting session's lease record has it; "" when the session
-   * holds no lease on the task (the result is stale without asking Redis).
-   */
-  queue: string;
-  /** The session (stream) that reported it: only the one holding the lease counts. */
-  sessionId: string;
-  leaseToken: string;
-  how: "succeeded" | "failed" | "fatal";
-}
-
-/** Outcome of {@link QueueStore.cancel}. */
-export type CancelOutcome =
-  | { kind: "removed" }
-  | { kind: "absent" }
-  | { kind: "finished" }
-  | { kind: "running"; sessionId: string; leaseToken: string };
-
-/** A task Postgres says is unfinished, for {@link QueueStore.inspect}. */
-export interface TaskRef {
-  id: string;
-  queue: string;
-}
-
-/** A task moved from the delayed set to its ready queue. */
-export interface Promoted {
-  id: string;
-  queue: string;
-  attempt: number;
-  previous: "scheduled" | "failed";
-}
-
-/** What recovery must do about one unfinished task (see probe.lua). */
-export interface ProbeFinding {
-  id: string;
-  kind: "absent" | "lost" | "cancelled" | "expired";
-  /** The attempt count Redis had (0 when absent). */
-  attempt: number;
-}
+/** The records the store takes and returns, declared in dispatch-records.ts. */
+export type { EnqueueItem, LeaseAllocation, QueueLimits, LeaseResult, LeasedRecord, LeaseEndHow, LeaseEnd, CompletionInput, CancelOutcome, TaskRef, Promoted, ProbeFinding } from "./dispatch-records.js";
 
 /** Options for {@link QueueStore}. */
 export interface QueueStoreOptions {
@@ -177,6 +81,7 @@ export class QueueStore {
           for (const { task, attempt, dueMs } of byQueue.get(queue)!) {
             args.push(
               task.id,
+              task.type,
               String(readyScore(task.priority, task.createdMs)),
               enqueueExtras(task, attempt, dueMs),
               encodeTaskDescriptor(task),
@@ -198,17 +103,19 @@ export class QueueStore {
   }
 
   /**
-   * Leases ready tasks of `queue` to the given sessions, dealt in rotation in allocation order
-   * (see lease.lua). Tasks found past their start deadline are expired instead and returned
-   * in `expired`.
+   * Leases ready tasks of `queue` to the given sessions, dealt in rotation in allocation order,
+   * each task to a session that takes its type (see lease.lua). Tasks found past their start
+   * deadline are expired instead and returned in `expired`. `limits` (see lease.lua) bound
+   * the queue's RUNNING tasks and its starts per period, across every server.
    */
-  async lease(queue: string, allocations: LeaseAllocation[], leaseMs: number): Promise<{ leased: LeasedRecord[]; expired: string[] }> {
+  async lease(queue: string, allocations: LeaseAllocation[], leaseMs: number, limits?: QueueLimits): Promise<LeaseResult> {
     const qk = this.keys.queue(queue);
-    const keys = [...qk.scriptKeys];
-    const args: Array<string | number> = [qk.tagged, this.now(), leaseMs];
+    const keys = [...qk.scriptKeys, qk.rate];
+    const rate = limits?.rateLimit;
+    const args: Array<string | number> = [qk.tagged, this.now(), leaseMs, limits?.maxConcurrency ?? 0, rate ? rate.limit : 0, rate ? rate.periodMs : 0];
     for (const a of allocations) {
       keys.push(qk.session(a.sessionId));
-      args.push(a.sessionId, a.workerId, a.count, a.tokenPrefix);
+      args.push(a.sessionId, a.workerId, a.count, a.tokenPrefix, a.taskTypes?.join(" ") ?? "");
     }
     const reply = (await this.run("lease", keys, args, true)) as Array<Buffer | number>;
     return parseLeaseReply(reply, queue, allocations);
@@ -237,10 +144,11 @@ export class QueueStore {
 
   /**
    * Fences and records results. `null` marks a stale result (nothing changed): its lease is
-   * not current, or another session holds it.
+   * not current, or another session holds it; `"held"` a stale result whose session still
+   * holds the task's current lease (only the token was wrong).
    */
-  async complete(inputs: CompletionInput[]): Promise<Array<LeaseEnd | null>> {
-    const ends = new Array<LeaseEnd | null>(inputs.length).fill(null);
+  async complete(inputs: CompletionInput[]): Promise<Array<LeaseEnd | null | "held">> {
+    const ends = new Array<LeaseEnd | null | "held">(inputs.length).fill(null);
     const byQueue = groupBy(
       inputs.map((input, at) => ({ input, at })).filter((c) => c.input.queue !== ""),
       (c) => c.input.queue,

@@ -1,11 +1,13 @@
-import type { CompletionInput, LeaseAllocation, LeasedRecord, LeaseEnd, LeaseEndHow } from "./queue-store.js";
+import type { CompletionInput, LeaseAllocation, LeasedRecord, LeaseEnd, LeaseEndHow, LeaseResult } from "./queue-store.js";
 import { decodeTaskDescriptor } from "./task-descriptor.js";
 
 /** Values end_lease (lib.lua) appends per ended lease. */
 const LEASE_END_VALUES = 7;
 
 /**
- * Reads lease.lua's flat reply: the leased and expired counts, then six values per leased task
+ * Reads lease.lua's flat reply: the leased and expired counts, the ready and limited flags,
+ * the ms until the rate limit's next token (-1: not rate-limited),
+ * then six values per leased task
  * (session index, id, attempt, deadline, descriptor, payload), then the expired ids. Lease
  * tokens are not in the reply: the k-th task leased to an allocation has the token
  * `<its tokenPrefix>.<k>`.
@@ -14,11 +16,11 @@ export function parseLeaseReply(
   reply: Array<Buffer | number>,
   queue: string,
   allocations: LeaseAllocation[],
-): { leased: LeasedRecord[]; expired: string[] } {
+): LeaseResult {
   const leasedCount = reply[0] as number;
   const leased: LeasedRecord[] = new Array(leasedCount);
   const dealt = new Array<number>(allocations.length).fill(0);
-  let at = 2;
+  let at = 5;
   for (let i = 0; i < leasedCount; i++, at += 6) {
     const s = (reply[at] as number) - 1;
     const allocation = allocations[s]!;
@@ -43,16 +45,19 @@ export function parseLeaseReply(
   }
   const expired: string[] = [];
   for (; at < reply.length; at++) expired.push((reply[at] as Buffer).toString());
-  return { leased, expired };
+  return { leased, expired, ready: reply[2] === 1, limited: reply[3] === 1, nextTokenMs: reply[4] as number < 0 ? null : (reply[4] as number) };
 }
 
-/** Reads complete.lua's flat reply: per input, 'STALE' (null here) or the end_lease values. */
-export function parseCompleteReply(reply: unknown[], inputs: CompletionInput[]): Array<LeaseEnd | null> {
-  const ends: Array<LeaseEnd | null> = [];
+/**
+ * Reads complete.lua's flat reply: per input, 'STALE' (null here), 'HELD' (stale, the lease
+ * still the session's) or the end_lease values.
+ */
+export function parseCompleteReply(reply: unknown[], inputs: CompletionInput[]): Array<LeaseEnd | null | "held"> {
+  const ends: Array<LeaseEnd | null | "held"> = [];
   let at = 0;
   for (const input of inputs) {
-    if (reply[at] === "STALE") {
-      ends.push(null);
+    if (reply[at] === "STALE" || reply[at] === "HELD") {
+      ends.push(reply[at] === "HELD" ? "held" : null);
       at += 1;
     } else {
       ends.push(leaseEndAt(reply, at, input.id, input.how, input.leaseToken));

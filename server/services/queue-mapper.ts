@@ -35,6 +35,8 @@ export function queueInfoOf(item: QueueOverviewItem, nowMs: number): QueueInfo {
       deadRetention: durationFromMs(settings.deadRetentionMs),
       defaultPriority: settings.defaultPriority,
       defaultTimeout: settings.defaultTimeoutMs === null ? undefined : durationFromMs(settings.defaultTimeoutMs),
+      maxConcurrency: settings.maxConcurrency,
+      rateLimit: settings.rateLimit ? { limit: settings.rateLimit.limit, period: durationFromMs(settings.rateLimit.periodMs) } : undefined,
     },
   });
 }

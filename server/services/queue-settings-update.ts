@@ -20,8 +20,11 @@ const MAX_RETENTION_MS = 3650 * DAY_MS;
 /** How one settable field is read from the request: undefined means "clear it". */
 interface SettableField {
   key: keyof StoredQueueSettings;
+  /** More stored settings the field sets and clears with `key` (a rate limit is two). */
+  alsoKeys?: ReadonlyArray<keyof StoredQueueSettings>;
   isSet: (s: QueueSettings) => boolean;
-  read: (s: QueueSettings, field: string) => number | undefined;
+  /** The value of `key`; with `alsoKeys`, every stored setting the field sets. */
+  read: (s: QueueSettings, field: string) => number | StoredQueueSettings | undefined;
 }
 
 function integerIn(value: number, min: number, max: number, field: string): number {
@@ -74,7 +77,38 @@ const SETTABLE: Readonly<Record<string, SettableField>> = {
   // Retentions: unset goes back to the server's; an explicit 0s keeps the queue's tasks forever.
   finished_retention: durationField("finishedRetentionMs", "finishedRetention", 0, MAX_RETENTION_MS, "0s and 3650 days"),
   dead_retention: durationField("deadRetentionMs", "deadRetention", 0, MAX_RETENTION_MS, "0s and 3650 days"),
+  max_concurrency: {
+    key: "maxConcurrency",
+    isSet: (s) => s.maxConcurrency !== 0,
+    read: (s, f) => (s.maxConcurrency === 0 ? undefined : integerIn(s.maxConcurrency, 1, MAX_CONCURRENCY_LIMIT, f)),
+  },
+  rate_limit: {
+    key: "rateLimit",
+    alsoKeys: ["ratePeriodMs"],
+    isSet: (s) => s.rateLimit !== undefined,
+    read: (s, f) => rateLimitOf(s, f),
+  },
 };
+
+/** Largest queue concurrency limit accepted. */
+const MAX_CONCURRENCY_LIMIT = 1_000_000;
+
+/** Most task starts per second a rate limit may allow. */
+const MAX_RATE_PER_SECOND = 1_000_000;
+
+/** Reads a rate limit: unset clears it; `limit` 1.., `period` 1ms-24h, at most 1e6 per second. */
+function rateLimitOf(s: QueueSettings, field: string): StoredQueueSettings | undefined {
+  const r = s.rateLimit;
+  if (!r) return undefined;
+  if (r.limit < 1) throw new InvalidArgumentError(`${field}.limit`, `must be at least 1, got ${r.limit}`);
+  if (!r.period) throw new InvalidArgumentError(`${field}.period`, "is required");
+  const periodMs = checkedMsOfDuration(r.period, `${field}.period`);
+  if (periodMs < 1 || periodMs > DAY_MS) throw new InvalidArgumentError(`${field}.period`, "must be between 1ms and 24h");
+  if ((r.limit * 1000) / periodMs > MAX_RATE_PER_SECOND) {
+    throw new InvalidArgumentError(field, `allows ${Math.round((r.limit * 1000) / periodMs)} starts per second, more than ${MAX_RATE_PER_SECOND}`);
+  }
+  return { rateLimit: r.limit, ratePeriodMs: periodMs };
+}
 
 /**
  * Reads an UpdateQueue request's settings and update_mask (AIP-134): the paths named (or
@@ -99,8 +133,9 @@ export function queueSettingsUpdateOf(settings: QueueSettings | undefined, mask:
       throw new InvalidArgumentError(`update_mask.paths[${i}]`, `"${path.slice(0, 60)}" ${problem}`);
     }
     const value = field.read(given, `settings.${path}`);
-    if (value === undefined) update.clear.push(field.key);
-    else update.set[field.key] = value;
+    if (value === undefined) update.clear.push(field.key, ...(field.alsoKeys ?? []));
+    else if (typeof value === "number") update.set[field.key] = value;
+    else Object.assign(update.set, value);
   }
   return update;
 }

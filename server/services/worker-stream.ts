@@ -23,7 +23,7 @@ import { acksResponses, assignmentResponses, type AckEntry } from "./worker-resp
 import { describeHello, type HelloDescription } from "./hello-description.js";
 import { describeStreamEnd } from "./stream-end.js";
 import { durationFromMs } from "./proto-time.js";
-import { checkQueueName } from "./submit-validation.js";
+import { checkQueueName, checkTypeName } from "./submit-validation.js";
 import { InvalidArgumentError } from "../errors.js";
 import { toStorableText, unstorableTextProblem } from "../db/storable-text.js";
 import type { AbandonCall } from "../transport/call-abandon.js";
@@ -77,6 +77,9 @@ export interface SessionEvents {
   closed(sessionId: string): void;
 }
 
+/** Most task types a hello may name. */
+const MAX_TASK_TYPES = 256;
+
 /** Why a stream ended whose requests simply ended. */
 const WORKER_ENDED_IT = "the worker ended it (half-close, cancel or lost connection)";
 
@@ -94,6 +97,7 @@ export class WorkerStream implements DispatchSession {
   readonly id = randomToken(12);
   workerId = "";
   queues: string[] = [];
+  taskTypes: string[] = [];
   credits = 0;
   capacity = 0;
   readonly held = new Map<string, HeldLease>();
@@ -288,12 +292,21 @@ export class WorkerStream implements DispatchSession {
         throw new ConnectError((error as Error).message, Code.InvalidArgument);
       }
     });
+    if (hello.taskTypes.length > MAX_TASK_TYPES) throw invalid("task_types", `at most ${MAX_TASK_TYPES} types, got ${hello.taskTypes.length}`);
+    hello.taskTypes.forEach((t, i) => {
+      try {
+        checkTypeName(t, `hello.task_types[${i}]`);
+      } catch (error) {
+        throw new ConnectError((error as Error).message, Code.InvalidArgument);
+      }
+    });
     const maxCapacity = this.deps.maxWorkerCapacity;
     if (!Number.isInteger(hello.capacity) || hello.capacity < 1 || hello.capacity > maxCapacity) {
       throw invalid("capacity", `must be between 1 and ${maxCapacity}, got ${hello.capacity}`);
     }
     this.workerId = hello.workerId;
     this.queues = [...new Set(hello.queues)];
+    this.taskTypes = [...new Set(hello.taskTypes)];
     this.capacity = hello.capacity;
     this.description = describeHello(hello);
     this.connectedAt = Date.now();

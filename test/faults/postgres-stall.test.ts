@@ -66,7 +66,7 @@ describe("Postgres frozen (SIGSTOP) while a worker runs tasks, then the worker k
       const now = await states();
       running = now.filter((st) => st === "running").length;
       held = running + now.filter((st) => st === "done").length;
-      waiting = await redis.zcard(new DispatchKeys(stack.redisPrefix).queue(queue).ready);
+      waiting = await redis.zcard(new DispatchKeys(stack.redisPrefix).queue(queue).ready("echo"));
     } finally {
       redis.disconnect();
     }

@@ -32,7 +32,7 @@ export async function describeUnfinished(
       const contents = await readTaskKey(redis, p, task.queue, task.id);
       const qk = new DispatchKeys(p).queue(task.queue);
       const [ready, delayed, lease] = await Promise.all([
-        redis.zscore(qk.ready, task.id),
+        redis.zscore(qk.ready(task.type), task.id),
         redis.zscore(qk.delayed, task.id),
         redis.zscore(qk.leases, task.id),
       ]);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskqueue/v1/queue_service.proto.
  */
 export const file_taskqueue_v1_queue_service: GenFile = /*@__PURE__*/
-  fileDesc("CiB0YXNrcXVldWUvdjEvcXVldWVfc2VydmljZS5wcm90bxIMdGFza3F1ZXVlLnYxIuQCCglRdWV1ZUluZm8SDAoEbmFtZRgBIAEoCRIOCgZwYXVzZWQYAiABKAgSFAoMcGF1c2VfcmVhc29uGAMgASgJEi8KC3BhdXNlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgZjb3VudHMYBSABKAsyHS50YXNrcXVldWUudjEuUXVldWVUYXNrQ291bnRzEjEKCnRocm91Z2hwdXQYBiABKAsyHS50YXNrcXVldWUudjEuUXVldWVUaHJvdWdocHV0EjQKEW9sZGVzdF9xdWV1ZWRfYWdlGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEisKB3dvcmtlcnMYCCABKAsyGi50YXNrcXVldWUudjEuUXVldWVXb3JrZXJzEi0KCHNldHRpbmdzGAkgASgLMhsudGFza3F1ZXVlLnYxLlF1ZXVlU2V0dGluZ3MiUwoPUXVldWVUYXNrQ291bnRzEg4KBnF1ZXVlZBgBIAEoAxIRCglzY2hlZHVsZWQYAiABKAMSDwoHcnVubmluZxgDIAEoAxIMCgRkZWFkGAQgASgDIqsBCg9RdWV1ZVRocm91Z2hwdXQSMQoHbGFzdF8xbRgBIAEoCzIgLnRhc2txdWV1ZS52MS5RdWV1ZU91dGNvbWVDb3VudHMSMQoHbGFzdF81bRgCIAEoCzIgLnRhc2txdWV1ZS52MS5RdWV1ZU91dGNvbWVDb3VudHMSMgoIbGFzdF8xNW0YAyABKAsyIC50YXNrcXVldWUudjEuUXVldWVPdXRjb21lQ291bnRzIkoKElF1ZXVlT3V0Y29tZUNvdW50cxIRCglzdWNjZWVkZWQYASABKAMSDgoGZmFpbGVkGAIgASgDEhEKCWNhbmNlbGxlZBgDIAEoAyJGCgxRdWV1ZVdvcmtlcnMSEQoJY29ubmVjdGVkGAEgASgFEhAKCGNhcGFjaXR5GAIgASgFEhEKCWluX2ZsaWdodBgDIAEoBSLdAgoNUXVldWVTZXR0aW5ncxIUCgxtYXhfYXR0ZW1wdHMYASABKAUSMgoPaW5pdGlhbF9iYWNrb2ZmGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhoKEmJhY2tvZmZfbXVsdGlwbGllchgEIAEoARI1ChJmaW5pc2hlZF9yZXRlbnRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOZGVhZF9yZXRlbnRpb24YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQZGVmYXVsdF9wcmlvcml0eRgHIAEoBRIyCg9kZWZhdWx0X3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iOgoRTGlzdFF1ZXVlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVgoSTGlzdFF1ZXVlc1Jlc3BvbnNlEicKBnF1ZXVlcxgBIAMoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIh8KD0dldFF1ZXVlUmVxdWVzdBIMCgRuYW1lGAEgASgJIjoKEEdldFF1ZXVlUmVzcG9uc2USJgoFcXVldWUYASABKAsyFy50YXNrcXVldWUudjEuUXVldWVJbmZvIjEKEVBhdXNlUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIjwKElBhdXNlUXVldWVSZXNwb25zZRImCgVxdWV1ZRgBIAEoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8iIgoSUmVzdW1lUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkiPQoTUmVzdW1lUXVldWVSZXNwb25zZRImCgVxdWV1ZRgBIAEoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8iggEKElVwZGF0ZVF1ZXVlUmVxdWVzdBIMCgRuYW1lGAEgASgJEi0KCHNldHRpbmdzGAIgASgLMhsudGFza3F1ZXVlLnYxLlF1ZXVlU2V0dGluZ3MSLwoLdXBkYXRlX21hc2sYAyABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIj0KE1VwZGF0ZVF1ZXVlUmVzcG9uc2USJgoFcXVldWUYASABKAsyFy50YXNrcXVldWUudjEuUXVldWVJbmZvMqMDCgxRdWV1ZVNlcnZpY2USTwoKTGlzdFF1ZXVlcxIfLnRhc2txdWV1ZS52MS5MaXN0UXVldWVzUmVxdWVzdBogLnRhc2txdWV1ZS52MS5MaXN0UXVldWVzUmVzcG9uc2USSQoIR2V0UXVldWUSHS50YXNrcXVldWUudjEuR2V0UXVldWVSZXF1ZXN0Gh4udGFza3F1ZXVlLnYxLkdldFF1ZXVlUmVzcG9uc2USTwoKUGF1c2VRdWV1ZRIfLnRhc2txdWV1ZS52MS5QYXVzZVF1ZXVlUmVxdWVzdBogLnRhc2txdWV1ZS52MS5QYXVzZVF1ZXVlUmVzcG9uc2USUgoLUmVzdW1lUXVldWUSIC50YXNrcXVldWUudjEuUmVzdW1lUXVldWVSZXF1ZXN0GiEudGFza3F1ZXVlLnYxLlJlc3VtZVF1ZXVlUmVzcG9uc2USUgoLVXBkYXRlUXVldWUSIC50YXNrcXVldWUudjEuVXBkYXRlUXVldWVSZXF1ZXN0GiEudGFza3F1ZXVlLnYxLlVwZGF0ZVF1ZXVlUmVzcG9uc2VCSFpGZ2l0aHViLmNvbS90YXNrcXVldWUvdGFza3F1ZXVlL2NsaWVudHMvZ28vZ2VuL3Rhc2txdWV1ZS92MTt0YXNrcXVldWV2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("CiB0YXNrcXVldWUvdjEvcXVldWVfc2VydmljZS5wcm90bxIMdGFza3F1ZXVlLnYxIuQCCglRdWV1ZUluZm8SDAoEbmFtZRgBIAEoCRIOCgZwYXVzZWQYAiABKAgSFAoMcGF1c2VfcmVhc29uGAMgASgJEi8KC3BhdXNlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgZjb3VudHMYBSABKAsyHS50YXNrcXVldWUudjEuUXVldWVUYXNrQ291bnRzEjEKCnRocm91Z2hwdXQYBiABKAsyHS50YXNrcXVldWUudjEuUXVldWVUaHJvdWdocHV0EjQKEW9sZGVzdF9xdWV1ZWRfYWdlGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEisKB3dvcmtlcnMYCCABKAsyGi50YXNrcXVldWUudjEuUXVldWVXb3JrZXJzEi0KCHNldHRpbmdzGAkgASgLMhsudGFza3F1ZXVlLnYxLlF1ZXVlU2V0dGluZ3MiUwoPUXVldWVUYXNrQ291bnRzEg4KBnF1ZXVlZBgBIAEoAxIRCglzY2hlZHVsZWQYAiABKAMSDwoHcnVubmluZxgDIAEoAxIMCgRkZWFkGAQgASgDIqsBCg9RdWV1ZVRocm91Z2hwdXQSMQoHbGFzdF8xbRgBIAEoCzIgLnRhc2txdWV1ZS52MS5RdWV1ZU91dGNvbWVDb3VudHMSMQoHbGFzdF81bRgCIAEoCzIgLnRhc2txdWV1ZS52MS5RdWV1ZU91dGNvbWVDb3VudHMSMgoIbGFzdF8xNW0YAyABKAsyIC50YXNrcXVldWUudjEuUXVldWVPdXRjb21lQ291bnRzIkoKElF1ZXVlT3V0Y29tZUNvdW50cxIRCglzdWNjZWVkZWQYASABKAMSDgoGZmFpbGVkGAIgASgDEhEKCWNhbmNlbGxlZBgDIAEoAyJGCgxRdWV1ZVdvcmtlcnMSEQoJY29ubmVjdGVkGAEgASgFEhAKCGNhcGFjaXR5GAIgASgFEhEKCWluX2ZsaWdodBgDIAEoBSKjAwoNUXVldWVTZXR0aW5ncxIUCgxtYXhfYXR0ZW1wdHMYASABKAUSMgoPaW5pdGlhbF9iYWNrb2ZmGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhoKEmJhY2tvZmZfbXVsdGlwbGllchgEIAEoARI1ChJmaW5pc2hlZF9yZXRlbnRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOZGVhZF9yZXRlbnRpb24YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQZGVmYXVsdF9wcmlvcml0eRgHIAEoBRIyCg9kZWZhdWx0X3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPbWF4X2NvbmN1cnJlbmN5GAkgASgNEisKCnJhdGVfbGltaXQYCiABKAsyFy50YXNrcXVldWUudjEuUmF0ZUxpbWl0IkUKCVJhdGVMaW1pdBINCgVsaW1pdBgBIAEoDRIpCgZwZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iOgoRTGlzdFF1ZXVlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVgoSTGlzdFF1ZXVlc1Jlc3BvbnNlEicKBnF1ZXVlcxgBIAMoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIh8KD0dldFF1ZXVlUmVxdWVzdBIMCgRuYW1lGAEgASgJIjoKEEdldFF1ZXVlUmVzcG9uc2USJgoFcXVldWUYASABKAsyFy50YXNrcXVldWUudjEuUXVldWVJbmZvIjEKEVBhdXNlUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIjwKElBhdXNlUXVldWVSZXNwb25zZRImCgVxdWV1ZRgBIAEoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8iIgoSUmVzdW1lUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkiPQoTUmVzdW1lUXVldWVSZXNwb25zZRImCgVxdWV1ZRgBIAEoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8iggEKElVwZGF0ZVF1ZXVlUmVxdWVzdBIMCgRuYW1lGAEgASgJEi0KCHNldHRpbmdzGAIgASgLMhsudGFza3F1ZXVlLnYxLlF1ZXVlU2V0dGluZ3MSLwoLdXBkYXRlX21hc2sYAyABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIj0KE1VwZGF0ZVF1ZXVlUmVzcG9uc2USJgoFcXVldWUYASABKAsyFy50YXNrcXVldWUudjEuUXVldWVJbmZvMqMDCgxRdWV1ZVNlcnZpY2USTwoKTGlzdFF1ZXVlcxIfLnRhc2txdWV1ZS52MS5MaXN0UXVldWVzUmVxdWVzdBogLnRhc2txdWV1ZS52MS5MaXN0UXVldWVzUmVzcG9uc2USSQoIR2V0UXVldWUSHS50YXNrcXVldWUudjEuR2V0UXVldWVSZXF1ZXN0Gh4udGFza3F1ZXVlLnYxLkdldFF1ZXVlUmVzcG9uc2USTwoKUGF1c2VRdWV1ZRIfLnRhc2txdWV1ZS52MS5QYXVzZVF1ZXVlUmVxdWVzdBogLnRhc2txdWV1ZS52MS5QYXVzZVF1ZXVlUmVzcG9uc2USUgoLUmVzdW1lUXVldWUSIC50YXNrcXVldWUudjEuUmVzdW1lUXVldWVSZXF1ZXN0GiEudGFza3F1ZXVlLnYxLlJlc3VtZVF1ZXVlUmVzcG9uc2USUgoLVXBkYXRlUXVldWUSIC50YXNrcXVldWUudjEuVXBkYXRlUXVldWVSZXF1ZXN0GiEudGFza3F1ZXVlLnYxLlVwZGF0ZVF1ZXVlUmVzcG9uc2VCSFpGZ2l0aHViLmNvbS90YXNrcXVldWUvdGFza3F1ZXVlL2NsaWVudHMvZ28vZ2VuL3Rhc2txdWV1ZS92MTt0YXNrcXVldWV2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * QueueInfo describes one queue: its state, its task counts and how it is served.
@@ -304,6 +304,25 @@ export type QueueSettings = Message<"taskqueue.v1.QueueSettings"> & {
    * @generated from field: google.protobuf.Duration default_timeout = 8;
    */
   defaultTimeout?: Duration;
+
+  /**
+   * Most tasks of the queue RUNNING at once, across every worker and server (1-1000000);
+   * 0: unlimited. Checked by the lease script against the queue's running count in Redis,
+   * atomically with each lease.
+   *
+   * @generated from field: uint32 max_concurrency = 9;
+   */
+  maxConcurrency: number;
+
+  /**
+   * Most task starts (leases) per period, across every server; unset: unlimited. A token
+   * bucket in Redis, checked atomically with each lease: `limit` tokens per `period`, holding
+   * at most a tenth of `limit` (at least 1) at once, so any window of one period sees at most
+   * `limit` starts plus that burst.
+   *
+   * @generated from field: taskqueue.v1.RateLimit rate_limit = 10;
+   */
+  rateLimit?: RateLimit;
 };
 
 /**
@@ -312,6 +331,34 @@ export type QueueSettings = Message<"taskqueue.v1.QueueSettings"> & {
  */
 export const QueueSettingsSchema: GenMessage<QueueSettings> = /*@__PURE__*/
   messageDesc(file_taskqueue_v1_queue_service, 5);
+
+/**
+ * RateLimit caps how many tasks of a queue start per period.
+ *
+ * @generated from message taskqueue.v1.RateLimit
+ */
+export type RateLimit = Message<"taskqueue.v1.RateLimit"> & {
+  /**
+   * Starts per period, at least 1; at most 1,000,000 per second.
+   *
+   * @generated from field: uint32 limit = 1;
+   */
+  limit: number;
+
+  /**
+   * The period: 1ms to 24h.
+   *
+   * @generated from field: google.protobuf.Duration period = 2;
+   */
+  period?: Duration;
+};
+
+/**
+ * Describes the message taskqueue.v1.RateLimit.
+ * Use `create(RateLimitSchema)` to create a new message.
+ */
+export const RateLimitSchema: GenMessage<RateLimit> = /*@__PURE__*/
+  messageDesc(file_taskqueue_v1_queue_service, 6);
 
 /**
  * ListQueuesRequest pages the queues.
@@ -339,7 +386,7 @@ export type ListQueuesRequest = Message<"taskqueue.v1.ListQueuesRequest"> & {
  * Use `create(ListQueuesRequestSchema)` to create a new message.
  */
 export const ListQueuesRequestSchema: GenMessage<ListQueuesRequest> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 6);
+  messageDesc(file_taskqueue_v1_queue_service, 7);
 
 /**
  * ListQueuesResponse is one page of queues.
@@ -367,7 +414,7 @@ export type ListQueuesResponse = Message<"taskqueue.v1.ListQueuesResponse"> & {
  * Use `create(ListQueuesResponseSchema)` to create a new message.
  */
 export const ListQueuesResponseSchema: GenMessage<ListQueuesResponse> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 7);
+  messageDesc(file_taskqueue_v1_queue_service, 8);
 
 /**
  * GetQueueRequest names one queue.
@@ -388,7 +435,7 @@ export type GetQueueRequest = Message<"taskqueue.v1.GetQueueRequest"> & {
  * Use `create(GetQueueRequestSchema)` to create a new message.
  */
 export const GetQueueRequestSchema: GenMessage<GetQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 8);
+  messageDesc(file_taskqueue_v1_queue_service, 9);
 
 /**
  * GetQueueResponse holds the queue.
@@ -409,7 +456,7 @@ export type GetQueueResponse = Message<"taskqueue.v1.GetQueueResponse"> & {
  * Use `create(GetQueueResponseSchema)` to create a new message.
  */
 export const GetQueueResponseSchema: GenMessage<GetQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 9);
+  messageDesc(file_taskqueue_v1_queue_service, 10);
 
 /**
  * PauseQueueRequest names the queue to pause.
@@ -438,7 +485,7 @@ export type PauseQueueRequest = Message<"taskqueue.v1.PauseQueueRequest"> & {
  * Use `create(PauseQueueRequestSchema)` to create a new message.
  */
 export const PauseQueueRequestSchema: GenMessage<PauseQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 10);
+  messageDesc(file_taskqueue_v1_queue_service, 11);
 
 /**
  * PauseQueueResponse holds the queue as paused.
@@ -459,7 +506,7 @@ export type PauseQueueResponse = Message<"taskqueue.v1.PauseQueueResponse"> & {
  * Use `create(PauseQueueResponseSchema)` to create a new message.
  */
 export const PauseQueueResponseSchema: GenMessage<PauseQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 11);
+  messageDesc(file_taskqueue_v1_queue_service, 12);
 
 /**
  * ResumeQueueRequest names the queue to resume.
@@ -480,7 +527,7 @@ export type ResumeQueueRequest = Message<"taskqueue.v1.ResumeQueueRequest"> & {
  * Use `create(ResumeQueueRequestSchema)` to create a new message.
  */
 export const ResumeQueueRequestSchema: GenMessage<ResumeQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 12);
+  messageDesc(file_taskqueue_v1_queue_service, 13);
 
 /**
  * ResumeQueueResponse holds the queue as resumed.
@@ -501,7 +548,7 @@ export type ResumeQueueResponse = Message<"taskqueue.v1.ResumeQueueResponse"> & 
  * Use `create(ResumeQueueResponseSchema)` to create a new message.
  */
 export const ResumeQueueResponseSchema: GenMessage<ResumeQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 13);
+  messageDesc(file_taskqueue_v1_queue_service, 14);
 
 /**
  * UpdateQueueRequest stores some of a queue's settings.
@@ -539,7 +586,7 @@ export type UpdateQueueRequest = Message<"taskqueue.v1.UpdateQueueRequest"> & {
  * Use `create(UpdateQueueRequestSchema)` to create a new message.
  */
 export const UpdateQueueRequestSchema: GenMessage<UpdateQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 14);
+  messageDesc(file_taskqueue_v1_queue_service, 15);
 
 /**
  * UpdateQueueResponse holds the queue with its new settings.
@@ -560,7 +607,7 @@ export type UpdateQueueResponse = Message<"taskqueue.v1.UpdateQueueResponse"> & 
  * Use `create(UpdateQueueResponseSchema)` to create a new message.
  */
 export const UpdateQueueResponseSchema: GenMessage<UpdateQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 15);
+  messageDesc(file_taskqueue_v1_queue_service, 16);
 
 /**
  * QueueService shows the queues and controls their dispatch: how many tasks each holds in

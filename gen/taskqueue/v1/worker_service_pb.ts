@@ -106,8 +106,10 @@ export type WorkerHello = Message<"taskqueue.v1.WorkerHello"> & {
   queues: string[];
 
   /**
-   * Task types the worker handles, for logs only: the server does not route by type, and a
-   * stream receives every task of its queues whatever it lists here.
+   * Task types the worker handles: the stream is leased only tasks of these types (priority
+   * order, then age, across them); empty: every type. Each a valid task type (1-128
+   * characters of letters, digits and . _ : / -), at most 256, else INVALID_ARGUMENT. A task
+   * whose type no connected worker takes waits QUEUED.
    *
    * @generated from field: repeated string task_types = 3;
    */

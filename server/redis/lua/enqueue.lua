@@ -3,8 +3,8 @@
 -- KEYS[1..6] the queue's keys (see lib.lua).
 -- ARGV[1] the queue's key prefix, ARGV[2] now, ARGV[3] '1' to replace a finished task's hash
 -- (re-drive), else '0', ARGV[4] the queue's name (stored in each task hash),
--- then 5 fields per task:
---   id, ready_score, extras, descriptor (see lib.lua), payload
+-- then 6 fields per task:
+--   id, type, ready_score, extras, descriptor (see lib.lua), payload
 -- where extras is '' for a task with nothing below to set (the usual case), else
 -- 'due_ms:attempt:start_deadline_ms:timeout_ms' with '0' for none.
 -- The server adds the queue to the queue registry ({<prefix>}:queues) itself, before this call.
@@ -12,10 +12,11 @@
 local added = 0
 local replace_finished = ARGV[3] == '1'
 local q = ARGV[4]
-local ready = {}
+local ready_by_type = {}
+local readied = 0
 local delayed = {}
 local start_deadlines = {}
-for i = 5, #ARGV, 5 do
+for i = 5, #ARGV, 6 do
   local id = ARGV[i]
   local k = task_key(id)
   if replace_finished then
@@ -23,14 +24,15 @@ for i = 5, #ARGV, 5 do
     if st == 'done' or st == 'cancelled' or st == 'expired' then redis.call('DEL', k) end
   end
   if redis.call('EXISTS', k) == 0 then
-    local score, extras = ARGV[i + 1], ARGV[i + 2]
+    local ty, score, extras = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
     if extras == '' then
-      redis.call('HSET', k, 'st', 'queued', 'a', '0', 'q', q, 'sc', score, 'd', ARGV[i + 3], 'p', ARGV[i + 4])
-      ready[#ready + 1] = score
-      ready[#ready + 1] = id
+      redis.call('HSET', k, 'st', 'queued', 'a', '0', 'q', q, 'ty', ty, 'sc', score, 'd', ARGV[i + 4], 'p', ARGV[i + 5])
+      push_to(ready_by_type, ty, score)
+      push_to(ready_by_type, ty, id)
+      readied = readied + 1
     else
       local due_s, attempt, start_deadline_s, timeout_s = string.match(extras, '^([^:]*):([^:]*):([^:]*):([^:]*)$')
-      local fields = { 'st', 'queued', 'a', attempt, 'q', q, 'sc', score, 'd', ARGV[i + 3], 'p', ARGV[i + 4] }
+      local fields = { 'st', 'queued', 'a', attempt, 'q', q, 'ty', ty, 'sc', score, 'd', ARGV[i + 4], 'p', ARGV[i + 5] }
       if tonumber(due_s) > NOW then
         fields[2] = 'scheduled'
         fields[#fields + 1] = 'due'
@@ -39,8 +41,9 @@ for i = 5, #ARGV, 5 do
         delayed[#delayed + 1] = id
         count_state('scheduled', 1)
       else
-        ready[#ready + 1] = score
-        ready[#ready + 1] = id
+        push_to(ready_by_type, ty, score)
+        push_to(ready_by_type, ty, id)
+        readied = readied + 1
       end
       if timeout_s ~= '0' then
         fields[#fields + 1] = 'to'
@@ -57,8 +60,8 @@ for i = 5, #ARGV, 5 do
     added = added + 1
   end
 end
-call_bulk('ZADD', READY_KEY, ready)
+add_ready(ready_by_type)
 call_bulk('ZADD', DELAYED_KEY, delayed)
 call_bulk('ZADD', STARTDL_KEY, start_deadlines)
 flush_counts()
-return { added, #ready > 0 and 1 or 0 }
+return { added, readied > 0 and 1 or 0 }

@@ -2,7 +2,8 @@
 -- Every script works on ONE queue, and every key it touches carries that queue's hash tag, so
 -- that one script call touches one hash slot (Redis Cluster, key-based ACLs). Key names are
 -- built in server/redis/keys.ts. Every script takes:
---   KEYS[1] <Q>ready    ZSET  ready tasks, score (100 - priority) * 1e13 + created_ms (lowest first)
+--   KEYS[1] <Q>types    SET   the task types that have ready tasks (a type may stay a while
+--                             after its last ready task went; lease.lua removes it)
 --   KEYS[2] <Q>delayed  ZSET  SCHEDULED and FAILED (back-off) tasks by due time (ms)
 --   KEYS[3] <Q>leases   ZSET  RUNNING tasks by lease deadline (ms)
 --   KEYS[4] <Q>startdl  ZSET  never-started tasks with a start deadline, by that deadline (ms)
@@ -15,6 +16,9 @@
 --   ARGV[2] now (ms since epoch).
 -- Keys named by data found inside the queue are built from ARGV[1], as BullMQ builds job keys
 -- from its queue prefix: they carry the same hash tag, hence the same slot:
+--   <Q>r:<type>    ZSET  ready tasks of one type, score (100 - priority) * 1e13 + created_ms
+--                        (lowest first); a worker that takes some types only is served from
+--                        those types' sets
 --   <Q>t:<id>      HASH  task dispatch state (fields below)
 --   <Q>s:<session> SET   ids of this queue's tasks leased to one worker session
 --   <Q>m:<minute>  HASH  attempts ended in that minute (ms // 60000): s succeeded, f failed
@@ -22,7 +26,7 @@
 -- Cross-queue keys ({<prefix>}:queues, servers, srv:<id>, node:<id>, layout, epoch) are never
 -- touched by a script: the server reaches them with plain, pipelined commands.
 -- Task hash fields:
---   q queue, sc ready score, a attempts made, st state, p payload,
+--   q queue, ty type, sc ready score, a attempts made, st state, p payload,
 --   d descriptor: the JSON array [type, payload_format, max_attempts, timeout_ms, created_ms,
 --     labels, backoff_initial_ms, backoff_max_ms, backoff_multiplier] (written by the server,
 --     returned as is by lease.lua; read here only when an attempt ends other than by success),
@@ -38,7 +42,7 @@
 local P = ARGV[1]
 local NOW_S = ARGV[2]
 local NOW = tonumber(NOW_S)
-local READY_KEY, DELAYED_KEY, LEASES_KEY, STARTDL_KEY, COUNTS_KEY, PAUSED_KEY = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local TYPES_KEY, DELAYED_KEY, LEASES_KEY, STARTDL_KEY, COUNTS_KEY, PAUSED_KEY = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local TERMINAL_TTL_S = '600'
 local TIMEOUT_GRACE_MS = 2000
 -- Members per variadic call (Lua's unpack is limited to a few thousand values).
@@ -46,6 +50,12 @@ local CHUNK = 4000
 
 local function task_key(id) return P .. 't:' .. id end
 local function session_key(sid) return P .. 's:' .. sid end
+local function ready_key(ty) return P .. 'r:' .. ty end
+-- Puts task `id` (ready score `score`, type `ty`) back among the ready tasks.
+local function make_ready(id, score, ty)
+  redis.call('ZADD', ready_key(ty), score, id)
+  redis.call('SADD', TYPES_KEY, ty)
+end
 local OUTCOMES_KEY = P .. 'm:' .. string.format('%d', math.floor(NOW / 60000))
 local OUTCOMES_TTL_S = '960'
 
@@ -78,6 +88,16 @@ local function call_bulk(cmd, key, items)
   for i = 1, n, CHUNK do
     redis.call(cmd, key, unpack(items, i, math.min(i + CHUNK - 1, n)))
   end
+end
+
+-- Adds ready tasks gathered by type (type -> flat score/id list) to their ready sets.
+local function add_ready(ready_by_type)
+  local types = {}
+  for ty, ready in pairs(ready_by_type) do
+    call_bulk('ZADD', ready_key(ty), ready)
+    types[#types + 1] = ty
+  end
+  call_bulk('SADD', TYPES_KEY, types)
 end
 
 -- Appends `value` to the list stored under `name` in `lists`, creating it.
@@ -180,7 +200,8 @@ local function end_lease(id, f, how, jitter, server_id, out, n)
       else
         state = 'QUEUED'
         redis.call('HSET', k, 'st', 'queued')
-        redis.call('ZADD', READY_KEY, redis.call('HGET', k, 'sc'), id)
+        local r = redis.call('HMGET', k, 'sc', 'ty')
+        make_ready(id, r[1], r[2] or '')
       end
     end
   end

@@ -4,15 +4,15 @@
 -- Returns {next_due_ms or -1, then per promoted task: id, attempt, previous state}
 local out = { -1 }
 local due = redis.call('ZRANGEBYSCORE', DELAYED_KEY, '-inf', NOW, 'LIMIT', 0, tonumber(ARGV[3]))
-local ready = {}
+local ready_by_type = {}
 for _, id in ipairs(due) do
   local k = task_key(id)
-  local f = task_fields(k, { 'st', 'q', 'sc', 'a' })
+  local f = task_fields(k, { 'st', 'q', 'sc', 'a', 'ty' })
   if f[1] == 'scheduled' or f[1] == 'failed' then
     redis.call('HSET', k, 'st', 'queued')
     redis.call('HDEL', k, 'due')
-    ready[#ready + 1] = f[3]
-    ready[#ready + 1] = id
+    push_to(ready_by_type, f[5] or '', f[3])
+    push_to(ready_by_type, f[5] or '', id)
     count_state('scheduled', -1)
     out[#out + 1] = id
     out[#out + 1] = tonumber(f[4]) or 0
@@ -20,7 +20,7 @@ for _, id in ipairs(due) do
   end
 end
 call_bulk('ZREM', DELAYED_KEY, due)
-call_bulk('ZADD', READY_KEY, ready)
+add_ready(ready_by_type)
 flush_counts()
 local first = redis.call('ZRANGE', DELAYED_KEY, 0, 0, 'WITHSCORES')
 if #first > 0 then out[1] = tonumber(first[2]) end

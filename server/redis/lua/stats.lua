@@ -2,29 +2,33 @@
 -- KEYS[1..6] the queue's keys (see lib.lua).
 -- ARGV[1] the queue's key prefix, ARGV[2] now.
 -- Returns an array of 14 numbers:
---   queued (ready zset cardinality), running, scheduled (the counters), oldest queued
+--   queued (the ready sets' cardinalities, over the types), running, scheduled (the counters), oldest queued
 --   created_ms (-1 when none is queued), paused (1 or 0), then s, f, c over the last 1, 5 and
 --   15 minute buckets (the current minute counts as the first).
 -- Ready scores are (100 - priority) * 1e13 + created_ms, so the lowest score is the oldest task
 -- of the highest priority only; the oldest overall is the lowest created_ms among the first
--- member of each priority band present (one lookup per band).
+-- member of each priority band present (one lookup per band and type).
 local BAND = 1e13
 local MINUTE = math.floor(NOW / 60000)
-local rk = READY_KEY
-local row = { redis.call('ZCARD', rk) }
+local types = redis.call('SMEMBERS', TYPES_KEY)
+local row = { 0 }
+for _, ty in ipairs(types) do row[1] = row[1] + redis.call('ZCARD', ready_key(ty)) end
 local counts = redis.call('HMGET', COUNTS_KEY, 'running', 'scheduled')
 row[2] = tonumber(counts[1]) or 0
 row[3] = tonumber(counts[2]) or 0
 local oldest = -1
-local first = redis.call('ZRANGE', rk, 0, 0, 'WITHSCORES')
-local bands = 0
-while #first > 0 and bands < 1000 do
-  bands = bands + 1
-  local score = tonumber(first[2])
-  local band = math.floor(score / BAND)
-  local created = score - band * BAND
-  if oldest < 0 or created < oldest then oldest = created end
-  first = redis.call('ZRANGEBYSCORE', rk, string.format('%d', (band + 1) * BAND), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+for _, ty in ipairs(types) do
+  local rk = ready_key(ty)
+  local first = redis.call('ZRANGE', rk, 0, 0, 'WITHSCORES')
+  local bands = 0
+  while #first > 0 and bands < 1000 do
+    bands = bands + 1
+    local score = tonumber(first[2])
+    local band = math.floor(score / BAND)
+    local created = score - band * BAND
+    if oldest < 0 or created < oldest then oldest = created end
+    first = redis.call('ZRANGEBYSCORE', rk, string.format('%d', (band + 1) * BAND), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  end
 end
 row[4] = oldest
 row[5] = redis.call('EXISTS', PAUSED_KEY)

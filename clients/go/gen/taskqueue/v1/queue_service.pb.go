@@ -431,8 +431,17 @@ type QueueSettings struct {
 	DefaultPriority int32 `protobuf:"varint,7,opt,name=default_priority,json=defaultPriority,proto3" json:"default_priority,omitempty"`
 	// Timeout per attempt (1ms-24h) of a task submitted without one; unset: none.
 	DefaultTimeout *durationpb.Duration `protobuf:"bytes,8,opt,name=default_timeout,json=defaultTimeout,proto3" json:"default_timeout,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Most tasks of the queue RUNNING at once, across every worker and server (1-1000000);
+	// 0: unlimited. Checked by the lease script against the queue's running count in Redis,
+	// atomically with each lease.
+	MaxConcurrency uint32 `protobuf:"varint,9,opt,name=max_concurrency,json=maxConcurrency,proto3" json:"max_concurrency,omitempty"`
+	// Most task starts (leases) per period, across every server; unset: unlimited. A token
+	// bucket in Redis, checked atomically with each lease: `limit` tokens per `period`, holding
+	// at most a tenth of `limit` (at least 1) at once, so any window of one period sees at most
+	// `limit` starts plus that burst.
+	RateLimit     *RateLimit `protobuf:"bytes,10,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *QueueSettings) Reset() {
@@ -521,6 +530,75 @@ func (x *QueueSettings) GetDefaultTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *QueueSettings) GetMaxConcurrency() uint32 {
+	if x != nil {
+		return x.MaxConcurrency
+	}
+	return 0
+}
+
+func (x *QueueSettings) GetRateLimit() *RateLimit {
+	if x != nil {
+		return x.RateLimit
+	}
+	return nil
+}
+
+// RateLimit caps how many tasks of a queue start per period.
+type RateLimit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Starts per period, at least 1; at most 1,000,000 per second.
+	Limit uint32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	// The period: 1ms to 24h.
+	Period        *durationpb.Duration `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RateLimit) Reset() {
+	*x = RateLimit{}
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RateLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RateLimit) ProtoMessage() {}
+
+func (x *RateLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RateLimit.ProtoReflect.Descriptor instead.
+func (*RateLimit) Descriptor() ([]byte, []int) {
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RateLimit) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *RateLimit) GetPeriod() *durationpb.Duration {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
 // ListQueuesRequest pages the queues.
 type ListQueuesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -534,7 +612,7 @@ type ListQueuesRequest struct {
 
 func (x *ListQueuesRequest) Reset() {
 	*x = ListQueuesRequest{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[6]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -546,7 +624,7 @@ func (x *ListQueuesRequest) String() string {
 func (*ListQueuesRequest) ProtoMessage() {}
 
 func (x *ListQueuesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[6]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -559,7 +637,7 @@ func (x *ListQueuesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueuesRequest.ProtoReflect.Descriptor instead.
 func (*ListQueuesRequest) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{6}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListQueuesRequest) GetPageSize() int32 {
@@ -589,7 +667,7 @@ type ListQueuesResponse struct {
 
 func (x *ListQueuesResponse) Reset() {
 	*x = ListQueuesResponse{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[7]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -601,7 +679,7 @@ func (x *ListQueuesResponse) String() string {
 func (*ListQueuesResponse) ProtoMessage() {}
 
 func (x *ListQueuesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[7]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -614,7 +692,7 @@ func (x *ListQueuesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueuesResponse.ProtoReflect.Descriptor instead.
 func (*ListQueuesResponse) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{7}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListQueuesResponse) GetQueues() []*QueueInfo {
@@ -642,7 +720,7 @@ type GetQueueRequest struct {
 
 func (x *GetQueueRequest) Reset() {
 	*x = GetQueueRequest{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[8]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -654,7 +732,7 @@ func (x *GetQueueRequest) String() string {
 func (*GetQueueRequest) ProtoMessage() {}
 
 func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[8]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -667,7 +745,7 @@ func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueRequest.ProtoReflect.Descriptor instead.
 func (*GetQueueRequest) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{8}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetQueueRequest) GetName() string {
@@ -688,7 +766,7 @@ type GetQueueResponse struct {
 
 func (x *GetQueueResponse) Reset() {
 	*x = GetQueueResponse{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[9]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +778,7 @@ func (x *GetQueueResponse) String() string {
 func (*GetQueueResponse) ProtoMessage() {}
 
 func (x *GetQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[9]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +791,7 @@ func (x *GetQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueResponse.ProtoReflect.Descriptor instead.
 func (*GetQueueResponse) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{9}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetQueueResponse) GetQueue() *QueueInfo {
@@ -737,7 +815,7 @@ type PauseQueueRequest struct {
 
 func (x *PauseQueueRequest) Reset() {
 	*x = PauseQueueRequest{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[10]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -749,7 +827,7 @@ func (x *PauseQueueRequest) String() string {
 func (*PauseQueueRequest) ProtoMessage() {}
 
 func (x *PauseQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[10]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -762,7 +840,7 @@ func (x *PauseQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseQueueRequest.ProtoReflect.Descriptor instead.
 func (*PauseQueueRequest) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{10}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PauseQueueRequest) GetName() string {
@@ -790,7 +868,7 @@ type PauseQueueResponse struct {
 
 func (x *PauseQueueResponse) Reset() {
 	*x = PauseQueueResponse{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[11]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -802,7 +880,7 @@ func (x *PauseQueueResponse) String() string {
 func (*PauseQueueResponse) ProtoMessage() {}
 
 func (x *PauseQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[11]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,7 +893,7 @@ func (x *PauseQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseQueueResponse.ProtoReflect.Descriptor instead.
 func (*PauseQueueResponse) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{11}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PauseQueueResponse) GetQueue() *QueueInfo {
@@ -836,7 +914,7 @@ type ResumeQueueRequest struct {
 
 func (x *ResumeQueueRequest) Reset() {
 	*x = ResumeQueueRequest{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[12]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -848,7 +926,7 @@ func (x *ResumeQueueRequest) String() string {
 func (*ResumeQueueRequest) ProtoMessage() {}
 
 func (x *ResumeQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[12]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -861,7 +939,7 @@ func (x *ResumeQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeQueueRequest.ProtoReflect.Descriptor instead.
 func (*ResumeQueueRequest) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{12}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ResumeQueueRequest) GetName() string {
@@ -882,7 +960,7 @@ type ResumeQueueResponse struct {
 
 func (x *ResumeQueueResponse) Reset() {
 	*x = ResumeQueueResponse{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[13]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -894,7 +972,7 @@ func (x *ResumeQueueResponse) String() string {
 func (*ResumeQueueResponse) ProtoMessage() {}
 
 func (x *ResumeQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[13]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -907,7 +985,7 @@ func (x *ResumeQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeQueueResponse.ProtoReflect.Descriptor instead.
 func (*ResumeQueueResponse) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{13}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ResumeQueueResponse) GetQueue() *QueueInfo {
@@ -935,7 +1013,7 @@ type UpdateQueueRequest struct {
 
 func (x *UpdateQueueRequest) Reset() {
 	*x = UpdateQueueRequest{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[14]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -947,7 +1025,7 @@ func (x *UpdateQueueRequest) String() string {
 func (*UpdateQueueRequest) ProtoMessage() {}
 
 func (x *UpdateQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[14]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -960,7 +1038,7 @@ func (x *UpdateQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateQueueRequest.ProtoReflect.Descriptor instead.
 func (*UpdateQueueRequest) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{14}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateQueueRequest) GetName() string {
@@ -995,7 +1073,7 @@ type UpdateQueueResponse struct {
 
 func (x *UpdateQueueResponse) Reset() {
 	*x = UpdateQueueResponse{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[15]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1085,7 @@ func (x *UpdateQueueResponse) String() string {
 func (*UpdateQueueResponse) ProtoMessage() {}
 
 func (x *UpdateQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[15]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1098,7 @@ func (x *UpdateQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateQueueResponse.ProtoReflect.Descriptor instead.
 func (*UpdateQueueResponse) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{15}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateQueueResponse) GetQueue() *QueueInfo {
@@ -1064,7 +1142,7 @@ const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"\fQueueWorkers\x12\x1c\n" +
 	"\tconnected\x18\x01 \x01(\x05R\tconnected\x12\x1a\n" +
 	"\bcapacity\x18\x02 \x01(\x05R\bcapacity\x12\x1b\n" +
-	"\tin_flight\x18\x03 \x01(\x05R\binFlight\"\xdc\x03\n" +
+	"\tin_flight\x18\x03 \x01(\x05R\binFlight\"\xbd\x04\n" +
 	"\rQueueSettings\x12!\n" +
 	"\fmax_attempts\x18\x01 \x01(\x05R\vmaxAttempts\x12B\n" +
 	"\x0finitial_backoff\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x0einitialBackoff\x12:\n" +
@@ -1074,7 +1152,14 @@ const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"\x12finished_retention\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x11finishedRetention\x12@\n" +
 	"\x0edead_retention\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\rdeadRetention\x12)\n" +
 	"\x10default_priority\x18\a \x01(\x05R\x0fdefaultPriority\x12B\n" +
-	"\x0fdefault_timeout\x18\b \x01(\v2\x19.google.protobuf.DurationR\x0edefaultTimeout\"O\n" +
+	"\x0fdefault_timeout\x18\b \x01(\v2\x19.google.protobuf.DurationR\x0edefaultTimeout\x12'\n" +
+	"\x0fmax_concurrency\x18\t \x01(\rR\x0emaxConcurrency\x126\n" +
+	"\n" +
+	"rate_limit\x18\n" +
+	" \x01(\v2\x17.taskqueue.v1.RateLimitR\trateLimit\"T\n" +
+	"\tRateLimit\x12\x14\n" +
+	"\x05limit\x18\x01 \x01(\rR\x05limit\x121\n" +
+	"\x06period\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06period\"O\n" +
 	"\x11ListQueuesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -1123,7 +1208,7 @@ func file_taskqueue_v1_queue_service_proto_rawDescGZIP() []byte {
 	return file_taskqueue_v1_queue_service_proto_rawDescData
 }
 
-var file_taskqueue_v1_queue_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_taskqueue_v1_queue_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_taskqueue_v1_queue_service_proto_goTypes = []any{
 	(*QueueInfo)(nil),             // 0: taskqueue.v1.QueueInfo
 	(*QueueTaskCounts)(nil),       // 1: taskqueue.v1.QueueTaskCounts
@@ -1131,57 +1216,60 @@ var file_taskqueue_v1_queue_service_proto_goTypes = []any{
 	(*QueueOutcomeCounts)(nil),    // 3: taskqueue.v1.QueueOutcomeCounts
 	(*QueueWorkers)(nil),          // 4: taskqueue.v1.QueueWorkers
 	(*QueueSettings)(nil),         // 5: taskqueue.v1.QueueSettings
-	(*ListQueuesRequest)(nil),     // 6: taskqueue.v1.ListQueuesRequest
-	(*ListQueuesResponse)(nil),    // 7: taskqueue.v1.ListQueuesResponse
-	(*GetQueueRequest)(nil),       // 8: taskqueue.v1.GetQueueRequest
-	(*GetQueueResponse)(nil),      // 9: taskqueue.v1.GetQueueResponse
-	(*PauseQueueRequest)(nil),     // 10: taskqueue.v1.PauseQueueRequest
-	(*PauseQueueResponse)(nil),    // 11: taskqueue.v1.PauseQueueResponse
-	(*ResumeQueueRequest)(nil),    // 12: taskqueue.v1.ResumeQueueRequest
-	(*ResumeQueueResponse)(nil),   // 13: taskqueue.v1.ResumeQueueResponse
-	(*UpdateQueueRequest)(nil),    // 14: taskqueue.v1.UpdateQueueRequest
-	(*UpdateQueueResponse)(nil),   // 15: taskqueue.v1.UpdateQueueResponse
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil), // 18: google.protobuf.FieldMask
+	(*RateLimit)(nil),             // 6: taskqueue.v1.RateLimit
+	(*ListQueuesRequest)(nil),     // 7: taskqueue.v1.ListQueuesRequest
+	(*ListQueuesResponse)(nil),    // 8: taskqueue.v1.ListQueuesResponse
+	(*GetQueueRequest)(nil),       // 9: taskqueue.v1.GetQueueRequest
+	(*GetQueueResponse)(nil),      // 10: taskqueue.v1.GetQueueResponse
+	(*PauseQueueRequest)(nil),     // 11: taskqueue.v1.PauseQueueRequest
+	(*PauseQueueResponse)(nil),    // 12: taskqueue.v1.PauseQueueResponse
+	(*ResumeQueueRequest)(nil),    // 13: taskqueue.v1.ResumeQueueRequest
+	(*ResumeQueueResponse)(nil),   // 14: taskqueue.v1.ResumeQueueResponse
+	(*UpdateQueueRequest)(nil),    // 15: taskqueue.v1.UpdateQueueRequest
+	(*UpdateQueueResponse)(nil),   // 16: taskqueue.v1.UpdateQueueResponse
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil), // 19: google.protobuf.FieldMask
 }
 var file_taskqueue_v1_queue_service_proto_depIdxs = []int32{
-	16, // 0: taskqueue.v1.QueueInfo.paused_time:type_name -> google.protobuf.Timestamp
+	17, // 0: taskqueue.v1.QueueInfo.paused_time:type_name -> google.protobuf.Timestamp
 	1,  // 1: taskqueue.v1.QueueInfo.counts:type_name -> taskqueue.v1.QueueTaskCounts
 	2,  // 2: taskqueue.v1.QueueInfo.throughput:type_name -> taskqueue.v1.QueueThroughput
-	17, // 3: taskqueue.v1.QueueInfo.oldest_queued_age:type_name -> google.protobuf.Duration
+	18, // 3: taskqueue.v1.QueueInfo.oldest_queued_age:type_name -> google.protobuf.Duration
 	4,  // 4: taskqueue.v1.QueueInfo.workers:type_name -> taskqueue.v1.QueueWorkers
 	5,  // 5: taskqueue.v1.QueueInfo.settings:type_name -> taskqueue.v1.QueueSettings
 	3,  // 6: taskqueue.v1.QueueThroughput.last_1m:type_name -> taskqueue.v1.QueueOutcomeCounts
 	3,  // 7: taskqueue.v1.QueueThroughput.last_5m:type_name -> taskqueue.v1.QueueOutcomeCounts
 	3,  // 8: taskqueue.v1.QueueThroughput.last_15m:type_name -> taskqueue.v1.QueueOutcomeCounts
-	17, // 9: taskqueue.v1.QueueSettings.initial_backoff:type_name -> google.protobuf.Duration
-	17, // 10: taskqueue.v1.QueueSettings.max_backoff:type_name -> google.protobuf.Duration
-	17, // 11: taskqueue.v1.QueueSettings.finished_retention:type_name -> google.protobuf.Duration
-	17, // 12: taskqueue.v1.QueueSettings.dead_retention:type_name -> google.protobuf.Duration
-	17, // 13: taskqueue.v1.QueueSettings.default_timeout:type_name -> google.protobuf.Duration
-	0,  // 14: taskqueue.v1.ListQueuesResponse.queues:type_name -> taskqueue.v1.QueueInfo
-	0,  // 15: taskqueue.v1.GetQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
-	0,  // 16: taskqueue.v1.PauseQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
-	0,  // 17: taskqueue.v1.ResumeQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
-	5,  // 18: taskqueue.v1.UpdateQueueRequest.settings:type_name -> taskqueue.v1.QueueSettings
-	18, // 19: taskqueue.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 20: taskqueue.v1.UpdateQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
-	6,  // 21: taskqueue.v1.QueueService.ListQueues:input_type -> taskqueue.v1.ListQueuesRequest
-	8,  // 22: taskqueue.v1.QueueService.GetQueue:input_type -> taskqueue.v1.GetQueueRequest
-	10, // 23: taskqueue.v1.QueueService.PauseQueue:input_type -> taskqueue.v1.PauseQueueRequest
-	12, // 24: taskqueue.v1.QueueService.ResumeQueue:input_type -> taskqueue.v1.ResumeQueueRequest
-	14, // 25: taskqueue.v1.QueueService.UpdateQueue:input_type -> taskqueue.v1.UpdateQueueRequest
-	7,  // 26: taskqueue.v1.QueueService.ListQueues:output_type -> taskqueue.v1.ListQueuesResponse
-	9,  // 27: taskqueue.v1.QueueService.GetQueue:output_type -> taskqueue.v1.GetQueueResponse
-	11, // 28: taskqueue.v1.QueueService.PauseQueue:output_type -> taskqueue.v1.PauseQueueResponse
-	13, // 29: taskqueue.v1.QueueService.ResumeQueue:output_type -> taskqueue.v1.ResumeQueueResponse
-	15, // 30: taskqueue.v1.QueueService.UpdateQueue:output_type -> taskqueue.v1.UpdateQueueResponse
-	26, // [26:31] is the sub-list for method output_type
-	21, // [21:26] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	18, // 9: taskqueue.v1.QueueSettings.initial_backoff:type_name -> google.protobuf.Duration
+	18, // 10: taskqueue.v1.QueueSettings.max_backoff:type_name -> google.protobuf.Duration
+	18, // 11: taskqueue.v1.QueueSettings.finished_retention:type_name -> google.protobuf.Duration
+	18, // 12: taskqueue.v1.QueueSettings.dead_retention:type_name -> google.protobuf.Duration
+	18, // 13: taskqueue.v1.QueueSettings.default_timeout:type_name -> google.protobuf.Duration
+	6,  // 14: taskqueue.v1.QueueSettings.rate_limit:type_name -> taskqueue.v1.RateLimit
+	18, // 15: taskqueue.v1.RateLimit.period:type_name -> google.protobuf.Duration
+	0,  // 16: taskqueue.v1.ListQueuesResponse.queues:type_name -> taskqueue.v1.QueueInfo
+	0,  // 17: taskqueue.v1.GetQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
+	0,  // 18: taskqueue.v1.PauseQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
+	0,  // 19: taskqueue.v1.ResumeQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
+	5,  // 20: taskqueue.v1.UpdateQueueRequest.settings:type_name -> taskqueue.v1.QueueSettings
+	19, // 21: taskqueue.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 22: taskqueue.v1.UpdateQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
+	7,  // 23: taskqueue.v1.QueueService.ListQueues:input_type -> taskqueue.v1.ListQueuesRequest
+	9,  // 24: taskqueue.v1.QueueService.GetQueue:input_type -> taskqueue.v1.GetQueueRequest
+	11, // 25: taskqueue.v1.QueueService.PauseQueue:input_type -> taskqueue.v1.PauseQueueRequest
+	13, // 26: taskqueue.v1.QueueService.ResumeQueue:input_type -> taskqueue.v1.ResumeQueueRequest
+	15, // 27: taskqueue.v1.QueueService.UpdateQueue:input_type -> taskqueue.v1.UpdateQueueRequest
+	8,  // 28: taskqueue.v1.QueueService.ListQueues:output_type -> taskqueue.v1.ListQueuesResponse
+	10, // 29: taskqueue.v1.QueueService.GetQueue:output_type -> taskqueue.v1.GetQueueResponse
+	12, // 30: taskqueue.v1.QueueService.PauseQueue:output_type -> taskqueue.v1.PauseQueueResponse
+	14, // 31: taskqueue.v1.QueueService.ResumeQueue:output_type -> taskqueue.v1.ResumeQueueResponse
+	16, // 32: taskqueue.v1.QueueService.UpdateQueue:output_type -> taskqueue.v1.UpdateQueueResponse
+	28, // [28:33] is the sub-list for method output_type
+	23, // [23:28] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_taskqueue_v1_queue_service_proto_init() }
@@ -1195,7 +1283,7 @@ func file_taskqueue_v1_queue_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskqueue_v1_queue_service_proto_rawDesc), len(file_taskqueue_v1_queue_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -246,8 +246,10 @@ type WorkerHello struct {
 	WorkerId string `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
 	// Queues to take tasks from, at least one.
 	Queues []string `protobuf:"bytes,2,rep,name=queues,proto3" json:"queues,omitempty"`
-	// Task types the worker handles, for logs only: the server does not route by type, and a
-	// stream receives every task of its queues whatever it lists here.
+	// Task types the worker handles: the stream is leased only tasks of these types (priority
+	// order, then age, across them); empty: every type. Each a valid task type (1-128
+	// characters of letters, digits and . _ : / -), at most 256, else INVALID_ARGUMENT. A task
+	// whose type no connected worker takes waits QUEUED.
 	TaskTypes []string `protobuf:"bytes,3,rep,name=task_types,json=taskTypes,proto3" json:"task_types,omitempty"`
 	// Most tasks the stream may hold at once, 1 to the server's MAX_WORKER_CAPACITY (default
 	// 1000), else the stream ends with INVALID_ARGUMENT. A hard cap: a task counts from its
