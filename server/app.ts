@@ -40,7 +40,9 @@ import { drainStreams } from "./engine/stream-drain.js";
 import { Submitter } from "./engine/submitter.js";
 import type { Logger } from "./observability/logger.js";
 import { createServerMetrics } from "./observability/metrics.js";
+import { QueueGauges } from "./observability/queue-gauges.js";
 import { recordDelivered, recordLeaseEnds, recordSubmitted } from "./observability/task-metrics.js";
+import { TaskTypeMemo } from "./observability/task-type-memo.js";
 import { ClusterDirectory, type PublishedServer, type PublishedSession } from "./redis/cluster-directory.js";
 import { ensureDispatchLayout } from "./redis/layout.js";
 import { QueueStats } from "./redis/queue-stats.js";
@@ -119,9 +121,31 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   }
   await redis.ping();
 
-  const store = new QueueStore({ redis, prefix: options.redisPrefix, serverId });
   const repository = new TaskRepository(database.db);
-  const writer = new TransitionWriter({ pool: database.pool, windowMs: options.outcomeCommitWindowMs, maxBatch: options.commitMaxBatch });
+  let draining = false;
+  let grpc: GrpcServerHandle | undefined;
+  let http: HttpGatewayHandle | undefined;
+  // Bytes of responses waiting in the worker streams' buffers, kept by the streams.
+  const streamBuffers = { bytes: 0 };
+  const metrics = createServerMetrics({
+    connectedWorkers: () => dispatcher.connected.size,
+    waitingCredits: () => dispatcher.waitingCredits,
+    maxQueueLabels: options.metricsMaxQueues,
+    queueLabelTtlMs: options.metricsQueueTtlMs,
+    maxTypeLabels: options.metricsMaxTypes,
+    liveQueues: () => servedQueues(dispatcher),
+    openConnections: () => ({ grpc: grpc?.openConnections ?? 0, http: http?.openConnections ?? 0 }),
+    workerStreamBufferedBytes: () => streamBuffers.bytes,
+  });
+  // The type of each task leased here, for the attempt duration histogram's label.
+  const leasedTypes = new TaskTypeMemo();
+  const store = new QueueStore({ redis, prefix: options.redisPrefix, serverId, observeScript: (name) => metrics.calls.redisScript(name) });
+  const writer = new TransitionWriter({
+    pool: database.pool,
+    windowMs: options.outcomeCommitWindowMs,
+    maxBatch: options.commitMaxBatch,
+    onBatch: metrics.calls.groupCommit("transition_write"),
+  });
   const transitions = new DurableTransitions({ writer, logger });
   const queueRepository = new QueueRepository(database.db);
   const queueSettings = new QueueSettingsCache({
@@ -135,21 +159,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     windowMs: options.commitWindowMs,
     maxBatch: options.commitMaxBatch,
     idempotencyRetentionMs: options.idempotencyRetentionMs,
-  });
-
-  let draining = false;
-  let grpc: GrpcServerHandle | undefined;
-  let http: HttpGatewayHandle | undefined;
-  // Bytes of responses waiting in the worker streams' buffers, kept by the streams.
-  const streamBuffers = { bytes: 0 };
-  const metrics = createServerMetrics({
-    connectedWorkers: () => dispatcher.connected.size,
-    waitingCredits: () => dispatcher.waitingCredits,
-    maxQueueLabels: options.metricsMaxQueues,
-    queueLabelTtlMs: options.metricsQueueTtlMs,
-    liveQueues: () => servedQueues(dispatcher),
-    openConnections: () => ({ grpc: grpc?.openConnections ?? 0, http: http?.openConnections ?? 0 }),
-    workerStreamBufferedBytes: () => streamBuffers.bytes,
+    onBatch: metrics.calls.groupCommit("task_insert"),
   });
   const connectionEvents: ConnectionEvents = {
     refused: (listener) => metrics.connectionsRefused.inc({ listener }),
@@ -174,7 +184,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     leaseDurationMs: options.leaseDurationMs,
     pollMs: options.dispatchPollMs,
     releaseSession: (sessionId, cause) => void reaper.releaseSession(sessionId, cause).catch(() => undefined),
-    onDelivered: (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now()),
+    onDelivered: (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now(), leasedTypes),
   });
   const scheduler = new Scheduler({ store, transitions, logger, backstopMs: 1_000, onReady: (queues) => routes.ready(queues, { announce: true }) });
   const notifier = new Notifier({
@@ -188,7 +198,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onCancel: (notice) => routes.cancel(notice, { announce: false }),
     onSettings: () => void queueSettings.reload(),
   });
-  routes.attach({ dispatcher, scheduler, notifier, record: (ends) => recordLeaseEnds(metrics, ends) });
+  routes.attach({ dispatcher, scheduler, notifier, record: (ends) => recordLeaseEnds(metrics, ends, Date.now(), leasedTypes) });
   const recorder = new ResultRecorder({
     store,
     transitions,
@@ -205,6 +215,17 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   });
   const maxMessageBytes = maxReceivedMessageBytes(options.maxPayloadBytes);
   const queueStats = new QueueStats({ redis, prefix: options.redisPrefix });
+  const queueGauges = new QueueGauges({
+    metrics,
+    intervalMs: options.metricsRefreshMs,
+    logger,
+    sources: {
+      knownQueues: () => queueStats.knownQueues(),
+      read: (queues) => queueStats.read(queues),
+      deadQueueNames: () => queueRepository.deadQueueNames(),
+      deadCounts: (queues) => queueRepository.deadCounts(queues),
+    },
+  });
   const pauses = new QueuePauses({
     repository: queueRepository,
     stats: queueStats,
@@ -502,6 +523,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
         stop: (budget) => progress.stop(Math.max(0, budget.writeDeadline - Date.now())),
       },
       listeners,
+      serviceEntry("stopping the queue gauges", "write", queueGauges),
       serviceEntry("stopping retention", "write", retention),
       serviceEntry("stopping recovery", "write", recovery),
       serviceEntry("stopping the lease reaper", "write", reaper),

@@ -21,7 +21,8 @@ export interface TaskInserterOptions {
   windowMs: number;
   maxBatch: number;
   /** How long an idempotency key keeps naming its task, ms. */
-  idempotencyRetentionMs: number;
+  idempotencyRetentionMs: number;  /** Told about every batch written: rows, seconds, failed (metrics). */
+  onBatch?: (rows: number, seconds: number, failed: boolean) => void;
 }
 
 /** Inserts the rows of the unnest arrays (see {@link insertParams}). */
@@ -76,6 +77,7 @@ export class TaskInserter {
       maxBatch: options.maxBatch,
       maxInFlight: 4,
       isolate: isDataError,
+      onFlushed: options.onBatch,
     });
   }
 

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { DISPATCH_LAYOUT_VERSION } from "./layout.js";
 import type { NewTask } from "../engine/task-records.js";
 import { parseCompleteReply, parseLeaseEnds, parseLeaseReply } from "./replies.js";
-import { loadScripts, type ScriptRunner } from "./scripts.js";
+import { loadScripts, type ScriptCallObserver, type ScriptName, type ScriptRunner } from "./scripts.js";
 import { encodeTaskDescriptor, readyScore } from "./task-descriptor.js";
 
 /** A task to put into the dispatch state (new, or rebuilt from Postgres). */
@@ -105,6 +105,8 @@ export interface QueueStoreOptions {
   random?: () => number;
   /** This server's id, recorded on the outcomes it will write to Postgres. */
   serverId: string;
+  /** Told about every script call, by script (metrics). */
+  observeScript?: (name: ScriptName) => ScriptCallObserver;
 }
 
 /**
@@ -118,7 +120,7 @@ export class QueueStore {
   readonly prefix: string;
 
   constructor(private readonly options: QueueStoreOptions) {
-    this.run = loadScripts(options.redis);
+    this.run = loadScripts(options.redis, options.observeScript);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.prefix = options.prefix;
