@@ -43,6 +43,9 @@ import { createServerMetrics } from "./observability/metrics.js";
 import { QueueGauges } from "./observability/queue-gauges.js";
 import { recordDelivered, recordLeaseEnds, recordSubmitted } from "./observability/task-metrics.js";
 import { TaskTypeMemo } from "./observability/task-type-memo.js";
+import { createTracingInterceptor } from "./observability/rpc-tracing-interceptor.js";
+import { activeTraceContext } from "./observability/trace-context.js";
+import { tracingRequested } from "../wire/otel-sdk.js";
 import { ClusterDirectory, type PublishedServer, type PublishedSession } from "./redis/cluster-directory.js";
 import { ensureDispatchLayout } from "./redis/layout.js";
 import { QueueStats } from "./redis/queue-stats.js";
@@ -107,6 +110,8 @@ export interface RunningServer {
 export async function startServer(options: CompiledServerOptions, logger: Logger): Promise<RunningServer> {
   // Invalid UTF-8 in a request's strings must be refused, not silently replaced (process-wide).
   useMarkedUtf8InProtobuf();
+  // Tracing is on when the OTEL_* variables ask for it (its SDK is started by the register module).
+  const tracing = tracingRequested();
   const serverId = `${hostname()}/${process.pid}/${randomToken(4)}`;
   const startedAt = Date.now();
   const version = readServerVersion();
@@ -339,6 +344,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           submitter,
           repository,
           canceller,
+          traceContext: tracing ? activeTraceContext : undefined,
           policy: {
             maxPayloadBytes: options.maxPayloadBytes,
             defaultMaxAttempts: options.defaultMaxAttempts,
@@ -453,6 +459,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           maxReceiveMessageBytes: maxMessageBytes,
           connections,
           connectionEvents,
+          interceptors: tracing ? [createTracingInterceptor()] : [],
           extraRoutes: (req, res) => {
             if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return false;
             metrics.render().then(

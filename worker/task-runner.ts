@@ -1,3 +1,4 @@
+import { AttemptSpan } from "./attempt-span.js";
 import type { Logger } from "./logger.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { TaskCancelledError, TaskTimeoutError, UnknownTaskTypeError } from "./errors.js";
@@ -51,6 +52,8 @@ export class RunningTask implements HandlerContextSource {
   private startedAt = 0;
   private decided = false;
   private settled = false;
+  /** The attempt's span, when the task carries a trace context. */
+  private span: AttemptSpan | undefined;
 
   /** Prepares the attempt; nothing runs before {@link RunningTask.start}. */
   constructor(
@@ -120,6 +123,7 @@ export class RunningTask implements HandlerContextSource {
     const { clock, events } = this.env;
     const handler = this.handler;
     this.startedAt = clock.now();
+    this.span = AttemptSpan.start(this.leased);
     if (events.hasListeners("task:started")) events.emit("task:started", { task: this.info });
     if (!handler) {
       this.fail(new UnknownTaskTypeError(this.leased.type));
@@ -130,7 +134,8 @@ export class RunningTask implements HandlerContextSource {
     if (timeoutMs > 0) this.timer = clock.setTimeout(() => this.expire(timeoutMs), timeoutMs);
     let returned: unknown;
     try {
-      returned = handler(this.context());
+      const span = this.span;
+      returned = span ? span.run(() => handler(this.context())) : handler(this.context());
     } catch (error) {
       this.finish(false, error);
       return;
@@ -162,6 +167,7 @@ export class RunningTask implements HandlerContextSource {
   drop(reason: Error): void {
     if (this.decided) return;
     this.decided = true;
+    this.span?.end("lost", reason);
     this.stopTimers();
     this.abort(reason);
     this.env.events.emit("task:lost", { task: this.info, reason: reason.message });
@@ -227,6 +233,7 @@ export class RunningTask implements HandlerContextSource {
     }
     this.decided = true;
     this.stopTimers();
+    this.span?.end("succeeded");
     const { events, hooks } = this.env;
     if (events.hasListeners("task:completed")) {
       events.emit("task:completed", { task: this.info, durationMs: this.elapsed() });
@@ -250,6 +257,10 @@ export class RunningTask implements HandlerContextSource {
   private decide(failure: FailureInfo, error: unknown): void {
     this.decided = true;
     this.stopTimers();
+    if (this.span) {
+      const outcome = failure.type === "TimeoutError" ? "timeout" : failure.type === "CancelledError" ? "cancelled" : failure.nonRetryable ? "fatal" : "failed";
+      this.span.end(outcome, error ?? this.abortReason);
+    }
     const { events, hooks } = this.env;
     if (events.hasListeners("task:failed")) {
       events.emit("task:failed", {

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { DISPATCH_LAYOUT_VERSION } from "./layout.js";
-import type { NewTask } from "../engine/task-records.js";
+import type { NewTask, TraceContext } from "../engine/task-records.js";
 import { parseCompleteReply, parseLeaseEnds, parseLeaseReply } from "./replies.js";
 import { loadScripts, type ScriptCallObserver, type ScriptName, type ScriptRunner } from "./scripts.js";
 import { encodeTaskDescriptor, readyScore } from "./task-descriptor.js";
@@ -41,6 +41,8 @@ export interface LeasedRecord {
   timeoutMs: number;
   labels: Record<string, string>;
   createdMs: number;
+  /** The submit's trace context, when it carried one (handed to the worker). */
+  trace?: TraceContext;
 }
 
 /** How a lease ended, as the scripts report it. */

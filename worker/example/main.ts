@@ -2,8 +2,11 @@
  * The example worker: serves `echo`, `sleep` and `fail` tasks. Run with `npm run worker`,
  * e.g. `npm run worker -- --server localhost:50051 --queues default,emails --concurrency 20`.
  * SIGINT or SIGTERM stops it gracefully (running tasks finish first), then it exits 0.
+ * The standard OTEL_* variables turn tracing on (e.g. `OTEL_EXPORTER_OTLP_ENDPOINT`): each
+ * attempt is then a span in the trace of the submit that created the task.
  */
 import { pino } from "pino";
+import { startTracing } from "../../wire/otel-sdk.js";
 import { createWorker } from "../index.js";
 import { ExampleConfigError, readExampleConfig, type ExampleConfig } from "./config.js";
 import { exampleHandlers } from "./handlers.js";
@@ -24,6 +27,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  const tracing = await startTracing("taskqueue-worker");
   const worker = createWorker({
     address: config.server,
     queues: config.queues,
@@ -55,6 +59,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal, timeoutMs: config.stopTimeoutMs }, "stopping gracefully");
     await worker.stop({ timeoutMs: config.stopTimeoutMs });
+    await tracing?.shutdown().catch(() => undefined);
     process.exit(0);
   };
   process.on("SIGINT", (signal) => void shutdown(signal));
