@@ -40,6 +40,7 @@ beforeAll(async () => {
   worker = await WorkerProcess.start({
     server: server.grpcAddress,
     queues: [queue],
+    logLevel: "debug",
     env: { ...otel, OTEL_SERVICE_NAME: "taskqueue-worker", OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" },
   });
   producer = new BasicTracerProvider({
@@ -96,6 +97,20 @@ describe("tracing from producer to worker", () => {
       "taskqueue.attempt": 1,
       "taskqueue.outcome": "succeeded",
     });
+    // The worker's lifecycle line of the attempt names its trace and span.
+    const line = await worker.process.waitForLog(
+      { msg: "task completed", where: (e) => e.fields.taskId === submitted.id },
+      { timeoutMs: 5_000 },
+    );
+    expect(line.fields).toMatchObject({ trace_id: submitted.traceId, span_id: attempt.spanId });
+  });
+
+  it("writes trace_id and span_id on the server's lines inside a traced call", () => {
+    // The worker's stream is a traced call: its "worker connected" line names the call's span.
+    const [line] = server.process.find({ msg: "worker connected" });
+    expect(line?.fields.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(line?.fields.span_id).toMatch(/^[0-9a-f]{16}$/);
+    expect(server.process.find({ msg: "taskqueue server listening" })[0]?.fields.trace_id).toBeUndefined();
   });
 
   it("gives a retried task one attempt span per attempt, both children of the submit (Connect gateway)", async () => {

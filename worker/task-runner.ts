@@ -132,10 +132,16 @@ export class RunningTask implements HandlerContextSource {
     }
     const timeoutMs = this.leased.timeoutMs;
     if (timeoutMs > 0) this.timer = clock.setTimeout(() => this.expire(timeoutMs), timeoutMs);
+    // In the attempt's span, the handler and what follows its outcome (events, log lines).
+    if (this.span) this.span.run(() => this.invoke(handler));
+    else this.invoke(handler);
+  }
+
+  /** Runs the handler and decides the attempt by what it returns or throws. */
+  private invoke(handler: TaskHandler): void {
     let returned: unknown;
     try {
-      const span = this.span;
-      returned = span ? span.run(() => handler(this.context())) : handler(this.context());
+      returned = handler(this.context());
     } catch (error) {
       this.finish(false, error);
       return;

@@ -6,7 +6,8 @@
  * attempt is then a span in the trace of the submit that created the task.
  */
 import { pino } from "pino";
-import { startTracing } from "../../wire/otel-sdk.js";
+import { startTracing, tracingRequested } from "../../wire/otel-sdk.js";
+import { traceLogFields } from "../../wire/trace-log-fields.js";
 import { createWorker } from "../index.js";
 import { ExampleConfigError, readExampleConfig, type ExampleConfig } from "./config.js";
 import { exampleHandlers } from "./handlers.js";
@@ -17,6 +18,8 @@ async function main(): Promise<void> {
     level: process.env.LOG_LEVEL ?? "info",
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Lines written inside a traced attempt name its trace.
+    ...(tracingRequested() ? { mixin: traceLogFields } : {}),
   });
   let config: ExampleConfig;
   try {
@@ -35,11 +38,13 @@ async function main(): Promise<void> {
     handlers: exampleHandlers(),
     logger,
   });
+  // One line per lifecycle event of a task, at debug (none per task at info).
+  worker.on("task:started", ({ task }) => logger.debug({ taskId: task.id, type: task.type, attempt: task.attempt }, "task started"));
   worker.on("task:completed", ({ task, durationMs }) =>
     logger.debug({ taskId: task.id, type: task.type, attempt: task.attempt, durationMs }, "task completed"),
   );
   worker.on("task:failed", ({ task, failure }) =>
-    logger.info({ taskId: task.id, type: task.type, attempt: task.attempt, failure }, "task failed"),
+    logger.debug({ taskId: task.id, type: task.type, attempt: task.attempt, failure }, "task failed"),
   );
   worker.on("reconnecting", ({ attempt, delayMs }) => logger.info({ attempt, delayMs }, "reconnecting"));
   let started = false;
