@@ -229,6 +229,9 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       read: (queues) => queueStats.read(queues),
       deadQueueNames: () => queueRepository.deadQueueNames(),
       deadCounts: (queues) => queueRepository.deadCounts(queues),
+      servedQueues: function* () {
+        for (const session of dispatcher.connected.values()) if (!session.closed) yield session.queues;
+      },
     },
   });
   const pauses = new QueuePauses({

@@ -72,6 +72,7 @@ describe("per-queue metrics", () => {
     expect(sample(text, `taskqueue_tasks_dead_lettered_total{${q}}`)).toBe(1);
     for (const state of ["queued", "scheduled", "running"]) expect(sample(text, `taskqueue_queue_tasks{${q},state="${state}"}`)).toBe(0);
     expect(sample(text, `taskqueue_queue_oldest_task_age_seconds{${q}}`)).toBe(0);
+    expect(sample(text, `taskqueue_queue_workers{${q}}`)).toBe(1);
   });
 
   it("shows the depth and the oldest task's age of a queue nobody serves", async () => {
@@ -93,6 +94,7 @@ describe("per-queue metrics", () => {
     );
     expect(age).toBeLessThanOrEqual((Date.now() - before) / 1000 + 1);
     expect(sample(text, `taskqueue_queue_tasks{queue="${idle}",state="running"}`)).toBe(0);
+    expect(sample(text, `taskqueue_queue_workers{queue="${idle}"}`)).toBeNaN();
   });
 
   it("times the Redis script calls and the Postgres group commits", async () => {

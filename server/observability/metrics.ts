@@ -54,6 +54,8 @@ export interface ServerMetrics {
   queueTasks: Gauge<"queue" | "state">;
   /** Age of each queue's oldest queued task, seconds (0 when none waits; set by the queue gauges). */
   oldestTaskAge: Gauge<"queue">;
+  /** Worker streams connected to this server serving each queue (set by the queue gauges). */
+  queueWorkers: Gauge<"queue">;
   /** Latency and errors of the server's Redis scripts and Postgres group commits. */
   calls: CallMetrics;
   /** The label every type-labelled series uses for a task type (bounded cardinality). */
@@ -189,7 +191,13 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     labelNames: ["queue"],
     registers,
   });
-  const byQueue = [submitted, dispatched, dispatchDelay, retries, deadLettered, oldestTaskAge];
+  const queueWorkers = new Gauge({
+    name: "taskqueue_queue_workers",
+    help: "Worker streams connected to this server that serve each queue (sum over servers for the cluster), refreshed every METRICS_REFRESH_MS.",
+    labelNames: ["queue"],
+    registers,
+  });
+  const byQueue = [submitted, dispatched, dispatchDelay, retries, deadLettered, oldestTaskAge, queueWorkers];
   const byQueueAndMore: Array<{ get(): Promise<{ values: Array<{ labels: object }> }>; remove(labels: object): void }> = [
     leaseEnds,
     attemptDuration,
@@ -224,6 +232,7 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     leaseExpiries,
     queueTasks,
     oldestTaskAge,
+    queueWorkers,
     calls: createCallMetrics(registry),
     typeLabels,
     staleResults: new Counter({ name: "taskqueue_stale_results_total", help: "Results refused as stale (fencing).", registers }),

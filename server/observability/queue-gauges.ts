@@ -17,6 +17,8 @@ export interface QueueFigureSources {
   read(queues: readonly string[]): Promise<QueueDispatchStats[]>;
   /** Dead-lettered tasks of `queues` (Postgres' `dead_tasks`, grouped). */
   deadCounts(queues: readonly string[]): Promise<Map<string, number>>;
+  /** The queues served by each worker stream connected to this server, now. */
+  servedQueues(): Iterable<readonly string[]>;
 }
 
 /** Options for {@link QueueGauges}. */
@@ -45,7 +47,8 @@ interface Figures {
  * ones QueueService reports; nothing scans tasks) and the dead-letter counts from Postgres,
  * and sets the gauges, so a scrape only renders numbers already in memory. A queue with tasks
  * gets a series (bounded like every queue label, the rest summed into `_other`); an empty
- * queue keeps showing zeros while its label is tracked, and none once it is forgotten.
+ * queue keeps showing zeros while its label is tracked, and none once it is forgotten. It
+ * also sets `taskqueue_queue_workers{queue}` from this server's worker streams.
  */
 export class QueueGauges implements Service {
   private readonly task: PeriodicTask;
@@ -95,8 +98,17 @@ export class QueueGauges implements Service {
     });
     const now = this.now();
     // Reset and set in one synchronous stretch: a scrape never sees them half done.
+    const workers = new Map<string, number>();
+    for (const queues of sources.servedQueues()) {
+      for (const queue of queues) {
+        const label = metrics.queueLabels.label(queue);
+        workers.set(label, (workers.get(label) ?? 0) + 1);
+      }
+    }
     metrics.queueTasks.reset();
     metrics.oldestTaskAge.reset();
+    metrics.queueWorkers.reset();
+    for (const [queue, n] of workers) metrics.queueWorkers.set({ queue }, n);
     for (const [queue, f] of byLabel) {
       for (const state of ["queued", "scheduled", "running", "dead"] as const) metrics.queueTasks.set({ queue, state }, f[state]);
       metrics.oldestTaskAge.set({ queue }, f.oldestQueuedMs === null ? 0 : Math.max(0, now - f.oldestQueuedMs) / 1000);
