@@ -2,7 +2,9 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { createTaskClient, type TaskClient } from "../clients/ts/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
@@ -24,7 +26,8 @@ const queue = uniqueQueue("traced");
 let receiver: OtlpReceiver;
 let server: ServerProcess;
 let worker: WorkerProcess;
-let producer: BasicTracerProvider;
+let producer: NodeTracerProvider;
+let client: TaskClient;
 let grpc: Client<typeof TaskService>;
 let connect: Client<typeof TaskService>;
 
@@ -43,15 +46,19 @@ beforeAll(async () => {
     logLevel: "debug",
     env: { ...otel, OTEL_SERVICE_NAME: "taskqueue-worker", OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" },
   });
-  producer = new BasicTracerProvider({
+  producer = new NodeTracerProvider({
     resource: resourceFromAttributes({ "service.name": "test-producer" }),
     spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${receiver.endpoint}/v1/traces` }))],
   });
+  // This process as a producer with OpenTelemetry set up: the TS client sends the active context.
+  producer.register();
+  client = createTaskClient({ address: server.grpcAddress });
   grpc = createClient(TaskService, createGrpcTransport({ baseUrl: `http://${server.grpcAddress}` }));
   connect = createClient(TaskService, createConnectTransport({ baseUrl: `http://127.0.0.1:${server.httpPort}`, httpVersion: "1.1" }));
 }, 60_000);
 
 afterAll(async () => {
+  client?.close();
   await worker?.stop();
   await server?.stop();
   await producer?.shutdown();
@@ -103,6 +110,26 @@ describe("tracing from producer to worker", () => {
       { timeoutMs: 5_000 },
     );
     expect(line.fields).toMatchObject({ trace_id: submitted.traceId, span_id: attempt.spanId });
+  });
+
+  it("continues the active span of a producer using the TypeScript client, with no code of its own", async () => {
+    const tracer = producer.getTracer("test-producer");
+    const submitted = await tracer.startActiveSpan("produce with the client", async (span) => {
+      const { task } = await client.submitTask({ queue, type: "echo", payload: { n: 2 } });
+      span.end();
+      return { id: task.id, ...span.spanContext() };
+    });
+    await waitForState(grpc, submitted.id, TaskState.SUCCEEDED);
+    const spans = await receiver.waitFor(
+      (all) => {
+        const t = trace(all, submitted.traceId);
+        return t.some((s) => s.name === "run echo") && t.some((s) => s.spanId === submitted.spanId) ? t : undefined;
+      },
+      "the client's trace to reach the worker",
+    );
+    const rpc = spans.find((s) => s.name === "grpc.taskqueue.v1.TaskService/SubmitTask")!;
+    expect(rpc.parentSpanId).toBe(submitted.spanId);
+    expect(spans.find((s) => s.name === "run echo")!.parentSpanId).toBe(rpc.spanId);
   });
 
   it("writes trace_id and span_id on the server's lines inside a traced call", () => {

@@ -1,6 +1,7 @@
 import type { Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { TaskClientOptionsError } from "./errors.js";
+import { traceContextInterceptor } from "./trace-context-interceptor.js";
 
 /** Options of `createTaskClient`. */
 export interface TaskClientOptions {
@@ -61,7 +62,9 @@ export function compileTaskClientOptions(options: TaskClientOptions = {}): Compi
   const option = options.baseUrl !== undefined ? "baseUrl" : "address";
   const baseUrl = compileBaseUrl(option, options.baseUrl ?? options.address ?? process.env.TQ_SERVER ?? "localhost:50051");
   const sessionManager = new Http2SessionManager(baseUrl);
-  return { ...common, transport: createGrpcTransport({ baseUrl, sessionManager }), sessionManager };
+  // Calls made inside a span carry its trace context (nothing without an OpenTelemetry SDK).
+  const transport = createGrpcTransport({ baseUrl, sessionManager, interceptors: [traceContextInterceptor] });
+  return { ...common, transport, sessionManager };
 }
 
 /** "host:port" or an http(s) URL as a base URL without a trailing slash. */

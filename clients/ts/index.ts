@@ -20,3 +20,4 @@ export {
   type TaskStateFilter,
 } from "./task-client.js";
 export type { RetryPolicySpec, TaskSpec } from "./task-spec.js";
+export { traceContextInterceptor } from "./trace-context-interceptor.js";
