@@ -44,7 +44,8 @@ import { QueueGauges } from "./observability/queue-gauges.js";
 import { recordDelivered, recordLeaseEnds, recordSubmitted } from "./observability/task-metrics.js";
 import { TaskTypeMemo } from "./observability/task-type-memo.js";
 import { createTracingInterceptor } from "./observability/rpc-tracing-interceptor.js";
-import { activeTraceContext } from "./observability/trace-context.js";
+import { activeTraceContext, addActiveSpanEvent } from "./observability/trace-context.js";
+import { recordDispatchSpans } from "./observability/dispatch-spans.js";
 import { tracingRequested } from "../wire/otel-sdk.js";
 import { ClusterDirectory, type PublishedServer, type PublishedSession } from "./redis/cluster-directory.js";
 import { ensureDispatchLayout } from "./redis/layout.js";
@@ -189,7 +190,13 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     leaseDurationMs: options.leaseDurationMs,
     pollMs: options.dispatchPollMs,
     releaseSession: (sessionId, cause) => void reaper.releaseSession(sessionId, cause).catch(() => undefined),
-    onDelivered: (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now(), leasedTypes),
+    onDelivered: tracing
+      ? (queue, tasks) => {
+          const now = Date.now();
+          recordDelivered(metrics, queue, tasks, now, leasedTypes);
+          recordDispatchSpans(tasks, now);
+        }
+      : (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now(), leasedTypes),
   });
   const scheduler = new Scheduler({ store, transitions, logger, backstopMs: 1_000, onReady: (queues) => routes.ready(queues, { announce: true }) });
   const notifier = new Notifier({
@@ -303,6 +310,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onAccepted: (tasks) => recordSubmitted(metrics, tasks),
     onDue: (dueMs) => routes.due(dueMs, { announce: true }),
     onEnqueueFailed: () => recovery.request(),
+    onStep: tracing ? addActiveSpanEvent : undefined,
   });
   const canceller = new Canceller({ repository, store, pushCancel: (notice) => routes.cancel(notice, { announce: true }) });
   const deadLetters = new DeadLetters({

@@ -85,7 +85,8 @@ describe("tracing from producer to worker", () => {
     const spans = await receiver.waitFor(
       (all) => {
         const t = trace(all, submitted.traceId);
-        return t.some((s) => s.name === "run echo") && t.some((s) => s.service === "test-producer") ? t : undefined;
+        const complete = ["run echo", `dispatch ${queue}`].every((name) => t.some((s) => s.name === name));
+        return complete && t.some((s) => s.service === "test-producer") ? t : undefined;
       },
       "the producer's, the server's and the worker's spans",
     );
@@ -96,6 +97,9 @@ describe("tracing from producer to worker", () => {
     expect(rpc.kind).toBe(2); // SERVER
     expect(rpc.parentSpanId).toBe(submitted.spanId);
     expect(rpc.encoding).toBe("protobuf");
+    expect(rpc.events).toEqual(["committed", "enqueued"]);
+    // The wait between the submit and the lease, as a span of the server's.
+    expect(spans.find((s) => s.name === `dispatch ${queue}`)).toMatchObject({ service: "taskqueue-server", parentSpanId: rpc.spanId });
     expect(attempt).toMatchObject({ service: "taskqueue-worker", kind: 5, parentSpanId: rpc.spanId, encoding: "json" });
     expect(attempt.attributes).toMatchObject({
       "taskqueue.task.id": submitted.id,
@@ -154,6 +158,8 @@ describe("tracing from producer to worker", () => {
     expect(rpc.parentSpanId).toBe(submitted.spanId);
     const attempts = spans.filter((s) => s.name === "run fail").sort((a, b) => Number(a.attributes["taskqueue.attempt"]) - Number(b.attributes["taskqueue.attempt"]));
     expect(attempts.map((s) => s.parentSpanId)).toEqual([rpc.spanId, rpc.spanId]);
+    // Each attempt waited for its lease: one dispatch span per attempt (the second spans the back-off).
+    await receiver.waitFor((all) => trace(all, submitted.traceId).filter((s) => s.name === `dispatch ${queue}`).length === 2, "a dispatch span per attempt");
     expect(attempts.map((s) => [s.attributes["taskqueue.attempt"], s.attributes["taskqueue.outcome"], s.status])).toEqual([
       [1, "failed", 2],
       [2, "succeeded", 0],

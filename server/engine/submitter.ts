@@ -25,6 +25,11 @@ export interface SubmitterOptions {
   onDue: (dueMs: number) => void;
   /** Told that tasks were committed but could not be enqueued (recovery will). */
   onEnqueueFailed: () => void;
+  /**
+   * Told, in the submit's async context, when its tasks are committed to Postgres and when
+   * the new ones are enqueued in Redis (tracing: span events on the RPC's span).
+   */
+  onStep?: (step: "committed" | "enqueued", tasks: number) => void;
 }
 
 /**
@@ -61,11 +66,15 @@ export class Submitter {
     }
     const fresh = tasks.filter((t, i) => !outcomes[i]!.existing);
     this.options.onAccepted?.(fresh);
+    this.options.onStep?.("committed", tasks.length);
     if (fresh.length > 0) {
-      await this.enqueues.submitMany(fresh).catch((error: unknown) => {
-        this.options.logger.error({ err: error, count: fresh.length }, "tasks committed but not enqueued; recovery will enqueue them");
-        this.options.onEnqueueFailed();
-      });
+      await this.enqueues.submitMany(fresh).then(
+        () => this.options.onStep?.("enqueued", fresh.length),
+        (error: unknown) => {
+          this.options.logger.error({ err: error, count: fresh.length }, "tasks committed but not enqueued; recovery will enqueue them");
+          this.options.onEnqueueFailed();
+        },
+      );
     }
     return outcomes;
   }

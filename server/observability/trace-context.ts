@@ -1,4 +1,4 @@
-import { context, propagation } from "@opentelemetry/api";
+import { context, propagation, trace } from "@opentelemetry/api";
 import type { TraceContext } from "../engine/task-records.js";
 
 /**
@@ -11,4 +11,9 @@ export function activeTraceContext(): TraceContext | undefined {
   propagation.inject(context.active(), carrier);
   const traceparent = carrier.traceparent;
   return traceparent ? { traceparent, tracestate: carrier.tracestate ?? "" } : undefined;
+}
+
+/** Adds an event to the span active now (a step of the request, e.g. "committed"), if any. */
+export function addActiveSpanEvent(name: string, tasks: number): void {
+  trace.getActiveSpan()?.addEvent(name, { "taskqueue.tasks": tasks });
 }

@@ -17,6 +17,8 @@ export interface ReceivedSpan {
   service: string;
   /** Status code: 0 unset, 1 ok, 2 error. */
   status: number;
+  /** Names of the span's events, in order. */
+  events: string[];
   /** The encoding it came in: protobuf or json. */
   encoding: "protobuf" | "json";
 }
@@ -120,7 +122,7 @@ function decodeProtobuf(body: Uint8Array): ReceivedSpan[] {
 
 function readSpan(reader: ProtoReader): ReceivedSpan {
   const end = reader.delimitedEnd();
-  const span: ReceivedSpan = { traceId: "", spanId: "", parentSpanId: "", name: "", kind: 0, attributes: {}, service: "", status: 0, encoding: "protobuf" };
+  const span: ReceivedSpan = { traceId: "", spanId: "", parentSpanId: "", name: "", kind: 0, attributes: {}, service: "", status: 0, events: [], encoding: "protobuf" };
   fields(reader, end, (f, w) => {
     if (f === 1 && w === LEN) span.traceId = hex(reader.bytes());
     else if (f === 2 && w === LEN) span.spanId = hex(reader.bytes());
@@ -128,6 +130,11 @@ function readSpan(reader: ProtoReader): ReceivedSpan {
     else if (f === 5 && w === LEN) span.name = reader.string();
     else if (f === 6 && w === WireType.varint) span.kind = reader.int32();
     else if (f === 9 && w === LEN) readKeyValue(reader, span.attributes);
+    else if (f === 11 && w === LEN) {
+      // Event { time_unix_nano = 1; name = 2; attributes = 3 }
+      const eventEnd = reader.delimitedEnd();
+      fields(reader, eventEnd, (ef, ew) => (ef === 2 && ew === LEN ? (span.events.push(reader.string()), true) : false));
+    }
     else if (f === 15 && w === LEN) {
       const statusEnd = reader.delimitedEnd();
       fields(reader, statusEnd, (sf, sw) => (sf === 3 && sw === WireType.varint ? ((span.status = reader.int32()), true) : false));
@@ -192,6 +199,7 @@ function decodeJson(body: Buffer): ReceivedSpan[] {
           kind?: number;
           attributes?: JsonKeyValue[];
           status?: { code?: number };
+          events?: Array<{ name: string }>;
         }>;
       }>;
     }>;
@@ -210,6 +218,7 @@ function decodeJson(body: Buffer): ReceivedSpan[] {
           attributes: jsonAttributes(s.attributes),
           service,
           status: s.status?.code ?? 0,
+          events: (s.events ?? []).map((e) => e.name),
           encoding: "json",
         });
       }
