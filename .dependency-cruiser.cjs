@@ -1,7 +1,8 @@
 /**
  * The package graph of DESIGN.md §2, checked by `npm run lint:deps` (and CI):
  * - `worker/` (the SDK) and `clients/<name>/` import only `gen/`, `wire/`, themselves, node
- *   builtins and npm packages;
+ *   builtins and npm packages; `clients/cli/` (the `tq` command line) also the TypeScript
+ *   client `clients/ts/` it is built on;
  * - `server/` imports neither `worker/`, `clients/` nor `tools/`;
  * - `wire/` (the hand-written protobuf codecs) imports only `gen/`, itself, node builtins and
  *   npm packages.
@@ -25,8 +26,15 @@ module.exports = {
       name: "clients-import-only-gen-and-wire",
       comment: "A client package may import gen/, wire/, itself, node builtins and npm packages.",
       severity: "error",
-      from: { path: "^clients/([^/]+)/", pathNot: SPEC },
+      from: { path: "^clients/([^/]+)/", pathNot: [SPEC, "^clients/cli/"] },
       to: { pathNot: "^(clients/$1|gen|wire)/", dependencyTypesNot: OUTSIDE_THE_TREE },
+    },
+    {
+      name: "cli-imports-only-the-ts-client-gen-and-wire",
+      comment: "The tq command line is built on the TypeScript client: it may import clients/ts/, gen/, wire/, itself, node builtins and npm packages.",
+      severity: "error",
+      from: { path: "^clients/cli/", pathNot: SPEC },
+      to: { pathNot: "^(clients/cli|clients/ts|gen|wire)/", dependencyTypesNot: OUTSIDE_THE_TREE },
     },
     {
       name: "server-imports-no-sdk-clients-or-tools",

@@ -12,6 +12,8 @@ export const SCENARIOS = [
   "list_workers",
   "list_queues_polling",
   "backlog",
+  "cli_startup",
+  "schedules",
   "list_queues",
 ] as const;
 
@@ -76,7 +78,11 @@ export interface BenchOptions {
   listTasks?: number;
   /** list_queues and list_workers: measured calls. Default 200; quick 50. */
   listCalls?: number;
-  /** Scenarios to run. Default all (quick: all but backlog). */
+  /** schedules: interval schedules created. Default 10,000; quick 500. */
+  schedules?: number;
+  /** schedules: their interval, seconds. Default 60; quick 10. */
+  scheduleIntervalS?: number;
+  /** Scenarios to run. Default all (quick: all but backlog and schedules). */
   scenarios?: ScenarioName[];
   /** Runs of each scenario; the report gives medians. Default 1. */
   repeat?: number;
@@ -109,7 +115,7 @@ export type CompiledBenchOptions = Required<Omit<BenchOptions, "redisUrl" | "dat
 /** Applies defaults (quick or full) and checks ranges. Throws {@link BenchOptionsError}. */
 export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOptions {
   const quick = options.quick ?? false;
-  const scenarios = options.scenarios ?? SCENARIOS.filter((s) => !quick || s !== "backlog");
+  const scenarios = options.scenarios ?? SCENARIOS.filter((s) => !quick || (s !== "backlog" && s !== "schedules"));
   const tasks = options.tasks ?? (quick ? 5_000 : 100_000);
   const compiled: CompiledBenchOptions = {
     quick,
@@ -138,6 +144,8 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     listQueues: options.listQueues ?? 100,
     listTasks: options.listTasks ?? (quick ? 10_000 : 1_000_000),
     listCalls: options.listCalls ?? (quick ? 50 : 200),
+    schedules: options.schedules ?? (quick ? 500 : 10_000),
+    scheduleIntervalS: options.scheduleIntervalS ?? (quick ? 10 : 60),
     scenarios: [...new Set(scenarios)].sort((a, b) => SCENARIOS.indexOf(a) - SCENARIOS.indexOf(b)),
     repeat: options.repeat ?? 1,
     redisUrl: options.redisUrl,
@@ -154,7 +162,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
   const positives = [
     "tasks", "unaryTasks", "workers", "concurrency", "producers", "batchSize", "batchesInFlight", "unaryProducers",
     "unaryInFlight", "rate", "rateBatch", "durationS", "warmupS", "backlog", "backlogProbe", "streams", "streamProcesses",
-    "streamsPerConnection", "streamCredits", "streamTasks", "idleS", "listQueues", "listTasks", "listCalls", "repeat", "timeoutS",
+    "streamsPerConnection", "streamCredits", "streamTasks", "idleS", "listQueues", "listTasks", "listCalls", "schedules", "scheduleIntervalS", "repeat", "timeoutS",
   ] as const;
   for (const key of positives) {
     const value = compiled[key];
@@ -169,7 +177,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
 /** What `--help` prints. */
 export const USAGE = `npm run bench -- [options]
 
-  --quick                   small counts, whole run under a minute (skips backlog)
+  --quick                   small counts, whole run under a minute (skips backlog and schedules)
   --scenarios a,b           among ${SCENARIOS.join(", ")}
   --tasks N                 tasks per throughput run (default 100000, quick 5000)
   --unary-tasks N           tasks per throughput_unary run (default --tasks, quick 2000)
@@ -193,10 +201,12 @@ export const USAGE = `npm run bench -- [options]
   --streams-per-connection N  many_workers: streams per HTTP/2 connection (default 50)
   --stream-credits N        many_workers: credits per stream (default 4)
   --stream-tasks N          many_workers: tasks of the busy phase (default 50000, quick 2000)
-  --idle-s N                many_workers: idle measuring window (default 5, quick 1)
+  --idle-s N                many_workers, schedules: idle measuring window (default 5, quick 1)
   --list-queues N           list_queues: queues holding the queued tasks (default 100)
   --list-tasks N            list_queues: queued tasks (default 1000000, quick 10000)
   --list-calls N            list_queues, list_workers: measured calls (default 200, quick 50)
+  --schedules N             schedules: interval schedules (default 10000, quick 500)
+  --schedule-interval-s N   schedules: their interval, seconds (default 60, quick 10)
   --repeat N                runs per scenario, medians reported (default 1)
   --redis-url URL           use this Redis instead of a private one
   --redis-aof               private Redis with appendonly yes, appendfsync everysec
@@ -235,6 +245,8 @@ const NUMERIC: Record<string, keyof BenchOptions> = {
   "--list-queues": "listQueues",
   "--list-tasks": "listTasks",
   "--list-calls": "listCalls",
+  "--schedules": "schedules",
+  "--schedule-interval-s": "scheduleIntervalS",
   "--repeat": "repeat",
   "--timeout-s": "timeoutS",
 };

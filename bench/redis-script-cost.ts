@@ -94,7 +94,7 @@ async function runTasks(store: Store, options: Options, queue: string): Promise<
     for (const sessionId of sessions) {
       const mine = leased.filter((t) => t.sessionId === sessionId);
       if (mine.length === 0) continue;
-      await store.complete(mine.map((t) => ({ id: t.id, sessionId, leaseToken: t.leaseToken, how: "succeeded" as const })));
+      await store.complete(mine.map((t) => ({ id: t.id, queue, sessionId, leaseToken: t.leaseToken, how: "succeeded" as const })));
       completed += mine.length;
     }
   }

@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { ClusterService } from "../gen/taskqueue/v1/cluster_service_pb.js";
 import { DeadLetterService } from "../gen/taskqueue/v1/dead_letter_service_pb.js";
 import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
+import { ScheduleService } from "../gen/taskqueue/v1/schedule_service_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
 import { WorkerService } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { type CompiledServerOptions } from "./config.js";
@@ -56,6 +57,11 @@ import { withErrorMapping } from "./services/connect-errors.js";
 import { decodeConnectRequest } from "./services/connect-request-decoder.js";
 import { createDeadLetterService } from "./services/dead-letter-service.js";
 import { createQueueService } from "./services/queue-service.js";
+import { createScheduleService } from "./services/schedule-service.js";
+import { ScheduleFirer } from "./schedules/schedule-firer.js";
+import { ScheduleLoop } from "./schedules/schedule-loop.js";
+import { ScheduleRepository } from "./schedules/schedule-repository.js";
+import type { SubmitPolicy } from "./services/submit-validation.js";
 import { decodeSubmitTaskRequest, decodeSubmitTasksRequest } from "./services/submit-request-decoder.js";
 import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
@@ -67,6 +73,7 @@ import { HealthStatus, ServingStatus } from "./transport/health-status.js";
 import { startHttpGateway, type HttpGatewayHandle } from "./transport/http-gateway.js";
 import type { CheckState } from "./transport/http-probes.js";
 import { registerService } from "./transport/service-registration.js";
+import { createStaticFileHandler } from "./transport/static-files.js";
 import { useMarkedUtf8InProtobuf } from "./transport/marked-utf8.js";
 import { readServerVersion } from "./version.js";
 
@@ -189,7 +196,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     logger,
     leaseDurationMs: options.leaseDurationMs,
     pollMs: options.dispatchPollMs,
-    releaseSession: (sessionId, cause) => void reaper.releaseSession(sessionId, cause).catch(() => undefined),
+    releaseSession: (sessionId, queues, cause) => void reaper.releaseSession(sessionId, queues, cause).catch(() => undefined),
     onDelivered: tracing
       ? (queue, tasks) => {
           const now = Date.now();
@@ -209,6 +216,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onDue: (dueMs) => scheduler.notifyDue(dueMs),
     onCancel: (notice) => routes.cancel(notice, { announce: false }),
     onSettings: () => void queueSettings.reload(),
+    onSchedules: () => scheduleLoop.rearm(),
   });
   routes.attach({ dispatcher, scheduler, notifier, record: (ends) => recordLeaseEnds(metrics, ends, Date.now(), leasedTypes) });
   const recorder = new ResultRecorder({
@@ -312,6 +320,27 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onEnqueueFailed: () => recovery.request(),
     onStep: tracing ? addActiveSpanEvent : undefined,
   });
+  const submitPolicy: SubmitPolicy = {
+    maxPayloadBytes: options.maxPayloadBytes,
+    defaultMaxAttempts: options.defaultMaxAttempts,
+    defaultInitialBackoffMs: options.defaultInitialBackoffMs,
+    defaultMaxBackoffMs: options.defaultMaxBackoffMs,
+    defaultBackoffMultiplier: options.defaultBackoffMultiplier,
+    queueRetryDefaults: options.queueRetryDefaults,
+    queueSettings: (queue) => queueSettings.get(queue),
+  };
+  const scheduleRepository = new ScheduleRepository(database.pool);
+  const scheduleFirer = new ScheduleFirer({
+    pool: database.pool,
+    inserter,
+    policy: submitPolicy,
+    enqueue: (tasks) => submitter.enqueueCommitted(tasks),
+    logger,
+    catchupMax: options.scheduleCatchupMax,
+    misfireGraceMs: options.scheduleMisfireGraceMs,
+    onSubmitted: (lateMs) => metrics.scheduleFireDelay.observe(lateMs / 1000),
+  });
+  const scheduleLoop = new ScheduleLoop({ firer: scheduleFirer, logger, maxSleepMs: options.scheduleMaxSleepMs });
   const canceller = new Canceller({ repository, store, pushCancel: (notice) => routes.cancel(notice, { announce: true }) });
   const deadLetters = new DeadLetters({
     repository,
@@ -329,6 +358,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       [WorkerService.typeName]: ServingStatus.SERVING,
       [DeadLetterService.typeName]: ServingStatus.SERVING,
       [QueueService.typeName]: ServingStatus.SERVING,
+      [ScheduleService.typeName]: ServingStatus.SERVING,
     },
   });
   // Postgres and Redis, checked every second: the gRPC health status follows them.
@@ -356,15 +386,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           repository,
           canceller,
           traceContext: tracing ? activeTraceContext : undefined,
-          policy: {
-            maxPayloadBytes: options.maxPayloadBytes,
-            defaultMaxAttempts: options.defaultMaxAttempts,
-            defaultInitialBackoffMs: options.defaultInitialBackoffMs,
-            defaultMaxBackoffMs: options.defaultMaxBackoffMs,
-            defaultBackoffMultiplier: options.defaultBackoffMultiplier,
-            queueRetryDefaults: options.queueRetryDefaults,
-            queueSettings: (queue) => queueSettings.get(queue),
-          },
+          policy: submitPolicy,
         }),
         logger,
       ),
@@ -433,6 +455,22 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       ),
     ),
     registerService(
+      ScheduleService,
+      withErrorMapping(
+        createScheduleService({
+          schedules: scheduleRepository,
+          firer: scheduleFirer,
+          tasks: repository,
+          policy: submitPolicy,
+          changed: () => {
+            scheduleLoop.rearm();
+            notifier.schedulesChanged();
+          },
+        }),
+        logger,
+      ),
+    ),
+    registerService(
       ClusterService,
       withErrorMapping(createClusterService({ readCluster, checks, serverId, isDraining: () => draining, logger }), logger),
     ),
@@ -471,6 +509,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           connections,
           connectionEvents,
           interceptors: tracing ? [createTracingInterceptor()] : [],
+          staticFiles:
+            options.dashboardDir === "" ? undefined : createStaticFileHandler({ root: options.dashboardDir, buildCommand: "npm run build:web", logger }),
           extraRoutes: (req, res) => {
             if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return false;
             metrics.render().then(
@@ -546,6 +586,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       serviceEntry("stopping recovery", "write", recovery),
       serviceEntry("stopping the lease reaper", "write", reaper),
       serviceEntry("stopping the scheduler", "write", scheduler),
+      serviceEntry("stopping schedules", "write", scheduleLoop),
       // Results fenced before their streams ended are committed even if their acks are lost.
       stopStep("recording results", "write", () => recorder.idle()),
       stopStep("draining worker streams", "own", (budget) => drainStreams({ dispatcher, budget, logger, reason: "server shutting down" })),

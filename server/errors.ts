@@ -73,3 +73,8 @@ export class UnavailableError extends TaskQueueError {
     super(message, options);
   }
 }
+
+/** The entity to create already exists (e.g. a schedule id that is taken). */
+export class AlreadyExistsError extends TaskQueueError {
+  readonly code = "ALREADY_EXISTS" as const;
+}

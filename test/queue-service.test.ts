@@ -1,4 +1,6 @@
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { DispatchKeys } from "../server/redis/keys.js";
+import { wipeDispatchState } from "./support/dispatch-state.js";
+import { Code, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +11,7 @@ import { RawWorker } from "./support/raw-worker.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 import { waitFor } from "./support/wait-for.js";
+import { failureOf } from "./support/call-failure.js";
 
 const servers: TestServer[] = [];
 const workers: RawWorker[] = [];
@@ -50,15 +53,6 @@ async function waitForQueue(client: Client<typeof QueueService>, name: string, w
   );
 }
 
-async function codeOf(call: Promise<unknown>): Promise<{ code: Code; message: string }> {
-  try {
-    await call;
-  } catch (error) {
-    const e = ConnectError.from(error);
-    return { code: e.code, message: e.rawMessage };
-  }
-  throw new Error("the call succeeded");
-}
 
 describe("QueueService counts", () => {
   let ts: TestServer;
@@ -170,21 +164,21 @@ describe("QueueService counts", () => {
 
   it("refuses bad input naming the field, writes nothing, and answers NOT_FOUND for unknown queues", async () => {
     const unknown = uniqueQueue("unknown");
-    expect(await codeOf(queues.getQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
-    expect(await codeOf(queues.resumeQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
-    const empty = await codeOf(queues.getQueue({ name: "" }));
+    expect(await failureOf(queues.getQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
+    expect(await failureOf(queues.resumeQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
+    const empty = await failureOf(queues.getQueue({ name: "" }));
     expect(empty.code).toBe(Code.InvalidArgument);
     expect(empty.message).toMatch(/^name/);
-    const badName = await codeOf(queues.pauseQueue({ name: "no spaces allowed" }));
+    const badName = await failureOf(queues.pauseQueue({ name: "no spaces allowed" }));
     expect(badName.code).toBe(Code.InvalidArgument);
     expect(badName.message).toMatch(/^name/);
-    const longReason = await codeOf(queues.pauseQueue({ name: unknown, reason: "x".repeat(1025) }));
+    const longReason = await failureOf(queues.pauseQueue({ name: unknown, reason: "x".repeat(1025) }));
     expect(longReason.code).toBe(Code.InvalidArgument);
     expect(longReason.message).toMatch(/^reason/);
-    expect(await codeOf(queues.getQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
-    expect((await codeOf(queues.listQueues({ pageSize: -1 }))).message).toMatch(/^page_size/);
-    expect((await codeOf(queues.listQueues({ pageSize: 1001 }))).message).toMatch(/^page_size/);
-    expect((await codeOf(queues.listQueues({ pageToken: "garbage" }))).message).toMatch(/^page_token/);
+    expect(await failureOf(queues.getQueue({ name: unknown }))).toMatchObject({ code: Code.NotFound });
+    expect((await failureOf(queues.listQueues({ pageSize: -1 }))).message).toMatch(/^page_size/);
+    expect((await failureOf(queues.listQueues({ pageSize: 1001 }))).message).toMatch(/^page_size/);
+    expect((await failureOf(queues.listQueues({ pageToken: "garbage" }))).message).toMatch(/^page_token/);
   });
 
   it("serves the same over Connect JSON through the gateway", async () => {
@@ -252,9 +246,9 @@ describe("QueueService pause and resume", () => {
     // names from Postgres before it re-enqueues the held task.
     const redis = new Redis(second.redisUrl);
     try {
-      await redis.del(...(await redis.keys(`${second.redisPrefix}*`)));
+      await wipeDispatchState(redis, second.redisPrefix);
       await second.server.recover();
-      expect(await redis.sismember(`${second.redisPrefix}paused`, queue)).toBe(1);
+      expect(await redis.exists(new DispatchKeys(second.redisPrefix).queue(queue).paused)).toBe(1);
     } finally {
       redis.disconnect();
     }
@@ -339,10 +333,10 @@ describe("QueueService.UpdateQueue", () => {
       [{ name: "", settings: { maxAttempts: 5 } }, /^name/],
     ];
     for (const [request, message] of cases) {
-      const result = await codeOf(queues.updateQueue(request));
+      const result = await failureOf(queues.updateQueue(request));
       expect(result.code, result.message).toBe(Code.InvalidArgument);
       expect(result.message).toMatch(message);
     }
-    expect(await codeOf(queues.getQueue({ name }))).toMatchObject({ code: Code.NotFound });
+    expect(await failureOf(queues.getQueue({ name }))).toMatchObject({ code: Code.NotFound });
   });
 });

@@ -1,3 +1,5 @@
+import { DispatchKeys } from "../server/redis/keys.js";
+import { wipeDispatchState } from "./support/dispatch-state.js";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
@@ -24,17 +26,25 @@ describe("dispatch state written by another version", () => {
     await first.stop();
     servers.pop();
 
-    // Make the prefix look like an older server's: no layout key, task hashes in another shape.
+    // Make the prefix look like an older server's (layout 4): un-tagged keys, task hashes in
+    // another shape, and none of this layout's keys.
     const redis = new Redis(first.redisUrl);
+    const p = first.redisPrefix;
+    const keys = new DispatchKeys(p);
     try {
-      expect(await redis.get(`${first.redisPrefix}layout`)).toBe(DISPATCH_LAYOUT_VERSION);
-      await redis.del(`${first.redisPrefix}layout`);
-      await redis.hdel(`${first.redisPrefix}t:${task!.id}`, "d", "sc");
-      await redis.hset(`${first.redisPrefix}t:${task!.id}`, "ty", "echo", "pf", "1");
+      expect(await redis.get(keys.layout)).toBe(DISPATCH_LAYOUT_VERSION);
+      await wipeDispatchState(redis, p);
+      await redis.set(`${p}layout`, "4");
+      await redis.set(`${p}epoch`, "1");
+      await redis.hset(`${p}t:${task!.id}`, "st", "queued", "q", queue, "ty", "echo", "pf", "1");
+      await redis.zadd(`${p}q:${queue}`, 1, task!.id);
+      await redis.sadd(`${p}queues`, queue);
 
       const second = await startTestServer({}, { databaseUrl: first.databaseUrl, redisPrefix: first.redisPrefix });
       servers.push(second);
-      expect(await redis.get(`${first.redisPrefix}layout`)).toBe(DISPATCH_LAYOUT_VERSION);
+      expect(await redis.get(keys.layout)).toBe(DISPATCH_LAYOUT_VERSION);
+      // The older layout's keys are gone.
+      expect(await redis.keys(`${p}*`)).toEqual([]);
       const worker = createWorker({ address: second.grpcAddress, queues: [queue], handlers: exampleHandlers(), logger: createLogger({ level: "silent" }) });
       await worker.start();
       try {
@@ -55,15 +65,14 @@ describe("dispatch state written by another version", () => {
     const redis = new Redis(first.redisUrl);
     try {
       // Redis lost everything under the prefix; the running server notices and rebuilds.
-      const keys = await redis.keys(`${first.redisPrefix}*`);
-      await redis.del(...keys);
+      await wipeDispatchState(redis, first.redisPrefix);
       await first.server.recover();
-      expect(await redis.get(`${first.redisPrefix}layout`)).toBe(DISPATCH_LAYOUT_VERSION);
+      expect(await redis.get(new DispatchKeys(first.redisPrefix).layout)).toBe(DISPATCH_LAYOUT_VERSION);
       const { task } = await first.grpc.submitTask({ queue, type: "echo" });
       // A server starting now must not take the rebuilt state for an older version's.
       const second = await startTestServer({}, { databaseUrl: first.databaseUrl, redisPrefix: first.redisPrefix });
       servers.push(second);
-      expect(await readTaskState(redis, first.redisPrefix, task!.id)).toBe("queued");
+      expect(await readTaskState(redis, first.redisPrefix, queue, task!.id)).toBe("queued");
     } finally {
       redis.disconnect();
     }

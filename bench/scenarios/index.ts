@@ -1,10 +1,12 @@
 import type { ScenarioName } from "../options.js";
 import { backlog } from "./backlog.js";
 import { bullmq } from "./bullmq.js";
+import { cliStartup } from "./cli-startup.js";
 import type { Scenario } from "./context.js";
 import { listQueues, listQueuesPolling, listWorkers } from "./control-plane.js";
 import { latency } from "./latency.js";
 import { manyWorkers } from "./many-workers.js";
+import { schedules } from "./schedules.js";
 import { throughputBatch, throughputUnary } from "./throughput.js";
 
 /** Every scenario by name. */
@@ -17,5 +19,7 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   list_workers: listWorkers,
   list_queues_polling: listQueuesPolling,
   backlog,
+  cli_startup: cliStartup,
+  schedules,
   list_queues: listQueues,
 };

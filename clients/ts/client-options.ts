@@ -1,4 +1,4 @@
-import type { Transport } from "@connectrpc/connect";
+import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { TaskClientOptionsError } from "./errors.js";
 import { traceContextInterceptor } from "./trace-context-interceptor.js";
@@ -26,6 +26,12 @@ export interface TaskClientOptions {
   jsonTransport?: boolean;
   /** Deadline of each call in milliseconds unless the call gives its own; 0 for none. Default 30,000. */
   timeoutMs?: number;
+  /**
+   * Bearer token sent as `authorization: Bearer …` on every call of the built-in transport.
+   * Default: the environment variable `TQ_TOKEN`, else none. (With `transport`, add the
+   * header through its interceptors instead.)
+   */
+  token?: string;
 }
 
 /** {@link TaskClientOptions} with defaults applied. */
@@ -50,7 +56,9 @@ export function compileTaskClientOptions(options: TaskClientOptions = {}): Compi
     throw new TaskClientOptionsError("timeoutMs", "must be a number of milliseconds, 0 or more");
   }
   const common = { jsonTransport: options.jsonTransport === true, timeoutMs: timeoutMs === 0 ? undefined : timeoutMs };
+  if (options.token !== undefined && typeof options.token !== "string") throw new TaskClientOptionsError("token", "must be a string");
   if (options.transport !== undefined) {
+    if (options.token !== undefined) throw new TaskClientOptionsError("token", "give the token through the transport's interceptors");
     if (options.address !== undefined || options.baseUrl !== undefined) {
       throw new TaskClientOptionsError("transport", "give a transport or an address, not both");
     }
@@ -62,9 +70,18 @@ export function compileTaskClientOptions(options: TaskClientOptions = {}): Compi
   const option = options.baseUrl !== undefined ? "baseUrl" : "address";
   const baseUrl = compileBaseUrl(option, options.baseUrl ?? options.address ?? process.env.TQ_SERVER ?? "localhost:50051");
   const sessionManager = new Http2SessionManager(baseUrl);
+  const token = options.token ?? process.env.TQ_TOKEN ?? "";
   // Calls made inside a span carry its trace context (nothing without an OpenTelemetry SDK).
-  const transport = createGrpcTransport({ baseUrl, sessionManager, interceptors: [traceContextInterceptor] });
-  return { ...common, transport, sessionManager };
+  const interceptors = token === "" ? [traceContextInterceptor] : [traceContextInterceptor, bearer(token)];
+  return { ...common, transport: createGrpcTransport({ baseUrl, sessionManager, interceptors }), sessionManager };
+}
+
+/** Adds `authorization: Bearer <token>` to every request. */
+function bearer(token: string): Interceptor {
+  return (next) => (request) => {
+    request.header.set("authorization", `Bearer ${token}`);
+    return next(request);
+  };
 }
 
 /** "host:port" or an http(s) URL as a base URL without a trailing slash. */

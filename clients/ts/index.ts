@@ -21,3 +21,21 @@ export {
 } from "./task-client.js";
 export type { RetryPolicySpec, TaskSpec } from "./task-spec.js";
 export { traceContextInterceptor } from "./trace-context-interceptor.js";
+export { createQueueClient, type ListQueuesOptions, type QueueClient, type QueuePage, type QueueSettingsSpec } from "./queue-client.js";
+export { createClusterClient, type ClusterClient } from "./cluster-client.js";
+export {
+  createDeadLetterClient,
+  type DeadLetterClient,
+  type DeadTaskSelection,
+  type ListDeadTasksOptions,
+  type Redrive,
+} from "./dead-letter-client.js";
+export { createClients, type Clients } from "./clients.js";
+export type { QueueInfo, QueueSettings } from "../../gen/taskqueue/v1/queue_service_pb.js";
+export {
+  DependencyStatus,
+  SystemStatus,
+  type GetSystemHealthResponse,
+  type ServerInfo,
+  type WorkerSession,
+} from "../../gen/taskqueue/v1/cluster_service_pb.js";

@@ -1,8 +1,9 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type CallOptions, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { TaskState, type Task, type TaskAttempt } from "../../gen/taskqueue/v1/task_pb.js";
 import { SubmitTasksRequestSchema, TaskService, TaskView } from "../../gen/taskqueue/v1/task_service_pb.js";
 import { compileTaskClientOptions, type TaskClientOptions } from "./client-options.js";
+import { callOptionsOf, type RequestOptions } from "./request-options.js";
 import { checkTaskSpec, invalid } from "./spec-checks.js";
 import { submitTaskRequestOf } from "./submit-request-message.js";
 import { itemOfResult } from "./submit-result-message.js";
@@ -12,15 +13,7 @@ import { batchService } from "./wire/batch-service.js";
 import { encodeSubmitTasks } from "./wire/submit-task-encoder.js";
 import { decodeBasicResults, decodeFullResults } from "./wire/submit-results-decoder.js";
 
-/** Options every call takes. */
-export interface RequestOptions {
-  /** Deadline of this call in milliseconds; 0 for none. Default: the client's `timeoutMs`. */
-  timeoutMs?: number;
-  /** Aborts the call (it then fails with `CANCELED`). */
-  signal?: AbortSignal;
-  /** Extra request headers. */
-  headers?: HeadersInit;
-}
+export type { RequestOptions };
 
 /** Options of {@link TaskClient.submitTasks}. */
 export interface SubmitTasksOptions extends RequestOptions {
@@ -125,10 +118,7 @@ export function createTaskClient(options: TaskClientOptions = {}): TaskClient {
   const compiled = compileTaskClientOptions(options);
   const service = createClient(TaskService, compiled.transport);
   const batches = createClient(batchService, compiled.transport);
-  const callOptions = (request: RequestOptions | undefined): CallOptions => {
-    const timeoutMs = request?.timeoutMs ?? compiled.timeoutMs;
-    return { timeoutMs: timeoutMs === 0 ? undefined : timeoutMs, signal: request?.signal, headers: request?.headers };
-  };
+  const callOptions = (request: RequestOptions | undefined) => callOptionsOf(compiled.timeoutMs, request);
 
   async function submitTasks(tasks: readonly TaskSpec[], request: SubmitTasksOptions = {}): Promise<SubmitTasksItem<TaskSummary>[]> {
     if (!Array.isArray(tasks)) throw invalid("tasks", "must be an array");
@@ -190,6 +180,11 @@ function stateOf(state: TaskStateFilter): TaskState {
 
 /** The task of a response; a server always sends one. */
 function requireTask(task: Task | undefined): Task {
-  if (task === undefined) throw new ConnectError("protocol error: the answer holds no task", Code.Internal);
-  return task;
+  return requireField(task, "task");
+}
+
+/** A message field a server always sets; a missing one is a protocol error. */
+export function requireField<T>(value: T | undefined, field: string): T {
+  if (value === undefined) throw new ConnectError(`protocol error: the answer holds no ${field}`, Code.Internal);
+  return value;
 }

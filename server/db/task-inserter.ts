@@ -115,36 +115,40 @@ export class TaskInserter {
       });
       return tasks.map((t) => ({ id: t.id, existing: false }));
     }
-    return withTransaction(this.options.pool, async (client) => {
-      const keyed = tasks.filter((t) => t.idempotencyKey !== null);
-      if (keyed.length > 0) {
-        await client.query(RELEASE_EXPIRED_KEYS_SQL, [
-          keyed.map((t) => t.queue),
-          keyed.map((t) => t.idempotencyKey),
-          this.options.idempotencyRetentionMs,
-        ]);
-      }
-      const traced = tasks.some((t) => t.trace);
-      const inserted = await client.query<{ id: string }>(
-        (traced ? TRACED_INSERT_SQL : PLAIN_INSERT_SQL) + KEYED_SUFFIX,
-        insertParams(tasks, traced),
+    return withTransaction(this.options.pool, (client) => this.insertWithin(client, tasks));
+  }
+
+  /**
+   * Inserts the tasks within the caller's open transaction, resolving idempotency keys
+   * there (a task whose key is taken is not inserted: its outcome names the existing one).
+   * Used where a task must commit together with other writes (a schedule's firing).
+   */
+  async insertWithin(client: pg.ClientBase, tasks: NewTask[]): Promise<InsertOutcome[]> {
+    const keyed = tasks.filter((t) => t.idempotencyKey !== null);
+    if (keyed.length > 0) {
+      await client.query(RELEASE_EXPIRED_KEYS_SQL, [
+        keyed.map((t) => t.queue),
+        keyed.map((t) => t.idempotencyKey),
+        this.options.idempotencyRetentionMs,
+      ]);
+    }
+    const traced = tasks.some((t) => t.trace);
+    const inserted = await client.query<{ id: string }>((traced ? TRACED_INSERT_SQL : PLAIN_INSERT_SQL) + KEYED_SUFFIX, insertParams(tasks, traced));
+    const insertedIds = new Set(inserted.rows.map((r) => r.id));
+    const conflicting = tasks.filter((t) => !insertedIds.has(t.id));
+    const existingByKey = new Map<string, string>();
+    if (conflicting.length > 0) {
+      const existing = await client.query<{ id: string; queue: string; idempotency_key: string }>(
+        EXISTING_SQL,
+        [conflicting.map((t) => t.queue), conflicting.map((t) => t.idempotencyKey)],
       );
-      const insertedIds = new Set(inserted.rows.map((r) => r.id));
-      const conflicting = tasks.filter((t) => !insertedIds.has(t.id));
-      const existingByKey = new Map<string, string>();
-      if (conflicting.length > 0) {
-        const existing = await client.query<{ id: string; queue: string; idempotency_key: string }>(
-          EXISTING_SQL,
-          [conflicting.map((t) => t.queue), conflicting.map((t) => t.idempotencyKey)],
-        );
-        for (const row of existing.rows) existingByKey.set(keyOf(row.queue, row.idempotency_key), row.id);
-      }
-      return tasks.map((t) => {
-        if (insertedIds.has(t.id)) return { id: t.id, existing: false };
-        const id = existingByKey.get(keyOf(t.queue, t.idempotencyKey ?? ""));
-        if (!id) throw new Error(`task ${t.id} was neither inserted nor found by idempotency key`);
-        return { id, existing: true };
-      });
+      for (const row of existing.rows) existingByKey.set(keyOf(row.queue, row.idempotency_key), row.id);
+    }
+    return tasks.map((t) => {
+      if (insertedIds.has(t.id)) return { id: t.id, existing: false };
+      const id = existingByKey.get(keyOf(t.queue, t.idempotencyKey ?? ""));
+      if (!id) throw new Error(`task ${t.id} was neither inserted nor found by idempotency key`);
+      return { id, existing: true };
     });
   }
 }

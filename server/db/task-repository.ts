@@ -69,15 +69,19 @@ export class TaskRepository {
   }
 
   /**
-   * The ids of a page of unfinished tasks after `afterId` (ascending), optionally only those whose id is
+   * The ids and queues of a page of unfinished tasks after `afterId` (ascending), optionally only those whose id is
    * in [fromId, toId): task ids start with their creation time, so such a window is a range of
    * the primary key (tasks created in a time window). Without one, every task is read.
    */
-  async unfinishedPage(afterId: string | null, limit: number, window?: { fromId: string; toId: string }): Promise<string[]> {
-    let q = this.db.selectFrom("tasks").select("id").where("state", "in", unfinished);
+  async unfinishedPage(
+    afterId: string | null,
+    limit: number,
+    window?: { fromId: string; toId: string },
+  ): Promise<Array<{ id: string; queue: string }>> {
+    let q = this.db.selectFrom("tasks").select(["id", "queue"]).where("state", "in", unfinished);
     if (afterId) q = q.where("id", ">", afterId);
     if (window) q = q.where("id", ">=", window.fromId).where("id", "<", window.toId);
-    return (await q.orderBy("id", "asc").limit(limit).execute()).map((r) => r.id);
+    return q.orderBy("id", "asc").limit(limit).execute();
   }
 
   /**

@@ -28,7 +28,7 @@ export class Canceller {
     if (terminalStates.includes(row.state)) {
       throw new FailedPreconditionError(`task ${id} is already ${row.state} and cannot be cancelled`);
     }
-    const outcome = await this.options.store.cancel(id, reason);
+    const outcome = await this.options.store.cancel(row.queue, id, reason);
     if (outcome.kind === "finished") {
       throw new FailedPreconditionError(`task ${id} has already finished and cannot be cancelled`);
     }

@@ -27,7 +27,7 @@ function record(queue: string, id: string, sessionId: string): LeasedRecord {
 function session(queue: string): DispatchSession & { delivered: string[] } {
   const delivered: string[] = [];
   return {
-    id: "s1", workerId: "w1", queues: [queue], credits: 0, capacity: 10, held: new Set(), closed: false, draining: false, delivered,
+    id: "s1", workerId: "w1", queues: [queue], credits: 0, capacity: 10, held: new Map(), closed: false, draining: false, delivered,
     deliver: (tasks) => delivered.push(...tasks.map((t) => t.id)),
     cancel: () => {},
     drain: () => {},

@@ -25,10 +25,10 @@ export interface DispatcherOptions {
   /** Most tasks leased by one script call. */
   maxLeaseBatch?: number;
   /**
-   * Called when tasks were leased to a session that closed meanwhile: release its leases,
-   * recording `cause` on the attempts.
+   * Called when tasks were leased to a session that closed meanwhile: release its leases in
+   * `queues`, recording `cause` on the attempts.
    */
-  releaseSession: (sessionId: string, cause: string) => void;
+  releaseSession: (sessionId: string, queues: readonly string[], cause: string) => void;
   /** Told about every delivered batch (metrics). */
   onDelivered?: (queue: string, tasks: LeasedRecord[]) => void;
 }
@@ -113,7 +113,7 @@ export class Dispatcher implements Service {
   unregister(sessionId: string): void {
     const session = this.sessions.get(sessionId);
     this.sessions.delete(sessionId);
-    if (session) for (const id of session.held) this.holders.delete(id);
+    if (session) for (const id of session.held.keys()) this.holders.delete(id);
     this.notifyIfNothingHeld();
   }
 
@@ -322,7 +322,7 @@ export class Dispatcher implements Service {
       const session = this.sessions.get(a.sessionId);
       if (!session || session.closed) {
         // The stream ended while the script ran: give its tasks back at once.
-        if (tasks.length > 0) this.options.releaseSession(a.sessionId, "it closed while its tasks were being leased");
+        if (tasks.length > 0) this.options.releaseSession(a.sessionId, [tasks[0]!.queue], "it closed while its tasks were being leased");
         continue;
       }
       const unused = a.count - tasks.length;
@@ -330,7 +330,7 @@ export class Dispatcher implements Service {
       if (unused > 0) this.wakeStarved(session);
       if (tasks.length === 0) continue;
       for (const t of tasks) {
-        session.held.add(t.id);
+        session.held.set(t.id, t.queue);
         this.holders.set(t.id, session);
       }
       // The worker first; the bookkeeping after.

@@ -69,11 +69,11 @@ export class LeaseReaper implements Service {
   }
 
   /**
-   * Puts back every task a closed session held; `cause` (why the stream ended, e.g. the
+   * Puts back every task a closed session held in `queues` (those it served); `cause` (why the stream ended, e.g. the
    * status it ended with) is recorded in each lost attempt's error.
    */
-  async releaseSession(sessionId: string, cause?: string): Promise<LeaseEnd[]> {
-    const ends = await this.options.store.release(sessionId);
+  async releaseSession(sessionId: string, queues: readonly string[], cause?: string): Promise<LeaseEnd[]> {
+    const ends = await this.options.store.release(sessionId, queues);
     this.record(ends, { error: lostStreamError(cause) });
     if (ends.length > 0) this.options.logger.info({ sessionId, count: ends.length }, "released leases of closed session");
     return ends;

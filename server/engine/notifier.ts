@@ -1,3 +1,4 @@
+import { DispatchKeys } from "../redis/keys.js";
 import type { Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
 
@@ -30,6 +31,8 @@ export interface NotifierOptions {
   onCancel: (notice: CancelNotice) => void;
   /** Another server changed a queue's stored settings. */
   onSettings?: () => void;
+  /** Another server created, changed or deleted a schedule. */
+  onSchedules?: () => void;
   /** Clock in ms (injected so tests can control time). */
   now?: () => number;
 }
@@ -52,7 +55,7 @@ export class Notifier {
   private forceReady = false;
 
   constructor(private readonly options: NotifierOptions) {
-    this.channel = `${options.prefix}events`;
+    this.channel = new DispatchKeys(options.prefix).eventsChannel;
   }
 
   /** Subscribes. */
@@ -102,6 +105,11 @@ export class Notifier {
     this.publish({ t: "settings" });
   }
 
+  /** Tells the other servers that a schedule was created, changed or deleted (they re-arm their timers). */
+  schedulesChanged(): void {
+    this.publish({ t: "schedules" });
+  }
+
   /** Asks the server holding `notice.sessionId` to push a cancel. */
   cancel(notice: CancelNotice): void {
     this.publish({ t: "cancel", ...notice });
@@ -128,6 +136,7 @@ export class Notifier {
     if (event.t === "ready" && Array.isArray(event.queues)) event.queues.forEach((q) => this.options.onReady(q));
     else if (event.t === "due" && typeof event.dueMs === "number") this.options.onDue(event.dueMs);
     else if (event.t === "settings") this.options.onSettings?.();
+    else if (event.t === "schedules") this.options.onSchedules?.();
     else if (event.t === "cancel" && event.sessionId && event.taskId && event.leaseToken !== undefined) {
       this.options.onCancel({
         sessionId: event.sessionId,

@@ -1,3 +1,4 @@
+import { DispatchKeys } from "../redis/keys.js";
 import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import type { OpenAttemptRepairer } from "../db/open-attempt-repairer.js";
@@ -20,7 +21,7 @@ function recovery() {
       return [];
     },
   } as unknown as TaskRepository;
-  const store = { prefix: "tq:", ensureEpochMarker: async () => false, inspect: async () => [] } as unknown as QueueStore;
+  const store = { prefix: "tq:", keys: new DispatchKeys("tq:"), ensureEpochMarker: async () => false, inspect: async () => [] } as unknown as QueueStore;
   const redis = { set: async () => "OK" } as unknown as Redis;
   const r = new Recovery({
     repository,

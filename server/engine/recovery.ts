@@ -116,7 +116,7 @@ export class Recovery implements Service {
     try {
       if (await this.options.store.ensureEpochMarker()) this.fullNeeded = true;
       if (++this.ticks % FULL_SWEEP_EVERY === 0) this.fullNeeded = true;
-      const lockKey = `${this.options.store.prefix}recovery-lock`;
+      const lockKey = this.options.store.keys.recoveryLock;
       const locked = await this.options.redis.set(lockKey, this.options.serverId, "PX", this.options.intervalMs, "NX");
       if (locked !== "OK" && !this.fullNeeded) return 0;
       full = this.fullNeeded;
@@ -156,16 +156,16 @@ export class Recovery implements Service {
       if (window && page > 0) await pauseForDuty(pageStartedAt, REGULAR_SWEEP_DUTY);
       pageStartedAt = performance.now();
       // Ids only: nearly every task is fine, and only those Redis does not back are read whole.
-      const ids = await this.options.repository.unfinishedPage(afterId, 1000, window);
-      if (ids.length === 0) break;
-      afterId = ids[ids.length - 1]!;
-      const findings = await this.options.store.inspect(ids);
+      const tasks = await this.options.repository.unfinishedPage(afterId, 1000, window);
+      if (tasks.length === 0) break;
+      afterId = tasks[tasks.length - 1]!.id;
+      const findings = await this.options.store.inspect(tasks);
       if (findings.length > 0) {
         const rows = await this.options.repository.getMany(findings.map((f) => f.id));
         const cases = findings.filter((f) => rows.has(f.id)).map((f) => ({ row: rows.get(f.id)!, finding: f }));
         restored += await this.restore(cases);
       }
-      if (ids.length < 1000) break;
+      if (tasks.length < 1000) break;
     }
     return restored;
   }

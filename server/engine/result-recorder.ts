@@ -12,6 +12,11 @@ export interface ReportedResult {
   /** The session (stream) that reported it: a result counts only from the lease's holder. */
   sessionId: string;
   taskId: string;
+  /**
+   * The task's queue as the session's lease record has it; "" when the session holds no
+   * lease on the task (the result is then stale).
+   */
+  queue: string;
   leaseToken: string;
   outcome:
     | { kind: "success"; result: { bytes: Buffer; format: 1 | 2 } }
@@ -70,6 +75,7 @@ export class ResultRecorder {
     const ends = await this.options.store.complete(
       results.map((r) => ({
         id: r.taskId,
+        queue: r.queue,
         sessionId: r.sessionId,
         leaseToken: r.leaseToken,
         how: r.outcome.kind === "success" ? "succeeded" : r.outcome.error.nonRetryable ? "fatal" : "failed",

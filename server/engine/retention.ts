@@ -1,3 +1,4 @@
+import { DispatchKeys } from "../redis/keys.js";
 import type { Redis } from "ioredis";
 import type { FinishedTaskDeleter, FinishedTaskPage, QueueCutoffs } from "../db/finished-task-deleter.js";
 import type { Logger } from "../observability/logger.js";
@@ -12,7 +13,7 @@ export interface RetentionOptions {
   deleter: FinishedTaskDeleter;
   /** Holds the lock that lets one server sweep at a time. */
   redis: Redis;
-  /** Redis key prefix (the lock is `<prefix>retention-lock`). */
+  /** Redis key prefix (the lock is `{<prefix>}:retention-lock`). */
   prefix: string;
   serverId: string;
   logger: Logger;
@@ -102,7 +103,7 @@ export class Retention implements Service {
   private async tick(): Promise<void> {
     if (this.sweeping || !this.enabled) return;
     try {
-      const lockKey = `${this.options.prefix}retention-lock`;
+      const lockKey = new DispatchKeys(this.options.prefix).retentionLock;
       const locked = await this.options.redis.set(lockKey, this.options.serverId, "PX", this.options.intervalMs, "NX");
       if (locked !== "OK") return;
       await this.sweep();

@@ -70,7 +70,7 @@ export class Scheduler implements Service {
           const now = new Date(this.now());
           this.options.transitions.writeInBackground(expired.map((id) => expiredTransition(id, now)));
         }
-        if (expired.length === 1000) more = true;
+        if (expired.length >= 1000) more = true;
         const { promoted, nextDueMs } = await this.options.store.promote(1000);
         next = Math.min(nextDueMs ?? Number.POSITIVE_INFINITY, nextDeadlineMs ?? Number.POSITIVE_INFINITY);
         if (promoted.length > 0) {
@@ -78,7 +78,7 @@ export class Scheduler implements Service {
           this.options.transitions.writeInBackground(transitions);
           this.options.onReady([...new Set(promoted.map((p) => p.queue))]);
         }
-        if (promoted.length === 1000) more = true;
+        if (promoted.length >= 1000) more = true;
       } while (more && !this.periodic.stopped);
     } catch (error) {
       this.options.logger.warn({ err: error }, "promoting delayed tasks failed; will retry");

@@ -1,3 +1,4 @@
+import { DispatchKeys } from "../redis/keys.js";
 import type { ChainableCommander, Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
 import { PeriodicTask } from "./periodic-task.js";
@@ -23,16 +24,18 @@ export interface ServerRegistryOptions {
 }
 
 /**
- * Liveness of the servers sharing Redis: each refreshes `<prefix>srv:<id>` (expiring after
- * `ttlMs`) and lists itself in `<prefix>servers`. A member whose key expired has died; any
+ * Liveness of the servers sharing Redis: each refreshes `{<prefix>}:srv:<id>` (expiring after
+ * `ttlMs`) and lists itself in `{<prefix>}:servers`. A member whose key expired has died; any
  * outcome it had fenced in Redis but not yet written to Postgres is lost, which recovery
  * repairs by running those tasks again.
  */
 export class ServerRegistry implements Service {
   private readonly periodic: PeriodicTask;
   private members: readonly string[] = [];
+  private readonly keys: DispatchKeys;
 
   constructor(private readonly options: ServerRegistryOptions) {
+    this.keys = new DispatchKeys(options.prefix);
     this.periodic = new PeriodicTask({
       name: "server registry",
       run: () => this.beat(),
@@ -68,28 +71,29 @@ export class ServerRegistry implements Service {
    */
   async stop(options: { clean: boolean } = { clean: true }): Promise<void> {
     await this.periodic.stop();
-    const { redis, prefix, serverId } = this.options;
-    const leave = redis.multi().del(`${prefix}srv:${serverId}`);
+    const { redis, serverId } = this.options;
+    const leave = redis.multi().del(this.keys.server(serverId));
     this.options.onLeave?.(leave);
-    if (options.clean) leave.srem(`${prefix}servers`, serverId);
+    if (options.clean) leave.srem(this.keys.servers, serverId);
     await leave.exec().catch(() => undefined);
   }
 
   private async beat(): Promise<void> {
-    const { redis, prefix, serverId, ttlMs } = this.options;
+    const { redis, serverId, ttlMs } = this.options;
+    const keys = this.keys;
     try {
-      const refresh = redis.multi().set(`${prefix}srv:${serverId}`, String(Date.now()), "PX", ttlMs).sadd(`${prefix}servers`, serverId);
+      const refresh = redis.multi().set(keys.server(serverId), String(Date.now()), "PX", ttlMs).sadd(keys.servers, serverId);
       this.options.onRefresh?.(refresh);
       await refresh.exec();
-      const members = await redis.smembers(`${prefix}servers`);
+      const members = await redis.smembers(keys.servers);
       const others = members.filter((id) => id !== serverId);
       this.members = [serverId, ...others];
       if (others.length === 0) return;
-      const alive = await redis.mget(others.map((id) => `${prefix}srv:${id}`));
+      const alive = await redis.mget(others.map((id) => keys.server(id)));
       const gone = others.filter((_, i) => alive[i] === null);
       this.members = [serverId, ...others.filter((_, i) => alive[i] !== null)];
       if (gone.length === 0) return;
-      await redis.srem(`${prefix}servers`, ...gone);
+      await redis.srem(keys.servers, ...gone);
       this.options.logger.warn({ gone }, "servers gone: recovering what they had not written");
       this.options.onServersGone(gone);
     } catch (error) {

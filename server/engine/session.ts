@@ -22,8 +22,8 @@ export interface DispatchSession {
    * than this.
    */
   readonly capacity: number;
-  /** Ids of tasks leased to it that have not been answered. */
-  readonly held: Set<string>;
+  /** Tasks leased to it that have not been answered: id → queue. */
+  readonly held: Map<string, string>;
   /** True once the stream is closing: nothing more is sent. */
   readonly closed: boolean;
   /** True once the worker or server is draining: no more tasks. */

@@ -64,19 +64,26 @@ export class Submitter {
       this.options.logger.warn({ err: error }, "committing submitted tasks failed: Postgres unavailable");
       throw new UnavailableError("the task store (Postgres) is unavailable; nothing was written", { cause: error });
     }
-    const fresh = tasks.filter((t, i) => !outcomes[i]!.existing);
-    this.options.onAccepted?.(fresh);
     this.options.onStep?.("committed", tasks.length);
-    if (fresh.length > 0) {
-      await this.enqueues.submitMany(fresh).then(
-        () => this.options.onStep?.("enqueued", fresh.length),
-        (error: unknown) => {
-          this.options.logger.error({ err: error, count: fresh.length }, "tasks committed but not enqueued; recovery will enqueue them");
-          this.options.onEnqueueFailed();
-        },
-      );
-    }
+    await this.enqueueCommitted(tasks.filter((t, i) => !outcomes[i]!.existing));
     return outcomes;
+  }
+
+  /**
+   * Adds tasks already committed to Postgres (by {@link submit}, or in another transaction
+   * such as a schedule's firing) to the dispatch state and wakes dispatch. Never rejects:
+   * when the enqueue fails, recovery enqueues them from Postgres.
+   */
+  async enqueueCommitted(fresh: NewTask[]): Promise<void> {
+    this.options.onAccepted?.(fresh);
+    if (fresh.length === 0) return;
+    await this.enqueues.submitMany(fresh).then(
+      () => this.options.onStep?.("enqueued", fresh.length),
+      (error: unknown) => {
+        this.options.logger.error({ err: error, count: fresh.length }, "tasks committed but not enqueued; recovery will enqueue them");
+        this.options.onEnqueueFailed();
+      },
+    );
   }
 
   private async enqueueNow(tasks: NewTask[]): Promise<void> {

@@ -64,6 +64,8 @@ export interface ServerMetrics {
   staleResults: Counter;
   /** Finished tasks deleted past their retention. */
   retentionDeleted: Counter;
+  /** Seconds from a schedule's tick to the transaction that submits its task. */
+  scheduleFireDelay: Histogram;
   /** Progress reports received from workers. */
   progressReports: Counter;
   /** Rows of progress written (one per task per flush, however many reports it coalesced). */
@@ -236,6 +238,12 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     calls: createCallMetrics(registry),
     typeLabels,
     staleResults: new Counter({ name: "taskqueue_stale_results_total", help: "Results refused as stale (fencing).", registers }),
+    scheduleFireDelay: new Histogram({
+      name: "taskqueue_schedule_fire_delay_seconds",
+      help: "Time from a schedule's tick to the transaction that submits its task.",
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300],
+      registers,
+    }),
     retentionDeleted: new Counter({
       name: "taskqueue_retention_deleted_tasks_total",
       help: "Finished tasks deleted after their retention (with their attempt rows).",

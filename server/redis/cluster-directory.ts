@@ -1,3 +1,4 @@
+import { DispatchKeys } from "./keys.js";
 import type { ChainableCommander, Redis } from "ioredis";
 
 /** What a server publishes about itself (the `server` field of its node hash). */
@@ -57,7 +58,7 @@ const SERVER_FIELD = "server";
 const SESSION_FIELD = "w:";
 
 /**
- * The cluster's directory in Redis: each server keeps one hash `<prefix>node:<server id>`
+ * The cluster's directory in Redis: each server keeps one hash `{<prefix>}:node:<server id>`
  * holding its own description (field `server`) and one field per worker session
  * (`w:<session id>`, JSON). The whole hash is rewritten by the server registry's periodic
  * refresh, which also renews its TTL (so a dead server's hash vanishes with its liveness
@@ -65,11 +66,15 @@ const SESSION_FIELD = "w:";
  * written per task. Reading the whole cluster is one pipeline of HGETALLs.
  */
 export class ClusterDirectory {
-  constructor(private readonly options: ClusterDirectoryOptions) {}
+  private readonly keys: DispatchKeys;
+
+  constructor(private readonly options: ClusterDirectoryOptions) {
+    this.keys = new DispatchKeys(options.prefix);
+  }
 
   /** The node hash key of a server. */
   nodeKey(serverId: string): string {
-    return `${this.options.prefix}node:${serverId}`;
+    return this.keys.node(serverId);
   }
 
   /** Adds or replaces one session of this server (at its hello). */
@@ -104,13 +109,13 @@ export class ClusterDirectory {
   }
 
   /**
-   * Reads the servers listed in `<prefix>servers`: one round trip when `known` already
+   * Reads the servers listed in `{<prefix>}:servers`: one round trip when `known` already
    * names every member (the registry's last view), a second one for members it did not
    * know. Servers whose hash has expired (gone, or not yet refreshed once) are left out.
    */
   async read(known: readonly string[]): Promise<ServerNode[]> {
-    const { redis, prefix } = this.options;
-    const pipeline = redis.pipeline().smembers(`${prefix}servers`);
+    const { redis } = this.options;
+    const pipeline = redis.pipeline().smembers(this.keys.servers);
     for (const id of known) pipeline.hgetall(this.nodeKey(id));
     const replies = (await pipeline.exec()) ?? [];
     const [membersError, members] = replies[0] ?? [null, []];

@@ -1,11 +1,13 @@
 import type { Redis } from "ioredis";
+import { DispatchKeys } from "./keys.js";
 
 /**
- * Version of the dispatch state's key layout (the task hash fields and keys described in
- * `lua/lib.lua`). Bump it whenever a change makes state written by an older server
- * unreadable by the scripts.
+ * Version of the dispatch state's key layout (the keys built in `keys.ts` and the task hash
+ * fields described in `lua/lib.lua`). Bump it whenever a change makes state written by an
+ * older server unreadable by the scripts. Version 5 put every per-queue key under its queue's
+ * hash tag (`{tq:<queue>}:…`) and the cross-queue keys under `{tq:}`.
  */
-export const DISPATCH_LAYOUT_VERSION = "4";
+export const DISPATCH_LAYOUT_VERSION = "5";
 
 /** What {@link ensureDispatchLayout} found. */
 export type LayoutCheck = "current" | "initialized" | "rebuilt";
@@ -13,20 +15,23 @@ export type LayoutCheck = "current" | "initialized" | "rebuilt";
 /**
  * Makes sure the dispatch state under `prefix` has this version's layout, before the server
  * uses it. A fresh prefix is marked with the version. A prefix written by another version
- * (the recovery epoch marker exists but the layout key is missing or different) is emptied,
- * and the start-up recovery sweep then rebuilds it from Postgres, the system of record: as
- * after a Redis restart, queued tasks are queued again and running ones run again.
+ * (the recovery epoch marker exists but the layout key is missing or different, or keys of
+ * the older un-tagged layout are present) is emptied, and the start-up recovery sweep then
+ * rebuilds it from Postgres, the system of record: as after a Redis restart, queued tasks are
+ * queued again and running ones run again.
  */
 export async function ensureDispatchLayout(redis: Redis, prefix: string): Promise<LayoutCheck> {
-  const layoutKey = `${prefix}layout`;
-  const [layout, epoch] = await redis.mget(layoutKey, `${prefix}epoch`);
+  const keys = new DispatchKeys(prefix);
+  const [layout, epoch] = await Promise.all([redis.get(keys.layout), redis.get(keys.epoch)]);
   if (layout === DISPATCH_LAYOUT_VERSION) return "current";
-  if (layout === null && epoch === null) {
-    await redis.set(layoutKey, DISPATCH_LAYOUT_VERSION);
+  // No layout key: a fresh prefix, unless an older layout's markers are there.
+  const legacyFound = layout === null && (await Promise.all(keys.legacyMarkers.map((key) => redis.get(key)))).some((v) => v !== null);
+  if (layout === null && epoch === null && !legacyFound) {
+    await redis.set(keys.layout, DISPATCH_LAYOUT_VERSION);
     return "initialized";
   }
-  await deleteKeys(redis, `${globEscape(prefix)}*`);
-  await redis.set(layoutKey, DISPATCH_LAYOUT_VERSION);
+  for (const pattern of keys.allKeyPatterns) await deleteKeys(redis, pattern);
+  await redis.set(keys.layout, DISPATCH_LAYOUT_VERSION);
   return "rebuilt";
 }
 
@@ -34,12 +39,8 @@ async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
   let cursor = "0";
   do {
     const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-    if (keys.length > 0) await redis.unlink(...keys);
+    // One UNLINK per key: keys of different queues sit in different hash slots.
+    if (keys.length > 0) await Promise.all(keys.map((key) => redis.unlink(key)));
     cursor = next;
   } while (cursor !== "0");
-}
-
-/** Escapes the glob characters of a Redis MATCH pattern. */
-function globEscape(text: string): string {
-  return text.replace(/[*?[\]\\]/g, "\\$&");
 }

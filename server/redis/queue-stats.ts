@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { DispatchKeys } from "./keys.js";
 import { loadScripts, type ScriptRunner } from "./scripts.js";
 
 /** Attempts that ended within one window. */
@@ -15,7 +16,7 @@ export interface QueueDispatchStats {
   scheduled: number;
   /** Created time (ms) of the oldest queued task; null when none is queued. */
   oldestQueuedMs: number | null;
-  /** Whether Redis' copy of the paused names holds the queue. */
+  /** Whether Redis' copy of the queue's paused flag is set. */
   paused: boolean;
   /** Outcomes over the last 1, 5 and 15 minute buckets (the current minute counts as one). */
   last1m: OutcomeCounts;
@@ -33,22 +34,31 @@ export interface QueueStatsOptions {
 
 /**
  * Reads per-queue figures from structures the scripts keep as tasks move (ready zset
- * cardinalities, the `qc:` counters, the per-minute `qm:` buckets) and keeps Redis' copy of
- * the paused queue names. Nothing here scans tasks.
+ * cardinalities, the counters, the per-minute outcome buckets) and keeps Redis' copy of the
+ * queues' paused flags. Nothing here scans tasks.
  */
 export class QueueStats {
   private readonly run: ScriptRunner;
   private readonly now: () => number;
+  private readonly keys: DispatchKeys;
 
   constructor(private readonly options: QueueStatsOptions) {
     this.run = loadScripts(options.redis);
     this.now = options.now ?? Date.now;
+    this.keys = new DispatchKeys(options.prefix);
   }
 
   /** The figures of each queue, in the order asked. */
   async read(queues: readonly string[]): Promise<QueueDispatchStats[]> {
     if (queues.length === 0) return [];
-    const reply = (await this.run("stats", [this.options.prefix, String(this.now()), ...queues])) as number[][];
+    const now = String(this.now());
+    // One read per queue (each in its queue's hash slot), sent back to back.
+    const reply = (await Promise.all(
+      queues.map((queue) => {
+        const qk = this.keys.queue(queue);
+        return this.run("stats", qk.scriptKeys, [qk.tagged, now]);
+      }),
+    )) as number[][];
     return reply.map((r) => {
       const n = r.map(Number);
       const outcomes = (at: number): OutcomeCounts => ({ succeeded: n[at]!, failed: n[at + 1]!, cancelled: n[at + 2]! });
@@ -67,26 +77,33 @@ export class QueueStats {
 
   /** Names of queues the dispatch state knows (every queue a task was enqueued to). */
   async knownQueues(): Promise<string[]> {
-    return this.options.redis.smembers(`${this.options.prefix}queues`);
+    return this.options.redis.smembers(this.keys.queues);
   }
 
   /** Whether the dispatch state knows the queue (a task was enqueued to it). */
   async isKnown(queue: string): Promise<boolean> {
-    return (await this.options.redis.sismember(`${this.options.prefix}queues`, queue)) === 1;
+    return (await this.options.redis.sismember(this.keys.queues, queue)) === 1;
   }
 
-  /** Adds a queue to, or removes it from, the paused names the lease script consults. */
+  /** Sets or clears the queue's paused flag, which the lease script consults. */
   async setPaused(queue: string, paused: boolean): Promise<void> {
-    const key = `${this.options.prefix}paused`;
-    if (paused) await this.options.redis.sadd(key, queue);
-    else await this.options.redis.srem(key, queue);
+    const key = this.keys.queue(queue).paused;
+    if (paused) await this.options.redis.set(key, "1");
+    else await this.options.redis.del(key);
   }
 
-  /** Replaces the paused names with `queues` in one transaction (recovery's rebuild). */
+  /**
+   * Makes the paused flags say exactly `queues` (recovery's rebuild): sets theirs and clears
+   * those of every other queue the registry knows.
+   */
   async replacePaused(queues: readonly string[]): Promise<void> {
-    const key = `${this.options.prefix}paused`;
-    const multi = this.options.redis.multi().del(key);
-    if (queues.length > 0) multi.sadd(key, ...queues);
-    await multi.exec();
+    const paused = new Set(queues);
+    const known = await this.options.redis.smembers(this.keys.queues);
+    const pipeline = this.options.redis.pipeline();
+    for (const queue of paused) pipeline.set(this.keys.queue(queue).paused, "1");
+    for (const queue of known) if (!paused.has(queue)) pipeline.del(this.keys.queue(queue).paused);
+    const results = await pipeline.exec();
+    const failed = results?.find(([error]) => error);
+    if (failed) throw failed[0];
   }
 }

@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
 import type { NewTask } from "../engine/task-records.js";
 import { QueueStore, type EnqueueItem } from "./queue-store.js";
+import { DispatchKeys } from "./keys.js";
 import { readTaskKey } from "./task-key.js";
 
 const redis = new Redis(inject("redisUrl"));
@@ -12,13 +13,15 @@ let clock = 1_700_000_000_000;
 let jitter = 0.5;
 let store: QueueStore;
 let prefix: string;
+let keys: DispatchKeys;
 
 beforeEach(async () => {
   clock = 1_700_000_000_000;
   jitter = 0.5;
   prefix = `spec-${randomBytes(4).toString("hex")}:`;
   store = new QueueStore({ redis, prefix, now: () => clock, random: () => jitter, serverId: "server-1" });
-  await redis.set(`${prefix}srv:server-1`, "1");
+  keys = new DispatchKeys(prefix);
+  await redis.set(keys.server("server-1"), "1");
 });
 
 let counter = 0;
@@ -49,7 +52,14 @@ const item = (t: NewTask, extra: Partial<EnqueueItem> = {}): EnqueueItem => ({ t
 const leaseOne = (count = 10, sessionId = "session-a") =>
   store.lease("jobs", [{ sessionId, workerId: `worker-${sessionId}`, count, tokenPrefix: "tok" }], 30_000);
 /** A result of session-a for its lease `leaseToken` of task `id`. */
-const resultOf = (id: string, leaseToken: string, how: "succeeded" | "failed" = "succeeded") => ({ id, sessionId: "session-a", leaseToken, how });
+const resultOf = (id: string, leaseToken: string, how: "succeeded" | "failed" = "succeeded", queue = "jobs") => ({
+  id,
+  queue,
+  sessionId: "session-a",
+  leaseToken,
+  how,
+});
+const jobs = () => keys.queue("jobs");
 
 describe("QueueStore", () => {
   it("enqueues idempotently and leases by priority, then age, with everything a worker needs", async () => {
@@ -94,9 +104,9 @@ describe("QueueStore", () => {
       how: "succeeded", queue: "jobs", sessionId: "session-a", leaseToken: "tok.1",
     });
     expect(await store.complete([resultOf(t.id, lease!.leaseToken)])).toEqual([null]);
-    expect(await readTaskKey(redis, prefix, t.id)).toMatchObject({ form: "finished", state: "done", attempt: 1, serverId: "server-1" });
-    expect(await redis.scard(`${prefix}s:session-a`)).toBe(0);
-    expect(await redis.zcard(`${prefix}leases`)).toBe(0);
+    expect(await readTaskKey(redis, prefix, "jobs", t.id)).toMatchObject({ form: "finished", state: "done", attempt: 1, serverId: "server-1" });
+    expect(await redis.scard(jobs().session("session-a"))).toBe(0);
+    expect(await redis.zcard(jobs().leases)).toBe(0);
   });
 
   it("retries a failure after a jittered back-off, then dead-letters the last attempt", async () => {
@@ -137,18 +147,18 @@ describe("QueueStore", () => {
       ["a", tasks[5]!.id, "pa.3"],
       ["b", tasks[6]!.id, "pb.3"],
     ]);
-    expect(await redis.smembers(`${prefix}s:c`)).toEqual([tasks[2]!.id]);
-    expect((await redis.smembers(`${prefix}s:a`)).sort()).toEqual([tasks[0]!.id, tasks[3]!.id, tasks[5]!.id].sort());
+    expect(await redis.smembers(jobs().session("c"))).toEqual([tasks[2]!.id]);
+    expect((await redis.smembers(jobs().session("a"))).sort()).toEqual([tasks[0]!.id, tasks[3]!.id, tasks[5]!.id].sort());
   });
 
   it("ends a cancelled running task CANCELLED when its result arrives", async () => {
     const t = task();
     await store.enqueue([item(t)]);
     const [lease] = (await leaseOne()).leased;
-    expect(await store.cancel(t.id, "user")).toEqual({ kind: "running", sessionId: "session-a", leaseToken: "tok.1" });
+    expect(await store.cancel("jobs", t.id, "user")).toEqual({ kind: "running", sessionId: "session-a", leaseToken: "tok.1" });
     const [end] = await store.complete([resultOf(t.id, lease!.leaseToken)]);
     expect(end).toMatchObject({ state: "CANCELLED" });
-    expect(await store.cancel(t.id, "again")).toEqual({ kind: "removed" });
+    expect(await store.cancel("jobs", t.id, "again")).toEqual({ kind: "removed" });
   });
 
   it("expires tasks not started by their start deadline, queued or scheduled", async () => {
@@ -168,7 +178,7 @@ describe("QueueStore", () => {
     expect(leased.map((l) => l.deadlineMs)).toEqual([clock + 3000, clock + 30_000]);
     clock += 3000;
     expect(await store.reap(10)).toEqual([expect.objectContaining({ id: slow.id, how: "timeout", state: "QUEUED", leaseToken: "tok.1" })]);
-    expect(await store.release("session-a")).toEqual([expect.objectContaining({ id: held.id, how: "lost", state: "QUEUED", attempt: 1 })]);
+    expect(await store.release("session-a", ["jobs"])).toEqual([expect.objectContaining({ id: held.id, how: "lost", state: "QUEUED", attempt: 1 })]);
     expect((await leaseOne()).leased.map((l) => [l.id, l.attempt])).toEqual([[slow.id, 2], [held.id, 2]]);
   });
 
@@ -177,13 +187,14 @@ describe("QueueStore", () => {
     await store.enqueue([item(done), item(cancelled)]);
     const [lease] = (await leaseOne(1)).leased;
     await store.complete([resultOf(done.id, lease!.leaseToken)]);
-    await store.cancel(cancelled.id, "user");
-    expect(await store.inspect([absent.id, done.id, cancelled.id])).toEqual([
+    await store.cancel("jobs", cancelled.id, "user");
+    const ref = (t: NewTask) => ({ id: t.id, queue: t.queue });
+    expect(await store.inspect([ref(absent), ref(done), ref(cancelled)])).toEqual([
       { id: absent.id, kind: "absent", attempt: 0 },
       { id: cancelled.id, kind: "cancelled", attempt: 0 },
     ]);
-    await redis.del(`${prefix}srv:server-1`);
-    expect(await store.inspect([done.id])).toEqual([{ id: done.id, kind: "lost", attempt: 1 }]);
+    await redis.del(keys.server("server-1"));
+    expect(await store.inspect([ref(done)])).toEqual([{ id: done.id, kind: "lost", attempt: 1 }]);
     await store.enqueue([item(done, { attempt: 1 })], { replaceFinished: true });
     expect((await leaseOne()).leased).toEqual([expect.objectContaining({ id: done.id, attempt: 2 })]);
   });
@@ -193,15 +204,34 @@ describe("QueueStore", () => {
     await store.enqueue([item(done)]);
     const [lease] = (await leaseOne()).leased;
     await store.complete([resultOf(done.id, lease!.leaseToken)]);
-    expect(await redis.type(`${prefix}t:${done.id}`)).toBe("string");
-    expect(await redis.ttl(`${prefix}t:${done.id}`)).toBeGreaterThan(500);
+    expect(await redis.type(jobs().task(done.id))).toBe("string");
+    expect(await redis.ttl(jobs().task(done.id))).toBeGreaterThan(500);
     expect(await store.enqueue([item(done)])).toEqual({ added: 0, readyQueues: [] });
-    expect(await store.cancel(done.id, "late")).toEqual({ kind: "finished" });
+    expect(await store.cancel("jobs", done.id, "late")).toEqual({ kind: "finished" });
     // Cancelling a task Redis does not have leaves a tombstone: a late enqueue cannot revive it.
-    expect(await store.cancel(tombstoned.id, "early")).toEqual({ kind: "absent" });
-    expect(await readTaskKey(redis, prefix, tombstoned.id)).toMatchObject({ form: "finished", state: "cancelled" });
+    expect(await store.cancel("jobs", tombstoned.id, "early")).toEqual({ kind: "absent" });
+    expect(await readTaskKey(redis, prefix, "jobs", tombstoned.id)).toMatchObject({ form: "finished", state: "cancelled" });
     expect(await store.enqueue([item(tombstoned)])).toEqual({ added: 0, readyQueues: [] });
     expect((await leaseOne()).leased).toEqual([]);
+  });
+
+  it("splits work on several queues into one script call per queue, answered in input order", async () => {
+    const a = task();
+    const b = task({ queue: "other" });
+    expect(await store.enqueue([item(a), item(b)])).toEqual({ added: 2, readyQueues: ["jobs", "other"] });
+    expect((await redis.smembers(keys.queues)).sort()).toEqual(["jobs", "other"]);
+    const [la] = (await leaseOne(1)).leased;
+    const [lb] = (await store.lease("other", [{ sessionId: "session-a", workerId: "w", count: 1, tokenPrefix: "o" }], 1000)).leased;
+    expect(await store.extend("session-a", ["jobs", "other"], 30_000)).toBe(2);
+    const ends = await store.complete([
+      resultOf(b.id, lb!.leaseToken, "failed", "other"),
+      resultOf(a.id, "wrong", "succeeded", "jobs"),
+      resultOf(a.id, la!.leaseToken, "succeeded", "jobs"),
+      resultOf(a.id, la!.leaseToken, "succeeded", ""),
+    ]);
+    expect(ends.map((e) => e && [e.id, e.state])).toEqual([[b.id, "FAILED"], null, [a.id, "SUCCEEDED"], null]);
+    clock += 60_000;
+    expect((await store.promote(10)).promoted).toEqual([{ id: b.id, queue: "other", attempt: 1, previous: "failed" }]);
   });
 
   it("reloads its scripts when Redis has forgotten them", async () => {
@@ -231,7 +261,8 @@ describe("QueueStore", () => {
       expect(writes).toEqual(["_writev"]);
       writes.length = 0;
       await Promise.all([store.enqueue([item(task())]), leaseOne(1)]);
-      expect(writes).toEqual(["_write", "_write"]);
+      // The enqueue's registry update and script call leave together; the lease on its own.
+      expect(writes).toEqual(["_writev", "_write"]);
     } finally {
       for (const r of restore) r();
     }

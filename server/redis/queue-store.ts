@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { DispatchKeys, type QueueKeys } from "./keys.js";
 import { DISPATCH_LAYOUT_VERSION } from "./layout.js";
 import type { NewTask, TraceContext } from "../engine/task-records.js";
 import { parseCompleteReply, parseLeaseEnds, parseLeaseReply } from "./replies.js";
@@ -68,6 +69,11 @@ export interface LeaseEnd {
 /** A result to fence and record. */
 export interface CompletionInput {
   id: string;
+  /**
+   * The task's queue, as the reporting session's lease record has it; "" when the session
+   * holds no lease on the task (the result is stale without asking Redis).
+   */
+  queue: string;
   /** The session (stream) that reported it: only the one holding the lease counts. */
   sessionId: string;
   leaseToken: string;
@@ -80,6 +86,12 @@ export type CancelOutcome =
   | { kind: "absent" }
   | { kind: "finished" }
   | { kind: "running"; sessionId: string; leaseToken: string };
+
+/** A task Postgres says is unfinished, for {@link QueueStore.inspect}. */
+export interface TaskRef {
+  id: string;
+  queue: string;
+}
 
 /** A task moved from the delayed set to its ready queue. */
 export interface Promoted {
@@ -112,20 +124,24 @@ export interface QueueStoreOptions {
 }
 
 /**
- * The Redis dispatch state, behind typed calls to the Lua scripts. Every call works on
- * many tasks at once (one round trip).
+ * The Redis dispatch state, behind typed calls to the Lua scripts. Every script call works on
+ * one queue's keys (one hash slot) and on many tasks at once; calls spanning several queues
+ * send one script call per queue, back to back (one round trip).
  */
 export class QueueStore {
   private readonly run: ScriptRunner;
   private readonly now: () => number;
   private readonly random: () => number;
   readonly prefix: string;
+  /** Every key name of this prefix. */
+  readonly keys: DispatchKeys;
 
   constructor(private readonly options: QueueStoreOptions) {
     this.run = loadScripts(options.redis, options.observeScript);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.prefix = options.prefix;
+    this.keys = new DispatchKeys(options.prefix);
   }
 
   /**
@@ -151,20 +167,38 @@ export class QueueStore {
    */
   async enqueue(items: EnqueueItem[], options: { replaceFinished?: boolean } = {}): Promise<{ added: number; readyQueues: string[] }> {
     if (items.length === 0) return { added: 0, readyQueues: [] };
-    const args: Array<string | Buffer> = [this.prefix, String(this.now()), options.replaceFinished ? "1" : "0"];
-    for (const { task, attempt, dueMs } of items) {
-      args.push(
-        task.id,
-        task.queue,
-        String(readyScore(task.priority, task.createdMs)),
-        enqueueExtras(task, attempt, dueMs),
-        encodeTaskDescriptor(task),
-        // An empty payload as a string keeps the whole command a string (no Buffer assembly).
-        task.payload.length === 0 ? "" : task.payload,
-      );
-    }
-    const reply = (await this.run("enqueue", args)) as [number, ...string[]];
-    return { added: Number(reply[0]), readyQueues: reply.slice(1) as string[] };
+    const now = String(this.now());
+    const replace = options.replaceFinished ? "1" : "0";
+    const byQueue = groupBy(items, (item) => item.task.queue);
+    const queues = [...byQueue.keys()];
+    const [, ...replies] = await Promise.all(
+      this.writeTogether(() => [
+        // The registry first: a queue holding tasks is always found by the sweeps over queues.
+        this.options.redis.sadd(this.keys.queues, ...queues),
+        ...queues.map((queue) => {
+          const qk = this.keys.queue(queue);
+          const args: Array<string | Buffer> = [qk.tagged, now, replace, queue];
+          for (const { task, attempt, dueMs } of byQueue.get(queue)!) {
+            args.push(
+              task.id,
+              String(readyScore(task.priority, task.createdMs)),
+              enqueueExtras(task, attempt, dueMs),
+              encodeTaskDescriptor(task),
+              // An empty payload as a string keeps the whole command a string (no Buffer assembly).
+              task.payload.length === 0 ? "" : task.payload,
+            );
+          }
+          return this.run("enqueue", qk.scriptKeys, args) as Promise<[number, number]>;
+        }),
+      ]),
+    );
+    let added = 0;
+    const readyQueues: string[] = [];
+    (replies as Array<[number, number]>).forEach((reply, i) => {
+      added += Number(reply[0]);
+      if (Number(reply[1]) === 1) readyQueues.push(queues[i]!);
+    });
+    return { added, readyQueues };
   }
 
   /**
@@ -173,22 +207,36 @@ export class QueueStore {
    * in `expired`.
    */
   async lease(queue: string, allocations: LeaseAllocation[], leaseMs: number): Promise<{ leased: LeasedRecord[]; expired: string[] }> {
-    const args: Array<string | number> = [this.prefix, this.now(), leaseMs, queue];
-    for (const a of allocations) args.push(a.sessionId, a.workerId, a.count, a.tokenPrefix);
-    const reply = (await this.run("lease", args, true)) as Array<Buffer | number>;
+    const qk = this.keys.queue(queue);
+    const keys = [...qk.scriptKeys];
+    const args: Array<string | number> = [qk.tagged, this.now(), leaseMs];
+    for (const a of allocations) {
+      keys.push(qk.session(a.sessionId));
+      args.push(a.sessionId, a.workerId, a.count, a.tokenPrefix);
+    }
+    const reply = (await this.run("lease", keys, args, true)) as Array<Buffer | number>;
     return parseLeaseReply(reply, queue, allocations);
   }
 
   /** Ends never-started tasks past their start deadline; returns them and the next deadline. */
   async expire(limit: number): Promise<{ expired: string[]; nextDeadlineMs: number | null }> {
-    const reply = (await this.run("expire", [this.prefix, this.now(), limit])) as unknown[];
-    const next = Number(reply[0]);
-    return { expired: reply.slice(1).map(String), nextDeadlineMs: next < 0 ? null : next };
+    const replies = await this.eachKnownQueue((qk, now) => this.run("expire", qk.scriptKeys, [qk.tagged, now, limit]) as Promise<unknown[]>);
+    const expired: string[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const reply of replies) {
+      for (let i = 1; i < reply.length; i++) expired.push(String(reply[i]));
+      if (Number(reply[0]) >= 0) next = Math.min(next, Number(reply[0]));
+    }
+    return { expired, nextDeadlineMs: next === Number.POSITIVE_INFINITY ? null : next };
   }
 
-  /** Heartbeat: extends every lease the session holds. Returns how many. */
-  async extend(sessionId: string, leaseMs: number): Promise<number> {
-    return Number(await this.run("extend", [this.prefix, this.now(), leaseMs, sessionId]));
+  /** Heartbeat: extends every lease the session holds in `queues`. Returns how many. */
+  async extend(sessionId: string, queues: readonly string[], leaseMs: number): Promise<number> {
+    const now = this.now();
+    const replies = await this.eachQueue(queues, (qk) =>
+      this.run("extend", [...qk.scriptKeys, qk.session(sessionId)], [qk.tagged, now, leaseMs, sessionId]),
+    );
+    return replies.reduce((n: number, r) => n + Number(r), 0);
   }
 
   /**
@@ -196,66 +244,139 @@ export class QueueStore {
    * not current, or another session holds it.
    */
   async complete(inputs: CompletionInput[]): Promise<Array<LeaseEnd | null>> {
-    if (inputs.length === 0) return [];
-    const args: Array<string | number> = [this.prefix, this.now(), this.options.serverId];
-    for (const c of inputs) args.push(c.id, c.sessionId, c.leaseToken, c.how === "succeeded" ? "s" : c.how === "fatal" ? "x" : this.random());
-    const reply = (await this.run("complete", args)) as unknown[];
-    return parseCompleteReply(reply, inputs);
+    const ends = new Array<LeaseEnd | null>(inputs.length).fill(null);
+    const byQueue = groupBy(
+      inputs.map((input, at) => ({ input, at })).filter((c) => c.input.queue !== ""),
+      (c) => c.input.queue,
+    );
+    if (byQueue.size === 0) return ends;
+    const now = this.now();
+    const groups = [...byQueue.values()];
+    const replies = await this.eachQueue([...byQueue.keys()], (qk, queue) => {
+      const args: Array<string | number> = [qk.tagged, now, this.options.serverId];
+      for (const { input: c } of byQueue.get(queue)!) {
+        args.push(c.id, c.sessionId, c.leaseToken, c.how === "succeeded" ? "s" : c.how === "fatal" ? "x" : this.random());
+      }
+      return this.run("complete", qk.scriptKeys, args) as Promise<unknown[]>;
+    });
+    replies.forEach((reply, g) => {
+      const group = groups[g]!;
+      const parsed = parseCompleteReply(reply, group.map((c) => c.input));
+      group.forEach((c, i) => (ends[c.at] = parsed[i]!));
+    });
+    return ends;
   }
 
-  /** Ends expired leases (at most `limit`). */
+  /** Ends expired leases (at most `limit` per queue). */
   async reap(limit: number): Promise<LeaseEnd[]> {
-    const reply = (await this.run("reap", [this.prefix, this.now(), this.options.serverId, limit])) as unknown[];
-    return parseLeaseEnds(reply);
+    const replies = await this.eachKnownQueue(
+      (qk, now) => this.run("reap", qk.scriptKeys, [qk.tagged, now, this.options.serverId, limit]) as Promise<unknown[]>,
+    );
+    return replies.flatMap((reply) => parseLeaseEnds(reply));
   }
 
-  /** Puts back every task a closed session held. */
-  async release(sessionId: string): Promise<LeaseEnd[]> {
-    const reply = (await this.run("release", [this.prefix, this.now(), this.options.serverId, sessionId])) as unknown[];
-    return parseLeaseEnds(reply);
+  /** Puts back every task a closed session held in `queues` (the queues its hello named). */
+  async release(sessionId: string, queues: readonly string[]): Promise<LeaseEnd[]> {
+    const now = this.now();
+    const replies = await this.eachQueue(
+      queues,
+      (qk) => this.run("release", [...qk.scriptKeys, qk.session(sessionId)], [qk.tagged, now, this.options.serverId, sessionId]) as Promise<unknown[]>,
+    );
+    return replies.flatMap((reply) => parseLeaseEnds(reply));
   }
 
   /** Moves due delayed tasks to their ready queues; returns them and the next due time. */
   async promote(limit: number): Promise<{ promoted: Promoted[]; nextDueMs: number | null }> {
-    const reply = (await this.run("promote", [this.prefix, this.now(), limit])) as unknown[];
+    const queues: string[] = [];
+    const replies = await this.eachKnownQueue((qk, now, queue) => {
+      queues.push(queue);
+      return this.run("promote", qk.scriptKeys, [qk.tagged, now, limit]) as Promise<unknown[]>;
+    });
     const promoted: Promoted[] = [];
-    for (let i = 1; i < reply.length; i += 4) {
-      promoted.push({
-        id: String(reply[i]),
-        queue: String(reply[i + 1]),
-        attempt: Number(reply[i + 2]),
-        previous: reply[i + 3] as Promoted["previous"],
-      });
-    }
-    const next = Number(reply[0]);
-    return { promoted, nextDueMs: next < 0 ? null : next };
+    let next = Number.POSITIVE_INFINITY;
+    replies.forEach((reply, q) => {
+      for (let i = 1; i < reply.length; i += 3) {
+        promoted.push({
+          id: String(reply[i]),
+          queue: queues[q]!,
+          attempt: Number(reply[i + 1]),
+          previous: reply[i + 2] as Promoted["previous"],
+        });
+      }
+      if (Number(reply[0]) >= 0) next = Math.min(next, Number(reply[0]));
+    });
+    return { promoted, nextDueMs: next === Number.POSITIVE_INFINITY ? null : next };
   }
 
-  /** Cancels one task in the dispatch state. */
-  async cancel(id: string, reason: string): Promise<CancelOutcome> {
-    const reply = (await this.run("cancel", [this.prefix, this.now(), id, reason])) as string[];
+  /** Cancels one task of `queue` in the dispatch state. */
+  async cancel(queue: string, id: string, reason: string): Promise<CancelOutcome> {
+    const qk = this.keys.queue(queue);
+    const reply = (await this.run("cancel", qk.scriptKeys, [qk.tagged, this.now(), id, reason])) as string[];
     if (reply[0] === "running") return { kind: "running", sessionId: reply[1]!, leaseToken: reply[2]! };
     return { kind: reply[0] as "removed" | "absent" | "finished" };
   }
 
   /**
    * For tasks Postgres says are unfinished: those the dispatch state does not back (see
-   * probe.lua for the kinds). Tasks that are fine are not returned.
+   * probe.lua for the kinds; a task finished here whose recording server is gone is 'lost').
+   * Tasks that are fine are not returned.
    */
-  async inspect(ids: string[]): Promise<ProbeFinding[]> {
-    if (ids.length === 0) return [];
-    const reply = (await this.run("probe", [this.prefix, this.now(), ...ids])) as unknown[][];
-    return reply.map((r) => ({ id: String(r[0]), kind: r[1] as ProbeFinding["kind"], attempt: Number(r[2]) }));
+  async inspect(tasks: readonly TaskRef[]): Promise<ProbeFinding[]> {
+    if (tasks.length === 0) return [];
+    const byQueue = groupBy(tasks, (t) => t.queue);
+    const now = this.now();
+    const replies = await this.eachQueue(
+      [...byQueue.keys()],
+      (qk, queue) => this.run("probe", qk.scriptKeys, [qk.tagged, now, ...byQueue.get(queue)!.map((t) => t.id)]) as Promise<unknown[][]>,
+    );
+    const rows = replies.flat();
+    // Finished here: lost only if the server writing the outcome is gone.
+    const writers = [...new Set(rows.filter((r) => r[1] === "done").map((r) => String(r[3])))].filter((id) => id !== "");
+    const alive = new Set<string>();
+    if (writers.length > 0) {
+      const values = await this.options.redis.mget(writers.map((id) => this.keys.server(id)));
+      writers.forEach((id, i) => values[i] !== null && alive.add(id));
+    }
+    const findings: ProbeFinding[] = [];
+    for (const r of rows) {
+      if (r[1] === "done" && alive.has(String(r[3]))) continue;
+      findings.push({ id: String(r[0]), kind: r[1] === "done" ? "lost" : (r[1] as ProbeFinding["kind"]), attempt: Number(r[2]) });
+    }
+    return findings;
   }
 
   /** Sets the marker whose disappearance shows Redis lost its data. Returns true if it was missing. */
   async ensureEpochMarker(): Promise<boolean> {
-    const set = await this.options.redis.set(`${this.prefix}epoch`, String(this.now()), "NX");
+    const set = await this.options.redis.set(this.keys.epoch, String(this.now()), "NX");
     if (set !== "OK") return false;
     // Redis lost its data: the state about to be rebuilt has this server's layout.
-    await this.options.redis.set(`${this.prefix}layout`, DISPATCH_LAYOUT_VERSION, "NX");
+    await this.options.redis.set(this.keys.layout, DISPATCH_LAYOUT_VERSION, "NX");
     return true;
   }
+
+  /** One script call per queue in `queues`, sent back to back; the replies in that order. */
+  private eachQueue<T>(queues: readonly string[], call: (qk: QueueKeys, queue: string) => Promise<T>): Promise<T[]> {
+    return Promise.all(this.writeTogether(() => queues.map((queue) => call(this.keys.queue(queue), queue))));
+  }
+
+  /** {@link eachQueue} over every queue in the registry (for the periodic sweeps). */
+  private async eachKnownQueue<T>(call: (qk: QueueKeys, now: number, queue: string) => Promise<T>): Promise<T[]> {
+    const queues = await this.options.redis.smembers(this.keys.queues);
+    const now = this.now();
+    return Promise.all(this.writeTogether(() => queues.map((queue) => call(this.keys.queue(queue), now, queue))));
+  }
+}
+
+/** Items grouped by `key`, groups in first-seen order. */
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = groups.get(k);
+    if (list) list.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
 }
 
 /** enqueue.lua's extras field: '' when the task is due now, new and has no deadline or timeout. */

@@ -27,8 +27,12 @@ export type ScriptName = (typeof scriptNames)[number];
 /** Reply shapes are arrays of strings, numbers and (for the Buffer variant) Buffers. */
 export type LuaReply = unknown;
 
-/** Calls a loaded script with its ARGV (the prefix and clock are the caller's first two). */
-export type ScriptRunner = (name: ScriptName, args: RespArgument[], binary?: boolean) => Promise<LuaReply>;
+/**
+ * Calls a loaded script with the keys it touches (`EVALSHA sha numkeys keys... args...`) and its
+ * ARGV (the queue's key prefix and the clock are the caller's first two). Every script works on
+ * one queue: `keys` are that queue's (see `keys.ts`), never empty.
+ */
+export type ScriptRunner = (name: ScriptName, keys: readonly string[], args: RespArgument[], binary?: boolean) => Promise<LuaReply>;
 
 interface LoadedScript {
   source: string;
@@ -51,9 +55,10 @@ export function loadScripts(redis: Redis, observe?: (name: ScriptName) => Script
     const source = `${lib}\n${readFileSync(`${luaDir}${name}.lua`, "utf8")}`;
     scripts.set(name, { source, sha: createHash("sha1").update(source).digest("hex") });
   }
-  const run: ScriptRunner = async (name, args, binary = false) => {
+  const run: ScriptRunner = async (name, keys, args, binary = false) => {
     const script = scripts.get(name)!;
-    const encoded = encodeRespCommand(["EVALSHA", script.sha, 0], args);
+    if (keys.length === 0) throw new Error(`script ${name} called without its keys`);
+    const encoded = encodeRespCommand(["EVALSHA", script.sha, keys.length, ...keys], args);
     const send = () => redis.sendCommand(new PreEncodedCommand("evalsha", encoded, binary ? null : "utf8"));
     try {
       return await send();
@@ -65,11 +70,11 @@ export function loadScripts(redis: Redis, observe?: (name: ScriptName) => Script
   };
   if (!observe) return run;
   const observers = new Map(scriptNames.map((name) => [name, observe(name)]));
-  return async (name, args, binary) => {
+  return async (name, keys, args, binary) => {
     const startNs = process.hrtime.bigint();
     const observer = observers.get(name)!;
     try {
-      const reply = await run(name, args, binary);
+      const reply = await run(name, keys, args, binary);
       observer(Number(process.hrtime.bigint() - startNs) / 1e9, false);
       return reply;
     } catch (error) {

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { DispatchKeys } from "./keys.js";
 
 /** What the dispatch state holds for one task (see `lua/lib.lua`). */
 export type TaskKeyContents =
@@ -9,16 +10,17 @@ export type TaskKeyContents =
   | { form: "finished"; state: string; attempt: number; finishedMs: number; serverId: string };
 
 /**
- * Reads the dispatch state of task `id` under `prefix`: the hash of a task not finished yet,
+ * Reads the dispatch state of task `id` of `queue` under `prefix`: the hash of a task not finished yet,
  * or the short marker that replaces it once the task is finished. For tests, diagnostics and
  * operators; the scripts read it themselves.
  */
-export async function readTaskKey(redis: Redis, prefix: string, id: string): Promise<TaskKeyContents> {
+export async function readTaskKey(redis: Redis, prefix: string, queue: string, id: string): Promise<TaskKeyContents> {
+  const key = new DispatchKeys(prefix).queue(queue).task(id);
   // The key may change form between its TYPE and its read (the task finishes: its hash
   // becomes a marker): read again, which sees the new form.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await readTaskKeyOnce(redis, `${prefix}t:${id}`);
+      return await readTaskKeyOnce(redis, key);
     } catch (error) {
       if (attempt >= 3 || !/WRONGTYPE/.test((error as Error).message)) throw error;
     }
@@ -39,8 +41,8 @@ async function readTaskKeyOnce(redis: Redis, key: string): Promise<TaskKeyConten
   return { form: "absent" };
 }
 
-/** The state (`st`) of task `id` in the dispatch state, or null when it has none. */
-export async function readTaskState(redis: Redis, prefix: string, id: string): Promise<string | null> {
-  const contents = await readTaskKey(redis, prefix, id);
+/** The state (`st`) of task `id` of `queue` in the dispatch state, or null when it has none. */
+export async function readTaskState(redis: Redis, prefix: string, queue: string, id: string): Promise<string | null> {
+  const contents = await readTaskKey(redis, prefix, queue, id);
   return contents.form === "absent" ? null : contents.state;
 }

@@ -26,3 +26,20 @@ export function pageSizeOf(pageSize: number, field = "page_size"): number {
   if (pageSize < 0 || pageSize > 1000) throw new InvalidArgumentError(field, `must be between 0 and 1000, got ${pageSize}`);
   return pageSize || 100;
 }
+
+/** Opaque page token naming the last key (a name, an id) of a page, tagged by the list it pages. */
+export function encodeKeyToken(tag: string, lastKey: string): string {
+  return Buffer.from(`${tag}:${lastKey}`).toString("base64url");
+}
+
+/**
+ * The last key a page token of `tag` names; InvalidArgumentError("page_token") naming the
+ * `method` that returns such tokens if it is not one.
+ */
+export function decodeKeyToken(tag: string, token: string, method: string): string {
+  const decoded = Buffer.from(token, "base64url").toString("utf8");
+  if (!decoded.startsWith(`${tag}:`) || decoded.length === tag.length + 1) {
+    throw new InvalidArgumentError("page_token", `is not a token returned by ${method}`);
+  }
+  return decoded.slice(tag.length + 1);
+}

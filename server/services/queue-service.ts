@@ -4,7 +4,7 @@ import type { QueueOverview } from "../engine/queue-overview.js";
 import type { QueuePauses } from "../engine/queue-pauses.js";
 import type { QueueSettingsCache } from "../engine/queue-settings-cache.js";
 import { InvalidArgumentError, NotFoundError } from "../errors.js";
-import { pageSizeOf } from "./page-token.js";
+import { decodeKeyToken, encodeKeyToken, pageSizeOf } from "./page-token.js";
 import { queueInfoOf } from "./queue-mapper.js";
 import { queueSettingsUpdateOf } from "./queue-settings-update.js";
 import { checkQueueName, checkStorableText } from "./submit-validation.js";
@@ -22,18 +22,9 @@ export interface QueueServiceDeps {
 const MAX_REASON_CHARS = 1024;
 
 /** Opaque page token naming the last queue of a page. */
-function encodeQueueToken(lastName: string): string {
-  return Buffer.from(`q1:${lastName}`).toString("base64url");
-}
-
+const encodeQueueToken = (lastName: string) => encodeKeyToken("q1", lastName);
 /** The last queue name a page token names; InvalidArgumentError("page_token") if it is not ours. */
-function decodeQueueToken(token: string): string {
-  const decoded = Buffer.from(token, "base64url").toString("utf8");
-  if (!decoded.startsWith("q1:") || decoded.length === 3) {
-    throw new InvalidArgumentError("page_token", "is not a token returned by ListQueues");
-  }
-  return decoded.slice(3);
-}
+const decodeQueueToken = (token: string) => decodeKeyToken("q1", token, "ListQueues");
 
 /** Lists and describes queues, and pauses and resumes their dispatch. */
 export function createQueueService(deps: QueueServiceDeps): ServiceImpl<typeof QueueService> {

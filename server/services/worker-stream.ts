@@ -96,7 +96,7 @@ export class WorkerStream implements DispatchSession {
   queues: string[] = [];
   credits = 0;
   capacity = 0;
-  readonly held = new Set<string>();
+  readonly held = new Map<string, string>();
   closed = false;
   draining = false;
   private description: HelloDescription = { taskTypes: [], labels: {}, sdk: "" };
@@ -176,7 +176,7 @@ export class WorkerStream implements DispatchSession {
       ...this.description,
       capacity: this.capacity,
       inFlight: this.held.size,
-      held: firstOf(this.held, MAX_PUBLISHED_TASK_IDS),
+      held: firstOf(this.held.keys(), MAX_PUBLISHED_TASK_IDS),
       connectedAt: this.connectedAt,
       lastHeartbeatAt: this.lastHeartbeatAt,
       draining: this.draining,
@@ -328,7 +328,7 @@ export class WorkerStream implements DispatchSession {
 
   private async heartbeat(): Promise<void> {
     this.lastHeartbeatAt = Date.now();
-    const extended = await this.deps.store.extend(this.id, this.deps.leaseDurationMs);
+    const extended = await this.deps.store.extend(this.id, this.queues, this.deps.leaseDurationMs);
     this.send({ case: "heartbeatAck", value: { serverTime: timestampFromDate(new Date()), leasesExtended: extended } });
   }
 
@@ -377,6 +377,7 @@ export class WorkerStream implements DispatchSession {
       return {
         sessionId: this.id,
         taskId: r.taskId,
+        queue: this.held.get(r.taskId) ?? "",
         leaseToken: r.leaseToken,
         outcome: {
           kind: "failure",
@@ -401,6 +402,7 @@ export class WorkerStream implements DispatchSession {
     return {
       sessionId: this.id,
       taskId: r.taskId,
+      queue: this.held.get(r.taskId) ?? "",
       leaseToken: r.leaseToken,
       outcome: { kind: "success", result: { bytes: data.bytes, format: data.format } },
     };
@@ -428,7 +430,7 @@ export class WorkerStream implements DispatchSession {
     if (this.workerId === "") return;
     this.deps.sessions?.closed(this.id);
     try {
-      await this.deps.reaper.releaseSession(this.id, this.endCause ?? "the stream closed");
+      await this.deps.reaper.releaseSession(this.id, this.queues, this.endCause ?? "the stream closed");
     } catch (error) {
       this.logger.warn({ err: error }, "releasing leases of closed session failed; their leases will expire");
     }
@@ -436,8 +438,8 @@ export class WorkerStream implements DispatchSession {
   }
 }
 
-/** The first `n` members of a set. */
-function firstOf(set: ReadonlySet<string>, n: number): string[] {
+/** The first `n` values of an iterable. */
+function firstOf(set: Iterable<string>, n: number): string[] {
   const out: string[] = [];
   for (const id of set) {
     if (out.length >= n) break;

@@ -65,13 +65,27 @@ export function number(bounds: Bounds): SettingKind<number> {
   };
 }
 
-/** Any text. */
-export function text(): SettingKind<string> {
+/** Any text; with `forbidden`, text matching it is refused (`forbiddenDoc` names what it matches). */
+export function text(options: { forbidden?: RegExp; forbiddenDoc?: string } = {}): SettingKind<string> {
   return {
     parse: (value) => ({ value }),
-    check: (value) => (typeof value === "string" ? undefined : `must be text, got ${JSON.stringify(value)}`),
+    check(value) {
+      if (typeof value !== "string") return `must be text, got ${JSON.stringify(value)}`;
+      if (options.forbidden?.test(value)) return `must not contain ${options.forbiddenDoc ?? String(options.forbidden)}, got ${JSON.stringify(value)}`;
+      return undefined;
+    },
     format: (value) => value,
     blankIsUnset: true,
+  };
+}
+
+/** A file-system path; empty text is a value of its own (e.g. "disabled"), not "unset". */
+export function filePath(): SettingKind<string> {
+  return {
+    parse: (value) => ({ value: value.trim() }),
+    check: (value) => (typeof value === "string" && !value.includes("\0") ? undefined : `must be a path, got ${JSON.stringify(value)}`),
+    format: (value) => value,
+    blankIsUnset: false,
   };
 }
 

@@ -5,7 +5,7 @@ import { serverSettings } from "./server-settings.js";
 import type { Setting } from "./setting.js";
 
 const settings = Object.entries(serverSettings) as [string, Setting<unknown>][];
-const numeric = settings.filter(([, setting]) => !setting.kind.blankIsUnset);
+const numeric = settings.filter(([, setting]) => !setting.kind.blankIsUnset && "problem" in setting.kind.parse("abc"));
 
 describe("the settings table", () => {
   it("has one environment variable per setting, and every default within its bounds", () => {
@@ -23,6 +23,12 @@ describe("the settings table", () => {
       }
       expect(() => compileServerOptions({ [key]: -1 }), key).toThrow(new RegExp(`^${key}: must be .* \\(environment variable ${setting.env}\\)$`));
     }
+  });
+
+  it("reads an empty DASHBOARD_DIR as turning the dashboard off, not as unset", () => {
+    expect(compileServerOptions(serverOptionsFromEnv({})).dashboardDir).toBe("clients/web/dist");
+    expect(compileServerOptions(serverOptionsFromEnv({ DASHBOARD_DIR: "" })).dashboardDir).toBe("");
+    expect(compileServerOptions(serverOptionsFromEnv({ DASHBOARD_DIR: " /srv/dash " })).dashboardDir).toBe("/srv/dash");
   });
 
   it("writes the README section between its markers and reads it back", () => {

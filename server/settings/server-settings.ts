@@ -6,7 +6,7 @@
  * README's.
  */
 import { MAX_PAYLOAD_BYTES_CEILING } from "../message-limits.js";
-import { integer, json, number, oneOf, text, TIMER_MAX_MS, url } from "./kinds.js";
+import { filePath, integer, json, number, oneOf, text, TIMER_MAX_MS, url } from "./kinds.js";
 import { checkQueueRetryDefaults, RETRY_LIMITS, type QueueRetryDefaults } from "./queue-retry-defaults.js";
 import { defineSetting, derived } from "./setting.js";
 
@@ -36,6 +36,12 @@ export const serverSettings = {
     default: "0.0.0.0",
     doc: "listen address",
   }),
+  dashboardDir: defineSetting({
+    env: "DASHBOARD_DIR",
+    kind: filePath(),
+    default: "clients/web/dist",
+    doc: "directory of the built web dashboard served at `/` on `HTTP_PORT` (`npm run build:web`); relative to the package root; empty disables the dashboard",
+  }),
   databaseUrl: defineSetting({
     env: "DATABASE_URL",
     kind: url(["postgres", "postgresql", "socket"]),
@@ -56,9 +62,10 @@ export const serverSettings = {
   }),
   redisPrefix: defineSetting({
     env: "REDIS_PREFIX",
-    kind: text(),
+    // The prefix goes inside the keys' hash tags ({<prefix><queue>}), which braces would break.
+    kind: text({ forbidden: /[{}]/, forbiddenDoc: "{ or }" }),
     default: "tq:",
-    doc: "prefix of every Redis key (several deployments can share one Redis)",
+    doc: "prefix of every Redis key (several deployments can share one Redis); it goes inside the keys' hash tags, so no `{` or `}`",
   }),
   maxPayloadBytes: defineSetting({
     env: "MAX_PAYLOAD_BYTES",
@@ -180,6 +187,24 @@ export const serverSettings = {
     kind: integer({ min: 1, max: TIMER_MAX_MS }),
     default: 60_000,
     doc: "how often finished tasks past retention are deleted",
+  }),
+  scheduleMaxSleepMs: defineSetting({
+    env: "SCHEDULE_MAX_SLEEP_MS",
+    kind: integer({ min: 100, max: TIMER_MAX_MS }),
+    default: 10_000,
+    doc: "longest sleep of a server's schedule timer: it wakes at the earliest next tick of all schedules, and at once when a schedule changes anywhere; this is the backstop",
+  }),
+  scheduleMisfireGraceMs: defineSetting({
+    env: "SCHEDULE_MISFIRE_GRACE_MS",
+    kind: integer({ min: 0, max: TIMER_MAX_MS }),
+    default: 5_000,
+    doc: "a schedule tick handled later than this (no server ran) counts as missed: its schedule's catch-up policy decides whether it fires",
+  }),
+  scheduleCatchupMax: defineSetting({
+    env: "SCHEDULE_CATCHUP_MAX",
+    kind: integer({ min: 1, max: 10_000 }),
+    default: 100,
+    doc: "most missed ticks a schedule with catch-up policy `ALL` fires at once (the latest ones)",
   }),
   maxConnections: defineSetting({
     env: "MAX_CONNECTIONS",

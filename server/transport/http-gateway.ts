@@ -15,6 +15,7 @@ import { createProbeHandler, type Readiness } from "./http-probes.js";
 import { gatewayReflectionRegistrations } from "./gateway-reflection.js";
 import { defaultImagePath, readDescriptorImage } from "./reflection.js";
 import { addRegistrationsToRouter, type ServiceRegistration } from "./service-registration.js";
+import type { StaticFileHandler } from "./static-files.js";
 
 /** An incoming gateway request, over HTTP/1.1 or HTTP/2. */
 export type GatewayRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -54,6 +55,11 @@ export interface HttpGatewayOptions {
    * RPC routes: return true when the request was handled.
    */
   extraRoutes?: (req: GatewayRequest, res: GatewayResponse) => boolean;
+  /**
+   * Static files (the dashboard), tried last for GET and HEAD requests outside the services'
+   * paths (`/package.Service/...`). Default: none.
+   */
+  staticFiles?: StaticFileHandler;
   /** Largest request message accepted. Default 4 MiB. */
   maxReceiveMessageBytes?: number;
   /** CORS policy for browsers. Default: any origin. */
@@ -77,6 +83,7 @@ export interface CompiledHttpGatewayOptions {
   readonly ready: () => Promise<Readiness>;
   readonly readyTimeoutMs: number;
   readonly extraRoutes: ((req: GatewayRequest, res: GatewayResponse) => boolean) | undefined;
+  readonly staticFiles: StaticFileHandler | undefined;
   readonly maxReceiveMessageBytes: number;
   readonly cors: CorsOptions;
   readonly connections: ConnectionLimits;
@@ -110,6 +117,7 @@ export function compileHttpGatewayOptions(options: HttpGatewayOptions): Compiled
     ready: options.ready ?? (() => Promise.resolve({ ok: true, checks: {} })),
     readyTimeoutMs: options.readyTimeoutMs ?? 2000,
     extraRoutes: options.extraRoutes,
+    staticFiles: options.staticFiles,
     maxReceiveMessageBytes: options.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
     cors: options.cors ?? {},
     connections: options.connections ?? {},
@@ -121,7 +129,8 @@ export function compileHttpGatewayOptions(options: HttpGatewayOptions): Compiled
 /**
  * Starts the HTTP gateway: the registered services over Connect (JSON and binary),
  * gRPC-Web and gRPC, on HTTP/1.1 and cleartext HTTP/2 on one port, plus `/healthz`,
- * `/readyz`, server reflection (for grpcurl over h2c) and CORS for browsers. Handler errors that are not `ConnectError`s reach the
+ * `/readyz`, server reflection (for grpcurl over h2c), CORS for browsers and, when given, static
+ * files (the dashboard) at every other GET path. Handler errors that are not `ConnectError`s reach the
  * client as INTERNAL "internal error", as on the grpc-js server.
  */
 export async function startHttpGateway(options: HttpGatewayOptions): Promise<HttpGatewayHandle> {
@@ -147,11 +156,16 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     // A handler can end a stream whose client does not read (see abandonCallKey).
     contextValues: (req) => createContextValues().set(abandonCallKey, () => abandonHttpCall(req)),
   });
+  const servicePrefixes = [...compiled.registrations, ...reflection].map((r) => `/${r.service.typeName}/`);
+  const isServicePath = (url: string | undefined): boolean => servicePrefixes.some((prefix) => url?.startsWith(prefix));
   const probes = createProbeHandler({ ready: compiled.ready, readyTimeoutMs: compiled.readyTimeoutMs, logger });
 
   const handler = (req: GatewayRequest, res: GatewayResponse): void => {
     try {
       if (handleCors(req, res, cors) || probes(req, res) || compiled.extraRoutes?.(req, res) === true) {
+        return;
+      }
+      if (compiled.staticFiles && !isServicePath(req.url) && compiled.staticFiles(req, res)) {
         return;
       }
       rpcHandler(req, res);

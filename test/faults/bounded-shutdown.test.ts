@@ -74,7 +74,7 @@ describe("shutdown is bounded by DRAIN_TIMEOUT_MS whatever the dependencies do",
     await postgres.kill("SIGSTOP");
     const probe = new Redis(stack.redisUrl);
     try {
-      await waitFor(async () => (await Promise.all(due.map((id) => readTaskState(probe, stack.redisPrefix, id)))).includes("done"), {
+      await waitFor(async () => (await Promise.all(due.map((id) => readTaskState(probe, stack.redisPrefix, queue, id)))).includes("done"), {
         timeoutMs: 10_000,
         message: "a result fenced in Redis while Postgres is frozen",
       });

@@ -68,7 +68,7 @@ describe.each(["SIGKILL", "SIGINT"] as const)("Postgres stopped with %s, then re
     const redis = new Redis(stack.redisUrl);
     try {
       await waitFor(
-        async () => (await Promise.all(sleeps.map((id) => readTaskState(redis, stack.redisPrefix, id)))).some((st) => st === "done"),
+        async () => (await Promise.all(sleeps.map((id) => readTaskState(redis, stack.redisPrefix, queue, id)))).some((st) => st === "done"),
         { timeoutMs: 10_000, intervalMs: 20, message: "sleep results to be fenced while Postgres is down" },
       );
     } finally {

@@ -1,3 +1,4 @@
+import { DispatchKeys } from "../../server/redis/keys.js";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPostgresProcess, type PostgresProcess } from "../../tools/local-services/postgres-process.js";
@@ -55,7 +56,7 @@ describe("Postgres frozen (SIGSTOP) while a worker runs tasks, then the worker k
     let waiting: number;
     try {
       // The worker's results are fenced in Redis; their commit waits for Postgres.
-      const states = async () => Promise.all(ids.map((id) => readTaskState(redis, stack.redisPrefix, id)));
+      const states = async () => Promise.all(ids.map((id) => readTaskState(redis, stack.redisPrefix, queue, id)));
       // More than CONCURRENCY fenced results: fenced ones freed their room for new tasks.
       await waitFor(async () => (await states()).filter((st) => st === "done").length > CONCURRENCY, {
         timeoutMs: 10_000,
@@ -65,7 +66,7 @@ describe("Postgres frozen (SIGSTOP) while a worker runs tasks, then the worker k
       const now = await states();
       running = now.filter((st) => st === "running").length;
       held = running + now.filter((st) => st === "done").length;
-      waiting = await redis.zcard(`${stack.redisPrefix}q:${queue}`);
+      waiting = await redis.zcard(new DispatchKeys(stack.redisPrefix).queue(queue).ready);
     } finally {
       redis.disconnect();
     }

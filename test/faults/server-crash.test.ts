@@ -114,7 +114,7 @@ describe("the server process killed (SIGKILL)", () => {
     const redis = new Redis(stack.redisUrl);
     try {
       await waitFor(
-        async () => (await Promise.all(ids.map((id) => readTaskState(redis, stack.redisPrefix, id)))).every((st) => st === "done"),
+        async () => (await Promise.all(ids.map((id) => readTaskState(redis, stack.redisPrefix, queue, id)))).every((st) => st === "done"),
         { timeoutMs: 10_000, intervalMs: 20, message: "Redis to record the four results" },
       );
     } finally {

@@ -1,3 +1,4 @@
+import { DispatchKeys } from "../../server/redis/keys.js";
 import { Redis } from "ioredis";
 import type pg from "pg";
 import { readAttempts, readTasks, TERMINAL_STATES } from "./task-db.js";
@@ -28,11 +29,12 @@ export async function describeUnfinished(
   try {
     await redis.connect();
     for (const task of unfinished.slice(0, limit)) {
-      const contents = await readTaskKey(redis, p, task.id);
+      const contents = await readTaskKey(redis, p, task.queue, task.id);
+      const qk = new DispatchKeys(p).queue(task.queue);
       const [ready, delayed, lease] = await Promise.all([
-        redis.zscore(`${p}q:${task.queue}`, task.id),
-        redis.zscore(`${p}delayed`, task.id),
-        redis.zscore(`${p}leases`, task.id),
+        redis.zscore(qk.ready, task.id),
+        redis.zscore(qk.delayed, task.id),
+        redis.zscore(qk.leases, task.id),
       ]);
       const attempts = (await readAttempts(pool, task.id)).map(
         (a) => `${a.attempt}:${a.outcome ?? "-"}@${a.worker_id}@${a.started_at.toISOString()}`,

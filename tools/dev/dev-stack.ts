@@ -89,6 +89,7 @@ export async function startDevStack(
   say("taskqueue dev stack");
   say(`  gRPC      localhost:${options.grpcPort}`);
   say(`  HTTP      http://localhost:${options.httpPort}  (Connect, gRPC-Web, JSON, /metrics, /healthz, /readyz)`);
+  say(`  dashboard http://localhost:${options.httpPort}/  (built by npm install; rebuild: npm run build:web)`);
   for (const line of services.descriptions) say(`  ${line}`);
   for (const [name, child] of children) say(`  ${name.padEnd(8)}  pid ${child.pid}`);
   say("Ctrl-C stops everything.");

@@ -1,6 +1,6 @@
--- cancel.lua: cancels one task in the dispatch state.
--- KEYS: none (keys derive from the prefix, see lib.lua).
--- ARGV[1] prefix, ARGV[2] now, ARGV[3] id, ARGV[4] reason
+-- cancel.lua: cancels one task of one queue in the dispatch state.
+-- KEYS[1..6] the queue's keys (see lib.lua).
+-- ARGV[1] the queue's key prefix, ARGV[2] now, ARGV[3] id, ARGV[4] reason
 -- Returns {'removed'} (it will not be dispatched), {'running', session_id, lease_token}
 -- (its worker must be told), {'finished'} (already terminal), or {'absent'} (not in Redis:
 -- a tombstone is left so a late enqueue cannot revive it).
@@ -13,17 +13,17 @@ if not st then
   return { 'absent' }
 end
 if st == 'queued' then
-  redis.call('ZREM', ready_key(f[2]), id)
+  redis.call('ZREM', READY_KEY, id)
   mark_terminal(k, 'cancelled', '', f[5])
-  count_outcome(f[2], 'c')
+  count_outcome('c')
   flush_counts()
   return { 'removed' }
 end
 if st == 'scheduled' or st == 'failed' then
-  redis.call('ZREM', P .. 'delayed', id)
+  redis.call('ZREM', DELAYED_KEY, id)
   mark_terminal(k, 'cancelled', '', f[5])
-  count_state(f[2], 'scheduled', -1)
-  count_outcome(f[2], 'c')
+  count_state('scheduled', -1)
+  count_outcome('c')
   flush_counts()
   return { 'removed' }
 end

@@ -1,7 +1,7 @@
 -- complete.lua: records results; each is accepted only for the task's current lease, held by
--- the session that reports it (fencing).
--- KEYS: none (keys derive from the prefix, see lib.lua).
--- ARGV[1] prefix, ARGV[2] now, ARGV[3] server id, then 4 fields per result:
+-- the session that reports it (fencing). All results are of tasks of one queue.
+-- KEYS[1..6] the queue's keys (see lib.lua).
+-- ARGV[1] the queue's key prefix, ARGV[2] now, ARGV[3] server id, then 4 fields per result:
 --   id, session_id (the stream that sent the result), lease_token, outcome: 's' succeeded,
 --   'x' failed non-retryably (fatal), or a number in [0,1): failed (retryable), that number
 --   being the jitter of the retry back-off

@@ -1,28 +1,29 @@
 -- lease.lua: leases up to N ready tasks of one queue to one or more worker sessions, in rotation.
--- KEYS: none (keys derive from the prefix, see lib.lua).
--- ARGV[1] prefix, ARGV[2] now, ARGV[3] lease_ms, ARGV[4] queue,
+-- KEYS[1..6] the queue's keys (see lib.lua), then KEYS[6 + s] <Q>s:<session_id> of the s-th
+-- session below (its set of leased ids).
+-- ARGV[1] the queue's key prefix, ARGV[2] now, ARGV[3] lease_ms,
 -- then quadruples: session_id, worker_id, count (tasks wanted by that session), token_prefix
 -- (random, fresh for each session in each call).
 -- Tasks are dealt in rotation, in ready order (priority, then age): the first to the first
 -- session, the second to the second, ..., skipping sessions that got their count; so a queue
 -- holding fewer tasks than wanted spreads them over the sessions. The k-th task leased to a
 -- session in the call gets lease token "<its token_prefix>.<k>".
--- A paused queue (in <P>paused) leases nothing: the reply is {0, 0}.
+-- A paused queue (KEYS[6] present) leases nothing: the reply is {0, 0}.
 -- Returns one flat array:
 --   leased count L, expired count E,
 --   then 6 values per leased task, in the order leased:
 --     session index (1-based, in ARGV order), id, attempt, deadline_ms, descriptor (see lib.lua), payload
 --   then the E ids of popped tasks whose start deadline had passed (expired, not leased).
 -- A paused queue leases nothing.
-if redis.call('SISMEMBER', P .. 'paused', ARGV[4]) == 1 then return { 0, 0 } end
+if redis.call('EXISTS', PAUSED_KEY) == 1 then return { 0, 0 } end
 local lease_ms = tonumber(ARGV[3])
 -- Integers formatted with %d, which is much cheaper than Lua's default number formatting.
 local format = string.format
-local rk = ready_key(ARGV[4])
+local rk = READY_KEY
 local LEASE_READ = { 'st', 'sd', 'a', 'to', 'd', 'p' }
 local default_deadline = NOW + lease_ms
 local default_deadline_s = format('%d', default_deadline)
-local sessions = (#ARGV - 4) / 4
+local sessions = (#ARGV - 3) / 4
 local sid, wid, want, token_prefix, got, members = {}, {}, {}, {}, {}, {}
 -- The rotation: a circular list of the sessions still wanting tasks (next_of), so that a
 -- session that got its count leaves it in O(1).
@@ -30,7 +31,7 @@ local next_of = {}
 local first, last
 local total = 0
 for s = 1, sessions do
-  local i = 1 + 4 * s
+  local i = 4 * s
   sid[s], wid[s], want[s], token_prefix[s] = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3] .. '.'
   got[s] = 0
   members[s] = {}
@@ -62,13 +63,13 @@ while leased < total and not empty do
     local f = task_fields(k, LEASE_READ)
     local start_deadline = tonumber(f[2]) or 0
     if f[1] == 'queued' and start_deadline > 0 and NOW > start_deadline then
-      redis.call('ZREM', P .. 'startdl', id)
+      redis.call('ZREM', STARTDL_KEY, id)
       mark_terminal(k, 'expired', '', f[3])
       expired[#expired + 1] = id
     elseif f[1] == 'queued' then
       if start_deadline > 0 then
         redis.call('HDEL', k, 'sd')
-        redis.call('ZREM', P .. 'startdl', id)
+        redis.call('ZREM', STARTDL_KEY, id)
       end
       local s = current
       local g = got[s] + 1
@@ -106,8 +107,8 @@ for _, id in ipairs(expired) do
   out[out_n] = id
 end
 for s = 1, sessions do
-  call_bulk('SADD', session_key(sid[s]), members[s])
+  call_bulk('SADD', KEYS[6 + s], members[s])
 end
-call_bulk('ZADD', P .. 'leases', leases)
-if leased > 0 then redis.call('HINCRBY', counts_key(ARGV[4]), 'running', leased) end
+call_bulk('ZADD', LEASES_KEY, leases)
+if leased > 0 then redis.call('HINCRBY', COUNTS_KEY, 'running', leased) end
 return out

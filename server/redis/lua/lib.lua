@@ -1,21 +1,26 @@
 -- lib.lua: shared prelude, prepended to every script at load time.
--- Every script takes ARGV[1] = key prefix (e.g. "tq:") and ARGV[2] = now (ms since epoch).
--- Keys (derived from the prefix; single Redis instance, scripts are atomic):
---   <P>t:<id>      HASH  task dispatch state (fields below)
---   <P>q:<queue>   ZSET  ready tasks, score (100 - priority) * 1e13 + created_ms (lowest first)
---   <P>delayed     ZSET  SCHEDULED and FAILED (back-off) tasks by due time (ms)
---   <P>leases      ZSET  RUNNING tasks by lease deadline (ms)
---   <P>startdl     ZSET  never-started tasks with a start deadline, by that deadline (ms)
---   <P>s:<session> SET   ids of tasks leased to one worker session
---   <P>queues      SET   names of known queues
---   <P>paused      SET   names of paused queues (a copy of Postgres' queues table; lease.lua
---                        leases nothing from them)
---   <P>qc:<queue>  HASH  per-queue counters kept as tasks move: running (leased), scheduled
---                        (in <P>delayed: SCHEDULED or FAILED waiting for a retry)
---   <P>qm:<queue>:<minute> HASH  attempts ended in that minute (ms // 60000): s succeeded,
---                        f failed (retryable or dead-lettered), c cancelled; expires after 16 min
---   <P>srv:<id>    STRING a live server (expires unless refreshed); <P>servers SET of their ids
---   <P>node:<id>   HASH  a server's description and its worker sessions (ClusterDirectory; no script uses it)
+-- Every script works on ONE queue, and every key it touches carries that queue's hash tag, so
+-- that one script call touches one hash slot (Redis Cluster, key-based ACLs). Key names are
+-- built in server/redis/keys.ts. Every script takes:
+--   KEYS[1] <Q>ready    ZSET  ready tasks, score (100 - priority) * 1e13 + created_ms (lowest first)
+--   KEYS[2] <Q>delayed  ZSET  SCHEDULED and FAILED (back-off) tasks by due time (ms)
+--   KEYS[3] <Q>leases   ZSET  RUNNING tasks by lease deadline (ms)
+--   KEYS[4] <Q>startdl  ZSET  never-started tasks with a start deadline, by that deadline (ms)
+--   KEYS[5] <Q>counts   HASH  counters kept as tasks move: running (leased), scheduled (in
+--                             <Q>delayed: SCHEDULED or FAILED waiting for a retry)
+--   KEYS[6] <Q>paused   STRING present while the queue is paused (a copy of Postgres' queues
+--                             table; lease.lua leases nothing from a paused queue)
+--   then the keys of each script's header;
+--   ARGV[1] <Q>, the queue's key prefix '{<prefix><queue>}:' (hash tag included),
+--   ARGV[2] now (ms since epoch).
+-- Keys named by data found inside the queue are built from ARGV[1], as BullMQ builds job keys
+-- from its queue prefix: they carry the same hash tag, hence the same slot:
+--   <Q>t:<id>      HASH  task dispatch state (fields below)
+--   <Q>s:<session> SET   ids of this queue's tasks leased to one worker session
+--   <Q>m:<minute>  HASH  attempts ended in that minute (ms // 60000): s succeeded, f failed
+--                        (retryable or dead-lettered), c cancelled; expires after 16 min
+-- Cross-queue keys ({<prefix>}:queues, servers, srv:<id>, node:<id>, layout, epoch) are never
+-- touched by a script: the server reaches them with plain, pipelined commands.
 -- Task hash fields:
 --   q queue, sc ready score, a attempts made, st state, p payload,
 --   d descriptor: the JSON array [type, payload_format, max_attempts, timeout_ms, created_ms,
@@ -33,47 +38,38 @@
 local P = ARGV[1]
 local NOW_S = ARGV[2]
 local NOW = tonumber(NOW_S)
+local READY_KEY, DELAYED_KEY, LEASES_KEY, STARTDL_KEY, COUNTS_KEY, PAUSED_KEY = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local TERMINAL_TTL_S = '600'
 local TIMEOUT_GRACE_MS = 2000
 -- Members per variadic call (Lua's unpack is limited to a few thousand values).
 local CHUNK = 4000
 
 local function task_key(id) return P .. 't:' .. id end
-local function ready_key(q) return P .. 'q:' .. q end
 local function session_key(sid) return P .. 's:' .. sid end
-local function counts_key(q) return P .. 'qc:' .. q end
-local function outcomes_key(q) return P .. 'qm:' .. q .. ':' .. string.format('%d', math.floor(NOW / 60000)) end
+local OUTCOMES_KEY = P .. 'm:' .. string.format('%d', math.floor(NOW / 60000))
 local OUTCOMES_TTL_S = '960'
 
--- Counter changes of this script call by key and field, applied once by flush_counts().
+-- Counter changes of this script call by field (running, scheduled) and outcome (s, f, c),
+-- applied once by flush_counts().
 local count_deltas = {}
-local outcome_keys = {}
-local function add_count(key, field, delta)
-  local fields = count_deltas[key]
-  if not fields then
-    fields = {}
-    count_deltas[key] = fields
-  end
-  fields[field] = (fields[field] or 0) + delta
-end
--- Counts a task entering (1) or leaving (-1) a queue's running or scheduled tasks.
-local function count_state(q, field, delta) add_count(counts_key(q), field, delta) end
--- Counts an ended attempt of queue q: 's', 'f' or 'c'.
-local function count_outcome(q, field)
-  local key = outcomes_key(q)
-  outcome_keys[key] = true
-  add_count(key, field, 1)
-end
+local outcome_deltas = {}
+-- Counts a task entering (1) or leaving (-1) the queue's running or scheduled tasks.
+local function count_state(field, delta) count_deltas[field] = (count_deltas[field] or 0) + delta end
+-- Counts an ended attempt: 's', 'f' or 'c'.
+local function count_outcome(field) outcome_deltas[field] = (outcome_deltas[field] or 0) + 1 end
 -- Applies the counter changes gathered by count_state and count_outcome.
 local function flush_counts()
-  for key, fields in pairs(count_deltas) do
-    for field, delta in pairs(fields) do
-      if delta ~= 0 then redis.call('HINCRBY', key, field, delta) end
-    end
+  for field, delta in pairs(count_deltas) do
+    if delta ~= 0 then redis.call('HINCRBY', COUNTS_KEY, field, delta) end
   end
-  for key, _ in pairs(outcome_keys) do redis.call('EXPIRE', key, OUTCOMES_TTL_S) end
+  local outcomes = false
+  for field, delta in pairs(outcome_deltas) do
+    redis.call('HINCRBY', OUTCOMES_KEY, field, delta)
+    outcomes = true
+  end
+  if outcomes then redis.call('EXPIRE', OUTCOMES_KEY, OUTCOMES_TTL_S) end
   count_deltas = {}
-  outcome_keys = {}
+  outcome_deltas = {}
 end
 
 -- Runs `cmd key ...items` over a flat list of members (or score/member pairs), in chunks.
@@ -154,21 +150,20 @@ local function end_lease(id, f, how, jitter, server_id, out, n)
   if sid then push_to(ended_by_session, sid, id) end
   local state
   local due = 0
-  local q = f[5] or ''
-  count_state(q, 'running', -1)
+  count_state('running', -1)
   if f[8] then
     state = 'CANCELLED'
-    count_outcome(q, 'c')
+    count_outcome('c')
     mark_terminal(k, 'cancelled', server_id, f[3])
   elseif how == 'succeeded' then
     state = 'SUCCEEDED'
-    count_outcome(q, 's')
+    count_outcome('s')
     mark_terminal(k, 'done', server_id, f[3])
   else
     local d = cjson.decode(redis.call('HGET', k, 'd'))
     if how == 'fatal' or attempt >= (tonumber(d[3]) or 1) then
       state = 'DEAD'
-      count_outcome(q, 'f')
+      count_outcome('f')
       mark_terminal(k, 'done', server_id, f[3])
     else
       redis.call('HDEL', k, 'tok', 'w')
@@ -178,14 +173,14 @@ local function end_lease(id, f, how, jitter, server_id, out, n)
         backoff = math.floor(backoff / 2 + backoff / 2 * jitter)
         due = NOW + backoff
         state = 'FAILED'
-        count_outcome(q, 'f')
-        count_state(q, 'scheduled', 1)
+        count_outcome('f')
+        count_state('scheduled', 1)
         redis.call('HSET', k, 'st', 'failed', 'due', due)
-        redis.call('ZADD', P .. 'delayed', due, id)
+        redis.call('ZADD', DELAYED_KEY, due, id)
       else
         state = 'QUEUED'
         redis.call('HSET', k, 'st', 'queued')
-        redis.call('ZADD', ready_key(f[5]), redis.call('HGET', k, 'sc'), id)
+        redis.call('ZADD', READY_KEY, redis.call('HGET', k, 'sc'), id)
       end
     end
   end
@@ -203,6 +198,6 @@ end
 -- applies the counter changes.
 local function flush_lease_ends()
   flush_counts()
-  call_bulk('ZREM', P .. 'leases', ended_ids)
+  call_bulk('ZREM', LEASES_KEY, ended_ids)
   for sid, ids in pairs(ended_by_session) do call_bulk('SREM', session_key(sid), ids) end
 end

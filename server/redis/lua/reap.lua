@@ -1,10 +1,11 @@
--- reap.lua: ends leases whose deadline has passed (no heartbeat, or the attempt timed out).
--- KEYS: none (keys derive from the prefix, see lib.lua).
--- ARGV[1] prefix, ARGV[2] now, ARGV[3] server id, ARGV[4] limit
+-- reap.lua: ends leases of one queue whose deadline has passed (no heartbeat, or the attempt
+-- timed out).
+-- KEYS[1..6] the queue's keys (see lib.lua).
+-- ARGV[1] the queue's key prefix, ARGV[2] now, ARGV[3] server id, ARGV[4] limit
 -- Returns one flat array, per ended lease: id, how ('expired' or 'timeout'), lease_token, then
 -- the 7 values end_lease appends (see lib.lua).
 local out = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', NOW, 'LIMIT', 0, tonumber(ARGV[4]))) do
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', LEASES_KEY, '-inf', NOW, 'LIMIT', 0, tonumber(ARGV[4]))) do
   local k = task_key(id)
   local f = lease_fields(k)
   if f[1] == 'running' then

@@ -1,8 +1,8 @@
--- stats.lua: the dispatch-side figures of some queues, read in one call (reads only).
--- KEYS: none (keys derive from the prefix, see lib.lua).
--- ARGV[1] prefix, ARGV[2] now, then queue names.
--- Returns per queue, in order, an array of 15 numbers:
---   queued (ready zset cardinality), running, scheduled (the qc counters), oldest queued
+-- stats.lua: the dispatch-side figures of one queue (reads only).
+-- KEYS[1..6] the queue's keys (see lib.lua).
+-- ARGV[1] the queue's key prefix, ARGV[2] now.
+-- Returns an array of 14 numbers:
+--   queued (ready zset cardinality), running, scheduled (the counters), oldest queued
 --   created_ms (-1 when none is queued), paused (1 or 0), then s, f, c over the last 1, 5 and
 --   15 minute buckets (the current minute counts as the first).
 -- Ready scores are (100 - priority) * 1e13 + created_ms, so the lowest score is the oldest task
@@ -10,37 +10,32 @@
 -- member of each priority band present (one lookup per band).
 local BAND = 1e13
 local MINUTE = math.floor(NOW / 60000)
-local out = {}
-for i = 3, #ARGV do
-  local q = ARGV[i]
-  local rk = ready_key(q)
-  local row = { redis.call('ZCARD', rk) }
-  local counts = redis.call('HMGET', counts_key(q), 'running', 'scheduled')
-  row[2] = tonumber(counts[1]) or 0
-  row[3] = tonumber(counts[2]) or 0
-  local oldest = -1
-  local first = redis.call('ZRANGE', rk, 0, 0, 'WITHSCORES')
-  local bands = 0
-  while #first > 0 and bands < 1000 do
-    bands = bands + 1
-    local score = tonumber(first[2])
-    local band = math.floor(score / BAND)
-    local created = score - band * BAND
-    if oldest < 0 or created < oldest then oldest = created end
-    first = redis.call('ZRANGEBYSCORE', rk, string.format('%d', (band + 1) * BAND), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-  end
-  row[4] = oldest
-  row[5] = redis.call('SISMEMBER', P .. 'paused', q)
-  local totals = { 0, 0, 0 }
-  local at = 6
-  for m = 0, 14 do
-    local v = redis.call('HMGET', P .. 'qm:' .. q .. ':' .. string.format('%d', MINUTE - m), 's', 'f', 'c')
-    for j = 1, 3 do totals[j] = totals[j] + (tonumber(v[j]) or 0) end
-    if m == 0 or m == 4 or m == 14 then
-      for j = 1, 3 do row[at + j - 1] = totals[j] end
-      at = at + 3
-    end
-  end
-  out[#out + 1] = row
+local rk = READY_KEY
+local row = { redis.call('ZCARD', rk) }
+local counts = redis.call('HMGET', COUNTS_KEY, 'running', 'scheduled')
+row[2] = tonumber(counts[1]) or 0
+row[3] = tonumber(counts[2]) or 0
+local oldest = -1
+local first = redis.call('ZRANGE', rk, 0, 0, 'WITHSCORES')
+local bands = 0
+while #first > 0 and bands < 1000 do
+  bands = bands + 1
+  local score = tonumber(first[2])
+  local band = math.floor(score / BAND)
+  local created = score - band * BAND
+  if oldest < 0 or created < oldest then oldest = created end
+  first = redis.call('ZRANGEBYSCORE', rk, string.format('%d', (band + 1) * BAND), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
 end
-return out
+row[4] = oldest
+row[5] = redis.call('EXISTS', PAUSED_KEY)
+local totals = { 0, 0, 0 }
+local at = 6
+for m = 0, 14 do
+  local v = redis.call('HMGET', P .. 'm:' .. string.format('%d', MINUTE - m), 's', 'f', 'c')
+  for j = 1, 3 do totals[j] = totals[j] + (tonumber(v[j]) or 0) end
+  if m == 0 or m == 4 or m == 14 then
+    for j = 1, 3 do row[at + j - 1] = totals[j] end
+    at = at + 3
+  end
+end
+return row

@@ -1,0 +1,29 @@
+import { createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { ClusterService } from "../../../gen/taskqueue/v1/cluster_service_pb.js";
+import { DeadLetterService } from "../../../gen/taskqueue/v1/dead_letter_service_pb.js";
+import { QueueService } from "../../../gen/taskqueue/v1/queue_service_pb.js";
+import { TaskService } from "../../../gen/taskqueue/v1/task_service_pb.js";
+
+/** The services the dashboard calls, as typed Connect clients. */
+export interface Api {
+  readonly tasks: Client<typeof TaskService>;
+  readonly queues: Client<typeof QueueService>;
+  readonly deadLetters: Client<typeof DeadLetterService>;
+  readonly cluster: Client<typeof ClusterService>;
+}
+
+/**
+ * Clients of the gateway at `baseUrl` (default: the page's own origin, which serves the
+ * dashboard) over the Connect protocol with binary protobuf: the smallest messages and the
+ * cheapest for the server to decode.
+ */
+export function createApi(baseUrl: string = window.location.origin): Api {
+  const transport = createConnectTransport({ baseUrl, useBinaryFormat: true });
+  return {
+    tasks: createClient(TaskService, transport),
+    queues: createClient(QueueService, transport),
+    deadLetters: createClient(DeadLetterService, transport),
+    cluster: createClient(ClusterService, transport),
+  };
+}
