@@ -8,12 +8,14 @@ const TRACER = "taskqueue-server";
  * Records, for each leased task that carries a trace context, a `dispatch <queue>` span from
  * the task's creation to its lease (the time it waited: queued, delayed or backing off), as a
  * child of the submit's span, so that a trace shows the wait before each attempt. Sampled
- * with its parent (an unsampled trace makes non-recording spans). Only called when tracing is on.
+ * with its parent: a task whose trace is not sampled costs one check. Only called when
+ * tracing is on.
  */
 export function recordDispatchSpans(tasks: readonly LeasedRecord[], nowMs: number): void {
   const tracer = trace.getTracer(TRACER);
   for (const t of tasks) {
-    if (!t.trace) continue;
+    // Unsampled traces (the trace flags' low bit clear) get no span at all: nothing to record.
+    if (!t.trace || (parseInt(t.trace.traceparent.slice(-2), 16) & 1) === 0) continue;
     const carrier: Record<string, string> = { traceparent: t.trace.traceparent };
     if (t.trace.tracestate !== "") carrier.tracestate = t.trace.tracestate;
     const parent = propagation.extract(ROOT_CONTEXT, carrier);
