@@ -5,12 +5,15 @@
  * and what that means at the dashboard's poll interval (one refresh per 5 s per open tab).
  *
  *   npx tsx bench/dashboard-poll-cost.ts [--queues 20] [--refreshes 300]
+ *
+ * Schedules: 25 daily schedules (one page of the list), each triggered once.
  */
 import { parseArgs } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ClusterService } from "../gen/taskqueue/v1/cluster_service_pb.js";
 import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
+import { ScheduleService } from "../gen/taskqueue/v1/schedule_service_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
 import { createLogger } from "../server/observability/logger.js";
 import { childPids, CpuMeter } from "./cpu-meter.js";
@@ -29,9 +32,16 @@ try {
   const tasks = createClient(TaskService, transport);
   const queues = createClient(QueueService, transport);
   const cluster = createClient(ClusterService, transport);
+  const schedules = createClient(ScheduleService, transport);
   const names = Array.from({ length: queueCount }, (_, i) => `dash-${String(i).padStart(3, "0")}`);
   for (const queue of names) {
     await tasks.submitTasks({ tasks: Array.from({ length: 20 }, (_, i) => ({ queue, type: "echo", payload: undefined, priority: i % 3 })) });
+  }
+  // A full page of the Schedules list (25), each triggered once so it has a last firing; daily, so none fires meanwhile.
+  for (let i = 0; i < 25; i++) {
+    const id = `dash-schedule-${String(i).padStart(3, "0")}`;
+    await schedules.createSchedule({ schedule: { id, spec: { case: "cron", value: "0 3 * * *" }, task: { queue: names[0]!, type: "echo" } } });
+    await schedules.triggerSchedule({ id });
   }
 
   const pages: Record<string, () => Promise<unknown>> = {
@@ -43,6 +53,12 @@ try {
     },
     queue: () => Promise.all([queues.getQueue({ name: names[0]! }), tasks.listTasks({ queue: names[0]!, pageSize: 50 })]),
     workers: () => cluster.listWorkers({}),
+    // ListSchedules carries no firings: the page reads each shown schedule's last one.
+    schedules: async () => {
+      const page = await schedules.listSchedules({ pageSize: 25 });
+      await Promise.all(page.schedules.map((s) => schedules.getSchedule({ id: s.id })));
+    },
+    schedule: () => schedules.getSchedule({ id: "dash-schedule-000" }),
   };
   const meter = () =>
     new CpuMeter({

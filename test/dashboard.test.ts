@@ -1,18 +1,15 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
 import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
-import { buildWeb } from "../scripts/build-web.js";
 import { createLogger } from "../server/observability/logger.js";
 import { exampleHandlers } from "../worker/example/handlers.js";
 import { findFreePort } from "../tools/local-services/free-port.js";
 import { createWorker, type TaskContext, type Worker } from "../worker/index.js";
-import { keepScreenshot, launchChromium } from "./support/browser.js";
+import { keepScreenshot, openDashboardPage } from "./support/browser.js";
+import { startDashboardStack, type DashboardStack } from "./support/dashboard-stack.js";
 import { RawWorker } from "./support/raw-worker.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
@@ -26,7 +23,7 @@ const UI_TIMEOUT_MS = 10_000;
 /** Deadline of what the page shows only at its next poll (every 5 s): three polls' worth. */
 const NEXT_POLL_TIMEOUT_MS = 30_000;
 
-let dir: string;
+let stack: DashboardStack | undefined;
 let dashboardDir: string;
 let ts: TestServer;
 let queues: Client<typeof QueueService>;
@@ -37,33 +34,20 @@ const workers: Worker[] = [];
 const rawWorkers: RawWorker[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "tq-dashboard-"));
-  const [built, launched] = await Promise.all([buildWeb(path.join(dir, "dist")), launchChromium()]);
-  browser = launched;
-  dashboardDir = built.outdir;
-  ts = await startTestServer({ dashboardDir, defaultInitialBackoffMs: 20, defaultMaxBackoffMs: 50 });
+  stack = await startDashboardStack({ defaultInitialBackoffMs: 20, defaultMaxBackoffMs: 50 });
+  ({ ts, browser, dashboardDir } = stack);
   queues = createClient(QueueService, createGrpcTransport({ baseUrl: `http://${ts.grpcAddress}` }));
 });
 
 afterAll(async () => {
   for (const w of rawWorkers) w.cancel();
   for (const w of workers) await w.stop({ timeoutMs: 2_000 }).catch(() => undefined);
-  await browser?.close();
-  await ts?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 beforeEach(async () => {
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(UI_TIMEOUT_MS);
-  pageErrors.length = 0;
-  page.on("pageerror", (error) => pageErrors.push(error.message));
-  // A violation of the server's content security policy shows as a console error.
-  page.on("console", (message) => {
-    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
-  });
+  ({ context, page, errors: pageErrors } = await openDashboardPage(browser, UI_TIMEOUT_MS));
 });
 
 afterEach(async () => {

@@ -1,10 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { ListDeadTasksResponseSchema, RedriveDeadTasksResponseSchema } from "../../gen/taskqueue/v1/dead_letter_service_pb.js";
 import type { DeadTaskSelection } from "../ts/dead-letter-client.js";
-import { action, type CliContext } from "./context.js";
-import { CliError, usageError } from "./errors.js";
+import { confirm } from "./confirm.js";
+import { action } from "./context.js";
+import { usageError } from "./errors.js";
 import { EXIT } from "./exit-codes.js";
 import { parseDurationMs, parseInteger, parseTime } from "./format.js";
 import { messageJson } from "./json.js";
@@ -94,16 +94,4 @@ function beforeOf(text: string): Date {
 function purgeQuestion(selection: DeadTaskSelection, before: Date | undefined): string {
   if (selection.ids) return `Delete ${selection.ids.length} dead task${selection.ids.length === 1 ? "" : "s"} for good?`;
   return `Delete every dead task of queue ${selection.queue}${before ? ` that died before ${before.toISOString()}` : ""} for good?`;
-}
-
-/** Asks on the terminal; refuses (a usage error) when stdin is not one. */
-async function confirm(ctx: CliContext, question: string): Promise<boolean> {
-  if (!ctx.out.stdinIsTerminal) throw new CliError("--yes: stdin is not a terminal, so nothing can be confirmed: add --yes", EXIT.invalid, "INVALID_ARGUMENT", "--yes");
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`${question} [y/N] `);
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
 }

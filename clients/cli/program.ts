@@ -16,7 +16,7 @@ interface Group {
  * The groups of `tq`, one file each. A group's file is loaded only when the command line
  * names it (or for `completion`, which needs them all), so `tq --help` stays fast: the
  * gRPC client and the generated code load with the first command that calls the server. A
- * new group (e.g. `schedule`) is one new file and one line here.
+ * new group is one new file and one line here.
  */
 const GROUPS: readonly Group[] = [
   { name: "task", description: "submit, inspect, list, cancel and watch tasks", load: async () => (await import("./task.js")).registerTaskCommands },
@@ -25,6 +25,7 @@ const GROUPS: readonly Group[] = [
   { name: "server", description: "live servers", load: async () => (await import("./cluster.js")).registerServerCommands },
   { name: "system", description: "the system as a whole: health", load: async () => (await import("./cluster.js")).registerSystemCommands },
   { name: "dlq", description: "dead-lettered tasks: list, run again, delete", load: async () => (await import("./dlq.js")).registerDlqCommands },
+  { name: "schedule", description: "periodic tasks: create, list, inspect, change, pause, resume, trigger and delete schedules", load: async () => (await import("./schedule.js")).registerScheduleCommands },
   { name: "completion", description: "print a shell completion script: bash or zsh", load: async () => (await import("./completion.js")).registerCompletion },
 ];
 
@@ -34,7 +35,7 @@ const VALUE_OPTIONS = new Set(["-s", "--server", "--token"]);
 /** The `tq` command tree for `argv` (user arguments, without node and the script): the named group filled in. */
 export async function createProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command("tq")
-    .description("the taskqueue command line: submit and inspect tasks, queues, workers and dead letters over gRPC")
+    .description("the taskqueue command line: submit and inspect tasks, queues, workers, dead letters and schedules over gRPC")
     .version(typeof TQ_VERSION === "string" ? TQ_VERSION : "dev", "-V, --version", "print the version")
     .addOption(new Option("-s, --server <host:port>", "gRPC address of a taskqueue server").env("TQ_SERVER").default("localhost:50051"))
     .addOption(new Option("--json", "machine output: one JSON document on stdout (errors too); the exit code still tells"))

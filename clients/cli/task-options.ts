@@ -1,3 +1,4 @@
+import type { JsonValue } from "@bufbuild/protobuf";
 import { usageError } from "./errors.js";
 import { parseInteger } from "./format.js";
 
@@ -35,4 +36,13 @@ export function maxAttemptsOfRetries(text: string, field: string): number {
 /** Collects a repeatable option's values. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** Parses the PAYLOAD_JSON argument; a usage error naming it when it is not JSON. */
+export function parsePayload(text: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch (error) {
+    throw usageError("PAYLOAD_JSON", `not valid JSON: ${(error as Error).message}`);
+  }
 }

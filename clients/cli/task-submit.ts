@@ -1,5 +1,4 @@
 import { text } from "node:stream/consumers";
-import type { JsonValue } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import { TaskSchema, TaskState } from "../../gen/taskqueue/v1/task_pb.js";
 import type { TaskSpec } from "../ts/task-spec.js";
@@ -7,7 +6,7 @@ import { action, type CliContext } from "./context.js";
 import { usageError } from "./errors.js";
 import { enumName, parseDurationMs, parseTime } from "./format.js";
 import { messageJson } from "./json.js";
-import { collect, maxAttemptsOfRetries, parseLabels, parsePriority, PRIORITY_HELP } from "./task-options.js";
+import { collect, maxAttemptsOfRetries, parseLabels, parsePayload, parsePriority, PRIORITY_HELP } from "./task-options.js";
 import { dataText, errorText } from "./task-view.js";
 import { followTask, outcomeExitCode } from "./task-wait.js";
 
@@ -85,14 +84,6 @@ function specOfOptions(options: SubmitOptions): Partial<TaskSpec> {
   const labels = parseLabels(options.label ?? [], "--label");
   if (labels !== undefined) spec.labels = labels;
   return spec;
-}
-
-function parsePayload(text: string): JsonValue {
-  try {
-    return JSON.parse(text) as JsonValue;
-  } catch (error) {
-    throw usageError("PAYLOAD_JSON", `not valid JSON: ${(error as Error).message}`);
-  }
 }
 
 /** Reads all of stdin (for a payload or batch file given as `-`). */

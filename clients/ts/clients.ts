@@ -2,6 +2,7 @@ import { compileTaskClientOptions, type TaskClientOptions } from "./client-optio
 import { createClusterClient, type ClusterClient } from "./cluster-client.js";
 import { createDeadLetterClient, type DeadLetterClient } from "./dead-letter-client.js";
 import { createQueueClient, type QueueClient } from "./queue-client.js";
+import { createScheduleClient, type ScheduleClient } from "./schedule-client.js";
 import { createTaskClient, type TaskClient } from "./task-client.js";
 
 /** A client of every service of the product, sharing one connection. */
@@ -14,6 +15,8 @@ export interface Clients {
   cluster: ClusterClient;
   /** `DeadLetterService`: list, redrive, purge. */
   deadLetters: DeadLetterClient;
+  /** `ScheduleService`: create, get, list, update, delete, pause, resume, trigger. */
+  schedules: ScheduleClient;
   /** Closes the shared connection. */
   close(): void;
 }
@@ -30,6 +33,7 @@ export function createClients(options: TaskClientOptions = {}): Clients {
     queues: createQueueClient(shared),
     cluster: createClusterClient(shared),
     deadLetters: createDeadLetterClient(shared),
+    schedules: createScheduleClient(shared),
     close() {
       compiled.sessionManager?.abort();
     },

@@ -30,7 +30,23 @@ export {
   type ListDeadTasksOptions,
   type Redrive,
 } from "./dead-letter-client.js";
+export {
+  createScheduleClient,
+  type ListSchedulesOptions,
+  type ScheduleClient,
+  type ScheduleDetails,
+  type SchedulePage,
+  type Trigger,
+} from "./schedule-client.js";
+export type { CatchupPolicyName, OverlapPolicyName, ScheduleChanges, ScheduleSpec, TimeSpec } from "./schedule-spec.js";
 export { createClients, type Clients } from "./clients.js";
+export {
+  CatchupPolicy,
+  FiringOutcome,
+  OverlapPolicy,
+  type Schedule,
+  type ScheduleFiring,
+} from "../../gen/taskqueue/v1/schedule_service_pb.js";
 export type { QueueInfo, QueueSettings } from "../../gen/taskqueue/v1/queue_service_pb.js";
 export {
   DependencyStatus,

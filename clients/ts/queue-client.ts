@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs, FieldMaskSchema } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client } from "@connectrpc/connect";
 import { type QueueInfo, QueueService, QueueSettingsSchema } from "../../gen/taskqueue/v1/queue_service_pb.js";
+import { allPages } from "./all-pages.js";
 import { compileTaskClientOptions, type TaskClientOptions } from "./client-options.js";
 import { callOptionsOf, type RequestOptions } from "./request-options.js";
 import { invalid } from "./spec-checks.js";
@@ -90,14 +91,10 @@ export function createQueueClient(options: TaskClientOptions = {}): QueueClient 
       return { queues: response.queues, nextPageToken: response.nextPageToken };
     },
     async listAllQueues(request) {
-      const queues: QueueInfo[] = [];
-      let pageToken = "";
-      do {
+      return allPages(async (pageToken) => {
         const page = await client.listQueues({ ...request, pageSize: 1000, pageToken });
-        queues.push(...page.queues);
-        pageToken = page.nextPageToken;
-      } while (pageToken !== "");
-      return queues;
+        return { items: page.queues, nextPageToken: page.nextPageToken };
+      });
     },
     async getQueue(name, request) {
       return requireField((await service.getQueue({ name }, call(request))).queue, "queue");

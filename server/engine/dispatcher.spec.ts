@@ -56,6 +56,24 @@ async function servingFiveCredits() {
 }
 
 describe("Dispatcher", () => {
+  it("lets a holder go of an ended lease only under that lease's token", async () => {
+    const { d, s, calls } = await servingFiveCredits();
+    calls[0]!.answer(["a", "b"]);
+    await settle();
+    expect([...s.held.keys()]).toEqual(["a", "b"]);
+    // A forged or stale token for a lease that still stands: the hold stays.
+    d.forget([{ id: "a", leaseToken: "a-lease-forged" }]);
+    expect(s.held.get("a")).toEqual({ queue: "q", leaseToken: "a-lease" });
+    // The task leased again to the session (a retry) while the first result committed: the
+    // first attempt's result lets go of nothing; the new lease's own result does.
+    s.held.set("b", { queue: "q", leaseToken: "b-lease-2" });
+    d.forget([{ id: "b", leaseToken: "b-lease" }]);
+    d.leasesEnded([{ id: "b", sessionId: "s1", leaseToken: "b-lease" }]);
+    expect(s.held.has("b")).toBe(true);
+    d.forget([{ id: "a", leaseToken: "a-lease" }, { id: "b", leaseToken: "b-lease-2" }]);
+    expect(s.held.size).toBe(0);
+  });
+
   it("keeps a session's unused credit within its capacity, also when a pass gives back what it did not use", async () => {
     const { store, calls } = manualStore();
     const d = dispatcher(store);
@@ -80,7 +98,7 @@ describe("Dispatcher", () => {
     calls[0]!.answer(["a"]); // 1 of 5: the queue ran dry
     await settle();
     expect(s.delivered).toEqual(["a"]);
-    d.leasesEnded([{ id: "a", sessionId: "s1" }]);
+    d.leasesEnded([{ id: "a", sessionId: "s1", leaseToken: "a-lease" }]);
     d.grant(s, 1);
     await settle();
     expect(calls).toHaveLength(1);

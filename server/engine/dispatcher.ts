@@ -118,16 +118,15 @@ export class Dispatcher implements Service {
   }
 
   /**
-   * Tasks whose lease ended (answered, expired or released): no session holds them any more.
-   * With `onlyFrom`, only that session lets go (a stale result: another may hold the task now).
+   * Leases that ended (expired, released, answered, or a recorded result's): their holders let
+   * go of them. A session holding the task under another token keeps it: that is a newer lease
+   * (the task leased again, to it or another session, while the end was being committed), or
+   * the result was a stale or forged one for a lease that still stands.
    */
-  forget(taskIds: Iterable<string>, onlyFrom?: DispatchSession): void {
-    for (const id of taskIds) {
+  forget(leases: Iterable<{ id: string; leaseToken: string }>): void {
+    for (const { id, leaseToken } of leases) {
       const holder = this.holders.get(id);
-      if (!holder || (onlyFrom && holder !== onlyFrom)) {
-        onlyFrom?.held.delete(id);
-        continue;
-      }
+      if (!holder || holder.held.get(id)?.leaseToken !== leaseToken) continue;
       holder.held.delete(id);
       this.holders.delete(id);
     }
@@ -138,11 +137,11 @@ export class Dispatcher implements Service {
    * Leases that ended in Redis (results fenced, not yet committed): their sessions let go of
    * the tasks at once, and sessions with credit waiting get their room filled.
    */
-  leasesEnded(ends: ReadonlyArray<{ id: string; sessionId: string }>): void {
+  leasesEnded(ends: ReadonlyArray<{ id: string; sessionId: string; leaseToken: string }>): void {
     const freed = new Set<DispatchSession>();
     for (const end of ends) {
       const holder = this.holders.get(end.id);
-      if (!holder || holder.id !== end.sessionId) continue;
+      if (!holder || holder.id !== end.sessionId || holder.held.get(end.id)?.leaseToken !== end.leaseToken) continue;
       holder.held.delete(end.id);
       this.holders.delete(end.id);
       freed.add(holder);
@@ -330,7 +329,7 @@ export class Dispatcher implements Service {
       if (unused > 0) this.wakeStarved(session);
       if (tasks.length === 0) continue;
       for (const t of tasks) {
-        session.held.set(t.id, t.queue);
+        session.held.set(t.id, { queue: t.queue, leaseToken: t.leaseToken });
         this.holders.set(t.id, session);
       }
       // The worker first; the bookkeeping after.

@@ -14,7 +14,7 @@ function routed() {
   const targets: LeaseEndTargets = {
     dispatcher: {
       wake: (queue) => void calls.push(["wake", queue]),
-      forget: (ids) => void calls.push(["forget", [...ids]]),
+      forget: (leases) => void calls.push(["forget", [...leases].map((l) => l.id)]),
       connected: new Map([["s1", session]]),
     },
     scheduler: { notifyDue: (dueMs) => void calls.push(["notifyDue", dueMs]) },

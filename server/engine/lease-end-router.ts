@@ -52,7 +52,7 @@ export class LeaseEndRouter {
     this.ready([...new Set(ends.filter((e) => e.state === "QUEUED").map((e) => e.queue))], { announce: true });
     const dues = ends.filter((e) => e.state === "FAILED").map((e) => e.dueMs);
     if (dues.length > 0) this.due(Math.min(...dues), { announce: true });
-    t.dispatcher.forget(ends.map((e) => e.id));
+    t.dispatcher.forget(ends);
     // A lease that timed out or expired may still be running on a live worker: tell it to stop.
     for (const e of ends) {
       if ((e.how === "timeout" || e.how === "expired") && e.sessionId) {

@@ -1,6 +1,12 @@
 import type { PublishedSession } from "../redis/cluster-directory.js";
 import type { LeasedRecord } from "../redis/queue-store.js";
 
+/** One lease a session holds: the task's queue and the lease's token. */
+export interface HeldLease {
+  readonly queue: string;
+  readonly leaseToken: string;
+}
+
 /**
  * The engine's view of one connected worker stream: what it serves, how much credit it
  * has granted, which tasks it holds, and how to push messages to it. The protocol handler
@@ -22,8 +28,8 @@ export interface DispatchSession {
    * than this.
    */
   readonly capacity: number;
-  /** Tasks leased to it that have not been answered: id → queue. */
-  readonly held: Map<string, string>;
+  /** Tasks leased to it that have not been answered: id → the lease it holds. */
+  readonly held: Map<string, HeldLease>;
   /** True once the stream is closing: nothing more is sent. */
   readonly closed: boolean;
   /** True once the worker or server is draining: no more tasks. */

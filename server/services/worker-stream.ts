@@ -13,7 +13,7 @@ import type { Dispatcher } from "../engine/dispatcher.js";
 import { randomToken } from "../engine/ids.js";
 import type { LeaseReaper } from "../engine/lease-reaper.js";
 import type { ReportedResult, ResultRecorder } from "../engine/result-recorder.js";
-import type { DispatchSession } from "../engine/session.js";
+import type { DispatchSession, HeldLease } from "../engine/session.js";
 import type { ProgressBuffer } from "../engine/progress-buffer.js";
 import type { Logger } from "../observability/logger.js";
 import { MAX_PUBLISHED_TASK_IDS, type PublishedSession } from "../redis/cluster-directory.js";
@@ -96,7 +96,7 @@ export class WorkerStream implements DispatchSession {
   queues: string[] = [];
   credits = 0;
   capacity = 0;
-  readonly held = new Map<string, string>();
+  readonly held = new Map<string, HeldLease>();
   closed = false;
   draining = false;
   private description: HelloDescription = { taskTypes: [], labels: {}, sdk: "" };
@@ -346,7 +346,7 @@ export class WorkerStream implements DispatchSession {
     if (valid.length === 0) return;
     const recording = this.deps.recorder.record(valid).then(
       (verdicts) => {
-        this.deps.dispatcher.forget(valid.map((r) => r.taskId), this);
+        this.deps.dispatcher.forget(valid.map((r) => ({ id: r.taskId, leaseToken: r.leaseToken })));
         // Recorded results free room under the capacity: credit may be waiting for it.
         if (this.credits > 0) this.deps.dispatcher.wakeSession(this);
         this.sendAcks(
@@ -377,7 +377,7 @@ export class WorkerStream implements DispatchSession {
       return {
         sessionId: this.id,
         taskId: r.taskId,
-        queue: this.held.get(r.taskId) ?? "",
+        queue: this.held.get(r.taskId)?.queue ?? "",
         leaseToken: r.leaseToken,
         outcome: {
           kind: "failure",
@@ -402,7 +402,7 @@ export class WorkerStream implements DispatchSession {
     return {
       sessionId: this.id,
       taskId: r.taskId,
-      queue: this.held.get(r.taskId) ?? "",
+      queue: this.held.get(r.taskId)?.queue ?? "",
       leaseToken: r.leaseToken,
       outcome: { kind: "success", result: { bytes: data.bytes, format: data.format } },
     };

@@ -3,6 +3,7 @@ import { createConnectTransport } from "@connectrpc/connect-web";
 import { ClusterService } from "../../../gen/taskqueue/v1/cluster_service_pb.js";
 import { DeadLetterService } from "../../../gen/taskqueue/v1/dead_letter_service_pb.js";
 import { QueueService } from "../../../gen/taskqueue/v1/queue_service_pb.js";
+import { ScheduleService } from "../../../gen/taskqueue/v1/schedule_service_pb.js";
 import { TaskService } from "../../../gen/taskqueue/v1/task_service_pb.js";
 
 /** The services the dashboard calls, as typed Connect clients. */
@@ -11,6 +12,7 @@ export interface Api {
   readonly queues: Client<typeof QueueService>;
   readonly deadLetters: Client<typeof DeadLetterService>;
   readonly cluster: Client<typeof ClusterService>;
+  readonly schedules: Client<typeof ScheduleService>;
 }
 
 /**
@@ -25,5 +27,6 @@ export function createApi(baseUrl: string = window.location.origin): Api {
     queues: createClient(QueueService, transport),
     deadLetters: createClient(DeadLetterService, transport),
     cluster: createClient(ClusterService, transport),
+    schedules: createClient(ScheduleService, transport),
   };
 }
