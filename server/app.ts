@@ -45,7 +45,7 @@ import { QueueGauges } from "./observability/queue-gauges.js";
 import { recordDelivered, recordLeaseEnds, recordSubmitted } from "./observability/task-metrics.js";
 import { TaskTypeMemo } from "./observability/task-type-memo.js";
 import { createTracingInterceptor } from "./observability/rpc-tracing-interceptor.js";
-import { activeTraceContext, addActiveSpanEvent } from "./observability/trace-context.js";
+import { activeTraceContext, addActiveSpanEvent, traceScheduledTask } from "./observability/trace-context.js";
 import { recordDispatchSpans } from "./observability/dispatch-spans.js";
 import { tracingRequested } from "../wire/otel-sdk.js";
 import { ClusterDirectory, type PublishedServer, type PublishedSession } from "./redis/cluster-directory.js";
@@ -339,6 +339,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     catchupMax: options.scheduleCatchupMax,
     misfireGraceMs: options.scheduleMisfireGraceMs,
     onSubmitted: (lateMs) => metrics.scheduleFireDelay.observe(lateMs / 1000),
+    trace: tracing ? { tick: traceScheduledTask, triggered: activeTraceContext } : undefined,
   });
   const scheduleLoop = new ScheduleLoop({ firer: scheduleFirer, logger, maxSleepMs: options.scheduleMaxSleepMs });
   const canceller = new Canceller({ repository, store, pushCancel: (notice) => routes.cancel(notice, { announce: true }) });

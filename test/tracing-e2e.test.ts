@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
+import { ScheduleService } from "../gen/taskqueue/v1/schedule_service_pb.js";
 import { OtlpReceiver, type ReceivedSpan } from "./support/otlp-receiver.js";
 import { ServerProcess, WorkerProcess } from "./support/processes.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
@@ -134,6 +135,29 @@ describe("tracing from producer to worker", () => {
     const rpc = spans.find((s) => s.name === "grpc.taskqueue.v1.TaskService/SubmitTask")!;
     expect(rpc.parentSpanId).toBe(submitted.spanId);
     expect(spans.find((s) => s.name === "run echo")!.parentSpanId).toBe(rpc.spanId);
+  });
+
+  it("starts a trace of its own for each scheduled tick", async () => {
+    const schedules = createClient(ScheduleService, createGrpcTransport({ baseUrl: `http://${server.grpcAddress}` }));
+    const id = `traced-${queue}`;
+    await schedules.createSchedule({
+      schedule: { id, spec: { case: "interval", value: { seconds: 1n } }, task: { queue, type: "echo", payloadData: jsonPayload({ tick: true }) } },
+    });
+    try {
+      const spans = await receiver.waitFor(
+        (all) => {
+          const tick = all.find((s) => s.name === `schedule ${id}`);
+          const t = tick ? trace(all, tick.traceId) : [];
+          return t.some((s) => s.name === "run echo") ? t : undefined;
+        },
+        "a tick's trace with its attempt",
+      );
+      const tick = spans.find((s) => s.name === `schedule ${id}`)!;
+      expect(tick).toMatchObject({ parentSpanId: "", kind: 4, service: "taskqueue-server" });
+      expect(spans.find((s) => s.name === "run echo")!.parentSpanId).toBe(tick.spanId);
+    } finally {
+      await schedules.deleteSchedule({ id });
+    }
   });
 
   it("writes trace_id and span_id on the server's lines inside a traced call", () => {
