@@ -53,14 +53,17 @@ describe("per-queue metrics", () => {
     await waitForState(ts.grpc, retried.task!.id, TaskState.SUCCEEDED);
     await waitForState(ts.grpc, dead.task!.id, TaskState.DEAD);
 
+    const q = `queue="${served}"`;
+    // The gauges are refreshed every 100 ms here, each from one read of Redis and Postgres:
+    // wait for a refresh made after every task finished.
     const text = await waitFor(
       async () => {
         const t = await scrape();
-        return sample(t, `taskqueue_queue_tasks{queue="${served}",state="dead"}`) === 1 ? t : undefined;
+        const settled = ["queued", "scheduled", "running"].every((state) => sample(t, `taskqueue_queue_tasks{${q},state="${state}"}`) === 0);
+        return settled && sample(t, `taskqueue_queue_tasks{${q},state="dead"}`) === 1 ? t : undefined;
       },
-      { timeoutMs: 10_000, message: "the depth gauges to show the dead letter" },
+      { timeoutMs: 10_000, message: "the depth gauges to show the dead letter and nothing unfinished" },
     );
-    const q = `queue="${served}"`;
     expect(sample(text, `taskqueue_task_attempt_duration_seconds_count{${q},type="echo",outcome="succeeded"}`)).toBe(3);
     expect(sample(text, `taskqueue_task_attempt_duration_seconds_count{${q},type="fail",outcome="failed"}`)).toBe(1);
     expect(sample(text, `taskqueue_task_attempt_duration_seconds_count{${q},type="fail",outcome="succeeded"}`)).toBe(1);
