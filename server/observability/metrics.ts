@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { BatchHistogram } from "./batch-histogram.js";
 import { createCallMetrics, type CallMetrics } from "./call-metrics.js";
 import { QueueLabels } from "./queue-labels.js";
 
@@ -41,7 +42,7 @@ export interface ServerMetrics {
   /** Leases that ended, by queue, how (succeeded, failed, fatal, expired, timeout, lost) and new state. */
   leaseEnds: Counter<"queue" | "how" | "state">;
   /** Seconds from an attempt's lease to its end, by queue, task type and how it ended. */
-  attemptDuration: Histogram<"queue" | "type" | "outcome">;
+  attemptDuration: BatchHistogram<"queue" | "type" | "outcome">;
   /** Tasks finished for good, by queue and outcome (succeeded, dead, cancelled). */
   finished: Counter<"queue" | "outcome">;
   /** Attempts that ended in a way that runs the task again (back-off or requeue), by queue. */
@@ -150,7 +151,7 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     registers,
   });
   const typeLabels = new QueueLabels({ maxQueues: options.maxTypeLabels ?? 100, ttlMs: options.queueLabelTtlMs ?? 3600_000, now });
-  const attemptDuration = new Histogram({
+  const attemptDuration = new BatchHistogram({
     name: "taskqueue_task_attempt_duration_seconds",
     help: "Duration of task attempts, from lease to result or lease end, by queue, type and outcome (succeeded, failed, fatal, expired, timeout, lost).",
     labelNames: ["queue", "type", "outcome"],
