@@ -1,6 +1,7 @@
 import type { LeaseEnd, LeasedRecord } from "../redis/queue-store.js";
 import type { NewTask } from "../engine/task-records.js";
 import type { ServerMetrics } from "./metrics.js";
+import type { HistogramSeries } from "./batch-histogram.js";
 import { UNKNOWN_TYPE_LABEL, type TaskTypeMemo } from "./task-type-memo.js";
 
 /*
@@ -45,21 +46,21 @@ const FINISHED_OUTCOME: Partial<Record<LeaseEnd["state"], string>> = { SUCCEEDED
  * finished tasks, retries, dead letters and leases ended without a result.
  */
 export function recordLeaseEnds(metrics: ServerMetrics, ends: readonly LeaseEnd[], nowMs: number = Date.now(), types?: TaskTypeMemo): void {
-  const byLabels = new Map<string, { end: LeaseEnd; type: string; durations: number[] }>();
+  const groups = new Map<string, { end: LeaseEnd; queue: string; n: number; durations: HistogramSeries }>();
   for (const e of ends) {
     const type = types ? types.ended(e.id) : UNKNOWN_TYPE_LABEL;
     const key = `${e.queue}\u0000${type}\u0000${e.how}\u0000${e.state}`;
-    const seconds = e.startedMs > 0 ? Math.max(0, nowMs - e.startedMs) / 1000 : -1;
-    const seen = byLabels.get(key);
-    if (seen) seen.durations.push(seconds);
-    else byLabels.set(key, { end: e, type, durations: [seconds] });
+    let group = groups.get(key);
+    if (!group) {
+      const queue = metrics.queueLabels.label(e.queue);
+      group = { end: e, queue, n: 0, durations: metrics.attemptDuration.labels({ queue, type, outcome: e.how }) };
+      groups.set(key, group);
+    }
+    group.n++;
+    if (e.startedMs > 0) group.durations.observe(Math.max(0, nowMs - e.startedMs) / 1000);
   }
-  for (const { end, type, durations } of byLabels.values()) {
-    const queue = metrics.queueLabels.label(end.queue);
-    const n = durations.length;
+  for (const { end, queue, n } of groups.values()) {
     metrics.leaseEnds.inc({ queue, how: end.how, state: end.state }, n);
-    const histogram = metrics.attemptDuration.labels({ queue, type, outcome: end.how });
-    for (const seconds of durations) if (seconds >= 0) histogram.observe(seconds);
     const outcome = FINISHED_OUTCOME[end.state];
     if (outcome) metrics.finished.inc({ queue, outcome }, n);
     else metrics.retries.inc({ queue }, n);
