@@ -48,7 +48,17 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     name: "server",
     command: process.execPath,
     // As `npm run server` runs it: a larger young generation (README, "Running in production").
-    args: [...profiling, "--max-semi-space-size=64", ...(options.nodeArgs ?? []), "--import", "tsx", "server/main.ts"],
+    // As `npm run server`: the tracing register module (it only reads OTEL_* when tracing is off).
+    args: [
+      ...profiling,
+      "--max-semi-space-size=64",
+      ...(options.nodeArgs ?? []),
+      "--import",
+      "tsx",
+      "--import",
+      "./server/observability/tracing-register.ts",
+      "server/main.ts",
+    ],
     cwd: REPO_ROOT,
     env: {
       ...process.env,

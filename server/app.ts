@@ -42,7 +42,13 @@ import { drainStreams } from "./engine/stream-drain.js";
 import { Submitter } from "./engine/submitter.js";
 import type { Logger } from "./observability/logger.js";
 import { createServerMetrics } from "./observability/metrics.js";
+import { QueueGauges } from "./observability/queue-gauges.js";
 import { recordDelivered, recordLeaseEnds, recordSubmitted } from "./observability/task-metrics.js";
+import { TaskTypeMemo } from "./observability/task-type-memo.js";
+import { createTracingInterceptor } from "./observability/rpc-tracing-interceptor.js";
+import { activeTraceContext, addActiveSpanEvent, traceScheduledTask } from "./observability/trace-context.js";
+import { recordDispatchSpans } from "./observability/dispatch-spans.js";
+import { tracingRequested } from "../wire/otel-sdk.js";
 import { ClusterDirectory, type PublishedServer, type PublishedSession } from "./redis/cluster-directory.js";
 import { ensureDispatchLayout } from "./redis/layout.js";
 import { QueueStats } from "./redis/queue-stats.js";
@@ -113,6 +119,8 @@ export interface RunningServer {
 export async function startServer(options: CompiledServerOptions, logger: Logger): Promise<RunningServer> {
   // Invalid UTF-8 in a request's strings must be refused, not silently replaced (process-wide).
   useMarkedUtf8InProtobuf();
+  // Tracing is on when the OTEL_* variables ask for it (its SDK is started by the register module).
+  const tracing = tracingRequested();
   const serverId = `${hostname()}/${process.pid}/${randomToken(4)}`;
   const startedAt = Date.now();
   const version = readServerVersion();
@@ -127,9 +135,31 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   }
   await redis.ping();
 
-  const store = new QueueStore({ redis, prefix: options.redisPrefix, serverId });
   const repository = new TaskRepository(database.db);
-  const writer = new TransitionWriter({ pool: database.pool, windowMs: options.outcomeCommitWindowMs, maxBatch: options.commitMaxBatch });
+  let draining = false;
+  let grpc: GrpcServerHandle | undefined;
+  let http: HttpGatewayHandle | undefined;
+  // Bytes of responses waiting in the worker streams' buffers, kept by the streams.
+  const streamBuffers = { bytes: 0 };
+  const metrics = createServerMetrics({
+    connectedWorkers: () => dispatcher.connected.size,
+    waitingCredits: () => dispatcher.waitingCredits,
+    maxQueueLabels: options.metricsMaxQueues,
+    queueLabelTtlMs: options.metricsQueueTtlMs,
+    maxTypeLabels: options.metricsMaxTypes,
+    liveQueues: () => servedQueues(dispatcher),
+    openConnections: () => ({ grpc: grpc?.openConnections ?? 0, http: http?.openConnections ?? 0 }),
+    workerStreamBufferedBytes: () => streamBuffers.bytes,
+  });
+  // The type of each task leased here, for the attempt duration histogram's label.
+  const leasedTypes = new TaskTypeMemo();
+  const store = new QueueStore({ redis, prefix: options.redisPrefix, serverId, observeScript: (name) => metrics.calls.redisScript(name) });
+  const writer = new TransitionWriter({
+    pool: database.pool,
+    windowMs: options.outcomeCommitWindowMs,
+    maxBatch: options.commitMaxBatch,
+    onBatch: metrics.calls.groupCommit("transition_write"),
+  });
   const transitions = new DurableTransitions({ writer, logger });
   const queueRepository = new QueueRepository(database.db);
   const queueSettings = new QueueSettingsCache({
@@ -143,21 +173,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     windowMs: options.commitWindowMs,
     maxBatch: options.commitMaxBatch,
     idempotencyRetentionMs: options.idempotencyRetentionMs,
-  });
-
-  let draining = false;
-  let grpc: GrpcServerHandle | undefined;
-  let http: HttpGatewayHandle | undefined;
-  // Bytes of responses waiting in the worker streams' buffers, kept by the streams.
-  const streamBuffers = { bytes: 0 };
-  const metrics = createServerMetrics({
-    connectedWorkers: () => dispatcher.connected.size,
-    waitingCredits: () => dispatcher.waitingCredits,
-    maxQueueLabels: options.metricsMaxQueues,
-    queueLabelTtlMs: options.metricsQueueTtlMs,
-    liveQueues: () => servedQueues(dispatcher),
-    openConnections: () => ({ grpc: grpc?.openConnections ?? 0, http: http?.openConnections ?? 0 }),
-    workerStreamBufferedBytes: () => streamBuffers.bytes,
+    onBatch: metrics.calls.groupCommit("task_insert"),
   });
   const connectionEvents: ConnectionEvents = {
     refused: (listener) => metrics.connectionsRefused.inc({ listener }),
@@ -182,7 +198,13 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     leaseDurationMs: options.leaseDurationMs,
     pollMs: options.dispatchPollMs,
     releaseSession: (sessionId, queues, cause) => void reaper.releaseSession(sessionId, queues, cause).catch(() => undefined),
-    onDelivered: (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now()),
+    onDelivered: tracing
+      ? (queue, tasks) => {
+          const now = Date.now();
+          recordDelivered(metrics, queue, tasks, now, leasedTypes);
+          recordDispatchSpans(tasks, now);
+        }
+      : (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now(), leasedTypes),
     limitsOf: (queue) => queueLimitsOf(queueSettings.get(queue)),
   });
   const scheduler = new Scheduler({ store, transitions, logger, backstopMs: 1_000, onReady: (queues) => routes.ready(queues, { announce: true }) });
@@ -202,7 +224,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     dispatcher,
     scheduler,
     notifier,
-    record: (ends) => recordLeaseEnds(metrics, ends),
+    record: (ends) => recordLeaseEnds(metrics, ends, Date.now(), leasedTypes),
     isLimited: (queue) => (queueSettings.get(queue)?.maxConcurrency ?? 0) > 0,
   });
   const recorder = new ResultRecorder({
@@ -222,6 +244,20 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   });
   const maxMessageBytes = maxReceivedMessageBytes(options.maxPayloadBytes);
   const queueStats = new QueueStats({ redis, prefix: options.redisPrefix });
+  const queueGauges = new QueueGauges({
+    metrics,
+    intervalMs: options.metricsRefreshMs,
+    logger,
+    sources: {
+      knownQueues: () => queueStats.knownQueues(),
+      read: (queues) => queueStats.read(queues),
+      deadQueueNames: () => queueRepository.deadQueueNames(),
+      deadCounts: (queues) => queueRepository.deadCounts(queues),
+      servedQueues: function* () {
+        for (const session of dispatcher.connected.values()) if (!session.closed) yield session.queues;
+      },
+    },
+  });
   const pauses = new QueuePauses({
     repository: queueRepository,
     stats: queueStats,
@@ -291,6 +327,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onAccepted: (tasks) => recordSubmitted(metrics, tasks),
     onDue: (dueMs) => routes.due(dueMs, { announce: true }),
     onEnqueueFailed: () => recovery.request(),
+    onStep: tracing ? addActiveSpanEvent : undefined,
   });
   const submitPolicy: SubmitPolicy = {
     maxPayloadBytes: options.maxPayloadBytes,
@@ -311,6 +348,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     catchupMax: options.scheduleCatchupMax,
     misfireGraceMs: options.scheduleMisfireGraceMs,
     onSubmitted: (lateMs) => metrics.scheduleFireDelay.observe(lateMs / 1000),
+    trace: tracing ? { tick: traceScheduledTask, triggered: activeTraceContext } : undefined,
   });
   const scheduleLoop = new ScheduleLoop({ firer: scheduleFirer, logger, maxSleepMs: options.scheduleMaxSleepMs });
   const canceller = new Canceller({ repository, store, pushCancel: (notice) => routes.cancel(notice, { announce: true }) });
@@ -357,6 +395,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           submitter,
           repository,
           canceller,
+          traceContext: tracing ? activeTraceContext : undefined,
           policy: submitPolicy,
         }),
         logger,
@@ -479,6 +518,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           maxReceiveMessageBytes: maxMessageBytes,
           connections,
           connectionEvents,
+          interceptors: tracing ? [createTracingInterceptor()] : [],
           staticFiles:
             options.dashboardDir === "" ? undefined : createStaticFileHandler({ root: options.dashboardDir, buildCommand: "npm run build:web", logger }),
           extraRoutes: (req, res) => {
@@ -551,6 +591,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
         stop: (budget) => progress.stop(Math.max(0, budget.writeDeadline - Date.now())),
       },
       listeners,
+      serviceEntry("stopping the queue gauges", "write", queueGauges),
       serviceEntry("stopping retention", "write", retention),
       serviceEntry("stopping recovery", "write", recovery),
       serviceEntry("stopping the lease reaper", "write", reaper),

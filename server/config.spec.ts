@@ -47,6 +47,8 @@ describe("server configuration", () => {
       streamBufferBytes: 1024 * 1024,
       streamBufferMaxBytes: 16 * 1024 * 1024,
       metricsMaxQueues: 1_000,
+      metricsMaxTypes: 100,
+      metricsRefreshMs: 10_000,
     });
     const env = { MAX_CONNECTIONS: "10", HELLO_TIMEOUT_MS: "250", STREAM_BUFFER_BYTES: "4096", STREAM_BUFFER_MAX_BYTES: "8192" };
     const o = compileServerOptions(serverOptionsFromEnv(env));

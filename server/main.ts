@@ -3,6 +3,7 @@ import { InvalidArgumentError } from "./errors.js";
 import { createLogger } from "./observability/logger.js";
 import { startServer } from "./app.js";
 import { SHUTDOWN_GRACE_MS } from "./engine/shutdown-budget.js";
+import { shutdownRegisteredTracing, tracingRequested } from "../wire/otel-sdk.js";
 
 /** How long after the shutdown's bound the process is ended regardless. */
 const WATCHDOG_MARGIN_MS = 500;
@@ -19,7 +20,7 @@ try {
   process.stderr.write(`taskqueue-server: invalid configuration: ${error.message}\n`);
   process.exit(1);
 }
-const logger = createLogger({ name: "taskqueue-server", level: options.logLevel });
+const logger = createLogger({ name: "taskqueue-server", level: options.logLevel, traceIds: tracingRequested() });
 try {
   const server = await startServer(options, logger);
   let signals = 0;
@@ -38,7 +39,7 @@ try {
     }, options.drainTimeoutMs + SHUTDOWN_GRACE_MS + WATCHDOG_MARGIN_MS);
     server.stop().then(
       // Exit 1 when a step was cut short: what it had not written is left to recovery.
-      (report) => process.exit(report.complete ? 0 : 1),
+      (report) => void shutdownRegisteredTracing().finally(() => process.exit(report.complete ? 0 : 1)),
       (error: unknown) => {
         logger.error({ err: error }, "shutdown failed");
         process.exit(1);

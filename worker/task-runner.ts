@@ -1,3 +1,4 @@
+import { AttemptSpan } from "./attempt-span.js";
 import type { Logger } from "./logger.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { TaskCancelledError, TaskTimeoutError, UnknownTaskTypeError } from "./errors.js";
@@ -51,6 +52,8 @@ export class RunningTask implements HandlerContextSource {
   private startedAt = 0;
   private decided = false;
   private settled = false;
+  /** The attempt's span, when the task carries a trace context. */
+  private span: AttemptSpan | undefined;
 
   /** Prepares the attempt; nothing runs before {@link RunningTask.start}. */
   constructor(
@@ -120,6 +123,7 @@ export class RunningTask implements HandlerContextSource {
     const { clock, events } = this.env;
     const handler = this.handler;
     this.startedAt = clock.now();
+    this.span = AttemptSpan.start(this.leased);
     if (events.hasListeners("task:started")) events.emit("task:started", { task: this.info });
     if (!handler) {
       this.fail(new UnknownTaskTypeError(this.leased.type));
@@ -128,6 +132,13 @@ export class RunningTask implements HandlerContextSource {
     }
     const timeoutMs = this.leased.timeoutMs;
     if (timeoutMs > 0) this.timer = clock.setTimeout(() => this.expire(timeoutMs), timeoutMs);
+    // In the attempt's span, the handler and what follows its outcome (events, log lines).
+    if (this.span) this.span.run(() => this.invoke(handler));
+    else this.invoke(handler);
+  }
+
+  /** Runs the handler and decides the attempt by what it returns or throws. */
+  private invoke(handler: TaskHandler): void {
     let returned: unknown;
     try {
       returned = handler(this.context());
@@ -162,6 +173,7 @@ export class RunningTask implements HandlerContextSource {
   drop(reason: Error): void {
     if (this.decided) return;
     this.decided = true;
+    this.span?.end("lost", reason);
     this.stopTimers();
     this.abort(reason);
     this.env.events.emit("task:lost", { task: this.info, reason: reason.message });
@@ -227,6 +239,7 @@ export class RunningTask implements HandlerContextSource {
     }
     this.decided = true;
     this.stopTimers();
+    this.span?.end("succeeded");
     const { events, hooks } = this.env;
     if (events.hasListeners("task:completed")) {
       events.emit("task:completed", { task: this.info, durationMs: this.elapsed() });
@@ -250,6 +263,10 @@ export class RunningTask implements HandlerContextSource {
   private decide(failure: FailureInfo, error: unknown): void {
     this.decided = true;
     this.stopTimers();
+    if (this.span) {
+      const outcome = failure.type === "TimeoutError" ? "timeout" : failure.type === "CancelledError" ? "cancelled" : failure.nonRetryable ? "fatal" : "failed";
+      this.span.end(outcome, error ?? this.abortReason);
+    }
     const { events, hooks } = this.env;
     if (events.hasListeners("task:failed")) {
       events.emit("task:failed", {

@@ -1,6 +1,7 @@
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { TaskClientOptionsError } from "./errors.js";
+import { traceContextInterceptor } from "./trace-context-interceptor.js";
 
 /** Options of `createTaskClient`. */
 export interface TaskClientOptions {
@@ -70,7 +71,8 @@ export function compileTaskClientOptions(options: TaskClientOptions = {}): Compi
   const baseUrl = compileBaseUrl(option, options.baseUrl ?? options.address ?? process.env.TQ_SERVER ?? "localhost:50051");
   const sessionManager = new Http2SessionManager(baseUrl);
   const token = options.token ?? process.env.TQ_TOKEN ?? "";
-  const interceptors = token === "" ? [] : [bearer(token)];
+  // Calls made inside a span carry its trace context (nothing without an OpenTelemetry SDK).
+  const interceptors = token === "" ? [traceContextInterceptor] : [traceContextInterceptor, bearer(token)];
   return { ...common, transport: createGrpcTransport({ baseUrl, sessionManager, interceptors }), sessionManager };
 }
 

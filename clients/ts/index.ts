@@ -20,6 +20,7 @@ export {
   type TaskStateFilter,
 } from "./task-client.js";
 export type { RetryPolicySpec, TaskSpec } from "./task-spec.js";
+export { traceContextInterceptor } from "./trace-context-interceptor.js";
 export { createQueueClient, type ListQueuesOptions, type QueueClient, type QueuePage, type QueueSettingsSpec } from "./queue-client.js";
 export { createClusterClient, type ClusterClient } from "./cluster-client.js";
 export {

@@ -34,6 +34,8 @@ export interface BatcherOptions<T, R> {
    * (the store unreachable) fail every caller of the batch at once.
    */
   isolate?: (error: unknown) => boolean;
+  /** Told about every `flush` call: items, duration in seconds, whether it threw (metrics). */
+  onFlushed?: (items: number, seconds: number, failed: boolean) => void;
 }
 
 /** Items handed in by one caller, answered together. */
@@ -171,9 +173,13 @@ export class Batcher<T, R> {
    */
   private async write(batch: Group<T, R>[]): Promise<void> {
     let results: R[];
+    const items = batch.length === 1 ? batch[0]!.items : batch.flatMap((g) => g.items);
+    const startNs = this.options.onFlushed ? process.hrtime.bigint() : 0n;
     try {
-      results = await this.options.flush(batch.length === 1 ? batch[0]!.items : batch.flatMap((g) => g.items));
+      results = await this.options.flush(items);
+      this.options.onFlushed?.(items.length, Number(process.hrtime.bigint() - startNs) / 1e9, false);
     } catch (error) {
+      this.options.onFlushed?.(items.length, Number(process.hrtime.bigint() - startNs) / 1e9, true);
       if (batch.length > 1 && this.options.isolate?.(error)) {
         const half = Math.ceil(batch.length / 2);
         await this.write(batch.slice(0, half));

@@ -58,6 +58,10 @@ export interface TasksTable {
   result_format: number | null;
   last_error: ColumnType<StoredError | null, string | null, string | null>;
   progress: ColumnType<{ percent: number; message: string } | null, string | null, string | null>;
+  /** W3C `traceparent` of the submit that created the task (migration 0020); null: none. */
+  traceparent: string | null;
+  /** W3C `tracestate` that came with it; null: none. */
+  tracestate: string | null;
   cancel_reason: string | null;
   start_deadline: Date | null;
   /**

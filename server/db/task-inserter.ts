@@ -21,31 +21,40 @@ export interface TaskInserterOptions {
   windowMs: number;
   maxBatch: number;
   /** How long an idempotency key keeps naming its task, ms. */
-  idempotencyRetentionMs: number;
+  idempotencyRetentionMs: number;  /** Told about every batch written: rows, seconds, failed (metrics). */
+  onBatch?: (rows: number, seconds: number, failed: boolean) => void;
 }
 
-/** Inserts the rows of the unnest arrays (see {@link insertParams}). */
-const PLAIN_INSERT_SQL = `
+/**
+ * Inserts the rows of the unnest arrays (see {@link insertParams}); `traced` adds the trace
+ * context columns (only batches that carry one pay for them).
+ */
+function insertSql(traced: boolean): string {
+  return `
 INSERT INTO tasks (id, queue, type, payload, payload_format, priority, state, max_attempts,
   backoff_initial_ms, backoff_max_ms, backoff_multiplier, timeout_ms, idempotency_key, labels,
-  created_at, updated_at, scheduled_at, start_deadline)
+  created_at, updated_at, scheduled_at, start_deadline${traced ? ", traceparent, tracestate" : ""})
 SELECT u.id, u.queue, u.type, u.payload, u.payload_format, u.priority, u.state, u.max_attempts,
   u.backoff_initial_ms, u.backoff_max_ms, u.backoff_multiplier, u.timeout_ms, u.idempotency_key,
   u.labels::jsonb, to_timestamp(u.created_at / 1000.0), to_timestamp(u.created_at / 1000.0),
-  to_timestamp(u.scheduled_at / 1000.0), to_timestamp(u.start_deadline / 1000.0)
+  to_timestamp(u.scheduled_at / 1000.0), to_timestamp(u.start_deadline / 1000.0)${traced ? ", u.traceparent, u.tracestate" : ""}
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::smallint[], $6::smallint[],
   $7::text[], $8::int[], $9::int[], $10::int[], $11::real[], $12::int[], $13::text[], $14::text[],
-  $15::float8[], $16::float8[], $17::float8[])
+  $15::float8[], $16::float8[], $17::float8[]${traced ? ", $18::text[], $19::text[]" : ""})
   AS u(id, queue, type, payload, payload_format, priority, state, max_attempts, backoff_initial_ms,
        backoff_max_ms, backoff_multiplier, timeout_ms, idempotency_key, labels, created_at, scheduled_at,
-       start_deadline)`;
+       start_deadline${traced ? ", traceparent, tracestate" : ""})`;
+}
+
+const PLAIN_INSERT_SQL = insertSql(false);
+const TRACED_INSERT_SQL = insertSql(true);
 
 /**
  * The same, skipping rows whose idempotency key is taken; returns the ids inserted. Only for
  * batches with keys: the conflict check makes every row a speculative insertion (more work
  * and one more WAL record per row), which key-less rows cannot need.
  */
-const KEYED_INSERT_SQL = `${PLAIN_INSERT_SQL}
+const KEYED_SUFFIX = `
 ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING id`;
 
@@ -76,6 +85,7 @@ export class TaskInserter {
       maxBatch: options.maxBatch,
       maxInFlight: 4,
       isolate: isDataError,
+      onFlushed: options.onBatch,
     });
   }
 
@@ -97,7 +107,12 @@ export class TaskInserter {
     if (tasks.every((t) => t.idempotencyKey === null)) {
       // No key to resolve: one INSERT statement, committed on its own (no BEGIN/COMMIT trips),
       // prepared once per connection (parsed and planned once, not for every batch).
-      await this.options.pool.query({ name: "tq_insert_tasks", text: PLAIN_INSERT_SQL, values: insertParams(tasks) });
+      const traced = tasks.some((t) => t.trace);
+      await this.options.pool.query({
+        name: traced ? "tq_insert_traced_tasks" : "tq_insert_tasks",
+        text: traced ? TRACED_INSERT_SQL : PLAIN_INSERT_SQL,
+        values: insertParams(tasks, traced),
+      });
       return tasks.map((t) => ({ id: t.id, existing: false }));
     }
     return withTransaction(this.options.pool, (client) => this.insertWithin(client, tasks));
@@ -117,7 +132,8 @@ export class TaskInserter {
         this.options.idempotencyRetentionMs,
       ]);
     }
-    const inserted = await client.query<{ id: string }>(KEYED_INSERT_SQL, insertParams(tasks));
+    const traced = tasks.some((t) => t.trace);
+    const inserted = await client.query<{ id: string }>((traced ? TRACED_INSERT_SQL : PLAIN_INSERT_SQL) + KEYED_SUFFIX, insertParams(tasks, traced));
     const insertedIds = new Set(inserted.rows.map((r) => r.id));
     const conflicting = tasks.filter((t) => !insertedIds.has(t.id));
     const existingByKey = new Map<string, string>();
@@ -141,8 +157,8 @@ function keyOf(queue: string, key: string): string {
   return `${queue}\u0000${key}`;
 }
 
-function insertParams(tasks: NewTask[]): unknown[] {
-  return [
+function insertParams(tasks: NewTask[], traced: boolean): unknown[] {
+  const params = [
     textArray(tasks.map((t) => t.id)),
     textArray(tasks.map((t) => t.queue)),
     textArray(tasks.map((t) => t.type)),
@@ -161,4 +177,8 @@ function insertParams(tasks: NewTask[]): unknown[] {
     numberArray(tasks.map((t) => epochMs(t.runAt))),
     numberArray(tasks.map((t) => epochMs(t.startDeadline))),
   ];
+  if (traced) {
+    params.push(textArray(tasks.map((t) => t.trace?.traceparent ?? null)), textArray(tasks.map((t) => t.trace?.tracestate || null)));
+  }
+  return params;
 }

@@ -10,7 +10,8 @@ export interface TransitionWriterOptions {
   pool: pg.Pool;
   /** How long the first change of a batch waits for company, ms (0: no wait). */
   windowMs: number;
-  maxBatch: number;
+  maxBatch: number;  /** Told about every batch written: rows, seconds, failed (metrics). */
+  onBatch?: (rows: number, seconds: number, failed: boolean) => void;
 }
 
 /**
@@ -62,6 +63,7 @@ export class TransitionWriter {
       maxInFlight: PARALLEL_BATCHES,
       keyOf: (item) => item.id,
       isolate: isDataError,
+      onFlushed: options.onBatch,
     });
   }
 

@@ -25,6 +25,11 @@ export interface SubmitterOptions {
   onDue: (dueMs: number) => void;
   /** Told that tasks were committed but could not be enqueued (recovery will). */
   onEnqueueFailed: () => void;
+  /**
+   * Told, in the submit's async context, when its tasks are committed to Postgres and when
+   * the new ones are enqueued in Redis (tracing: span events on the RPC's span).
+   */
+  onStep?: (step: "committed" | "enqueued", tasks: number) => void;
 }
 
 /**
@@ -59,6 +64,7 @@ export class Submitter {
       this.options.logger.warn({ err: error }, "committing submitted tasks failed: Postgres unavailable");
       throw new UnavailableError("the task store (Postgres) is unavailable; nothing was written", { cause: error });
     }
+    this.options.onStep?.("committed", tasks.length);
     await this.enqueueCommitted(tasks.filter((t, i) => !outcomes[i]!.existing));
     return outcomes;
   }
@@ -71,10 +77,13 @@ export class Submitter {
   async enqueueCommitted(fresh: NewTask[]): Promise<void> {
     this.options.onAccepted?.(fresh);
     if (fresh.length === 0) return;
-    await this.enqueues.submitMany(fresh).catch((error: unknown) => {
-      this.options.logger.error({ err: error, count: fresh.length }, "tasks committed but not enqueued; recovery will enqueue them");
-      this.options.onEnqueueFailed();
-    });
+    await this.enqueues.submitMany(fresh).then(
+      () => this.options.onStep?.("enqueued", fresh.length),
+      (error: unknown) => {
+        this.options.logger.error({ err: error, count: fresh.length }, "tasks committed but not enqueued; recovery will enqueue them");
+        this.options.onEnqueueFailed();
+      },
+    );
   }
 
   private async enqueueNow(tasks: NewTask[]): Promise<void> {

@@ -20,5 +20,6 @@ export function newTaskOfRow(row: TaskRow): NewTask {
     createdMs: row.created_at.getTime(),
     runAt: row.scheduled_at,
     startDeadline: row.attempt === 0 ? row.start_deadline : null,
+    ...(row.traceparent ? { trace: { traceparent: row.traceparent, tracestate: row.tracestate ?? "" } } : {}),
   };
 }

@@ -21,6 +21,15 @@ export interface NewTask {
   runAt: Date | null;
   /** Set when the first attempt must start by this time, or the task EXPIREs. */
   startDeadline: Date | null;
+  /** W3C trace context of the submit that created the task, handed to its workers; absent: none. */
+  trace?: TraceContext;
+}
+
+/** A W3C trace context: the `traceparent` header and the `tracestate` that came with it. */
+export interface TraceContext {
+  traceparent: string;
+  /** Empty when none came. */
+  tracestate: string;
 }
 
 /** How a dispatch ended, as stored in `task_attempts.outcome`. */

@@ -1,5 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { BatchHistogram } from "./batch-histogram.js";
+import { createCallMetrics, type CallMetrics } from "./call-metrics.js";
 import { QueueLabels } from "./queue-labels.js";
+
+/** Buckets of the attempt duration histogram, seconds: 1 ms to 1 hour. */
+export const ATTEMPT_DURATION_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600,
+];
 
 /** Options for {@link createServerMetrics}. */
 export interface ServerMetricsOptions {
@@ -11,6 +18,8 @@ export interface ServerMetricsOptions {
   maxQueueLabels?: number;
   /** A queue idle this long (and not live) loses its series, ms. Default 1 hour. */
   queueLabelTtlMs?: number;
+  /** Most task types with series of their own (the rest share `type="_other"`). Default 100. */
+  maxTypeLabels?: number;
   /** Queues that keep their series while idle, read at scrape time (e.g. those workers serve). */
   liveQueues?: () => Iterable<string>;
   /** Bytes of responses waiting for worker streams' clients, read at scrape time. */
@@ -32,6 +41,26 @@ export interface ServerMetrics {
   dispatchDelay: Histogram<"queue">;
   /** Leases that ended, by queue, how (succeeded, failed, fatal, expired, timeout, lost) and new state. */
   leaseEnds: Counter<"queue" | "how" | "state">;
+  /** Seconds from an attempt's lease to its end, by queue, task type and how it ended. */
+  attemptDuration: BatchHistogram<"queue" | "type" | "outcome">;
+  /** Tasks finished for good, by queue and outcome (succeeded, dead, cancelled). */
+  finished: Counter<"queue" | "outcome">;
+  /** Attempts that ended in a way that runs the task again (back-off or requeue), by queue. */
+  retries: Counter<"queue">;
+  /** Tasks dead-lettered (attempts exhausted or a non-retryable failure), by queue. */
+  deadLettered: Counter<"queue">;
+  /** Leases ended without a result: expired (no heartbeat), timeout (attempt timeout), lost (stream ended). */
+  leaseExpiries: Counter<"queue" | "reason">;
+  /** Tasks of each queue in each unfinished state, plus dead (set by the queue gauges). */
+  queueTasks: Gauge<"queue" | "state">;
+  /** Age of each queue's oldest queued task, seconds (0 when none waits; set by the queue gauges). */
+  oldestTaskAge: Gauge<"queue">;
+  /** Worker streams connected to this server serving each queue (set by the queue gauges). */
+  queueWorkers: Gauge<"queue">;
+  /** Latency and errors of the server's Redis scripts and Postgres group commits. */
+  calls: CallMetrics;
+  /** The label every type-labelled series uses for a task type (bounded cardinality). */
+  typeLabels: QueueLabels;
   /** Results rejected because their lease was no longer current. */
   staleResults: Counter;
   /** Finished tasks deleted past their retention. */
@@ -121,17 +150,76 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     labelNames: ["queue", "how", "state"],
     registers,
   });
+  const typeLabels = new QueueLabels({ maxQueues: options.maxTypeLabels ?? 100, ttlMs: options.queueLabelTtlMs ?? 3600_000, now });
+  const attemptDuration = new BatchHistogram({
+    name: "taskqueue_task_attempt_duration_seconds",
+    help: "Duration of task attempts, from lease to result or lease end, by queue, type and outcome (succeeded, failed, fatal, expired, timeout, lost).",
+    labelNames: ["queue", "type", "outcome"],
+    buckets: ATTEMPT_DURATION_BUCKETS,
+    registers,
+  });
+  const finished = new Counter({
+    name: "taskqueue_tasks_finished_total",
+    help: "Tasks that reached a final state, by outcome (succeeded, dead, cancelled).",
+    labelNames: ["queue", "outcome"],
+    registers,
+  });
+  const retries = new Counter({
+    name: "taskqueue_task_retries_total",
+    help: "Attempts that ended with the task to be run again (after its back-off, or requeued at once).",
+    labelNames: ["queue"],
+    registers,
+  });
+  const deadLettered = new Counter({
+    name: "taskqueue_tasks_dead_lettered_total",
+    help: "Tasks dead-lettered: attempts exhausted or a non-retryable failure.",
+    labelNames: ["queue"],
+    registers,
+  });
+  const leaseExpiries = new Counter({
+    name: "taskqueue_lease_expiries_total",
+    help: "Leases that ended without a result: expired (no heartbeat), timeout (attempt timeout), lost (worker stream ended).",
+    labelNames: ["queue", "reason"],
+    registers,
+  });
+  const queueTasks = new Gauge({
+    name: "taskqueue_queue_tasks",
+    help: "Tasks of each queue in each unfinished state (queued, scheduled, running) plus dead, cluster-wide, refreshed every METRICS_REFRESH_MS.",
+    labelNames: ["queue", "state"],
+    registers,
+  });
+  const oldestTaskAge = new Gauge({
+    name: "taskqueue_queue_oldest_task_age_seconds",
+    help: "Age of each queue's oldest queued task (0 when none is queued), refreshed every METRICS_REFRESH_MS.",
+    labelNames: ["queue"],
+    registers,
+  });
+  const queueWorkers = new Gauge({
+    name: "taskqueue_queue_workers",
+    help: "Worker streams connected to this server that serve each queue (sum over servers for the cluster), refreshed every METRICS_REFRESH_MS.",
+    labelNames: ["queue"],
+    registers,
+  });
+  const byQueue = [submitted, dispatched, dispatchDelay, retries, deadLettered, oldestTaskAge, queueWorkers];
+  const byQueueAndMore: Array<{ get(): Promise<{ values: Array<{ labels: object }> }>; remove(labels: object): void }> = [
+    leaseEnds,
+    attemptDuration,
+    finished,
+    leaseExpiries,
+    queueTasks,
+  ] as never;
   const dropQueues = async (): Promise<void> => {
     const expired = queueLabels.expire(new Set(options.liveQueues?.() ?? []));
-    if (expired.length === 0) return;
+    const expiredTypes = new Set(typeLabels.expire(new Set()));
+    if (expired.length === 0 && expiredTypes.size === 0) return;
     const gone = new Set(expired);
-    for (const queue of expired) {
-      submitted.remove({ queue });
-      dispatched.remove({ queue });
-      dispatchDelay.remove({ queue });
-    }
-    for (const { labels } of (await leaseEnds.get()).values) {
-      if (gone.has(String(labels.queue))) leaseEnds.remove(labels);
+    for (const queue of expired) for (const metric of byQueue) metric.remove({ queue });
+    for (const metric of byQueueAndMore) {
+      for (const { labels } of (await metric.get()).values) {
+        // A histogram's values carry `le` too, which `remove` refuses.
+        const { le: _bucket, ...series } = labels as { queue?: string; type?: string; le?: unknown };
+        if (gone.has(String(series.queue)) || (series.type !== undefined && expiredTypes.has(series.type))) metric.remove(series);
+      }
     }
   };
   return {
@@ -140,6 +228,16 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
     dispatched,
     dispatchDelay,
     leaseEnds,
+    attemptDuration,
+    finished,
+    retries,
+    deadLettered,
+    leaseExpiries,
+    queueTasks,
+    oldestTaskAge,
+    queueWorkers,
+    calls: createCallMetrics(registry),
+    typeLabels,
     staleResults: new Counter({ name: "taskqueue_stale_results_total", help: "Results refused as stale (fencing).", registers }),
     scheduleFireDelay: new Histogram({
       name: "taskqueue_schedule_fire_delay_seconds",

@@ -34,6 +34,11 @@ export class QueueLabels {
     return queue;
   }
 
+  /** The label `queue` has now if it is tracked, without counting as activity; else undefined. */
+  tracked(queue: string): string | undefined {
+    return this.lastSeen.has(queue) ? queue : undefined;
+  }
+
   /** Queues tracked now. */
   get size(): number {
     return this.lastSeen.size;

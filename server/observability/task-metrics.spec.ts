@@ -3,6 +3,7 @@ import type { NewTask } from "../engine/task-records.js";
 import type { LeaseEnd, LeasedRecord } from "../redis/queue-store.js";
 import { createServerMetrics } from "./metrics.js";
 import { recordDelivered, recordLeaseEnds, recordSubmitted } from "./task-metrics.js";
+import { TaskTypeMemo } from "./task-type-memo.js";
 
 const metrics = () => createServerMetrics({ connectedWorkers: () => 0, waitingCredits: () => 0 });
 
@@ -84,5 +85,36 @@ describe("queue label cardinality", () => {
     live = [];
     now += 61_000;
     expect(await m.render()).not.toMatch(/queue="(served|late)"/);
+  });
+});
+
+describe("attempt metrics", () => {
+  const end = (id: string, how: string, state: string, startedMs = 1_000) => ({ id, queue: "q", how, state, startedMs }) as LeaseEnd;
+
+  it("labels attempts with the type noted at delivery, capped at maxTypeLabels (the rest share type=\"_other\")", async () => {
+    const m = createServerMetrics({ connectedWorkers: () => 0, waitingCredits: () => 0, maxTypeLabels: 2 });
+    const types = new TaskTypeMemo();
+    const leased = ["a", "b", "c", "d"].map((type, i) => ({ id: `t${i}`, type, createdMs: 0 })) as LeasedRecord[];
+    recordDelivered(m, "q", leased, 1_000, types);
+    recordLeaseEnds(m, [end("t0", "succeeded", "SUCCEEDED"), end("t1", "succeeded", "SUCCEEDED"), end("t2", "failed", "FAILED"), end("t3", "fatal", "DEAD"), end("tx", "expired", "QUEUED")], 3_500, types);
+    const text = await m.render();
+    expect(text).toContain('taskqueue_task_attempt_duration_seconds_count{queue="q",type="a",outcome="succeeded"} 1');
+    expect(text).toContain('taskqueue_task_attempt_duration_seconds_sum{queue="q",type="a",outcome="succeeded"} 2.5');
+    expect(text).toContain('taskqueue_task_attempt_duration_seconds_count{queue="q",type="_other",outcome="failed"} 1');
+    expect(text).toContain('taskqueue_task_attempt_duration_seconds_count{queue="q",type="_unknown",outcome="expired"} 1');
+    expect(text).toContain('taskqueue_task_retries_total{queue="q"} 2');
+    expect(text).toContain('taskqueue_tasks_dead_lettered_total{queue="q"} 1');
+    expect(text).toContain('taskqueue_lease_expiries_total{queue="q",reason="expired"} 1');
+    expect(text).toContain('taskqueue_tasks_finished_total{queue="q",outcome="succeeded"} 2');
+    expect(types.size).toBe(0);
+  });
+
+  it("drops a forgotten queue's histogram series too", async () => {
+    let now = 0;
+    const m = createServerMetrics({ connectedWorkers: () => 0, waitingCredits: () => 0, queueLabelTtlMs: 1_000, now: () => now });
+    recordLeaseEnds(m, [end("t0", "succeeded", "SUCCEEDED", 1)], 2);
+    expect(await m.render()).toContain('queue="q"');
+    now = 2_000;
+    expect(await m.render()).not.toContain('queue="q"');
   });
 });

@@ -1,6 +1,8 @@
 import type { LeaseEnd, LeasedRecord } from "../redis/queue-store.js";
 import type { NewTask } from "../engine/task-records.js";
 import type { ServerMetrics } from "./metrics.js";
+import type { HistogramSeries } from "./batch-histogram.js";
+import { UNKNOWN_TYPE_LABEL, type TaskTypeMemo } from "./task-type-memo.js";
 
 /*
  * Records batches of task events in the server's metrics with one label lookup per distinct
@@ -14,25 +16,56 @@ export function recordSubmitted(metrics: ServerMetrics, tasks: readonly NewTask[
   for (const [queue, n] of countBy(tasks, (t) => t.queue)) metrics.submitted.inc({ queue: metrics.queueLabels.label(queue) }, n);
 }
 
-/** Counts tasks leased to workers of `queue`, and how long each waited since its creation. */
-export function recordDelivered(metrics: ServerMetrics, queue: string, tasks: readonly LeasedRecord[], nowMs: number): void {
+/**
+ * Counts tasks leased to workers of `queue`, and how long each waited since its creation;
+ * notes each task's type label in `types` for its lease end.
+ */
+export function recordDelivered(metrics: ServerMetrics, queue: string, tasks: readonly LeasedRecord[], nowMs: number, types?: TaskTypeMemo): void {
   const label = metrics.queueLabels.label(queue);
   metrics.dispatched.inc({ queue: label }, tasks.length);
   const delay = metrics.dispatchDelay.labels({ queue: label });
   for (const t of tasks) delay.observe(Math.max(0, nowMs - t.createdMs) / 1000);
+  if (!types) return;
+  let lastType = "";
+  let lastLabel = "";
+  for (const t of tasks) {
+    if (t.type !== lastType) {
+      lastType = t.type;
+      lastLabel = metrics.typeLabels.label(t.type);
+    }
+    types.leased(t.id, lastLabel);
+  }
 }
 
-/** Counts ended leases by queue, how they ended and the task's new state. */
-export function recordLeaseEnds(metrics: ServerMetrics, ends: readonly LeaseEnd[]): void {
-  const byLabels = new Map<string, { end: LeaseEnd; n: number }>();
+/** The final outcome of a task whose lease ended in `state`, or undefined when it runs again. */
+const FINISHED_OUTCOME: Partial<Record<LeaseEnd["state"], string>> = { SUCCEEDED: "succeeded", DEAD: "dead", CANCELLED: "cancelled" };
+
+/**
+ * Counts ended leases by queue, how they ended and the task's new state; observes each
+ * attempt's duration (by queue, type and how it ended, the type from `types`); counts
+ * finished tasks, retries, dead letters and leases ended without a result.
+ */
+export function recordLeaseEnds(metrics: ServerMetrics, ends: readonly LeaseEnd[], nowMs: number = Date.now(), types?: TaskTypeMemo): void {
+  const groups = new Map<string, { end: LeaseEnd; queue: string; n: number; durations: HistogramSeries }>();
   for (const e of ends) {
-    const key = `${e.queue}\u0000${e.how}\u0000${e.state}`;
-    const seen = byLabels.get(key);
-    if (seen) seen.n++;
-    else byLabels.set(key, { end: e, n: 1 });
+    const type = types ? types.ended(e.id) : UNKNOWN_TYPE_LABEL;
+    const key = `${e.queue}\u0000${type}\u0000${e.how}\u0000${e.state}`;
+    let group = groups.get(key);
+    if (!group) {
+      const queue = metrics.queueLabels.label(e.queue);
+      group = { end: e, queue, n: 0, durations: metrics.attemptDuration.labels({ queue, type, outcome: e.how }) };
+      groups.set(key, group);
+    }
+    group.n++;
+    if (e.startedMs > 0) group.durations.observe(Math.max(0, nowMs - e.startedMs) / 1000);
   }
-  for (const { end, n } of byLabels.values()) {
-    metrics.leaseEnds.inc({ queue: metrics.queueLabels.label(end.queue), how: end.how, state: end.state }, n);
+  for (const { end, queue, n } of groups.values()) {
+    metrics.leaseEnds.inc({ queue, how: end.how, state: end.state }, n);
+    const outcome = FINISHED_OUTCOME[end.state];
+    if (outcome) metrics.finished.inc({ queue, outcome }, n);
+    else metrics.retries.inc({ queue }, n);
+    if (end.state === "DEAD") metrics.deadLettered.inc({ queue }, n);
+    if (end.how === "expired" || end.how === "timeout" || end.how === "lost") metrics.leaseExpiries.inc({ queue, reason: end.how }, n);
   }
 }
 

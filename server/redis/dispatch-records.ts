@@ -1,4 +1,4 @@
-import type { NewTask } from "../engine/task-records.js";
+import type { NewTask, TraceContext } from "../engine/task-records.js";
 
 // The records QueueStore takes and returns (see queue-store.ts and the scripts in lua/).
 
@@ -61,6 +61,8 @@ export interface LeasedRecord {
   timeoutMs: number;
   labels: Record<string, string>;
   createdMs: number;
+  /** The submit's trace context, when it carried one (handed to the worker). */
+  trace?: TraceContext;
 }
 
 /** How a lease ended, as the scripts report it. */

@@ -3,7 +3,7 @@ import { DispatchKeys, type QueueKeys } from "./keys.js";
 import { DISPATCH_LAYOUT_VERSION } from "./layout.js";
 import type { NewTask } from "../engine/task-records.js";
 import { parseCompleteReply, parseLeaseEnds, parseLeaseReply } from "./replies.js";
-import { loadScripts, type ScriptRunner } from "./scripts.js";
+import { loadScripts, type ScriptCallObserver, type ScriptName, type ScriptRunner } from "./scripts.js";
 import { encodeTaskDescriptor, readyScore } from "./task-descriptor.js";
 
 import type { EnqueueItem, LeaseAllocation, QueueLimits, LeaseResult, LeaseEnd, CompletionInput, CancelOutcome, TaskRef, Promoted, ProbeFinding } from "./dispatch-records.js";
@@ -21,6 +21,8 @@ export interface QueueStoreOptions {
   random?: () => number;
   /** This server's id, recorded on the outcomes it will write to Postgres. */
   serverId: string;
+  /** Told about every script call, by script (metrics). */
+  observeScript?: (name: ScriptName) => ScriptCallObserver;
 }
 
 /**
@@ -37,7 +39,7 @@ export class QueueStore {
   readonly keys: DispatchKeys;
 
   constructor(private readonly options: QueueStoreOptions) {
-    this.run = loadScripts(options.redis);
+    this.run = loadScripts(options.redis, options.observeScript);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.prefix = options.prefix;

@@ -41,6 +41,7 @@ export function parseLeaseReply(
       timeoutMs: descriptor.timeoutMs,
       labels: descriptor.labels,
       createdMs: descriptor.createdMs,
+      trace: descriptor.trace,
     };
   }
   const expired: string[] = [];

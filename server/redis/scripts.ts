@@ -39,19 +39,23 @@ interface LoadedScript {
   sha: string;
 }
 
+/** Told about each script call: its duration in seconds and whether it failed (metrics). */
+export type ScriptCallObserver = (seconds: number, failed: boolean) => void;
+
 /**
  * Reads the scripts once and returns a runner that calls them by EVALSHA, encoding each call
  * in one piece. A script Redis does not know (first use, or after a Redis restart) is loaded
- * with SCRIPT LOAD and the call is sent again.
+ * with SCRIPT LOAD and the call is sent again. With `observe`, each call's duration and
+ * failure are reported to the observer it returns for the script's name.
  */
-export function loadScripts(redis: Redis): ScriptRunner {
+export function loadScripts(redis: Redis, observe?: (name: ScriptName) => ScriptCallObserver): ScriptRunner {
   const lib = readFileSync(luaDir + "lib.lua", "utf8");
   const scripts = new Map<ScriptName, LoadedScript>();
   for (const name of scriptNames) {
     const source = `${lib}\n${readFileSync(`${luaDir}${name}.lua`, "utf8")}`;
     scripts.set(name, { source, sha: createHash("sha1").update(source).digest("hex") });
   }
-  return async (name, keys, args, binary = false) => {
+  const run: ScriptRunner = async (name, keys, args, binary = false) => {
     const script = scripts.get(name)!;
     if (keys.length === 0) throw new Error(`script ${name} called without its keys`);
     const encoded = encodeRespCommand(["EVALSHA", script.sha, keys.length, ...keys], args);
@@ -62,6 +66,20 @@ export function loadScripts(redis: Redis): ScriptRunner {
       if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
       await redis.script("LOAD", script.source);
       return await send();
+    }
+  };
+  if (!observe) return run;
+  const observers = new Map(scriptNames.map((name) => [name, observe(name)]));
+  return async (name, keys, args, binary) => {
+    const startNs = process.hrtime.bigint();
+    const observer = observers.get(name)!;
+    try {
+      const reply = await run(name, keys, args, binary);
+      observer(Number(process.hrtime.bigint() - startNs) / 1e9, false);
+      return reply;
+    } catch (error) {
+      observer(Number(process.hrtime.bigint() - startNs) / 1e9, true);
+      throw error;
     }
   };
 }

@@ -1,10 +1,11 @@
-import type { NewTask } from "../engine/task-records.js";
+import type { NewTask, TraceContext } from "../engine/task-records.js";
 
 /**
  * What a leased task carries besides its payload, stored in the task hash as one JSON array
  * (field `d`, see lib.lua) so that enqueue and lease move one value instead of nine:
  * `[type, payloadFormat, maxAttempts, timeoutMs, createdMs, labels, backoffInitialMs,
- * backoffMaxMs, backoffMultiplier]`. The Lua scripts read the retry policy from it by position.
+ * backoffMaxMs, backoffMultiplier]`, then `traceparent, tracestate` only for a task that
+ * carries a trace context. The Lua scripts read the retry policy from it by position.
  */
 export interface TaskDescriptor {
   type: string;
@@ -13,9 +14,11 @@ export interface TaskDescriptor {
   timeoutMs: number;
   labels: Record<string, string>;
   createdMs: number;
+  /** The submit's trace context, when it carried one. */
+  trace?: TraceContext;
 }
 
-type DescriptorArray = [string, number, number, number, number, Record<string, string>, number, number, number];
+type DescriptorArray = [string, number, number, number, number, Record<string, string>, number, number, number, string?, string?];
 
 /** Encodes the descriptor of a task (see {@link TaskDescriptor} for the layout). */
 export function encodeTaskDescriptor(task: NewTask): string {
@@ -30,6 +33,7 @@ export function encodeTaskDescriptor(task: NewTask): string {
     task.backoffMaxMs,
     task.backoffMultiplier,
   ];
+  if (task.trace) array.push(task.trace.traceparent, task.trace.tracestate);
   return JSON.stringify(array);
 }
 
@@ -43,6 +47,7 @@ export function decodeTaskDescriptor(json: string): TaskDescriptor {
     timeoutMs: array[3],
     createdMs: array[4],
     labels: array[5],
+    trace: array[9] ? { traceparent: array[9], tracestate: array[10] ?? "" } : undefined,
   };
 }
 

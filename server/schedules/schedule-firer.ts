@@ -2,7 +2,7 @@ import type pg from "pg";
 import type { InsertOutcome, TaskInserter } from "../db/task-inserter.js";
 import { withTransaction } from "../db/transaction.js";
 import { terminalStates } from "../db/schema.js";
-import type { NewTask } from "../engine/task-records.js";
+import type { NewTask, TraceContext } from "../engine/task-records.js";
 import { NotFoundError, TaskQueueError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { SubmitPolicy } from "../services/submit-validation.js";
@@ -34,6 +34,14 @@ export interface ScheduleFirerOptions {
   now?: () => number;
   /** Told, for each tick's task submitted, how late it was committed, ms. */
   onSubmitted?: (lateMs: number) => void;
+  /**
+   * With tracing on: gives a task a tick created a trace context (a trace of its own), and
+   * one a trigger created the context of the TriggerSchedule call.
+   */
+  trace?: {
+    tick: (scheduleId: string, tickMs: number, task: NewTask) => void;
+    triggered: () => TraceContext | undefined;
+  };
 }
 
 /** What one firing transaction recorded for one tick. */
@@ -144,6 +152,8 @@ export class ScheduleFirer {
       const s = scheduleOfRow(rows[0]);
       const nowMs = this.now();
       const task = tickTask(s.id, s.template, nowMs, { triggered: true, policy: this.options.policy, nowMs });
+      const trace = this.options.trace?.triggered();
+      if (trace) task.trace = trace;
       const [outcome] = await this.options.inserter.insertWithin(client, [task]);
       await this.record(client, s.id, true, nowMs, [{ tickMs: nowMs, outcome: "TRIGGERED", task }], [outcome!]);
       await client.query("UPDATE schedules SET last_task_id = $2 WHERE id = $1", [s.id, outcome!.id]);
@@ -165,6 +175,8 @@ export class ScheduleFirer {
       const s = scheduleOfRow(rows[0]);
       const plan = await this.plan(client, s, nowMs);
       const tasks = plan.firings.flatMap((f) => (f.task ? [f.task] : []));
+      const traceTick = this.options.trace?.tick;
+      if (traceTick) for (const f of plan.firings) if (f.task) traceTick(s.id, f.tickMs, f.task);
       const outcomes = tasks.length > 0 ? await this.options.inserter.insertWithin(client, tasks) : [];
       await this.record(client, s.id, false, nowMs, plan.firings, outcomes);
       const lastTaskId = outcomes.length > 0 ? outcomes[outcomes.length - 1]!.id : s.lastTaskId;

@@ -35,6 +35,8 @@ function row(overrides: Partial<TaskRow> = {}): TaskRow {
     cancel_reason: null,
     start_deadline: null,
     attempt_budget: null,
+    traceparent: null,
+    tracestate: null,
     ...overrides,
   } as TaskRow;
 }

@@ -5,7 +5,7 @@ import type { TaskRepository } from "../db/task-repository.js";
 import type { Canceller } from "../engine/canceller.js";
 import { preciseNowMs } from "../engine/precise-time.js";
 import type { Submitter } from "../engine/submitter.js";
-import type { NewTask } from "../engine/task-records.js";
+import type { NewTask, TraceContext } from "../engine/task-records.js";
 import { InvalidArgumentError, NotFoundError, TaskQueueError } from "../errors.js";
 import { checkStorableText, checkTypeName, type SubmitPolicy, validateSubmit } from "./submit-validation.js";
 import { checkTaskId, decodePageToken, encodePageToken, pageSizeOf } from "./page-token.js";
@@ -20,6 +20,11 @@ export interface TaskServiceDeps {
   policy: SubmitPolicy;
   /** Clock in epoch ms (default: the wall clock to the microsecond). */
   nowMs?: () => number;
+  /**
+   * The trace context to store with submitted tasks (the RPC's span), read once per submit
+   * call; absent when tracing is off (nothing is read or stored).
+   */
+  traceContext?: () => TraceContext | undefined;
 }
 
 const MAX_BATCH = 1000;
@@ -42,6 +47,8 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
   return {
     async submitTask(req) {
       const task = validateSubmit(req, deps.policy, nowMs());
+      const trace = deps.traceContext?.();
+      if (trace) task.trace = trace;
       const [outcome] = await deps.submitter.submit([task]);
       const [row] = await rowsFor([task], [outcome!]);
       return new SubmitTaskReply(row!, outcome!.existing);
@@ -63,6 +70,8 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
         }
       });
       const accepted = validated.filter((v): v is NewTask => !(v instanceof TaskQueueError));
+      const trace = deps.traceContext?.();
+      if (trace) for (const task of accepted) task.trace = trace;
       const outcomes = await deps.submitter.submit(accepted);
       const rows = await rowsFor(accepted, outcomes);
       let next = 0;
@@ -155,5 +164,7 @@ function rowOfNewTask(t: NewTask): TaskRow {
     cancel_reason: null,
     start_deadline: t.startDeadline,
     attempt_budget: null,
+    traceparent: t.trace?.traceparent ?? null,
+    tracestate: t.trace?.tracestate || null,
   };
 }

@@ -96,6 +96,7 @@ export class AssignmentResponse extends HotResponse {
  */
 export function leasedTaskSizeBound(t: LeasedRecord): number {
   let bytes = 128 + 3 * (t.id.length + t.queue.length + t.type.length + t.leaseToken.length);
+  if (t.trace) bytes += 8 + 3 * (t.trace.traceparent.length + t.trace.tracestate.length);
   for (const key in t.labels) bytes += 16 + 3 * (key.length + t.labels[key]!.length);
   const payload = t.payload.length;
   return bytes + (t.payloadFormat === PayloadFormat.json ? jsonValueSizeBound(payload) : payload + 8);
@@ -143,6 +144,7 @@ function writeLeasedTask(w: ProtoWriter, t: LeasedRecord): void {
   if (t.timeoutMs > 0) writeDuration(w, LEASED.timeout, t.timeoutMs);
   writeStringMap(w, LEASED.labels, t.labels, true);
   writeTimestamp(w, LEASED.createdAt, t.createdMs);
+  if (t.trace) w.stringIfSet(LEASED.traceparent, t.trace.traceparent).stringIfSet(LEASED.tracestate, t.trace.tracestate);
   w.join(task);
 }
 
@@ -228,5 +230,7 @@ function leasedTaskMessage(t: LeasedRecord) {
     timeout: t.timeoutMs > 0 ? durationFromMs(t.timeoutMs) : undefined,
     labels: t.labels,
     createdAt: timestampFromEpochMs(t.createdMs),
+    traceparent: t.trace?.traceparent ?? "",
+    tracestate: t.trace?.tracestate ?? "",
   });
 }

@@ -278,6 +278,18 @@ export const serverSettings = {
     default: 3600 * 1000,
     doc: "a queue with no activity and no connected worker for this long loses its metric series",
   }),
+  metricsMaxTypes: defineSetting({
+    env: "METRICS_MAX_TYPES",
+    kind: integer({ min: 1 }),
+    default: 100,
+    doc: `most task types with metric series of their own; further ones share \`type="_other"\``,
+  }),
+  metricsRefreshMs: defineSetting({
+    env: "METRICS_REFRESH_MS",
+    kind: integer({ min: 100 }),
+    default: 10_000,
+    doc: "how often the queue depth gauges (`taskqueue_queue_tasks`, oldest task age) are re-read from Redis' counters and Postgres' dead-letter counts",
+  }),
   logLevel: defineSetting({
     env: "LOG_LEVEL",
     kind: oneOf(LOG_LEVELS),

@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type http from "node:http";
 import type http2 from "node:http2";
 import type net from "node:net";
-import { createContextValues } from "@connectrpc/connect";
+import { createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../observability/logger.js";
 import { abandonCallKey, abandonHttpCall } from "./call-abandon.js";
@@ -68,6 +68,8 @@ export interface HttpGatewayOptions {
   connections?: ConnectionLimits;
   /** Told about refused and closed connections (metrics). */
   connectionEvents?: ConnectionEvents;
+  /** Interceptors run around every call, inside the error mapping (e.g. tracing). */
+  interceptors?: Interceptor[];
 }
 
 /** {@link HttpGatewayOptions} with every default applied. */
@@ -86,6 +88,7 @@ export interface CompiledHttpGatewayOptions {
   readonly cors: CorsOptions;
   readonly connections: ConnectionLimits;
   readonly connectionEvents: ConnectionEvents | undefined;
+  readonly interceptors: Interceptor[];
 }
 
 /** A running HTTP gateway. */
@@ -119,6 +122,7 @@ export function compileHttpGatewayOptions(options: HttpGatewayOptions): Compiled
     cors: options.cors ?? {},
     connections: options.connections ?? {},
     connectionEvents: options.connectionEvents,
+    interceptors: options.interceptors ?? [],
   };
 }
 
@@ -146,7 +150,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     routes: (router) => addRegistrationsToRouter(router, [...compiled.registrations, ...reflection]),
     readMaxBytes: compiled.maxReceiveMessageBytes,
     shutdownSignal: shutdownController.signal,
-    interceptors: [createErrorInterceptor(logger)],
+    interceptors: [createErrorInterceptor(logger), ...compiled.interceptors],
     // A misspelt field ("paylod") is an error, not silently dropped.
     jsonOptions: { ignoreUnknownFields: false },
     // A handler can end a stream whose client does not read (see abandonCallKey).

@@ -41,6 +41,8 @@ export interface NodeScriptProcessOptions {
   script: string;
   /** Arguments after the script. */
   args?: readonly string[];
+  /** Modules preloaded after tsx (`--import`), relative to the repository root. */
+  imports?: readonly string[];
   /** Environment added to the current one. */
   env?: Readonly<Record<string, string>>;
   /** Output lines kept for waiting and diagnostics. Default 50000. */
@@ -170,7 +172,13 @@ export class NodeScriptProcess {
     const child = new ManagedProcess({
       name: this.name,
       command: process.execPath,
-      args: ["--import", "tsx", this.#options.script, ...(this.#options.args ?? [])],
+      args: [
+        "--import",
+        "tsx",
+        ...(this.#options.imports ?? []).flatMap((module) => ["--import", `./${module}`]),
+        this.#options.script,
+        ...(this.#options.args ?? []),
+      ],
       cwd: repositoryRoot,
       env: { ...process.env, ...this.#options.env },
       tailLines: 50,

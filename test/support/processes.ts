@@ -93,6 +93,8 @@ export class ServerProcess extends RealProcess {
     const process = new NodeScriptProcess({
       name: options.name ?? "server",
       script: options.script ?? "server/main.ts",
+      // As `npm run server`: tracing when the OTEL_* variables ask for it.
+      imports: ["server/observability/tracing-register.ts"],
       env: {
         HOST: "127.0.0.1",
         GRPC_PORT: String(grpcPort),

@@ -41,6 +41,10 @@ export interface AssignedTask {
   labels: Record<string, string>;
   /** Submit time in ms since the epoch, if the server said. */
   createdAtMs: number | undefined;
+  /** W3C `traceparent` of the submit; empty when none. */
+  traceparent: string;
+  /** W3C `tracestate` of the submit; empty when none. */
+  tracestate: string;
 }
 
 // Field numbers of TaskAssignment, LeasedTask, Timestamp and Duration.
@@ -57,6 +61,8 @@ const LEASE_TOKEN = LEASED.leaseToken;
 const TIMEOUT = LEASED.timeout;
 const LABELS = LEASED.labels;
 const CREATED_AT = LEASED.createdAt;
+const TRACEPARENT = LEASED.traceparent;
+const TRACESTATE = LEASED.tracestate;
 // Timestamp and Duration share their field numbers.
 const SECONDS = fieldNumbers(TimestampSchema).seconds;
 const NANOS = fieldNumbers(TimestampSchema).nanos;
@@ -96,6 +102,8 @@ function readTask(reader: ProtoReader, end: number, memos: TaskStringMemos): Ass
     timeoutMs: 0,
     labels: {},
     createdAtMs: undefined,
+    traceparent: "",
+    tracestate: "",
   };
   while (reader.pos < end) {
     const tag = reader.tag();
@@ -134,6 +142,12 @@ function readTask(reader: ProtoReader, end: number, memos: TaskStringMemos): Ass
         break;
       case (CREATED_AT << 3) | LEN:
         task.createdAtMs = readMs(reader, reader.delimitedEnd());
+        break;
+      case (TRACEPARENT << 3) | LEN:
+        task.traceparent = reader.string();
+        break;
+      case (TRACESTATE << 3) | LEN:
+        task.tracestate = reader.string();
         break;
       default:
         reader.skip(tag & 7);

@@ -1192,7 +1192,14 @@ type LeasedTask struct {
 	// Labels given at submit.
 	Labels map[string]string `protobuf:"bytes,11,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// When the task was submitted.
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// W3C trace context of the submit that created the task (the `traceparent` header:
+	// the server's SubmitTask span when the server traces, else the producer's own), empty
+	// when the submit carried none. A worker with OpenTelemetry configured runs the attempt
+	// in a span that is a child of it, so every attempt lands in the producer's trace.
+	Traceparent string `protobuf:"bytes,40,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	// W3C `tracestate` that came with `traceparent`; empty when none.
+	Tracestate    string `protobuf:"bytes,41,opt,name=tracestate,proto3" json:"tracestate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1320,6 +1327,20 @@ func (x *LeasedTask) GetCreatedAt() *timestamppb.Timestamp {
 		return x.CreatedAt
 	}
 	return nil
+}
+
+func (x *LeasedTask) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
+}
+
+func (x *LeasedTask) GetTracestate() string {
+	if x != nil {
+		return x.Tracestate
+	}
+	return ""
 }
 
 type isLeasedTask_PayloadData interface {
@@ -1710,7 +1731,7 @@ const file_taskqueue_v1_worker_service_proto_rawDesc = "" +
 	"\x19max_receive_message_bytes\x18\x06 \x01(\x05R\x16maxReceiveMessageBytes\x123\n" +
 	"\x16max_send_message_bytes\x18\a \x01(\x05R\x13maxSendMessageBytes\"@\n" +
 	"\x0eTaskAssignment\x12.\n" +
-	"\x05tasks\x18\x01 \x03(\v2\x18.taskqueue.v1.LeasedTaskR\x05tasks\"\xc4\x04\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x18.taskqueue.v1.LeasedTaskR\x05tasks\"\x86\x05\n" +
 	"\n" +
 	"LeasedTask\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x14\n" +
@@ -1727,7 +1748,11 @@ const file_taskqueue_v1_worker_service_proto_rawDesc = "" +
 	" \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12<\n" +
 	"\x06labels\x18\v \x03(\v2$.taskqueue.v1.LeasedTask.LabelsEntryR\x06labels\x129\n" +
 	"\n" +
-	"created_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x1a9\n" +
+	"created_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12 \n" +
+	"\vtraceparent\x18( \x01(\tR\vtraceparent\x12\x1e\n" +
+	"\n" +
+	"tracestate\x18) \x01(\tR\n" +
+	"tracestate\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x0e\n" +
