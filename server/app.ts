@@ -1,11 +1,16 @@
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
+import { AuthService } from "../gen/taskqueue/v1/auth_service_pb.js";
 import { ClusterService } from "../gen/taskqueue/v1/cluster_service_pb.js";
 import { DeadLetterService } from "../gen/taskqueue/v1/dead_letter_service_pb.js";
 import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
 import { WorkerService } from "../gen/taskqueue/v1/worker_service_pb.js";
+import { AccessControl } from "./auth/access-control.js";
+import { methodPolicies } from "./auth/method-policies.js";
+import { TokenCache } from "./auth/token-cache.js";
 import { type CompiledServerOptions } from "./config.js";
+import { TokenRepository } from "./db/token-repository.js";
 import { MAX_SENT_MESSAGE_BYTES, maxReceivedMessageBytes } from "./message-limits.js";
 import { openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
@@ -45,6 +50,7 @@ import { ClusterDirectory, type PublishedServer, type PublishedSession } from ".
 import { ensureDispatchLayout } from "./redis/layout.js";
 import { QueueStats } from "./redis/queue-stats.js";
 import { QueueStore } from "./redis/queue-store.js";
+import { createAuthService } from "./services/auth-service.js";
 import { createClusterService } from "./services/cluster-service.js";
 import { withErrorMapping } from "./services/connect-errors.js";
 import { decodeConnectRequest } from "./services/connect-request-decoder.js";
@@ -53,7 +59,10 @@ import { createQueueService } from "./services/queue-service.js";
 import { decodeSubmitTaskRequest, decodeSubmitTasksRequest } from "./services/submit-request-decoder.js";
 import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
+import { parseCorsOrigins } from "./transport/cors.js";
+import { createAuthInterceptor } from "./transport/auth-interceptor.js";
 import type { ConnectionLimits } from "./transport/connection-limits.js";
+import { createMetricsRoute } from "./transport/metrics-route.js";
 import { startGrpcServer, type GrpcServerHandle } from "./transport/grpc-server.js";
 import type { ConnectionEvents } from "./transport/guarded-listener.js";
 import { healthRegistration } from "./transport/health.js";
@@ -67,6 +76,9 @@ import { readServerVersion } from "./version.js";
 
 /** Backstop reload of the queues' stored settings (a change is announced at once). */
 const QUEUE_SETTINGS_RELOAD_MS = 5_000;
+
+/** Backstop reload of the API tokens (a create or revoke is announced at once). */
+const TOKEN_RELOAD_MS = 5_000;
 
 /** A server not heard from for this long counts as dead (its unwritten outcomes are recovered). */
 const SERVER_LIVENESS_TTL_MS = 6_000;
@@ -131,6 +143,25 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     intervalMs: QUEUE_SETTINGS_RELOAD_MS,
     announce: () => notifier.settingsChanged(),
   });
+  const tokenRepository = new TokenRepository(database.db);
+  const tokenCache = new TokenCache({ repository: tokenRepository, logger, intervalMs: TOKEN_RELOAD_MS });
+  const access = new AccessControl({
+    mode: options.authMode,
+    adminToken: options.adminToken === "" ? undefined : options.adminToken,
+    tokens: tokenCache,
+    policies: methodPolicies,
+    lookups: {
+      queuesOfTasks: async (ids) => {
+        try {
+          return [...(await repository.getMany([...ids])).values()].map((task) => task.queue);
+        } catch {
+          // A malformed id: the handler answers INVALID_ARGUMENT for it.
+          return [];
+        }
+      },
+    },
+  });
+  const interceptors = [createAuthInterceptor(access, tokenCache)];
   const inserter = new TaskInserter({
     pool: database.pool,
     windowMs: options.commitWindowMs,
@@ -188,6 +219,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onDue: (dueMs) => scheduler.notifyDue(dueMs),
     onCancel: (notice) => routes.cancel(notice, { announce: false }),
     onSettings: () => void queueSettings.reload(),
+    onTokens: () => void tokenCache.reload(),
   });
   routes.attach({ dispatcher, scheduler, notifier, record: (ends) => recordLeaseEnds(metrics, ends) });
   const recorder = new ResultRecorder({
@@ -293,6 +325,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       [WorkerService.typeName]: ServingStatus.SERVING,
       [DeadLetterService.typeName]: ServingStatus.SERVING,
       [QueueService.typeName]: ServingStatus.SERVING,
+      [AuthService.typeName]: ServingStatus.SERVING,
     },
   });
   // Postgres and Redis, checked every second: the gRPC health status follows them.
@@ -399,6 +432,19 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       ClusterService,
       withErrorMapping(createClusterService({ readCluster, checks, serverId, isDraining: () => draining, logger }), logger),
     ),
+    registerService(
+      AuthService,
+      withErrorMapping(
+        createAuthService({
+          repository: tokenRepository,
+          tokensChanged: async () => {
+            await tokenCache.reload();
+            notifier.tokensChanged();
+          },
+        }),
+        logger,
+      ),
+    ),
     healthRegistration(health),
   ];
 
@@ -424,6 +470,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           keepalive: { timeMs: 10_000, timeoutMs: 5_000 },
           connections,
           connectionEvents,
+          interceptors,
         });
         http = await startHttpGateway({
           host: options.host,
@@ -435,21 +482,9 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           connectionEvents,
           staticFiles:
             options.dashboardDir === "" ? undefined : createStaticFileHandler({ root: options.dashboardDir, buildCommand: "npm run build:web", logger }),
-          extraRoutes: (req, res) => {
-            if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return false;
-            metrics.render().then(
-              (text) => {
-                res.writeHead(200, { "content-type": metrics.registry.contentType });
-                res.end(text);
-              },
-              (error: unknown) => {
-                logger.error({ err: error }, "rendering metrics failed");
-                res.writeHead(500);
-                res.end();
-              },
-            );
-            return true;
-          },
+          interceptors,
+          cors: { allowedOrigins: parseCorsOrigins(options.corsOrigins) },
+          extraRoutes: createMetricsRoute({ metrics, access: options.metricsAuth === "open" ? undefined : access, logger }),
           ready: async () => {
             const report = await checks.check();
             const states: Record<string, CheckState> = {};
@@ -493,6 +528,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       serviceEntry("stopping dependency checks", "exit", checks),
       serviceEntry("stopping notifier", "exit", notifier),
       serviceEntry("stopping the queue settings reload", "exit", queueSettings),
+      serviceEntry("stopping the token reload", "exit", tokenCache),
       stopStep("closing servers", "exit", () => serversClosed),
       stopStep("stopping the transition writer", "own", () => transitions.stop()),
       // Every lease end, result and mark handed to the writer so far is committed (or, past the
@@ -524,6 +560,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   await group.start();
   // Publishes this server, now that its addresses are known, without waiting for the next refresh.
   await registry.refresh();
+  logAuthentication(logger, options, access);
   logger.info({ serverId, grpcPort: grpc!.port, httpPort: http!.port }, "taskqueue server listening");
 
   let stopping: Promise<ShutdownReport> | undefined;
@@ -567,4 +604,17 @@ function advertisedHost(host: string): string {
 /** The queues some connected worker serves. */
 function* servedQueues(dispatcher: Dispatcher): Iterable<string> {
   for (const session of dispatcher.connected.values()) yield* session.queues;
+}
+
+/** Says at start-up who may call, and how to use a token. */
+function logAuthentication(logger: Logger, options: CompiledServerOptions, access: AccessControl): void {
+  if (options.authMode === "none") {
+    logger.warn("AUTH_MODE=none: every client that reaches the ports is admin, without a token (never expose this server)");
+  } else if (!access.tokensRequired) {
+    logger.warn(
+      "no API token configured: serving loopback clients only, without a token. To serve other hosts set TQ_ADMIN_TOKEN (e.g. `openssl rand -base64 32`), then create tokens with `TQ_TOKEN=<admin token> tq token create --name NAME --role producer --queue 'emails*'`",
+    );
+  } else {
+    logger.info({ authMode: options.authMode, bootstrapAdminToken: options.adminToken !== "" }, "API tokens required: clients send `authorization: Bearer <token>` (TQ_TOKEN for tq and the SDKs)");
+  }
 }

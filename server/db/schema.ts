@@ -98,7 +98,20 @@ export interface Database {
   task_attempt_history: TaskAttemptsTable;
   dead_tasks: DeadTasksTable;
   queues: QueuesTable;
+  api_tokens: ApiTokensTable;
   schema_migrations: SchemaMigrationsTable;
+}
+
+/** Row of `api_tokens` (migration 0030): an API token, stored as the hash of its secret. */
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  role: string;
+  queues: string[];
+  token_hash: string;
+  prefix: string;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
 }
 
 /** Row of `queues` (migration 0008): a queue's durable state. */

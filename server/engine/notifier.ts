@@ -30,6 +30,8 @@ export interface NotifierOptions {
   onCancel: (notice: CancelNotice) => void;
   /** Another server changed a queue's stored settings. */
   onSettings?: () => void;
+  /** Another server created or revoked an API token. */
+  onTokens?: () => void;
   /** Clock in ms (injected so tests can control time). */
   now?: () => number;
 }
@@ -102,6 +104,11 @@ export class Notifier {
     this.publish({ t: "settings" });
   }
 
+  /** Tells the other servers that an API token was created or revoked (they reload theirs). */
+  tokensChanged(): void {
+    this.publish({ t: "tokens" });
+  }
+
   /** Asks the server holding `notice.sessionId` to push a cancel. */
   cancel(notice: CancelNotice): void {
     this.publish({ t: "cancel", ...notice });
@@ -128,6 +135,7 @@ export class Notifier {
     if (event.t === "ready" && Array.isArray(event.queues)) event.queues.forEach((q) => this.options.onReady(q));
     else if (event.t === "due" && typeof event.dueMs === "number") this.options.onDue(event.dueMs);
     else if (event.t === "settings") this.options.onSettings?.();
+    else if (event.t === "tokens") this.options.onTokens?.();
     else if (event.t === "cancel" && event.sessionId && event.taskId && event.leaseToken !== undefined) {
       this.options.onCancel({
         sessionId: event.sessionId,

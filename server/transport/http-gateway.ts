@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type http from "node:http";
 import type http2 from "node:http2";
 import type net from "node:net";
-import { createContextValues } from "@connectrpc/connect";
+import { createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../observability/logger.js";
 import { abandonCallKey, abandonHttpCall } from "./call-abandon.js";
@@ -11,6 +11,7 @@ import { createErrorInterceptor } from "./connect-error-interceptor.js";
 import { compileCorsOptions, handleCors, type CorsOptions } from "./cors.js";
 import { createDualProtocolServer } from "./dual-protocol-server.js";
 import type { ConnectionEvents } from "./guarded-listener.js";
+import { peerAddressKey } from "./peer-address.js";
 import { createProbeHandler, type Readiness } from "./http-probes.js";
 import { gatewayReflectionRegistrations } from "./gateway-reflection.js";
 import { defaultImagePath, readDescriptorImage } from "./reflection.js";
@@ -62,12 +63,17 @@ export interface HttpGatewayOptions {
   staticFiles?: StaticFileHandler;
   /** Largest request message accepted. Default 4 MiB. */
   maxReceiveMessageBytes?: number;
-  /** CORS policy for browsers. Default: any origin. */
+  /** CORS policy for browsers. Default: any origin (the server passes `CORS_ORIGINS`). */
   cors?: CorsOptions;
   /** Connection cap, handshake, header and idle timeouts, streams per HTTP/2 connection. */
   connections?: ConnectionLimits;
   /** Told about refused and closed connections (metrics). */
   connectionEvents?: ConnectionEvents;
+  /**
+   * Connect server interceptors every RPC goes through after the error mapping (the first
+   * outermost): pass the same list as the grpc-js server's. Default none.
+   */
+  interceptors?: readonly Interceptor[];
 }
 
 /** {@link HttpGatewayOptions} with every default applied. */
@@ -86,6 +92,7 @@ export interface CompiledHttpGatewayOptions {
   readonly cors: CorsOptions;
   readonly connections: ConnectionLimits;
   readonly connectionEvents: ConnectionEvents | undefined;
+  readonly interceptors: readonly Interceptor[];
 }
 
 /** A running HTTP gateway. */
@@ -119,6 +126,7 @@ export function compileHttpGatewayOptions(options: HttpGatewayOptions): Compiled
     cors: options.cors ?? {},
     connections: options.connections ?? {},
     connectionEvents: options.connectionEvents,
+    interceptors: options.interceptors ?? [],
   };
 }
 
@@ -146,11 +154,14 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     routes: (router) => addRegistrationsToRouter(router, [...compiled.registrations, ...reflection]),
     readMaxBytes: compiled.maxReceiveMessageBytes,
     shutdownSignal: shutdownController.signal,
-    interceptors: [createErrorInterceptor(logger)],
+    interceptors: [createErrorInterceptor(logger), ...compiled.interceptors],
     // A misspelt field ("paylod") is an error, not silently dropped.
     jsonOptions: { ignoreUnknownFields: false },
     // A handler can end a stream whose client does not read (see abandonCallKey).
-    contextValues: (req) => createContextValues().set(abandonCallKey, () => abandonHttpCall(req)),
+    contextValues: (req) =>
+      createContextValues()
+        .set(abandonCallKey, () => abandonHttpCall(req))
+        .set(peerAddressKey, () => req.socket.remoteAddress ?? ""),
   });
   const servicePrefixes = [...compiled.registrations, ...reflection].map((r) => `/${r.service.typeName}/`);
   const isServicePath = (url: string | undefined): boolean => servicePrefixes.some((prefix) => url?.startsWith(prefix));
