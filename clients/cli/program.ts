@@ -25,6 +25,7 @@ const GROUPS: readonly Group[] = [
   { name: "server", description: "live servers", load: async () => (await import("./cluster.js")).registerServerCommands },
   { name: "system", description: "the system as a whole: health", load: async () => (await import("./cluster.js")).registerSystemCommands },
   { name: "dlq", description: "dead-lettered tasks: list, run again, delete", load: async () => (await import("./dlq.js")).registerDlqCommands },
+  { name: "token", description: "API tokens: create, list, revoke (admin)", load: async () => (await import("./token.js")).registerTokenCommands },
   { name: "completion", description: "print a shell completion script: bash or zsh", load: async () => (await import("./completion.js")).registerCompletion },
 ];
 

@@ -1,3 +1,4 @@
+import { createAuthClient, type AuthClient } from "./auth-client.js";
 import { compileTaskClientOptions, type TaskClientOptions } from "./client-options.js";
 import { createClusterClient, type ClusterClient } from "./cluster-client.js";
 import { createDeadLetterClient, type DeadLetterClient } from "./dead-letter-client.js";
@@ -14,6 +15,8 @@ export interface Clients {
   cluster: ClusterClient;
   /** `DeadLetterService`: list, redrive, purge. */
   deadLetters: DeadLetterClient;
+  /** `AuthService`: API tokens (admin only). */
+  auth: AuthClient;
   /** Closes the shared connection. */
   close(): void;
 }
@@ -30,6 +33,7 @@ export function createClients(options: TaskClientOptions = {}): Clients {
     queues: createQueueClient(shared),
     cluster: createClusterClient(shared),
     deadLetters: createDeadLetterClient(shared),
+    auth: createAuthClient(shared),
     close() {
       compiled.sessionManager?.abort();
     },
