@@ -5,12 +5,16 @@ import { Code, ConnectError, createClient, type Client, type Transport } from "@
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService, Role } from "../gen/taskqueue/v1/auth_service_pb.js";
+import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
 import { WorkerService, type ConnectRequestSchema } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { methodPolicies } from "../server/auth/method-policies.js";
 import { ROLE_NAMES, roleEnumOf, type RoleName } from "../server/auth/roles.js";
+import { createLogger } from "../server/observability/logger.js";
+import { createWorker } from "../worker/index.js";
 import { AsyncQueue } from "./support/async-queue.js";
+import { waitForState } from "./support/tasks.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
@@ -187,6 +191,32 @@ describe("worker streams", () => {
     await inside.welcome;
     inside.close();
     expect(await inside.ended).toBeUndefined();
+  });
+
+  it("runs tasks on a worker of the TypeScript SDK that presents a worker token", async () => {
+    const queue = uniqueQueue("sdk");
+    const { secret } = await createToken("worker", [queue]);
+    const worker = createWorker({
+      address: ts.grpcAddress,
+      token: secret,
+      queues: [queue],
+      handlers: { echo: (task) => task.payload },
+      logger: createLogger({ name: "w", level: "silent" }),
+    });
+    await worker.start();
+    try {
+      const { task } = await ts.grpc.submitTask({ queue, type: "echo" }, { headers: bearer(roleTokens.get("producer")!) });
+      const asAdmin = createClient(
+        TaskService,
+        createGrpcTransport({
+          baseUrl: `http://${ts.grpcAddress}`,
+          interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${ADMIN_TOKEN}`), next(req))],
+        }),
+      );
+      await waitForState(asAdmin, task!.id, TaskState.SUCCEEDED);
+    } finally {
+      await worker.stop({ timeoutMs: 2_000 });
+    }
   });
 
   it("ends the open streams of a revoked token on every server with UNAUTHENTICATED", async () => {

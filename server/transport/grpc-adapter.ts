@@ -222,10 +222,10 @@ function failureStatus(
   context: HandlerContext,
   error: unknown,
 ): StatusObject {
-  const { status, unexpected } = toGrpcStatus(error, context.responseTrailer);
+  const { status, unexpected, errorId } = toGrpcStatus(error, context.responseTrailer);
   if (unexpected) {
     const level = call.cancelled ? "debug" : "error";
-    scope.options.logger[level]({ err: error, rpc: scope.path }, "rpc failed with an unexpected error");
+    scope.options.logger[level]({ err: error, rpc: scope.path, errorId }, "rpc failed with an unexpected error");
   }
   return status;
 }
