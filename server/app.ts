@@ -10,6 +10,7 @@ import { AccessControl } from "./auth/access-control.js";
 import { methodPolicies } from "./auth/method-policies.js";
 import { TokenCache } from "./auth/token-cache.js";
 import { type CompiledServerOptions } from "./config.js";
+import { AuditRepository } from "./db/audit-repository.js";
 import { TokenRepository } from "./db/token-repository.js";
 import { MAX_SENT_MESSAGE_BYTES, maxReceivedMessageBytes } from "./message-limits.js";
 import { openDatabase } from "./db/database.js";
@@ -161,7 +162,12 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       },
     },
   });
-  const interceptors = [createAuthInterceptor(access, tokenCache)];
+  const auditRepository = new AuditRepository(database.db);
+  const interceptors = [
+    createAuthInterceptor(access, tokenCache, (event) =>
+      auditRepository.record(event).catch((error: unknown) => logger.error({ err: error, audit: event }, "recording an audit event failed")),
+    ),
+  ];
   const inserter = new TaskInserter({
     pool: database.pool,
     windowMs: options.commitWindowMs,
@@ -437,6 +443,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       withErrorMapping(
         createAuthService({
           repository: tokenRepository,
+          audit: auditRepository,
           tokensChanged: async () => {
             await tokenCache.reload();
             notifier.tokensChanged();

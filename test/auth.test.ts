@@ -5,6 +5,8 @@ import { Code, ConnectError, createClient, type Client, type Transport } from "@
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService, Role } from "../gen/taskqueue/v1/auth_service_pb.js";
+import { DeadLetterService } from "../gen/taskqueue/v1/dead_letter_service_pb.js";
+import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
 import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
 import { WorkerService, type ConnectRequestSchema } from "../gen/taskqueue/v1/worker_service_pb.js";
@@ -44,6 +46,7 @@ async function failure(call: Promise<unknown>): Promise<ConnectError | undefined
 let ts: TestServer;
 let admin: Client<typeof AuthService>;
 const roleTokens = new Map<RoleName, string>();
+const tokenIds = new Map<RoleName, string>();
 
 async function createToken(role: RoleName, queues: string[] = [], name = `${role}-token`): Promise<{ id: string; secret: string }> {
   const { token, secret } = await admin.createToken({ name, role: roleEnumOf(role), queues }, { headers: bearer(ADMIN_TOKEN) });
@@ -53,7 +56,11 @@ async function createToken(role: RoleName, queues: string[] = [], name = `${role
 beforeAll(async () => {
   ts = await startTestServer({ adminToken: ADMIN_TOKEN });
   admin = createClient(AuthService, createGrpcTransport({ baseUrl: `http://${ts.grpcAddress}` }));
-  for (const role of ROLE_NAMES) roleTokens.set(role, (await createToken(role)).secret);
+  for (const role of ROLE_NAMES) {
+    const { id, secret } = await createToken(role);
+    roleTokens.set(role, secret);
+    tokenIds.set(role, id);
+  }
 });
 
 afterAll(async () => {
@@ -176,6 +183,31 @@ function openWorkerStream(transport: Transport, token: string, queues: string[])
   })();
   return { welcome, ended, close: () => requests.close() };
 }
+
+describe("the audit log", () => {
+  it("records admin and operator actions with who, from where, what and the outcome", async () => {
+    const queues = createClient(QueueService, createConnectTransport({ baseUrl: ts.httpBaseUrl, httpVersion: "1.1" }));
+    const queue = uniqueQueue("audited");
+    await queues.pauseQueue({ name: queue, reason: "maintenance" }, { headers: bearer(roleTokens.get("operator")!) });
+    const denied = await failure(
+      createClient(DeadLetterService, createGrpcTransport({ baseUrl: `http://${ts.grpcAddress}` })).purgeDeadTasks({ queue }, { headers: bearer(roleTokens.get("producer")!) }),
+    );
+    expect(denied?.code).toBe(Code.PermissionDenied);
+    await queues.getQueue({ name: queue }, { headers: bearer(roleTokens.get("operator")!) });
+    const { events, nextPageToken } = await admin.listAuditEvents({ pageSize: 2 }, { headers: bearer(ADMIN_TOKEN) });
+    expect(events.map((e) => [e.method, e.actor, e.role, e.outcome])).toEqual([
+      ["/taskqueue.v1.DeadLetterService/PurgeDeadTasks", `token "producer-token" (${tokenIds.get("producer")})`, "producer", "PERMISSION_DENIED"],
+      ["/taskqueue.v1.QueueService/PauseQueue", `token "operator-token" (${tokenIds.get("operator")})`, "operator", "OK"],
+    ]);
+    expect(JSON.parse(events[1]!.requestJson)).toEqual({ name: queue, reason: "maintenance" });
+    expect(events[1]!.peer).toMatch(/127\.0\.0\.1/);
+    expect(events[0]!.id).toBeGreaterThan(events[1]!.id);
+    const next = await admin.listAuditEvents({ pageSize: 2, pageToken: nextPageToken }, { headers: bearer(ADMIN_TOKEN) });
+    expect(next.events[0]!.id).toBeLessThan(events[1]!.id);
+    const reader = await failure(admin.listAuditEvents({}, { headers: bearer(roleTokens.get("operator")!) }));
+    expect(reader?.code).toBe(Code.PermissionDenied);
+  });
+});
 
 describe("worker streams", () => {
   it("refuses a producer token, and a worker hello naming a queue outside the token's scope", async () => {

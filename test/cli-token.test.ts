@@ -49,6 +49,16 @@ describe("tq token", () => {
     expect(after.stderr).toMatch(/invalid or revoked API token/);
     expect((await tq(ADMIN_TOKEN, "--json", "token", "list")).json().tokens ?? []).toEqual([]);
     expect((await tq(ADMIN_TOKEN, "--json", "token", "list", "--all")).json().tokens).toHaveLength(1);
+
+    const audit = await tq(ADMIN_TOKEN, "--json", "audit", "list", "--limit", "2");
+    expect(audit.code).toBe(0);
+    expect(audit.json().events.map((e: { method: string; actor: string; outcome: string }) => [e.method, e.actor, e.outcome])).toEqual([
+      ["/taskqueue.v1.AuthService/RevokeToken", "TQ_ADMIN_TOKEN", "OK"],
+      ["/taskqueue.v1.AuthService/CreateToken", "TQ_ADMIN_TOKEN", "OK"],
+    ]);
+    const auditTable = await tq(ADMIN_TOKEN, "audit", "list");
+    expect(auditTable.stdout.split("\n")[0]).toMatch(/^TIME\s+ACTOR\s+ROLE\s+FROM\s+METHOD\s+OUTCOME\s+REQUEST$/);
+    expect(auditTable.stdout).toMatch(/AuthService\/RevokeToken\s+OK\s+\{"id":"tok_/);
   });
 
   it("refuses an unknown role naming the option", async () => {

@@ -1,5 +1,5 @@
 import { createClient, type Client } from "@connectrpc/connect";
-import { AuthService, Role, type CreateTokenResponse, type TokenInfo } from "../../gen/taskqueue/v1/auth_service_pb.js";
+import { AuthService, Role, type CreateTokenResponse, type ListAuditEventsResponse, type TokenInfo } from "../../gen/taskqueue/v1/auth_service_pb.js";
 import { compileTaskClientOptions, type TaskClientOptions } from "./client-options.js";
 import { callOptionsOf, type RequestOptions } from "./request-options.js";
 
@@ -23,6 +23,8 @@ export interface AuthClient {
   listTokens(options?: RequestOptions & { includeRevoked?: boolean }): Promise<TokenInfo[]>;
   /** Revokes a token: every server refuses it within a second. */
   revokeToken(id: string, options?: RequestOptions): Promise<TokenInfo>;
+  /** A page of the audit log (admin and operator actions), newest first. */
+  listAuditEvents(options?: RequestOptions & { pageSize?: number; pageToken?: string }): Promise<ListAuditEventsResponse>;
   /** The generated Connect client. */
   readonly service: Client<typeof AuthService>;
   /** Closes the connection the client opened (nothing for a given transport). */
@@ -44,6 +46,9 @@ export function createAuthClient(options: TaskClientOptions = {}): AuthClient {
     },
     async revokeToken(id, request) {
       return (await service.revokeToken({ id }, call(request))).token!;
+    },
+    listAuditEvents(request) {
+      return service.listAuditEvents({ pageSize: request?.pageSize ?? 0, pageToken: request?.pageToken ?? "" }, call(request));
     },
     close() {
       compiled.sessionManager?.abort();

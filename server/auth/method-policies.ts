@@ -17,6 +17,8 @@ export interface MethodPolicy {
   readonly queues?: (request: never, lookups: PolicyLookups) => QueueNames | Promise<QueueNames>;
   /** For streaming requests: the queues each request message acts on (checked as they arrive). */
   readonly streamQueues?: (request: never) => readonly string[];
+  /** Record each call in the audit log (admin and operator actions). */
+  readonly audit?: true;
 }
 
 /** Policies by full method name, `/package.Service/Method` (the gRPC path). */
@@ -58,22 +60,23 @@ export const methodPolicies: PolicyTable = {
   },
 
   "/taskqueue.v1.DeadLetterService/ListDeadTasks": { roles: READERS, queues: (r: { queue: string }) => queueOrAll(r.queue) },
-  "/taskqueue.v1.DeadLetterService/RedriveDeadTasks": { roles: OPERATORS, queues: deadSelection },
-  "/taskqueue.v1.DeadLetterService/PurgeDeadTasks": { roles: OPERATORS, queues: deadSelection },
+  "/taskqueue.v1.DeadLetterService/RedriveDeadTasks": { roles: OPERATORS, queues: deadSelection, audit: true },
+  "/taskqueue.v1.DeadLetterService/PurgeDeadTasks": { roles: OPERATORS, queues: deadSelection, audit: true },
 
   "/taskqueue.v1.QueueService/ListQueues": { roles: READERS, queues: () => "all" },
   "/taskqueue.v1.QueueService/GetQueue": { roles: READERS, queues: (r: { name: string }) => [r.name] },
-  "/taskqueue.v1.QueueService/PauseQueue": { roles: OPERATORS, queues: (r: { name: string }) => [r.name] },
-  "/taskqueue.v1.QueueService/ResumeQueue": { roles: OPERATORS, queues: (r: { name: string }) => [r.name] },
-  "/taskqueue.v1.QueueService/UpdateQueue": { roles: OPERATORS, queues: (r: { name: string }) => [r.name] },
+  "/taskqueue.v1.QueueService/PauseQueue": { roles: OPERATORS, queues: (r: { name: string }) => [r.name], audit: true },
+  "/taskqueue.v1.QueueService/ResumeQueue": { roles: OPERATORS, queues: (r: { name: string }) => [r.name], audit: true },
+  "/taskqueue.v1.QueueService/UpdateQueue": { roles: OPERATORS, queues: (r: { name: string }) => [r.name], audit: true },
 
   "/taskqueue.v1.ClusterService/ListWorkers": { roles: READERS, queues: (r: { queue: string }) => queueOrAll(r.queue) },
   "/taskqueue.v1.ClusterService/ListServers": { roles: READERS },
   "/taskqueue.v1.ClusterService/GetSystemHealth": { roles: READERS },
 
-  "/taskqueue.v1.AuthService/CreateToken": { roles: ADMIN },
+  "/taskqueue.v1.AuthService/CreateToken": { roles: ADMIN, audit: true },
   "/taskqueue.v1.AuthService/ListTokens": { roles: ADMIN },
-  "/taskqueue.v1.AuthService/RevokeToken": { roles: ADMIN },
+  "/taskqueue.v1.AuthService/RevokeToken": { roles: ADMIN, audit: true },
+  "/taskqueue.v1.AuthService/ListAuditEvents": { roles: ADMIN },
 
   "/grpc.health.v1.Health/Check": { roles: "open" },
   "/grpc.health.v1.Health/Watch": { roles: "open" },

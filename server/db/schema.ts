@@ -99,6 +99,7 @@ export interface Database {
   dead_tasks: DeadTasksTable;
   queues: QueuesTable;
   api_tokens: ApiTokensTable;
+  audit_events: AuditEventsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
@@ -135,3 +136,15 @@ export type TaskAttemptRow = {
     ? S
     : TaskAttemptsTable[K];
 };
+
+/** Row of `audit_events` (migration 0031): one admin or operator action. */
+export interface AuditEventsTable {
+  id: Generated<string>;
+  at: Generated<Date>;
+  actor: string;
+  role: string;
+  peer: string;
+  method: string;
+  request_json: string;
+  outcome: string;
+}

@@ -4,10 +4,12 @@ import { AuthService, TokenInfoSchema } from "../../gen/taskqueue/v1/auth_servic
 import { queuePatternProblem } from "../auth/queue-patterns.js";
 import { roleEnumOf, roleNameOf } from "../auth/roles.js";
 import { generateTokenSecret, hashTokenSecret, shownPrefix } from "../auth/token-secret.js";
+import type { AuditRepository } from "../db/audit-repository.js";
 import type { TokenRecord, TokenRepository } from "../db/token-repository.js";
 import { randomToken } from "../engine/ids.js";
 import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import { unstorableTextProblem } from "../db/storable-text.js";
+import { pageSizeOf } from "./page-token.js";
 import { timestampOf } from "./proto-time.js";
 
 /** Most queue patterns on one token. */
@@ -16,6 +18,8 @@ const MAX_PATTERNS = 100;
 /** Dependencies of {@link createAuthService}. */
 export interface AuthServiceDeps {
   repository: Pick<TokenRepository, "create" | "list" | "revoke">;
+  /** The audit log, read by ListAuditEvents. */
+  audit: Pick<AuditRepository, "page">;
   /** Reloads this server's token cache and tells the other servers to reload theirs. */
   tokensChanged: () => Promise<void>;
 }
@@ -60,6 +64,29 @@ export function createAuthService(deps: AuthServiceDeps): ServiceImpl<typeof Aut
       if (!record) throw new NotFoundError(`token ${request.id} not found`);
       await deps.tokensChanged();
       return { token: tokenInfoOf(record) };
+    },
+    async listAuditEvents(request) {
+      const limit = pageSizeOf(request.pageSize);
+      let beforeId: string | undefined;
+      if (request.pageToken !== "") {
+        beforeId = Buffer.from(request.pageToken, "base64url").toString("utf8").replace(/^a1:/, "");
+        if (!/^[1-9]\d{0,18}$/.test(beforeId)) throw new InvalidArgumentError("page_token", "is not a token returned by ListAuditEvents");
+      }
+      const records = await deps.audit.page(limit, beforeId);
+      const last = records.length === limit ? records[records.length - 1] : undefined;
+      return {
+        events: records.map((r) => ({
+          id: BigInt(r.id),
+          time: timestampOf(r.at),
+          actor: r.actor,
+          role: r.role,
+          peer: r.peer,
+          method: r.method,
+          requestJson: r.requestJson,
+          outcome: r.outcome,
+        })),
+        nextPageToken: last ? Buffer.from(`a1:${last.id}`).toString("base64url") : "",
+      };
     },
   };
 }

@@ -1,9 +1,14 @@
-import type { ConnectError, Interceptor, StreamRequest } from "@connectrpc/connect";
+import { toJsonString } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor, type StreamRequest, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import type { AccessControl } from "../auth/access-control.js";
 import type { MethodPolicy } from "../auth/method-policies.js";
 import type { Principal } from "../auth/principal.js";
 import type { TokenCache } from "../auth/token-cache.js";
+import type { NewAuditRecord } from "../db/audit-repository.js";
 import { peerAddressOf } from "./peer-address.js";
+
+/** Stores one audit event (see `MethodPolicy.audit`). */
+export type AuditSink = (event: NewAuditRecord) => Promise<void>;
 
 /**
  * The one place where calls are authenticated and authorized: a Connect server interceptor that
@@ -14,12 +19,17 @@ import { peerAddressOf } from "./peer-address.js";
  * queue outside its scope ends the stream with PERMISSION_DENIED), and a stream opened with
  * an API token ends with UNAUTHENTICATED when the token is revoked.
  */
-export function createAuthInterceptor(access: AccessControl, tokens: Pick<TokenCache, "watch">): Interceptor {
+export function createAuthInterceptor(access: AccessControl, tokens: Pick<TokenCache, "watch">, audit?: AuditSink): Interceptor {
   return (next) => async (req) => {
     const path = `/${req.service.typeName}/${req.method.name}`;
     const policy = access.policyOf(path);
     if (policy.roles === "open") return next(req);
     const principal = access.authenticate(req.header.get("authorization"), () => peerAddressOf(req.contextValues));
+    if (!req.stream && policy.audit && audit) return audited(req, principal, path, audit, async () => {
+      access.checkRole(principal, path, policy);
+      await access.checkRequestQueues(principal, path, policy, req.message);
+      return (await next(req)) as UnaryResponse;
+    });
     access.checkRole(principal, path, policy);
     if (!req.stream) {
       await access.checkRequestQueues(principal, path, policy, req.message);
@@ -95,5 +105,40 @@ async function* checkedMessages(
       throw error;
     }
     yield message as never;
+  }
+}
+
+/**
+ * Runs an audited call and records it (who, from where, what, the outcome) before its answer
+ * is sent. A failure to record is logged by the sink's caller, never hides the outcome.
+ */
+async function audited(
+  req: UnaryRequest,
+  principal: Principal,
+  path: string,
+  audit: AuditSink,
+  run: () => Promise<UnaryResponse>,
+): Promise<UnaryResponse> {
+  let outcome = "OK";
+  try {
+    return await run();
+  } catch (error) {
+    outcome = error instanceof ConnectError ? Code[error.code] : "INTERNAL";
+    throw error;
+  } finally {
+    let requestJson: string;
+    try {
+      requestJson = toJsonString(req.method.input, req.message);
+    } catch {
+      requestJson = "{}";
+    }
+    await audit({
+      actor: principal.name,
+      role: principal.role,
+      peer: peerAddressOf(req.contextValues),
+      method: path,
+      requestJson,
+      outcome: outcome.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase(),
+    });
   }
 }

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskqueue/v1/auth_service.proto.
  */
 export const file_taskqueue_v1_auth_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch90YXNrcXVldWUvdjEvYXV0aF9zZXJ2aWNlLnByb3RvEgx0YXNrcXVldWUudjEiVAoSQ3JlYXRlVG9rZW5SZXF1ZXN0EgwKBG5hbWUYASABKAkSIAoEcm9sZRgCIAEoDjISLnRhc2txdWV1ZS52MS5Sb2xlEg4KBnF1ZXVlcxgDIAMoCSJNChNDcmVhdGVUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcudGFza3F1ZXVlLnYxLlRva2VuSW5mbxIOCgZzZWNyZXQYAiABKAkixwEKCVRva2VuSW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEiAKBHJvbGUYAyABKA4yEi50YXNrcXVldWUudjEuUm9sZRIOCgZxdWV1ZXMYBCADKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKcmV2b2tlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcHJlZml4GAcgASgJIiwKEUxpc3RUb2tlbnNSZXF1ZXN0EhcKD2luY2x1ZGVfcmV2b2tlZBgBIAEoCCI9ChJMaXN0VG9rZW5zUmVzcG9uc2USJwoGdG9rZW5zGAEgAygLMhcudGFza3F1ZXVlLnYxLlRva2VuSW5mbyIgChJSZXZva2VUb2tlblJlcXVlc3QSCgoCaWQYASABKAkiPQoTUmV2b2tlVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLnRhc2txdWV1ZS52MS5Ub2tlbkluZm8qdAoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDgoKUk9MRV9BRE1JThABEhEKDVJPTEVfT1BFUkFUT1IQAhIRCg1ST0xFX1BST0RVQ0VSEAMSDwoLUk9MRV9XT1JLRVIQBBIPCgtST0xFX1ZJRVdFUhAFMoYCCgtBdXRoU2VydmljZRJSCgtDcmVhdGVUb2tlbhIgLnRhc2txdWV1ZS52MS5DcmVhdGVUb2tlblJlcXVlc3QaIS50YXNrcXVldWUudjEuQ3JlYXRlVG9rZW5SZXNwb25zZRJPCgpMaXN0VG9rZW5zEh8udGFza3F1ZXVlLnYxLkxpc3RUb2tlbnNSZXF1ZXN0GiAudGFza3F1ZXVlLnYxLkxpc3RUb2tlbnNSZXNwb25zZRJSCgtSZXZva2VUb2tlbhIgLnRhc2txdWV1ZS52MS5SZXZva2VUb2tlblJlcXVlc3QaIS50YXNrcXVldWUudjEuUmV2b2tlVG9rZW5SZXNwb25zZUJIWkZnaXRodWIuY29tL3Rhc2txdWV1ZS90YXNrcXVldWUvY2xpZW50cy9nby9nZW4vdGFza3F1ZXVlL3YxO3Rhc2txdWV1ZXYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Ch90YXNrcXVldWUvdjEvYXV0aF9zZXJ2aWNlLnByb3RvEgx0YXNrcXVldWUudjEiVAoSQ3JlYXRlVG9rZW5SZXF1ZXN0EgwKBG5hbWUYASABKAkSIAoEcm9sZRgCIAEoDjISLnRhc2txdWV1ZS52MS5Sb2xlEg4KBnF1ZXVlcxgDIAMoCSJNChNDcmVhdGVUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcudGFza3F1ZXVlLnYxLlRva2VuSW5mbxIOCgZzZWNyZXQYAiABKAkixwEKCVRva2VuSW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEiAKBHJvbGUYAyABKA4yEi50YXNrcXVldWUudjEuUm9sZRIOCgZxdWV1ZXMYBCADKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKcmV2b2tlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcHJlZml4GAcgASgJIiwKEUxpc3RUb2tlbnNSZXF1ZXN0EhcKD2luY2x1ZGVfcmV2b2tlZBgBIAEoCCI9ChJMaXN0VG9rZW5zUmVzcG9uc2USJwoGdG9rZW5zGAEgAygLMhcudGFza3F1ZXVlLnYxLlRva2VuSW5mbyIgChJSZXZva2VUb2tlblJlcXVlc3QSCgoCaWQYASABKAkiPQoTUmV2b2tlVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLnRhc2txdWV1ZS52MS5Ub2tlbkluZm8iPwoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChdMaXN0QXVkaXRFdmVudHNSZXNwb25zZRIoCgZldmVudHMYASADKAsyGC50YXNrcXVldWUudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkipAEKCkF1ZGl0RXZlbnQSCgoCaWQYASABKAMSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFYWN0b3IYAyABKAkSDAoEcm9sZRgEIAEoCRIMCgRwZWVyGAUgASgJEg4KBm1ldGhvZBgGIAEoCRIUCgxyZXF1ZXN0X2pzb24YByABKAkSDwoHb3V0Y29tZRgIIAEoCSp0CgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIOCgpST0xFX0FETUlOEAESEQoNUk9MRV9PUEVSQVRPUhACEhEKDVJPTEVfUFJPRFVDRVIQAxIPCgtST0xFX1dPUktFUhAEEg8KC1JPTEVfVklFV0VSEAUy5gIKC0F1dGhTZXJ2aWNlElIKC0NyZWF0ZVRva2VuEiAudGFza3F1ZXVlLnYxLkNyZWF0ZVRva2VuUmVxdWVzdBohLnRhc2txdWV1ZS52MS5DcmVhdGVUb2tlblJlc3BvbnNlEk8KCkxpc3RUb2tlbnMSHy50YXNrcXVldWUudjEuTGlzdFRva2Vuc1JlcXVlc3QaIC50YXNrcXVldWUudjEuTGlzdFRva2Vuc1Jlc3BvbnNlElIKC1Jldm9rZVRva2VuEiAudGFza3F1ZXVlLnYxLlJldm9rZVRva2VuUmVxdWVzdBohLnRhc2txdWV1ZS52MS5SZXZva2VUb2tlblJlc3BvbnNlEl4KD0xpc3RBdWRpdEV2ZW50cxIkLnRhc2txdWV1ZS52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiUudGFza3F1ZXVlLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlQkhaRmdpdGh1Yi5jb20vdGFza3F1ZXVlL3Rhc2txdWV1ZS9jbGllbnRzL2dvL2dlbi90YXNrcXVldWUvdjE7dGFza3F1ZXVldjFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * CreateTokenRequest describes the token to create.
@@ -227,6 +227,132 @@ export const RevokeTokenResponseSchema: GenMessage<RevokeTokenResponse> = /*@__P
   messageDesc(file_taskqueue_v1_auth_service, 6);
 
 /**
+ * ListAuditEventsRequest pages the audit log.
+ *
+ * @generated from message taskqueue.v1.ListAuditEventsRequest
+ */
+export type ListAuditEventsRequest = Message<"taskqueue.v1.ListAuditEventsRequest"> & {
+  /**
+   * Page size, 1-1000; 0 means 100.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * Token from a previous response's next_page_token; empty for the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message taskqueue.v1.ListAuditEventsRequest.
+ * Use `create(ListAuditEventsRequestSchema)` to create a new message.
+ */
+export const ListAuditEventsRequestSchema: GenMessage<ListAuditEventsRequest> = /*@__PURE__*/
+  messageDesc(file_taskqueue_v1_auth_service, 7);
+
+/**
+ * ListAuditEventsResponse holds one page of the audit log.
+ *
+ * @generated from message taskqueue.v1.ListAuditEventsResponse
+ */
+export type ListAuditEventsResponse = Message<"taskqueue.v1.ListAuditEventsResponse"> & {
+  /**
+   * Newest first.
+   *
+   * @generated from field: repeated taskqueue.v1.AuditEvent events = 1;
+   */
+  events: AuditEvent[];
+
+  /**
+   * Token of the next page; empty on the last one.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message taskqueue.v1.ListAuditEventsResponse.
+ * Use `create(ListAuditEventsResponseSchema)` to create a new message.
+ */
+export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse> = /*@__PURE__*/
+  messageDesc(file_taskqueue_v1_auth_service, 8);
+
+/**
+ * AuditEvent is one recorded action.
+ *
+ * @generated from message taskqueue.v1.AuditEvent
+ */
+export type AuditEvent = Message<"taskqueue.v1.AuditEvent"> & {
+  /**
+   * Increasing id.
+   *
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * When the action was made.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 2;
+   */
+  time?: Timestamp;
+
+  /**
+   * Who made it: e.g. `token "ops" (tok_…)`, "TQ_ADMIN_TOKEN", or "anonymous" without authentication.
+   *
+   * @generated from field: string actor = 3;
+   */
+  actor: string;
+
+  /**
+   * The actor's role name, e.g. "operator".
+   *
+   * @generated from field: string role = 4;
+   */
+  role: string;
+
+  /**
+   * The caller's address (IP and port, as the server saw it).
+   *
+   * @generated from field: string peer = 5;
+   */
+  peer: string;
+
+  /**
+   * The RPC, e.g. "/taskqueue.v1.QueueService/PauseQueue".
+   *
+   * @generated from field: string method = 6;
+   */
+  method: string;
+
+  /**
+   * The request in proto3 JSON (never a secret: CreateToken's secret is in its response).
+   *
+   * @generated from field: string request_json = 7;
+   */
+  requestJson: string;
+
+  /**
+   * The outcome: "OK" or the gRPC status code name, e.g. "INVALID_ARGUMENT".
+   *
+   * @generated from field: string outcome = 8;
+   */
+  outcome: string;
+};
+
+/**
+ * Describes the message taskqueue.v1.AuditEvent.
+ * Use `create(AuditEventSchema)` to create a new message.
+ */
+export const AuditEventSchema: GenMessage<AuditEvent> = /*@__PURE__*/
+  messageDesc(file_taskqueue_v1_auth_service, 9);
+
+/**
  * Role decides which RPCs a token may call.
  *
  * @generated from enum taskqueue.v1.Role
@@ -320,6 +446,18 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof RevokeTokenRequestSchema;
     output: typeof RevokeTokenResponseSchema;
+  },
+  /**
+   * ListAuditEvents pages through the audit log, newest first: every admin and operator
+   * action (token create and revoke, queue pause, resume and settings, dead-letter redrive and
+   * purge) with who made it, from where, when, and its outcome.
+   *
+   * @generated from rpc taskqueue.v1.AuthService.ListAuditEvents
+   */
+  listAuditEvents: {
+    methodKind: "unary";
+    input: typeof ListAuditEventsRequestSchema;
+    output: typeof ListAuditEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_taskqueue_v1_auth_service, 0);

@@ -493,6 +493,225 @@ func (x *RevokeTokenResponse) GetToken() *TokenInfo {
 	return nil
 }
 
+// ListAuditEventsRequest pages the audit log.
+type ListAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Page size, 1-1000; 0 means 100.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response's next_page_token; empty for the first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_taskqueue_v1_auth_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskqueue_v1_auth_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_taskqueue_v1_auth_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAuditEventsResponse holds one page of the audit log.
+type ListAuditEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Newest first.
+	Events []*AuditEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Token of the next page; empty on the last one.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_taskqueue_v1_auth_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_taskqueue_v1_auth_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_taskqueue_v1_auth_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListAuditEventsResponse) GetEvents() []*AuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// AuditEvent is one recorded action.
+type AuditEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Increasing id.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When the action was made.
+	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	// Who made it: e.g. `token "ops" (tok_…)`, "TQ_ADMIN_TOKEN", or "anonymous" without authentication.
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// The actor's role name, e.g. "operator".
+	Role string `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
+	// The caller's address (IP and port, as the server saw it).
+	Peer string `protobuf:"bytes,5,opt,name=peer,proto3" json:"peer,omitempty"`
+	// The RPC, e.g. "/taskqueue.v1.QueueService/PauseQueue".
+	Method string `protobuf:"bytes,6,opt,name=method,proto3" json:"method,omitempty"`
+	// The request in proto3 JSON (never a secret: CreateToken's secret is in its response).
+	RequestJson string `protobuf:"bytes,7,opt,name=request_json,json=requestJson,proto3" json:"request_json,omitempty"`
+	// The outcome: "OK" or the gRPC status code name, e.g. "INVALID_ARGUMENT".
+	Outcome       string `protobuf:"bytes,8,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditEvent) Reset() {
+	*x = AuditEvent{}
+	mi := &file_taskqueue_v1_auth_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditEvent) ProtoMessage() {}
+
+func (x *AuditEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_taskqueue_v1_auth_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
+func (*AuditEvent) Descriptor() ([]byte, []int) {
+	return file_taskqueue_v1_auth_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AuditEvent) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *AuditEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetPeer() string {
+	if x != nil {
+		return x.Peer
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetRequestJson() string {
+	if x != nil {
+		return x.RequestJson
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
 var File_taskqueue_v1_auth_service_proto protoreflect.FileDescriptor
 
 const file_taskqueue_v1_auth_service_proto_rawDesc = "" +
@@ -522,7 +741,24 @@ const file_taskqueue_v1_auth_service_proto_rawDesc = "" +
 	"\x12RevokeTokenRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"D\n" +
 	"\x13RevokeTokenResponse\x12-\n" +
-	"\x05token\x18\x01 \x01(\v2\x17.taskqueue.v1.TokenInfoR\x05token*t\n" +
+	"\x05token\x18\x01 \x01(\v2\x17.taskqueue.v1.TokenInfoR\x05token\"T\n" +
+	"\x16ListAuditEventsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"s\n" +
+	"\x17ListAuditEventsResponse\x120\n" +
+	"\x06events\x18\x01 \x03(\v2\x18.taskqueue.v1.AuditEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xdf\x01\n" +
+	"\n" +
+	"AuditEvent\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x12\n" +
+	"\x04role\x18\x04 \x01(\tR\x04role\x12\x12\n" +
+	"\x04peer\x18\x05 \x01(\tR\x04peer\x12\x16\n" +
+	"\x06method\x18\x06 \x01(\tR\x06method\x12!\n" +
+	"\frequest_json\x18\a \x01(\tR\vrequestJson\x12\x18\n" +
+	"\aoutcome\x18\b \x01(\tR\aoutcome*t\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -530,12 +766,13 @@ const file_taskqueue_v1_auth_service_proto_rawDesc = "" +
 	"\rROLE_OPERATOR\x10\x02\x12\x11\n" +
 	"\rROLE_PRODUCER\x10\x03\x12\x0f\n" +
 	"\vROLE_WORKER\x10\x04\x12\x0f\n" +
-	"\vROLE_VIEWER\x10\x052\x86\x02\n" +
+	"\vROLE_VIEWER\x10\x052\xe6\x02\n" +
 	"\vAuthService\x12R\n" +
 	"\vCreateToken\x12 .taskqueue.v1.CreateTokenRequest\x1a!.taskqueue.v1.CreateTokenResponse\x12O\n" +
 	"\n" +
 	"ListTokens\x12\x1f.taskqueue.v1.ListTokensRequest\x1a .taskqueue.v1.ListTokensResponse\x12R\n" +
-	"\vRevokeToken\x12 .taskqueue.v1.RevokeTokenRequest\x1a!.taskqueue.v1.RevokeTokenResponseBHZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1b\x06proto3"
+	"\vRevokeToken\x12 .taskqueue.v1.RevokeTokenRequest\x1a!.taskqueue.v1.RevokeTokenResponse\x12^\n" +
+	"\x0fListAuditEvents\x12$.taskqueue.v1.ListAuditEventsRequest\x1a%.taskqueue.v1.ListAuditEventsResponseBHZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1b\x06proto3"
 
 var (
 	file_taskqueue_v1_auth_service_proto_rawDescOnce sync.Once
@@ -550,37 +787,44 @@ func file_taskqueue_v1_auth_service_proto_rawDescGZIP() []byte {
 }
 
 var file_taskqueue_v1_auth_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_taskqueue_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_taskqueue_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_taskqueue_v1_auth_service_proto_goTypes = []any{
-	(Role)(0),                     // 0: taskqueue.v1.Role
-	(*CreateTokenRequest)(nil),    // 1: taskqueue.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),   // 2: taskqueue.v1.CreateTokenResponse
-	(*TokenInfo)(nil),             // 3: taskqueue.v1.TokenInfo
-	(*ListTokensRequest)(nil),     // 4: taskqueue.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),    // 5: taskqueue.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),    // 6: taskqueue.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),   // 7: taskqueue.v1.RevokeTokenResponse
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(Role)(0),                       // 0: taskqueue.v1.Role
+	(*CreateTokenRequest)(nil),      // 1: taskqueue.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),     // 2: taskqueue.v1.CreateTokenResponse
+	(*TokenInfo)(nil),               // 3: taskqueue.v1.TokenInfo
+	(*ListTokensRequest)(nil),       // 4: taskqueue.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),      // 5: taskqueue.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),      // 6: taskqueue.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),     // 7: taskqueue.v1.RevokeTokenResponse
+	(*ListAuditEventsRequest)(nil),  // 8: taskqueue.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil), // 9: taskqueue.v1.ListAuditEventsResponse
+	(*AuditEvent)(nil),              // 10: taskqueue.v1.AuditEvent
+	(*timestamppb.Timestamp)(nil),   // 11: google.protobuf.Timestamp
 }
 var file_taskqueue_v1_auth_service_proto_depIdxs = []int32{
 	0,  // 0: taskqueue.v1.CreateTokenRequest.role:type_name -> taskqueue.v1.Role
 	3,  // 1: taskqueue.v1.CreateTokenResponse.token:type_name -> taskqueue.v1.TokenInfo
 	0,  // 2: taskqueue.v1.TokenInfo.role:type_name -> taskqueue.v1.Role
-	8,  // 3: taskqueue.v1.TokenInfo.created_at:type_name -> google.protobuf.Timestamp
-	8,  // 4: taskqueue.v1.TokenInfo.revoked_at:type_name -> google.protobuf.Timestamp
+	11, // 3: taskqueue.v1.TokenInfo.created_at:type_name -> google.protobuf.Timestamp
+	11, // 4: taskqueue.v1.TokenInfo.revoked_at:type_name -> google.protobuf.Timestamp
 	3,  // 5: taskqueue.v1.ListTokensResponse.tokens:type_name -> taskqueue.v1.TokenInfo
 	3,  // 6: taskqueue.v1.RevokeTokenResponse.token:type_name -> taskqueue.v1.TokenInfo
-	1,  // 7: taskqueue.v1.AuthService.CreateToken:input_type -> taskqueue.v1.CreateTokenRequest
-	4,  // 8: taskqueue.v1.AuthService.ListTokens:input_type -> taskqueue.v1.ListTokensRequest
-	6,  // 9: taskqueue.v1.AuthService.RevokeToken:input_type -> taskqueue.v1.RevokeTokenRequest
-	2,  // 10: taskqueue.v1.AuthService.CreateToken:output_type -> taskqueue.v1.CreateTokenResponse
-	5,  // 11: taskqueue.v1.AuthService.ListTokens:output_type -> taskqueue.v1.ListTokensResponse
-	7,  // 12: taskqueue.v1.AuthService.RevokeToken:output_type -> taskqueue.v1.RevokeTokenResponse
-	10, // [10:13] is the sub-list for method output_type
-	7,  // [7:10] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	10, // 7: taskqueue.v1.ListAuditEventsResponse.events:type_name -> taskqueue.v1.AuditEvent
+	11, // 8: taskqueue.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	1,  // 9: taskqueue.v1.AuthService.CreateToken:input_type -> taskqueue.v1.CreateTokenRequest
+	4,  // 10: taskqueue.v1.AuthService.ListTokens:input_type -> taskqueue.v1.ListTokensRequest
+	6,  // 11: taskqueue.v1.AuthService.RevokeToken:input_type -> taskqueue.v1.RevokeTokenRequest
+	8,  // 12: taskqueue.v1.AuthService.ListAuditEvents:input_type -> taskqueue.v1.ListAuditEventsRequest
+	2,  // 13: taskqueue.v1.AuthService.CreateToken:output_type -> taskqueue.v1.CreateTokenResponse
+	5,  // 14: taskqueue.v1.AuthService.ListTokens:output_type -> taskqueue.v1.ListTokensResponse
+	7,  // 15: taskqueue.v1.AuthService.RevokeToken:output_type -> taskqueue.v1.RevokeTokenResponse
+	9,  // 16: taskqueue.v1.AuthService.ListAuditEvents:output_type -> taskqueue.v1.ListAuditEventsResponse
+	13, // [13:17] is the sub-list for method output_type
+	9,  // [9:13] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_taskqueue_v1_auth_service_proto_init() }
@@ -594,7 +838,7 @@ func file_taskqueue_v1_auth_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskqueue_v1_auth_service_proto_rawDesc), len(file_taskqueue_v1_auth_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AuthService_CreateToken_FullMethodName = "/taskqueue.v1.AuthService/CreateToken"
-	AuthService_ListTokens_FullMethodName  = "/taskqueue.v1.AuthService/ListTokens"
-	AuthService_RevokeToken_FullMethodName = "/taskqueue.v1.AuthService/RevokeToken"
+	AuthService_CreateToken_FullMethodName     = "/taskqueue.v1.AuthService/CreateToken"
+	AuthService_ListTokens_FullMethodName      = "/taskqueue.v1.AuthService/ListTokens"
+	AuthService_RevokeToken_FullMethodName     = "/taskqueue.v1.AuthService/RevokeToken"
+	AuthService_ListAuditEvents_FullMethodName = "/taskqueue.v1.AuthService/ListAuditEvents"
 )
 
 // AuthServiceClient is the client API for AuthService service.
@@ -39,6 +40,10 @@ type AuthServiceClient interface {
 	// RevokeToken revokes a token: within a second no server accepts it, and the worker
 	// streams opened with it end with UNAUTHENTICATED. Revoking a revoked token is a no-op.
 	RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*RevokeTokenResponse, error)
+	// ListAuditEvents pages through the audit log, newest first: every admin and operator
+	// action (token create and revoke, queue pause, resume and settings, dead-letter redrive and
+	// purge) with who made it, from where, when, and its outcome.
+	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
 type authServiceClient struct {
@@ -79,6 +84,16 @@ func (c *authServiceClient) RevokeToken(ctx context.Context, in *RevokeTokenRequ
 	return out, nil
 }
 
+func (c *authServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, AuthService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
@@ -94,6 +109,10 @@ type AuthServiceServer interface {
 	// RevokeToken revokes a token: within a second no server accepts it, and the worker
 	// streams opened with it end with UNAUTHENTICATED. Revoking a revoked token is a no-op.
 	RevokeToken(context.Context, *RevokeTokenRequest) (*RevokeTokenResponse, error)
+	// ListAuditEvents pages through the audit log, newest first: every admin and operator
+	// action (token create and revoke, queue pause, resume and settings, dead-letter redrive and
+	// purge) with who made it, from where, when, and its outcome.
+	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -112,6 +131,9 @@ func (UnimplementedAuthServiceServer) ListTokens(context.Context, *ListTokensReq
 }
 func (UnimplementedAuthServiceServer) RevokeToken(context.Context, *RevokeTokenRequest) (*RevokeTokenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeToken not implemented")
+}
+func (UnimplementedAuthServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -188,6 +210,24 @@ func _AuthService_RevokeToken_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).ListAuditEvents(ctx, req.(*ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -206,6 +246,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeToken",
 			Handler:    _AuthService_RevokeToken_Handler,
+		},
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _AuthService_ListAuditEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

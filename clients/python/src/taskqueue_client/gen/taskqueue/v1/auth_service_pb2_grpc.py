@@ -52,6 +52,11 @@ class AuthServiceStub:
                 request_serializer=taskqueue_dot_v1_dot_auth__service__pb2.RevokeTokenRequest.SerializeToString,
                 response_deserializer=taskqueue_dot_v1_dot_auth__service__pb2.RevokeTokenResponse.FromString,
                 _registered_method=True)
+        self.ListAuditEvents = channel.unary_unary(
+                '/taskqueue.v1.AuthService/ListAuditEvents',
+                request_serializer=taskqueue_dot_v1_dot_auth__service__pb2.ListAuditEventsRequest.SerializeToString,
+                response_deserializer=taskqueue_dot_v1_dot_auth__service__pb2.ListAuditEventsResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
@@ -82,6 +87,15 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAuditEvents(self, request, context):
+        """ListAuditEvents pages through the audit log, newest first: every admin and operator
+        action (token create and revoke, queue pause, resume and settings, dead-letter redrive and
+        purge) with who made it, from where, when, and its outcome.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -99,6 +113,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.RevokeToken,
                     request_deserializer=taskqueue_dot_v1_dot_auth__service__pb2.RevokeTokenRequest.FromString,
                     response_serializer=taskqueue_dot_v1_dot_auth__service__pb2.RevokeTokenResponse.SerializeToString,
+            ),
+            'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEvents,
+                    request_deserializer=taskqueue_dot_v1_dot_auth__service__pb2.ListAuditEventsRequest.FromString,
+                    response_serializer=taskqueue_dot_v1_dot_auth__service__pb2.ListAuditEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -185,6 +204,33 @@ class AuthService:
             '/taskqueue.v1.AuthService/RevokeToken',
             taskqueue_dot_v1_dot_auth__service__pb2.RevokeTokenRequest.SerializeToString,
             taskqueue_dot_v1_dot_auth__service__pb2.RevokeTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/taskqueue.v1.AuthService/ListAuditEvents',
+            taskqueue_dot_v1_dot_auth__service__pb2.ListAuditEventsRequest.SerializeToString,
+            taskqueue_dot_v1_dot_auth__service__pb2.ListAuditEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
