@@ -61,6 +61,7 @@ import { decodeSubmitTaskRequest, decodeSubmitTasksRequest } from "./services/su
 import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
 import { parseCorsOrigins } from "./transport/cors.js";
+import { grpcServerCredentials, readTlsMaterial } from "./transport/tls-material.js";
 import { createAuthInterceptor } from "./transport/auth-interceptor.js";
 import type { ConnectionLimits } from "./transport/connection-limits.js";
 import { createMetricsRoute } from "./transport/metrics-route.js";
@@ -462,6 +463,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   // A Redis that comes back may have lost its data: check the epoch marker soon after.
   redis.on("ready", () => recovery.request());
 
+  const tlsMaterial = readTlsMaterial({ certFile: options.tlsCertFile, keyFile: options.tlsKeyFile, clientCaFile: options.tlsClientCaFile });
   let serversClosed: Promise<unknown> | undefined;
   const listeners: GroupEntry = {
     step: "starting to close servers",
@@ -478,6 +480,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           connections,
           connectionEvents,
           interceptors,
+          credentials: tlsMaterial && grpcServerCredentials(tlsMaterial),
         });
         http = await startHttpGateway({
           host: options.host,
@@ -490,6 +493,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           staticFiles:
             options.dashboardDir === "" ? undefined : createStaticFileHandler({ root: options.dashboardDir, buildCommand: "npm run build:web", logger }),
           interceptors,
+          tls: tlsMaterial,
           cors: { allowedOrigins: parseCorsOrigins(options.corsOrigins) },
           extraRoutes: createMetricsRoute({ metrics, access: options.metricsAuth === "open" ? undefined : access, logger }),
           ready: async () => {

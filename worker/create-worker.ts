@@ -243,16 +243,15 @@ class TaskWorker implements Worker {
     } else {
       this.sessionManager = new Http2SessionManager(options.baseUrl);
       const { token } = options;
-      const interceptors: Interceptor[] =
-        token === undefined
-          ? []
-          : [
-              (next) => (request) => {
-                request.header.set("authorization", `Bearer ${token}`);
-                return next(request);
-              },
-            ];
-      const transport = createGrpcTransport({ baseUrl: options.baseUrl, sessionManager: this.sessionManager, interceptors });
+      const bearer: Interceptor = (next) => (request) => {
+        request.header.set("authorization", `Bearer ${token}`);
+        return next(request);
+      };
+      const transport = createGrpcTransport({
+        baseUrl: options.baseUrl,
+        sessionManager: this.sessionManager,
+        ...(token === undefined ? {} : { interceptors: [bearer] }),
+      });
       this.client = createClient(frameService, transport);
     }
     return this.client;

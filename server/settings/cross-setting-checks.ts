@@ -25,4 +25,10 @@ export function checkCrossSettingRules(o: CompiledServerOptions): void {
     // The value is a secret: never quoted.
     throw new InvalidArgumentError("adminToken", `TQ_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. \`openssl rand -base64 32\`)`);
   }
+  if ((o.tlsCertFile === "") !== (o.tlsKeyFile === "")) {
+    throw new InvalidArgumentError(o.tlsCertFile === "" ? "tlsCertFile" : "tlsKeyFile", "TLS_CERT_FILE and TLS_KEY_FILE go together");
+  }
+  if (o.tlsClientCaFile !== "" && o.tlsCertFile === "") {
+    throw new InvalidArgumentError("tlsClientCaFile", "TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE");
+  }
 }

@@ -66,6 +66,24 @@ export const serverSettings = {
     default: "",
     doc: "origins (comma-separated, e.g. `https://ops.example.com`) whose web pages may call the gateway from a browser; empty: only pages of the gateway itself (same origin, the dashboard); `*`: any page, and then browsers send no credentials",
   }),
+  tlsCertFile: defineSetting({
+    env: "TLS_CERT_FILE",
+    kind: text(),
+    default: "",
+    doc: "PEM certificate chain: with `TLS_KEY_FILE`, both ports serve TLS only (gRPC; the gateway's HTTP/1.1 and HTTP/2 chosen by ALPN). Empty: plaintext",
+  }),
+  tlsKeyFile: defineSetting({
+    env: "TLS_KEY_FILE",
+    kind: text(),
+    default: "",
+    doc: "PEM private key of `TLS_CERT_FILE`",
+  }),
+  tlsClientCaFile: defineSetting({
+    env: "TLS_CLIENT_CA_FILE",
+    kind: text(),
+    default: "",
+    doc: "PEM CA certificates: when set (with TLS), both ports require a client certificate signed by one of them (mutual TLS)",
+  }),
   dashboardDir: defineSetting({
     env: "DASHBOARD_DIR",
     kind: filePath(),

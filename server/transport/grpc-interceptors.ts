@@ -48,10 +48,30 @@ export function withInterceptors(
   if (!streamingResponse) {
     return async (input, context) => (await call(input, context)).message;
   }
-  return async function* (input: unknown, context: HandlerContext) {
-    const response = await call(input, context);
-    yield* response.message as AsyncIterable<unknown>;
+  return (input, context) => delegateWhenReady(call(input, context).then((response) => response.message as AsyncIterable<unknown>));
+}
+
+/**
+ * An async iterable over the responses of a streaming call whose interceptor chain is still
+ * running: the first `next` waits for it, every later call goes straight to the responses'
+ * own iterator (no extra layer per message on the hot worker stream).
+ */
+function delegateWhenReady(ready: Promise<AsyncIterable<unknown>>): AsyncIterable<unknown> {
+  let inner: AsyncIterator<unknown> | undefined;
+  const started = ready.then((iterable) => (inner = iterable[Symbol.asyncIterator]()));
+  const iterator: AsyncIterator<unknown> = {
+    next: (...args) => (inner ? inner.next(...args) : started.then((it) => it.next(...args))),
+    return: async (value?: unknown) => {
+      const it = inner ?? (await started.catch(() => undefined));
+      return it?.return ? it.return(value) : { done: true, value };
+    },
+    throw: async (error?: unknown) => {
+      const it = inner ?? (await started);
+      if (it.throw) return it.throw(error);
+      throw error;
+    },
   };
+  return { [Symbol.asyncIterator]: () => iterator };
 }
 
 function requestOf(

@@ -17,6 +17,7 @@ import { gatewayReflectionRegistrations } from "./gateway-reflection.js";
 import { defaultImagePath, readDescriptorImage } from "./reflection.js";
 import { addRegistrationsToRouter, type ServiceRegistration } from "./service-registration.js";
 import type { StaticFileHandler } from "./static-files.js";
+import type { TlsMaterial } from "./tls-material.js";
 
 /** An incoming gateway request, over HTTP/1.1 or HTTP/2. */
 export type GatewayRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -74,6 +75,8 @@ export interface HttpGatewayOptions {
    * outermost): pass the same list as the grpc-js server's. Default none.
    */
   interceptors?: readonly Interceptor[];
+  /** Serve TLS only with this certificate (and client CA for mTLS). Default plaintext. */
+  tls?: TlsMaterial;
 }
 
 /** {@link HttpGatewayOptions} with every default applied. */
@@ -93,6 +96,7 @@ export interface CompiledHttpGatewayOptions {
   readonly connections: ConnectionLimits;
   readonly connectionEvents: ConnectionEvents | undefined;
   readonly interceptors: readonly Interceptor[];
+  readonly tls: TlsMaterial | undefined;
 }
 
 /** A running HTTP gateway. */
@@ -127,6 +131,7 @@ export function compileHttpGatewayOptions(options: HttpGatewayOptions): Compiled
     connections: options.connections ?? {},
     connectionEvents: options.connectionEvents,
     interceptors: options.interceptors ?? [],
+    tls: options.tls,
   };
 }
 
@@ -188,13 +193,14 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   const dual = createDualProtocolServer(handler, {
     connections: compiled.connections,
     connectionEvents: compiled.connectionEvents,
+    tls: compiled.tls,
     onGraceExpired: () => {
       logger.warn("http gateway: requests still running after the grace period, closing them");
       shutdownController.abort();
     },
   });
   const port = await listen(dual.server, compiled.host, compiled.port);
-  logger.info({ host: compiled.host, port }, "http gateway listening");
+  logger.info({ host: compiled.host, port, tls: compiled.tls !== undefined }, "http gateway listening");
   let closing: Promise<void> | undefined;
   return {
     port,
