@@ -18,7 +18,7 @@ export interface AccessControlOptions {
   /** The bootstrap admin token (`TQ_ADMIN_TOKEN`), if any. */
   adminToken: string | undefined;
   /** The valid API tokens. */
-  tokens: Pick<TokenCache, "verify" | "size">;
+  tokens: Pick<TokenCache, "verifyHash" | "size">;
   /** Policies by full method name. */
   policies: PolicyTable;
   /** Finds the queues of requests that name tasks by id (scoped tokens only). */
@@ -66,7 +66,7 @@ export class AccessControl {
       if (secret === undefined) throw unauthenticated("the authorization header must be \"Bearer <token>\"");
       const hash = hashTokenSecret(secret);
       if (hash === this.adminHash) return BOOTSTRAP_ADMIN;
-      const principal = this.options.tokens.verify(secret);
+      const principal = this.options.tokens.verifyHash(hash);
       if (!principal) throw unauthenticated("invalid or revoked API token");
       return principal;
     }

@@ -55,6 +55,11 @@ export class TokenCache implements Service {
     return this.byHash.get(hashTokenSecret(secret));
   }
 
+  /** The principal of a secret by its hash (`hashTokenSecret`), or undefined. */
+  verifyHash(hash: string): Principal | undefined {
+    return this.byHash.get(hash);
+  }
+
   /**
    * Calls `onRevoked` once if token `tokenId` stops being valid before `dispose` is called.
    * @returns dispose: stops watching
