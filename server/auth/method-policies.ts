@@ -39,6 +39,9 @@ const queueOrAll = (queue: string): QueueNames => (queue === "" ? "all" : [queue
 const deadSelection = (r: { ids: string[]; queue: string }, lookups: PolicyLookups): QueueNames | Promise<QueueNames> =>
   r.ids.length > 0 ? lookups.queuesOfTasks(r.ids).then((q) => (r.queue === "" ? q : [...q, r.queue])) : queueOrAll(r.queue);
 
+/** A schedule's task queue (CreateSchedule, UpdateSchedule). */
+const scheduleQueue = (r: { schedule?: { task?: { queue: string } } }): QueueNames => [r.schedule?.task?.queue ?? ""];
+
 /**
  * The authorization policy of every RPC the server serves: one line per RPC. A registered
  * service's RPC missing here is refused to everyone but admins, and the policy test (generated
@@ -72,6 +75,17 @@ export const methodPolicies: PolicyTable = {
   "/taskqueue.v1.ClusterService/ListWorkers": { roles: READERS, queues: (r: { queue: string }) => queueOrAll(r.queue) },
   "/taskqueue.v1.ClusterService/ListServers": { roles: READERS },
   "/taskqueue.v1.ClusterService/GetSystemHealth": { roles: READERS },
+
+  // Schedules (ScheduleService): operators write, readers read. A schedule named by id would need
+  // a lookup of its queue: those calls span every queue (tokens scoped to some queues are refused).
+  "/taskqueue.v1.ScheduleService/CreateSchedule": { roles: OPERATORS, queues: scheduleQueue, audit: true },
+  "/taskqueue.v1.ScheduleService/UpdateSchedule": { roles: OPERATORS, queues: scheduleQueue, audit: true },
+  "/taskqueue.v1.ScheduleService/DeleteSchedule": { roles: OPERATORS, queues: () => "all", audit: true },
+  "/taskqueue.v1.ScheduleService/PauseSchedule": { roles: OPERATORS, queues: () => "all", audit: true },
+  "/taskqueue.v1.ScheduleService/ResumeSchedule": { roles: OPERATORS, queues: () => "all", audit: true },
+  "/taskqueue.v1.ScheduleService/TriggerSchedule": { roles: OPERATORS, queues: () => "all", audit: true },
+  "/taskqueue.v1.ScheduleService/GetSchedule": { roles: READERS, queues: () => "all" },
+  "/taskqueue.v1.ScheduleService/ListSchedules": { roles: READERS, queues: () => "all" },
 
   "/taskqueue.v1.AuthService/CreateToken": { roles: ADMIN, audit: true },
   "/taskqueue.v1.AuthService/ListTokens": { roles: ADMIN },
