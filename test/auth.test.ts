@@ -275,7 +275,8 @@ describe("worker streams", () => {
     } finally {
       await second.stop();
     }
-  });
+    // A second server starts and stops within the test: slow on a loaded machine.
+  }, 90_000);
 });
 
 describe("without any token configured", () => {
