@@ -251,6 +251,7 @@ describe("worker streams", () => {
     }
   });
 
+  // A second server starts and stops within the test: slow on a loaded machine (90 s allowed).
   it("ends the open streams of a revoked token on every server with UNAUTHENTICATED", async () => {
     const second = await startTestServer({ adminToken: ADMIN_TOKEN }, { databaseUrl: ts.databaseUrl, redisPrefix: ts.redisPrefix });
     try {
@@ -275,7 +276,6 @@ describe("worker streams", () => {
     } finally {
       await second.stop();
     }
-    // A second server starts and stops within the test: slow on a loaded machine.
   }, 90_000);
 });
 
