@@ -1,12 +1,18 @@
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
+import { AuthService } from "../gen/taskqueue/v1/auth_service_pb.js";
 import { ClusterService } from "../gen/taskqueue/v1/cluster_service_pb.js";
 import { DeadLetterService } from "../gen/taskqueue/v1/dead_letter_service_pb.js";
 import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
 import { ScheduleService } from "../gen/taskqueue/v1/schedule_service_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
 import { WorkerService } from "../gen/taskqueue/v1/worker_service_pb.js";
+import { AccessControl } from "./auth/access-control.js";
+import { methodPolicies } from "./auth/method-policies.js";
+import { TokenCache } from "./auth/token-cache.js";
 import { type CompiledServerOptions } from "./config.js";
+import { AuditRepository } from "./db/audit-repository.js";
+import { TokenRepository } from "./db/token-repository.js";
 import { MAX_SENT_MESSAGE_BYTES, maxReceivedMessageBytes } from "./message-limits.js";
 import { openDatabase } from "./db/database.js";
 import { migrate } from "./db/migrate.js";
@@ -53,6 +59,7 @@ import { ClusterDirectory, type PublishedServer, type PublishedSession } from ".
 import { ensureDispatchLayout } from "./redis/layout.js";
 import { QueueStats } from "./redis/queue-stats.js";
 import { QueueStore } from "./redis/queue-store.js";
+import { createAuthService } from "./services/auth-service.js";
 import { createClusterService } from "./services/cluster-service.js";
 import { withErrorMapping } from "./services/connect-errors.js";
 import { decodeConnectRequest } from "./services/connect-request-decoder.js";
@@ -66,7 +73,11 @@ import type { SubmitPolicy } from "./services/submit-validation.js";
 import { decodeSubmitTaskRequest, decodeSubmitTasksRequest } from "./services/submit-request-decoder.js";
 import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
+import { parseCorsOrigins } from "./transport/cors.js";
+import { grpcServerCredentials, readTlsMaterial } from "./transport/tls-material.js";
+import { createAuthInterceptor } from "./transport/auth-interceptor.js";
 import type { ConnectionLimits } from "./transport/connection-limits.js";
+import { createMetricsRoute } from "./transport/metrics-route.js";
 import { startGrpcServer, type GrpcServerHandle } from "./transport/grpc-server.js";
 import type { ConnectionEvents } from "./transport/guarded-listener.js";
 import { healthRegistration } from "./transport/health.js";
@@ -80,6 +91,9 @@ import { readServerVersion } from "./version.js";
 
 /** Backstop reload of the queues' stored settings (a change is announced at once). */
 const QUEUE_SETTINGS_RELOAD_MS = 5_000;
+
+/** Backstop reload of the API tokens (a create or revoke is announced at once). */
+const TOKEN_RELOAD_MS = 5_000;
 
 /** A server not heard from for this long counts as dead (its unwritten outcomes are recovered). */
 const SERVER_LIVENESS_TTL_MS = 6_000;
@@ -168,6 +182,30 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     intervalMs: QUEUE_SETTINGS_RELOAD_MS,
     announce: () => notifier.settingsChanged(),
   });
+  const tokenRepository = new TokenRepository(database.db);
+  const tokenCache = new TokenCache({ repository: tokenRepository, logger, intervalMs: TOKEN_RELOAD_MS });
+  const access = new AccessControl({
+    mode: options.authMode,
+    adminToken: options.adminToken === "" ? undefined : options.adminToken,
+    tokens: tokenCache,
+    policies: methodPolicies,
+    lookups: {
+      queuesOfTasks: async (ids) => {
+        try {
+          return [...(await repository.getMany([...ids])).values()].map((task) => task.queue);
+        } catch {
+          // A malformed id: the handler answers INVALID_ARGUMENT for it.
+          return [];
+        }
+      },
+    },
+  });
+  const auditRepository = new AuditRepository(database.db);
+  const interceptors = [
+    createAuthInterceptor(access, tokenCache, (event) =>
+      auditRepository.record(event).catch((error: unknown) => logger.error({ err: error, audit: event }, "recording an audit event failed")),
+    ),
+  ];
   const inserter = new TaskInserter({
     pool: database.pool,
     windowMs: options.commitWindowMs,
@@ -219,6 +257,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onCancel: (notice) => routes.cancel(notice, { announce: false }),
     onSettings: () => void queueSettings.reload(),
     onSchedules: () => scheduleLoop.rearm(),
+    onTokens: () => void tokenCache.reload(),
   });
   routes.attach({
     dispatcher,
@@ -369,6 +408,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       [DeadLetterService.typeName]: ServingStatus.SERVING,
       [QueueService.typeName]: ServingStatus.SERVING,
       [ScheduleService.typeName]: ServingStatus.SERVING,
+      [AuthService.typeName]: ServingStatus.SERVING,
     },
   });
   // Postgres and Redis, checked every second: the gRPC health status follows them.
@@ -484,6 +524,20 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       ClusterService,
       withErrorMapping(createClusterService({ readCluster, checks, serverId, isDraining: () => draining, logger }), logger),
     ),
+    registerService(
+      AuthService,
+      withErrorMapping(
+        createAuthService({
+          repository: tokenRepository,
+          audit: auditRepository,
+          tokensChanged: async () => {
+            await tokenCache.reload();
+            notifier.tokensChanged();
+          },
+        }),
+        logger,
+      ),
+    ),
     healthRegistration(health),
   ];
 
@@ -494,6 +548,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   // A Redis that comes back may have lost its data: check the epoch marker soon after.
   redis.on("ready", () => recovery.request());
 
+  const tlsMaterial = readTlsMaterial({ certFile: options.tlsCertFile, keyFile: options.tlsKeyFile, clientCaFile: options.tlsClientCaFile });
   let serversClosed: Promise<unknown> | undefined;
   const listeners: GroupEntry = {
     step: "starting to close servers",
@@ -509,6 +564,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           keepalive: { timeMs: 10_000, timeoutMs: 5_000 },
           connections,
           connectionEvents,
+          interceptors,
+          credentials: tlsMaterial && grpcServerCredentials(tlsMaterial),
         });
         http = await startHttpGateway({
           host: options.host,
@@ -518,24 +575,13 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           maxReceiveMessageBytes: maxMessageBytes,
           connections,
           connectionEvents,
-          interceptors: tracing ? [createTracingInterceptor()] : [],
+          // Traced first (the span covers the auth check), then authorised, as on the gRPC port.
+          interceptors: tracing ? [createTracingInterceptor(), ...interceptors] : interceptors,
           staticFiles:
             options.dashboardDir === "" ? undefined : createStaticFileHandler({ root: options.dashboardDir, buildCommand: "npm run build:web", logger }),
-          extraRoutes: (req, res) => {
-            if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return false;
-            metrics.render().then(
-              (text) => {
-                res.writeHead(200, { "content-type": metrics.registry.contentType });
-                res.end(text);
-              },
-              (error: unknown) => {
-                logger.error({ err: error }, "rendering metrics failed");
-                res.writeHead(500);
-                res.end();
-              },
-            );
-            return true;
-          },
+          tls: tlsMaterial,
+          cors: { allowedOrigins: parseCorsOrigins(options.corsOrigins) },
+          extraRoutes: createMetricsRoute({ metrics, access: options.metricsAuth === "open" ? undefined : access, logger }),
           ready: async () => {
             const report = await checks.check();
             const states: Record<string, CheckState> = {};
@@ -579,6 +625,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       serviceEntry("stopping dependency checks", "exit", checks),
       serviceEntry("stopping notifier", "exit", notifier),
       serviceEntry("stopping the queue settings reload", "exit", queueSettings),
+      serviceEntry("stopping the token reload", "exit", tokenCache),
       stopStep("closing servers", "exit", () => serversClosed),
       stopStep("stopping the transition writer", "own", () => transitions.stop()),
       // Every lease end, result and mark handed to the writer so far is committed (or, past the
@@ -612,6 +659,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   await group.start();
   // Publishes this server, now that its addresses are known, without waiting for the next refresh.
   await registry.refresh();
+  logAuthentication(logger, options, access);
   logger.info({ serverId, grpcPort: grpc!.port, httpPort: http!.port }, "taskqueue server listening");
 
   let stopping: Promise<ShutdownReport> | undefined;
@@ -655,4 +703,17 @@ function advertisedHost(host: string): string {
 /** The queues some connected worker serves. */
 function* servedQueues(dispatcher: Dispatcher): Iterable<string> {
   for (const session of dispatcher.connected.values()) yield* session.queues;
+}
+
+/** Says at start-up who may call, and how to use a token. */
+function logAuthentication(logger: Logger, options: CompiledServerOptions, access: AccessControl): void {
+  if (options.authMode === "none") {
+    logger.warn("AUTH_MODE=none: every client that reaches the ports is admin, without a token (never expose this server)");
+  } else if (!access.tokensRequired) {
+    logger.warn(
+      "no API token configured: serving loopback clients only, without a token. To serve other hosts set TQ_ADMIN_TOKEN (e.g. `openssl rand -base64 32`), then create tokens with `TQ_TOKEN=<admin token> tq token create --name NAME --role producer --queue 'emails*'`",
+    );
+  } else {
+    logger.info({ authMode: options.authMode, bootstrapAdminToken: options.adminToken !== "" }, "API tokens required: clients send `authorization: Bearer <token>` (TQ_TOKEN for tq and the SDKs)");
+  }
 }

@@ -243,8 +243,7 @@ describe("tq help, version, completion", () => {
   it("prints help with the exit codes on every level, and the version", async () => {
     const help = await runTq(["--help"]);
     expect(help.code).toBe(0);
-    for (const group of ["task", "queue", "worker", "server", "system", "dlq", "schedule", "completion"]) expect(help.stdout).toMatch(new RegExp(`^  ${group}\\b`, "m"));
-    expect(help.stdout).not.toMatch(/^  token\b/m);
+    for (const group of ["task", "queue", "worker", "server", "system", "dlq", "schedule", "token", "audit", "completion"]) expect(help.stdout).toMatch(new RegExp(`^  ${group}\\b`, "m"));
     expect(help.stdout).toContain("Exit codes:");
     const submit = await runTq(["task", "submit", "--help"]);
     expect(submit.code).toBe(0);
@@ -267,7 +266,7 @@ describe("tq help, version, completion", () => {
         const program = `source ${script}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${cword}; _tq; echo "\${COMPREPLY[*]}"`;
         return (await promisify(execFile)("bash", ["-c", program])).stdout.trim();
       };
-      expect(await complete("tq", "")).toBe("task queue worker server system dlq schedule completion");
+      expect(await complete("tq", "")).toBe("task queue worker server system dlq schedule token audit completion");
       expect(await complete("tq", "task", "sub")).toBe("submit submit-batch");
       expect(await complete("tq", "--json", "queue", "set", "emails", "--max-")).toBe("--max-attempts --max-backoff");
       expect((await complete("tq", "task", "submit", "--")).split(" ")).toEqual(expect.arrayContaining(["--queue", "--wait", "--server", "--json"]));

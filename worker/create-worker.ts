@@ -1,4 +1,4 @@
-import { createClient, type Client } from "@connectrpc/connect";
+import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { defaultWorkerLogger } from "./logger.js";
 import { createBackoff, type Backoff } from "./backoff.js";
@@ -242,7 +242,16 @@ class TaskWorker implements Worker {
       this.client = createClient(frameService, options.transport);
     } else {
       this.sessionManager = new Http2SessionManager(options.baseUrl);
-      const transport = createGrpcTransport({ baseUrl: options.baseUrl, sessionManager: this.sessionManager });
+      const { token } = options;
+      const bearer: Interceptor = (next) => (request) => {
+        request.header.set("authorization", `Bearer ${token}`);
+        return next(request);
+      };
+      const transport = createGrpcTransport({
+        baseUrl: options.baseUrl,
+        sessionManager: this.sessionManager,
+        ...(token === undefined ? {} : { interceptors: [bearer] }),
+      });
       this.client = createClient(frameService, transport);
     }
     return this.client;

@@ -16,6 +16,11 @@ export interface WorkerOptions {
   /** Server address, "host:port" or a URL. Default `TQ_SERVER` or "localhost:50051". */
   address?: string;
   /**
+   * API token (a worker token whose queues cover `queues`), sent as `authorization: Bearer …`
+   * by the built-in transport. Default `TQ_TOKEN`, else none.
+   */
+  token?: string;
+  /**
    * Queues to take tasks from, at least one; each name 1-128 characters of letters, digits
    * and `. _ : -` (the server's rule: `start()` rejects other names before connecting).
    */
@@ -58,6 +63,8 @@ export interface WorkerOptions {
 export interface CompiledWorkerOptions {
   /** Base URL of the server, e.g. "http://localhost:50051". */
   baseUrl: string;
+  /** API token for the built-in transport, if any. */
+  token: string | undefined;
   /** Distinct queue names. */
   queues: string[];
   /** Maximum concurrent tasks. */
@@ -93,6 +100,8 @@ export function compileWorkerOptions(options: WorkerOptions): CompiledWorkerOpti
     throw new WorkerOptionsError("options", "must be an object");
   }
   const address = options.address ?? process.env.TQ_SERVER ?? "localhost:50051";
+  const token = options.token ?? process.env.TQ_TOKEN ?? "";
+  if (typeof token !== "string") throw new WorkerOptionsError("token", "must be a string");
   const concurrency = options.concurrency ?? 10;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) {
     throw new WorkerOptionsError("concurrency", "must be an integer between 1 and 10000");
@@ -110,6 +119,7 @@ export function compileWorkerOptions(options: WorkerOptions): CompiledWorkerOpti
   }
   return {
     baseUrl: compileBaseUrl(address),
+    token: token === "" ? undefined : token,
     queues: compileQueues(options.queues),
     concurrency,
     handlers: compileHandlers(options.handlers),

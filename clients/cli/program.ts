@@ -26,6 +26,8 @@ const GROUPS: readonly Group[] = [
   { name: "system", description: "the system as a whole: health", load: async () => (await import("./cluster.js")).registerSystemCommands },
   { name: "dlq", description: "dead-lettered tasks: list, run again, delete", load: async () => (await import("./dlq.js")).registerDlqCommands },
   { name: "schedule", description: "periodic tasks: create, list, inspect, change, pause, resume, trigger and delete schedules", load: async () => (await import("./schedule.js")).registerScheduleCommands },
+  { name: "token", description: "API tokens: create, list, revoke (admin)", load: async () => (await import("./token.js")).registerTokenCommands },
+  { name: "audit", description: "the audit log of admin and operator actions", load: async () => (await import("./audit.js")).registerAuditCommands },
   { name: "completion", description: "print a shell completion script: bash or zsh", load: async () => (await import("./completion.js")).registerCompletion },
 ];
 

@@ -1,3 +1,4 @@
+import { createAuthClient, type AuthClient } from "./auth-client.js";
 import { compileTaskClientOptions, type TaskClientOptions } from "./client-options.js";
 import { createClusterClient, type ClusterClient } from "./cluster-client.js";
 import { createDeadLetterClient, type DeadLetterClient } from "./dead-letter-client.js";
@@ -17,6 +18,8 @@ export interface Clients {
   deadLetters: DeadLetterClient;
   /** `ScheduleService`: create, get, list, update, delete, pause, resume, trigger. */
   schedules: ScheduleClient;
+  /** `AuthService`: API tokens (admin only). */
+  auth: AuthClient;
   /** Closes the shared connection. */
   close(): void;
 }
@@ -34,6 +37,7 @@ export function createClients(options: TaskClientOptions = {}): Clients {
     cluster: createClusterClient(shared),
     deadLetters: createDeadLetterClient(shared),
     schedules: createScheduleClient(shared),
+    auth: createAuthClient(shared),
     close() {
       compiled.sessionManager?.abort();
     },

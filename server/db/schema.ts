@@ -102,7 +102,21 @@ export interface Database {
   task_attempt_history: TaskAttemptsTable;
   dead_tasks: DeadTasksTable;
   queues: QueuesTable;
+  api_tokens: ApiTokensTable;
+  audit_events: AuditEventsTable;
   schema_migrations: SchemaMigrationsTable;
+}
+
+/** Row of `api_tokens` (migration 0030): an API token, stored as the hash of its secret. */
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  role: string;
+  queues: string[];
+  token_hash: string;
+  prefix: string;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
 }
 
 /** Row of `queues` (migration 0008): a queue's durable state. */
@@ -126,3 +140,15 @@ export type TaskAttemptRow = {
     ? S
     : TaskAttemptsTable[K];
 };
+
+/** Row of `audit_events` (migration 0031): one admin or operator action. */
+export interface AuditEventsTable {
+  id: Generated<string>;
+  at: Generated<Date>;
+  actor: string;
+  role: string;
+  peer: string;
+  method: string;
+  request_json: string;
+  outcome: string;
+}

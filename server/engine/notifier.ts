@@ -33,6 +33,8 @@ export interface NotifierOptions {
   onSettings?: () => void;
   /** Another server created, changed or deleted a schedule. */
   onSchedules?: () => void;
+  /** Another server created or revoked an API token. */
+  onTokens?: () => void;
   /** Clock in ms (injected so tests can control time). */
   now?: () => number;
 }
@@ -110,6 +112,11 @@ export class Notifier {
     this.publish({ t: "schedules" });
   }
 
+  /** Tells the other servers that an API token was created or revoked (they reload theirs). */
+  tokensChanged(): void {
+    this.publish({ t: "tokens" });
+  }
+
   /** Asks the server holding `notice.sessionId` to push a cancel. */
   cancel(notice: CancelNotice): void {
     this.publish({ t: "cancel", ...notice });
@@ -137,6 +144,7 @@ export class Notifier {
     else if (event.t === "due" && typeof event.dueMs === "number") this.options.onDue(event.dueMs);
     else if (event.t === "settings") this.options.onSettings?.();
     else if (event.t === "schedules") this.options.onSchedules?.();
+    else if (event.t === "tokens") this.options.onTokens?.();
     else if (event.t === "cancel" && event.sessionId && event.taskId && event.leaseToken !== undefined) {
       this.options.onCancel({
         sessionId: event.sessionId,

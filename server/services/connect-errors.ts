@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { TaskQueueError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import { unavailableDependency } from "../engine/dependency-errors.js";
+import { ERROR_ID_KEY, newErrorId } from "../transport/error-id.js";
 
 const codeByName: Record<TaskQueueError["code"], Code> = {
   INVALID_ARGUMENT: Code.InvalidArgument,
@@ -20,8 +21,8 @@ export function connectCodeOf(name: TaskQueueError["code"]): Code {
 
 /**
  * Maps any error thrown inside a service to a ConnectError: domain errors keep their
- * code and message (made well-formed: it may quote a client's text); anything unexpected becomes INTERNAL with a generic message (the
- * details go to the log, never to the client).
+ * code and message (made well-formed: it may quote a client's text); anything unexpected becomes INTERNAL with a generic message and an error id
+ * (`x-error-id`); the details go to the log with that id, never to the client.
  */
 export function toConnectError(error: unknown, logger: Logger): ConnectError {
   if (error instanceof ConnectError) return error;
@@ -33,8 +34,9 @@ export function toConnectError(error: unknown, logger: Logger): ConnectError {
     logger.warn({ err: error, dependency: down }, "dependency unavailable");
     return new ConnectError(`${down === "postgres" ? "the task store (Postgres)" : "the dispatch state (Redis)"} is unavailable; retry later`, Code.Unavailable);
   }
-  logger.error({ err: error }, "unexpected error in service handler");
-  return new ConnectError("internal error", Code.Internal);
+  const errorId = newErrorId();
+  logger.error({ err: error, errorId }, "unexpected error in service handler");
+  return new ConnectError("internal error", Code.Internal, { [ERROR_ID_KEY]: errorId });
 }
 
 /**

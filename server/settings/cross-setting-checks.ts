@@ -4,6 +4,9 @@
 import { InvalidArgumentError } from "../errors.js";
 import type { CompiledServerOptions } from "./server-options.js";
 
+/** Shortest bootstrap admin token accepted. */
+const MIN_ADMIN_TOKEN_LENGTH = 16;
+
 /** Throws an InvalidArgumentError naming the setting that breaks a rule between settings. */
 export function checkCrossSettingRules(o: CompiledServerOptions): void {
   if (o.streamBufferMaxBytes < o.streamBufferBytes) {
@@ -17,5 +20,15 @@ export function checkCrossSettingRules(o: CompiledServerOptions): void {
       "heartbeatIntervalMs",
       `must be below leaseDurationMs (HEARTBEAT_INTERVAL_MS < LEASE_DURATION_MS), got ${o.heartbeatIntervalMs} >= ${o.leaseDurationMs}`,
     );
+  }
+  if (o.adminToken !== "" && o.adminToken.trim().length < MIN_ADMIN_TOKEN_LENGTH) {
+    // The value is a secret: never quoted.
+    throw new InvalidArgumentError("adminToken", `TQ_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. \`openssl rand -base64 32\`)`);
+  }
+  if ((o.tlsCertFile === "") !== (o.tlsKeyFile === "")) {
+    throw new InvalidArgumentError(o.tlsCertFile === "" ? "tlsCertFile" : "tlsKeyFile", "TLS_CERT_FILE and TLS_KEY_FILE go together");
+  }
+  if (o.tlsClientCaFile !== "" && o.tlsCertFile === "") {
+    throw new InvalidArgumentError("tlsClientCaFile", "TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE");
   }
 }

@@ -13,6 +13,12 @@ import { defineSetting, derived } from "./setting.js";
 /** Levels of the pino logger. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
+/** Values of `AUTH_MODE` (see AccessControl). */
+export const AUTH_MODES = ["auto", "token", "none"] as const;
+
+/** Values of `METRICS_AUTH`. */
+export const METRICS_AUTH_MODES = ["token", "open"] as const;
+
 /** Largest value of an HTTP/2 setting such as `SETTINGS_MAX_CONCURRENT_STREAMS` (2^32 - 1). */
 const HTTP2_SETTING_MAX = 2 ** 32 - 1;
 
@@ -35,6 +41,48 @@ export const serverSettings = {
     kind: text(),
     default: "0.0.0.0",
     doc: "listen address",
+  }),
+  authMode: defineSetting<(typeof AUTH_MODES)[number]>({
+    env: "AUTH_MODE",
+    kind: oneOf(AUTH_MODES),
+    default: "auto",
+    doc: "who may call: `auto` requires an API token (`authorization: Bearer <token>`) once one is configured (`TQ_ADMIN_TOKEN` or a token made with `tq token create`) and until then serves loopback clients only, without a token; `token` always requires one; `none` serves everyone as admin without authentication (a warning at start-up)",
+  }),
+  adminToken: defineSetting({
+    env: "TQ_ADMIN_TOKEN",
+    kind: text(),
+    default: "",
+    doc: "bootstrap admin token: callers presenting it are admin (create the other tokens with it). Empty: none. Use a long random value, e.g. `openssl rand -base64 32`",
+  }),
+  metricsAuth: defineSetting<(typeof METRICS_AUTH_MODES)[number]>({
+    env: "METRICS_AUTH",
+    kind: oneOf(METRICS_AUTH_MODES),
+    default: "token",
+    doc: "`/metrics`: `token` needs a viewer, operator or admin token whenever tokens are required (they show queue names, worker ids and volumes); `open` serves it to anyone (for a scraper without credentials)",
+  }),
+  corsOrigins: defineSetting({
+    env: "CORS_ORIGINS",
+    kind: text(),
+    default: "",
+    doc: "origins (comma-separated, e.g. `https://ops.example.com`) whose web pages may call the gateway from a browser; empty: only pages of the gateway itself (same origin, the dashboard); `*`: any page, and then browsers send no credentials",
+  }),
+  tlsCertFile: defineSetting({
+    env: "TLS_CERT_FILE",
+    kind: text(),
+    default: "",
+    doc: "PEM certificate chain: with `TLS_KEY_FILE`, both ports serve TLS only (gRPC; the gateway's HTTP/1.1 and HTTP/2 chosen by ALPN). Empty: plaintext",
+  }),
+  tlsKeyFile: defineSetting({
+    env: "TLS_KEY_FILE",
+    kind: text(),
+    default: "",
+    doc: "PEM private key of `TLS_CERT_FILE`",
+  }),
+  tlsClientCaFile: defineSetting({
+    env: "TLS_CLIENT_CA_FILE",
+    kind: text(),
+    default: "",
+    doc: "PEM CA certificates: when set (with TLS), both ports require a client certificate signed by one of them (mutual TLS)",
   }),
   dashboardDir: defineSetting({
     env: "DASHBOARD_DIR",

@@ -1,12 +1,13 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../observability/logger.js";
+import { ERROR_ID_KEY, newErrorId } from "./error-id.js";
 import { internalErrorMessage } from "./grpc-errors.js";
 
 /**
  * A server interceptor for the Connect gateway giving it the grpc-js adapter's error
  * policy: a `ConnectError` passes unchanged; any other error thrown by a handler, before
- * or while streaming, becomes INTERNAL "internal error" and is logged, so no message or
- * stack trace reaches the client. Errors after the client went away are logged at debug.
+ * or while streaming, becomes INTERNAL "internal error" with an error id (`x-error-id`) and is logged with that
+ * id, so no message or stack trace reaches the client. Errors after the client went away are logged at debug.
  */
 export function createErrorInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
@@ -19,8 +20,9 @@ export function createErrorInterceptor(logger: Logger): Interceptor {
         logger.debug({ err: error, rpc }, "rpc ended after the call was aborted");
         return ConnectError.from(error, Code.Canceled);
       }
-      logger.error({ err: error, rpc }, "rpc failed with an unexpected error");
-      return new ConnectError(internalErrorMessage, Code.Internal);
+      const errorId = newErrorId();
+      logger.error({ err: error, rpc, errorId }, "rpc failed with an unexpected error");
+      return new ConnectError(internalErrorMessage, Code.Internal, { [ERROR_ID_KEY]: errorId });
     };
     let res;
     try {

@@ -4,6 +4,7 @@ import type net from "node:net";
 import { compileConnectionLimits, type ConnectionLimits } from "./connection-limits.js";
 import { GuardedListener, type ConnectionEvents } from "./guarded-listener.js";
 import { closeWhenIdle } from "./http2-idle-sessions.js";
+import { createTlsTerminator, type TlsMaterial } from "./tls-material.js";
 
 /** The handler both protocols share (HTTP/1.1 and HTTP/2 compatibility API). */
 export type DualProtocolHandler = (
@@ -19,6 +20,8 @@ export interface DualProtocolServerOptions {
   connections?: ConnectionLimits;
   /** Told about refused and closed connections (metrics). */
   connectionEvents?: ConnectionEvents;
+  /** Serve TLS only (HTTP/2 or HTTP/1.1 chosen by ALPN) with this material. Default plaintext. */
+  tls?: TlsMaterial;
 }
 
 /** A listener serving HTTP/1.1 and cleartext HTTP/2 (h2c) on one port. */
@@ -97,12 +100,25 @@ export function createDualProtocolServer(
     });
   });
 
+  const { tls } = options;
+  const terminator =
+    tls &&
+    createTlsTerminator(tls, limits.handshakeTimeoutMs, (secure) => {
+      if (secure.alpnProtocol === "h2") http2Server.emit("connection", secure);
+      else http1Server.emit("connection", secure);
+    });
   const listener = new GuardedListener({
     name: LISTENER,
     maxConnections: limits.maxConnections,
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     events,
+    // With TLS the first bytes are a ClientHello: ALPN, not the preface, tells the protocol.
+    readsPreface: tls === undefined,
     route: (socket, protocol) => {
+      if (terminator) {
+        terminator.emit("connection", socket);
+        return undefined;
+      }
       if (protocol === "http2") {
         // The HTTP/2 session reads the bytes already buffered on the socket by itself.
         http2Server.emit("connection", socket);

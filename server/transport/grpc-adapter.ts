@@ -6,7 +6,7 @@ import {
   type Message,
   type MessageInitShape,
 } from "@bufbuild/protobuf";
-import type { HandlerContext } from "@connectrpc/connect";
+import type { HandlerContext, Interceptor } from "@connectrpc/connect";
 import type {
   Metadata,
   MethodDefinition,
@@ -25,6 +25,7 @@ import { abandonCallKey, abandonGrpcCall } from "./call-abandon.js";
 import { createGrpcCallContext, LiveCalls, type GrpcSurfaceCall } from "./grpc-call-context.js";
 import { toGrpcStatus } from "./grpc-errors.js";
 import { metadataFromHeaders } from "./grpc-metadata.js";
+import { withInterceptors, type AdaptedMethod } from "./grpc-interceptors.js";
 import { grpcMethodPath, grpcServiceDefinition } from "./grpc-service-definition.js";
 import type { LazyHandlerContext } from "./lazy-handler-context.js";
 import { readRequests, writeResponses } from "./grpc-stream-io.js";
@@ -43,6 +44,11 @@ export interface GrpcAdapterOptions {
    * `closePeer` closes the client's connection. Without it, only the status is sent.
    */
   readonly abandon?: { readonly graceMs: number; readonly closePeer?: (peer: string) => void };
+  /**
+   * Connect server interceptors every call goes through, the first outermost: the same list
+   * the gateway runs (authentication, error mapping), so both servers enforce one policy.
+   */
+  readonly interceptors?: readonly Interceptor[];
 }
 
 /** What grpc-js `Server.addService` takes for one service. */
@@ -90,7 +96,9 @@ export function adaptServiceToGrpc(
     if (typeof fn !== "function") {
       continue;
     }
-    const bound = fn.bind(registration.impl) as (...args: unknown[]) => unknown;
+    const bound = withInterceptors(service, method, fn.bind(registration.impl) as AdaptedMethod, options.interceptors ?? []) as (
+      ...args: unknown[]
+    ) => unknown;
     const scope: MethodScope = { service, method, path: grpcMethodPath(service, method), options, live };
     implementation[method.name] = createHandler(scope, bound);
   }
@@ -214,10 +222,10 @@ function failureStatus(
   context: HandlerContext,
   error: unknown,
 ): StatusObject {
-  const { status, unexpected } = toGrpcStatus(error, context.responseTrailer);
+  const { status, unexpected, errorId } = toGrpcStatus(error, context.responseTrailer);
   if (unexpected) {
     const level = call.cancelled ? "debug" : "error";
-    scope.options.logger[level]({ err: error, rpc: scope.path }, "rpc failed with an unexpected error");
+    scope.options.logger[level]({ err: error, rpc: scope.path, errorId }, "rpc failed with an unexpected error");
   }
   return status;
 }

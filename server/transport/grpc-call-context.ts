@@ -12,6 +12,8 @@ export interface GrpcSurfaceCall {
   readonly metadata: Metadata;
   /** The authority the client addressed. */
   getHost(): string;
+  /** The client's address. */
+  getPeer(): string;
   /** The call's deadline; `Infinity` when there is none. */
   getDeadline(): Deadline;
   /** Subscribes to the "cancelled" event. */
@@ -94,6 +96,7 @@ export function createGrpcCallContext(
     host: call.getHost(),
     deadlineMs: deadlineMsOf(call.getDeadline()),
     readRequestHeader: () => headersFromMetadata(call.metadata),
+    peerAddress: () => call.getPeer(),
   });
   const onCancelled = (): void => {
     context.abort(new ConnectError("operation was cancelled by the client", Code.Canceled));

@@ -2,6 +2,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { Metadata, status as GrpcCode, type StatusObject } from "@grpc/grpc-js";
+import { ERROR_ID_KEY, newErrorId } from "./error-id.js";
 import { metadataFromHeaders } from "./grpc-metadata.js";
 
 /** The message sent in place of any error that is not a `ConnectError`. */
@@ -19,6 +20,8 @@ export interface MappedGrpcStatus {
    * sees INTERNAL "internal error".
    */
   readonly unexpected: boolean;
+  /** For an unexpected error: the id sent to the client (`x-error-id`), to log with the error. */
+  readonly errorId?: string;
 }
 
 /**
@@ -36,9 +39,12 @@ export function toGrpcStatus(error: unknown, trailer?: Headers): MappedGrpcStatu
     metadataFromHeaders(trailer, metadata);
   }
   if (!(error instanceof ConnectError)) {
+    const errorId = newErrorId();
+    metadata.set(ERROR_ID_KEY, errorId);
     return {
       status: { code: GrpcCode.INTERNAL, details: internalErrorMessage, metadata },
       unexpected: true,
+      errorId,
     };
   }
   metadataFromHeaders(error.metadata, metadata);

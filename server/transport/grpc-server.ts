@@ -1,3 +1,4 @@
+import type { Interceptor } from "@connectrpc/connect";
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
 import type { Logger } from "../observability/logger.js";
 import { compileConnectionLimits, type CompiledConnectionLimits, type ConnectionLimits } from "./connection-limits.js";
@@ -55,6 +56,11 @@ export interface GrpcServerOptions {
    * Default 5 s.
    */
   abandonGraceMs?: number;
+  /**
+   * Connect server interceptors every call goes through (the first outermost): pass the same
+   * list as the gateway's `interceptors`. Default none.
+   */
+  interceptors?: readonly Interceptor[];
 }
 
 /** {@link GrpcServerOptions} with every default applied. */
@@ -72,6 +78,7 @@ export interface CompiledGrpcServerOptions {
   readonly connections: CompiledConnectionLimits;
   readonly connectionEvents: ConnectionEvents | undefined;
   readonly abandonGraceMs: number;
+  readonly interceptors: readonly Interceptor[];
 }
 
 /** A running gRPC server. */
@@ -107,6 +114,7 @@ export function compileGrpcServerOptions(options: GrpcServerOptions): CompiledGr
     connections: compileConnectionLimits(options.connections),
     connectionEvents: options.connectionEvents,
     abandonGraceMs: options.abandonGraceMs ?? 5_000,
+    interceptors: options.interceptors ?? [],
   };
 }
 
@@ -146,6 +154,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       logger,
       shutdownSignal: shutdownController.signal,
       abandon: { graceMs: compiled.abandonGraceMs, closePeer },
+      interceptors: compiled.interceptors,
     });
     server.addService(binding.definition, binding.implementation);
   }

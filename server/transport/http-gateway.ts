@@ -11,11 +11,13 @@ import { createErrorInterceptor } from "./connect-error-interceptor.js";
 import { compileCorsOptions, handleCors, type CorsOptions } from "./cors.js";
 import { createDualProtocolServer } from "./dual-protocol-server.js";
 import type { ConnectionEvents } from "./guarded-listener.js";
+import { peerAddressKey } from "./peer-address.js";
 import { createProbeHandler, type Readiness } from "./http-probes.js";
 import { gatewayReflectionRegistrations } from "./gateway-reflection.js";
 import { defaultImagePath, readDescriptorImage } from "./reflection.js";
 import { addRegistrationsToRouter, type ServiceRegistration } from "./service-registration.js";
 import type { StaticFileHandler } from "./static-files.js";
+import type { TlsMaterial } from "./tls-material.js";
 
 /** An incoming gateway request, over HTTP/1.1 or HTTP/2. */
 export type GatewayRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -62,14 +64,19 @@ export interface HttpGatewayOptions {
   staticFiles?: StaticFileHandler;
   /** Largest request message accepted. Default 4 MiB. */
   maxReceiveMessageBytes?: number;
-  /** CORS policy for browsers. Default: any origin. */
+  /** CORS policy for browsers. Default: any origin (the server passes `CORS_ORIGINS`). */
   cors?: CorsOptions;
   /** Connection cap, handshake, header and idle timeouts, streams per HTTP/2 connection. */
   connections?: ConnectionLimits;
   /** Told about refused and closed connections (metrics). */
   connectionEvents?: ConnectionEvents;
-  /** Interceptors run around every call, inside the error mapping (e.g. tracing). */
-  interceptors?: Interceptor[];
+  /**
+   * Connect server interceptors every RPC goes through after the error mapping (the first
+   * outermost): pass the same list as the grpc-js server's. Default none.
+   */
+  interceptors?: readonly Interceptor[];
+  /** Serve TLS only with this certificate (and client CA for mTLS). Default plaintext. */
+  tls?: TlsMaterial;
 }
 
 /** {@link HttpGatewayOptions} with every default applied. */
@@ -88,7 +95,8 @@ export interface CompiledHttpGatewayOptions {
   readonly cors: CorsOptions;
   readonly connections: ConnectionLimits;
   readonly connectionEvents: ConnectionEvents | undefined;
-  readonly interceptors: Interceptor[];
+  readonly interceptors: readonly Interceptor[];
+  readonly tls: TlsMaterial | undefined;
 }
 
 /** A running HTTP gateway. */
@@ -123,6 +131,7 @@ export function compileHttpGatewayOptions(options: HttpGatewayOptions): Compiled
     connections: options.connections ?? {},
     connectionEvents: options.connectionEvents,
     interceptors: options.interceptors ?? [],
+    tls: options.tls,
   };
 }
 
@@ -154,7 +163,10 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     // A misspelt field ("paylod") is an error, not silently dropped.
     jsonOptions: { ignoreUnknownFields: false },
     // A handler can end a stream whose client does not read (see abandonCallKey).
-    contextValues: (req) => createContextValues().set(abandonCallKey, () => abandonHttpCall(req)),
+    contextValues: (req) =>
+      createContextValues()
+        .set(abandonCallKey, () => abandonHttpCall(req))
+        .set(peerAddressKey, () => req.socket.remoteAddress ?? ""),
   });
   const servicePrefixes = [...compiled.registrations, ...reflection].map((r) => `/${r.service.typeName}/`);
   const isServicePath = (url: string | undefined): boolean => servicePrefixes.some((prefix) => url?.startsWith(prefix));
@@ -181,13 +193,14 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   const dual = createDualProtocolServer(handler, {
     connections: compiled.connections,
     connectionEvents: compiled.connectionEvents,
+    tls: compiled.tls,
     onGraceExpired: () => {
       logger.warn("http gateway: requests still running after the grace period, closing them");
       shutdownController.abort();
     },
   });
   const port = await listen(dual.server, compiled.host, compiled.port);
-  logger.info({ host: compiled.host, port }, "http gateway listening");
+  logger.info({ host: compiled.host, port, tls: compiled.tls !== undefined }, "http gateway listening");
   let closing: Promise<void> | undefined;
   return {
     port,

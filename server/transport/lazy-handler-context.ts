@@ -1,5 +1,6 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import { peerAddressKey } from "./peer-address.js";
 
 /** What {@link LazyHandlerContext} is built from. */
 export interface LazyHandlerContextInit {
@@ -13,6 +14,8 @@ export interface LazyHandlerContextInit {
   deadlineMs: number | undefined;
   /** Builds the request headers, when a handler or interceptor first reads them. */
   readRequestHeader: () => Headers;
+  /** The remote address of the call's connection, put in the context values (`peerAddressKey`). */
+  peerAddress?: () => string;
 }
 
 /**
@@ -30,6 +33,7 @@ export class LazyHandlerContext implements HandlerContext {
   private readonly host: string;
   private readonly deadlineMs: number | undefined;
   private readonly readRequestHeader: () => Headers;
+  private readonly peerAddress: (() => string) | undefined;
   private controller: AbortController | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private aborted = false;
@@ -47,6 +51,7 @@ export class LazyHandlerContext implements HandlerContext {
     this.host = init.host;
     this.deadlineMs = init.deadlineMs;
     this.readRequestHeader = init.readRequestHeader;
+    this.peerAddress = init.peerAddress;
   }
 
   /** `http://<host>/<service>/<method>`. */
@@ -87,7 +92,10 @@ export class LazyHandlerContext implements HandlerContext {
   }
 
   get values(): ContextValues {
-    return (this.contextValues ??= createContextValues());
+    if (this.contextValues) return this.contextValues;
+    this.contextValues = createContextValues();
+    if (this.peerAddress) this.contextValues.set(peerAddressKey, this.peerAddress);
+    return this.contextValues;
   }
 
   /** True when a handler set at least one response header. */

@@ -17,7 +17,8 @@ const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
  * the addresses the stack chose rather than its own defaults: the server gets `DATABASE_URL`,
  * `REDIS_URL` (and `DATABASE_POOL_SIZE` for the embedded database), `GRPC_PORT` and
  * `HTTP_PORT`; the example worker gets `TQ_SERVER` pointing at that gRPC port (on `HOST`
- * when the server listens on one address, else localhost), overriding any `TQ_SERVER` given.
+ * when the server listens on one address, else localhost), overriding any `TQ_SERVER` given,
+ * and `TQ_TOKEN` = `TQ_ADMIN_TOKEN` when the server has one and no `TQ_TOKEN` is given.
  */
 export function devChildEnvironments(
   options: Pick<CompiledDevStackOptions, "env" | "grpcPort" | "httpPort">,
@@ -31,7 +32,13 @@ export function devChildEnvironments(
     HTTP_PORT: String(options.httpPort),
     ...(services.databasePoolSize === undefined ? {} : { DATABASE_POOL_SIZE: String(services.databasePoolSize) }),
   };
-  const worker: NodeJS.ProcessEnv = { ...options.env, TQ_SERVER: serverAddress(options.env.HOST, options.grpcPort) };
+  // With a bootstrap admin token, the example worker presents it (unless given a token of its own).
+  const token = options.env.TQ_TOKEN ?? options.env.TQ_ADMIN_TOKEN;
+  const worker: NodeJS.ProcessEnv = {
+    ...options.env,
+    TQ_SERVER: serverAddress(options.env.HOST, options.grpcPort),
+    ...(token === undefined || token === "" ? {} : { TQ_TOKEN: token }),
+  };
   return { server, worker };
 }
 

@@ -92,6 +92,11 @@ export async function startDevStack(
   say(`  dashboard http://localhost:${options.httpPort}/  (built by npm install; rebuild: npm run build:web)`);
   for (const line of services.descriptions) say(`  ${line}`);
   for (const [name, child] of children) say(`  ${name.padEnd(8)}  pid ${child.pid}`);
+  say(
+    options.env.TQ_ADMIN_TOKEN
+      ? "  auth      API tokens required: the example worker presents TQ_ADMIN_TOKEN; tq: TQ_TOKEN=$TQ_ADMIN_TOKEN npx tq …"
+      : "  auth      loopback clients only, no token; to require tokens: TQ_ADMIN_TOKEN=$(openssl rand -base64 32) npm run dev, then TQ_TOKEN=<it> npx tq token create --role producer --queue 'emails*'",
+  );
   say("Ctrl-C stops everything.");
 
   return { services, children, done, stop };

@@ -1,10 +1,11 @@
-import { createClient, type Client } from "@connectrpc/connect";
+import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { ClusterService } from "../../../gen/taskqueue/v1/cluster_service_pb.js";
 import { DeadLetterService } from "../../../gen/taskqueue/v1/dead_letter_service_pb.js";
 import { QueueService } from "../../../gen/taskqueue/v1/queue_service_pb.js";
 import { ScheduleService } from "../../../gen/taskqueue/v1/schedule_service_pb.js";
 import { TaskService } from "../../../gen/taskqueue/v1/task_service_pb.js";
+import { storedToken } from "./token.js";
 
 /** The services the dashboard calls, as typed Connect clients. */
 export interface Api {
@@ -18,10 +19,16 @@ export interface Api {
 /**
  * Clients of the gateway at `baseUrl` (default: the page's own origin, which serves the
  * dashboard) over the Connect protocol with binary protobuf: the smallest messages and the
- * cheapest for the server to decode.
+ * cheapest for the server to decode. Every call carries the API token kept for this tab (see
+ * token.ts) as `authorization: Bearer <token>`.
  */
 export function createApi(baseUrl: string = window.location.origin): Api {
-  const transport = createConnectTransport({ baseUrl, useBinaryFormat: true });
+  const withToken: Interceptor = (next) => (req) => {
+    const token = storedToken();
+    if (token !== undefined) req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
+  const transport = createConnectTransport({ baseUrl, useBinaryFormat: true, interceptors: [withToken] });
   return {
     tasks: createClient(TaskService, transport),
     queues: createClient(QueueService, transport),

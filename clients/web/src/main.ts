@@ -3,7 +3,7 @@
  * router (URLs per page and filter, the back button) and the poller that refreshes the shown
  * page while the tab is visible.
  */
-import { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { createApi } from "./api.js";
 import { h } from "./dom.js";
 import type { PageView } from "./page.js";
@@ -11,6 +11,7 @@ import { pages } from "./pages/index.js";
 import { notFoundPage } from "./pages/not-found.js";
 import { Poller } from "./poller.js";
 import { matchRoute } from "./router.js";
+import { storeToken } from "./token.js";
 import "./styles.css";
 
 /** Pause between two refreshes of the shown page, ms (see the README for the server cost). */
@@ -45,7 +46,33 @@ function showOutcome(error: unknown): void {
     return;
   }
   const message = error instanceof ConnectError ? error.rawMessage : error instanceof Error ? error.message : String(error);
+  if (error instanceof ConnectError && (error.code === Code.Unauthenticated || error.code === Code.PermissionDenied)) {
+    showTokenForm(message);
+    return;
+  }
   banner.textContent = `Cannot load data from the server (${message}). Retrying every ${POLL_INTERVAL_MS / 1000} s.`;
+  banner.hidden = false;
+}
+
+/** Asks for an API token (a viewer's at least), kept for this tab only (sessionStorage). */
+function showTokenForm(message: string): void {
+  if (banner.querySelector("form") && !banner.hidden) return;
+  const input = h("input", { type: "password", name: "token", autocomplete: "off", "aria-label": "API token" });
+  const form = h(
+    "form",
+    { class: "token-form" },
+    h("p", {}, `The server needs an API token (${message}). Ask an admin for one (tq token create --role viewer) and paste it here; it is kept for this tab only.`),
+    input,
+    h("button", { type: "submit" }, "Use token"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    storeToken((input as HTMLInputElement).value.trim());
+    banner.hidden = true;
+    banner.replaceChildren();
+    poller?.now();
+  });
+  banner.replaceChildren(form);
   banner.hidden = false;
 }
 

@@ -1,0 +1,95 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
+import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
+
+/** TLS and mutual TLS on both ports, with certificates made by openssl for the test. */
+
+let dir: string;
+const file = (name: string) => join(dir, name);
+const pem = (name: string) => readFileSync(file(name));
+
+function openssl(...args: string[]): void {
+  execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+}
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, both signed by the CA. */
+function makeCertificates(): void {
+  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test-ca");
+  writeFileSync(file("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  for (const [name, subject, ext] of [["server", "/CN=127.0.0.1", ["-extfile", "server.ext"]], ["client", "/CN=test-client", []]] as const) {
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject);
+    openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.pem`, "-days", "2", ...ext);
+  }
+}
+
+async function failure(call: Promise<unknown>): Promise<ConnectError | undefined> {
+  return call.then(
+    () => undefined,
+    (error: unknown) => ConnectError.from(error),
+  );
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "tq-tls-"));
+  makeCertificates();
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("TLS", () => {
+  let ts: TestServer;
+  beforeAll(async () => {
+    ts = await startTestServer({ tlsCertFile: file("server.pem"), tlsKeyFile: file("server.key") });
+  });
+  afterAll(async () => {
+    await ts?.stop();
+  });
+
+  it("serves gRPC, and Connect over HTTP/1.1 and HTTP/2 on the gateway, to clients trusting the CA only", async () => {
+    const ca = pem("ca.pem");
+    const queue = uniqueQueue("tls");
+    const grpc = createClient(TaskService, createGrpcTransport({ baseUrl: `https://127.0.0.1:${ts.server.grpcPort}`, nodeOptions: { ca } }));
+    const { task } = await grpc.submitTask({ queue, type: "t" });
+    const http1 = createClient(TaskService, createConnectTransport({ baseUrl: `https://127.0.0.1:${ts.server.httpPort}`, httpVersion: "1.1", nodeOptions: { ca } }));
+    expect((await http1.getTask({ id: task!.id })).task?.queue).toBe(queue);
+    const h2 = createClient(TaskService, createGrpcTransport({ baseUrl: `https://127.0.0.1:${ts.server.httpPort}`, nodeOptions: { ca } }));
+    expect((await h2.getTask({ id: task!.id })).task?.queue).toBe(queue);
+    // A client that does not trust the CA refuses the server; plaintext is not served.
+    const untrusting = createClient(TaskService, createGrpcTransport({ baseUrl: `https://127.0.0.1:${ts.server.grpcPort}` }));
+    const untrusted = await failure(untrusting.getTask({ id: task!.id }));
+    expect(untrusted?.message).toMatch(/certificate/i);
+    const plaintext = createClient(TaskService, createConnectTransport({ baseUrl: `http://127.0.0.1:${ts.server.httpPort}`, httpVersion: "1.1" }));
+    expect(await failure(plaintext.getTask({ id: task!.id }))).toBeInstanceOf(ConnectError);
+  });
+});
+
+describe("mutual TLS", () => {
+  let ts: TestServer;
+  beforeAll(async () => {
+    ts = await startTestServer({ tlsCertFile: file("server.pem"), tlsKeyFile: file("server.key"), tlsClientCaFile: file("ca.pem") });
+  });
+  afterAll(async () => {
+    await ts?.stop();
+  });
+
+  it("requires a client certificate signed by TLS_CLIENT_CA_FILE on both ports", async () => {
+    const ca = pem("ca.pem");
+    const withCert = { ca, cert: pem("client.pem"), key: pem("client.key") };
+    for (const port of [ts.server.grpcPort, ts.server.httpPort]) {
+      const ok = createClient(TaskService, createGrpcTransport({ baseUrl: `https://127.0.0.1:${port}`, nodeOptions: withCert }));
+      await ok.listTasks({ queue: "q" });
+      const without = createClient(TaskService, createGrpcTransport({ baseUrl: `https://127.0.0.1:${port}`, nodeOptions: { ca } }));
+      expect(await failure(without.listTasks({ queue: "q" }))).toBeInstanceOf(ConnectError);
+    }
+    const http1 = createClient(TaskService, createConnectTransport({ baseUrl: `https://127.0.0.1:${ts.server.httpPort}`, httpVersion: "1.1", nodeOptions: withCert }));
+    await http1.listTasks({ queue: "q" });
+  });
+});
