@@ -78,6 +78,19 @@ describe("tq queue", () => {
     const serverRetention = await tq("--json", "queue", "set", queue, "--finished-retention", "default");
     expect(serverRetention.json().queue.settings).toMatchObject({ deadRetention: "0s" });
     expect(serverRetention.json().queue.settings.finishedRetention).not.toBe("3600s");
+    // Dispatch limits: a concurrency limit and a rate, shown by queue stats; "default" lifts them.
+    const limited = await tq("--json", "queue", "set", queue, "--max-concurrency", "5", "--rate", "100/s");
+    expect(limited.code).toBe(0);
+    expect(limited.json().queue.settings).toMatchObject({ maxConcurrency: 5, rateLimit: { limit: 100, period: "1s" } });
+    const shown = await tq("queue", "stats", queue);
+    expect(shown.stdout).toMatch(/^Max concurrency:\s+5$/m);
+    expect(shown.stdout).toMatch(/^Rate limit:\s+100 per 1s$/m);
+    const badRate = await tq("queue", "set", queue, "--rate", "fast");
+    expect(badRate.code).toBe(2);
+    expect(badRate.stderr).toMatch(/--rate/);
+    const lifted = await tq("--json", "queue", "set", queue, "--max-concurrency", "default", "--rate", "default");
+    expect(lifted.json().queue.settings.maxConcurrency ?? 0).toBe(0);
+    expect(lifted.json().queue.settings.rateLimit).toBeUndefined();
   });
 
   it("exits 3 for an unknown queue and 2 for bad settings, naming the field", async () => {

@@ -145,6 +145,15 @@ describe("dashboard", () => {
     await page.getByRole("status").filter({ hasText: `Resumed queue ${queue}.` }).waitFor();
     expect((await queues.getQueue({ name: queue })).queue!.paused).toBe(false);
     await page.getByRole("button", { name: "Pause" }).waitFor();
+    // The limits in force show with the settings.
+    await queues.updateQueue({
+      name: queue,
+      settings: { maxConcurrency: 5, rateLimit: { limit: 100, period: { seconds: 1n, nanos: 0 } } },
+      updateMask: { paths: ["max_concurrency", "rate_limit"] },
+    });
+    await page.reload();
+    await page.locator(".facts", { hasText: "Max concurrency" }).filter({ hasText: /Max concurrency\s*5/ }).waitFor();
+    await page.locator(".facts").filter({ hasText: /Rate limit\s*100 per 1 s/ }).waitFor();
   });
 
   it("shows a task's JSON payload and state, bytes as base64 with their size, and cancels it", async () => {

@@ -98,6 +98,8 @@ export function registerQueueCommands(queue: Command): void {
     .option("--default-timeout <D>", "timeout per attempt of tasks submitted without one: 1ms-24h")
     .option("--finished-retention <D>", "how long succeeded and cancelled tasks are kept: 0s (forever) to 3650d")
     .option("--dead-retention <D>", "how long dead tasks are kept: 0s (forever) to 3650d")
+    .option("--max-concurrency <N>", "most tasks of the queue running at once, across every server: 1-1000000")
+    .option("--rate <N/PERIOD>", "most task starts per period, across every server (e.g. 100/s, 20/1m, 5/250ms)")
     .addHelpText("after", "\nWithout a retention of its own a queue keeps finished tasks as the server's settings say.\n\nExample:\n  tq queue set emails --max-attempts 5 --initial-backoff 2s --default-timeout default")
     .action(
       action(async (ctx, command) => {
@@ -118,12 +120,14 @@ interface SetOptions {
   defaultTimeout?: string;
   finishedRetention?: string;
   deadRetention?: string;
+  maxConcurrency?: string;
+  rate?: string;
 }
 
 /** The settings `queue set`'s options name: a value, or null for "default". */
 function settingsOfOptions(o: SetOptions): QueueSettingsSpec {
   const settings: QueueSettingsSpec = {};
-  const read = <K extends keyof QueueSettingsSpec>(key: K, text: string | undefined, parse: (t: string) => number) => {
+  const read = <K extends Exclude<keyof QueueSettingsSpec, "rateLimit">>(key: K, text: string | undefined, parse: (t: string) => number) => {
     if (text !== undefined) settings[key] = text.trim().toLowerCase() === "default" ? null : parse(text);
   };
   read("maxAttempts", o.maxAttempts, (t) => parseInteger(t, "--max-attempts", 1, 100));
@@ -138,7 +142,18 @@ function settingsOfOptions(o: SetOptions): QueueSettingsSpec {
   read("defaultTimeoutMs", o.defaultTimeout, (t) => parseDurationMs(t, "--default-timeout"));
   read("finishedRetentionMs", o.finishedRetention, (t) => parseDurationMs(t, "--finished-retention"));
   read("deadRetentionMs", o.deadRetention, (t) => parseDurationMs(t, "--dead-retention"));
+  read("maxConcurrency", o.maxConcurrency, (t) => parseInteger(t, "--max-concurrency", 1, 1_000_000));
+  if (o.rate !== undefined) settings.rateLimit = o.rate.trim().toLowerCase() === "default" ? null : parseRate(o.rate);
   return settings;
+}
+
+/** Reads `--rate N/PERIOD` (`100/s`, `20/1m`, `5/250ms`; a bare unit means one of it). */
+function parseRate(text: string): { limit: number; periodMs: number } {
+  const match = /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(text);
+  if (!match) throw usageError("--rate", `"${text}" is not a rate (e.g. 100/s, 20/1m, 5/250ms)`);
+  const limit = parseInteger(match[1]!, "--rate", 1, 1_000_000);
+  const period = /^[a-z]+$/.test(match[2]!) ? `1${match[2]}` : match[2]!;
+  return { limit, periodMs: parseDurationMs(period, "--rate") };
 }
 
 function printQueues(ctx: CliContext, queues: QueueInfo[]): void {
@@ -186,6 +201,8 @@ function printQueue(ctx: CliContext, q: QueueInfo, detail: boolean): void {
     ["Default timeout", s?.defaultTimeout ? formatProtoDuration(s.defaultTimeout) : "none"],
     ["Keep finished", retention(s?.finishedRetention)],
     ["Keep dead", retention(s?.deadRetention)],
+    ["Max concurrency", s?.maxConcurrency ? String(s.maxConcurrency) : "unlimited"],
+    ["Rate limit", s?.rateLimit ? `${s.rateLimit.limit} per ${formatProtoDuration(s.rateLimit.period)}` : "unlimited"],
   ]);
 }
 

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, FieldMaskSchema } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client } from "@connectrpc/connect";
-import { type QueueInfo, QueueService, QueueSettingsSchema } from "../../gen/taskqueue/v1/queue_service_pb.js";
+import { type QueueInfo, QueueService, QueueSettingsSchema, RateLimitSchema } from "../../gen/taskqueue/v1/queue_service_pb.js";
 import { allPages } from "./all-pages.js";
 import { compileTaskClientOptions, type TaskClientOptions } from "./client-options.js";
 import { callOptionsOf, type RequestOptions } from "./request-options.js";
@@ -45,6 +45,16 @@ export interface QueueSettingsSpec {
   finishedRetentionMs?: number | null;
   /** How long the queue's dead tasks are kept, in milliseconds (0 = forever). */
   deadRetentionMs?: number | null;
+  /** Most tasks of the queue RUNNING at once across every server (null: unlimited). */
+  maxConcurrency?: number | null;
+  /** Most task starts per period across every server (null: unlimited). */
+  rateLimit?: QueueRateLimitSpec | null;
+}
+
+/** A queue rate limit: at most `limit` task starts per `periodMs` milliseconds. */
+export interface QueueRateLimitSpec {
+  limit: number;
+  periodMs: number;
 }
 
 /** The queue API (`taskqueue.v1.QueueService`); calls fail with the server's `ConnectError`. */
@@ -77,6 +87,7 @@ const SETTINGS = {
   defaultTimeoutMs: { path: "default_timeout", set: (v: number) => ({ defaultTimeout: durationFromMs(v) }) },
   finishedRetentionMs: { path: "finished_retention", set: (v: number) => ({ finishedRetention: durationFromMs(v) }) },
   deadRetentionMs: { path: "dead_retention", set: (v: number) => ({ deadRetention: durationFromMs(v) }) },
+  maxConcurrency: { path: "max_concurrency", set: (v: number) => ({ maxConcurrency: v }) },
 } as const;
 
 /** Creates a queue client; options as for `createTaskClient`. */
@@ -109,7 +120,17 @@ export function createQueueClient(options: TaskClientOptions = {}): QueueClient 
       if (settings === null || typeof settings !== "object") throw invalid("settings", "must be an object");
       const message = create(QueueSettingsSchema);
       const paths: string[] = [];
-      for (const [key, value] of Object.entries(settings)) {
+      const { rateLimit, ...numeric } = settings;
+      if (rateLimit !== undefined) {
+        paths.push("rate_limit");
+        if (rateLimit !== null) {
+          if (typeof rateLimit !== "object" || !Number.isFinite(rateLimit.limit) || !Number.isFinite(rateLimit.periodMs)) {
+            throw invalid("settings.rateLimit", "must be { limit, periodMs } with finite numbers, or null");
+          }
+          message.rateLimit = create(RateLimitSchema, { limit: rateLimit.limit, period: durationFromMs(rateLimit.periodMs) });
+        }
+      }
+      for (const [key, value] of Object.entries(numeric)) {
         const setting = SETTINGS[key as keyof typeof SETTINGS];
         if (setting === undefined) throw invalid(`settings.${key}`, `is not a queue setting (${Object.keys(SETTINGS).join(", ")})`);
         if (value === undefined) continue;

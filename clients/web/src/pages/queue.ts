@@ -169,6 +169,8 @@ function settingsView(s: QueueSettings): HTMLElement {
     ["Default timeout", s.defaultTimeout ? formatDuration(s.defaultTimeout) : "none"],
     ["Finished tasks kept", formatDuration(s.finishedRetention)],
     ["Dead tasks kept", formatDuration(s.deadRetention)],
+    ["Max concurrency", s.maxConcurrency ? String(s.maxConcurrency) : "unlimited"],
+    ["Rate limit", s.rateLimit ? `${s.rateLimit.limit} per ${formatDuration(s.rateLimit.period)}` : "unlimited"],
   ]);
 }
 
