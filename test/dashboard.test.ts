@@ -106,6 +106,11 @@ describe("dashboard", () => {
     // The next poll (within POLL_INTERVAL_MS, 5 s) shows the queue empty and the successes.
     await row.locator('td[data-count="queued"]', { hasText: /^0$/ }).waitFor({ timeout: NEXT_POLL_TIMEOUT_MS });
     await row.locator(".rates", { hasText: /^5\/min/ }).first().waitFor({ timeout: NEXT_POLL_TIMEOUT_MS });
+    // The sparkline of the last 15 minutes says in words what it draws: the 5 successes.
+    const label = (await row.locator("svg.sparkline").getAttribute("aria-label")) ?? "";
+    const succeeded = /succeeded ([\d, ]+);/.exec(label)?.[1]?.split(", ").map(Number) ?? [];
+    expect(succeeded).toHaveLength(15);
+    expect(succeeded.reduce((a, b) => a + b, 0)).toBe(5);
   });
 
   it("shows a banner while the server is unreachable, and drops it when the server is back", async () => {

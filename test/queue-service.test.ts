@@ -99,6 +99,11 @@ describe("QueueService counts", () => {
     expect(done.counts).toMatchObject({ queued: 0n, running: 0n, scheduled: 0n, dead: 0n });
     expect(done.throughput!.last1m).toMatchObject({ succeeded: 1n, failed: 0n, cancelled: 0n });
     expect(done.throughput!.last15m!.succeeded).toBe(1n);
+    // The per-minute series behind a sparkline: 15 minutes, oldest first, adding up to the window.
+    expect(done.throughput!.succeededPerMinute).toHaveLength(15);
+    expect(done.throughput!.failedPerMinute).toHaveLength(15);
+    expect(done.throughput!.succeededPerMinute.reduce((a, b) => a + b, 0n)).toBe(1n);
+    expect(done.throughput!.succeededPerMinute.slice(0, 13).every((n) => n === 0n)).toBe(true);
     expect(done.workers!.inFlight).toBe(0);
   });
 

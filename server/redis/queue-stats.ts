@@ -22,6 +22,10 @@ export interface QueueDispatchStats {
   last1m: OutcomeCounts;
   last5m: OutcomeCounts;
   last15m: OutcomeCounts;
+  /** Succeeded tasks in each of the last 15 minutes, oldest first (the last is the current minute). */
+  succeededPerMinute: number[];
+  /** Failed attempts in each of the last 15 minutes, oldest first. */
+  failedPerMinute: number[];
 }
 
 /** Options for {@link QueueStats}. */
@@ -71,6 +75,9 @@ export class QueueStats {
         last1m: outcomes(5),
         last5m: outcomes(8),
         last15m: outcomes(11),
+        // The script gives the minutes from the current one back: reverse to oldest first.
+        succeededPerMinute: Array.from({ length: 15 }, (_, i) => n[14 + 2 * (14 - i)]!),
+        failedPerMinute: Array.from({ length: 15 }, (_, i) => n[15 + 2 * (14 - i)]!),
       };
     });
   }

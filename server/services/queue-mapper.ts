@@ -23,7 +23,13 @@ export function queueInfoOf(item: QueueOverviewItem, nowMs: number): QueueInfo {
       running: BigInt(stats.running),
       dead: BigInt(item.dead),
     },
-    throughput: { last1m: outcomes(stats.last1m), last5m: outcomes(stats.last5m), last15m: outcomes(stats.last15m) },
+    throughput: {
+      last1m: outcomes(stats.last1m),
+      last5m: outcomes(stats.last5m),
+      last15m: outcomes(stats.last15m),
+      succeededPerMinute: stats.succeededPerMinute.map(BigInt),
+      failedPerMinute: stats.failedPerMinute.map(BigInt),
+    },
     oldestQueuedAge: stats.oldestQueuedMs === null ? undefined : durationFromMs(Math.max(0, nowMs - stats.oldestQueuedMs)),
     workers: { connected: workers.connected, capacity: workers.capacity, inFlight: workers.inFlight },
     settings: {

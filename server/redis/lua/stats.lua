@@ -1,10 +1,11 @@
 -- stats.lua: the dispatch-side figures of one queue (reads only).
 -- KEYS[1..6] the queue's keys (see lib.lua).
 -- ARGV[1] the queue's key prefix, ARGV[2] now.
--- Returns an array of 14 numbers:
+-- Returns an array of 44 numbers:
 --   queued (the ready sets' cardinalities, over the types), running, scheduled (the counters), oldest queued
 --   created_ms (-1 when none is queued), paused (1 or 0), then s, f, c over the last 1, 5 and
---   15 minute buckets (the current minute counts as the first).
+--   15 minute buckets (the current minute counts as the first), then 15 pairs s, f: each minute's
+--   bucket, from the current minute back.
 -- Ready scores are (100 - priority) * 1e13 + created_ms, so the lowest score is the oldest task
 -- of the highest priority only; the oldest overall is the lowest created_ms among the first
 -- member of each priority band present (one lookup per band and type).
@@ -34,12 +35,16 @@ row[4] = oldest
 row[5] = redis.call('EXISTS', PAUSED_KEY)
 local totals = { 0, 0, 0 }
 local at = 6
+local minutes = {}
 for m = 0, 14 do
   local v = redis.call('HMGET', P .. 'm:' .. string.format('%d', MINUTE - m), 's', 'f', 'c')
   for j = 1, 3 do totals[j] = totals[j] + (tonumber(v[j]) or 0) end
+  minutes[2 * m + 1] = tonumber(v[1]) or 0
+  minutes[2 * m + 2] = tonumber(v[2]) or 0
   if m == 0 or m == 4 or m == 14 then
     for j = 1, 3 do row[at + j - 1] = totals[j] end
     at = at + 3
   end
 end
+for i = 1, 30 do row[14 + i] = minutes[i] end
 return row

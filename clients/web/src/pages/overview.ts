@@ -7,6 +7,7 @@ import { formatCount, formatDuration, formatRate } from "../format.js";
 import type { PageModule } from "../page.js";
 import { pathOf, withQuery } from "../router.js";
 import { pausedBadge } from "../widgets.js";
+import { sparkline } from "../sparkline.js";
 
 /** Most queues the overview lists (pages of ListQueues read per refresh: at most 5). */
 const MAX_QUEUES = 500;
@@ -81,10 +82,24 @@ function healthView(health: GetSystemHealthResponse): HTMLElement {
   );
 }
 
+/** The queue's succeeded and failed counts per minute over the last 15 minutes, as a sparkline. */
+function trend(q: QueueInfo): SVGSVGElement {
+  const succeeded = q.throughput?.succeededPerMinute ?? [];
+  const failed = q.throughput?.failedPerMinute ?? [];
+  const label = `Per minute over the last 15 minutes, oldest first: succeeded ${succeeded.join(", ") || "none"}; failed ${failed.join(", ") || "none"}`;
+  return sparkline(
+    [
+      { className: "spark-succeeded", values: succeeded },
+      { className: "spark-failed", values: failed },
+    ],
+    label,
+  );
+}
+
 function queuesTable(queues: readonly QueueInfo[]): HTMLElement {
   return table(
     "Queues",
-    ["Queue", "Queued", "Scheduled", "Running", "Dead", "Lag", "Succeeded (1/5/15 min)", "Failed (1/5/15 min)", "Workers"],
+    ["Queue", "Queued", "Scheduled", "Running", "Dead", "Lag", "Last 15 min", "Succeeded (1/5/15 min)", "Failed (1/5/15 min)", "Workers"],
     queues.map((q) => {
       const t = q.throughput;
       const rates = (pick: "succeeded" | "failed") =>
@@ -105,6 +120,7 @@ function queuesTable(queues: readonly QueueInfo[]): HTMLElement {
           q.counts && q.counts.dead > 0n ? link(withQuery("/dead-letters", { queue: q.name }), formatCount(q.counts.dead)) : "0",
         ),
         h("td", { class: "num" }, q.oldestQueuedAge ? formatDuration(q.oldestQueuedAge) : "—"),
+        h("td", { class: "trend" }, trend(q)),
         h("td", {}, rates("succeeded")),
         h("td", {}, rates("failed")),
         h("td", {}, w && w.connected > 0 ? `${w.connected} (${w.inFlight}/${w.capacity} busy)` : "none"),

@@ -223,9 +223,14 @@ type QueueThroughput struct {
 	// Ended over the last 5 minutes.
 	Last_5M *QueueOutcomeCounts `protobuf:"bytes,2,opt,name=last_5m,json=last5m,proto3" json:"last_5m,omitempty"`
 	// Ended over the last 15 minutes.
-	Last_15M      *QueueOutcomeCounts `protobuf:"bytes,3,opt,name=last_15m,json=last15m,proto3" json:"last_15m,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Last_15M *QueueOutcomeCounts `protobuf:"bytes,3,opt,name=last_15m,json=last15m,proto3" json:"last_15m,omitempty"`
+	// Tasks that succeeded in each of the last 15 minutes, oldest first; the last entry is the
+	// current minute, which is still counting. For a sparkline.
+	SucceededPerMinute []int64 `protobuf:"varint,4,rep,packed,name=succeeded_per_minute,json=succeededPerMinute,proto3" json:"succeeded_per_minute,omitempty"`
+	// Attempts that failed in each of the last 15 minutes, oldest first, as succeeded_per_minute.
+	FailedPerMinute []int64 `protobuf:"varint,5,rep,packed,name=failed_per_minute,json=failedPerMinute,proto3" json:"failed_per_minute,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *QueueThroughput) Reset() {
@@ -275,6 +280,20 @@ func (x *QueueThroughput) GetLast_5M() *QueueOutcomeCounts {
 func (x *QueueThroughput) GetLast_15M() *QueueOutcomeCounts {
 	if x != nil {
 		return x.Last_15M
+	}
+	return nil
+}
+
+func (x *QueueThroughput) GetSucceededPerMinute() []int64 {
+	if x != nil {
+		return x.SucceededPerMinute
+	}
+	return nil
+}
+
+func (x *QueueThroughput) GetFailedPerMinute() []int64 {
+	if x != nil {
+		return x.FailedPerMinute
 	}
 	return nil
 }
@@ -1130,11 +1149,13 @@ const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"\x06queued\x18\x01 \x01(\x03R\x06queued\x12\x1c\n" +
 	"\tscheduled\x18\x02 \x01(\x03R\tscheduled\x12\x18\n" +
 	"\arunning\x18\x03 \x01(\x03R\arunning\x12\x12\n" +
-	"\x04dead\x18\x04 \x01(\x03R\x04dead\"\xc4\x01\n" +
+	"\x04dead\x18\x04 \x01(\x03R\x04dead\"\xa2\x02\n" +
 	"\x0fQueueThroughput\x129\n" +
 	"\alast_1m\x18\x01 \x01(\v2 .taskqueue.v1.QueueOutcomeCountsR\x06last1m\x129\n" +
 	"\alast_5m\x18\x02 \x01(\v2 .taskqueue.v1.QueueOutcomeCountsR\x06last5m\x12;\n" +
-	"\blast_15m\x18\x03 \x01(\v2 .taskqueue.v1.QueueOutcomeCountsR\alast15m\"h\n" +
+	"\blast_15m\x18\x03 \x01(\v2 .taskqueue.v1.QueueOutcomeCountsR\alast15m\x120\n" +
+	"\x14succeeded_per_minute\x18\x04 \x03(\x03R\x12succeededPerMinute\x12*\n" +
+	"\x11failed_per_minute\x18\x05 \x03(\x03R\x0ffailedPerMinute\"h\n" +
 	"\x12QueueOutcomeCounts\x12\x1c\n" +
 	"\tsucceeded\x18\x01 \x01(\x03R\tsucceeded\x12\x16\n" +
 	"\x06failed\x18\x02 \x01(\x03R\x06failed\x12\x1c\n" +

@@ -46,14 +46,18 @@ class QueueTaskCounts(_message.Message):
     def __init__(self, queued: _Optional[int] = ..., scheduled: _Optional[int] = ..., running: _Optional[int] = ..., dead: _Optional[int] = ...) -> None: ...
 
 class QueueThroughput(_message.Message):
-    __slots__ = ("last_1m", "last_5m", "last_15m")
+    __slots__ = ("last_1m", "last_5m", "last_15m", "succeeded_per_minute", "failed_per_minute")
     LAST_1M_FIELD_NUMBER: _ClassVar[int]
     LAST_5M_FIELD_NUMBER: _ClassVar[int]
     LAST_15M_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    FAILED_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
     last_1m: QueueOutcomeCounts
     last_5m: QueueOutcomeCounts
     last_15m: QueueOutcomeCounts
-    def __init__(self, last_1m: _Optional[_Union[QueueOutcomeCounts, _Mapping]] = ..., last_5m: _Optional[_Union[QueueOutcomeCounts, _Mapping]] = ..., last_15m: _Optional[_Union[QueueOutcomeCounts, _Mapping]] = ...) -> None: ...
+    succeeded_per_minute: _containers.RepeatedScalarFieldContainer[int]
+    failed_per_minute: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, last_1m: _Optional[_Union[QueueOutcomeCounts, _Mapping]] = ..., last_5m: _Optional[_Union[QueueOutcomeCounts, _Mapping]] = ..., last_15m: _Optional[_Union[QueueOutcomeCounts, _Mapping]] = ..., succeeded_per_minute: _Optional[_Iterable[int]] = ..., failed_per_minute: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class QueueOutcomeCounts(_message.Message):
     __slots__ = ("succeeded", "failed", "cancelled")
