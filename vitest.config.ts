@@ -20,6 +20,8 @@ export default defineConfig({
     ],
     globalSetup: ["test/support/global-setup.ts", "test/support/build-cli.ts"],
     pool: "forks",
+    // Lets memory tests collect garbage before they measure the heap.
+    execArgv: ["--expose-gc"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -6,6 +6,7 @@ import type { Principal } from "../auth/principal.js";
 import type { TokenCache } from "../auth/token-cache.js";
 import type { NewAuditRecord } from "../db/audit-repository.js";
 import { peerAddressOf } from "./peer-address.js";
+import { StreamGuard } from "./stream-guard.js";
 
 /** Stores one audit event (see `MethodPolicy.audit`). */
 export type AuditSink = (event: NewAuditRecord) => Promise<void>;
@@ -55,37 +56,6 @@ export function createAuthInterceptor(access: AccessControl, tokens: Pick<TokenC
     }
     return { ...res, header: res.header, trailer: res.trailer, message: guard.race(res.message, stopWatching) };
   };
-}
-
-/** Ends a stream's responses with an error raised from outside (revocation, a refused message). */
-class StreamGuard {
-  private rejectFailure!: (error: ConnectError) => void;
-  readonly failure = new Promise<never>((_, reject) => (this.rejectFailure = reject));
-
-  constructor() {
-    this.failure.catch(() => undefined);
-  }
-
-  /** Ends the stream with `error` (the first call wins). */
-  fail(error: ConnectError): void {
-    this.rejectFailure(error);
-  }
-
-  /** The responses of `source` until it ends or the stream fails; `onEnd` runs once at the end. */
-  async *race<T>(source: AsyncIterable<T>, onEnd?: () => void): AsyncGenerator<T> {
-    const iterator = source[Symbol.asyncIterator]();
-    try {
-      for (;;) {
-        const result = await Promise.race([iterator.next(), this.failure]);
-        if (result.done) return;
-        yield result.value;
-      }
-    } finally {
-      onEnd?.();
-      // The handler sees its call end (signal aborted) and finishes; its pending read is dropped.
-      void iterator.return?.()?.catch(() => undefined);
-    }
-  }
 }
 
 /** The request messages, each checked against the caller's queue scope (the hello of a worker). */
