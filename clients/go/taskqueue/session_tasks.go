@@ -56,6 +56,7 @@ func (s *session) onAssignment(tasks []*taskqueuev1.LeasedTask) {
 		}
 		ctx, cancel := context.WithCancelCause(s.w.base)
 		r.cancel = cancel
+		ctx, task.span = startAttemptSpan(ctx, task)
 		task.progress = &progressThrottle{
 			interval: s.opts.ProgressInterval,
 			send: func(percent float32, message string) {
@@ -161,4 +162,5 @@ func (s *session) finished(task *LeasedTask, outcome TaskOutcome) {
 	if h := s.opts.Hooks.OnTaskFinished; h != nil {
 		h(task, outcome)
 	}
+	endAttemptSpan(task.span, outcome)
 }
