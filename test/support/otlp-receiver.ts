@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { gunzipSync } from "node:zlib";
 import { ProtoReader, WireType } from "../../wire/proto-reader.js";
 import { waitFor } from "./wait-for.js";
 
@@ -48,7 +49,9 @@ export class OtlpReceiver {
           res.writeHead(404).end();
           return;
         }
-        const body = Buffer.concat(chunks);
+        // Exporters may compress (OTEL_EXPORTER_OTLP_COMPRESSION=gzip).
+        const raw = Buffer.concat(chunks);
+        const body = req.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw;
         const json = (req.headers["content-type"] ?? "").includes("json");
         try {
           receiver!.spans.push(...(json ? decodeJson(body) : decodeProtobuf(body)));
