@@ -51,6 +51,7 @@ import { createServerMetrics } from "./observability/metrics.js";
 import { QueueGauges } from "./observability/queue-gauges.js";
 import { recordDelivered, recordLeaseEnds, recordSubmitted } from "./observability/task-metrics.js";
 import { TaskTypeMemo } from "./observability/task-type-memo.js";
+import { ResultCommitSpans } from "./observability/result-commit-spans.js";
 import { createTracingInterceptor } from "./observability/rpc-tracing-interceptor.js";
 import { activeTraceContext, addActiveSpanEvent, traceScheduledTask } from "./observability/trace-context.js";
 import { recordDispatchSpans } from "./observability/dispatch-spans.js";
@@ -167,6 +168,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   });
   // The type of each task leased here, for the attempt duration histogram's label.
   const leasedTypes = new TaskTypeMemo();
+  // Traced results' commits as spans in their tasks' traces (nothing kept with tracing off).
+  const commitSpans = tracing ? new ResultCommitSpans() : undefined;
   const store = new QueueStore({ redis, prefix: options.redisPrefix, serverId, observeScript: (name) => metrics.calls.redisScript(name) });
   const writer = new TransitionWriter({
     pool: database.pool,
@@ -241,6 +244,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           const now = Date.now();
           recordDelivered(metrics, queue, tasks, now, leasedTypes);
           recordDispatchSpans(tasks, now);
+          commitSpans?.leased(tasks);
         }
       : (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now(), leasedTypes),
     limitsOf: (queue) => queueLimitsOf(queueSettings.get(queue)),
@@ -263,7 +267,12 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     dispatcher,
     scheduler,
     notifier,
-    record: (ends) => recordLeaseEnds(metrics, ends, Date.now(), leasedTypes),
+    record: commitSpans
+      ? (ends) => {
+          recordLeaseEnds(metrics, ends, Date.now(), leasedTypes);
+          commitSpans.ended(ends);
+        }
+      : (ends) => recordLeaseEnds(metrics, ends, Date.now(), leasedTypes),
     isLimited: (queue) => (queueSettings.get(queue)?.maxConcurrency ?? 0) > 0,
   });
   const recorder = new ResultRecorder({
@@ -272,6 +281,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onLeaseEnds: (ends) => routes.leaseEnds(ends, { wokenHere: true }),
     onFenced: (ends) => dispatcher.leasesEnded(ends),
     onStale: (n) => metrics.staleResults.inc(n),
+    onCommitted: commitSpans ? (batch) => commitSpans.committed(batch) : undefined,
   });
   const progress = new ProgressBuffer({
     write: (updates) => writeProgress(database.pool, updates),

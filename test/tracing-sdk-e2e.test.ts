@@ -14,8 +14,9 @@ import { createTestDatabase, uniqueQueue } from "./support/test-server.js";
  * The Go and Python SDKs in one trace with the server, through real processes and a real
  * OTLP/HTTP receiver (OTLP protobuf from all three): the example producer of one language
  * submits inside its own span ("producer submit"), the server records its RPC span and the
- * dispatch, and the example worker of the other language runs the attempt in a "run <type>"
- * span, all with no tracing code of their own, turned on by the OTEL_* variables only.
+ * dispatch, the example worker of the other language runs the attempt in a "run <type>" span,
+ * and the server records the commit of its result ("commit result"): all with no tracing code
+ * of their own, turned on by the OTEL_* variables only.
  */
 
 let receiver: OtlpReceiver;
@@ -106,7 +107,11 @@ function expectParented(spans: ReceivedSpan[], producer: ProducerLanguage, worke
     expect(a).toMatchObject({ service: `${worker}-worker`, kind: 5, parentSpanId: rpc.spanId, encoding: "protobuf" });
     expect(a.attributes).toMatchObject({ "taskqueue.task.id": id, "taskqueue.queue": queue, "taskqueue.task.type": type, "messaging.system": "taskqueue" });
   }
-  return { produced, rpc, dispatches, attempts };
+  // Each attempt's result commit: a short server span beside the attempt, with its fencing.
+  const commits = spans.filter((s) => s.name === "commit result").sort((a, b) => Number(a.attributes["taskqueue.attempt"]) - Number(b.attributes["taskqueue.attempt"]));
+  expect(commits.map((c) => c.attributes["taskqueue.attempt"])).toEqual(attempts.map((a) => a.attributes["taskqueue.attempt"]));
+  for (const c of commits) expect(c).toMatchObject({ service: "taskqueue-server", parentSpanId: rpc.spanId, events: ["fenced"] });
+  return { produced, rpc, dispatches, attempts, commits };
 }
 
 describe("tracing through the Go and Python SDKs", () => {
@@ -114,24 +119,33 @@ describe("tracing through the Go and Python SDKs", () => {
     const id = await submit("go", "python", "echo", { hello: "trace" });
     const spans = await traceOf(
       id,
-      (t) => t.some((s) => s.service === "go-producer") && t.some((s) => s.name.startsWith("dispatch ")) && t.some((s) => s.name === "run echo"),
+      (t) => t.some((s) => s.service === "go-producer") && t.some((s) => s.name.startsWith("dispatch ")) && t.some((s) => s.name === "run echo") && t.some((s) => s.name === "commit result"),
       "the Go producer's trace to reach the Python worker",
     );
-    const { attempts } = expectParented(spans, "go", "python", id, "echo");
+    const { attempts, commits } = expectParented(spans, "go", "python", id, "echo");
     expect(attempts.map((a) => [a.attributes["taskqueue.attempt"], a.attributes["taskqueue.outcome"], a.status])).toEqual([[1, "succeeded", 0]]);
+    expect(commits[0]!.attributes).toMatchObject({ "taskqueue.task.id": id, "taskqueue.outcome": "succeeded", "taskqueue.state": "SUCCEEDED" });
   });
 
   it("gives a retried task two attempt spans of the Python worker in the Go producer's trace", async () => {
     const id = await submit("go", "python", "fail", { times: 1 });
     const spans = await traceOf(
       id,
-      (t) => t.filter((s) => s.name === "run fail").length === 2 && t.filter((s) => s.name.startsWith("dispatch ")).length === 2 && t.some((s) => s.service === "go-producer"),
+      (t) =>
+        t.filter((s) => s.name === "run fail").length === 2 &&
+        t.filter((s) => s.name.startsWith("dispatch ")).length === 2 &&
+        t.filter((s) => s.name === "commit result").length === 2 &&
+        t.some((s) => s.service === "go-producer"),
       "two attempt spans and two dispatch spans",
     );
-    const { attempts } = expectParented(spans, "go", "python", id, "fail");
+    const { attempts, commits } = expectParented(spans, "go", "python", id, "fail");
     expect(attempts.map((a) => [a.attributes["taskqueue.attempt"], a.attributes["taskqueue.outcome"], a.status])).toEqual([
       [1, "failed", 2],
       [2, "succeeded", 0],
+    ]);
+    expect(commits.map((c) => [c.attributes["taskqueue.outcome"], c.attributes["taskqueue.state"]])).toEqual([
+      ["failed", "FAILED"],
+      ["succeeded", "SUCCEEDED"],
     ]);
   });
 
@@ -139,7 +153,7 @@ describe("tracing through the Go and Python SDKs", () => {
     const id = await submit("python", "go", "fail", { times: 1 });
     const spans = await traceOf(
       id,
-      (t) => t.filter((s) => s.name === "run fail").length === 2 && t.some((s) => s.service === "python-producer"),
+      (t) => t.filter((s) => s.name === "run fail").length === 2 && t.filter((s) => s.name === "commit result").length === 2 && t.some((s) => s.service === "python-producer"),
       "the Python producer's trace to reach the Go worker twice",
     );
     const { attempts } = expectParented(spans, "python", "go", id, "fail");

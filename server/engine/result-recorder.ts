@@ -29,6 +29,20 @@ export type ResultVerdict =
   /** `held`: the reporting session still holds the task's current lease (a wrong token). */
   | { status: "stale"; held: boolean };
 
+/** A committed batch of results, for {@link ResultRecorderOptions.onCommitted}. */
+export interface CommittedResults {
+  /** The lease ends of the accepted results. */
+  accepted: readonly LeaseEnd[];
+  /** Results in the batch, stale ones included. */
+  size: number;
+  /** When the batch was taken up (ms). */
+  startedMs: number;
+  /** When Redis had fenced it (ms). */
+  fencedMs: number;
+  /** When its group commit ended (ms). */
+  committedMs: number;
+}
+
 /** Options for {@link ResultRecorder}. */
 export interface ResultRecorderOptions {
   store: QueueStore;
@@ -43,6 +57,11 @@ export interface ResultRecorderOptions {
   onFenced?: (ends: LeaseEnd[]) => void;
   /** Told how many results of a batch were stale. */
   onStale?: (count: number) => void;
+  /**
+   * Told about each batch once committed, with its times (set only when tracing is on: the
+   * result commit spans; without it the flush reads no extra clock).
+   */
+  onCommitted?: (batch: CommittedResults) => void;
 }
 
 /**
@@ -75,6 +94,7 @@ export class ResultRecorder {
   }
 
   private async flush(results: ReportedResult[]): Promise<ResultVerdict[]> {
+    const startedMs = this.options.onCommitted ? this.now() : 0;
     const ends = await this.options.store.complete(
       results.map((r) => ({
         id: r.taskId,
@@ -98,6 +118,7 @@ export class ResultRecorder {
       );
     }
     await this.options.transitions.write(transitions);
+    this.options.onCommitted?.({ accepted, size: results.length, startedMs, fencedMs: now, committedMs: this.now() });
     this.options.onLeaseEnds(accepted);
     if (accepted.length < results.length) this.options.onStale?.(results.length - accepted.length);
     return ends.map((end) =>
