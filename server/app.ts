@@ -150,7 +150,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   }
   await redis.ping();
 
-  const repository = new TaskRepository(database.db);
   let draining = false;
   let grpc: GrpcServerHandle | undefined;
   let http: HttpGatewayHandle | undefined;
@@ -166,6 +165,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     openConnections: () => ({ grpc: grpc?.openConnections ?? 0, http: http?.openConnections ?? 0 }),
     workerStreamBufferedBytes: () => streamBuffers.bytes,
   });
+  const repository = new TaskRepository(database.db, (query) => metrics.calls.postgresQuery(query));
   // The type of each task leased here, for the attempt duration histogram's label.
   const leasedTypes = new TaskTypeMemo();
   // Traced results' commits as spans in their tasks' traces (nothing kept with tracing off).
