@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -9,6 +9,8 @@ import type { ExampleProcess } from "./support/example-process.js";
 import { OtlpReceiver, type ReceivedSpan } from "./support/otlp-receiver.js";
 import { ServerProcess } from "./support/processes.js";
 import { createTestDatabase, uniqueQueue } from "./support/test-server.js";
+import { launchChromium } from "./support/browser.js";
+import { renderTraceTimeline, spanTree } from "./support/trace-timeline.js";
 
 /*
  * The Go and Python SDKs in one trace with the server, through real processes and a real
@@ -114,6 +116,28 @@ function expectParented(spans: ReceivedSpan[], producer: ProducerLanguage, worke
   return { produced, rpc, dispatches, attempts, commits };
 }
 
+/**
+ * Draws the trace as a waterfall (checked to hold every span); with TQ_TRACE_IMAGE=<file.png>
+ * set, also screenshots it there with headless Chromium, and writes the spans as JSON beside
+ * it: how the README's picture of a trace is made.
+ */
+async function picture(spans: ReceivedSpan[], title: string): Promise<void> {
+  const html = renderTraceTimeline(spans, title);
+  expect(spanTree(spans)).toHaveLength(spans.length);
+  for (const s of spans) expect(html).toContain(s.name);
+  const image = process.env.TQ_TRACE_IMAGE;
+  if (!image) return;
+  await writeFile(image.replace(/\.png$/, ".json"), JSON.stringify(spans, null, 2) + "\n");
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 400 } });
+    await page.setContent(html);
+    await page.screenshot({ path: image, fullPage: true });
+  } finally {
+    await browser.close();
+  }
+}
+
 describe("tracing through the Go and Python SDKs", () => {
   it("puts a Go producer's span, the server's RPC span, the dispatch and a Python worker's attempt span in one trace", async () => {
     const id = await submit("go", "python", "echo", { hello: "trace" });
@@ -147,6 +171,11 @@ describe("tracing through the Go and Python SDKs", () => {
       ["failed", "FAILED"],
       ["succeeded", "SUCCEEDED"],
     ]);
+    // The spans' times tell the story in order: submit, first attempt, its commit, second attempt.
+    const rpc = spans.find((s) => s.name === "grpc.taskqueue.v1.TaskService/SubmitTask")!;
+    expect(attempts[0]!.startMs).toBeGreaterThanOrEqual(rpc.startMs);
+    expect(commits[0]!.endMs).toBeLessThanOrEqual(attempts[1]!.startMs);
+    await picture(spans, "A Go producer's task, retried once on a Python worker");
   });
 
   it("does the same from a Python producer to a Go worker, retry included", async () => {
