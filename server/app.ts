@@ -39,6 +39,7 @@ import { QueueSettingsCache } from "./engine/queue-settings-cache.js";
 import { queueLimitsOf } from "./engine/queue-settings.js";
 import { Recovery } from "./engine/recovery.js";
 import { ResultRecorder } from "./engine/result-recorder.js";
+import { preciseNowMs } from "./engine/precise-time.js";
 import { Retention } from "./engine/retention.js";
 import { Scheduler } from "./engine/scheduler.js";
 import { ServerRegistry } from "./engine/server-registry.js";
@@ -243,7 +244,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       ? (queue, tasks) => {
           const now = Date.now();
           recordDelivered(metrics, queue, tasks, now, leasedTypes);
-          recordDispatchSpans(tasks, now);
+          recordDispatchSpans(tasks, preciseNowMs());
           commitSpans?.leased(tasks);
         }
       : (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now(), leasedTypes),
