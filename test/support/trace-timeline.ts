@@ -71,7 +71,10 @@ export function renderTraceTimeline(spans: readonly ReceivedSpan[], title: strin
       `<text x="${8 + depth * 16}" y="${y + 12}" font-size="13" fill="#222">${label}</text>`,
       `<text x="${8 + depth * 16}" y="${y + 25}" font-size="10.5" fill="${color(span.service)}">${escape(span.service)}${info ? ` · ${escape(info)}` : ""}</text>`,
       `<rect x="${x}" y="${y + 4}" width="${width}" height="16" rx="2" fill="${color(span.service)}"${stroke}/>`,
-      `<text x="${Math.min(x + width + 4, LABEL_WIDTH + BAR_WIDTH - 60)}" y="${y + 16}" font-size="11" fill="#444">${(span.endMs - span.startMs).toFixed(2)} ms</text>`,
+      // The duration after the bar, or before it when the bar ends near the axis' end.
+      x + width + 64 < LABEL_WIDTH + BAR_WIDTH + 70
+        ? `<text x="${x + width + 4}" y="${y + 16}" font-size="11" fill="#444">${(span.endMs - span.startMs).toFixed(2)} ms</text>`
+        : `<text x="${x - 4}" y="${y + 16}" font-size="11" fill="#444" text-anchor="end">${(span.endMs - span.startMs).toFixed(2)} ms</text>`,
     ].join("");
   });
   const legend = services.map((s) => `<span style="color:${color(s)}">■ ${escape(s)}</span>`).join(" &nbsp; ");
