@@ -43,24 +43,30 @@ func attrs(span sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
 	return out
 }
 
-func TestAttemptsRunInSpansContinuingTheTasksTrace(t *testing.T) {
-	recorder, _ := recordSpans(t)
+// serveReporting runs a worker with an "echo" handler and a "bad" one (failing for good), both
+// reporting the span context of their ctx on the returned channel; it returns the welcomed
+// stream.
+func serveReporting(t *testing.T) (*scriptedStream, <-chan trace.SpanContext) {
+	t.Helper()
 	addr, server := startScripted(t)
 	inHandler := make(chan trace.SpanContext, 2)
-	stop := runWorker(t, addr, 2, map[string]Handler{
-		"echo": func(ctx context.Context, task *LeasedTask) (any, error) {
+	report := func(err error) Handler {
+		return func(ctx context.Context, _ *LeasedTask) (any, error) {
 			inHandler <- trace.SpanContextFromContext(ctx)
-			return nil, nil
-		},
-		"bad": func(ctx context.Context, _ *LeasedTask) (any, error) {
-			inHandler <- trace.SpanContextFromContext(ctx)
-			return nil, NonRetryable(errors.New("bad input"))
-		},
-	})
-	defer stop()
+			return nil, err
+		}
+	}
+	stop := runWorker(t, addr, 2, map[string]Handler{"echo": report(nil), "bad": report(NonRetryable(errors.New("bad input")))})
+	t.Cleanup(stop)
 	ss := within(t, server.streams, "a stream")
 	ss.welcome(t, time.Second)
 	ss.next(t, "credit")
+	return ss, inHandler
+}
+
+func TestAttemptsRunInSpansContinuingTheTasksTrace(t *testing.T) {
+	recorder, _ := recordSpans(t)
+	ss, inHandler := serveReporting(t)
 	const traceID, parentID = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
 	traced := leased("a", "echo")
 	traced.Traceparent = "00-" + traceID + "-" + parentID + "-01"
@@ -104,18 +110,7 @@ func TestAttemptsRunInSpansContinuingTheTasksTrace(t *testing.T) {
 
 func TestUntracedTasksGetNoSpan(t *testing.T) {
 	recorder, _ := recordSpans(t)
-	addr, server := startScripted(t)
-	inHandler := make(chan trace.SpanContext, 1)
-	stop := runWorker(t, addr, 1, map[string]Handler{
-		"echo": func(ctx context.Context, _ *LeasedTask) (any, error) {
-			inHandler <- trace.SpanContextFromContext(ctx)
-			return nil, nil
-		},
-	})
-	defer stop()
-	ss := within(t, server.streams, "a stream")
-	ss.welcome(t, time.Second)
-	ss.next(t, "credit")
+	ss, inHandler := serveReporting(t)
 	ss.assign(t, leased("a", "echo"))
 	if sc := within(t, inHandler, "the handler"); sc.IsValid() {
 		t.Fatalf("an untraced task's handler has span context %v", sc)
