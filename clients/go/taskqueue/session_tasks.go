@@ -47,6 +47,9 @@ func (s *session) onAssignment(tasks []*taskqueuev1.LeasedTask) {
 		if h := s.opts.Hooks.OnTaskStarted; h != nil {
 			h(task)
 		}
+		// The attempt's span (for a traced task) covers an unknown type's failure too.
+		spanCtx, span := startAttemptSpan(s.w.base, task)
+		task.span = span
 		handler := s.opts.Handlers[task.Type]
 		if handler == nil {
 			err := fmt.Errorf("%w %q", ErrUnknownTaskType, task.Type)
@@ -54,9 +57,8 @@ func (s *session) onAssignment(tasks []*taskqueuev1.LeasedTask) {
 			s.w.slots.release()
 			continue
 		}
-		ctx, cancel := context.WithCancelCause(s.w.base)
+		ctx, cancel := context.WithCancelCause(spanCtx)
 		r.cancel = cancel
-		ctx, task.span = startAttemptSpan(ctx, task)
 		task.progress = &progressThrottle{
 			interval: s.opts.ProgressInterval,
 			send: func(percent float32, message string) {

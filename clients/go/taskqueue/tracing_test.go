@@ -49,14 +49,14 @@ func attrs(span sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
 func serveReporting(t *testing.T) (*scriptedStream, <-chan trace.SpanContext) {
 	t.Helper()
 	addr, server := startScripted(t)
-	inHandler := make(chan trace.SpanContext, 2)
+	inHandler := make(chan trace.SpanContext, 3)
 	report := func(err error) Handler {
 		return func(ctx context.Context, _ *LeasedTask) (any, error) {
 			inHandler <- trace.SpanContextFromContext(ctx)
 			return nil, err
 		}
 	}
-	stop := runWorker(t, addr, 2, map[string]Handler{"echo": report(nil), "bad": report(NonRetryable(errors.New("bad input")))})
+	stop := runWorker(t, addr, 3, map[string]Handler{"echo": report(nil), "bad": report(NonRetryable(errors.New("bad input")))})
 	t.Cleanup(stop)
 	ss := within(t, server.streams, "a stream")
 	ss.welcome(t, time.Second)
@@ -74,7 +74,9 @@ func TestAttemptsRunInSpansContinuingTheTasksTrace(t *testing.T) {
 	fatal := leased("b", "bad")
 	fatal.Traceparent = traced.Traceparent
 	fatal.Attempt = 2
-	ss.assign(t, traced, fatal)
+	unknown := leased("c", "nope")
+	unknown.Traceparent = traced.Traceparent
+	ss.assign(t, traced, fatal, unknown)
 	for range 2 {
 		if sc := within(t, inHandler, "a handler"); sc.TraceID().String() != traceID {
 			t.Fatalf("handler's span context = %v, want trace %s", sc, traceID)
@@ -82,14 +84,15 @@ func TestAttemptsRunInSpansContinuingTheTasksTrace(t *testing.T) {
 	}
 	ended := map[string]sdktrace.ReadOnlySpan{}
 	deadline := time.Now().Add(5 * time.Second)
-	for len(ended) < 2 && time.Now().Before(deadline) {
+	for len(ended) < 3 && time.Now().Before(deadline) {
 		for _, s := range recorder.Ended() {
 			ended[attrs(s)["taskqueue.task.id"].AsString()] = s
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	a, b := ended["a"], ended["b"]
-	if a == nil || b == nil {
+	c := ended["c"]
+	if a == nil || b == nil || c == nil {
 		t.Fatalf("ended spans = %v", ended)
 	}
 	if a.Name() != "run echo" || a.SpanKind() != trace.SpanKindConsumer || a.Parent().SpanID().String() != parentID || a.SpanContext().TraceID().String() != traceID {
@@ -105,6 +108,10 @@ func TestAttemptsRunInSpansContinuingTheTasksTrace(t *testing.T) {
 	got = attrs(b)
 	if got["taskqueue.outcome"].AsString() != "fatal" || got["taskqueue.attempt"].AsInt64() != 2 || b.Status().Code != codes.Error || len(b.Events()) != 1 {
 		t.Fatalf("span b attributes = %v status %v events %v", got, b.Status(), b.Events())
+	}
+	// A type without a handler fails inside its span too.
+	if got = attrs(c); c.Name() != "run nope" || got["taskqueue.outcome"].AsString() != "failed" || c.Status().Code != codes.Error {
+		t.Fatalf("span c = %s attributes %v status %v", c.Name(), got, c.Status())
 	}
 }
 

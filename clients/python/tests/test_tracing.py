@@ -55,7 +55,7 @@ class AttemptSpanTest(ScriptedWorkerTestCase):
             seen.append(format(trace.get_current_span().get_span_context().trace_id, "032x"))
             raise NonRetryableError("bad input")
 
-        self.start_worker({"echo": echo, "bad": bad}, concurrency=2)
+        self.start_worker({"echo": echo, "bad": bad}, concurrency=3)
         ss = await self.stream()
         await ss.welcome(1.0)
         await ss.next("credit")
@@ -65,8 +65,10 @@ class AttemptSpanTest(ScriptedWorkerTestCase):
         fatal = leased("b", "bad")
         fatal.traceparent = traced.traceparent
         fatal.attempt = 2
-        await ss.assign(traced, fatal)
-        spans = await ended_spans(2)
+        unknown = leased("c", "nope")
+        unknown.traceparent = traced.traceparent
+        await ss.assign(traced, fatal, unknown)
+        spans = await ended_spans(3)
         self.assertEqual(seen, [TRACE_ID, TRACE_ID])
         a, b = spans["a"], spans["b"]
         self.assertEqual((a.name, a.kind), ("run echo", SpanKind.CONSUMER))
@@ -81,6 +83,8 @@ class AttemptSpanTest(ScriptedWorkerTestCase):
         self.assertEqual((b.attributes["taskqueue.outcome"], b.attributes["taskqueue.attempt"]), ("fatal", 2))
         self.assertEqual(b.status.status_code, StatusCode.ERROR)
         self.assertEqual([e.name for e in b.events], ["exception"])
+        # A type without a handler fails inside its span too.
+        self.assertEqual((spans["c"].name, spans["c"].attributes["taskqueue.outcome"]), ("run nope", "failed"))
 
     async def test_untraced_tasks_get_no_span(self) -> None:
         seen: list[bool] = []

@@ -43,6 +43,8 @@ class RunningTask:
         self._w.acquire()
         if hooks.on_task_started:
             hooks.on_task_started(self.ctx)
+        # The attempt's span (for a traced task) covers an unknown type's failure too.
+        self._span = AttemptSpan.start(self._leased)
         handler = self._w.options.handlers.get(self.ctx.type)
         if handler is None:
             error = UnknownTaskTypeError(f'no handler for task type "{self.ctx.type}"')
@@ -51,7 +53,6 @@ class RunningTask:
             return
         if self.ctx.timeout is not None:
             self._timer = self._loop.call_later(self.ctx.timeout, self._expire)
-        self._span = AttemptSpan.start(self._leased)
         if self._span is None:
             if inspect.iscoroutinefunction(handler):
                 self._future = asyncio.ensure_future(handler(self.ctx))
