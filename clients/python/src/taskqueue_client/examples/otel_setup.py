@@ -9,6 +9,7 @@ HTTP (http/protobuf); the exporter reads its endpoint, headers and timeout, the 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Callable, Mapping
 
 
@@ -27,17 +28,21 @@ def tracing_requested(env: Mapping[str, str] = os.environ) -> bool:
 def start_tracing(default_service: str) -> Callable[[], None]:
     """Registers a tracer provider when tracing is requested, named ``default_service`` unless
     ``OTEL_SERVICE_NAME`` says otherwise; returns the function that flushes and stops it (a
-    no-op when tracing is off). ValueError for a protocol other than http/protobuf."""
+    no-op when tracing is off). ValueError for a protocol other than http/protobuf, or when the
+    OpenTelemetry SDK is not installed."""
     if not tracing_requested():
         return lambda: None
-    from opentelemetry import trace
-    from opentelemetry.sdk.resources import OTELResourceDetector, Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+    try:
+        from opentelemetry import trace
+        from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+    except ImportError as error:
+        raise ValueError(f"the OTEL_* variables ask for tracing, which needs pip install 'taskqueue-client[otel]' ({error})") from error
 
     exporter: SpanExporter
     if os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "console":
-        exporter = ConsoleSpanExporter()
+        exporter = ConsoleSpanExporter(out=sys.stderr)  # stdout carries the programs' JSON lines
     else:
         protocol = (os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf").strip()
         if protocol != "http/protobuf":
