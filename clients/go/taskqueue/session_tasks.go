@@ -159,7 +159,12 @@ func (s *session) drop(r *runningTask, cause error) {
 
 func (s *session) finished(task *LeasedTask, outcome TaskOutcome) {
 	if outcome.Kind != OutcomeSucceeded {
-		s.log.Info("task did not succeed", "task_id", task.ID, "type", task.Type, "attempt", task.Attempt, "outcome", outcome.Kind, "error", outcome.Err)
+		attrs := []any{"task_id", task.ID, "type", task.Type, "attempt", task.Attempt, "outcome", outcome.Kind, "error", outcome.Err}
+		if task.span != nil && task.span.SpanContext().IsValid() {
+			// The attempt's span, to find the line from its trace and the trace from the line.
+			attrs = append(attrs, "trace_id", task.span.SpanContext().TraceID().String(), "span_id", task.span.SpanContext().SpanID().String())
+		}
+		s.log.Info("task did not succeed", attrs...)
 	}
 	if h := s.opts.Hooks.OnTaskFinished; h != nil {
 		h(task, outcome)

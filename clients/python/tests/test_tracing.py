@@ -67,8 +67,9 @@ class AttemptSpanTest(ScriptedWorkerTestCase):
         fatal.attempt = 2
         unknown = leased("c", "nope")
         unknown.traceparent = traced.traceparent
-        await ss.assign(traced, fatal, unknown)
-        spans = await ended_spans(3)
+        with self.assertLogs("taskqueue_client.worker", level="INFO") as logs:
+            await ss.assign(traced, fatal, unknown)
+            spans = await ended_spans(3)
         self.assertEqual(seen, [TRACE_ID, TRACE_ID])
         a, b = spans["a"], spans["b"]
         self.assertEqual((a.name, a.kind), ("run echo", SpanKind.CONSUMER))
@@ -83,7 +84,9 @@ class AttemptSpanTest(ScriptedWorkerTestCase):
         self.assertEqual((b.attributes["taskqueue.outcome"], b.attributes["taskqueue.attempt"]), ("fatal", 2))
         self.assertEqual(b.status.status_code, StatusCode.ERROR)
         self.assertEqual([e.name for e in b.events], ["exception"])
-        # A type without a handler fails inside its span too.
+        # The worker's line about the failed attempt names its trace and span.
+        self.assertTrue(any(f"[trace {TRACE_ID} span {b.context.span_id:016x}]" in line for line in logs.output), logs.output)
+                # A type without a handler fails inside its span too.
         self.assertEqual((spans["c"].name, spans["c"].attributes["taskqueue.outcome"]), ("run nope", "failed"))
 
     async def test_untraced_tasks_get_no_span(self) -> None:

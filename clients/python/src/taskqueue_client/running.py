@@ -131,7 +131,18 @@ class RunningTask:
 
     def _finished(self, kind: str, error: Optional[BaseException], fatal: bool = False) -> None:
         if kind != "succeeded":
-            self._w.logger.info("task %s (%s, attempt %d) did not succeed (%s): %s", self.ctx.id, self.ctx.type, self.ctx.attempt, kind, error)
+            # A traced attempt's line names its trace and span (record attributes trace_id, span_id).
+            ids = self._span.ids() if self._span is not None else None
+            self._w.logger.info(
+                "task %s (%s, attempt %d) did not succeed (%s): %s%s",
+                self.ctx.id,
+                self.ctx.type,
+                self.ctx.attempt,
+                kind,
+                error,
+                f" [trace {ids[0]} span {ids[1]}]" if ids else "",
+                extra={"trace_id": ids[0], "span_id": ids[1]} if ids else None,
+            )
         hook = self._w.options.hooks.on_task_finished
         if hook:
             hook(self.ctx, TaskOutcome(kind=kind, error=error, duration=time.monotonic() - self._started))

@@ -81,6 +81,13 @@ class AttemptSpan:
         finally:
             _context.detach(token)
 
+    def ids(self) -> Optional[tuple[str, str]]:
+        """The span's trace id and span id in hex, or None when it carries no valid context."""
+        context = self._span.get_span_context()
+        if not context.is_valid:
+            return None
+        return format(context.trace_id, "032x"), format(context.span_id, "016x")
+
     def end(self, kind: str, error: Optional[BaseException], fatal: bool) -> None:
         """Records the outcome (``succeeded``, ``failed``, ``fatal``, ``timeout``, ``cancelled``,
         ``lost``: the other SDKs' names) and ends the span, once."""
