@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the pinned toolchains of the Go and Python clients; safe to run again (it only
-# installs what is missing or at another version). Needs Go (1.24+) and Python (3.10+) with pip.
+# installs what is missing or at another version). Needs Go (1.26+) and Python (3.10+) with pip.
 #
 #   Go tools, with `go install` into $(go env GOBIN) or $(go env GOPATH)/bin:
 #     protoc-gen-go, protoc-gen-go-grpc   code generation (buf.gen.yaml runs them through
@@ -8,8 +8,8 @@
 #     grpcurl                             the grpcurl smoke test (test/grpcurl.test.ts)
 #   Go module dependencies of clients/go, downloaded and compiled once (warms the build cache
 #   the cross-language tests use).
-#   Python: the client package, editable, with its pinned dependencies and grpcio-tools
-#   (`pip install -e clients/python[dev]`).
+#   Python: the client package, editable, with its pinned dependencies, grpcio-tools and the
+#   OpenTelemetry API, SDK and OTLP/HTTP exporter (`pip install -e clients/python[dev,otel]`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -58,7 +58,9 @@ echo "building clients/go (downloads its modules once, then warms the build cach
 if python3 - <<'PY' 2>/dev/null
 import importlib.metadata as md, pathlib, sys
 import taskqueue_client
-want = {"grpcio": "1.85.1", "grpcio-tools": "1.85.1", "protobuf": "7.36.2"}
+want = {"grpcio": "1.85.1", "grpcio-tools": "1.85.1", "protobuf": "7.36.2",
+        "opentelemetry-api": "1.45.2", "opentelemetry-sdk": "1.45.2",
+        "opentelemetry-exporter-otlp-proto-http": "1.45.2"}
 ok = all(md.version(name) == version for name, version in want.items())
 here = pathlib.Path("clients/python/src/taskqueue_client").resolve()
 sys.exit(0 if ok and pathlib.Path(taskqueue_client.__file__).resolve().parent == here else 1)
@@ -66,8 +68,8 @@ PY
 then
   echo "taskqueue-client (editable) and its pinned dependencies are installed"
 else
-  echo "installing clients/python (editable) with grpcio, protobuf and grpcio-tools"
-  pip=(python3 -m pip install --disable-pip-version-check --no-input -q -e "clients/python[dev]")
+  echo "installing clients/python (editable) with grpcio, protobuf, grpcio-tools and OpenTelemetry"
+  pip=(python3 -m pip install --disable-pip-version-check --no-input -q -e "clients/python[dev,otel]")
   if ! "${pip[@]}"; then
     # Distributions that mark their Python as externally managed (PEP 668).
     "${pip[@]}" --user --break-system-packages

@@ -39,6 +39,7 @@ import { QueueSettingsCache } from "./engine/queue-settings-cache.js";
 import { queueLimitsOf } from "./engine/queue-settings.js";
 import { Recovery } from "./engine/recovery.js";
 import { ResultRecorder } from "./engine/result-recorder.js";
+import { preciseNowMs } from "./engine/precise-time.js";
 import { Retention } from "./engine/retention.js";
 import { Scheduler } from "./engine/scheduler.js";
 import { ServerRegistry } from "./engine/server-registry.js";
@@ -51,6 +52,7 @@ import { createServerMetrics } from "./observability/metrics.js";
 import { QueueGauges } from "./observability/queue-gauges.js";
 import { recordDelivered, recordLeaseEnds, recordSubmitted } from "./observability/task-metrics.js";
 import { TaskTypeMemo } from "./observability/task-type-memo.js";
+import { ResultCommitSpans } from "./observability/result-commit-spans.js";
 import { createTracingInterceptor } from "./observability/rpc-tracing-interceptor.js";
 import { activeTraceContext, addActiveSpanEvent, traceScheduledTask } from "./observability/trace-context.js";
 import { recordDispatchSpans } from "./observability/dispatch-spans.js";
@@ -149,7 +151,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   }
   await redis.ping();
 
-  const repository = new TaskRepository(database.db);
   let draining = false;
   let grpc: GrpcServerHandle | undefined;
   let http: HttpGatewayHandle | undefined;
@@ -165,8 +166,11 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     openConnections: () => ({ grpc: grpc?.openConnections ?? 0, http: http?.openConnections ?? 0 }),
     workerStreamBufferedBytes: () => streamBuffers.bytes,
   });
+  const repository = new TaskRepository(database.db, (query) => metrics.calls.postgresQuery(query));
   // The type of each task leased here, for the attempt duration histogram's label.
   const leasedTypes = new TaskTypeMemo();
+  // Traced results' commits as spans in their tasks' traces (nothing kept with tracing off).
+  const commitSpans = tracing ? new ResultCommitSpans() : undefined;
   const store = new QueueStore({ redis, prefix: options.redisPrefix, serverId, observeScript: (name) => metrics.calls.redisScript(name) });
   const writer = new TransitionWriter({
     pool: database.pool,
@@ -240,7 +244,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       ? (queue, tasks) => {
           const now = Date.now();
           recordDelivered(metrics, queue, tasks, now, leasedTypes);
-          recordDispatchSpans(tasks, now);
+          recordDispatchSpans(tasks, preciseNowMs());
+          commitSpans?.leased(tasks);
         }
       : (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now(), leasedTypes),
     limitsOf: (queue) => queueLimitsOf(queueSettings.get(queue)),
@@ -263,7 +268,12 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     dispatcher,
     scheduler,
     notifier,
-    record: (ends) => recordLeaseEnds(metrics, ends, Date.now(), leasedTypes),
+    record: commitSpans
+      ? (ends) => {
+          recordLeaseEnds(metrics, ends, Date.now(), leasedTypes);
+          commitSpans.ended(ends);
+        }
+      : (ends) => recordLeaseEnds(metrics, ends, Date.now(), leasedTypes),
     isLimited: (queue) => (queueSettings.get(queue)?.maxConcurrency ?? 0) > 0,
   });
   const recorder = new ResultRecorder({
@@ -272,6 +282,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onLeaseEnds: (ends) => routes.leaseEnds(ends, { wokenHere: true }),
     onFenced: (ends) => dispatcher.leasesEnded(ends),
     onStale: (n) => metrics.staleResults.inc(n),
+    onCommitted: commitSpans ? (batch) => commitSpans.committed(batch) : undefined,
   });
   const progress = new ProgressBuffer({
     write: (updates) => writeProgress(database.pool, updates),

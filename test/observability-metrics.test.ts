@@ -10,7 +10,8 @@ import { waitFor } from "./support/wait-for.js";
 /*
  * The per-queue metrics after a short real run: depth gauges from Redis' counters and the
  * dead-letter table, the attempt duration histogram by queue, type and outcome, retries,
- * dead letters, and the latency of the server's Redis and Postgres calls.
+ * dead letters, and the latency of the server's Redis and Postgres calls (group commits and
+ * the reads of GetTask and ListTasks).
  */
 
 let ts: TestServer;
@@ -100,8 +101,17 @@ describe("per-queue metrics", () => {
     expect(sample(text, `taskqueue_queue_workers{queue="${idle}"}`)).toBeNaN();
   });
 
-  it("times the Redis script calls and the Postgres group commits", async () => {
+  it("times the Redis script calls, the Postgres group commits and the reads of GetTask and ListTasks", async () => {
+    const before = await scrape();
+    const reads = (text: string, query: string) => sample(text, `taskqueue_postgres_query_duration_seconds_count{query="${query}"}`);
+    const { task } = await ts.grpc.submitTask({ queue: idle, type: "echo", payloadData: jsonPayload({}) });
+    await ts.grpc.getTask({ id: task!.id, includeAttempts: true });
+    await ts.grpc.listTasks({ queue: idle });
     const text = await scrape();
+    for (const query of ["get_task", "task_attempts", "list_tasks"]) {
+      expect(reads(text, query), query).toBeGreaterThan(reads(before, query) || 0);
+      expect(sample(text, `taskqueue_postgres_query_errors_total{query="${query}"}`), query).toBe(0);
+    }
     expect(sample(text, `taskqueue_redis_call_duration_seconds_count{script="enqueue"}`)).toBeGreaterThan(0);
     expect(sample(text, `taskqueue_redis_call_duration_seconds_count{script="complete"}`)).toBeGreaterThan(0);
     expect(sample(text, `taskqueue_redis_call_errors_total{script="lease"}`)).toBe(0);

@@ -86,7 +86,9 @@ describe("tracing from producer to worker", () => {
     const spans = await receiver.waitFor(
       (all) => {
         const t = trace(all, submitted.traceId);
-        const complete = ["run echo", `dispatch ${queue}`].every((name) => t.some((s) => s.name === name));
+        const complete = ["run echo", `dispatch ${queue}`, "commit result", "grpc.taskqueue.v1.TaskService/SubmitTask"].every((name) =>
+          t.some((s) => s.name === name),
+        );
         return complete && t.some((s) => s.service === "test-producer") ? t : undefined;
       },
       "the producer's, the server's and the worker's spans",
@@ -102,6 +104,13 @@ describe("tracing from producer to worker", () => {
     // The wait between the submit and the lease, as a span of the server's.
     expect(spans.find((s) => s.name === `dispatch ${queue}`)).toMatchObject({ service: "taskqueue-server", parentSpanId: rpc.spanId });
     expect(attempt).toMatchObject({ service: "taskqueue-worker", kind: 5, parentSpanId: rpc.spanId, encoding: "json" });
+    // The commit of the attempt's result, with the moment Redis fenced it.
+    expect(spans.find((s) => s.name === "commit result")).toMatchObject({
+      service: "taskqueue-server",
+      parentSpanId: rpc.spanId,
+      events: ["fenced"],
+      attributes: { "taskqueue.task.id": submitted.id, "taskqueue.outcome": "succeeded", "taskqueue.state": "SUCCEEDED", "taskqueue.batch.size": 1 },
+    });
     expect(attempt.attributes).toMatchObject({
       "taskqueue.task.id": submitted.id,
       "taskqueue.queue": queue,
@@ -128,7 +137,8 @@ describe("tracing from producer to worker", () => {
     const spans = await receiver.waitFor(
       (all) => {
         const t = trace(all, submitted.traceId);
-        return t.some((s) => s.name === "run echo") && t.some((s) => s.spanId === submitted.spanId) ? t : undefined;
+        const parts = ["run echo", "grpc.taskqueue.v1.TaskService/SubmitTask"].every((name) => t.some((s) => s.name === name));
+        return parts && t.some((s) => s.spanId === submitted.spanId) ? t : undefined;
       },
       "the client's trace to reach the worker",
     );

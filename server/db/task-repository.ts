@@ -13,13 +13,39 @@ export interface TaskListQuery {
 
 const unfinished: TaskStateName[] = ["SCHEDULED", "QUEUED", "RUNNING", "FAILED"];
 
+/** Observes one kind of read: called with its duration in seconds and whether it failed. */
+export type QueryObserver = (query: "get_task" | "task_attempts" | "list_tasks") => (seconds: number, failed: boolean) => void;
+
 /** Reads of tasks and attempts, plus the few direct writes that are not on the hot path. */
 export class TaskRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly observers: Record<"get_task" | "task_attempts" | "list_tasks", ((seconds: number, failed: boolean) => void) | undefined>;
+
+  /** `observe` times the reads behind GetTask and ListTasks (the server's query latency metric). */
+  constructor(
+    private readonly db: Kysely<Database>,
+    observe?: QueryObserver,
+  ) {
+    this.observers = { get_task: observe?.("get_task"), task_attempts: observe?.("task_attempts"), list_tasks: observe?.("list_tasks") };
+  }
+
+  /** Runs `read`, reporting its duration to the observer of `query`, if any. */
+  private async timed<T>(query: keyof TaskRepository["observers"], read: () => Promise<T>): Promise<T> {
+    const observe = this.observers[query];
+    if (!observe) return read();
+    const start = performance.now();
+    try {
+      const value = await read();
+      observe((performance.now() - start) / 1000, false);
+      return value;
+    } catch (error) {
+      observe((performance.now() - start) / 1000, true);
+      throw error;
+    }
+  }
 
   /** One task, or undefined. */
-  async get(id: string): Promise<TaskRow | undefined> {
-    return (await this.db.selectFrom("tasks").selectAll().where("id", "=", id).executeTakeFirst()) as TaskRow | undefined;
+  get(id: string): Promise<TaskRow | undefined> {
+    return this.timed("get_task", async () => (await this.db.selectFrom("tasks").selectAll().where("id", "=", id).executeTakeFirst()) as TaskRow | undefined);
   }
 
   /** Several tasks by id (missing ids are absent from the map). */
@@ -33,7 +59,11 @@ export class TaskRepository {
    * A page of tasks, newest first. The DEAD tasks of a queue are found through the
    * dead-letter list (`dead_tasks`), the others through the queue's index of ids.
    */
-  async list(query: TaskListQuery): Promise<TaskRow[]> {
+  list(query: TaskListQuery): Promise<TaskRow[]> {
+    return this.timed("list_tasks", () => this.listPage(query));
+  }
+
+  private async listPage(query: TaskListQuery): Promise<TaskRow[]> {
     if (query.queue && query.states?.length === 1 && query.states[0] === "DEAD") return this.listDead(query, query.queue);
     let q = this.db.selectFrom("tasks").selectAll();
     if (query.queue) q = q.where("queue", "=", query.queue);
@@ -59,13 +89,17 @@ export class TaskRepository {
    * Attempt history of a task, oldest first (the view `task_attempt_history`: the attempt
    * that ended a task in SUCCEEDED is recorded by the task row, not by an attempt row).
    */
-  async attempts(taskId: string): Promise<TaskAttemptRow[]> {
-    return (await this.db
-      .selectFrom("task_attempt_history")
-      .selectAll()
-      .where("task_id", "=", taskId)
-      .orderBy("attempt", "asc")
-      .execute()) as TaskAttemptRow[];
+  attempts(taskId: string): Promise<TaskAttemptRow[]> {
+    return this.timed(
+      "task_attempts",
+      async () =>
+        (await this.db
+          .selectFrom("task_attempt_history")
+          .selectAll()
+          .where("task_id", "=", taskId)
+          .orderBy("attempt", "asc")
+          .execute()) as TaskAttemptRow[],
+    );
   }
 
   /**

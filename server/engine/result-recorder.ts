@@ -3,6 +3,7 @@ import type { StoredError } from "../db/schema.js";
 import type { LeaseEnd, QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
 import { transitionOfLeaseEnd } from "./lease-ends.js";
+import { preciseNowMs } from "./precise-time.js";
 
 /** Result batches fenced and being committed at once; further results wait unfenced. */
 export const RECORDING_BATCHES_IN_FLIGHT = 4;
@@ -29,6 +30,20 @@ export type ResultVerdict =
   /** `held`: the reporting session still holds the task's current lease (a wrong token). */
   | { status: "stale"; held: boolean };
 
+/** A committed batch of results, for {@link ResultRecorderOptions.onCommitted}. */
+export interface CommittedResults {
+  /** The lease ends of the accepted results. */
+  accepted: readonly LeaseEnd[];
+  /** Results in the batch, stale ones included. */
+  size: number;
+  /** When the batch was taken up (ms since the epoch, to the microsecond). */
+  startedMs: number;
+  /** When Redis had fenced it (ms). */
+  fencedMs: number;
+  /** When its group commit ended (ms). */
+  committedMs: number;
+}
+
 /** Options for {@link ResultRecorder}. */
 export interface ResultRecorderOptions {
   store: QueueStore;
@@ -43,6 +58,11 @@ export interface ResultRecorderOptions {
   onFenced?: (ends: LeaseEnd[]) => void;
   /** Told how many results of a batch were stale. */
   onStale?: (count: number) => void;
+  /**
+   * Told about each batch once committed, with its times (set only when tracing is on: the
+   * result commit spans; without it the flush reads no extra clock).
+   */
+  onCommitted?: (batch: CommittedResults) => void;
 }
 
 /**
@@ -75,6 +95,8 @@ export class ResultRecorder {
   }
 
   private async flush(results: ReportedResult[]): Promise<ResultVerdict[]> {
+    // Span times (only read when someone listens): microsecond wall clock, like the workers'.
+    const startedMs = this.options.onCommitted ? preciseNowMs() : 0;
     const ends = await this.options.store.complete(
       results.map((r) => ({
         id: r.taskId,
@@ -88,6 +110,7 @@ export class ResultRecorder {
     const accepted = ends.filter((end): end is LeaseEnd => end !== null && end !== "held");
     if (accepted.length > 0) this.options.onFenced?.(accepted);
     const now = this.now();
+    const fencedMs = this.options.onCommitted ? preciseNowMs() : 0;
     const transitions = [];
     for (let i = 0; i < results.length; i++) {
       const end = ends[i];
@@ -98,6 +121,7 @@ export class ResultRecorder {
       );
     }
     await this.options.transitions.write(transitions);
+    this.options.onCommitted?.({ accepted, size: results.length, startedMs, fencedMs, committedMs: preciseNowMs() });
     this.options.onLeaseEnds(accepted);
     if (accepted.length < results.length) this.options.onStale?.(results.length - accepted.length);
     return ends.map((end) =>

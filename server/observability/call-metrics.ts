@@ -18,14 +18,18 @@ export interface CallMetrics {
   redisScript(script: string): (seconds: number, failed: boolean) => void;
   /** An observer for batches of one group-committed Postgres writer (task_insert, transition_write). */
   groupCommit(writer: string): CallObserver;
+  /** An observer for one kind of Postgres read (get_task, task_attempts, list_tasks). */
+  postgresQuery(query: string): (seconds: number, failed: boolean) => void;
 }
 
 /**
  * Latency and error metrics of the calls that carry the hot path: every Lua script call to
  * Redis (`taskqueue_redis_call_duration_seconds{script}`, `taskqueue_redis_call_errors_total`)
  * and every group-commit batch written to Postgres (`taskqueue_group_commit_duration_seconds{writer}`,
- * `taskqueue_group_commit_batch_size{writer}`, `taskqueue_group_commit_errors_total`). Labels
- * are fixed names from the code, so their cardinality is bounded.
+ * `taskqueue_group_commit_batch_size{writer}`, `taskqueue_group_commit_errors_total`), and the
+ * reads behind GetTask and ListTasks (`taskqueue_postgres_query_duration_seconds{query}`,
+ * `taskqueue_postgres_query_errors_total{query}`). Labels are fixed names from the code, so
+ * their cardinality is bounded.
  */
 export function createCallMetrics(registry: Registry): CallMetrics {
   const registers = [registry];
@@ -62,16 +66,32 @@ export function createCallMetrics(registry: Registry): CallMetrics {
     labelNames: ["writer"],
     registers,
   });
+  const queryDuration = new Histogram({
+    name: "taskqueue_postgres_query_duration_seconds",
+    help: "Duration of the server's reads from Postgres outside the group commits (GetTask, ListTasks), by query.",
+    labelNames: ["query"],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const queryErrors = new Counter({
+    name: "taskqueue_postgres_query_errors_total",
+    help: "Reads from Postgres that failed, by query.",
+    labelNames: ["query"],
+    registers,
+  });
+  /** One series of a duration histogram and its error counter, created (at zero) up front. */
+  const timed = (duration: Histogram, errorCounter: Counter, labels: Record<string, string>) => {
+    const observed = duration.labels(labels);
+    const errors = errorCounter.labels(labels);
+    errors.inc(0);
+    return (seconds: number, failed: boolean) => {
+      observed.observe(seconds);
+      if (failed) errors.inc();
+    };
+  };
   return {
-    redisScript(script) {
-      const duration = redisDuration.labels({ script });
-      const errors = redisErrors.labels({ script });
-      errors.inc(0);
-      return (seconds, failed) => {
-        duration.observe(seconds);
-        if (failed) errors.inc();
-      };
-    },
+    redisScript: (script) => timed(redisDuration, redisErrors, { script }),
+    postgresQuery: (query) => timed(queryDuration, queryErrors, { query }),
     groupCommit(writer) {
       const duration = commitDuration.labels({ writer });
       const size = commitSize.labels({ writer });

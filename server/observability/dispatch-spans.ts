@@ -1,8 +1,9 @@
-import { propagation, ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
+import { SpanKind, trace } from "@opentelemetry/api";
 import type { LeasedRecord } from "../redis/queue-store.js";
+import { sampledParent } from "./trace-context.js";
 
 /** The tracer name of the server's own spans. */
-const TRACER = "taskqueue-server";
+export const TRACER = "taskqueue-server";
 
 /**
  * Records, for each leased task that carries a trace context, a `dispatch <queue>` span from
@@ -14,11 +15,9 @@ const TRACER = "taskqueue-server";
 export function recordDispatchSpans(tasks: readonly LeasedRecord[], nowMs: number): void {
   const tracer = trace.getTracer(TRACER);
   for (const t of tasks) {
-    // Unsampled traces (the trace flags' low bit clear) get no span at all: nothing to record.
-    if (!t.trace || (parseInt(t.trace.traceparent.slice(-2), 16) & 1) === 0) continue;
-    const carrier: Record<string, string> = { traceparent: t.trace.traceparent };
-    if (t.trace.tracestate !== "") carrier.tracestate = t.trace.tracestate;
-    const parent = propagation.extract(ROOT_CONTEXT, carrier);
+    // Unsampled traces get no span at all: nothing to record.
+    const parent = sampledParent(t.trace);
+    if (!parent) continue;
     const span = tracer.startSpan(
       `dispatch ${t.queue}`,
       {

@@ -1,4 +1,4 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Context } from "@opentelemetry/api";
 import type { NewTask, TraceContext } from "../engine/task-records.js";
 
 /**
@@ -11,6 +11,18 @@ export function activeTraceContext(): TraceContext | undefined {
   propagation.inject(context.active(), carrier);
   const traceparent = carrier.traceparent;
   return traceparent ? { traceparent, tracestate: carrier.tracestate ?? "" } : undefined;
+}
+
+/**
+ * The context to parent a server span on for a task that carries `trace`, or undefined when it
+ * carries none or its trace is not sampled (the trace flags' low bit clear): spans of the
+ * server's own are sampled with the submit's.
+ */
+export function sampledParent(trace: TraceContext | undefined): Context | undefined {
+  if (!trace || (parseInt(trace.traceparent.slice(-2), 16) & 1) === 0) return undefined;
+  const carrier: Record<string, string> = { traceparent: trace.traceparent };
+  if (trace.tracestate !== "") carrier.tracestate = trace.tracestate;
+  return propagation.extract(ROOT_CONTEXT, carrier);
 }
 
 /** Adds an event to the span active now (a step of the request, e.g. "committed"), if any. */

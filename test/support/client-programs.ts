@@ -25,6 +25,8 @@ export interface ExampleWorkerOptions {
   queue: string;
   /** Worker identity (shows up as the tasks' worker_id). */
   workerId: string;
+  /** Variables added to the toolchains' environment (e.g. OTEL_*). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -38,7 +40,7 @@ export function startExampleWorker(
   options: ExampleWorkerOptions,
 ): ExampleProcess {
   const { server, queue, workerId } = options;
-  const spawnOptions = { cwd: repoRoot, env: programs.toolchains.env };
+  const spawnOptions = { cwd: repoRoot, env: { ...programs.toolchains.env, ...options.env } };
   switch (language) {
     case "go":
       return new ExampleProcess(`go worker ${workerId}`, programs.go.worker, ["-server", server, "-queues", queue, "-worker-id", workerId, "-log-level", "warn"], spawnOptions);
@@ -68,7 +70,8 @@ export interface ProducerRun {
 
 /**
  * Runs one command of the example producer of `language` (`submit`, `batch`, `get`,
- * `list`, `cancel`, `wait`) with `flags` (named without dashes; `true` for a bare flag).
+ * `list`, `cancel`, `wait`) with `flags` (named without dashes; `true` for a bare flag),
+ * with `env` added to the toolchains' environment.
  */
 export async function runProducer(
   programs: ClientPrograms,
@@ -76,6 +79,7 @@ export async function runProducer(
   command: string,
   flags: Record<string, string | number | true>,
   timeoutMs = 30_000,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<ProducerRun> {
   const dash = language === "go" ? "-" : "--";
   const args = [command];
@@ -89,7 +93,7 @@ export async function runProducer(
   let stderr: string;
   let code = 0;
   try {
-    ({ stdout, stderr } = await execFileAsync(file, argv, { cwd: repoRoot, env: programs.toolchains.env, timeout: timeoutMs }));
+    ({ stdout, stderr } = await execFileAsync(file, argv, { cwd: repoRoot, env: { ...programs.toolchains.env, ...env }, timeout: timeoutMs }));
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
     stdout = failed.stdout ?? "";

@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { gunzipSync } from "node:zlib";
 import { ProtoReader, WireType } from "../../wire/proto-reader.js";
 import { waitFor } from "./wait-for.js";
 
@@ -21,6 +22,9 @@ export interface ReceivedSpan {
   events: string[];
   /** The encoding it came in: protobuf or json. */
   encoding: "protobuf" | "json";
+  /** Start and end, ms since the epoch (fractional). */
+  startMs: number;
+  endMs: number;
 }
 
 /**
@@ -48,7 +52,9 @@ export class OtlpReceiver {
           res.writeHead(404).end();
           return;
         }
-        const body = Buffer.concat(chunks);
+        // Exporters may compress (OTEL_EXPORTER_OTLP_COMPRESSION=gzip).
+        const raw = Buffer.concat(chunks);
+        const body = req.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw;
         const json = (req.headers["content-type"] ?? "").includes("json");
         try {
           receiver!.spans.push(...(json ? decodeJson(body) : decodeProtobuf(body)));
@@ -109,7 +115,7 @@ function decodeProtobuf(body: Uint8Array): ReceivedSpan[] {
       if (rf === 2 && rw === LEN) {
         // scope_spans: spans = 2
         const end = reader.delimitedEnd();
-        fields(reader, end, (sf, sw) => (sf === 2 && sw === LEN ? (mine.push(readSpan(reader)), true) : false));
+        fields(reader, end, (sf, sw) => (sf === 2 && sw === LEN ? (mine.push(readSpan(reader, body)), true) : false));
         return true;
       }
       return false;
@@ -120,15 +126,37 @@ function decodeProtobuf(body: Uint8Array): ReceivedSpan[] {
   return spans;
 }
 
-function readSpan(reader: ProtoReader): ReceivedSpan {
+/** A fixed64 count of nanoseconds since the epoch, as ms. */
+function fixed64Ms(reader: ProtoReader, body: Uint8Array): number {
+  const ns = Buffer.from(body.buffer, body.byteOffset, body.byteLength).readBigUInt64LE(reader.pos);
+  reader.pos += 8;
+  return Number(ns / 1000n) / 1000;
+}
+
+function readSpan(reader: ProtoReader, body: Uint8Array): ReceivedSpan {
   const end = reader.delimitedEnd();
-  const span: ReceivedSpan = { traceId: "", spanId: "", parentSpanId: "", name: "", kind: 0, attributes: {}, service: "", status: 0, events: [], encoding: "protobuf" };
+  const span: ReceivedSpan = {
+    traceId: "",
+    spanId: "",
+    parentSpanId: "",
+    name: "",
+    kind: 0,
+    attributes: {},
+    service: "",
+    status: 0,
+    events: [],
+    encoding: "protobuf",
+    startMs: 0,
+    endMs: 0,
+  };
   fields(reader, end, (f, w) => {
     if (f === 1 && w === LEN) span.traceId = hex(reader.bytes());
     else if (f === 2 && w === LEN) span.spanId = hex(reader.bytes());
     else if (f === 4 && w === LEN) span.parentSpanId = hex(reader.bytes());
     else if (f === 5 && w === LEN) span.name = reader.string();
     else if (f === 6 && w === WireType.varint) span.kind = reader.int32();
+    else if (f === 7 && w === WireType.fixed64) span.startMs = fixed64Ms(reader, body);
+    else if (f === 8 && w === WireType.fixed64) span.endMs = fixed64Ms(reader, body);
     else if (f === 9 && w === LEN) readKeyValue(reader, span.attributes);
     else if (f === 11 && w === LEN) {
       // Event { time_unix_nano = 1; name = 2; attributes = 3 }
@@ -186,6 +214,11 @@ function jsonAttributes(list: JsonKeyValue[] | undefined): Record<string, string
   return out;
 }
 
+/** OTLP JSON's nanoseconds since the epoch (a string, or a number), as ms. */
+function nanosToMs(value: string | number | undefined): number {
+  return value === undefined ? 0 : Number(BigInt(value) / 1000n) / 1000;
+}
+
 function decodeJson(body: Buffer): ReceivedSpan[] {
   const request = JSON.parse(body.toString("utf8")) as {
     resourceSpans?: Array<{
@@ -200,6 +233,8 @@ function decodeJson(body: Buffer): ReceivedSpan[] {
           attributes?: JsonKeyValue[];
           status?: { code?: number };
           events?: Array<{ name: string }>;
+          startTimeUnixNano?: string | number;
+          endTimeUnixNano?: string | number;
         }>;
       }>;
     }>;
@@ -220,6 +255,8 @@ function decodeJson(body: Buffer): ReceivedSpan[] {
           status: s.status?.code ?? 0,
           events: (s.events ?? []).map((e) => e.name),
           encoding: "json",
+          startMs: nanosToMs(s.startTimeUnixNano),
+          endMs: nanosToMs(s.endTimeUnixNano),
         });
       }
     }

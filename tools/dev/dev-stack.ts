@@ -66,7 +66,9 @@ export async function startDevStack(
     const child = new ManagedProcess({
       name,
       command: process.execPath,
-      args: ["--import", "tsx", entry],
+      // The server loads its tracing register module first, as `npm run server` does (it only
+      // reads the environment unless OTEL_* variables turn tracing on).
+      args: name === "server" ? ["--import", "tsx", "--import", "./server/observability/tracing-register.ts", entry] : ["--import", "tsx", entry],
       cwd: options.rootDir,
       env: envs[name],
     });

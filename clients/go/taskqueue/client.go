@@ -22,7 +22,8 @@ type Client struct {
 }
 
 // Dial creates a Client with its own connection to target ("host:port"). Without
-// options the connection is plaintext; pass grpc.WithTransportCredentials for TLS.
+// options the connection is plaintext; pass grpc.WithTransportCredentials for TLS. Its
+// calls carry the OpenTelemetry context of their ctx ([TraceContextInterceptor]).
 // The connection is established lazily; Close releases it.
 func Dial(target string, opts ...grpc.DialOption) (*Client, error) {
 	conn, err := dial(target, opts)
@@ -39,7 +40,11 @@ func NewClient(conn grpc.ClientConnInterface) *Client {
 
 // dial opens a connection, plaintext unless the options say otherwise.
 func dial(target string, opts []grpc.DialOption) (*grpc.ClientConn, error) {
-	all := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)
+	defaults := []grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(injectTraceContext),
+	}
+	all := append(defaults, opts...)
 	conn, err := grpc.NewClient(target, all...)
 	if err != nil {
 		return nil, &OptionsError{Field: "target", Problem: err.Error()}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	taskqueuev1 "github.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Handler runs one attempt of a task and returns its result: any JSON-marshalable value
@@ -38,6 +39,10 @@ type LeasedTask struct {
 	Timeout time.Duration
 
 	progress *progressThrottle
+	// traceparent and tracestate: the trace context the task was submitted with ("" for none).
+	traceparent, tracestate string
+	// span is the attempt's span, nil for an untraced task.
+	span trace.Span
 }
 
 // Decode unmarshals the JSON payload into v.
@@ -68,6 +73,8 @@ func leasedTaskFromProto(p *taskqueuev1.LeasedTask) *LeasedTask {
 		PayloadBytes: p.GetPayloadBytes(),
 		Labels:       p.GetLabels(),
 		CreatedAt:    timeOf(p.GetCreatedAt()),
+		traceparent:  p.GetTraceparent(),
+		tracestate:   p.GetTracestate(),
 	}
 	if d := p.GetTimeout(); d != nil {
 		t.Timeout = d.AsDuration()

@@ -47,6 +47,9 @@ func (s *session) onAssignment(tasks []*taskqueuev1.LeasedTask) {
 		if h := s.opts.Hooks.OnTaskStarted; h != nil {
 			h(task)
 		}
+		// The attempt's span (for a traced task) covers an unknown type's failure too.
+		spanCtx, span := startAttemptSpan(s.w.base, task)
+		task.span = span
 		handler := s.opts.Handlers[task.Type]
 		if handler == nil {
 			err := fmt.Errorf("%w %q", ErrUnknownTaskType, task.Type)
@@ -54,7 +57,7 @@ func (s *session) onAssignment(tasks []*taskqueuev1.LeasedTask) {
 			s.w.slots.release()
 			continue
 		}
-		ctx, cancel := context.WithCancelCause(s.w.base)
+		ctx, cancel := context.WithCancelCause(spanCtx)
 		r.cancel = cancel
 		task.progress = &progressThrottle{
 			interval: s.opts.ProgressInterval,
@@ -156,9 +159,15 @@ func (s *session) drop(r *runningTask, cause error) {
 
 func (s *session) finished(task *LeasedTask, outcome TaskOutcome) {
 	if outcome.Kind != OutcomeSucceeded {
-		s.log.Info("task did not succeed", "task_id", task.ID, "type", task.Type, "attempt", task.Attempt, "outcome", outcome.Kind, "error", outcome.Err)
+		attrs := []any{"task_id", task.ID, "type", task.Type, "attempt", task.Attempt, "outcome", outcome.Kind, "error", outcome.Err}
+		if task.span != nil && task.span.SpanContext().IsValid() {
+			// The attempt's span, to find the line from its trace and the trace from the line.
+			attrs = append(attrs, "trace_id", task.span.SpanContext().TraceID().String(), "span_id", task.span.SpanContext().SpanID().String())
+		}
+		s.log.Info("task did not succeed", attrs...)
 	}
 	if h := s.opts.Hooks.OnTaskFinished; h != nil {
 		h(task, outcome)
 	}
+	endAttemptSpan(task.span, outcome)
 }

@@ -5,7 +5,9 @@
 //	go run ./examples/producer get -id 01a2…
 //	go run ./examples/producer cancel -id 01a2… -reason "not needed"
 //
-// Run it without arguments for every command and flag.
+// Run it without arguments for every command and flag. The OTEL_* variables turn tracing
+// on (OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318): each command runs in a span
+// "producer <command>", and the tasks it submits run in its trace.
 package main
 
 import (
@@ -18,7 +20,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/taskqueue/taskqueue/clients/go/examples/internal/otelsetup"
 	"github.com/taskqueue/taskqueue/clients/go/taskqueue"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 const usage = `usage: producer COMMAND [flags]
@@ -38,7 +45,7 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
-	if err := run(os.Args[1], os.Args[2:]); err != nil {
+	if err := traced(os.Args[1], os.Args[2:]); err != nil {
 		fmt.Fprintln(os.Stderr, "producer:", err)
 		var apiErr *taskqueue.Error
 		if errors.As(err, &apiErr) {
@@ -76,7 +83,24 @@ func newCommand(name string) *command {
 	}
 }
 
-func run(name string, args []string) error {
+// traced runs the command inside a span "producer <command>" when the OTEL_* variables turn
+// tracing on (see otelsetup): the tasks it submits then run in its trace.
+func traced(name string, args []string) error {
+	shutdown, err := otelsetup.Start(context.Background(), "taskqueue-example-producer")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = shutdown(context.Background()) }()
+	ctx, span := otel.Tracer("taskqueue-example-producer").Start(context.Background(), "producer "+name)
+	defer span.End()
+	err = run(ctx, name, args)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
+}
+
+func run(parent context.Context, name string, args []string) error {
 	c := newCommand(name)
 	payload := c.flags.String("payload", "", "JSON payload (submit)")
 	payloads := c.flags.String("payloads", "[]", "JSON array of payloads, one task each (batch)")
@@ -97,7 +121,7 @@ func run(name string, args []string) error {
 		return err
 	}
 	defer client.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), *c.total)
+	ctx, cancel := context.WithTimeout(parent, *c.total)
 	defer cancel()
 
 	switch name {
@@ -110,6 +134,7 @@ func run(name string, args []string) error {
 		if err != nil {
 			return err
 		}
+		trace.SpanFromContext(ctx).SetAttributes(attribute.String("taskqueue.task.id", sub.Task.ID))
 		if !*wait {
 			return c.printer.Encode(sub.Task)
 		}

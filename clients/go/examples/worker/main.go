@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/taskqueue/taskqueue/clients/go/examples/internal/otelsetup"
 	"github.com/taskqueue/taskqueue/clients/go/taskqueue"
 )
 
@@ -42,6 +43,12 @@ func run() error {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// OTEL_* variables turn tracing on: each attempt is then a span in its producer's trace.
+	shutdownTracing, err := otelsetup.Start(context.Background(), "taskqueue-example-worker")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = shutdownTracing(context.Background()) }()
 	events := &eventPrinter{out: os.Stdout}
 	worker, err := taskqueue.NewWorker(taskqueue.WorkerOptions{
 		Target:          *server,

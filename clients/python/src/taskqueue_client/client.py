@@ -14,6 +14,7 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from .errors import OptionsError, TaskQueueError, error_for_code_name, error_from_rpc
 from .gen.taskqueue.v1 import task_pb2, task_service_pb2, task_service_pb2_grpc
 from .payload import to_value
+from .tracing import outgoing_metadata
 from .task import Attempt, Task, TaskState, attempt_from_proto, state_value, task_from_proto
 
 
@@ -149,7 +150,9 @@ class Client:
 
     async def _call(self, op: str, method: Any, request: Any, rpc_timeout: float | None) -> Any:
         try:
-            return await method(request, timeout=rpc_timeout if rpc_timeout is not None else self._rpc_timeout)
+            return await method(
+                request, timeout=rpc_timeout if rpc_timeout is not None else self._rpc_timeout, metadata=outgoing_metadata()
+            )
         except grpc.aio.AioRpcError as error:
             raise error_from_rpc(op, error) from error
 

@@ -14,6 +14,7 @@ from .errors import NonRetryableError, TaskCancelledError, TaskStopped, TaskTime
 from .gen.taskqueue.v1 import worker_service_pb2 as pb
 from .hooks import TaskOutcome
 from .payload import to_value
+from .tracing import AttemptSpan
 
 if TYPE_CHECKING:
     from .session import Session
@@ -32,6 +33,8 @@ class RunningTask:
         self._started = 0.0
         self._future: Optional[asyncio.Future[Any]] = None
         self._timer: Optional[asyncio.TimerHandle] = None
+        self._leased = leased
+        self._span: Optional[AttemptSpan] = None
 
     def start(self) -> None:
         """Runs the handler: an async one as a task, a plain one in the worker's threads."""
@@ -40,6 +43,8 @@ class RunningTask:
         self._w.acquire()
         if hooks.on_task_started:
             hooks.on_task_started(self.ctx)
+        # The attempt's span (for a traced task) covers an unknown type's failure too.
+        self._span = AttemptSpan.start(self._leased)
         handler = self._w.options.handlers.get(self.ctx.type)
         if handler is None:
             error = UnknownTaskTypeError(f'no handler for task type "{self.ctx.type}"')
@@ -48,10 +53,19 @@ class RunningTask:
             return
         if self.ctx.timeout is not None:
             self._timer = self._loop.call_later(self.ctx.timeout, self._expire)
-        if inspect.iscoroutinefunction(handler):
-            self._future = asyncio.ensure_future(handler(self.ctx))
+        if self._span is None:
+            if inspect.iscoroutinefunction(handler):
+                self._future = asyncio.ensure_future(handler(self.ctx))
+            else:
+                self._future = self._loop.run_in_executor(self._w.executor, handler, self.ctx)
         else:
-            self._future = self._loop.run_in_executor(self._w.executor, handler, self.ctx)
+            # The handler runs with the attempt's span active.
+            context = self._span.copy_context()
+            if inspect.iscoroutinefunction(handler):
+                # A task copies the context it is created in (Python 3.10 has no context=).
+                self._future = context.run(self._loop.create_task, handler(self.ctx))
+            else:
+                self._future = self._loop.run_in_executor(self._w.executor, context.run, handler, self.ctx)
         self._future.add_done_callback(self._settled)
 
     def cancel(self, reason: str) -> None:
@@ -112,15 +126,28 @@ class RunningTask:
     def _decide(self, kind: str, result: pb.TaskResult, error: Optional[BaseException]) -> None:
         self.decided = True
         self._cancel_timer()
-        self._finished(kind, error)
+        self._finished(kind, error, result.HasField("failure") and result.failure.non_retryable)
         self._session.outcome(self, result)
 
-    def _finished(self, kind: str, error: Optional[BaseException]) -> None:
+    def _finished(self, kind: str, error: Optional[BaseException], fatal: bool = False) -> None:
         if kind != "succeeded":
-            self._w.logger.info("task %s (%s, attempt %d) did not succeed (%s): %s", self.ctx.id, self.ctx.type, self.ctx.attempt, kind, error)
+            # A traced attempt's line names its trace and span (record attributes trace_id, span_id).
+            ids = self._span.ids() if self._span is not None else None
+            self._w.logger.info(
+                "task %s (%s, attempt %d) did not succeed (%s): %s%s",
+                self.ctx.id,
+                self.ctx.type,
+                self.ctx.attempt,
+                kind,
+                error,
+                f" [trace {ids[0]} span {ids[1]}]" if ids else "",
+                extra={"trace_id": ids[0], "span_id": ids[1]} if ids else None,
+            )
         hook = self._w.options.hooks.on_task_finished
         if hook:
             hook(self.ctx, TaskOutcome(kind=kind, error=error, duration=time.monotonic() - self._started))
+        if self._span is not None:
+            self._span.end(kind, error, fatal)
 
     def _progress(self, percent: float, message: str) -> None:
         if not self.decided:

@@ -4,6 +4,9 @@ printing each task as one JSON line.
     python3 -m taskqueue_client.examples.producer submit --type echo --payload '{"hello": "world"}' --wait
     python3 -m taskqueue_client.examples.producer get --id 01a2...
     python3 -m taskqueue_client.examples.producer cancel --id 01a2... --reason "not needed"
+
+The OTEL_* variables turn tracing on (``OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318``):
+each command runs in a span ``producer <command>``, and the tasks it submits run in its trace.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sys
 from typing import Any, Optional
 
 from taskqueue_client import Client, TaskQueueError, TaskSpec
+from taskqueue_client.examples.otel_setup import start_tracing
 
 
 def emit(obj: Any) -> None:
@@ -54,6 +58,17 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+async def traced(args: argparse.Namespace) -> None:
+    """Runs one command inside a span ``producer <command>`` (recorded when tracing is on)."""
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        await run(args)
+        return
+    with trace.get_tracer("taskqueue-example-producer").start_as_current_span(f"producer {args.command}"):
+        await run(args)
+
+
 async def run(args: argparse.Namespace) -> None:
     """Runs one command."""
     async with Client(args.server) as client:
@@ -68,6 +83,7 @@ async def run(args: argparse.Namespace) -> None:
                 timeout=args.timeout,
                 idempotency_key=args.idempotency_key,
             )
+            _annotate(submitted.task.id)
             task = await client.wait(submitted.task.id) if args.wait else submitted.task
             emit(task.to_dict())
         elif args.command == "batch":
@@ -94,6 +110,15 @@ async def run(args: argparse.Namespace) -> None:
             emit((await client.wait(args.id)).to_dict())
 
 
+def _annotate(task_id: str) -> None:
+    """Names the submitted task on the command's span."""
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        return
+    trace.get_current_span().set_attribute("taskqueue.task.id", task_id)
+
+
 def _attempt(attempt: Any) -> dict[str, Any]:
     out = dataclasses.asdict(attempt)
     for key in ("started_at", "finished_at"):
@@ -106,13 +131,20 @@ def main(argv: Optional[list[str]] = None) -> int:
     """Entry point; exit 1 for a server error, 2 for a usage error."""
     args = parse_args(argv)
     try:
-        asyncio.run(asyncio.wait_for(run(args), args.timeout_total))
+        stop_tracing = start_tracing("taskqueue-example-producer")
+    except ValueError as error:
+        sys.stderr.write(f"producer: {error}\n")
+        return 2
+    try:
+        asyncio.run(asyncio.wait_for(traced(args), args.timeout_total))
     except TaskQueueError as error:
         sys.stderr.write(f"producer: {type(error).__name__}: {error}\n")
         return 1
     except (ValueError, asyncio.TimeoutError) as error:
         sys.stderr.write(f"producer: {error}\n")
         return 2
+    finally:
+        stop_tracing()
     return 0
 
 

@@ -3,7 +3,9 @@ on stdout and logs on stderr.
 
     python3 -m taskqueue_client.examples.worker --server localhost:50051 --queues default
 
-SIGINT or SIGTERM stops it gracefully (running tasks finish first).
+SIGINT or SIGTERM stops it gracefully (running tasks finish first). The OTEL_* variables turn
+tracing on (``OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318``): each attempt is then a span
+in the trace its task was submitted with.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, Optional
 
 from taskqueue_client import Hooks, TaskContext, TaskOutcome, Worker, WorkerOptions
 from taskqueue_client.examples.handlers import handlers
+from taskqueue_client.examples.otel_setup import start_tracing
 
 
 def print_event(event: str, fields: dict[str, Any]) -> None:
@@ -76,6 +79,8 @@ async def main(argv: Optional[list[str]] = None) -> None:
     """Runs the worker until SIGINT or SIGTERM."""
     args = parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # OTEL_* variables turn tracing on: each attempt is then a span in its producer's trace.
+    stop_tracing = start_tracing("taskqueue-example-worker")
     worker = Worker(
         WorkerOptions(
             target=args.server,
@@ -93,7 +98,10 @@ async def main(argv: Optional[list[str]] = None) -> None:
     logging.getLogger("taskqueue_client.examples").info(
         "example worker starting: server %s, queues %s, worker id %s", args.server, args.queues, worker.worker_id
     )
-    await worker.run()
+    try:
+        await worker.run()
+    finally:
+        stop_tracing()
     logging.getLogger("taskqueue_client.examples").info("example worker stopped")
 
 
