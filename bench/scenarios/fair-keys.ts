@@ -91,6 +91,8 @@ export const fairKeys: Scenario = async (context) => {
     clearTimeout(timer);
     if (startedB.size < SMALL_KEY_TASKS) throw new BenchVerificationError(`fair_keys: only ${startedB.size} of key B's ${SMALL_KEY_TASKS} tasks started within ${timeoutMs} ms`);
     const toUs = monotonicUs();
+    const bWindowS = (Math.max(...startedB.values()) - ackedAt) / 1000;
+    const aDuringB = startedA - aBeforeB;
     const delays = summarize(ids.map((id) => Math.max(0, startedB.get(id)! - ackedAt)));
     const info = (await queues.getQueue({ name: queue })).queue;
     return {
@@ -98,6 +100,7 @@ export const fairKeys: Scenario = async (context) => {
         burst_tasks: burst,
         burst_submit_s: burstMs / 1000,
         a_started_before_b: aBeforeB,
+        a_starts_per_s_while_b_ran: bWindowS > 0 ? aDuringB / bWindowS : 0,
         a_waiting_when_b_ran: Number(info?.counts?.queued ?? 0n),
         b_start_delay_p50_ms: delays.p50,
         b_start_delay_max_ms: delays.max,

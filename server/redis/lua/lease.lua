@@ -321,14 +321,20 @@ elseif (#types > 0 or #rings > 0) and total > 0 then
   if keyed_taken > 0 then redis.call('HINCRBY', COUNTS_KEY, 'keyed', -keyed_taken) end
   if parked_any and leased < total then limited = 1 end
 end
-out[4] = limited
 if leased < total or limited == 1 or total == 0 then
   out[3] = redis.call('EXISTS', TYPES_KEY)
+  -- Keys parked at their limit hold ready tasks that no ring shows: the queue is not drained,
+  -- it waits for a lease end (limited).
+  if out[3] == 0 and leased < total and redis.call('EXISTS', KP_KEY) == 1 then
+    out[3] = 1
+    limited = 1
+  end
 else
   out[3] = 1
 end
 out[1] = leased
 out[2] = #expired
+out[4] = limited
 for _, id in ipairs(expired) do
   out_n = out_n + 1
   out[out_n] = id
