@@ -217,7 +217,7 @@ function heldBackText(q: QueueInfo): string {
   const parts: string[] = [];
   if (h?.maxConcurrency) parts.push(`${h.maxConcurrency} by max concurrency`);
   if (h?.rateLimit) parts.push(`${h.rateLimit} by rate limit`);
-  if (h?.perKey) parts.push(`${h.perKey} by max per key (${h.keysAtLimit} keys at their limit)`);
+  if (h?.perKey) parts.push(`${h.perKey} by max per key (${h.keysAtLimit} ${h.keysAtLimit === 1n ? "key" : "keys"} at their limit)`);
   return parts.length === 0 ? "none" : parts.join(", ");
 }
 

@@ -77,6 +77,7 @@ describe("concurrency keys in the dispatch state", () => {
     expect(figures.queued).toBe(19);
     expect(figures.heldPerKey).toBe(19);
     expect(figures.keysAtLimit).toBe(2);
+    expect(figures.oldestQueuedMs).not.toBeNull();
     // Nothing more while both keys are at their cap; the queue is not drained but held (it
     // waits for a lease end).
     expect(await lease(10, perKey(2))).toMatchObject({ leased: [], ready: true, limited: true });
