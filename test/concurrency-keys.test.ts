@@ -1,35 +1,15 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
 import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
-import { createLogger } from "../server/observability/logger.js";
-import { createWorker, type TaskContext, type Worker } from "../worker/index.js";
+import type { TaskContext } from "../worker/index.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
-import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
+import { uniqueQueue, type TestServer } from "./support/test-server.js";
 import { waitFor } from "./support/wait-for.js";
+import { useServerPool } from "./support/server-pool.js";
 import { maxOverlap } from "./support/overlap.js";
 
-const servers: TestServer[] = [];
-const workers: Worker[] = [];
-const logger = createLogger({ level: "silent" });
-
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.stop({ timeoutMs: 2_000 }).catch(() => undefined)));
-});
-
-afterAll(async () => {
-  for (const s of servers.splice(0).reverse()) await s.stop().catch(() => undefined);
-});
-
-async function server(shared?: TestServer): Promise<TestServer> {
-  const s = await startTestServer({}, shared ? { databaseUrl: shared.databaseUrl, redisPrefix: shared.redisPrefix } : undefined);
-  servers.push(s);
-  return s;
-}
-
-const queuesOf = (ts: TestServer): Client<typeof QueueService> => createClient(QueueService, createGrpcTransport({ baseUrl: `http://${ts.grpcAddress}` }));
+const { server, queuesOf, startWorker } = useServerPool();
 
 /** Submits `n` tasks of concurrency key `key` in one batch; their payload names the key. */
 async function submitKeyed(ts: TestServer, queue: string, key: string, n: number): Promise<string[]> {
@@ -62,13 +42,7 @@ describe("concurrency keys", () => {
       await delay(60);
       (spans[task.payload.key] ??= []).push([start, performance.timeOrigin + performance.now()]);
     };
-    for (const ts of [first, second]) {
-      for (let i = 0; i < 2; i++) {
-        const worker = createWorker({ address: ts.grpcAddress, queues: [queue], concurrency: 5, handlers: { work }, logger });
-        workers.push(worker);
-        await worker.start();
-      }
-    }
+    for (const ts of [first, second]) for (let i = 0; i < 2; i++) await startWorker(ts, queue, { work }, 5);
     const burst = await submitKeyed(first, queue, "A", 60);
     const b = await submitKeyed(second, queue, "B", 4);
     const c = await submitKeyed(first, queue, "C", 1);
