@@ -78,6 +78,12 @@ describe("concurrency keys in the dispatch state", () => {
     expect(figures.heldPerKey).toBe(19);
     expect(figures.keysAtLimit).toBe(2);
     expect(figures.oldestQueuedMs).not.toBeNull();
+    // The layout keys.ts names: A and B parked, their running counts kept.
+    const qk = store.keys.queue("jobs");
+    expect(await redis.hgetall(qk.keyRunning)).toEqual({ A: "2", B: "2" });
+    expect(await redis.hgetall(qk.keysParked)).toEqual({ A: "email", B: "email" });
+    expect(await redis.zcard(qk.keyedReady("email", "A"))).toBe(18);
+    expect(await redis.zcard(qk.keyRing("email"))).toBe(0);
     // Nothing more while both keys are at their cap; the queue is not drained but held (it
     // waits for a lease end).
     expect(await lease(10, perKey(2))).toMatchObject({ leased: [], ready: true, limited: true });
