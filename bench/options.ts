@@ -17,6 +17,7 @@ export const SCENARIOS = [
   "cli_startup",
   "schedules",
   "list_queues",
+  "fair_keys",
 ] as const;
 
 /** Name of one scenario. */

@@ -36,7 +36,7 @@ import { ProgressBuffer } from "./engine/progress-buffer.js";
 import { QueueOverview } from "./engine/queue-overview.js";
 import { QueuePauses } from "./engine/queue-pauses.js";
 import { QueueSettingsCache } from "./engine/queue-settings-cache.js";
-import { queueLimitsOf } from "./engine/queue-settings.js";
+import { hasRunningLimit, queueLimitsOf } from "./engine/queue-settings.js";
 import { Recovery } from "./engine/recovery.js";
 import { ResultRecorder } from "./engine/result-recorder.js";
 import { preciseNowMs } from "./engine/precise-time.js";
@@ -274,7 +274,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           commitSpans.ended(ends);
         }
       : (ends) => recordLeaseEnds(metrics, ends, Date.now(), leasedTypes),
-    isLimited: (queue) => (queueSettings.get(queue)?.maxConcurrency ?? 0) > 0,
+    isLimited: (queue) => hasRunningLimit(queueSettings.get(queue)),
   });
   const recorder = new ResultRecorder({
     store,

@@ -79,17 +79,20 @@ describe("tq queue", () => {
     expect(serverRetention.json().queue.settings).toMatchObject({ deadRetention: "0s" });
     expect(serverRetention.json().queue.settings.finishedRetention).not.toBe("3600s");
     // Dispatch limits: a concurrency limit and a rate, shown by queue stats; "default" lifts them.
-    const limited = await tq("--json", "queue", "set", queue, "--max-concurrency", "5", "--rate", "100/s");
+    const limited = await tq("--json", "queue", "set", queue, "--max-concurrency", "5", "--rate", "100/s", "--max-per-key", "2");
     expect(limited.code).toBe(0);
-    expect(limited.json().queue.settings).toMatchObject({ maxConcurrency: 5, rateLimit: { limit: 100, period: "1s" } });
+    expect(limited.json().queue.settings).toMatchObject({ maxConcurrency: 5, rateLimit: { limit: 100, period: "1s" }, maxConcurrencyPerKey: 2 });
     const shown = await tq("queue", "stats", queue);
     expect(shown.stdout).toMatch(/^Max concurrency:\s+5$/m);
+    expect(shown.stdout).toMatch(/^Max per key:\s+2$/m);
+    expect(shown.stdout).toMatch(/^Held back:\s+none$/m);
     expect(shown.stdout).toMatch(/^Rate limit:\s+100 per 1s$/m);
     const badRate = await tq("queue", "set", queue, "--rate", "fast");
     expect(badRate.code).toBe(2);
     expect(badRate.stderr).toMatch(/--rate/);
-    const lifted = await tq("--json", "queue", "set", queue, "--max-concurrency", "default", "--rate", "default");
+    const lifted = await tq("--json", "queue", "set", queue, "--max-concurrency", "default", "--rate", "default", "--max-per-key", "default");
     expect(lifted.json().queue.settings.maxConcurrency ?? 0).toBe(0);
+    expect(lifted.json().queue.settings.maxConcurrencyPerKey ?? 0).toBe(0);
     expect(lifted.json().queue.settings.rateLimit).toBeUndefined();
   });
 
@@ -281,7 +284,7 @@ describe("tq help, version, completion", () => {
       };
       expect(await complete("tq", "")).toBe("task queue worker server system dlq schedule token audit completion");
       expect(await complete("tq", "task", "sub")).toBe("submit submit-batch");
-      expect(await complete("tq", "--json", "queue", "set", "emails", "--max-")).toBe("--max-attempts --max-backoff --max-concurrency");
+      expect(await complete("tq", "--json", "queue", "set", "emails", "--max-")).toBe("--max-attempts --max-backoff --max-concurrency --max-per-key");
       expect((await complete("tq", "task", "submit", "--")).split(" ")).toEqual(expect.arrayContaining(["--queue", "--wait", "--server", "--json"]));
 
       const zsh = await runTq(["completion", "zsh"]);

@@ -39,6 +39,7 @@ describe("tq task submit, get, list, cancel", () => {
     const submitted = await tq(
       "task", "submit", "send", '{"to":"a@b.c"}', "--queue", queue, "--priority", "high", "--timeout", "5m",
       "--delay", "1h", "--max-retries", "4", "--idempotency-key", "order-1", "--label", "team=mail", "--label", "tier=gold",
+      "--concurrency-key", "customer-7",
     );
     expect(submitted.stderr).toBe("");
     expect(submitted.code).toBe(0);
@@ -58,8 +59,10 @@ describe("tq task submit, get, list, cancel", () => {
       maxAttempts: 5,
       timeout: "300s",
       idempotencyKey: "order-1",
+      concurrencyKey: "customer-7",
       labels: { team: "mail", tier: "gold" },
     });
+    expect((await tq("task", "get", id)).stdout).toMatch(/^Concurrency key:\s+customer-7$/m);
     expect(Date.parse(task.scheduledAt) - Date.now()).toBeGreaterThan(3_500_000);
     expect(attempts).toEqual([]);
 

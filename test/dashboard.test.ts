@@ -158,21 +158,23 @@ describe("dashboard", () => {
     // The limits in force show with the settings.
     await queues.updateQueue({
       name: queue,
-      settings: { maxConcurrency: 5, rateLimit: { limit: 100, period: { seconds: 1n, nanos: 0 } } },
-      updateMask: { paths: ["max_concurrency", "rate_limit"] },
+      settings: { maxConcurrency: 5, rateLimit: { limit: 100, period: { seconds: 1n, nanos: 0 } }, maxConcurrencyPerKey: 2 },
+      updateMask: { paths: ["max_concurrency", "rate_limit", "max_concurrency_per_key"] },
     });
     await page.reload();
     await page.locator(".facts", { hasText: "Max concurrency" }).filter({ hasText: /Max concurrency\s*5/ }).waitFor();
     await page.locator(".facts").filter({ hasText: /Rate limit\s*100 per 1 s/ }).waitFor();
+    await page.locator(".facts").filter({ hasText: /Max per concurrency key\s*2/ }).waitFor();
   });
 
   it("shows a task's JSON payload and state, bytes as base64 with their size, and cancels it", async () => {
     const queue = uniqueQueue("task");
-    const { task } = await ts.grpc.submitTask({ queue, type: "email", payloadData: jsonPayload({ to: "a@b.c", n: 2 }), labels: { tenant: "t1" } });
+    const { task } = await ts.grpc.submitTask({ queue, type: "email", payloadData: jsonPayload({ to: "a@b.c", n: 2 }), labels: { tenant: "t1" }, concurrencyKey: "customer-7" });
     await page.goto(url(`/tasks/${task!.id}`));
     await page.locator("h1 .badge", { hasText: "QUEUED" }).waitFor();
     expect(await page.locator("pre.data-payload").textContent()).toBe(JSON.stringify({ to: "a@b.c", n: 2 }, null, 2));
     await page.locator(".facts", { hasText: "tenant=t1" }).waitFor();
+    await page.locator(".facts").filter({ hasText: /Concurrency key\s*customer-7/ }).waitFor();
     await keepScreenshot(page, "task");
 
     acceptNextDialog();

@@ -1,44 +1,17 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
 import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
 import { createLogger } from "../server/observability/logger.js";
-import { createWorker, type TaskHandlers, type Worker } from "../worker/index.js";
+import { createWorker } from "../worker/index.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
-import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
+import { uniqueQueue, type TestServer } from "./support/test-server.js";
 import { waitFor } from "./support/wait-for.js";
+import { useServerPool } from "./support/server-pool.js";
 import { maxOverlap } from "./support/overlap.js";
 
-const servers: TestServer[] = [];
-const workers: Worker[] = [];
+const { server, queuesOf, startWorker } = useServerPool();
 const logger = createLogger({ level: "silent" });
-
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.stop({ timeoutMs: 2_000 }).catch(() => undefined)));
-});
-
-afterAll(async () => {
-  for (const s of servers.splice(0).reverse()) await s.stop().catch(() => undefined);
-});
-
-async function server(shared?: TestServer): Promise<TestServer> {
-  const s = await startTestServer({}, shared ? { databaseUrl: shared.databaseUrl, redisPrefix: shared.redisPrefix } : undefined);
-  servers.push(s);
-  return s;
-}
-
-function queuesOf(ts: TestServer): Client<typeof QueueService> {
-  return createClient(QueueService, createGrpcTransport({ baseUrl: `http://${ts.grpcAddress}` }));
-}
-
-async function startWorker(ts: TestServer, queue: string, handlers: TaskHandlers, concurrency = 4): Promise<Worker> {
-  const worker = createWorker({ address: ts.grpcAddress, queues: [queue], concurrency, handlers, logger });
-  workers.push(worker);
-  await worker.start();
-  return worker;
-}
 
 async function submit(ts: TestServer, queue: string, type: string, n: number, payload: unknown = {}, priority = 0): Promise<string[]> {
   const { results } = await ts.grpc.submitTasks({

@@ -118,23 +118,31 @@ async function exercise(redis: Redis, prefix: string, queues: string[]): Promise
   const plan = queues.map((queue) => ({
     queue,
     ok: task(queue, clock),
-    flaky: task(queue, clock),
-    slow: task(queue, clock, { timeoutMs: 1000 }),
-    held: task(queue, clock),
+    // Concurrency keys (braces included: the queue's hash tag comes first in every key name).
+    flaky: task(queue, clock, { concurrencyKey: "tenant-{a}" }),
+    slow: task(queue, clock, { timeoutMs: 1000, concurrencyKey: "tenant-b" }),
+    held: task(queue, clock, { concurrencyKey: "tenant-c" }),
+    // Parked behind `held` (one per key) until held's lease ends.
+    twin: task(queue, clock, { concurrencyKey: "tenant-c" }),
     later: task(queue, clock),
     stale: task(queue, clock, { startDeadline: new Date(clock + 10) }),
     queuedCancel: task(queue, clock),
   }));
   const items = plan.flatMap((p) => [
-    ...[p.ok, p.flaky, p.slow, p.held].map((t) => ({ task: t, attempt: 0, dueMs: 0 })),
+    ...[p.ok, p.flaky, p.slow, p.held, p.twin].map((t) => ({ task: t, attempt: 0, dueMs: 0 })),
     { task: p.later, attempt: 0, dueMs: clock + 60_000 },
     { task: p.stale, attempt: 0, dueMs: clock + 60_000 },
   ]);
   expect((await store.enqueue(items)).added).toBe(items.length);
   const leased = new Map<string, { leaseToken: string }>();
   for (const p of plan) {
-    const result = await store.lease(p.queue, [{ sessionId: session, workerId: "w", count: 10, tokenPrefix: `tok-${p.queue}` }], 30_000);
+    const result = await store.lease(p.queue, [{ sessionId: session, workerId: "w", count: 10, tokenPrefix: `tok-${p.queue}` }], 30_000, {
+      maxConcurrency: 0,
+      maxPerKey: 1,
+      rateLimit: null,
+    });
     expect(result.leased).toHaveLength(4);
+    expect(result.limited).toBe(true);
     for (const l of result.leased) leased.set(l.id, l);
   }
   expect(await store.extend(session, queues, 30_000)).toBe(4 * queues.length);
@@ -167,7 +175,8 @@ async function exercise(redis: Redis, prefix: string, queues: string[]): Promise
   expect((await store.lease(queues[0]!, [{ sessionId: session, workerId: "w", count: 10, tokenPrefix: "p" }], 30_000)).leased).toEqual([]);
   await stats.replacePaused([]);
   const figures = await stats.read(queues);
-  expect(figures.map((f) => [f.queued, f.running, f.scheduled, f.paused])).toEqual(plan.map(() => [2, 0, 1, false]));
+  // Queued: flaky (promoted), slow (reaped) and twin (its key's lease ended).
+  expect(figures.map((f) => [f.queued, f.running, f.scheduled, f.paused])).toEqual(plan.map(() => [3, 0, 1, false]));
   expect((await stats.knownQueues()).sort()).toEqual([...queues].sort());
   expect(await stats.isKnown(queues[0]!)).toBe(true);
 }

@@ -7,6 +7,7 @@ import { listQueues, listQueuesPolling, listWorkers } from "./control-plane.js";
 import { latency } from "./latency.js";
 import { manyWorkers } from "./many-workers.js";
 import { limited50, routing4Types, throughputBatch, throughputUnary } from "./throughput.js";
+import { fairKeys } from "./fair-keys.js";
 import { schedules } from "./schedules.js";
 
 /** Every scenario by name. */
@@ -21,6 +22,7 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   backlog,
   limited_50: limited50,
   routing_4_types: routing4Types,
+  fair_keys: fairKeys,
   cli_startup: cliStartup,
   schedules,
   list_queues: listQueues,

@@ -100,6 +100,7 @@ export function registerQueueCommands(queue: Command): void {
     .option("--dead-retention <D>", "how long dead tasks are kept: 0s (forever) to 3650d")
     .option("--max-concurrency <N>", "most tasks of the queue running at once, across every server: 1-1000000")
     .option("--rate <N/PERIOD>", "most task starts per period, across every server (e.g. 100/s, 20/1m, 5/250ms)")
+    .option("--max-per-key <N>", "most tasks running at once per concurrency key, across every server: 1-1000000")
     .addHelpText("after", "\nWithout a retention of its own a queue keeps finished tasks as the server's settings say.\n\nExample:\n  tq queue set emails --max-attempts 5 --initial-backoff 2s --default-timeout default")
     .action(
       action(async (ctx, command) => {
@@ -122,6 +123,7 @@ interface SetOptions {
   deadRetention?: string;
   maxConcurrency?: string;
   rate?: string;
+  maxPerKey?: string;
 }
 
 /** The settings `queue set`'s options name: a value, or null for "default". */
@@ -143,6 +145,7 @@ function settingsOfOptions(o: SetOptions): QueueSettingsSpec {
   read("finishedRetentionMs", o.finishedRetention, (t) => parseDurationMs(t, "--finished-retention"));
   read("deadRetentionMs", o.deadRetention, (t) => parseDurationMs(t, "--dead-retention"));
   read("maxConcurrency", o.maxConcurrency, (t) => parseInteger(t, "--max-concurrency", 1, 1_000_000));
+  read("maxConcurrencyPerKey", o.maxPerKey, (t) => parseInteger(t, "--max-per-key", 1, 1_000_000));
   if (o.rate !== undefined) settings.rateLimit = o.rate.trim().toLowerCase() === "default" ? null : parseRate(o.rate);
   return settings;
 }
@@ -203,7 +206,19 @@ function printQueue(ctx: CliContext, q: QueueInfo, detail: boolean): void {
     ["Keep dead", retention(s?.deadRetention)],
     ["Max concurrency", s?.maxConcurrency ? String(s.maxConcurrency) : "unlimited"],
     ["Rate limit", s?.rateLimit ? `${s.rateLimit.limit} per ${formatProtoDuration(s.rateLimit.period)}` : "unlimited"],
+    ["Max per key", s?.maxConcurrencyPerKey ? String(s.maxConcurrencyPerKey) : "unlimited"],
+    ["Held back", heldBackText(q)],
   ]);
+}
+
+/** Ready tasks the dispatch limits hold back, by limit ("none" when nothing is held). */
+function heldBackText(q: QueueInfo): string {
+  const h = q.heldBack;
+  const parts: string[] = [];
+  if (h?.maxConcurrency) parts.push(`${h.maxConcurrency} by max concurrency`);
+  if (h?.rateLimit) parts.push(`${h.rateLimit} by rate limit`);
+  if (h?.perKey) parts.push(`${h.perKey} by max per key (${h.keysAtLimit} ${h.keysAtLimit === 1n ? "key" : "keys"} at their limit)`);
+  return parts.length === 0 ? "none" : parts.join(", ");
 }
 
 function retention(d: QueueInfo["oldestQueuedAge"]): string {

@@ -18,7 +18,7 @@ const BATCH_SIZE = 500;
 type LineResult = { line: number; id: string; existing: boolean } | { line: number; error: { code: string; field: string; message: string } };
 
 /** The keys a line may hold. */
-const LINE_KEYS = ["type", "payload", "queue", "priority", "timeout", "delay", "scheduledAt", "maxRetries", "idempotencyKey", "labels"];
+const LINE_KEYS = ["type", "payload", "queue", "priority", "timeout", "delay", "scheduledAt", "maxRetries", "idempotencyKey", "concurrencyKey", "labels"];
 
 /** Registers `tq task submit-batch`. */
 export function registerSubmitBatch(task: Command): void {
@@ -129,6 +129,8 @@ function specOfLine(raw: string, defaultQueue: string): TaskSpec {
   if (line.maxRetries !== undefined) spec.retryPolicy = { maxAttempts: maxAttemptsOfRetries(String(line.maxRetries), "maxRetries") };
   const key = stringField(line, "idempotencyKey");
   if (key !== undefined) spec.idempotencyKey = key;
+  const concurrencyKey = stringField(line, "concurrencyKey");
+  if (concurrencyKey !== undefined) spec.concurrencyKey = concurrencyKey;
   if (line.labels !== undefined) spec.labels = line.labels as Record<string, string>;
   checkTaskSpec(spec);
   return spec;

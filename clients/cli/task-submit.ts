@@ -18,6 +18,7 @@ interface SubmitOptions {
   delay?: string;
   maxRetries?: string;
   idempotencyKey?: string;
+  concurrencyKey?: string;
   label?: string[];
   wait?: boolean;
 }
@@ -36,6 +37,7 @@ export function registerSubmit(task: Command): void {
     .option("--delay <D>", "do not run before this long from now: 10s, 5m")
     .option("--max-retries <N>", "retries after the first attempt (the task gets N+1 attempts); default: the queue's")
     .option("--idempotency-key <K>", "a second submit with the same key in the same queue returns the first task")
+    .option("--concurrency-key <K>", "concurrency key (e.g. a customer id): the queue's --max-per-key caps its running tasks, keys take turns")
     .option("-l, --label <k=v>", "a label (repeatable)", collect)
     .option("-w, --wait", "wait for the outcome: exit 1 when the task ends DEAD, CANCELLED or EXPIRED")
     .addHelpText(
@@ -81,6 +83,7 @@ function specOfOptions(options: SubmitOptions): Partial<TaskSpec> {
   if (options.delay !== undefined) spec.runAt = Date.now() + parseDurationMs(options.delay, "--delay");
   if (options.maxRetries !== undefined) spec.retryPolicy = { maxAttempts: maxAttemptsOfRetries(options.maxRetries, "--max-retries") };
   if (options.idempotencyKey !== undefined) spec.idempotencyKey = options.idempotencyKey;
+  if (options.concurrencyKey !== undefined) spec.concurrencyKey = options.concurrencyKey;
   const labels = parseLabels(options.label ?? [], "--label");
   if (labels !== undefined) spec.labels = labels;
   return spec;

@@ -76,6 +76,7 @@ export function taskFields(task: Task, colors: Colors, now = Date.now()): Array<
   if (task.workerId) pairs.push(["Worker", task.workerId]);
   if (task.progress && task.state === TaskState.RUNNING) pairs.push(["Progress", progressText(task)]);
   if (task.idempotencyKey) pairs.push(["Idempotency key", task.idempotencyKey]);
+  if (task.concurrencyKey) pairs.push(["Concurrency key", task.concurrencyKey]);
   const labels = Object.entries(task.labels);
   if (labels.length > 0) pairs.push(["Labels", labels.map(([k, v]) => `${k}=${v}`).join(", ")]);
   pairs.push(["Payload", dataText(task.payloadData)]);

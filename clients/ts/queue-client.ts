@@ -47,6 +47,8 @@ export interface QueueSettingsSpec {
   deadRetentionMs?: number | null;
   /** Most tasks of the queue RUNNING at once across every server (null: unlimited). */
   maxConcurrency?: number | null;
+  /** Most RUNNING tasks per concurrency key across every server (null: unlimited). */
+  maxConcurrencyPerKey?: number | null;
   /** Most task starts per period across every server (null: unlimited). */
   rateLimit?: QueueRateLimitSpec | null;
 }
@@ -88,6 +90,7 @@ const SETTINGS = {
   finishedRetentionMs: { path: "finished_retention", set: (v: number) => ({ finishedRetention: durationFromMs(v) }) },
   deadRetentionMs: { path: "dead_retention", set: (v: number) => ({ deadRetention: durationFromMs(v) }) },
   maxConcurrency: { path: "max_concurrency", set: (v: number) => ({ maxConcurrency: v }) },
+  maxConcurrencyPerKey: { path: "max_concurrency_per_key", set: (v: number) => ({ maxConcurrencyPerKey: v }) },
 } as const;
 
 /** Creates a queue client; options as for `createTaskClient`. */

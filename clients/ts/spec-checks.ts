@@ -24,7 +24,8 @@ export function checkTaskSpec(spec: TaskSpec, index?: number): void {
       spec.labels === undefined &&
       spec.runAt === undefined &&
       spec.timeoutMs === undefined &&
-      spec.startTimeoutMs === undefined
+      spec.startTimeoutMs === undefined &&
+      spec.concurrencyKey === undefined
     ) {
       return;
     }
@@ -53,6 +54,9 @@ function checkFields(spec: TaskSpec, prefix: string): void {
   }
   if (spec.idempotencyKey !== undefined && typeof spec.idempotencyKey !== "string") {
     throw invalid(`${prefix}idempotencyKey`, "must be a string");
+  }
+  if (spec.concurrencyKey !== undefined && typeof spec.concurrencyKey !== "string") {
+    throw invalid(`${prefix}concurrencyKey`, "must be a string");
   }
   if (spec.labels !== undefined) checkLabels(spec.labels, `${prefix}labels`);
   if (spec.runAt !== undefined) {

@@ -21,6 +21,7 @@ export function submitTaskRequestOf(spec: TaskSpec): SubmitTaskRequest {
     runAt: spec.runAt === undefined ? undefined : timestamp(timestampParts(spec.runAt instanceof Date ? spec.runAt.getTime() : spec.runAt)),
     timeout: spec.timeoutMs === undefined ? undefined : duration(spec.timeoutMs),
     startTimeout: spec.startTimeoutMs === undefined ? undefined : duration(spec.startTimeoutMs),
+    concurrencyKey: spec.concurrencyKey ?? "",
   });
 }
 

@@ -51,4 +51,9 @@ export interface TaskSpec {
   timeoutMs?: number;
   /** Schedule-to-start deadline in milliseconds: unstarted this long after it became due, the task ends EXPIRED. */
   startTimeoutMs?: number;
+  /**
+   * Concurrency key (e.g. a customer id, at most 256 bytes): tasks sharing a key share the
+   * queue's `maxConcurrencyPerKey`, and the queue serves its keys round-robin.
+   */
+  concurrencyKey?: string;
 }

@@ -64,6 +64,8 @@ export interface TasksTable {
   tracestate: string | null;
   cancel_reason: string | null;
   start_deadline: Date | null;
+  /** Concurrency key given at submit (migration 0012); null: none. */
+  concurrency_key: string | null;
   /**
    * The `max_attempts` the task was submitted with, kept by its first re-drive (NULL before):
    * how many further attempts each re-drive grants. Never shown; the API shows `max_attempts`.

@@ -26,28 +26,28 @@ export interface TaskInserterOptions {
 }
 
 /**
- * Inserts the rows of the unnest arrays (see {@link insertParams}); `traced` adds the trace
- * context columns (only batches that carry one pay for them).
+ * Inserts the rows of the unnest arrays (see {@link insertParams}); `extended` adds the trace
+ * context and concurrency key columns (only batches that carry one of them pay for them).
  */
-function insertSql(traced: boolean): string {
+function insertSql(extended: boolean): string {
   return `
 INSERT INTO tasks (id, queue, type, payload, payload_format, priority, state, max_attempts,
   backoff_initial_ms, backoff_max_ms, backoff_multiplier, timeout_ms, idempotency_key, labels,
-  created_at, updated_at, scheduled_at, start_deadline${traced ? ", traceparent, tracestate" : ""})
+  created_at, updated_at, scheduled_at, start_deadline${extended ? ", traceparent, tracestate, concurrency_key" : ""})
 SELECT u.id, u.queue, u.type, u.payload, u.payload_format, u.priority, u.state, u.max_attempts,
   u.backoff_initial_ms, u.backoff_max_ms, u.backoff_multiplier, u.timeout_ms, u.idempotency_key,
   u.labels::jsonb, to_timestamp(u.created_at / 1000.0), to_timestamp(u.created_at / 1000.0),
-  to_timestamp(u.scheduled_at / 1000.0), to_timestamp(u.start_deadline / 1000.0)${traced ? ", u.traceparent, u.tracestate" : ""}
+  to_timestamp(u.scheduled_at / 1000.0), to_timestamp(u.start_deadline / 1000.0)${extended ? ", u.traceparent, u.tracestate, u.concurrency_key" : ""}
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::smallint[], $6::smallint[],
   $7::text[], $8::int[], $9::int[], $10::int[], $11::real[], $12::int[], $13::text[], $14::text[],
-  $15::float8[], $16::float8[], $17::float8[]${traced ? ", $18::text[], $19::text[]" : ""})
+  $15::float8[], $16::float8[], $17::float8[]${extended ? ", $18::text[], $19::text[], $20::text[]" : ""})
   AS u(id, queue, type, payload, payload_format, priority, state, max_attempts, backoff_initial_ms,
        backoff_max_ms, backoff_multiplier, timeout_ms, idempotency_key, labels, created_at, scheduled_at,
-       start_deadline${traced ? ", traceparent, tracestate" : ""})`;
+       start_deadline${extended ? ", traceparent, tracestate, concurrency_key" : ""})`;
 }
 
 const PLAIN_INSERT_SQL = insertSql(false);
-const TRACED_INSERT_SQL = insertSql(true);
+const EXTENDED_INSERT_SQL = insertSql(true);
 
 /**
  * The same, skipping rows whose idempotency key is taken; returns the ids inserted. Only for
@@ -107,11 +107,11 @@ export class TaskInserter {
     if (tasks.every((t) => t.idempotencyKey === null)) {
       // No key to resolve: one INSERT statement, committed on its own (no BEGIN/COMMIT trips),
       // prepared once per connection (parsed and planned once, not for every batch).
-      const traced = tasks.some((t) => t.trace);
+      const extended = needsExtendedInsert(tasks);
       await this.options.pool.query({
-        name: traced ? "tq_insert_traced_tasks" : "tq_insert_tasks",
-        text: traced ? TRACED_INSERT_SQL : PLAIN_INSERT_SQL,
-        values: insertParams(tasks, traced),
+        name: extended ? "tq_insert_extended_tasks" : "tq_insert_tasks",
+        text: extended ? EXTENDED_INSERT_SQL : PLAIN_INSERT_SQL,
+        values: insertParams(tasks, extended),
       });
       return tasks.map((t) => ({ id: t.id, existing: false }));
     }
@@ -132,8 +132,8 @@ export class TaskInserter {
         this.options.idempotencyRetentionMs,
       ]);
     }
-    const traced = tasks.some((t) => t.trace);
-    const inserted = await client.query<{ id: string }>((traced ? TRACED_INSERT_SQL : PLAIN_INSERT_SQL) + KEYED_SUFFIX, insertParams(tasks, traced));
+    const extended = needsExtendedInsert(tasks);
+    const inserted = await client.query<{ id: string }>((extended ? EXTENDED_INSERT_SQL : PLAIN_INSERT_SQL) + KEYED_SUFFIX, insertParams(tasks, extended));
     const insertedIds = new Set(inserted.rows.map((r) => r.id));
     const conflicting = tasks.filter((t) => !insertedIds.has(t.id));
     const existingByKey = new Map<string, string>();
@@ -157,7 +157,12 @@ function keyOf(queue: string, key: string): string {
   return `${queue}\u0000${key}`;
 }
 
-function insertParams(tasks: NewTask[], traced: boolean): unknown[] {
+/** True when a task of the batch carries a trace context or a concurrency key. */
+function needsExtendedInsert(tasks: NewTask[]): boolean {
+  return tasks.some((t) => t.trace || t.concurrencyKey);
+}
+
+function insertParams(tasks: NewTask[], extended: boolean): unknown[] {
   const params = [
     textArray(tasks.map((t) => t.id)),
     textArray(tasks.map((t) => t.queue)),
@@ -177,8 +182,12 @@ function insertParams(tasks: NewTask[], traced: boolean): unknown[] {
     numberArray(tasks.map((t) => epochMs(t.runAt))),
     numberArray(tasks.map((t) => epochMs(t.startDeadline))),
   ];
-  if (traced) {
-    params.push(textArray(tasks.map((t) => t.trace?.traceparent ?? null)), textArray(tasks.map((t) => t.trace?.tracestate || null)));
+  if (extended) {
+    params.push(
+      textArray(tasks.map((t) => t.trace?.traceparent ?? null)),
+      textArray(tasks.map((t) => t.trace?.tracestate || null)),
+      textArray(tasks.map((t) => t.concurrencyKey || null)),
+    );
   }
   return params;
 }

@@ -25,6 +25,8 @@ export interface QueueSettingsInForce {
   defaultTimeoutMs: number | null;
   /** Most RUNNING tasks at once across every server; 0: unlimited. */
   maxConcurrency: number;
+  /** Most RUNNING tasks per concurrency key across every server; 0: unlimited. */
+  maxConcurrencyPerKey: number;
   /** Most task starts per period across every server; null: unlimited. */
   rateLimit: { limit: number; periodMs: number } | null;
 }
@@ -155,6 +157,7 @@ export class QueueOverview {
       defaultPriority: stored.defaultPriority ?? 0,
       defaultTimeoutMs: stored.defaultTimeoutMs ?? null,
       maxConcurrency: stored.maxConcurrency ?? 0,
+      maxConcurrencyPerKey: stored.maxConcurrencyPerKey ?? 0,
       rateLimit: stored.rateLimit && stored.ratePeriodMs ? { limit: stored.rateLimit, periodMs: stored.ratePeriodMs } : null,
       maxAttempts: own.maxAttempts ?? d.maxAttempts,
       initialBackoffMs: own.initialBackoffMs ?? d.initialBackoffMs,

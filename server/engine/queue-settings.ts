@@ -12,6 +12,8 @@ export interface StoredQueueSettings extends QueueRetryDefaults {
   defaultTimeoutMs?: number;
   /** Most RUNNING tasks of the queue at once, across every server. */
   maxConcurrency?: number;
+  /** Most RUNNING tasks per concurrency key, across every server. */
+  maxConcurrencyPerKey?: number;
   /** Most task starts per {@link ratePeriodMs} (set together with it). */
   rateLimit?: number;
   /** The rate limit's period, ms. */
@@ -31,6 +33,7 @@ export const storedQueueSettingKeys = [
   "defaultPriority",
   "defaultTimeoutMs",
   "maxConcurrency",
+  "maxConcurrencyPerKey",
   "rateLimit",
   "ratePeriodMs",
   "finishedRetentionMs",
@@ -51,5 +54,10 @@ export function storedQueueSettingsOf(json: unknown): StoredQueueSettings {
 /** The dispatch limits a queue's stored settings put in force (none when it has no settings). */
 export function queueLimitsOf(stored: StoredQueueSettings | undefined): QueueLimits {
   const rateLimit = stored?.rateLimit && stored.ratePeriodMs ? { limit: stored.rateLimit, periodMs: stored.ratePeriodMs } : null;
-  return { maxConcurrency: stored?.maxConcurrency ?? 0, rateLimit };
+  return { maxConcurrency: stored?.maxConcurrency ?? 0, maxPerKey: stored?.maxConcurrencyPerKey ?? 0, rateLimit };
+}
+
+/** True when the stored settings hold a limit whose room only a lease end gives back. */
+export function hasRunningLimit(stored: StoredQueueSettings | undefined): boolean {
+  return (stored?.maxConcurrency ?? 0) > 0 || (stored?.maxConcurrencyPerKey ?? 0) > 0;
 }

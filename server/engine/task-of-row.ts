@@ -16,6 +16,7 @@ export function newTaskOfRow(row: TaskRow): NewTask {
     backoffMultiplier: row.backoff_multiplier,
     timeoutMs: row.timeout_ms,
     idempotencyKey: row.idempotency_key,
+    concurrencyKey: row.concurrency_key,
     labels: row.labels,
     createdMs: row.created_at.getTime(),
     runAt: row.scheduled_at,

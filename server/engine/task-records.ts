@@ -14,6 +14,8 @@ export interface NewTask {
   backoffMultiplier: number;
   timeoutMs: number | null;
   idempotencyKey: string | null;
+  /** Concurrency key (fair shares and the per-key limit within the queue); absent or null: none. */
+  concurrencyKey?: string | null;
   labels: Record<string, string>;
   /** When the server accepted it: epoch ms, to the microsecond. */
   createdMs: number;

@@ -29,6 +29,8 @@ export interface LeaseAllocation {
 export interface QueueLimits {
   /** Most RUNNING tasks of the queue across every server; 0: none. */
   maxConcurrency: number;
+  /** Most RUNNING tasks per concurrency key across every server; 0 or absent: none. */
+  maxPerKey?: number;
   /** Most task starts per period across every server; null: none. */
   rateLimit: { limit: number; periodMs: number } | null;
 }

@@ -5,8 +5,11 @@
  * - per queue, under the queue's hash tag `{tq:<queue>}` so that everything one script call
  *   touches shares one hash slot: `{tq:q}:types`, `:delayed`, `:leases`, `:startdl`,
  *   `:counts`, `:paused`, ready tasks by type `{tq:q}:r:<type>`, task hashes `{tq:q}:t:<id>`,
- *   worker session sets `{tq:q}:s:<session>` and outcome buckets `{tq:q}:m:<minute>` (see
- *   `lua/lib.lua`);
+ *   worker session sets `{tq:q}:s:<session>` and outcome buckets `{tq:q}:m:<minute>`; for
+ *   tasks with a concurrency key: ready tasks by type and key `{tq:q}:k:<type> <key>`, the
+ *   round-robin line of keys per type `{tq:q}:kq:<type>`, running counts by key `{tq:q}:kc`
+ *   and the keys parked at their limit `{tq:q}:kp` (see `lua/lib.lua`, which builds the keys
+ *   named by data from the queue's prefix the same way);
  * - cross-queue, under the tag `{tq:}`: the queue registry, the server registry and liveness
  *   keys, the cluster directory, the layout and epoch markers and the sweep locks. No script
  *   touches them: they are reached by plain (pipelined) commands.
@@ -132,6 +135,26 @@ export class QueueKeys {
   /** ZSET of the ready tasks of one type, by score (priority band, then age). */
   ready(type: string): string {
     return `${this.tagged}r:${type}`;
+  }
+
+  /** ZSET of the ready tasks of one type and concurrency key, by score (like {@link ready}). */
+  keyedReady(type: string, concurrencyKey: string): string {
+    return `${this.tagged}k:${type} ${concurrencyKey}`;
+  }
+
+  /** ZSET: the round-robin line of the concurrency keys with ready tasks of one type, by turn. */
+  keyRing(type: string): string {
+    return `${this.tagged}kq:${type}`;
+  }
+
+  /** HASH: RUNNING tasks per concurrency key. */
+  get keyRunning(): string {
+    return `${this.tagged}kc`;
+  }
+
+  /** HASH: concurrency keys parked at the per-key limit → the types whose lines they left. */
+  get keysParked(): string {
+    return `${this.tagged}kp`;
   }
 
   /** HASH of one task's dispatch state (or the short marker of a finished task). */

@@ -26,6 +26,12 @@ export interface QueueDispatchStats {
   succeededPerMinute: number[];
   /** Failed attempts in each of the last 15 minutes, oldest first. */
   failedPerMinute: number[];
+  /** Ready tasks of concurrency keys parked at the queue's per-key limit. */
+  heldPerKey: number;
+  /** Concurrency keys parked at the per-key limit (at most 1000 counted). */
+  keysAtLimit: number;
+  /** The rate limit's token bucket as last written by a lease; null when there is none. */
+  rateBucket: { tokens: number; countedMs: number } | null;
 }
 
 /** Options for {@link QueueStats}. */
@@ -78,6 +84,9 @@ export class QueueStats {
         // The script gives the minutes from the current one back: reverse to oldest first.
         succeededPerMinute: Array.from({ length: 15 }, (_, i) => n[14 + 2 * (14 - i)]!),
         failedPerMinute: Array.from({ length: 15 }, (_, i) => n[15 + 2 * (14 - i)]!),
+        heldPerKey: n[44] ?? 0,
+        keysAtLimit: n[45] ?? 0,
+        rateBucket: (n[47] ?? -1) < 0 ? null : { tokens: n[46]!, countedMs: n[47]! },
       };
     });
   }

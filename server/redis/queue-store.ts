@@ -114,7 +114,15 @@ export class QueueStore {
     const qk = this.keys.queue(queue);
     const keys = [...qk.scriptKeys, qk.rate];
     const rate = limits?.rateLimit;
-    const args: Array<string | number> = [qk.tagged, this.now(), leaseMs, limits?.maxConcurrency ?? 0, rate ? rate.limit : 0, rate ? rate.periodMs : 0];
+    const args: Array<string | number> = [
+      qk.tagged,
+      this.now(),
+      leaseMs,
+      limits?.maxConcurrency ?? 0,
+      rate ? rate.limit : 0,
+      rate ? rate.periodMs : 0,
+      limits?.maxPerKey ?? 0,
+    ];
     for (const a of allocations) {
       keys.push(qk.session(a.sessionId));
       args.push(a.sessionId, a.workerId, a.count, a.tokenPrefix, a.taskTypes?.join(" ") ?? "");
@@ -285,10 +293,11 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   return groups;
 }
 
-/** enqueue.lua's extras field: '' when the task is due now, new and has no deadline or timeout. */
+/** enqueue.lua's extras field: '' when the task is due now, new and has no deadline, timeout or concurrency key. */
 function enqueueExtras(task: NewTask, attempt: number, dueMs: number): string {
   const startDeadlineMs = task.startDeadline ? task.startDeadline.getTime() : 0;
   const timeoutMs = task.timeoutMs ?? 0;
-  if (dueMs <= 0 && attempt === 0 && startDeadlineMs <= 0 && timeoutMs <= 0) return "";
-  return `${Math.max(0, dueMs)}:${attempt}:${Math.max(0, startDeadlineMs)}:${Math.max(0, timeoutMs)}`;
+  const key = task.concurrencyKey ?? "";
+  if (dueMs <= 0 && attempt === 0 && startDeadlineMs <= 0 && timeoutMs <= 0 && key === "") return "";
+  return `${Math.max(0, dueMs)}:${attempt}:${Math.max(0, startDeadlineMs)}:${Math.max(0, timeoutMs)}:${key}`;
 }

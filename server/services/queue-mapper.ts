@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { QueueInfoSchema, type QueueInfo } from "../../gen/taskqueue/v1/queue_service_pb.js";
 import type { QueueOverviewItem } from "../engine/queue-overview.js";
+import { heldBackOf } from "../engine/held-back.js";
 import { durationFromMs, timestampOf } from "./proto-time.js";
 
 /** The API view of one queue. `nowMs` dates the oldest queued task's age. */
@@ -12,8 +13,15 @@ export function queueInfoOf(item: QueueOverviewItem, nowMs: number): QueueInfo {
     failed: BigInt(o.failed),
     cancelled: BigInt(o.cancelled),
   });
+  const held = heldBackOf(stats, settings, nowMs);
   return create(QueueInfoSchema, {
     name: item.name,
+    heldBack: {
+      maxConcurrency: BigInt(held.maxConcurrency),
+      rateLimit: BigInt(held.rateLimit),
+      perKey: BigInt(held.perKey),
+      keysAtLimit: BigInt(held.keysAtLimit),
+    },
     paused,
     pauseReason: paused ? (record?.pauseReason ?? "") : "",
     pausedTime: paused ? timestampOf(record?.pausedAt) : undefined,
@@ -42,6 +50,7 @@ export function queueInfoOf(item: QueueOverviewItem, nowMs: number): QueueInfo {
       defaultPriority: settings.defaultPriority,
       defaultTimeout: settings.defaultTimeoutMs === null ? undefined : durationFromMs(settings.defaultTimeoutMs),
       maxConcurrency: settings.maxConcurrency,
+      maxConcurrencyPerKey: settings.maxConcurrencyPerKey,
       rateLimit: settings.rateLimit ? { limit: settings.rateLimit.limit, period: durationFromMs(settings.rateLimit.periodMs) } : undefined,
     },
   });

@@ -82,6 +82,11 @@ const SETTABLE: Readonly<Record<string, SettableField>> = {
     isSet: (s) => s.maxConcurrency !== 0,
     read: (s, f) => (s.maxConcurrency === 0 ? undefined : integerIn(s.maxConcurrency, 1, MAX_CONCURRENCY_LIMIT, f)),
   },
+  max_concurrency_per_key: {
+    key: "maxConcurrencyPerKey",
+    isSet: (s) => s.maxConcurrencyPerKey !== 0,
+    read: (s, f) => (s.maxConcurrencyPerKey === 0 ? undefined : integerIn(s.maxConcurrencyPerKey, 1, MAX_CONCURRENCY_LIMIT, f)),
+  },
   rate_limit: {
     key: "rateLimit",
     alsoKeys: ["ratePeriodMs"],

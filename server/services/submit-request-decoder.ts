@@ -71,6 +71,7 @@ function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof em
     runAt: undefined,
     timeout: undefined,
     startTimeout: undefined,
+    concurrencyKey: "",
   };
   while (reader.pos < end) {
     const tag = reader.tag();
@@ -107,6 +108,9 @@ function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof em
         break;
       case (TASK.startTimeout << 3) | LEN:
         task.startTimeout = fromBinary(DurationSchema, reader.bytes());
+        break;
+      case (TASK.concurrencyKey << 3) | LEN:
+        task.concurrencyKey = reader.string();
         break;
       default:
         reader.skip(tag & 7);

@@ -113,6 +113,10 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
     throw new InvalidArgumentError(f("idempotency_key"), "must be at most 256 characters");
   }
   if (req.idempotencyKey !== "") checkStorableText(req.idempotencyKey, f("idempotency_key"));
+  if (Buffer.byteLength(req.concurrencyKey) > 256) {
+    throw new InvalidArgumentError(f("concurrency_key"), "must be at most 256 bytes");
+  }
+  if (req.concurrencyKey !== "") checkStorableText(req.concurrencyKey, f("concurrency_key"));
   checkLabels(req.labels, f("labels"));
   let runAt: Date | null = null;
   if (req.runAt) {
@@ -147,6 +151,7 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
     backoffMultiplier,
     timeoutMs,
     idempotencyKey: req.idempotencyKey === "" ? null : req.idempotencyKey,
+    concurrencyKey: req.concurrencyKey === "" ? null : req.concurrencyKey,
     labels: { ...req.labels },
     createdMs: nowMs,
     runAt,

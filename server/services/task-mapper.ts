@@ -85,6 +85,7 @@ export function taskOfRow(row: TaskRow, options: { withPayload?: boolean; basic?
     },
     cancelReason: row.cancel_reason ?? "",
     startDeadline: timestampOf(row.start_deadline),
+    concurrencyKey: row.concurrency_key ?? "",
   });
 }
 

@@ -150,6 +150,7 @@ function rowOfNewTask(t: NewTask): TaskRow {
     backoff_multiplier: t.backoffMultiplier,
     timeout_ms: t.timeoutMs,
     idempotency_key: t.idempotencyKey,
+    concurrency_key: t.concurrencyKey ?? null,
     labels: t.labels,
     created_at: new Date(t.createdMs),
     updated_at: new Date(t.createdMs),

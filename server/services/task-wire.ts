@@ -67,6 +67,7 @@ export function writeTaskRow(
   w.join(retry);
   w.stringIfSet(TASK.cancelReason, row.cancel_reason ?? "");
   writeDate(w, TASK.startDeadline, row.start_deadline);
+  w.stringIfSet(TASK.concurrencyKey, row.concurrency_key ?? "");
   w.join(task);
 }
 

@@ -33,6 +33,9 @@ type TaskSpec struct {
 	// IdempotencyKey: a second submit with the same key in the same queue returns the
 	// first task instead of creating another.
 	IdempotencyKey string
+	// ConcurrencyKey (e.g. a customer id, at most 256 bytes): tasks sharing a key share the
+	// queue's max_concurrency_per_key, and the queue serves its keys round-robin.
+	ConcurrencyKey string
 	// Labels are free-form key/value pairs.
 	Labels map[string]string
 	// RunAt delays the task; zero means now.
@@ -47,6 +50,7 @@ func (s TaskSpec) toProto() (*taskqueuev1.SubmitTaskRequest, error) {
 		Queue:          s.Queue,
 		Type:           s.Type,
 		IdempotencyKey: s.IdempotencyKey,
+		ConcurrencyKey: s.ConcurrencyKey,
 		Labels:         s.Labels,
 	}
 	if s.Priority != 0 {

@@ -75,6 +75,7 @@ type Task struct {
 	ResultBytes    []byte            `json:"result_bytes,omitempty"`
 	LastError      *TaskError        `json:"last_error,omitempty"`
 	IdempotencyKey string            `json:"idempotency_key,omitempty"`
+	ConcurrencyKey string            `json:"concurrency_key,omitempty"`
 	Labels         map[string]string `json:"labels,omitempty"`
 	WorkerID       string            `json:"worker_id,omitempty"`
 	CancelReason   string            `json:"cancel_reason,omitempty"`
@@ -128,6 +129,7 @@ func taskFromProto(p *taskqueuev1.Task) *Task {
 		ResultBytes:    p.GetResultBytes(),
 		LastError:      taskErrorFromProto(p.GetLastError()),
 		IdempotencyKey: p.GetIdempotencyKey(),
+		ConcurrencyKey: p.GetConcurrencyKey(),
 		Labels:         p.GetLabels(),
 		WorkerID:       p.GetWorkerId(),
 		CancelReason:   p.GetCancelReason(),

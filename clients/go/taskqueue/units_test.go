@@ -175,3 +175,13 @@ func TestFailureTextsAreCutToWhatTheServerKeeps(t *testing.T) {
 		t.Fatalf("message of %d characters, type of %d", utf8.RuneCountInString(f.GetMessage()), len(f.GetType()))
 	}
 }
+
+func TestSubmitRequestsCarryTheConcurrencyKey(t *testing.T) {
+	req, err := TaskSpec{Queue: "q", Type: "t", ConcurrencyKey: "acme"}.toProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.GetConcurrencyKey() != "acme" {
+		t.Fatalf("concurrency_key %q, want acme", req.GetConcurrencyKey())
+	}
+}

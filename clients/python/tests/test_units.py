@@ -76,17 +76,19 @@ class ErrorsAndTasksTest(unittest.TestCase):
         self.assertIsInstance(error_for_code_name("DATA_LOSS", "?"), TaskQueueError)
 
     def test_converts_task_messages(self) -> None:
-        message = task_pb2.Task(id="t1", queue="q", type="echo", state=task_pb2.TASK_STATE_SUCCEEDED, attempt=1)
+        message = task_pb2.Task(id="t1", queue="q", type="echo", state=task_pb2.TASK_STATE_SUCCEEDED, attempt=1, concurrency_key="acme")
         message.result.CopyFrom(to_value({"ok": True}))
         message.created_at.FromMilliseconds(1_700_000_000_123)
         task = task_from_proto(message)
         self.assertEqual((task.state, task.result, task.is_terminal), ("SUCCEEDED", {"ok": True}, True))
+        self.assertEqual(task.concurrency_key, "acme")
         self.assertEqual(task.to_dict()["created_at"], "2023-11-14T22:13:20.123Z")
         self.assertEqual(state_value("queued"), task_pb2.TASK_STATE_QUEUED)
 
     def test_builds_submit_requests(self) -> None:
-        request = TaskSpec(queue="q", type="t", payload={"a": 1}, max_attempts=2, timeout=1.5).to_proto()
+        request = TaskSpec(queue="q", type="t", payload={"a": 1}, max_attempts=2, timeout=1.5, concurrency_key="acme").to_proto()
         self.assertEqual(request.retry_policy.max_attempts, 2)
+        self.assertEqual(request.concurrency_key, "acme")
         self.assertEqual(request.timeout.ToMilliseconds(), 1500)
         self.assertEqual(from_value(request.payload), {"a": 1})
         with self.assertRaises(OptionsError):

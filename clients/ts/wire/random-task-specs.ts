@@ -44,6 +44,7 @@ export function randomTaskSpec(random: () => number): TaskSpec {
   if (maybe()) spec.runAt = maybe() ? new Date(pick([0, 1_700_000_000_123, -1_500, 8_000_000_000_000])) : pick([0, 1_700_000_000_000.5, -1, 2 ** 32 * 1000]);
   if (maybe()) spec.timeoutMs = pick([0, 1, 999, 1000, 1500, 86_400_000, -1500, 0.25]);
   if (maybe()) spec.startTimeoutMs = pick([0, 5000, 123_456_789, -1]);
+  if (maybe()) spec.concurrencyKey = pick(WORDS);
   return spec;
 }
 

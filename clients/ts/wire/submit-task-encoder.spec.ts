@@ -28,6 +28,7 @@ const everyField: TaskSpec = {
   runAt: new Date(1_700_000_000_123),
   timeoutMs: 1_500,
   startTimeoutMs: 30_000,
+  concurrencyKey: "customer-7",
 };
 
 describe("SubmitTaskRequest encoder", () => {
@@ -49,6 +50,7 @@ describe("SubmitTaskRequest encoder", () => {
       runAt: timestampFromMs(1_700_000_000_123),
       timeout: { seconds: 1n, nanos: 500_000_000 },
       startTimeout: { seconds: 30n },
+      concurrencyKey: "customer-7",
     });
     expect(fromBinary(SubmitTaskRequestSchema, encoded)).toEqual(expected);
   });

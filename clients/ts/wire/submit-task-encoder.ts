@@ -21,6 +21,7 @@ const LABELS = TASK.labels;
 const RUN_AT = TASK.runAt;
 const TIMEOUT = TASK.timeout;
 const START_TIMEOUT = TASK.startTimeout;
+const CONCURRENCY_KEY = TASK.concurrencyKey;
 const MAX_ATTEMPTS = POLICY.maxAttempts;
 const INITIAL_BACKOFF = POLICY.initialBackoff;
 const MAX_BACKOFF = POLICY.maxBackoff;
@@ -69,6 +70,7 @@ export function writeSubmitTask(writer: ProtoWriter, spec: TaskSpec): void {
   if (spec.runAt !== undefined) writeTimestamp(writer, RUN_AT, spec.runAt instanceof Date ? spec.runAt.getTime() : spec.runAt);
   if (spec.timeoutMs !== undefined) writeDuration(writer, TIMEOUT, spec.timeoutMs);
   if (spec.startTimeoutMs !== undefined) writeDuration(writer, START_TIMEOUT, spec.startTimeoutMs);
+  if (spec.concurrencyKey) writer.stringField(CONCURRENCY_KEY, spec.concurrencyKey);
 }
 
 function writeRetryPolicy(writer: ProtoWriter, policy: NonNullable<TaskSpec["retryPolicy"]>): void {

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskqueue/v1/queue_service.proto.
  */
 export const file_taskqueue_v1_queue_service: GenFile = /*@__PURE__*/
-  fileDesc("CiB0YXNrcXVldWUvdjEvcXVldWVfc2VydmljZS5wcm90bxIMdGFza3F1ZXVlLnYxIuQCCglRdWV1ZUluZm8SDAoEbmFtZRgBIAEoCRIOCgZwYXVzZWQYAiABKAgSFAoMcGF1c2VfcmVhc29uGAMgASgJEi8KC3BhdXNlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgZjb3VudHMYBSABKAsyHS50YXNrcXVldWUudjEuUXVldWVUYXNrQ291bnRzEjEKCnRocm91Z2hwdXQYBiABKAsyHS50YXNrcXVldWUudjEuUXVldWVUaHJvdWdocHV0EjQKEW9sZGVzdF9xdWV1ZWRfYWdlGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEisKB3dvcmtlcnMYCCABKAsyGi50YXNrcXVldWUudjEuUXVldWVXb3JrZXJzEi0KCHNldHRpbmdzGAkgASgLMhsudGFza3F1ZXVlLnYxLlF1ZXVlU2V0dGluZ3MiUwoPUXVldWVUYXNrQ291bnRzEg4KBnF1ZXVlZBgBIAEoAxIRCglzY2hlZHVsZWQYAiABKAMSDwoHcnVubmluZxgDIAEoAxIMCgRkZWFkGAQgASgDIuQBCg9RdWV1ZVRocm91Z2hwdXQSMQoHbGFzdF8xbRgBIAEoCzIgLnRhc2txdWV1ZS52MS5RdWV1ZU91dGNvbWVDb3VudHMSMQoHbGFzdF81bRgCIAEoCzIgLnRhc2txdWV1ZS52MS5RdWV1ZU91dGNvbWVDb3VudHMSMgoIbGFzdF8xNW0YAyABKAsyIC50YXNrcXVldWUudjEuUXVldWVPdXRjb21lQ291bnRzEhwKFHN1Y2NlZWRlZF9wZXJfbWludXRlGAQgAygDEhkKEWZhaWxlZF9wZXJfbWludXRlGAUgAygDIkoKElF1ZXVlT3V0Y29tZUNvdW50cxIRCglzdWNjZWVkZWQYASABKAMSDgoGZmFpbGVkGAIgASgDEhEKCWNhbmNlbGxlZBgDIAEoAyJGCgxRdWV1ZVdvcmtlcnMSEQoJY29ubmVjdGVkGAEgASgFEhAKCGNhcGFjaXR5GAIgASgFEhEKCWluX2ZsaWdodBgDIAEoBSKjAwoNUXVldWVTZXR0aW5ncxIUCgxtYXhfYXR0ZW1wdHMYASABKAUSMgoPaW5pdGlhbF9iYWNrb2ZmGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhoKEmJhY2tvZmZfbXVsdGlwbGllchgEIAEoARI1ChJmaW5pc2hlZF9yZXRlbnRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOZGVhZF9yZXRlbnRpb24YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQZGVmYXVsdF9wcmlvcml0eRgHIAEoBRIyCg9kZWZhdWx0X3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPbWF4X2NvbmN1cnJlbmN5GAkgASgNEisKCnJhdGVfbGltaXQYCiABKAsyFy50YXNrcXVldWUudjEuUmF0ZUxpbWl0IkUKCVJhdGVMaW1pdBINCgVsaW1pdBgBIAEoDRIpCgZwZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iOgoRTGlzdFF1ZXVlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVgoSTGlzdFF1ZXVlc1Jlc3BvbnNlEicKBnF1ZXVlcxgBIAMoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIh8KD0dldFF1ZXVlUmVxdWVzdBIMCgRuYW1lGAEgASgJIjoKEEdldFF1ZXVlUmVzcG9uc2USJgoFcXVldWUYASABKAsyFy50YXNrcXVldWUudjEuUXVldWVJbmZvIjEKEVBhdXNlUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIjwKElBhdXNlUXVldWVSZXNwb25zZRImCgVxdWV1ZRgBIAEoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8iIgoSUmVzdW1lUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkiPQoTUmVzdW1lUXVldWVSZXNwb25zZRImCgVxdWV1ZRgBIAEoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8iggEKElVwZGF0ZVF1ZXVlUmVxdWVzdBIMCgRuYW1lGAEgASgJEi0KCHNldHRpbmdzGAIgASgLMhsudGFza3F1ZXVlLnYxLlF1ZXVlU2V0dGluZ3MSLwoLdXBkYXRlX21hc2sYAyABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIj0KE1VwZGF0ZVF1ZXVlUmVzcG9uc2USJgoFcXVldWUYASABKAsyFy50YXNrcXVldWUudjEuUXVldWVJbmZvMqMDCgxRdWV1ZVNlcnZpY2USTwoKTGlzdFF1ZXVlcxIfLnRhc2txdWV1ZS52MS5MaXN0UXVldWVzUmVxdWVzdBogLnRhc2txdWV1ZS52MS5MaXN0UXVldWVzUmVzcG9uc2USSQoIR2V0UXVldWUSHS50YXNrcXVldWUudjEuR2V0UXVldWVSZXF1ZXN0Gh4udGFza3F1ZXVlLnYxLkdldFF1ZXVlUmVzcG9uc2USTwoKUGF1c2VRdWV1ZRIfLnRhc2txdWV1ZS52MS5QYXVzZVF1ZXVlUmVxdWVzdBogLnRhc2txdWV1ZS52MS5QYXVzZVF1ZXVlUmVzcG9uc2USUgoLUmVzdW1lUXVldWUSIC50YXNrcXVldWUudjEuUmVzdW1lUXVldWVSZXF1ZXN0GiEudGFza3F1ZXVlLnYxLlJlc3VtZVF1ZXVlUmVzcG9uc2USUgoLVXBkYXRlUXVldWUSIC50YXNrcXVldWUudjEuVXBkYXRlUXVldWVSZXF1ZXN0GiEudGFza3F1ZXVlLnYxLlVwZGF0ZVF1ZXVlUmVzcG9uc2VCSFpGZ2l0aHViLmNvbS90YXNrcXVldWUvdGFza3F1ZXVlL2NsaWVudHMvZ28vZ2VuL3Rhc2txdWV1ZS92MTt0YXNrcXVldWV2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("CiB0YXNrcXVldWUvdjEvcXVldWVfc2VydmljZS5wcm90bxIMdGFza3F1ZXVlLnYxIpQDCglRdWV1ZUluZm8SDAoEbmFtZRgBIAEoCRIOCgZwYXVzZWQYAiABKAgSFAoMcGF1c2VfcmVhc29uGAMgASgJEi8KC3BhdXNlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgZjb3VudHMYBSABKAsyHS50YXNrcXVldWUudjEuUXVldWVUYXNrQ291bnRzEjEKCnRocm91Z2hwdXQYBiABKAsyHS50YXNrcXVldWUudjEuUXVldWVUaHJvdWdocHV0EjQKEW9sZGVzdF9xdWV1ZWRfYWdlGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEisKB3dvcmtlcnMYCCABKAsyGi50YXNrcXVldWUudjEuUXVldWVXb3JrZXJzEi0KCHNldHRpbmdzGAkgASgLMhsudGFza3F1ZXVlLnYxLlF1ZXVlU2V0dGluZ3MSLgoJaGVsZF9iYWNrGAogASgLMhsudGFza3F1ZXVlLnYxLlF1ZXVlSGVsZEJhY2siZAoNUXVldWVIZWxkQmFjaxIXCg9tYXhfY29uY3VycmVuY3kYASABKAMSEgoKcmF0ZV9saW1pdBgCIAEoAxIPCgdwZXJfa2V5GAMgASgDEhUKDWtleXNfYXRfbGltaXQYBCABKAMiUwoPUXVldWVUYXNrQ291bnRzEg4KBnF1ZXVlZBgBIAEoAxIRCglzY2hlZHVsZWQYAiABKAMSDwoHcnVubmluZxgDIAEoAxIMCgRkZWFkGAQgASgDIuQBCg9RdWV1ZVRocm91Z2hwdXQSMQoHbGFzdF8xbRgBIAEoCzIgLnRhc2txdWV1ZS52MS5RdWV1ZU91dGNvbWVDb3VudHMSMQoHbGFzdF81bRgCIAEoCzIgLnRhc2txdWV1ZS52MS5RdWV1ZU91dGNvbWVDb3VudHMSMgoIbGFzdF8xNW0YAyABKAsyIC50YXNrcXVldWUudjEuUXVldWVPdXRjb21lQ291bnRzEhwKFHN1Y2NlZWRlZF9wZXJfbWludXRlGAQgAygDEhkKEWZhaWxlZF9wZXJfbWludXRlGAUgAygDIkoKElF1ZXVlT3V0Y29tZUNvdW50cxIRCglzdWNjZWVkZWQYASABKAMSDgoGZmFpbGVkGAIgASgDEhEKCWNhbmNlbGxlZBgDIAEoAyJGCgxRdWV1ZVdvcmtlcnMSEQoJY29ubmVjdGVkGAEgASgFEhAKCGNhcGFjaXR5GAIgASgFEhEKCWluX2ZsaWdodBgDIAEoBSLEAwoNUXVldWVTZXR0aW5ncxIUCgxtYXhfYXR0ZW1wdHMYASABKAUSMgoPaW5pdGlhbF9iYWNrb2ZmGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhoKEmJhY2tvZmZfbXVsdGlwbGllchgEIAEoARI1ChJmaW5pc2hlZF9yZXRlbnRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOZGVhZF9yZXRlbnRpb24YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQZGVmYXVsdF9wcmlvcml0eRgHIAEoBRIyCg9kZWZhdWx0X3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPbWF4X2NvbmN1cnJlbmN5GAkgASgNEisKCnJhdGVfbGltaXQYCiABKAsyFy50YXNrcXVldWUudjEuUmF0ZUxpbWl0Eh8KF21heF9jb25jdXJyZW5jeV9wZXJfa2V5GAsgASgNIkUKCVJhdGVMaW1pdBINCgVsaW1pdBgBIAEoDRIpCgZwZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iOgoRTGlzdFF1ZXVlc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVgoSTGlzdFF1ZXVlc1Jlc3BvbnNlEicKBnF1ZXVlcxgBIAMoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIh8KD0dldFF1ZXVlUmVxdWVzdBIMCgRuYW1lGAEgASgJIjoKEEdldFF1ZXVlUmVzcG9uc2USJgoFcXVldWUYASABKAsyFy50YXNrcXVldWUudjEuUXVldWVJbmZvIjEKEVBhdXNlUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIjwKElBhdXNlUXVldWVSZXNwb25zZRImCgVxdWV1ZRgBIAEoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8iIgoSUmVzdW1lUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkiPQoTUmVzdW1lUXVldWVSZXNwb25zZRImCgVxdWV1ZRgBIAEoCzIXLnRhc2txdWV1ZS52MS5RdWV1ZUluZm8iggEKElVwZGF0ZVF1ZXVlUmVxdWVzdBIMCgRuYW1lGAEgASgJEi0KCHNldHRpbmdzGAIgASgLMhsudGFza3F1ZXVlLnYxLlF1ZXVlU2V0dGluZ3MSLwoLdXBkYXRlX21hc2sYAyABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIj0KE1VwZGF0ZVF1ZXVlUmVzcG9uc2USJgoFcXVldWUYASABKAsyFy50YXNrcXVldWUudjEuUXVldWVJbmZvMqMDCgxRdWV1ZVNlcnZpY2USTwoKTGlzdFF1ZXVlcxIfLnRhc2txdWV1ZS52MS5MaXN0UXVldWVzUmVxdWVzdBogLnRhc2txdWV1ZS52MS5MaXN0UXVldWVzUmVzcG9uc2USSQoIR2V0UXVldWUSHS50YXNrcXVldWUudjEuR2V0UXVldWVSZXF1ZXN0Gh4udGFza3F1ZXVlLnYxLkdldFF1ZXVlUmVzcG9uc2USTwoKUGF1c2VRdWV1ZRIfLnRhc2txdWV1ZS52MS5QYXVzZVF1ZXVlUmVxdWVzdBogLnRhc2txdWV1ZS52MS5QYXVzZVF1ZXVlUmVzcG9uc2USUgoLUmVzdW1lUXVldWUSIC50YXNrcXVldWUudjEuUmVzdW1lUXVldWVSZXF1ZXN0GiEudGFza3F1ZXVlLnYxLlJlc3VtZVF1ZXVlUmVzcG9uc2USUgoLVXBkYXRlUXVldWUSIC50YXNrcXVldWUudjEuVXBkYXRlUXVldWVSZXF1ZXN0GiEudGFza3F1ZXVlLnYxLlVwZGF0ZVF1ZXVlUmVzcG9uc2VCSFpGZ2l0aHViLmNvbS90YXNrcXVldWUvdGFza3F1ZXVlL2NsaWVudHMvZ28vZ2VuL3Rhc2txdWV1ZS92MTt0YXNrcXVldWV2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * QueueInfo describes one queue: its state, its task counts and how it is served.
@@ -82,6 +82,13 @@ export type QueueInfo = Message<"taskqueue.v1.QueueInfo"> & {
    * @generated from field: taskqueue.v1.QueueSettings settings = 9;
    */
   settings?: QueueSettings;
+
+  /**
+   * QUEUED tasks that could start but for a dispatch limit, by limit (a snapshot).
+   *
+   * @generated from field: taskqueue.v1.QueueHeldBack held_back = 10;
+   */
+  heldBack?: QueueHeldBack;
 };
 
 /**
@@ -90,6 +97,49 @@ export type QueueInfo = Message<"taskqueue.v1.QueueInfo"> & {
  */
 export const QueueInfoSchema: GenMessage<QueueInfo> = /*@__PURE__*/
   messageDesc(file_taskqueue_v1_queue_service, 0);
+
+/**
+ * QueueHeldBack counts the QUEUED tasks a dispatch limit holds back right now.
+ *
+ * @generated from message taskqueue.v1.QueueHeldBack
+ */
+export type QueueHeldBack = Message<"taskqueue.v1.QueueHeldBack"> & {
+  /**
+   * Ready tasks waiting because the queue is at max_concurrency (keys at their own limit
+   * aside); 0 when below it or unlimited.
+   *
+   * @generated from field: int64 max_concurrency = 1;
+   */
+  maxConcurrency: bigint;
+
+  /**
+   * Ready tasks waiting because the rate limit's bucket holds no whole token; 0 otherwise.
+   *
+   * @generated from field: int64 rate_limit = 2;
+   */
+  rateLimit: bigint;
+
+  /**
+   * Ready tasks of concurrency keys at max_concurrency_per_key.
+   *
+   * @generated from field: int64 per_key = 3;
+   */
+  perKey: bigint;
+
+  /**
+   * Concurrency keys at max_concurrency_per_key that have ready tasks.
+   *
+   * @generated from field: int64 keys_at_limit = 4;
+   */
+  keysAtLimit: bigint;
+};
+
+/**
+ * Describes the message taskqueue.v1.QueueHeldBack.
+ * Use `create(QueueHeldBackSchema)` to create a new message.
+ */
+export const QueueHeldBackSchema: GenMessage<QueueHeldBack> = /*@__PURE__*/
+  messageDesc(file_taskqueue_v1_queue_service, 1);
 
 /**
  * QueueTaskCounts counts a queue's tasks by state.
@@ -131,7 +181,7 @@ export type QueueTaskCounts = Message<"taskqueue.v1.QueueTaskCounts"> & {
  * Use `create(QueueTaskCountsSchema)` to create a new message.
  */
 export const QueueTaskCountsSchema: GenMessage<QueueTaskCounts> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 1);
+  messageDesc(file_taskqueue_v1_queue_service, 2);
 
 /**
  * QueueThroughput counts attempts that ended in the last 1, 5 and 15 minutes.
@@ -181,7 +231,7 @@ export type QueueThroughput = Message<"taskqueue.v1.QueueThroughput"> & {
  * Use `create(QueueThroughputSchema)` to create a new message.
  */
 export const QueueThroughputSchema: GenMessage<QueueThroughput> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 2);
+  messageDesc(file_taskqueue_v1_queue_service, 3);
 
 /**
  * QueueOutcomeCounts counts how tasks or attempts ended within one window.
@@ -216,7 +266,7 @@ export type QueueOutcomeCounts = Message<"taskqueue.v1.QueueOutcomeCounts"> & {
  * Use `create(QueueOutcomeCountsSchema)` to create a new message.
  */
 export const QueueOutcomeCountsSchema: GenMessage<QueueOutcomeCounts> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 3);
+  messageDesc(file_taskqueue_v1_queue_service, 4);
 
 /**
  * QueueWorkers describes the worker streams that take tasks from a queue.
@@ -251,7 +301,7 @@ export type QueueWorkers = Message<"taskqueue.v1.QueueWorkers"> & {
  * Use `create(QueueWorkersSchema)` to create a new message.
  */
 export const QueueWorkersSchema: GenMessage<QueueWorkers> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 4);
+  messageDesc(file_taskqueue_v1_queue_service, 5);
 
 /**
  * QueueSettings are the defaults given to the queue's new tasks. In QueueInfo: the settings
@@ -338,6 +388,15 @@ export type QueueSettings = Message<"taskqueue.v1.QueueSettings"> & {
    * @generated from field: taskqueue.v1.RateLimit rate_limit = 10;
    */
   rateLimit?: RateLimit;
+
+  /**
+   * Most RUNNING tasks per concurrency key (SubmitTaskRequest.concurrency_key), across every
+   * worker and server (1-1000000); 0: unlimited. Tasks without a key are not counted. Checked
+   * by the lease script atomically with each lease; keys are served round-robin.
+   *
+   * @generated from field: uint32 max_concurrency_per_key = 11;
+   */
+  maxConcurrencyPerKey: number;
 };
 
 /**
@@ -345,7 +404,7 @@ export type QueueSettings = Message<"taskqueue.v1.QueueSettings"> & {
  * Use `create(QueueSettingsSchema)` to create a new message.
  */
 export const QueueSettingsSchema: GenMessage<QueueSettings> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 5);
+  messageDesc(file_taskqueue_v1_queue_service, 6);
 
 /**
  * RateLimit caps how many tasks of a queue start per period.
@@ -373,7 +432,7 @@ export type RateLimit = Message<"taskqueue.v1.RateLimit"> & {
  * Use `create(RateLimitSchema)` to create a new message.
  */
 export const RateLimitSchema: GenMessage<RateLimit> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 6);
+  messageDesc(file_taskqueue_v1_queue_service, 7);
 
 /**
  * ListQueuesRequest pages the queues.
@@ -401,7 +460,7 @@ export type ListQueuesRequest = Message<"taskqueue.v1.ListQueuesRequest"> & {
  * Use `create(ListQueuesRequestSchema)` to create a new message.
  */
 export const ListQueuesRequestSchema: GenMessage<ListQueuesRequest> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 7);
+  messageDesc(file_taskqueue_v1_queue_service, 8);
 
 /**
  * ListQueuesResponse is one page of queues.
@@ -429,7 +488,7 @@ export type ListQueuesResponse = Message<"taskqueue.v1.ListQueuesResponse"> & {
  * Use `create(ListQueuesResponseSchema)` to create a new message.
  */
 export const ListQueuesResponseSchema: GenMessage<ListQueuesResponse> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 8);
+  messageDesc(file_taskqueue_v1_queue_service, 9);
 
 /**
  * GetQueueRequest names one queue.
@@ -450,7 +509,7 @@ export type GetQueueRequest = Message<"taskqueue.v1.GetQueueRequest"> & {
  * Use `create(GetQueueRequestSchema)` to create a new message.
  */
 export const GetQueueRequestSchema: GenMessage<GetQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 9);
+  messageDesc(file_taskqueue_v1_queue_service, 10);
 
 /**
  * GetQueueResponse holds the queue.
@@ -471,7 +530,7 @@ export type GetQueueResponse = Message<"taskqueue.v1.GetQueueResponse"> & {
  * Use `create(GetQueueResponseSchema)` to create a new message.
  */
 export const GetQueueResponseSchema: GenMessage<GetQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 10);
+  messageDesc(file_taskqueue_v1_queue_service, 11);
 
 /**
  * PauseQueueRequest names the queue to pause.
@@ -500,7 +559,7 @@ export type PauseQueueRequest = Message<"taskqueue.v1.PauseQueueRequest"> & {
  * Use `create(PauseQueueRequestSchema)` to create a new message.
  */
 export const PauseQueueRequestSchema: GenMessage<PauseQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 11);
+  messageDesc(file_taskqueue_v1_queue_service, 12);
 
 /**
  * PauseQueueResponse holds the queue as paused.
@@ -521,7 +580,7 @@ export type PauseQueueResponse = Message<"taskqueue.v1.PauseQueueResponse"> & {
  * Use `create(PauseQueueResponseSchema)` to create a new message.
  */
 export const PauseQueueResponseSchema: GenMessage<PauseQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 12);
+  messageDesc(file_taskqueue_v1_queue_service, 13);
 
 /**
  * ResumeQueueRequest names the queue to resume.
@@ -542,7 +601,7 @@ export type ResumeQueueRequest = Message<"taskqueue.v1.ResumeQueueRequest"> & {
  * Use `create(ResumeQueueRequestSchema)` to create a new message.
  */
 export const ResumeQueueRequestSchema: GenMessage<ResumeQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 13);
+  messageDesc(file_taskqueue_v1_queue_service, 14);
 
 /**
  * ResumeQueueResponse holds the queue as resumed.
@@ -563,7 +622,7 @@ export type ResumeQueueResponse = Message<"taskqueue.v1.ResumeQueueResponse"> & 
  * Use `create(ResumeQueueResponseSchema)` to create a new message.
  */
 export const ResumeQueueResponseSchema: GenMessage<ResumeQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 14);
+  messageDesc(file_taskqueue_v1_queue_service, 15);
 
 /**
  * UpdateQueueRequest stores some of a queue's settings.
@@ -601,7 +660,7 @@ export type UpdateQueueRequest = Message<"taskqueue.v1.UpdateQueueRequest"> & {
  * Use `create(UpdateQueueRequestSchema)` to create a new message.
  */
 export const UpdateQueueRequestSchema: GenMessage<UpdateQueueRequest> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 15);
+  messageDesc(file_taskqueue_v1_queue_service, 16);
 
 /**
  * UpdateQueueResponse holds the queue with its new settings.
@@ -622,7 +681,7 @@ export type UpdateQueueResponse = Message<"taskqueue.v1.UpdateQueueResponse"> & 
  * Use `create(UpdateQueueResponseSchema)` to create a new message.
  */
 export const UpdateQueueResponseSchema: GenMessage<UpdateQueueResponse> = /*@__PURE__*/
-  messageDesc(file_taskqueue_v1_queue_service, 16);
+  messageDesc(file_taskqueue_v1_queue_service, 17);
 
 /**
  * QueueService shows the queues and controls their dispatch: how many tasks each holds in

@@ -6,14 +6,14 @@
 -- a tombstone is left so a late enqueue cannot revive it).
 local id = ARGV[3]
 local k = task_key(id)
-local f = task_fields(k, { 'st', 'q', 'w', 'tok', 'a', 'ty' })
+local f = task_fields(k, { 'st', 'q', 'w', 'tok', 'a', 'ty', 'ck' })
 local st = f[1]
 if not st then
   mark_terminal(k, 'cancelled', '', '0')
   return { 'absent' }
 end
 if st == 'queued' then
-  redis.call('ZREM', ready_key(f[6] or ''), id)
+  remove_ready(id, f[6] or '', f[7])
   mark_terminal(k, 'cancelled', '', f[5])
   count_outcome('c')
   flush_counts()

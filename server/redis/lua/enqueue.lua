@@ -6,7 +6,8 @@
 -- then 6 fields per task:
 --   id, type, ready_score, extras, descriptor (see lib.lua), payload
 -- where extras is '' for a task with nothing below to set (the usual case), else
--- 'due_ms:attempt:start_deadline_ms:timeout_ms' with '0' for none.
+-- 'due_ms:attempt:start_deadline_ms:timeout_ms:concurrency_key' with '0' for none (the key,
+-- last, may hold ':'; empty for none).
 -- The server adds the queue to the queue registry ({<prefix>}:queues) itself, before this call.
 -- Returns: {added_count, 1 if tasks became ready else 0}
 local added = 0
@@ -31,8 +32,12 @@ for i = 5, #ARGV, 6 do
       push_to(ready_by_type, ty, id)
       readied = readied + 1
     else
-      local due_s, attempt, start_deadline_s, timeout_s = string.match(extras, '^([^:]*):([^:]*):([^:]*):([^:]*)$')
+      local due_s, attempt, start_deadline_s, timeout_s, ck = string.match(extras, '^([^:]*):([^:]*):([^:]*):([^:]*):(.*)$')
       local fields = { 'st', 'queued', 'a', attempt, 'q', q, 'ty', ty, 'sc', score, 'd', ARGV[i + 4], 'p', ARGV[i + 5] }
+      if ck ~= '' then
+        fields[#fields + 1] = 'ck'
+        fields[#fields + 1] = ck
+      end
       if tonumber(due_s) > NOW then
         fields[2] = 'scheduled'
         fields[#fields + 1] = 'due'
@@ -41,8 +46,9 @@ for i = 5, #ARGV, 6 do
         delayed[#delayed + 1] = id
         count_state('scheduled', 1)
       else
-        push_to(ready_by_type, ty, score)
-        push_to(ready_by_type, ty, id)
+        local name = ready_list_name(ty, ck)
+        push_to(ready_by_type, name, score)
+        push_to(ready_by_type, name, id)
         readied = readied + 1
       end
       if timeout_s ~= '0' then

@@ -5,11 +5,11 @@
 local out = { -1 }
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', STARTDL_KEY, '-inf', NOW, 'LIMIT', 0, tonumber(ARGV[3]))) do
   local k = task_key(id)
-  local f = task_fields(k, { 'st', 'q', 'a', 'ty' })
+  local f = task_fields(k, { 'st', 'q', 'a', 'ty', 'ck' })
   redis.call('ZREM', STARTDL_KEY, id)
   if f[1] == 'queued' or f[1] == 'scheduled' then
     if f[1] == 'queued' then
-      redis.call('ZREM', ready_key(f[4] or ''), id)
+      remove_ready(id, f[4] or '', f[5])
     else
       redis.call('ZREM', DELAYED_KEY, id)
       count_state('scheduled', -1)

@@ -23,6 +23,18 @@
 --   <Q>s:<session> SET   ids of this queue's tasks leased to one worker session
 --   <Q>m:<minute>  HASH  attempts ended in that minute (ms // 60000): s succeeded, f failed
 --                        (retryable or dead-lettered), c cancelled; expires after 16 min
+-- Tasks with a concurrency key (hash field ck) are kept apart from the key-less ones above:
+--   <Q>k:<type> <key> ZSET ready tasks of one type and key, scored like <Q>r:<type> (a type
+--                        holds no space, so the first space ends it)
+--   <Q>kq:<type>   ZSET  the round-robin ring of one type: the keys that have ready tasks of
+--                        it and are not parked, scored by turn (lowest served next; a served key
+--                        goes to the tail). The types registry holds '~<type>' while it may
+--                        hold keys. A key whose ready set emptied may stay until lease.lua meets it.
+--   <Q>kc          HASH  RUNNING tasks per key (every leased keyed task, whatever the limit)
+--   <Q>kp          HASH  keys parked at the per-key limit: key -> the types (space-separated)
+--                        whose rings lease.lua took it out of; the key's next lease end puts it
+--                        back in those rings
+-- Counter 'keyed' of <Q>counts: ready keyed tasks (key-less ones are the <Q>r: sets' sizes).
 -- Cross-queue keys ({<prefix>}:queues, servers, srv:<id>, node:<id>, layout, epoch) are never
 -- touched by a script: the server reaches them with plain, pipelined commands.
 -- Task hash fields:
@@ -31,6 +43,7 @@
 --     labels, backoff_initial_ms, backoff_max_ms, backoff_multiplier] (written by the server,
 --     returned as is by lease.lua; read here only when an attempt ends other than by success),
 --   to timeout ms (only when > 0), due (SCHEDULED/FAILED), sd start deadline (never started yet),
+--   ck concurrency key (only when the task has one),
 --   while leased: tok lease token, w session, wid worker, sa started ms; cr cancel reason.
 -- A finished task's hash is replaced by a string 'st|a|fa|fs' (fa: finished ms, fs: the server
 -- recording the outcome) that expires; until then recovery can tell a result still being written
@@ -51,10 +64,77 @@ local CHUNK = 4000
 local function task_key(id) return P .. 't:' .. id end
 local function session_key(sid) return P .. 's:' .. sid end
 local function ready_key(ty) return P .. 'r:' .. ty end
--- Puts task `id` (ready score `score`, type `ty`) back among the ready tasks.
-local function make_ready(id, score, ty)
+local function keyed_ready_key(ty, ck) return P .. 'k:' .. ty .. ' ' .. ck end
+local function ring_key(ty) return P .. 'kq:' .. ty end
+local KC_KEY = P .. 'kc'
+local KP_KEY = P .. 'kp'
+
+-- The score after the last of ring `ring` (0 when it is empty).
+local function ring_tail_score(ring)
+  local last = redis.call('ZRANGE', ring, -1, -1, 'WITHSCORES')
+  return last[2] and (tonumber(last[2]) + 1) or 0
+end
+
+-- Adds key ck at the tail of type ty's ring (no change when it is in the ring already).
+local function ring_push(ty, ck)
+  local ring = ring_key(ty)
+  redis.call('ZADD', ring, 'NX', string.format('%d', ring_tail_score(ring)), ck)
+  redis.call('SADD', TYPES_KEY, '~' .. ty)
+end
+
+-- True when key ck is parked (at its limit) out of type ty's ring.
+local function is_parked(ck, ty)
+  local parked = redis.call('HGET', KP_KEY, ck)
+  if not parked then return false end
+  for t in string.gmatch(parked, '%S+') do
+    if t == ty then return true end
+  end
+  return false
+end
+
+-- After `added` tasks joined the ready set of type ty and key ck: a set that was empty
+-- puts its key in the ring, unless the key is parked.
+local function keyed_ready_added(ty, ck, added)
+  if added > 0 and redis.call('ZCARD', keyed_ready_key(ty, ck)) == added and not is_parked(ck, ty) then
+    ring_push(ty, ck)
+  end
+end
+
+-- Removes ready task `id` of type ty and key ck ('' or false: none) from its ready set.
+local function remove_ready(id, ty, ck)
+  if ck and ck ~= '' then
+    if redis.call('ZREM', keyed_ready_key(ty, ck), id) == 1 then redis.call('HINCRBY', COUNTS_KEY, 'keyed', -1) end
+  else
+    redis.call('ZREM', ready_key(ty), id)
+  end
+end
+
+-- Puts task `id` (ready score `score`, type `ty`, concurrency key `ck`, '' or false for none)
+-- back among the ready tasks.
+local function make_ready(id, score, ty, ck)
+  if ck and ck ~= '' then
+    local added = redis.call('ZADD', keyed_ready_key(ty, ck), score, id)
+    if added > 0 then redis.call('HINCRBY', COUNTS_KEY, 'keyed', added) end
+    keyed_ready_added(ty, ck, added)
+    return
+  end
   redis.call('ZADD', ready_key(ty), score, id)
   redis.call('SADD', TYPES_KEY, ty)
+end
+
+-- Gives back the running slots of keys whose leases ended (key -> count) and puts parked keys
+-- back in their rings.
+local function release_keys(ended_by_key)
+  for ck, n in pairs(ended_by_key) do
+    if redis.call('HINCRBY', KC_KEY, ck, -n) <= 0 then redis.call('HDEL', KC_KEY, ck) end
+    local parked = redis.call('HGET', KP_KEY, ck)
+    if parked then
+      redis.call('HDEL', KP_KEY, ck)
+      for ty in string.gmatch(parked, '%S+') do
+        if redis.call('ZCARD', keyed_ready_key(ty, ck)) > 0 then ring_push(ty, ck) end
+      end
+    end
+  end
 end
 local OUTCOMES_KEY = P .. 'm:' .. string.format('%d', math.floor(NOW / 60000))
 local OUTCOMES_TTL_S = '960'
@@ -82,22 +162,42 @@ local function flush_counts()
   outcome_deltas = {}
 end
 
--- Runs `cmd key ...items` over a flat list of members (or score/member pairs), in chunks.
+-- Runs `cmd key ...items` over a flat list of members (or score/member pairs), in chunks;
+-- returns the sum of the replies (e.g. how many members ZADD added).
 local function call_bulk(cmd, key, items)
   local n = #items
+  local sum = 0
   for i = 1, n, CHUNK do
-    redis.call(cmd, key, unpack(items, i, math.min(i + CHUNK - 1, n)))
+    local r = redis.call(cmd, key, unpack(items, i, math.min(i + CHUNK - 1, n)))
+    if type(r) == 'number' then sum = sum + r end
   end
+  return sum
 end
 
--- Adds ready tasks gathered by type (type -> flat score/id list) to their ready sets.
+-- Adds ready tasks gathered by type (type -> flat score/id list) to their ready sets; a name
+-- '<type> <key>' holds tasks with a concurrency key (see ready_list_name).
 local function add_ready(ready_by_type)
   local types = {}
-  for ty, ready in pairs(ready_by_type) do
-    call_bulk('ZADD', ready_key(ty), ready)
-    types[#types + 1] = ty
+  local keyed = 0
+  for name, ready in pairs(ready_by_type) do
+    local ty, ck = string.match(name, '^(%S*) (.*)$')
+    if ty then
+      local added = call_bulk('ZADD', keyed_ready_key(ty, ck), ready)
+      keyed = keyed + added
+      keyed_ready_added(ty, ck, added)
+    else
+      call_bulk('ZADD', ready_key(name), ready)
+      types[#types + 1] = name
+    end
   end
   call_bulk('SADD', TYPES_KEY, types)
+  if keyed > 0 then redis.call('HINCRBY', COUNTS_KEY, 'keyed', keyed) end
+end
+
+-- The name add_ready files a task of type ty and concurrency key ck ('' or false: none) under.
+local function ready_list_name(ty, ck)
+  if ck and ck ~= '' then return ty .. ' ' .. ck end
+  return ty
 end
 
 -- Appends `value` to the list stored under `name` in `lists`, creating it.
@@ -144,7 +244,7 @@ local function task_fields(k, names)
 end
 
 -- Fields end_lease needs, in this order.
-local LEASE_FIELDS = { 'st', 'tok', 'a', 'w', 'q', 'wid', 'sa', 'cr' }
+local LEASE_FIELDS = { 'st', 'tok', 'a', 'w', 'q', 'wid', 'sa', 'cr', 'ck' }
 local function lease_fields(k)
   return task_fields(k, LEASE_FIELDS)
 end
@@ -153,6 +253,8 @@ end
 local ended_ids = {}
 local ended_count = 0
 local ended_by_session = {}
+-- Keyed leases ended in this call, by concurrency key (see release_keys).
+local ended_by_key = {}
 
 -- Ends the current lease of task `id`, whose lease_fields are `f`.
 -- how: 'succeeded' | 'failed' (retryable) | 'fatal' (non-retryable) | 'expired' | 'timeout' | 'lost'
@@ -171,6 +273,8 @@ local function end_lease(id, f, how, jitter, server_id, out, n)
   local state
   local due = 0
   count_state('running', -1)
+  local ck = f[9]
+  if ck then ended_by_key[ck] = (ended_by_key[ck] or 0) + 1 end
   if f[8] then
     state = 'CANCELLED'
     count_outcome('c')
@@ -201,7 +305,7 @@ local function end_lease(id, f, how, jitter, server_id, out, n)
         state = 'QUEUED'
         redis.call('HSET', k, 'st', 'queued')
         local r = redis.call('HMGET', k, 'sc', 'ty')
-        make_ready(id, r[1], r[2] or '')
+        make_ready(id, r[1], r[2] or '', ck)
       end
     end
   end
@@ -221,4 +325,6 @@ local function flush_lease_ends()
   flush_counts()
   call_bulk('ZREM', LEASES_KEY, ended_ids)
   for sid, ids in pairs(ended_by_session) do call_bulk('SREM', session_key(sid), ids) end
+  release_keys(ended_by_key)
+  ended_by_key = {}
 end

@@ -7,12 +7,13 @@ local due = redis.call('ZRANGEBYSCORE', DELAYED_KEY, '-inf', NOW, 'LIMIT', 0, to
 local ready_by_type = {}
 for _, id in ipairs(due) do
   local k = task_key(id)
-  local f = task_fields(k, { 'st', 'q', 'sc', 'a', 'ty' })
+  local f = task_fields(k, { 'st', 'q', 'sc', 'a', 'ty', 'ck' })
   if f[1] == 'scheduled' or f[1] == 'failed' then
     redis.call('HSET', k, 'st', 'queued')
     redis.call('HDEL', k, 'due')
-    push_to(ready_by_type, f[5] or '', f[3])
-    push_to(ready_by_type, f[5] or '', id)
+    local name = ready_list_name(f[5] or '', f[6])
+    push_to(ready_by_type, name, f[3])
+    push_to(ready_by_type, name, id)
     count_state('scheduled', -1)
     out[#out + 1] = id
     out[#out + 1] = tonumber(f[4]) or 0

@@ -36,6 +36,9 @@ class TaskSpec:
     max_backoff: float = 0.0
     backoff_multiplier: float = 0.0
     idempotency_key: str = ""
+    #: Concurrency key (e.g. a customer id, at most 256 bytes): tasks sharing a key share the
+    #: queue's max_concurrency_per_key, and the queue serves its keys round-robin.
+    concurrency_key: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     run_at: _dt.datetime | None = None
     #: Per-attempt execution timeout in seconds; 0 means the server default.
@@ -47,6 +50,7 @@ class TaskSpec:
             queue=self.queue,
             type=self.type,
             idempotency_key=self.idempotency_key,
+            concurrency_key=self.concurrency_key,
             labels=self.labels,
         )
         if self.priority is not None:

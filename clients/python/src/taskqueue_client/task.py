@@ -73,6 +73,7 @@ class Task:
     result_bytes: bytes | None = None
     last_error: TaskError | None = None
     idempotency_key: str = ""
+    concurrency_key: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     worker_id: str = ""
     cancel_reason: str = ""
@@ -149,6 +150,7 @@ def task_from_proto(p: task_pb2.Task) -> Task:
         result_bytes=p.result_bytes if result_kind == "result_bytes" else None,
         last_error=task_error_of(p, "last_error"),
         idempotency_key=p.idempotency_key,
+        concurrency_key=p.concurrency_key,
         labels=dict(p.labels),
         worker_id=p.worker_id,
         cancel_reason=p.cancel_reason,

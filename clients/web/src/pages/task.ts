@@ -77,6 +77,7 @@ function taskView(task: Task, attempts: readonly TaskAttempt[]): Child[] {
       ["Worker", task.workerId || "—"],
       ["Timeout", task.timeout ? formatDuration(task.timeout) : "none"],
       ["Idempotency key", task.idempotencyKey || "—"],
+      ["Concurrency key", task.concurrencyKey || "—"],
       ["Labels", labels.length === 0 ? "—" : labels.map(([k, v]) => `${k}=${v}`).join(", ")],
       ...(task.cancelReason ? ([["Cancel reason", task.cancelReason]] as const) : []),
       ...(task.lastError ? ([["Last error", errorText(task.lastError)]] as const) : []),

@@ -44,7 +44,9 @@ type QueueInfo struct {
 	// Workers connected for this queue and their room.
 	Workers *QueueWorkers `protobuf:"bytes,8,opt,name=workers,proto3" json:"workers,omitempty"`
 	// The settings in force for the queue's new tasks.
-	Settings      *QueueSettings `protobuf:"bytes,9,opt,name=settings,proto3" json:"settings,omitempty"`
+	Settings *QueueSettings `protobuf:"bytes,9,opt,name=settings,proto3" json:"settings,omitempty"`
+	// QUEUED tasks that could start but for a dispatch limit, by limit (a snapshot).
+	HeldBack      *QueueHeldBack `protobuf:"bytes,10,opt,name=held_back,json=heldBack,proto3" json:"held_back,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -142,6 +144,87 @@ func (x *QueueInfo) GetSettings() *QueueSettings {
 	return nil
 }
 
+func (x *QueueInfo) GetHeldBack() *QueueHeldBack {
+	if x != nil {
+		return x.HeldBack
+	}
+	return nil
+}
+
+// QueueHeldBack counts the QUEUED tasks a dispatch limit holds back right now.
+type QueueHeldBack struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ready tasks waiting because the queue is at max_concurrency (keys at their own limit
+	// aside); 0 when below it or unlimited.
+	MaxConcurrency int64 `protobuf:"varint,1,opt,name=max_concurrency,json=maxConcurrency,proto3" json:"max_concurrency,omitempty"`
+	// Ready tasks waiting because the rate limit's bucket holds no whole token; 0 otherwise.
+	RateLimit int64 `protobuf:"varint,2,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
+	// Ready tasks of concurrency keys at max_concurrency_per_key.
+	PerKey int64 `protobuf:"varint,3,opt,name=per_key,json=perKey,proto3" json:"per_key,omitempty"`
+	// Concurrency keys at max_concurrency_per_key that have ready tasks.
+	KeysAtLimit   int64 `protobuf:"varint,4,opt,name=keys_at_limit,json=keysAtLimit,proto3" json:"keys_at_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueueHeldBack) Reset() {
+	*x = QueueHeldBack{}
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueueHeldBack) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueueHeldBack) ProtoMessage() {}
+
+func (x *QueueHeldBack) ProtoReflect() protoreflect.Message {
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueueHeldBack.ProtoReflect.Descriptor instead.
+func (*QueueHeldBack) Descriptor() ([]byte, []int) {
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *QueueHeldBack) GetMaxConcurrency() int64 {
+	if x != nil {
+		return x.MaxConcurrency
+	}
+	return 0
+}
+
+func (x *QueueHeldBack) GetRateLimit() int64 {
+	if x != nil {
+		return x.RateLimit
+	}
+	return 0
+}
+
+func (x *QueueHeldBack) GetPerKey() int64 {
+	if x != nil {
+		return x.PerKey
+	}
+	return 0
+}
+
+func (x *QueueHeldBack) GetKeysAtLimit() int64 {
+	if x != nil {
+		return x.KeysAtLimit
+	}
+	return 0
+}
+
 // QueueTaskCounts counts a queue's tasks by state.
 type QueueTaskCounts struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -159,7 +242,7 @@ type QueueTaskCounts struct {
 
 func (x *QueueTaskCounts) Reset() {
 	*x = QueueTaskCounts{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[1]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -171,7 +254,7 @@ func (x *QueueTaskCounts) String() string {
 func (*QueueTaskCounts) ProtoMessage() {}
 
 func (x *QueueTaskCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[1]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -184,7 +267,7 @@ func (x *QueueTaskCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueTaskCounts.ProtoReflect.Descriptor instead.
 func (*QueueTaskCounts) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{1}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *QueueTaskCounts) GetQueued() int64 {
@@ -235,7 +318,7 @@ type QueueThroughput struct {
 
 func (x *QueueThroughput) Reset() {
 	*x = QueueThroughput{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[2]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -247,7 +330,7 @@ func (x *QueueThroughput) String() string {
 func (*QueueThroughput) ProtoMessage() {}
 
 func (x *QueueThroughput) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[2]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -260,7 +343,7 @@ func (x *QueueThroughput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueThroughput.ProtoReflect.Descriptor instead.
 func (*QueueThroughput) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{2}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *QueueThroughput) GetLast_1M() *QueueOutcomeCounts {
@@ -313,7 +396,7 @@ type QueueOutcomeCounts struct {
 
 func (x *QueueOutcomeCounts) Reset() {
 	*x = QueueOutcomeCounts{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[3]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -325,7 +408,7 @@ func (x *QueueOutcomeCounts) String() string {
 func (*QueueOutcomeCounts) ProtoMessage() {}
 
 func (x *QueueOutcomeCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[3]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -338,7 +421,7 @@ func (x *QueueOutcomeCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueOutcomeCounts.ProtoReflect.Descriptor instead.
 func (*QueueOutcomeCounts) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{3}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *QueueOutcomeCounts) GetSucceeded() int64 {
@@ -377,7 +460,7 @@ type QueueWorkers struct {
 
 func (x *QueueWorkers) Reset() {
 	*x = QueueWorkers{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[4]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -389,7 +472,7 @@ func (x *QueueWorkers) String() string {
 func (*QueueWorkers) ProtoMessage() {}
 
 func (x *QueueWorkers) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[4]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -402,7 +485,7 @@ func (x *QueueWorkers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueWorkers.ProtoReflect.Descriptor instead.
 func (*QueueWorkers) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{4}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *QueueWorkers) GetConnected() int32 {
@@ -458,14 +541,18 @@ type QueueSettings struct {
 	// bucket in Redis, checked atomically with each lease: `limit` tokens per `period`, holding
 	// at most a tenth of `limit` (at least 1) at once, so any window of one period sees at most
 	// `limit` starts plus that burst.
-	RateLimit     *RateLimit `protobuf:"bytes,10,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RateLimit *RateLimit `protobuf:"bytes,10,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
+	// Most RUNNING tasks per concurrency key (SubmitTaskRequest.concurrency_key), across every
+	// worker and server (1-1000000); 0: unlimited. Tasks without a key are not counted. Checked
+	// by the lease script atomically with each lease; keys are served round-robin.
+	MaxConcurrencyPerKey uint32 `protobuf:"varint,11,opt,name=max_concurrency_per_key,json=maxConcurrencyPerKey,proto3" json:"max_concurrency_per_key,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *QueueSettings) Reset() {
 	*x = QueueSettings{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[5]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +564,7 @@ func (x *QueueSettings) String() string {
 func (*QueueSettings) ProtoMessage() {}
 
 func (x *QueueSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[5]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +577,7 @@ func (x *QueueSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueSettings.ProtoReflect.Descriptor instead.
 func (*QueueSettings) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{5}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *QueueSettings) GetMaxAttempts() int32 {
@@ -563,6 +650,13 @@ func (x *QueueSettings) GetRateLimit() *RateLimit {
 	return nil
 }
 
+func (x *QueueSettings) GetMaxConcurrencyPerKey() uint32 {
+	if x != nil {
+		return x.MaxConcurrencyPerKey
+	}
+	return 0
+}
+
 // RateLimit caps how many tasks of a queue start per period.
 type RateLimit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -576,7 +670,7 @@ type RateLimit struct {
 
 func (x *RateLimit) Reset() {
 	*x = RateLimit{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[6]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +682,7 @@ func (x *RateLimit) String() string {
 func (*RateLimit) ProtoMessage() {}
 
 func (x *RateLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[6]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +695,7 @@ func (x *RateLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RateLimit.ProtoReflect.Descriptor instead.
 func (*RateLimit) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{6}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RateLimit) GetLimit() uint32 {
@@ -631,7 +725,7 @@ type ListQueuesRequest struct {
 
 func (x *ListQueuesRequest) Reset() {
 	*x = ListQueuesRequest{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[7]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -643,7 +737,7 @@ func (x *ListQueuesRequest) String() string {
 func (*ListQueuesRequest) ProtoMessage() {}
 
 func (x *ListQueuesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[7]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -656,7 +750,7 @@ func (x *ListQueuesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueuesRequest.ProtoReflect.Descriptor instead.
 func (*ListQueuesRequest) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{7}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListQueuesRequest) GetPageSize() int32 {
@@ -686,7 +780,7 @@ type ListQueuesResponse struct {
 
 func (x *ListQueuesResponse) Reset() {
 	*x = ListQueuesResponse{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[8]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +792,7 @@ func (x *ListQueuesResponse) String() string {
 func (*ListQueuesResponse) ProtoMessage() {}
 
 func (x *ListQueuesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[8]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +805,7 @@ func (x *ListQueuesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueuesResponse.ProtoReflect.Descriptor instead.
 func (*ListQueuesResponse) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{8}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListQueuesResponse) GetQueues() []*QueueInfo {
@@ -739,7 +833,7 @@ type GetQueueRequest struct {
 
 func (x *GetQueueRequest) Reset() {
 	*x = GetQueueRequest{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[9]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -751,7 +845,7 @@ func (x *GetQueueRequest) String() string {
 func (*GetQueueRequest) ProtoMessage() {}
 
 func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[9]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -764,7 +858,7 @@ func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueRequest.ProtoReflect.Descriptor instead.
 func (*GetQueueRequest) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{9}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetQueueRequest) GetName() string {
@@ -785,7 +879,7 @@ type GetQueueResponse struct {
 
 func (x *GetQueueResponse) Reset() {
 	*x = GetQueueResponse{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[10]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +891,7 @@ func (x *GetQueueResponse) String() string {
 func (*GetQueueResponse) ProtoMessage() {}
 
 func (x *GetQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[10]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +904,7 @@ func (x *GetQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueResponse.ProtoReflect.Descriptor instead.
 func (*GetQueueResponse) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{10}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetQueueResponse) GetQueue() *QueueInfo {
@@ -834,7 +928,7 @@ type PauseQueueRequest struct {
 
 func (x *PauseQueueRequest) Reset() {
 	*x = PauseQueueRequest{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[11]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -846,7 +940,7 @@ func (x *PauseQueueRequest) String() string {
 func (*PauseQueueRequest) ProtoMessage() {}
 
 func (x *PauseQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[11]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -859,7 +953,7 @@ func (x *PauseQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseQueueRequest.ProtoReflect.Descriptor instead.
 func (*PauseQueueRequest) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{11}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PauseQueueRequest) GetName() string {
@@ -887,7 +981,7 @@ type PauseQueueResponse struct {
 
 func (x *PauseQueueResponse) Reset() {
 	*x = PauseQueueResponse{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[12]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +993,7 @@ func (x *PauseQueueResponse) String() string {
 func (*PauseQueueResponse) ProtoMessage() {}
 
 func (x *PauseQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[12]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,7 +1006,7 @@ func (x *PauseQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseQueueResponse.ProtoReflect.Descriptor instead.
 func (*PauseQueueResponse) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{12}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PauseQueueResponse) GetQueue() *QueueInfo {
@@ -933,7 +1027,7 @@ type ResumeQueueRequest struct {
 
 func (x *ResumeQueueRequest) Reset() {
 	*x = ResumeQueueRequest{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[13]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1039,7 @@ func (x *ResumeQueueRequest) String() string {
 func (*ResumeQueueRequest) ProtoMessage() {}
 
 func (x *ResumeQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[13]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +1052,7 @@ func (x *ResumeQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeQueueRequest.ProtoReflect.Descriptor instead.
 func (*ResumeQueueRequest) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{13}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ResumeQueueRequest) GetName() string {
@@ -979,7 +1073,7 @@ type ResumeQueueResponse struct {
 
 func (x *ResumeQueueResponse) Reset() {
 	*x = ResumeQueueResponse{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[14]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1085,7 @@ func (x *ResumeQueueResponse) String() string {
 func (*ResumeQueueResponse) ProtoMessage() {}
 
 func (x *ResumeQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[14]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1098,7 @@ func (x *ResumeQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeQueueResponse.ProtoReflect.Descriptor instead.
 func (*ResumeQueueResponse) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{14}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ResumeQueueResponse) GetQueue() *QueueInfo {
@@ -1032,7 +1126,7 @@ type UpdateQueueRequest struct {
 
 func (x *UpdateQueueRequest) Reset() {
 	*x = UpdateQueueRequest{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[15]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1044,7 +1138,7 @@ func (x *UpdateQueueRequest) String() string {
 func (*UpdateQueueRequest) ProtoMessage() {}
 
 func (x *UpdateQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[15]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1057,7 +1151,7 @@ func (x *UpdateQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateQueueRequest.ProtoReflect.Descriptor instead.
 func (*UpdateQueueRequest) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{15}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateQueueRequest) GetName() string {
@@ -1092,7 +1186,7 @@ type UpdateQueueResponse struct {
 
 func (x *UpdateQueueResponse) Reset() {
 	*x = UpdateQueueResponse{}
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[16]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1104,7 +1198,7 @@ func (x *UpdateQueueResponse) String() string {
 func (*UpdateQueueResponse) ProtoMessage() {}
 
 func (x *UpdateQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[16]
+	mi := &file_taskqueue_v1_queue_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1117,7 +1211,7 @@ func (x *UpdateQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateQueueResponse.ProtoReflect.Descriptor instead.
 func (*UpdateQueueResponse) Descriptor() ([]byte, []int) {
-	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{16}
+	return file_taskqueue_v1_queue_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateQueueResponse) GetQueue() *QueueInfo {
@@ -1131,7 +1225,7 @@ var File_taskqueue_v1_queue_service_proto protoreflect.FileDescriptor
 
 const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"\n" +
-	" taskqueue/v1/queue_service.proto\x12\ftaskqueue.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x03\n" +
+	" taskqueue/v1/queue_service.proto\x12\ftaskqueue.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x03\n" +
 	"\tQueueInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06paused\x18\x02 \x01(\bR\x06paused\x12!\n" +
@@ -1144,7 +1238,15 @@ const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"throughput\x12E\n" +
 	"\x11oldest_queued_age\x18\a \x01(\v2\x19.google.protobuf.DurationR\x0foldestQueuedAge\x124\n" +
 	"\aworkers\x18\b \x01(\v2\x1a.taskqueue.v1.QueueWorkersR\aworkers\x127\n" +
-	"\bsettings\x18\t \x01(\v2\x1b.taskqueue.v1.QueueSettingsR\bsettings\"u\n" +
+	"\bsettings\x18\t \x01(\v2\x1b.taskqueue.v1.QueueSettingsR\bsettings\x128\n" +
+	"\theld_back\x18\n" +
+	" \x01(\v2\x1b.taskqueue.v1.QueueHeldBackR\bheldBack\"\x94\x01\n" +
+	"\rQueueHeldBack\x12'\n" +
+	"\x0fmax_concurrency\x18\x01 \x01(\x03R\x0emaxConcurrency\x12\x1d\n" +
+	"\n" +
+	"rate_limit\x18\x02 \x01(\x03R\trateLimit\x12\x17\n" +
+	"\aper_key\x18\x03 \x01(\x03R\x06perKey\x12\"\n" +
+	"\rkeys_at_limit\x18\x04 \x01(\x03R\vkeysAtLimit\"u\n" +
 	"\x0fQueueTaskCounts\x12\x16\n" +
 	"\x06queued\x18\x01 \x01(\x03R\x06queued\x12\x1c\n" +
 	"\tscheduled\x18\x02 \x01(\x03R\tscheduled\x12\x18\n" +
@@ -1163,7 +1265,7 @@ const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"\fQueueWorkers\x12\x1c\n" +
 	"\tconnected\x18\x01 \x01(\x05R\tconnected\x12\x1a\n" +
 	"\bcapacity\x18\x02 \x01(\x05R\bcapacity\x12\x1b\n" +
-	"\tin_flight\x18\x03 \x01(\x05R\binFlight\"\xbd\x04\n" +
+	"\tin_flight\x18\x03 \x01(\x05R\binFlight\"\xf4\x04\n" +
 	"\rQueueSettings\x12!\n" +
 	"\fmax_attempts\x18\x01 \x01(\x05R\vmaxAttempts\x12B\n" +
 	"\x0finitial_backoff\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x0einitialBackoff\x12:\n" +
@@ -1177,7 +1279,8 @@ const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"\x0fmax_concurrency\x18\t \x01(\rR\x0emaxConcurrency\x126\n" +
 	"\n" +
 	"rate_limit\x18\n" +
-	" \x01(\v2\x17.taskqueue.v1.RateLimitR\trateLimit\"T\n" +
+	" \x01(\v2\x17.taskqueue.v1.RateLimitR\trateLimit\x125\n" +
+	"\x17max_concurrency_per_key\x18\v \x01(\rR\x14maxConcurrencyPerKey\"T\n" +
 	"\tRateLimit\x12\x14\n" +
 	"\x05limit\x18\x01 \x01(\rR\x05limit\x121\n" +
 	"\x06period\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06period\"O\n" +
@@ -1229,68 +1332,70 @@ func file_taskqueue_v1_queue_service_proto_rawDescGZIP() []byte {
 	return file_taskqueue_v1_queue_service_proto_rawDescData
 }
 
-var file_taskqueue_v1_queue_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_taskqueue_v1_queue_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_taskqueue_v1_queue_service_proto_goTypes = []any{
 	(*QueueInfo)(nil),             // 0: taskqueue.v1.QueueInfo
-	(*QueueTaskCounts)(nil),       // 1: taskqueue.v1.QueueTaskCounts
-	(*QueueThroughput)(nil),       // 2: taskqueue.v1.QueueThroughput
-	(*QueueOutcomeCounts)(nil),    // 3: taskqueue.v1.QueueOutcomeCounts
-	(*QueueWorkers)(nil),          // 4: taskqueue.v1.QueueWorkers
-	(*QueueSettings)(nil),         // 5: taskqueue.v1.QueueSettings
-	(*RateLimit)(nil),             // 6: taskqueue.v1.RateLimit
-	(*ListQueuesRequest)(nil),     // 7: taskqueue.v1.ListQueuesRequest
-	(*ListQueuesResponse)(nil),    // 8: taskqueue.v1.ListQueuesResponse
-	(*GetQueueRequest)(nil),       // 9: taskqueue.v1.GetQueueRequest
-	(*GetQueueResponse)(nil),      // 10: taskqueue.v1.GetQueueResponse
-	(*PauseQueueRequest)(nil),     // 11: taskqueue.v1.PauseQueueRequest
-	(*PauseQueueResponse)(nil),    // 12: taskqueue.v1.PauseQueueResponse
-	(*ResumeQueueRequest)(nil),    // 13: taskqueue.v1.ResumeQueueRequest
-	(*ResumeQueueResponse)(nil),   // 14: taskqueue.v1.ResumeQueueResponse
-	(*UpdateQueueRequest)(nil),    // 15: taskqueue.v1.UpdateQueueRequest
-	(*UpdateQueueResponse)(nil),   // 16: taskqueue.v1.UpdateQueueResponse
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil), // 19: google.protobuf.FieldMask
+	(*QueueHeldBack)(nil),         // 1: taskqueue.v1.QueueHeldBack
+	(*QueueTaskCounts)(nil),       // 2: taskqueue.v1.QueueTaskCounts
+	(*QueueThroughput)(nil),       // 3: taskqueue.v1.QueueThroughput
+	(*QueueOutcomeCounts)(nil),    // 4: taskqueue.v1.QueueOutcomeCounts
+	(*QueueWorkers)(nil),          // 5: taskqueue.v1.QueueWorkers
+	(*QueueSettings)(nil),         // 6: taskqueue.v1.QueueSettings
+	(*RateLimit)(nil),             // 7: taskqueue.v1.RateLimit
+	(*ListQueuesRequest)(nil),     // 8: taskqueue.v1.ListQueuesRequest
+	(*ListQueuesResponse)(nil),    // 9: taskqueue.v1.ListQueuesResponse
+	(*GetQueueRequest)(nil),       // 10: taskqueue.v1.GetQueueRequest
+	(*GetQueueResponse)(nil),      // 11: taskqueue.v1.GetQueueResponse
+	(*PauseQueueRequest)(nil),     // 12: taskqueue.v1.PauseQueueRequest
+	(*PauseQueueResponse)(nil),    // 13: taskqueue.v1.PauseQueueResponse
+	(*ResumeQueueRequest)(nil),    // 14: taskqueue.v1.ResumeQueueRequest
+	(*ResumeQueueResponse)(nil),   // 15: taskqueue.v1.ResumeQueueResponse
+	(*UpdateQueueRequest)(nil),    // 16: taskqueue.v1.UpdateQueueRequest
+	(*UpdateQueueResponse)(nil),   // 17: taskqueue.v1.UpdateQueueResponse
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 19: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil), // 20: google.protobuf.FieldMask
 }
 var file_taskqueue_v1_queue_service_proto_depIdxs = []int32{
-	17, // 0: taskqueue.v1.QueueInfo.paused_time:type_name -> google.protobuf.Timestamp
-	1,  // 1: taskqueue.v1.QueueInfo.counts:type_name -> taskqueue.v1.QueueTaskCounts
-	2,  // 2: taskqueue.v1.QueueInfo.throughput:type_name -> taskqueue.v1.QueueThroughput
-	18, // 3: taskqueue.v1.QueueInfo.oldest_queued_age:type_name -> google.protobuf.Duration
-	4,  // 4: taskqueue.v1.QueueInfo.workers:type_name -> taskqueue.v1.QueueWorkers
-	5,  // 5: taskqueue.v1.QueueInfo.settings:type_name -> taskqueue.v1.QueueSettings
-	3,  // 6: taskqueue.v1.QueueThroughput.last_1m:type_name -> taskqueue.v1.QueueOutcomeCounts
-	3,  // 7: taskqueue.v1.QueueThroughput.last_5m:type_name -> taskqueue.v1.QueueOutcomeCounts
-	3,  // 8: taskqueue.v1.QueueThroughput.last_15m:type_name -> taskqueue.v1.QueueOutcomeCounts
-	18, // 9: taskqueue.v1.QueueSettings.initial_backoff:type_name -> google.protobuf.Duration
-	18, // 10: taskqueue.v1.QueueSettings.max_backoff:type_name -> google.protobuf.Duration
-	18, // 11: taskqueue.v1.QueueSettings.finished_retention:type_name -> google.protobuf.Duration
-	18, // 12: taskqueue.v1.QueueSettings.dead_retention:type_name -> google.protobuf.Duration
-	18, // 13: taskqueue.v1.QueueSettings.default_timeout:type_name -> google.protobuf.Duration
-	6,  // 14: taskqueue.v1.QueueSettings.rate_limit:type_name -> taskqueue.v1.RateLimit
-	18, // 15: taskqueue.v1.RateLimit.period:type_name -> google.protobuf.Duration
-	0,  // 16: taskqueue.v1.ListQueuesResponse.queues:type_name -> taskqueue.v1.QueueInfo
-	0,  // 17: taskqueue.v1.GetQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
-	0,  // 18: taskqueue.v1.PauseQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
-	0,  // 19: taskqueue.v1.ResumeQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
-	5,  // 20: taskqueue.v1.UpdateQueueRequest.settings:type_name -> taskqueue.v1.QueueSettings
-	19, // 21: taskqueue.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 22: taskqueue.v1.UpdateQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
-	7,  // 23: taskqueue.v1.QueueService.ListQueues:input_type -> taskqueue.v1.ListQueuesRequest
-	9,  // 24: taskqueue.v1.QueueService.GetQueue:input_type -> taskqueue.v1.GetQueueRequest
-	11, // 25: taskqueue.v1.QueueService.PauseQueue:input_type -> taskqueue.v1.PauseQueueRequest
-	13, // 26: taskqueue.v1.QueueService.ResumeQueue:input_type -> taskqueue.v1.ResumeQueueRequest
-	15, // 27: taskqueue.v1.QueueService.UpdateQueue:input_type -> taskqueue.v1.UpdateQueueRequest
-	8,  // 28: taskqueue.v1.QueueService.ListQueues:output_type -> taskqueue.v1.ListQueuesResponse
-	10, // 29: taskqueue.v1.QueueService.GetQueue:output_type -> taskqueue.v1.GetQueueResponse
-	12, // 30: taskqueue.v1.QueueService.PauseQueue:output_type -> taskqueue.v1.PauseQueueResponse
-	14, // 31: taskqueue.v1.QueueService.ResumeQueue:output_type -> taskqueue.v1.ResumeQueueResponse
-	16, // 32: taskqueue.v1.QueueService.UpdateQueue:output_type -> taskqueue.v1.UpdateQueueResponse
-	28, // [28:33] is the sub-list for method output_type
-	23, // [23:28] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	18, // 0: taskqueue.v1.QueueInfo.paused_time:type_name -> google.protobuf.Timestamp
+	2,  // 1: taskqueue.v1.QueueInfo.counts:type_name -> taskqueue.v1.QueueTaskCounts
+	3,  // 2: taskqueue.v1.QueueInfo.throughput:type_name -> taskqueue.v1.QueueThroughput
+	19, // 3: taskqueue.v1.QueueInfo.oldest_queued_age:type_name -> google.protobuf.Duration
+	5,  // 4: taskqueue.v1.QueueInfo.workers:type_name -> taskqueue.v1.QueueWorkers
+	6,  // 5: taskqueue.v1.QueueInfo.settings:type_name -> taskqueue.v1.QueueSettings
+	1,  // 6: taskqueue.v1.QueueInfo.held_back:type_name -> taskqueue.v1.QueueHeldBack
+	4,  // 7: taskqueue.v1.QueueThroughput.last_1m:type_name -> taskqueue.v1.QueueOutcomeCounts
+	4,  // 8: taskqueue.v1.QueueThroughput.last_5m:type_name -> taskqueue.v1.QueueOutcomeCounts
+	4,  // 9: taskqueue.v1.QueueThroughput.last_15m:type_name -> taskqueue.v1.QueueOutcomeCounts
+	19, // 10: taskqueue.v1.QueueSettings.initial_backoff:type_name -> google.protobuf.Duration
+	19, // 11: taskqueue.v1.QueueSettings.max_backoff:type_name -> google.protobuf.Duration
+	19, // 12: taskqueue.v1.QueueSettings.finished_retention:type_name -> google.protobuf.Duration
+	19, // 13: taskqueue.v1.QueueSettings.dead_retention:type_name -> google.protobuf.Duration
+	19, // 14: taskqueue.v1.QueueSettings.default_timeout:type_name -> google.protobuf.Duration
+	7,  // 15: taskqueue.v1.QueueSettings.rate_limit:type_name -> taskqueue.v1.RateLimit
+	19, // 16: taskqueue.v1.RateLimit.period:type_name -> google.protobuf.Duration
+	0,  // 17: taskqueue.v1.ListQueuesResponse.queues:type_name -> taskqueue.v1.QueueInfo
+	0,  // 18: taskqueue.v1.GetQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
+	0,  // 19: taskqueue.v1.PauseQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
+	0,  // 20: taskqueue.v1.ResumeQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
+	6,  // 21: taskqueue.v1.UpdateQueueRequest.settings:type_name -> taskqueue.v1.QueueSettings
+	20, // 22: taskqueue.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 23: taskqueue.v1.UpdateQueueResponse.queue:type_name -> taskqueue.v1.QueueInfo
+	8,  // 24: taskqueue.v1.QueueService.ListQueues:input_type -> taskqueue.v1.ListQueuesRequest
+	10, // 25: taskqueue.v1.QueueService.GetQueue:input_type -> taskqueue.v1.GetQueueRequest
+	12, // 26: taskqueue.v1.QueueService.PauseQueue:input_type -> taskqueue.v1.PauseQueueRequest
+	14, // 27: taskqueue.v1.QueueService.ResumeQueue:input_type -> taskqueue.v1.ResumeQueueRequest
+	16, // 28: taskqueue.v1.QueueService.UpdateQueue:input_type -> taskqueue.v1.UpdateQueueRequest
+	9,  // 29: taskqueue.v1.QueueService.ListQueues:output_type -> taskqueue.v1.ListQueuesResponse
+	11, // 30: taskqueue.v1.QueueService.GetQueue:output_type -> taskqueue.v1.GetQueueResponse
+	13, // 31: taskqueue.v1.QueueService.PauseQueue:output_type -> taskqueue.v1.PauseQueueResponse
+	15, // 32: taskqueue.v1.QueueService.ResumeQueue:output_type -> taskqueue.v1.ResumeQueueResponse
+	17, // 33: taskqueue.v1.QueueService.UpdateQueue:output_type -> taskqueue.v1.UpdateQueueResponse
+	29, // [29:34] is the sub-list for method output_type
+	24, // [24:29] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_taskqueue_v1_queue_service_proto_init() }
@@ -1304,7 +1409,7 @@ func file_taskqueue_v1_queue_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskqueue_v1_queue_service_proto_rawDesc), len(file_taskqueue_v1_queue_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -431,8 +431,10 @@ type Task struct {
 	CancelReason string `protobuf:"bytes,23,opt,name=cancel_reason,json=cancelReason,proto3" json:"cancel_reason,omitempty"`
 	// Latest time the first attempt may start; past it an unstarted task ends EXPIRED.
 	StartDeadline *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=start_deadline,json=startDeadline,proto3" json:"start_deadline,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Concurrency key given at submit, empty if none (see QueueSettings.max_concurrency_per_key).
+	ConcurrencyKey string `protobuf:"bytes,25,opt,name=concurrency_key,json=concurrencyKey,proto3" json:"concurrency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Task) Reset() {
@@ -655,6 +657,13 @@ func (x *Task) GetStartDeadline() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Task) GetConcurrencyKey() string {
+	if x != nil {
+		return x.ConcurrencyKey
+	}
+	return ""
+}
+
 type isTask_PayloadData interface {
 	isTask_PayloadData()
 }
@@ -800,7 +809,7 @@ const file_taskqueue_v1_task_proto_rawDesc = "" +
 	"\aattempt\x18\x04 \x01(\x05R\aattempt\"B\n" +
 	"\fTaskProgress\x12\x18\n" +
 	"\apercent\x18\x01 \x01(\x02R\apercent\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x8f\t\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xb8\t\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05queue\x18\x02 \x01(\tR\x05queue\x12\x12\n" +
@@ -830,7 +839,8 @@ const file_taskqueue_v1_task_proto_rawDesc = "" +
 	"\bprogress\x18\x15 \x01(\v2\x1a.taskqueue.v1.TaskProgressR\bprogress\x12<\n" +
 	"\fretry_policy\x18\x16 \x01(\v2\x19.taskqueue.v1.RetryPolicyR\vretryPolicy\x12#\n" +
 	"\rcancel_reason\x18\x17 \x01(\tR\fcancelReason\x12A\n" +
-	"\x0estart_deadline\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\rstartDeadline\x1a9\n" +
+	"\x0estart_deadline\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\rstartDeadline\x12'\n" +
+	"\x0fconcurrency_key\x18\x19 \x01(\tR\x0econcurrencyKey\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x0e\n" +

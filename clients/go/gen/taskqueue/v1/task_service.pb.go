@@ -110,9 +110,13 @@ type SubmitTaskRequest struct {
 	Timeout *durationpb.Duration `protobuf:"bytes,10,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	// Schedule-to-start deadline: if the first attempt has not started this long after the
 	// task became due (run_at, or submit), the task ends EXPIRED. Unset means no deadline.
-	StartTimeout  *durationpb.Duration `protobuf:"bytes,11,opt,name=start_timeout,json=startTimeout,proto3" json:"start_timeout,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	StartTimeout *durationpb.Duration `protobuf:"bytes,11,opt,name=start_timeout,json=startTimeout,proto3" json:"start_timeout,omitempty"`
+	// Concurrency key (e.g. a customer id): tasks sharing a key share the queue's
+	// max_concurrency_per_key, and dispatch serves the keys of a queue round-robin, so one key's
+	// burst does not delay another key's tasks. At most 256 bytes; empty: no key.
+	ConcurrencyKey string `protobuf:"bytes,12,opt,name=concurrency_key,json=concurrencyKey,proto3" json:"concurrency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SubmitTaskRequest) Reset() {
@@ -231,6 +235,13 @@ func (x *SubmitTaskRequest) GetStartTimeout() *durationpb.Duration {
 		return x.StartTimeout
 	}
 	return nil
+}
+
+func (x *SubmitTaskRequest) GetConcurrencyKey() string {
+	if x != nil {
+		return x.ConcurrencyKey
+	}
+	return ""
 }
 
 type isSubmitTaskRequest_PayloadData interface {
@@ -921,7 +932,7 @@ var File_taskqueue_v1_task_service_proto protoreflect.FileDescriptor
 
 const file_taskqueue_v1_task_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1ftaskqueue/v1/task_service.proto\x12\ftaskqueue.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17taskqueue/v1/task.proto\"\xe5\x04\n" +
+	"\x1ftaskqueue/v1/task_service.proto\x12\ftaskqueue.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17taskqueue/v1/task.proto\"\x8e\x05\n" +
 	"\x11SubmitTaskRequest\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\tR\x05queue\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x122\n" +
@@ -934,7 +945,8 @@ const file_taskqueue_v1_task_service_proto_rawDesc = "" +
 	"\x06run_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x05runAt\x123\n" +
 	"\atimeout\x18\n" +
 	" \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12>\n" +
-	"\rstart_timeout\x18\v \x01(\v2\x19.google.protobuf.DurationR\fstartTimeout\x1a9\n" +
+	"\rstart_timeout\x18\v \x01(\v2\x19.google.protobuf.DurationR\fstartTimeout\x12'\n" +
+	"\x0fconcurrency_key\x18\f \x01(\tR\x0econcurrencyKey\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x0e\n" +

@@ -27,7 +27,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n taskqueue/v1/queue_service.proto\x12\x0ctaskqueue.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x03\n\tQueueInfo\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06paused\x18\x02 \x01(\x08R\x06paused\x12!\n\x0cpause_reason\x18\x03 \x01(\tR\x0bpauseReason\x12;\n\x0bpaused_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\npausedTime\x12\x35\n\x06\x63ounts\x18\x05 \x01(\x0b\x32\x1d.taskqueue.v1.QueueTaskCountsR\x06\x63ounts\x12=\n\nthroughput\x18\x06 \x01(\x0b\x32\x1d.taskqueue.v1.QueueThroughputR\nthroughput\x12\x45\n\x11oldest_queued_age\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0foldestQueuedAge\x12\x34\n\x07workers\x18\x08 \x01(\x0b\x32\x1a.taskqueue.v1.QueueWorkersR\x07workers\x12\x37\n\x08settings\x18\t \x01(\x0b\x32\x1b.taskqueue.v1.QueueSettingsR\x08settings\"u\n\x0fQueueTaskCounts\x12\x16\n\x06queued\x18\x01 \x01(\x03R\x06queued\x12\x1c\n\tscheduled\x18\x02 \x01(\x03R\tscheduled\x12\x18\n\x07running\x18\x03 \x01(\x03R\x07running\x12\x12\n\x04\x64\x65\x61\x64\x18\x04 \x01(\x03R\x04\x64\x65\x61\x64\"\xa2\x02\n\x0fQueueThroughput\x12\x39\n\x07last_1m\x18\x01 \x01(\x0b\x32 .taskqueue.v1.QueueOutcomeCountsR\x06last1m\x12\x39\n\x07last_5m\x18\x02 \x01(\x0b\x32 .taskqueue.v1.QueueOutcomeCountsR\x06last5m\x12;\n\x08last_15m\x18\x03 \x01(\x0b\x32 .taskqueue.v1.QueueOutcomeCountsR\x07last15m\x12\x30\n\x14succeeded_per_minute\x18\x04 \x03(\x03R\x12succeededPerMinute\x12*\n\x11\x66\x61iled_per_minute\x18\x05 \x03(\x03R\x0f\x66\x61iledPerMinute\"h\n\x12QueueOutcomeCounts\x12\x1c\n\tsucceeded\x18\x01 \x01(\x03R\tsucceeded\x12\x16\n\x06\x66\x61iled\x18\x02 \x01(\x03R\x06\x66\x61iled\x12\x1c\n\tcancelled\x18\x03 \x01(\x03R\tcancelled\"e\n\x0cQueueWorkers\x12\x1c\n\tconnected\x18\x01 \x01(\x05R\tconnected\x12\x1a\n\x08\x63\x61pacity\x18\x02 \x01(\x05R\x08\x63\x61pacity\x12\x1b\n\tin_flight\x18\x03 \x01(\x05R\x08inFlight\"\xbd\x04\n\rQueueSettings\x12!\n\x0cmax_attempts\x18\x01 \x01(\x05R\x0bmaxAttempts\x12\x42\n\x0finitial_backoff\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0einitialBackoff\x12:\n\x0bmax_backoff\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\nmaxBackoff\x12-\n\x12\x62\x61\x63koff_multiplier\x18\x04 \x01(\x01R\x11\x62\x61\x63koffMultiplier\x12H\n\x12\x66inished_retention\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\x11\x66inishedRetention\x12@\n\x0e\x64\x65\x61\x64_retention\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationR\rdeadRetention\x12)\n\x10\x64\x65\x66\x61ult_priority\x18\x07 \x01(\x05R\x0f\x64\x65\x66\x61ultPriority\x12\x42\n\x0f\x64\x65\x66\x61ult_timeout\x18\x08 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0e\x64\x65\x66\x61ultTimeout\x12\'\n\x0fmax_concurrency\x18\t \x01(\rR\x0emaxConcurrency\x12\x36\n\nrate_limit\x18\n \x01(\x0b\x32\x17.taskqueue.v1.RateLimitR\trateLimit\"T\n\tRateLimit\x12\x14\n\x05limit\x18\x01 \x01(\rR\x05limit\x12\x31\n\x06period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x06period\"O\n\x11ListQueuesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"m\n\x12ListQueuesResponse\x12/\n\x06queues\x18\x01 \x03(\x0b\x32\x17.taskqueue.v1.QueueInfoR\x06queues\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"%\n\x0fGetQueueRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"A\n\x10GetQueueResponse\x12-\n\x05queue\x18\x01 \x01(\x0b\x32\x17.taskqueue.v1.QueueInfoR\x05queue\"?\n\x11PauseQueueRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"C\n\x12PauseQueueResponse\x12-\n\x05queue\x18\x01 \x01(\x0b\x32\x17.taskqueue.v1.QueueInfoR\x05queue\"(\n\x12ResumeQueueRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"D\n\x13ResumeQueueResponse\x12-\n\x05queue\x18\x01 \x01(\x0b\x32\x17.taskqueue.v1.QueueInfoR\x05queue\"\x9e\x01\n\x12UpdateQueueRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x37\n\x08settings\x18\x02 \x01(\x0b\x32\x1b.taskqueue.v1.QueueSettingsR\x08settings\x12;\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"D\n\x13UpdateQueueResponse\x12-\n\x05queue\x18\x01 \x01(\x0b\x32\x17.taskqueue.v1.QueueInfoR\x05queue2\xa3\x03\n\x0cQueueService\x12O\n\nListQueues\x12\x1f.taskqueue.v1.ListQueuesRequest\x1a .taskqueue.v1.ListQueuesResponse\x12I\n\x08GetQueue\x12\x1d.taskqueue.v1.GetQueueRequest\x1a\x1e.taskqueue.v1.GetQueueResponse\x12O\n\nPauseQueue\x12\x1f.taskqueue.v1.PauseQueueRequest\x1a .taskqueue.v1.PauseQueueResponse\x12R\n\x0bResumeQueue\x12 .taskqueue.v1.ResumeQueueRequest\x1a!.taskqueue.v1.ResumeQueueResponse\x12R\n\x0bUpdateQueue\x12 .taskqueue.v1.UpdateQueueRequest\x1a!.taskqueue.v1.UpdateQueueResponseBHZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n taskqueue/v1/queue_service.proto\x12\x0ctaskqueue.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x03\n\tQueueInfo\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06paused\x18\x02 \x01(\x08R\x06paused\x12!\n\x0cpause_reason\x18\x03 \x01(\tR\x0bpauseReason\x12;\n\x0bpaused_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\npausedTime\x12\x35\n\x06\x63ounts\x18\x05 \x01(\x0b\x32\x1d.taskqueue.v1.QueueTaskCountsR\x06\x63ounts\x12=\n\nthroughput\x18\x06 \x01(\x0b\x32\x1d.taskqueue.v1.QueueThroughputR\nthroughput\x12\x45\n\x11oldest_queued_age\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0foldestQueuedAge\x12\x34\n\x07workers\x18\x08 \x01(\x0b\x32\x1a.taskqueue.v1.QueueWorkersR\x07workers\x12\x37\n\x08settings\x18\t \x01(\x0b\x32\x1b.taskqueue.v1.QueueSettingsR\x08settings\x12\x38\n\theld_back\x18\n \x01(\x0b\x32\x1b.taskqueue.v1.QueueHeldBackR\x08heldBack\"\x94\x01\n\rQueueHeldBack\x12\'\n\x0fmax_concurrency\x18\x01 \x01(\x03R\x0emaxConcurrency\x12\x1d\n\nrate_limit\x18\x02 \x01(\x03R\trateLimit\x12\x17\n\x07per_key\x18\x03 \x01(\x03R\x06perKey\x12\"\n\rkeys_at_limit\x18\x04 \x01(\x03R\x0bkeysAtLimit\"u\n\x0fQueueTaskCounts\x12\x16\n\x06queued\x18\x01 \x01(\x03R\x06queued\x12\x1c\n\tscheduled\x18\x02 \x01(\x03R\tscheduled\x12\x18\n\x07running\x18\x03 \x01(\x03R\x07running\x12\x12\n\x04\x64\x65\x61\x64\x18\x04 \x01(\x03R\x04\x64\x65\x61\x64\"\xa2\x02\n\x0fQueueThroughput\x12\x39\n\x07last_1m\x18\x01 \x01(\x0b\x32 .taskqueue.v1.QueueOutcomeCountsR\x06last1m\x12\x39\n\x07last_5m\x18\x02 \x01(\x0b\x32 .taskqueue.v1.QueueOutcomeCountsR\x06last5m\x12;\n\x08last_15m\x18\x03 \x01(\x0b\x32 .taskqueue.v1.QueueOutcomeCountsR\x07last15m\x12\x30\n\x14succeeded_per_minute\x18\x04 \x03(\x03R\x12succeededPerMinute\x12*\n\x11\x66\x61iled_per_minute\x18\x05 \x03(\x03R\x0f\x66\x61iledPerMinute\"h\n\x12QueueOutcomeCounts\x12\x1c\n\tsucceeded\x18\x01 \x01(\x03R\tsucceeded\x12\x16\n\x06\x66\x61iled\x18\x02 \x01(\x03R\x06\x66\x61iled\x12\x1c\n\tcancelled\x18\x03 \x01(\x03R\tcancelled\"e\n\x0cQueueWorkers\x12\x1c\n\tconnected\x18\x01 \x01(\x05R\tconnected\x12\x1a\n\x08\x63\x61pacity\x18\x02 \x01(\x05R\x08\x63\x61pacity\x12\x1b\n\tin_flight\x18\x03 \x01(\x05R\x08inFlight\"\xf4\x04\n\rQueueSettings\x12!\n\x0cmax_attempts\x18\x01 \x01(\x05R\x0bmaxAttempts\x12\x42\n\x0finitial_backoff\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0einitialBackoff\x12:\n\x0bmax_backoff\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\nmaxBackoff\x12-\n\x12\x62\x61\x63koff_multiplier\x18\x04 \x01(\x01R\x11\x62\x61\x63koffMultiplier\x12H\n\x12\x66inished_retention\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\x11\x66inishedRetention\x12@\n\x0e\x64\x65\x61\x64_retention\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationR\rdeadRetention\x12)\n\x10\x64\x65\x66\x61ult_priority\x18\x07 \x01(\x05R\x0f\x64\x65\x66\x61ultPriority\x12\x42\n\x0f\x64\x65\x66\x61ult_timeout\x18\x08 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0e\x64\x65\x66\x61ultTimeout\x12\'\n\x0fmax_concurrency\x18\t \x01(\rR\x0emaxConcurrency\x12\x36\n\nrate_limit\x18\n \x01(\x0b\x32\x17.taskqueue.v1.RateLimitR\trateLimit\x12\x35\n\x17max_concurrency_per_key\x18\x0b \x01(\rR\x14maxConcurrencyPerKey\"T\n\tRateLimit\x12\x14\n\x05limit\x18\x01 \x01(\rR\x05limit\x12\x31\n\x06period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x06period\"O\n\x11ListQueuesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"m\n\x12ListQueuesResponse\x12/\n\x06queues\x18\x01 \x03(\x0b\x32\x17.taskqueue.v1.QueueInfoR\x06queues\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"%\n\x0fGetQueueRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"A\n\x10GetQueueResponse\x12-\n\x05queue\x18\x01 \x01(\x0b\x32\x17.taskqueue.v1.QueueInfoR\x05queue\"?\n\x11PauseQueueRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"C\n\x12PauseQueueResponse\x12-\n\x05queue\x18\x01 \x01(\x0b\x32\x17.taskqueue.v1.QueueInfoR\x05queue\"(\n\x12ResumeQueueRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"D\n\x13ResumeQueueResponse\x12-\n\x05queue\x18\x01 \x01(\x0b\x32\x17.taskqueue.v1.QueueInfoR\x05queue\"\x9e\x01\n\x12UpdateQueueRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x37\n\x08settings\x18\x02 \x01(\x0b\x32\x1b.taskqueue.v1.QueueSettingsR\x08settings\x12;\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"D\n\x13UpdateQueueResponse\x12-\n\x05queue\x18\x01 \x01(\x0b\x32\x17.taskqueue.v1.QueueInfoR\x05queue2\xa3\x03\n\x0cQueueService\x12O\n\nListQueues\x12\x1f.taskqueue.v1.ListQueuesRequest\x1a .taskqueue.v1.ListQueuesResponse\x12I\n\x08GetQueue\x12\x1d.taskqueue.v1.GetQueueRequest\x1a\x1e.taskqueue.v1.GetQueueResponse\x12O\n\nPauseQueue\x12\x1f.taskqueue.v1.PauseQueueRequest\x1a .taskqueue.v1.PauseQueueResponse\x12R\n\x0bResumeQueue\x12 .taskqueue.v1.ResumeQueueRequest\x1a!.taskqueue.v1.ResumeQueueResponse\x12R\n\x0bUpdateQueue\x12 .taskqueue.v1.UpdateQueueRequest\x1a!.taskqueue.v1.UpdateQueueResponseBHZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,39 +36,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1'
   _globals['_QUEUEINFO']._serialized_start=150
-  _globals['_QUEUEINFO']._serialized_end=601
-  _globals['_QUEUETASKCOUNTS']._serialized_start=603
-  _globals['_QUEUETASKCOUNTS']._serialized_end=720
-  _globals['_QUEUETHROUGHPUT']._serialized_start=723
-  _globals['_QUEUETHROUGHPUT']._serialized_end=1013
-  _globals['_QUEUEOUTCOMECOUNTS']._serialized_start=1015
-  _globals['_QUEUEOUTCOMECOUNTS']._serialized_end=1119
-  _globals['_QUEUEWORKERS']._serialized_start=1121
-  _globals['_QUEUEWORKERS']._serialized_end=1222
-  _globals['_QUEUESETTINGS']._serialized_start=1225
-  _globals['_QUEUESETTINGS']._serialized_end=1798
-  _globals['_RATELIMIT']._serialized_start=1800
-  _globals['_RATELIMIT']._serialized_end=1884
-  _globals['_LISTQUEUESREQUEST']._serialized_start=1886
-  _globals['_LISTQUEUESREQUEST']._serialized_end=1965
-  _globals['_LISTQUEUESRESPONSE']._serialized_start=1967
-  _globals['_LISTQUEUESRESPONSE']._serialized_end=2076
-  _globals['_GETQUEUEREQUEST']._serialized_start=2078
-  _globals['_GETQUEUEREQUEST']._serialized_end=2115
-  _globals['_GETQUEUERESPONSE']._serialized_start=2117
-  _globals['_GETQUEUERESPONSE']._serialized_end=2182
-  _globals['_PAUSEQUEUEREQUEST']._serialized_start=2184
-  _globals['_PAUSEQUEUEREQUEST']._serialized_end=2247
-  _globals['_PAUSEQUEUERESPONSE']._serialized_start=2249
-  _globals['_PAUSEQUEUERESPONSE']._serialized_end=2316
-  _globals['_RESUMEQUEUEREQUEST']._serialized_start=2318
-  _globals['_RESUMEQUEUEREQUEST']._serialized_end=2358
-  _globals['_RESUMEQUEUERESPONSE']._serialized_start=2360
-  _globals['_RESUMEQUEUERESPONSE']._serialized_end=2428
-  _globals['_UPDATEQUEUEREQUEST']._serialized_start=2431
-  _globals['_UPDATEQUEUEREQUEST']._serialized_end=2589
-  _globals['_UPDATEQUEUERESPONSE']._serialized_start=2591
-  _globals['_UPDATEQUEUERESPONSE']._serialized_end=2659
-  _globals['_QUEUESERVICE']._serialized_start=2662
-  _globals['_QUEUESERVICE']._serialized_end=3081
+  _globals['_QUEUEINFO']._serialized_end=659
+  _globals['_QUEUEHELDBACK']._serialized_start=662
+  _globals['_QUEUEHELDBACK']._serialized_end=810
+  _globals['_QUEUETASKCOUNTS']._serialized_start=812
+  _globals['_QUEUETASKCOUNTS']._serialized_end=929
+  _globals['_QUEUETHROUGHPUT']._serialized_start=932
+  _globals['_QUEUETHROUGHPUT']._serialized_end=1222
+  _globals['_QUEUEOUTCOMECOUNTS']._serialized_start=1224
+  _globals['_QUEUEOUTCOMECOUNTS']._serialized_end=1328
+  _globals['_QUEUEWORKERS']._serialized_start=1330
+  _globals['_QUEUEWORKERS']._serialized_end=1431
+  _globals['_QUEUESETTINGS']._serialized_start=1434
+  _globals['_QUEUESETTINGS']._serialized_end=2062
+  _globals['_RATELIMIT']._serialized_start=2064
+  _globals['_RATELIMIT']._serialized_end=2148
+  _globals['_LISTQUEUESREQUEST']._serialized_start=2150
+  _globals['_LISTQUEUESREQUEST']._serialized_end=2229
+  _globals['_LISTQUEUESRESPONSE']._serialized_start=2231
+  _globals['_LISTQUEUESRESPONSE']._serialized_end=2340
+  _globals['_GETQUEUEREQUEST']._serialized_start=2342
+  _globals['_GETQUEUEREQUEST']._serialized_end=2379
+  _globals['_GETQUEUERESPONSE']._serialized_start=2381
+  _globals['_GETQUEUERESPONSE']._serialized_end=2446
+  _globals['_PAUSEQUEUEREQUEST']._serialized_start=2448
+  _globals['_PAUSEQUEUEREQUEST']._serialized_end=2511
+  _globals['_PAUSEQUEUERESPONSE']._serialized_start=2513
+  _globals['_PAUSEQUEUERESPONSE']._serialized_end=2580
+  _globals['_RESUMEQUEUEREQUEST']._serialized_start=2582
+  _globals['_RESUMEQUEUEREQUEST']._serialized_end=2622
+  _globals['_RESUMEQUEUERESPONSE']._serialized_start=2624
+  _globals['_RESUMEQUEUERESPONSE']._serialized_end=2692
+  _globals['_UPDATEQUEUEREQUEST']._serialized_start=2695
+  _globals['_UPDATEQUEUEREQUEST']._serialized_end=2853
+  _globals['_UPDATEQUEUERESPONSE']._serialized_start=2855
+  _globals['_UPDATEQUEUERESPONSE']._serialized_end=2923
+  _globals['_QUEUESERVICE']._serialized_start=2926
+  _globals['_QUEUESERVICE']._serialized_end=3345
 # @@protoc_insertion_point(module_scope)

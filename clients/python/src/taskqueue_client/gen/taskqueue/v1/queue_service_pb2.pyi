@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class QueueInfo(_message.Message):
-    __slots__ = ("name", "paused", "pause_reason", "paused_time", "counts", "throughput", "oldest_queued_age", "workers", "settings")
+    __slots__ = ("name", "paused", "pause_reason", "paused_time", "counts", "throughput", "oldest_queued_age", "workers", "settings", "held_back")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PAUSED_FIELD_NUMBER: _ClassVar[int]
     PAUSE_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,7 @@ class QueueInfo(_message.Message):
     OLDEST_QUEUED_AGE_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
     SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    HELD_BACK_FIELD_NUMBER: _ClassVar[int]
     name: str
     paused: bool
     pause_reason: str
@@ -31,7 +32,20 @@ class QueueInfo(_message.Message):
     oldest_queued_age: _duration_pb2.Duration
     workers: QueueWorkers
     settings: QueueSettings
-    def __init__(self, name: _Optional[str] = ..., paused: _Optional[bool] = ..., pause_reason: _Optional[str] = ..., paused_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., counts: _Optional[_Union[QueueTaskCounts, _Mapping]] = ..., throughput: _Optional[_Union[QueueThroughput, _Mapping]] = ..., oldest_queued_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workers: _Optional[_Union[QueueWorkers, _Mapping]] = ..., settings: _Optional[_Union[QueueSettings, _Mapping]] = ...) -> None: ...
+    held_back: QueueHeldBack
+    def __init__(self, name: _Optional[str] = ..., paused: _Optional[bool] = ..., pause_reason: _Optional[str] = ..., paused_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., counts: _Optional[_Union[QueueTaskCounts, _Mapping]] = ..., throughput: _Optional[_Union[QueueThroughput, _Mapping]] = ..., oldest_queued_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workers: _Optional[_Union[QueueWorkers, _Mapping]] = ..., settings: _Optional[_Union[QueueSettings, _Mapping]] = ..., held_back: _Optional[_Union[QueueHeldBack, _Mapping]] = ...) -> None: ...
+
+class QueueHeldBack(_message.Message):
+    __slots__ = ("max_concurrency", "rate_limit", "per_key", "keys_at_limit")
+    MAX_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    RATE_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PER_KEY_FIELD_NUMBER: _ClassVar[int]
+    KEYS_AT_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    max_concurrency: int
+    rate_limit: int
+    per_key: int
+    keys_at_limit: int
+    def __init__(self, max_concurrency: _Optional[int] = ..., rate_limit: _Optional[int] = ..., per_key: _Optional[int] = ..., keys_at_limit: _Optional[int] = ...) -> None: ...
 
 class QueueTaskCounts(_message.Message):
     __slots__ = ("queued", "scheduled", "running", "dead")
@@ -80,7 +94,7 @@ class QueueWorkers(_message.Message):
     def __init__(self, connected: _Optional[int] = ..., capacity: _Optional[int] = ..., in_flight: _Optional[int] = ...) -> None: ...
 
 class QueueSettings(_message.Message):
-    __slots__ = ("max_attempts", "initial_backoff", "max_backoff", "backoff_multiplier", "finished_retention", "dead_retention", "default_priority", "default_timeout", "max_concurrency", "rate_limit")
+    __slots__ = ("max_attempts", "initial_backoff", "max_backoff", "backoff_multiplier", "finished_retention", "dead_retention", "default_priority", "default_timeout", "max_concurrency", "rate_limit", "max_concurrency_per_key")
     MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     INITIAL_BACKOFF_FIELD_NUMBER: _ClassVar[int]
     MAX_BACKOFF_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +105,7 @@ class QueueSettings(_message.Message):
     DEFAULT_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     RATE_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENCY_PER_KEY_FIELD_NUMBER: _ClassVar[int]
     max_attempts: int
     initial_backoff: _duration_pb2.Duration
     max_backoff: _duration_pb2.Duration
@@ -101,7 +116,8 @@ class QueueSettings(_message.Message):
     default_timeout: _duration_pb2.Duration
     max_concurrency: int
     rate_limit: RateLimit
-    def __init__(self, max_attempts: _Optional[int] = ..., initial_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., backoff_multiplier: _Optional[float] = ..., finished_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dead_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., default_priority: _Optional[int] = ..., default_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_concurrency: _Optional[int] = ..., rate_limit: _Optional[_Union[RateLimit, _Mapping]] = ...) -> None: ...
+    max_concurrency_per_key: int
+    def __init__(self, max_attempts: _Optional[int] = ..., initial_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., backoff_multiplier: _Optional[float] = ..., finished_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dead_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., default_priority: _Optional[int] = ..., default_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_concurrency: _Optional[int] = ..., rate_limit: _Optional[_Union[RateLimit, _Mapping]] = ..., max_concurrency_per_key: _Optional[int] = ...) -> None: ...
 
 class RateLimit(_message.Message):
     __slots__ = ("limit", "period")

@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from taskqueue_client.gen.taskqueue.v1 import task_pb2 as taskqueue_dot_v1_dot_task__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ftaskqueue/v1/task_service.proto\x12\x0ctaskqueue.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17taskqueue/v1/task.proto\"\xe5\x04\n\x11SubmitTaskRequest\x12\x14\n\x05queue\x18\x01 \x01(\tR\x05queue\x12\x12\n\x04type\x18\x02 \x01(\tR\x04type\x12\x32\n\x07payload\x18\x03 \x01(\x0b\x32\x16.google.protobuf.ValueH\x00R\x07payload\x12%\n\rpayload_bytes\x18\x04 \x01(\x0cH\x00R\x0cpayloadBytes\x12\x1f\n\x08priority\x18\x05 \x01(\x05H\x01R\x08priority\x88\x01\x01\x12<\n\x0cretry_policy\x18\x06 \x01(\x0b\x32\x19.taskqueue.v1.RetryPolicyR\x0bretryPolicy\x12\'\n\x0fidempotency_key\x18\x07 \x01(\tR\x0eidempotencyKey\x12\x43\n\x06labels\x18\x08 \x03(\x0b\x32+.taskqueue.v1.SubmitTaskRequest.LabelsEntryR\x06labels\x12\x31\n\x06run_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05runAt\x12\x33\n\x07timeout\x18\n \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x12>\n\rstart_timeout\x18\x0b \x01(\x0b\x32\x19.google.protobuf.DurationR\x0cstartTimeout\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x42\x0e\n\x0cpayload_dataB\x0b\n\t_priority\"X\n\x12SubmitTaskResponse\x12&\n\x04task\x18\x01 \x01(\x0b\x32\x12.taskqueue.v1.TaskR\x04task\x12\x1a\n\x08\x65xisting\x18\x02 \x01(\x08R\x08\x65xisting\"w\n\x12SubmitTasksRequest\x12\x35\n\x05tasks\x18\x01 \x03(\x0b\x32\x1f.taskqueue.v1.SubmitTaskRequestR\x05tasks\x12*\n\x04view\x18\x02 \x01(\x0e\x32\x16.taskqueue.v1.TaskViewR\x04view\"Q\n\x0bSubmitError\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\x12\x14\n\x05\x66ield\x18\x03 \x01(\tR\x05\x66ield\"\x97\x01\n\x11SubmitTasksResult\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x12.taskqueue.v1.TaskH\x00R\x04task\x12\x31\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x19.taskqueue.v1.SubmitErrorH\x00R\x05\x65rror\x12\x1a\n\x08\x65xisting\x18\x03 \x01(\x08R\x08\x65xistingB\t\n\x07outcome\"P\n\x13SubmitTasksResponse\x12\x39\n\x07results\x18\x01 \x03(\x0b\x32\x1f.taskqueue.v1.SubmitTasksResultR\x07results\"K\n\x0eGetTaskRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12)\n\x10include_attempts\x18\x02 \x01(\x08R\x0fincludeAttempts\"p\n\x0fGetTaskResponse\x12&\n\x04task\x18\x01 \x01(\x0b\x32\x12.taskqueue.v1.TaskR\x04task\x12\x35\n\x08\x61ttempts\x18\x02 \x03(\x0b\x32\x19.taskqueue.v1.TaskAttemptR\x08\x61ttempts\"\xa9\x01\n\x10ListTasksRequest\x12\x14\n\x05queue\x18\x01 \x01(\tR\x05queue\x12/\n\x06states\x18\x02 \x03(\x0e\x32\x17.taskqueue.v1.TaskStateR\x06states\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\x12\x12\n\x04type\x18\x05 \x01(\tR\x04type\"e\n\x11ListTasksResponse\x12(\n\x05tasks\x18\x01 \x03(\x0b\x32\x12.taskqueue.v1.TaskR\x05tasks\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\";\n\x11\x43\x61ncelTaskRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"<\n\x12\x43\x61ncelTaskResponse\x12&\n\x04task\x18\x01 \x01(\x0b\x32\x12.taskqueue.v1.TaskR\x04task*N\n\x08TaskView\x12\x19\n\x15TASK_VIEW_UNSPECIFIED\x10\x00\x12\x13\n\x0fTASK_VIEW_BASIC\x10\x01\x12\x12\n\x0eTASK_VIEW_FULL\x10\x02\x32\x99\x03\n\x0bTaskService\x12O\n\nSubmitTask\x12\x1f.taskqueue.v1.SubmitTaskRequest\x1a .taskqueue.v1.SubmitTaskResponse\x12R\n\x0bSubmitTasks\x12 .taskqueue.v1.SubmitTasksRequest\x1a!.taskqueue.v1.SubmitTasksResponse\x12\x46\n\x07GetTask\x12\x1c.taskqueue.v1.GetTaskRequest\x1a\x1d.taskqueue.v1.GetTaskResponse\x12L\n\tListTasks\x12\x1e.taskqueue.v1.ListTasksRequest\x1a\x1f.taskqueue.v1.ListTasksResponse\x12O\n\nCancelTask\x12\x1f.taskqueue.v1.CancelTaskRequest\x1a .taskqueue.v1.CancelTaskResponseBHZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ftaskqueue/v1/task_service.proto\x12\x0ctaskqueue.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17taskqueue/v1/task.proto\"\x8e\x05\n\x11SubmitTaskRequest\x12\x14\n\x05queue\x18\x01 \x01(\tR\x05queue\x12\x12\n\x04type\x18\x02 \x01(\tR\x04type\x12\x32\n\x07payload\x18\x03 \x01(\x0b\x32\x16.google.protobuf.ValueH\x00R\x07payload\x12%\n\rpayload_bytes\x18\x04 \x01(\x0cH\x00R\x0cpayloadBytes\x12\x1f\n\x08priority\x18\x05 \x01(\x05H\x01R\x08priority\x88\x01\x01\x12<\n\x0cretry_policy\x18\x06 \x01(\x0b\x32\x19.taskqueue.v1.RetryPolicyR\x0bretryPolicy\x12\'\n\x0fidempotency_key\x18\x07 \x01(\tR\x0eidempotencyKey\x12\x43\n\x06labels\x18\x08 \x03(\x0b\x32+.taskqueue.v1.SubmitTaskRequest.LabelsEntryR\x06labels\x12\x31\n\x06run_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05runAt\x12\x33\n\x07timeout\x18\n \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\x12>\n\rstart_timeout\x18\x0b \x01(\x0b\x32\x19.google.protobuf.DurationR\x0cstartTimeout\x12\'\n\x0f\x63oncurrency_key\x18\x0c \x01(\tR\x0e\x63oncurrencyKey\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x42\x0e\n\x0cpayload_dataB\x0b\n\t_priority\"X\n\x12SubmitTaskResponse\x12&\n\x04task\x18\x01 \x01(\x0b\x32\x12.taskqueue.v1.TaskR\x04task\x12\x1a\n\x08\x65xisting\x18\x02 \x01(\x08R\x08\x65xisting\"w\n\x12SubmitTasksRequest\x12\x35\n\x05tasks\x18\x01 \x03(\x0b\x32\x1f.taskqueue.v1.SubmitTaskRequestR\x05tasks\x12*\n\x04view\x18\x02 \x01(\x0e\x32\x16.taskqueue.v1.TaskViewR\x04view\"Q\n\x0bSubmitError\x12\x12\n\x04\x63ode\x18\x01 \x01(\tR\x04\x63ode\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\x12\x14\n\x05\x66ield\x18\x03 \x01(\tR\x05\x66ield\"\x97\x01\n\x11SubmitTasksResult\x12(\n\x04task\x18\x01 \x01(\x0b\x32\x12.taskqueue.v1.TaskH\x00R\x04task\x12\x31\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x19.taskqueue.v1.SubmitErrorH\x00R\x05\x65rror\x12\x1a\n\x08\x65xisting\x18\x03 \x01(\x08R\x08\x65xistingB\t\n\x07outcome\"P\n\x13SubmitTasksResponse\x12\x39\n\x07results\x18\x01 \x03(\x0b\x32\x1f.taskqueue.v1.SubmitTasksResultR\x07results\"K\n\x0eGetTaskRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12)\n\x10include_attempts\x18\x02 \x01(\x08R\x0fincludeAttempts\"p\n\x0fGetTaskResponse\x12&\n\x04task\x18\x01 \x01(\x0b\x32\x12.taskqueue.v1.TaskR\x04task\x12\x35\n\x08\x61ttempts\x18\x02 \x03(\x0b\x32\x19.taskqueue.v1.TaskAttemptR\x08\x61ttempts\"\xa9\x01\n\x10ListTasksRequest\x12\x14\n\x05queue\x18\x01 \x01(\tR\x05queue\x12/\n\x06states\x18\x02 \x03(\x0e\x32\x17.taskqueue.v1.TaskStateR\x06states\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\x12\x12\n\x04type\x18\x05 \x01(\tR\x04type\"e\n\x11ListTasksResponse\x12(\n\x05tasks\x18\x01 \x03(\x0b\x32\x12.taskqueue.v1.TaskR\x05tasks\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\";\n\x11\x43\x61ncelTaskRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"<\n\x12\x43\x61ncelTaskResponse\x12&\n\x04task\x18\x01 \x01(\x0b\x32\x12.taskqueue.v1.TaskR\x04task*N\n\x08TaskView\x12\x19\n\x15TASK_VIEW_UNSPECIFIED\x10\x00\x12\x13\n\x0fTASK_VIEW_BASIC\x10\x01\x12\x12\n\x0eTASK_VIEW_FULL\x10\x02\x32\x99\x03\n\x0bTaskService\x12O\n\nSubmitTask\x12\x1f.taskqueue.v1.SubmitTaskRequest\x1a .taskqueue.v1.SubmitTaskResponse\x12R\n\x0bSubmitTasks\x12 .taskqueue.v1.SubmitTasksRequest\x1a!.taskqueue.v1.SubmitTasksResponse\x12\x46\n\x07GetTask\x12\x1c.taskqueue.v1.GetTaskRequest\x1a\x1d.taskqueue.v1.GetTaskResponse\x12L\n\tListTasks\x12\x1e.taskqueue.v1.ListTasksRequest\x1a\x1f.taskqueue.v1.ListTasksResponse\x12O\n\nCancelTask\x12\x1f.taskqueue.v1.CancelTaskRequest\x1a .taskqueue.v1.CancelTaskResponseBHZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,34 +38,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'ZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1'
   _globals['_SUBMITTASKREQUEST_LABELSENTRY']._loaded_options = None
   _globals['_SUBMITTASKREQUEST_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_TASKVIEW']._serialized_start=1904
-  _globals['_TASKVIEW']._serialized_end=1982
+  _globals['_TASKVIEW']._serialized_start=1945
+  _globals['_TASKVIEW']._serialized_end=2023
   _globals['_SUBMITTASKREQUEST']._serialized_start=170
-  _globals['_SUBMITTASKREQUEST']._serialized_end=783
-  _globals['_SUBMITTASKREQUEST_LABELSENTRY']._serialized_start=697
-  _globals['_SUBMITTASKREQUEST_LABELSENTRY']._serialized_end=754
-  _globals['_SUBMITTASKRESPONSE']._serialized_start=785
-  _globals['_SUBMITTASKRESPONSE']._serialized_end=873
-  _globals['_SUBMITTASKSREQUEST']._serialized_start=875
-  _globals['_SUBMITTASKSREQUEST']._serialized_end=994
-  _globals['_SUBMITERROR']._serialized_start=996
-  _globals['_SUBMITERROR']._serialized_end=1077
-  _globals['_SUBMITTASKSRESULT']._serialized_start=1080
-  _globals['_SUBMITTASKSRESULT']._serialized_end=1231
-  _globals['_SUBMITTASKSRESPONSE']._serialized_start=1233
-  _globals['_SUBMITTASKSRESPONSE']._serialized_end=1313
-  _globals['_GETTASKREQUEST']._serialized_start=1315
-  _globals['_GETTASKREQUEST']._serialized_end=1390
-  _globals['_GETTASKRESPONSE']._serialized_start=1392
-  _globals['_GETTASKRESPONSE']._serialized_end=1504
-  _globals['_LISTTASKSREQUEST']._serialized_start=1507
-  _globals['_LISTTASKSREQUEST']._serialized_end=1676
-  _globals['_LISTTASKSRESPONSE']._serialized_start=1678
-  _globals['_LISTTASKSRESPONSE']._serialized_end=1779
-  _globals['_CANCELTASKREQUEST']._serialized_start=1781
-  _globals['_CANCELTASKREQUEST']._serialized_end=1840
-  _globals['_CANCELTASKRESPONSE']._serialized_start=1842
-  _globals['_CANCELTASKRESPONSE']._serialized_end=1902
-  _globals['_TASKSERVICE']._serialized_start=1985
-  _globals['_TASKSERVICE']._serialized_end=2394
+  _globals['_SUBMITTASKREQUEST']._serialized_end=824
+  _globals['_SUBMITTASKREQUEST_LABELSENTRY']._serialized_start=738
+  _globals['_SUBMITTASKREQUEST_LABELSENTRY']._serialized_end=795
+  _globals['_SUBMITTASKRESPONSE']._serialized_start=826
+  _globals['_SUBMITTASKRESPONSE']._serialized_end=914
+  _globals['_SUBMITTASKSREQUEST']._serialized_start=916
+  _globals['_SUBMITTASKSREQUEST']._serialized_end=1035
+  _globals['_SUBMITERROR']._serialized_start=1037
+  _globals['_SUBMITERROR']._serialized_end=1118
+  _globals['_SUBMITTASKSRESULT']._serialized_start=1121
+  _globals['_SUBMITTASKSRESULT']._serialized_end=1272
+  _globals['_SUBMITTASKSRESPONSE']._serialized_start=1274
+  _globals['_SUBMITTASKSRESPONSE']._serialized_end=1354
+  _globals['_GETTASKREQUEST']._serialized_start=1356
+  _globals['_GETTASKREQUEST']._serialized_end=1431
+  _globals['_GETTASKRESPONSE']._serialized_start=1433
+  _globals['_GETTASKRESPONSE']._serialized_end=1545
+  _globals['_LISTTASKSREQUEST']._serialized_start=1548
+  _globals['_LISTTASKSREQUEST']._serialized_end=1717
+  _globals['_LISTTASKSRESPONSE']._serialized_start=1719
+  _globals['_LISTTASKSRESPONSE']._serialized_end=1820
+  _globals['_CANCELTASKREQUEST']._serialized_start=1822
+  _globals['_CANCELTASKREQUEST']._serialized_end=1881
+  _globals['_CANCELTASKRESPONSE']._serialized_start=1883
+  _globals['_CANCELTASKRESPONSE']._serialized_end=1943
+  _globals['_TASKSERVICE']._serialized_start=2026
+  _globals['_TASKSERVICE']._serialized_end=2435
 # @@protoc_insertion_point(module_scope)
