@@ -34,6 +34,7 @@ import { LeaseReaper } from "./engine/lease-reaper.js";
 import { Notifier } from "./engine/notifier.js";
 import { ProgressBuffer } from "./engine/progress-buffer.js";
 import { QueueOverview } from "./engine/queue-overview.js";
+import { QueueSnapshots } from "./engine/queue-snapshots.js";
 import { QueuePauses } from "./engine/queue-pauses.js";
 import { QueueSettingsCache } from "./engine/queue-settings-cache.js";
 import { queueLimitsOf } from "./engine/queue-settings.js";
@@ -357,6 +358,27 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     },
     onLeave: (multi) => directory.appendLeave(multi),
   });
+  const overview = new QueueOverview({
+    repository: queueRepository,
+    stats: queueStats,
+    sessions: () => dispatcher.connected.values(),
+    otherServersSessions: async () =>
+      (await readCluster()).filter((node) => node.server.serverId !== serverId).flatMap((node) => node.sessions),
+    defaults: {
+      maxAttempts: options.defaultMaxAttempts,
+      initialBackoffMs: options.defaultInitialBackoffMs,
+      maxBackoffMs: options.defaultMaxBackoffMs,
+      backoffMultiplier: options.defaultBackoffMultiplier,
+      queueRetryDefaults: options.queueRetryDefaults,
+      finishedRetentionMs: options.finishedTaskRetentionMs,
+      deadRetentionMs: options.deadTaskRetentionMs,
+    },
+  });
+  const queueSnapshots = new QueueSnapshots({
+    readAll: () => overview.readAll(),
+    describe: (names) => overview.describe(names),
+    maxAgeMs: options.queueOverviewCacheMs,
+  });
   const submitter = new Submitter({
     inserter,
     store,
@@ -364,6 +386,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     wake: (queues) => routes.ready(queues, { announce: false }),
     announce: (queues) => notifier.ready(queues),
     onAccepted: (tasks) => recordSubmitted(metrics, tasks),
+    onEnqueued: (queues) => queueSnapshots.invalidate(queues),
     onDue: (dueMs) => routes.due(dueMs, { announce: true }),
     onEnqueueFailed: () => recovery.request(),
     onStep: tracing ? addActiveSpanEvent : undefined,
@@ -477,29 +500,25 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       ),
       { connect: decodeConnectRequest },
     ),
-    registerService(DeadLetterService, withErrorMapping(createDeadLetterService({ repository, deadLetters }), logger)),
+    registerService(
+      DeadLetterService,
+      withErrorMapping(
+        createDeadLetterService({
+          repository,
+          deadLetters,
+          changed: (queues) => (queues === "all" ? queueSnapshots.invalidateAll() : queueSnapshots.invalidate(queues)),
+        }),
+        logger,
+      ),
+    ),
     registerService(
       QueueService,
       withErrorMapping(
         createQueueService({
           pauses,
           settings: queueSettings,
-          overview: new QueueOverview({
-            repository: queueRepository,
-            stats: queueStats,
-            sessions: () => dispatcher.connected.values(),
-            otherServersSessions: async () =>
-              (await readCluster()).filter((node) => node.server.serverId !== serverId).flatMap((node) => node.sessions),
-            defaults: {
-              maxAttempts: options.defaultMaxAttempts,
-              initialBackoffMs: options.defaultInitialBackoffMs,
-              maxBackoffMs: options.defaultMaxBackoffMs,
-              backoffMultiplier: options.defaultBackoffMultiplier,
-              queueRetryDefaults: options.queueRetryDefaults,
-              finishedRetentionMs: options.finishedTaskRetentionMs,
-              deadRetentionMs: options.deadTaskRetentionMs,
-            },
-          }),
+          overview,
+          snapshots: queueSnapshots,
         }),
         logger,
       ),

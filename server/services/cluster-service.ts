@@ -16,6 +16,7 @@ import type { Logger } from "../observability/logger.js";
 import type { PublishedSession, ServerNode } from "../redis/cluster-directory.js";
 import { DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
 import { timestampFromEpochMs } from "./proto-time.js";
+import { ListWorkersReply, sdkParts, type ListedSession } from "./list-workers-reply.js";
 import { checkQueueName } from "./submit-validation.js";
 
 /** Dependencies of the ClusterService implementation. */
@@ -36,14 +37,14 @@ export function createClusterService(deps: ClusterServiceDeps): ServiceImpl<type
   return {
     async listWorkers(req) {
       if (req.queue !== "") checkQueueName(req.queue);
-      const workers: WorkerSession[] = [];
+      const listed: ListedSession[] = [];
       for (const node of await deps.readCluster()) {
         for (const session of node.sessions) {
           if (req.queue !== "" && !session.queues.includes(req.queue)) continue;
-          workers.push(workerSessionOf(node.server.serverId, session));
+          listed.push({ serverId: node.server.serverId, session });
         }
       }
-      return { workers };
+      return new ListWorkersReply(listed, (l) => workerSessionOf(l.serverId, l.session));
     },
 
     async listServers() {
@@ -80,7 +81,7 @@ export function createClusterService(deps: ClusterServiceDeps): ServiceImpl<type
 
 /** One published session as the API shows it. */
 export function workerSessionOf(serverId: string, s: PublishedSession): WorkerSession {
-  const slash = s.sdk.lastIndexOf("/");
+  const sdk = sdkParts(s.sdk);
   return create(WorkerSessionSchema, {
     workerId: s.workerId,
     sessionId: s.sessionId,
@@ -91,8 +92,8 @@ export function workerSessionOf(serverId: string, s: PublishedSession): WorkerSe
     inFlight: s.inFlight,
     inFlightTaskIds: s.held,
     labels: s.labels,
-    sdkName: slash < 0 ? s.sdk : s.sdk.slice(0, slash),
-    sdkVersion: slash < 0 ? "" : s.sdk.slice(slash + 1),
+    sdkName: sdk.name,
+    sdkVersion: sdk.version,
     connectedAt: timestampFromEpochMs(s.connectedAt),
     lastHeartbeatAt: s.lastHeartbeatAt > 0 ? timestampFromEpochMs(s.lastHeartbeatAt) : undefined,
     draining: s.draining,
