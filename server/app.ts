@@ -123,6 +123,8 @@ export interface RunningServer {
   reapExpired(): Promise<number>;
   /** Deletes every finished task past its retention now; returns how many. */
   applyRetention(): Promise<number>;
+  /** How many reads of the queues' figures ListQueues and GetQueue made so far (full and partial). */
+  queueOverviewReads(): { full: number; partial: number };
 }
 
 /**
@@ -458,6 +460,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           submitter,
           repository,
           canceller,
+          onCancelled: (queue) => queueSnapshots.invalidate([queue]),
           traceContext: tracing ? activeTraceContext : undefined,
           policy: submitPolicy,
         }),
@@ -697,6 +700,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     recover: () => recovery.tick({ full: true }),
     reapExpired: () => reaper.reapExpired(),
     applyRetention: () => retention.sweep({ full: true }),
+    queueOverviewReads: () => queueSnapshots.reads,
   };
 }
 
