@@ -10,6 +10,7 @@ import { sampleProcess } from "../probes.js";
 import { summarize } from "../stats.js";
 import { deadlineMs, monotonicUs, uniqueQueue, type Scenario, type ScenarioContext } from "./context.js";
 import { ready, startStreamHolders } from "./fleet.js";
+import { bracketedThroughput } from "./bracketed.js";
 import { throughputBatch } from "./throughput.js";
 
 /** Calls of each measured RPC that are not measured (connection set-up, JIT). */
@@ -188,18 +189,12 @@ async function throughputWhilePolling(context: ScenarioContext) {
  * fall on both sides).
  */
 export const listQueuesPolling: Scenario = async (context) => {
-  const first = await throughputBatch(context);
-  const polled = await throughputWhilePolling(context);
-  const last = await throughputBatch(context);
-  const alone = (first.metrics.tasks_per_s! + last.metrics.tasks_per_s!) / 2;
-  const withPolls = polled.result.metrics.tasks_per_s!;
+  const run = await bracketedThroughput(context, () => throughputWhilePolling(context));
+  const polled = run.during;
   return {
     metrics: {
-      tasks: context.options.tasks,
-      tasks_per_s_alone_first: first.metrics.tasks_per_s!,
-      tasks_per_s_polled: withPolls,
-      tasks_per_s_alone_last: last.metrics.tasks_per_s!,
-      change_pct: ((withPolls - alone) / alone) * 100,
+      ...run.metrics,
+      tasks_per_s_polled: run.tasksPerS,
       poll_failures: polled.failures,
       ...latencyMetrics("polled_list_queues", polled.samples),
     },

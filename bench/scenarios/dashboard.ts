@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
 import { BenchVerificationError } from "../errors.js";
+import { bracketedThroughput } from "./bracketed.js";
 import type { Scenario, ScenarioContext } from "./context.js";
 import { throughputBatch } from "./throughput.js";
 
@@ -52,20 +53,10 @@ async function throughputWithDashboard(context: ScenarioContext) {
  * so its own CPU counts too (reported in `cpu_other_pct`).
  */
 export const dashboardPolling: Scenario = async (context) => {
-  const first = await throughputBatch(context);
-  const open = await throughputWithDashboard(context);
-  const last = await throughputBatch(context);
-  const alone = (first.metrics.tasks_per_s! + last.metrics.tasks_per_s!) / 2;
-  const withPage = open.result.metrics.tasks_per_s!;
+  const run = await bracketedThroughput(context, () => throughputWithDashboard(context));
+  const open = run.during;
   return {
-    metrics: {
-      tasks: context.options.tasks,
-      tasks_per_s_alone_first: first.metrics.tasks_per_s!,
-      tasks_per_s_dashboard: withPage,
-      tasks_per_s_alone_last: last.metrics.tasks_per_s!,
-      change_pct: ((withPage - alone) / alone) * 100,
-      dashboard_refreshes: open.refreshes,
-    },
+    metrics: { ...run.metrics, tasks_per_s_dashboard: run.tasksPerS, dashboard_refreshes: open.refreshes },
     windowUs: open.result.windowUs,
     notes: [
       `dashboard_polling: throughput_batch of ${context.options.tasks} tasks alone, with the dashboard's overview open in headless Chromium ` +
