@@ -16,7 +16,7 @@ import type { Logger } from "../observability/logger.js";
 import type { PublishedSession, ServerNode } from "../redis/cluster-directory.js";
 import { DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
 import { timestampFromEpochMs } from "./proto-time.js";
-import { ListWorkersReply, sdkParts, type ListedSession } from "./list-workers-reply.js";
+import { ListWorkersReply, sdkParts, WorkerSessionBytes, type ListedSession } from "./list-workers-reply.js";
 import { checkQueueName } from "./submit-validation.js";
 
 /** Dependencies of the ClusterService implementation. */
@@ -34,6 +34,7 @@ export interface ClusterServiceDeps {
 
 /** Lists worker sessions and servers across the cluster, and checks the system's health. */
 export function createClusterService(deps: ClusterServiceDeps): ServiceImpl<typeof ClusterService> {
+  const encodedSessions = new WorkerSessionBytes();
   return {
     async listWorkers(req) {
       if (req.queue !== "") checkQueueName(req.queue);
@@ -44,7 +45,7 @@ export function createClusterService(deps: ClusterServiceDeps): ServiceImpl<type
           listed.push({ serverId: node.server.serverId, session });
         }
       }
-      return new ListWorkersReply(listed, (l) => workerSessionOf(l.serverId, l.session));
+      return new ListWorkersReply(listed, encodedSessions, (l) => workerSessionOf(l.serverId, l.session));
     },
 
     async listServers() {

@@ -4,7 +4,7 @@ import { ListWorkersResponseSchema, WorkerSessionSchema } from "../../gen/taskqu
 import type { PublishedSession } from "../redis/cluster-directory.js";
 import { ENCODE_BINARY } from "../transport/fast-message.js";
 import { workerSessionOf } from "./cluster-service.js";
-import { ListWorkersReply } from "./list-workers-reply.js";
+import { ListWorkersReply, WorkerSessionBytes } from "./list-workers-reply.js";
 
 const full: PublishedSession = {
   workerId: "w-1",
@@ -42,9 +42,15 @@ describe("ListWorkersReply", () => {
       { serverId: "srv-a", session: full },
       { serverId: "srv-b", session: bare },
     ];
-    const reply = new ListWorkersReply(listed, (l) => workerSessionOf(l.serverId, l.session));
+    const encoded = new WorkerSessionBytes();
+    const reply = new ListWorkersReply(listed, encoded, (l) => workerSessionOf(l.serverId, l.session));
     const reflective = toBinary(ListWorkersResponseSchema, create(ListWorkersResponseSchema, { workers: reply.workers }));
     expect(Buffer.from(reply[ENCODE_BINARY]()).toString("hex")).toBe(Buffer.from(reflective).toString("hex"));
+    // Again from the cache, and for a session that moved to another server.
+    expect(Buffer.from(reply[ENCODE_BINARY]()).toString("hex")).toBe(Buffer.from(reflective).toString("hex"));
+    const moved = new ListWorkersReply([{ serverId: "srv-c", session: bare }], encoded, (l) => workerSessionOf(l.serverId, l.session));
+    const movedReflective = toBinary(ListWorkersResponseSchema, create(ListWorkersResponseSchema, { workers: moved.workers }));
+    expect(Buffer.from(moved[ENCODE_BINARY]()).equals(Buffer.from(movedReflective))).toBe(true);
   });
 
   it("covers every WorkerSession field (a new field must be added to writeWorkerSession)", () => {

@@ -43,8 +43,37 @@ export function writeWorkerSession(w: ProtoWriter, field: number, serverId: stri
 }
 
 /**
- * A `ListWorkersResponse` that writes its own bytes over gRPC, straight from the published
- * sessions, and reads like a protobuf-es message anywhere else (Connect, JSON).
+ * The encoded `WorkerSession` of each published session, kept while the session object lives:
+ * the cluster directory hands back the same (frozen) object for a session that did not change
+ * since its last read, so an unchanged session is encoded once, not once per call.
+ */
+export class WorkerSessionBytes {
+  private readonly cache = new WeakMap<PublishedSession, { serverId: string; bytes: Uint8Array }>();
+
+  /** The `WorkerSession` message bytes of `session` held by `serverId`. */
+  of(serverId: string, session: PublishedSession): Uint8Array {
+    const cached = this.cache.get(session);
+    if (cached !== undefined && cached.serverId === serverId) return cached.bytes;
+    const w = new ProtoWriter(512);
+    writeWorkerSession(w, LIST.workers, serverId, session);
+    // The message without the field's tag and length (written again by the caller).
+    const framed = w.finish();
+    const bytes = framed.subarray(framedHeaderLength(framed));
+    this.cache.set(session, { serverId, bytes });
+    return bytes;
+  }
+}
+
+/** Length of the tag and length prefix of a one-byte-tag length-delimited field. */
+function framedHeaderLength(framed: Uint8Array): number {
+  let at = 1;
+  while ((framed[at]! & 0x80) !== 0) at++;
+  return at + 1;
+}
+
+/**
+ * A `ListWorkersResponse` that writes its own bytes over gRPC, from the sessions' cached
+ * encodings, and reads like a protobuf-es message anywhere else (Connect, JSON).
  */
 export class ListWorkersReply implements SelfEncoding {
   readonly $typeName = "taskqueue.v1.ListWorkersResponse" as const;
@@ -53,14 +82,16 @@ export class ListWorkersReply implements SelfEncoding {
 
   constructor(
     private readonly sessions: readonly ListedSession[],
+    private readonly encoded: WorkerSessionBytes,
     build: (listed: ListedSession) => WorkerSession,
   ) {
     defineLazyField(this, "workers", () => sessions.map(build));
   }
 
   [ENCODE_BINARY](): Uint8Array {
-    const w = new ProtoWriter(256 + this.sessions.length * 320);
-    for (const { serverId, session } of this.sessions) writeWorkerSession(w, LIST.workers, serverId, session);
+    const parts = this.sessions.map(({ serverId, session }) => this.encoded.of(serverId, session));
+    const w = new ProtoWriter(64 + parts.reduce((n, p) => n + p.length + 4, 0));
+    for (const part of parts) w.bytesField(LIST.workers, part);
     return w.finish();
   }
 }
