@@ -81,17 +81,17 @@ async function fillQueues(context: ScenarioContext, names: readonly string[], to
   return total / ((performance.now() - startedAt) / 1000);
 }
 
-/** Seconds of each window of {@link pollingCpu}. */
-const POLL_WINDOW_S = 5;
+/** Seconds of each window of {@link pollingCpu} (`--quick`: 2). */
+const pollWindowS = (context: ScenarioContext) => (context.options.quick ? 2 : 5);
 
 /**
  * The server's CPU, in percent of one core, while `call` runs 10 times a second (as a polling
- * dashboard calls it) for {@link POLL_WINDOW_S} s, less its CPU over as long a window idle
+ * dashboard calls it) for {@link pollWindowS} s, less its CPU over as long a window idle
  * just before: what the poller alone costs the server.
  */
 async function pollingCpu(context: ScenarioContext, call: () => Promise<unknown>): Promise<{ idlePct: number; polledPct: number; costPct: number }> {
   const pid = context.stack.server.pid;
-  const windowMs = POLL_WINDOW_S * 1000;
+  const windowMs = pollWindowS(context) * 1000;
   const idleFrom = await sampleProcess(pid);
   await new Promise((resolve) => setTimeout(resolve, windowMs));
   const idleTo = await sampleProcess(pid);
@@ -149,8 +149,8 @@ export const listQueues: Scenario = async (context) => {
     notes: [
       `list_queues: ${options.listQueues} queues with ${options.listTasks} queued tasks between them (${listed} queues listed in all), ` +
         `${options.listCalls} sequential ListQueues calls after ${WARMUP_CALLS} unmeasured; the tasks are left queued; ` +
-        `poll_10_per_s_server_cpu_pct: the server's CPU (% of a core) while ListQueues is called ${POLLS_PER_S}×/s for ${POLL_WINDOW_S} s, ` +
-        `less ${POLL_WINDOW_S} s idle just before (${polling.polledPct.toFixed(2)} − ${polling.idlePct.toFixed(2)})`,
+        `poll_10_per_s_server_cpu_pct: the server's CPU (% of a core) while ListQueues is called ${POLLS_PER_S}×/s for ${pollWindowS(context)} s, ` +
+        `less ${pollWindowS(context)} s idle just before (${polling.polledPct.toFixed(2)} − ${polling.idlePct.toFixed(2)})`,
     ],
   };
 };
