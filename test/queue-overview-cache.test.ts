@@ -44,7 +44,7 @@ describe("ListQueues/GetQueue snapshot", () => {
     queues = queuesOf(ts);
   });
 
-  it("serves concurrent ListQueues and GetQueue calls from one read (single flight)", async () => {
+  it("serves concurrent ListQueues calls, over gRPC and Connect, from one read (single flight)", async () => {
     const names = [uniqueQueue("flight-a"), uniqueQueue("flight-b")];
     for (const queue of names) await other.grpc.submitTask({ queue, type: "echo" });
     const before = ts.server.queueOverviewReads();
@@ -53,6 +53,7 @@ describe("ListQueues/GetQueue snapshot", () => {
     const answers = await Promise.all([
       ...Array.from({ length: 10 }, () => queues.listQueues({})),
       ...Array.from({ length: 10 }, () => connect.listQueues({})),
+      // GetQueue answers from a fresh snapshot, else reads its queue alone: never a read of every queue.
       ...Array.from({ length: 10 }, (_, i) => queues.getQueue({ name: names[i % 2]! })),
     ]);
     expect(ts.server.queueOverviewReads()).toEqual({ full: 1, partial: 0 });

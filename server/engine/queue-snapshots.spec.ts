@@ -46,7 +46,7 @@ function source(maxAgeMs: number) {
   };
 }
 
-const queuedOf = async (s: QueueSnapshots, name: string) => (await s.entry(name))?.item.stats.queued;
+const queuedOf = async (s: QueueSnapshots, name: string) => (await s.get()).entries.get(name)?.item.stats.queued;
 
 describe("QueueSnapshots", () => {
   it("shares one read among concurrent calls, and serves later calls from it within maxAgeMs", async () => {
@@ -123,6 +123,25 @@ describe("QueueSnapshots", () => {
     const retried = queuedOf(src.snapshots, "a");
     expect((await src.releaseNext()).names).toEqual(["a"]);
     expect(await retried).toBe(4);
+  });
+
+  it("peeks at a queue only while the snapshot is fresh and covers every write", async () => {
+    const src = source(1000);
+    expect(src.snapshots.peek("a")).toBeUndefined();
+    const first = src.snapshots.get();
+    await src.releaseNext();
+    await first;
+    expect(src.snapshots.peek("a")?.item.stats.queued).toBe(1);
+    expect(src.snapshots.peek("c")).toBeUndefined();
+    src.snapshots.invalidate(["b"]);
+    expect(src.snapshots.peek("a")).toBeUndefined();
+    const refreshed = src.snapshots.get();
+    await src.releaseNext();
+    await refreshed;
+    expect(src.snapshots.peek("a")).toBeDefined();
+    src.advance(1000);
+    expect(src.snapshots.peek("a")).toBeUndefined();
+    expect(src.pending).toEqual([]);
   });
 
   it("reads on every call with maxAgeMs 0", async () => {

@@ -94,9 +94,15 @@ export class QueueSnapshots {
     }
   }
 
-  /** The figures of one queue from {@link get}'s snapshot; undefined when it does not list the queue. */
-  async entry(name: string): Promise<QueueSnapshotEntry | undefined> {
-    return (await this.get()).entries.get(name);
+  /**
+   * The figures of one queue if the current snapshot is fresh enough for a call made now (see
+   * the class comment) and lists it; undefined otherwise. Never reads: a caller wanting one
+   * queue reads that queue alone rather than every queue.
+   */
+  peek(name: string): QueueSnapshotEntry | undefined {
+    const s = this.current;
+    if (s === undefined || this.options.maxAgeMs === 0 || this.covered < this.writes) return undefined;
+    return this.now() - s.readAt < this.options.maxAgeMs ? s.entries.get(name) : undefined;
   }
 
   /** Brings the snapshot up to date: the written queues alone while it is young, else everything. */

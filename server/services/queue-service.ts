@@ -16,8 +16,8 @@ export interface QueueServiceDeps {
   overview: QueueOverview;
   pauses: QueuePauses;
   settings: Pick<QueueSettingsCache, "update">;
-  /** The shared snapshot ListQueues and GetQueue answer from; writes here invalidate their queues. */
-  snapshots: Pick<QueueSnapshots, "get" | "entry" | "invalidate">;
+  /** The shared snapshot ListQueues answers from (and GetQueue while it is fresh); writes here invalidate their queues. */
+  snapshots: Pick<QueueSnapshots, "get" | "peek" | "invalidate">;
   /** Clock in ms (injected so tests can control time). */
   now?: () => number;
 }
@@ -56,7 +56,8 @@ export function createQueueService(deps: QueueServiceDeps): ServiceImpl<typeof Q
 
     async getQueue(req) {
       checkQueueName(req.name, "name");
-      const entry = await deps.snapshots.entry(req.name);
+      // From a fresh snapshot when there is one; else this queue alone (not a read of every queue).
+      const entry = deps.snapshots.peek(req.name);
       if (entry !== undefined) return new GetQueueReply(views, entry);
       const item = await describeOne(req.name);
       if (!(await deps.overview.exists(item))) throw new NotFoundError(`queue "${req.name}" not found`);

@@ -342,7 +342,7 @@ export const serverSettings = {
     env: "QUEUE_OVERVIEW_CACHE_MS",
     kind: integer({ min: 0, max: 1000 }),
     default: 1000,
-    doc: "how long one read of every queue's figures answers ListQueues and GetQueue (shared by concurrent and repeated calls: many pollers cost one read per window). Writes through this server (pause, resume, settings, submits, dead-letter changes) are seen by the next call; other changes show within this time. 0: every call reads",
+    doc: "how long one read of every queue's figures answers ListQueues (and GetQueue meanwhile), shared by concurrent and repeated calls: many pollers cost one read per window. Writes through this server (pause, resume, settings, submits, cancels, dead-letter changes) are seen by the next call; other changes show within this time. 0: every call reads",
   }),
   logLevel: defineSetting({
     env: "LOG_LEVEL",
