@@ -11,6 +11,7 @@ export const SCENARIOS = [
   "many_workers",
   "list_workers",
   "list_queues_polling",
+  "dashboard_polling",
   "backlog",
   "limited_50",
   "routing_4_types",
@@ -85,7 +86,7 @@ export interface BenchOptions {
   schedules?: number;
   /** schedules: their interval, seconds. Default 60; quick 10. */
   scheduleIntervalS?: number;
-  /** Scenarios to run. Default all (quick: all but backlog and schedules). */
+  /** Scenarios to run. Default all (quick: all but backlog, schedules and dashboard_polling). */
   scenarios?: ScenarioName[];
   /** Runs of each scenario; the report gives medians. Default 1. */
   repeat?: number;
@@ -118,7 +119,7 @@ export type CompiledBenchOptions = Required<Omit<BenchOptions, "redisUrl" | "dat
 /** Applies defaults (quick or full) and checks ranges. Throws {@link BenchOptionsError}. */
 export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOptions {
   const quick = options.quick ?? false;
-  const scenarios = options.scenarios ?? SCENARIOS.filter((s) => !quick || (s !== "backlog" && s !== "schedules"));
+  const scenarios = options.scenarios ?? SCENARIOS.filter((s) => !quick || (s !== "backlog" && s !== "schedules" && s !== "dashboard_polling"));
   const tasks = options.tasks ?? (quick ? 5_000 : 100_000);
   const compiled: CompiledBenchOptions = {
     quick,

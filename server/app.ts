@@ -34,6 +34,7 @@ import { LeaseReaper } from "./engine/lease-reaper.js";
 import { Notifier } from "./engine/notifier.js";
 import { ProgressBuffer } from "./engine/progress-buffer.js";
 import { QueueOverview } from "./engine/queue-overview.js";
+import { QueueSnapshots } from "./engine/queue-snapshots.js";
 import { QueuePauses } from "./engine/queue-pauses.js";
 import { QueueSettingsCache } from "./engine/queue-settings-cache.js";
 import { hasRunningLimit, queueLimitsOf } from "./engine/queue-settings.js";
@@ -124,6 +125,8 @@ export interface RunningServer {
   reapExpired(): Promise<number>;
   /** Deletes every finished task past its retention now; returns how many. */
   applyRetention(): Promise<number>;
+  /** How many reads of the queues' figures ListQueues and GetQueue made so far (full and partial). */
+  queueOverviewReads(): { full: number; partial: number };
 }
 
 /**
@@ -368,6 +371,27 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     },
     onLeave: (multi) => directory.appendLeave(multi),
   });
+  const overview = new QueueOverview({
+    repository: queueRepository,
+    stats: queueStats,
+    sessions: () => dispatcher.connected.values(),
+    otherServersSessions: async () =>
+      (await readCluster()).filter((node) => node.server.serverId !== serverId).flatMap((node) => node.sessions),
+    defaults: {
+      maxAttempts: options.defaultMaxAttempts,
+      initialBackoffMs: options.defaultInitialBackoffMs,
+      maxBackoffMs: options.defaultMaxBackoffMs,
+      backoffMultiplier: options.defaultBackoffMultiplier,
+      queueRetryDefaults: options.queueRetryDefaults,
+      finishedRetentionMs: options.finishedTaskRetentionMs,
+      deadRetentionMs: options.deadTaskRetentionMs,
+    },
+  });
+  const queueSnapshots = new QueueSnapshots({
+    readAll: () => overview.readAll(),
+    describe: (names) => overview.describe(names),
+    maxAgeMs: options.queueOverviewCacheMs,
+  });
   const submitter = new Submitter({
     inserter,
     store,
@@ -375,6 +399,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     wake: (queues) => routes.ready(queues, { announce: false }),
     announce: (queues) => notifier.ready(queues),
     onAccepted: (tasks) => recordSubmitted(metrics, tasks),
+    onEnqueued: (queues) => queueSnapshots.invalidate(queues),
     onDue: (dueMs) => routes.due(dueMs, { announce: true }),
     onEnqueueFailed: () => recovery.request(),
     onStep: tracing ? addActiveSpanEvent : undefined,
@@ -446,6 +471,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           submitter,
           repository,
           canceller,
+          onCancelled: (queue) => queueSnapshots.invalidate([queue]),
           traceContext: tracing ? activeTraceContext : undefined,
           policy: submitPolicy,
         }),
@@ -488,29 +514,25 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       ),
       { connect: decodeConnectRequest },
     ),
-    registerService(DeadLetterService, withErrorMapping(createDeadLetterService({ repository, deadLetters }), logger)),
+    registerService(
+      DeadLetterService,
+      withErrorMapping(
+        createDeadLetterService({
+          repository,
+          deadLetters,
+          changed: (queues) => (queues === "all" ? queueSnapshots.invalidateAll() : queueSnapshots.invalidate(queues)),
+        }),
+        logger,
+      ),
+    ),
     registerService(
       QueueService,
       withErrorMapping(
         createQueueService({
           pauses,
           settings: queueSettings,
-          overview: new QueueOverview({
-            repository: queueRepository,
-            stats: queueStats,
-            sessions: () => dispatcher.connected.values(),
-            otherServersSessions: async () =>
-              (await readCluster()).filter((node) => node.server.serverId !== serverId).flatMap((node) => node.sessions),
-            defaults: {
-              maxAttempts: options.defaultMaxAttempts,
-              initialBackoffMs: options.defaultInitialBackoffMs,
-              maxBackoffMs: options.defaultMaxBackoffMs,
-              backoffMultiplier: options.defaultBackoffMultiplier,
-              queueRetryDefaults: options.queueRetryDefaults,
-              finishedRetentionMs: options.finishedTaskRetentionMs,
-              deadRetentionMs: options.deadTaskRetentionMs,
-            },
-          }),
+          overview,
+          snapshots: queueSnapshots,
         }),
         logger,
       ),
@@ -689,6 +711,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     recover: () => recovery.tick({ full: true }),
     reapExpired: () => reaper.reapExpired(),
     applyRetention: () => retention.sweep({ full: true }),
+    queueOverviewReads: () => queueSnapshots.reads,
   };
 }
 

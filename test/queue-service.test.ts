@@ -88,14 +88,15 @@ describe("QueueService counts", () => {
     const w = await rawWorker(ts, [queue], 1);
     const [leased] = await w.tasks(1);
     expect(leased!.taskId).toBe(task!.id);
-    const running = await getQueue(queues, queue);
+    // Dispatch and results are not writes the shared snapshot tracks: they show within QUEUE_OVERVIEW_CACHE_MS.
+    const running = await waitForQueue(queues, queue, "one RUNNING", (q) => q.counts!.running === 1n);
     expect(running.counts).toMatchObject({ queued: 0n, running: 1n });
     expect(running.oldestQueuedAge).toBeUndefined();
     expect(running.workers).toMatchObject({ connected: 1, capacity: 10, inFlight: 1 });
 
     w.send({ case: "results", value: { results: [{ taskId: leased!.taskId, leaseToken: leased!.leaseToken, outcome: { case: "success", value: {} } }] } });
     await waitForState(ts.grpc, task!.id, TaskState.SUCCEEDED);
-    const done = await getQueue(queues, queue);
+    const done = await waitForQueue(queues, queue, "one SUCCEEDED", (q) => q.throughput!.last1m!.succeeded === 1n);
     expect(done.counts).toMatchObject({ queued: 0n, running: 0n, scheduled: 0n, dead: 0n });
     expect(done.throughput!.last1m).toMatchObject({ succeeded: 1n, failed: 0n, cancelled: 0n });
     expect(done.throughput!.last15m!.succeeded).toBe(1n);

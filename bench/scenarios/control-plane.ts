@@ -10,6 +10,7 @@ import { sampleProcess } from "../probes.js";
 import { summarize } from "../stats.js";
 import { deadlineMs, monotonicUs, uniqueQueue, type Scenario, type ScenarioContext } from "./context.js";
 import { ready, startStreamHolders } from "./fleet.js";
+import { bracketedThroughput } from "./bracketed.js";
 import { throughputBatch } from "./throughput.js";
 
 /** Calls of each measured RPC that are not measured (connection set-up, JIT). */
@@ -80,6 +81,37 @@ async function fillQueues(context: ScenarioContext, names: readonly string[], to
   return total / ((performance.now() - startedAt) / 1000);
 }
 
+/** Seconds of each window of {@link pollingCpu} (`--quick`: 2). */
+const pollWindowS = (context: ScenarioContext) => (context.options.quick ? 2 : 5);
+
+/**
+ * The server's CPU, in percent of one core, while `call` runs 10 times a second (as a polling
+ * dashboard calls it) for {@link pollWindowS} s, less its CPU over as long a window idle
+ * just before: what the poller alone costs the server.
+ */
+async function pollingCpu(context: ScenarioContext, call: () => Promise<unknown>): Promise<{ idlePct: number; polledPct: number; costPct: number }> {
+  const pid = context.stack.server.pid;
+  const windowMs = pollWindowS(context) * 1000;
+  const idleFrom = await sampleProcess(pid);
+  await new Promise((resolve) => setTimeout(resolve, windowMs));
+  const idleTo = await sampleProcess(pid);
+  const polledFrom = await sampleProcess(pid);
+  let due = performance.now();
+  const end = due + windowMs;
+  while (due < end) {
+    await call();
+    due += 1000 / POLLS_PER_S;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  const polledTo = await sampleProcess(pid);
+  const pct = (from: { cpuSeconds: number; at: number }, to: { cpuSeconds: number; at: number }) =>
+    ((to.cpuSeconds - from.cpuSeconds) * 100_000) / Math.max(1, to.at - from.at);
+  const idlePct = pct(idleFrom, idleTo);
+  const polledPct = pct(polledFrom, polledTo);
+  return { idlePct, polledPct, costPct: polledPct - idlePct };
+}
+
 function latencyMetrics(prefix: string, samples: readonly number[]): Record<string, number> {
   const s = summarize(samples);
   return { [`${prefix}_calls`]: s.count, [`${prefix}_p50_ms`]: s.p50, [`${prefix}_p99_ms`]: s.p99, [`${prefix}_max_ms`]: s.max };
@@ -103,6 +135,7 @@ export const listQueues: Scenario = async (context) => {
     throw new BenchVerificationError(`list_queues: ${names[0]} shows ${own.queue!.counts!.queued} queued, expected ${expected}`);
   }
   const timed = await timeCalls(context, options.listCalls, () => listAllQueues(queues));
+  const polling = await pollingCpu(context, () => listAllQueues(queues));
   return {
     metrics: {
       queues: listed,
@@ -110,11 +143,14 @@ export const listQueues: Scenario = async (context) => {
       fill_tasks_per_s: fillPerS,
       ...latencyMetrics("list_queues", timed.samples),
       server_cpu_ms_per_call: timed.serverCpuMsPerCall,
+      poll_10_per_s_server_cpu_pct: polling.costPct,
     },
     windowUs: timed.windowUs,
     notes: [
       `list_queues: ${options.listQueues} queues with ${options.listTasks} queued tasks between them (${listed} queues listed in all), ` +
-        `${options.listCalls} sequential ListQueues calls after ${WARMUP_CALLS} unmeasured; the tasks are left queued`,
+        `${options.listCalls} sequential ListQueues calls after ${WARMUP_CALLS} unmeasured; the tasks are left queued; ` +
+        `poll_10_per_s_server_cpu_pct: the server's CPU (% of a core) while ListQueues is called ${POLLS_PER_S}×/s for ${pollWindowS(context)} s, ` +
+        `less ${pollWindowS(context)} s idle just before (${polling.polledPct.toFixed(2)} − ${polling.idlePct.toFixed(2)})`,
     ],
   };
 };
@@ -153,18 +189,12 @@ async function throughputWhilePolling(context: ScenarioContext) {
  * fall on both sides).
  */
 export const listQueuesPolling: Scenario = async (context) => {
-  const first = await throughputBatch(context);
-  const polled = await throughputWhilePolling(context);
-  const last = await throughputBatch(context);
-  const alone = (first.metrics.tasks_per_s! + last.metrics.tasks_per_s!) / 2;
-  const withPolls = polled.result.metrics.tasks_per_s!;
+  const run = await bracketedThroughput(context, () => throughputWhilePolling(context));
+  const polled = run.during;
   return {
     metrics: {
-      tasks: context.options.tasks,
-      tasks_per_s_alone_first: first.metrics.tasks_per_s!,
-      tasks_per_s_polled: withPolls,
-      tasks_per_s_alone_last: last.metrics.tasks_per_s!,
-      change_pct: ((withPolls - alone) / alone) * 100,
+      ...run.metrics,
+      tasks_per_s_polled: run.tasksPerS,
       poll_failures: polled.failures,
       ...latencyMetrics("polled_list_queues", polled.samples),
     },

@@ -4,6 +4,7 @@ import { bullmq } from "./bullmq.js";
 import { cliStartup } from "./cli-startup.js";
 import type { Scenario } from "./context.js";
 import { listQueues, listQueuesPolling, listWorkers } from "./control-plane.js";
+import { dashboardPolling } from "./dashboard.js";
 import { latency } from "./latency.js";
 import { manyWorkers } from "./many-workers.js";
 import { limited50, routing4Types, throughputBatch, throughputUnary } from "./throughput.js";
@@ -19,6 +20,7 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   many_workers: manyWorkers,
   list_workers: listWorkers,
   list_queues_polling: listQueuesPolling,
+  dashboard_polling: dashboardPolling,
   backlog,
   limited_50: limited50,
   routing_4_types: routing4Types,

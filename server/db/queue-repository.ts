@@ -27,6 +27,12 @@ export class QueueRepository {
     return new Map(rows.map((r) => [r.name, recordOf(r)]));
   }
 
+  /** Every queue's stored state, by name (one read of the small `queues` table). */
+  async all(): Promise<Map<string, QueueRecord>> {
+    const rows = await this.db.selectFrom("queues").selectAll().execute();
+    return new Map(rows.map((r) => [r.name, recordOf(r)]));
+  }
+
   /** Names of every queue with a row. */
   async names(): Promise<string[]> {
     return (await this.db.selectFrom("queues").select("name").execute()).map((r) => r.name);
@@ -104,6 +110,19 @@ export class QueueRepository {
       .selectFrom("dead_tasks")
       .select(["queue", sql<string>`count(*)`.as("n")])
       .where("queue", "in", [...names])
+      .groupBy("queue")
+      .execute();
+    return new Map(rows.map((r) => [r.queue, Number(r.n)]));
+  }
+
+  /**
+   * The DEAD count of every queue that has dead letters (one pass over `dead_tasks`' primary
+   * key: the names and the counts {@link deadQueueNames} and {@link deadCounts} give together).
+   */
+  async allDeadCounts(): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom("dead_tasks")
+      .select(["queue", sql<string>`count(*)`.as("n")])
       .groupBy("queue")
       .execute();
     return new Map(rows.map((r) => [r.queue, Number(r.n)]));

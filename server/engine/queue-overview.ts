@@ -55,7 +55,7 @@ export interface QueueDefaults {
 
 /** Options for {@link QueueOverview}. */
 export interface QueueOverviewOptions {
-  repository: Pick<QueueRepository, "get" | "names" | "deadCounts" | "deadQueueNames">;
+  repository: Pick<QueueRepository, "get" | "names" | "deadCounts" | "deadQueueNames" | "all" | "allDeadCounts">;
   stats: Pick<QueueStats, "read" | "knownQueues" | "isKnown">;
   /** This server's connected worker streams (exact, now). */
   sessions: () => Iterable<DispatchSession>;
@@ -97,6 +97,26 @@ export class QueueOverview {
     return [...all].sort();
   }
 
+  /**
+   * Every queue ({@link names}) with its figures, sorted by name, read once: the cluster
+   * directory, the `queues` table and the dead counts each read one time (a {@link names}
+   * then {@link describe} would read each twice), then the Redis figures of every queue in
+   * one pipeline.
+   */
+  async readAll(): Promise<QueueOverviewItem[]> {
+    const [known, records, dead, remote] = await Promise.all([
+      this.options.stats.knownQueues(),
+      this.options.repository.all(),
+      this.options.repository.allDeadCounts(),
+      this.remoteSessions(),
+    ]);
+    const all = new Set([...known, ...records.keys(), ...dead.keys()]);
+    for (const s of this.options.sessions()) for (const q of s.queues) all.add(q);
+    for (const s of remote) for (const q of s.queues) all.add(q);
+    const names = [...all].sort();
+    return this.assemble(names, records, await this.options.stats.read(names), dead, remote);
+  }
+
   /** The figures of `names`, in order. */
   async describe(names: readonly string[]): Promise<QueueOverviewItem[]> {
     if (names.length === 0) return [];
@@ -106,6 +126,16 @@ export class QueueOverview {
       this.options.repository.deadCounts(names),
       this.remoteSessions(),
     ]);
+    return this.assemble(names, records, stats, dead, remote);
+  }
+
+  private assemble(
+    names: readonly string[],
+    records: ReadonlyMap<string, QueueRecord>,
+    stats: readonly QueueDispatchStats[],
+    dead: ReadonlyMap<string, number>,
+    remote: Iterable<RemoteSession>,
+  ): QueueOverviewItem[] {
     const workers = this.workerFigures(names, remote);
     return names.map((name, i) => ({
       name,

@@ -21,6 +21,11 @@ export interface SubmitterOptions {
   announce: (queues: string[]) => void;
   /** Told about newly accepted tasks (not idempotent repeats). */
   onAccepted?: (tasks: NewTask[]) => void;
+  /**
+   * Told the queues of new tasks once they are enqueued in Redis (before the submit is
+   * answered), so that views of the queues re-read them.
+   */
+  onEnqueued?: (queues: Iterable<string>) => void;
   /** Told the due time of delayed tasks. */
   onDue: (dueMs: number) => void;
   /** Told that tasks were committed but could not be enqueued (recovery will). */
@@ -78,7 +83,10 @@ export class Submitter {
     this.options.onAccepted?.(fresh);
     if (fresh.length === 0) return;
     await this.enqueues.submitMany(fresh).then(
-      () => this.options.onStep?.("enqueued", fresh.length),
+      () => {
+        this.options.onEnqueued?.(queuesOf(fresh));
+        this.options.onStep?.("enqueued", fresh.length);
+      },
       (error: unknown) => {
         this.options.logger.error({ err: error, count: fresh.length }, "tasks committed but not enqueued; recovery will enqueue them");
         this.options.onEnqueueFailed();
@@ -115,4 +123,11 @@ function readyQueuesOf(tasks: NewTask[], nowMs: number): string[] {
   const queues = new Set<string>();
   for (const t of tasks) if (!t.runAt || t.runAt.getTime() <= nowMs) queues.add(t.queue);
   return [...queues];
+}
+
+/** The distinct queues of `tasks` (most batches name one). */
+function queuesOf(tasks: readonly NewTask[]): Iterable<string> {
+  const first = tasks[0]!.queue;
+  if (tasks.every((t) => t.queue === first)) return [first];
+  return new Set(tasks.map((t) => t.queue));
 }

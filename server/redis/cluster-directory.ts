@@ -67,6 +67,12 @@ const SESSION_FIELD = "w:";
  */
 export class ClusterDirectory {
   private readonly keys: DispatchKeys;
+  /**
+   * Sessions parsed by the last read, by their JSON text: a refresh rewrites every session
+   * but most come back unchanged, and parsing ~1,000 of them took a good part of a
+   * ListWorkers call. Holds only what the last read saw.
+   */
+  private parsed = new Map<string, PublishedSession>();
 
   constructor(private readonly options: ClusterDirectoryOptions) {
     this.keys = new DispatchKeys(options.prefix);
@@ -139,22 +145,33 @@ export class ClusterDirectory {
     }
     const listed = new Set(members as string[]);
     const nodes: ServerNode[] = [];
+    const seen = new Map<string, PublishedSession>();
+    const parseSession = (text: string): PublishedSession => {
+      let session = this.parsed.get(text) ?? seen.get(text);
+      if (session === undefined) session = Object.freeze(JSON.parse(text) as PublishedSession);
+      seen.set(text, session);
+      return session;
+    };
     for (const [id, hash] of hashes) {
       if (!listed.has(id)) continue;
-      const node = parseNode(hash);
+      const node = parseNode(hash, parseSession);
       if (node) nodes.push(node);
     }
+    this.parsed = seen;
     return nodes.sort((a, b) => (a.server.serverId < b.server.serverId ? -1 : a.server.serverId > b.server.serverId ? 1 : 0));
   }
 }
 
-/** A node hash as read back, or undefined when it holds no server description. */
-function parseNode(hash: Record<string, string>): ServerNode | undefined {
+/**
+ * A node hash as read back, or undefined when it holds no server description. Sessions come
+ * from `parseSession` (shared, frozen objects: readers must not change them).
+ */
+function parseNode(hash: Record<string, string>, parseSession: (text: string) => PublishedSession): ServerNode | undefined {
   const serverText = hash[SERVER_FIELD];
   if (serverText === undefined) return undefined;
   const sessions: PublishedSession[] = [];
   for (const [field, value] of Object.entries(hash)) {
-    if (field.startsWith(SESSION_FIELD)) sessions.push(JSON.parse(value) as PublishedSession);
+    if (field.startsWith(SESSION_FIELD)) sessions.push(parseSession(value));
   }
   sessions.sort((a, b) => a.connectedAt - b.connectedAt || (a.sessionId < b.sessionId ? -1 : 1));
   return { server: JSON.parse(serverText) as PublishedServer, sessions };

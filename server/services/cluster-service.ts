@@ -16,6 +16,7 @@ import type { Logger } from "../observability/logger.js";
 import type { PublishedSession, ServerNode } from "../redis/cluster-directory.js";
 import { DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
 import { timestampFromEpochMs } from "./proto-time.js";
+import { ListWorkersReply, sdkParts, WorkerSessionBytes, type ListedSession } from "./list-workers-reply.js";
 import { checkQueueName } from "./submit-validation.js";
 
 /** Dependencies of the ClusterService implementation. */
@@ -33,17 +34,18 @@ export interface ClusterServiceDeps {
 
 /** Lists worker sessions and servers across the cluster, and checks the system's health. */
 export function createClusterService(deps: ClusterServiceDeps): ServiceImpl<typeof ClusterService> {
+  const encodedSessions = new WorkerSessionBytes();
   return {
     async listWorkers(req) {
       if (req.queue !== "") checkQueueName(req.queue);
-      const workers: WorkerSession[] = [];
+      const listed: ListedSession[] = [];
       for (const node of await deps.readCluster()) {
         for (const session of node.sessions) {
           if (req.queue !== "" && !session.queues.includes(req.queue)) continue;
-          workers.push(workerSessionOf(node.server.serverId, session));
+          listed.push({ serverId: node.server.serverId, session });
         }
       }
-      return { workers };
+      return new ListWorkersReply(listed, encodedSessions, (l) => workerSessionOf(l.serverId, l.session));
     },
 
     async listServers() {
@@ -80,7 +82,7 @@ export function createClusterService(deps: ClusterServiceDeps): ServiceImpl<type
 
 /** One published session as the API shows it. */
 export function workerSessionOf(serverId: string, s: PublishedSession): WorkerSession {
-  const slash = s.sdk.lastIndexOf("/");
+  const sdk = sdkParts(s.sdk);
   return create(WorkerSessionSchema, {
     workerId: s.workerId,
     sessionId: s.sessionId,
@@ -91,8 +93,8 @@ export function workerSessionOf(serverId: string, s: PublishedSession): WorkerSe
     inFlight: s.inFlight,
     inFlightTaskIds: s.held,
     labels: s.labels,
-    sdkName: slash < 0 ? s.sdk : s.sdk.slice(0, slash),
-    sdkVersion: slash < 0 ? "" : s.sdk.slice(slash + 1),
+    sdkName: sdk.name,
+    sdkVersion: sdk.version,
     connectedAt: timestampFromEpochMs(s.connectedAt),
     lastHeartbeatAt: s.lastHeartbeatAt > 0 ? timestampFromEpochMs(s.lastHeartbeatAt) : undefined,
     draining: s.draining,

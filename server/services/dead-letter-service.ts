@@ -12,6 +12,8 @@ import { taskOfRow } from "./task-mapper.js";
 export interface DeadLetterServiceDeps {
   repository: TaskRepository;
   deadLetters: DeadLetters;
+  /** Told the queues whose dead letters changed (`"all"`: not known, tasks chosen by id). */
+  changed?: (queues: Iterable<string> | "all") => void;
 }
 
 const MAX_IDS = 1000;
@@ -49,6 +51,7 @@ export function createDeadLetterService(deps: DeadLetterServiceDeps): ServiceImp
       const selector = selectorOf(req.ids, req.queue);
       if (req.limit < 0 || req.limit > 10_000) throw new InvalidArgumentError("limit", `must be between 0 and 10000, got ${req.limit}`);
       const rows = await deps.deadLetters.redrive("ids" in selector ? selector : { queue: selector.queue, limit: req.limit || 1000 });
+      if (rows.length > 0) deps.changed?.(new Set(rows.map((r) => r.queue)));
       const redriven = new Set(rows.map((r) => r.id));
       return {
         tasks: rows.map((row) => taskOfRow(row)),
@@ -64,6 +67,7 @@ export function createDeadLetterService(deps: DeadLetterServiceDeps): ServiceImp
       const purged = await deps.deadLetters.purge(
         "ids" in selector ? selector : { queue: selector.queue, finishedBefore: req.finishedBefore ? checkedDateOf(req.finishedBefore, "finished_before") : undefined },
       );
+      if (purged > 0) deps.changed?.("ids" in selector ? "all" : [selector.queue]);
       return { purged: BigInt(purged) };
     },
   };

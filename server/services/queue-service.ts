@@ -3,9 +3,11 @@ import { QueueService } from "../../gen/taskqueue/v1/queue_service_pb.js";
 import type { QueueOverview } from "../engine/queue-overview.js";
 import type { QueuePauses } from "../engine/queue-pauses.js";
 import type { QueueSettingsCache } from "../engine/queue-settings-cache.js";
+import type { QueueSnapshots } from "../engine/queue-snapshots.js";
 import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import { decodeKeyToken, encodeKeyToken, pageSizeOf } from "./page-token.js";
 import { queueInfoOf } from "./queue-mapper.js";
+import { GetQueueReply, ListQueuesReply, QueueViews } from "./queue-replies.js";
 import { queueSettingsUpdateOf } from "./queue-settings-update.js";
 import { checkQueueName, checkStorableText } from "./submit-validation.js";
 
@@ -14,6 +16,8 @@ export interface QueueServiceDeps {
   overview: QueueOverview;
   pauses: QueuePauses;
   settings: Pick<QueueSettingsCache, "update">;
+  /** The shared snapshot ListQueues answers from (and GetQueue while it is fresh); writes here invalidate their queues. */
+  snapshots: Pick<QueueSnapshots, "get" | "peek" | "invalidate">;
   /** Clock in ms (injected so tests can control time). */
   now?: () => number;
 }
@@ -29,6 +33,7 @@ const decodeQueueToken = (token: string) => decodeKeyToken("q1", token, "ListQue
 /** Lists and describes queues, and pauses and resumes their dispatch. */
 export function createQueueService(deps: QueueServiceDeps): ServiceImpl<typeof QueueService> {
   const now = deps.now ?? Date.now;
+  const views = new QueueViews();
 
   async function describeOne(name: string) {
     const [item] = await deps.overview.describe([name]);
@@ -39,18 +44,21 @@ export function createQueueService(deps: QueueServiceDeps): ServiceImpl<typeof Q
     async listQueues(req) {
       const limit = pageSizeOf(req.pageSize);
       const after = req.pageToken ? decodeQueueToken(req.pageToken) : undefined;
-      const names = (await deps.overview.names()).filter((n) => after === undefined || n > after);
+      const snapshot = await deps.snapshots.get();
+      const names = after === undefined ? snapshot.names : snapshot.names.filter((n) => n > after);
       const page = names.slice(0, limit);
-      const items = await deps.overview.describe(page);
-      const at = now();
-      return {
-        queues: items.map((item) => queueInfoOf(item, at)),
-        nextPageToken: names.length > limit ? encodeQueueToken(page[page.length - 1]!) : "",
-      };
+      return new ListQueuesReply(
+        views,
+        page.map((name) => snapshot.entries.get(name)!),
+        names.length > limit ? encodeQueueToken(page[page.length - 1]!) : "",
+      );
     },
 
     async getQueue(req) {
       checkQueueName(req.name, "name");
+      // From a fresh snapshot when there is one; else this queue alone (not a read of every queue).
+      const entry = deps.snapshots.peek(req.name);
+      if (entry !== undefined) return new GetQueueReply(views, entry);
       const item = await describeOne(req.name);
       if (!(await deps.overview.exists(item))) throw new NotFoundError(`queue "${req.name}" not found`);
       return { queue: queueInfoOf(item, now()) };
@@ -63,6 +71,7 @@ export function createQueueService(deps: QueueServiceDeps): ServiceImpl<typeof Q
       }
       checkStorableText(req.reason, "reason");
       await deps.pauses.pause(req.name, req.reason);
+      deps.snapshots.invalidate([req.name]);
       return { queue: queueInfoOf(await describeOne(req.name), now()) };
     },
 
@@ -71,6 +80,7 @@ export function createQueueService(deps: QueueServiceDeps): ServiceImpl<typeof Q
       const item = await describeOne(req.name);
       if (!(await deps.overview.exists(item))) throw new NotFoundError(`queue "${req.name}" not found`);
       await deps.pauses.resume(req.name);
+      deps.snapshots.invalidate([req.name]);
       return { queue: queueInfoOf(await describeOne(req.name), now()) };
     },
 
@@ -86,6 +96,7 @@ export function createQueueService(deps: QueueServiceDeps): ServiceImpl<typeof Q
           );
         }
       });
+      deps.snapshots.invalidate([req.name]);
       return { queue: queueInfoOf(await describeOne(req.name), now()) };
     },
   };

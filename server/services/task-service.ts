@@ -17,6 +17,8 @@ export interface TaskServiceDeps {
   submitter: Submitter;
   repository: TaskRepository;
   canceller: Canceller;
+  /** Told the queue of a task this server cancelled (views of the queue re-read it). */
+  onCancelled?: (queue: string) => void;
   policy: SubmitPolicy;
   /** Clock in epoch ms (default: the wall clock to the microsecond). */
   nowMs?: () => number;
@@ -128,6 +130,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
       if (req.reason.length > 1024) throw new InvalidArgumentError("reason", "must be at most 1024 characters");
       checkStorableText(req.reason, "reason");
       const row = await deps.canceller.cancel(req.id, req.reason);
+      deps.onCancelled?.(row.queue);
       return { task: taskOfRow(row) };
     },
   };

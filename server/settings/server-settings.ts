@@ -338,6 +338,12 @@ export const serverSettings = {
     default: 10_000,
     doc: "how often the queue depth gauges (`taskqueue_queue_tasks`, oldest task age) are re-read from Redis' counters and Postgres' dead-letter counts",
   }),
+  queueOverviewCacheMs: defineSetting({
+    env: "QUEUE_OVERVIEW_CACHE_MS",
+    kind: integer({ min: 0, max: 1000 }),
+    default: 1000,
+    doc: "how long one read of every queue's figures answers ListQueues (and GetQueue meanwhile), shared by concurrent and repeated calls: many pollers cost one read per window. Writes through this server (pause, resume, settings, submits, cancels, dead-letter changes) are seen by the next call; other changes show within this time. 0: every call reads",
+  }),
   logLevel: defineSetting({
     env: "LOG_LEVEL",
     kind: oneOf(LOG_LEVELS),

@@ -4,6 +4,20 @@ import { formatAgo, formatTime } from "../format.js";
 import type { PageModule } from "../page.js";
 import { pathOf } from "../router.js";
 
+/** The language of each SDK that ships with the product, by the name its hello gives. */
+const SDK_LANGUAGES: Readonly<Record<string, string>> = {
+  "taskqueue-go": "Go",
+  "taskqueue-python": "Python",
+  "taskqueue-ts": "TypeScript",
+};
+
+/** "Go (taskqueue-go 0.1.0)" for the product's SDKs; the name and version as given for others. */
+export function sdkLabel(name: string, version: string): string {
+  const sdk = `${name || "unknown"} ${version}`.trim();
+  const language = SDK_LANGUAGES[name];
+  return language ? `${language} (${sdk})` : sdk;
+}
+
 /** In-flight task ids listed per worker; the rest are counted. */
 const SHOWN_TASK_IDS = 5;
 
@@ -31,7 +45,7 @@ export const workersPage: PageModule = {
           list,
           table(
             "Connected workers",
-            ["Worker", "Queues", "Task types", "Busy", "In-flight tasks", "SDK", "Server", "Connected", "Last heartbeat"],
+            ["Worker", "Queues", "Task types", "Busy", "In-flight tasks", "Language (SDK)", "Server", "Connected", "Last heartbeat"],
             workers.map(workerRow),
             queue ? `No worker serves queue ${queue}.` : "No workers connected: start one with `npm run worker`.",
           ),
@@ -51,7 +65,7 @@ function workerRow(w: WorkerSession): HTMLTableRowElement {
     w.taskTypes.length > 0 ? w.taskTypes.join(", ") : "any",
     h("td", { class: "num" }, `${w.inFlight} / ${w.capacity}`),
     h("td", { class: "mono" }, ids.map((id, i) => [i > 0 ? " " : "", h("a", { href: pathOf("tasks", id), title: id, "aria-label": `task ${id}` }, `…${id.slice(-8)}`)]), more > 0 ? ` +${more}` : ""),
-    `${w.sdkName || "unknown"} ${w.sdkVersion}`.trim(),
+    sdkLabel(w.sdkName, w.sdkVersion),
     w.serverId,
     formatTime(w.connectedAt),
     formatAgo(w.lastHeartbeatAt),
