@@ -1,32 +1,15 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
+import { makeTestCertificates, type TestCertificates } from "./support/test-certificates.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 
 /** TLS and mutual TLS on both ports, with certificates made by openssl for the test. */
 
-let dir: string;
-const file = (name: string) => join(dir, name);
-const pem = (name: string) => readFileSync(file(name));
-
-function openssl(...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-}
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, both signed by the CA. */
-function makeCertificates(): void {
-  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test-ca");
-  writeFileSync(file("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  for (const [name, subject, ext] of [["server", "/CN=127.0.0.1", ["-extfile", "server.ext"]], ["client", "/CN=test-client", []]] as const) {
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject);
-    openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.pem`, "-days", "2", ...ext);
-  }
-}
+let certs: TestCertificates;
+const file = (name: string) => certs.file(name);
+const pem = (name: string) => certs.pem(name);
 
 async function failure(call: Promise<unknown>): Promise<ConnectError | undefined> {
   return call.then(
@@ -36,12 +19,11 @@ async function failure(call: Promise<unknown>): Promise<ConnectError | undefined
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "tq-tls-"));
-  makeCertificates();
+  certs = makeTestCertificates();
 });
 
 afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  certs?.remove();
 });
 
 describe("TLS", () => {
