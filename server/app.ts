@@ -74,7 +74,8 @@ import { decodeSubmitTaskRequest, decodeSubmitTasksRequest } from "./services/su
 import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
 import { parseCorsOrigins } from "./transport/cors.js";
-import { grpcServerCredentials, readTlsMaterial } from "./transport/tls-material.js";
+import { readTlsMaterial } from "./transport/tls-material.js";
+import { TlsReloader } from "./transport/tls-reload.js";
 import { createAuthInterceptor } from "./transport/auth-interceptor.js";
 import type { ConnectionLimits } from "./transport/connection-limits.js";
 import { createMetricsRoute } from "./transport/metrics-route.js";
@@ -548,7 +549,10 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   // A Redis that comes back may have lost its data: check the epoch marker soon after.
   redis.on("ready", () => recovery.request());
 
-  const tlsMaterial = readTlsMaterial({ certFile: options.tlsCertFile, keyFile: options.tlsKeyFile, clientCaFile: options.tlsClientCaFile });
+  const tlsFiles = { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile, clientCaFile: options.tlsClientCaFile };
+  const tlsMaterial = readTlsMaterial(tlsFiles);
+  // Certificates renewed on disk are served to new connections without a restart.
+  const tlsReloader = tlsMaterial && new TlsReloader({ files: tlsFiles, material: tlsMaterial, intervalMs: options.tlsReloadIntervalMs, logger });
   let serversClosed: Promise<unknown> | undefined;
   const listeners: GroupEntry = {
     step: "starting to close servers",
@@ -565,7 +569,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           connections,
           connectionEvents,
           interceptors,
-          credentials: tlsMaterial && grpcServerCredentials(tlsMaterial),
+          credentials: tlsReloader?.credentials,
         });
         http = await startHttpGateway({
           host: options.host,
@@ -580,6 +584,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           staticFiles:
             options.dashboardDir === "" ? undefined : createStaticFileHandler({ root: options.dashboardDir, buildCommand: "npm run build:web", logger }),
           tls: tlsMaterial,
+          tlsUpdates: tlsReloader,
           cors: { allowedOrigins: parseCorsOrigins(options.corsOrigins) },
           extraRoutes: createMetricsRoute({ metrics, access: options.metricsAuth === "open" ? undefined : access, logger }),
           ready: async () => {
@@ -626,6 +631,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       serviceEntry("stopping notifier", "exit", notifier),
       serviceEntry("stopping the queue settings reload", "exit", queueSettings),
       serviceEntry("stopping the token reload", "exit", tokenCache),
+      ...(tlsReloader ? [serviceEntry("stopping the TLS certificate reload", "exit", tlsReloader)] : []),
       stopStep("closing servers", "exit", () => serversClosed),
       stopStep("stopping the transition writer", "own", () => transitions.stop()),
       // Every lease end, result and mark handed to the writer so far is committed (or, past the

@@ -1,9 +1,11 @@
+import { copyFileSync } from "node:fs";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
 import { makeTestCertificates, type TestCertificates } from "./support/test-certificates.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
+import { waitFor } from "./support/wait-for.js";
 
 /** TLS and mutual TLS on both ports, with certificates made by openssl for the test. */
 
@@ -74,4 +76,46 @@ describe("mutual TLS", () => {
     const http1 = createClient(TaskService, createConnectTransport({ baseUrl: `https://127.0.0.1:${ts.server.httpPort}`, httpVersion: "1.1", nodeOptions: withCert }));
     await http1.listTasks({ queue: "q" });
   });
+});
+
+describe("certificate reload", () => {
+  let ts: TestServer;
+  beforeAll(async () => {
+    certs.makeCa("ca2");
+    certs.issue("server2", { server: true, cn: "127.0.0.1", ca: "ca2" });
+    copyFileSync(file("server.pem"), file("live.pem"));
+    copyFileSync(file("server.key"), file("live.key"));
+    ts = await startTestServer({ tlsCertFile: file("live.pem"), tlsKeyFile: file("live.key"), tlsReloadIntervalMs: 50 });
+  });
+  afterAll(async () => {
+    await ts?.stop();
+  });
+
+  /** A client on a connection of its own to `port`, trusting only the CA `ca`. */
+  const clientOn = (port: number, ca: string) =>
+    createClient(TaskService, createGrpcTransport({ baseUrl: `https://127.0.0.1:${port}`, nodeOptions: { ca: pem(`${ca}.pem`) } }));
+
+  it("serves a replaced certificate to new connections on both ports while open ones carry on, and keeps the old one when the new files do not match", async () => {
+    const queue = uniqueQueue("reload");
+    const ports = [ts.server.grpcPort, ts.server.httpPort];
+    const open = ports.map((port) => clientOn(port, "ca"));
+    for (const client of open) await client.listTasks({ queue });
+
+    // A key that does not match the certificate (half-written renewal): the old pair stays in force.
+    copyFileSync(file("server2.key"), file("live.key"));
+    await waitFor(async () => ((await failure(clientOn(ts.server.grpcPort, "ca").listTasks({ queue }))) === undefined ? true : undefined), {
+      timeoutMs: 5_000,
+      message: "the old certificate to be served",
+    });
+    copyFileSync(file("server2.pem"), file("live.pem"));
+    for (const port of ports) {
+      await waitFor(async () => ((await failure(clientOn(port, "ca2").listTasks({ queue }))) === undefined ? true : undefined), {
+        timeoutMs: 10_000,
+        message: `port ${port} to serve the new certificate`,
+      });
+      expect((await failure(clientOn(port, "ca").listTasks({ queue })))?.message).toMatch(/certificate/i);
+    }
+    // Connections opened before the change are still served.
+    for (const client of open) await client.listTasks({ queue });
+  }, 60_000);
 });

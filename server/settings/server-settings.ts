@@ -84,6 +84,12 @@ export const serverSettings = {
     default: "",
     doc: "PEM CA certificates: when set (with TLS), both ports require a client certificate signed by one of them (mutual TLS)",
   }),
+  tlsReloadIntervalMs: defineSetting({
+    env: "TLS_RELOAD_INTERVAL_MS",
+    kind: integer({ min: 10, max: TIMER_MAX_MS }),
+    default: 5_000,
+    doc: "how often the TLS files are checked for a change (a `stat` each); changed files that make a valid certificate and key are served to new connections on both ports, open ones carry on",
+  }),
   dashboardDir: defineSetting({
     env: "DASHBOARD_DIR",
     kind: filePath(),
