@@ -75,6 +75,7 @@ import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
 import { parseCorsOrigins } from "./transport/cors.js";
 import { readTlsMaterial } from "./transport/tls-material.js";
+import { JwtAuthenticator } from "./auth/jwt-authenticator.js";
 import { TlsReloader } from "./transport/tls-reload.js";
 import { createAuthInterceptor } from "./transport/auth-interceptor.js";
 import type { ConnectionLimits } from "./transport/connection-limits.js";
@@ -185,8 +186,21 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   });
   const tokenRepository = new TokenRepository(database.db);
   const tokenCache = new TokenCache({ repository: tokenRepository, logger, intervalMs: TOKEN_RELOAD_MS });
+  const jwt =
+    options.authJwtJwksUrl === "" && options.authJwtJwksFile === ""
+      ? undefined
+      : new JwtAuthenticator({
+          jwks: { url: options.authJwtJwksUrl, file: options.authJwtJwksFile },
+          issuer: options.authJwtIssuer,
+          audience: options.authJwtAudience,
+          roleClaim: options.authJwtRoleClaim,
+          queuesClaim: options.authJwtQueuesClaim,
+          refreshIntervalMs: options.authJwtJwksRefreshMs,
+          logger,
+        });
   const access = new AccessControl({
     mode: options.authMode,
+    jwt,
     adminToken: options.adminToken === "" ? undefined : options.adminToken,
     tokens: tokenCache,
     policies: methodPolicies,
@@ -631,6 +645,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       serviceEntry("stopping notifier", "exit", notifier),
       serviceEntry("stopping the queue settings reload", "exit", queueSettings),
       serviceEntry("stopping the token reload", "exit", tokenCache),
+      ...(jwt ? [serviceEntry("stopping the JWKS refresh", "exit", jwt)] : []),
       ...(tlsReloader ? [serviceEntry("stopping the TLS certificate reload", "exit", tlsReloader)] : []),
       stopStep("closing servers", "exit", () => serversClosed),
       stopStep("stopping the transition writer", "own", () => transitions.stop()),

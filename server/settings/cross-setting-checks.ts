@@ -31,4 +31,11 @@ export function checkCrossSettingRules(o: CompiledServerOptions): void {
   if (o.tlsClientCaFile !== "" && o.tlsCertFile === "") {
     throw new InvalidArgumentError("tlsClientCaFile", "TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE");
   }
+  if (o.authJwtJwksUrl !== "" && o.authJwtJwksFile !== "") {
+    throw new InvalidArgumentError("authJwtJwksFile", "give AUTH_JWT_JWKS_URL or AUTH_JWT_JWKS_FILE, not both");
+  }
+  if (o.authJwtJwksUrl !== "" || o.authJwtJwksFile !== "") {
+    if (o.authJwtIssuer === "") throw new InvalidArgumentError("authJwtIssuer", "AUTH_JWT_ISSUER is required with a JWKS (the tokens' iss)");
+    if (o.authJwtAudience === "") throw new InvalidArgumentError("authJwtAudience", "AUTH_JWT_AUDIENCE is required with a JWKS (the tokens' aud)");
+  }
 }

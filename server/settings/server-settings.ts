@@ -54,6 +54,48 @@ export const serverSettings = {
     default: "",
     doc: "bootstrap admin token: callers presenting it are admin (create the other tokens with it). Empty: none. Use a long random value, e.g. `openssl rand -base64 32`",
   }),
+  authJwtJwksUrl: defineSetting({
+    env: "AUTH_JWT_JWKS_URL",
+    kind: url(["https", "http"]),
+    default: "",
+    doc: "JWKS URL of an OpenID Connect provider (its `jwks_uri`): `authorization: Bearer <JWT>` signed RS256 or ES256 by one of its keys is accepted (with `AUTH_JWT_ISSUER`, `AUTH_JWT_AUDIENCE`); the keys are refreshed every `AUTH_JWT_JWKS_REFRESH_MS` and when a token names an unknown `kid`. Empty: no JWTs",
+  }),
+  authJwtJwksFile: defineSetting({
+    env: "AUTH_JWT_JWKS_FILE",
+    kind: text(),
+    default: "",
+    doc: "the same as `AUTH_JWT_JWKS_URL`, from a file (re-read every `AUTH_JWT_JWKS_REFRESH_MS`)",
+  }),
+  authJwtIssuer: defineSetting({
+    env: "AUTH_JWT_ISSUER",
+    kind: text(),
+    default: "",
+    doc: "the `iss` a JWT must carry (required with a JWKS)",
+  }),
+  authJwtAudience: defineSetting({
+    env: "AUTH_JWT_AUDIENCE",
+    kind: text(),
+    default: "",
+    doc: "a value the JWT's `aud` must contain (required with a JWKS)",
+  }),
+  authJwtRoleClaim: defineSetting({
+    env: "AUTH_JWT_ROLE_CLAIM",
+    kind: text(),
+    default: "tq_role",
+    doc: "claim (a dotted path such as `realm_access.roles`) holding the caller's role: `admin`, `operator`, `producer`, `worker` or `viewer`, or a list where the first of these counts",
+  }),
+  authJwtQueuesClaim: defineSetting({
+    env: "AUTH_JWT_QUEUES_CLAIM",
+    kind: text(),
+    default: "tq_queues",
+    doc: "claim (a dotted path) holding the caller's queue patterns (`*` wildcard): a list, or one string separated by spaces or commas. A JWT without it is refused",
+  }),
+  authJwtJwksRefreshMs: defineSetting({
+    env: "AUTH_JWT_JWKS_REFRESH_MS",
+    kind: integer({ min: 1_000, max: TIMER_MAX_MS }),
+    default: 300_000,
+    doc: "how often the JWKS is fetched again (key rotation)",
+  }),
   metricsAuth: defineSetting<(typeof METRICS_AUTH_MODES)[number]>({
     env: "METRICS_AUTH",
     kind: oneOf(METRICS_AUTH_MODES),
