@@ -75,6 +75,7 @@ import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
 import { parseCorsOrigins } from "./transport/cors.js";
 import { readTlsMaterial } from "./transport/tls-material.js";
+import { redisTlsOptions } from "./redis/redis-tls.js";
 import { JwtAuthenticator } from "./auth/jwt-authenticator.js";
 import { TlsReloader } from "./transport/tls-reload.js";
 import { createAuthInterceptor } from "./transport/auth-interceptor.js";
@@ -143,7 +144,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   const database = openDatabase({ url: options.databaseUrl, poolSize: options.databasePoolSize, logger });
   await migrate(database.pool, logger);
 
-  const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false };
+  const redisTls = redisTlsOptions({ caFile: options.redisTlsCaFile, certFile: options.redisTlsCertFile, keyFile: options.redisTlsKeyFile });
+  const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false, ...(redisTls && { tls: redisTls }) };
   const redis = new Redis(options.redisUrl, redisOptions);
   const subscriber = new Redis(options.redisUrl, { ...redisOptions, maxRetriesPerRequest: null });
   for (const [name, conn] of [["redis", redis], ["redis-subscriber", subscriber]] as const) {

@@ -56,7 +56,7 @@ export const serverSettings = {
   }),
   authJwtJwksUrl: defineSetting({
     env: "AUTH_JWT_JWKS_URL",
-    kind: url(["https", "http"]),
+    kind: text(),
     default: "",
     doc: "JWKS URL of an OpenID Connect provider (its `jwks_uri`): `authorization: Bearer <JWT>` signed RS256 or ES256 by one of its keys is accepted (with `AUTH_JWT_ISSUER`, `AUTH_JWT_AUDIENCE`); the keys are refreshed every `AUTH_JWT_JWKS_REFRESH_MS` and when a token names an unknown `kid`. Empty: no JWTs",
   }),
@@ -154,7 +154,25 @@ export const serverSettings = {
     env: "REDIS_URL",
     kind: url(["redis", "rediss", "unix"]),
     default: "redis://127.0.0.1:6379",
-    doc: "Redis, the dispatch state",
+    doc: "Redis, the dispatch state; `rediss://` for TLS (see `REDIS_TLS_*`)",
+  }),
+  redisTlsCaFile: defineSetting({
+    env: "REDIS_TLS_CA_FILE",
+    kind: text(),
+    default: "",
+    doc: "with a `rediss://` `REDIS_URL`: PEM CA certificate(s) Redis' certificate must chain to (default: the system's CAs)",
+  }),
+  redisTlsCertFile: defineSetting({
+    env: "REDIS_TLS_CERT_FILE",
+    kind: text(),
+    default: "",
+    doc: "with a `rediss://` `REDIS_URL`: PEM client certificate, for a Redis with `tls-auth-clients yes` (its default)",
+  }),
+  redisTlsKeyFile: defineSetting({
+    env: "REDIS_TLS_KEY_FILE",
+    kind: text(),
+    default: "",
+    doc: "PEM private key of `REDIS_TLS_CERT_FILE`",
   }),
   redisPrefix: defineSetting({
     env: "REDIS_PREFIX",
