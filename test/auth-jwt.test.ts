@@ -1,9 +1,11 @@
 import { generateKeyPairSync, createHmac, sign, type KeyObject } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import type { DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 import { waitFor } from "./support/wait-for.js";
@@ -75,11 +77,11 @@ const bearer =
     return next(req);
   };
 
-/** TaskService over gRPC (the grpc-js port) and over Connect JSON (the gateway), presenting `token`. */
-function clients(token: string) {
+/** `service` (TaskService by default) over gRPC (the grpc-js port) and over Connect JSON (the gateway), presenting `token`. */
+function clients<S extends DescService = typeof TaskService>(token: string, service: S = TaskService as unknown as S) {
   return {
-    grpc: createClient(TaskService, createGrpcTransport({ baseUrl: `http://${ts.grpcAddress}`, interceptors: [bearer(token)] })),
-    json: createClient(TaskService, createConnectTransport({ baseUrl: ts.httpBaseUrl, httpVersion: "1.1", useBinaryFormat: false, interceptors: [bearer(token)] })),
+    grpc: createClient(service, createGrpcTransport({ baseUrl: `http://${ts.grpcAddress}`, interceptors: [bearer(token)] })),
+    json: createClient(service, createConnectTransport({ baseUrl: ts.httpBaseUrl, httpVersion: "1.1", useBinaryFormat: false, interceptors: [bearer(token)] })),
   };
 }
 
@@ -144,6 +146,29 @@ describe("JWT authentication", () => {
       }
     });
   }
+
+  it("lets a scoped viewer list the queues of its scope only (the dashboard overview), on both ports", async () => {
+    const admin = clients(jwt(ec, { tq_role: "admin", tq_queues: "*" })).grpc;
+    const mine = uniqueQueue("jwt-view");
+    const theirs = uniqueQueue("other-view");
+    for (const queue of [mine, theirs]) await admin.submitTask({ queue, type: "t" });
+    const listed = async (client: Client<typeof QueueService>) => {
+      const names: string[] = [];
+      let pageToken = "";
+      do {
+        const page = await client.listQueues({ pageSize: 1, pageToken });
+        names.push(...page.queues.map((q) => q.name));
+        pageToken = page.nextPageToken;
+      } while (pageToken !== "");
+      return names;
+    };
+    for (const [protocol, client] of Object.entries(clients(jwt(rsa, { tq_role: "viewer", tq_queues: ["jwt-view*"] }), QueueService))) {
+      const names = await listed(client);
+      expect(names, protocol).toContain(mine);
+      expect(names.every((n) => n.startsWith("jwt-view")), protocol).toBe(true);
+    }
+    expect(await listed(clients(jwt(ec, { tq_role: "admin", tq_queues: "*" }), QueueService).grpc)).toEqual(expect.arrayContaining([mine, theirs]));
+  });
 
   it("picks up a rotated key from the JWKS without a restart, and drops a key removed from it", async () => {
     const queue = uniqueQueue("jwt-ok");
