@@ -737,6 +737,6 @@ function logAuthentication(logger: Logger, options: CompiledServerOptions, acces
       "no API token configured: serving loopback clients only, without a token. To serve other hosts set TQ_ADMIN_TOKEN (e.g. `openssl rand -base64 32`), then create tokens with `TQ_TOKEN=<admin token> tq token create --name NAME --role producer --queue 'emails*'`",
     );
   } else {
-    logger.info({ authMode: options.authMode, bootstrapAdminToken: options.adminToken !== "" }, "API tokens required: clients send `authorization: Bearer <token>` (TQ_TOKEN for tq and the SDKs)");
+    logger.info({ authMode: options.authMode, bootstrapAdminToken: options.adminToken !== "", jwtIssuer: options.authJwtIssuer || undefined }, "API tokens required: clients send `authorization: Bearer <token>` (TQ_TOKEN for tq and the SDKs)");
   }
 }
