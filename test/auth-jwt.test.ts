@@ -9,6 +9,10 @@ import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 import { waitFor } from "./support/wait-for.js";
+import { jsonPayload, waitForState } from "./support/tasks.js";
+import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
+import { createLogger } from "../server/observability/logger.js";
+import { createWorker } from "../worker/index.js";
 
 /**
  * JWTs of an identity provider as a second authenticator: RS256 and ES256 tokens verified
@@ -168,6 +172,26 @@ describe("JWT authentication", () => {
       expect(names.every((n) => n.startsWith("jwt-view")), protocol).toBe(true);
     }
     expect(await listed(clients(jwt(ec, { tq_role: "admin", tq_queues: "*" }), QueueService).grpc)).toEqual(expect.arrayContaining([mine, theirs]));
+  });
+
+  it("serves a worker presenting a worker JWT on its queues, and refuses its hello for another queue", async () => {
+    const queue = uniqueQueue("jwt-work");
+    const logger = createLogger({ name: "w", level: "silent" });
+    const token = jwt(ec, { tq_role: "worker", tq_queues: ["jwt-work*"] });
+    const worker = createWorker({ address: ts.grpcAddress, token, queues: [queue], handlers: { echo: (task) => task.payload }, logger });
+    const outsider = createWorker({ address: ts.grpcAddress, token, queues: [uniqueQueue("billing")], handlers: { echo: () => null }, logger });
+    const refused = new Promise<unknown>((resolve) => outsider.on("disconnected", (end) => resolve(end.error)));
+    try {
+      await worker.start();
+      void outsider.start();
+      const { task } = await clients(jwt(rsa, { tq_queues: ["jwt-work*"] })).grpc.submitTask({ queue, type: "echo", payloadData: jsonPayload({ hi: 1 }) });
+      await waitForState(clients(jwt(rsa, { tq_role: "admin", tq_queues: "*" })).grpc, task!.id, TaskState.SUCCEEDED);
+      const error = ConnectError.from(await refused);
+      expect(error.code).toBe(Code.PermissionDenied);
+      expect(error.rawMessage).toMatch(/role worker may not act on queue "billing/);
+    } finally {
+      await Promise.all([worker.stop({ timeoutMs: 2_000 }), outsider.stop({ timeoutMs: 2_000 })]);
+    }
   });
 
   it("picks up a rotated key from the JWKS without a restart, and drops a key removed from it", async () => {
