@@ -99,7 +99,10 @@ describe("tq", () => {
     expect(skipped.code, skipped.stderr).toBe(0);
     const untrusted = await runTq(["--tls-cert", certs.file("client.pem"), "--tls-key", certs.file("client.key"), "task", "list", "--queue", queue], base);
     expect(untrusted.code).not.toBe(0);
-    expect(untrusted.stderr).toMatch(/certificate/i);
+    expect(untrusted.stderr).toMatch(/cannot reach 127\.0\.0\.1:\d+: the server's certificate is not signed by a CA this client trusts: give its CA with --tls-ca/);
+    const noCert = await runTq(["--tls-ca", certs.file("ca.pem"), "task", "list", "--queue", queue], base);
+    expect(noCert.code).not.toBe(0);
+    expect(noCert.stderr).toMatch(/the server requires a client certificate: give --tls-cert and --tls-key/);
     const help = await runTq(["--help"], base);
     expect(help.stdout).toMatch(/--insecure-skip-verify\s+UNSAFE/);
   }, 60_000);
