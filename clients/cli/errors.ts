@@ -83,7 +83,7 @@ const TLS_PROBLEMS: ReadonlyArray<[RegExp, string]> = [
   ],
   [/altnames|ERR_TLS_CERT_ALTNAME|does not match certificate/i, "the server's certificate is not for this host name"],
   [/certificate has expired|CERT_HAS_EXPIRED/i, "the server's certificate has expired"],
-  [/wrong version number|packet length too long|http request/i, "the server does not speak TLS: leave out --tls-* and TQ_TLS_*"],
+  [/SSL routines.*(wrong version number|packet length too long)/i, "the server does not speak TLS: leave out --tls-* and TQ_TLS_*"],
 ];
 
 /** What a TLS failure means for the user, or undefined when `error` is no TLS failure. */
