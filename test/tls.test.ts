@@ -119,3 +119,33 @@ describe("certificate reload", () => {
     for (const client of open) await client.listTasks({ queue });
   }, 60_000);
 });
+
+describe("client CA reload", () => {
+  let ts: TestServer;
+  beforeAll(async () => {
+    certs.makeCa("ca3");
+    certs.issue("client3", { ca: "ca3" });
+    copyFileSync(file("ca.pem"), file("live-client-ca.pem"));
+    ts = await startTestServer({ tlsCertFile: file("server.pem"), tlsKeyFile: file("server.key"), tlsClientCaFile: file("live-client-ca.pem"), tlsReloadIntervalMs: 50 });
+  });
+  afterAll(async () => {
+    await ts?.stop();
+  });
+
+  it("accepts client certificates of a new TLS_CLIENT_CA_FILE on both ports without a restart", async () => {
+    const withClient = (port: number, name: string) =>
+      createClient(TaskService, createGrpcTransport({ baseUrl: `https://127.0.0.1:${port}`, nodeOptions: { ca: pem("ca.pem"), cert: pem(`${name}.pem`), key: pem(`${name}.key`) } }));
+    for (const port of [ts.server.grpcPort, ts.server.httpPort]) {
+      await withClient(port, "client").listTasks({ queue: "q" });
+      expect(await failure(withClient(port, "client3").listTasks({ queue: "q" }))).toBeInstanceOf(ConnectError);
+    }
+    copyFileSync(file("ca3.pem"), file("live-client-ca.pem"));
+    for (const port of [ts.server.grpcPort, ts.server.httpPort]) {
+      await waitFor(async () => ((await failure(withClient(port, "client3").listTasks({ queue: "q" }))) === undefined ? true : undefined), {
+        timeoutMs: 10_000,
+        message: `port ${port} to accept the new CA's client`,
+      });
+      expect(await failure(withClient(port, "client").listTasks({ queue: "q" }))).toBeInstanceOf(ConnectError);
+    }
+  }, 60_000);
+});
