@@ -1,3 +1,5 @@
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
 import { mkdir } from "node:fs/promises";
 import { findFreePort, LOOPBACK_HOST } from "../tools/local-services/free-port.js";
 import { describeExit, ManagedProcess, type ProcessExit } from "../tools/local-services/managed-process.js";
@@ -79,7 +81,10 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     warnings++;
     print(line);
   });
-  const httpUrl = `http://${LOOPBACK_HOST}:${httpPort}`;
+  // With TLS_CERT_FILE in the server's environment both ports serve TLS (the clients of the
+  // run then need TQ_TLS_CA in theirs).
+  const tls = (options.env?.TLS_CERT_FILE ?? "") !== "";
+  const httpUrl = `${tls ? "https" : "http"}://${LOOPBACK_HOST}:${httpPort}`;
   try {
     await waitUntilReady(child, httpUrl, options.startTimeoutMs ?? 60_000);
   } catch (error) {
@@ -106,13 +111,23 @@ async function waitUntilReady(child: ManagedProcess, httpUrl: string, timeoutMs:
     if (!child.running) {
       throw new ChildProcessError(`server exited before ready (${describeExit(child.exitStatus!)}):\n${child.tail().join("\n")}`);
     }
-    const ok = await fetch(`${httpUrl}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
-      (res) => res.status === 200,
-      () => false,
-    );
+    const ok = await probe(`${httpUrl}/readyz`);
     if (ok) return;
     if (Date.now() >= deadline) throw new BenchTimeoutError("the server's /readyz", timeoutMs);
     // Pause between probes, cut short if the process exits.
     await child.waitForExit(50).catch(() => undefined);
   }
+}
+
+/** Whether `url` answers 200 within 2 s (https: the probe reaches our own child, its certificate is not checked). */
+function probe(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const get = url.startsWith("https:") ? httpsGet : httpGet;
+    const req = get(url, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(false));
+  });
 }

@@ -77,7 +77,10 @@ import { decodeSubmitTaskRequest, decodeSubmitTasksRequest } from "./services/su
 import { createTaskService } from "./services/task-service.js";
 import { createWorkerService } from "./services/worker-service.js";
 import { parseCorsOrigins } from "./transport/cors.js";
-import { grpcServerCredentials, readTlsMaterial } from "./transport/tls-material.js";
+import { readTlsMaterial } from "./transport/tls-material.js";
+import { redisTlsOptions } from "./redis/redis-tls.js";
+import { JwtAuthenticator } from "./auth/jwt-authenticator.js";
+import { TlsReloader } from "./transport/tls-reload.js";
 import { createAuthInterceptor } from "./transport/auth-interceptor.js";
 import type { ConnectionLimits } from "./transport/connection-limits.js";
 import { createMetricsRoute } from "./transport/metrics-route.js";
@@ -146,7 +149,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   const database = openDatabase({ url: options.databaseUrl, poolSize: options.databasePoolSize, logger });
   await migrate(database.pool, logger);
 
-  const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false };
+  const redisTls = redisTlsOptions({ caFile: options.redisTlsCaFile, certFile: options.redisTlsCertFile, keyFile: options.redisTlsKeyFile });
+  const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false, ...(redisTls && { tls: redisTls }) };
   const redis = new Redis(options.redisUrl, redisOptions);
   const subscriber = new Redis(options.redisUrl, { ...redisOptions, maxRetriesPerRequest: null });
   for (const [name, conn] of [["redis", redis], ["redis-subscriber", subscriber]] as const) {
@@ -191,8 +195,21 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   });
   const tokenRepository = new TokenRepository(database.db);
   const tokenCache = new TokenCache({ repository: tokenRepository, logger, intervalMs: TOKEN_RELOAD_MS });
+  const jwt =
+    options.authJwtJwksUrl === "" && options.authJwtJwksFile === ""
+      ? undefined
+      : new JwtAuthenticator({
+          jwks: { url: options.authJwtJwksUrl, file: options.authJwtJwksFile },
+          issuer: options.authJwtIssuer,
+          audience: options.authJwtAudience,
+          roleClaim: options.authJwtRoleClaim,
+          queuesClaim: options.authJwtQueuesClaim,
+          refreshIntervalMs: options.authJwtJwksRefreshMs,
+          logger,
+        });
   const access = new AccessControl({
     mode: options.authMode,
+    jwt,
     adminToken: options.adminToken === "" ? undefined : options.adminToken,
     tokens: tokenCache,
     policies: methodPolicies,
@@ -581,7 +598,10 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   // A Redis that comes back may have lost its data: check the epoch marker soon after.
   redis.on("ready", () => recovery.request());
 
-  const tlsMaterial = readTlsMaterial({ certFile: options.tlsCertFile, keyFile: options.tlsKeyFile, clientCaFile: options.tlsClientCaFile });
+  const tlsFiles = { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile, clientCaFile: options.tlsClientCaFile };
+  const tlsMaterial = readTlsMaterial(tlsFiles);
+  // Certificates renewed on disk are served to new connections without a restart.
+  const tlsReloader = tlsMaterial && new TlsReloader({ files: tlsFiles, material: tlsMaterial, intervalMs: options.tlsReloadIntervalMs, logger });
   let serversClosed: Promise<unknown> | undefined;
   const listeners: GroupEntry = {
     step: "starting to close servers",
@@ -598,7 +618,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           connections,
           connectionEvents,
           interceptors,
-          credentials: tlsMaterial && grpcServerCredentials(tlsMaterial),
+          credentials: tlsReloader?.credentials,
         });
         http = await startHttpGateway({
           host: options.host,
@@ -613,6 +633,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           staticFiles:
             options.dashboardDir === "" ? undefined : createStaticFileHandler({ root: options.dashboardDir, buildCommand: "npm run build:web", logger }),
           tls: tlsMaterial,
+          tlsUpdates: tlsReloader,
           cors: { allowedOrigins: parseCorsOrigins(options.corsOrigins) },
           extraRoutes: createMetricsRoute({ metrics, access: options.metricsAuth === "open" ? undefined : access, logger }),
           ready: async () => {
@@ -659,6 +680,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       serviceEntry("stopping notifier", "exit", notifier),
       serviceEntry("stopping the queue settings reload", "exit", queueSettings),
       serviceEntry("stopping the token reload", "exit", tokenCache),
+      ...(jwt ? [serviceEntry("stopping the JWKS refresh", "exit", jwt)] : []),
+      ...(tlsReloader ? [serviceEntry("stopping the TLS certificate reload", "exit", tlsReloader)] : []),
       stopStep("closing servers", "exit", () => serversClosed),
       stopStep("stopping the transition writer", "own", () => transitions.stop()),
       // Every lease end, result and mark handed to the writer so far is committed (or, past the
@@ -748,6 +771,6 @@ function logAuthentication(logger: Logger, options: CompiledServerOptions, acces
       "no API token configured: serving loopback clients only, without a token. To serve other hosts set TQ_ADMIN_TOKEN (e.g. `openssl rand -base64 32`), then create tokens with `TQ_TOKEN=<admin token> tq token create --name NAME --role producer --queue 'emails*'`",
     );
   } else {
-    logger.info({ authMode: options.authMode, bootstrapAdminToken: options.adminToken !== "" }, "API tokens required: clients send `authorization: Bearer <token>` (TQ_TOKEN for tq and the SDKs)");
+    logger.info({ authMode: options.authMode, bootstrapAdminToken: options.adminToken !== "", jwtIssuer: options.authJwtIssuer || undefined }, "API tokens required: clients send `authorization: Bearer <token>` (TQ_TOKEN for tq and the SDKs)");
   }
 }

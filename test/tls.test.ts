@@ -1,32 +1,17 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { copyFileSync } from "node:fs";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
+import { makeTestCertificates, type TestCertificates } from "./support/test-certificates.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
+import { waitFor } from "./support/wait-for.js";
 
 /** TLS and mutual TLS on both ports, with certificates made by openssl for the test. */
 
-let dir: string;
-const file = (name: string) => join(dir, name);
-const pem = (name: string) => readFileSync(file(name));
-
-function openssl(...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-}
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, both signed by the CA. */
-function makeCertificates(): void {
-  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test-ca");
-  writeFileSync(file("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  for (const [name, subject, ext] of [["server", "/CN=127.0.0.1", ["-extfile", "server.ext"]], ["client", "/CN=test-client", []]] as const) {
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject);
-    openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.pem`, "-days", "2", ...ext);
-  }
-}
+let certs: TestCertificates;
+const file = (name: string) => certs.file(name);
+const pem = (name: string) => certs.pem(name);
 
 async function failure(call: Promise<unknown>): Promise<ConnectError | undefined> {
   return call.then(
@@ -36,12 +21,11 @@ async function failure(call: Promise<unknown>): Promise<ConnectError | undefined
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "tq-tls-"));
-  makeCertificates();
+  certs = makeTestCertificates();
 });
 
 afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  certs?.remove();
 });
 
 describe("TLS", () => {
@@ -92,4 +76,76 @@ describe("mutual TLS", () => {
     const http1 = createClient(TaskService, createConnectTransport({ baseUrl: `https://127.0.0.1:${ts.server.httpPort}`, httpVersion: "1.1", nodeOptions: withCert }));
     await http1.listTasks({ queue: "q" });
   });
+});
+
+describe("certificate reload", () => {
+  let ts: TestServer;
+  beforeAll(async () => {
+    certs.makeCa("ca2");
+    certs.issue("server2", { server: true, cn: "127.0.0.1", ca: "ca2" });
+    copyFileSync(file("server.pem"), file("live.pem"));
+    copyFileSync(file("server.key"), file("live.key"));
+    ts = await startTestServer({ tlsCertFile: file("live.pem"), tlsKeyFile: file("live.key"), tlsReloadIntervalMs: 50 });
+  });
+  afterAll(async () => {
+    await ts?.stop();
+  });
+
+  /** A client on a connection of its own to `port`, trusting only the CA `ca`. */
+  const clientOn = (port: number, ca: string) =>
+    createClient(TaskService, createGrpcTransport({ baseUrl: `https://127.0.0.1:${port}`, nodeOptions: { ca: pem(`${ca}.pem`) } }));
+
+  it("serves a replaced certificate to new connections on both ports while open ones carry on, and keeps the old one when the new files do not match", async () => {
+    const queue = uniqueQueue("reload");
+    const ports = [ts.server.grpcPort, ts.server.httpPort];
+    const open = ports.map((port) => clientOn(port, "ca"));
+    for (const client of open) await client.listTasks({ queue });
+
+    // A key that does not match the certificate (half-written renewal): the old pair stays in force.
+    copyFileSync(file("server2.key"), file("live.key"));
+    await waitFor(async () => ((await failure(clientOn(ts.server.grpcPort, "ca").listTasks({ queue }))) === undefined ? true : undefined), {
+      timeoutMs: 5_000,
+      message: "the old certificate to be served",
+    });
+    copyFileSync(file("server2.pem"), file("live.pem"));
+    for (const port of ports) {
+      await waitFor(async () => ((await failure(clientOn(port, "ca2").listTasks({ queue }))) === undefined ? true : undefined), {
+        timeoutMs: 10_000,
+        message: `port ${port} to serve the new certificate`,
+      });
+      expect((await failure(clientOn(port, "ca").listTasks({ queue })))?.message).toMatch(/certificate/i);
+    }
+    // Connections opened before the change are still served.
+    for (const client of open) await client.listTasks({ queue });
+  }, 60_000);
+});
+
+describe("client CA reload", () => {
+  let ts: TestServer;
+  beforeAll(async () => {
+    certs.makeCa("ca3");
+    certs.issue("client3", { ca: "ca3" });
+    copyFileSync(file("ca.pem"), file("live-client-ca.pem"));
+    ts = await startTestServer({ tlsCertFile: file("server.pem"), tlsKeyFile: file("server.key"), tlsClientCaFile: file("live-client-ca.pem"), tlsReloadIntervalMs: 50 });
+  });
+  afterAll(async () => {
+    await ts?.stop();
+  });
+
+  it("accepts client certificates of a new TLS_CLIENT_CA_FILE on both ports without a restart", async () => {
+    const withClient = (port: number, name: string) =>
+      createClient(TaskService, createGrpcTransport({ baseUrl: `https://127.0.0.1:${port}`, nodeOptions: { ca: pem("ca.pem"), cert: pem(`${name}.pem`), key: pem(`${name}.key`) } }));
+    for (const port of [ts.server.grpcPort, ts.server.httpPort]) {
+      await withClient(port, "client").listTasks({ queue: "q" });
+      expect(await failure(withClient(port, "client3").listTasks({ queue: "q" }))).toBeInstanceOf(ConnectError);
+    }
+    copyFileSync(file("ca3.pem"), file("live-client-ca.pem"));
+    for (const port of [ts.server.grpcPort, ts.server.httpPort]) {
+      await waitFor(async () => ((await failure(withClient(port, "client3").listTasks({ queue: "q" }))) === undefined ? true : undefined), {
+        timeoutMs: 10_000,
+        message: `port ${port} to accept the new CA's client`,
+      });
+      expect(await failure(withClient(port, "client").listTasks({ queue: "q" }))).toBeInstanceOf(ConnectError);
+    }
+  }, 60_000);
 });

@@ -241,7 +241,7 @@ class TaskWorker implements Worker {
     if (options.transport) {
       this.client = createClient(frameService, options.transport);
     } else {
-      this.sessionManager = new Http2SessionManager(options.baseUrl);
+      this.sessionManager = new Http2SessionManager(options.baseUrl, undefined, options.tls);
       const { token } = options;
       const bearer: Interceptor = (next) => (request) => {
         request.header.set("authorization", `Bearer ${token}`);

@@ -7,6 +7,7 @@ import { systemClock, type Clock } from "./clock.js";
 import { queueNameProblem } from "../wire/queue-name.js";
 import { WorkerOptionsError } from "./errors.js";
 import type { TaskHandlers } from "./task-context.js";
+import { clientBaseUrl, clientTlsFromEnv, ClientTlsOptionsError, compileClientTls, type ClientTlsOptions, type NodeTlsOptions } from "../wire/client-tls.js";
 
 /** SDK name and version announced in the hello. */
 export const SDK_NAME = "taskqueue-ts/0.1.0";
@@ -20,6 +21,13 @@ export interface WorkerOptions {
    * by the built-in transport. Default `TQ_TOKEN`, else none.
    */
   token?: string;
+  /**
+   * TLS for the built-in transport: a CA to trust, a client certificate and key for mutual
+   * TLS (PEM contents or file paths), or the unsafe `insecureSkipVerify`. Default: the
+   * environment (`TQ_TLS_CA`, `TQ_TLS_CERT`, `TQ_TLS_KEY`, `TQ_TLS_INSECURE_SKIP_VERIFY`), else
+   * none. With TLS a "host:port" address means https.
+   */
+  tls?: ClientTlsOptions;
   /**
    * Queues to take tasks from, at least one; each name 1-128 characters of letters, digits
    * and `. _ : -` (the server's rule: `start()` rejects other names before connecting).
@@ -65,6 +73,8 @@ export interface CompiledWorkerOptions {
   baseUrl: string;
   /** API token for the built-in transport, if any. */
   token: string | undefined;
+  /** Node TLS options of the built-in transport's connection; undefined for plaintext or system CAs. */
+  tls: NodeTlsOptions | undefined;
   /** Distinct queue names. */
   queues: string[];
   /** Maximum concurrent tasks. */
@@ -102,6 +112,8 @@ export function compileWorkerOptions(options: WorkerOptions): CompiledWorkerOpti
   const address = options.address ?? process.env.TQ_SERVER ?? "localhost:50051";
   const token = options.token ?? process.env.TQ_TOKEN ?? "";
   if (typeof token !== "string") throw new WorkerOptionsError("token", "must be a string");
+  const tlsOptions = options.tls ?? clientTlsFromEnv();
+  const tls = tlsOptions === undefined ? undefined : compileTls(tlsOptions);
   const concurrency = options.concurrency ?? 10;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) {
     throw new WorkerOptionsError("concurrency", "must be an integer between 1 and 10000");
@@ -118,8 +130,9 @@ export function compileWorkerOptions(options: WorkerOptions): CompiledWorkerOpti
     throw new WorkerOptionsError("reconnect.maxDelayMs", "must be at least initialDelayMs");
   }
   return {
-    baseUrl: compileBaseUrl(address),
+    baseUrl: compileBaseUrl(address, tls !== undefined),
     token: token === "" ? undefined : token,
+    tls,
     queues: compileQueues(options.queues),
     concurrency,
     handlers: compileHandlers(options.handlers),
@@ -139,19 +152,22 @@ function defaultWorkerId(): string {
   return `${hostname()}/${process.pid}/${randomBytes(3).toString("hex")}`.slice(-128);
 }
 
-function compileBaseUrl(address: string): string {
-  if (typeof address !== "string" || address.trim() === "") {
-    throw new WorkerOptionsError("address", "must be host:port or a URL");
-  }
-  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `http://${address}`;
+function compileTls(options: ClientTlsOptions): NodeTlsOptions {
   try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error();
-    if (!parsed.hostname) throw new Error();
-  } catch {
-    throw new WorkerOptionsError("address", `"${address}" is not host:port or an http(s) URL`);
+    return compileClientTls(options);
+  } catch (error) {
+    if (error instanceof ClientTlsOptionsError) throw new WorkerOptionsError(error.option, error.problem);
+    throw error;
   }
-  return url.replace(/\/+$/, "");
+}
+
+function compileBaseUrl(address: string, tls: boolean): string {
+  const url = clientBaseUrl(address, tls);
+  if (url === undefined) {
+    throw new WorkerOptionsError("address", typeof address !== "string" || address.trim() === "" ? "must be host:port or a URL" : `"${address}" is not host:port or an http(s) URL`);
+  }
+  if (tls && url.startsWith("http:")) throw new WorkerOptionsError("tls", `TLS options were given but the address ${url} says http://`);
+  return url;
 }
 
 function compileQueues(queues: unknown): string[] {

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { createClients, type Clients } from "../ts/clients.js";
+import type { ClientTlsOptions } from "../ts/client-options.js";
 import { reportOf } from "./errors.js";
 import { EXIT } from "./exit-codes.js";
 import { createOutput, type Output } from "./output.js";
@@ -14,6 +15,14 @@ export interface GlobalOptions {
   token?: string;
   /** Print stack traces of errors. */
   debug?: boolean;
+  /** PEM CA file: connect with TLS. */
+  tlsCa?: string;
+  /** PEM client certificate file (mutual TLS). */
+  tlsCert?: string;
+  /** PEM client key file (mutual TLS). */
+  tlsKey?: string;
+  /** UNSAFE: TLS without verifying the server. */
+  insecureSkipVerify?: boolean | string;
 }
 
 /** What a command's action works with. */
@@ -43,7 +52,7 @@ export function action(body: CommandBody): (...args: unknown[]) => Promise<void>
     const ctx: CliContext = {
       server: globals.server,
       out,
-      clients: () => (clients ??= createClients({ address: globals.server, token: globals.token === "" ? undefined : globals.token })),
+      clients: () => (clients ??= createClients({ address: globals.server, token: globals.token === "" ? undefined : globals.token, tls: tlsOf(globals) })),
     };
     try {
       process.exitCode = (await body(ctx, command)) ?? EXIT.ok;
@@ -60,6 +69,18 @@ export function action(body: CommandBody): (...args: unknown[]) => Promise<void>
       clients?.close();
     }
   };
+}
+
+/** The TLS options the global options give; undefined for plaintext (unless the server address says https). */
+function tlsOf(globals: GlobalOptions): ClientTlsOptions | undefined {
+  const skip = globals.insecureSkipVerify === true || (typeof globals.insecureSkipVerify === "string" && /^(1|true|yes)$/i.test(globals.insecureSkipVerify));
+  const tls: ClientTlsOptions = {
+    ...(globals.tlsCa ? { caFile: globals.tlsCa } : {}),
+    ...(globals.tlsCert ? { certFile: globals.tlsCert } : {}),
+    ...(globals.tlsKey ? { keyFile: globals.tlsKey } : {}),
+    ...(skip ? { insecureSkipVerify: true } : {}),
+  };
+  return Object.keys(tls).length === 0 ? undefined : tls;
 }
 
 function debugText(error: unknown): string {

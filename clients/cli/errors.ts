@@ -64,9 +64,32 @@ function reportOfConnectError(error: ConnectError, server: string): ErrorReport 
     const message = `cannot reach ${server}: ${unreachable}`;
     return { line: message, message, code: codeName, field: "", exitCode: EXIT.unreachable };
   }
+  const tls = tlsProblemOf(error);
+  if (tls !== undefined) {
+    const message = `cannot reach ${server}: ${tls}`;
+    return { line: message, message, code: codeName, field: "", exitCode: EXIT.unreachable };
+  }
   const message = firstLine(error.rawMessage);
   const field = error.code === Code.InvalidArgument ? fieldOf(error) : "";
   return { line: `${codeName}: ${message}`, message, code: codeName, field, exitCode: exitCodeOf(error.code) };
+}
+
+/** TLS handshake failures, by OpenSSL's or Node's words, and what to do about them. */
+const TLS_PROBLEMS: ReadonlyArray<[RegExp, string]> = [
+  [/certificate required|alert number 116/i, "the server requires a client certificate: give --tls-cert and --tls-key (TQ_TLS_CERT, TQ_TLS_KEY)"],
+  [
+    /self[- ]signed|unable to (get local issuer|verify)|certificate verify failed|UNABLE_TO_VERIFY|unknown ca/i,
+    "the server's certificate is not signed by a CA this client trusts: give its CA with --tls-ca (TQ_TLS_CA)",
+  ],
+  [/altnames|ERR_TLS_CERT_ALTNAME|does not match certificate/i, "the server's certificate is not for this host name"],
+  [/certificate has expired|CERT_HAS_EXPIRED/i, "the server's certificate has expired"],
+  [/SSL routines.*(wrong version number|packet length too long)/i, "the server does not speak TLS: leave out --tls-* and TQ_TLS_*"],
+];
+
+/** What a TLS failure means for the user, or undefined when `error` is no TLS failure. */
+function tlsProblemOf(error: ConnectError): string | undefined {
+  const text = `${error.rawMessage} ${(error.cause as Error | undefined)?.message ?? ""}`;
+  return TLS_PROBLEMS.find(([pattern]) => pattern.test(text))?.[1];
 }
 
 /** The network failure under an UNAVAILABLE error, e.g. "connection refused". */

@@ -32,7 +32,7 @@ const GROUPS: readonly Group[] = [
 ];
 
 /** Global options that take a value (skipped when looking for the group in the arguments). */
-const VALUE_OPTIONS = new Set(["-s", "--server", "--token"]);
+const VALUE_OPTIONS = new Set(["-s", "--server", "--token", "--tls-ca", "--tls-cert", "--tls-key"]);
 
 /** The `tq` command tree for `argv` (user arguments, without node and the script): the named group filled in. */
 export async function createProgram(argv: readonly string[]): Promise<Command> {
@@ -42,6 +42,14 @@ export async function createProgram(argv: readonly string[]): Promise<Command> {
     .addOption(new Option("-s, --server <host:port>", "gRPC address of a taskqueue server").env("TQ_SERVER").default("localhost:50051"))
     .addOption(new Option("--json", "machine output: one JSON document on stdout (errors too); the exit code still tells"))
     .addOption(new Option("--token <token>", "bearer token sent with every call").env("TQ_TOKEN"))
+    .addOption(new Option("--tls-ca <file>", "connect with TLS, trusting the PEM CA certificate(s) in FILE").env("TQ_TLS_CA"))
+    .addOption(new Option("--tls-cert <file>", "client certificate (PEM) for servers that require mutual TLS").env("TQ_TLS_CERT"))
+    .addOption(new Option("--tls-key <file>", "private key (PEM) of --tls-cert").env("TQ_TLS_KEY"))
+    .addOption(
+      new Option("--insecure-skip-verify", "UNSAFE: connect with TLS but accept any server certificate (anyone on the path can read and change the traffic); for tests against a self-signed server only").env(
+        "TQ_TLS_INSECURE_SKIP_VERIFY",
+      ),
+    )
     .addOption(new Option("--debug", "print stack traces of errors"))
     .showSuggestionAfterError(true)
     .addHelpText(

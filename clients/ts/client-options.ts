@@ -2,6 +2,9 @@ import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { TaskClientOptionsError } from "./errors.js";
 import { traceContextInterceptor } from "./trace-context-interceptor.js";
+import { clientBaseUrl, clientTlsFromEnv, ClientTlsOptionsError, compileClientTls, type ClientTlsOptions } from "../../wire/client-tls.js";
+
+export type { ClientTlsOptions } from "../../wire/client-tls.js";
 
 /** Options of `createTaskClient`. */
 export interface TaskClientOptions {
@@ -32,6 +35,14 @@ export interface TaskClientOptions {
    * header through its interceptors instead.)
    */
   token?: string;
+  /**
+   * TLS for the built-in transport: a CA to trust, a client certificate and key for mutual
+   * TLS (PEM contents or file paths), or the unsafe `insecureSkipVerify`. Default: the
+   * environment (`TQ_TLS_CA`, `TQ_TLS_CERT`, `TQ_TLS_KEY`, `TQ_TLS_INSECURE_SKIP_VERIFY`), else
+   * none. With TLS a "host:port" address means https; an https address without these options
+   * uses the system's CAs.
+   */
+  tls?: ClientTlsOptions;
 }
 
 /** {@link TaskClientOptions} with defaults applied. */
@@ -59,6 +70,7 @@ export function compileTaskClientOptions(options: TaskClientOptions = {}): Compi
   if (options.token !== undefined && typeof options.token !== "string") throw new TaskClientOptionsError("token", "must be a string");
   if (options.transport !== undefined) {
     if (options.token !== undefined) throw new TaskClientOptionsError("token", "give the token through the transport's interceptors");
+    if (options.tls !== undefined) throw new TaskClientOptionsError("tls", "give TLS options to the transport (nodeOptions)");
     if (options.address !== undefined || options.baseUrl !== undefined) {
       throw new TaskClientOptionsError("transport", "give a transport or an address, not both");
     }
@@ -68,8 +80,10 @@ export function compileTaskClientOptions(options: TaskClientOptions = {}): Compi
     throw new TaskClientOptionsError("address", "give address or baseUrl, not both");
   }
   const option = options.baseUrl !== undefined ? "baseUrl" : "address";
-  const baseUrl = compileBaseUrl(option, options.baseUrl ?? options.address ?? process.env.TQ_SERVER ?? "localhost:50051");
-  const sessionManager = new Http2SessionManager(baseUrl);
+  const tlsOptions = options.tls ?? clientTlsFromEnv();
+  const nodeOptions = tlsOptions === undefined ? undefined : compileTls(tlsOptions);
+  const baseUrl = compileBaseUrl(option, options.baseUrl ?? options.address ?? process.env.TQ_SERVER ?? "localhost:50051", nodeOptions !== undefined);
+  const sessionManager = new Http2SessionManager(baseUrl, undefined, nodeOptions);
   const token = options.token ?? process.env.TQ_TOKEN ?? "";
   // Calls made inside a span carry its trace context (nothing without an OpenTelemetry SDK).
   const interceptors = token === "" ? [traceContextInterceptor] : [traceContextInterceptor, bearer(token)];
@@ -84,18 +98,20 @@ function bearer(token: string): Interceptor {
   };
 }
 
-/** "host:port" or an http(s) URL as a base URL without a trailing slash. */
-function compileBaseUrl(option: string, address: unknown): string {
-  if (typeof address !== "string" || address.trim() === "") throw new TaskClientOptionsError(option, "must be host:port or an http(s) URL");
-  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `http://${address}`;
-  let parsed: URL | undefined;
+/** {@link compileClientTls} with its errors as {@link TaskClientOptionsError}. */
+function compileTls(options: ClientTlsOptions) {
   try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
+    return compileClientTls(options);
+  } catch (error) {
+    if (error instanceof ClientTlsOptionsError) throw new TaskClientOptionsError(error.option, error.problem);
+    throw error;
   }
-  if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:") || !parsed.hostname) {
-    throw new TaskClientOptionsError(option, `"${address}" is not host:port or an http(s) URL`);
-  }
-  return url.replace(/\/+$/, "");
+}
+
+/** "host:port" or an http(s) URL as a base URL without a trailing slash (https for "host:port" with TLS). */
+function compileBaseUrl(option: string, address: unknown, tls: boolean): string {
+  const url = clientBaseUrl(address as string, tls);
+  if (url === undefined) throw new TaskClientOptionsError(option, `${typeof address === "string" && address.trim() !== "" ? `"${address}"` : "it"} is not host:port or an http(s) URL`);
+  if (tls && url.startsWith("http:")) throw new TaskClientOptionsError("tls", `TLS options were given but the address ${url} says http://`);
+  return url;
 }

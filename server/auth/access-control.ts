@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { MethodPolicy, PolicyLookups, PolicyTable } from "./method-policies.js";
 import { BOOTSTRAP_ADMIN, UNAUTHENTICATED_ADMIN, type Principal } from "./principal.js";
+import { JwtAuthenticator } from "./jwt-authenticator.js";
 import { hashTokenSecret } from "./token-secret.js";
 import type { TokenCache } from "./token-cache.js";
 import { isLoopbackAddress } from "../transport/peer-address.js";
@@ -23,6 +24,8 @@ export interface AccessControlOptions {
   policies: PolicyTable;
   /** Finds the queues of requests that name tasks by id (scoped tokens only). */
   lookups: PolicyLookups;
+  /** Verifies JWTs of an identity provider (`AUTH_JWT_*`); none when not configured. */
+  jwt?: Pick<JwtAuthenticator, "authenticate">;
 }
 
 /** Policy of a method missing from the table: admins only (fail closed). */
@@ -47,7 +50,7 @@ export class AccessControl {
   /** Whether callers must present a token now (false: loopback only, or AUTH_MODE=none). */
   get tokensRequired(): boolean {
     const { mode } = this.options;
-    return mode === "token" || (mode === "auto" && (this.adminHash !== undefined || this.options.tokens.size > 0));
+    return mode === "token" || (mode === "auto" && (this.adminHash !== undefined || this.options.jwt !== undefined || this.options.tokens.size > 0));
   }
 
   /** The policy of `path` (`/package.Service/Method`); admins only when it has none. */
@@ -67,6 +70,7 @@ export class AccessControl {
       const hash = hashTokenSecret(secret);
       if (hash === this.adminHash) return BOOTSTRAP_ADMIN;
       const principal = this.options.tokens.verifyHash(hash);
+      if (!principal && this.options.jwt && JwtAuthenticator.looksLikeJwt(secret)) return this.options.jwt.authenticate(secret);
       if (!principal) throw unauthenticated("invalid or revoked API token");
       return principal;
     }

@@ -66,7 +66,8 @@ export const methodPolicies: PolicyTable = {
   "/taskqueue.v1.DeadLetterService/RedriveDeadTasks": { roles: OPERATORS, queues: deadSelection, audit: true },
   "/taskqueue.v1.DeadLetterService/PurgeDeadTasks": { roles: OPERATORS, queues: deadSelection, audit: true },
 
-  "/taskqueue.v1.QueueService/ListQueues": { roles: READERS, queues: () => "all" },
+  // Open to scoped readers: the handler lists only the queues the caller's scope allows.
+  "/taskqueue.v1.QueueService/ListQueues": { roles: READERS },
   "/taskqueue.v1.QueueService/GetQueue": { roles: READERS, queues: (r: { name: string }) => [r.name] },
   "/taskqueue.v1.QueueService/PauseQueue": { roles: OPERATORS, queues: (r: { name: string }) => [r.name], audit: true },
   "/taskqueue.v1.QueueService/ResumeQueue": { roles: OPERATORS, queues: (r: { name: string }) => [r.name], audit: true },

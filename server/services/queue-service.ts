@@ -1,3 +1,4 @@
+import { callerMaySee } from "../auth/caller.js";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { QueueService } from "../../gen/taskqueue/v1/queue_service_pb.js";
 import type { QueueOverview } from "../engine/queue-overview.js";
@@ -41,11 +42,13 @@ export function createQueueService(deps: QueueServiceDeps): ServiceImpl<typeof Q
   }
 
   return {
-    async listQueues(req) {
+    async listQueues(req, ctx) {
       const limit = pageSizeOf(req.pageSize);
       const after = req.pageToken ? decodeQueueToken(req.pageToken) : undefined;
       const snapshot = await deps.snapshots.get();
-      const names = after === undefined ? snapshot.names : snapshot.names.filter((n) => n > after);
+      // A token scoped to some queues sees those only.
+      const maySee = callerMaySee(ctx.values);
+      const names = snapshot.names.filter((n) => (after === undefined || n > after) && maySee(n));
       const page = names.slice(0, limit);
       return new ListQueuesReply(
         views,

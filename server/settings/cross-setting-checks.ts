@@ -31,4 +31,20 @@ export function checkCrossSettingRules(o: CompiledServerOptions): void {
   if (o.tlsClientCaFile !== "" && o.tlsCertFile === "") {
     throw new InvalidArgumentError("tlsClientCaFile", "TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE");
   }
+  if (o.authJwtJwksUrl !== "" && !/^https?:\/\/./i.test(o.authJwtJwksUrl)) {
+    throw new InvalidArgumentError("authJwtJwksUrl", `AUTH_JWT_JWKS_URL must be an https:// (or http://) URL, got ${JSON.stringify(o.authJwtJwksUrl)}`);
+  }
+  if (o.authJwtJwksUrl !== "" && o.authJwtJwksFile !== "") {
+    throw new InvalidArgumentError("authJwtJwksFile", "give AUTH_JWT_JWKS_URL or AUTH_JWT_JWKS_FILE, not both");
+  }
+  if (o.authJwtJwksUrl !== "" || o.authJwtJwksFile !== "") {
+    if (o.authJwtIssuer === "") throw new InvalidArgumentError("authJwtIssuer", "AUTH_JWT_ISSUER is required with a JWKS (the tokens' iss)");
+    if (o.authJwtAudience === "") throw new InvalidArgumentError("authJwtAudience", "AUTH_JWT_AUDIENCE is required with a JWKS (the tokens' aud)");
+  }
+  if ((o.redisTlsCaFile !== "" || o.redisTlsCertFile !== "") && !/^rediss:/i.test(o.redisUrl)) {
+    throw new InvalidArgumentError(o.redisTlsCaFile !== "" ? "redisTlsCaFile" : "redisTlsCertFile", "REDIS_TLS_* files need a rediss:// REDIS_URL");
+  }
+  if ((o.redisTlsCertFile === "") !== (o.redisTlsKeyFile === "")) {
+    throw new InvalidArgumentError(o.redisTlsCertFile === "" ? "redisTlsCertFile" : "redisTlsKeyFile", "REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together");
+  }
 }

@@ -54,6 +54,48 @@ export const serverSettings = {
     default: "",
     doc: "bootstrap admin token: callers presenting it are admin (create the other tokens with it). Empty: none. Use a long random value, e.g. `openssl rand -base64 32`",
   }),
+  authJwtJwksUrl: defineSetting({
+    env: "AUTH_JWT_JWKS_URL",
+    kind: text(),
+    default: "",
+    doc: "JWKS URL of an OpenID Connect provider (its `jwks_uri`): `authorization: Bearer <JWT>` signed RS256 or ES256 by one of its keys is accepted (with `AUTH_JWT_ISSUER`, `AUTH_JWT_AUDIENCE`); the keys are refreshed every `AUTH_JWT_JWKS_REFRESH_MS` and when a token names an unknown `kid`. Empty: no JWTs",
+  }),
+  authJwtJwksFile: defineSetting({
+    env: "AUTH_JWT_JWKS_FILE",
+    kind: text(),
+    default: "",
+    doc: "the same as `AUTH_JWT_JWKS_URL`, from a file (re-read every `AUTH_JWT_JWKS_REFRESH_MS`)",
+  }),
+  authJwtIssuer: defineSetting({
+    env: "AUTH_JWT_ISSUER",
+    kind: text(),
+    default: "",
+    doc: "the `iss` a JWT must carry (required with a JWKS)",
+  }),
+  authJwtAudience: defineSetting({
+    env: "AUTH_JWT_AUDIENCE",
+    kind: text(),
+    default: "",
+    doc: "a value the JWT's `aud` must contain (required with a JWKS)",
+  }),
+  authJwtRoleClaim: defineSetting({
+    env: "AUTH_JWT_ROLE_CLAIM",
+    kind: text(),
+    default: "tq_role",
+    doc: "claim (a dotted path such as `realm_access.roles`) holding the caller's role: `admin`, `operator`, `producer`, `worker` or `viewer`, or a list where the first of these counts",
+  }),
+  authJwtQueuesClaim: defineSetting({
+    env: "AUTH_JWT_QUEUES_CLAIM",
+    kind: text(),
+    default: "tq_queues",
+    doc: "claim (a dotted path) holding the caller's queue patterns (`*` wildcard): a list, or one string separated by spaces or commas. A JWT without it is refused",
+  }),
+  authJwtJwksRefreshMs: defineSetting({
+    env: "AUTH_JWT_JWKS_REFRESH_MS",
+    kind: integer({ min: 1_000, max: TIMER_MAX_MS }),
+    default: 300_000,
+    doc: "how often the JWKS is fetched again (key rotation)",
+  }),
   metricsAuth: defineSetting<(typeof METRICS_AUTH_MODES)[number]>({
     env: "METRICS_AUTH",
     kind: oneOf(METRICS_AUTH_MODES),
@@ -84,6 +126,12 @@ export const serverSettings = {
     default: "",
     doc: "PEM CA certificates: when set (with TLS), both ports require a client certificate signed by one of them (mutual TLS)",
   }),
+  tlsReloadIntervalMs: defineSetting({
+    env: "TLS_RELOAD_INTERVAL_MS",
+    kind: integer({ min: 10, max: TIMER_MAX_MS }),
+    default: 5_000,
+    doc: "how often the TLS files are checked for a change (a `stat` each); changed files that make a valid certificate and key are served to new connections on both ports, open ones carry on",
+  }),
   dashboardDir: defineSetting({
     env: "DASHBOARD_DIR",
     kind: filePath(),
@@ -106,7 +154,25 @@ export const serverSettings = {
     env: "REDIS_URL",
     kind: url(["redis", "rediss", "unix"]),
     default: "redis://127.0.0.1:6379",
-    doc: "Redis, the dispatch state",
+    doc: "Redis, the dispatch state; `rediss://` for TLS (see `REDIS_TLS_*`)",
+  }),
+  redisTlsCaFile: defineSetting({
+    env: "REDIS_TLS_CA_FILE",
+    kind: text(),
+    default: "",
+    doc: "with a `rediss://` `REDIS_URL`: PEM CA certificate(s) Redis' certificate must chain to (default: the system's CAs)",
+  }),
+  redisTlsCertFile: defineSetting({
+    env: "REDIS_TLS_CERT_FILE",
+    kind: text(),
+    default: "",
+    doc: "with a `rediss://` `REDIS_URL`: PEM client certificate, for a Redis with `tls-auth-clients yes` (its default)",
+  }),
+  redisTlsKeyFile: defineSetting({
+    env: "REDIS_TLS_KEY_FILE",
+    kind: text(),
+    default: "",
+    doc: "PEM private key of `REDIS_TLS_CERT_FILE`",
   }),
   redisPrefix: defineSetting({
     env: "REDIS_PREFIX",

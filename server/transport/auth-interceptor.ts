@@ -1,6 +1,7 @@
 import { toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamRequest, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import type { AccessControl } from "../auth/access-control.js";
+import { callerKey } from "../auth/caller.js";
 import type { MethodPolicy } from "../auth/method-policies.js";
 import type { Principal } from "../auth/principal.js";
 import type { TokenCache } from "../auth/token-cache.js";
@@ -26,6 +27,7 @@ export function createAuthInterceptor(access: AccessControl, tokens: Pick<TokenC
     const policy = access.policyOf(path);
     if (policy.roles === "open") return next(req);
     const principal = access.authenticate(req.header.get("authorization"), () => peerAddressOf(req.contextValues));
+    req.contextValues.set(callerKey, principal);
     if (!req.stream && policy.audit && audit) return audited(req, principal, path, audit, async () => {
       access.checkRole(principal, path, policy);
       await access.checkRequestQueues(principal, path, policy, req.message);

@@ -5,6 +5,7 @@ import { compileConnectionLimits, type ConnectionLimits } from "./connection-lim
 import { GuardedListener, type ConnectionEvents } from "./guarded-listener.js";
 import { closeWhenIdle } from "./http2-idle-sessions.js";
 import { createTlsTerminator, type TlsMaterial } from "./tls-material.js";
+import { secureContextOptions, type TlsUpdates } from "./tls-reload.js";
 
 /** The handler both protocols share (HTTP/1.1 and HTTP/2 compatibility API). */
 export type DualProtocolHandler = (
@@ -22,6 +23,8 @@ export interface DualProtocolServerOptions {
   connectionEvents?: ConnectionEvents;
   /** Serve TLS only (HTTP/2 or HTTP/1.1 chosen by ALPN) with this material. Default plaintext. */
   tls?: TlsMaterial;
+  /** New TLS material to serve to new connections (certificate reload). */
+  tlsUpdates?: TlsUpdates;
 }
 
 /** A listener serving HTTP/1.1 and cleartext HTTP/2 (h2c) on one port. */
@@ -107,6 +110,7 @@ export function createDualProtocolServer(
       if (secure.alpnProtocol === "h2") http2Server.emit("connection", secure);
       else http1Server.emit("connection", secure);
     });
+  if (terminator) options.tlsUpdates?.subscribe((material) => terminator.setSecureContext(secureContextOptions(material)));
   const listener = new GuardedListener({
     name: LISTENER,
     maxConnections: limits.maxConnections,

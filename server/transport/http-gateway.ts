@@ -18,6 +18,7 @@ import { defaultImagePath, readDescriptorImage } from "./reflection.js";
 import { addRegistrationsToRouter, type ServiceRegistration } from "./service-registration.js";
 import type { StaticFileHandler } from "./static-files.js";
 import type { TlsMaterial } from "./tls-material.js";
+import type { TlsUpdates } from "./tls-reload.js";
 
 /** An incoming gateway request, over HTTP/1.1 or HTTP/2. */
 export type GatewayRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -77,6 +78,8 @@ export interface HttpGatewayOptions {
   interceptors?: readonly Interceptor[];
   /** Serve TLS only with this certificate (and client CA for mTLS). Default plaintext. */
   tls?: TlsMaterial;
+  /** New TLS material for new connections (certificate reload). */
+  tlsUpdates?: TlsUpdates;
 }
 
 /** {@link HttpGatewayOptions} with every default applied. */
@@ -97,6 +100,7 @@ export interface CompiledHttpGatewayOptions {
   readonly connectionEvents: ConnectionEvents | undefined;
   readonly interceptors: readonly Interceptor[];
   readonly tls: TlsMaterial | undefined;
+  readonly tlsUpdates: TlsUpdates | undefined;
 }
 
 /** A running HTTP gateway. */
@@ -132,6 +136,7 @@ export function compileHttpGatewayOptions(options: HttpGatewayOptions): Compiled
     connectionEvents: options.connectionEvents,
     interceptors: options.interceptors ?? [],
     tls: options.tls,
+    tlsUpdates: options.tlsUpdates,
   };
 }
 
@@ -194,6 +199,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     connections: compiled.connections,
     connectionEvents: compiled.connectionEvents,
     tls: compiled.tls,
+    tlsUpdates: compiled.tlsUpdates,
     onGraceExpired: () => {
       logger.warn("http gateway: requests still running after the grace period, closing them");
       shutdownController.abort();

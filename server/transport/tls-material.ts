@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import tls from "node:tls";
-import { ServerCredentials } from "@grpc/grpc-js";
 
 /** A server's TLS certificate and key, and the CAs its clients' certificates must chain to (mTLS). */
 export interface TlsMaterial {
@@ -35,11 +34,6 @@ export function readTlsMaterial(files: { certFile: string; keyFile: string; clie
     key: read(files.keyFile, "TLS_KEY_FILE"),
     clientCa: files.clientCaFile === "" ? undefined : read(files.clientCaFile, "TLS_CLIENT_CA_FILE"),
   };
-}
-
-/** grpc-js credentials for the material (client certificates required when it has a client CA). */
-export function grpcServerCredentials(material: TlsMaterial): ServerCredentials {
-  return ServerCredentials.createSsl(material.clientCa ?? null, [{ cert_chain: material.cert, private_key: material.key }], material.clientCa !== undefined);
 }
 
 /**

@@ -10,7 +10,6 @@ import (
 	taskqueuev1 "github.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // Client is the producer API (TaskService). It is safe for concurrent use. Every method
@@ -22,7 +21,9 @@ type Client struct {
 }
 
 // Dial creates a Client with its own connection to target ("host:port"). Without
-// options the connection is plaintext; pass grpc.WithTransportCredentials for TLS. Its
+// options the connection is plaintext unless the environment names TLS files (TQ_TLS_CA,
+// TQ_TLS_CERT, TQ_TLS_KEY); pass grpc.WithTransportCredentials(TLSCredentials(...)) for
+// TLS. The environment's TQ_TOKEN is sent as a bearer token unless opts has WithToken. Its
 // calls carry the OpenTelemetry context of their ctx ([TraceContextInterceptor]).
 // The connection is established lazily; Close releases it.
 func Dial(target string, opts ...grpc.DialOption) (*Client, error) {
@@ -38,12 +39,13 @@ func NewClient(conn grpc.ClientConnInterface) *Client {
 	return &Client{service: taskqueuev1.NewTaskServiceClient(conn)}
 }
 
-// dial opens a connection, plaintext unless the options say otherwise.
+// dial opens a connection: the environment's defaults (see defaultDialOptions), then opts.
 func dial(target string, opts []grpc.DialOption) (*grpc.ClientConn, error) {
-	defaults := []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(injectTraceContext),
+	defaults, err := defaultDialOptions(opts)
+	if err != nil {
+		return nil, err
 	}
+	defaults = append(defaults, grpc.WithChainUnaryInterceptor(injectTraceContext))
 	all := append(defaults, opts...)
 	conn, err := grpc.NewClient(target, all...)
 	if err != nil {

@@ -19,8 +19,10 @@ const SDKName = "taskqueue-go/0.1.0"
 type WorkerOptions struct {
 	// Target is the server address, "host:port".
 	Target string
-	// DialOptions are added to the worker's connection (plaintext by default; pass
-	// grpc.WithTransportCredentials for TLS).
+	// DialOptions are added to the worker's connection: plaintext by default unless the
+	// environment names TLS files (TQ_TLS_CA, TQ_TLS_CERT, TQ_TLS_KEY); pass
+	// grpc.WithTransportCredentials(TLSCredentials(...)) for TLS and WithToken for a token
+	// other than the environment's TQ_TOKEN.
 	DialOptions []grpc.DialOption
 	// Queues to take tasks from, at least one; each name 1-128 characters of letters,
 	// digits and . _ : - (the server's rule: NewWorker refuses other names).

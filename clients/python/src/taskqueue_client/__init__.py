@@ -32,9 +32,11 @@ from .errors import (
 from .hooks import Ack, Hooks, SessionInfo, TaskOutcome
 from .options import Handler, WorkerOptions
 from .task import Attempt, Task, TaskError, TaskState
+from .tls import tls_credentials
 from .worker import Worker
 
 __all__ = [
+    "tls_credentials",
     "AlreadyExistsError",
     "Ack",
     "Attempt",

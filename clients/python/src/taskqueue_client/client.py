@@ -16,6 +16,7 @@ from .gen.taskqueue.v1 import task_pb2, task_service_pb2, task_service_pb2_grpc
 from .payload import to_value
 from .tracing import outgoing_metadata
 from .task import Attempt, Task, TaskState, attempt_from_proto, state_value, task_from_proto
+from .tls import bearer_metadata, env_credentials, env_token
 
 
 @dataclass
@@ -113,8 +114,11 @@ class Page:
 class Client:
     """Asyncio producer client. Use as ``async with Client("localhost:50051") as client``.
 
-    ``target`` opens a plaintext channel owned (and closed) by the client, or a TLS one when
-    ``credentials`` are given; ``channel`` uses a caller-owned ``grpc.aio`` channel instead.
+    ``target`` opens a channel owned (and closed) by the client: TLS when ``credentials`` are
+    given (see :func:`~taskqueue_client.tls.tls_credentials`) or the environment names a CA or
+    client certificate (``TQ_TLS_CA``, ``TQ_TLS_CERT``, ``TQ_TLS_KEY``), plaintext otherwise;
+    ``channel`` uses a caller-owned ``grpc.aio`` channel instead. ``token`` (default the
+    environment's ``TQ_TOKEN``) is sent as ``authorization: Bearer`` on every call.
     ``rpc_timeout`` (seconds) bounds every call unless the call passes its own
     ``rpc_timeout``. Failures raise :class:`TaskQueueError` subclasses chosen by the gRPC
     status.
@@ -126,18 +130,21 @@ class Client:
         *,
         channel: grpc.aio.Channel | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        token: str | None = None,
         rpc_timeout: float | None = 30.0,
     ) -> None:
         if (target is None) == (channel is None):
             raise OptionsError("target", "give exactly one of target and channel")
         if channel is None:
             assert target is not None
+            credentials = credentials or env_credentials()
             channel = grpc.aio.secure_channel(target, credentials) if credentials else grpc.aio.insecure_channel(target)
             self._owned = True
         else:
             self._owned = False
         self._channel = channel
         self._rpc_timeout = rpc_timeout
+        self._metadata = bearer_metadata(token if token is not None else env_token())
         #: The generated stub, for requests this layer does not cover.
         self.stub = task_service_pb2_grpc.TaskServiceStub(channel)
 
@@ -155,7 +162,9 @@ class Client:
     async def _call(self, op: str, method: Any, request: Any, rpc_timeout: float | None) -> Any:
         try:
             return await method(
-                request, timeout=rpc_timeout if rpc_timeout is not None else self._rpc_timeout, metadata=outgoing_metadata()
+                request,
+                timeout=rpc_timeout if rpc_timeout is not None else self._rpc_timeout,
+                metadata=self._metadata + (outgoing_metadata() or ()),
             )
         except grpc.aio.AioRpcError as error:
             raise error_from_rpc(op, error) from error

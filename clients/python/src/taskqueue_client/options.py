@@ -16,6 +16,7 @@ from .context import TaskContext
 from .errors import OptionsError
 from .hooks import Hooks
 from .queue_name import queue_name_problem
+from .tls import env_credentials, env_token
 
 #: A handler: ``async def handler(task: TaskContext) -> result`` (or a plain function, run
 #: in a thread). The result is any JSON-compatible value, or ``bytes`` (sent as opaque
@@ -46,8 +47,12 @@ class WorkerOptions:
     worker_id: str = ""
     #: Labels announced in the hello.
     labels: Mapping[str, str] = field(default_factory=dict)
-    #: TLS credentials; plaintext when None.
+    #: TLS credentials (see :func:`~taskqueue_client.tls.tls_credentials`). Default: from the
+    #: environment (``TQ_TLS_CA``, ``TQ_TLS_CERT``, ``TQ_TLS_KEY``), else plaintext.
     credentials: Optional[grpc.ChannelCredentials] = None
+    #: API token (a worker token covering ``queues``) sent as ``authorization: Bearer``.
+    #: Default the environment's ``TQ_TOKEN``, else none.
+    token: Optional[str] = None
     #: Logger. Default the "taskqueue_client.worker" logger.
     logger: Optional[logging.Logger] = None
     #: Callbacks observing sessions, tasks and acks.
@@ -101,6 +106,8 @@ class WorkerOptions:
             worker_id=worker_id,
             labels=dict(self.labels),
             logger=self.logger or logging.getLogger("taskqueue_client.worker"),
+            credentials=self.credentials or env_credentials(),
+            token=self.token if self.token is not None else env_token(),
         )
 
 

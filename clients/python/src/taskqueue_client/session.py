@@ -17,6 +17,7 @@ from .gen.taskqueue.v1 import worker_service_pb2, worker_service_pb2_grpc
 from .hooks import Ack, SessionInfo
 from .result_batches import DEFAULT_MAX_REQUEST_BYTES, result_batches
 from .running import RunningTask
+from .tls import bearer_metadata
 
 if TYPE_CHECKING:
     from .worker import Worker
@@ -83,7 +84,7 @@ class Session:
     async def run(self, channel: grpc.aio.Channel) -> SessionEnd:
         """Opens the stream on ``channel`` and serves it until it ends; never raises
         (except asyncio.CancelledError)."""
-        call = worker_service_pb2_grpc.WorkerServiceStub(channel).Connect()
+        call = worker_service_pb2_grpc.WorkerServiceStub(channel).Connect(metadata=bearer_metadata(self._o.token))
         self.push(requests.hello(self._o))
         writer = asyncio.ensure_future(self._write(call))
         reader = asyncio.ensure_future(self._read(call))
