@@ -8,6 +8,10 @@ export const SCENARIOS = [
   "throughput_unary",
   "latency",
   "bullmq",
+  "graphile_worker",
+  "graphile_worker_defaults",
+  "river",
+  "river_defaults",
   "many_workers",
   "list_workers",
   "list_queues_polling",
@@ -26,13 +30,13 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 export interface BenchOptions {
   /** Small counts so the whole run ends in under a minute (backlog is skipped). */
   quick?: boolean;
-  /** Tasks per throughput run (throughput_batch, throughput_unary, bullmq). Default 100,000; quick 5,000. */
+  /** Tasks per throughput run (throughput_batch, throughput_unary and the peers: bullmq, graphile_worker, river). Default 100,000; quick 5,000. */
   tasks?: number;
   /** Worker processes. Default 2. */
   workers?: number;
   /** Concurrent tasks per worker process. Default 200. */
   concurrency?: number;
-  /** Batch producer processes (taskqueue SubmitTasks and BullMQ addBulk). Default 2. */
+  /** Batch producer processes (taskqueue SubmitTasks, BullMQ addBulk, graphile-worker addJobs, River InsertMany). Default 2. */
   producers?: number;
   /** Tasks per SubmitTasks / addBulk call. Default 500. */
   batchSize?: number;
@@ -181,12 +185,12 @@ export const USAGE = `npm run bench -- [options]
 
   --quick                   small counts, whole run under a minute (skips backlog and schedules)
   --scenarios a,b           among ${SCENARIOS.join(", ")}
-  --tasks N                 tasks per throughput run (default 100000, quick 5000)
+  --tasks N                 tasks per throughput run, peers' too (default 100000, quick 5000)
   --unary-tasks N           tasks per throughput_unary run (default --tasks, quick 2000)
   --workers N               worker processes (default 2)
   --concurrency N           concurrent tasks per worker (default 200)
   --producers N             batch producer processes (default 2)
-  --batch-size N            tasks per SubmitTasks / addBulk call (default 500)
+  --batch-size N            tasks per SubmitTasks / addBulk / addJobs / InsertMany call (default 500)
   --batches-in-flight N     batch calls in flight per producer (default 4)
   --unary-producers N       unary producer processes (default 4)
   --unary-in-flight N       unary calls in flight per producer (default 64)

@@ -1,4 +1,4 @@
-import type { ChildMessage, ParentMessage } from "./messages.js";
+import type { ChildMessage, ParentMessage, ProducerReport } from "./messages.js";
 
 /** Epoch milliseconds with sub-millisecond precision, comparable across processes of one machine. */
 export function epochNow(): number {
@@ -72,4 +72,32 @@ export class ProgressReporter {
   totals(): { completed: number; failed: number; firstAt: number; lastAt: number } {
     return { completed: this.completed, failed: this.failed, firstAt: this.firstAt, lastAt: this.lastAt };
   }
+}
+
+/**
+ * Adds `count` jobs through `addBatch` in batches of `batchSize`, `inFlight` calls at once, and
+ * reports the calls' window (the batch producers of the peers: BullMQ, graphile-worker).
+ */
+export async function addInBatches(
+  count: number,
+  batchSize: number,
+  inFlight: number,
+  addBatch: (size: number) => Promise<number>,
+): Promise<ProducerReport> {
+  const report: ProducerReport = { submitted: 0, errors: 0, firstStartAt: Number.POSITIVE_INFINITY, lastEndAt: 0, latenciesMs: [], submits: [] };
+  const batches = Math.ceil(count / batchSize);
+  let next = 0;
+  const lane = async () => {
+    while (next < batches) {
+      const index = next++;
+      const size = Math.min(batchSize, count - index * batchSize);
+      const startAt = epochNow();
+      report.firstStartAt = Math.min(report.firstStartAt, startAt);
+      const added = await addBatch(size);
+      report.lastEndAt = Math.max(report.lastEndAt, epochNow());
+      report.submitted += added;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, batches) }, lane));
+  return report;
 }

@@ -132,3 +132,42 @@ export interface ConsumerReport {
   /** Task id and time of its accepted ack (only when recording). */
   acks: Array<[string, number]>;
 }
+
+/** Configuration of a graphile-worker producer or worker process. */
+export interface GraphileConfig {
+  role: "producer" | "worker";
+  databaseUrl: string;
+  /** producer: jobs to add. */
+  count: number;
+  /** producer: jobs per addJobs call. */
+  batchSize: number;
+  /** producer: addJobs calls in flight. */
+  inFlight: number;
+  /** worker: `concurrency` (jobs run at once). */
+  concurrency: number;
+  /** worker: Postgres pool size (graphile-worker's default is 10). */
+  poolSize: number;
+  /** worker: `localQueue.size` (jobs fetched ahead in one query); absent = graphile-worker's default (none). */
+  localQueueSize?: number;
+  /** worker: `completeJobBatchDelay` ms; absent = graphile-worker's default (no batching). */
+  completeJobBatchDelay?: number;
+}
+
+/** Configuration of a River producer or worker process (`config` in bench/river/main.go). */
+export interface RiverConfig {
+  databaseUrl: string;
+  /** River queue of the run. */
+  queue: string;
+  /** producer: jobs to insert. */
+  count: number;
+  /** producer: jobs per InsertMany call. */
+  batchSize: number;
+  /** producer: InsertMany calls in flight. */
+  inFlight: number;
+  /** worker: MaxWorkers of the queue. */
+  maxWorkers: number;
+  /** worker: FetchCooldown, ms; 0 = River's default (100 ms). */
+  fetchCooldownMs: number;
+  /** worker: FetchPollInterval, ms; 0 = River's default (1 s). */
+  fetchPollIntervalMs: number;
+}
