@@ -7,6 +7,7 @@
  */
 import pg from "pg";
 import { addInBatches, epochNow, onParentMessage, ProgressReporter, readChildConfig, runChild, sendToParent } from "./child-runtime.js";
+import { countCompletions } from "./graphile-completions.js";
 import { NOOP_TYPE, type GraphileConfig } from "./messages.js";
 
 /** graphile-worker, loaded after NO_LOG_SUCCESS is set (it reads it once, when loaded). */
@@ -19,26 +20,6 @@ async function loadGraphile(): Promise<typeof import("graphile-worker")> {
 function quietLogger(graphile: typeof import("graphile-worker")) {
   return new graphile.Logger(() => (level, message) => {
     if (level === "error" || level === "warning") process.stderr.write(`graphile-worker ${level}: ${message}\n`);
-  });
-}
-
-/** Jobs that a completing statement (text, values) deletes; 0 for any other statement. */
-export function completedBy(text: string, values: unknown): number {
-  if (!/^\s*delete from "?graphile_worker"?\._private_jobs/i.test(text) || !Array.isArray(values)) return 0;
-  return Array.isArray(values[0]) ? values[0].length : 1;
-}
-
-/** Calls `onCommitted(n)` each time a completing statement of a client of `pool` returns. */
-function countCompletions(pool: pg.Pool, onCommitted: (jobs: number) => void): void {
-  pool.on("connect", (client) => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as { query: unknown }).query = (...args: unknown[]) => {
-      const result = query(...args);
-      const first = args[0] as { text?: string; values?: unknown } | string;
-      const jobs = typeof first === "object" && first !== null ? completedBy(first.text ?? "", first.values ?? args[1]) : 0;
-      if (jobs > 0 && result instanceof Promise) void result.then(() => onCommitted(jobs), () => undefined);
-      return result;
-    };
   });
 }
 
