@@ -12,6 +12,8 @@ export const SCENARIOS = [
   "graphile_worker_defaults",
   "river",
   "river_defaults",
+  "latency_graphile_worker",
+  "latency_river",
   "many_workers",
   "list_workers",
   "list_queues_polling",

@@ -101,3 +101,87 @@ export async function addInBatches(
   await Promise.all(Array.from({ length: Math.min(inFlight, batches) }, lane));
   return report;
 }
+
+/** The orchestrator's `go` commands, taken one at a time; `stop` calls `onStop` (default: exits). */
+export function goSignals(onStop: () => void = () => process.exit(0)): { next: () => Promise<void> } {
+  let pending = 0;
+  let waiting: (() => void) | undefined;
+  onParentMessage((message) => {
+    if (message.type === "stop") onStop();
+    if (message.type !== "go") return;
+    if (waiting) {
+      waiting();
+      waiting = undefined;
+    } else pending++;
+  });
+  return {
+    next: () => {
+      if (pending > 0) {
+        pending--;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => (waiting = resolve));
+    },
+  };
+}
+
+/** An empty producer report. */
+export function newReport(): ProducerReport {
+  return { submitted: 0, errors: 0, firstStartAt: Number.POSITIVE_INFINITY, lastEndAt: 0, latenciesMs: [], submits: [] };
+}
+
+/**
+ * Submits one task through `submitOneTask` (which resolves with its id) into `report`: the call's
+ * window, and with `record` its latency and the task's submit time.
+ */
+export async function submitOne(submitOneTask: () => Promise<string>, record: boolean, report: ProducerReport): Promise<void> {
+  const startAt = epochNow();
+  report.firstStartAt = Math.min(report.firstStartAt, startAt);
+  try {
+    const id = await submitOneTask();
+    const endAt = epochNow();
+    report.lastEndAt = Math.max(report.lastEndAt, endAt);
+    report.submitted++;
+    if (record) {
+      report.latenciesMs.push(endAt - startAt);
+      report.submits.push([id, startAt]);
+    }
+  } catch {
+    report.errors++;
+  }
+}
+
+/**
+ * Open-loop calls: `calls` calls at `callsPerS`, every tick starting what the schedule says is
+ * due by now, so a slow call does not delay the next ones. At most `inFlight` are outstanding;
+ * a due call that finds them all busy is skipped (`skip`). Resolves once every call has ended.
+ */
+export async function openLoop(
+  callsPerS: number,
+  calls: number,
+  inFlight: number,
+  call: (index: number) => Promise<void>,
+  skip: (index: number) => void,
+): Promise<void> {
+  const startedAt = epochNow();
+  const outstanding = new Set<Promise<void>>();
+  let scheduled = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(calls, Math.floor(((epochNow() - startedAt) * callsPerS) / 1000) + 1);
+      for (; scheduled < due; scheduled++) {
+        if (outstanding.size >= inFlight) {
+          skip(scheduled);
+          continue;
+        }
+        const started = call(scheduled).finally(() => outstanding.delete(started));
+        outstanding.add(started);
+      }
+      if (scheduled >= calls) resolve();
+      // Sleeps until the next call is due (a timer fires no earlier than asked, at ms granularity).
+      else setTimeout(tick, Math.max(0, startedAt + (scheduled * 1000) / callsPerS - epochNow()));
+    };
+    tick();
+  });
+  await Promise.all([...outstanding]);
+}

@@ -6,7 +6,19 @@
  * event fires before the (batched) delete is sent. Configuration: one JSON {@link GraphileConfig}.
  */
 import pg from "pg";
-import { addInBatches, epochNow, onParentMessage, ProgressReporter, readChildConfig, runChild, sendToParent } from "./child-runtime.js";
+import {
+  addInBatches,
+  epochNow,
+  goSignals,
+  newReport,
+  onParentMessage,
+  openLoop,
+  ProgressReporter,
+  readChildConfig,
+  runChild,
+  sendToParent,
+  submitOne,
+} from "./child-runtime.js";
 import { countCompletions } from "./graphile-completions.js";
 import { NOOP_TYPE, type GraphileConfig } from "./messages.js";
 
@@ -26,14 +38,24 @@ function quietLogger(graphile: typeof import("graphile-worker")) {
 async function runProducer(config: GraphileConfig): Promise<void> {
   const graphile = await loadGraphile();
   const utils = await graphile.makeWorkerUtils({ connectionString: config.databaseUrl, logger: quietLogger(graphile) });
-  const go = new Promise<void>((resolve) =>
-    onParentMessage((message) => {
-      if (message.type === "go") resolve();
-      if (message.type === "stop") void Promise.resolve(utils.release()).finally(() => process.exit(0));
-    }),
-  );
+  const gos = goSignals(() => void Promise.resolve(utils.release()).finally(() => process.exit(0)));
   await sendToParent({ type: "ready", pid: process.pid });
-  await go;
+  await gos.next();
+  if (config.ratePerS !== undefined) {
+    const addOne = async () => (await utils.addJob(NOOP_TYPE, {})).id;
+    const atRate = async (durationMs: number, record: boolean) => {
+      const report = newReport();
+      const calls = Math.round((config.ratePerS! * durationMs) / 1000);
+      await openLoop(config.ratePerS!, calls, config.inFlight, () => submitOne(addOne, record, report), () => report.errors++);
+      return report;
+    };
+    if (config.warmupMs) {
+      await sendToParent({ type: "warmed", report: await atRate(config.warmupMs, false) });
+      await gos.next();
+    }
+    await sendToParent({ type: "done", report: await atRate(config.durationMs ?? 0, config.record ?? false) });
+    return;
+  }
   const report = await addInBatches(config.count, config.batchSize, config.inFlight, async (size) => {
     const added = await utils.addJobs(Array.from({ length: size }, () => ({ identifier: NOOP_TYPE, payload: {} })));
     return added.length;
@@ -45,14 +67,26 @@ async function runProducer(config: GraphileConfig): Promise<void> {
 async function runWorker(config: GraphileConfig): Promise<void> {
   const graphile = await loadGraphile();
   const progress = new ProgressReporter();
+  const dispatches: Array<[string, number]> = [];
+  const acks: Array<[string, number]> = [];
   const pgPool = new pg.Pool({ connectionString: config.databaseUrl, max: config.poolSize });
-  countCompletions(pgPool, (jobs) => progress.add(jobs, epochNow()));
+  pgPool.on("error", (error) => process.stderr.write(`graphile-worker pool error: ${error.message}\n`));
+  countCompletions(pgPool, (ids) => {
+    const at = epochNow();
+    progress.add(ids.length, at);
+    if (config.record) for (const id of ids) acks.push([id, at]);
+  });
   const runner = await graphile.run({
     pgPool,
     concurrency: config.concurrency,
     noHandleSignals: true,
     logger: quietLogger(graphile),
-    taskList: { [NOOP_TYPE]: async () => undefined },
+    taskList: {
+      [NOOP_TYPE]: async (_payload, helpers) => {
+        // created_at is kept to the microsecond, but a Date holds milliseconds.
+        if (config.record) dispatches.push([helpers.job.id, epochNow() - helpers.job.created_at.getTime()]);
+      },
+    },
     preset: {
       worker: {
         ...(config.localQueueSize === undefined ? {} : { localQueue: { size: config.localQueueSize } }),
@@ -63,7 +97,7 @@ async function runWorker(config: GraphileConfig): Promise<void> {
   runner.events.on("job:failed", () => progress.add(1, epochNow(), true));
   onParentMessage((message) => {
     if (message.type === "report") {
-      void sendToParent({ type: "report", report: { ...progress.totals(), perStream: [], dispatches: [], acks: [] } });
+      void sendToParent({ type: "report", report: { ...progress.totals(), perStream: [], dispatches, acks } });
     } else if (message.type === "stop") {
       void runner
         .stop()

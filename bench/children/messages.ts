@@ -151,6 +151,12 @@ export interface GraphileConfig {
   localQueueSize?: number;
   /** worker: `completeJobBatchDelay` ms; absent = graphile-worker's default (no batching). */
   completeJobBatchDelay?: number;
+  /** producer: with a rate, add one job per call at `ratePerS` for `durationMs` (after an unrecorded `warmupMs`) instead of `count` in batches. */
+  ratePerS?: number;
+  durationMs?: number;
+  warmupMs?: number;
+  /** Keep per-job submit times and latencies (producer), dispatch latency and completion times (worker). */
+  record?: boolean;
 }
 
 /** Configuration of a River producer or worker process (`config` in bench/river/main.go). */
@@ -170,4 +176,10 @@ export interface RiverConfig {
   fetchCooldownMs: number;
   /** worker: FetchPollInterval, ms; 0 = River's default (1 s). */
   fetchPollIntervalMs: number;
+  /** producer: with a rate, add one job per call at `ratePerS` for `durationMs` (after an unrecorded `warmupMs`) instead of `count` in batches. */
+  ratePerS?: number;
+  durationMs?: number;
+  warmupMs?: number;
+  /** Keep per-job submit times and latencies (producer), dispatch latency and completion times (worker). */
+  record?: boolean;
 }

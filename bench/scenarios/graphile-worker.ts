@@ -2,6 +2,7 @@ import { ChildHandle } from "../child-handle.js";
 import type { GraphileConfig } from "../children/messages.js";
 import { BenchVerificationError } from "../errors.js";
 import { split, type Scenario, type ScenarioContext } from "./context.js";
+import { measureLatency, RATE_MAX_IN_FLIGHT } from "./latency.js";
 import { runPeerBurst } from "./peer-burst.js";
 
 /** Worker settings of one graphile-worker variant (beside `--concurrency`). */
@@ -50,7 +51,14 @@ async function jobsInserted(context: ScenarioContext): Promise<bigint> {
   return BigInt(rows[0]!.n);
 }
 
-function start(context: ScenarioContext, variant: GraphileVariant, role: GraphileConfig["role"], count: number, index: number): ChildHandle {
+function start(
+  context: ScenarioContext,
+  variant: GraphileVariant,
+  role: GraphileConfig["role"],
+  count: number,
+  index: number,
+  extra: Partial<GraphileConfig> = {},
+): ChildHandle {
   const { options, stack } = context;
   const config: GraphileConfig = {
     role,
@@ -62,6 +70,7 @@ function start(context: ScenarioContext, variant: GraphileVariant, role: Graphil
     poolSize: variant.poolSize,
     localQueueSize: variant.localQueueSize,
     completeJobBatchDelay: variant.completeJobBatchDelay,
+    ...extra,
   };
   return new ChildHandle(`${variant.label}-${role}#${index + 1}`, "graphile-runner.ts", config);
 }
@@ -94,3 +103,24 @@ export const graphileWorker: Scenario = graphileScenario(TUNED);
 
 /** graphile_worker_defaults: the same at graphile-worker's defaults (but `--concurrency`). */
 export const graphileWorkerDefaults: Scenario = graphileScenario(DEFAULTS);
+
+/**
+ * latency_graphile_worker: the latency workload (see `latency`) on graphile-worker with its
+ * throughput settings: one producer calls addJob `--rate` times a second, and workers woken by
+ * its LISTEN/NOTIFY run the jobs. dispatch = created_at (Postgres clock, read to the
+ * millisecond) → task start; e2e = addJob call start → the completing delete has returned.
+ */
+export const latencyGraphileWorker: Scenario = async (context) => {
+  const { options } = context;
+  await prepareSchema(context);
+  const rate = { ratePerS: options.rate, durationMs: options.durationS * 1000, warmupMs: options.warmupS * 1000, record: true };
+  const workers = Array.from({ length: options.workers }, (_, i) => start(context, TUNED, "worker", 0, i, { record: true }));
+  const producers = [start(context, TUNED, "producer", 0, 0, { ...rate, inFlight: RATE_MAX_IN_FLIGHT })];
+  const result = await measureLatency(context, "latency_graphile_worker", workers, producers, false);
+  result.notes = [
+    `latency_graphile_worker: addJob at ${options.rate}/s for ${options.durationS} s after ${options.warmupS} s of warm-up, ` +
+      `${options.workers} workers × concurrency ${options.concurrency}, ${TUNED.note}; dispatch = created_at (to the millisecond) → task start; ` +
+      "e2e = addJob call start → its completing delete returned",
+  ];
+  return result;
+};

@@ -3,11 +3,11 @@ import { backlog } from "./backlog.js";
 import { bullmq } from "./bullmq.js";
 import { cliStartup } from "./cli-startup.js";
 import type { Scenario } from "./context.js";
-import { graphileWorker, graphileWorkerDefaults } from "./graphile-worker.js";
+import { graphileWorker, graphileWorkerDefaults, latencyGraphileWorker } from "./graphile-worker.js";
 import { listQueues, listQueuesPolling, listWorkers } from "./control-plane.js";
 import { latency } from "./latency.js";
 import { manyWorkers } from "./many-workers.js";
-import { river, riverDefaults } from "./river.js";
+import { latencyRiver, river, riverDefaults } from "./river.js";
 import { limited50, routing4Types, throughputBatch, throughputUnary } from "./throughput.js";
 import { schedules } from "./schedules.js";
 
@@ -21,6 +21,8 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   graphile_worker_defaults: graphileWorkerDefaults,
   river,
   river_defaults: riverDefaults,
+  latency_graphile_worker: latencyGraphileWorker,
+  latency_river: latencyRiver,
   many_workers: manyWorkers,
   list_workers: listWorkers,
   list_queues_polling: listQueuesPolling,

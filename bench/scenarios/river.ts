@@ -5,6 +5,7 @@ import type { RiverConfig } from "../children/messages.js";
 import { BenchVerificationError } from "../errors.js";
 import { riverProgram } from "../river-program.js";
 import { split, uniqueQueue, type Scenario, type ScenarioContext } from "./context.js";
+import { measureLatency, RATE_MAX_IN_FLIGHT } from "./latency.js";
 import { runPeerBurst } from "./peer-burst.js";
 
 const run = promisify(execFile);
@@ -53,38 +54,72 @@ async function completedJobs(context: ScenarioContext, queue: string): Promise<n
   return Number(rows[0]!.n);
 }
 
+/** Starts River processes of the run: `role` (worker or producer) with `config`. */
+function starter(variant: RiverVariant, command: string) {
+  return (role: "worker" | "producer", config: RiverConfig, i: number) =>
+    new ChildHandle(`${variant.label}-${role}#${i + 1}`, role, config, { command });
+}
+
+function baseConfig(context: ScenarioContext, variant: RiverVariant, queue: string): RiverConfig {
+  const { options, stack } = context;
+  return {
+    databaseUrl: stack.databaseUrl,
+    queue,
+    count: 0,
+    batchSize: options.batchSize,
+    inFlight: options.batchesInFlight,
+    maxWorkers: variant.maxWorkers ?? options.concurrency,
+    fetchCooldownMs: variant.fetchCooldownMs,
+    fetchPollIntervalMs: variant.fetchPollIntervalMs,
+  };
+}
+
+/** A River queue name unique to one run. */
+function riverQueue(label: string): string {
+  return uniqueQueue(label).replaceAll("_", "-");
+}
+
 function riverScenario(variant: RiverVariant): Scenario {
   return async (context) => {
-    const { options, stack } = context;
-    const command = await prepare(context);
-    const queue = uniqueQueue(variant.label).replaceAll("_", "-");
-    const maxWorkers = variant.maxWorkers ?? options.concurrency;
-    const config = (count: number): RiverConfig => ({
-      databaseUrl: stack.databaseUrl,
-      queue,
-      count,
-      batchSize: options.batchSize,
-      inFlight: options.batchesInFlight,
-      maxWorkers,
-      fetchCooldownMs: variant.fetchCooldownMs,
-      fetchPollIntervalMs: variant.fetchPollIntervalMs,
-    });
-    const start = (role: string, count: number, i: number) =>
-      new ChildHandle(`${variant.label}-${role}#${i + 1}`, role, config(count), { command });
+    const { options } = context;
+    const start = starter(variant, await prepare(context));
+    const queue = riverQueue(variant.label);
+    const base = baseConfig(context, variant, queue);
     return runPeerBurst(context, variant.label, {
-      workers: Array.from({ length: options.workers }, (_, i) => start("worker", 0, i)),
-      producers: split(options.tasks, options.producers).map((count, i) => start("producer", count, i)),
+      workers: Array.from({ length: options.workers }, (_, i) => start("worker", base, i)),
+      producers: split(options.tasks, options.producers).map((count, i) => start("producer", { ...base, count }, i)),
       verify: async (jobs) => {
         const completed = await completedJobs(context, queue);
         if (completed !== jobs) throw new BenchVerificationError(`${variant.label}: ${completed} completed rows in river_job for ${jobs} jobs`);
       },
       note:
-        `${variant.label}: River (Go), ${options.workers} workers × MaxWorkers ${maxWorkers}, ${variant.note}; ` +
+        `${variant.label}: River (Go), ${options.workers} workers × MaxWorkers ${base.maxWorkers}, ${variant.note}; ` +
         `${options.producers} producers × ${options.batchesInFlight} InsertMany calls in flight of ${options.batchSize} jobs; ` +
         "a job counts once River's completer has stored it completed (JobCompleted event)",
     });
   };
 }
+
+/**
+ * latency_river: the latency workload (see `latency`) on River with the settings of its own
+ * benchmark: one producer inserts one job per InsertMany call `--rate` times a second.
+ * dispatch = created_at (Postgres clock, to the microsecond) → Work starts; e2e = insert call
+ * start → the JobCompleted event (the completion is stored).
+ */
+export const latencyRiver: Scenario = async (context) => {
+  const { options } = context;
+  const start = starter(TUNED, await prepare(context));
+  const base = { ...baseConfig(context, TUNED, riverQueue("latency_river")), record: true };
+  const rate = { ratePerS: options.rate, durationMs: options.durationS * 1000, warmupMs: options.warmupS * 1000, inFlight: RATE_MAX_IN_FLIGHT };
+  const workers = Array.from({ length: options.workers }, (_, i) => start("worker", base, i));
+  const result = await measureLatency(context, "latency_river", workers, [start("producer", { ...base, ...rate }, 0)], false);
+  result.notes = [
+    `latency_river: InsertMany of 1 job at ${options.rate}/s for ${options.durationS} s after ${options.warmupS} s of warm-up, ` +
+      `${options.workers} workers × MaxWorkers ${base.maxWorkers}, ${TUNED.note}; dispatch = created_at → Work starts; ` +
+      "e2e = insert call start → JobCompleted event",
+  ];
+  return result;
+};
 
 /** river: the burst workload on River with the settings of River's own benchmark. */
 export const river: Scenario = riverScenario(TUNED);
