@@ -6,7 +6,7 @@ import type pg from "pg";
  * (`unnest($1::bigint[])`) at a time. None for any other statement.
  */
 export function completedBy(text: string, values: unknown): string[] {
-  if (!/^\s*delete from "?graphile_worker"?\._private_jobs\b/i.test(text) || !Array.isArray(values)) return [];
+  if (!/^\s*delete from "?\w+"?\._private_jobs\b/i.test(text) || !Array.isArray(values)) return [];
   return (Array.isArray(values[0]) ? values[0] : [values[0]]).map(String);
 }
 

@@ -37,7 +37,7 @@ function quietLogger(graphile: typeof import("graphile-worker")) {
 
 async function runProducer(config: GraphileConfig): Promise<void> {
   const graphile = await loadGraphile();
-  const utils = await graphile.makeWorkerUtils({ connectionString: config.databaseUrl, logger: quietLogger(graphile) });
+  const utils = await graphile.makeWorkerUtils({ connectionString: config.databaseUrl, schema: config.schema, logger: quietLogger(graphile) });
   const gos = goSignals(() => void Promise.resolve(utils.release()).finally(() => process.exit(0)));
   await sendToParent({ type: "ready", pid: process.pid });
   await gos.next();
@@ -78,6 +78,7 @@ async function runWorker(config: GraphileConfig): Promise<void> {
   });
   const runner = await graphile.run({
     pgPool,
+    schema: config.schema,
     concurrency: config.concurrency,
     noHandleSignals: true,
     logger: quietLogger(graphile),

@@ -137,6 +137,8 @@ export interface ConsumerReport {
 export interface GraphileConfig {
   role: "producer" | "worker";
   databaseUrl: string;
+  /** graphile-worker's schema. */
+  schema: string;
   /** producer: jobs to add. */
   count: number;
   /** producer: jobs per addJobs call. */
@@ -162,6 +164,8 @@ export interface GraphileConfig {
 /** Configuration of a River producer or worker process (`config` in bench/river/main.go). */
 export interface RiverConfig {
   databaseUrl: string;
+  /** Schema of River's tables. */
+  schema: string;
   /** River queue of the run. */
   queue: string;
   /** producer: jobs to insert. */

@@ -31,6 +31,7 @@ import (
 // config is the one JSON argument of every role (RiverConfig in bench/children/messages.ts).
 type config struct {
 	DatabaseURL string `json:"databaseUrl"`
+	Schema      string `json:"schema"`
 	Queue       string `json:"queue"`
 	// producer
 	Count     int `json:"count"`
@@ -94,7 +95,7 @@ func migrate(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer pool.Close()
-	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: logger()})
+	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: logger(), Schema: cfg.Schema})
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func runProducer(ctx context.Context, cfg config, ch *channel) error {
 	if err != nil {
 		return err
 	}
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: logger()})
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: logger(), Schema: cfg.Schema})
 	if err != nil {
 		return err
 	}

@@ -101,6 +101,7 @@ func runWorker(ctx context.Context, cfg config, ch *channel) error {
 	river.AddWorker(workers, &noopWorker{tally: counts})
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Logger:            logger(),
+		Schema:            cfg.Schema,
 		FetchCooldown:     millis(cfg.FetchCooldownMs),
 		FetchPollInterval: millis(cfg.FetchPollIntervalMs),
 		Queues:            map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.MaxWorkers}},

@@ -30,23 +30,26 @@ const DEFAULTS: GraphileVariant = {
   note: "pool 10, no local queue, no completion batching (its defaults)",
 };
 
+/** graphile-worker's schema in the harness's database (not its default, to stay clear of a real one). */
+const SCHEMA = "taskqueue_bench_graphile_worker";
+
 /** Creates or upgrades graphile-worker's schema, and empties its job table (jobs of failed runs). */
 async function prepareSchema(context: ScenarioContext): Promise<void> {
   const { runMigrations } = await import("graphile-worker");
-  await runMigrations({ connectionString: context.stack.databaseUrl, logger: undefined });
-  await context.stack.pool.query("delete from graphile_worker._private_jobs");
+  await runMigrations({ connectionString: context.stack.databaseUrl, schema: SCHEMA });
+  await context.stack.pool.query(`delete from ${SCHEMA}._private_jobs`);
 }
 
 /** Jobs graphile-worker holds (it deletes a job when it completes it). */
 async function jobsLeft(context: ScenarioContext): Promise<number> {
-  const { rows } = await context.stack.pool.query<{ n: string }>("select count(*) as n from graphile_worker._private_jobs");
+  const { rows } = await context.stack.pool.query<{ n: string }>(`select count(*) as n from ${SCHEMA}._private_jobs`);
   return Number(rows[0]!.n);
 }
 
 /** Jobs ever inserted (the id sequence moves by one per inserted job). */
 async function jobsInserted(context: ScenarioContext): Promise<bigint> {
   const { pool } = context.stack;
-  const { rows: found } = await pool.query<{ seq: string }>("select pg_get_serial_sequence('graphile_worker._private_jobs', 'id') as seq");
+  const { rows: found } = await pool.query<{ seq: string }>(`select pg_get_serial_sequence('${SCHEMA}._private_jobs', 'id') as seq`);
   const { rows } = await pool.query<{ n: string }>(`select case when is_called then last_value else 0 end as n from ${found[0]!.seq}`);
   return BigInt(rows[0]!.n);
 }
@@ -63,6 +66,7 @@ function start(
   const config: GraphileConfig = {
     role,
     databaseUrl: stack.databaseUrl,
+    schema: SCHEMA,
     count,
     batchSize: options.batchSize,
     inFlight: options.batchesInFlight,

@@ -38,17 +38,21 @@ const DEFAULTS: RiverVariant = {
   note: "FetchCooldown 100 ms, FetchPollInterval 1 s (its defaults)",
 };
 
+/** Schema of River's tables in the harness's database (not the search path, to stay clear of a real River). */
+const SCHEMA = "taskqueue_bench_river";
+
 /** Builds (once) the River program and creates or upgrades River's tables. */
 async function prepare(context: ScenarioContext): Promise<string> {
   const command = await riverProgram();
-  await run(command, ["migrate", JSON.stringify({ databaseUrl: context.stack.databaseUrl })]);
+  await context.stack.pool.query(`create schema if not exists ${SCHEMA}`);
+  await run(command, ["migrate", JSON.stringify({ databaseUrl: context.stack.databaseUrl, schema: SCHEMA })]);
   return command;
 }
 
 /** Completed jobs of `queue` in river_job (River keeps completed jobs for 24 hours by default). */
 async function completedJobs(context: ScenarioContext, queue: string): Promise<number> {
   const { rows } = await context.stack.pool.query<{ n: string }>(
-    "select count(*) as n from river_job where queue = $1 and state = 'completed'",
+    `select count(*) as n from ${SCHEMA}.river_job where queue = $1 and state = 'completed'`,
     [queue],
   );
   return Number(rows[0]!.n);
@@ -64,6 +68,7 @@ function baseConfig(context: ScenarioContext, variant: RiverVariant, queue: stri
   const { options, stack } = context;
   return {
     databaseUrl: stack.databaseUrl,
+    schema: SCHEMA,
     queue,
     count: 0,
     batchSize: options.batchSize,
