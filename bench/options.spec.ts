@@ -35,4 +35,16 @@ describe("bench options", () => {
     expect(parsed(["--quick"]).warmupS).toBe(0.5);
     expect(parsed(["--warmup-s", "3"]).warmupS).toBe(3);
   });
+
+  it("runs the durable peers, their defaults and their latency workload by default and in quick mode", () => {
+    const peers = ["graphile_worker", "graphile_worker_defaults", "river", "river_defaults", "latency_graphile_worker", "latency_river"];
+    expect(parsed([]).scenarios).toEqual(expect.arrayContaining(peers));
+    expect(parsed(["--quick"]).scenarios).toEqual(expect.arrayContaining(peers));
+    expect(parsed(["--scenarios", "river,throughput_batch"]).scenarios).toEqual(["throughput_batch", "river"]);
+  });
+
+  it("reads --pin-postgres, off by default", () => {
+    expect(parsed(["--pin-postgres"]).pinPostgres).toBe(true);
+    expect(parsed([]).pinPostgres).toBe(false);
+  });
 });

@@ -102,6 +102,11 @@ export interface BenchOptions {
   databaseUrl?: string;
   /** The server and every client reach the private Redis and Postgres over their unix sockets. */
   unixSockets?: boolean;
+  /**
+   * The Postgres-bound shape: the private Postgres confined to CPU 0 with `taskset`, everything
+   * else the harness starts (server, Redis, producers and workers of every system) on the others.
+   */
+  pinPostgres?: boolean;
   /** Extra environment of the server process (its knobs, e.g. COMMIT_WINDOW_MS). */
   serverEnv?: Record<string, string>;
   /** Extra Node.js flags of the server process, after its own (e.g. `--max-semi-space-size=16`). */
@@ -159,6 +164,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     redisUrl: options.redisUrl,
     redisAof: options.redisAof ?? false,
     unixSockets: options.unixSockets ?? false,
+    pinPostgres: options.pinPostgres ?? false,
     databaseUrl: options.databaseUrl,
     serverEnv: options.serverEnv ?? {},
     serverNodeArgs: options.serverNodeArgs ?? [],
@@ -220,6 +226,8 @@ export const USAGE = `npm run bench -- [options]
   --redis-aof               private Redis with appendonly yes, appendfsync everysec
   --database-url URL        use this Postgres database instead of a private one
   --unix-sockets            reach the private Redis and Postgres over unix sockets, not TCP
+  --pin-postgres            Postgres-bound: the private Postgres on CPU 0 (taskset), everything
+                            else (server, Redis, every system's producers and workers) on the others
   --server-env K=V          extra server environment (repeatable), e.g. COMMIT_WINDOW_MS=2
   --server-node-arg FLAG    extra Node.js flag of the server (repeatable), e.g. --server-node-arg=--trace-gc
   --server-cpu-prof DIR     profile the server (node --cpu-prof) into DIR
@@ -271,10 +279,11 @@ const STRINGS: Record<string, "redisUrl" | "databaseUrl" | "serverCpuProfDir" | 
 export type ParsedArgs = { help: true } | { help: false; options: BenchOptions };
 
 /** Flags without a value, and the option each one turns on. */
-const SWITCHES: Record<string, "quick" | "redisAof" | "unixSockets"> = {
+const SWITCHES: Record<string, "quick" | "redisAof" | "unixSockets" | "pinPostgres"> = {
   "--quick": "quick",
   "--redis-aof": "redisAof",
   "--unix-sockets": "unixSockets",
+  "--pin-postgres": "pinPostgres",
 };
 
 /** Parses command-line arguments (`--name value` or `--name=value`). Throws {@link BenchOptionsError}. */

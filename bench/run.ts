@@ -3,7 +3,8 @@
  * given URLs), runs the chosen scenarios with worker and producer child processes, prints a
  * table and writes bench/results/latest.json. `npm run bench -- --help` lists the options.
  */
-import { loadavg } from "node:os";
+import { cpus, loadavg } from "node:os";
+import { pinPostgres } from "./cpu-pinning.js";
 import { createLogger } from "../server/observability/logger.js";
 import { BenchOptionsError } from "./errors.js";
 import { compileBenchOptions, parseBenchArgs, USAGE, type CompiledBenchOptions, type ScenarioName } from "./options.js";
@@ -57,6 +58,14 @@ async function main(): Promise<number> {
     serverCpuProfDir: options.serverCpuProfDir,
     logger,
   });
+  if (options.pinPostgres) {
+    try {
+      say(await pinPostgres(stack, cpus().length));
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+  }
   let interrupted = false;
   process.once("SIGINT", () => {
     interrupted = true;
