@@ -60,6 +60,13 @@ export interface BenchOptions {
   rate?: number;
   /** latency: tasks per SubmitTasks call; 1 = unary SubmitTask (default). */
   rateBatch?: number;
+  /**
+   * latency scenarios (taskqueue and the peers): bytes of JSON payload per task (`{"data":"xx…"}`).
+   * Default 0 (no payload). With unary calls it needs `--unary-client ts`.
+   */
+  payloadBytes?: number;
+  /** latency scenarios: each task sleeps a uniformly random time in [min, max] ms. Default [0, 0] (no-op). */
+  workMs?: [number, number];
   /** latency: seconds of submission. Default 10; quick 2. */
   durationS?: number;
   /** latency: seconds of submission at the same rate before the measured window. Default 10 (the server, workers and producer reach steady JIT state); quick 0.5. */
@@ -144,6 +151,8 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     unaryClient: options.unaryClient ?? "raw",
     rate: options.rate ?? 1_000,
     rateBatch: options.rateBatch ?? 1,
+    payloadBytes: options.payloadBytes ?? 0,
+    workMs: options.workMs ?? [0, 0],
     durationS: options.durationS ?? (quick ? 2 : 10),
     warmupS: options.warmupS ?? (quick ? 0.5 : 10),
     backlog: options.backlog ?? (quick ? 20_000 : 1_000_000),
@@ -184,6 +193,10 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
   }
   if (compiled.batchSize > 1000) throw new BenchOptionsError("--batch-size", "at most 1000 (the SubmitTasks limit)");
   if (compiled.concurrency > 10_000) throw new BenchOptionsError("--concurrency", "at most 10000 (the worker SDK limit)");
+  if (compiled.payloadBytes < 0 || !Number.isInteger(compiled.payloadBytes)) throw new BenchOptionsError("--payload-bytes", "must be a whole number ≥ 0");
+  if (compiled.payloadBytes > 0 && compiled.rateBatch === 1 && compiled.unaryClient === "raw") {
+    throw new BenchOptionsError("--payload-bytes", "with unary calls (--rate-batch 1) needs --unary-client ts (the raw caller sends one fixed request)");
+  }
   if (compiled.scenarios.length === 0) throw new BenchOptionsError("--scenarios", "names no scenario");
   return compiled;
 }
@@ -206,6 +219,8 @@ export const USAGE = `npm run bench -- [options]
                             pre-encoded request (default), or the TypeScript client
   --rate N                  latency: tasks per second (default 1000)
   --rate-batch N            latency: tasks per call, 1 = unary SubmitTask (default 1)
+  --payload-bytes N         latency scenarios: JSON payload bytes per task (default 0)
+  --work-ms A-B             latency scenarios: each task sleeps a random A–B ms (default 0, a no-op)
   --duration-s N            latency: seconds (default 10, quick 2)
   --warmup-s N              latency: seconds at the same rate before the measured ones (default 10, quick 0.5)
   --backlog N               backlog: queued tasks (default 1000000)
@@ -248,6 +263,7 @@ const NUMERIC: Record<string, keyof BenchOptions> = {
   "--unary-in-flight": "unaryInFlight",
   "--rate": "rate",
   "--rate-batch": "rateBatch",
+  "--payload-bytes": "payloadBytes",
   "--duration-s": "durationS",
   "--warmup-s": "warmupS",
   "--backlog": "backlog",
@@ -313,6 +329,13 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
     } else if (flag === "--unary-client") {
       if (value !== "raw" && value !== "ts") throw new BenchOptionsError(flag, `must be raw or ts, got "${value}"`);
       options.unaryClient = value;
+    } else if (flag === "--work-ms") {
+      const match = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(value);
+      if (!match) throw new BenchOptionsError(flag, `expects MIN-MAX or MS in milliseconds, e.g. 1-10, got "${value}"`);
+      const min = Number(match[1]);
+      const max = Number(match[2] ?? match[1]);
+      if (max < min) throw new BenchOptionsError(flag, `MAX must be at least MIN, got "${value}"`);
+      options.workMs = [min, max];
     } else if (flag === "--server-node-arg") {
       if (!value.startsWith("--")) throw new BenchOptionsError(flag, `expects a Node.js flag such as --trace-gc, got "${value}"`);
       options.serverNodeArgs = [...(options.serverNodeArgs ?? []), value];

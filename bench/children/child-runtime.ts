@@ -131,24 +131,29 @@ export function newReport(): ProducerReport {
 }
 
 /**
- * Submits one task through `submitOneTask` (which resolves with its id) into `report`: the call's
- * window, and with `record` its latency and the task's submit time.
+ * Makes one submit call of `size` tasks through `submit` (which resolves with their ids) into
+ * `report`: the call's window, and with `record` its latency and each task's submit time.
  */
-export async function submitOne(submitOneTask: () => Promise<string>, record: boolean, report: ProducerReport): Promise<void> {
+export async function submitCall(submit: () => Promise<string[]>, size: number, record: boolean, report: ProducerReport): Promise<void> {
   const startAt = epochNow();
   report.firstStartAt = Math.min(report.firstStartAt, startAt);
   try {
-    const id = await submitOneTask();
+    const ids = await submit();
     const endAt = epochNow();
     report.lastEndAt = Math.max(report.lastEndAt, endAt);
-    report.submitted++;
+    report.submitted += ids.length;
     if (record) {
       report.latenciesMs.push(endAt - startAt);
-      report.submits.push([id, startAt]);
+      for (const id of ids) report.submits.push([id, startAt]);
     }
   } catch {
-    report.errors++;
+    report.errors += size;
   }
+}
+
+/** {@link submitCall} of one task, whose id `submitOneTask` resolves with. */
+export function submitOne(submitOneTask: () => Promise<string>, record: boolean, report: ProducerReport): Promise<void> {
+  return submitCall(async () => [await submitOneTask()], 1, record, report);
 }
 
 /**
@@ -184,4 +189,20 @@ export async function openLoop(
     tick();
   });
   await Promise.all([...outstanding]);
+}
+
+/** The JSON payload of about `bytes` bytes every system's benchmark tasks carry (`{"data":"xx…"}`). */
+export function benchPayload(bytes: number): { data: string } | undefined {
+  return bytes > 0 ? { data: "x".repeat(Math.max(0, bytes - 11)) } : undefined;
+}
+
+/** A random work time in [min, max] ms. */
+export function workTimeMs([min, max]: readonly [number, number]): number {
+  return min + Math.random() * (max - min);
+}
+
+/** Sleeps a random time in `workMs` (none when absent or [0, 0]). */
+export function work(workMs: readonly [number, number] | undefined): Promise<void> | undefined {
+  if (!workMs || workMs[1] <= 0) return undefined;
+  return new Promise((resolve) => setTimeout(resolve, workTimeMs(workMs)));
 }

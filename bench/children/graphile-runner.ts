@@ -8,6 +8,7 @@
 import pg from "pg";
 import {
   addInBatches,
+  benchPayload,
   epochNow,
   goSignals,
   newReport,
@@ -17,7 +18,8 @@ import {
   readChildConfig,
   runChild,
   sendToParent,
-  submitOne,
+  submitCall,
+  work,
 } from "./child-runtime.js";
 import { countCompletions } from "./graphile-completions.js";
 import { NOOP_TYPE, type GraphileConfig } from "./messages.js";
@@ -41,12 +43,23 @@ async function runProducer(config: GraphileConfig): Promise<void> {
   const gos = goSignals(() => void Promise.resolve(utils.release()).finally(() => process.exit(0)));
   await sendToParent({ type: "ready", pid: process.pid });
   await gos.next();
+  const payload = benchPayload(config.payloadBytes ?? 0) ?? {};
   if (config.ratePerS !== undefined) {
-    const addOne = async () => (await utils.addJob(NOOP_TYPE, {})).id;
+    // One addJob per call, or addJobs of `batchSize` at ratePerS / batchSize calls a second.
+    const perCall = Math.max(1, config.batchSize);
+    const add = async (size: number) =>
+      size === 1
+        ? [(await utils.addJob(NOOP_TYPE, payload)).id]
+        : (await utils.addJobs(Array.from({ length: size }, () => ({ identifier: NOOP_TYPE, payload })))).map((job) => job.id);
     const atRate = async (durationMs: number, record: boolean) => {
       const report = newReport();
-      const calls = Math.round((config.ratePerS! * durationMs) / 1000);
-      await openLoop(config.ratePerS!, calls, config.inFlight, () => submitOne(addOne, record, report), () => report.errors++);
+      const total = Math.round((config.ratePerS! * durationMs) / 1000);
+      const calls = Math.ceil(total / perCall);
+      const call = (index: number) => {
+        const size = Math.min(perCall, total - index * perCall);
+        return submitCall(() => add(size), size, record, report);
+      };
+      await openLoop(config.ratePerS! / perCall, calls, config.inFlight, call, () => (report.errors += perCall));
       return report;
     };
     if (config.warmupMs) {
@@ -57,7 +70,7 @@ async function runProducer(config: GraphileConfig): Promise<void> {
     return;
   }
   const report = await addInBatches(config.count, config.batchSize, config.inFlight, async (size) => {
-    const added = await utils.addJobs(Array.from({ length: size }, () => ({ identifier: NOOP_TYPE, payload: {} })));
+    const added = await utils.addJobs(Array.from({ length: size }, () => ({ identifier: NOOP_TYPE, payload })));
     return added.length;
   });
   // Stays alive until told to stop, so that its CPU time is counted to the end of the run.
@@ -86,6 +99,7 @@ async function runWorker(config: GraphileConfig): Promise<void> {
       [NOOP_TYPE]: async (_payload, helpers) => {
         // created_at is kept to the microsecond, but a Date holds milliseconds.
         if (config.record) dispatches.push([helpers.job.id, epochNow() - helpers.job.created_at.getTime()]);
+        await work(config.workMs);
       },
     },
     preset: {

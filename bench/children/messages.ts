@@ -39,6 +39,8 @@ export interface ProducerConfig {
   warmupMs?: number;
   /** Task types to submit, in rotation (batch). Default [NOOP_TYPE]. */
   types?: string[];
+  /** Bytes of JSON payload per task (`{"data":"xx…"}`); absent or 0: none. */
+  payloadBytes?: number;
 }
 
 /** Configuration of a worker process using the TypeScript worker SDK. */
@@ -51,6 +53,8 @@ export interface WorkerConfig {
   logLevel: string;
   /** Task types it has (no-op) handlers for, hence takes. Default [NOOP_TYPE]. */
   types?: string[];
+  /** Each task sleeps a random time in [min, max] ms; absent: returns at once. */
+  workMs?: [number, number];
 }
 
 /** Configuration of a process holding many raw WorkerService streams. */
@@ -159,6 +163,10 @@ export interface GraphileConfig {
   warmupMs?: number;
   /** Keep per-job submit times and latencies (producer), dispatch latency and completion times (worker). */
   record?: boolean;
+  /** Bytes of JSON payload per job (`{"data":"xx…"}`); absent or 0: none. */
+  payloadBytes?: number;
+  /** worker: each job sleeps a random time in [min, max] ms; absent: returns at once. */
+  workMs?: [number, number];
 }
 
 /** Configuration of a River producer or worker process (`config` in bench/river/main.go). */
@@ -186,4 +194,8 @@ export interface RiverConfig {
   warmupMs?: number;
   /** Keep per-job submit times and latencies (producer), dispatch latency and completion times (worker). */
   record?: boolean;
+  /** Bytes of JSON payload per job (`{"data":"xx…"}`); absent or 0: none. */
+  payloadBytes?: number;
+  /** worker: each job sleeps a random time in [min, max] ms; absent: returns at once. */
+  workMs?: [number, number];
 }

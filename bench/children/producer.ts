@@ -7,7 +7,7 @@
  * Configuration: one JSON {@link ProducerConfig} argument.
  */
 import { createTaskClient, type TaskClient, type TaskSpec } from "../../clients/ts/index.js";
-import { epochNow, goSignals, newReport, openLoop, readChildConfig, runChild, sendToParent, submitOne } from "./child-runtime.js";
+import { benchPayload, epochNow, goSignals, newReport, openLoop, readChildConfig, runChild, sendToParent, submitOne } from "./child-runtime.js";
 import { NOOP_TYPE, type ProducerConfig, type ProducerReport } from "./messages.js";
 import { RawUnarySubmitter } from "./raw-unary-submitter.js";
 
@@ -23,11 +23,12 @@ runChild(async () => {
   await sendToParent({ type: "ready", pid: process.pid });
   await gos.next();
   const makesUnaryCalls = config.mode === "unary" || (config.mode === "rate" && config.batchSize <= 1);
-  const raw = makesUnaryCalls && config.unaryClient === "raw" ? new RawUnarySubmitter(config.address, config.queue, NOOP_TYPE) : undefined;
+  // The raw caller sends one fixed request without a payload.
+  const raw = makesUnaryCalls && config.unaryClient === "raw" && !config.payloadBytes ? new RawUnarySubmitter(config.address, config.queue, NOOP_TYPE) : undefined;
   await raw?.connected();
   const submitOneTask: SubmitOne = raw
     ? () => raw.submitTask()
-    : async () => (await client.submitTask(request(config.queue))).task.id;
+    : async () => (await client.submitTask(request(config))).task.id;
   if (config.mode === "rate" && config.warmupMs) {
     const warmup = newReport();
     await submitAtRate(client, submitOneTask, { ...config, durationMs: config.warmupMs, record: false }, warmup);
@@ -44,9 +45,11 @@ runChild(async () => {
 
 let submittedSoFar = 0;
 
-/** The next task: of the configured types in rotation. */
-function request(queue: string, types: readonly string[] = [NOOP_TYPE]): TaskSpec {
-  return { queue, type: types[submittedSoFar++ % types.length]! };
+/** The next task: of the configured types in rotation, with the configured payload. */
+function request(config: ProducerConfig): TaskSpec {
+  const types = config.types ?? [NOOP_TYPE];
+  const payload = benchPayload(config.payloadBytes ?? 0);
+  return { queue: config.queue, type: types[submittedSoFar++ % types.length]!, ...(payload ? { payload } : {}) };
 }
 
 /** Runs `calls` jobs with at most `inFlight` at a time. */
@@ -62,7 +65,7 @@ async function submitBatches(client: TaskClient, config: ProducerConfig, report:
   const batches = Math.ceil(config.count / config.batchSize);
   await pool(batches, config.inFlight, async (index) => {
     const size = Math.min(config.batchSize, config.count - index * config.batchSize);
-    const tasks = Array.from({ length: size }, () => request(config.queue, config.types));
+    const tasks = Array.from({ length: size }, () => request(config));
     const startAt = epochNow();
     report.firstStartAt = Math.min(report.firstStartAt, startAt);
     const items = await client.submitTasks(tasks, { view: "basic" });
@@ -103,7 +106,7 @@ async function submitTimed(client: TaskClient, config: ProducerConfig, report: P
   const startAt = epochNow();
   report.firstStartAt = Math.min(report.firstStartAt, startAt);
   try {
-    const items = await client.submitTasks(Array.from({ length: size }, () => request(config.queue)), { view: "basic" });
+    const items = await client.submitTasks(Array.from({ length: size }, () => request(config)), { view: "basic" });
     const endAt = epochNow();
     report.lastEndAt = Math.max(report.lastEndAt, endAt);
     for (const item of items) {

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -47,6 +48,10 @@ type config struct {
 	FetchPollIntervalMs float64 `json:"fetchPollIntervalMs"`
 	// worker: keep each job's created_at → handler start and completion time (latency).
 	Record bool `json:"record"`
+	// producer: bytes of JSON payload per job ({"data":"xx…"}); 0: none.
+	PayloadBytes int `json:"payloadBytes"`
+	// worker: each job sleeps a random time in [min, max] ms; absent: returns at once.
+	WorkMs []float64 `json:"workMs"`
 }
 
 func main() {
@@ -113,8 +118,18 @@ func millis(ms float64) time.Duration {
 	return time.Duration(ms * float64(time.Millisecond))
 }
 
-// noopArgs are the arguments of the benchmark's job: none.
-type noopArgs struct{}
+// noopArgs are the arguments of the benchmark's job: none, or a payload of filler bytes.
+type noopArgs struct {
+	Data string `json:"data,omitempty"`
+}
+
+// argsFor gives job arguments of about `payloadBytes` bytes of JSON, as the harness's benchPayload.
+func argsFor(payloadBytes int) noopArgs {
+	if payloadBytes <= 0 {
+		return noopArgs{}
+	}
+	return noopArgs{Data: strings.Repeat("x", max(0, payloadBytes-11))}
+}
 
 // Kind is the job kind, as the other systems' task type.
 func (noopArgs) Kind() string { return "noop" }

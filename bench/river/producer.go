@@ -57,10 +57,11 @@ func runProducer(ctx context.Context, cfg config, ch *channel) error {
 	if err != nil {
 		return err
 	}
+	args := argsFor(cfg.PayloadBytes)
 	insert := func(n int) ([]int64, error) {
 		params := make([]river.InsertManyParams, n)
 		for i := range params {
-			params[i] = river.InsertManyParams{Args: noopArgs{}, InsertOpts: &river.InsertOpts{Queue: cfg.Queue}}
+			params[i] = river.InsertManyParams{Args: args, InsertOpts: &river.InsertOpts{Queue: cfg.Queue}}
 		}
 		results, err := client.InsertMany(ctx, params)
 		if err != nil {
@@ -114,11 +115,13 @@ func inBatches(cfg config, insert func(int) ([]int64, error)) *producerReport {
 	return report
 }
 
-// atRate inserts one job per 1/ratePerS for `duration`; at most `inFlight` calls outstanding
-// (a tick that finds them all busy counts as an error, as the harness's rate producer does).
+// atRate inserts `ratePerS` jobs a second for `duration`, `batchSize` per InsertMany call; at
+// most `inFlight` calls outstanding (a due call that finds them all busy counts as errors, as
+// the harness's rate producer does).
 func atRate(cfg config, duration time.Duration, record bool, insert func(int) ([]int64, error)) *producerReport {
 	report := newReport()
-	interval := time.Duration(float64(time.Second) / cfg.RatePerS)
+	perCall := max(1, cfg.BatchSize)
+	interval := time.Duration(float64(time.Second) * float64(perCall) / cfg.RatePerS)
 	slots := make(chan struct{}, cfg.InFlight)
 	var wg sync.WaitGroup
 	begin := time.Now()
@@ -131,7 +134,7 @@ func atRate(cfg config, duration time.Duration, record bool, insert func(int) ([
 		select {
 		case slots <- struct{}{}:
 		default:
-			report.add(time.Now(), time.Now(), 1, true, nil)
+			report.add(time.Now(), time.Now(), perCall, true, nil)
 			continue
 		}
 		wg.Add(1)
@@ -139,11 +142,11 @@ func atRate(cfg config, duration time.Duration, record bool, insert func(int) ([
 			defer wg.Done()
 			defer func() { <-slots }()
 			start := time.Now()
-			ids, err := insert(1)
+			ids, err := insert(perCall)
 			if !record {
 				ids = nil
 			}
-			report.add(start, time.Now(), 1, err != nil, ids)
+			report.add(start, time.Now(), perCall, err != nil, ids)
 		}()
 	}
 	wg.Wait()

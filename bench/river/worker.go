@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"sync"
 	"time"
@@ -16,13 +17,18 @@ import (
 // each job's created_at → handler start.
 type noopWorker struct {
 	river.WorkerDefaults[noopArgs]
-	tally *tally
+	tally  *tally
+	workMs []float64
 }
 
-// Work records the dispatch latency (when recording) and returns.
+// Work records the dispatch latency (when recording), sleeps the configured work time, and
+// returns.
 func (w *noopWorker) Work(_ context.Context, job *river.Job[noopArgs]) error {
 	if w.tally.record {
 		w.tally.dispatched(fmt.Sprint(job.ID), float64(time.Since(job.CreatedAt))/float64(time.Millisecond))
+	}
+	if len(w.workMs) == 2 && w.workMs[1] > 0 {
+		time.Sleep(millis(w.workMs[0] + rand.Float64()*(w.workMs[1]-w.workMs[0])))
 	}
 	return nil
 }
@@ -98,7 +104,7 @@ func runWorker(ctx context.Context, cfg config, ch *channel) error {
 	}
 	counts := &tally{record: cfg.Record, firstAt: math.Inf(1), dispatches: [][2]any{}, acks: [][2]any{}, ch: ch}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &noopWorker{tally: counts})
+	river.AddWorker(workers, &noopWorker{tally: counts, workMs: cfg.WorkMs})
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Logger:            logger(),
 		Schema:            cfg.Schema,

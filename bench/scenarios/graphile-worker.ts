@@ -2,7 +2,7 @@ import { ChildHandle } from "../child-handle.js";
 import type { GraphileConfig } from "../children/messages.js";
 import { BenchVerificationError } from "../errors.js";
 import { split, type Scenario, type ScenarioContext } from "./context.js";
-import { measureLatency, RATE_MAX_IN_FLIGHT } from "./latency.js";
+import { measureLatency, RATE_MAX_IN_FLIGHT, workloadNote } from "./latency.js";
 import { runPeerBurst } from "./peer-burst.js";
 
 /** Worker settings of one graphile-worker variant (beside `--concurrency`). */
@@ -117,14 +117,23 @@ export const graphileWorkerDefaults: Scenario = graphileScenario(DEFAULTS);
 export const latencyGraphileWorker: Scenario = async (context) => {
   const { options } = context;
   await prepareSchema(context);
-  const rate = { ratePerS: options.rate, durationMs: options.durationS * 1000, warmupMs: options.warmupS * 1000, record: true };
-  const workers = Array.from({ length: options.workers }, (_, i) => start(context, TUNED, "worker", 0, i, { record: true }));
-  const producers = [start(context, TUNED, "producer", 0, 0, { ...rate, inFlight: RATE_MAX_IN_FLIGHT })];
+  const rate = {
+    ratePerS: options.rate,
+    durationMs: options.durationS * 1000,
+    warmupMs: options.warmupS * 1000,
+    record: true,
+    batchSize: options.rateBatch,
+    payloadBytes: options.payloadBytes,
+    inFlight: RATE_MAX_IN_FLIGHT,
+  };
+  const workers = Array.from({ length: options.workers }, (_, i) => start(context, TUNED, "worker", 0, i, { record: true, workMs: options.workMs }));
+  const producers = [start(context, TUNED, "producer", 0, 0, rate)];
   const result = await measureLatency(context, "latency_graphile_worker", workers, producers, false);
   result.notes = [
-    `latency_graphile_worker: addJob at ${options.rate}/s for ${options.durationS} s after ${options.warmupS} s of warm-up, ` +
+    `latency_graphile_worker: ${options.rateBatch === 1 ? "addJob" : `addJobs of ${options.rateBatch}`} at ${options.rate} jobs/s for ${options.durationS} s after ${options.warmupS} s of warm-up, ` +
       `${options.workers} workers × concurrency ${options.concurrency}, ${TUNED.note}; dispatch = created_at (to the millisecond) → task start; ` +
-      "e2e = addJob call start → its completing delete returned",
+      "e2e = add call start → its completing delete returned" +
+      workloadNote(options),
   ];
   return result;
 };

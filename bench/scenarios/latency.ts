@@ -1,5 +1,6 @@
 import { stopAll, type ChildHandle } from "../child-handle.js";
 import { BenchVerificationError } from "../errors.js";
+import type { CompiledBenchOptions } from "../options.js";
 import { summarize } from "../stats.js";
 import { deadlineMs, monotonicUs, uniqueQueue, type Scenario, type ScenarioContext, type ScenarioResult } from "./context.js";
 import { collectReports, CompletionTally, ready, runProducers, startProducers, startWorkers, submitWindow, warmUp } from "./fleet.js";
@@ -23,7 +24,7 @@ export const latency: Scenario = async (context) => {
   const { options } = context;
   const queue = uniqueQueue("latency");
   const expected = Math.round(options.rate * options.durationS);
-  const workers = startWorkers(context, queue, true);
+  const workers = startWorkers(context, queue, true, undefined, options.workMs);
   const producers = startProducers(context, queue, expected, 1, {
     mode: "rate",
     batchSize: options.rateBatch,
@@ -32,16 +33,26 @@ export const latency: Scenario = async (context) => {
     durationMs: options.durationS * 1000,
     warmupMs: options.warmupS * 1000,
     record: true,
+    payloadBytes: options.payloadBytes,
   });
   const result = await measureLatency(context, "latency", workers, producers, true);
   result.metrics = { tasks: result.metrics.tasks!, tasks_per_call: options.rateBatch, ...result.metrics };
   result.notes = [
     `latency: ${options.rate}/s for ${options.durationS} s after ${options.warmupS} s of warm-up, ` +
       `${options.rateBatch === 1 ? `unary SubmitTask (${options.unaryClient} caller)` : `SubmitTasks of ${options.rateBatch}`}, ${options.workers} workers × ${options.concurrency}; ` +
-      "dispatch = created_at (to the microsecond) → handler start; e2e = submit call start → accepted ack at the worker",
+      "dispatch = created_at (to the microsecond) → handler start; e2e = submit call start → accepted ack at the worker" +
+      workloadNote(options),
   ];
   return result;
 };
+
+/** The payload and work time of the latency scenarios, when set, for their notes. */
+export function workloadNote(options: CompiledBenchOptions): string {
+  return (
+    (options.payloadBytes > 0 ? `; ${options.payloadBytes}-byte JSON payloads` : "") +
+    (options.workMs[1] > 0 ? `; tasks sleep ${options.workMs[0]}–${options.workMs[1]} ms` : "")
+  );
+}
 
 /**
  * Runs a latency measurement with started `workers` (recording) and one rate `producer` (with

@@ -5,7 +5,7 @@ import type { RiverConfig } from "../children/messages.js";
 import { BenchVerificationError } from "../errors.js";
 import { riverProgram } from "../river-program.js";
 import { split, uniqueQueue, type Scenario, type ScenarioContext } from "./context.js";
-import { measureLatency, RATE_MAX_IN_FLIGHT } from "./latency.js";
+import { measureLatency, RATE_MAX_IN_FLIGHT, workloadNote } from "./latency.js";
 import { runPeerBurst } from "./peer-burst.js";
 
 const run = promisify(execFile);
@@ -114,14 +114,22 @@ function riverScenario(variant: RiverVariant): Scenario {
 export const latencyRiver: Scenario = async (context) => {
   const { options } = context;
   const start = starter(TUNED, await prepare(context));
-  const base = { ...baseConfig(context, TUNED, riverQueue("latency_river")), record: true };
-  const rate = { ratePerS: options.rate, durationMs: options.durationS * 1000, warmupMs: options.warmupS * 1000, inFlight: RATE_MAX_IN_FLIGHT };
+  const base = { ...baseConfig(context, TUNED, riverQueue("latency_river")), record: true, workMs: options.workMs };
+  const rate = {
+    ratePerS: options.rate,
+    durationMs: options.durationS * 1000,
+    warmupMs: options.warmupS * 1000,
+    inFlight: RATE_MAX_IN_FLIGHT,
+    batchSize: options.rateBatch,
+    payloadBytes: options.payloadBytes,
+  };
   const workers = Array.from({ length: options.workers }, (_, i) => start("worker", base, i));
   const result = await measureLatency(context, "latency_river", workers, [start("producer", { ...base, ...rate }, 0)], false);
   result.notes = [
-    `latency_river: InsertMany of 1 job at ${options.rate}/s for ${options.durationS} s after ${options.warmupS} s of warm-up, ` +
+    `latency_river: InsertMany of ${options.rateBatch} at ${options.rate} jobs/s for ${options.durationS} s after ${options.warmupS} s of warm-up, ` +
       `${options.workers} workers × MaxWorkers ${base.maxWorkers}, ${TUNED.note}; dispatch = created_at → Work starts; ` +
-      "e2e = insert call start → JobCompleted event",
+      "e2e = insert call start → JobCompleted event" +
+      workloadNote(options),
   ];
   return result;
 };
