@@ -47,4 +47,15 @@ describe("bench options", () => {
     expect(parsed(["--pin-postgres"]).pinPostgres).toBe(true);
     expect(parsed([]).pinPostgres).toBe(false);
   });
+
+  it("reads --work-ms as a range or one value and --payload-bytes, refusing a payload on the raw unary caller", () => {
+    expect(parsed(["--work-ms", "1-10"]).workMs).toEqual([1, 10]);
+    expect(parsed(["--work-ms=5"]).workMs).toEqual([5, 5]);
+    expect(parsed([]).workMs).toEqual([0, 0]);
+    expect(() => parseBenchArgs(["--work-ms", "10-1"])).toThrow(/--work-ms/);
+    expect(() => parseBenchArgs(["--work-ms", "fast"])).toThrow(/--work-ms/);
+    expect(parsed(["--payload-bytes", "1024", "--rate-batch", "50"]).payloadBytes).toBe(1024);
+    expect(() => parsed(["--payload-bytes", "1024"])).toThrow(/--unary-client ts/);
+    expect(parsed(["--payload-bytes", "1024", "--unary-client", "ts"]).payloadBytes).toBe(1024);
+  });
 });
