@@ -137,8 +137,25 @@ export interface ConsumerReport {
   acks: Array<[string, number]>;
 }
 
+/** What the durable peers' processes share for the latency and steady-state workloads. */
+export interface PeerRateConfig {
+  /**
+   * producer: with a rate, add `ratePerS` jobs a second, `batchSize` per call, for `durationMs`
+   * (after an unrecorded `warmupMs`) instead of `count` in batches as fast as possible.
+   */
+  ratePerS?: number;
+  durationMs?: number;
+  warmupMs?: number;
+  /** Keep per-job submit times and latencies (producer), dispatch latency and completion times (worker). */
+  record?: boolean;
+  /** Bytes of JSON payload per job (`{"data":"xx…"}`); absent or 0: none. */
+  payloadBytes?: number;
+  /** worker: each job sleeps a random time in [min, max] ms; absent: returns at once. */
+  workMs?: [number, number];
+}
+
 /** Configuration of a graphile-worker producer or worker process. */
-export interface GraphileConfig {
+export interface GraphileConfig extends PeerRateConfig {
   role: "producer" | "worker";
   databaseUrl: string;
   /** graphile-worker's schema. */
@@ -157,20 +174,10 @@ export interface GraphileConfig {
   localQueueSize?: number;
   /** worker: `completeJobBatchDelay` ms; absent = graphile-worker's default (no batching). */
   completeJobBatchDelay?: number;
-  /** producer: with a rate, add one job per call at `ratePerS` for `durationMs` (after an unrecorded `warmupMs`) instead of `count` in batches. */
-  ratePerS?: number;
-  durationMs?: number;
-  warmupMs?: number;
-  /** Keep per-job submit times and latencies (producer), dispatch latency and completion times (worker). */
-  record?: boolean;
-  /** Bytes of JSON payload per job (`{"data":"xx…"}`); absent or 0: none. */
-  payloadBytes?: number;
-  /** worker: each job sleeps a random time in [min, max] ms; absent: returns at once. */
-  workMs?: [number, number];
 }
 
 /** Configuration of a River producer or worker process (`config` in bench/river/main.go). */
-export interface RiverConfig {
+export interface RiverConfig extends PeerRateConfig {
   databaseUrl: string;
   /** Schema of River's tables. */
   schema: string;
@@ -188,14 +195,4 @@ export interface RiverConfig {
   fetchCooldownMs: number;
   /** worker: FetchPollInterval, ms; 0 = River's default (1 s). */
   fetchPollIntervalMs: number;
-  /** producer: with a rate, add one job per call at `ratePerS` for `durationMs` (after an unrecorded `warmupMs`) instead of `count` in batches. */
-  ratePerS?: number;
-  durationMs?: number;
-  warmupMs?: number;
-  /** Keep per-job submit times and latencies (producer), dispatch latency and completion times (worker). */
-  record?: boolean;
-  /** Bytes of JSON payload per job (`{"data":"xx…"}`); absent or 0: none. */
-  payloadBytes?: number;
-  /** worker: each job sleeps a random time in [min, max] ms; absent: returns at once. */
-  workMs?: [number, number];
 }

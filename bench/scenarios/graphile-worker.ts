@@ -2,7 +2,7 @@ import { ChildHandle } from "../child-handle.js";
 import type { GraphileConfig } from "../children/messages.js";
 import { BenchVerificationError } from "../errors.js";
 import { split, type Scenario, type ScenarioContext } from "./context.js";
-import { measureLatency, RATE_MAX_IN_FLIGHT, workloadNote } from "./latency.js";
+import { measureLatency, peerRateConfig, workloadNote } from "./latency.js";
 import { runPeerBurst } from "./peer-burst.js";
 
 /** Worker settings of one graphile-worker variant (beside `--concurrency`). */
@@ -110,22 +110,14 @@ export const graphileWorkerDefaults: Scenario = graphileScenario(DEFAULTS);
 
 /**
  * latency_graphile_worker: the latency workload (see `latency`) on graphile-worker with its
- * throughput settings: one producer calls addJob `--rate` times a second, and workers woken by
- * its LISTEN/NOTIFY run the jobs. dispatch = created_at (Postgres clock, read to the
+ * throughput settings: one producer adds `--rate` jobs a second (addJob, or addJobs of
+ * `--rate-batch`), and workers woken by its LISTEN/NOTIFY run them. dispatch = created_at (Postgres clock, read to the
  * millisecond) → task start; e2e = addJob call start → the completing delete has returned.
  */
 export const latencyGraphileWorker: Scenario = async (context) => {
   const { options } = context;
   await prepareSchema(context);
-  const rate = {
-    ratePerS: options.rate,
-    durationMs: options.durationS * 1000,
-    warmupMs: options.warmupS * 1000,
-    record: true,
-    batchSize: options.rateBatch,
-    payloadBytes: options.payloadBytes,
-    inFlight: RATE_MAX_IN_FLIGHT,
-  };
+  const rate = peerRateConfig(options);
   const workers = Array.from({ length: options.workers }, (_, i) => start(context, TUNED, "worker", 0, i, { record: true, workMs: options.workMs }));
   const producers = [start(context, TUNED, "producer", 0, 0, rate)];
   const result = await measureLatency(context, "latency_graphile_worker", workers, producers, false);

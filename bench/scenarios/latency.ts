@@ -46,6 +46,19 @@ export const latency: Scenario = async (context) => {
   return result;
 };
 
+/** A durable peer's rate producer settings from the options (`--rate`, `--rate-batch`, …). */
+export function peerRateConfig(options: CompiledBenchOptions) {
+  return {
+    ratePerS: options.rate,
+    durationMs: options.durationS * 1000,
+    warmupMs: options.warmupS * 1000,
+    inFlight: RATE_MAX_IN_FLIGHT,
+    batchSize: options.rateBatch,
+    payloadBytes: options.payloadBytes,
+    record: true,
+  };
+}
+
 /** The payload and work time of the latency scenarios, when set, for their notes. */
 export function workloadNote(options: CompiledBenchOptions): string {
   return (

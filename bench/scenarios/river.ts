@@ -5,7 +5,7 @@ import type { RiverConfig } from "../children/messages.js";
 import { BenchVerificationError } from "../errors.js";
 import { riverProgram } from "../river-program.js";
 import { split, uniqueQueue, type Scenario, type ScenarioContext } from "./context.js";
-import { measureLatency, RATE_MAX_IN_FLIGHT, workloadNote } from "./latency.js";
+import { measureLatency, peerRateConfig, workloadNote } from "./latency.js";
 import { runPeerBurst } from "./peer-burst.js";
 
 const run = promisify(execFile);
@@ -107,7 +107,7 @@ function riverScenario(variant: RiverVariant): Scenario {
 
 /**
  * latency_river: the latency workload (see `latency`) on River with the settings of its own
- * benchmark: one producer inserts one job per InsertMany call `--rate` times a second.
+ * benchmark: one producer inserts `--rate` jobs a second, `--rate-batch` per InsertMany call.
  * dispatch = created_at (Postgres clock, to the microsecond) → Work starts; e2e = insert call
  * start → the JobCompleted event (the completion is stored).
  */
@@ -115,14 +115,7 @@ export const latencyRiver: Scenario = async (context) => {
   const { options } = context;
   const start = starter(TUNED, await prepare(context));
   const base = { ...baseConfig(context, TUNED, riverQueue("latency_river")), record: true, workMs: options.workMs };
-  const rate = {
-    ratePerS: options.rate,
-    durationMs: options.durationS * 1000,
-    warmupMs: options.warmupS * 1000,
-    inFlight: RATE_MAX_IN_FLIGHT,
-    batchSize: options.rateBatch,
-    payloadBytes: options.payloadBytes,
-  };
+  const rate = peerRateConfig(options);
   const workers = Array.from({ length: options.workers }, (_, i) => start("worker", base, i));
   const result = await measureLatency(context, "latency_river", workers, [start("producer", { ...base, ...rate }, 0)], false);
   result.notes = [
