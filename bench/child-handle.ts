@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from "node:child_process";
+import { fork, spawn, type ChildProcess } from "node:child_process";
 import { BenchTimeoutError, ChildProcessError } from "./errors.js";
 import type { ChildMessage, ParentMessage } from "./children/messages.js";
 import { REPO_ROOT, childScript } from "./paths.js";
@@ -6,8 +6,20 @@ import { REPO_ROOT, childScript } from "./paths.js";
 type MessageOf<T extends ChildMessage["type"]> = Extract<ChildMessage, { type: T }>;
 
 /**
+ * A program other than a Node.js script that speaks the children's protocol over Node.js's IPC
+ * channel with JSON serialization (one JSON message per line on the descriptor named by
+ * NODE_CHANNEL_FD), e.g. the River peer (bench/river).
+ */
+export interface ChildProgram {
+  /** Path of the executable; it is run as `command <script> <config JSON>`. */
+  command: string;
+  /** Extra environment. */
+  env?: Record<string, string>;
+}
+
+/**
  * One child process of the benchmark (producer, worker, stream holder), started with
- * `fork` under tsx, talking JSON messages over IPC.
+ * `fork` under tsx (or, given a {@link ChildProgram}, spawned), talking JSON messages over IPC.
  */
 export class ChildHandle {
   /** A label for errors, e.g. `worker#1`. */
@@ -19,15 +31,25 @@ export class ChildHandle {
   #exit: number | string | undefined;
   #error: string | undefined;
 
-  /** Forks `bench/children/<script>` with `config` as its one JSON argument. */
-  constructor(name: string, script: string, config: object) {
+  /**
+   * Forks `bench/children/<script>` with `config` as its one JSON argument; given `program`,
+   * spawns `program.command <script> <config JSON>` instead.
+   */
+  constructor(name: string, script: string, config: object, program?: ChildProgram) {
     this.name = name;
-    this.#child = fork(childScript(script), [JSON.stringify(config)], {
-      cwd: REPO_ROOT,
-      execArgv: ["--import", "tsx", ...childProfiling()],
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-      serialization: "advanced",
-    });
+    this.#child = program
+      ? spawn(program.command, [script, JSON.stringify(config)], {
+          cwd: REPO_ROOT,
+          env: { ...process.env, ...program.env },
+          stdio: ["ignore", "inherit", "inherit", "ipc"],
+          serialization: "json",
+        })
+      : fork(childScript(script), [JSON.stringify(config)], {
+          cwd: REPO_ROOT,
+          execArgv: ["--import", "tsx", ...childProfiling()],
+          stdio: ["ignore", "inherit", "inherit", "ipc"],
+          serialization: "advanced",
+        });
     this.#child.on("message", (message: ChildMessage) => {
       if (message.type === "error") this.#error = message.message;
       for (const listener of [...this.#listeners]) listener(message);

@@ -35,4 +35,27 @@ describe("bench options", () => {
     expect(parsed(["--quick"]).warmupS).toBe(0.5);
     expect(parsed(["--warmup-s", "3"]).warmupS).toBe(3);
   });
+
+  it("runs the durable peers, their defaults and their latency workload by default and in quick mode", () => {
+    const peers = ["graphile_worker", "graphile_worker_defaults", "river", "river_defaults", "latency_graphile_worker", "latency_river"];
+    expect(parsed([]).scenarios).toEqual(expect.arrayContaining(peers));
+    expect(parsed(["--quick"]).scenarios).toEqual(expect.arrayContaining(peers));
+    expect(parsed(["--scenarios", "river,throughput_batch"]).scenarios).toEqual(["throughput_batch", "river"]);
+  });
+
+  it("reads --pin-postgres, off by default", () => {
+    expect(parsed(["--pin-postgres"]).pinPostgres).toBe(true);
+    expect(parsed([]).pinPostgres).toBe(false);
+  });
+
+  it("reads --work-ms as a range or one value and --payload-bytes, refusing a payload on the raw unary caller", () => {
+    expect(parsed(["--work-ms", "1-10"]).workMs).toEqual([1, 10]);
+    expect(parsed(["--work-ms=5"]).workMs).toEqual([5, 5]);
+    expect(parsed([]).workMs).toEqual([0, 0]);
+    expect(() => parseBenchArgs(["--work-ms", "10-1"])).toThrow(/--work-ms/);
+    expect(() => parseBenchArgs(["--work-ms", "fast"])).toThrow(/--work-ms/);
+    expect(parsed(["--payload-bytes", "1024", "--rate-batch", "50"]).payloadBytes).toBe(1024);
+    expect(() => parsed(["--payload-bytes", "1024"])).toThrow(/--unary-client ts/);
+    expect(parsed(["--payload-bytes", "1024", "--unary-client", "ts"]).payloadBytes).toBe(1024);
+  });
 });

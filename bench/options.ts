@@ -8,6 +8,12 @@ export const SCENARIOS = [
   "throughput_unary",
   "latency",
   "bullmq",
+  "graphile_worker",
+  "graphile_worker_defaults",
+  "river",
+  "river_defaults",
+  "latency_graphile_worker",
+  "latency_river",
   "many_workers",
   "list_workers",
   "list_queues_polling",
@@ -28,13 +34,13 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 export interface BenchOptions {
   /** Small counts so the whole run ends in under a minute (backlog is skipped). */
   quick?: boolean;
-  /** Tasks per throughput run (throughput_batch, throughput_unary, bullmq). Default 100,000; quick 5,000. */
+  /** Tasks per throughput run (throughput_batch, throughput_unary and the peers: bullmq, graphile_worker, river). Default 100,000; quick 5,000. */
   tasks?: number;
   /** Worker processes. Default 2. */
   workers?: number;
   /** Concurrent tasks per worker process. Default 200. */
   concurrency?: number;
-  /** Batch producer processes (taskqueue SubmitTasks and BullMQ addBulk). Default 2. */
+  /** Batch producer processes (taskqueue SubmitTasks, BullMQ addBulk, graphile-worker addJobs, River InsertMany). Default 2. */
   producers?: number;
   /** Tasks per SubmitTasks / addBulk call. Default 500. */
   batchSize?: number;
@@ -56,6 +62,13 @@ export interface BenchOptions {
   rate?: number;
   /** latency: tasks per SubmitTasks call; 1 = unary SubmitTask (default). */
   rateBatch?: number;
+  /**
+   * latency scenarios (taskqueue and the peers): bytes of JSON payload per task (`{"data":"xx…"}`).
+   * Default 0 (no payload). With unary calls it needs `--unary-client ts`.
+   */
+  payloadBytes?: number;
+  /** latency scenarios: each task sleeps a uniformly random time in [min, max] ms. Default [0, 0] (no-op). */
+  workMs?: [number, number];
   /** latency: seconds of submission. Default 10; quick 2. */
   durationS?: number;
   /** latency: seconds of submission at the same rate before the measured window. Default 10 (the server, workers and producer reach steady JIT state); quick 0.5. */
@@ -98,6 +111,11 @@ export interface BenchOptions {
   databaseUrl?: string;
   /** The server and every client reach the private Redis and Postgres over their unix sockets. */
   unixSockets?: boolean;
+  /**
+   * The Postgres-bound shape: the private Postgres confined to CPU 0 with `taskset`, everything
+   * else the harness starts (server, Redis, producers and workers of every system) on the others.
+   */
+  pinPostgres?: boolean;
   /** Extra environment of the server process (its knobs, e.g. COMMIT_WINDOW_MS). */
   serverEnv?: Record<string, string>;
   /** Extra Node.js flags of the server process, after its own (e.g. `--max-semi-space-size=16`). */
@@ -135,6 +153,8 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     unaryClient: options.unaryClient ?? "raw",
     rate: options.rate ?? 1_000,
     rateBatch: options.rateBatch ?? 1,
+    payloadBytes: options.payloadBytes ?? 0,
+    workMs: options.workMs ?? [0, 0],
     durationS: options.durationS ?? (quick ? 2 : 10),
     warmupS: options.warmupS ?? (quick ? 0.5 : 10),
     backlog: options.backlog ?? (quick ? 20_000 : 1_000_000),
@@ -155,6 +175,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     redisUrl: options.redisUrl,
     redisAof: options.redisAof ?? false,
     unixSockets: options.unixSockets ?? false,
+    pinPostgres: options.pinPostgres ?? false,
     databaseUrl: options.databaseUrl,
     serverEnv: options.serverEnv ?? {},
     serverNodeArgs: options.serverNodeArgs ?? [],
@@ -174,6 +195,10 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
   }
   if (compiled.batchSize > 1000) throw new BenchOptionsError("--batch-size", "at most 1000 (the SubmitTasks limit)");
   if (compiled.concurrency > 10_000) throw new BenchOptionsError("--concurrency", "at most 10000 (the worker SDK limit)");
+  if (compiled.payloadBytes < 0 || !Number.isInteger(compiled.payloadBytes)) throw new BenchOptionsError("--payload-bytes", "must be a whole number ≥ 0");
+  if (compiled.payloadBytes > 0 && compiled.rateBatch === 1 && compiled.unaryClient === "raw") {
+    throw new BenchOptionsError("--payload-bytes", "with unary calls (--rate-batch 1) needs --unary-client ts (the raw caller sends one fixed request)");
+  }
   if (compiled.scenarios.length === 0) throw new BenchOptionsError("--scenarios", "names no scenario");
   return compiled;
 }
@@ -183,12 +208,12 @@ export const USAGE = `npm run bench -- [options]
 
   --quick                   small counts, whole run under a minute (skips backlog and schedules)
   --scenarios a,b           among ${SCENARIOS.join(", ")}
-  --tasks N                 tasks per throughput run (default 100000, quick 5000)
+  --tasks N                 tasks per throughput run, peers' too (default 100000, quick 5000)
   --unary-tasks N           tasks per throughput_unary run (default --tasks, quick 2000)
   --workers N               worker processes (default 2)
   --concurrency N           concurrent tasks per worker (default 200)
   --producers N             batch producer processes (default 2)
-  --batch-size N            tasks per SubmitTasks / addBulk call (default 500)
+  --batch-size N            tasks per SubmitTasks / addBulk / addJobs / InsertMany call (default 500)
   --batches-in-flight N     batch calls in flight per producer (default 4)
   --unary-producers N       unary producer processes (default 4)
   --unary-in-flight N       unary calls in flight per producer (default 64)
@@ -196,6 +221,8 @@ export const USAGE = `npm run bench -- [options]
                             pre-encoded request (default), or the TypeScript client
   --rate N                  latency: tasks per second (default 1000)
   --rate-batch N            latency: tasks per call, 1 = unary SubmitTask (default 1)
+  --payload-bytes N         latency scenarios: JSON payload bytes per task (default 0)
+  --work-ms A-B             latency scenarios: each task sleeps a random A–B ms (default 0, a no-op)
   --duration-s N            latency: seconds (default 10, quick 2)
   --warmup-s N              latency: seconds at the same rate before the measured ones (default 10, quick 0.5)
   --backlog N               backlog: queued tasks (default 1000000)
@@ -216,6 +243,8 @@ export const USAGE = `npm run bench -- [options]
   --redis-aof               private Redis with appendonly yes, appendfsync everysec
   --database-url URL        use this Postgres database instead of a private one
   --unix-sockets            reach the private Redis and Postgres over unix sockets, not TCP
+  --pin-postgres            Postgres-bound: the private Postgres on CPU 0 (taskset), everything
+                            else (server, Redis, every system's producers and workers) on the others
   --server-env K=V          extra server environment (repeatable), e.g. COMMIT_WINDOW_MS=2
   --server-node-arg FLAG    extra Node.js flag of the server (repeatable), e.g. --server-node-arg=--trace-gc
   --server-cpu-prof DIR     profile the server (node --cpu-prof) into DIR
@@ -236,6 +265,7 @@ const NUMERIC: Record<string, keyof BenchOptions> = {
   "--unary-in-flight": "unaryInFlight",
   "--rate": "rate",
   "--rate-batch": "rateBatch",
+  "--payload-bytes": "payloadBytes",
   "--duration-s": "durationS",
   "--warmup-s": "warmupS",
   "--backlog": "backlog",
@@ -267,10 +297,11 @@ const STRINGS: Record<string, "redisUrl" | "databaseUrl" | "serverCpuProfDir" | 
 export type ParsedArgs = { help: true } | { help: false; options: BenchOptions };
 
 /** Flags without a value, and the option each one turns on. */
-const SWITCHES: Record<string, "quick" | "redisAof" | "unixSockets"> = {
+const SWITCHES: Record<string, "quick" | "redisAof" | "unixSockets" | "pinPostgres"> = {
   "--quick": "quick",
   "--redis-aof": "redisAof",
   "--unix-sockets": "unixSockets",
+  "--pin-postgres": "pinPostgres",
 };
 
 /** Parses command-line arguments (`--name value` or `--name=value`). Throws {@link BenchOptionsError}. */
@@ -300,6 +331,13 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
     } else if (flag === "--unary-client") {
       if (value !== "raw" && value !== "ts") throw new BenchOptionsError(flag, `must be raw or ts, got "${value}"`);
       options.unaryClient = value;
+    } else if (flag === "--work-ms") {
+      const match = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(value);
+      if (!match) throw new BenchOptionsError(flag, `expects MIN-MAX or MS in milliseconds, e.g. 1-10, got "${value}"`);
+      const min = Number(match[1]);
+      const max = Number(match[2] ?? match[1]);
+      if (max < min) throw new BenchOptionsError(flag, `MAX must be at least MIN, got "${value}"`);
+      options.workMs = [min, max];
     } else if (flag === "--server-node-arg") {
       if (!value.startsWith("--")) throw new BenchOptionsError(flag, `expects a Node.js flag such as --trace-gc, got "${value}"`);
       options.serverNodeArgs = [...(options.serverNodeArgs ?? []), value];

@@ -29,6 +29,19 @@ export interface VsBullmq {
   ratio: number;
 }
 
+/** The durable-peer comparison: taskqueue throughput_batch against the fastest Postgres-backed peer. */
+export interface VsDurable {
+  /** Scenario of the fastest durable peer run (graphile_worker, river, or one at its defaults). */
+  best_peer: string;
+  peer_tasks_per_s: number;
+  taskqueue_tasks_per_s: number;
+  /** taskqueue ÷ the best peer. */
+  ratio: number;
+}
+
+/** Scenarios of the durable (Postgres-backed) peers. */
+export const DURABLE_PEERS = ["graphile_worker", "graphile_worker_defaults", "river", "river_defaults"] as const;
+
 /** Contents of `bench/results/latest.json`. */
 export interface BenchResults {
   started_at: string;
@@ -38,6 +51,7 @@ export interface BenchResults {
   machine: MachineInfo;
   scenarios: Record<string, ScenarioSummary>;
   vs_bullmq: VsBullmq | null;
+  vs_durable: VsDurable | null;
   /** Measured windows on the monotonic clock (µs), to cut a server CPU profile to them. */
   profile_windows: ProfileWindow[];
 }
@@ -83,6 +97,18 @@ export function compareWithBullmq(scenarios: Record<string, ScenarioSummary>): V
   return { taskqueue_tasks_per_s: round(ours, 0), bullmq_jobs_per_s: round(theirs, 0), ratio: round(ours / theirs, 3) };
 }
 
+/** The comparison, when throughput_batch and at least one durable peer ran. */
+export function compareWithDurablePeers(scenarios: Record<string, ScenarioSummary>): VsDurable | null {
+  const ours = scenarios.throughput_batch?.tasks_per_s;
+  const peers = DURABLE_PEERS.flatMap((name) => {
+    const rate = scenarios[name]?.jobs_per_s;
+    return rate !== undefined && Number.isFinite(rate) ? [[name, rate] as const] : [];
+  });
+  if (ours === undefined || !Number.isFinite(ours) || peers.length === 0) return null;
+  const [best, theirs] = peers.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return { best_peer: best, peer_tasks_per_s: round(theirs, 0), taskqueue_tasks_per_s: round(ours, 0), ratio: round(ours / theirs, 3) };
+}
+
 /** Formats the results as a plain-text table (scenario, metric, value, and the spread of runs). */
 export function formatTable(results: BenchResults): string {
   const rows: string[][] = [["scenario", "metric", "value", "runs (min – max)"]];
@@ -110,6 +136,12 @@ export function formatTable(results: BenchResults): string {
     vs
       ? `taskqueue vs BullMQ: ${formatNumber(vs.taskqueue_tasks_per_s)} tasks/s vs ${formatNumber(vs.bullmq_jobs_per_s)} jobs/s = ratio ${vs.ratio}`
       : "taskqueue vs BullMQ: not measured (run throughput_batch and bullmq)",
+  );
+  const durable = results.vs_durable;
+  out.push(
+    durable
+      ? `taskqueue vs the best durable peer (${durable.best_peer}): ${formatNumber(durable.taskqueue_tasks_per_s)} tasks/s vs ${formatNumber(durable.peer_tasks_per_s)} jobs/s = ratio ${durable.ratio}`
+      : "taskqueue vs the durable peers: not measured (run throughput_batch and graphile_worker or river)",
   );
   return out.join("\n");
 }

@@ -3,11 +3,12 @@
  * given URLs), runs the chosen scenarios with worker and producer child processes, prints a
  * table and writes bench/results/latest.json. `npm run bench -- --help` lists the options.
  */
-import { loadavg } from "node:os";
+import { cpus, loadavg } from "node:os";
+import { pinPostgres } from "./cpu-pinning.js";
 import { createLogger } from "../server/observability/logger.js";
 import { BenchOptionsError } from "./errors.js";
 import { compileBenchOptions, parseBenchArgs, USAGE, type CompiledBenchOptions, type ScenarioName } from "./options.js";
-import { compareWithBullmq, formatTable, machineInfo, summarizeRuns, writeResults, type BenchResults } from "./report.js";
+import { compareWithBullmq, compareWithDurablePeers, formatTable, machineInfo, summarizeRuns, writeResults, type BenchResults } from "./report.js";
 import type { ScenarioResult } from "./scenarios/context.js";
 import { scenarios } from "./scenarios/index.js";
 import { startStack } from "./stack.js";
@@ -43,6 +44,7 @@ async function main(): Promise<number> {
     machine: machineInfo(),
     scenarios: {},
     vs_bullmq: null,
+    vs_durable: null,
     profile_windows: [],
   };
   say(`starting ${options.redisUrl ? "" : "redis, "}${options.databaseUrl ? "" : "postgres (fsync on), "}server`);
@@ -56,6 +58,14 @@ async function main(): Promise<number> {
     serverCpuProfDir: options.serverCpuProfDir,
     logger,
   });
+  if (options.pinPostgres) {
+    try {
+      say(await pinPostgres(stack, cpus().length));
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+  }
   let interrupted = false;
   process.once("SIGINT", () => {
     interrupted = true;
@@ -94,6 +104,7 @@ async function main(): Promise<number> {
   results.finished_at = new Date().toISOString();
   results.machine.loadavg_end = round(loadavg()[0]!, 2);
   results.vs_bullmq = compareWithBullmq(results.scenarios);
+  results.vs_durable = compareWithDurablePeers(results.scenarios);
   await writeResults(options.out, results);
   process.stdout.write(`${formatTable(results)}\n`);
   say(`results written to ${options.out}`);

@@ -4,8 +4,8 @@
  * taskqueue workers. Configuration: one JSON {@link BullmqConfig} argument.
  */
 import { Queue, Worker, type ConnectionOptions } from "bullmq";
-import { epochNow, onParentMessage, ProgressReporter, readChildConfig, runChild, sendToParent } from "./child-runtime.js";
-import { NOOP_TYPE, type BullmqConfig, type ProducerReport } from "./messages.js";
+import { addInBatches, epochNow, onParentMessage, ProgressReporter, readChildConfig, runChild, sendToParent } from "./child-runtime.js";
+import { NOOP_TYPE, type BullmqConfig } from "./messages.js";
 
 /**
  * ioredis connection options from a `redis://` or `unix://` URL (BullMQ needs
@@ -36,22 +36,10 @@ async function runProducer(config: BullmqConfig): Promise<void> {
   );
   await sendToParent({ type: "ready", pid: process.pid });
   await go;
-  const report: ProducerReport = { submitted: 0, errors: 0, firstStartAt: Number.POSITIVE_INFINITY, lastEndAt: 0, latenciesMs: [], submits: [] };
-  const batches = Math.ceil(config.count / config.batchSize);
-  let next = 0;
-  const lane = async () => {
-    while (next < batches) {
-      const index = next++;
-      const size = Math.min(config.batchSize, config.count - index * config.batchSize);
-      const jobs = Array.from({ length: size }, () => ({ name: NOOP_TYPE, data: null }));
-      const startAt = epochNow();
-      report.firstStartAt = Math.min(report.firstStartAt, startAt);
-      const added = await queue.addBulk(jobs);
-      report.lastEndAt = Math.max(report.lastEndAt, epochNow());
-      report.submitted += added.length;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(config.inFlight, batches) }, lane));
+  const report = await addInBatches(config.count, config.batchSize, config.inFlight, async (size) => {
+    const added = await queue.addBulk(Array.from({ length: size }, () => ({ name: NOOP_TYPE, data: null })));
+    return added.length;
+  });
   // Stays alive until told to stop, so that its CPU time is counted to the end of the run.
   await sendToParent({ type: "done", report });
 }

@@ -39,6 +39,8 @@ export interface ProducerConfig {
   warmupMs?: number;
   /** Task types to submit, in rotation (batch). Default [NOOP_TYPE]. */
   types?: string[];
+  /** Bytes of JSON payload per task (`{"data":"xx…"}`); absent or 0: none. */
+  payloadBytes?: number;
 }
 
 /** Configuration of a worker process using the TypeScript worker SDK. */
@@ -51,6 +53,8 @@ export interface WorkerConfig {
   logLevel: string;
   /** Task types it has (no-op) handlers for, hence takes. Default [NOOP_TYPE]. */
   types?: string[];
+  /** Each task sleeps a random time in [min, max] ms; absent: returns at once. */
+  workMs?: [number, number];
 }
 
 /** Configuration of a process holding many raw WorkerService streams. */
@@ -131,4 +135,64 @@ export interface ConsumerReport {
   dispatches: Array<[string, number]>;
   /** Task id and time of its accepted ack (only when recording). */
   acks: Array<[string, number]>;
+}
+
+/** What the durable peers' processes share for the latency and steady-state workloads. */
+export interface PeerRateConfig {
+  /**
+   * producer: with a rate, add `ratePerS` jobs a second, `batchSize` per call, for `durationMs`
+   * (after an unrecorded `warmupMs`) instead of `count` in batches as fast as possible.
+   */
+  ratePerS?: number;
+  durationMs?: number;
+  warmupMs?: number;
+  /** Keep per-job submit times and latencies (producer), dispatch latency and completion times (worker). */
+  record?: boolean;
+  /** Bytes of JSON payload per job (`{"data":"xx…"}`); absent or 0: none. */
+  payloadBytes?: number;
+  /** worker: each job sleeps a random time in [min, max] ms; absent: returns at once. */
+  workMs?: [number, number];
+}
+
+/** Configuration of a graphile-worker producer or worker process. */
+export interface GraphileConfig extends PeerRateConfig {
+  role: "producer" | "worker";
+  databaseUrl: string;
+  /** graphile-worker's schema. */
+  schema: string;
+  /** producer: jobs to add. */
+  count: number;
+  /** producer: jobs per addJobs call. */
+  batchSize: number;
+  /** producer: addJobs calls in flight. */
+  inFlight: number;
+  /** worker: `concurrency` (jobs run at once). */
+  concurrency: number;
+  /** worker: Postgres pool size (graphile-worker's default is 10). */
+  poolSize: number;
+  /** worker: `localQueue.size` (jobs fetched ahead in one query); absent = graphile-worker's default (none). */
+  localQueueSize?: number;
+  /** worker: `completeJobBatchDelay` ms; absent = graphile-worker's default (no batching). */
+  completeJobBatchDelay?: number;
+}
+
+/** Configuration of a River producer or worker process (`config` in bench/river/main.go). */
+export interface RiverConfig extends PeerRateConfig {
+  databaseUrl: string;
+  /** Schema of River's tables. */
+  schema: string;
+  /** River queue of the run. */
+  queue: string;
+  /** producer: jobs to insert. */
+  count: number;
+  /** producer: jobs per InsertMany call. */
+  batchSize: number;
+  /** producer: InsertMany calls in flight. */
+  inFlight: number;
+  /** worker: MaxWorkers of the queue. */
+  maxWorkers: number;
+  /** worker: FetchCooldown, ms; 0 = River's default (100 ms). */
+  fetchCooldownMs: number;
+  /** worker: FetchPollInterval, ms; 0 = River's default (1 s). */
+  fetchPollIntervalMs: number;
 }

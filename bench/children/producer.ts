@@ -7,7 +7,7 @@
  * Configuration: one JSON {@link ProducerConfig} argument.
  */
 import { createTaskClient, type TaskClient, type TaskSpec } from "../../clients/ts/index.js";
-import { epochNow, onParentMessage, readChildConfig, runChild, sendToParent } from "./child-runtime.js";
+import { benchPayload, epochNow, goSignals, newReport, openLoop, readChildConfig, runChild, sendToParent, submitOne } from "./child-runtime.js";
 import { NOOP_TYPE, type ProducerConfig, type ProducerReport } from "./messages.js";
 import { RawUnarySubmitter } from "./raw-unary-submitter.js";
 
@@ -23,11 +23,12 @@ runChild(async () => {
   await sendToParent({ type: "ready", pid: process.pid });
   await gos.next();
   const makesUnaryCalls = config.mode === "unary" || (config.mode === "rate" && config.batchSize <= 1);
-  const raw = makesUnaryCalls && config.unaryClient === "raw" ? new RawUnarySubmitter(config.address, config.queue, NOOP_TYPE) : undefined;
+  // The raw caller sends one fixed request without a payload.
+  const raw = makesUnaryCalls && config.unaryClient === "raw" && !config.payloadBytes ? new RawUnarySubmitter(config.address, config.queue, NOOP_TYPE) : undefined;
   await raw?.connected();
   const submitOneTask: SubmitOne = raw
     ? () => raw.submitTask()
-    : async () => (await client.submitTask(request(config.queue))).task.id;
+    : async () => (await client.submitTask(request(config))).task.id;
   if (config.mode === "rate" && config.warmupMs) {
     const warmup = newReport();
     await submitAtRate(client, submitOneTask, { ...config, durationMs: config.warmupMs, record: false }, warmup);
@@ -42,38 +43,13 @@ runChild(async () => {
   await sendToParent({ type: "done", report });
 });
 
-/** The orchestrator's `go` commands, taken one at a time; `stop` exits. */
-function goSignals(): { next: () => Promise<void> } {
-  let pending = 0;
-  let waiting: (() => void) | undefined;
-  onParentMessage((message) => {
-    if (message.type === "stop") process.exit(0);
-    if (message.type !== "go") return;
-    if (waiting) {
-      waiting();
-      waiting = undefined;
-    } else pending++;
-  });
-  return {
-    next: () => {
-      if (pending > 0) {
-        pending--;
-        return Promise.resolve();
-      }
-      return new Promise((resolve) => (waiting = resolve));
-    },
-  };
-}
-
-function newReport(): ProducerReport {
-  return { submitted: 0, errors: 0, firstStartAt: Number.POSITIVE_INFINITY, lastEndAt: 0, latenciesMs: [], submits: [] };
-}
-
 let submittedSoFar = 0;
 
-/** The next task: of the configured types in rotation. */
-function request(queue: string, types: readonly string[] = [NOOP_TYPE]): TaskSpec {
-  return { queue, type: types[submittedSoFar++ % types.length]! };
+/** The next task: of the configured types in rotation, with the configured payload. */
+function request(config: ProducerConfig): TaskSpec {
+  const types = config.types ?? [NOOP_TYPE];
+  const payload = benchPayload(config.payloadBytes ?? 0);
+  return { queue: config.queue, type: types[submittedSoFar++ % types.length]!, ...(payload ? { payload } : {}) };
 }
 
 /** Runs `calls` jobs with at most `inFlight` at a time. */
@@ -89,7 +65,7 @@ async function submitBatches(client: TaskClient, config: ProducerConfig, report:
   const batches = Math.ceil(config.count / config.batchSize);
   await pool(batches, config.inFlight, async (index) => {
     const size = Math.min(config.batchSize, config.count - index * config.batchSize);
-    const tasks = Array.from({ length: size }, () => request(config.queue, config.types));
+    const tasks = Array.from({ length: size }, () => request(config));
     const startAt = epochNow();
     report.firstStartAt = Math.min(report.firstStartAt, startAt);
     const items = await client.submitTasks(tasks, { view: "basic" });
@@ -103,25 +79,8 @@ async function submitBatches(client: TaskClient, config: ProducerConfig, report:
   });
 }
 
-async function submitOne(submitOneTask: SubmitOne, config: ProducerConfig, report: ProducerReport): Promise<void> {
-  const startAt = epochNow();
-  report.firstStartAt = Math.min(report.firstStartAt, startAt);
-  try {
-    const id = await submitOneTask();
-    const endAt = epochNow();
-    report.lastEndAt = Math.max(report.lastEndAt, endAt);
-    report.submitted++;
-    if (config.record) {
-      report.latenciesMs.push(endAt - startAt);
-      report.submits.push([id, startAt]);
-    }
-  } catch {
-    report.errors++;
-  }
-}
-
 async function submitUnary(submitOneTask: SubmitOne, config: ProducerConfig, report: ProducerReport): Promise<void> {
-  await pool(config.count, config.inFlight, () => submitOne(submitOneTask, config, report));
+  await pool(config.count, config.inFlight, () => submitOne(submitOneTask, config.record, report));
 }
 
 /**
@@ -135,30 +94,11 @@ async function submitAtRate(client: TaskClient, submitOneTask: SubmitOne, config
   const perCall = Math.max(1, config.batchSize);
   const calls = Math.ceil(total / perCall);
   const callsPerS = config.ratePerS / perCall;
-  const startedAt = epochNow();
-  const outstanding = new Set<Promise<void>>();
-  let scheduled = 0;
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(calls, Math.floor(((epochNow() - startedAt) * callsPerS) / 1000) + 1);
-      for (; scheduled < due; scheduled++) {
-        if (outstanding.size >= config.inFlight) {
-          report.errors += perCall;
-          continue;
-        }
-        const size = Math.min(perCall, total - scheduled * perCall);
-        const call = (perCall === 1 ? submitOne(submitOneTask, config, report) : submitTimed(client, config, report, size)).finally(() =>
-          outstanding.delete(call),
-        );
-        outstanding.add(call);
-      }
-      if (scheduled >= calls) resolve();
-      // Sleeps until the next call is due (a timer fires no earlier than asked, at ms granularity).
-      else setTimeout(tick, Math.max(0, startedAt + (scheduled * 1000) / callsPerS - epochNow()));
-    };
-    tick();
-  });
-  await Promise.all([...outstanding]);
+  const call = (index: number) =>
+    perCall === 1
+      ? submitOne(submitOneTask, config.record, report)
+      : submitTimed(client, config, report, Math.min(perCall, total - index * perCall));
+  await openLoop(callsPerS, calls, config.inFlight, call, () => (report.errors += perCall));
 }
 
 /** One SubmitTasks call of `size` tasks, each task's submit time recorded. */
@@ -166,7 +106,7 @@ async function submitTimed(client: TaskClient, config: ProducerConfig, report: P
   const startAt = epochNow();
   report.firstStartAt = Math.min(report.firstStartAt, startAt);
   try {
-    const items = await client.submitTasks(Array.from({ length: size }, () => request(config.queue)), { view: "basic" });
+    const items = await client.submitTasks(Array.from({ length: size }, () => request(config)), { view: "basic" });
     const endAt = epochNow();
     report.lastEndAt = Math.max(report.lastEndAt, endAt);
     for (const item of items) {

@@ -5,7 +5,7 @@
  */
 import { createLogger } from "../../server/observability/logger.js";
 import { createWorker } from "../../worker/index.js";
-import { epochNow, onParentMessage, ProgressReporter, readChildConfig, runChild, sendToParent } from "./child-runtime.js";
+import { epochNow, onParentMessage, work, ProgressReporter, readChildConfig, runChild, sendToParent } from "./child-runtime.js";
 import { NOOP_TYPE, type ConsumerReport, type WorkerConfig } from "./messages.js";
 
 runChild(async () => {
@@ -23,7 +23,7 @@ runChild(async () => {
         type,
         (task: { id: string; createdAtMs: number | undefined }) => {
           if (config.record && task.createdAtMs !== undefined) dispatches.push([task.id, epochNow() - task.createdAtMs]);
-          return null;
+          return work(config.workMs)?.then(() => null) ?? null;
         },
       ]),
     ),

@@ -13,8 +13,14 @@ import { split, type ScenarioContext } from "./context.js";
 /** Deadline for child processes to connect and say ready. */
 export const READY_TIMEOUT_MS = 60_000;
 
-/** Starts the worker processes (SDK) on `queue`. */
-export function startWorkers(context: ScenarioContext, queue: string, record = false, typesOf?: (index: number) => string[]): ChildHandle[] {
+/** Starts the worker processes (SDK) on `queue`; with `workMs`, each task sleeps a random time in it. */
+export function startWorkers(
+  context: ScenarioContext,
+  queue: string,
+  record = false,
+  typesOf?: (index: number) => string[],
+  workMs?: [number, number],
+): ChildHandle[] {
   const { options, stack } = context;
   return Array.from({ length: options.workers }, (_, i) => {
     const config: WorkerConfig = {
@@ -24,6 +30,7 @@ export function startWorkers(context: ScenarioContext, queue: string, record = f
       record,
       logLevel: options.logLevel,
       ...(typesOf ? { types: typesOf(i) } : {}),
+      ...(workMs && workMs[1] > 0 ? { workMs } : {}),
     };
     return new ChildHandle(`worker#${i + 1}`, "worker-process.ts", config);
   });

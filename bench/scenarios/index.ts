@@ -3,10 +3,12 @@ import { backlog } from "./backlog.js";
 import { bullmq } from "./bullmq.js";
 import { cliStartup } from "./cli-startup.js";
 import type { Scenario } from "./context.js";
+import { graphileWorker, graphileWorkerDefaults, latencyGraphileWorker } from "./graphile-worker.js";
 import { listQueues, listQueuesPolling, listWorkers } from "./control-plane.js";
 import { dashboardPolling } from "./dashboard.js";
 import { latency } from "./latency.js";
 import { manyWorkers } from "./many-workers.js";
+import { latencyRiver, river, riverDefaults } from "./river.js";
 import { limited50, routing4Types, throughputBatch, throughputUnary } from "./throughput.js";
 import { fairKeys } from "./fair-keys.js";
 import { schedules } from "./schedules.js";
@@ -17,6 +19,12 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   throughput_unary: throughputUnary,
   latency,
   bullmq,
+  graphile_worker: graphileWorker,
+  graphile_worker_defaults: graphileWorkerDefaults,
+  river,
+  river_defaults: riverDefaults,
+  latency_graphile_worker: latencyGraphileWorker,
+  latency_river: latencyRiver,
   many_workers: manyWorkers,
   list_workers: listWorkers,
   list_queues_polling: listQueuesPolling,

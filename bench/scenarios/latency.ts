@@ -1,12 +1,13 @@
-import { stopAll } from "../child-handle.js";
+import { stopAll, type ChildHandle } from "../child-handle.js";
 import { BenchVerificationError } from "../errors.js";
+import type { CompiledBenchOptions } from "../options.js";
 import { summarize } from "../stats.js";
-import { deadlineMs, monotonicUs, uniqueQueue, type Scenario } from "./context.js";
+import { deadlineMs, monotonicUs, uniqueQueue, type Scenario, type ScenarioContext, type ScenarioResult } from "./context.js";
 import { collectReports, CompletionTally, ready, runProducers, startProducers, startWorkers, submitWindow, warmUp } from "./fleet.js";
 import { meterRun } from "./usage.js";
 
 /** Outstanding unary calls the rate producer allows before it counts a call as skipped. */
-const RATE_MAX_IN_FLIGHT = 2_000;
+export const RATE_MAX_IN_FLIGHT = 2_000;
 
 /**
  * latency: one producer submits at a fixed rate (`--rate` per second for `--duration-s`) with
@@ -23,8 +24,7 @@ export const latency: Scenario = async (context) => {
   const { options } = context;
   const queue = uniqueQueue("latency");
   const expected = Math.round(options.rate * options.durationS);
-  const timeoutMs = deadlineMs(context, expected);
-  const workers = startWorkers(context, queue, true);
+  const workers = startWorkers(context, queue, true, undefined, options.workMs);
   const producers = startProducers(context, queue, expected, 1, {
     mode: "rate",
     batchSize: options.rateBatch,
@@ -33,13 +33,61 @@ export const latency: Scenario = async (context) => {
     durationMs: options.durationS * 1000,
     warmupMs: options.warmupS * 1000,
     record: true,
+    payloadBytes: options.payloadBytes,
   });
+  const result = await measureLatency(context, "latency", workers, producers, true);
+  result.metrics = { tasks: result.metrics.tasks!, tasks_per_call: options.rateBatch, ...result.metrics };
+  result.notes = [
+    `latency: ${options.rate}/s for ${options.durationS} s after ${options.warmupS} s of warm-up, ` +
+      `${options.rateBatch === 1 ? `unary SubmitTask (${options.unaryClient} caller)` : `SubmitTasks of ${options.rateBatch}`}, ${options.workers} workers × ${options.concurrency}; ` +
+      "dispatch = created_at (to the microsecond) → handler start; e2e = submit call start → accepted ack at the worker" +
+      workloadNote(options),
+  ];
+  return result;
+};
+
+/** A durable peer's rate producer settings from the options (`--rate`, `--rate-batch`, …). */
+export function peerRateConfig(options: CompiledBenchOptions) {
+  return {
+    ratePerS: options.rate,
+    durationMs: options.durationS * 1000,
+    warmupMs: options.warmupS * 1000,
+    inFlight: RATE_MAX_IN_FLIGHT,
+    batchSize: options.rateBatch,
+    payloadBytes: options.payloadBytes,
+    record: true,
+  };
+}
+
+/** The payload and work time of the latency scenarios, when set, for their notes. */
+export function workloadNote(options: CompiledBenchOptions): string {
+  return (
+    (options.payloadBytes > 0 ? `; ${options.payloadBytes}-byte JSON payloads` : "") +
+    (options.workMs[1] > 0 ? `; tasks sleep ${options.workMs[0]}–${options.workMs[1]} ms` : "")
+  );
+}
+
+/**
+ * Runs a latency measurement with started `workers` (recording) and one rate `producer` (with
+ * a warm-up, recording), and stops them: `--warmup-s` unmeasured, then `--duration-s` measured.
+ * Metrics: tasks, skipped calls, achieved rate, submit / dispatch / e2e p50 and p99 (ms), e2e
+ * max, and CPU by process (`withServer`: the taskqueue server's too).
+ */
+export async function measureLatency(
+  context: ScenarioContext,
+  label: string,
+  workers: ChildHandle[],
+  producers: ChildHandle[],
+  withServer: boolean,
+): Promise<ScenarioResult> {
+  const { options } = context;
+  const timeoutMs = deadlineMs(context, Math.round(options.rate * options.durationS));
   try {
     await ready([...workers, ...producers]);
     const tally = new CompletionTally(workers);
     const warmed = options.warmupS > 0 ? submitWindow(await warmUp(producers, timeoutMs)).submitted : 0;
     await tally.waitFor(warmed, timeoutMs);
-    const stopMeters = await meterRun(context.stack, { workers, producers });
+    const stopMeters = await meterRun(context.stack, { workers, producers, server: withServer });
     const fromUs = monotonicUs();
     const producerReports = await runProducers(producers, timeoutMs);
     const submitted = submitWindow(producerReports);
@@ -57,7 +105,7 @@ export const latency: Scenario = async (context) => {
       }
     }
     if (endToEnd.length !== submitted.submitted) {
-      throw new BenchVerificationError(`latency: matched ${endToEnd.length} of ${submitted.submitted} submitted tasks to their acks`);
+      throw new BenchVerificationError(`${label}: matched ${endToEnd.length} of ${submitted.submitted} submitted tasks to their acks`);
     }
     const submit = summarize(producerReports.flatMap((r) => r.latenciesMs));
     const dispatch = summarize(
@@ -67,7 +115,6 @@ export const latency: Scenario = async (context) => {
     return {
       metrics: {
         tasks: submitted.submitted,
-        tasks_per_call: options.rateBatch,
         skipped: submitted.errors,
         achieved_rate_per_s: submitted.submitted / ((submitted.lastEndAt - submitted.firstStartAt) / 1000),
         submit_p50_ms: submit.p50,
@@ -80,13 +127,8 @@ export const latency: Scenario = async (context) => {
         ...usage,
       },
       windowUs: [fromUs, toUs],
-      notes: [
-        `latency: ${options.rate}/s for ${options.durationS} s after ${options.warmupS} s of warm-up, ` +
-          `${options.rateBatch === 1 ? `unary SubmitTask (${options.unaryClient} caller)` : `SubmitTasks of ${options.rateBatch}`}, ${options.workers} workers × ${options.concurrency}; ` +
-          "dispatch = created_at (to the microsecond) → handler start; e2e = submit call start → accepted ack at the worker",
-      ],
     };
   } finally {
     await stopAll([...producers, ...workers]);
   }
-};
+}

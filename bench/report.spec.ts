@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { compareWithDurablePeers, type ScenarioSummary } from "./report.js";
+
+function summary(metrics: Record<string, number>): ScenarioSummary {
+  return { ...metrics, runs: [metrics], notes: [] } as unknown as ScenarioSummary;
+}
+
+describe("bench report: vs_durable", () => {
+  it("compares throughput_batch with the fastest durable peer that ran", () => {
+    const scenarios = {
+      throughput_batch: summary({ tasks_per_s: 18_000 }),
+      graphile_worker: summary({ jobs_per_s: 22_500 }),
+      river: summary({ jobs_per_s: 20_000 }),
+      river_defaults: summary({ jobs_per_s: 4_000 }),
+      bullmq: summary({ jobs_per_s: 30_000 }),
+    };
+    expect(compareWithDurablePeers(scenarios)).toEqual({
+      best_peer: "graphile_worker",
+      peer_tasks_per_s: 22_500,
+      taskqueue_tasks_per_s: 18_000,
+      ratio: 0.8,
+    });
+  });
+
+  it("is null without throughput_batch or without a durable peer, and skips a failed peer", () => {
+    expect(compareWithDurablePeers({ throughput_batch: summary({ tasks_per_s: 1 }), bullmq: summary({ jobs_per_s: 1 }) })).toBeNull();
+    expect(compareWithDurablePeers({ river: summary({ jobs_per_s: 1 }) })).toBeNull();
+    const failed = { ...summary({}), error: "boom" } as unknown as ScenarioSummary;
+    expect(compareWithDurablePeers({ throughput_batch: summary({ tasks_per_s: 10 }), graphile_worker: failed, river: summary({ jobs_per_s: 5 }) })).toMatchObject({
+      best_peer: "river",
+      ratio: 2,
+    });
+  });
+});
