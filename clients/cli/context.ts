@@ -43,7 +43,12 @@ export function action(body: CommandBody): (...args: unknown[]) => Promise<void>
     const ctx: CliContext = {
       server: globals.server,
       out,
-      clients: () => (clients ??= createClients({ address: globals.server, token: globals.token === "" ? undefined : globals.token })),
+      clients: () =>
+        (clients ??= createClients({
+          address: globals.server,
+          token: globals.token === "" ? undefined : globals.token,
+          onQuotaWait: (delayMs, error) => out.note(`${error.message.replace(/^\[resource_exhausted\] /, "")}: waiting ${delayMs} ms, then retrying`),
+        })),
     };
     try {
       process.exitCode = (await body(ctx, command)) ?? EXIT.ok;

@@ -49,6 +49,8 @@ export interface QueueSettingsSpec {
   maxConcurrency?: number | null;
   /** Most task starts per period across every server (null: unlimited). */
   rateLimit?: QueueRateLimitSpec | null;
+  /** Largest payload of the queue's tasks in bytes (null: the server's MAX_PAYLOAD_BYTES). */
+  maxPayloadBytes?: number | null;
 }
 
 /** A queue rate limit: at most `limit` task starts per `periodMs` milliseconds. */
@@ -88,6 +90,7 @@ const SETTINGS = {
   finishedRetentionMs: { path: "finished_retention", set: (v: number) => ({ finishedRetention: durationFromMs(v) }) },
   deadRetentionMs: { path: "dead_retention", set: (v: number) => ({ deadRetention: durationFromMs(v) }) },
   maxConcurrency: { path: "max_concurrency", set: (v: number) => ({ maxConcurrency: v }) },
+  maxPayloadBytes: { path: "max_payload_bytes", set: (v: number) => ({ maxPayloadBytes: v }) },
 } as const;
 
 /** Creates a queue client; options as for `createTaskClient`. */

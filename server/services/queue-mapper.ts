@@ -43,6 +43,7 @@ export function queueInfoOf(item: QueueOverviewItem, nowMs: number): QueueInfo {
       defaultTimeout: settings.defaultTimeoutMs === null ? undefined : durationFromMs(settings.defaultTimeoutMs),
       maxConcurrency: settings.maxConcurrency,
       rateLimit: settings.rateLimit ? { limit: settings.rateLimit.limit, period: durationFromMs(settings.rateLimit.periodMs) } : undefined,
+      maxPayloadBytes: settings.maxPayloadBytes,
     },
   });
 }

@@ -4,6 +4,7 @@ import { type QueueSettings, QueueSettingsSchema } from "../../gen/taskqueue/v1/
 import type { StoredQueueSettings } from "../engine/queue-settings.js";
 import { InvalidArgumentError } from "../errors.js";
 import { RETRY_LIMITS } from "../settings/queue-retry-defaults.js";
+import { MAX_PAYLOAD_BYTES_CEILING } from "../message-limits.js";
 import { checkedMsOfDuration } from "./proto-time.js";
 
 /** What an UpdateQueue call changes: fields to store, and fields to clear (back to the server's). */
@@ -81,6 +82,11 @@ const SETTABLE: Readonly<Record<string, SettableField>> = {
     key: "maxConcurrency",
     isSet: (s) => s.maxConcurrency !== 0,
     read: (s, f) => (s.maxConcurrency === 0 ? undefined : integerIn(s.maxConcurrency, 1, MAX_CONCURRENCY_LIMIT, f)),
+  },
+  max_payload_bytes: {
+    key: "maxPayloadBytes",
+    isSet: (s) => s.maxPayloadBytes !== 0,
+    read: (s, f) => (s.maxPayloadBytes === 0 ? undefined : integerIn(s.maxPayloadBytes, 1, MAX_PAYLOAD_BYTES_CEILING, f)),
   },
   rate_limit: {
     key: "rateLimit",

@@ -458,9 +458,14 @@ type QueueSettings struct {
 	// bucket in Redis, checked atomically with each lease: `limit` tokens per `period`, holding
 	// at most a tenth of `limit` (at least 1) at once, so any window of one period sees at most
 	// `limit` starts plus that burst.
-	RateLimit     *RateLimit `protobuf:"bytes,10,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RateLimit *RateLimit `protobuf:"bytes,10,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
+	// Largest payload a task of the queue may carry, in bytes, as stored (JSON text or bytes):
+	// 1-4128768; the server's MAX_PAYLOAD_BYTES still applies when lower. 0 in UpdateQueue: the
+	// server's. In QueueInfo: the limit in force. A submit over it is refused with
+	// RESOURCE_EXHAUSTED naming the payload field and this limit; nothing is written.
+	MaxPayloadBytes uint32 `protobuf:"varint,12,opt,name=max_payload_bytes,json=maxPayloadBytes,proto3" json:"max_payload_bytes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *QueueSettings) Reset() {
@@ -561,6 +566,13 @@ func (x *QueueSettings) GetRateLimit() *RateLimit {
 		return x.RateLimit
 	}
 	return nil
+}
+
+func (x *QueueSettings) GetMaxPayloadBytes() uint32 {
+	if x != nil {
+		return x.MaxPayloadBytes
+	}
+	return 0
 }
 
 // RateLimit caps how many tasks of a queue start per period.
@@ -1163,7 +1175,7 @@ const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"\fQueueWorkers\x12\x1c\n" +
 	"\tconnected\x18\x01 \x01(\x05R\tconnected\x12\x1a\n" +
 	"\bcapacity\x18\x02 \x01(\x05R\bcapacity\x12\x1b\n" +
-	"\tin_flight\x18\x03 \x01(\x05R\binFlight\"\xbd\x04\n" +
+	"\tin_flight\x18\x03 \x01(\x05R\binFlight\"\xe9\x04\n" +
 	"\rQueueSettings\x12!\n" +
 	"\fmax_attempts\x18\x01 \x01(\x05R\vmaxAttempts\x12B\n" +
 	"\x0finitial_backoff\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x0einitialBackoff\x12:\n" +
@@ -1177,7 +1189,8 @@ const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"\x0fmax_concurrency\x18\t \x01(\rR\x0emaxConcurrency\x126\n" +
 	"\n" +
 	"rate_limit\x18\n" +
-	" \x01(\v2\x17.taskqueue.v1.RateLimitR\trateLimit\"T\n" +
+	" \x01(\v2\x17.taskqueue.v1.RateLimitR\trateLimit\x12*\n" +
+	"\x11max_payload_bytes\x18\f \x01(\rR\x0fmaxPayloadBytes\"T\n" +
 	"\tRateLimit\x12\x14\n" +
 	"\x05limit\x18\x01 \x01(\rR\x05limit\x121\n" +
 	"\x06period\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06period\"O\n" +
