@@ -8,6 +8,7 @@ import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
 import { WorkerService, type ConnectRequestSchema } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { createTaskClient } from "../clients/ts/index.js";
 import { AsyncQueue } from "./support/async-queue.js";
+import { waitFor } from "./support/wait-for.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 
 const ADMIN_TOKEN = "test-admin-token-quotas-0123456789";
@@ -117,7 +118,8 @@ type ConnectRequestInit = MessageInitShape<typeof ConnectRequestSchema>;
 function openWorkerStream(transport: Transport, token: string, queue: string) {
   const requests = new AsyncQueue<ConnectRequestInit>();
   requests.push({ message: { case: "hello", value: { workerId: uniqueQueue("w"), queues: [queue], capacity: 1 } } });
-  const responses = createClient(WorkerService, transport).connect(requests, bearer(token));
+  const abort = new AbortController();
+  const responses = createClient(WorkerService, transport).connect(requests, { ...bearer(token), signal: abort.signal });
   let welcomed!: () => void;
   const welcome = new Promise<void>((resolve) => (welcomed = resolve));
   const ended = (async () => {
@@ -130,7 +132,7 @@ function openWorkerStream(transport: Transport, token: string, queue: string) {
       requests.close();
     }
   })();
-  return { welcome, ended, close: () => requests.close() };
+  return { welcome, ended, close: () => requests.close(), abort: () => abort.abort() };
 }
 
 describe("the worker stream quota", () => {
@@ -139,8 +141,8 @@ describe("the worker stream quota", () => {
     const { secret } = await admin.createToken({ name: "two-streams", role: Role.WORKER, maxWorkerStreams: 2 }, bearer(ADMIN_TOKEN));
     const { secret: other } = await admin.createToken({ name: "default-streams", role: Role.WORKER }, bearer(ADMIN_TOKEN));
     const h2c = createGrpcTransport({ baseUrl: ts.httpBaseUrl });
-    const first = openWorkerStream(grpc, secret, queue);
-    const second = openWorkerStream(h2c, secret, queue);
+    const first = openWorkerStream(h2c, secret, queue);
+    const second = openWorkerStream(grpc, secret, queue);
     await Promise.all([first.welcome, second.welcome]);
     const third = await openWorkerStream(grpc, secret, queue).ended;
     expect(third?.code).toBe(Code.ResourceExhausted);
@@ -154,8 +156,19 @@ describe("the worker stream quota", () => {
     expect(await first.ended).toBeUndefined();
     const again = openWorkerStream(grpc, secret, queue);
     await again.welcome;
-    for (const s of [second, again, ...others]) s.close();
-    await Promise.all([second, again, ...others].map((s) => s.ended));
+    // So does a stream the client abandons (cancelled: no half-close, the call is reset).
+    second.abort();
+    await second.ended;
+    const last = await waitFor(
+      async () => {
+        const attempt = openWorkerStream(grpc, secret, queue);
+        const outcome = await Promise.race([attempt.welcome.then(() => "welcomed"), attempt.ended.then(() => "ended")]);
+        return outcome === "welcomed" ? attempt : undefined;
+      },
+      { timeoutMs: 10_000, message: "the aborted stream's place to be free" },
+    );
+    for (const s of [again, last, ...others]) s.close();
+    await Promise.all([again, last, ...others].map((s) => s.ended));
   });
 });
 
