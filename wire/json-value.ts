@@ -76,10 +76,10 @@ function readValue(reader: ProtoReader, end: number, room: number): JsonValue {
         value = reader.bool();
         break;
       case (STRUCT_VALUE << 3) | WireType.lengthDelimited:
-        value = readStruct(reader, reader.delimitedEnd(), room - 1);
+        value = merged(value, readStruct(reader, reader.delimitedEnd(), room - 1));
         break;
       case (LIST_VALUE << 3) | WireType.lengthDelimited:
-        value = readList(reader, reader.delimitedEnd(), room - 1);
+        value = merged(value, readList(reader, reader.delimitedEnd(), room - 1));
         break;
       default:
         reader.skipField(tag, VALUE_WIRE_TYPES);
@@ -105,7 +105,7 @@ function readStruct(reader: ProtoReader, end: number, room: number): JsonObject 
     while (reader.pos < entryEnd) {
       const entryTag = reader.tag();
       if (entryTag === ((ENTRY_KEY << 3) | WireType.lengthDelimited)) key = reader.string();
-      else if (entryTag === ((ENTRY_VALUE << 3) | WireType.lengthDelimited)) value = readValue(reader, reader.delimitedEnd(), room);
+      else if (entryTag === ((ENTRY_VALUE << 3) | WireType.lengthDelimited)) value = merged(value, readValue(reader, reader.delimitedEnd(), room));
       else reader.skipField(entryTag, STRUCT_ENTRY_WIRE_TYPES);
     }
     checkEnd(reader, entryEnd);
@@ -162,6 +162,24 @@ export function writeJsonValue(writer: ProtoWriter, value: JsonValue): void {
     }
     writer.join(struct);
   }
+}
+
+/**
+ * A message field that occurs twice is merged (protobuf's rule): a second struct_value adds
+ * its keys to the first (a key in both takes the second's value), a second list_value appends
+ * its items; any other value replaces what came before.
+ */
+function merged(previous: JsonValue | typeof NOT_SET, next: JsonValue): JsonValue {
+  if (Array.isArray(previous) && Array.isArray(next)) return previous.concat(next);
+  if (isObject(previous) && isObject(next)) {
+    for (const key of Object.keys(next)) setOwn(previous, key, next[key]!);
+    return previous;
+  }
+  return next;
+}
+
+function isObject(value: JsonValue | typeof NOT_SET): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function setOwn(object: JsonObject, key: string, value: JsonValue): void {

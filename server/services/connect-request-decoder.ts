@@ -60,7 +60,7 @@ function withWholeVarints(bytes: Uint8Array, request: ConnectRequest): ConnectRe
   try {
     return wholeVarintsOf(bytes, request);
   } catch {
-    // Bytes protobuf-es read by rules of its own (a group): its values stand.
+    // Bytes protobuf-es read by rules of its own (a group, a wrong wire type): its values stand.
     return request;
   }
 }
@@ -95,6 +95,8 @@ function lastVarint(bytes: Uint8Array, outer: number, inner: number): number | u
     while (reader.pos < end) {
       const field = reader.tag();
       if (field === ((inner << 3) | VARINT)) value = reader.int64();
+      // Sent with another wire type: protobuf-es' reading stands (see withWholeVarints).
+      else if (field >>> 3 === inner) throw new NotFast();
       else reader.skip(field & 7);
     }
   }

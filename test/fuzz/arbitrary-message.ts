@@ -6,14 +6,25 @@ import fc from "fast-check";
  * descriptors (so every field of every message is covered, and a new field is picked up).
  */
 
-/** Run sizes of the fuzz properties: bounded in CI, `FUZZ_RUNS` / `FUZZ_SECONDS` for a long run. */
+/** `npm run fuzz` sets FUZZ_LONG: each property runs for FUZZ_SECONDS (default 60) instead of a few hundred inputs. */
+const long = process.env.FUZZ_LONG === "1";
+
+/**
+ * Run sizes of the fuzz properties: bounded in CI (300 inputs or 3 s per property, whichever
+ * comes first), long with `npm run fuzz`; `FUZZ_RUNS` and `FUZZ_SECONDS` override either.
+ */
 export const fuzzBudget = {
-  numRuns: Number(process.env.FUZZ_RUNS ?? 300),
+  numRuns: Number(process.env.FUZZ_RUNS ?? (long ? 1_000_000_000 : 300)),
   /** Stops a property early (without failing) once this much time has passed. */
-  interruptAfterTimeLimit: Number(process.env.FUZZ_SECONDS ?? 3) * 1000,
+  interruptAfterTimeLimit: Number(process.env.FUZZ_SECONDS ?? (long ? 60 : 3)) * 1000,
   /** A fixed seed reproduces a failure: `FUZZ_SEED=… npx vitest run test/fuzz`. */
   ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {}),
 };
+
+/** A vitest timeout for a test running `properties` fuzz properties within the budget. */
+export function fuzzTimeoutMs(properties = 1): number {
+  return properties * fuzzBudget.interruptAfterTimeLimit + 30_000;
+}
 
 const text = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: "grapheme", maxLength: 6 }), fc.constantFrom("", "emails", "q", "send"));
 

@@ -1,9 +1,12 @@
-import { fromBinary } from "@bufbuild/protobuf";
+import { fromBinary, toJson } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import type { Task } from "../../gen/taskqueue/v1/task_pb.js";
 import { SubmitTasksRequestSchema, SubmitTasksResultSchema } from "../../gen/taskqueue/v1/task_service_pb.js";
 import { decodeBasicResults, decodeFullResults } from "../../clients/ts/wire/submit-results-decoder.js";
 import { decodeSubmitTasksRequest } from "../../server/services/submit-request-decoder.js";
+import { decodeConnectRequest } from "../../server/services/connect-request-decoder.js";
+import { ConnectRequestSchema } from "../../gen/taskqueue/v1/worker_service_pb.js";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { decodeAcks } from "../../worker/wire/server-messages.js";
 import { decodeAssignment } from "../../worker/wire/assignment.js";
 import { ProtoDecodeError } from "../../wire/decode-error.js";
@@ -43,5 +46,16 @@ describe("decoder fuzz findings", () => {
 
   it("a field of the message sent with another wire type is refused, not skipped", () => {
     expect(() => decodeJsonValue(Uint8Array.from([9, 0, 0, 0, 0, 0, 0, 0, 0]))).toThrow(/field 1 arrived with wire type 1/);
+  });
+
+  it("a struct_value that occurs twice is merged, as protobuf merges message fields (the second replaced the first)", () => {
+    const bytes = Uint8Array.from([42, 17, 10, 7, 10, 1, 48, 18, 2, 32, 0, 10, 6, 10, 0, 18, 2, 42, 0, 42, 0]);
+    expect(decodeJsonValue(bytes)).toEqual({ "0": false, "": {} });
+    expect(decodeJsonValue(bytes)).toEqual(toJson(ValueSchema, fromBinary(ValueSchema, bytes)));
+  });
+
+  it("a hello's capacity sent with the wrong wire type reads as protobuf-es reads it (the whole-varint pass mixed readings)", () => {
+    const bytes = Uint8Array.from([10, 53, 10, 5, 32, 32, 32, 32, 32, 18, 8, 240, 144, 128, 128, 240, 144, 128, 128, 18, 1, 113, 18, 6, 32, 32, 32, 32, 32, 32, 26, 1, 32, 26, 8, 240, 144, 128, 128, 240, 144, 128, 128, 32, 1, 34, 8, 10, 0, 18, 4, 32, 32, 32, 32]);
+    expect(decodeConnectRequest(bytes)).toEqual(fromBinary(ConnectRequestSchema, bytes));
   });
 });
