@@ -47,7 +47,8 @@ export function action(body: CommandBody): (...args: unknown[]) => Promise<void>
         (clients ??= createClients({
           address: globals.server,
           token: globals.token === "" ? undefined : globals.token,
-          onQuotaWait: (delayMs, error) => out.note(`${error.message.replace(/^\[resource_exhausted\] /, "")}: waiting ${delayMs} ms, then retrying`),
+          onQuotaWait: (delayMs, error) =>
+            out.note(`${error.message.replace(/^\[resource_exhausted\] /, "").replace(/: retry in \d+ ms$/, "")}: waiting ${delayMs} ms, then retrying`),
         })),
     };
     try {
