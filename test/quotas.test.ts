@@ -69,6 +69,17 @@ describe("the submit quota", () => {
     expect(Number(viaJson?.metadata.get("grpc-retry-pushback-ms"))).toBeGreaterThan(0);
     const { rows } = await ts.pool.query<{ n: string }>("SELECT count(*) AS n FROM tasks WHERE queue = $1", [queue]);
     expect(Number(rows[0]!.n)).toBe(105);
+
+    // Plain HTTP (curl): 429 with Retry-After.
+    const response = await fetch(`${ts.httpBaseUrl}/taskqueue.v1.TaskService/SubmitTask`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${slow}` },
+      body: JSON.stringify({ queue, type: "t" }),
+    });
+    expect(response.status).toBe(429);
+    expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(Number(response.headers.get("grpc-retry-pushback-ms"))).toBeGreaterThan(0);
+    if (process.env.SHOW_CLI_OUTPUT) console.log(response.status, [...response.headers].map((h) => h.join(": ")).join("\n"), await response.text());
   });
 
   it("does not limit the bootstrap admin token", async () => {
