@@ -171,6 +171,7 @@ function settingsView(s: QueueSettings): HTMLElement {
     ["Dead tasks kept", formatDuration(s.deadRetention)],
     ["Max concurrency", s.maxConcurrency ? String(s.maxConcurrency) : "unlimited"],
     ["Rate limit", s.rateLimit ? `${s.rateLimit.limit} per ${formatDuration(s.rateLimit.period)}` : "unlimited"],
+    ["Max payload", s.maxPayloadBytes ? `${s.maxPayloadBytes} bytes` : "-"],
   ]);
 }
 
