@@ -1,14 +1,12 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService, Role } from "../gen/taskqueue/v1/auth_service_pb.js";
 import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
-import { WorkerService, type ConnectRequestSchema } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { createTaskClient } from "../clients/ts/index.js";
-import { AsyncQueue } from "./support/async-queue.js";
 import { waitFor } from "./support/wait-for.js";
+import { openWorkerStream } from "./support/worker-stream-client.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
 
 const ADMIN_TOKEN = "test-admin-token-quotas-0123456789";
@@ -123,56 +121,33 @@ describe("the submit quota", () => {
   });
 });
 
-type ConnectRequestInit = MessageInitShape<typeof ConnectRequestSchema>;
-
-/** A worker stream; `welcome` resolves when welcomed, `ended` with the error that ended it. */
-function openWorkerStream(transport: Transport, token: string, queue: string) {
-  const requests = new AsyncQueue<ConnectRequestInit>();
-  requests.push({ message: { case: "hello", value: { workerId: uniqueQueue("w"), queues: [queue], capacity: 1 } } });
-  const abort = new AbortController();
-  const responses = createClient(WorkerService, transport).connect(requests, { ...bearer(token), signal: abort.signal });
-  let welcomed!: () => void;
-  const welcome = new Promise<void>((resolve) => (welcomed = resolve));
-  const ended = (async () => {
-    try {
-      for await (const response of responses) if (response.message.case === "welcome") welcomed();
-      return undefined;
-    } catch (error) {
-      return ConnectError.from(error);
-    } finally {
-      requests.close();
-    }
-  })();
-  return { welcome, ended, close: () => requests.close(), abort: () => abort.abort() };
-}
-
 describe("the worker stream quota", () => {
   it("refuses a stream beyond the token's quota with RESOURCE_EXHAUSTED, and counts closed streams out", async () => {
     const queue = uniqueQueue("streams");
     const { secret } = await admin.createToken({ name: "two-streams", role: Role.WORKER, maxWorkerStreams: 2 }, bearer(ADMIN_TOKEN));
     const { secret: other } = await admin.createToken({ name: "default-streams", role: Role.WORKER }, bearer(ADMIN_TOKEN));
     const h2c = createGrpcTransport({ baseUrl: ts.httpBaseUrl });
-    const first = openWorkerStream(h2c, secret, queue);
-    const second = openWorkerStream(grpc, secret, queue);
+    const first = openWorkerStream(h2c, secret, [queue]);
+    const second = openWorkerStream(grpc, secret, [queue]);
     await Promise.all([first.welcome, second.welcome]);
-    const third = await openWorkerStream(grpc, secret, queue).ended;
+    const third = await openWorkerStream(grpc, secret, [queue]).ended;
     expect(third?.code).toBe(Code.ResourceExhausted);
     expect(third?.rawMessage).toMatch(/already holds 2 worker streams on this server, its quota \(max_worker_streams 2\)/);
     // Another token is not affected; it has the server's default of 3.
-    const others = [0, 1, 2].map(() => openWorkerStream(grpc, other, queue));
+    const others = [0, 1, 2].map(() => openWorkerStream(grpc, other, [queue]));
     await Promise.all(others.map((s) => s.welcome));
-    expect((await openWorkerStream(grpc, other, queue).ended)?.code).toBe(Code.ResourceExhausted);
+    expect((await openWorkerStream(grpc, other, [queue]).ended)?.code).toBe(Code.ResourceExhausted);
     // A closed stream frees its place.
     first.close();
     expect(await first.ended).toBeUndefined();
-    const again = openWorkerStream(grpc, secret, queue);
+    const again = openWorkerStream(grpc, secret, [queue]);
     await again.welcome;
     // So does a stream the client abandons (cancelled: no half-close, the call is reset).
     second.abort();
     await second.ended;
     const last = await waitFor(
       async () => {
-        const attempt = openWorkerStream(grpc, secret, queue);
+        const attempt = openWorkerStream(grpc, secret, [queue]);
         const outcome = await Promise.race([attempt.welcome.then(() => "welcomed"), attempt.ended.then(() => "ended")]);
         return outcome === "welcomed" ? attempt : undefined;
       },
