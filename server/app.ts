@@ -10,6 +10,7 @@ import { WorkerService } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { AccessControl } from "./auth/access-control.js";
 import { methodPolicies } from "./auth/method-policies.js";
 import { TokenCache } from "./auth/token-cache.js";
+import { TokenQuotas } from "./auth/token-quotas.js";
 import { type CompiledServerOptions } from "./config.js";
 import { AuditRepository } from "./db/audit-repository.js";
 import { TokenRepository } from "./db/token-repository.js";
@@ -225,9 +226,13 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     },
   });
   const auditRepository = new AuditRepository(database.db);
+  const quotas = new TokenQuotas({ submitRate: options.quotaSubmitRate, submitBurst: options.quotaSubmitBurst, workerStreams: options.quotaWorkerStreams });
   const interceptors = [
-    createAuthInterceptor(access, tokenCache, (event) =>
-      auditRepository.record(event).catch((error: unknown) => logger.error({ err: error, audit: event }, "recording an audit event failed")),
+    createAuthInterceptor(
+      access,
+      tokenCache,
+      (event) => auditRepository.record(event).catch((error: unknown) => logger.error({ err: error, audit: event }, "recording an audit event failed")),
+      quotas,
     ),
   ];
   const inserter = new TaskInserter({
@@ -402,6 +407,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       queueRetryDefaults: options.queueRetryDefaults,
       finishedRetentionMs: options.finishedTaskRetentionMs,
       deadRetentionMs: options.deadTaskRetentionMs,
+      maxPayloadBytes: options.maxPayloadBytes,
     },
   });
   const queueSnapshots = new QueueSnapshots({

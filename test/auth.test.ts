@@ -1,6 +1,6 @@
 import { readdirSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import type { DescService, MessageInitShape } from "@bufbuild/protobuf";
+import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,15 +9,14 @@ import { DeadLetterService } from "../gen/taskqueue/v1/dead_letter_service_pb.js
 import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
 import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
-import { WorkerService, type ConnectRequestSchema } from "../gen/taskqueue/v1/worker_service_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { methodPolicies } from "../server/auth/method-policies.js";
 import { ROLE_NAMES, roleEnumOf, type RoleName } from "../server/auth/roles.js";
 import { createLogger } from "../server/observability/logger.js";
 import { createWorker } from "../worker/index.js";
-import { AsyncQueue } from "./support/async-queue.js";
 import { waitForState } from "./support/tasks.js";
 import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
+import { openWorkerStream } from "./support/worker-stream-client.js";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
@@ -161,28 +160,6 @@ describe("tokens", () => {
     }
   });
 });
-
-type ConnectRequestInit = MessageInitShape<typeof ConnectRequestSchema>;
-
-/** A worker stream over `transport`; `ended` resolves with the error that ended it (or undefined). */
-function openWorkerStream(transport: Transport, token: string, queues: string[]) {
-  const requests = new AsyncQueue<ConnectRequestInit>();
-  requests.push({ message: { case: "hello", value: { workerId: uniqueQueue("w"), queues, capacity: 1 } } });
-  const responses = createClient(WorkerService, transport).connect(requests, { headers: bearer(token) });
-  let welcomed!: () => void;
-  const welcome = new Promise<void>((resolve) => (welcomed = resolve));
-  const ended = (async () => {
-    try {
-      for await (const response of responses) if (response.message.case === "welcome") welcomed();
-      return undefined;
-    } catch (error) {
-      return ConnectError.from(error);
-    } finally {
-      requests.close();
-    }
-  })();
-  return { welcome, ended, close: () => requests.close() };
-}
 
 describe("the audit log", () => {
   it("records admin and operator actions with who, from where, what and the outcome", async () => {

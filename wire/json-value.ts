@@ -3,6 +3,8 @@ import { ListValueSchema, StructSchema, ValueSchema } from "@bufbuild/protobuf/w
 import { fieldNumbers } from "./field-numbers.js";
 import { ProtoReader, WireType } from "./proto-reader.js";
 import type { ProtoWriter } from "./proto-writer.js";
+import { fieldWireTypes, mapEntryWireTypes } from "./field-wire-types.js";
+import { ProtoDecodeError } from "./decode-error.js";
 
 // Field numbers of google.protobuf.Value, Struct (and its map entries) and ListValue.
 const VALUE = fieldNumbers(ValueSchema);
@@ -16,13 +18,17 @@ const STRUCT_FIELDS = fieldNumbers(StructSchema).fields;
 const ENTRY_KEY = 1;
 const ENTRY_VALUE = 2;
 const LIST_VALUES = fieldNumbers(ListValueSchema).values;
+const VALUE_WIRE_TYPES = fieldWireTypes(ValueSchema);
+const STRUCT_WIRE_TYPES = fieldWireTypes(StructSchema);
+const STRUCT_ENTRY_WIRE_TYPES = mapEntryWireTypes(WireType.lengthDelimited, WireType.lengthDelimited);
+const LIST_WIRE_TYPES = fieldWireTypes(ListValueSchema);
 
 const NOT_SET = Symbol("not set");
 /** Thrown inside the reader when nesting runs out of room; {@link decodeJsonValue} reports it. */
 const TOO_DEEP = Symbol("too deep");
 
 /** Thrown by {@link decodeJsonValue} for a value whose arrays and objects nest deeper than allowed. */
-export class JsonDepthError extends Error {
+export class JsonDepthError extends ProtoDecodeError {
   /** @param maxDepth the nesting allowed */
   constructor(readonly maxDepth: number) {
     super(`nests arrays and objects deeper than ${maxDepth} levels`);
@@ -61,7 +67,7 @@ function readValue(reader: ProtoReader, end: number, room: number): JsonValue {
         break;
       case (NUMBER_VALUE << 3) | WireType.fixed64:
         value = reader.double();
-        if (!Number.isFinite(value)) throw new Error("google.protobuf.Value cannot be NaN or Infinity");
+        if (!Number.isFinite(value)) throw new ProtoDecodeError("google.protobuf.Value cannot be NaN or Infinity");
         break;
       case (STRING_VALUE << 3) | WireType.lengthDelimited:
         value = reader.string();
@@ -70,17 +76,17 @@ function readValue(reader: ProtoReader, end: number, room: number): JsonValue {
         value = reader.bool();
         break;
       case (STRUCT_VALUE << 3) | WireType.lengthDelimited:
-        value = readStruct(reader, reader.delimitedEnd(), room - 1);
+        value = merged(value, readStruct(reader, reader.delimitedEnd(), room - 1));
         break;
       case (LIST_VALUE << 3) | WireType.lengthDelimited:
-        value = readList(reader, reader.delimitedEnd(), room - 1);
+        value = merged(value, readList(reader, reader.delimitedEnd(), room - 1));
         break;
       default:
-        reader.skip(tag & 7);
+        reader.skipField(tag, VALUE_WIRE_TYPES);
     }
   }
   checkEnd(reader, end);
-  if (value === NOT_SET) throw new Error("google.protobuf.Value must have a value");
+  if (value === NOT_SET) throw new ProtoDecodeError("google.protobuf.Value must have a value");
   return value;
 }
 
@@ -90,7 +96,7 @@ function readStruct(reader: ProtoReader, end: number, room: number): JsonObject 
   while (reader.pos < end) {
     const tag = reader.tag();
     if (tag !== ((STRUCT_FIELDS << 3) | WireType.lengthDelimited)) {
-      reader.skip(tag & 7);
+      reader.skipField(tag, STRUCT_WIRE_TYPES);
       continue;
     }
     const entryEnd = reader.delimitedEnd();
@@ -99,11 +105,11 @@ function readStruct(reader: ProtoReader, end: number, room: number): JsonObject 
     while (reader.pos < entryEnd) {
       const entryTag = reader.tag();
       if (entryTag === ((ENTRY_KEY << 3) | WireType.lengthDelimited)) key = reader.string();
-      else if (entryTag === ((ENTRY_VALUE << 3) | WireType.lengthDelimited)) value = readValue(reader, reader.delimitedEnd(), room);
-      else reader.skip(entryTag & 7);
+      else if (entryTag === ((ENTRY_VALUE << 3) | WireType.lengthDelimited)) value = merged(value, readValue(reader, reader.delimitedEnd(), room));
+      else reader.skipField(entryTag, STRUCT_ENTRY_WIRE_TYPES);
     }
     checkEnd(reader, entryEnd);
-    if (value === NOT_SET) throw new Error("google.protobuf.Value must have a value");
+    if (value === NOT_SET) throw new ProtoDecodeError("google.protobuf.Value must have a value");
     setOwn(object, key, value);
   }
   checkEnd(reader, end);
@@ -116,7 +122,7 @@ function readList(reader: ProtoReader, end: number, room: number): JsonValue[] {
   while (reader.pos < end) {
     const tag = reader.tag();
     if (tag === ((LIST_VALUES << 3) | WireType.lengthDelimited)) list.push(readValue(reader, reader.delimitedEnd(), room));
-    else reader.skip(tag & 7);
+    else reader.skipField(tag, LIST_WIRE_TYPES);
   }
   checkEnd(reader, end);
   return list;
@@ -158,11 +164,29 @@ export function writeJsonValue(writer: ProtoWriter, value: JsonValue): void {
   }
 }
 
+/**
+ * A message field that occurs twice is merged (protobuf's rule): a second struct_value adds
+ * its keys to the first (a key in both takes the second's value), a second list_value appends
+ * its items; any other value replaces what came before.
+ */
+function merged(previous: JsonValue | typeof NOT_SET, next: JsonValue): JsonValue {
+  if (Array.isArray(previous) && Array.isArray(next)) return previous.concat(next);
+  if (isObject(previous) && isObject(next)) {
+    for (const key of Object.keys(next)) setOwn(previous, key, next[key]!);
+    return previous;
+  }
+  return next;
+}
+
+function isObject(value: JsonValue | typeof NOT_SET): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function setOwn(object: JsonObject, key: string, value: JsonValue): void {
   if (key === "__proto__") Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
   else object[key] = value;
 }
 
 function checkEnd(reader: ProtoReader, end: number): void {
-  if (reader.pos !== end) throw new Error("protobuf: nested message runs past its length");
+  if (reader.pos !== end) throw new ProtoDecodeError("protobuf: nested message runs past its length");
 }

@@ -1,4 +1,6 @@
 import { isUtf8 } from "node:buffer";
+import type { FieldWireTypes } from "./field-wire-types.js";
+import { ProtoDecodeError } from "./decode-error.js";
 
 /** Protobuf wire types. */
 export const WireType = {
@@ -56,9 +58,11 @@ export class ProtoReader {
     return this.pos < this.end;
   }
 
-  /** Reads a field tag; returns `fieldNumber << 3 | wireType` as one number. */
+  /** Reads a field tag; returns `fieldNumber << 3 | wireType` as one number. Field number 0 is refused. */
   tag(): number {
-    return this.uint32();
+    const tag = this.uint32();
+    if (tag >>> 3 === 0) throw new ProtoDecodeError(`protobuf: illegal tag ${tag} (field number 0)`);
+    return tag;
   }
 
   /** Reads a varint as an unsigned 32-bit number (higher bits are dropped, as for int32). */
@@ -79,13 +83,17 @@ export class ProtoReader {
           if (byte >= 0x80) {
             byte = buf[pos++];
             value |= byte << 28;
-            // Bytes 6-10 of a 64-bit varint only carry bits above 32.
-            while (byte >= 0x80) byte = buf[pos++];
+            // Bytes 6-10 of a 64-bit varint only carry bits above 32; an 11th is malformed.
+            const limit = this.pos + 10;
+            while (byte >= 0x80) {
+              if (pos >= limit) throw new ProtoDecodeError("protobuf: malformed varint");
+              byte = buf[pos++];
+            }
           }
         }
       }
     }
-    if (pos > this.end) throw new Error("protobuf: varint runs past the end");
+    if (pos > this.end) throw new ProtoDecodeError("protobuf: varint runs past the end");
     this.pos = pos;
     return value >>> 0;
   }
@@ -111,8 +119,17 @@ export class ProtoReader {
       } else high |= (byte & 0x7f) << (shift - 32);
       shift += 7;
     } while (byte >= 0x80 && shift < 70);
-    if (this.pos > this.end || byte >= 0x80) throw new Error("protobuf: malformed varint");
+    if (this.pos > this.end || byte >= 0x80) throw new ProtoDecodeError("protobuf: malformed varint");
     return (high | 0) * TWO_POW_32 + (low >>> 0);
+  }
+
+  /** Reads an int64 varint exactly, as a bigint. */
+  int64Big(): bigint {
+    const start = this.pos;
+    this.int64();
+    let value = 0n;
+    for (let i = this.pos - 1; i >= start; i--) value = (value << 7n) | BigInt(this.buf[i]! & 0x7f);
+    return BigInt.asIntN(64, value);
   }
 
   /** Reads a bool varint. */
@@ -133,7 +150,7 @@ export class ProtoReader {
   delimitedEnd(): number {
     const length = this.uint32();
     const end = this.pos + length;
-    if (end > this.end) throw new Error("protobuf: length runs past the end");
+    if (end > this.end) throw new ProtoDecodeError("protobuf: length runs past the end");
     return end;
   }
 
@@ -176,12 +193,24 @@ export class ProtoReader {
     return new Uint8Array(this.buf.buffer, this.buf.byteOffset + start, end - start);
   }
 
+  /**
+   * Skips a field the decoder does not read, given its whole `tag`. A field that `fields`
+   * (see `fieldWireTypes`) names with other wire types is refused rather than skipped.
+   */
+  skipField(tag: number, fields: FieldWireTypes): void {
+    const allowed = fields.get(tag >>> 3);
+    if (allowed !== undefined && (allowed & (1 << (tag & 7))) === 0) {
+      throw new ProtoDecodeError(`protobuf: field ${tag >>> 3} arrived with wire type ${tag & 7}, not its own`);
+    }
+    this.skip(tag & 7);
+  }
+
   /** Skips the value of a field of wire type `wireType`. */
   skip(wireType: number): void {
     switch (wireType) {
       case WireType.varint:
         while (this.buf[this.pos++] >= 0x80) {
-          if (this.pos >= this.end) throw new Error("protobuf: varint runs past the end");
+          if (this.pos >= this.end) throw new ProtoDecodeError("protobuf: varint runs past the end");
         }
         break;
       case WireType.fixed64:
@@ -196,16 +225,12 @@ export class ProtoReader {
         this.pos += 4;
         break;
       case WireType.startGroup:
-        for (;;) {
-          const tag = this.tag();
-          if ((tag & 7) === WireType.endGroup) break;
-          this.skip(tag & 7);
-        }
-        break;
+        // proto2 groups: none in this API, and protobuf-es reads them by its own rules.
+        throw new ProtoDecodeError("protobuf: groups are not supported");
       default:
-        throw new Error(`protobuf: unknown wire type ${wireType}`);
+        throw new ProtoDecodeError(`protobuf: unknown wire type ${wireType}`);
     }
-    if (this.pos > this.end) throw new Error("protobuf: field runs past the end");
+    if (this.pos > this.end) throw new ProtoDecodeError("protobuf: field runs past the end");
   }
 
   /** The UTF-8 text of bytes `start` to `end`; throws when they are not valid UTF-8. */
@@ -213,12 +238,12 @@ export class ProtoReader {
     const value = this.buf.toString("utf8", start, end);
     // Invalid bytes decode to U+FFFD: only then is the (rarer) validation needed.
     if (value.includes("\uFFFD") && !isUtf8(this.buf.subarray(start, end))) {
-      throw new Error("protobuf: a string field is not valid UTF-8");
+      throw new ProtoDecodeError("protobuf: a string field is not valid UTF-8");
     }
     return value;
   }
 
   private need(bytes: number): void {
-    if (this.pos + bytes > this.end) throw new Error("protobuf: field runs past the end");
+    if (this.pos + bytes > this.end) throw new ProtoDecodeError("protobuf: field runs past the end");
   }
 }

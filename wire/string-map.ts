@@ -1,10 +1,14 @@
 import { type ProtoReader, WireType } from "./proto-reader.js";
 import type { ProtoWriter } from "./proto-writer.js";
+import { mapEntryWireTypes } from "./field-wire-types.js";
+import { ProtoDecodeError } from "./decode-error.js";
 
 /** Field number of a map entry's key. */
 const ENTRY_KEY = 1;
 /** Field number of a map entry's value. */
 const ENTRY_VALUE = 2;
+/** Both are strings. */
+const STRING_MAP_ENTRY = mapEntryWireTypes(WireType.lengthDelimited, WireType.lengthDelimited);
 
 /**
  * Writes a `map<string, string>` field (task labels): one entry message per key. protobuf-es
@@ -33,9 +37,9 @@ export function readStringMapEntry(reader: ProtoReader, end: number, map: Record
     const tag = reader.tag();
     if (tag === ((ENTRY_KEY << 3) | WireType.lengthDelimited)) key = reader.string();
     else if (tag === ((ENTRY_VALUE << 3) | WireType.lengthDelimited)) value = reader.string();
-    else reader.skip(tag & 7);
+    else reader.skipField(tag, STRING_MAP_ENTRY);
   }
-  if (reader.pos !== end) throw new Error("protobuf: map entry runs past its length");
+  if (reader.pos !== end) throw new ProtoDecodeError("protobuf: map entry runs past its length");
   if (key === "__proto__") Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
   else map[key] = value;
 }

@@ -52,7 +52,14 @@ export function action(body: CommandBody): (...args: unknown[]) => Promise<void>
     const ctx: CliContext = {
       server: globals.server,
       out,
-      clients: () => (clients ??= createClients({ address: globals.server, token: globals.token === "" ? undefined : globals.token, tls: tlsOf(globals) })),
+      clients: () =>
+        (clients ??= createClients({
+          address: globals.server,
+          token: globals.token === "" ? undefined : globals.token,
+          tls: tlsOf(globals),
+          onQuotaWait: (delayMs, error) =>
+            out.note(`${error.message.replace(/^\[resource_exhausted\] /, "").replace(/: retry in \d+ ms$/, "")}: waiting ${delayMs} ms, then retrying`),
+        })),
     };
     try {
       process.exitCode = (await body(ctx, command)) ?? EXIT.ok;

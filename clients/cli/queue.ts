@@ -101,6 +101,7 @@ export function registerQueueCommands(queue: Command): void {
     .option("--max-concurrency <N>", "most tasks of the queue running at once, across every server: 1-1000000")
     .option("--rate <N/PERIOD>", "most task starts per period, across every server (e.g. 100/s, 20/1m, 5/250ms)")
     .option("--max-per-key <N>", "most tasks running at once per concurrency key, across every server: 1-1000000")
+    .option("--max-payload <SIZE>", "largest payload of a task: bytes, or with KiB/MiB (e.g. 64KiB); over it a submit fails")
     .addHelpText("after", "\nWithout a retention of its own a queue keeps finished tasks as the server's settings say.\n\nExample:\n  tq queue set emails --max-attempts 5 --initial-backoff 2s --default-timeout default")
     .action(
       action(async (ctx, command) => {
@@ -124,6 +125,7 @@ interface SetOptions {
   maxConcurrency?: string;
   rate?: string;
   maxPerKey?: string;
+  maxPayload?: string;
 }
 
 /** The settings `queue set`'s options name: a value, or null for "default". */
@@ -146,8 +148,21 @@ function settingsOfOptions(o: SetOptions): QueueSettingsSpec {
   read("deadRetentionMs", o.deadRetention, (t) => parseDurationMs(t, "--dead-retention"));
   read("maxConcurrency", o.maxConcurrency, (t) => parseInteger(t, "--max-concurrency", 1, 1_000_000));
   read("maxConcurrencyPerKey", o.maxPerKey, (t) => parseInteger(t, "--max-per-key", 1, 1_000_000));
+  read("maxPayloadBytes", o.maxPayload, (t) => parseByteSize(t, "--max-payload"));
   if (o.rate !== undefined) settings.rateLimit = o.rate.trim().toLowerCase() === "default" ? null : parseRate(o.rate);
   return settings;
+}
+
+/** Largest `--max-payload` (the server's ceiling of a payload). */
+const MAX_PAYLOAD_CEILING = 4_128_768;
+
+/** Reads a size: bytes, or a number with B, KiB/KB or MiB/MB (binary units). */
+function parseByteSize(text: string, option: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(b|kib|kb|k|mib|mb|m)?\s*$/i.exec(text);
+  const unit = { b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 * 1024, mb: 1024 * 1024, mib: 1024 * 1024 }[(match?.[2] ?? "b").toLowerCase() as "b"];
+  const bytes = match ? Math.round(Number(match[1]) * unit) : Number.NaN;
+  if (!(bytes >= 1 && bytes <= MAX_PAYLOAD_CEILING)) throw usageError(option, `must be a size from 1 to ${MAX_PAYLOAD_CEILING} bytes (e.g. 65536, 64KiB, 1MiB), got "${text}"`);
+  return bytes;
 }
 
 /** Reads `--rate N/PERIOD` (`100/s`, `20/1m`, `5/250ms`; a bare unit means one of it). */
@@ -208,6 +223,7 @@ function printQueue(ctx: CliContext, q: QueueInfo, detail: boolean): void {
     ["Rate limit", s?.rateLimit ? `${s.rateLimit.limit} per ${formatProtoDuration(s.rateLimit.period)}` : "unlimited"],
     ["Max per key", s?.maxConcurrencyPerKey ? String(s.maxConcurrencyPerKey) : "unlimited"],
     ["Held back", heldBackText(q)],
+    ["Max payload", s?.maxPayloadBytes ? `${s.maxPayloadBytes} bytes` : "-"],
   ]);
 }
 

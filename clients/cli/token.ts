@@ -4,7 +4,7 @@ import { CreateTokenResponseSchema, ListTokensResponseSchema, Role, TokenInfoSch
 import { ROLES, type RoleName } from "../ts/auth-client.js";
 import { action } from "./context.js";
 import { usageError } from "./errors.js";
-import { enumName, formatTime } from "./format.js";
+import { enumName, formatTime, parseInteger } from "./format.js";
 import { messageJson } from "./json.js";
 
 /** Registers the commands of the `tq token` group: create, list, revoke (AuthService, admin only). */
@@ -15,11 +15,22 @@ export function registerTokenCommands(token: Command): void {
     .requiredOption("--role <ROLE>", `what it may call: ${Object.keys(ROLES).join(", ")}`)
     .option("--name <NAME>", "a name to recognise it by", "tq-token")
     .option("-q, --queue <PATTERN>", "a queue it may act on, `*` as wildcard; repeat for more (default: every queue)", collect, [])
+    .option("--submit-rate <N>", "quota: tasks per second it may submit to one server (default: the server's QUOTA_SUBMIT_RATE)")
+    .option("--submit-burst <N>", "quota: tasks it may submit at once above its rate (default: twice --submit-rate, else QUOTA_SUBMIT_BURST)")
+    .option("--max-worker-streams <N>", "quota: worker streams it may hold open on one server (default: QUOTA_WORKER_STREAMS)")
     .action(
       action(async (ctx, command) => {
-        const o = command.opts<{ role: string; name: string; queue: string[] }>();
+        const o = command.opts<{ role: string; name: string; queue: string[]; submitRate?: string; submitBurst?: string; maxWorkerStreams?: string }>();
         if (!(o.role in ROLES)) throw usageError("--role", `must be one of ${Object.keys(ROLES).join(", ")}, got "${o.role}"`);
-        const created = await ctx.clients().auth.createToken({ name: o.name, role: o.role as RoleName, queues: o.queue });
+        const quota = (text: string | undefined, option: string) => (text === undefined ? undefined : parseInteger(text, option, 1, 1_000_000_000));
+        const created = await ctx.clients().auth.createToken({
+          name: o.name,
+          role: o.role as RoleName,
+          queues: o.queue,
+          submitRate: quota(o.submitRate, "--submit-rate"),
+          submitBurst: quota(o.submitBurst, "--submit-burst"),
+          maxWorkerStreams: quota(o.maxWorkerStreams, "--max-worker-streams"),
+        });
         if (ctx.out.json) {
           ctx.out.document(messageJson(CreateTokenResponseSchema, create(CreateTokenResponseSchema, created)));
           return;

@@ -15,10 +15,24 @@ export const ROLES: Readonly<Record<RoleName, Role>> = {
   viewer: Role.VIEWER,
 };
 
+/** A token to create: its role and queues, and optionally its own quotas (else the server's `QUOTA_*`). */
+export interface NewTokenSpec {
+  name: string;
+  role: RoleName;
+  /** Queue patterns (`*` wildcard); none: every queue. */
+  queues?: readonly string[];
+  /** Tasks per second it may submit to one server. */
+  submitRate?: number;
+  /** Tasks it may submit at once above its rate. */
+  submitBurst?: number;
+  /** Worker streams it may hold open at once on one server. */
+  maxWorkerStreams?: number;
+}
+
 /** The API tokens (`taskqueue.v1.AuthService`, admin only); calls fail with the server's `ConnectError`. */
 export interface AuthClient {
   /** Creates a token; the response's `secret` is shown only now. */
-  createToken(token: { name: string; role: RoleName; queues?: readonly string[] }, options?: RequestOptions): Promise<CreateTokenResponse>;
+  createToken(token: NewTokenSpec, options?: RequestOptions): Promise<CreateTokenResponse>;
   /** Every token (never a secret), newest first; revoked ones with `includeRevoked`. */
   listTokens(options?: RequestOptions & { includeRevoked?: boolean }): Promise<TokenInfo[]>;
   /** Revokes a token: every server refuses it within a second. */
@@ -39,7 +53,8 @@ export function createAuthClient(options: TaskClientOptions = {}): AuthClient {
   return {
     service,
     createToken(token, request) {
-      return service.createToken({ name: token.name, role: ROLES[token.role], queues: [...(token.queues ?? [])] }, call(request));
+      const { submitRate = 0, submitBurst = 0, maxWorkerStreams = 0 } = token;
+      return service.createToken({ name: token.name, role: ROLES[token.role], queues: [...(token.queues ?? [])], submitRate, submitBurst, maxWorkerStreams }, call(request));
     },
     async listTokens(request) {
       return (await service.listTokens({ includeRevoked: request?.includeRevoked ?? false }, call(request))).tokens;

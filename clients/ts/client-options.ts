@@ -43,6 +43,14 @@ export interface TaskClientOptions {
    * uses the system's CAs.
    */
   tls?: ClientTlsOptions;
+  /**
+   * How long, in total, a submit waits and retries when the server refuses it for the token's
+   * submit quota (RESOURCE_EXHAUSTED with `grpc-retry-pushback-ms`; nothing was written), in
+   * milliseconds; 0 never retries. Default 30,000.
+   */
+  quotaRetryMaxWaitMs?: number;
+  /** Told before each such wait (e.g. to log it). */
+  onQuotaWait?: (delayMs: number, error: Error) => void;
 }
 
 /** {@link TaskClientOptions} with defaults applied. */
@@ -55,9 +63,14 @@ export interface CompiledTaskClientOptions {
   jsonTransport: boolean;
   /** Default deadline of a call; undefined for none. */
   timeoutMs: number | undefined;
+  /** Submits' retries after quota refusals: most total wait, ms. */
+  quotaRetryMaxWaitMs: number;
+  /** Told before each quota wait. */
+  onQuotaWait: ((delayMs: number, error: Error) => void) | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_QUOTA_RETRY_MAX_WAIT_MS = 30_000;
 
 /** Checks the options and applies the defaults; throws {@link TaskClientOptionsError}. */
 export function compileTaskClientOptions(options: TaskClientOptions = {}): CompiledTaskClientOptions {
@@ -66,7 +79,16 @@ export function compileTaskClientOptions(options: TaskClientOptions = {}): Compi
   if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
     throw new TaskClientOptionsError("timeoutMs", "must be a number of milliseconds, 0 or more");
   }
-  const common = { jsonTransport: options.jsonTransport === true, timeoutMs: timeoutMs === 0 ? undefined : timeoutMs };
+  const quotaRetryMaxWaitMs = options.quotaRetryMaxWaitMs ?? DEFAULT_QUOTA_RETRY_MAX_WAIT_MS;
+  if (typeof quotaRetryMaxWaitMs !== "number" || !Number.isFinite(quotaRetryMaxWaitMs) || quotaRetryMaxWaitMs < 0) {
+    throw new TaskClientOptionsError("quotaRetryMaxWaitMs", "must be a number of milliseconds, 0 or more");
+  }
+  const common = {
+    jsonTransport: options.jsonTransport === true,
+    timeoutMs: timeoutMs === 0 ? undefined : timeoutMs,
+    quotaRetryMaxWaitMs,
+    onQuotaWait: options.onQuotaWait,
+  };
   if (options.token !== undefined && typeof options.token !== "string") throw new TaskClientOptionsError("token", "must be a string");
   if (options.transport !== undefined) {
     if (options.token !== undefined) throw new TaskClientOptionsError("token", "give the token through the transport's interceptors");

@@ -30,7 +30,13 @@ export interface Clients {
  */
 export function createClients(options: TaskClientOptions = {}): Clients {
   const compiled = compileTaskClientOptions(options);
-  const shared: TaskClientOptions = { transport: compiled.transport, jsonTransport: compiled.jsonTransport, timeoutMs: compiled.timeoutMs ?? 0 };
+  const shared: TaskClientOptions = {
+    transport: compiled.transport,
+    jsonTransport: compiled.jsonTransport,
+    timeoutMs: compiled.timeoutMs ?? 0,
+    quotaRetryMaxWaitMs: compiled.quotaRetryMaxWaitMs,
+    onQuotaWait: compiled.onQuotaWait,
+  };
   return {
     tasks: createTaskClient(shared),
     queues: createQueueClient(shared),

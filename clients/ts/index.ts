@@ -23,7 +23,8 @@ export type { RetryPolicySpec, TaskSpec } from "./task-spec.js";
 export { traceContextInterceptor } from "./trace-context-interceptor.js";
 export { createQueueClient, type ListQueuesOptions, type QueueClient, type QueuePage, type QueueSettingsSpec } from "./queue-client.js";
 export { createClusterClient, type ClusterClient } from "./cluster-client.js";
-export { createAuthClient, ROLES, type AuthClient, type RoleName } from "./auth-client.js";
+export { createAuthClient, ROLES, type AuthClient, type NewTokenSpec, type RoleName } from "./auth-client.js";
+export { quotaRetryDelayMs, RETRY_PUSHBACK_KEY, withQuotaRetry, type QuotaRetryOptions } from "./quota-retry.js";
 export { Role, type TokenInfo } from "../../gen/taskqueue/v1/auth_service_pb.js";
 export {
   createDeadLetterClient,

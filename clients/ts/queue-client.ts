@@ -51,6 +51,8 @@ export interface QueueSettingsSpec {
   maxConcurrencyPerKey?: number | null;
   /** Most task starts per period across every server (null: unlimited). */
   rateLimit?: QueueRateLimitSpec | null;
+  /** Largest payload of the queue's tasks in bytes (null: the server's MAX_PAYLOAD_BYTES). */
+  maxPayloadBytes?: number | null;
 }
 
 /** A queue rate limit: at most `limit` task starts per `periodMs` milliseconds. */
@@ -91,6 +93,7 @@ const SETTINGS = {
   deadRetentionMs: { path: "dead_retention", set: (v: number) => ({ deadRetention: durationFromMs(v) }) },
   maxConcurrency: { path: "max_concurrency", set: (v: number) => ({ maxConcurrency: v }) },
   maxConcurrencyPerKey: { path: "max_concurrency_per_key", set: (v: number) => ({ maxConcurrencyPerKey: v }) },
+  maxPayloadBytes: { path: "max_payload_bytes", set: (v: number) => ({ maxPayloadBytes: v }) },
 } as const;
 
 /** Creates a queue client; options as for `createTaskClient`. */

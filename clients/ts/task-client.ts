@@ -5,6 +5,7 @@ import { SubmitTasksRequestSchema, TaskService, TaskView } from "../../gen/taskq
 import { compileTaskClientOptions, type TaskClientOptions } from "./client-options.js";
 import { callOptionsOf, type RequestOptions } from "./request-options.js";
 import { checkTaskSpec, invalid } from "./spec-checks.js";
+import { withQuotaRetry } from "./quota-retry.js";
 import { submitTaskRequestOf } from "./submit-request-message.js";
 import { itemOfResult } from "./submit-result-message.js";
 import type { SubmitTasksItem, SubmitView, TaskSummary } from "./submit-results.js";
@@ -119,6 +120,8 @@ export function createTaskClient(options: TaskClientOptions = {}): TaskClient {
   const service = createClient(TaskService, compiled.transport);
   const batches = createClient(batchService, compiled.transport);
   const callOptions = (request: RequestOptions | undefined) => callOptionsOf(compiled.timeoutMs, request);
+  const retried = <T>(request: RequestOptions | undefined, call: () => Promise<T>) =>
+    withQuotaRetry(call, { maxWaitMs: compiled.quotaRetryMaxWaitMs, signal: request?.signal, onWait: compiled.onQuotaWait });
 
   async function submitTasks(tasks: readonly TaskSpec[], request: SubmitTasksOptions = {}): Promise<SubmitTasksItem<TaskSummary>[]> {
     if (!Array.isArray(tasks)) throw invalid("tasks", "must be an array");
@@ -128,11 +131,11 @@ export function createTaskClient(options: TaskClientOptions = {}): TaskClient {
     const wireView = view === "basic" ? TaskView.BASIC : TaskView.FULL;
     if (compiled.jsonTransport) {
       const message = create(SubmitTasksRequestSchema, { tasks: tasks.map(submitTaskRequestOf), view: wireView });
-      const response = await service.submitTasks(message, callOptions(request));
+      const response = await retried(request, () => service.submitTasks(message, callOptions(request)));
       return response.results.map((result) => itemOfResult(result, view));
     }
     const message = { $typeName: "taskqueue.v1.SubmitTasksRequest" as const, tasks: encodeSubmitTasks(tasks), view: wireView };
-    const response = await batches.submitTasks(message, callOptions(request));
+    const response = await retried(request, () => batches.submitTasks(message, callOptions(request)));
     return view === "basic" ? decodeBasicResults(response.results) : decodeFullResults(response.results);
   }
 
@@ -140,7 +143,8 @@ export function createTaskClient(options: TaskClientOptions = {}): TaskClient {
     service,
     async submitTask(task, request) {
       checkTaskSpec(task);
-      const response = await service.submitTask(submitTaskRequestOf(task), callOptions(request));
+      const message = submitTaskRequestOf(task);
+      const response = await retried(request, () => service.submitTask(message, callOptions(request)));
       return { task: requireTask(response.task), existing: response.existing };
     },
     submitTasks: submitTasks as TaskClient["submitTasks"],

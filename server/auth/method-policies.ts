@@ -19,6 +19,10 @@ export interface MethodPolicy {
   readonly streamQueues?: (request: never) => readonly string[];
   /** Record each call in the audit log (admin and operator actions). */
   readonly audit?: true;
+  /** How many tasks a request submits: the call takes them from the token's submit quota. */
+  readonly submits?: (request: never) => number;
+  /** A worker stream: counted against the token's `max_worker_streams` quota while open. */
+  readonly workerStream?: true;
 }
 
 /** Policies by full method name, `/package.Service/Method` (the gRPC path). */
@@ -50,14 +54,15 @@ const scheduleQueue = (r: { schedule?: { task?: { queue: string } } }): QueueNam
  * worker `WorkerService.Connect`; viewer every read.
  */
 export const methodPolicies: PolicyTable = {
-  "/taskqueue.v1.TaskService/SubmitTask": { roles: PRODUCERS, queues: (r: { queue: string }) => [r.queue] },
-  "/taskqueue.v1.TaskService/SubmitTasks": { roles: PRODUCERS, queues: (r: { tasks: { queue: string }[] }) => r.tasks.map((t) => t.queue) },
+  "/taskqueue.v1.TaskService/SubmitTask": { roles: PRODUCERS, queues: (r: { queue: string }) => [r.queue], submits: () => 1 },
+  "/taskqueue.v1.TaskService/SubmitTasks": { roles: PRODUCERS, queues: (r: { tasks: { queue: string }[] }) => r.tasks.map((t) => t.queue), submits: (r: { tasks: unknown[] }) => r.tasks.length },
   "/taskqueue.v1.TaskService/GetTask": { roles: TASK_READERS, queues: (r: { id: string }, l: PolicyLookups) => l.queuesOfTasks([r.id]) },
   "/taskqueue.v1.TaskService/ListTasks": { roles: TASK_READERS, queues: (r: { queue: string }) => queueOrAll(r.queue) },
   "/taskqueue.v1.TaskService/CancelTask": { roles: TASK_CANCELLERS, queues: (r: { id: string }, l: PolicyLookups) => l.queuesOfTasks([r.id]) },
 
   "/taskqueue.v1.WorkerService/Connect": {
     roles: WORKERS,
+    workerStream: true,
     streamQueues: (r: { message: { case: string | undefined; value?: unknown } }) =>
       r.message.case === "hello" ? (r.message.value as { queues: string[] }).queues : [],
   },

@@ -1,5 +1,6 @@
 import { compileQueueScope, type QueueScope } from "./queue-patterns.js";
 import type { RoleName } from "./roles.js";
+import type { TokenQuota } from "./token-quotas.js";
 
 /** Who is calling, once authenticated: a role and the queues it may act on. */
 export interface Principal {
@@ -14,6 +15,8 @@ export interface Principal {
    * undefined for the bootstrap admin token and unauthenticated modes.
    */
   readonly tokenId?: string;
+  /** The API token's own quotas (see TokenQuotas); absent fields follow the server's settings. */
+  readonly quota?: TokenQuota;
 }
 
 /** Every queue. */

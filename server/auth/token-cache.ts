@@ -101,5 +101,5 @@ export class TokenCache implements Service {
 
 function principalOf(record: TokenRecord): Principal | undefined {
   if (!isRoleName(record.role)) return undefined;
-  return { name: `token "${record.name}" (${record.id})`, role: record.role, scope: compileQueueScope(record.queues), tokenId: record.id };
+  return { name: `token "${record.name}" (${record.id})`, role: record.role, scope: compileQueueScope(record.queues), tokenId: record.id, quota: record.quota };
 }

@@ -119,6 +119,10 @@ export interface ApiTokensTable {
   prefix: string;
   created_at: Generated<Date>;
   revoked_at: Date | null;
+  /** Quota overrides (migration 0032); null: the server's setting. */
+  submit_rate: number | null;
+  submit_burst: number | null;
+  max_worker_streams: number | null;
 }
 
 /** Row of `queues` (migration 0008): a queue's durable state. */

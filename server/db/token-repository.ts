@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from "kysely";
+import type { TokenQuota } from "../auth/token-quotas.js";
 import type { ApiTokensTable, Database } from "./schema.js";
 
 /** An API token as stored (never its secret, only the hash). */
@@ -11,6 +12,8 @@ export interface TokenRecord {
   prefix: string;
   createdAt: Date;
   revokedAt: Date | null;
+  /** The token's own quotas (migration 0032); absent fields follow the server's settings. */
+  quota: TokenQuota;
 }
 
 /** What {@link TokenRepository.create} stores. */
@@ -31,6 +34,9 @@ export class TokenRepository {
         queues: token.queues,
         token_hash: token.tokenHash,
         prefix: token.prefix,
+        submit_rate: token.quota.submitRate ?? null,
+        submit_burst: token.quota.submitBurst ?? null,
+        max_worker_streams: token.quota.maxWorkerStreams ?? null,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -67,5 +73,10 @@ function recordOf(row: Selectable<ApiTokensTable>): TokenRecord {
     prefix: row.prefix,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    quota: {
+      ...(row.submit_rate !== null && { submitRate: row.submit_rate }),
+      ...(row.submit_burst !== null && { submitBurst: row.submit_burst }),
+      ...(row.max_worker_streams !== null && { maxWorkerStreams: row.max_worker_streams }),
+    },
   };
 }

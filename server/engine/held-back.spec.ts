@@ -31,6 +31,7 @@ const settings = (over: Partial<QueueSettingsInForce>): QueueSettingsInForce => 
   defaultTimeoutMs: null,
   maxConcurrency: 0,
   maxConcurrencyPerKey: 0,
+  maxPayloadBytes: 4_128_768,
   rateLimit: null,
   ...over,
 });

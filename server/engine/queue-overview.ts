@@ -29,6 +29,8 @@ export interface QueueSettingsInForce {
   maxConcurrencyPerKey: number;
   /** Most task starts per period across every server; null: unlimited. */
   rateLimit: { limit: number; periodMs: number } | null;
+  /** Largest payload a task may carry, bytes: the queue's own limit, else the server's. */
+  maxPayloadBytes: number;
 }
 
 /** Everything QueueService reports of one queue. */
@@ -51,6 +53,8 @@ export interface QueueDefaults {
   queueRetryDefaults: Readonly<Record<string, QueueRetryDefaults>>;
   finishedRetentionMs: number;
   deadRetentionMs: number;
+  /** The server's MAX_PAYLOAD_BYTES. */
+  maxPayloadBytes: number;
 }
 
 /** Options for {@link QueueOverview}. */
@@ -195,6 +199,7 @@ export class QueueOverview {
       backoffMultiplier: own.backoffMultiplier ?? d.backoffMultiplier,
       finishedRetentionMs: stored.finishedRetentionMs ?? d.finishedRetentionMs,
       deadRetentionMs: stored.deadRetentionMs ?? d.deadRetentionMs,
+      maxPayloadBytes: Math.min(stored.maxPayloadBytes ?? d.maxPayloadBytes, d.maxPayloadBytes),
     };
   }
 }

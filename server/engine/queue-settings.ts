@@ -22,6 +22,8 @@ export interface StoredQueueSettings extends QueueRetryDefaults {
   finishedRetentionMs?: number;
   /** How long the queue's DEAD tasks are kept, ms; 0: until purged or re-driven. */
   deadRetentionMs?: number;
+  /** Largest payload of the queue's tasks, bytes (the server's MAX_PAYLOAD_BYTES applies too). */
+  maxPayloadBytes?: number;
 }
 
 /** The field names of {@link StoredQueueSettings}. */
@@ -38,6 +40,7 @@ export const storedQueueSettingKeys = [
   "ratePeriodMs",
   "finishedRetentionMs",
   "deadRetentionMs",
+  "maxPayloadBytes",
 ] as const satisfies ReadonlyArray<keyof StoredQueueSettings>;
 
 /** Reads a stored settings document, keeping only known numeric fields. */

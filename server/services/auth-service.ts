@@ -3,6 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { AuthService, TokenInfoSchema } from "../../gen/taskqueue/v1/auth_service_pb.js";
 import { queuePatternProblem } from "../auth/queue-patterns.js";
 import { roleEnumOf, roleNameOf } from "../auth/roles.js";
+import type { TokenQuota } from "../auth/token-quotas.js";
 import { generateTokenSecret, hashTokenSecret, shownPrefix } from "../auth/token-secret.js";
 import type { AuditRepository } from "../db/audit-repository.js";
 import type { TokenRecord, TokenRepository } from "../db/token-repository.js";
@@ -42,6 +43,7 @@ export function createAuthService(deps: AuthServiceDeps): ServiceImpl<typeof Aut
         const problem = queuePatternProblem(pattern) ?? unstorableTextProblem(pattern);
         if (problem) throw new InvalidArgumentError(`queues[${i}]`, problem);
       });
+      const quota = tokenQuotaOf(request);
       const secret = generateTokenSecret();
       const record = await deps.repository.create({
         id: `tok_${randomToken(9)}`,
@@ -50,6 +52,7 @@ export function createAuthService(deps: AuthServiceDeps): ServiceImpl<typeof Aut
         queues: request.queues.length === 0 ? ["*"] : [...new Set(request.queues)],
         tokenHash: hashTokenSecret(secret),
         prefix: shownPrefix(secret),
+        quota,
       });
       await deps.tokensChanged();
       return { token: tokenInfoOf(record), secret };
@@ -100,5 +103,27 @@ function tokenInfoOf(record: TokenRecord): MessageInitShape<typeof TokenInfoSche
     createdAt: timestampOf(record.createdAt),
     revokedAt: timestampOf(record.revokedAt),
     prefix: record.prefix,
+    submitRate: record.quota.submitRate ?? 0,
+    submitBurst: record.quota.submitBurst ?? 0,
+    maxWorkerStreams: record.quota.maxWorkerStreams ?? 0,
   };
+}
+
+/** Largest per-token quota value accepted (the column is a Postgres integer). */
+const MAX_QUOTA = 1_000_000_000;
+
+/** A CreateToken request's quota overrides (0: the server's setting); throws naming the field. */
+function tokenQuotaOf(request: { submitRate: number; submitBurst: number; maxWorkerStreams: number }): TokenQuota {
+  const quota: TokenQuota = {};
+  for (const [key, field] of [
+    ["submitRate", "submit_rate"],
+    ["submitBurst", "submit_burst"],
+    ["maxWorkerStreams", "max_worker_streams"],
+  ] as const) {
+    const value = request[key];
+    if (value === 0) continue;
+    if (!Number.isInteger(value) || value < 1 || value > MAX_QUOTA) throw new InvalidArgumentError(field, `must be between 1 and ${MAX_QUOTA} (0: the server's setting), got ${value}`);
+    quota[key] = value;
+  }
+  return quota;
 }

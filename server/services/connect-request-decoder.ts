@@ -57,6 +57,15 @@ export function decodeConnectRequest(bytes: Uint8Array): ConnectRequest {
 
 /** Puts the whole varint values of `hello.capacity` and `credit.credits` into `request`. */
 function withWholeVarints(bytes: Uint8Array, request: ConnectRequest): ConnectRequest {
+  try {
+    return wholeVarintsOf(bytes, request);
+  } catch {
+    // Bytes protobuf-es read by rules of its own (a group, a wrong wire type): its values stand.
+    return request;
+  }
+}
+
+function wholeVarintsOf(bytes: Uint8Array, request: ConnectRequest): ConnectRequest {
   const message = request.message;
   if (message.case === "hello") {
     const whole = lastVarint(bytes, HELLO, HELLO_CAPACITY);
@@ -86,6 +95,8 @@ function lastVarint(bytes: Uint8Array, outer: number, inner: number): number | u
     while (reader.pos < end) {
       const field = reader.tag();
       if (field === ((inner << 3) | VARINT)) value = reader.int64();
+      // Sent with another wire type: protobuf-es' reading stands (see withWholeVarints).
+      else if (field >>> 3 === inner) throw new NotFast();
       else reader.skip(field & 7);
     }
   }
@@ -111,7 +122,7 @@ function readCredit(reader: ProtoReader, end: number): Extract<ConnectRequest["m
     const tag = reader.tag();
     // The whole varint, not its low 32 bits (see decodeConnectRequest).
     if (tag === ((CREDIT_CREDITS << 3) | VARINT)) credits = reader.int64();
-    else reader.skip(tag & 7);
+    else throw new NotFast(); // any other field (unknown, or a wrong wire type): protobuf-es decides
   }
   if (reader.pos !== end) throw new NotFast();
   return { $typeName: "taskqueue.v1.CreditGrant", credits };
@@ -122,7 +133,7 @@ function readResults(reader: ProtoReader, end: number): Extract<ConnectRequest["
   while (reader.pos < end) {
     const tag = reader.tag();
     if (tag === ((RESULTS_RESULTS << 3) | LEN)) results.push(readResult(reader, reader.delimitedEnd()));
-    else reader.skip(tag & 7);
+    else throw new NotFast(); // any other field (unknown, or a wrong wire type): protobuf-es decides
   }
   if (reader.pos !== end) throw new NotFast();
   return { $typeName: "taskqueue.v1.TaskResults", results };
@@ -146,7 +157,7 @@ function readResult(reader: ProtoReader, end: number): TaskResult {
         // Failures are rare: protobuf-es reads them.
         throw new NotFast();
       default:
-        reader.skip(tag & 7);
+        throw new NotFast(); // any other field (unknown, or a wrong wire type): protobuf-es decides
     }
   }
   if (reader.pos !== end) throw new NotFast();
@@ -159,7 +170,7 @@ function readSuccess(reader: ProtoReader, end: number): TaskSuccess {
     const tag = reader.tag();
     if (tag === ((SUCCESS.result << 3) | LEN)) success.resultData = decodeJsonOneof("result", reader.bytes());
     else if (tag === ((SUCCESS.resultBytes << 3) | LEN)) success.resultData = { case: "resultBytes", value: Uint8Array.from(reader.bytes()) };
-    else reader.skip(tag & 7);
+    else throw new NotFast(); // any other field (unknown, or a wrong wire type): protobuf-es decides
   }
   if (reader.pos !== end) throw new NotFast();
   return success;

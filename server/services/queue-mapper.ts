@@ -52,6 +52,7 @@ export function queueInfoOf(item: QueueOverviewItem, nowMs: number): QueueInfo {
       maxConcurrency: settings.maxConcurrency,
       maxConcurrencyPerKey: settings.maxConcurrencyPerKey,
       rateLimit: settings.rateLimit ? { limit: settings.rateLimit.limit, period: durationFromMs(settings.rateLimit.periodMs) } : undefined,
+      maxPayloadBytes: settings.maxPayloadBytes,
     },
   });
 }

@@ -40,6 +40,7 @@ function entry(name: string, paused: boolean): QueueSnapshotEntry {
       defaultTimeoutMs: null,
       maxConcurrency: 0,
       maxConcurrencyPerKey: 0,
+      maxPayloadBytes: 4_128_768,
       rateLimit: { limit: 5, periodMs: 1000 },
     },
   };

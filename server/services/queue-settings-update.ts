@@ -4,6 +4,7 @@ import { type QueueSettings, QueueSettingsSchema } from "../../gen/taskqueue/v1/
 import type { StoredQueueSettings } from "../engine/queue-settings.js";
 import { InvalidArgumentError } from "../errors.js";
 import { RETRY_LIMITS } from "../settings/queue-retry-defaults.js";
+import { MAX_PAYLOAD_BYTES_CEILING } from "../message-limits.js";
 import { checkedMsOfDuration } from "./proto-time.js";
 
 /** What an UpdateQueue call changes: fields to store, and fields to clear (back to the server's). */
@@ -86,6 +87,11 @@ const SETTABLE: Readonly<Record<string, SettableField>> = {
     key: "maxConcurrencyPerKey",
     isSet: (s) => s.maxConcurrencyPerKey !== 0,
     read: (s, f) => (s.maxConcurrencyPerKey === 0 ? undefined : integerIn(s.maxConcurrencyPerKey, 1, MAX_CONCURRENCY_LIMIT, f)),
+  },
+  max_payload_bytes: {
+    key: "maxPayloadBytes",
+    isSet: (s) => s.maxPayloadBytes !== 0,
+    read: (s, f) => (s.maxPayloadBytes === 0 ? undefined : integerIn(s.maxPayloadBytes, 1, MAX_PAYLOAD_BYTES_CEILING, f)),
   },
   rate_limit: {
     key: "rateLimit",

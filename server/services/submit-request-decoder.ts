@@ -13,11 +13,15 @@ import { emptyStringMemo, ProtoReader, WireType } from "../../wire/proto-reader.
 import { readStringMapEntry } from "../../wire/string-map.js";
 import { decodeJsonOneof } from "./json-oneof.js";
 import { withReflectiveFallback } from "./reflective-fallback.js";
+import { fieldWireTypes } from "../../wire/field-wire-types.js";
+import { ProtoDecodeError } from "../../wire/decode-error.js";
 
 const LEN = WireType.lengthDelimited;
 const VARINT = WireType.varint;
 const BATCH = fieldNumbers(SubmitTasksRequestSchema);
 const TASK = fieldNumbers(SubmitTaskRequestSchema);
+const BATCH_WIRE_TYPES = fieldWireTypes(SubmitTasksRequestSchema);
+const TASK_WIRE_TYPES = fieldWireTypes(SubmitTaskRequestSchema);
 
 /**
  * Decodes a `SubmitTasksRequest` without reflection: the same message protobuf-es would
@@ -53,7 +57,7 @@ function decodeFast(bytes: Uint8Array): SubmitTasksRequest {
     const tag = reader.tag();
     if (tag === ((BATCH.tasks << 3) | LEN)) tasks.push(readTask(reader, reader.delimitedEnd(), queues, types));
     else if (tag === ((BATCH.view << 3) | VARINT)) view = reader.int32();
-    else reader.skip(tag & 7);
+    else reader.skipField(tag, BATCH_WIRE_TYPES);
   }
   return { $typeName: "taskqueue.v1.SubmitTasksRequest", tasks, view: view as TaskView };
 }
@@ -113,9 +117,9 @@ function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof em
         task.concurrencyKey = reader.string();
         break;
       default:
-        reader.skip(tag & 7);
+        reader.skipField(tag, TASK_WIRE_TYPES);
     }
   }
-  if (reader.pos !== end) throw new Error("protobuf: task runs past its length");
+  if (reader.pos !== end) throw new ProtoDecodeError("protobuf: task runs past its length");
   return task;
 }

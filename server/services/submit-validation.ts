@@ -61,9 +61,14 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
   if (req.type === "") throw new InvalidArgumentError(f("type"), "is required");
   checkTypeName(req.type, f("type"));
   const payload = encodeData(req.payloadData, "payload", f("payload"));
-  if (payload.bytes.length > policy.maxPayloadBytes) {
+  const stored = policy.queueSettings?.(req.queue) ?? {};
+  if (payload.bytes.length > policy.maxPayloadBytes || (stored.maxPayloadBytes !== undefined && payload.bytes.length > stored.maxPayloadBytes)) {
     const field = req.payloadData.case === "payloadBytes" ? "payload_bytes" : "payload";
-    throw new ResourceExhaustedError(f(field), `${payload.bytes.length} bytes exceeds the limit of ${policy.maxPayloadBytes} bytes`);
+    const limit =
+      stored.maxPayloadBytes !== undefined && stored.maxPayloadBytes < policy.maxPayloadBytes
+        ? `the limit of queue "${req.queue}" (max_payload_bytes ${stored.maxPayloadBytes})`
+        : `the limit of ${policy.maxPayloadBytes} bytes`;
+    throw new ResourceExhaustedError(f(field), `${payload.bytes.length} bytes exceeds ${limit}`);
   }
   // A JSON payload goes to workers as a google.protobuf.Value, which can be several times its
   // text (a list of small numbers): it must still fit in one message to a worker.
@@ -80,7 +85,6 @@ export function validateSubmit(req: SubmitTaskRequest, policy: SubmitPolicy, now
     throw new InvalidArgumentError(f("priority"), `must be between 0 and 100, got ${req.priority}`);
   }
   const retry = req.retryPolicy;
-  const stored = policy.queueSettings?.(req.queue) ?? {};
   const queueDefaults = { ...policy.queueRetryDefaults?.[req.queue], ...stored };
   const defaults = {
     maxAttempts: queueDefaults.maxAttempts ?? policy.defaultMaxAttempts,

@@ -108,6 +108,24 @@ export const serverSettings = {
     default: "",
     doc: "origins (comma-separated, e.g. `https://ops.example.com`) whose web pages may call the gateway from a browser; empty: only pages of the gateway itself (same origin, the dashboard); `*`: any page, and then browsers send no credentials",
   }),
+  quotaSubmitRate: defineSetting({
+    env: "QUOTA_SUBMIT_RATE",
+    kind: integer({ min: 0, max: 10_000_000 }),
+    default: 10_000,
+    doc: "quota: tasks per second each API token may submit to one server (a token bucket in the server's memory; SubmitTasks counts each item); beyond it RESOURCE_EXHAUSTED with the delay in `grpc-retry-pushback-ms`. A token may set its own (`tq token create --submit-rate`). 0: unlimited. `TQ_ADMIN_TOKEN` and unauthenticated callers have no quota",
+  }),
+  quotaSubmitBurst: defineSetting({
+    env: "QUOTA_SUBMIT_BURST",
+    kind: integer({ min: 0, max: 100_000_000 }),
+    default: 0,
+    doc: "quota: tasks a token may submit at once above its rate (the bucket's size); 0: twice `QUOTA_SUBMIT_RATE`",
+  }),
+  quotaWorkerStreams: defineSetting({
+    env: "QUOTA_WORKER_STREAMS",
+    kind: integer({ min: 0, max: 1_000_000 }),
+    default: 256,
+    doc: "quota: WorkerService streams each API token may hold open at once on one server; the next one fails with RESOURCE_EXHAUSTED. A token may set its own (`--max-worker-streams`). 0: unlimited",
+  }),
   tlsCertFile: defineSetting({
     env: "TLS_CERT_FILE",
     kind: text(),

@@ -5,6 +5,7 @@ import { callerKey } from "../auth/caller.js";
 import type { MethodPolicy } from "../auth/method-policies.js";
 import type { Principal } from "../auth/principal.js";
 import type { TokenCache } from "../auth/token-cache.js";
+import type { TokenQuotas } from "../auth/token-quotas.js";
 import type { NewAuditRecord } from "../db/audit-repository.js";
 import { peerAddressOf } from "./peer-address.js";
 import { StreamGuard } from "./stream-guard.js";
@@ -19,9 +20,16 @@ export type AuditSink = (event: NewAuditRecord) => Promise<void>;
  * (`AccessControl.authenticate`) whose role the method's policy allows, acting on queues
  * within its scope. Streams are checked as their messages arrive (a worker's hello naming a
  * queue outside its scope ends the stream with PERMISSION_DENIED), and a stream opened with
- * an API token ends with UNAUTHENTICATED when the token is revoked.
+ * an API token ends with UNAUTHENTICATED when the token is revoked. With `quotas`, submits
+ * take from the token's submit quota and worker streams count against its stream quota
+ * (RESOURCE_EXHAUSTED beyond them).
  */
-export function createAuthInterceptor(access: AccessControl, tokens: Pick<TokenCache, "watch">, audit?: AuditSink): Interceptor {
+export function createAuthInterceptor(
+  access: AccessControl,
+  tokens: Pick<TokenCache, "watch">,
+  audit?: AuditSink,
+  quotas?: Pick<TokenQuotas, "takeSubmits" | "openStream">,
+): Interceptor {
   return (next) => async (req) => {
     const path = `/${req.service.typeName}/${req.method.name}`;
     const policy = access.policyOf(path);
@@ -36,12 +44,15 @@ export function createAuthInterceptor(access: AccessControl, tokens: Pick<TokenC
     access.checkRole(principal, path, policy);
     if (!req.stream) {
       await access.checkRequestQueues(principal, path, policy, req.message);
+      if (policy.submits && quotas) quotas.takeSubmits(principal, (policy.submits as (r: unknown) => number)(req.message));
       return next(req);
     }
     const checksMessages = !principal.scope.all && policy.streamQueues !== undefined;
     if (principal.tokenId === undefined && !checksMessages) return next(req);
     const guard = new StreamGuard();
-    const stopWatching = principal.tokenId === undefined ? undefined : tokens.watch(principal.tokenId, (error) => guard.fail(error));
+    const release = policy.workerStream && quotas ? quotas.openStream(principal) : undefined;
+    const stopToken = principal.tokenId === undefined ? undefined : tokens.watch(principal.tokenId, (error) => guard.fail(error));
+    const stopWatching = release ? () => (stopToken?.(), release()) : stopToken;
     const request: StreamRequest = checksMessages
       ? { ...req, header: req.header, contextValues: req.contextValues, signal: req.signal, message: checkedMessages(req.message, access, principal, policy, guard) }
       : req;

@@ -3,6 +3,8 @@ import { LeasedTaskSchema, TaskAssignmentSchema } from "../../gen/taskqueue/v1/w
 import { fieldNumbers } from "../../wire/field-numbers.js";
 import { emptyStringMemo, ProtoReader, WireType, type StringMemo } from "../../wire/proto-reader.js";
 import { readStringMapEntry } from "../../wire/string-map.js";
+import { fieldWireTypes } from "../../wire/field-wire-types.js";
+import { ProtoDecodeError } from "../../wire/decode-error.js";
 
 /** How a task's input was sent. */
 export const PayloadKind = {
@@ -66,6 +68,9 @@ const TRACESTATE = LEASED.tracestate;
 // Timestamp and Duration share their field numbers.
 const SECONDS = fieldNumbers(TimestampSchema).seconds;
 const NANOS = fieldNumbers(TimestampSchema).nanos;
+const ASSIGNMENT_WIRE_TYPES = fieldWireTypes(TaskAssignmentSchema);
+const LEASED_WIRE_TYPES = fieldWireTypes(LeasedTaskSchema);
+const TIME_WIRE_TYPES = fieldWireTypes(TimestampSchema);
 
 const LEN = WireType.lengthDelimited;
 const VARINT = WireType.varint;
@@ -79,7 +84,7 @@ export function decodeAssignment(bytes: Uint8Array): AssignedTask[] {
   while (reader.more) {
     const tag = reader.tag();
     if (tag === ((ASSIGNMENT_TASKS << 3) | LEN)) tasks.push(readTask(reader, reader.delimitedEnd(), memos));
-    else reader.skip(tag & 7);
+    else reader.skipField(tag, ASSIGNMENT_WIRE_TYPES);
   }
   return tasks;
 }
@@ -150,10 +155,10 @@ function readTask(reader: ProtoReader, end: number, memos: TaskStringMemos): Ass
         task.tracestate = reader.string();
         break;
       default:
-        reader.skip(tag & 7);
+        reader.skipField(tag, LEASED_WIRE_TYPES);
     }
   }
-  if (reader.pos !== end) throw new Error("protobuf: LeasedTask runs past its length");
+  if (reader.pos !== end) throw new ProtoDecodeError("protobuf: LeasedTask runs past its length");
   return task;
 }
 
@@ -165,9 +170,9 @@ function readMs(reader: ProtoReader, end: number): number {
     const tag = reader.tag();
     if (tag === ((SECONDS << 3) | VARINT)) seconds = reader.int64();
     else if (tag === ((NANOS << 3) | VARINT)) nanos = reader.int32();
-    else reader.skip(tag & 7);
+    else reader.skipField(tag, TIME_WIRE_TYPES);
   }
-  if (reader.pos !== end) throw new Error("protobuf: time value runs past its length");
+  if (reader.pos !== end) throw new ProtoDecodeError("protobuf: time value runs past its length");
   // To the microsecond: the server stamps creation times that precisely.
   return seconds * 1000 + Math.round(nanos / 1_000) / 1_000;
 }

@@ -16,6 +16,8 @@ import { fieldNumbers } from "../../wire/field-numbers.js";
 import { ProtoReader, WireType } from "../../wire/proto-reader.js";
 import { decodeAssignment, type AssignedTask } from "./assignment.js";
 import type { ResponseFrame } from "./frame-service.js";
+import { fieldWireTypes } from "../../wire/field-wire-types.js";
+import { ProtoDecodeError } from "../../wire/decode-error.js";
 
 /** A `ResultAck` decoded by hand. */
 export interface ReceivedAck {
@@ -65,6 +67,8 @@ export function decodeServerMessage(frame: ResponseFrame): ServerMessage {
 
 const ACKS = fieldNumbers(ResultAcksSchema);
 const ACK = fieldNumbers(ResultAckSchema);
+const ACKS_WIRE_TYPES = fieldWireTypes(ResultAcksSchema);
+const ACK_WIRE_TYPES = fieldWireTypes(ResultAckSchema);
 
 /** Decodes a `ResultAcks` message. */
 export function decodeAcks(bytes: Uint8Array): ReceivedAck[] {
@@ -73,7 +77,7 @@ export function decodeAcks(bytes: Uint8Array): ReceivedAck[] {
   while (reader.more) {
     const tag = reader.tag();
     if (tag === ((ACKS.acks << 3) | WireType.lengthDelimited)) acks.push(readAck(reader, reader.delimitedEnd()));
-    else reader.skip(tag & 7);
+    else reader.skipField(tag, ACKS_WIRE_TYPES);
   }
   return acks;
 }
@@ -96,9 +100,9 @@ function readAck(reader: ProtoReader, end: number): ReceivedAck {
         ack.message = reader.string();
         break;
       default:
-        reader.skip(tag & 7);
+        reader.skipField(tag, ACK_WIRE_TYPES);
     }
   }
-  if (reader.pos !== end) throw new Error("protobuf: ResultAck runs past its length");
+  if (reader.pos !== end) throw new ProtoDecodeError("protobuf: ResultAck runs past its length");
   return ack;
 }

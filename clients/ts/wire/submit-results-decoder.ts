@@ -6,6 +6,8 @@ import { fieldNumbers } from "../../../wire/field-numbers.js";
 import { emptyStringMemo, ProtoReader, WireType, type StringMemo } from "../../../wire/proto-reader.js";
 import { missingOutcomeError, SubmitItemError } from "../errors.js";
 import type { SubmitTasksItem, TaskSummary } from "../submit-results.js";
+import { fieldWireTypes } from "../../../wire/field-wire-types.js";
+import { ProtoDecodeError } from "../../../wire/decode-error.js";
 
 // Field numbers of SubmitTasksResult, SubmitError, Task and Timestamp.
 const RESULT = fieldNumbers(SubmitTasksResultSchema);
@@ -24,6 +26,10 @@ const TASK_STATE = TASK.state;
 const TASK_CREATED_AT = TASK.createdAt;
 const SECONDS = fieldNumbers(TimestampSchema).seconds;
 const NANOS = fieldNumbers(TimestampSchema).nanos;
+const RESULT_WIRE_TYPES = fieldWireTypes(SubmitTasksResultSchema);
+const ERROR_WIRE_TYPES = fieldWireTypes(SubmitErrorSchema);
+const TASK_WIRE_TYPES = fieldWireTypes(TaskSchema);
+const TIME_WIRE_TYPES = fieldWireTypes(TimestampSchema);
 
 const LEN = WireType.lengthDelimited;
 const VARINT = WireType.varint;
@@ -95,7 +101,7 @@ function readResult<T extends TaskSummary>(reader: ProtoReader, end: number, con
         existing = reader.bool();
         break;
       default:
-        reader.skip(tag & 7);
+        reader.skipField(tag, RESULT_WIRE_TYPES);
     }
   }
   checkEnd(reader, end, "SubmitTasksResult");
@@ -113,7 +119,7 @@ function readError(reader: ProtoReader, end: number): SubmitItemError {
     if (tag === ((ERROR_CODE << 3) | LEN)) code = reader.string();
     else if (tag === ((ERROR_MESSAGE << 3) | LEN)) message = reader.string();
     else if (tag === ((ERROR_FIELD << 3) | LEN)) field = reader.string();
-    else reader.skip(tag & 7);
+    else reader.skipField(tag, ERROR_WIRE_TYPES);
   }
   checkEnd(reader, end, "SubmitError");
   return new SubmitItemError(code, message, field);
@@ -140,7 +146,7 @@ function readSummary(reader: ProtoReader, end: number, context: DecodeContext): 
         task.createdAt = readTimestamp(reader, reader.delimitedEnd());
         break;
       default:
-        reader.skip(tag & 7);
+        reader.skipField(tag, TASK_WIRE_TYPES);
     }
   }
   checkEnd(reader, end, "Task");
@@ -150,22 +156,26 @@ function readSummary(reader: ProtoReader, end: number, context: DecodeContext): 
 function readFullTask(reader: ProtoReader, end: number, context: DecodeContext): Task {
   const bytes = context.bytes.subarray(reader.pos, end);
   reader.pos = end;
-  return fromBinary(TaskSchema, bytes);
+  try {
+    return fromBinary(TaskSchema, bytes);
+  } catch (error) {
+    throw new ProtoDecodeError(`protobuf: a task is malformed or runs past its length (${error instanceof Error ? error.message : String(error)})`);
+  }
 }
 
 function readTimestamp(reader: ProtoReader, end: number): Timestamp {
-  let seconds = 0;
+  let seconds = 0n;
   let nanos = 0;
   while (reader.pos < end) {
     const tag = reader.tag();
-    if (tag === ((SECONDS << 3) | VARINT)) seconds = reader.int64();
+    if (tag === ((SECONDS << 3) | VARINT)) seconds = reader.int64Big();
     else if (tag === ((NANOS << 3) | VARINT)) nanos = reader.int32();
-    else reader.skip(tag & 7);
+    else reader.skipField(tag, TIME_WIRE_TYPES);
   }
   checkEnd(reader, end, "Timestamp");
-  return { $typeName: "google.protobuf.Timestamp", seconds: BigInt(seconds), nanos };
+  return { $typeName: "google.protobuf.Timestamp", seconds, nanos };
 }
 
 function checkEnd(reader: ProtoReader, end: number, message: string): void {
-  if (reader.pos !== end) throw new Error(`protobuf: ${message} runs past its length`);
+  if (reader.pos !== end) throw new ProtoDecodeError(`protobuf: ${message} runs past its length`);
 }

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file taskqueue/v1/auth_service.proto.
  */
 export const file_taskqueue_v1_auth_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch90YXNrcXVldWUvdjEvYXV0aF9zZXJ2aWNlLnByb3RvEgx0YXNrcXVldWUudjEiVAoSQ3JlYXRlVG9rZW5SZXF1ZXN0EgwKBG5hbWUYASABKAkSIAoEcm9sZRgCIAEoDjISLnRhc2txdWV1ZS52MS5Sb2xlEg4KBnF1ZXVlcxgDIAMoCSJNChNDcmVhdGVUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcudGFza3F1ZXVlLnYxLlRva2VuSW5mbxIOCgZzZWNyZXQYAiABKAkixwEKCVRva2VuSW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEiAKBHJvbGUYAyABKA4yEi50YXNrcXVldWUudjEuUm9sZRIOCgZxdWV1ZXMYBCADKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKcmV2b2tlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcHJlZml4GAcgASgJIiwKEUxpc3RUb2tlbnNSZXF1ZXN0EhcKD2luY2x1ZGVfcmV2b2tlZBgBIAEoCCI9ChJMaXN0VG9rZW5zUmVzcG9uc2USJwoGdG9rZW5zGAEgAygLMhcudGFza3F1ZXVlLnYxLlRva2VuSW5mbyIgChJSZXZva2VUb2tlblJlcXVlc3QSCgoCaWQYASABKAkiPQoTUmV2b2tlVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLnRhc2txdWV1ZS52MS5Ub2tlbkluZm8iPwoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChdMaXN0QXVkaXRFdmVudHNSZXNwb25zZRIoCgZldmVudHMYASADKAsyGC50YXNrcXVldWUudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkipAEKCkF1ZGl0RXZlbnQSCgoCaWQYASABKAMSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFYWN0b3IYAyABKAkSDAoEcm9sZRgEIAEoCRIMCgRwZWVyGAUgASgJEg4KBm1ldGhvZBgGIAEoCRIUCgxyZXF1ZXN0X2pzb24YByABKAkSDwoHb3V0Y29tZRgIIAEoCSp0CgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIOCgpST0xFX0FETUlOEAESEQoNUk9MRV9PUEVSQVRPUhACEhEKDVJPTEVfUFJPRFVDRVIQAxIPCgtST0xFX1dPUktFUhAEEg8KC1JPTEVfVklFV0VSEAUy5gIKC0F1dGhTZXJ2aWNlElIKC0NyZWF0ZVRva2VuEiAudGFza3F1ZXVlLnYxLkNyZWF0ZVRva2VuUmVxdWVzdBohLnRhc2txdWV1ZS52MS5DcmVhdGVUb2tlblJlc3BvbnNlEk8KCkxpc3RUb2tlbnMSHy50YXNrcXVldWUudjEuTGlzdFRva2Vuc1JlcXVlc3QaIC50YXNrcXVldWUudjEuTGlzdFRva2Vuc1Jlc3BvbnNlElIKC1Jldm9rZVRva2VuEiAudGFza3F1ZXVlLnYxLlJldm9rZVRva2VuUmVxdWVzdBohLnRhc2txdWV1ZS52MS5SZXZva2VUb2tlblJlc3BvbnNlEl4KD0xpc3RBdWRpdEV2ZW50cxIkLnRhc2txdWV1ZS52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiUudGFza3F1ZXVlLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlQkhaRmdpdGh1Yi5jb20vdGFza3F1ZXVlL3Rhc2txdWV1ZS9jbGllbnRzL2dvL2dlbi90YXNrcXVldWUvdjE7dGFza3F1ZXVldjFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Ch90YXNrcXVldWUvdjEvYXV0aF9zZXJ2aWNlLnByb3RvEgx0YXNrcXVldWUudjEimwEKEkNyZWF0ZVRva2VuUmVxdWVzdBIMCgRuYW1lGAEgASgJEiAKBHJvbGUYAiABKA4yEi50YXNrcXVldWUudjEuUm9sZRIOCgZxdWV1ZXMYAyADKAkSEwoLc3VibWl0X3JhdGUYFCABKA0SFAoMc3VibWl0X2J1cnN0GBUgASgNEhoKEm1heF93b3JrZXJfc3RyZWFtcxgWIAEoDSJNChNDcmVhdGVUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcudGFza3F1ZXVlLnYxLlRva2VuSW5mbxIOCgZzZWNyZXQYAiABKAkijgIKCVRva2VuSW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEiAKBHJvbGUYAyABKA4yEi50YXNrcXVldWUudjEuUm9sZRIOCgZxdWV1ZXMYBCADKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKcmV2b2tlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcHJlZml4GAcgASgJEhMKC3N1Ym1pdF9yYXRlGBQgASgNEhQKDHN1Ym1pdF9idXJzdBgVIAEoDRIaChJtYXhfd29ya2VyX3N0cmVhbXMYFiABKA0iLAoRTGlzdFRva2Vuc1JlcXVlc3QSFwoPaW5jbHVkZV9yZXZva2VkGAEgASgIIj0KEkxpc3RUb2tlbnNSZXNwb25zZRInCgZ0b2tlbnMYASADKAsyFy50YXNrcXVldWUudjEuVG9rZW5JbmZvIiAKElJldm9rZVRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSI9ChNSZXZva2VUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcudGFza3F1ZXVlLnYxLlRva2VuSW5mbyI/ChZMaXN0QXVkaXRFdmVudHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlwKF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEigKBmV2ZW50cxgBIAMoCzIYLnRhc2txdWV1ZS52MS5BdWRpdEV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKkAQoKQXVkaXRFdmVudBIKCgJpZBgBIAEoAxIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVhY3RvchgDIAEoCRIMCgRyb2xlGAQgASgJEgwKBHBlZXIYBSABKAkSDgoGbWV0aG9kGAYgASgJEhQKDHJlcXVlc3RfanNvbhgHIAEoCRIPCgdvdXRjb21lGAggASgJKnQKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg4KClJPTEVfQURNSU4QARIRCg1ST0xFX09QRVJBVE9SEAISEQoNUk9MRV9QUk9EVUNFUhADEg8KC1JPTEVfV09SS0VSEAQSDwoLUk9MRV9WSUVXRVIQBTLmAgoLQXV0aFNlcnZpY2USUgoLQ3JlYXRlVG9rZW4SIC50YXNrcXVldWUudjEuQ3JlYXRlVG9rZW5SZXF1ZXN0GiEudGFza3F1ZXVlLnYxLkNyZWF0ZVRva2VuUmVzcG9uc2USTwoKTGlzdFRva2VucxIfLnRhc2txdWV1ZS52MS5MaXN0VG9rZW5zUmVxdWVzdBogLnRhc2txdWV1ZS52MS5MaXN0VG9rZW5zUmVzcG9uc2USUgoLUmV2b2tlVG9rZW4SIC50YXNrcXVldWUudjEuUmV2b2tlVG9rZW5SZXF1ZXN0GiEudGFza3F1ZXVlLnYxLlJldm9rZVRva2VuUmVzcG9uc2USXgoPTGlzdEF1ZGl0RXZlbnRzEiQudGFza3F1ZXVlLnYxLkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QaJS50YXNrcXVldWUudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2VCSFpGZ2l0aHViLmNvbS90YXNrcXVldWUvdGFza3F1ZXVlL2NsaWVudHMvZ28vZ2VuL3Rhc2txdWV1ZS92MTt0YXNrcXVldWV2MWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * CreateTokenRequest describes the token to create.
@@ -41,6 +41,31 @@ export type CreateTokenRequest = Message<"taskqueue.v1.CreateTokenRequest"> & {
    * @generated from field: repeated string queues = 3;
    */
   queues: string[];
+
+  /**
+   * Quota: most tasks per second this token may submit to one server (SubmitTask counts 1,
+   * SubmitTasks one per item); 0: the server's QUOTA_SUBMIT_RATE. Beyond it a submit fails with
+   * RESOURCE_EXHAUSTED and the delay after which to retry.
+   *
+   * @generated from field: uint32 submit_rate = 20;
+   */
+  submitRate: number;
+
+  /**
+   * Quota: how many tasks the token may submit at once above its rate (the token bucket's
+   * size); 0: twice submit_rate when the token sets one, else the server's QUOTA_SUBMIT_BURST.
+   *
+   * @generated from field: uint32 submit_burst = 21;
+   */
+  submitBurst: number;
+
+  /**
+   * Quota: most WorkerService.Connect streams open at once with this token on one server;
+   * 0: the server's QUOTA_WORKER_STREAMS. A stream beyond it fails with RESOURCE_EXHAUSTED.
+   *
+   * @generated from field: uint32 max_worker_streams = 22;
+   */
+  maxWorkerStreams: number;
 };
 
 /**
@@ -133,6 +158,31 @@ export type TokenInfo = Message<"taskqueue.v1.TokenInfo"> & {
    * @generated from field: string prefix = 7;
    */
   prefix: string;
+
+  /**
+   * Quota: most tasks per second the token may submit to one server (SubmitTask counts 1,
+   * SubmitTasks one per item); 0: the server's QUOTA_SUBMIT_RATE. Beyond it a submit fails with
+   * RESOURCE_EXHAUSTED and the delay after which to retry.
+   *
+   * @generated from field: uint32 submit_rate = 20;
+   */
+  submitRate: number;
+
+  /**
+   * Quota: how many tasks the token may submit at once above its rate (the token bucket's
+   * size); 0: twice submit_rate when the token sets one, else the server's QUOTA_SUBMIT_BURST.
+   *
+   * @generated from field: uint32 submit_burst = 21;
+   */
+  submitBurst: number;
+
+  /**
+   * Quota: most WorkerService.Connect streams open at once with the token on one server;
+   * 0: the server's QUOTA_WORKER_STREAMS. A stream beyond it fails with RESOURCE_EXHAUSTED.
+   *
+   * @generated from field: uint32 max_worker_streams = 22;
+   */
+  maxWorkerStreams: number;
 };
 
 /**

@@ -172,6 +172,7 @@ function settingsView(s: QueueSettings): HTMLElement {
     ["Max concurrency", s.maxConcurrency ? String(s.maxConcurrency) : "unlimited"],
     ["Rate limit", s.rateLimit ? `${s.rateLimit.limit} per ${formatDuration(s.rateLimit.period)}` : "unlimited"],
     ["Max per concurrency key", s.maxConcurrencyPerKey ? String(s.maxConcurrencyPerKey) : "unlimited"],
+    ["Max payload", s.maxPayloadBytes ? `${s.maxPayloadBytes} bytes` : "-"],
   ]);
 }
 

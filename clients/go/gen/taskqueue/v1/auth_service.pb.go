@@ -97,9 +97,19 @@ type CreateTokenRequest struct {
 	Role Role `protobuf:"varint,2,opt,name=role,proto3,enum=taskqueue.v1.Role" json:"role,omitempty"`
 	// Queue-name patterns the token may act on; `*` matches any run of characters
 	// ("emails*", "*"). Empty means every queue ("*").
-	Queues        []string `protobuf:"bytes,3,rep,name=queues,proto3" json:"queues,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Queues []string `protobuf:"bytes,3,rep,name=queues,proto3" json:"queues,omitempty"`
+	// Quota: most tasks per second this token may submit to one server (SubmitTask counts 1,
+	// SubmitTasks one per item); 0: the server's QUOTA_SUBMIT_RATE. Beyond it a submit fails with
+	// RESOURCE_EXHAUSTED and the delay after which to retry.
+	SubmitRate uint32 `protobuf:"varint,20,opt,name=submit_rate,json=submitRate,proto3" json:"submit_rate,omitempty"`
+	// Quota: how many tasks the token may submit at once above its rate (the token bucket's
+	// size); 0: twice submit_rate when the token sets one, else the server's QUOTA_SUBMIT_BURST.
+	SubmitBurst uint32 `protobuf:"varint,21,opt,name=submit_burst,json=submitBurst,proto3" json:"submit_burst,omitempty"`
+	// Quota: most WorkerService.Connect streams open at once with this token on one server;
+	// 0: the server's QUOTA_WORKER_STREAMS. A stream beyond it fails with RESOURCE_EXHAUSTED.
+	MaxWorkerStreams uint32 `protobuf:"varint,22,opt,name=max_worker_streams,json=maxWorkerStreams,proto3" json:"max_worker_streams,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CreateTokenRequest) Reset() {
@@ -151,6 +161,27 @@ func (x *CreateTokenRequest) GetQueues() []string {
 		return x.Queues
 	}
 	return nil
+}
+
+func (x *CreateTokenRequest) GetSubmitRate() uint32 {
+	if x != nil {
+		return x.SubmitRate
+	}
+	return 0
+}
+
+func (x *CreateTokenRequest) GetSubmitBurst() uint32 {
+	if x != nil {
+		return x.SubmitBurst
+	}
+	return 0
+}
+
+func (x *CreateTokenRequest) GetMaxWorkerStreams() uint32 {
+	if x != nil {
+		return x.MaxWorkerStreams
+	}
+	return 0
 }
 
 // CreateTokenResponse carries the new token and its secret.
@@ -225,9 +256,19 @@ type TokenInfo struct {
 	// When the token was revoked; unset while it is valid.
 	RevokedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
 	// The first characters of the secret (e.g. "tq_AbCd"), to recognise a token.
-	Prefix        string `protobuf:"bytes,7,opt,name=prefix,proto3" json:"prefix,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Prefix string `protobuf:"bytes,7,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// Quota: most tasks per second the token may submit to one server (SubmitTask counts 1,
+	// SubmitTasks one per item); 0: the server's QUOTA_SUBMIT_RATE. Beyond it a submit fails with
+	// RESOURCE_EXHAUSTED and the delay after which to retry.
+	SubmitRate uint32 `protobuf:"varint,20,opt,name=submit_rate,json=submitRate,proto3" json:"submit_rate,omitempty"`
+	// Quota: how many tasks the token may submit at once above its rate (the token bucket's
+	// size); 0: twice submit_rate when the token sets one, else the server's QUOTA_SUBMIT_BURST.
+	SubmitBurst uint32 `protobuf:"varint,21,opt,name=submit_burst,json=submitBurst,proto3" json:"submit_burst,omitempty"`
+	// Quota: most WorkerService.Connect streams open at once with the token on one server;
+	// 0: the server's QUOTA_WORKER_STREAMS. A stream beyond it fails with RESOURCE_EXHAUSTED.
+	MaxWorkerStreams uint32 `protobuf:"varint,22,opt,name=max_worker_streams,json=maxWorkerStreams,proto3" json:"max_worker_streams,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *TokenInfo) Reset() {
@@ -307,6 +348,27 @@ func (x *TokenInfo) GetPrefix() string {
 		return x.Prefix
 	}
 	return ""
+}
+
+func (x *TokenInfo) GetSubmitRate() uint32 {
+	if x != nil {
+		return x.SubmitRate
+	}
+	return 0
+}
+
+func (x *TokenInfo) GetSubmitBurst() uint32 {
+	if x != nil {
+		return x.SubmitBurst
+	}
+	return 0
+}
+
+func (x *TokenInfo) GetMaxWorkerStreams() uint32 {
+	if x != nil {
+		return x.MaxWorkerStreams
+	}
+	return 0
 }
 
 // ListTokensRequest lists every token.
@@ -716,14 +778,18 @@ var File_taskqueue_v1_auth_service_proto protoreflect.FileDescriptor
 
 const file_taskqueue_v1_auth_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1ftaskqueue/v1/auth_service.proto\x12\ftaskqueue.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"h\n" +
+	"\x1ftaskqueue/v1/auth_service.proto\x12\ftaskqueue.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xda\x01\n" +
 	"\x12CreateTokenRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12&\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x12.taskqueue.v1.RoleR\x04role\x12\x16\n" +
-	"\x06queues\x18\x03 \x03(\tR\x06queues\"\\\n" +
+	"\x06queues\x18\x03 \x03(\tR\x06queues\x12\x1f\n" +
+	"\vsubmit_rate\x18\x14 \x01(\rR\n" +
+	"submitRate\x12!\n" +
+	"\fsubmit_burst\x18\x15 \x01(\rR\vsubmitBurst\x12,\n" +
+	"\x12max_worker_streams\x18\x16 \x01(\rR\x10maxWorkerStreams\"\\\n" +
 	"\x13CreateTokenResponse\x12-\n" +
 	"\x05token\x18\x01 \x01(\v2\x17.taskqueue.v1.TokenInfoR\x05token\x12\x16\n" +
-	"\x06secret\x18\x02 \x01(\tR\x06secret\"\xfd\x01\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"\xef\x02\n" +
 	"\tTokenInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12&\n" +
@@ -733,7 +799,11 @@ const file_taskqueue_v1_auth_service_proto_rawDesc = "" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"revoked_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\x12\x16\n" +
-	"\x06prefix\x18\a \x01(\tR\x06prefix\"<\n" +
+	"\x06prefix\x18\a \x01(\tR\x06prefix\x12\x1f\n" +
+	"\vsubmit_rate\x18\x14 \x01(\rR\n" +
+	"submitRate\x12!\n" +
+	"\fsubmit_burst\x18\x15 \x01(\rR\vsubmitBurst\x12,\n" +
+	"\x12max_worker_streams\x18\x16 \x01(\rR\x10maxWorkerStreams\"<\n" +
 	"\x11ListTokensRequest\x12'\n" +
 	"\x0finclude_revoked\x18\x01 \x01(\bR\x0eincludeRevoked\"E\n" +
 	"\x12ListTokensResponse\x12/\n" +

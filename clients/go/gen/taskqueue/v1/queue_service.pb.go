@@ -546,8 +546,13 @@ type QueueSettings struct {
 	// worker and server (1-1000000); 0: unlimited. Tasks without a key are not counted. Checked
 	// by the lease script atomically with each lease; keys are served round-robin.
 	MaxConcurrencyPerKey uint32 `protobuf:"varint,11,opt,name=max_concurrency_per_key,json=maxConcurrencyPerKey,proto3" json:"max_concurrency_per_key,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Largest payload a task of the queue may carry, in bytes, as stored (JSON text or bytes):
+	// 1-4128768; the server's MAX_PAYLOAD_BYTES still applies when lower. 0 in UpdateQueue: the
+	// server's. In QueueInfo: the limit in force. A submit over it is refused with
+	// RESOURCE_EXHAUSTED naming the payload field and this limit; nothing is written.
+	MaxPayloadBytes uint32 `protobuf:"varint,12,opt,name=max_payload_bytes,json=maxPayloadBytes,proto3" json:"max_payload_bytes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *QueueSettings) Reset() {
@@ -653,6 +658,13 @@ func (x *QueueSettings) GetRateLimit() *RateLimit {
 func (x *QueueSettings) GetMaxConcurrencyPerKey() uint32 {
 	if x != nil {
 		return x.MaxConcurrencyPerKey
+	}
+	return 0
+}
+
+func (x *QueueSettings) GetMaxPayloadBytes() uint32 {
+	if x != nil {
+		return x.MaxPayloadBytes
 	}
 	return 0
 }
@@ -1265,7 +1277,7 @@ const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"\fQueueWorkers\x12\x1c\n" +
 	"\tconnected\x18\x01 \x01(\x05R\tconnected\x12\x1a\n" +
 	"\bcapacity\x18\x02 \x01(\x05R\bcapacity\x12\x1b\n" +
-	"\tin_flight\x18\x03 \x01(\x05R\binFlight\"\xf4\x04\n" +
+	"\tin_flight\x18\x03 \x01(\x05R\binFlight\"\xa0\x05\n" +
 	"\rQueueSettings\x12!\n" +
 	"\fmax_attempts\x18\x01 \x01(\x05R\vmaxAttempts\x12B\n" +
 	"\x0finitial_backoff\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x0einitialBackoff\x12:\n" +
@@ -1280,7 +1292,8 @@ const file_taskqueue_v1_queue_service_proto_rawDesc = "" +
 	"\n" +
 	"rate_limit\x18\n" +
 	" \x01(\v2\x17.taskqueue.v1.RateLimitR\trateLimit\x125\n" +
-	"\x17max_concurrency_per_key\x18\v \x01(\rR\x14maxConcurrencyPerKey\"T\n" +
+	"\x17max_concurrency_per_key\x18\v \x01(\rR\x14maxConcurrencyPerKey\x12*\n" +
+	"\x11max_payload_bytes\x18\f \x01(\rR\x0fmaxPayloadBytes\"T\n" +
 	"\tRateLimit\x12\x14\n" +
 	"\x05limit\x18\x01 \x01(\rR\x05limit\x121\n" +
 	"\x06period\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06period\"O\n" +

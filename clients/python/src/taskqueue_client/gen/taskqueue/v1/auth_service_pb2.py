@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ftaskqueue/v1/auth_service.proto\x12\x0ctaskqueue.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"h\n\x12\x43reateTokenRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12&\n\x04role\x18\x02 \x01(\x0e\x32\x12.taskqueue.v1.RoleR\x04role\x12\x16\n\x06queues\x18\x03 \x03(\tR\x06queues\"\\\n\x13\x43reateTokenResponse\x12-\n\x05token\x18\x01 \x01(\x0b\x32\x17.taskqueue.v1.TokenInfoR\x05token\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret\"\xfd\x01\n\tTokenInfo\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12&\n\x04role\x18\x03 \x01(\x0e\x32\x12.taskqueue.v1.RoleR\x04role\x12\x16\n\x06queues\x18\x04 \x03(\tR\x06queues\x12\x39\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x39\n\nrevoked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\trevokedAt\x12\x16\n\x06prefix\x18\x07 \x01(\tR\x06prefix\"<\n\x11ListTokensRequest\x12\'\n\x0finclude_revoked\x18\x01 \x01(\x08R\x0eincludeRevoked\"E\n\x12ListTokensResponse\x12/\n\x06tokens\x18\x01 \x03(\x0b\x32\x17.taskqueue.v1.TokenInfoR\x06tokens\"$\n\x12RevokeTokenRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"D\n\x13RevokeTokenResponse\x12-\n\x05token\x18\x01 \x01(\x0b\x32\x17.taskqueue.v1.TokenInfoR\x05token\"T\n\x16ListAuditEventsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"s\n\x17ListAuditEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.taskqueue.v1.AuditEventR\x06\x65vents\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xdf\x01\n\nAuditEvent\x12\x0e\n\x02id\x18\x01 \x01(\x03R\x02id\x12.\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x14\n\x05\x61\x63tor\x18\x03 \x01(\tR\x05\x61\x63tor\x12\x12\n\x04role\x18\x04 \x01(\tR\x04role\x12\x12\n\x04peer\x18\x05 \x01(\tR\x04peer\x12\x16\n\x06method\x18\x06 \x01(\tR\x06method\x12!\n\x0crequest_json\x18\x07 \x01(\tR\x0brequestJson\x12\x18\n\x07outcome\x18\x08 \x01(\tR\x07outcome*t\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n\nROLE_ADMIN\x10\x01\x12\x11\n\rROLE_OPERATOR\x10\x02\x12\x11\n\rROLE_PRODUCER\x10\x03\x12\x0f\n\x0bROLE_WORKER\x10\x04\x12\x0f\n\x0bROLE_VIEWER\x10\x05\x32\xe6\x02\n\x0b\x41uthService\x12R\n\x0b\x43reateToken\x12 .taskqueue.v1.CreateTokenRequest\x1a!.taskqueue.v1.CreateTokenResponse\x12O\n\nListTokens\x12\x1f.taskqueue.v1.ListTokensRequest\x1a .taskqueue.v1.ListTokensResponse\x12R\n\x0bRevokeToken\x12 .taskqueue.v1.RevokeTokenRequest\x1a!.taskqueue.v1.RevokeTokenResponse\x12^\n\x0fListAuditEvents\x12$.taskqueue.v1.ListAuditEventsRequest\x1a%.taskqueue.v1.ListAuditEventsResponseBHZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ftaskqueue/v1/auth_service.proto\x12\x0ctaskqueue.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xda\x01\n\x12\x43reateTokenRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12&\n\x04role\x18\x02 \x01(\x0e\x32\x12.taskqueue.v1.RoleR\x04role\x12\x16\n\x06queues\x18\x03 \x03(\tR\x06queues\x12\x1f\n\x0bsubmit_rate\x18\x14 \x01(\rR\nsubmitRate\x12!\n\x0csubmit_burst\x18\x15 \x01(\rR\x0bsubmitBurst\x12,\n\x12max_worker_streams\x18\x16 \x01(\rR\x10maxWorkerStreams\"\\\n\x13\x43reateTokenResponse\x12-\n\x05token\x18\x01 \x01(\x0b\x32\x17.taskqueue.v1.TokenInfoR\x05token\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret\"\xef\x02\n\tTokenInfo\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12&\n\x04role\x18\x03 \x01(\x0e\x32\x12.taskqueue.v1.RoleR\x04role\x12\x16\n\x06queues\x18\x04 \x03(\tR\x06queues\x12\x39\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x39\n\nrevoked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\trevokedAt\x12\x16\n\x06prefix\x18\x07 \x01(\tR\x06prefix\x12\x1f\n\x0bsubmit_rate\x18\x14 \x01(\rR\nsubmitRate\x12!\n\x0csubmit_burst\x18\x15 \x01(\rR\x0bsubmitBurst\x12,\n\x12max_worker_streams\x18\x16 \x01(\rR\x10maxWorkerStreams\"<\n\x11ListTokensRequest\x12\'\n\x0finclude_revoked\x18\x01 \x01(\x08R\x0eincludeRevoked\"E\n\x12ListTokensResponse\x12/\n\x06tokens\x18\x01 \x03(\x0b\x32\x17.taskqueue.v1.TokenInfoR\x06tokens\"$\n\x12RevokeTokenRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"D\n\x13RevokeTokenResponse\x12-\n\x05token\x18\x01 \x01(\x0b\x32\x17.taskqueue.v1.TokenInfoR\x05token\"T\n\x16ListAuditEventsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"s\n\x17ListAuditEventsResponse\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.taskqueue.v1.AuditEventR\x06\x65vents\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xdf\x01\n\nAuditEvent\x12\x0e\n\x02id\x18\x01 \x01(\x03R\x02id\x12.\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x14\n\x05\x61\x63tor\x18\x03 \x01(\tR\x05\x61\x63tor\x12\x12\n\x04role\x18\x04 \x01(\tR\x04role\x12\x12\n\x04peer\x18\x05 \x01(\tR\x04peer\x12\x16\n\x06method\x18\x06 \x01(\tR\x06method\x12!\n\x0crequest_json\x18\x07 \x01(\tR\x0brequestJson\x12\x18\n\x07outcome\x18\x08 \x01(\tR\x07outcome*t\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n\nROLE_ADMIN\x10\x01\x12\x11\n\rROLE_OPERATOR\x10\x02\x12\x11\n\rROLE_PRODUCER\x10\x03\x12\x0f\n\x0bROLE_WORKER\x10\x04\x12\x0f\n\x0bROLE_VIEWER\x10\x05\x32\xe6\x02\n\x0b\x41uthService\x12R\n\x0b\x43reateToken\x12 .taskqueue.v1.CreateTokenRequest\x1a!.taskqueue.v1.CreateTokenResponse\x12O\n\nListTokens\x12\x1f.taskqueue.v1.ListTokensRequest\x1a .taskqueue.v1.ListTokensResponse\x12R\n\x0bRevokeToken\x12 .taskqueue.v1.RevokeTokenRequest\x1a!.taskqueue.v1.RevokeTokenResponse\x12^\n\x0fListAuditEvents\x12$.taskqueue.v1.ListAuditEventsRequest\x1a%.taskqueue.v1.ListAuditEventsResponseBHZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,28 +33,28 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'taskqueue_client.gen.taskqu
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZFgithub.com/taskqueue/taskqueue/clients/go/gen/taskqueue/v1;taskqueuev1'
-  _globals['_ROLE']._serialized_start=1208
-  _globals['_ROLE']._serialized_end=1324
-  _globals['_CREATETOKENREQUEST']._serialized_start=82
-  _globals['_CREATETOKENREQUEST']._serialized_end=186
-  _globals['_CREATETOKENRESPONSE']._serialized_start=188
-  _globals['_CREATETOKENRESPONSE']._serialized_end=280
-  _globals['_TOKENINFO']._serialized_start=283
-  _globals['_TOKENINFO']._serialized_end=536
-  _globals['_LISTTOKENSREQUEST']._serialized_start=538
-  _globals['_LISTTOKENSREQUEST']._serialized_end=598
-  _globals['_LISTTOKENSRESPONSE']._serialized_start=600
-  _globals['_LISTTOKENSRESPONSE']._serialized_end=669
-  _globals['_REVOKETOKENREQUEST']._serialized_start=671
-  _globals['_REVOKETOKENREQUEST']._serialized_end=707
-  _globals['_REVOKETOKENRESPONSE']._serialized_start=709
-  _globals['_REVOKETOKENRESPONSE']._serialized_end=777
-  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=779
-  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=863
-  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=865
-  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=980
-  _globals['_AUDITEVENT']._serialized_start=983
-  _globals['_AUDITEVENT']._serialized_end=1206
-  _globals['_AUTHSERVICE']._serialized_start=1327
-  _globals['_AUTHSERVICE']._serialized_end=1685
+  _globals['_ROLE']._serialized_start=1437
+  _globals['_ROLE']._serialized_end=1553
+  _globals['_CREATETOKENREQUEST']._serialized_start=83
+  _globals['_CREATETOKENREQUEST']._serialized_end=301
+  _globals['_CREATETOKENRESPONSE']._serialized_start=303
+  _globals['_CREATETOKENRESPONSE']._serialized_end=395
+  _globals['_TOKENINFO']._serialized_start=398
+  _globals['_TOKENINFO']._serialized_end=765
+  _globals['_LISTTOKENSREQUEST']._serialized_start=767
+  _globals['_LISTTOKENSREQUEST']._serialized_end=827
+  _globals['_LISTTOKENSRESPONSE']._serialized_start=829
+  _globals['_LISTTOKENSRESPONSE']._serialized_end=898
+  _globals['_REVOKETOKENREQUEST']._serialized_start=900
+  _globals['_REVOKETOKENREQUEST']._serialized_end=936
+  _globals['_REVOKETOKENRESPONSE']._serialized_start=938
+  _globals['_REVOKETOKENRESPONSE']._serialized_end=1006
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=1008
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=1092
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=1094
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=1209
+  _globals['_AUDITEVENT']._serialized_start=1212
+  _globals['_AUDITEVENT']._serialized_end=1435
+  _globals['_AUTHSERVICE']._serialized_start=1556
+  _globals['_AUTHSERVICE']._serialized_end=1914
 # @@protoc_insertion_point(module_scope)

@@ -26,14 +26,20 @@ ROLE_WORKER: Role
 ROLE_VIEWER: Role
 
 class CreateTokenRequest(_message.Message):
-    __slots__ = ("name", "role", "queues")
+    __slots__ = ("name", "role", "queues", "submit_rate", "submit_burst", "max_worker_streams")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     QUEUES_FIELD_NUMBER: _ClassVar[int]
+    SUBMIT_RATE_FIELD_NUMBER: _ClassVar[int]
+    SUBMIT_BURST_FIELD_NUMBER: _ClassVar[int]
+    MAX_WORKER_STREAMS_FIELD_NUMBER: _ClassVar[int]
     name: str
     role: Role
     queues: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., queues: _Optional[_Iterable[str]] = ...) -> None: ...
+    submit_rate: int
+    submit_burst: int
+    max_worker_streams: int
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., queues: _Optional[_Iterable[str]] = ..., submit_rate: _Optional[int] = ..., submit_burst: _Optional[int] = ..., max_worker_streams: _Optional[int] = ...) -> None: ...
 
 class CreateTokenResponse(_message.Message):
     __slots__ = ("token", "secret")
@@ -44,7 +50,7 @@ class CreateTokenResponse(_message.Message):
     def __init__(self, token: _Optional[_Union[TokenInfo, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
 
 class TokenInfo(_message.Message):
-    __slots__ = ("id", "name", "role", "queues", "created_at", "revoked_at", "prefix")
+    __slots__ = ("id", "name", "role", "queues", "created_at", "revoked_at", "prefix", "submit_rate", "submit_burst", "max_worker_streams")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +58,9 @@ class TokenInfo(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
     PREFIX_FIELD_NUMBER: _ClassVar[int]
+    SUBMIT_RATE_FIELD_NUMBER: _ClassVar[int]
+    SUBMIT_BURST_FIELD_NUMBER: _ClassVar[int]
+    MAX_WORKER_STREAMS_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     role: Role
@@ -59,7 +68,10 @@ class TokenInfo(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     revoked_at: _timestamp_pb2.Timestamp
     prefix: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., queues: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., prefix: _Optional[str] = ...) -> None: ...
+    submit_rate: int
+    submit_burst: int
+    max_worker_streams: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., queues: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., prefix: _Optional[str] = ..., submit_rate: _Optional[int] = ..., submit_burst: _Optional[int] = ..., max_worker_streams: _Optional[int] = ...) -> None: ...
 
 class ListTokensRequest(_message.Message):
     __slots__ = ("include_revoked",)

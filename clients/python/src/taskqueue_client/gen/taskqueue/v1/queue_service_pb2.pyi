@@ -94,7 +94,7 @@ class QueueWorkers(_message.Message):
     def __init__(self, connected: _Optional[int] = ..., capacity: _Optional[int] = ..., in_flight: _Optional[int] = ...) -> None: ...
 
 class QueueSettings(_message.Message):
-    __slots__ = ("max_attempts", "initial_backoff", "max_backoff", "backoff_multiplier", "finished_retention", "dead_retention", "default_priority", "default_timeout", "max_concurrency", "rate_limit", "max_concurrency_per_key")
+    __slots__ = ("max_attempts", "initial_backoff", "max_backoff", "backoff_multiplier", "finished_retention", "dead_retention", "default_priority", "default_timeout", "max_concurrency", "rate_limit", "max_concurrency_per_key", "max_payload_bytes")
     MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     INITIAL_BACKOFF_FIELD_NUMBER: _ClassVar[int]
     MAX_BACKOFF_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +106,7 @@ class QueueSettings(_message.Message):
     MAX_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     RATE_LIMIT_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENCY_PER_KEY_FIELD_NUMBER: _ClassVar[int]
+    MAX_PAYLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
     max_attempts: int
     initial_backoff: _duration_pb2.Duration
     max_backoff: _duration_pb2.Duration
@@ -117,7 +118,8 @@ class QueueSettings(_message.Message):
     max_concurrency: int
     rate_limit: RateLimit
     max_concurrency_per_key: int
-    def __init__(self, max_attempts: _Optional[int] = ..., initial_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., backoff_multiplier: _Optional[float] = ..., finished_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dead_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., default_priority: _Optional[int] = ..., default_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_concurrency: _Optional[int] = ..., rate_limit: _Optional[_Union[RateLimit, _Mapping]] = ..., max_concurrency_per_key: _Optional[int] = ...) -> None: ...
+    max_payload_bytes: int
+    def __init__(self, max_attempts: _Optional[int] = ..., initial_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., backoff_multiplier: _Optional[float] = ..., finished_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dead_retention: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., default_priority: _Optional[int] = ..., default_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_concurrency: _Optional[int] = ..., rate_limit: _Optional[_Union[RateLimit, _Mapping]] = ..., max_concurrency_per_key: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ...) -> None: ...
 
 class RateLimit(_message.Message):
     __slots__ = ("limit", "period")
