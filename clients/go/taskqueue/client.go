@@ -24,7 +24,9 @@ type Client struct {
 // options the connection is plaintext unless the environment names TLS files (TQ_TLS_CA,
 // TQ_TLS_CERT, TQ_TLS_KEY); pass grpc.WithTransportCredentials(TLSCredentials(...)) for
 // TLS. The environment's TQ_TOKEN is sent as a bearer token unless opts has WithToken. Its
-// calls carry the OpenTelemetry context of their ctx ([TraceContextInterceptor]).
+// calls carry the OpenTelemetry context of their ctx ([TraceContextInterceptor]), and a
+// submit refused for the token's quota is retried after the delay the server names
+// ([QuotaRetryInterceptor]).
 // The connection is established lazily; Close releases it.
 func Dial(target string, opts ...grpc.DialOption) (*Client, error) {
 	conn, err := dial(target, opts)
@@ -45,7 +47,7 @@ func dial(target string, opts []grpc.DialOption) (*grpc.ClientConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	defaults = append(defaults, grpc.WithChainUnaryInterceptor(injectTraceContext))
+	defaults = append(defaults, grpc.WithChainUnaryInterceptor(injectTraceContext, QuotaRetryInterceptor(DefaultQuotaRetryMaxWait)))
 	all := append(defaults, opts...)
 	conn, err := grpc.NewClient(target, all...)
 	if err != nil {

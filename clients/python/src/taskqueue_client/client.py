@@ -14,8 +14,9 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from .errors import OptionsError, TaskQueueError, error_for_code_name, error_from_rpc
 from .gen.taskqueue.v1 import task_pb2, task_service_pb2, task_service_pb2_grpc
 from .payload import to_value
-from .tracing import outgoing_metadata
+from .quota_retry import DEFAULT_QUOTA_RETRY_MAX_WAIT, quota_pushback
 from .task import Attempt, Task, TaskState, attempt_from_proto, state_value, task_from_proto
+from .tracing import outgoing_metadata
 from .tls import bearer_metadata, env_credentials, env_token
 
 
@@ -111,6 +112,10 @@ class Page:
     next_page_token: str
 
 
+#: The calls retried after a quota's delay (a refused submit wrote nothing).
+_SUBMITS = frozenset({"SubmitTask", "SubmitTasks"})
+
+
 class Client:
     """Asyncio producer client. Use as ``async with Client("localhost:50051") as client``.
 
@@ -120,7 +125,9 @@ class Client:
     ``channel`` uses a caller-owned ``grpc.aio`` channel instead. ``token`` (default the
     environment's ``TQ_TOKEN``) is sent as ``authorization: Bearer`` on every call.
     ``rpc_timeout`` (seconds) bounds every call unless the call passes its own
-    ``rpc_timeout``. Failures raise :class:`TaskQueueError` subclasses chosen by the gRPC
+    ``rpc_timeout``. A submit refused for the token's quota (RESOURCE_EXHAUSTED naming a
+    delay; nothing was written) is sent again after that delay, for at most
+    ``quota_retry_max_wait`` seconds in total (0: never). Failures raise :class:`TaskQueueError` subclasses chosen by the gRPC
     status.
     """
 
@@ -132,6 +139,7 @@ class Client:
         credentials: grpc.ChannelCredentials | None = None,
         token: str | None = None,
         rpc_timeout: float | None = 30.0,
+        quota_retry_max_wait: float = DEFAULT_QUOTA_RETRY_MAX_WAIT,
     ) -> None:
         if (target is None) == (channel is None):
             raise OptionsError("target", "give exactly one of target and channel")
@@ -144,6 +152,7 @@ class Client:
             self._owned = False
         self._channel = channel
         self._rpc_timeout = rpc_timeout
+        self._quota_retry_max_wait = quota_retry_max_wait
         self._metadata = bearer_metadata(token if token is not None else env_token())
         #: The generated stub, for requests this layer does not cover.
         self.stub = task_service_pb2_grpc.TaskServiceStub(channel)
@@ -160,14 +169,21 @@ class Client:
             await self._channel.close()
 
     async def _call(self, op: str, method: Any, request: Any, rpc_timeout: float | None) -> Any:
-        try:
-            return await method(
-                request,
-                timeout=rpc_timeout if rpc_timeout is not None else self._rpc_timeout,
-                metadata=self._metadata + (outgoing_metadata() or ()),
-            )
-        except grpc.aio.AioRpcError as error:
-            raise error_from_rpc(op, error) from error
+        waited = 0.0
+        while True:
+            try:
+                return await method(
+                    request,
+                    timeout=rpc_timeout if rpc_timeout is not None else self._rpc_timeout,
+                    metadata=self._metadata + (outgoing_metadata() or ()),
+                )
+            except grpc.aio.AioRpcError as error:
+                # A submit refused for the token's quota wrote nothing: wait as told, send again.
+                delay = quota_pushback(error) if op in _SUBMITS else None
+                if delay is None or waited + delay > self._quota_retry_max_wait:
+                    raise error_from_rpc(op, error) from error
+                await asyncio.sleep(delay)
+                waited += delay
 
     async def submit(self, queue: str, type: str, payload: Any = None, *, rpc_timeout: float | None = None, **options: Any) -> Submission:  # noqa: A002
         """Submits one task; returns once it is durably committed. ``options`` are the other
