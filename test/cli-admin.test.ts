@@ -284,7 +284,7 @@ describe("tq help, version, completion", () => {
       };
       expect(await complete("tq", "")).toBe("task queue worker server system dlq schedule token audit completion");
       expect(await complete("tq", "task", "sub")).toBe("submit submit-batch");
-      expect(await complete("tq", "--json", "queue", "set", "emails", "--max-")).toBe("--max-attempts --max-backoff --max-concurrency --max-payload --max-per-key");
+      expect(await complete("tq", "--json", "queue", "set", "emails", "--max-")).toBe("--max-attempts --max-backoff --max-concurrency --max-per-key --max-payload");
       expect((await complete("tq", "task", "submit", "--")).split(" ")).toEqual(expect.arrayContaining(["--queue", "--wait", "--server", "--json"]));
 
       const zsh = await runTq(["completion", "zsh"]);
