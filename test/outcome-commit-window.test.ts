@@ -39,7 +39,7 @@ describe("outcome commit window (OUTCOME_COMMIT_WINDOW_MS)", () => {
   let withoutWindow: { ts: TestServer; worker: Worker };
 
   beforeAll(async () => {
-    [withWindow, withoutWindow] = await Promise.all([startWithWindow(3_000, windowed), startWithWindow(0, unwindowed)]);
+    [withWindow, withoutWindow] = await Promise.all([startWithWindow(8_000, windowed), startWithWindow(0, unwindowed)]);
   });
 
   afterAll(async () => {
