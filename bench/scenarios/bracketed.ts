@@ -11,6 +11,15 @@ export interface Bracketed<T> {
     tasks_per_s_alone_last: number;
     /** The run of `during` against the mean of the two alone, in percent. */
     change_pct: number;
+    /** CPU of every process per task (µs): the mean of the two runs alone, and the run of `during`. */
+    cpu_us_per_task_alone: number;
+    cpu_us_per_task_during: number;
+    /**
+     * The CPU per task of `during` against the mean of the two alone, in percent: steadier than
+     * tasks/s when the machine's speed drifts (the poller's own CPU, in the bench process, is
+     * not counted; the server's is).
+     */
+    cpu_change_pct: number;
   };
   /** The rate of the run of `during`, tasks/s. */
   tasksPerS: number;
@@ -30,6 +39,8 @@ export async function bracketedThroughput<T extends { result: ScenarioResult }>(
   const last = await throughputBatch(context);
   const alone = (first.metrics.tasks_per_s! + last.metrics.tasks_per_s!) / 2;
   const tasksPerS = middle.result.metrics.tasks_per_s!;
+  const cpuAlone = (first.metrics.cpu_us_per_task_total! + last.metrics.cpu_us_per_task_total!) / 2;
+  const cpuDuring = middle.result.metrics.cpu_us_per_task_total!;
   return {
     during: middle,
     tasksPerS,
@@ -38,6 +49,9 @@ export async function bracketedThroughput<T extends { result: ScenarioResult }>(
       tasks_per_s_alone_first: first.metrics.tasks_per_s!,
       tasks_per_s_alone_last: last.metrics.tasks_per_s!,
       change_pct: ((tasksPerS - alone) / alone) * 100,
+      cpu_us_per_task_alone: cpuAlone,
+      cpu_us_per_task_during: cpuDuring,
+      cpu_change_pct: ((cpuDuring - cpuAlone) / cpuAlone) * 100,
     },
   };
 }
