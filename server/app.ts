@@ -422,7 +422,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     wake: (queues) => routes.ready(queues, { announce: false }),
     announce: (queues) => notifier.ready(queues),
     onAccepted: (tasks) => recordSubmitted(metrics, tasks),
-    onEnqueued: (queues) => queueSnapshots.invalidate(queues),
+    onEnqueued: (queues) => queueSnapshots.submitted(queues),
     onDue: (dueMs) => routes.due(dueMs, { announce: true }),
     onEnqueueFailed: () => recovery.request(),
     onStep: tracing ? addActiveSpanEvent : undefined,

@@ -10,9 +10,10 @@ import { startTestServer, uniqueQueue, type TestServer } from "./support/test-se
 import { waitFor } from "./support/wait-for.js";
 
 // ListQueues and GetQueue answer from a snapshot shared for QUEUE_OVERVIEW_CACHE_MS (default
-// 1000 ms): these tests show that concurrent calls share one read, that every write made
-// through a server is seen by its next call (re-reading the written queues only), and that a
-// change made elsewhere shows once the window has passed.
+// 1000 ms): these tests show that concurrent calls share one read, that every control write
+// made through a server is seen by its next call (re-reading the written queues only), that
+// its submits show in GetQueue at once and in ListQueues within the window (a new queue at
+// once), and that a change made elsewhere shows once the window has passed.
 
 const servers: TestServer[] = [];
 const workers: RawWorker[] = [];
@@ -79,10 +80,14 @@ describe("ListQueues/GetQueue snapshot", () => {
     expect((await listed(queues, queue))!.counts!.queued).toBe(1n);
     const reads = ts.server.queueOverviewReads();
 
-    // Submit: the next ListQueues and GetQueue count it.
+    // Submit: GetQueue counts it at once; ListQueues, like for dispatch, within the window.
     const { task } = await ts.grpc.submitTask({ queue, type: "echo" });
-    expect((await listed(queues, queue))!.counts!.queued).toBe(2n);
     expect((await queues.getQueue({ name: queue })).queue!.counts!.queued).toBe(2n);
+    await waitFor(async () => ((await listed(queues, queue))!.counts!.queued === 2n ? true : undefined), {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      message: `${queue} to be listed with 2 queued`,
+    });
     const submitTasks = await ts.grpc.submitTasks({ tasks: [{ queue, type: "echo" }, { queue, type: "echo" }] });
     expect(submitTasks.results).toHaveLength(2);
     expect((await queues.getQueue({ name: queue })).queue!.counts!.queued).toBe(4n);

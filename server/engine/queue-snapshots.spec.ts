@@ -144,6 +144,40 @@ describe("QueueSnapshots", () => {
     expect(src.pending).toEqual([]);
   });
 
+  it("lets submits to listed queues age with the window, lists a new queue at once, and stops peeking at submitted queues", async () => {
+    const src = source(1000);
+    const first = src.snapshots.get();
+    await src.releaseNext();
+    await first;
+
+    // A submit to a listed queue: no read, the list keeps its figure, peek declines the queue.
+    src.queued.set("a", 2);
+    src.snapshots.submitted(["a"]);
+    expect(await queuedOf(src.snapshots, "a")).toBe(1);
+    expect(src.pending).toEqual([]);
+    expect(src.snapshots.peek("a")).toBeUndefined();
+    expect(src.snapshots.peek("b")?.item.stats.queued).toBe(1);
+
+    // A submit to a queue the snapshot does not list: the next call reads and lists it.
+    src.queued.set("c", 1);
+    src.snapshots.submitted(["c"]);
+    const withNew = queuedOf(src.snapshots, "c");
+    expect((await src.releaseNext()).names).toBe("all");
+    expect(await withNew).toBe(1);
+    // That full read covered the submit to "a": peek answers for it again, with its new figure.
+    expect(src.snapshots.peek("a")?.item.stats.queued).toBe(2);
+
+    // A control write to a submitted queue re-reads it, and peek answers for it again.
+    src.snapshots.submitted(["b"]);
+    src.queued.set("b", 3);
+    src.snapshots.invalidate(["b"]);
+    const afterWrite = queuedOf(src.snapshots, "b");
+    expect((await src.releaseNext()).names).toEqual(["b"]);
+    expect(await afterWrite).toBe(3);
+    expect(src.snapshots.peek("b")?.item.stats.queued).toBe(3);
+    expect(src.snapshots.reads).toEqual({ full: 2, partial: 1 });
+  });
+
   it("reads on every call with maxAgeMs 0", async () => {
     const src = source(0);
     const calls = [src.snapshots.get(), src.snapshots.get()];

@@ -37,11 +37,15 @@ export interface QueueSnapshotsOptions {
  *
  * - **Single flight:** concurrent calls that need a read share the one in progress.
  * - **Freshness:** a call is answered from a snapshot whose read started less than `maxAgeMs`
- *   before the call, or after it. Writes made through this server ({@link invalidate}: pause,
- *   resume, settings, submits, dead-letter changes) mark their queues; the next call re-reads
- *   those queues (only those) before it answers, so a caller always sees its own writes and
- *   any write this server acknowledged before the call began. Changes made elsewhere (other
- *   servers, dispatch, results) show within `maxAgeMs`.
+ *   before the call, or after it. Control writes made through this server ({@link invalidate}:
+ *   pause, resume, settings, cancels, dead-letter changes) mark their queues; the next call
+ *   re-reads those queues (only those) before it answers, so a caller always sees its own
+ *   control writes. Submits ({@link submitted}) are the hot path and are treated like dispatch:
+ *   a submit to a queue the snapshot does not list yet marks it (a new queue appears at once),
+ *   one to a listed queue shows in the list within `maxAgeMs`, and {@link peek} no longer
+ *   answers for that queue until the next read (so GetQueue, which reads one queue, stays
+ *   exact for its caller's submits). Changes made elsewhere (other servers, dispatch, results)
+ *   show within `maxAgeMs`.
  * - It caches data only: who may see what is decided per call by the caller.
  */
 export class QueueSnapshots {
@@ -51,6 +55,8 @@ export class QueueSnapshots {
   private dirty = new Set<string>();
   /** True when a write touched queues unknown here: the next read reads everything. */
   private dirtyAll = false;
+  /** Listed queues submitted to through this server since the snapshot last read them. */
+  private submittedSince = new Set<string>();
   /** Count of invalidations so far; a snapshot covers those counted before its read began. */
   private writes = 0;
   private covered = 0;
@@ -71,6 +77,21 @@ export class QueueSnapshots {
   invalidate(queues: Iterable<string>): void {
     for (const queue of queues) this.dirty.add(queue);
     this.writes += 1;
+  }
+
+  /**
+   * Tells of tasks enqueued through this server: queues the snapshot does not list are marked
+   * written (they appear in the next call); listed ones keep their figures until the window
+   * ends, but {@link peek} stops answering for them. Costs a set lookup per queue, no read.
+   */
+  submitted(queues: Iterable<string>): void {
+    const s = this.current;
+    let unlisted: string[] | undefined;
+    for (const queue of queues) {
+      if (s === undefined || !s.entries.has(queue)) (unlisted ??= []).push(queue);
+      else this.submittedSince.add(queue);
+    }
+    if (unlisted !== undefined) this.invalidate(unlisted);
   }
 
   /** Marks every queue written (a write whose queues are not known): the next {@link get} reads all. */
@@ -102,6 +123,7 @@ export class QueueSnapshots {
   peek(name: string): QueueSnapshotEntry | undefined {
     const s = this.current;
     if (s === undefined || this.options.maxAgeMs === 0 || this.covered < this.writes) return undefined;
+    if (this.submittedSince.has(name)) return undefined;
     return this.now() - s.readAt < this.options.maxAgeMs ? s.entries.get(name) : undefined;
   }
 
@@ -121,11 +143,15 @@ export class QueueSnapshots {
       if (partial) {
         this.partialReads += 1;
         const names = [...dirty];
+        // Submits to these queues made from here on are not covered by this read.
+        for (const name of names) this.submittedSince.delete(name);
         const items = await this.options.describe(names);
         const entries = new Map(s.entries);
         items.forEach((item) => entries.set(item.name, { item, at: startedAt }));
         this.current = { names: s.names, entries, readAt: s.readAt };
       } else {
+        // Submits made during the read may or may not be in it: only the earlier ones are covered.
+        this.submittedSince = new Set();
         this.current = await this.read(startedAt);
       }
       this.covered = writes;
