@@ -6,6 +6,7 @@ import type { TimerHandle } from "./clock.js";
 import { TypedEmitter, type AckCounts, type Listener, type WorkerEvents } from "./events.js";
 import { helloRefusal } from "./hello-refusal.js";
 import { compileWorkerOptions, type CompiledWorkerOptions, type WorkerOptions } from "./options.js";
+import { HTTP2_SESSION_MEMORY_MB } from "../wire/http2-session-memory.js";
 import { Session, type SessionEnd } from "./session.js";
 import { SlotPool } from "./slot-pool.js";
 import { frameService, type FrameService } from "./wire/frame-service.js";
@@ -241,7 +242,7 @@ class TaskWorker implements Worker {
     if (options.transport) {
       this.client = createClient(frameService, options.transport);
     } else {
-      this.sessionManager = new Http2SessionManager(options.baseUrl, undefined, options.tls);
+      this.sessionManager = new Http2SessionManager(options.baseUrl, undefined, { ...options.tls, maxSessionMemory: HTTP2_SESSION_MEMORY_MB });
       const { token } = options;
       const bearer: Interceptor = (next) => (request) => {
         request.header.set("authorization", `Bearer ${token}`);

@@ -3,6 +3,7 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { TaskClientOptionsError } from "./errors.js";
 import { traceContextInterceptor } from "./trace-context-interceptor.js";
 import { clientBaseUrl, clientTlsFromEnv, ClientTlsOptionsError, compileClientTls, type ClientTlsOptions } from "../../wire/client-tls.js";
+import { HTTP2_SESSION_MEMORY_MB } from "../../wire/http2-session-memory.js";
 
 export type { ClientTlsOptions } from "../../wire/client-tls.js";
 
@@ -103,8 +104,9 @@ export function compileTaskClientOptions(options: TaskClientOptions = {}): Compi
   }
   const option = options.baseUrl !== undefined ? "baseUrl" : "address";
   const tlsOptions = options.tls ?? clientTlsFromEnv();
-  const nodeOptions = tlsOptions === undefined ? undefined : compileTls(tlsOptions);
-  const baseUrl = compileBaseUrl(option, options.baseUrl ?? options.address ?? process.env.TQ_SERVER ?? "localhost:50051", nodeOptions !== undefined);
+  const tls = tlsOptions === undefined ? undefined : compileTls(tlsOptions);
+  const baseUrl = compileBaseUrl(option, options.baseUrl ?? options.address ?? process.env.TQ_SERVER ?? "localhost:50051", tls !== undefined);
+  const nodeOptions = { ...tls, maxSessionMemory: HTTP2_SESSION_MEMORY_MB };
   const sessionManager = new Http2SessionManager(baseUrl, undefined, nodeOptions);
   const token = options.token ?? process.env.TQ_TOKEN ?? "";
   // Calls made inside a span carry its trace context (nothing without an OpenTelemetry SDK).

@@ -6,6 +6,7 @@ import { GuardedListener, type ConnectionEvents } from "./guarded-listener.js";
 import { closeWhenIdle } from "./http2-idle-sessions.js";
 import { createTlsTerminator, type TlsMaterial } from "./tls-material.js";
 import { secureContextOptions, type TlsUpdates } from "./tls-reload.js";
+import { HTTP2_SESSION_MEMORY_MB } from "../../wire/http2-session-memory.js";
 
 /** The handler both protocols share (HTTP/1.1 and HTTP/2 compatibility API). */
 export type DualProtocolHandler = (
@@ -69,7 +70,10 @@ export function createDualProtocolServer(
     },
     handler,
   );
-  const http2Server = http2.createServer({ settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } }, handler);
+  const http2Server = http2.createServer(
+    { settings: { maxConcurrentStreams: limits.maxStreamsPerConnection }, maxSessionMemory: HTTP2_SESSION_MEMORY_MB },
+    handler,
+  );
   // Connections reach the HTTP/1.1 server by "connection" events, so it never listens, and
   // Node starts the timer that enforces headersTimeout and requestTimeout (and tracks the
   // connections closeIdleConnections closes) when a server starts listening: start it here.
