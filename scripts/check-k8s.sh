@@ -91,8 +91,37 @@ YAML
   exit 1
 fi
 
+rendered="$(mktemp -d)"
+trap 'rm -rf "$rendered"' EXIT
 for dir in deploy/k8s/base deploy/k8s/overlays/*/; do
   dir="${dir%/}"
   echo "$dir:"
-  "$gobin/kustomize" build "$dir" | "${kubeconform[@]}" -
+  "$gobin/kustomize" build "$dir" >"$rendered/$(basename "$dir").yaml"
+  "${kubeconform[@]}" "$rendered/$(basename "$dir").yaml"
 done
+
+# The ScaledObjects' Prometheus queries must parse: promtool (installed by
+# scripts/check-monitoring.sh, which .ci/run runs first) checks them as recording rules.
+promtool="$(command -v promtool || true)"
+[[ -n "$promtool" ]] || promtool="$gobin/promtool"
+if [[ -x "$promtool" ]]; then
+  node --input-type=module - "$rendered/scaledobject-queries.yml" "$rendered"/*.yaml <<'JS'
+import { readFileSync, writeFileSync } from "node:fs";
+import { loadAll } from "js-yaml";
+const [out, ...files] = process.argv.slice(2);
+const rules = [];
+for (const file of files) {
+  for (const object of loadAll(readFileSync(file, "utf8"))) {
+    if (object?.kind !== "ScaledObject") continue;
+    for (const trigger of object.spec.triggers.filter((t) => t.type === "prometheus")) {
+      rules.push(`      - record: scaledobject:query:${rules.length}\n        expr: ${JSON.stringify(trigger.metadata.query)}`);
+    }
+  }
+}
+writeFileSync(out, `groups:\n  - name: scaledobject-queries\n    rules:\n${rules.join("\n")}\n`);
+console.log(`${rules.length} ScaledObject queries`);
+JS
+  "$promtool" check rules "$rendered/scaledobject-queries.yml"
+else
+  echo "promtool is not installed (bash scripts/check-monitoring.sh installs it): the ScaledObject queries were not parsed"
+fi
