@@ -25,21 +25,7 @@ KEDA_VERSION=v2.21.0 # v2.21.1 needs Go 1.27
 if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
   export PATH="/usr/local/go/bin:$PATH"
 fi
-gobin="$(go env GOBIN)"
-[[ -n "$gobin" ]] || gobin="$(go env GOPATH)/bin"
-
-# go_tool NAME PACKAGE MODULE VERSION: installs PACKAGE@VERSION unless $gobin/NAME was built
-# from MODULE at VERSION.
-go_tool() {
-  local name="$1" package="$2" module="$3" version="$4" have=""
-  if [[ -x "$gobin/$name" ]]; then
-    have="$(go version -m "$gobin/$name" 2>/dev/null | awk -v m="$module" '$1 == "mod" && $2 == m { print $3 }')"
-  fi
-  if [[ "$have" != "$version" ]]; then
-    echo "installing $name $version with go install"
-    GOFLAGS=-mod=mod go install "$package@$version"
-  fi
-}
+source scripts/go-tool.sh
 go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION"
 go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform github.com/yannh/kubeconform "$KUBECONFORM_VERSION"
 
