@@ -54,8 +54,8 @@ fi
 kubeconform=("$gobin/kubeconform" -strict -summary -schema-location "$schemas" -kubernetes-version "${KUBERNETES_VERSION#v}")
 
 # The schemas must refuse what they exist to refuse: an unknown field, a wrong type, a
-# ScaledObject without its target. (Guards against a conversion that accepts everything.)
-if "${kubeconform[@]}" - >/dev/null 2>&1 <<'YAML'; then
+# ScaledObject without its target. (Guards against a conversion that accepts too much.)
+refusals="$("${kubeconform[@]}" -output text - 2>&1 <<'YAML' || true
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: broken}
@@ -73,9 +73,14 @@ metadata: {name: broken}
 spec:
   triggers: [{type: prometheus, metadata: {query: up}}]
 YAML
-  echo "check-k8s: kubeconform accepted invalid manifests: the schemas in $schemas are too lax" >&2
-  exit 1
-fi
+)"
+for expected in "'terminationGracePeriodSecond' not allowed" "containerPort': got string, want integer" "missing property 'scaleTargetRef'"; do
+  if [[ "$refusals" != *"$expected"* ]]; then
+    echo "check-k8s: the schemas in $schemas accept what they must refuse (no \"$expected\"):" >&2
+    echo "$refusals" >&2
+    exit 1
+  fi
+done
 
 rendered="$(mktemp -d)"
 trap 'rm -rf "$rendered"' EXIT
