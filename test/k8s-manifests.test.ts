@@ -243,7 +243,7 @@ describe("the server as the base Deployment runs it", () => {
   it("on SIGTERM reports draining, finishes the running task and exits within the grace period", async () => {
     const client = createClient(TaskService, createGrpcTransport({ baseUrl: `http://${grpcAddress}` }));
     const [queue] = readExampleConfig([], base.workerConfig).queues;
-    const running = await client.submitTask({ queue, type: "sleep", payloadData: jsonPayload({ ms: 1_500 }) });
+    const running = await client.submitTask({ queue, type: "sleep", payloadData: jsonPayload({ ms: 3_000 }) });
     await waitForState(client, running.task!.id, TaskState.RUNNING);
     const startedAt = Date.now();
     child.kill("SIGTERM");
