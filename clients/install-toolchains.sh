@@ -30,23 +30,7 @@ if ! command -v python3 >/dev/null 2>&1; then
   exit 1
 fi
 
-gobin="$(go env GOBIN)"
-[[ -n "$gobin" ]] || gobin="$(go env GOPATH)/bin"
-
-# go_tool NAME PACKAGE MODULE VERSION: installs PACKAGE@VERSION unless NAME in $gobin was
-# built from MODULE at VERSION.
-go_tool() {
-  local name="$1" package="$2" module="$3" version="$4" have=""
-  if [[ -x "$gobin/$name" ]]; then
-    have="$(go version -m "$gobin/$name" 2>/dev/null | awk -v m="$module" '$1 == "mod" && $2 == m { print $3 }')"
-  fi
-  if [[ "$have" == "$version" ]]; then
-    echo "$name $version is installed"
-  else
-    echo "installing $name $version"
-    go install "$package@$version"
-  fi
-}
+source scripts/go-tool.sh
 go_tool protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/protobuf "$PROTOC_GEN_GO_VERSION"
 go_tool protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc "$PROTOC_GEN_GO_GRPC_VERSION"
 go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl github.com/fullstorydev/grpcurl "$GRPCURL_VERSION"
