@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareWithDurablePeers, type ScenarioSummary } from "./report.js";
+import { compareDispatchPolicy, compareWithDurablePeers, type ScenarioSummary } from "./report.js";
 
 function summary(metrics: Record<string, number>): ScenarioSummary {
   return { ...metrics, runs: [metrics], notes: [] } as unknown as ScenarioSummary;
@@ -29,6 +29,26 @@ describe("bench report: vs_durable", () => {
     expect(compareWithDurablePeers({ throughput_batch: summary({ tasks_per_s: 10 }), graphile_worker: failed, river: summary({ jobs_per_s: 5 }) })).toMatchObject({
       best_peer: "river",
       ratio: 2,
+    });
+  });
+});
+
+describe("bench report: dispatch_policy", () => {
+  it("divides each policy scenario by its controls, null where either did not run or failed", () => {
+    const failed = { ...summary({}), error: "boom" } as unknown as ScenarioSummary;
+    expect(
+      compareDispatchPolicy({
+        throughput_batch: summary({ tasks_per_s: 20_000 }),
+        limited_50: summary({ tasks_per_s: 10_000 }),
+        concurrency_50: summary({ tasks_per_s: 8_000 }),
+        routing_4_types: summary({ tasks_per_s: 15_000 }),
+        one_type_4_workers: failed,
+      }),
+    ).toEqual({
+      limited_50_vs_throughput_batch: 0.5,
+      limited_50_vs_concurrency_50: 1.25,
+      routing_4_types_vs_throughput_batch: 0.75,
+      routing_4_types_vs_one_type_4_workers: null,
     });
   });
 });

@@ -39,6 +39,18 @@ export interface VsDurable {
   ratio: number;
 }
 
+/**
+ * Dispatch policy against its controls, each `a ÷ b` of tasks/s (null when either did not
+ * run): the limited queue against the unlimited one and against the same 50 tasks in flight
+ * without a limit; 4 routed types against one type with 2 workers and with the same 4 workers.
+ */
+export interface DispatchPolicyRatios {
+  limited_50_vs_throughput_batch: number | null;
+  limited_50_vs_concurrency_50: number | null;
+  routing_4_types_vs_throughput_batch: number | null;
+  routing_4_types_vs_one_type_4_workers: number | null;
+}
+
 /** Scenarios of the durable (Postgres-backed) peers. */
 export const DURABLE_PEERS = ["graphile_worker", "graphile_worker_defaults", "river", "river_defaults"] as const;
 
@@ -52,6 +64,7 @@ export interface BenchResults {
   scenarios: Record<string, ScenarioSummary>;
   vs_bullmq: VsBullmq | null;
   vs_durable: VsDurable | null;
+  dispatch_policy: DispatchPolicyRatios;
   /** Measured windows on the monotonic clock (µs), to cut a server CPU profile to them. */
   profile_windows: ProfileWindow[];
 }
@@ -109,6 +122,20 @@ export function compareWithDurablePeers(scenarios: Record<string, ScenarioSummar
   return { best_peer: best, peer_tasks_per_s: round(theirs, 0), taskqueue_tasks_per_s: round(ours, 0), ratio: round(ours / theirs, 3) };
 }
 
+/** The dispatch policy scenarios against their controls (see {@link DispatchPolicyRatios}). */
+export function compareDispatchPolicy(scenarios: Record<string, ScenarioSummary>): DispatchPolicyRatios {
+  const ratio = (a: string, b: string): number | null => {
+    const [x, y] = [scenarios[a]?.tasks_per_s, scenarios[b]?.tasks_per_s];
+    return x !== undefined && y !== undefined && Number.isFinite(x) && Number.isFinite(y) && y > 0 ? round(x / y, 3) : null;
+  };
+  return {
+    limited_50_vs_throughput_batch: ratio("limited_50", "throughput_batch"),
+    limited_50_vs_concurrency_50: ratio("limited_50", "concurrency_50"),
+    routing_4_types_vs_throughput_batch: ratio("routing_4_types", "throughput_batch"),
+    routing_4_types_vs_one_type_4_workers: ratio("routing_4_types", "one_type_4_workers"),
+  };
+}
+
 /** Formats the results as a plain-text table (scenario, metric, value, and the spread of runs). */
 export function formatTable(results: BenchResults): string {
   const rows: string[][] = [["scenario", "metric", "value", "runs (min – max)"]];
@@ -143,6 +170,8 @@ export function formatTable(results: BenchResults): string {
       ? `taskqueue vs the best durable peer (${durable.best_peer}): ${formatNumber(durable.taskqueue_tasks_per_s)} tasks/s vs ${formatNumber(durable.peer_tasks_per_s)} jobs/s = ratio ${durable.ratio}`
       : "taskqueue vs the durable peers: not measured (run throughput_batch and graphile_worker or river)",
   );
+  const measured = Object.entries(results.dispatch_policy ?? {}).filter(([, v]) => v !== null);
+  if (measured.length > 0) out.push(`dispatch policy (tasks/s ratios): ${measured.map(([k, v]) => `${k} ${v}`).join(", ")}`);
   return out.join("\n");
 }
 

@@ -8,7 +8,7 @@ import { pinPostgres } from "./cpu-pinning.js";
 import { createLogger } from "../server/observability/logger.js";
 import { BenchOptionsError } from "./errors.js";
 import { compileBenchOptions, parseBenchArgs, USAGE, type CompiledBenchOptions, type ScenarioName } from "./options.js";
-import { compareWithBullmq, compareWithDurablePeers, formatTable, machineInfo, summarizeRuns, writeResults, type BenchResults } from "./report.js";
+import { compareDispatchPolicy, compareWithBullmq, compareWithDurablePeers, formatTable, machineInfo, summarizeRuns, writeResults, type BenchResults } from "./report.js";
 import type { ScenarioResult } from "./scenarios/context.js";
 import { scenarios } from "./scenarios/index.js";
 import { startStack } from "./stack.js";
@@ -45,6 +45,7 @@ async function main(): Promise<number> {
     scenarios: {},
     vs_bullmq: null,
     vs_durable: null,
+    dispatch_policy: compareDispatchPolicy({}),
     profile_windows: [],
   };
   say(`starting ${options.redisUrl ? "" : "redis, "}${options.databaseUrl ? "" : "postgres (fsync on), "}server`);
@@ -105,6 +106,7 @@ async function main(): Promise<number> {
   results.machine.loadavg_end = round(loadavg()[0]!, 2);
   results.vs_bullmq = compareWithBullmq(results.scenarios);
   results.vs_durable = compareWithDurablePeers(results.scenarios);
+  results.dispatch_policy = compareDispatchPolicy(results.scenarios);
   await writeResults(options.out, results);
   process.stdout.write(`${formatTable(results)}\n`);
   say(`results written to ${options.out}`);

@@ -9,7 +9,7 @@ import { dashboardPolling } from "./dashboard.js";
 import { latency } from "./latency.js";
 import { manyWorkers } from "./many-workers.js";
 import { latencyRiver, river, riverDefaults } from "./river.js";
-import { limited50, routing4Types, throughputBatch, throughputUnary } from "./throughput.js";
+import { concurrency50, limited50, oneType4Workers, routing4Types, throughputBatch, throughputUnary } from "./throughput.js";
 import { fairKeys } from "./fair-keys.js";
 import { schedules } from "./schedules.js";
 
@@ -31,7 +31,9 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   dashboard_polling: dashboardPolling,
   backlog,
   limited_50: limited50,
+  concurrency_50: concurrency50,
   routing_4_types: routing4Types,
+  one_type_4_workers: oneType4Workers,
   fair_keys: fairKeys,
   cli_startup: cliStartup,
   schedules,

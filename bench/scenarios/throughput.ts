@@ -49,6 +49,19 @@ export const limited50: Scenario = (context) =>
     },
   );
 
+/**
+ * concurrency_50: the control of limited_50. throughput_batch with no limit, but with only 50
+ * tasks in flight because the workers hold 2 × 25. It separates what the limit mechanism
+ * costs from what running 50 tasks at a time costs.
+ */
+export const concurrency50: Scenario = (context) =>
+  runThroughput(
+    { ...context, options: { ...context.options, workers: 2, concurrency: 25 } },
+    "concurrency50",
+    { mode: "batch", tasks: context.options.tasks, processes: context.options.producers, inFlight: context.options.batchesInFlight },
+    { note: "no limit; 50 in flight because of the workers' capacity (the control of limited_50)" },
+  );
+
 /** Task types of routing_4_types. */
 const ROUTED_TYPES = ["type-a", "type-b", "type-c", "type-d"];
 
@@ -63,6 +76,19 @@ export const routing4Types: Scenario = (context) =>
     "routing",
     { mode: "batch", tasks: context.options.tasks, processes: context.options.producers, inFlight: context.options.batchesInFlight },
     { workerTypes: (i) => [ROUTED_TYPES[i % ROUTED_TYPES.length]!], producerTypes: ROUTED_TYPES, note: "4 task types, one per worker process" },
+  );
+
+/**
+ * one_type_4_workers: the control of routing_4_types. The same fleet (4 worker processes,
+ * the same total capacity), but one task type that every worker takes. It separates what
+ * routing costs from what a fleet of 4 processes costs on this machine.
+ */
+export const oneType4Workers: Scenario = (context) =>
+  runThroughput(
+    { ...context, options: { ...context.options, workers: ROUTED_TYPES.length, concurrency: Math.ceil((context.options.workers * context.options.concurrency) / ROUTED_TYPES.length) } },
+    "onetype4",
+    { mode: "batch", tasks: context.options.tasks, processes: context.options.producers, inFlight: context.options.batchesInFlight },
+    { note: "one task type, 4 worker processes (the control of routing_4_types)" },
   );
 
 interface Submission {
