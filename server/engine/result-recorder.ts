@@ -28,8 +28,7 @@ export interface ReportedResult {
 /** Verdict on one result. */
 export type ResultVerdict =
   | { status: "accepted"; end: LeaseEnd }
-  /** `held`: the reporting session still holds the task's current lease (a wrong token). */
-  | { status: "stale"; held: boolean };
+  | { status: "stale" };
 
 /** A committed batch of results, for {@link ResultRecorderOptions.onCommitted}. */
 export interface CommittedResults {
@@ -135,7 +134,7 @@ export class ResultRecorder {
     this.uncommitted += results.length;
     // Span times (only read when someone listens): microsecond wall clock, like the workers'.
     const startedMs = this.options.onCommitted ? preciseNowMs() : 0;
-    let ends: Array<LeaseEnd | "held" | null>;
+    let ends: Array<LeaseEnd | null>;
     try {
       ends = await this.options.store.complete(
         results.map((r) => ({
@@ -150,14 +149,14 @@ export class ResultRecorder {
       this.release(results.length);
     }
     // Room first: the lease pass that fills it goes out before the outcomes are built.
-    const accepted = ends.filter((end): end is LeaseEnd => end !== null && end !== "held");
+    const accepted = ends.filter((end): end is LeaseEnd => end !== null);
     if (accepted.length > 0) this.options.onFenced?.(accepted);
     const now = this.now();
     const fencedMs = this.options.onCommitted ? preciseNowMs() : 0;
     const transitions = [];
     for (let i = 0; i < results.length; i++) {
       const end = ends[i];
-      if (!end || end === "held") continue;
+      if (!end) continue;
       const outcome = results[i]!.outcome;
       transitions.push(
         transitionOfLeaseEnd(end, now, outcome.kind === "success" ? { result: outcome.result } : { error: outcome.error }),
@@ -169,7 +168,7 @@ export class ResultRecorder {
       if (accepted.length < results.length) this.options.onStale?.(results.length - accepted.length);
     });
     return ends.map((end) => ({
-      verdict: end && end !== "held" ? { status: "accepted" as const, end } : { status: "stale" as const, held: end === "held" },
+      verdict: end ? { status: "accepted" as const, end } : { status: "stale" as const },
       durable,
     }));
   }

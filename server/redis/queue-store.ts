@@ -154,11 +154,10 @@ export class QueueStore {
 
   /**
    * Fences and records results. `null` marks a stale result (nothing changed): its lease is
-   * not current, or another session holds it; `"held"` a stale result whose session still
-   * holds the task's current lease (only the token was wrong).
+   * not current, or another session holds it, or the token is wrong.
    */
-  async complete(inputs: CompletionInput[]): Promise<Array<LeaseEnd | null | "held">> {
-    const ends = new Array<LeaseEnd | null | "held">(inputs.length).fill(null);
+  async complete(inputs: CompletionInput[]): Promise<Array<LeaseEnd | null>> {
+    const ends = new Array<LeaseEnd | null>(inputs.length).fill(null);
     const byQueue = groupBy(
       inputs.map((input, at) => ({ input, at })).filter((c) => c.input.queue !== ""),
       (c) => c.input.queue,

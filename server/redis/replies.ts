@@ -49,16 +49,13 @@ export function parseLeaseReply(
   return { leased, expired, ready: reply[2] === 1, limited: reply[3] === 1, nextTokenMs: reply[4] as number < 0 ? null : (reply[4] as number) };
 }
 
-/**
- * Reads complete.lua's flat reply: per input, 'STALE' (null here), 'HELD' (stale, the lease
- * still the session's) or the end_lease values.
- */
-export function parseCompleteReply(reply: unknown[], inputs: CompletionInput[]): Array<LeaseEnd | null | "held"> {
-  const ends: Array<LeaseEnd | null | "held"> = [];
+/** Reads complete.lua's flat reply: per input, 'STALE' (null here) or the end_lease values. */
+export function parseCompleteReply(reply: unknown[], inputs: CompletionInput[]): Array<LeaseEnd | null> {
+  const ends: Array<LeaseEnd | null> = [];
   let at = 0;
   for (const input of inputs) {
-    if (reply[at] === "STALE" || reply[at] === "HELD") {
-      ends.push(reply[at] === "HELD" ? "held" : null);
+    if (reply[at] === "STALE") {
+      ends.push(null);
       at += 1;
     } else {
       ends.push(leaseEndAt(reply, at, input.id, input.how, input.leaseToken));

@@ -7,9 +7,8 @@
 --   being the jitter of the retry back-off
 -- A result whose token is not the task's current one, or that comes from another session than
 -- the one holding the lease, is stale whatever its token.
--- Returns one flat array, per result in order: 'STALE', 'HELD' (stale, but the session still
--- holds the task's current lease: only the token was wrong), or the 7 values end_lease
--- appends (see lib.lua).
+-- Returns one flat array, per result in order: 'STALE', or the 7 values end_lease appends
+-- (see lib.lua).
 local out = {}
 local n = 0
 for i = 4, #ARGV, 4 do
@@ -26,7 +25,7 @@ for i = 4, #ARGV, 4 do
     end
   else
     n = n + 1
-    out[n] = (f[1] == 'running' and f[4] == ARGV[i + 1]) and 'HELD' or 'STALE'
+    out[n] = 'STALE'
   end
 end
 flush_lease_ends()
