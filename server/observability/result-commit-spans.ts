@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
 import { preciseNowMs } from "../engine/precise-time.js";
 import type { TraceContext } from "../engine/task-records.js";
 import type { CommittedResults } from "../engine/result-recorder.js";
@@ -17,6 +17,26 @@ function outcomeOf(end: LeaseEnd): string {
 /** Whether the server ended the lease itself (no result from the worker): expiry, attempt timeout, a lost worker. */
 function endedByServer(end: LeaseEnd): boolean {
   return end.how === "expired" || end.how === "timeout" || end.how === "lost";
+}
+
+/** Starts span `name` of how `end`'s lease ended in the trace `traced`, with the attributes both kinds share and `more`. */
+function startEndSpan(name: string, end: LeaseEnd, traced: TraceContext, startTime: number, more: Record<string, string | number>): Span {
+  return trace.getTracer(TRACER).startSpan(
+    name,
+    {
+      kind: SpanKind.INTERNAL,
+      startTime,
+      attributes: {
+        "taskqueue.task.id": end.id,
+        "taskqueue.queue": end.queue,
+        "taskqueue.attempt": end.attempt,
+        "taskqueue.outcome": outcomeOf(end),
+        "taskqueue.state": end.state,
+        ...more,
+      },
+    },
+    sampledParent(traced),
+  );
 }
 
 /** Span status messages of the leases the server ended, by how. */
@@ -67,22 +87,8 @@ export class ResultCommitSpans {
       this.traces.delete(end.id);
       if (!endedByServer(end)) continue;
       nowMs ||= preciseNowMs();
-      const span = trace.getTracer(TRACER).startSpan(
-        "end lease",
-        {
-          kind: SpanKind.INTERNAL,
-          startTime: end.startedMs > 0 && end.startedMs <= nowMs ? end.startedMs : nowMs,
-          attributes: {
-            "taskqueue.task.id": end.id,
-            "taskqueue.queue": end.queue,
-            "taskqueue.attempt": end.attempt,
-            "taskqueue.outcome": outcomeOf(end),
-            "taskqueue.state": end.state,
-            "taskqueue.worker.id": end.workerId,
-          },
-        },
-        sampledParent(traced),
-      );
+      const startMs = end.startedMs > 0 && end.startedMs <= nowMs ? end.startedMs : nowMs;
+      const span = startEndSpan("end lease", end, traced, startMs, { "taskqueue.worker.id": end.workerId });
       if (end.state !== "CANCELLED") span.setStatus({ code: SpanStatusCode.ERROR, message: SERVER_END_MESSAGES[end.how] });
       span.end(nowMs);
     }
@@ -94,27 +100,11 @@ export class ResultCommitSpans {
    */
   committed(batch: CommittedResults): void {
     if (this.traces.size === 0) return;
-    const tracer = trace.getTracer(TRACER);
     for (const end of batch.accepted) {
       // Forgotten by ended(), told of the same ends right after.
       const traced = this.traces.get(end.id);
       if (!traced) continue;
-      const span = tracer.startSpan(
-        "commit result",
-        {
-          kind: SpanKind.INTERNAL,
-          startTime: batch.startedMs,
-          attributes: {
-            "taskqueue.task.id": end.id,
-            "taskqueue.queue": end.queue,
-            "taskqueue.attempt": end.attempt,
-            "taskqueue.outcome": outcomeOf(end),
-            "taskqueue.state": end.state,
-            "taskqueue.batch.size": batch.size,
-          },
-        },
-        sampledParent(traced),
-      );
+      const span = startEndSpan("commit result", end, traced, batch.startedMs, { "taskqueue.batch.size": batch.size });
       span.addEvent("fenced", batch.fencedMs);
       span.end(batch.committedMs);
     }
