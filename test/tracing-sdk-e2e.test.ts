@@ -117,22 +117,22 @@ function expectParented(spans: TraceSpan[], producer: ProducerLanguage, worker: 
 }
 
 /**
- * Draws the trace as a waterfall (checked to hold every span); with TQ_TRACE_IMAGE=<file.png>
- * set, also screenshots it there with headless Chromium, and writes the spans as JSON beside
- * it: how the README's picture of a trace is made.
+ * Draws the trace as a waterfall (checked to hold every span); with TQ_TRACE_IMAGES=<folder>
+ * set, also screenshots it there as `<name>.png` with headless Chromium, and writes the spans
+ * as `<name>.json` beside it: how the README's pictures of traces are made.
  */
-async function picture(spans: TraceSpan[], title: string): Promise<void> {
+async function picture(spans: TraceSpan[], title: string, name: string): Promise<void> {
   const html = renderTraceTimeline(spans, title);
   expect(spanTree(spans)).toHaveLength(spans.length);
   for (const s of spans) expect(html).toContain(s.name);
-  const image = process.env.TQ_TRACE_IMAGE;
-  if (!image) return;
-  await writeFile(image.replace(/\.png$/, ".json"), JSON.stringify(spans, null, 2) + "\n");
+  const folder = process.env.TQ_TRACE_IMAGES;
+  if (!folder) return;
+  await writeFile(join(folder, `${name}.json`), JSON.stringify(spans, null, 2) + "\n");
   const browser = await launchChromium();
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 400 } });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 300 } });
     await page.setContent(html);
-    await page.screenshot({ path: image, fullPage: true });
+    await page.screenshot({ path: join(folder, `${name}.png`), fullPage: true });
   } finally {
     await browser.close();
   }
@@ -175,7 +175,7 @@ describe("tracing through the Go and Python SDKs", () => {
     const rpc = spans.find((s) => s.name === "grpc.taskqueue.v1.TaskService/SubmitTask")!;
     expect(attempts[0]!.startMs).toBeGreaterThanOrEqual(rpc.startMs);
     expect(commits[0]!.endMs).toBeLessThanOrEqual(attempts[1]!.startMs);
-    await picture(spans, "A Go producer's task, retried once on a Python worker (read back from Jaeger's query API)");
+    await picture(spans, "A Go producer's task, retried once on a Python worker (read back from Jaeger's query API)", "trace-go-to-python");
   });
 
   it("does the same from a Python producer to a Go worker, retry included", async () => {
@@ -221,6 +221,7 @@ describe("tracing through the Go and Python SDKs", () => {
     // The killed worker exported no attempt span and no result was committed: the server's span is what shows the attempt.
     expect(spans.filter((s) => s.name === "run sleep" || s.name === "commit result")).toEqual([]);
     expect(ended[0]!.endMs - ended[0]!.startMs).toBeGreaterThan(0);
+    await picture(spans, "A Go producer's task whose Python worker was killed with SIGKILL while running it (from Jaeger)", "trace-worker-lost");
   });
 
   it("writes no line per task at the info level", () => {
