@@ -55,6 +55,7 @@ import { QueueGauges } from "./observability/queue-gauges.js";
 import { recordDelivered, recordLeaseEnds, recordSubmitted } from "./observability/task-metrics.js";
 import { TaskTypeMemo } from "./observability/task-type-memo.js";
 import { ResultCommitSpans } from "./observability/result-commit-spans.js";
+import { TaskLifecycleLog } from "./observability/task-lifecycle-log.js";
 import { createTracingInterceptor } from "./observability/rpc-tracing-interceptor.js";
 import { activeTraceContext, addActiveSpanEvent, traceScheduledTask } from "./observability/trace-context.js";
 import { recordDispatchSpans } from "./observability/dispatch-spans.js";
@@ -179,6 +180,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   const leasedTypes = new TaskTypeMemo();
   // Traced results' commits as spans in their tasks' traces (nothing kept with tracing off).
   const commitSpans = tracing ? new ResultCommitSpans() : undefined;
+  // One debug line per task lifecycle event (nothing at all unless LOG_LEVEL is debug or trace).
+  const lifecycle = TaskLifecycleLog.forLogger(logger);
   const store = new QueueStore({ redis, prefix: options.redisPrefix, serverId, observeScript: (name) => metrics.calls.redisScript(name) });
   const writer = new TransitionWriter({
     pool: database.pool,
@@ -271,8 +274,12 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           recordDelivered(metrics, queue, tasks, now, leasedTypes);
           recordDispatchSpans(tasks, preciseNowMs());
           commitSpans?.leased(tasks);
+          lifecycle?.leased(tasks);
         }
-      : (queue, tasks) => recordDelivered(metrics, queue, tasks, Date.now(), leasedTypes),
+      : (queue, tasks) => {
+          recordDelivered(metrics, queue, tasks, Date.now(), leasedTypes);
+          lifecycle?.leased(tasks);
+        },
     limitsOf: (queue) => queueLimitsOf(queueSettings.get(queue)),
   });
   const scheduler = new Scheduler({ store, transitions, logger, backstopMs: 1_000, onReady: (queues) => routes.ready(queues, { announce: true }) });
@@ -296,9 +303,13 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     record: commitSpans
       ? (ends) => {
           recordLeaseEnds(metrics, ends, Date.now(), leasedTypes);
+          lifecycle?.ended(ends, (id) => commitSpans.traceOf(id));
           commitSpans.ended(ends);
         }
-      : (ends) => recordLeaseEnds(metrics, ends, Date.now(), leasedTypes),
+      : (ends) => {
+          recordLeaseEnds(metrics, ends, Date.now(), leasedTypes);
+          lifecycle?.ended(ends);
+        },
     isLimited: (queue) => hasRunningLimit(queueSettings.get(queue)),
   });
   const recorder = new ResultRecorder({
@@ -497,6 +508,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           canceller,
           onCancelled: (queue) => queueSnapshots.invalidate([queue]),
           traceContext: tracing ? activeTraceContext : undefined,
+          lifecycle,
           policy: submitPolicy,
         }),
         logger,

@@ -39,6 +39,8 @@ beforeAll(async () => {
     databaseUrl: await createTestDatabase(),
     redisUrl: inject("redisUrl"),
     redisPrefix: `${queue}:`,
+    // Debug: the server's lines per task lifecycle event are checked below.
+    logLevel: "debug",
     env: { ...otel, OTEL_SERVICE_NAME: "taskqueue-server", DEFAULT_BACKOFF_MS: "50", DEFAULT_MAX_BACKOFF_MS: "100" },
   });
   worker = await WorkerProcess.start({
@@ -124,6 +126,16 @@ describe("tracing from producer to worker", () => {
       { timeoutMs: 5_000 },
     );
     expect(line.fields).toMatchObject({ trace_id: submitted.traceId, span_id: attempt.spanId });
+    // The server's debug lines: one per lifecycle event of the task, each naming its trace (the
+    // submit's line is written inside the RPC's span; the others name the span the task carries).
+    const ofTask = (e: { fields: Record<string, unknown> }) => e.fields.taskId === submitted.id;
+    await server.process.waitForLog({ msg: "task succeeded", where: ofTask }, { timeoutMs: 5_000 });
+    const serverLines = server.process.find({ msg: /^task /, where: ofTask });
+    expect(serverLines.map((e) => [e.msg, e.level, e.fields.trace_id, e.fields.span_id])).toEqual([
+      ["task submitted", 20, submitted.traceId, rpc.spanId],
+      ["task leased", 20, submitted.traceId, rpc.spanId],
+      ["task succeeded", 20, submitted.traceId, rpc.spanId],
+    ]);
   });
 
   it("continues the active span of a producer using the TypeScript client, with no code of its own", async () => {

@@ -182,7 +182,7 @@ export class Session {
       case "cancel": {
         const task = this.held.get(message.value.taskId);
         if (task && (!message.value.leaseToken || message.value.leaseToken === task.leaseToken)) {
-          this.deps.options.logger.info({ taskId: task.id, reason: message.value.reason }, "task cancelled");
+          this.deps.options.logger.debug({ taskId: task.id, reason: message.value.reason }, "task cancelled");
           task.cancel(message.value.reason);
         }
         break;

@@ -1,4 +1,5 @@
-import { SpanKind, trace } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
+import { preciseNowMs } from "../engine/precise-time.js";
 import type { TraceContext } from "../engine/task-records.js";
 import type { CommittedResults } from "../engine/result-recorder.js";
 import type { LeasedRecord, LeaseEnd } from "../redis/queue-store.js";
@@ -8,14 +9,58 @@ import { sampledParent } from "./trace-context.js";
 /** Entries past which the memo is emptied (only leases ended by other servers are left behind). */
 const MAX_ENTRIES = 1_000_000;
 
+/** How a lease ended, as the `taskqueue.outcome` of its span: a cancelled task's lease says `cancelled`. */
+function outcomeOf(end: LeaseEnd): string {
+  return end.state === "CANCELLED" ? "cancelled" : end.how;
+}
+
+/** Whether the server ended the lease itself (no result from the worker): expiry, attempt timeout, a lost worker. */
+function endedByServer(end: LeaseEnd): boolean {
+  return end.how === "expired" || end.how === "timeout" || end.how === "lost";
+}
+
+/** Starts span `name` of how `end`'s lease ended in the trace `traced`, with the attributes both kinds share and `more`. */
+function startEndSpan(name: string, end: LeaseEnd, traced: TraceContext, startTime: number, more: Record<string, string | number>): Span {
+  return trace.getTracer(TRACER).startSpan(
+    name,
+    {
+      kind: SpanKind.INTERNAL,
+      startTime,
+      attributes: {
+        "taskqueue.task.id": end.id,
+        "taskqueue.queue": end.queue,
+        "taskqueue.attempt": end.attempt,
+        "taskqueue.outcome": outcomeOf(end),
+        "taskqueue.state": end.state,
+        ...more,
+      },
+    },
+    sampledParent(traced),
+  );
+}
+
+/** Span status messages of the leases the server ended, by how. */
+const SERVER_END_MESSAGES: Record<string, string> = {
+  expired: "lease expired: no heartbeat or result before its deadline",
+  timeout: "attempt timed out",
+  lost: "worker lost: its stream closed while it held the lease",
+};
+
 /**
- * Records the commit of each traced attempt's result as a short `commit result` span in the
- * task's trace, a child of the submit's span (a sibling of the attempt and dispatch spans):
- * from the moment its batch was taken up to the end of the group commit, with a `fenced` event
- * when Redis ended the lease, and the batch's size. Lease ends from Redis carry no trace
- * context, so this remembers the context of each sampled task leased here from its delivery
- * to its lease end. Created only when tracing is on: with tracing off nothing is remembered
- * and the result path makes no call here.
+ * Records how each traced attempt ended as a span in the task's trace, a child of the submit's
+ * span (a sibling of the attempt and dispatch spans):
+ * - a worker's result: `commit result`, from the moment its batch was taken up to the end of
+ *   the group commit, with a `fenced` event when Redis ended the lease, and the batch's size;
+ * - a lease the server ended itself (expiry, attempt timeout, a lost worker, or any of these
+ *   after a cancel): `end lease`, from the lease's start to the moment the server ended it,
+ *   with an error status unless the task was cancelled. A worker that died records no attempt
+ *   span of its own, so this is what shows the attempt in the trace.
+ *
+ * Both carry the task id, queue, attempt, outcome (how the lease ended: succeeded, failed,
+ * fatal, expired, timeout, lost or cancelled) and the task's new state. Lease ends from Redis
+ * carry no trace context, so this remembers the context of each sampled task leased here
+ * from its delivery to its lease end. Created only when tracing is on: with tracing off
+ * nothing is remembered and neither the result path nor the reaper makes a call here.
  */
 export class ResultCommitSpans {
   private readonly traces = new Map<string, TraceContext>();
@@ -29,39 +74,45 @@ export class ResultCommitSpans {
     }
   }
 
-  /** Forgets tasks whose lease ended without a result recorded here (expired, lost, cancelled). */
+  /**
+   * Leases ended (every end, after any result commit): records an `end lease` span for each
+   * remembered task whose lease the server ended itself, and forgets every task in `ends`.
+   */
   ended(ends: readonly LeaseEnd[]): void {
     if (this.traces.size === 0) return;
-    for (const end of ends) this.traces.delete(end.id);
-  }
-
-  /** Records a span per accepted result of a committed batch whose task is remembered. */
-  committed(batch: CommittedResults): void {
-    if (this.traces.size === 0) return;
-    const tracer = trace.getTracer(TRACER);
-    for (const end of batch.accepted) {
+    let nowMs = 0;
+    for (const end of ends) {
       const traced = this.traces.get(end.id);
       if (!traced) continue;
       this.traces.delete(end.id);
-      const span = tracer.startSpan(
-        "commit result",
-        {
-          kind: SpanKind.INTERNAL,
-          startTime: batch.startedMs,
-          attributes: {
-            "taskqueue.task.id": end.id,
-            "taskqueue.queue": end.queue,
-            "taskqueue.attempt": end.attempt,
-            "taskqueue.outcome": end.how,
-            "taskqueue.state": end.state,
-            "taskqueue.batch.size": batch.size,
-          },
-        },
-        sampledParent(traced),
-      );
+      if (!endedByServer(end)) continue;
+      nowMs ||= preciseNowMs();
+      const startMs = end.startedMs > 0 && end.startedMs <= nowMs ? end.startedMs : nowMs;
+      const span = startEndSpan("end lease", end, traced, startMs, { "taskqueue.worker.id": end.workerId });
+      if (end.state !== "CANCELLED") span.setStatus({ code: SpanStatusCode.ERROR, message: SERVER_END_MESSAGES[end.how] });
+      span.end(nowMs);
+    }
+  }
+
+  /**
+   * Records a span per accepted result of a committed batch whose task is remembered (the
+   * recorder then reports the same lease ends to {@link ended}, which forgets them).
+   */
+  committed(batch: CommittedResults): void {
+    if (this.traces.size === 0) return;
+    for (const end of batch.accepted) {
+      // Forgotten by ended(), told of the same ends right after.
+      const traced = this.traces.get(end.id);
+      if (!traced) continue;
+      const span = startEndSpan("commit result", end, traced, batch.startedMs, { "taskqueue.batch.size": batch.size });
       span.addEvent("fenced", batch.fencedMs);
       span.end(batch.committedMs);
     }
+  }
+
+  /** The trace context of task `id` if it is a sampled task leased here and not yet ended. */
+  traceOf(id: string): TraceContext | undefined {
+    return this.traces.get(id);
   }
 
   /** Tasks remembered now. */

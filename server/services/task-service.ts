@@ -7,6 +7,7 @@ import { preciseNowMs } from "../engine/precise-time.js";
 import type { Submitter } from "../engine/submitter.js";
 import type { NewTask, TraceContext } from "../engine/task-records.js";
 import { InvalidArgumentError, NotFoundError, TaskQueueError } from "../errors.js";
+import type { TaskLifecycleLog } from "../observability/task-lifecycle-log.js";
 import { checkStorableText, checkTypeName, type SubmitPolicy, validateSubmit } from "./submit-validation.js";
 import { checkTaskId, decodePageToken, encodePageToken, pageSizeOf } from "./page-token.js";
 import { SubmitTaskReply, SubmitTasksReply } from "./submit-replies.js";
@@ -27,6 +28,8 @@ export interface TaskServiceDeps {
    * call; absent when tracing is off (nothing is read or stored).
    */
   traceContext?: () => TraceContext | undefined;
+  /** Debug lines per submitted or cancelled task; absent unless the logger writes debug lines. */
+  lifecycle?: TaskLifecycleLog;
 }
 
 const MAX_BATCH = 1000;
@@ -52,6 +55,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
       const trace = deps.traceContext?.();
       if (trace) task.trace = trace;
       const [outcome] = await deps.submitter.submit([task]);
+      deps.lifecycle?.submitted([task], [outcome!]);
       const [row] = await rowsFor([task], [outcome!]);
       return new SubmitTaskReply(row!, outcome!.existing);
     },
@@ -75,6 +79,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
       const trace = deps.traceContext?.();
       if (trace) for (const task of accepted) task.trace = trace;
       const outcomes = await deps.submitter.submit(accepted);
+      deps.lifecycle?.submitted(accepted, outcomes);
       const rows = await rowsFor(accepted, outcomes);
       let next = 0;
       return new SubmitTasksReply(
@@ -130,6 +135,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
       if (req.reason.length > 1024) throw new InvalidArgumentError("reason", "must be at most 1024 characters");
       checkStorableText(req.reason, "reason");
       const row = await deps.canceller.cancel(req.id, req.reason);
+      if (row.state === "CANCELLED") deps.lifecycle?.cancelledQueued(row.id, row.queue);
       deps.onCancelled?.(row.queue);
       return { task: taskOfRow(row) };
     },

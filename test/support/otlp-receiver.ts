@@ -4,8 +4,8 @@ import { gunzipSync } from "node:zlib";
 import { ProtoReader, WireType } from "../../wire/proto-reader.js";
 import { waitFor } from "./wait-for.js";
 
-/** A span as the receiver got it (ids in lowercase hex, as W3C trace context writes them). */
-export interface ReceivedSpan {
+/** A span of a trace (ids in lowercase hex, as W3C trace context writes them), whatever backend held it. */
+export interface TraceSpan {
   traceId: string;
   spanId: string;
   /** Empty for a root span. */
@@ -20,11 +20,15 @@ export interface ReceivedSpan {
   status: number;
   /** Names of the span's events, in order. */
   events: string[];
-  /** The encoding it came in: protobuf or json. */
-  encoding: "protobuf" | "json";
   /** Start and end, ms since the epoch (fractional). */
   startMs: number;
   endMs: number;
+}
+
+/** A span as the receiver got it. */
+export interface ReceivedSpan extends TraceSpan {
+  /** The encoding it came in: protobuf or json. */
+  encoding: "protobuf" | "json";
 }
 
 /**

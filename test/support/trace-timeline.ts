@@ -1,4 +1,4 @@
-import type { ReceivedSpan } from "./otlp-receiver.js";
+import type { TraceSpan } from "./otlp-receiver.js";
 
 /*
  * A trace as a waterfall, the way a trace viewer draws it: one row per span in tree order
@@ -19,14 +19,14 @@ function escape(text: string): string {
 }
 
 /** The spans of one trace in tree order, each with its depth. */
-export function spanTree(spans: readonly ReceivedSpan[]): Array<{ span: ReceivedSpan; depth: number }> {
+export function spanTree(spans: readonly TraceSpan[]): Array<{ span: TraceSpan; depth: number }> {
   const ids = new Set(spans.map((s) => s.spanId));
-  const children = new Map<string, ReceivedSpan[]>();
+  const children = new Map<string, TraceSpan[]>();
   for (const s of spans) {
     const parent = ids.has(s.parentSpanId) ? s.parentSpanId : "";
     children.set(parent, [...(children.get(parent) ?? []), s]);
   }
-  const out: Array<{ span: ReceivedSpan; depth: number }> = [];
+  const out: Array<{ span: TraceSpan; depth: number }> = [];
   const visit = (parent: string, depth: number) => {
     for (const s of [...(children.get(parent) ?? [])].sort((a, b) => a.startMs - b.startMs)) {
       out.push({ span: s, depth });
@@ -38,7 +38,7 @@ export function spanTree(spans: readonly ReceivedSpan[]): Array<{ span: Received
 }
 
 /** What a row says about its span beyond the name: attempt and outcome, events. */
-function details(span: ReceivedSpan): string {
+function details(span: TraceSpan): string {
   const a = span.attributes;
   const parts: string[] = [];
   if (a["taskqueue.attempt"] !== undefined) parts.push(`attempt ${a["taskqueue.attempt"]}`);
@@ -48,7 +48,7 @@ function details(span: ReceivedSpan): string {
 }
 
 /** An HTML page drawing `spans` (one trace) as a waterfall under `title`. */
-export function renderTraceTimeline(spans: readonly ReceivedSpan[], title: string): string {
+export function renderTraceTimeline(spans: readonly TraceSpan[], title: string): string {
   const rows = spanTree(spans);
   const start = Math.min(...spans.map((s) => s.startMs));
   const end = Math.max(...spans.map((s) => s.endMs));
