@@ -201,7 +201,7 @@ func (s *session) handle(msg *taskqueuev1.ConnectResponse) {
 		s.onAcks(m.Acks.GetAcks())
 	case *taskqueuev1.ConnectResponse_Cancel:
 		if r := s.held[m.Cancel.GetTaskId()]; r != nil && (m.Cancel.GetLeaseToken() == "" || m.Cancel.GetLeaseToken() == r.task.LeaseToken) {
-			s.log.Info("task cancelled by the server", "task_id", r.task.ID, "reason", m.Cancel.GetReason())
+			s.log.Debug("task cancelled by the server", "task_id", r.task.ID, "reason", m.Cancel.GetReason())
 			s.cancelTask(r, m.Cancel.GetReason())
 		}
 	case *taskqueuev1.ConnectResponse_Drain:

@@ -164,7 +164,7 @@ func (s *session) finished(task *LeasedTask, outcome TaskOutcome) {
 			// The attempt's span, to find the line from its trace and the trace from the line.
 			attrs = append(attrs, "trace_id", task.span.SpanContext().TraceID().String(), "span_id", task.span.SpanContext().SpanID().String())
 		}
-		s.log.Info("task did not succeed", attrs...)
+		s.log.Debug("task did not succeed", attrs...)
 	}
 	if h := s.opts.Hooks.OnTaskFinished; h != nil {
 		h(task, outcome)

@@ -67,7 +67,7 @@ class AttemptSpanTest(ScriptedWorkerTestCase):
         fatal.attempt = 2
         unknown = leased("c", "nope")
         unknown.traceparent = traced.traceparent
-        with self.assertLogs("taskqueue_client.worker", level="INFO") as logs:
+        with self.assertLogs("taskqueue_client.worker", level="DEBUG") as logs:
             await ss.assign(traced, fatal, unknown)
             spans = await ended_spans(3)
         self.assertEqual(seen, [TRACE_ID, TRACE_ID])

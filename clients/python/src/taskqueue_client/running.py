@@ -133,7 +133,7 @@ class RunningTask:
         if kind != "succeeded":
             # A traced attempt's line names its trace and span (record attributes trace_id, span_id).
             ids = self._span.ids() if self._span is not None else None
-            self._w.logger.info(
+            self._w.logger.debug(
                 "task %s (%s, attempt %d) did not succeed (%s): %s%s",
                 self.ctx.id,
                 self.ctx.type,

@@ -178,7 +178,7 @@ class Session:
             running = self._held.get(response.cancel.task_id)
             token = response.cancel.lease_token
             if running is not None and (not token or token == running.ctx.lease_token):
-                self._log.info("task %s cancelled by the server: %s", running.ctx.id, response.cancel.reason)
+                self._log.debug("task %s cancelled by the server: %s", running.ctx.id, response.cancel.reason)
                 running.cancel(response.cancel.reason)
         elif kind == "drain":
             self._on_drain(response.drain)
