@@ -6,8 +6,17 @@ import { deadlineMs, monotonicUs, uniqueQueue, type Scenario, type ScenarioConte
 import { collectReports, CompletionTally, ready, runProducers, startProducers, startWorkers, submitWindow, warmUp } from "./fleet.js";
 import { meterRun } from "./usage.js";
 
-/** Outstanding unary calls the rate producer allows before it counts a call as skipped. */
-export const RATE_MAX_IN_FLIGHT = 2_000;
+/**
+ * Outstanding tasks the rate producer allows before it counts a call as skipped: 2,000 unary
+ * calls, or 2,000 / `--rate-batch` batch calls (a producer falling behind holds a bounded
+ * amount of work, whatever the batch size).
+ */
+export const RATE_MAX_TASKS_IN_FLIGHT = 2_000;
+
+/** Outstanding calls of the rate producer, from {@link RATE_MAX_TASKS_IN_FLIGHT}. */
+function rateMaxCallsInFlight(options: CompiledBenchOptions): number {
+  return Math.max(1, Math.floor(RATE_MAX_TASKS_IN_FLIGHT / Math.max(1, options.rateBatch)));
+}
 
 /**
  * latency: one producer submits at a fixed rate (`--rate` per second for `--duration-s`) with
@@ -28,7 +37,7 @@ export const latency: Scenario = async (context) => {
   const producers = startProducers(context, queue, expected, 1, {
     mode: "rate",
     batchSize: options.rateBatch,
-    inFlight: RATE_MAX_IN_FLIGHT,
+    inFlight: rateMaxCallsInFlight(options),
     ratePerS: options.rate,
     durationMs: options.durationS * 1000,
     warmupMs: options.warmupS * 1000,
@@ -52,7 +61,7 @@ export function peerRateConfig(options: CompiledBenchOptions) {
     ratePerS: options.rate,
     durationMs: options.durationS * 1000,
     warmupMs: options.warmupS * 1000,
-    inFlight: RATE_MAX_IN_FLIGHT,
+    inFlight: rateMaxCallsInFlight(options),
     batchSize: options.rateBatch,
     payloadBytes: options.payloadBytes,
     record: true,
