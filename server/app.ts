@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { AuthService } from "../gen/taskqueue/v1/auth_service_pb.js";
 import { ClusterService } from "../gen/taskqueue/v1/cluster_service_pb.js";
 import { DeadLetterService } from "../gen/taskqueue/v1/dead_letter_service_pb.js";
@@ -80,6 +80,8 @@ import { createWorkerService } from "./services/worker-service.js";
 import { parseCorsOrigins } from "./transport/cors.js";
 import { readTlsMaterial } from "./transport/tls-material.js";
 import { redisTlsOptions } from "./redis/redis-tls.js";
+import { openRedis } from "./redis/connection.js";
+import { closeConnection, openEventChannel } from "./redis/event-channel.js";
 import { JwtAuthenticator } from "./auth/jwt-authenticator.js";
 import { TlsReloader } from "./transport/tls-reload.js";
 import { createAuthInterceptor } from "./transport/auth-interceptor.js";
@@ -151,12 +153,26 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   await migrate(database.pool, logger);
 
   const redisTls = redisTlsOptions({ caFile: options.redisTlsCaFile, certFile: options.redisTlsCertFile, keyFile: options.redisTlsKeyFile });
-  const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false, ...(redisTls && { tls: redisTls }) };
-  const redis = new Redis(options.redisUrl, redisOptions);
-  const subscriber = new Redis(options.redisUrl, { ...redisOptions, maxRetriesPerRequest: null });
-  for (const [name, conn] of [["redis", redis], ["redis-subscriber", subscriber]] as const) {
-    conn.on("error", (error: Error) => logger.warn({ err: error, connection: name }, "redis connection error"));
-  }
+  const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false };
+  // REDIS_CLUSTER_NODES selects a Redis Cluster (see connection.ts), else REDIS_URL's Redis.
+  const redisTarget = {
+    url: options.redisUrl,
+    clusterNodes: options.redisClusterNodes,
+    username: options.redisUsername,
+    password: options.redisPassword,
+    tls: redisTls,
+  };
+  const redis = openRedis(redisTarget, redisOptions);
+  redis.on("error", (error: Error) => logger.warn({ err: error, connection: "redis" }, "redis connection error"));
+  const events = openEventChannel(
+    redis,
+    () => {
+      const subscriber = openRedis(redisTarget, { ...redisOptions, maxRetriesPerRequest: null }) as Redis;
+      subscriber.on("error", (error: Error) => logger.warn({ err: error, connection: "redis-subscriber" }, "redis connection error"));
+      return subscriber;
+    },
+    logger,
+  );
   await redis.ping();
 
   let draining = false;
@@ -277,8 +293,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   });
   const scheduler = new Scheduler({ store, transitions, logger, backstopMs: 1_000, onReady: (queues) => routes.ready(queues, { announce: true }) });
   const notifier = new Notifier({
-    publisher: redis,
-    subscriber,
+    publisher: events.publisher,
+    subscriber: events.subscriber,
     prefix: options.redisPrefix,
     serverId,
     logger,
@@ -674,7 +690,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     logger,
     entries: [
       stopStep("closing postgres", "exit", () => database.close()),
-      stopStep("closing redis", "exit", () => Promise.all([closeRedis(subscriber), closeRedis(redis)])),
+      stopStep("closing redis", "exit", () => Promise.all([events.close(), closeConnection(redis)])),
       {
         step: "leaving the server registry",
         deadline: "exit",
@@ -742,12 +758,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     applyRetention: () => retention.sweep({ full: true }),
     queueOverviewReads: () => queueSnapshots.reads,
   };
-}
-
-/** Closes a Redis connection: QUIT when it is up (pending replies arrive first), else at once. */
-async function closeRedis(connection: Redis): Promise<void> {
-  if (connection.status === "ready") await connection.quit().catch(() => undefined);
-  connection.disconnect();
 }
 
 /** Every connected session as the cluster directory shows it. */

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connection.js";
 import type { AttemptKey, OpenAttemptRepairer } from "../db/open-attempt-repairer.js";
 import type { TaskRow } from "../db/schema.js";
 import type { TaskRepository } from "../db/task-repository.js";
@@ -18,7 +18,7 @@ export interface RecoveryOptions {
   /** Closes attempt rows a stopped server left open (the first full sweep after start-up). */
   attempts: OpenAttemptRepairer;
   store: QueueStore;
-  redis: Redis;
+  redis: RedisClient;
   transitions: DurableTransitions;
   logger: Logger;
   serverId: string;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./connection.js";
 import { DispatchKeys, type QueueKeys } from "./keys.js";
 import { DISPATCH_LAYOUT_VERSION } from "./layout.js";
 import type { NewTask } from "../engine/task-records.js";
@@ -13,7 +13,7 @@ export type { EnqueueItem, LeaseAllocation, QueueLimits, LeaseResult, LeasedReco
 
 /** Options for {@link QueueStore}. */
 export interface QueueStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** Clock in ms (injected so tests can control time). */
   now?: () => number;

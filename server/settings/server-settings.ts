@@ -174,6 +174,24 @@ export const serverSettings = {
     default: "redis://127.0.0.1:6379",
     doc: "Redis, the dispatch state; `rediss://` for TLS (see `REDIS_TLS_*`)",
   }),
+  redisClusterNodes: defineSetting({
+    env: "REDIS_CLUSTER_NODES",
+    kind: text(),
+    default: "",
+    doc: "Redis Cluster mode: comma-separated `host:port` of some of its nodes (the rest are discovered), e.g. `10.0.0.1:7000,10.0.0.2:7000`; entries may be `rediss://host:port` for TLS (see `REDIS_TLS_*`). Empty: one Redis at `REDIS_URL`. See [Redis Cluster](#redis-cluster)",
+  }),
+  redisUsername: defineSetting({
+    env: "REDIS_USERNAME",
+    kind: text(),
+    default: "",
+    doc: "Redis ACL user, in both modes (overrides one in the URL); empty: the URL's, or `default`",
+  }),
+  redisPassword: defineSetting({
+    env: "REDIS_PASSWORD",
+    kind: text(),
+    default: "",
+    doc: "Redis password (`requirepass` or the ACL user's), in both modes (overrides one in the URL); empty: the URL's, or none",
+  }),
   redisTlsCaFile: defineSetting({
     env: "REDIS_TLS_CA_FILE",
     kind: text(),

@@ -1,0 +1,114 @@
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Cluster } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
+import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
+import type { ServerOptions } from "../server/config.js";
+import { createLogger } from "../server/observability/logger.js";
+import { DispatchKeys } from "../server/redis/keys.js";
+import { exampleHandlers } from "../worker/example/handlers.js";
+import { createWorker } from "../worker/index.js";
+import { exercise, runTasksThrough } from "./support/dispatch-exercise.js";
+import { startRedisCluster, type LocalRedisCluster } from "./support/redis-cluster.js";
+import { jsonPayload, waitForState } from "./support/tasks.js";
+import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
+import { waitFor } from "./support/wait-for.js";
+
+// The server on a real Redis Cluster (3 masters + 3 replicas, redis-server processes created
+// with redis-cli --cluster create), with queues chosen so that each master holds some.
+
+let cluster: LocalRedisCluster;
+const servers: TestServer[] = [];
+
+beforeAll(async () => {
+  cluster = await startRedisCluster({ masters: 3, replicas: 1 });
+}, 60_000);
+
+afterAll(async () => {
+  for (const s of servers.reverse()) await s.stop().catch(() => undefined);
+  await cluster?.stop();
+});
+
+/** `perMaster` queue names for each master, under `prefix` (their slots decide). */
+async function queuesOnEveryMaster(prefix: string, label: string, perMaster = 1): Promise<string[]> {
+  const keys = new DispatchKeys(prefix);
+  const byMaster = new Map<number, string[]>();
+  for (let i = 0; i < 200 && [...byMaster.values()].filter((q) => q.length >= perMaster).length < 3; i++) {
+    const queue = uniqueQueue(label);
+    const master = await cluster.masterOf(keys.queue(queue).types);
+    const list = byMaster.get(master.port) ?? [];
+    if (list.length < perMaster) list.push(queue);
+    byMaster.set(master.port, list);
+  }
+  expect(byMaster.size).toBe(3);
+  return [...byMaster.values()].flat();
+}
+
+async function clusterServer(overrides: ServerOptions = {}, shared?: { databaseUrl: string; redisPrefix: string }): Promise<TestServer> {
+  const options = { redisClusterNodes: cluster.seeds, defaultInitialBackoffMs: 50, defaultMaxBackoffMs: 100, ...overrides };
+  const ts = await startTestServer(options, shared);
+  servers.push(ts);
+  return ts;
+}
+
+describe("Redis Cluster", () => {
+  it("runs every store call over queues on three masters (one slot per script call)", async () => {
+    const prefix = "cluster-store:";
+    const redis = new Cluster(cluster.seeds.split(",").map((seed) => ({ host: seed.split(":")[0], port: Number(seed.split(":")[1]) })));
+    try {
+      await exercise(redis, prefix, await queuesOnEveryMaster(prefix, "store"));
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("runs tasks through a server in cluster mode: success, retry, delay, cancel, on queues of every master", async () => {
+    const ts = await clusterServer();
+    await runTasksThrough(ts, await queuesOnEveryMaster(ts.redisPrefix, "life"));
+  });
+
+  it("pauses and resumes queues on every master, and lists them with their figures", async () => {
+    const ts = await clusterServer();
+    const queues = await queuesOnEveryMaster(ts.redisPrefix, "pause");
+    const admin = createClient(QueueService, createGrpcTransport({ baseUrl: `http://${ts.grpcAddress}` }));
+    for (const queue of queues) await admin.pauseQueue({ name: queue, reason: "maintenance" });
+    const worker = createWorker({ address: ts.grpcAddress, queues, concurrency: 4, handlers: exampleHandlers(), logger: createLogger({ level: "silent" }) });
+    await worker.start();
+    try {
+      const ids: string[] = [];
+      for (const queue of queues) ids.push((await ts.grpc.submitTask({ queue, type: "echo", payloadData: jsonPayload({ queue }) })).task!.id);
+      const listed = await waitFor(
+        async () => {
+          const { queues: infos } = await admin.listQueues({});
+          const ours = infos.filter((q) => queues.includes(q.name));
+          return ours.length === queues.length && ours.every((q) => q.paused && q.counts?.queued === 1n) && ours;
+        },
+        { timeoutMs: 10_000, message: "ListQueues to show the paused queues with one queued task each" },
+      );
+      expect(listed.map((q) => q.name).sort()).toEqual([...queues].sort());
+      for (const id of ids) expect((await ts.grpc.getTask({ id })).task!.state).toBe(TaskState.QUEUED);
+      for (const queue of queues) await admin.resumeQueue({ name: queue });
+      for (const id of ids) await waitForState(ts.grpc, id, TaskState.SUCCEEDED);
+    } finally {
+      await worker.stop({ timeoutMs: 2_000 });
+    }
+  });
+
+  it("wakes a worker on another server at once (sharded pub/sub on the cross-queue slot)", async () => {
+    const submitter = await clusterServer({ dispatchPollMs: 60_000 });
+    const other = await clusterServer({ dispatchPollMs: 60_000 }, { databaseUrl: submitter.databaseUrl, redisPrefix: submitter.redisPrefix });
+    const queues = await queuesOnEveryMaster(submitter.redisPrefix, "wake");
+    const worker = createWorker({ address: other.grpcAddress, queues, concurrency: 4, handlers: exampleHandlers(), logger: createLogger({ level: "silent" }) });
+    await worker.start();
+    try {
+      for (const queue of queues) {
+        const { task } = await submitter.grpc.submitTask({ queue, type: "echo", payloadData: jsonPayload({ queue }) });
+        // Far sooner than the 60 s backstop poll: the other server was woken by the message.
+        await waitForState(submitter.grpc, task!.id, TaskState.SUCCEEDED, 10_000);
+      }
+    } finally {
+      await worker.stop({ timeoutMs: 2_000 });
+    }
+  });
+});

@@ -1,0 +1,181 @@
+import { execFile } from "node:child_process";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { keySlot } from "../../server/redis/key-slot.js";
+import { findFreePort, LOOPBACK_HOST } from "../../tools/local-services/free-port.js";
+import { findRedisServer } from "../../tools/local-services/redis-binary.js";
+import { startRedisProcess, type RedisProcess } from "../../tools/local-services/redis-process.js";
+import { waitFor } from "./wait-for.js";
+
+const run = promisify(execFile);
+
+/** Options for {@link startRedisCluster}. */
+export interface RedisClusterOptions {
+  /** Masters. Default 3. */
+  masters?: number;
+  /** Replicas of each master. Default 1. */
+  replicas?: number;
+  /** `cluster-node-timeout`, ms: how long a silent master takes to be failed over. Default 1000. */
+  nodeTimeoutMs?: number;
+  /** Deadline for the cluster to be formed and `cluster_state:ok` on every node. Default 30 s. */
+  startTimeoutMs?: number;
+}
+
+/** One node as `CLUSTER NODES` describes it. */
+export interface ClusterNodeView {
+  id: string;
+  address: string;
+  role: "master" | "replica";
+  /** For a replica, its master's id. */
+  masterId: string | null;
+  /** Slot ranges served (masters). */
+  slots: Array<[number, number]>;
+  failed: boolean;
+}
+
+/**
+ * A private Redis Cluster of real `redis-server --cluster-enabled yes` processes on free ports
+ * (and free cluster-bus ports), without persistence, created with
+ * `redis-cli --cluster create … --cluster-replicas N --cluster-yes`.
+ */
+export class LocalRedisCluster {
+  constructor(readonly nodes: RedisProcess[]) {}
+
+  /** `REDIS_CLUSTER_NODES` for a server: every node's `127.0.0.1:port`. */
+  get seeds(): string {
+    return this.nodes.map((n) => `${LOOPBACK_HOST}:${n.port}`).join(",");
+  }
+
+  /** The nodes still running. */
+  get running(): RedisProcess[] {
+    return this.nodes.filter((n) => n.running);
+  }
+
+  /** `CLUSTER NODES` as seen by a running node. */
+  async view(): Promise<ClusterNodeView[]> {
+    return parseClusterNodes(String(await this.call(this.running[0]!, "CLUSTER", "NODES")));
+  }
+
+  /** The process of the master currently serving `key`'s slot. */
+  async masterOf(key: string): Promise<RedisProcess> {
+    const slot = keySlot(key);
+    const master = (await this.view()).find((n) => n.role === "master" && !n.failed && n.slots.some(([a, b]) => slot >= a && slot <= b));
+    if (!master) throw new Error(`no master serves slot ${slot}`);
+    return this.byAddress(master.address);
+  }
+
+  /** The process of `address` (`host:port`). */
+  byAddress(address: string): RedisProcess {
+    const node = this.nodes.find((n) => address === `${LOOPBACK_HOST}:${n.port}`);
+    if (!node) throw new Error(`no node at ${address}`);
+    return node;
+  }
+
+  /** Runs one command on one node (a connection of its own). */
+  async call(node: RedisProcess, ...command: [string, ...Array<string | number>]): Promise<unknown> {
+    const connection = new Redis({ host: LOOPBACK_HOST, port: node.port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    try {
+      await connection.connect();
+      return await connection.call(...command);
+    } finally {
+      connection.disconnect();
+    }
+  }
+
+  /**
+   * Waits until every running node says `cluster_state:ok`, every slot is served by a master
+   * that no running node sees as failed, and `expectMasters` masters serve slots.
+   */
+  async waitHealthy(options: { timeoutMs: number; expectMasters?: number; message?: string }): Promise<void> {
+    await waitFor(
+      async () => {
+        for (const node of this.running) {
+          const info = String(await this.call(node, "CLUSTER", "INFO"));
+          if (!/cluster_state:ok/.test(info) || !/cluster_slots_ok:16384/.test(info)) return false;
+        }
+        const masters = (await this.view()).filter((n) => n.role === "master" && n.slots.length > 0 && !n.failed);
+        return options.expectMasters === undefined || masters.length === options.expectMasters;
+      },
+      { timeoutMs: options.timeoutMs, intervalMs: 50, message: options.message ?? "the Redis Cluster to be healthy" },
+    );
+  }
+
+  /** Stops every node. */
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop().catch(() => undefined)));
+  }
+}
+
+/** Starts and creates a private Redis Cluster; resolves once it is healthy. */
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<LocalRedisCluster> {
+  const masters = options.masters ?? 3;
+  const replicas = options.replicas ?? 1;
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
+  const nodes: RedisProcess[] = [];
+  try {
+    for (let i = 0; i < masters * (1 + replicas); i++) {
+      const busPort = await findFreePort();
+      nodes.push(
+        await startRedisProcess({
+          args: [
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", "nodes.conf",
+            "--cluster-port", String(busPort),
+            "--cluster-node-timeout", String(options.nodeTimeoutMs ?? 1_000),
+            // Any replica may take over, however long its link was down (tests pause them).
+            "--cluster-replica-validity-factor", "0",
+            // The queues of the other masters keep working while one master is failed over.
+            "--cluster-require-full-coverage", "no",
+          ],
+        }),
+      );
+    }
+    const binary = await findRedisServer();
+    const cli = join(dirname(binary ?? "/usr/bin/redis-server"), "redis-cli");
+    await run(cli, ["--cluster", "create", ...nodes.map((n) => `${LOOPBACK_HOST}:${n.port}`), "--cluster-replicas", String(replicas), "--cluster-yes"], {
+      timeout: timeoutMs,
+    });
+    const cluster = new LocalRedisCluster(nodes);
+    await cluster.waitHealthy({ timeoutMs, expectMasters: masters, message: "the new Redis Cluster to be formed" });
+    // Every replica linked to its master, so that a failover has someone to promote.
+    await waitFor(
+      async () => {
+        for (const node of nodes) {
+          const info = String(await cluster.call(node, "INFO", "replication"));
+          if (/role:slave/.test(info) && !/master_link_status:up/.test(info)) return false;
+        }
+        return true;
+      },
+      { timeoutMs, intervalMs: 50, message: "every replica to be linked to its master" },
+    );
+    return cluster;
+  } catch (error) {
+    await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
+    throw error;
+  }
+}
+
+/** Parses `CLUSTER NODES`. */
+export function parseClusterNodes(text: string): ClusterNodeView[] {
+  return text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => {
+      const [id, address, flags, master, , , , , ...slots] = line.trim().split(" ");
+      const flagList = flags!.split(",");
+      return {
+        id: id!,
+        address: address!.split("@")[0]!,
+        role: flagList.includes("master") ? ("master" as const) : ("replica" as const),
+        masterId: master === "-" ? null : master!,
+        failed: flagList.includes("fail") || flagList.includes("fail?"),
+        slots: slots
+          .filter((s) => !s.startsWith("["))
+          .map((s) => {
+            const [a, b] = s.split("-");
+            return [Number(a), Number(b ?? a)] as [number, number];
+          }),
+      };
+    });
+}
