@@ -80,7 +80,8 @@ import { createWorkerService } from "./services/worker-service.js";
 import { parseCorsOrigins } from "./transport/cors.js";
 import { readTlsMaterial } from "./transport/tls-material.js";
 import { redisTlsOptions } from "./redis/redis-tls.js";
-import { openRedis } from "./redis/connection.js";
+import { isCluster, openRedis } from "./redis/connection.js";
+import { SlotOwnerWatch } from "./redis/slot-owner-watch.js";
 import { closeConnection, openEventChannel } from "./redis/event-channel.js";
 import { JwtAuthenticator } from "./auth/jwt-authenticator.js";
 import { TlsReloader } from "./transport/tls-reload.js";
@@ -106,6 +107,9 @@ const TOKEN_RELOAD_MS = 5_000;
 
 /** A server not heard from for this long counts as dead (its unwritten outcomes are recovered). */
 const SERVER_LIVENESS_TTL_MS = 6_000;
+
+/** How often, in a Redis Cluster, each master is asked who it is (a failover is noticed within this), ms. */
+const SLOT_OWNER_CHECK_MS = 1_000;
 
 /** Period of the background dependency checks feeding the gRPC health status, ms. */
 const DEPENDENCY_CHECK_INTERVAL_MS = 1_000;
@@ -370,6 +374,11 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onDue: (dueMs) => routes.due(dueMs, { announce: false }),
     beforeFullSweep: () => pauses.sync(),
   });
+  // Redis Cluster: a failover or restart of a master may have lost its last writes; the
+  // queues of its slots are then swept from Postgres.
+  const slotOwners = isCluster(redis)
+    ? new SlotOwnerWatch({ cluster: redis, logger, intervalMs: SLOT_OWNER_CHECK_MS, onChanged: (slots) => recovery.requestSlots(slots) })
+    : undefined;
   const retention = new Retention({
     deleter: new FinishedTaskDeleter(database.db),
     redis,
@@ -529,6 +538,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           progress,
           logger,
           serverId,
+          onRecordingFailed: (tasks) => recovery.checkUnwritten(tasks),
           leaseDurationMs: options.leaseDurationMs,
           heartbeatIntervalMs: options.heartbeatIntervalMs,
           maxPayloadBytes: options.maxPayloadBytes,
@@ -719,6 +729,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       serviceEntry("stopping the queue gauges", "write", queueGauges),
       serviceEntry("stopping retention", "write", retention),
       serviceEntry("stopping recovery", "write", recovery),
+      ...(slotOwners ? [serviceEntry("stopping the redis cluster slot watch", "write", slotOwners)] : []),
       serviceEntry("stopping the lease reaper", "write", reaper),
       serviceEntry("stopping the scheduler", "write", scheduler),
       serviceEntry("stopping schedules", "write", scheduleLoop),

@@ -6,13 +6,12 @@ import { QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
 import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
 import type { ServerOptions } from "../server/config.js";
 import { createLogger } from "../server/observability/logger.js";
-import { DispatchKeys } from "../server/redis/keys.js";
 import { exampleHandlers } from "../worker/example/handlers.js";
 import { createWorker } from "../worker/index.js";
 import { exercise, runTasksThrough } from "./support/dispatch-exercise.js";
 import { startRedisCluster, type LocalRedisCluster } from "./support/redis-cluster.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
-import { startTestServer, uniqueQueue, type TestServer } from "./support/test-server.js";
+import { startTestServer, type TestServer } from "./support/test-server.js";
 import { waitFor } from "./support/wait-for.js";
 
 // The server on a real Redis Cluster (3 masters + 3 replicas, redis-server processes created
@@ -30,19 +29,9 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** `perMaster` queue names for each master, under `prefix` (their slots decide). */
-async function queuesOnEveryMaster(prefix: string, label: string, perMaster = 1): Promise<string[]> {
-  const keys = new DispatchKeys(prefix);
-  const byMaster = new Map<number, string[]>();
-  for (let i = 0; i < 200 && [...byMaster.values()].filter((q) => q.length >= perMaster).length < 3; i++) {
-    const queue = uniqueQueue(label);
-    const master = await cluster.masterOf(keys.queue(queue).types);
-    const list = byMaster.get(master.port) ?? [];
-    if (list.length < perMaster) list.push(queue);
-    byMaster.set(master.port, list);
-  }
-  expect(byMaster.size).toBe(3);
-  return [...byMaster.values()].flat();
+/** A queue name on each master, for keys under `prefix`. */
+function queuesOnEveryMaster(prefix: string, label: string): Promise<string[]> {
+  return cluster.queuesOnEveryMaster(prefix, label);
 }
 
 async function clusterServer(overrides: ServerOptions = {}, shared?: { databaseUrl: string; redisPrefix: string }): Promise<TestServer> {

@@ -89,6 +89,7 @@ export function openRedis(options: RedisConnectionOptions, extra: RedisOptions):
     enableOfflineQueue: extra.enableOfflineQueue ?? true,
     // A failover: retry redirected and refused commands while the replica takes over.
     retryDelayOnFailover: 100,
+    retryDelayOnMoved: 100,
     retryDelayOnClusterDown: 100,
     retryDelayOnTryAgain: 100,
     maxRedirections: 32,

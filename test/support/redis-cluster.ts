@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
@@ -65,6 +66,33 @@ export class LocalRedisCluster {
     return this.byAddress(master.address);
   }
 
+  /** A replica of `master` (by `CLUSTER NODES`). */
+  async replicaOf(master: RedisProcess): Promise<RedisProcess> {
+    const view = await this.view();
+    const id = view.find((n) => n.address === `${LOOPBACK_HOST}:${master.port}`)?.id;
+    const replica = view.find((n) => n.role === "replica" && n.masterId === id && !n.failed);
+    if (!replica) throw new Error(`no replica of ${master.port}`);
+    return this.byAddress(replica.address);
+  }
+
+  /**
+   * `perMaster` queue names for each master (3 by default), whose keys under `prefix` hash to
+   * slots of that master.
+   */
+  async queuesOnEveryMaster(prefix: string, label: string, perMaster = 1, masters = 3): Promise<string[]> {
+    const byMaster = new Map<number, string[]>();
+    const full = () => [...byMaster.values()].filter((q) => q.length >= perMaster).length;
+    for (let i = 0; i < 500 && full() < masters; i++) {
+      const queue = `${label}-${randomBytes(4).toString("hex")}`;
+      const master = await this.masterOf(`{${prefix}${queue}}:types`);
+      const list = byMaster.get(master.port) ?? [];
+      if (list.length < perMaster) list.push(queue);
+      byMaster.set(master.port, list);
+    }
+    if (full() < masters) throw new Error(`found no queue names for ${masters} masters`);
+    return [...byMaster.values()].flat();
+  }
+
   /** The process of `address` (`host:port`). */
   byAddress(address: string): RedisProcess {
     const node = this.nodes.find((n) => address === `${LOOPBACK_HOST}:${n.port}`);
@@ -98,6 +126,24 @@ export class LocalRedisCluster {
         return options.expectMasters === undefined || masters.length === options.expectMasters;
       },
       { timeoutMs: options.timeoutMs, intervalMs: 50, message: options.message ?? "the Redis Cluster to be healthy" },
+    );
+  }
+
+  /**
+   * Waits until every running replica's link to its master is up and every master serving
+   * slots has a replica, so that a failover has someone to promote.
+   */
+  async waitReplicasLinked(timeoutMs: number): Promise<void> {
+    await waitFor(
+      async () => {
+        for (const node of this.running) {
+          const info = String(await this.call(node, "INFO", "replication"));
+          if (/role:slave/.test(info) && !/master_link_status:up/.test(info)) return false;
+        }
+        const view = await this.view();
+        return view.filter((n) => n.role === "master" && n.slots.length > 0).every((m) => view.some((r) => r.masterId === m.id && !r.failed));
+      },
+      { timeoutMs, intervalMs: 50, message: "every master to have a linked replica" },
     );
   }
 
@@ -138,17 +184,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     });
     const cluster = new LocalRedisCluster(nodes);
     await cluster.waitHealthy({ timeoutMs, expectMasters: masters, message: "the new Redis Cluster to be formed" });
-    // Every replica linked to its master, so that a failover has someone to promote.
-    await waitFor(
-      async () => {
-        for (const node of nodes) {
-          const info = String(await cluster.call(node, "INFO", "replication"));
-          if (/role:slave/.test(info) && !/master_link_status:up/.test(info)) return false;
-        }
-        return true;
-      },
-      { timeoutMs, intervalMs: 50, message: "every replica to be linked to its master" },
-    );
+    await cluster.waitReplicasLinked(timeoutMs);
     return cluster;
   } catch (error) {
     await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
