@@ -37,6 +37,14 @@ function logged(msg: string, since: number[]) {
   return servers.flatMap((s, i) => s.process.logs().filter((e) => e.seq >= since[i]! && e.msg === msg));
 }
 
+/**
+ * Tasks the servers' recovery sweeps restored since `since` (a sweep of the changed slots'
+ * queues, or a full one when the cross-queue slot was among them).
+ */
+function restoredSince(since: number[]): number {
+  return logged("recovery sweep done", since).reduce((n, e) => n + Number(e.fields.restored), 0);
+}
+
 /** Waits until `key`'s slot is served by a master `isNew` accepts, and the cluster is healthy again. */
 async function waitForNewMaster(key: string, isNew: (port: number) => boolean): Promise<void> {
   await waitFor(async () => isNew((await cluster.masterOf(key)).port), { timeoutMs: 20_000, intervalMs: 50, message: `a replica to take over ${key}'s slot` });
@@ -109,10 +117,9 @@ describe("Redis Cluster failover", () => {
 
     await stack.startWorker(servers[1]!, { queues: [queue!], concurrency: 8 });
     const final = await stack.waitAllDone([queue!], ledger.expected.size, 30_000);
-    const sweeps = logged("recovery sweep done", since).filter((e) => Number(e.fields.slots ?? 0) > 0);
-    const restored = sweeps.reduce((n, e) => n + Number(e.fields.restored), 0);
+    const restored = restoredSince(since);
     console.log(
-      `cluster failover (lagging replica): promoted ${promotedMs} ms after the kill, ${restored} tasks restored by slot sweeps, ` +
+      `cluster failover (lagging replica): promoted ${promotedMs} ms after the kill, ${restored} tasks restored by recovery, ` +
         `all ${ledger.expected.size} done ${Date.now() - killedAt} ms after the kill`,
     );
     expect(final).toEqual({ SUCCEEDED: ledger.expected.size });
@@ -121,5 +128,36 @@ describe("Redis Cluster failover", () => {
     const report = await checkInvariants(stack.pool, ledger);
     expect(report.violations).toEqual([]);
     expect(report.maxExtraExecutions).toBe(0);
+    await master.restart();
+    await cluster.waitReplicasLinked(20_000);
+  }, 120_000);
+
+  it("a master restarted empty without a replica: its queues are rebuilt from Postgres, the other masters' untouched", async () => {
+    const [queue, elsewhere] = await cluster.queuesOnEveryMaster(stack.redisPrefix, "emptied", 1, 2);
+    const master = await cluster.masterOf(`{${stack.redisPrefix}${queue}}:types`);
+    const replica = await cluster.replicaOf(master);
+    const client = stack.client(servers[0]!);
+    const ledger = new TaskLedger();
+    await ledger.submitBatch(client, [...Array.from({ length: 20 }, () => echoTask(queue!)), ...Array.from({ length: 20 }, () => echoTask(elsewhere!))]);
+    const since = servers.map((s) => s.process.nextSeq);
+    await replica.kill("SIGKILL");
+    await master.kill("SIGKILL");
+    await master.restart();
+    const restartedAt = Date.now();
+    await cluster.waitHealthy({ timeoutMs: 20_000, expectMasters: 3, message: "the emptied master to serve its slots again" });
+    expect((await cluster.masterOf(`{${stack.redisPrefix}${queue}}:types`)).port).toBe(master.port);
+
+    await stack.startWorker(servers[1]!, { queues: [queue!, elsewhere!], concurrency: 8 });
+    const final = await stack.waitAllDone([queue!, elsewhere!], ledger.expected.size, 30_000);
+    const restored = restoredSince(since);
+    console.log(`cluster master restarted empty: ${restored} tasks restored by recovery, all ${ledger.expected.size} done ${Date.now() - restartedAt} ms after the restart`);
+    expect(final).toEqual({ SUCCEEDED: ledger.expected.size });
+    // Only the emptied master's queue was rebuilt: the other's tasks were never lost.
+    expect(restored).toBe(20);
+    const report = await checkInvariants(stack.pool, ledger);
+    expect(report.violations).toEqual([]);
+    expect(report.maxExtraExecutions).toBe(0);
+    await replica.restart();
+    await cluster.waitReplicasLinked(20_000);
   }, 120_000);
 });
