@@ -178,6 +178,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     logger,
   );
   await redis.ping();
+  if (isCluster(redis)) logger.info({ masters: redis.nodes("master").length, nodes: redis.nodes("all").length }, "redis cluster connected");
 
   let draining = false;
   let grpc: GrpcServerHandle | undefined;

@@ -65,6 +65,8 @@ class ShardedSubscriber implements EventSubscriber {
   private owner: string | undefined;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Whether the last attempt failed (a failure is logged once, not on every retry). */
+  private failing = false;
   private readonly listeners: Array<(channel: string, message: string) => void> = [];
 
   constructor(
@@ -72,8 +74,10 @@ class ShardedSubscriber implements EventSubscriber {
     private readonly nodeOptions: RedisOptions,
     private readonly logger: Logger,
   ) {
+    // A subscription standing on a node that no longer owns the slot moves; one lost is
+    // retried by its timer.
     cluster.on("refresh", () => {
-      if (this.channel !== undefined && !this.closed && this.ownerOfChannel() !== this.owner) void this.connect();
+      if (this.connection !== undefined && !this.closed && this.ownerOfChannel() !== this.owner) void this.connect();
     });
   }
 
@@ -140,9 +144,14 @@ class ShardedSubscriber implements EventSubscriber {
         resolve();
       });
       connection.ssubscribe(this.channel!).then(
-        () => resolve(),
+        () => {
+          if (this.failing) this.logger.info({ node: owner }, "subscribed to the events channel again");
+          this.failing = false;
+          resolve();
+        },
         (error: unknown) => {
-          this.logger.warn({ err: error, node: owner }, "subscribing to the events channel failed; retrying");
+          if (!this.failing) this.logger.warn({ err: error, node: owner }, "subscribing to the events channel failed; retrying");
+          this.failing = true;
           connection.disconnect();
           resolve();
         },
