@@ -80,7 +80,7 @@ import { createWorkerService } from "./services/worker-service.js";
 import { parseCorsOrigins } from "./transport/cors.js";
 import { readTlsMaterial } from "./transport/tls-material.js";
 import { redisTlsOptions } from "./redis/redis-tls.js";
-import { isCluster, openRedis } from "./redis/connection.js";
+import { firstReply, isCluster, openRedis } from "./redis/connection.js";
 import { SlotOwnerWatch } from "./redis/slot-owner-watch.js";
 import { closeConnection, openEventChannel } from "./redis/event-channel.js";
 import { JwtAuthenticator } from "./auth/jwt-authenticator.js";
@@ -107,6 +107,9 @@ const TOKEN_RELOAD_MS = 5_000;
 
 /** A server not heard from for this long counts as dead (its unwritten outcomes are recovered). */
 const SERVER_LIVENESS_TTL_MS = 6_000;
+
+/** Deadline for Redis (a cluster: its slot map and a reply) at start-up, ms. */
+const REDIS_START_TIMEOUT_MS = 10_000;
 
 /** How often, in a Redis Cluster, each master is asked who it is (a failover is noticed within this), ms. */
 const SLOT_OWNER_CHECK_MS = 1_000;
@@ -177,7 +180,11 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     },
     logger,
   );
-  await redis.ping();
+  await firstReply(redis, REDIS_START_TIMEOUT_MS).catch(async (error: unknown) => {
+    await events.close();
+    redis.disconnect();
+    throw error;
+  });
   if (isCluster(redis)) logger.info({ masters: redis.nodes("master").length, nodes: redis.nodes("all").length }, "redis cluster connected");
 
   let draining = false;

@@ -87,17 +87,50 @@ describe("Redis Cluster", () => {
   it("wakes a worker on another server at once (sharded pub/sub on the cross-queue slot)", async () => {
     const submitter = await clusterServer({ dispatchPollMs: 60_000 });
     const other = await clusterServer({ dispatchPollMs: 60_000 }, { databaseUrl: submitter.databaseUrl, redisPrefix: submitter.redisPrefix });
-    const queues = await queuesOnEveryMaster(submitter.redisPrefix, "wake");
-    const worker = createWorker({ address: other.grpcAddress, queues, concurrency: 4, handlers: exampleHandlers(), logger: createLogger({ level: "silent" }) });
-    await worker.start();
-    try {
-      for (const queue of queues) {
-        const { task } = await submitter.grpc.submitTask({ queue, type: "echo", payloadData: jsonPayload({ queue }) });
-        // Far sooner than the 60 s backstop poll: the other server was woken by the message.
-        await waitForState(submitter.grpc, task!.id, TaskState.SUCCEEDED, 10_000);
-      }
-    } finally {
-      await worker.stop({ timeoutMs: 2_000 });
-    }
+    await wakesAcross(submitter, other, await queuesOnEveryMaster(submitter.redisPrefix, "wake"));
   });
 });
+
+describe("Redis Cluster with a password", () => {
+  const password = "cluster-secret";
+  let secured: LocalRedisCluster;
+
+  beforeAll(async () => {
+    secured = await startRedisCluster({ masters: 3, replicas: 0, password });
+  }, 60_000);
+
+  afterAll(async () => {
+    await secured?.stop();
+  });
+
+  it("runs tasks with REDIS_PASSWORD, and with the password in redis:// seeds; a wrong one is refused", async () => {
+    const first = await startTestServer({ redisClusterNodes: secured.seeds, redisPassword: password, dispatchPollMs: 60_000 });
+    servers.push(first);
+    const seedUrls = secured.seeds
+      .split(",")
+      .map((seed) => `redis://:${password}@${seed}`)
+      .join(",");
+    const second = await startTestServer({ redisClusterNodes: seedUrls, dispatchPollMs: 60_000 }, { databaseUrl: first.databaseUrl, redisPrefix: first.redisPrefix });
+    servers.push(second);
+    const queues = await secured.queuesOnEveryMaster(first.redisPrefix, "auth");
+    await runTasksThrough(first, queues);
+    // The sharded subscriber's own connection authenticates too.
+    await wakesAcross(first, second, queues);
+    await expect(startTestServer({ redisClusterNodes: secured.seeds, redisPassword: "wrong" })).rejects.toThrow(/not ready within .*WRONGPASS|invalid username-password/i);
+  }, 60_000);
+});
+
+/** A task submitted through `submitter` reaches a worker of `other` at once (not by its poll). */
+async function wakesAcross(submitter: TestServer, other: TestServer, queues: string[]): Promise<void> {
+  const worker = createWorker({ address: other.grpcAddress, queues, concurrency: 4, handlers: exampleHandlers(), logger: createLogger({ level: "silent" }) });
+  await worker.start();
+  try {
+    for (const queue of queues) {
+      const { task } = await submitter.grpc.submitTask({ queue, type: "echo", payloadData: jsonPayload({ queue }) });
+      // Far sooner than the 60 s backstop poll: the other server was woken by the message.
+      await waitForState(submitter.grpc, task!.id, TaskState.SUCCEEDED, 10_000);
+    }
+  } finally {
+    await worker.stop({ timeoutMs: 2_000 });
+  }
+}

@@ -73,7 +73,7 @@ export function openRedis(options: RedisConnectionOptions, extra: RedisOptions):
     ...(options.password !== "" && { password: options.password }),
   };
   if (options.clusterNodes === "") {
-    return new Redis(options.url, { ...extra, ...auth, ...(options.tls && { tls: options.tls }) });
+    return new Redis(withCredentials(options.url, options.username, options.password), { ...extra, ...(options.tls && { tls: options.tls }) });
   }
   const seeds = parseClusterNodes(options.clusterNodes);
   const redisOptions: RedisOptions = {
@@ -99,6 +99,15 @@ export function openRedis(options: RedisConnectionOptions, extra: RedisOptions):
   });
 }
 
+/** `url` with `username` and `password` in place of its own (each only when not ""); ioredis prefers a URL's. */
+function withCredentials(url: string, username: string, password: string): string {
+  if ((username === "" && password === "") || !/^rediss?:/i.test(url)) return url;
+  const parsed = new URL(url);
+  if (username !== "") parsed.username = encodeURIComponent(username);
+  if (password !== "") parsed.password = encodeURIComponent(password);
+  return parsed.toString();
+}
+
 /** Whether `redis` is a Redis Cluster connection. */
 export function isCluster(redis: RedisClient): redis is Cluster {
   return redis.isCluster;
@@ -117,5 +126,42 @@ export async function scanEveryMaster(redis: RedisClient, pattern: string, onKey
       if (keys.length > 0) await onKeys(keys);
       cursor = next;
     } while (cursor !== "0");
+  }
+}
+
+/**
+ * Resolves once `redis` answers a PING. One Redis fails on its own after its retries; a
+ * cluster retries its slot map forever (a failover must not end the server), so at start-up
+ * it is given `timeoutMs`, after which this rejects with the last error seen (for instance a
+ * refused password).
+ */
+export async function firstReply(redis: RedisClient, timeoutMs: number): Promise<void> {
+  if (!isCluster(redis)) {
+    await redis.ping();
+    return;
+  }
+  // A node's own error (a refused password) says more than the cluster's "Failed to refresh".
+  let lastError: unknown;
+  let lastNodeError: unknown;
+  const remember = (error: unknown) => (lastError = error);
+  const rememberNode = (error: unknown) => (lastNodeError = error);
+  redis.on("node error", rememberNode);
+  redis.on("error", remember);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => {
+          const error = lastNodeError ?? lastError;
+          const cause = error instanceof Error ? `: ${error.message}` : "";
+          reject(new Error(`Redis Cluster (REDIS_CLUSTER_NODES) not ready within ${timeoutMs} ms${cause}`, { cause: error }));
+        }, timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    redis.off("node error", rememberNode);
+    redis.off("error", remember);
   }
 }

@@ -21,6 +21,8 @@ export interface RedisClusterOptions {
   nodeTimeoutMs?: number;
   /** Deadline for the cluster to be formed and `cluster_state:ok` on every node. Default 30 s. */
   startTimeoutMs?: number;
+  /** `requirepass` (and `masterauth`) of every node, set once the cluster is formed; default none. */
+  password?: string;
 }
 
 /** One node as `CLUSTER NODES` describes it. */
@@ -41,7 +43,10 @@ export interface ClusterNodeView {
  * `redis-cli --cluster create … --cluster-replicas N --cluster-yes`.
  */
 export class LocalRedisCluster {
-  constructor(readonly nodes: RedisProcess[]) {}
+  constructor(
+    readonly nodes: RedisProcess[],
+    readonly password?: string,
+  ) {}
 
   /** `REDIS_CLUSTER_NODES` for a server: every node's `127.0.0.1:port`. */
   get seeds(): string {
@@ -102,7 +107,14 @@ export class LocalRedisCluster {
 
   /** Runs one command on one node (a connection of its own). */
   async call(node: RedisProcess, ...command: [string, ...Array<string | number>]): Promise<unknown> {
-    const connection = new Redis({ host: LOOPBACK_HOST, port: node.port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    const connection = new Redis({
+      host: LOOPBACK_HOST,
+      port: node.port,
+      password: this.password,
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+    });
     try {
       await connection.connect();
       return await connection.call(...command);
@@ -179,12 +191,16 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     }
     const binary = await findRedisServer();
     const cli = join(dirname(binary ?? "/usr/bin/redis-server"), "redis-cli");
-    await run(cli, ["--cluster", "create", ...nodes.map((n) => `${LOOPBACK_HOST}:${n.port}`), "--cluster-replicas", String(replicas), "--cluster-yes"], {
-      timeout: timeoutMs,
-    });
-    const cluster = new LocalRedisCluster(nodes);
+    const addresses = nodes.map((n) => `${LOOPBACK_HOST}:${n.port}`);
+    await run(cli, ["--cluster", "create", ...addresses, "--cluster-replicas", String(replicas), "--cluster-yes"], { timeout: timeoutMs });
+    // The password is set once the cluster is formed (the start-up's readiness PING has none);
+    // a restarted node comes back without it.
+    for (const node of options.password === undefined ? [] : nodes) {
+      await new LocalRedisCluster([node]).call(node, "CONFIG", "SET", "masterauth", options.password!, "requirepass", options.password!);
+    }
+    const cluster = new LocalRedisCluster(nodes, options.password);
     await cluster.waitHealthy({ timeoutMs, expectMasters: masters, message: "the new Redis Cluster to be formed" });
-    await cluster.waitReplicasLinked(timeoutMs);
+    if (replicas > 0) await cluster.waitReplicasLinked(timeoutMs);
     return cluster;
   } catch (error) {
     await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
