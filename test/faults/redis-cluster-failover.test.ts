@@ -45,10 +45,13 @@ function restoredSince(since: number[]): number {
   return logged("recovery sweep done", since).reduce((n, e) => n + Number(e.fields.restored), 0);
 }
 
-/** Waits until `key`'s slot is served by a master `isNew` accepts, and the cluster is healthy again. */
-async function waitForNewMaster(key: string, isNew: (port: number) => boolean): Promise<void> {
+/**
+ * Waits until `key`'s slot is served by a master `isNew` accepts, and (unless `healthy` is
+ * false: a paused node never says so) the cluster is healthy again.
+ */
+async function waitForNewMaster(key: string, isNew: (port: number) => boolean, healthy = true): Promise<void> {
   await waitFor(async () => isNew((await cluster.masterOf(key)).port), { timeoutMs: 20_000, intervalMs: 50, message: `a replica to take over ${key}'s slot` });
-  await cluster.waitHealthy({ timeoutMs: 20_000, expectMasters: 3, message: "the cluster to be healthy after the failover" });
+  if (healthy) await cluster.waitHealthy({ timeoutMs: 20_000, expectMasters: 3, message: "the cluster to be healthy after the failover" });
 }
 
 describe("Redis Cluster failover", () => {
@@ -159,5 +162,32 @@ describe("Redis Cluster failover", () => {
     expect(report.maxExtraExecutions).toBe(0);
     await replica.restart();
     await cluster.waitReplicasLinked(20_000);
+  }, 120_000);
+
+  it("a master paused (SIGSTOP) longer than cluster-node-timeout: its replica takes over, it comes back as a replica, every task finishes", async () => {
+    const queues = await cluster.queuesOnEveryMaster(stack.redisPrefix, "paused", 1);
+    for (const server of servers) await stack.startWorker(server, { queues, concurrency: 8 });
+    const ledger = new TaskLedger();
+    const frozen = await cluster.masterOf(`{${stack.redisPrefix}${queues[0]}}:types`);
+    let frozenAt = 0;
+    for (let round = 0; round < 8; round++) {
+      const batch = queues.flatMap((queue) => [...Array.from({ length: 8 }, () => echoTask(queue)), sleepTask(queue, 100), failTask(queue, 1)]);
+      await ledger.submitBatch(stack.client(servers[round % 2]!), batch).catch(() => undefined);
+      if (round === 3) {
+        await frozen.kill("SIGSTOP");
+        frozenAt = Date.now();
+      }
+    }
+    await waitForNewMaster(`{${stack.redisPrefix}${queues[0]}}:types`, (port) => port !== frozen.port, false);
+    const promotedMs = Date.now() - frozenAt;
+    await frozen.kill("SIGCONT");
+    await cluster.waitHealthy({ timeoutMs: 20_000, expectMasters: 3, message: "the paused master to come back as a replica" });
+    await cluster.waitReplicasLinked(20_000);
+    const final = await stack.waitAllDone(queues, ledger.expected.size, 60_000);
+    const report = await checkInvariants(stack.pool, ledger);
+    console.log(`cluster master paused: replica promoted ${promotedMs} ms after SIGSTOP, all done ${Date.now() - frozenAt} ms after it; ${formatReport(report)}`);
+    expect(final).toEqual({ SUCCEEDED: ledger.expected.size });
+    expect(report.violations).toEqual([]);
+    expect(report.maxExtraExecutions).toBeLessThanOrEqual(2);
   }, 120_000);
 });

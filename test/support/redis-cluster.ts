@@ -58,9 +58,17 @@ export class LocalRedisCluster {
     return this.nodes.filter((n) => n.running);
   }
 
-  /** `CLUSTER NODES` as seen by a running node. */
+  /** `CLUSTER NODES` as seen by the first running node that answers (a paused one does not). */
   async view(): Promise<ClusterNodeView[]> {
-    return parseClusterNodes(String(await this.call(this.running[0]!, "CLUSTER", "NODES")));
+    let lastError: unknown;
+    for (const node of this.running) {
+      try {
+        return parseClusterNodes(String(await this.call(node, "CLUSTER", "NODES")));
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError ?? new Error("no node runs");
   }
 
   /** The process of the master currently serving `key`'s slot. */
@@ -105,13 +113,15 @@ export class LocalRedisCluster {
     return node;
   }
 
-  /** Runs one command on one node (a connection of its own). */
+  /** Runs one command on one node (a connection of its own); fails after 1 s without an answer. */
   async call(node: RedisProcess, ...command: [string, ...Array<string | number>]): Promise<unknown> {
     const connection = new Redis({
       host: LOOPBACK_HOST,
       port: node.port,
       password: this.password,
       lazyConnect: true,
+      connectTimeout: 1_000,
+      commandTimeout: 1_000,
       maxRetriesPerRequest: 1,
       retryStrategy: () => null,
     });
