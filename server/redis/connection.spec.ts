@@ -32,3 +32,12 @@ describe("openRedis", () => {
     }
   });
 });
+
+describe("REDIS_CLUSTER_NODES in the server's settings", () => {
+  it("is checked at start-up, and its rediss:// seeds allow the REDIS_TLS_* files", async () => {
+    const { compileServerOptions } = await import("../config.js");
+    expect(() => compileServerOptions({ redisClusterNodes: "redis-0" })).toThrow(/REDIS_CLUSTER_NODES: "redis-0" is not host:port/);
+    expect(compileServerOptions({ redisClusterNodes: "rediss://redis-0:6379", redisTlsCaFile: "/etc/ca.pem" }).redisTlsCaFile).toBe("/etc/ca.pem");
+    expect(() => compileServerOptions({ redisClusterNodes: "redis-0:6379", redisTlsCaFile: "/etc/ca.pem" })).toThrow(/need rediss:\/\/ REDIS_CLUSTER_NODES/);
+  });
+});

@@ -196,13 +196,13 @@ export const serverSettings = {
     env: "REDIS_TLS_CA_FILE",
     kind: text(),
     default: "",
-    doc: "with a `rediss://` `REDIS_URL`: PEM CA certificate(s) Redis' certificate must chain to (default: the system's CAs)",
+    doc: "with a `rediss://` `REDIS_URL` (or `rediss://` seeds in `REDIS_CLUSTER_NODES`): PEM CA certificate(s) Redis' certificate must chain to (default: the system's CAs)",
   }),
   redisTlsCertFile: defineSetting({
     env: "REDIS_TLS_CERT_FILE",
     kind: text(),
     default: "",
-    doc: "with a `rediss://` `REDIS_URL`: PEM client certificate, for a Redis with `tls-auth-clients yes` (its default)",
+    doc: "with `rediss://` (`REDIS_URL` or `REDIS_CLUSTER_NODES`): PEM client certificate, for a Redis with `tls-auth-clients yes` (its default)",
   }),
   redisTlsKeyFile: defineSetting({
     env: "REDIS_TLS_KEY_FILE",
