@@ -10,6 +10,7 @@ import { exampleHandlers } from "../worker/example/handlers.js";
 import { createWorker } from "../worker/index.js";
 import { exercise, runTasksThrough } from "./support/dispatch-exercise.js";
 import { startRedisCluster, type LocalRedisCluster } from "./support/redis-cluster.js";
+import { makeTestCertificates, type TestCertificates } from "./support/test-certificates.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";
 import { waitFor } from "./support/wait-for.js";
@@ -134,3 +135,39 @@ async function wakesAcross(submitter: TestServer, other: TestServer, queues: str
     await worker.stop({ timeoutMs: 2_000 });
   }
 }
+
+describe("Redis Cluster over TLS", () => {
+  let certs: TestCertificates;
+  let secured: LocalRedisCluster;
+
+  beforeAll(async () => {
+    certs = makeTestCertificates();
+    secured = await startRedisCluster({
+      masters: 3,
+      replicas: 0,
+      tls: { certFile: certs.file("server.pem"), keyFile: certs.file("server.key"), caFile: certs.file("ca.pem") },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await secured?.stop();
+    certs?.remove();
+  });
+
+  it("runs tasks with rediss:// seeds and a client certificate (every node reached over TLS)", async () => {
+    const ts = await startTestServer({
+      redisClusterNodes: secured.seeds,
+      redisTlsCaFile: certs.file("ca.pem"),
+      redisTlsCertFile: certs.file("client.pem"),
+      redisTlsKeyFile: certs.file("client.key"),
+    });
+    servers.push(ts);
+    await runTasksThrough(ts, await secured.queuesOnEveryMaster(ts.redisPrefix, "tls"));
+    // The cluster tells TLS clients its nodes' TLS ports: the server reached every master
+    // on its TLS port.
+    for (const node of secured.nodes) {
+      const clients = String(await secured.call(node, "CLIENT", "LIST"));
+      expect(clients).toContain(`laddr=127.0.0.1:${secured.tlsPorts.get(node.port)}`);
+    }
+  }, 60_000);
+});

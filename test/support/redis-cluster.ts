@@ -23,6 +23,13 @@ export interface RedisClusterOptions {
   startTimeoutMs?: number;
   /** `requirepass` (and `masterauth`) of every node, set once the cluster is formed; default none. */
   password?: string;
+  /**
+   * TLS for clients and the cluster bus (`tls-cluster yes`): PEM files of each node's
+   * certificate and key and of the CA clients must present certificates of. Clients then
+   * reach the nodes on their TLS ports (announced by the cluster); the plain ports stay open
+   * for the test's own commands.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 /** One node as `CLUSTER NODES` describes it. */
@@ -46,11 +53,15 @@ export class LocalRedisCluster {
   constructor(
     readonly nodes: RedisProcess[],
     readonly password?: string,
+    /** Each node's TLS port, by its plain port (with `tls`). */
+    readonly tlsPorts = new Map<number, number>(),
   ) {}
 
-  /** `REDIS_CLUSTER_NODES` for a server: every node's `127.0.0.1:port`. */
+  /** `REDIS_CLUSTER_NODES` for a server: every node's `127.0.0.1:port` (`rediss://…:tls-port` with TLS). */
   get seeds(): string {
-    return this.nodes.map((n) => `${LOOPBACK_HOST}:${n.port}`).join(",");
+    return this.nodes
+      .map((n) => (this.tlsPorts.has(n.port) ? `rediss://${LOOPBACK_HOST}:${this.tlsPorts.get(n.port)}` : `${LOOPBACK_HOST}:${n.port}`))
+      .join(",");
   }
 
   /** The nodes still running. */
@@ -82,7 +93,7 @@ export class LocalRedisCluster {
   /** A replica of `master` (by `CLUSTER NODES`). */
   async replicaOf(master: RedisProcess): Promise<RedisProcess> {
     const view = await this.view();
-    const id = view.find((n) => n.address === `${LOOPBACK_HOST}:${master.port}`)?.id;
+    const id = view.find((n) => this.byAddress(n.address) === master)?.id;
     const replica = view.find((n) => n.role === "replica" && n.masterId === id && !n.failed);
     if (!replica) throw new Error(`no replica of ${master.port}`);
     return this.byAddress(replica.address);
@@ -106,9 +117,9 @@ export class LocalRedisCluster {
     return [...byMaster.values()].flat();
   }
 
-  /** The process of `address` (`host:port`). */
+  /** The process of `address` (`host:port`, the plain or the TLS port). */
   byAddress(address: string): RedisProcess {
-    const node = this.nodes.find((n) => address === `${LOOPBACK_HOST}:${n.port}`);
+    const node = this.nodes.find((n) => address === `${LOOPBACK_HOST}:${n.port}` || address === `${LOOPBACK_HOST}:${this.tlsPorts.get(n.port)}`);
     if (!node) throw new Error(`no node at ${address}`);
     return node;
   }
@@ -181,9 +192,14 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const replicas = options.replicas ?? 1;
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const nodes: RedisProcess[] = [];
+  const tlsPorts = new Map<number, number>();
   try {
     for (let i = 0; i < masters * (1 + replicas); i++) {
       const busPort = await findFreePort();
+      const tlsPort = options.tls ? await findFreePort() : 0;
+      const tls = options.tls
+        ? ["--tls-port", String(tlsPort), "--tls-cert-file", options.tls.certFile, "--tls-key-file", options.tls.keyFile, "--tls-ca-cert-file", options.tls.caFile]
+        : [];
       nodes.push(
         await startRedisProcess({
           args: [
@@ -195,9 +211,12 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
             "--cluster-replica-validity-factor", "0",
             // The queues of the other masters keep working while one master is failed over.
             "--cluster-require-full-coverage", "no",
+            ...tls,
+            ...(options.tls ? ["--tls-cluster", "yes", "--tls-replication", "yes"] : []),
           ],
         }),
       );
+      if (options.tls) tlsPorts.set(nodes[nodes.length - 1]!.port, tlsPort);
     }
     const binary = await findRedisServer();
     const cli = join(dirname(binary ?? "/usr/bin/redis-server"), "redis-cli");
@@ -208,7 +227,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     for (const node of options.password === undefined ? [] : nodes) {
       await new LocalRedisCluster([node]).call(node, "CONFIG", "SET", "masterauth", options.password!, "requirepass", options.password!);
     }
-    const cluster = new LocalRedisCluster(nodes, options.password);
+    const cluster = new LocalRedisCluster(nodes, options.password, tlsPorts);
     await cluster.waitHealthy({ timeoutMs, expectMasters: masters, message: "the new Redis Cluster to be formed" });
     if (replicas > 0) await cluster.waitReplicasLinked(timeoutMs);
     return cluster;
