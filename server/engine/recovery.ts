@@ -66,7 +66,10 @@ const CLOCK_SKEW_MS = 1_000;
  * its Redis enqueue, plus a full sweep every {@link FULL_SWEEP_EVERY} ticks and on request
  * (an enqueue failed, a server died). The first full sweep after start-up also closes the
  * attempt rows a stopped server left open (see {@link OpenAttemptRepairer}). One server
- * sweeps at a time (a Redis lock).
+ * sweeps at a time (a Redis lock). In a Redis Cluster, slots whose master changed (a
+ * failover, a restart: see SlotOwnerWatch) get their queues swept whole at once
+ * ({@link requestSlots}), and results whose recording failed are looked at
+ * ({@link checkUnwritten}); those run on every server that asks, without the lock.
  */
 export class Recovery implements Service {
   private readonly periodic: PeriodicTask<number>;
