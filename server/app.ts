@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { AuthService } from "../gen/taskqueue/v1/auth_service_pb.js";
 import { ClusterService } from "../gen/taskqueue/v1/cluster_service_pb.js";
 import { DeadLetterService } from "../gen/taskqueue/v1/dead_letter_service_pb.js";
@@ -81,6 +81,9 @@ import { createWorkerService } from "./services/worker-service.js";
 import { parseCorsOrigins } from "./transport/cors.js";
 import { readTlsMaterial } from "./transport/tls-material.js";
 import { redisTlsOptions } from "./redis/redis-tls.js";
+import { firstReply, isCluster, openRedis } from "./redis/connection.js";
+import { SlotOwnerWatch } from "./redis/slot-owner-watch.js";
+import { closeConnection, openEventChannel } from "./redis/event-channel.js";
 import { JwtAuthenticator } from "./auth/jwt-authenticator.js";
 import { TlsReloader } from "./transport/tls-reload.js";
 import { createAuthInterceptor } from "./transport/auth-interceptor.js";
@@ -105,6 +108,12 @@ const TOKEN_RELOAD_MS = 5_000;
 
 /** A server not heard from for this long counts as dead (its unwritten outcomes are recovered). */
 const SERVER_LIVENESS_TTL_MS = 6_000;
+
+/** Deadline for Redis (a cluster: its slot map and a reply) at start-up, ms. */
+const REDIS_START_TIMEOUT_MS = 10_000;
+
+/** How often, in a Redis Cluster, each master is asked who it is (a failover is noticed within this), ms. */
+const SLOT_OWNER_CHECK_MS = 1_000;
 
 /** Period of the background dependency checks feeding the gRPC health status, ms. */
 const DEPENDENCY_CHECK_INTERVAL_MS = 1_000;
@@ -152,13 +161,32 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   await migrate(database.pool, logger);
 
   const redisTls = redisTlsOptions({ caFile: options.redisTlsCaFile, certFile: options.redisTlsCertFile, keyFile: options.redisTlsKeyFile });
-  const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false, ...(redisTls && { tls: redisTls }) };
-  const redis = new Redis(options.redisUrl, redisOptions);
-  const subscriber = new Redis(options.redisUrl, { ...redisOptions, maxRetriesPerRequest: null });
-  for (const [name, conn] of [["redis", redis], ["redis-subscriber", subscriber]] as const) {
-    conn.on("error", (error: Error) => logger.warn({ err: error, connection: name }, "redis connection error"));
-  }
-  await redis.ping();
+  const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false };
+  // REDIS_CLUSTER_NODES selects a Redis Cluster (see connection.ts), else REDIS_URL's Redis.
+  const redisTarget = {
+    url: options.redisUrl,
+    clusterNodes: options.redisClusterNodes,
+    username: options.redisUsername,
+    password: options.redisPassword,
+    tls: redisTls,
+  };
+  const redis = openRedis(redisTarget, redisOptions);
+  redis.on("error", (error: Error) => logger.warn({ err: error, connection: "redis" }, "redis connection error"));
+  const events = openEventChannel(
+    redis,
+    () => {
+      const subscriber = openRedis(redisTarget, { ...redisOptions, maxRetriesPerRequest: null }) as Redis;
+      subscriber.on("error", (error: Error) => logger.warn({ err: error, connection: "redis-subscriber" }, "redis connection error"));
+      return subscriber;
+    },
+    logger,
+  );
+  await firstReply(redis, REDIS_START_TIMEOUT_MS).catch(async (error: unknown) => {
+    await events.close();
+    redis.disconnect();
+    throw error;
+  });
+  if (isCluster(redis)) logger.info({ masters: redis.nodes("master").length, nodes: redis.nodes("all").length }, "redis cluster connected");
 
   let draining = false;
   let grpc: GrpcServerHandle | undefined;
@@ -284,8 +312,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   });
   const scheduler = new Scheduler({ store, transitions, logger, backstopMs: 1_000, onReady: (queues) => routes.ready(queues, { announce: true }) });
   const notifier = new Notifier({
-    publisher: redis,
-    subscriber,
+    publisher: events.publisher,
+    subscriber: events.subscriber,
     prefix: options.redisPrefix,
     serverId,
     logger,
@@ -366,6 +394,11 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onDue: (dueMs) => routes.due(dueMs, { announce: false }),
     beforeFullSweep: () => pauses.sync(),
   });
+  // Redis Cluster: a failover or restart of a master may have lost its last writes; the
+  // queues of its slots are then swept from Postgres.
+  const slotOwners = isCluster(redis)
+    ? new SlotOwnerWatch({ cluster: redis, logger, intervalMs: SLOT_OWNER_CHECK_MS, onChanged: (slots) => recovery.requestSlots(slots) })
+    : undefined;
   const retention = new Retention({
     deleter: new FinishedTaskDeleter(database.db),
     redis,
@@ -526,6 +559,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           progress,
           logger,
           serverId,
+          onRecordingFailed: (tasks) => recovery.checkUnwritten(tasks),
           leaseDurationMs: options.leaseDurationMs,
           heartbeatIntervalMs: options.heartbeatIntervalMs,
           maxPayloadBytes: options.maxPayloadBytes,
@@ -687,7 +721,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     logger,
     entries: [
       stopStep("closing postgres", "exit", () => database.close()),
-      stopStep("closing redis", "exit", () => Promise.all([closeRedis(subscriber), closeRedis(redis)])),
+      stopStep("closing redis", "exit", () => Promise.all([events.close(), closeConnection(redis)])),
       {
         step: "leaving the server registry",
         deadline: "exit",
@@ -716,6 +750,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       serviceEntry("stopping the queue gauges", "write", queueGauges),
       serviceEntry("stopping retention", "write", retention),
       serviceEntry("stopping recovery", "write", recovery),
+      ...(slotOwners ? [serviceEntry("stopping the redis cluster slot watch", "write", slotOwners)] : []),
       serviceEntry("stopping the lease reaper", "write", reaper),
       serviceEntry("stopping the scheduler", "write", scheduler),
       serviceEntry("stopping schedules", "write", scheduleLoop),
@@ -755,12 +790,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     applyRetention: () => retention.sweep({ full: true }),
     queueOverviewReads: () => queueSnapshots.reads,
   };
-}
-
-/** Closes a Redis connection: QUIT when it is up (pending replies arrive first), else at once. */
-async function closeRedis(connection: Redis): Promise<void> {
-  if (connection.status === "ready") await connection.quit().catch(() => undefined);
-  connection.disconnect();
 }
 
 /** Every connected session as the cluster directory shows it. */

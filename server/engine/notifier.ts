@@ -1,5 +1,5 @@
 import { DispatchKeys } from "../redis/keys.js";
-import type { Redis } from "ioredis";
+import type { EventPublisher, EventSubscriber } from "../redis/event-channel.js";
 import type { Logger } from "../observability/logger.js";
 
 /** A cancel to deliver to whichever server holds the worker session. */
@@ -19,10 +19,10 @@ export const READY_PROBE_MS = 1_000;
 
 /** Options for {@link Notifier}. */
 export interface NotifierOptions {
-  /** Connection used for PUBLISH. */
-  publisher: Pick<Redis, "publish">;
+  /** Connection used for PUBLISH (SPUBLISH in a Redis Cluster, see event-channel.ts). */
+  publisher: EventPublisher;
   /** A dedicated connection for SUBSCRIBE (it cannot run other commands). */
-  subscriber: Pick<Redis, "on" | "subscribe" | "unsubscribe">;
+  subscriber: EventSubscriber;
   prefix: string;
   serverId: string;
   logger: Logger;

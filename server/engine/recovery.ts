@@ -1,9 +1,10 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connection.js";
 import type { AttemptKey, OpenAttemptRepairer } from "../db/open-attempt-repairer.js";
 import type { TaskRow } from "../db/schema.js";
 import type { TaskRepository } from "../db/task-repository.js";
 import type { Logger } from "../observability/logger.js";
-import type { EnqueueItem, ProbeFinding, QueueStore } from "../redis/queue-store.js";
+import { keySlot } from "../redis/key-slot.js";
+import type { EnqueueItem, ProbeFinding, QueueStore, TaskRef } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
 import { pauseForDuty } from "./duty-pause.js";
 import { lowestTaskIdAt } from "./ids.js";
@@ -18,7 +19,7 @@ export interface RecoveryOptions {
   /** Closes attempt rows a stopped server left open (the first full sweep after start-up). */
   attempts: OpenAttemptRepairer;
   store: QueueStore;
-  redis: Redis;
+  redis: RedisClient;
   transitions: DurableTransitions;
   logger: Logger;
   serverId: string;
@@ -34,6 +35,15 @@ export interface RecoveryOptions {
 
 /** Every this many ticks the sweep covers every unfinished task, not only recent ones. */
 const FULL_SWEEP_EVERY = 30;
+
+/**
+ * Wait before looking at tasks whose results failed to record: the Redis error behind it (a
+ * failover) is usually over by then, and the stream's worker has reconnected.
+ */
+const UNWRITTEN_CHECK_MS = 1_000;
+
+/** States a task never leaves. */
+const FINISHED_STATES = new Set(["SUCCEEDED", "DEAD", "CANCELLED", "EXPIRED"]);
 
 /** Tasks younger than this are left alone by the windowed sweep (their submit may be in flight). */
 const SETTLE_MS = 2_000;
@@ -56,11 +66,18 @@ const CLOCK_SKEW_MS = 1_000;
  * its Redis enqueue, plus a full sweep every {@link FULL_SWEEP_EVERY} ticks and on request
  * (an enqueue failed, a server died). The first full sweep after start-up also closes the
  * attempt rows a stopped server left open (see {@link OpenAttemptRepairer}). One server
- * sweeps at a time (a Redis lock).
+ * sweeps at a time (a Redis lock). In a Redis Cluster, slots whose master changed (a
+ * failover, a restart: see SlotOwnerWatch) get their queues swept whole at once
+ * ({@link requestSlots}), and results whose recording failed are looked at
+ * ({@link checkUnwritten}); those run on every server that asks, without the lock.
  */
 export class Recovery implements Service {
   private readonly periodic: PeriodicTask<number>;
   private fullNeeded = true;
+  /** Redis Cluster slots that may have lost writes, whose queues the next sweep covers whole. */
+  private readonly lostSlots = new Set<number>();
+  /** Tasks whose result this server fenced, or may have, without writing the outcome. */
+  private readonly unwritten = new Map<string, TaskRef>();
   private ticks = 0;
   /** Tasks created before this (epoch ms) were covered by a sweep here. */
   private sweptUpToMs = Date.now() - SETTLE_MS;
@@ -103,6 +120,28 @@ export class Recovery implements Service {
   }
 
   /**
+   * Asks for a look at tasks whose results this server failed to record (a Redis error: the
+   * fencing script may have finished them without its reply arriving). Those Redis shows
+   * finished while Postgres does not run again, their outcome being lost.
+   */
+  checkUnwritten(tasks: readonly TaskRef[]): void {
+    if (tasks.length === 0) return;
+    for (const task of tasks) this.unwritten.set(task.id, task);
+    this.periodic.request(UNWRITTEN_CHECK_MS);
+  }
+
+  /**
+   * Asks for a sweep, now, of every unfinished task of the queues whose Redis Cluster hash
+   * slot is in `slots` (their master failed over or restarted: it may have lost writes).
+   * The cross-queue slot among them (the queue registry's) makes it a full sweep.
+   */
+  requestSlots(slots: Iterable<number>): void {
+    for (const slot of slots) this.lostSlots.add(slot);
+    if (this.lostSlots.has(keySlot(this.options.store.keys.crossQueue))) this.fullNeeded = true;
+    this.periodic.request();
+  }
+
+  /**
    * One sweep: full if asked or needed, windowed otherwise. Returns how many tasks were
    * re-enqueued (0 when another sweep was running: this one then follows it).
    */
@@ -113,23 +152,33 @@ export class Recovery implements Service {
 
   private async sweepOnce(): Promise<number> {
     let full = false;
+    let slots: Set<number> | undefined;
     try {
       if (await this.options.store.ensureEpochMarker()) this.fullNeeded = true;
       if (++this.ticks % FULL_SWEEP_EVERY === 0) this.fullNeeded = true;
+      // Slots that may have lost writes: every server that noticed sweeps their queues (no lock).
+      if (this.lostSlots.size > 0) {
+        slots = new Set(this.lostSlots);
+        this.lostSlots.clear();
+      }
       const lockKey = this.options.store.keys.recoveryLock;
       const locked = await this.options.redis.set(lockKey, this.options.serverId, "PX", this.options.intervalMs, "NX");
-      if (locked !== "OK" && !this.fullNeeded) return 0;
+      if (locked !== "OK" && !this.fullNeeded && !slots && this.unwritten.size === 0) return 0;
       full = this.fullNeeded;
       this.fullNeeded = false;
+      if (full) slots = undefined;
       // The regular sweep looks at the tasks created since the last sweep that succeeded here
       // (their ids), so each is looked at about once; a full sweep covers everything older.
       const sweptUpTo = Date.now() - SETTLE_MS;
-      const window = full
-        ? undefined
-        : { fromId: lowestTaskIdAt(Math.min(this.sweptUpToMs, sweptUpTo) - CLOCK_SKEW_MS), toId: lowestTaskIdAt(sweptUpTo) };
-      if (full) await this.options.beforeFullSweep?.();
-      const restored = await this.sweep(window);
-      this.sweptUpToMs = sweptUpTo;
+      const window =
+        full || slots
+          ? undefined
+          : { fromId: lowestTaskIdAt(Math.min(this.sweptUpToMs, sweptUpTo) - CLOCK_SKEW_MS), toId: lowestTaskIdAt(sweptUpTo) };
+      if (full || slots) await this.options.beforeFullSweep?.();
+      const lost = slots;
+      let restored = await this.restoreUnwritten();
+      restored += await this.sweep(window, lost && ((queue) => lost.has(keySlot(this.options.store.keys.queue(queue).tagged))));
+      if (!slots) this.sweptUpToMs = sweptUpTo;
       // Once per start: the writer closes such rows as tasks move on (migration 0007); this
       // catches rows left before that, or by a path it does not see.
       let repaired = 0;
@@ -137,16 +186,41 @@ export class Recovery implements Service {
         repaired = await this.repairOpenAttempts();
         this.attemptsRepaired = true;
       }
-      if (restored > 0 || full) this.options.logger.info({ restored, repaired, full }, "recovery sweep done");
+      if (restored > 0 || full || slots) this.options.logger.info({ restored, repaired, full, slots: slots?.size }, "recovery sweep done");
       return restored;
     } catch (error) {
       if (full) this.fullNeeded = true;
+      for (const slot of slots ?? []) this.lostSlots.add(slot);
       this.options.logger.warn({ err: error }, "recovery sweep failed; will retry");
       return 0;
     }
   }
 
-  private async sweep(window?: { fromId: string; toId: string }): Promise<number> {
+  /** Looks at the tasks {@link checkUnwritten} was told of; returns how many were restored. */
+  private async restoreUnwritten(): Promise<number> {
+    if (this.unwritten.size === 0) return 0;
+    const tasks = [...this.unwritten.values()];
+    this.unwritten.clear();
+    try {
+      const findings = await this.options.store.inspect(tasks, new Set(tasks.map((t) => t.id)));
+      if (findings.length === 0) return 0;
+      const rows = await this.options.repository.getMany(findings.map((f) => f.id));
+      // Only what Postgres still has unfinished: an outcome that was written after all stays.
+      const open = findings.filter((f) => rows.has(f.id) && !FINISHED_STATES.has(rows.get(f.id)!.state));
+      return await this.restore(open.map((f) => ({ row: rows.get(f.id)!, finding: f })));
+    } catch (error) {
+      for (const task of tasks) this.unwritten.set(task.id, task);
+      throw error;
+    }
+  }
+
+  /**
+   * Re-enqueues the unfinished tasks Redis does not back: those created in `window`, or every
+   * one; with `inQueue`, only those of the queues it accepts. A sweep without a window also
+   * lists again in Redis' queue registry the queues of the tasks it looks at (a registry that
+   * lost writes would hide them from the sweeps over queues).
+   */
+  private async sweep(window?: { fromId: string; toId: string }, inQueue?: (queue: string) => boolean): Promise<number> {
     let afterId: string | null = null;
     let restored = 0;
     let pageStartedAt = performance.now();
@@ -156,16 +230,18 @@ export class Recovery implements Service {
       if (window && page > 0) await pauseForDuty(pageStartedAt, REGULAR_SWEEP_DUTY);
       pageStartedAt = performance.now();
       // Ids only: nearly every task is fine, and only those Redis does not back are read whole.
-      const tasks = await this.options.repository.unfinishedPage(afterId, 1000, window);
-      if (tasks.length === 0) break;
-      afterId = tasks[tasks.length - 1]!.id;
+      const ids = await this.options.repository.unfinishedPage(afterId, 1000, window);
+      if (ids.length === 0) break;
+      afterId = ids[ids.length - 1]!.id;
+      const tasks = inQueue ? ids.filter((t) => inQueue(t.queue)) : ids;
+      if (!window && tasks.length > 0) await this.options.store.registerQueues(tasks.map((t) => t.queue));
       const findings = await this.options.store.inspect(tasks);
       if (findings.length > 0) {
         const rows = await this.options.repository.getMany(findings.map((f) => f.id));
         const cases = findings.filter((f) => rows.has(f.id)).map((f) => ({ row: rows.get(f.id)!, finding: f }));
         restored += await this.restore(cases);
       }
-      if (tasks.length < 1000) break;
+      if (ids.length < 1000) break;
     }
     return restored;
   }

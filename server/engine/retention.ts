@@ -1,5 +1,5 @@
 import { DispatchKeys } from "../redis/keys.js";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connection.js";
 import type { FinishedTaskDeleter, FinishedTaskPage, QueueCutoffs } from "../db/finished-task-deleter.js";
 import type { Logger } from "../observability/logger.js";
 import { pauseForDuty } from "./duty-pause.js";
@@ -12,7 +12,7 @@ import type { Service } from "./service.js";
 export interface RetentionOptions {
   deleter: FinishedTaskDeleter;
   /** Holds the lock that lets one server sweep at a time. */
-  redis: Redis;
+  redis: RedisClient;
   /** Redis key prefix (the lock is `{<prefix>}:retention-lock`). */
   prefix: string;
   serverId: string;

@@ -1,12 +1,13 @@
 import { DispatchKeys } from "../redis/keys.js";
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisClient } from "../redis/connection.js";
 import type { Logger } from "../observability/logger.js";
 import { PeriodicTask } from "./periodic-task.js";
 import type { Service } from "./service.js";
 
 /** Options for {@link ServerRegistry}. */
 export interface ServerRegistryOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   serverId: string;
   logger: Logger;

@@ -1,5 +1,6 @@
 import { DispatchKeys } from "./keys.js";
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisClient } from "./connection.js";
 
 /** What a server publishes about itself (the `server` field of its node hash). */
 export interface PublishedServer {
@@ -43,7 +44,7 @@ export interface ServerNode {
 
 /** Options for {@link ClusterDirectory}. */
 export interface ClusterDirectoryOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix, e.g. "tq:". */
   prefix: string;
   serverId: string;

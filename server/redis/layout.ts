@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { scanEveryMaster, type RedisClient } from "./connection.js";
 import { DispatchKeys } from "./keys.js";
 
 /**
@@ -21,7 +21,7 @@ export type LayoutCheck = "current" | "initialized" | "rebuilt";
  * rebuilds it from Postgres, the system of record: as after a Redis restart, queued tasks are
  * queued again and running ones run again.
  */
-export async function ensureDispatchLayout(redis: Redis, prefix: string): Promise<LayoutCheck> {
+export async function ensureDispatchLayout(redis: RedisClient, prefix: string): Promise<LayoutCheck> {
   const keys = new DispatchKeys(prefix);
   const [layout, epoch] = await Promise.all([redis.get(keys.layout), redis.get(keys.epoch)]);
   if (layout === DISPATCH_LAYOUT_VERSION) return "current";
@@ -36,12 +36,10 @@ export async function ensureDispatchLayout(redis: Redis, prefix: string): Promis
   return "rebuilt";
 }
 
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-    // One UNLINK per key: keys of different queues sit in different hash slots.
-    if (keys.length > 0) await Promise.all(keys.map((key) => redis.unlink(key)));
-    cursor = next;
-  } while (cursor !== "0");
+async function deleteKeys(redis: RedisClient, pattern: string): Promise<void> {
+  // One UNLINK per key: keys of different queues sit in different hash slots (and, in a
+  // cluster, on different masters, every one of which is scanned).
+  await scanEveryMaster(redis, pattern, async (keys) => {
+    await Promise.all(keys.map((key) => redis.unlink(key)));
+  });
 }

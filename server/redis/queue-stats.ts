@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./connection.js";
 import { DispatchKeys } from "./keys.js";
 import { loadScripts, type ScriptRunner } from "./scripts.js";
 
@@ -36,7 +36,7 @@ export interface QueueDispatchStats {
 
 /** Options for {@link QueueStats}. */
 export interface QueueStatsOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** Clock in ms (injected so tests can control time). */
   now?: () => number;
@@ -115,11 +115,12 @@ export class QueueStats {
   async replacePaused(queues: readonly string[]): Promise<void> {
     const paused = new Set(queues);
     const known = await this.options.redis.smembers(this.keys.queues);
-    const pipeline = this.options.redis.pipeline();
-    for (const queue of paused) pipeline.set(this.keys.queue(queue).paused, "1");
-    for (const queue of known) if (!paused.has(queue)) pipeline.del(this.keys.queue(queue).paused);
-    const results = await pipeline.exec();
-    const failed = results?.find(([error]) => error);
-    if (failed) throw failed[0];
+    // Separate commands sent back to back, not a pipeline: the flags sit in their queues' hash
+    // slots, which a Redis Cluster pipeline may not mix.
+    const { redis } = this.options;
+    await Promise.all([
+      ...[...paused].map((queue) => redis.set(this.keys.queue(queue).paused, "1")),
+      ...known.filter((queue) => !paused.has(queue)).map((queue) => redis.del(this.keys.queue(queue).paused)),
+    ]);
   }
 }

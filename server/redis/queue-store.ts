@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./connection.js";
 import { DispatchKeys, type QueueKeys } from "./keys.js";
 import { DISPATCH_LAYOUT_VERSION } from "./layout.js";
 import type { NewTask } from "../engine/task-records.js";
@@ -13,7 +13,7 @@ export type { EnqueueItem, LeaseAllocation, QueueLimits, LeaseResult, LeasedReco
 
 /** Options for {@link QueueStore}. */
 export interface QueueStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** Clock in ms (injected so tests can control time). */
   now?: () => number;
@@ -231,10 +231,11 @@ export class QueueStore {
 
   /**
    * For tasks Postgres says are unfinished: those the dispatch state does not back (see
-   * probe.lua for the kinds; a task finished here whose recording server is gone is 'lost').
-   * Tasks that are fine are not returned.
+   * probe.lua for the kinds; a task finished here whose recording server is gone is 'lost',
+   * and so is one in `unwritten`, whose outcome this server failed to record). Tasks that are
+   * fine are not returned.
    */
-  async inspect(tasks: readonly TaskRef[]): Promise<ProbeFinding[]> {
+  async inspect(tasks: readonly TaskRef[], unwritten?: ReadonlySet<string>): Promise<ProbeFinding[]> {
     if (tasks.length === 0) return [];
     const byQueue = groupBy(tasks, (t) => t.queue);
     const now = this.now();
@@ -252,10 +253,15 @@ export class QueueStore {
     }
     const findings: ProbeFinding[] = [];
     for (const r of rows) {
-      if (r[1] === "done" && alive.has(String(r[3]))) continue;
+      if (r[1] === "done" && alive.has(String(r[3])) && !unwritten?.has(String(r[0]))) continue;
       findings.push({ id: String(r[0]), kind: r[1] === "done" ? "lost" : (r[1] as ProbeFinding["kind"]), attempt: Number(r[2]) });
     }
     return findings;
+  }
+
+  /** Lists `queues` in the queue registry (the sweeps over queues go through it). */
+  async registerQueues(queues: readonly string[]): Promise<void> {
+    await this.options.redis.sadd(this.keys.queues, ...new Set(queues));
   }
 
   /** Sets the marker whose disappearance shows Redis lost its data. Returns true if it was missing. */

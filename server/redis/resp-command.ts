@@ -1,4 +1,5 @@
 import { Command } from "ioredis";
+import { keySlot } from "./key-slot.js";
 
 /** An argument of a Redis command: strings are sent as UTF-8, numbers in decimal. */
 export type RespArgument = string | number | Buffer;
@@ -36,15 +37,21 @@ export function encodeRespCommand(head: readonly RespArgument[], args: readonly 
 /**
  * An ioredis command whose wire form is already encoded (see {@link encodeRespCommand}), so
  * large argument lists skip ioredis's per-argument handling. Replies are decoded as usual:
- * strings with `replyEncoding` "utf8", Buffers with `null`.
+ * strings with `replyEncoding` "utf8", Buffers with `null`. `slotKey`, a key the command
+ * touches, routes it in Redis Cluster (its slot is computed only there, when asked).
  */
 export class PreEncodedCommand extends Command {
   constructor(
     name: string,
     private readonly encoded: string | Buffer,
     replyEncoding: "utf8" | null,
+    private readonly slotKey: string,
   ) {
     super(name, [], { replyEncoding });
+  }
+
+  override getSlot(): number {
+    return keySlot(this.slotKey);
   }
 
   override toWritable(): string | Buffer {

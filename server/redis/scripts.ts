@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./connection.js";
 import { encodeRespCommand, PreEncodedCommand, type RespArgument } from "./resp-command.js";
 
 const luaDir = fileURLToPath(new URL("./lua/", import.meta.url));
@@ -44,11 +44,12 @@ export type ScriptCallObserver = (seconds: number, failed: boolean) => void;
 
 /**
  * Reads the scripts once and returns a runner that calls them by EVALSHA, encoding each call
- * in one piece. A script Redis does not know (first use, or after a Redis restart) is loaded
- * with SCRIPT LOAD and the call is sent again. With `observe`, each call's duration and
+ * in one piece, routed by its first key (Redis Cluster: the node holding the queue's slot). A
+ * script that node does not know (first use, after a restart or a failover) is sent once as
+ * EVAL, which also caches it there. With `observe`, each call's duration and
  * failure are reported to the observer it returns for the script's name.
  */
-export function loadScripts(redis: Redis, observe?: (name: ScriptName) => ScriptCallObserver): ScriptRunner {
+export function loadScripts(redis: RedisClient, observe?: (name: ScriptName) => ScriptCallObserver): ScriptRunner {
   const lib = readFileSync(luaDir + "lib.lua", "utf8");
   const scripts = new Map<ScriptName, LoadedScript>();
   for (const name of scriptNames) {
@@ -58,14 +59,14 @@ export function loadScripts(redis: Redis, observe?: (name: ScriptName) => Script
   const run: ScriptRunner = async (name, keys, args, binary = false) => {
     const script = scripts.get(name)!;
     if (keys.length === 0) throw new Error(`script ${name} called without its keys`);
+    const encoding = binary ? null : "utf8";
     const encoded = encodeRespCommand(["EVALSHA", script.sha, keys.length, ...keys], args);
-    const send = () => redis.sendCommand(new PreEncodedCommand("evalsha", encoded, binary ? null : "utf8"));
     try {
-      return await send();
+      return await redis.sendCommand(new PreEncodedCommand("evalsha", encoded, encoding, keys[0]!));
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-      await redis.script("LOAD", script.source);
-      return await send();
+      const withSource = encodeRespCommand(["EVAL", script.source, keys.length, ...keys], args);
+      return await redis.sendCommand(new PreEncodedCommand("eval", withSource, encoding, keys[0]!));
     }
   };
   if (!observe) return run;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./connection.js";
 import { DispatchKeys } from "./keys.js";
 
 /** What the dispatch state holds for one task (see `lua/lib.lua`). */
@@ -14,7 +14,7 @@ export type TaskKeyContents =
  * or the short marker that replaces it once the task is finished. For tests, diagnostics and
  * operators; the scripts read it themselves.
  */
-export async function readTaskKey(redis: Redis, prefix: string, queue: string, id: string): Promise<TaskKeyContents> {
+export async function readTaskKey(redis: RedisClient, prefix: string, queue: string, id: string): Promise<TaskKeyContents> {
   const key = new DispatchKeys(prefix).queue(queue).task(id);
   // The key may change form between its TYPE and its read (the task finishes: its hash
   // becomes a marker): read again, which sees the new form.
@@ -27,7 +27,7 @@ export async function readTaskKey(redis: Redis, prefix: string, queue: string, i
   }
 }
 
-async function readTaskKeyOnce(redis: Redis, key: string): Promise<TaskKeyContents> {
+async function readTaskKeyOnce(redis: RedisClient, key: string): Promise<TaskKeyContents> {
   const type = await redis.type(key);
   if (type === "hash") {
     const fields = await redis.hgetall(key);
@@ -42,7 +42,7 @@ async function readTaskKeyOnce(redis: Redis, key: string): Promise<TaskKeyConten
 }
 
 /** The state (`st`) of task `id` of `queue` in the dispatch state, or null when it has none. */
-export async function readTaskState(redis: Redis, prefix: string, queue: string, id: string): Promise<string | null> {
+export async function readTaskState(redis: RedisClient, prefix: string, queue: string, id: string): Promise<string | null> {
   const contents = await readTaskKey(redis, prefix, queue, id);
   return contents.form === "absent" ? null : contents.state;
 }

@@ -67,6 +67,11 @@ export interface WorkerStreamDeps {
   buffered?: BufferTotal;
   /** Told when a session opens (its hello accepted) and when it closes (the cluster directory). */
   sessions?: SessionEvents;
+  /**
+   * Told of results whose recording failed (a Redis error: the fencing script may have run
+   * without its reply arriving, as in a failover), so that recovery checks them.
+   */
+  onRecordingFailed?: (tasks: Array<{ id: string; queue: string }>) => void;
 }
 
 /** Hears each worker session open and close: once per session, never per task. */
@@ -373,6 +378,7 @@ export class WorkerStream implements DispatchSession {
       },
       (error: unknown) => {
         this.logger.error({ err: error }, "recording results failed");
+        this.deps.onRecordingFailed?.(valid.filter((r) => r.queue !== "").map((r) => ({ id: r.taskId, queue: r.queue })));
         this.fail(new ConnectError("recording results failed; reconnect", Code.Unavailable));
       },
     );

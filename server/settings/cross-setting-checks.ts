@@ -3,6 +3,7 @@
  */
 import { InvalidArgumentError } from "../errors.js";
 import type { CompiledServerOptions } from "./server-options.js";
+import { parseClusterNodes } from "../redis/connection.js";
 
 /** Shortest bootstrap admin token accepted. */
 const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -41,8 +42,11 @@ export function checkCrossSettingRules(o: CompiledServerOptions): void {
     if (o.authJwtIssuer === "") throw new InvalidArgumentError("authJwtIssuer", "AUTH_JWT_ISSUER is required with a JWKS (the tokens' iss)");
     if (o.authJwtAudience === "") throw new InvalidArgumentError("authJwtAudience", "AUTH_JWT_AUDIENCE is required with a JWKS (the tokens' aud)");
   }
-  if ((o.redisTlsCaFile !== "" || o.redisTlsCertFile !== "") && !/^rediss:/i.test(o.redisUrl)) {
-    throw new InvalidArgumentError(o.redisTlsCaFile !== "" ? "redisTlsCaFile" : "redisTlsCertFile", "REDIS_TLS_* files need a rediss:// REDIS_URL");
+  // In cluster mode the seeds say whether Redis speaks TLS (and they must parse).
+  const redisTls = o.redisClusterNodes === "" ? /^rediss:/i.test(o.redisUrl) : parseClusterNodes(o.redisClusterNodes).tls;
+  if ((o.redisTlsCaFile !== "" || o.redisTlsCertFile !== "") && !redisTls) {
+    const need = o.redisClusterNodes === "" ? "a rediss:// REDIS_URL" : "rediss:// REDIS_CLUSTER_NODES";
+    throw new InvalidArgumentError(o.redisTlsCaFile !== "" ? "redisTlsCaFile" : "redisTlsCertFile", `REDIS_TLS_* files need ${need}`);
   }
   if ((o.redisTlsCertFile === "") !== (o.redisTlsKeyFile === "")) {
     throw new InvalidArgumentError(o.redisTlsCertFile === "" ? "redisTlsCertFile" : "redisTlsKeyFile", "REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together");

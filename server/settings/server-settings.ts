@@ -174,17 +174,35 @@ export const serverSettings = {
     default: "redis://127.0.0.1:6379",
     doc: "Redis, the dispatch state; `rediss://` for TLS (see `REDIS_TLS_*`)",
   }),
+  redisClusterNodes: defineSetting({
+    env: "REDIS_CLUSTER_NODES",
+    kind: text(),
+    default: "",
+    doc: "Redis Cluster mode: comma-separated `host:port` of some of its nodes (the rest are discovered), e.g. `10.0.0.1:7000,10.0.0.2:7000`; entries may be `rediss://host:port` for TLS (see `REDIS_TLS_*`). Empty: one Redis at `REDIS_URL`. See [Redis Cluster](#redis-cluster)",
+  }),
+  redisUsername: defineSetting({
+    env: "REDIS_USERNAME",
+    kind: text(),
+    default: "",
+    doc: "Redis ACL user, in both modes (overrides one in the URL); empty: the URL's, or `default`",
+  }),
+  redisPassword: defineSetting({
+    env: "REDIS_PASSWORD",
+    kind: text(),
+    default: "",
+    doc: "Redis password (`requirepass` or the ACL user's), in both modes (overrides one in the URL); empty: the URL's, or none",
+  }),
   redisTlsCaFile: defineSetting({
     env: "REDIS_TLS_CA_FILE",
     kind: text(),
     default: "",
-    doc: "with a `rediss://` `REDIS_URL`: PEM CA certificate(s) Redis' certificate must chain to (default: the system's CAs)",
+    doc: "with a `rediss://` `REDIS_URL` (or `rediss://` seeds in `REDIS_CLUSTER_NODES`): PEM CA certificate(s) Redis' certificate must chain to (default: the system's CAs)",
   }),
   redisTlsCertFile: defineSetting({
     env: "REDIS_TLS_CERT_FILE",
     kind: text(),
     default: "",
-    doc: "with a `rediss://` `REDIS_URL`: PEM client certificate, for a Redis with `tls-auth-clients yes` (its default)",
+    doc: "with `rediss://` (`REDIS_URL` or `REDIS_CLUSTER_NODES`): PEM client certificate, for a Redis with `tls-auth-clients yes` (its default)",
   }),
   redisTlsKeyFile: defineSetting({
     env: "REDIS_TLS_KEY_FILE",

@@ -52,7 +52,10 @@ export class FaultStack {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
     // A restarted Postgres breaks idle connections: the pool reconnects on the next query.
     pool.on("error", () => undefined);
-    return new FaultStack(databaseUrl, redisUrl, redisPrefix, pool, options.serverEnv ?? {}, options.serverScript);
+    // A run against a Redis Cluster (TEST_REDIS_CLUSTER=1) points every server at it.
+    const clusterNodes = options.redisUrl === undefined ? inject("redisClusterNodes") : "";
+    const serverEnv = { ...(clusterNodes === "" ? {} : { REDIS_CLUSTER_NODES: clusterNodes }), ...options.serverEnv };
+    return new FaultStack(databaseUrl, redisUrl, redisPrefix, pool, serverEnv, options.serverScript);
   }
 
   /** Starts a server process (waits until it listens). */

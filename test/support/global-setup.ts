@@ -1,6 +1,7 @@
 import type { TestProject } from "vitest/node";
 import { startPostgresProcess, type PostgresProcess } from "../../tools/local-services/postgres-process.js";
 import { startRedisProcess, type RedisProcess } from "../../tools/local-services/redis-process.js";
+import { startRedisCluster, type LocalRedisCluster } from "./redis-cluster.js";
 import { requireServiceBinaries } from "./service-binaries.js";
 
 /**
@@ -33,7 +34,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide("redisUrl", givenRedisUrl ?? (redis.value as RedisProcess).url);
   project.provide("databaseUrl", givenDatabaseUrl ?? (postgres.value as PostgresProcess).url);
-  return teardown;
+  // TEST_REDIS_CLUSTER=1: the test servers (test-server.ts, fault-stack.ts) use a Redis Cluster.
+  let cluster: LocalRedisCluster | undefined;
+  if (nonEmpty(process.env.TEST_REDIS_CLUSTER) !== undefined && process.env.TEST_REDIS_CLUSTER !== "0") {
+    cluster = await startRedisCluster({ masters: 3, replicas: 1 }).catch(async (error: unknown) => {
+      await teardown();
+      throw error;
+    });
+  }
+  project.provide("redisClusterNodes", cluster?.seeds ?? "");
+  return async () => {
+    await cluster?.stop();
+    await teardown();
+  };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -10,5 +10,10 @@ declare module "vitest" {
     redisUrl: string;
     /** `postgres://…/taskqueue` of the run's Postgres (private, or TEST_DATABASE_URL). */
     databaseUrl: string;
+    /**
+     * `REDIS_CLUSTER_NODES` of a private Redis Cluster (3 masters + 3 replicas) when the run
+     * was started with `TEST_REDIS_CLUSTER=1`, else "": the test servers then use it.
+     */
+    redisClusterNodes: string;
   }
 }

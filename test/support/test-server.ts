@@ -60,6 +60,8 @@ export async function startTestServer(
     host: "127.0.0.1",
     databaseUrl,
     redisUrl,
+    // A run against a Redis Cluster (TEST_REDIS_CLUSTER=1), unless the test names its own Redis.
+    redisClusterNodes: overrides.redisUrl === undefined ? inject("redisClusterNodes") : "",
     redisPrefix,
     databasePoolSize: 5,
     drainTimeoutMs: 2_000,
