@@ -9,7 +9,8 @@
  *   COPY src... dest       from the build context (the repository, honouring .dockerignore);
  *   COPY --from=stage ...  from that stage's directory;
  *   RUN command            `/bin/sh -c command` in the stage's directory, with `npm` being npm
- *                          NPM_VERSION, a fresh npm cache and HOME, the stage's ENV, and none
+ *                          NPM_VERSION, the image's own npm cache (empty at its FROM <base
+ *                          image>), the stage's ENV, and none
  *                          of the caller's npm_* variables;
  *   ENV, USER, CMD         recorded; WORKDIR, EXPOSE and comments as they are.
  * Any other instruction fails the replay. It writes `DIR/image.json`: per stage its directory,
@@ -124,7 +125,8 @@ export function replayImage(outDir, { dockerfile = path.join(repoRoot, "Dockerfi
       } else {
         if (!/^node:20[-.]/.test(m[1])) throw new Error(`${where}: the replay assumes a node:20 base image`);
         mkdirSync(dir);
-        stage = { name, base: m[1], dir, workdir: "/", env: {}, user: "root", cmd: undefined };
+        // Each image built FROM the base starts with an empty npm cache, as in Docker.
+        stage = { name, base: m[1], dir, workdir: "/", env: {}, user: "root", cmd: undefined, npmCache: path.join(outDir, "npm-cache", name) };
       }
       stages[name] = stage;
     } else if (op === "WORKDIR") {
@@ -153,7 +155,7 @@ export function replayImage(outDir, { dockerfile = path.join(repoRoot, "Dockerfi
     } else if (op === "RUN") {
       log(`[replay ${stage.name}] RUN ${args}`);
       const started = Date.now();
-      const env = { ...cleanEnv(process.env), ...stage.env, PATH: `${shimDir}:${process.env.PATH}`, HOME: home, npm_config_cache: path.join(outDir, "npm-cache") };
+      const env = { ...cleanEnv(process.env), ...stage.env, PATH: `${shimDir}:${process.env.PATH}`, HOME: home, npm_config_cache: stage.npmCache };
       run("/bin/sh", ["-c", args], { cwd: inStage(stage, "."), env });
       log(`[replay ${stage.name}] ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } else if (op === "ENV") {

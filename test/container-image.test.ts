@@ -4,11 +4,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { load } from "js-yaml";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
 import { TaskService } from "../gen/taskqueue/v1/task_service_pb.js";
+import { imageCommand } from "../scripts/replay-image.mjs";
+import { SHUTDOWN_GRACE_MS } from "../server/engine/shutdown-budget.js";
+import { compileServerOptions, serverOptionsFromEnv } from "../server/config.js";
 import { findFreePort } from "../tools/local-services/free-port.js";
+import { readExampleConfig } from "../worker/example/config.js";
 import { repoRoot } from "./support/client-toolchains.js";
 import { readTask } from "./support/task-db.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
@@ -187,5 +192,22 @@ describe("the container images, replayed from the Dockerfile", () => {
     expect(draining.checks.server).toBe("draining");
     expect(await server.exited, server.tail()).toEqual({ code: 0, signal: null });
     expect(await taskRowState(held.task!.id)).toBe("SUCCEEDED");
+  });
+
+  it("docker-compose.yml runs the images' own commands and gives each a stop grace period above its drain", () => {
+    const compose = load(readFileSync(path.join(repoRoot, "docker-compose.yml"), "utf8")) as {
+      services: Record<string, { build?: { target?: string }; command?: string[]; stop_grace_period?: string; environment?: Record<string, string> }>;
+    };
+    const seconds = (value: string | undefined) => Number(/^(\d+)s$/.exec(value ?? "")?.[1] ?? 10); // Docker's default: 10 s
+    const needMs = {
+      server: compileServerOptions(serverOptionsFromEnv(compose.services.server!.environment ?? {})).drainTimeoutMs + SHUTDOWN_GRACE_MS,
+      worker: readExampleConfig([], compose.services.worker!.environment ?? {}).stopTimeoutMs,
+    };
+    for (const name of ["server", "worker"] as const) {
+      const service = compose.services[name]!;
+      expect(service.build?.target, name).toBe(name);
+      expect(service.command ?? imageCommand(name), name).toEqual(stages[name]!.cmd);
+      expect(seconds(service.stop_grace_period) * 1000, name).toBeGreaterThan(needMs[name]);
+    }
   });
 });
