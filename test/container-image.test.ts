@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type Server } from "node:http";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -80,6 +81,9 @@ let httpBase: string;
 let grpcAddress: string;
 let databaseUrl: string;
 let client: ReturnType<typeof createClient<typeof TaskService>>;
+/** An OTLP/HTTP (JSON) receiver standing in for a collector: the spans' instrumentation scope and name. */
+let collector: Server;
+const receivedSpans: Array<{ scope: string; name: string }> = [];
 
 function startWorker(queue: string): ImageProcess {
   const worker = new ImageProcess(stages.worker!, { TQ_SERVER: grpcAddress, TQ_QUEUES: queue, TQ_CONCURRENCY: "2", TQ_STOP_TIMEOUT_MS: "15000" });
@@ -106,6 +110,22 @@ beforeAll(async () => {
   if (code !== 0) throw new Error(`replaying the Dockerfile failed (${code}):\n${log.slice(-4000)}`);
   stages = JSON.parse(readFileSync(path.join(outDir, "image.json"), "utf8"));
 
+  collector = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      try {
+        for (const rs of JSON.parse(body).resourceSpans ?? [])
+          for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) receivedSpans.push({ scope: ss.scope?.name, name: span.name });
+      } catch {
+        // not a trace export
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
+  const collectorPort = (collector.address() as { port: number }).port;
+
   const [grpcPort, httpPort] = [await findFreePort(), await findFreePort()];
   databaseUrl = await createTestDatabase();
   httpBase = `http://127.0.0.1:${httpPort}`;
@@ -117,6 +137,10 @@ beforeAll(async () => {
     HOST: "127.0.0.1",
     GRPC_PORT: String(grpcPort),
     HTTP_PORT: String(httpPort),
+    // Tracing on, as docker-compose.yml runs it: the register module's loader hook must work compiled.
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collectorPort}`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+    OTEL_BSP_SCHEDULE_DELAY: "100",
   });
   await waitFor(async () => server.child.exitCode === null && (await fetch(`${httpBase}/readyz`)).status === 200, {
     timeoutMs: 30_000,
@@ -130,6 +154,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of [server, ...workers]) if (p && p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+  collector?.close();
   if (outDir) rmSync(outDir, { recursive: true, force: true });
 });
 
@@ -162,6 +187,15 @@ describe("the container images, replayed from the Dockerfile", () => {
     const page = await fetch(`${httpBase}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("<html");
+  });
+
+  it("traces gRPC calls with the instrumentation its register module loads (tracing works compiled)", async () => {
+    await client.submitTask({ queue: uniqueQueue("img-t"), type: "echo", payloadData: jsonPayload({ n: 1 }) });
+    await waitFor(() => receivedSpans.some((s) => s.scope === "@opentelemetry/instrumentation-grpc" && s.name.endsWith("TaskService/SubmitTask")), {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      message: `a gRPC SubmitTask span from @opentelemetry/instrumentation-grpc (received: ${JSON.stringify(receivedSpans.slice(0, 5))})`,
+    });
   });
 
   it("the worker image runs tasks; on SIGTERM it finishes the one it holds and exits 0", async () => {
