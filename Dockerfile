@@ -1,38 +1,42 @@
-# Two images from one file: `server` (the default, last stage) and `worker` (the example
-# worker). The server image holds what the server imports and nothing else: gen/, wire/ and
-# server/ (the package graph, `npm run lint:deps`, keeps it so), plus the built dashboard; the worker image holds the SDK
-# with gen/ and wire/. Development tools (tools/: local Redis/Postgres launchers, the
-# `npm run dev` stack) are in neither.
-FROM node:20-bookworm-slim AS base
+# Two images from one file: `server` (the default, last stage) and `worker` (the example worker).
+# Both run compiled JavaScript (`npm run build`: tsc to dist/, see scripts/build.mjs) with node
+# as PID 1 (exec-form CMD: SIGTERM reaches the program, which drains and exits 0), as the
+# base image's unprivileged `node` user (uid 1000), over production dependencies only.
+# Development tools (tools/: local Redis/Postgres launchers, the `npm run dev` stack, tsx) are
+# in neither image. scripts/check-image.sh replays these steps without a Docker engine (CI).
+#
+# Installing: `npm ci` refuses this project's lock (vite's optional peer range for esbuild is
+# not met by the pinned esbuild, so npm wants an esbuild the lock does not list), and
+# `npm install` then installs the exact versions the lock pins. It is run that way here.
+
+# Build stage: all dependencies (tsc, esbuild), the compiled program and the web dashboard.
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Optional dependencies stay: esbuild's platform binary (tsx runs the server) is one. `npm ci`
-# needs every platform's optional entries in the lock, which some registries do not serve: the
-# same locked versions then come from `npm install`.
-RUN npm ci --omit=dev --ignore-scripts || npm install --omit=dev --ignore-scripts --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund || npm install --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs scripts/build-web.ts ./scripts/
 COPY gen ./gen
 COPY wire ./wire
-COPY tsconfig.json ./
-ENV NODE_ENV=production
-
-# The web dashboard, built with the dev dependencies (esbuild) in a stage of its own: the server
-# image gets only the built files (clients/web/dist, its default DASHBOARD_DIR).
-FROM node:20-bookworm-slim AS web
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts || npm install --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json ./
-COPY gen ./gen
-COPY scripts/build-web.ts ./scripts/build-web.ts
-COPY clients/web ./clients/web
-RUN npm run build:web
-
-FROM base AS worker
-COPY worker ./worker
-CMD ["npm", "run", "worker"]
-
-FROM base AS server
 COPY server ./server
-COPY --from=web /app/clients/web/dist ./clients/web/dist
+COPY worker ./worker
+COPY clients/web ./clients/web
+RUN npm run build:web && npm run build
+
+# Runtime: production dependencies only (no tsx, no compilers; optional dependencies, the
+# embedded Postgres of `npm run dev`, are left out too), then the compiled program, owned by
+# root and only readable by the user that runs it.
+FROM node:20-bookworm-slim AS runtime
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN (npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund || npm install --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund) && npm cache clean --force
+COPY --from=build /app/dist ./dist
+USER node
+
+FROM runtime AS worker
+CMD ["node", "dist/worker/example/main.js"]
+
+FROM runtime AS server
 EXPOSE 50051 8080
-CMD ["npm", "run", "server"]
+CMD ["node", "--max-semi-space-size=64", "--import", "./dist/server/observability/tracing-register.js", "dist/server/main.js"]

@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
@@ -15,6 +14,7 @@ import { exampleHandlers } from "../worker/example/handlers.js";
 import { createWorker, type Worker } from "../worker/index.js";
 import { repoRoot } from "./support/client-toolchains.js";
 import { K8S_TARGETS, renderK8s, type K8sObject, type Rendering } from "./support/k8s-manifests.js";
+import { imageCommand } from "../scripts/replay-image.mjs";
 import { readTask } from "./support/task-db.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
 import { createTestDatabase, uniqueQueue } from "./support/test-server.js";
@@ -24,14 +24,13 @@ import { waitFor } from "./support/wait-for.js";
  * What kubeconform's schemas cannot check in deploy/k8s (scripts/check-k8s.sh validates the
  * schemas and installs the kustomize used here): in the base and every overlay, the settings
  * are real variables with valid values, probes, ports and Services agree with the server's
- * settings, the grace periods cover the drain, the commands are `npm run server` / `npm run
- * worker` without npm, and the ScaledObject scales the worker Deployment on its own queues.
- * Then the server runs as the base Deployment runs it (its command and ConfigMap, as a real
- * process): its probes answer, the ScaledObject's queries name series it exports, and a
+ * settings, the grace periods cover the drain, the containers run their images' commands
+ * (node as PID 1, compiled JavaScript: the Dockerfile's CMD), and the ScaledObject scales the
+ * worker Deployment on its own queues. Then the server runs as the base Deployment runs it (the
+ * image's command over `npm run build`'s dist/, its ConfigMap, as a real process): its probes answer, the ScaledObject's queries name series it exports, and a
  * SIGTERM drains a running task and exits within the grace period.
  */
 
-const packageScripts = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).scripts as Record<string, string>;
 const serverEnvNames = new Set(Object.values(serverSettings).map((setting) => setting.env));
 /** How long main.ts lets a shutdown overrun its bound before exiting (WATCHDOG_MARGIN_MS). */
 const WATCHDOG_MARGIN_MS = 500;
@@ -138,11 +137,16 @@ describe.each(K8S_TARGETS)("deploy/k8s/%s", (target) => {
     expect(worker.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(stopTimeoutMs);
   });
 
-  it("runs `npm run server` and `npm run worker` without npm (SIGTERM reaches node)", () => {
+  it("runs the images' own commands: compiled JavaScript with node as PID 1 (SIGTERM reaches it)", () => {
     const { serverContainer, workerContainer } = parts(target);
-    expect(serverContainer.command).toEqual(packageScripts.server!.split(" "));
-    expect(packageScripts.worker).toBe(`tsx ${workerContainer.command.at(-1)}`);
-    expect(workerContainer.command).toEqual(["node", "--import", "tsx", workerContainer.command.at(-1)]);
+    for (const [container, stage] of [[serverContainer, "server"], [workerContainer, "worker"]] as const) {
+      // No override: the Dockerfile's CMD (test/container-image.test.ts runs the images).
+      expect(container.command, stage).toBeUndefined();
+      expect(container.args, stage).toBeUndefined();
+      const command = imageCommand(stage);
+      expect(command[0], stage).toBe("node");
+      expect(command.at(-1), stage).toMatch(/^dist\/.*\.js$/);
+    }
   });
 
   it("scales the worker Deployment on the queues it serves", () => {
@@ -171,6 +175,9 @@ describe("the server as the base Deployment runs it", () => {
 
   beforeAll(async () => {
     base = parts("base");
+    // The image's dist/, built here as the Dockerfile's build stage does.
+    const build = spawnSync(process.execPath, ["scripts/build.mjs"], { cwd: repoRoot, encoding: "utf8" });
+    if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
     const [grpcPort, httpPort] = [await findFreePort(), await findFreePort()];
     databaseUrl = await createTestDatabase();
     // The ConfigMap as the pod gets it; the Secret's part and the ports point at this run's
@@ -186,7 +193,7 @@ describe("the server as the base Deployment runs it", () => {
       HTTP_PORT: String(httpPort),
       METRICS_REFRESH_MS: "100",
     };
-    const [command, ...args] = base.serverContainer.command as string[];
+    const [command, ...args] = (base.serverContainer.command as string[] | undefined) ?? imageCommand("server");
     child = spawn(command!, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout!.on("data", (d) => (output += d));
     child.stderr!.on("data", (d) => (output += d));
