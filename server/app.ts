@@ -343,7 +343,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   const recorder = new ResultRecorder({
     store,
     transitions,
-    maxUncommitted: options.maxUncommittedResults,
     onLeaseEnds: (ends) => routes.leaseEnds(ends, { wokenHere: true }),
     onFenced: (ends) => dispatcher.leasesEnded(ends),
     onStale: (n) => metrics.staleResults.inc(n),

@@ -295,12 +295,6 @@ export const serverSettings = {
     default: 5,
     doc: "group-commit window of what follows a submit: results, retries, lease expiries, cancellations. These are off the dispatch path (a worker's slot is reused as soon as Redis has fenced its result), so waiting for company costs dispatch nothing and saves Postgres commits at moderate load; a result's ack reaches its worker up to this much later (0: no wait)",
   }),
-  maxUncommittedResults: defineSetting({
-    env: "MAX_UNCOMMITTED_RESULTS",
-    kind: integer({ min: 1 }),
-    default: 2_000,
-    doc: "worker results fenced in Redis (their tasks' room already reused by dispatch) that may wait for their Postgres commit at once; beyond it, results wait to be fenced, so a slow or stopped Postgres stops dispatch instead of running queues through. A server that dies loses at most this many results (their tasks run again)",
-  }),
   commitMaxBatch: defineSetting({
     env: "COMMIT_MAX_BATCH",
     kind: integer({ min: 1 }),

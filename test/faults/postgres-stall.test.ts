@@ -8,11 +8,11 @@ import { echoTask, TaskLedger } from "../support/ledger.js";
 import type { ServerProcess } from "../support/processes.js";
 import { uniqueQueue } from "../support/test-server.js";
 import { waitFor } from "../support/wait-for.js";
+import { RECORDING_BATCHES_IN_FLIGHT } from "../../server/engine/result-recorder.js";
 import { readTaskState } from "../../server/redis/task-key.js";
 
 const CONCURRENCY = 4;
-/** MAX_UNCOMMITTED_RESULTS of the server under test. */
-const MAX_UNCOMMITTED = 8;
+const RECORDING_BATCHES = RECORDING_BATCHES_IN_FLIGHT;
 
 // A private Postgres: this file freezes it.
 let postgres: PostgresProcess;
@@ -22,7 +22,7 @@ let server: ServerProcess;
 beforeAll(async () => {
   postgres = await startPostgresProcess({ fsync: false });
   stack = await FaultStack.create({ databaseUrl: postgres.url });
-  server = await stack.startServer({ MAX_UNCOMMITTED_RESULTS: String(MAX_UNCOMMITTED) });
+  server = await stack.startServer();
 });
 
 afterAll(async () => {
@@ -38,10 +38,9 @@ describe("Postgres frozen (SIGSTOP) while a worker runs tasks, then the worker k
   // waits of concurrent group commits) a worker of concurrency 4 ended up holding every
   // queued task (184 of 200), and a crash then re-ran all of them. Now a task counts
   // against the capacity until Redis has ended its lease: a fenced result frees its slot
-  // (the worker no longer runs the task), but at most MAX_UNCOMMITTED_RESULTS fenced
-  // results wait on Postgres (plus the batch that crossed the line) and nothing more is
-  // fenced meanwhile, so the worker never runs more than its capacity at a time nor drains
-  // the queue.
+  // (the worker no longer runs the task), but at most RECORDING_BATCHES batches wait on
+  // Postgres at once and nothing more is fenced meanwhile, so the worker never runs more
+  // than its capacity at a time nor drains the queue.
   it(`keeps the worker within its capacity (${CONCURRENCY}) while results wait; a crash re-runs at most that many`, async () => {
     const queue = uniqueQueue("pg-stall");
     const client = stack.client(server);
@@ -82,10 +81,8 @@ describe("Postgres frozen (SIGSTOP) while a worker runs tasks, then the worker k
     );
     expect(report.violations).toEqual([]);
     expect(running).toBeLessThanOrEqual(CONCURRENCY);
-    // Running ones, fenced ones up to the limit, and the last fenced batch (at most the capacity).
-    const bound = CONCURRENCY + MAX_UNCOMMITTED + CONCURRENCY;
-    expect(held).toBeLessThanOrEqual(bound);
-    expect(waiting).toBeGreaterThanOrEqual(200 - bound);
+    expect(held).toBeLessThanOrEqual(CONCURRENCY * (RECORDING_BATCHES + 1));
+    expect(waiting).toBeGreaterThanOrEqual(200 - CONCURRENCY * (RECORDING_BATCHES + 1));
     expect(report.extraExecutions).toBeLessThanOrEqual(CONCURRENCY);
   });
 });
