@@ -1,32 +1,32 @@
-import { SpanKind, trace } from "@opentelemetry/api";
+import { SpanKind, trace, type Attributes } from "@opentelemetry/api";
 import type { LeasedRecord } from "../redis/queue-store.js";
-import { sampledParent } from "./trace-context.js";
+import { groupByTrace } from "./trace-groups.js";
 
 /** The tracer name of the server's own spans. */
 export const TRACER = "taskqueue-server";
 
 /**
- * Records, for each leased task that carries a trace context, a `dispatch <queue>` span from
- * the task's creation to its lease (the time it waited: queued, delayed or backing off), as a
- * child of the submit's span, so that a trace shows the wait before each attempt. Sampled
- * with its parent: a task whose trace is not sampled costs one check. Only called when
- * tracing is on.
+ * Records the wait before each traced attempt: a `dispatch <queue>` span from the task's
+ * creation to its lease (the time it waited: queued, delayed or backing off), as a child of
+ * the submit's span. Tasks of one trace leased together (typically a batch submitted in one
+ * call) share one span: its start is the earliest creation, `taskqueue.task.count` says how
+ * many, and the task's id, type and attempt are given when it holds one task. Sampled with its
+ * parent: unsampled traces get no span. Only called when tracing is on.
  */
 export function recordDispatchSpans(tasks: readonly LeasedRecord[], nowMs: number): void {
+  const groups = groupByTrace(tasks, (t) => t.trace, (t) => t.queue);
+  if (groups.length === 0) return;
   const tracer = trace.getTracer(TRACER);
-  for (const t of tasks) {
-    // Unsampled traces get no span at all: nothing to record.
-    const parent = sampledParent(t.trace);
-    if (!parent) continue;
-    const span = tracer.startSpan(
-      `dispatch ${t.queue}`,
-      {
-        kind: SpanKind.INTERNAL,
-        startTime: Math.min(t.createdMs, nowMs),
-        attributes: { "taskqueue.task.id": t.id, "taskqueue.queue": t.queue, "taskqueue.task.type": t.type, "taskqueue.attempt": t.attempt },
-      },
-      parent,
-    );
-    span.end(nowMs);
+  for (const { parent, items } of groups) {
+    const first = items[0]!;
+    let startMs = nowMs;
+    for (const t of items) startMs = Math.min(startMs, t.createdMs);
+    const attributes: Attributes = { "taskqueue.queue": first.queue, "taskqueue.task.count": items.length };
+    if (items.length === 1) {
+      attributes["taskqueue.task.id"] = first.id;
+      attributes["taskqueue.task.type"] = first.type;
+      attributes["taskqueue.attempt"] = first.attempt;
+    }
+    tracer.startSpan(`dispatch ${first.queue}`, { kind: SpanKind.INTERNAL, startTime: startMs, attributes }, parent).end(nowMs);
   }
 }

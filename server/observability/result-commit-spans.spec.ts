@@ -3,6 +3,7 @@ import { hrTimeToMilliseconds, W3CTraceContextPropagator } from "@opentelemetry/
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LeasedRecord, LeaseEnd } from "../redis/queue-store.js";
+import { recordDispatchSpans } from "./dispatch-spans.js";
 import { ResultCommitSpans } from "./result-commit-spans.js";
 
 const exporter = new InMemorySpanExporter();
@@ -93,5 +94,36 @@ describe("result commit spans", () => {
     spans.leased([leased("a", sampled)]);
     spans.committed({ ...batch([]), accepted: [end("a", "failed", "CANCELLED")] });
     expect(exporter.getFinishedSpans()[0]!.attributes).toMatchObject({ "taskqueue.outcome": "cancelled", "taskqueue.state": "CANCELLED" });
+  });
+
+  it("gives the results of one trace committed together one span per outcome, with their count", () => {
+    exporter.reset();
+    const other = { traceparent: "00-1af7651916cd43dd8448eb211c80319c-c7ad6b7169203331-01", tracestate: "" };
+    const spans = new ResultCommitSpans();
+    spans.leased([leased("a", sampled), leased("b", sampled), leased("c", sampled), leased("d", other)]);
+    const ended = [end("a"), end("b"), end("c", "succeeded", "SUCCEEDED"), end("d")];
+    spans.committed({ accepted: ended, size: 4, startedMs: leaseStartMs + 1_000, fencedMs: leaseStartMs + 1_002, committedMs: leaseStartMs + 1_005 });
+    spans.ended(ended);
+    const got = exporter.getFinishedSpans().map((s) => [s.spanContext().traceId, s.attributes["taskqueue.outcome"], s.attributes["taskqueue.task.count"], s.attributes["taskqueue.task.id"]]);
+    expect(got).toEqual([
+      [traceId, "failed", 2, undefined],
+      [traceId, "succeeded", 1, "c"],
+      ["1af7651916cd43dd8448eb211c80319c", "failed", 1, "d"],
+    ]);
+  });
+});
+
+describe("dispatch spans", () => {
+  it("gives the tasks of one sampled trace leased together one span from the earliest creation, and unsampled ones none", () => {
+    exporter.reset();
+    const task = (id: string, createdMs: number, t?: typeof sampled) => ({ id, queue: "q", type: "echo", attempt: 1, createdMs, trace: t }) as LeasedRecord;
+    const nowMs = leaseStartMs + 50;
+    recordDispatchSpans([task("a", leaseStartMs + 10, sampled), task("b", leaseStartMs, sampled), task("c", leaseStartMs, unsampled), task("d", leaseStartMs), task("e", leaseStartMs + 20, sampled)], nowMs);
+    const [span, ...rest] = exporter.getFinishedSpans();
+    expect(rest).toEqual([]);
+    expect(span!.name).toBe("dispatch q");
+    expect(span!.parentSpanContext?.spanId).toBe("b7ad6b7169203331");
+    expect(span!.attributes).toEqual({ "taskqueue.queue": "q", "taskqueue.task.count": 3 });
+    expect([hrTimeToMilliseconds(span!.startTime), hrTimeToMilliseconds(span!.endTime)]).toEqual([leaseStartMs, nowMs]);
   });
 });

@@ -1,10 +1,11 @@
-import { SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
 import { preciseNowMs } from "../engine/precise-time.js";
 import type { TraceContext } from "../engine/task-records.js";
 import type { CommittedResults } from "../engine/result-recorder.js";
 import type { LeasedRecord, LeaseEnd } from "../redis/queue-store.js";
 import { TRACER } from "./dispatch-spans.js";
-import { sampledParent } from "./trace-context.js";
+import { isSampled, sampledParent } from "./trace-context.js";
+import { groupByTrace } from "./trace-groups.js";
 
 /** Entries past which the memo is emptied (only leases ended by other servers are left behind). */
 const MAX_ENTRIES = 1_000_000;
@@ -19,24 +20,22 @@ function endedByServer(end: LeaseEnd): boolean {
   return end.how === "expired" || end.how === "timeout" || end.how === "lost";
 }
 
-/** Starts span `name` of how `end`'s lease ended in the trace `traced`, with the attributes both kinds share and `more`. */
-function startEndSpan(name: string, end: LeaseEnd, traced: TraceContext, startTime: number, more: Record<string, string | number>): Span {
-  return trace.getTracer(TRACER).startSpan(
-    name,
-    {
-      kind: SpanKind.INTERNAL,
-      startTime,
-      attributes: {
-        "taskqueue.task.id": end.id,
-        "taskqueue.queue": end.queue,
-        "taskqueue.attempt": end.attempt,
-        "taskqueue.outcome": outcomeOf(end),
-        "taskqueue.state": end.state,
-        ...more,
-      },
-    },
-    sampledParent(traced),
-  );
+/**
+ * Starts span `name` of how `end`'s lease ended, a child of `parent`, with the attributes both
+ * kinds share and `more`; `oneTask`: the span is of this task alone (its id and attempt).
+ */
+function startEndSpan(name: string, end: LeaseEnd, parent: Context | undefined, startTime: number, more: Record<string, string | number>, oneTask = true): Span {
+  const attributes: Attributes = {
+    "taskqueue.queue": end.queue,
+    "taskqueue.outcome": outcomeOf(end),
+    "taskqueue.state": end.state,
+    ...more,
+  };
+  if (oneTask) {
+    attributes["taskqueue.task.id"] = end.id;
+    attributes["taskqueue.attempt"] = end.attempt;
+  }
+  return trace.getTracer(TRACER).startSpan(name, { kind: SpanKind.INTERNAL, startTime, attributes }, parent);
 }
 
 /** Span status messages of the leases the server ended, by how. */
@@ -51,6 +50,7 @@ const SERVER_END_MESSAGES: Record<string, string> = {
  * span (a sibling of the attempt and dispatch spans):
  * - a worker's result: `commit result`, from the moment its batch was taken up to the end of
  *   the group commit, with a `fenced` event when Redis ended the lease, and the batch's size;
+ *   the results of one trace (and outcome) committed together share one span;
  * - a lease the server ended itself (expiry, attempt timeout, a lost worker, or any of these
  *   after a cancel): `end lease`, from the lease's start to the moment the server ended it,
  *   with an error status unless the task was cancelled. A worker that died records no attempt
@@ -68,7 +68,7 @@ export class ResultCommitSpans {
   /** Notes the trace context of the sampled tasks among `tasks`, just leased here. */
   leased(tasks: readonly LeasedRecord[]): void {
     for (const t of tasks) {
-      if (!t.trace || !sampledParent(t.trace)) continue;
+      if (!isSampled(t.trace)) continue;
       if (this.traces.size >= MAX_ENTRIES) this.traces.clear();
       this.traces.set(t.id, t.trace);
     }
@@ -88,23 +88,27 @@ export class ResultCommitSpans {
       if (!endedByServer(end)) continue;
       nowMs ||= preciseNowMs();
       const startMs = end.startedMs > 0 && end.startedMs <= nowMs ? end.startedMs : nowMs;
-      const span = startEndSpan("end lease", end, traced, startMs, { "taskqueue.worker.id": end.workerId });
+      const span = startEndSpan("end lease", end, sampledParent(traced), startMs, { "taskqueue.worker.id": end.workerId });
       if (end.state !== "CANCELLED") span.setStatus({ code: SpanStatusCode.ERROR, message: SERVER_END_MESSAGES[end.how] });
       span.end(nowMs);
     }
   }
 
   /**
-   * Records a span per accepted result of a committed batch whose task is remembered (the
-   * recorder then reports the same lease ends to {@link ended}, which forgets them).
+   * Records a `commit result` span per trace (and outcome) among the accepted results of a
+   * committed batch whose tasks are remembered: results of one trace committed together
+   * (typically tasks submitted in one call) share one span, with `taskqueue.task.count`, and
+   * the task's id and attempt when it holds one task. The recorder then reports the same lease
+   * ends to {@link ended}, which forgets them.
    */
   committed(batch: CommittedResults): void {
     if (this.traces.size === 0) return;
-    for (const end of batch.accepted) {
-      // Forgotten by ended(), told of the same ends right after.
-      const traced = this.traces.get(end.id);
-      if (!traced) continue;
-      const span = startEndSpan("commit result", end, traced, batch.startedMs, { "taskqueue.batch.size": batch.size });
+    // Forgotten by ended(), told of the same ends right after.
+    const groups = groupByTrace(batch.accepted, (end) => this.traces.get(end.id), (end) => `${outcomeOf(end)} ${end.state}`);
+    for (const { parent, items } of groups) {
+      const first = items[0]!;
+      const more: Record<string, string | number> = { "taskqueue.batch.size": batch.size, "taskqueue.task.count": items.length };
+      const span = startEndSpan("commit result", first, parent, batch.startedMs, more, items.length === 1);
       span.addEvent("fenced", batch.fencedMs);
       span.end(batch.committedMs);
     }

@@ -13,13 +13,18 @@ export function activeTraceContext(): TraceContext | undefined {
   return traceparent ? { traceparent, tracestate: carrier.tracestate ?? "" } : undefined;
 }
 
+/** Whether `trace` is a sampled trace (its traceparent's flags have the low bit set); cheap. */
+export function isSampled(trace: TraceContext | undefined): trace is TraceContext {
+  return trace !== undefined && (parseInt(trace.traceparent.slice(-2), 16) & 1) === 1;
+}
+
 /**
  * The context to parent a server span on for a task that carries `trace`, or undefined when it
  * carries none or its trace is not sampled (the trace flags' low bit clear): spans of the
  * server's own are sampled with the submit's.
  */
 export function sampledParent(trace: TraceContext | undefined): Context | undefined {
-  if (!trace || (parseInt(trace.traceparent.slice(-2), 16) & 1) === 0) return undefined;
+  if (!isSampled(trace)) return undefined;
   const carrier: Record<string, string> = { traceparent: trace.traceparent };
   if (trace.tracestate !== "") carrier.tracestate = trace.tracestate;
   return propagation.extract(ROOT_CONTEXT, carrier);
