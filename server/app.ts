@@ -57,7 +57,7 @@ import { TaskTypeMemo } from "./observability/task-type-memo.js";
 import { ResultCommitSpans } from "./observability/result-commit-spans.js";
 import { TaskLifecycleLog } from "./observability/task-lifecycle-log.js";
 import { createTracingInterceptor } from "./observability/rpc-tracing-interceptor.js";
-import { activeTraceContext, addActiveSpanEvent, traceScheduledTask } from "./observability/trace-context.js";
+import { activeTraceContext, addActiveSpanEvent, carriedTraceContext, traceScheduledTask } from "./observability/trace-context.js";
 import { recordDispatchSpans } from "./observability/dispatch-spans.js";
 import { tracingRequested } from "../wire/otel-sdk.js";
 import { ClusterDirectory, type PublishedServer, type PublishedSession } from "./redis/cluster-directory.js";
@@ -539,7 +539,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           repository,
           canceller,
           onCancelled: (queue) => queueSnapshots.invalidate([queue]),
-          traceContext: tracing ? activeTraceContext : undefined,
+          traceContext: tracing ? carriedTraceContext : undefined,
           lifecycle,
           policy: submitPolicy,
         }),

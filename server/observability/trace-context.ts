@@ -13,6 +13,19 @@ export function activeTraceContext(): TraceContext | undefined {
   return traceparent ? { traceparent, tracestate: carrier.tracestate ?? "" } : undefined;
 }
 
+/**
+ * The trace context a task submitted in the current call carries: the active span's when its
+ * trace is sampled, or when the caller sent a `traceparent` of its own (the caller's sampling
+ * decision then travels to the workers, which keep it). A trace the server started itself and
+ * did not sample is not carried: nothing downstream can refer to it, and each task would pay
+ * for it in Postgres, Redis and the worker's message.
+ */
+export function carriedTraceContext(requestHeader: Headers): TraceContext | undefined {
+  const active = activeTraceContext();
+  if (!active) return undefined;
+  return isSampled(active) || requestHeader.has("traceparent") ? active : undefined;
+}
+
 /** Whether `trace` is a sampled trace (its traceparent's flags have the low bit set); cheap. */
 export function isSampled(trace: TraceContext | undefined): trace is TraceContext {
   return trace !== undefined && (parseInt(trace.traceparent.slice(-2), 16) & 1) === 1;

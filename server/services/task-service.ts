@@ -25,9 +25,10 @@ export interface TaskServiceDeps {
   nowMs?: () => number;
   /**
    * The trace context to store with submitted tasks (the RPC's span), read once per submit
-   * call; absent when tracing is off (nothing is read or stored).
+   * call from the call's request headers; absent when tracing is off (nothing is read or
+   * stored).
    */
-  traceContext?: () => TraceContext | undefined;
+  traceContext?: (requestHeader: Headers) => TraceContext | undefined;
   /** Debug lines per submitted or cancelled task; absent unless the logger writes debug lines. */
   lifecycle?: TaskLifecycleLog;
 }
@@ -50,9 +51,9 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
   }
 
   return {
-    async submitTask(req) {
+    async submitTask(req, context) {
       const task = validateSubmit(req, deps.policy, nowMs());
-      const trace = deps.traceContext?.();
+      const trace = deps.traceContext?.(context.requestHeader);
       if (trace) task.trace = trace;
       const [outcome] = await deps.submitter.submit([task]);
       deps.lifecycle?.submitted([task], [outcome!]);
@@ -60,7 +61,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
       return new SubmitTaskReply(row!, outcome!.existing);
     },
 
-    async submitTasks(req) {
+    async submitTasks(req, context) {
       if (req.tasks.length === 0) throw new InvalidArgumentError("tasks", "must contain at least one task");
       if (req.tasks.length > MAX_BATCH) {
         throw new InvalidArgumentError("tasks", `at most ${MAX_BATCH} tasks per call, got ${req.tasks.length}`);
@@ -76,7 +77,7 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
         }
       });
       const accepted = validated.filter((v): v is NewTask => !(v instanceof TaskQueueError));
-      const trace = deps.traceContext?.();
+      const trace = deps.traceContext?.(context.requestHeader);
       if (trace) for (const task of accepted) task.trace = trace;
       const outcomes = await deps.submitter.submit(accepted);
       deps.lifecycle?.submitted(accepted, outcomes);
