@@ -40,7 +40,7 @@ export async function readmeCommands(): Promise<ReadmeCommand[]> {
   return commands;
 }
 
-/** Splits a command line into words: whitespace separates, '…' and "…" quote. */
+/** Splits a command line into words: whitespace separates, '…' and "…" quote, a `#` starting a word comments out the rest. */
 export function shellWords(line: string): string[] {
   const words: string[] = [];
   let word = "";
@@ -50,6 +50,8 @@ export function shellWords(line: string): string[] {
     if (quote) {
       if (ch === quote) quote = undefined;
       else word += ch;
+    } else if (ch === "#" && !inWord) {
+      break; // a comment, as in a shell
     } else if (ch === "'" || ch === '"') {
       quote = ch;
       inWord = true;
