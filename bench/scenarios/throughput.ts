@@ -39,7 +39,7 @@ export const limited50: Scenario = (context) =>
   runThroughput(
     context,
     "limited",
-    { mode: "batch", tasks: context.options.tasks, processes: context.options.producers, inFlight: context.options.batchesInFlight },
+    batchSubmission(context),
     {
       prepare: async (queue) => {
         const client = createClient(QueueService, createGrpcTransport({ baseUrl: `http://${context.stack.server.grpcAddress}` }));
@@ -58,7 +58,7 @@ export const concurrency50: Scenario = (context) =>
   runThroughput(
     { ...context, options: { ...context.options, workers: 2, concurrency: 25 } },
     "concurrency50",
-    { mode: "batch", tasks: context.options.tasks, processes: context.options.producers, inFlight: context.options.batchesInFlight },
+    batchSubmission(context),
     { note: "no limit; 50 in flight because of the workers' capacity (the control of limited_50)" },
   );
 
@@ -72,9 +72,9 @@ const ROUTED_TYPES = ["type-a", "type-b", "type-c", "type-d"];
  */
 export const routing4Types: Scenario = (context) =>
   runThroughput(
-    { ...context, options: { ...context.options, workers: ROUTED_TYPES.length, concurrency: Math.ceil((context.options.workers * context.options.concurrency) / ROUTED_TYPES.length) } },
+    fourWorkerFleet(context),
     "routing",
-    { mode: "batch", tasks: context.options.tasks, processes: context.options.producers, inFlight: context.options.batchesInFlight },
+    batchSubmission(context),
     { workerTypes: (i) => [ROUTED_TYPES[i % ROUTED_TYPES.length]!], producerTypes: ROUTED_TYPES, note: "4 task types, one per worker process" },
   );
 
@@ -85,11 +85,22 @@ export const routing4Types: Scenario = (context) =>
  */
 export const oneType4Workers: Scenario = (context) =>
   runThroughput(
-    { ...context, options: { ...context.options, workers: ROUTED_TYPES.length, concurrency: Math.ceil((context.options.workers * context.options.concurrency) / ROUTED_TYPES.length) } },
+    fourWorkerFleet(context),
     "onetype4",
-    { mode: "batch", tasks: context.options.tasks, processes: context.options.producers, inFlight: context.options.batchesInFlight },
+    batchSubmission(context),
     { note: "one task type, 4 worker processes (the control of routing_4_types)" },
   );
+
+/** throughput_batch's submission: `--tasks` in SubmitTasks batches from the producer processes. */
+function batchSubmission(context: ScenarioContext): Submission {
+  return { mode: "batch", tasks: context.options.tasks, processes: context.options.producers, inFlight: context.options.batchesInFlight };
+}
+
+/** The context with one worker process per routed type, sharing throughput_batch's total capacity. */
+function fourWorkerFleet(context: ScenarioContext): ScenarioContext {
+  const { workers, concurrency } = context.options;
+  return { ...context, options: { ...context.options, workers: ROUTED_TYPES.length, concurrency: Math.ceil((workers * concurrency) / ROUTED_TYPES.length) } };
+}
 
 interface Submission {
   mode: "batch" | "unary";
