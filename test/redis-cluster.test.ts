@@ -9,7 +9,7 @@ import { createLogger } from "../server/observability/logger.js";
 import { exampleHandlers } from "../worker/example/handlers.js";
 import { createWorker } from "../worker/index.js";
 import { exercise, runTasksThrough } from "./support/dispatch-exercise.js";
-import { startRedisCluster, type LocalRedisCluster } from "./support/redis-cluster.js";
+import { startRedisCluster, type LocalRedisCluster } from "../tools/local-services/redis-cluster.js";
 import { makeTestCertificates, type TestCertificates } from "./support/test-certificates.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
 import { startTestServer, type TestServer } from "./support/test-server.js";

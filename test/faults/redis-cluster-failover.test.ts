@@ -3,7 +3,7 @@ import { FaultStack } from "../support/fault-stack.js";
 import { checkInvariants, formatReport } from "../support/invariants.js";
 import { echoTask, failTask, sleepTask, TaskLedger, type PlannedTask } from "../support/ledger.js";
 import type { ServerProcess } from "../support/processes.js";
-import { startRedisCluster, type LocalRedisCluster } from "../support/redis-cluster.js";
+import { startRedisCluster, type LocalRedisCluster } from "../../tools/local-services/redis-cluster.js";
 import { waitFor } from "../support/wait-for.js";
 
 // Masters of a real Redis Cluster (3 masters + 3 replicas, cluster-node-timeout 1000 ms) fail

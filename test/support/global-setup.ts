@@ -1,7 +1,7 @@
 import type { TestProject } from "vitest/node";
 import { startPostgresProcess, type PostgresProcess } from "../../tools/local-services/postgres-process.js";
 import { startRedisProcess, type RedisProcess } from "../../tools/local-services/redis-process.js";
-import { startRedisCluster, type LocalRedisCluster } from "./redis-cluster.js";
+import { startRedisCluster, type LocalRedisCluster } from "../../tools/local-services/redis-cluster.js";
 import { requireServiceBinaries } from "./service-binaries.js";
 
 /**

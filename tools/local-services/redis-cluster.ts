@@ -4,9 +4,9 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { keySlot } from "../../server/redis/key-slot.js";
-import { findFreePort, LOOPBACK_HOST } from "../../tools/local-services/free-port.js";
-import { findRedisServer } from "../../tools/local-services/redis-binary.js";
-import { startRedisProcess, type RedisProcess } from "../../tools/local-services/redis-process.js";
+import { findFreePort, LOOPBACK_HOST } from "./free-port.js";
+import { findRedisServer } from "./redis-binary.js";
+import { startRedisProcess, type RedisProcess } from "./redis-process.js";
 import { waitFor } from "./wait-for.js";
 
 const run = promisify(execFile);
@@ -47,7 +47,8 @@ export interface ClusterNodeView {
 /**
  * A private Redis Cluster of real `redis-server --cluster-enabled yes` processes on free ports
  * (and free cluster-bus ports), without persistence, created with
- * `redis-cli --cluster create … --cluster-replicas N --cluster-yes`.
+ * `redis-cli --cluster create … --cluster-replicas N --cluster-yes` (the tests' clusters and
+ * the bench's `cluster` scenario).
  */
 export class LocalRedisCluster {
   constructor(
