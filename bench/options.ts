@@ -23,6 +23,7 @@ export const SCENARIOS = [
   "concurrency_50",
   "routing_4_types",
   "one_type_4_workers",
+  "cluster",
   "cli_startup",
   "schedules",
   "list_queues",

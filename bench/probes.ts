@@ -41,17 +41,27 @@ export async function redisUsedMemory(redis: Redis): Promise<number> {
   return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? Number.NaN);
 }
 
-/** Tasks of `queue` in state SUCCEEDED. */
-export async function countSucceeded(pool: pg.Pool, queue: string): Promise<number> {
-  const { rows } = await pool.query<{ n: string }>("select count(*) as n from tasks where state = 'SUCCEEDED' and queue = $1", [queue]);
+/** Tasks of `queue` (or of any of the queues) in state SUCCEEDED. */
+export async function countSucceeded(pool: pg.Pool, queue: string | readonly string[]): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>("select count(*) as n from tasks where state = 'SUCCEEDED' and queue = any($1::text[])", [
+    queueList(queue),
+  ]);
   return Number(rows[0]!.n);
+}
+
+/** Tasks of each of `queues`, by queue name (every state). */
+export async function countByQueue(pool: pg.Pool, queues: readonly string[]): Promise<Map<string, number>> {
+  const { rows } = await pool.query<{ queue: string; n: string }>("select queue, count(*) as n from tasks where queue = any($1::text[]) group by queue", [
+    [...queues],
+  ]);
+  return new Map(rows.map((r) => [r.queue, Number(r.n)]));
 }
 
 /**
  * Waits until `expected` tasks of `queue` are SUCCEEDED in Postgres, re-counting every
  * `intervalMs`; resolves with the count, rejects with {@link BenchTimeoutError} at the deadline.
  */
-export async function waitForSucceeded(pool: pg.Pool, queue: string, expected: number, timeoutMs: number, intervalMs = 100): Promise<number> {
+export async function waitForSucceeded(pool: pg.Pool, queue: string | readonly string[], expected: number, timeoutMs: number, intervalMs = 100): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const count = await countSucceeded(pool, queue);
@@ -67,11 +77,15 @@ export async function tasksTableBytes(pool: pg.Pool): Promise<number> {
   return Number(rows[0]!.n);
 }
 
-/** Postgres' own view of a queue's run: first created_at and last finished_at, epoch ms. */
-export async function queueSpan(pool: pg.Pool, queue: string): Promise<{ firstCreatedAt: number; lastFinishedAt: number }> {
+/** Postgres' own view of a queue's (or queues') run: first created_at and last finished_at, epoch ms. */
+export async function queueSpan(pool: pg.Pool, queue: string | readonly string[]): Promise<{ firstCreatedAt: number; lastFinishedAt: number }> {
   const { rows } = await pool.query<{ first: Date; last: Date }>(
-    "select min(created_at) as first, max(finished_at) as last from tasks where queue = $1",
-    [queue],
+    "select min(created_at) as first, max(finished_at) as last from tasks where queue = any($1::text[])",
+    [queueList(queue)],
   );
   return { firstCreatedAt: rows[0]!.first?.getTime() ?? Number.NaN, lastFinishedAt: rows[0]!.last?.getTime() ?? Number.NaN };
+}
+
+function queueList(queue: string | readonly string[]): string[] {
+  return typeof queue === "string" ? [queue] : [...queue];
 }

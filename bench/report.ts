@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
 import { dirname } from "node:path";
+import { formatClusterLine, type ClusterComparison } from "./report-cluster.js";
 import type { ScenarioResult } from "./scenarios/context.js";
 import { median, round } from "./stats.js";
 
@@ -65,6 +66,8 @@ export interface BenchResults {
   vs_bullmq: VsBullmq | null;
   vs_durable: VsDurable | null;
   dispatch_policy: DispatchPolicyRatios;
+  /** The cluster scenario's headline (see `report-cluster.ts`), null when it did not run. */
+  cluster: ClusterComparison | null;
   /** Measured windows on the monotonic clock (µs), to cut a server CPU profile to them. */
   profile_windows: ProfileWindow[];
 }
@@ -172,6 +175,7 @@ export function formatTable(results: BenchResults): string {
   );
   const measured = Object.entries(results.dispatch_policy ?? {}).filter(([, v]) => v !== null);
   if (measured.length > 0) out.push(`dispatch policy (tasks/s ratios): ${measured.map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  if (results.cluster) out.push(formatClusterLine(results.cluster));
   return out.join("\n");
 }
 

@@ -9,6 +9,7 @@ import { createLogger } from "../server/observability/logger.js";
 import { BenchOptionsError } from "./errors.js";
 import { compileBenchOptions, parseBenchArgs, USAGE, type CompiledBenchOptions, type ScenarioName } from "./options.js";
 import { compareDispatchPolicy, compareWithBullmq, compareWithDurablePeers, formatTable, machineInfo, summarizeRuns, writeResults, type BenchResults } from "./report.js";
+import { compareCluster } from "./report-cluster.js";
 import type { ScenarioResult } from "./scenarios/context.js";
 import { scenarios } from "./scenarios/index.js";
 import { startStack } from "./stack.js";
@@ -36,6 +37,9 @@ function say(message: string): void {
 async function main(): Promise<number> {
   const options = readOptions();
   if (options === undefined) return 0;
+  // Each private service and child process adds an exit hook (SIGKILL, temp folder removal):
+  // a run with a Redis Cluster has more than Node's default of 10.
+  process.setMaxListeners(50);
   const logger = createLogger({ name: "bench", level: options.logLevel });
   const results: BenchResults = {
     started_at: new Date().toISOString(),
@@ -46,6 +50,7 @@ async function main(): Promise<number> {
     vs_bullmq: null,
     vs_durable: null,
     dispatch_policy: compareDispatchPolicy({}),
+    cluster: null,
     profile_windows: [],
   };
   say(`starting ${options.redisUrl ? "" : "redis, "}${options.databaseUrl ? "" : "postgres (fsync on), "}server`);
@@ -107,6 +112,7 @@ async function main(): Promise<number> {
   results.vs_bullmq = compareWithBullmq(results.scenarios);
   results.vs_durable = compareWithDurablePeers(results.scenarios);
   results.dispatch_policy = compareDispatchPolicy(results.scenarios);
+  results.cluster = compareCluster(results.scenarios);
   await writeResults(options.out, results);
   process.stdout.write(`${formatTable(results)}\n`);
   say(`results written to ${options.out}`);

@@ -31,6 +31,8 @@ export interface Stack {
   readonly server: ServerProcess;
   /** Process id of the private redis-server, if the stack started one. */
   readonly redisPid: number | undefined;
+  /** Process ids of the Redis Cluster's masters in slot order, when the server runs on one (then `redisPid` is undefined). */
+  readonly redisMasterPids?: readonly number[];
   /** Process id of the private postmaster, if the stack started one. */
   readonly postgresPid: number | undefined;
   /** Direct Postgres access for verification and sizes. */

@@ -39,6 +39,8 @@ export interface ProducerConfig {
   warmupMs?: number;
   /** Task types to submit, in rotation (batch). Default [NOOP_TYPE]. */
   types?: string[];
+  /** batch: each SubmitTasks call goes to the next of these queues, in rotation. Default [queue]. */
+  queues?: string[];
   /** Bytes of JSON payload per task (`{"data":"xx…"}`); absent or 0: none. */
   payloadBytes?: number;
 }
@@ -47,6 +49,8 @@ export interface ProducerConfig {
 export interface WorkerConfig {
   address: string;
   queue: string;
+  /** Queues it takes from. Default [queue]. */
+  queues?: string[];
   concurrency: number;
   /** Keep per-task dispatch latency and ack time (for latency). */
   record: boolean;

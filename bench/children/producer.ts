@@ -46,10 +46,10 @@ runChild(async () => {
 let submittedSoFar = 0;
 
 /** The next task: of the configured types in rotation, with the configured payload. */
-function request(config: ProducerConfig): TaskSpec {
+function request(config: ProducerConfig, queue = config.queue): TaskSpec {
   const types = config.types ?? [NOOP_TYPE];
   const payload = benchPayload(config.payloadBytes ?? 0);
-  return { queue: config.queue, type: types[submittedSoFar++ % types.length]!, ...(payload ? { payload } : {}) };
+  return { queue, type: types[submittedSoFar++ % types.length]!, ...(payload ? { payload } : {}) };
 }
 
 /** Runs `calls` jobs with at most `inFlight` at a time. */
@@ -63,9 +63,11 @@ async function pool(calls: number, inFlight: number, job: (index: number) => Pro
 
 async function submitBatches(client: TaskClient, config: ProducerConfig, report: ProducerReport): Promise<void> {
   const batches = Math.ceil(config.count / config.batchSize);
+  const queues = config.queues ?? [config.queue];
   await pool(batches, config.inFlight, async (index) => {
     const size = Math.min(config.batchSize, config.count - index * config.batchSize);
-    const tasks = Array.from({ length: size }, () => request(config));
+    const queue = queues[index % queues.length]!;
+    const tasks = Array.from({ length: size }, () => request(config, queue));
     const startAt = epochNow();
     report.firstStartAt = Math.min(report.firstStartAt, startAt);
     const items = await client.submitTasks(tasks, { view: "basic" });

@@ -15,7 +15,7 @@ runChild(async () => {
   const acks: Array<[string, number]> = [];
   const worker = createWorker({
     address: config.address,
-    queues: [config.queue],
+    queues: config.queues ?? [config.queue],
     concurrency: config.concurrency,
     logger: createLogger({ name: "bench-worker", level: config.logLevel }),
     handlers: Object.fromEntries(

@@ -13,10 +13,10 @@ import { split, type ScenarioContext } from "./context.js";
 /** Deadline for child processes to connect and say ready. */
 export const READY_TIMEOUT_MS = 60_000;
 
-/** Starts the worker processes (SDK) on `queue`; with `workMs`, each task sleeps a random time in it. */
+/** Starts the worker processes (SDK) on `queue` (or queues); with `workMs`, each task sleeps a random time in it. */
 export function startWorkers(
   context: ScenarioContext,
-  queue: string,
+  queue: string | readonly string[],
   record = false,
   typesOf?: (index: number) => string[],
   workMs?: [number, number],
@@ -25,7 +25,7 @@ export function startWorkers(
   return Array.from({ length: options.workers }, (_, i) => {
     const config: WorkerConfig = {
       address: stack.server.grpcAddress,
-      queue,
+      ...queueFields(queue),
       concurrency: options.concurrency,
       record,
       logLevel: options.logLevel,
@@ -36,10 +36,13 @@ export function startWorkers(
   });
 }
 
-/** Starts producer processes sharing `total` tasks; `base` holds everything but address, queue and count. */
+/**
+ * Starts producer processes sharing `total` tasks; `base` holds everything but address, queue
+ * and count. With several queues, each SubmitTasks call goes to the next one (batch mode).
+ */
 export function startProducers(
   context: ScenarioContext,
-  queue: string,
+  queue: string | readonly string[],
   total: number,
   processes: number,
   base: Omit<ProducerConfig, "address" | "queue" | "count" | "unaryClient">,
@@ -50,10 +53,16 @@ export function startProducers(
         ...base,
         unaryClient: context.options.unaryClient,
         address: context.stack.server.grpcAddress,
-        queue,
+        ...queueFields(queue),
         count,
       } satisfies ProducerConfig),
   );
+}
+
+/** A child's `queue` and, for several, `queues`. */
+function queueFields(queue: string | readonly string[]): { queue: string; queues?: string[] } {
+  if (typeof queue === "string") return { queue };
+  return queue.length === 1 ? { queue: queue[0]! } : { queue: queue[0]!, queues: [...queue] };
 }
 
 /** Starts the processes holding `streams` raw worker streams. */

@@ -2,6 +2,7 @@ import type { ScenarioName } from "../options.js";
 import { backlog } from "./backlog.js";
 import { bullmq } from "./bullmq.js";
 import { cliStartup } from "./cli-startup.js";
+import { cluster } from "./cluster.js";
 import type { Scenario } from "./context.js";
 import { graphileWorker, graphileWorkerDefaults, latencyGraphileWorker } from "./graphile-worker.js";
 import { listQueues, listQueuesPolling, listWorkers } from "./control-plane.js";
@@ -38,4 +39,5 @@ export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   cli_startup: cliStartup,
   schedules,
   list_queues: listQueues,
+  cluster,
 };

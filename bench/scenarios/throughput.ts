@@ -91,6 +91,14 @@ export const oneType4Workers: Scenario = (context) =>
     { note: "one task type, 4 worker processes (the control of routing_4_types)" },
   );
 
+/**
+ * throughput_batch's workload on `queues` (each SubmitTasks call to the next, every worker
+ * process taking all of them), labelled `label`: the cluster scenario's runs.
+ */
+export function throughputBatchOn(context: ScenarioContext, label: string, queues: readonly string[], note: string): Promise<ScenarioResult> {
+  return runThroughput(context, label, batchSubmission(context), { queues, note });
+}
+
 /** throughput_batch's submission: `--tasks` in SubmitTasks batches from the producer processes. */
 function batchSubmission(context: ScenarioContext): Submission {
   return { mode: "batch", tasks: context.options.tasks, processes: context.options.producers, inFlight: context.options.batchesInFlight };
@@ -111,7 +119,9 @@ interface Submission {
 
 /** What a variant of the throughput run changes. */
 interface Variant {
-  /** Runs before the workers start (e.g. queue settings). */
+  /** The queues; default one named after the label. */
+  queues?: readonly string[];
+  /** Runs before the workers start (e.g. queue settings), given the first queue. */
   prepare?: (queue: string) => Promise<void>;
   /** The task types each worker process takes (by index); default the no-op type. */
   workerTypes?: (index: number) => string[];
@@ -124,11 +134,11 @@ interface Variant {
 async function runThroughput(context: ScenarioContext, label: string, submission: Submission, variant: Variant = {}): Promise<ScenarioResult> {
   const { options, stack } = context;
   const tasks = submission.tasks;
-  const queue = uniqueQueue(label);
+  const queues = variant.queues ?? [uniqueQueue(label)];
   const timeoutMs = deadlineMs(context, tasks);
-  await variant.prepare?.(queue);
-  const workers = startWorkers(context, queue, false, variant.workerTypes);
-  const producers = startProducers(context, queue, tasks, submission.processes, {
+  await variant.prepare?.(queues[0]!);
+  const workers = startWorkers(context, queues, false, variant.workerTypes);
+  const producers = startProducers(context, queues, tasks, submission.processes, {
     ...(variant.producerTypes ? { types: variant.producerTypes } : {}),
     mode: submission.mode,
     batchSize: options.batchSize,
@@ -149,11 +159,11 @@ async function runThroughput(context: ScenarioContext, label: string, submission
     const done = await tally.waitFor(tasks, timeoutMs);
     const toUs = monotonicUs();
     const usage = await stopMeters(tasks);
-    const inPostgres = await waitForSucceeded(stack.pool, queue, tasks, 30_000);
+    const inPostgres = await waitForSucceeded(stack.pool, queues, tasks, 30_000);
     if (inPostgres !== tasks || done.completed !== tasks) {
       throw new BenchVerificationError(`${label}: ${done.completed} acks, ${inPostgres} SUCCEEDED rows for ${tasks} tasks`);
     }
-    const span = await queueSpan(stack.pool, queue);
+    const span = await queueSpan(stack.pool, queues);
     const seconds = (done.lastAt - submitted.firstStartAt) / 1000;
     return {
       metrics: {

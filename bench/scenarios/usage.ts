@@ -12,8 +12,9 @@ export interface RunProcesses {
 }
 
 /**
- * Starts metering a run: CPU per role (server, postgres and its backends, redis, workers,
- * producers, the whole machine and the rest), the server's peak RSS and how many warnings it
+ * Starts metering a run: CPU per role (server, postgres and its backends, redis — or each
+ * Redis Cluster master, `redis_m1`…, and their sum as `redis` —, workers, producers, the whole
+ * machine and the rest), the server's peak RSS and how many warnings it
  * logged. Given the tasks done in the window, it also gives CPU µs per task per role
  * (`cpu_us_per_task_server`, …, `cpu_us_per_task_total` over the roles metered). The returned function
  * ends the window and gives metrics such as `cpu_server_pct` (percent of one core).
@@ -25,6 +26,8 @@ export async function meterRun(stack: Stack, processes: RunProcesses): Promise<(
   const postgresPid = stack.postgresPid;
   if (postgresPid !== undefined) groups.postgres = async () => [postgresPid, ...(await childPids(postgresPid))];
   if (stack.redisPid !== undefined) groups.redis = () => [stack.redisPid!];
+  const masters = stack.redisMasterPids ?? [];
+  masters.forEach((pid, i) => (groups[`redis_m${i + 1}`] = () => [pid]));
   if (processes.workers) groups.workers = () => processes.workers!.map((c) => c.pid);
   if (processes.producers) groups.producers = () => processes.producers!.map((c) => c.pid);
   const cpu = new CpuMeter(groups);
@@ -45,6 +48,12 @@ export async function meterRun(stack: Stack, processes: RunProcesses): Promise<(
       total += us;
     }
     metrics.cpu_us_per_task_total = total;
+    if (masters.length > 0) {
+      // A cluster's Redis figures are its masters' sum (each master also has its own above).
+      const masterNames = masters.map((_, i) => `redis_m${i + 1}`);
+      metrics.cpu_redis_pct = masterNames.reduce((sum, name) => sum + shares[name]!, 0);
+      metrics.cpu_us_per_task_redis = masterNames.reduce((sum, name) => sum + metrics[`cpu_us_per_task_${name}`]!, 0);
+    }
     if (serverMemory) metrics.server_peak_rss_mb = serverMemory.peakRssMb;
     if (withServer) metrics.server_log_warnings = stack.server.warnings() - warningsBefore;
     return metrics;
