@@ -66,6 +66,7 @@ export async function startClusterStack(base: Stack, options: ClusterStackOption
       postgresPid: base.postgresPid,
       pool,
       redis: base.redis,
+      onStop: (cleanup) => base.onStop(cleanup),
       stop: async () => {
         await server.stop();
         await dropDatabase();

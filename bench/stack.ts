@@ -39,7 +39,12 @@ export interface Stack {
   readonly pool: pg.Pool;
   /** Direct Redis access for memory figures. */
   readonly redis: Redis;
-  /** Stops the server, then what the stack started. */
+  /**
+   * Registers a clean-up run when the stack stops, before its server and services (latest
+   * first): services a scenario keeps across its runs, such as the cluster scenario's.
+   */
+  onStop(cleanup: () => Promise<void>): void;
+  /** Runs the clean-ups, stops the server, then what the stack started. */
   stop(): Promise<void>;
 }
 
@@ -73,6 +78,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     pool.on("error", (error) => logger.warn({ err: error }, "postgres probe connection error"));
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
     redis.on("error", (error) => logger.warn({ err: error }, "redis probe connection error"));
+    const cleanups: Array<() => Promise<void>> = [];
     return {
       redisUrl,
       databaseUrl,
@@ -81,7 +87,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       postgresPid: postgresProcess?.pid,
       pool,
       redis,
+      onStop: (cleanup) => void cleanups.push(cleanup),
       async stop() {
+        for (const cleanup of cleanups.splice(0).reverse()) {
+          await cleanup().catch((error: unknown) => logger.warn({ err: error }, "stopping a scenario's services failed"));
+        }
         await server.stop();
         await pool.end();
         redis.disconnect();
