@@ -10,6 +10,8 @@ import type { Stack } from "./stack.js";
 export interface ClusterStackOptions {
   /** Masters of the cluster. Default 3. */
   masters?: number;
+  /** Replicas of each master. Default 0. */
+  replicas?: number;
   /** Extra server environment (the run's `--server-env`). */
   serverEnv?: Record<string, string>;
   /** Extra Node.js flags of the server. */
@@ -29,7 +31,7 @@ export interface ClusterStack {
 }
 
 /**
- * Starts a Redis Cluster of `masters` masters without replicas (`redis-cli --cluster create`,
+ * Starts a Redis Cluster of `masters` masters, without replicas unless asked (`redis-cli --cluster create`,
  * through the local-services starter the tests use too) and a server on it
  * (`REDIS_CLUSTER_NODES`), with a database of its own on the base stack's Postgres: a server
  * sharing the base server's database would take the other's tasks for lost dispatch state
@@ -38,7 +40,7 @@ export interface ClusterStack {
  */
 export async function startClusterStack(base: Stack, options: ClusterStackOptions): Promise<ClusterStack> {
   const masters = options.masters ?? 3;
-  const cluster = await startRedisCluster({ masters, replicas: 0, nodeTimeoutMs: 5_000 });
+  const cluster = await startRedisCluster({ masters, replicas: options.replicas ?? 0, nodeTimeoutMs: 5_000 });
   const database = `taskqueue_cluster_${randomBytes(4).toString("hex")}`;
   let pool: pg.Pool | undefined;
   const dropDatabase = async () => {
@@ -46,7 +48,8 @@ export async function startClusterStack(base: Stack, options: ClusterStackOption
     await base.pool.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   };
   try {
-    const view = (await cluster.view()).filter((n) => n.role === "master" && n.slots.length > 0).sort((a, b) => a.slots[0]![0] - b.slots[0]![0]);
+    const nodes = await cluster.view();
+    const view = nodes.filter((n) => n.role === "master" && n.slots.length > 0).sort((a, b) => a.slots[0]![0] - b.slots[0]![0]);
     await base.pool.query(`CREATE DATABASE ${database}`);
     const databaseUrl = base.databaseUrl.replace(/\/[^/?]*(\?|$)/, `/${database}$1`);
     pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
@@ -63,6 +66,7 @@ export async function startClusterStack(base: Stack, options: ClusterStackOption
       server,
       redisPid: undefined,
       redisMasterPids: view.map((n) => cluster.byAddress(n.address).pid),
+      redisReplicaPids: nodes.filter((n) => n.role === "replica").map((n) => cluster.byAddress(n.address).pid),
       postgresPid: base.postgresPid,
       pool,
       redis: base.redis,

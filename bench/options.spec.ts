@@ -30,6 +30,14 @@ describe("bench options", () => {
     expect(() => parseBenchArgs(["--server-env", "=1"])).toThrow(/--server-env/);
   });
 
+  it("runs the cluster scenario in quick mode, without replicas unless --cluster-replicas asks, which takes 0 to 2", () => {
+    expect(parsed(["--quick"]).scenarios).toContain("cluster");
+    expect(parsed([]).clusterReplicas).toBe(0);
+    expect(parsed(["--cluster-replicas", "1"]).clusterReplicas).toBe(1);
+    expect(() => parsed(["--cluster-replicas", "3"])).toThrow(/--cluster-replicas/);
+    expect(() => parsed(["--cluster-replicas", "0.5"])).toThrow(/--cluster-replicas/);
+  });
+
   it("warms the latency scenario up for 10 s by default (0.5 s in quick mode), or as asked", () => {
     expect(parsed([]).warmupS).toBe(10);
     expect(parsed(["--quick"]).warmupS).toBe(0.5);

@@ -104,6 +104,8 @@ export interface BenchOptions {
   scheduleIntervalS?: number;
   /** Scenarios to run. Default all (quick: all but backlog, schedules and dashboard_polling). */
   scenarios?: ScenarioName[];
+  /** cluster: replicas of each of the Redis Cluster's 3 masters. Default 0. */
+  clusterReplicas?: number;
   /** Runs of each scenario; the report gives medians. Default 1. */
   repeat?: number;
   /** Use this Redis instead of starting one. */
@@ -174,6 +176,7 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
     schedules: options.schedules ?? (quick ? 500 : 10_000),
     scheduleIntervalS: options.scheduleIntervalS ?? (quick ? 10 : 60),
     scenarios: [...new Set(scenarios)].sort((a, b) => SCENARIOS.indexOf(a) - SCENARIOS.indexOf(b)),
+    clusterReplicas: options.clusterReplicas ?? 0,
     repeat: options.repeat ?? 1,
     redisUrl: options.redisUrl,
     redisAof: options.redisAof ?? false,
@@ -201,6 +204,9 @@ export function compileBenchOptions(options: BenchOptions = {}): CompiledBenchOp
   if (compiled.payloadBytes < 0 || !Number.isInteger(compiled.payloadBytes)) throw new BenchOptionsError("--payload-bytes", "must be a whole number ≥ 0");
   if (compiled.payloadBytes > 0 && compiled.rateBatch === 1 && compiled.unaryClient === "raw") {
     throw new BenchOptionsError("--payload-bytes", "with unary calls (--rate-batch 1) needs --unary-client ts (the raw caller sends one fixed request)");
+  }
+  if (!Number.isInteger(compiled.clusterReplicas) || compiled.clusterReplicas < 0 || compiled.clusterReplicas > 2) {
+    throw new BenchOptionsError("--cluster-replicas", `must be 0, 1 or 2, got ${compiled.clusterReplicas}`);
   }
   if (compiled.scenarios.length === 0) throw new BenchOptionsError("--scenarios", "names no scenario");
   return compiled;
@@ -241,6 +247,7 @@ export const USAGE = `npm run bench -- [options]
   --list-calls N            list_queues, list_workers: measured calls (default 200, quick 50)
   --schedules N             schedules: interval schedules (default 10000, quick 500)
   --schedule-interval-s N   schedules: their interval, seconds (default 60, quick 10)
+  --cluster-replicas N      cluster: replicas of each master (default 0)
   --repeat N                runs per scenario, medians reported (default 1)
   --redis-url URL           use this Redis instead of a private one
   --redis-aof               private Redis with appendonly yes, appendfsync everysec
@@ -284,6 +291,7 @@ const NUMERIC: Record<string, keyof BenchOptions> = {
   "--list-calls": "listCalls",
   "--schedules": "schedules",
   "--schedule-interval-s": "scheduleIntervalS",
+  "--cluster-replicas": "clusterReplicas",
   "--repeat": "repeat",
   "--timeout-s": "timeoutS",
 };

@@ -33,6 +33,8 @@ export interface Stack {
   readonly redisPid: number | undefined;
   /** Process ids of the Redis Cluster's masters in slot order, when the server runs on one (then `redisPid` is undefined). */
   readonly redisMasterPids?: readonly number[];
+  /** Process ids of the Redis Cluster's replicas, if it has any. */
+  readonly redisReplicaPids?: readonly number[];
   /** Process id of the private postmaster, if the stack started one. */
   readonly postgresPid: number | undefined;
   /** Direct Postgres access for verification and sizes. */

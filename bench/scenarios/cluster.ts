@@ -16,7 +16,7 @@ const KEPT = /^(tasks_per_s|duration_s|cpu_us_per_task_.+|cpu_redis(_m\d+)?_pct|
 
 /**
  * cluster: throughput_batch's workload on single Redis (the run's stack, `single_*`), then on
- * a private 3-master Redis Cluster without replicas with a second server on it (`cluster_*`:
+ * a private 3-master Redis Cluster (no replicas unless `--cluster-replicas`) with a second server on it (`cluster_*`:
  * one queue, on a master other than the one of the cross-queue keys), then spread over 20
  * queues chosen by key slot so that each master holds 6 or 7 (`spread_*`): tasks/s, CPU µs
  * per task of every process, Redis CPU per task summed over the masters
@@ -69,7 +69,7 @@ export const cluster: Scenario = async (context) => {
       tasks_per_s_cluster_vs_single: one.metrics.tasks_per_s! / single.metrics.tasks_per_s!,
     },
     notes: [
-      `cluster: single Redis, then a ${MASTERS}-master Redis Cluster (no replicas, redis-server --cluster-enabled yes on this machine) with its own server and database on the same Postgres; m1…m${MASTERS} are the masters in slot order, cross_queue_master holds the {tq:} keys`,
+      `cluster: single Redis, then a ${MASTERS}-master Redis Cluster (${options.clusterReplicas === 0 ? "no replicas" : `${options.clusterReplicas} replica(s) each, their CPU in redis_replicas`}, redis-server --cluster-enabled yes on this machine) with its own server and database on the same Postgres; m1…m${MASTERS} are the masters in slot order, cross_queue_master holds the {tq:} keys`,
       ...(single.notes ?? []),
       ...(twenty.notes ?? []),
     ],
@@ -84,7 +84,7 @@ function sharedClusterStack(context: ScenarioContext): Promise<ClusterStack> {
   let started = clusterStacks.get(stack);
   if (started === undefined) {
     started = (async () => {
-      const clusterStack = await startClusterStack(stack, { masters: MASTERS, serverEnv: options.serverEnv, serverNodeArgs: options.serverNodeArgs, logger });
+      const clusterStack = await startClusterStack(stack, { masters: MASTERS, replicas: options.clusterReplicas, serverEnv: options.serverEnv, serverNodeArgs: options.serverNodeArgs, logger });
       stack.onStop(() => clusterStack.stop());
       // A fifth of the workload on each server, so that neither is measured while its code compiles.
       const warmUp = { ...options, tasks: Math.max(1_000, Math.round(options.tasks / 5)) };

@@ -28,6 +28,8 @@ export async function meterRun(stack: Stack, processes: RunProcesses): Promise<(
   if (stack.redisPid !== undefined) groups.redis = () => [stack.redisPid!];
   const masters = stack.redisMasterPids ?? [];
   masters.forEach((pid, i) => (groups[`redis_m${i + 1}`] = () => [pid]));
+  const replicas = stack.redisReplicaPids ?? [];
+  if (replicas.length > 0) groups.redis_replicas = () => replicas;
   if (processes.workers) groups.workers = () => processes.workers!.map((c) => c.pid);
   if (processes.producers) groups.producers = () => processes.producers!.map((c) => c.pid);
   const cpu = new CpuMeter(groups);
@@ -49,7 +51,8 @@ export async function meterRun(stack: Stack, processes: RunProcesses): Promise<(
     }
     metrics.cpu_us_per_task_total = total;
     if (masters.length > 0) {
-      // A cluster's Redis figures are its masters' sum (each master also has its own above).
+      // A cluster's Redis figures are its masters' sum (each master also has its own above;
+      // its replicas are `redis_replicas`, in the total but not here).
       const masterNames = masters.map((_, i) => `redis_m${i + 1}`);
       metrics.cpu_redis_pct = masterNames.reduce((sum, name) => sum + shares[name]!, 0);
       metrics.cpu_us_per_task_redis = masterNames.reduce((sum, name) => sum + metrics[`cpu_us_per_task_${name}`]!, 0);
