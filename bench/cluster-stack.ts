@@ -16,6 +16,8 @@ export interface ClusterStackOptions {
   serverEnv?: Record<string, string>;
   /** Extra Node.js flags of the server. */
   serverNodeArgs?: string[];
+  /** Profile the server into this folder (beside the base server's profile). */
+  serverCpuProfDir?: string;
   logger: Logger;
 }
 
@@ -59,6 +61,7 @@ export async function startClusterStack(base: Stack, options: ClusterStackOption
       redisUrl: base.redisUrl,
       env: { ...options.serverEnv, REDIS_CLUSTER_NODES: cluster.seeds },
       nodeArgs: options.serverNodeArgs,
+      cpuProfDir: options.serverCpuProfDir,
     });
     const stack: Stack = {
       redisUrl: base.redisUrl,

@@ -84,7 +84,7 @@ function sharedClusterStack(context: ScenarioContext): Promise<ClusterStack> {
   let started = clusterStacks.get(stack);
   if (started === undefined) {
     started = (async () => {
-      const clusterStack = await startClusterStack(stack, { masters: MASTERS, replicas: options.clusterReplicas, serverEnv: options.serverEnv, serverNodeArgs: options.serverNodeArgs, logger });
+      const clusterStack = await startClusterStack(stack, { masters: MASTERS, replicas: options.clusterReplicas, serverEnv: options.serverEnv, serverNodeArgs: options.serverNodeArgs, serverCpuProfDir: options.serverCpuProfDir, logger });
       stack.onStop(() => clusterStack.stop());
       // A fifth of the workload on each server, so that neither is measured while its code compiles.
       const warmUp = { ...options, tasks: Math.max(1_000, Math.round(options.tasks / 5)) };
