@@ -1,5 +1,5 @@
 import { sql, type Kysely } from "kysely";
-import type { Database, TaskAttemptRow, TaskRow, TaskStateName } from "./schema.js";
+import { terminalStates, type Database, type TaskAttemptRow, type TaskRow, type TaskStateName } from "./schema.js";
 
 /** Filter and page of {@link TaskRepository.list}. */
 export interface TaskListQuery {
@@ -116,6 +116,13 @@ export class TaskRepository {
     if (afterId) q = q.where("id", ">", afterId);
     if (window) q = q.where("id", ">=", window.fromId).where("id", "<", window.toId);
     return q.orderBy("id", "asc").limit(limit).execute();
+  }
+
+  /** The states of those of `ids` that are finished (terminal). */
+  async finishedStates(ids: readonly string[]): Promise<Map<string, TaskStateName>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.selectFrom("tasks").select(["id", "state"]).where("id", "in", ids).where("state", "in", [...terminalStates]).execute();
+    return new Map(rows.map((r) => [r.id, r.state as TaskStateName]));
   }
 
   /**

@@ -7,6 +7,7 @@ import { keySlot } from "../redis/key-slot.js";
 import type { EnqueueItem, ProbeFinding, QueueStore, TaskRef } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
 import { pauseForDuty } from "./duty-pause.js";
+import { forgetFinishedLeftovers } from "./finished-leftovers.js";
 import { lowestTaskIdAt } from "./ids.js";
 import { bareTransition, type TaskTransition } from "./task-records.js";
 import { newTaskOfRow } from "./task-of-row.js";
@@ -68,7 +69,8 @@ const CLOCK_SKEW_MS = 1_000;
  * attempt rows a stopped server left open (see {@link OpenAttemptRepairer}). One server
  * sweeps at a time (a Redis lock). In a Redis Cluster, slots whose master changed (a
  * failover, a restart: see SlotOwnerWatch) get their queues swept whole at once
- * ({@link requestSlots}), and results whose recording failed are looked at
+ * ({@link requestSlots}), with the leases and queued entries Redis still holds there for tasks
+ * Postgres has finished removed, and results whose recording failed are looked at
  * ({@link checkUnwritten}); those run on every server that asks, without the lock.
  */
 export class Recovery implements Service {
@@ -166,6 +168,8 @@ export class Recovery implements Service {
       if (locked !== "OK" && !this.fullNeeded && !slots && this.unwritten.size === 0) return 0;
       full = this.fullNeeded;
       this.fullNeeded = false;
+      // Slots that changed master also get their leftovers of finished tasks removed, full sweep or not.
+      const changed = slots;
       if (full) slots = undefined;
       // The regular sweep looks at the tasks created since the last sweep that succeeded here
       // (their ids), so each is looked at about once; a full sweep covers everything older.
@@ -179,6 +183,7 @@ export class Recovery implements Service {
       let restored = await this.restoreUnwritten();
       restored += await this.sweep(window, lost && ((queue) => lost.has(keySlot(this.options.store.keys.queue(queue).tagged))));
       if (!slots) this.sweptUpToMs = sweptUpTo;
+      const forgotten = changed ? await this.forgetLeftovers(changed) : 0;
       // Once per start: the writer closes such rows as tasks move on (migration 0007); this
       // catches rows left before that, or by a path it does not see.
       let repaired = 0;
@@ -186,7 +191,7 @@ export class Recovery implements Service {
         repaired = await this.repairOpenAttempts();
         this.attemptsRepaired = true;
       }
-      if (restored > 0 || full || slots) this.options.logger.info({ restored, repaired, full, slots: slots?.size }, "recovery sweep done");
+      if (restored > 0 || full || changed) this.options.logger.info({ restored, forgotten, repaired, full, slots: changed?.size }, "recovery sweep done");
       return restored;
     } catch (error) {
       if (full) this.fullNeeded = true;
@@ -194,6 +199,15 @@ export class Recovery implements Service {
       this.options.logger.warn({ err: error }, "recovery sweep failed; will retry");
       return 0;
     }
+  }
+
+  /**
+   * Removes the leases, ready and delayed entries that the queues of `slots` still hold for
+   * tasks Postgres has finished (see {@link forgetFinishedLeftovers}); returns how many.
+   */
+  private async forgetLeftovers(slots: ReadonlySet<number>): Promise<number> {
+    const queues = (await this.options.store.knownQueues()).filter((queue) => slots.has(keySlot(this.options.store.keys.queue(queue).tagged)));
+    return forgetFinishedLeftovers(this.options.store, this.options.repository, queues, () => this.periodic.stopped);
   }
 
   /** Looks at the tasks {@link checkUnwritten} was told of; returns how many were restored. */

@@ -1,4 +1,5 @@
 import type { RedisClient } from "./connection.js";
+import { dispatchedTaskIds } from "./dispatch-listing.js";
 import { DispatchKeys, type QueueKeys } from "./keys.js";
 import { DISPATCH_LAYOUT_VERSION } from "./layout.js";
 import type { NewTask } from "../engine/task-records.js";
@@ -257,6 +258,29 @@ export class QueueStore {
       findings.push({ id: String(r[0]), kind: r[1] === "done" ? "lost" : (r[1] as ProbeFinding["kind"]), attempt: Number(r[2]) });
     }
     return findings;
+  }
+
+  /** The queues listed in the queue registry. */
+  knownQueues(): Promise<string[]> {
+    return this.options.redis.smembers(this.keys.queues);
+  }
+
+  /** The ids of `queue`'s leased, delayed and ready tasks, in pages (see dispatch-listing.ts). */
+  dispatchedTaskIds(queue: string): AsyncGenerator<string[]> {
+    return dispatchedTaskIds(this.options.redis, this.keys.queue(queue));
+  }
+
+  /**
+   * Removes the dispatch state of tasks of `queue` that Postgres has finished in `states`
+   * (leased, queued or delayed here because a failover lost the writes that ended them; see
+   * forget.lua). Returns how many were removed.
+   */
+  async forgetFinished(queue: string, states: ReadonlyMap<string, "done" | "cancelled" | "expired">): Promise<number> {
+    if (states.size === 0) return 0;
+    const qk = this.keys.queue(queue);
+    const args: string[] = [qk.tagged, String(this.now())];
+    for (const [id, state] of states) args.push(id, state);
+    return Number(await this.run("forget", qk.scriptKeys, args));
   }
 
   /** Lists `queues` in the queue registry (the sweeps over queues go through it). */

@@ -19,6 +19,7 @@ export const scriptNames = [
   "probe",
   "expire",
   "stats",
+  "forget",
 ] as const;
 
 /** One of {@link scriptNames}. */

@@ -135,6 +135,58 @@ describe("Redis Cluster failover", () => {
     await cluster.waitReplicasLinked(20_000);
   }, 120_000);
 
+  it("a replica promoted without the master's last fenced results: the leases it still shows are removed and no task runs again", async () => {
+    const [queue] = await cluster.queuesOnEveryMaster(stack.redisPrefix, "fenced", 1, 1);
+    const qk = `{${stack.redisPrefix}${queue}}:`;
+    const master = await cluster.masterOf(`${qk}types`);
+    const replica = await cluster.replicaOf(master);
+    const worker = await stack.startWorker(servers[0]!, { queues: [queue!], concurrency: 20, logLevel: "debug" });
+    const ledger = new TaskLedger();
+    const count = 12;
+    await ledger.submitBatch(stack.client(servers[0]!), Array.from({ length: count }, () => sleepTask(queue!, 1_500)));
+    const leases = async (node: typeof master) => Number(await cluster.call(node, "ZCARD", `${qk}leases`));
+    await waitFor(async () => (await leases(master)) === count, { timeoutMs: 10_000, message: "every task to be leased" });
+    const offset = async () => Number(/master_repl_offset:(\d+)/.exec(String(await cluster.call(master, "INFO", "replication")))![1]);
+    const replicaOffset = async () => Number(/slave_repl_offset:(\d+)/.exec(String(await cluster.call(replica, "INFO", "replication")))![1]);
+    await waitFor(async () => (await replicaOffset()) === (await offset()), { timeoutMs: 10_000, message: "the replica to hold the leases" });
+
+    // The replica stops with the leases, the master alone fences the results, Postgres records them.
+    await replica.kill("SIGSTOP");
+    await cluster.call(master, "CLIENT", "KILL", "TYPE", "replica");
+    await stack.waitAllDone([queue!], count, 20_000);
+    expect(await leases(master)).toBe(0);
+    const since = servers.map((s) => s.process.nextSeq);
+    await master.kill("SIGKILL");
+    await replica.kill("SIGCONT");
+    const killedAt = Date.now();
+    await waitForNewMaster(`${qk}types`, (port) => port === replica.port);
+
+    // The promoted replica came with the leases of tasks Postgres has finished: the slot sweep removes them.
+    await waitFor(async () => (await leases(replica)) === 0, { timeoutMs: 15_000, message: "the leases of finished tasks to be removed" });
+    const clearedMs = Date.now() - killedAt;
+    const forgotten = logged("recovery sweep done", since).reduce((n, e) => n + Number(e.fields.forgotten ?? 0), 0);
+    expect(Number((await cluster.call(replica, "HGET", `${qk}counts`, "running")) ?? 0)).toBe(0);
+    // Its stream ending would have put those leases back to run: stop the worker, let another serve the queue.
+    await worker.kill("SIGTERM", 20_000);
+    const next = await stack.startWorker(servers[1]!, { queues: [queue!], concurrency: 20, logLevel: "debug" });
+    await ledger.submitBatch(stack.client(servers[1]!), [echoTask(queue!)]);
+    const final = await stack.waitAllDone([queue!], ledger.expected.size, 20_000);
+    const starts = new Map<string, number>();
+    for (const w of [worker, next]) {
+      for (const e of w.process.find({ msg: "task started" })) starts.set(String(e.fields.taskId), (starts.get(String(e.fields.taskId)) ?? 0) + 1);
+    }
+    console.log(`cluster failover (fenced results lost): leases of ${forgotten} finished tasks removed ${clearedMs} ms after the kill; ${starts.size} tasks started`);
+    expect(final).toEqual({ SUCCEEDED: ledger.expected.size });
+    expect(forgotten).toBe(count);
+    expect(starts.size).toBe(ledger.expected.size);
+    expect([...starts.values()].every((n) => n === 1)).toBe(true);
+    const report = await checkInvariants(stack.pool, ledger);
+    expect(report.violations).toEqual([]);
+    expect(report.maxExtraExecutions).toBe(0);
+    await master.restart();
+    await cluster.waitReplicasLinked(20_000);
+  }, 120_000);
+
   it("a master restarted empty without a replica: its queues are rebuilt from Postgres, the other masters' untouched", async () => {
     const [queue, elsewhere] = await cluster.queuesOnEveryMaster(stack.redisPrefix, "emptied", 1, 2);
     const master = await cluster.masterOf(`{${stack.redisPrefix}${queue}}:types`);
