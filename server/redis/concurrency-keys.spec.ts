@@ -145,4 +145,35 @@ describe("concurrency keys in the dispatch state", () => {
     const retry = await lease(1, perKey(1));
     expect(retry.leased.map((x) => x.id)).toEqual([t.id]);
   });
+
+  it("lists every dispatched task (leased, delayed, ready, keyed and parked) and forgets those finished elsewhere", async () => {
+    await submit([task("A"), task("A"), task("A"), task("B"), task(null), task(null)]);
+    const delayed = task(null);
+    await store.enqueue([{ task: delayed, attempt: 0, dueMs: clock + 60_000 }]);
+    // A is parked at its limit with one lease; B and a key-less task are leased too.
+    const first = await lease(3, perKey(1));
+    expect(first.leased).toHaveLength(3);
+    const qk = store.keys.queue("jobs");
+    expect(Object.keys(await redis.hgetall(qk.keysParked)).sort()).toEqual(["A", "B"]);
+    const listed: string[] = [];
+    for await (const ids of store.dispatchedTaskIds("jobs")) listed.push(...ids);
+    expect(new Set(listed).size).toBe(7);
+
+    // Postgres has every one finished (the writes that ended them here were lost).
+    const markers = new Map(listed.map((id) => [id, "done" as const]));
+    expect(await store.forgetFinished("jobs", markers)).toBe(7);
+    expect(await store.forgetFinished("jobs", markers)).toBe(0);
+    expect((await stats.read(["jobs"]))[0]).toMatchObject({ queued: 0, running: 0, scheduled: 0, heldPerKey: 0 });
+    expect(await redis.zcard(qk.leases)).toBe(0);
+    expect(await redis.zcard(qk.delayed)).toBe(0);
+    expect(await redis.hgetall(qk.keyRunning)).toEqual({});
+    expect(await redis.hgetall(qk.keysParked)).toEqual({});
+    // Nothing runs again, the released session gives nothing back, and a fresh task of a once
+    // parked key is served (its running slot was given back).
+    expect(await lease(10, perKey(1))).toMatchObject({ leased: [] });
+    expect(await store.release("s1", ["jobs"])).toEqual([]);
+    const fresh = task("A");
+    await submit([fresh]);
+    expect((await lease(10, perKey(1))).leased.map((t) => t.id)).toEqual([fresh.id]);
+  });
 });
