@@ -4,6 +4,9 @@
 # dashboards (written into a scratch rule file, with the dashboard variables replaced, so
 # that promtool parses them). promtool is installed with `go install` (about 7 minutes to
 # build on a 2-core machine) only when it is not already on PATH or in $(go env GOPATH)/bin.
+#
+#   bash scripts/check-monitoring.sh            install promtool if missing, then check
+#   bash scripts/check-monitoring.sh --install  only install promtool
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,6 +20,9 @@ if [[ -z "$promtool" ]]; then
     echo "installing promtool $PROMTOOL_VERSION with go install (slow: builds Prometheus)"
     go install "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
   fi
+fi
+if [[ "${1:-}" == "--install" ]]; then
+  exit 0
 fi
 
 "$promtool" check config deploy/prometheus/prometheus.yml

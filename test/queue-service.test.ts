@@ -1,8 +1,7 @@
 import { DispatchKeys } from "../server/redis/keys.js";
-import { wipeDispatchState } from "./support/dispatch-state.js";
+import { connectDispatchRedis, wipeDispatchState } from "./support/dispatch-state.js";
 import { Code, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeadLetterService } from "../gen/taskqueue/v1/dead_letter_service_pb.js";
 import { type QueueInfo, QueueService } from "../gen/taskqueue/v1/queue_service_pb.js";
@@ -250,7 +249,7 @@ describe("QueueService pause and resume", () => {
     const held = (await second.grpc.submitTask({ queue, type: "echo" })).task!;
     // Redis loses everything under the prefix: the full recovery sweep restores the paused
     // names from Postgres before it re-enqueues the held task.
-    const redis = new Redis(second.redisUrl);
+    const redis = connectDispatchRedis(second);
     try {
       await wipeDispatchState(redis, second.redisPrefix);
       await second.server.recover();

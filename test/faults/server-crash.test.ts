@@ -1,6 +1,6 @@
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPostgresProcess, type PostgresProcess } from "../../tools/local-services/postgres-process.js";
+import { connectDispatchRedis } from "../support/dispatch-state.js";
 import { FaultStack } from "../support/fault-stack.js";
 import { checkInvariants, formatReport } from "../support/invariants.js";
 import { echoTask, failTask, sleepTask, TaskLedger } from "../support/ledger.js";
@@ -111,7 +111,7 @@ describe("the server process killed (SIGKILL)", () => {
     });
     // Postgres stalls: the results are fenced in Redis, their commit waits.
     await postgres.kill("SIGSTOP");
-    const redis = new Redis(stack.redisUrl);
+    const redis = connectDispatchRedis(stack);
     try {
       await waitFor(
         async () => (await Promise.all(ids.map((id) => readTaskState(redis, stack.redisPrefix, queue, id)))).every((st) => st === "done"),

@@ -1,12 +1,14 @@
 import { DispatchKeys } from "../../server/redis/keys.js";
-import { Redis } from "ioredis";
 import type pg from "pg";
 import { readAttempts, readTasks, TERMINAL_STATES } from "./task-db.js";
 import { readTaskKey } from "../../server/redis/task-key.js";
+import { connectDispatchRedis } from "./dispatch-state.js";
 
 /** Where to look for a task's dispatch state. */
 export interface DispatchStateSource {
   redisUrl: string;
+  /** Redis Cluster seeds, or "" for the single Redis at `redisUrl`. */
+  redisClusterNodes: string;
   redisPrefix: string;
 }
 
@@ -23,7 +25,7 @@ export async function describeUnfinished(
 ): Promise<string> {
   const unfinished = (await readTasks(pool, queues)).filter((t) => !(TERMINAL_STATES as readonly string[]).includes(t.state));
   if (unfinished.length === 0) return "no unfinished task";
-  const redis = new Redis(source.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const redis = connectDispatchRedis(source, { maxRetriesPerRequest: 1, lazyConnect: true });
   const p = source.redisPrefix;
   const lines: string[] = [`${unfinished.length} unfinished task(s):`];
   try {

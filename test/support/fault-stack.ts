@@ -58,6 +58,11 @@ export class FaultStack {
     return new FaultStack(databaseUrl, redisUrl, redisPrefix, pool, serverEnv, options.serverScript);
   }
 
+  /** The Redis Cluster seeds the servers use (`REDIS_CLUSTER_NODES`), else "". */
+  get redisClusterNodes(): string {
+    return this.serverEnv.REDIS_CLUSTER_NODES ?? "";
+  }
+
   /** Starts a server process (waits until it listens). */
   async startServer(env: Readonly<Record<string, string>> = {}, name = `server-${++this.#serversStarted}`): Promise<ServerProcess> {
     const server = await ServerProcess.start({

@@ -13,6 +13,8 @@ export interface TestServer {
   server: RunningServer;
   databaseUrl: string;
   redisUrl: string;
+  /** The Redis Cluster seeds the server uses (a run with TEST_REDIS_CLUSTER=1), else "". */
+  redisClusterNodes: string;
   redisPrefix: string;
   /** `localhost:PORT` of the gRPC server. */
   grpcAddress: string;
@@ -76,6 +78,7 @@ export async function startTestServer(
     server,
     databaseUrl,
     redisUrl,
+    redisClusterNodes: options.redisClusterNodes,
     redisPrefix,
     grpcAddress,
     httpBaseUrl,
