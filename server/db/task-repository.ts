@@ -118,11 +118,11 @@ export class TaskRepository {
     return q.orderBy("id", "asc").limit(limit).execute();
   }
 
-  /** The states of those of `ids` that are finished (terminal). */
-  async finishedStates(ids: readonly string[]): Promise<Map<string, TaskStateName>> {
+  /** The state and attempts of those of `ids` that are finished (terminal). */
+  async finishedStates(ids: readonly string[]): Promise<Map<string, { state: TaskStateName; attempt: number }>> {
     if (ids.length === 0) return new Map();
-    const rows = await this.db.selectFrom("tasks").select(["id", "state"]).where("id", "in", ids).where("state", "in", [...terminalStates]).execute();
-    return new Map(rows.map((r) => [r.id, r.state as TaskStateName]));
+    const rows = await this.db.selectFrom("tasks").select(["id", "state", "attempt"]).where("id", "in", ids).where("state", "in", [...terminalStates]).execute();
+    return new Map(rows.map((r) => [r.id, { state: r.state as TaskStateName, attempt: r.attempt }]));
   }
 
   /**

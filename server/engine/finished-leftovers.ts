@@ -15,7 +15,8 @@ const MARKER_OF: Partial<Record<TaskStateName, "done" | "cancelled" | "expired">
  * ready and delayed entries left behind when a Redis Cluster failover lost the writes that
  * ended them (a fenced result whose outcome Postgres has, a cancel). Left there, such a lease
  * would be kept alive by its worker's heartbeats, hold a running slot, and run the task once
- * more when its stream ends. Compares a page of ids at a time with Postgres; for the
+ * more when its stream ends. A task already running again (more attempts in Redis than in
+ * Postgres) is left to end as any attempt does. Compares a page of ids at a time with Postgres; for the
  * failover's slot sweep only (it reads every dispatched id of those queues). Returns how
  * many tasks were removed.
  */
@@ -30,8 +31,8 @@ export async function forgetFinishedLeftovers(
     for await (const ids of store.dispatchedTaskIds(queue)) {
       if (stopped()) return removed;
       const finished = await repository.finishedStates(ids);
-      const markers = new Map<string, "done" | "cancelled" | "expired">();
-      for (const [id, state] of finished) markers.set(id, MARKER_OF[state]!);
+      const markers = new Map<string, { marker: "done" | "cancelled" | "expired"; attempt: number }>();
+      for (const [id, { state, attempt }] of finished) markers.set(id, { marker: MARKER_OF[state]!, attempt });
       removed += await store.forgetFinished(queue, markers);
     }
   }

@@ -271,15 +271,15 @@ export class QueueStore {
   }
 
   /**
-   * Removes the dispatch state of tasks of `queue` that Postgres has finished in `states`
-   * (leased, queued or delayed here because a failover lost the writes that ended them; see
-   * forget.lua). Returns how many were removed.
+   * Removes the dispatch state of tasks of `queue` that Postgres has finished (leased, queued or
+   * delayed here because a failover lost the writes that ended them; see forget.lua): by id,
+   * the finished marker to leave and the attempts Postgres has. Returns how many were removed.
    */
-  async forgetFinished(queue: string, states: ReadonlyMap<string, "done" | "cancelled" | "expired">): Promise<number> {
-    if (states.size === 0) return 0;
+  async forgetFinished(queue: string, finished: ReadonlyMap<string, { marker: "done" | "cancelled" | "expired"; attempt: number }>): Promise<number> {
+    if (finished.size === 0) return 0;
     const qk = this.keys.queue(queue);
     const args: string[] = [qk.tagged, String(this.now())];
-    for (const [id, state] of states) args.push(id, state);
+    for (const [id, { marker, attempt }] of finished) args.push(id, marker, String(attempt));
     return Number(await this.run("forget", qk.scriptKeys, args));
   }
 
