@@ -3,6 +3,7 @@ import { FaultStack } from "../support/fault-stack.js";
 import { checkInvariants, formatReport } from "../support/invariants.js";
 import { echoTask, failTask, sleepTask, TaskLedger, type PlannedTask } from "../support/ledger.js";
 import { WORKER_RESULT_NOT_ACCEPTED, type ServerProcess } from "../support/processes.js";
+import type { RedisProcess } from "../../tools/local-services/redis-process.js";
 import { startRedisCluster, type LocalRedisCluster } from "../../tools/local-services/redis-cluster.js";
 import { waitFor } from "../support/wait-for.js";
 
@@ -52,6 +53,33 @@ function restoredSince(since: number[]): number {
 async function waitForNewMaster(key: string, isNew: (port: number) => boolean, healthy = true): Promise<void> {
   await waitFor(async () => isNew((await cluster.masterOf(key)).port), { timeoutMs: 20_000, intervalMs: 50, message: `a replica to take over ${key}'s slot` });
   if (healthy) await cluster.waitHealthy({ timeoutMs: 20_000, expectMasters: 3, message: "the cluster to be healthy after the failover" });
+}
+
+/**
+ * Waits until `replica` holds everything `master` wrote, then stops it (SIGSTOP) and has the
+ * master drop its link (what its socket buffers held would otherwise still reach it): the
+ * master's next writes are its own. Returns the master's replication offset, read anew per call.
+ */
+async function isolateReplica(master: RedisProcess, replica: RedisProcess): Promise<() => Promise<number>> {
+  const offset = async () => Number(/master_repl_offset:(\d+)/.exec(String(await cluster.call(master, "INFO", "replication")))![1]);
+  const replicaOffset = async () => Number(/slave_repl_offset:(\d+)/.exec(String(await cluster.call(replica, "INFO", "replication")))![1]);
+  await waitFor(async () => (await replicaOffset()) === (await offset()), { timeoutMs: 10_000, message: "the replica to catch up" });
+  await replica.kill("SIGSTOP");
+  await cluster.call(master, "CLIENT", "KILL", "TYPE", "replica");
+  return offset;
+}
+
+/** The invariants hold and no task ran more than planned. */
+async function expectEachRanOnce(ledger: TaskLedger): Promise<void> {
+  const report = await checkInvariants(stack.pool, ledger);
+  expect(report.violations).toEqual([]);
+  expect(report.maxExtraExecutions).toBe(0);
+}
+
+/** Starts `node` again and waits until every master has a linked replica. */
+async function rejoin(node: RedisProcess): Promise<void> {
+  await node.restart();
+  await cluster.waitReplicasLinked(20_000);
 }
 
 describe("Redis Cluster failover", () => {
@@ -105,8 +133,7 @@ describe("Redis Cluster failover", () => {
     expect(resumedMs).toBeGreaterThan(0);
     expect(logged(CHANGED_MASTER, since).length).toBeGreaterThan(0);
     // The old master comes back (empty, with its cluster config) as a replica of its successor.
-    await victim.restart();
-    await cluster.waitReplicasLinked(20_000);
+    await rejoin(victim);
   }, 240_000);
 
   it("a replica promoted without the last writes: the tasks its master had alone are rebuilt from Postgres", async () => {
@@ -116,14 +143,8 @@ describe("Redis Cluster failover", () => {
     const client = stack.client(servers[0]!);
     const ledger = new TaskLedger();
     await ledger.submitBatch(client, Array.from({ length: 5 }, () => echoTask(queue!)));
-    const offset = async () => Number(/master_repl_offset:(\d+)/.exec(String(await cluster.call(master, "INFO", "replication")))![1]);
-    const replicaOffset = async () => Number(/slave_repl_offset:(\d+)/.exec(String(await cluster.call(replica, "INFO", "replication")))![1]);
-    await waitFor(async () => (await replicaOffset()) === (await offset()), { timeoutMs: 10_000, message: "the replica to catch up" });
-
-    // The replica stops, and the master drops its link (what its socket buffers held would
-    // otherwise still reach the replica): the master then acknowledges writes the replica lacks.
-    await replica.kill("SIGSTOP");
-    await cluster.call(master, "CLIENT", "KILL", "TYPE", "replica");
+    // The replica stops and is cut off: the master then acknowledges writes the replica lacks.
+    const offset = await isolateReplica(master, replica);
     const frozenAt = await offset();
     await ledger.submitBatch(client, Array.from({ length: 30 }, () => echoTask(queue!)));
     await waitFor(async () => (await offset()) > frozenAt, { timeoutMs: 5_000, message: "the master to hold writes its replica lacks" });
@@ -144,11 +165,8 @@ describe("Redis Cluster failover", () => {
     expect(final).toEqual({ SUCCEEDED: ledger.expected.size });
     expect(logged(CHANGED_MASTER, since).length).toBeGreaterThan(0);
     expect(restored).toBeGreaterThan(0);
-    const report = await checkInvariants(stack.pool, ledger);
-    expect(report.violations).toEqual([]);
-    expect(report.maxExtraExecutions).toBe(0);
-    await master.restart();
-    await cluster.waitReplicasLinked(20_000);
+    await expectEachRanOnce(ledger);
+    await rejoin(master);
   }, 120_000);
 
   it("a replica promoted without the master's last fenced results: the leases it still shows are removed and no task runs again", async () => {
@@ -167,13 +185,8 @@ describe("Redis Cluster failover", () => {
     await ledger.submitBatch(stack.client(server), Array.from({ length: count }, () => sleepTask(queue!, 1_500)));
     const leases = async (node: typeof master) => Number(await cluster.call(node, "ZCARD", `${qk}leases`));
     await waitFor(async () => (await leases(master)) === count, { timeoutMs: 10_000, message: "every task to be leased" });
-    const offset = async () => Number(/master_repl_offset:(\d+)/.exec(String(await cluster.call(master, "INFO", "replication")))![1]);
-    const replicaOffset = async () => Number(/slave_repl_offset:(\d+)/.exec(String(await cluster.call(replica, "INFO", "replication")))![1]);
-    await waitFor(async () => (await replicaOffset()) === (await offset()), { timeoutMs: 10_000, message: "the replica to hold the leases" });
-
-    // The replica stops with the leases, the master alone fences the results, Postgres records them.
-    await replica.kill("SIGSTOP");
-    await cluster.call(master, "CLIENT", "KILL", "TYPE", "replica");
+    // The replica stops with the leases and is cut off, the master alone fences the results, Postgres records them.
+    await isolateReplica(master, replica);
     await stack.waitAllDone([queue!], count, 20_000);
     expect(await leases(master)).toBe(0);
     const since = servers.map((s) => s.process.nextSeq);
@@ -204,11 +217,8 @@ describe("Redis Cluster failover", () => {
     expect(forgotten).toBe(count);
     expect(starts.size).toBe(ledger.expected.size);
     expect([...starts.values()].every((n) => n === 1)).toBe(true);
-    const report = await checkInvariants(stack.pool, ledger);
-    expect(report.violations).toEqual([]);
-    expect(report.maxExtraExecutions).toBe(0);
-    await master.restart();
-    await cluster.waitReplicasLinked(20_000);
+    await expectEachRanOnce(ledger);
+    await rejoin(master);
   }, 120_000);
 
   it("a master restarted empty without a replica: its queues are rebuilt from Postgres, the other masters' untouched", async () => {
@@ -233,11 +243,8 @@ describe("Redis Cluster failover", () => {
     expect(final).toEqual({ SUCCEEDED: ledger.expected.size });
     // Only the emptied master's queue was rebuilt: the other's tasks were never lost.
     expect(restored).toBe(20);
-    const report = await checkInvariants(stack.pool, ledger);
-    expect(report.violations).toEqual([]);
-    expect(report.maxExtraExecutions).toBe(0);
-    await replica.restart();
-    await cluster.waitReplicasLinked(20_000);
+    await expectEachRanOnce(ledger);
+    await rejoin(replica);
   }, 120_000);
 
   it("a master paused (SIGSTOP) longer than cluster-node-timeout: its replica takes over, it comes back as a replica, every task finishes", async () => {
