@@ -396,7 +396,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   // Redis Cluster: a failover or restart of a master may have lost its last writes; the
   // queues of its slots are then swept from Postgres.
   const slotOwners = isCluster(redis)
-    ? new SlotOwnerWatch({ cluster: redis, logger, intervalMs: SLOT_OWNER_CHECK_MS, onChanged: (slots) => recovery.requestSlots(slots) })
+    ? new SlotOwnerWatch({ cluster: redis, logger, intervalMs: SLOT_OWNER_CHECK_MS, onChanged: (slots, afterMs) => recovery.requestSlots(slots, afterMs) })
     : undefined;
   const retention = new Retention({
     deleter: new FinishedTaskDeleter(database.db),

@@ -15,8 +15,9 @@ const MARKER_OF: Partial<Record<TaskStateName, "done" | "cancelled" | "expired">
  * ready and delayed entries left behind when a Redis Cluster failover lost the writes that
  * ended them (a fenced result whose outcome Postgres has, a cancel). Left there, such a lease
  * would be kept alive by its worker's heartbeats, hold a running slot, and run the task once
- * more when its stream ends. A task already running again (more attempts in Redis than in
- * Postgres) is left to end as any attempt does. Compares a page of ids at a time with Postgres; for the
+ * more when its stream ends. Only leases granted before `leasedBeforeMs` (by the former
+ * masters) are removed: a later one, or a task with more attempts in Redis than in Postgres,
+ * is running again already and is left to end as any attempt does. Compares a page of ids at a time with Postgres; for the
  * failover's slot sweep only (it reads every dispatched id of those queues). Returns how
  * many tasks were removed.
  */
@@ -24,6 +25,7 @@ export async function forgetFinishedLeftovers(
   store: QueueStore,
   repository: TaskRepository,
   queues: readonly string[],
+  leasedBeforeMs: number,
   stopped: () => boolean,
 ): Promise<number> {
   let removed = 0;
@@ -33,7 +35,7 @@ export async function forgetFinishedLeftovers(
       const finished = await repository.finishedStates(ids);
       const markers = new Map<string, { marker: "done" | "cancelled" | "expired"; attempt: number }>();
       for (const [id, { state, attempt }] of finished) markers.set(id, { marker: MARKER_OF[state]!, attempt });
-      removed += await store.forgetFinished(queue, markers);
+      removed += await store.forgetFinished(queue, markers, leasedBeforeMs);
     }
   }
   return removed;

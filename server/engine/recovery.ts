@@ -78,6 +78,11 @@ export class Recovery implements Service {
   private fullNeeded = true;
   /** Redis Cluster slots that may have lost writes, whose queues the next sweep covers whole. */
   private readonly lostSlots = new Set<number>();
+  /**
+   * Leases of those slots granted before this (epoch ms) come from their former masters: the
+   * only ones {@link forgetLeftovers} may remove.
+   */
+  private leftBehindBeforeMs = Number.POSITIVE_INFINITY;
   /** Tasks whose result this server fenced, or may have, without writing the outcome. */
   private readonly unwritten = new Map<string, TaskRef>();
   private ticks = 0;
@@ -135,10 +140,14 @@ export class Recovery implements Service {
   /**
    * Asks for a sweep, now, of every unfinished task of the queues whose Redis Cluster hash
    * slot is in `slots` (their master failed over or restarted: it may have lost writes).
-   * The cross-queue slot among them (the queue registry's) makes it a full sweep.
+   * The cross-queue slot among them (the queue registry's) makes it a full sweep. `afterMs`:
+   * the new masters took the slots after this time (epoch ms; default now).
    */
-  requestSlots(slots: Iterable<number>): void {
+  requestSlots(slots: Iterable<number>, afterMs = Date.now()): void {
     for (const slot of slots) this.lostSlots.add(slot);
+    // Servers' clocks may differ: a lease another server granted on a new master could carry
+    // a start up to CLOCK_SKEW_MS earlier than this server's clock says.
+    this.leftBehindBeforeMs = Math.min(this.leftBehindBeforeMs, afterMs - CLOCK_SKEW_MS);
     if (this.lostSlots.has(keySlot(this.options.store.keys.crossQueue))) this.fullNeeded = true;
     this.periodic.request();
   }
@@ -155,6 +164,7 @@ export class Recovery implements Service {
   private async sweepOnce(): Promise<number> {
     let full = false;
     let slots: Set<number> | undefined;
+    let leasedBeforeMs = Number.POSITIVE_INFINITY;
     try {
       if (await this.options.store.ensureEpochMarker()) this.fullNeeded = true;
       if (++this.ticks % FULL_SWEEP_EVERY === 0) this.fullNeeded = true;
@@ -162,6 +172,8 @@ export class Recovery implements Service {
       if (this.lostSlots.size > 0) {
         slots = new Set(this.lostSlots);
         this.lostSlots.clear();
+        leasedBeforeMs = this.leftBehindBeforeMs;
+        this.leftBehindBeforeMs = Number.POSITIVE_INFINITY;
       }
       const lockKey = this.options.store.keys.recoveryLock;
       const locked = await this.options.redis.set(lockKey, this.options.serverId, "PX", this.options.intervalMs, "NX");
@@ -183,7 +195,7 @@ export class Recovery implements Service {
       let restored = await this.restoreUnwritten();
       restored += await this.sweep(window, lost && ((queue) => lost.has(keySlot(this.options.store.keys.queue(queue).tagged))));
       if (!slots) this.sweptUpToMs = sweptUpTo;
-      const forgotten = changed ? await this.forgetLeftovers(changed) : 0;
+      const forgotten = changed ? await this.forgetLeftovers(changed, leasedBeforeMs) : 0;
       // Once per start: the writer closes such rows as tasks move on (migration 0007); this
       // catches rows left before that, or by a path it does not see.
       let repaired = 0;
@@ -196,6 +208,7 @@ export class Recovery implements Service {
     } catch (error) {
       if (full) this.fullNeeded = true;
       for (const slot of slots ?? []) this.lostSlots.add(slot);
+      this.leftBehindBeforeMs = Math.min(this.leftBehindBeforeMs, leasedBeforeMs);
       this.options.logger.warn({ err: error }, "recovery sweep failed; will retry");
       return 0;
     }
@@ -205,9 +218,9 @@ export class Recovery implements Service {
    * Removes the leases, ready and delayed entries that the queues of `slots` still hold for
    * tasks Postgres has finished (see {@link forgetFinishedLeftovers}); returns how many.
    */
-  private async forgetLeftovers(slots: ReadonlySet<number>): Promise<number> {
+  private async forgetLeftovers(slots: ReadonlySet<number>, leasedBeforeMs: number): Promise<number> {
     const queues = (await this.options.store.knownQueues()).filter((queue) => slots.has(keySlot(this.options.store.keys.queue(queue).tagged)));
-    return forgetFinishedLeftovers(this.options.store, this.options.repository, queues, () => this.periodic.stopped);
+    return forgetFinishedLeftovers(this.options.store, this.options.repository, queues, leasedBeforeMs, () => this.periodic.stopped);
   }
 
   /** Looks at the tasks {@link checkUnwritten} was told of; returns how many were restored. */

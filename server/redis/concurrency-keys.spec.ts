@@ -163,7 +163,10 @@ describe("concurrency keys in the dispatch state", () => {
     const markers = new Map(listed.map((id) => [id, { marker: "done" as const, attempt: 1 }]));
     // Postgres has 0 attempts of the leased ones: they are running again, so they stay.
     expect(await store.forgetFinished("jobs", new Map(first.leased.map((t) => [t.id, { marker: "done" as const, attempt: 0 }])))).toBe(0);
-    expect(await store.forgetFinished("jobs", markers)).toBe(7);
+    // Leases started at or after the cut-off are new: they stay; the others go.
+    expect(await store.forgetFinished("jobs", markers, clock)).toBe(4);
+    clock += 1;
+    expect(await store.forgetFinished("jobs", markers, clock)).toBe(3);
     expect(await store.forgetFinished("jobs", markers)).toBe(0);
     expect((await stats.read(["jobs"]))[0]).toMatchObject({ queued: 0, running: 0, scheduled: 0, heldPerKey: 0 });
     expect(await redis.zcard(qk.leases)).toBe(0);

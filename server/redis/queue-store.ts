@@ -273,12 +273,17 @@ export class QueueStore {
   /**
    * Removes the dispatch state of tasks of `queue` that Postgres has finished (leased, queued or
    * delayed here because a failover lost the writes that ended them; see forget.lua): by id,
-   * the finished marker to leave and the attempts Postgres has. Returns how many were removed.
+   * the finished marker to leave and the attempts Postgres has. Only leases granted before
+   * `leasedBeforeMs` are removed. Returns how many tasks were removed.
    */
-  async forgetFinished(queue: string, finished: ReadonlyMap<string, { marker: "done" | "cancelled" | "expired"; attempt: number }>): Promise<number> {
+  async forgetFinished(
+    queue: string,
+    finished: ReadonlyMap<string, { marker: "done" | "cancelled" | "expired"; attempt: number }>,
+    leasedBeforeMs = Number.POSITIVE_INFINITY,
+  ): Promise<number> {
     if (finished.size === 0) return 0;
     const qk = this.keys.queue(queue);
-    const args: string[] = [qk.tagged, String(this.now())];
+    const args: string[] = [qk.tagged, String(this.now()), Number.isFinite(leasedBeforeMs) ? String(leasedBeforeMs) : ""];
     for (const [id, { marker, attempt }] of finished) args.push(id, marker, String(attempt));
     return Number(await this.run("forget", qk.scriptKeys, args));
   }

@@ -14,9 +14,10 @@ export interface SlotOwnerWatchOptions {
   timeoutMs?: number;
   /**
    * Slots whose data may have lost writes: their master is another node, or the same node
-   * restarted or promoted again, since the last look.
+   * restarted or promoted again, since the last look; `afterMs` (epoch ms) is when that last
+   * look started: the new masters took their slots after it.
    */
-  onChanged: (slots: ReadonlySet<number>) => void;
+  onChanged: (slots: ReadonlySet<number>, afterMs: number) => void;
 }
 
 /** One master's answer: who it is now and the slots it serves. */
@@ -42,6 +43,8 @@ interface MasterClaim {
 export class SlotOwnerWatch implements Service {
   private readonly periodic: PeriodicTask;
   private readonly owners = new Array<string | undefined>(SLOT_COUNT);
+  /** When the previous look started (epoch ms). */
+  private lastLookAt = Date.now();
 
   constructor(private readonly options: SlotOwnerWatchOptions) {
     this.periodic = new PeriodicTask({ name: "redis cluster slot owners", run: () => this.look(), intervalMs: options.intervalMs, runAtStart: true, logger: options.logger });
@@ -61,6 +64,9 @@ export class SlotOwnerWatch implements Service {
   }
 
   private async look(): Promise<void> {
+    const startedAt = Date.now();
+    const previousAt = this.lastLookAt;
+    this.lastLookAt = startedAt;
     const claims = await Promise.all(this.options.cluster.nodes("master").map((node) => this.ask(node)));
     // A slot claimed twice (an old master not yet told of its replacement): the claim of the
     // higher config epoch is the cluster's.
@@ -84,7 +90,7 @@ export class SlotOwnerWatch implements Service {
     }
     if (changed.size > 0) {
       this.options.logger.warn({ slots: changed.size }, "redis cluster: slots changed master (failover or restart); recovering their queues from Postgres");
-      this.options.onChanged(changed);
+      this.options.onChanged(changed, previousAt);
     }
   }
 
