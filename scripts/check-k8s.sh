@@ -14,6 +14,8 @@
 #
 #   bash scripts/check-k8s.sh            install what is missing, render, validate
 #   bash scripts/check-k8s.sh --install  only install (kustomize, kubeconform, schemas)
+#   bash scripts/check-k8s.sh --tools    only build kustomize and kubeconform (no node_modules
+#                                        needed: .ci/run builds them while npm installs)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -28,6 +30,9 @@ fi
 source scripts/go-tool.sh
 go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION"
 go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform github.com/yannh/kubeconform "$KUBECONFORM_VERSION"
+if [[ "${1:-}" == "--tools" ]]; then
+  exit 0
+fi
 
 # module_dir MODULE@VERSION: the module's files, downloaded once into Go's module cache.
 module_dir() {

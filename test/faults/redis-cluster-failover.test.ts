@@ -121,10 +121,12 @@ describe("Redis Cluster failover", () => {
     );
     const resumedMs = rows[0]!.first ? rows[0]!.first.getTime() - killedAt : NaN;
     // Results of leases the failover ended are refused (fenced), not recorded: counted from the workers' logs.
+    // Leases and queued entries of tasks Postgres had finished, removed by the failover sweep.
+    const forgotten = logged("recovery sweep done", since).reduce((n, e) => n + Number(e.fields.forgotten ?? 0), 0);
     const stale = workers.reduce((n, w) => n + w.process.find({ msg: WORKER_RESULT_NOT_ACCEPTED }).filter((e) => e.fields.status === "stale").length, 0);
     console.log(
       `cluster failover (SIGKILL): ${ledger.expected.size} acknowledged over ${queues.length} queues (${affected.length} on the killed master; ${refused} batches refused), ` +
-        `cluster healthy ${failoverMs} ms after the kill, dispatch resumed on its slots ${resumedMs} ms after it, all done ${doneMs} ms after it, ${stale} stale results refused; ${formatReport(report)}`,
+        `cluster healthy ${failoverMs} ms after the kill, dispatch resumed on its slots ${resumedMs} ms after it, all done ${doneMs} ms after it, ${stale} stale results refused, ${forgotten} leftovers of finished tasks removed; ${formatReport(report)}`,
     );
     expect(ledger.expected.size).toBeGreaterThanOrEqual(4_000);
     expect(final).toEqual({ SUCCEEDED: ledger.expected.size });
