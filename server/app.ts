@@ -57,7 +57,8 @@ import { TaskTypeMemo } from "./observability/task-type-memo.js";
 import { ResultCommitSpans } from "./observability/result-commit-spans.js";
 import { TaskLifecycleLog } from "./observability/task-lifecycle-log.js";
 import { createTracingInterceptor } from "./observability/rpc-tracing-interceptor.js";
-import { activeTraceContext, addActiveSpanEvent, carriedTraceContext, traceScheduledTask } from "./observability/trace-context.js";
+import { callStepEvents, callTraceContext, carriedTraceContext, traceScheduledTask } from "./observability/trace-context.js";
+import { createRpcTraceCaptureInterceptor } from "./observability/rpc-trace.js";
 import { recordDispatchSpans } from "./observability/dispatch-spans.js";
 import { tracingRequested } from "../wire/otel-sdk.js";
 import { ClusterDirectory, type PublishedServer, type PublishedSession } from "./redis/cluster-directory.js";
@@ -469,7 +470,6 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onEnqueued: (queues) => queueSnapshots.submitted(queues),
     onDue: (dueMs) => routes.due(dueMs, { announce: true }),
     onEnqueueFailed: () => recovery.request(),
-    onStep: tracing ? addActiveSpanEvent : undefined,
   });
   const submitPolicy: SubmitPolicy = {
     maxPayloadBytes: options.maxPayloadBytes,
@@ -490,7 +490,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     catchupMax: options.scheduleCatchupMax,
     misfireGraceMs: options.scheduleMisfireGraceMs,
     onSubmitted: (lateMs) => metrics.scheduleFireDelay.observe(lateMs / 1000),
-    trace: tracing ? { tick: traceScheduledTask, triggered: activeTraceContext } : undefined,
+    trace: tracing ? { tick: traceScheduledTask } : undefined,
   });
   const scheduleLoop = new ScheduleLoop({ firer: scheduleFirer, logger, maxSleepMs: options.scheduleMaxSleepMs });
   const canceller = new Canceller({ repository, store, pushCancel: (notice) => routes.cancel(notice, { announce: true }) });
@@ -539,7 +539,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           repository,
           canceller,
           onCancelled: (queue) => queueSnapshots.invalidate([queue]),
-          traceContext: tracing ? carriedTraceContext : undefined,
+          tracing: tracing ? { carried: carriedTraceContext, steps: (call) => callStepEvents(call.values) } : undefined,
           lifecycle,
           policy: submitPolicy,
         }),
@@ -618,6 +618,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
             scheduleLoop.rearm();
             notifier.schedulesChanged();
           },
+          traceContext: tracing ? callTraceContext : undefined,
         }),
         logger,
       ),
@@ -669,7 +670,8 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
           keepalive: { timeMs: 10_000, timeoutMs: 5_000 },
           connections,
           connectionEvents,
-          interceptors,
+          // The RPC span is taken first, while the gRPC instrumentation has it active.
+          interceptors: tracing ? [createRpcTraceCaptureInterceptor(), ...interceptors] : interceptors,
           credentials: tlsReloader?.credentials,
         });
         http = await startHttpGateway({

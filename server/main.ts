@@ -3,7 +3,7 @@ import { InvalidArgumentError } from "./errors.js";
 import { createLogger } from "./observability/logger.js";
 import { startServer } from "./app.js";
 import { SHUTDOWN_GRACE_MS } from "./engine/shutdown-budget.js";
-import { shutdownRegisteredTracing, tracingRequested } from "../wire/otel-sdk.js";
+import { shutdownRegisteredTracing } from "../wire/otel-sdk.js";
 
 /** How long after the shutdown's bound the process is ended regardless. */
 const WATCHDOG_MARGIN_MS = 500;
@@ -20,7 +20,7 @@ try {
   process.stderr.write(`taskqueue-server: invalid configuration: ${error.message}\n`);
   process.exit(1);
 }
-const logger = createLogger({ name: "taskqueue-server", level: options.logLevel, traceIds: tracingRequested() });
+const logger = createLogger({ name: "taskqueue-server", level: options.logLevel });
 try {
   const server = await startServer(options, logger);
   let signals = 0;

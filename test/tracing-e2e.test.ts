@@ -186,6 +186,35 @@ describe("tracing from producer to worker", () => {
     }
   });
 
+  it("puts the task a TriggerSchedule call creates in the caller's trace (Connect gateway)", async () => {
+    const schedules = createClient(ScheduleService, createConnectTransport({ baseUrl: `http://127.0.0.1:${server.httpPort}`, httpVersion: "1.1" }));
+    const id = `triggered-${queue}`;
+    // A schedule that will not tick during the test: only the trigger fires it.
+    await schedules.createSchedule({
+      schedule: { id, spec: { case: "interval", value: { seconds: 3600n } }, task: { queue, type: "echo", payloadData: jsonPayload({ triggered: true }) } },
+    });
+    try {
+      const span = producer.getTracer("test-producer").startSpan("trigger the schedule");
+      const { traceId, spanId } = span.spanContext();
+      const { task } = await schedules.triggerSchedule({ id }, { headers: { traceparent: `00-${traceId}-${spanId}-01` } });
+      span.end();
+      const spans = await receiver.waitFor(
+        (all) => {
+          const t = trace(all, traceId);
+          return t.some((s) => s.name === "run echo") && t.some((s) => s.name.endsWith("/TriggerSchedule")) ? t : undefined;
+        },
+        "the trigger's trace with the task's attempt",
+      );
+      const rpc = spans.find((s) => s.name === "grpc.taskqueue.v1.ScheduleService/TriggerSchedule")!;
+      expect(rpc.parentSpanId).toBe(spanId);
+      const attempt = spans.find((s) => s.name === "run echo")!;
+      expect(attempt.parentSpanId).toBe(rpc.spanId);
+      expect(attempt.attributes["taskqueue.task.id"]).toBe(task!.id);
+    } finally {
+      await schedules.deleteSchedule({ id });
+    }
+  });
+
   it("writes trace_id and span_id on the server's lines inside a traced call", () => {
     // The worker's stream is a traced call: its "worker connected" line names the call's span.
     const [line] = server.process.find({ msg: "worker connected" });

@@ -44,6 +44,17 @@ export function otlpProtocol(env: Env = process.env): OtlpProtocol {
   throw new TracingConfigError(`OTEL_EXPORTER_OTLP_PROTOCOL: "${value}" is not supported; use http/protobuf or http/json`);
 }
 
+/** Options of {@link startTracing}. */
+export interface StartTracingOptions {
+  /**
+   * Keep the active context only for the synchronous extent of each `context.with()`
+   * ({@link CallStackContextManager}) instead of following it across `await` with
+   * `AsyncLocalStorage`. For a process that passes the contexts it needs explicitly: it saves
+   * the async hooks Node 20 would otherwise run for every promise and callback.
+   */
+  callStackContext?: boolean;
+}
+
 /** A started tracing SDK. */
 export interface TracingHandle {
   provider: TracerProvider;
@@ -63,7 +74,11 @@ export interface TracingHandle {
  * `OTEL_RESOURCE_ATTRIBUTES`; the exporter reads its endpoint, headers and timeout from the
  * standard variables itself.
  */
-export async function startTracing(defaultServiceName: string, env: Env = process.env): Promise<TracingHandle | undefined> {
+export async function startTracing(
+  defaultServiceName: string,
+  env: Env = process.env,
+  options: StartTracingOptions = {},
+): Promise<TracingHandle | undefined> {
   if (!tracingRequested(env)) return undefined;
   const console = env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === "console";
   const protocol = console ? undefined : otlpProtocol(env);
@@ -80,7 +95,10 @@ export async function startTracing(defaultServiceName: string, env: Env = proces
     .resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME?.trim() || defaultServiceName })
     .merge(resources.detectResources({ detectors: [resources.envDetector] }));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
-  provider.register();
+  const contextManager = options.callStackContext
+    ? new (await import("./call-stack-context-manager.js")).CallStackContextManager()
+    : undefined;
+  provider.register(contextManager ? { contextManager } : {});
   return {
     provider,
     flush: () => provider.forceFlush(),

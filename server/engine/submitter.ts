@@ -30,12 +30,10 @@ export interface SubmitterOptions {
   onDue: (dueMs: number) => void;
   /** Told that tasks were committed but could not be enqueued (recovery will). */
   onEnqueueFailed: () => void;
-  /**
-   * Told, in the submit's async context, when its tasks are committed to Postgres and when
-   * the new ones are enqueued in Redis (tracing: span events on the RPC's span).
-   */
-  onStep?: (step: "committed" | "enqueued", tasks: number) => void;
 }
+
+/** Told of a submit's steps: its tasks committed, then the new ones enqueued. */
+export type SubmitStepListener = (step: "committed" | "enqueued", tasks: number) => void;
 
 /**
  * Accepts validated tasks: commits them to Postgres (group commit), then adds the new ones
@@ -58,8 +56,12 @@ export class Submitter {
     });
   }
 
-  /** Commits and enqueues; one outcome per task, in order. */
-  async submit(tasks: NewTask[]): Promise<InsertOutcome[]> {
+  /**
+   * Commits and enqueues; one outcome per task, in order. `onStep` is told when the tasks are
+   * committed to Postgres and when the new ones are enqueued in Redis (tracing: span events on
+   * the submit's RPC span).
+   */
+  async submit(tasks: NewTask[], onStep?: SubmitStepListener): Promise<InsertOutcome[]> {
     if (tasks.length === 0) return [];
     let outcomes: InsertOutcome[];
     try {
@@ -69,23 +71,23 @@ export class Submitter {
       this.options.logger.warn({ err: error }, "committing submitted tasks failed: Postgres unavailable");
       throw new UnavailableError("the task store (Postgres) is unavailable; nothing was written", { cause: error });
     }
-    this.options.onStep?.("committed", tasks.length);
-    await this.enqueueCommitted(tasks.filter((t, i) => !outcomes[i]!.existing));
+    onStep?.("committed", tasks.length);
+    await this.enqueueCommitted(tasks.filter((t, i) => !outcomes[i]!.existing), onStep);
     return outcomes;
   }
 
   /**
    * Adds tasks already committed to Postgres (by {@link submit}, or in another transaction
    * such as a schedule's firing) to the dispatch state and wakes dispatch. Never rejects:
-   * when the enqueue fails, recovery enqueues them from Postgres.
+   * when the enqueue fails, recovery enqueues them from Postgres. `onStep` as in {@link submit}.
    */
-  async enqueueCommitted(fresh: NewTask[]): Promise<void> {
+  async enqueueCommitted(fresh: NewTask[], onStep?: SubmitStepListener): Promise<void> {
     this.options.onAccepted?.(fresh);
     if (fresh.length === 0) return;
     await this.enqueues.submitMany(fresh).then(
       () => {
         this.options.onEnqueued?.(queuesOf(fresh));
-        this.options.onStep?.("enqueued", fresh.length);
+        onStep?.("enqueued", fresh.length);
       },
       (error: unknown) => {
         this.options.logger.error({ err: error, count: fresh.length }, "tasks committed but not enqueued; recovery will enqueue them");

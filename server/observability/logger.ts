@@ -1,5 +1,4 @@
 import { pino, type Logger } from "pino";
-import { traceLogFields } from "../../wire/trace-log-fields.js";
 
 export type { Logger };
 
@@ -9,8 +8,6 @@ export interface LoggerOptions {
   level?: string;
   /** Name bound to every line, e.g. "server" or "worker". */
   name?: string;
-  /** Adds `trace_id` and `span_id` to lines written inside a span (turn on with tracing). */
-  traceIds?: boolean;
 }
 
 /**
@@ -23,6 +20,5 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level: options.level ?? process.env.LOG_LEVEL ?? "info",
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-    ...(options.traceIds ? { mixin: traceLogFields } : {}),
   });
 }

@@ -1,5 +1,6 @@
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
+import { rpcTraceKey } from "./rpc-trace.js";
 
 /** The tracer name of the gateway's RPC spans. */
 const TRACER = "taskqueue-connect-gateway";
@@ -8,8 +9,8 @@ const TRACER = "taskqueue-connect-gateway";
  * A server interceptor for the Connect gateway that traces each call as one SERVER span, the
  * way `@opentelemetry/instrumentation-grpc` traces calls on the gRPC port: the same span name
  * (`grpc.<service>/<method>`) and `rpc.*` attributes, continuing the caller's W3C trace context
- * from the request headers, with the handler running inside it (so a submit stores this
- * span's context with its tasks). Installed only when tracing is on.
+ * from the request headers. The span's context is stored under {@link rpcTraceKey} for the
+ * rest of the call (a submit stores it with its tasks). Installed only when tracing is on.
  */
 export function createTracingInterceptor(): Interceptor {
   const tracer = trace.getTracer(TRACER);
@@ -31,6 +32,7 @@ export function createTracingInterceptor(): Interceptor {
       parent,
     );
     const active = trace.setSpan(parent, span);
+    req.contextValues.set(rpcTraceKey, active);
     let res;
     try {
       res = await context.with(active, () => next(req));

@@ -2,6 +2,7 @@ import type { InsertOutcome } from "../db/task-inserter.js";
 import type { NewTask, TraceContext } from "../engine/task-records.js";
 import type { LeasedRecord, LeaseEnd } from "../redis/queue-store.js";
 import type { Logger } from "./logger.js";
+import type { CallLogFields } from "./rpc-trace.js";
 
 /** The `trace_id` and `span_id` a traceparent names (the submit's span), for a task's log line. */
 export function traceFieldsOf(trace: TraceContext | undefined): { trace_id?: string; span_id?: string } {
@@ -23,8 +24,8 @@ const END_MESSAGES: Record<LeaseEnd["state"], string> = {
  * One debug line per task lifecycle event on the server: submitted, leased, and how each lease
  * ended (succeeded, failed with a retry due, dead-lettered, requeued after an expiry or a lost
  * worker, cancelled), plus the cancel of a task not yet running. Nothing per task is written
- * at info. The submit line is written inside the RPC (its span's ids come from the logger's
- * trace mixin when tracing is on); the others name the task's trace from its stored context.
+ * at info. The submit line names the submit call's RPC span; the others name the task's trace
+ * from its stored context.
  * Created only when the logger writes debug lines: otherwise the server makes no call here.
  */
 export class TaskLifecycleLog {
@@ -35,12 +36,15 @@ export class TaskLifecycleLog {
     return logger.isLevelEnabled("debug") ? new TaskLifecycleLog(logger) : undefined;
   }
 
-  /** Tasks a submit call inserted (or found by idempotency key). */
-  submitted(tasks: readonly NewTask[], outcomes: readonly InsertOutcome[]): void {
+  /**
+   * Tasks a submit call inserted (or found by idempotency key); `callFields` are the trace ids
+   * of the call's RPC span, when it is traced.
+   */
+  submitted(tasks: readonly NewTask[], outcomes: readonly InsertOutcome[], callFields: CallLogFields = {}): void {
     tasks.forEach((t, i) => {
       const existing = outcomes[i]?.existing === true;
       this.logger.debug(
-        { taskId: outcomes[i]?.id ?? t.id, queue: t.queue, type: t.type, state: t.runAt ? "SCHEDULED" : "QUEUED", existing },
+        { taskId: outcomes[i]?.id ?? t.id, queue: t.queue, type: t.type, state: t.runAt ? "SCHEDULED" : "QUEUED", existing, ...callFields },
         existing ? "task submitted again: idempotency key already used" : "task submitted",
       );
     });

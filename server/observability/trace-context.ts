@@ -1,29 +1,44 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Context } from "@opentelemetry/api";
+import type { ContextValues, HandlerContext } from "@connectrpc/connect";
+import { propagation, ROOT_CONTEXT, SpanKind, trace, type Context } from "@opentelemetry/api";
 import type { NewTask, TraceContext } from "../engine/task-records.js";
+import { rpcTraceKey } from "./rpc-trace.js";
 
 /**
- * The W3C trace context of the span active now (in a handler: the RPC's server span), as the
- * `traceparent` and `tracestate` headers would carry it; undefined when no span is active.
- * Called only when tracing is on, once per submit call (not per task).
+ * The W3C trace context of the call's RPC span (see {@link rpcTraceKey}), as the `traceparent`
+ * and `tracestate` headers would carry it; undefined when the call is not traced. Called only
+ * when tracing is on, once per call (not per task).
  */
-export function activeTraceContext(): TraceContext | undefined {
+export function callTraceContext(values: ContextValues): TraceContext | undefined {
+  const rpc = values.get(rpcTraceKey);
+  if (!rpc) return undefined;
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  propagation.inject(rpc, carrier);
   const traceparent = carrier.traceparent;
   return traceparent ? { traceparent, tracestate: carrier.tracestate ?? "" } : undefined;
 }
 
 /**
- * The trace context a task submitted in the current call carries: the active span's when its
- * trace is sampled, or when the caller sent a `traceparent` of its own (the caller's sampling
- * decision then travels to the workers, which keep it). A trace the server started itself and
- * did not sample is not carried: nothing downstream can refer to it, and each task would pay
- * for it in Postgres, Redis and the worker's message.
+ * The trace context a task submitted in the call carries: the RPC span's when its trace is
+ * sampled, or when the caller sent a `traceparent` of its own (the caller's sampling decision
+ * then travels to the workers, which keep it). A trace the server started itself and did not
+ * sample is not carried: nothing downstream can refer to it, and each task would pay for it in
+ * Postgres, Redis and the worker's message.
  */
-export function carriedTraceContext(requestHeader: Headers): TraceContext | undefined {
-  const active = activeTraceContext();
+export function carriedTraceContext(call: Pick<HandlerContext, "values" | "requestHeader">): TraceContext | undefined {
+  const active = callTraceContext(call.values);
   if (!active) return undefined;
-  return isSampled(active) || requestHeader.has("traceparent") ? active : undefined;
+  return isSampled(active) || call.requestHeader.has("traceparent") ? active : undefined;
+}
+
+/**
+ * Records a step of the call (e.g. "committed") as an event on its RPC span, when the span is
+ * sampled; undefined when there is nothing to record on.
+ */
+export function callStepEvents(values: ContextValues): ((step: string, tasks: number) => void) | undefined {
+  const rpc = values.get(rpcTraceKey);
+  const span = rpc && trace.getSpan(rpc);
+  if (!span?.isRecording()) return undefined;
+  return (step, tasks) => span.addEvent(step, { "taskqueue.tasks": tasks });
 }
 
 /** Whether `trace` is a sampled trace (its traceparent's flags have the low bit set); cheap. */
@@ -41,11 +56,6 @@ export function sampledParent(trace: TraceContext | undefined): Context | undefi
   const carrier: Record<string, string> = { traceparent: trace.traceparent };
   if (trace.tracestate !== "") carrier.tracestate = trace.tracestate;
   return propagation.extract(ROOT_CONTEXT, carrier);
-}
-
-/** Adds an event to the span active now (a step of the request, e.g. "committed"), if any. */
-export function addActiveSpanEvent(name: string, tasks: number): void {
-  trace.getActiveSpan()?.addEvent(name, { "taskqueue.tasks": tasks });
 }
 
 /**

@@ -14,6 +14,6 @@ if (tracingRequested()) {
     import("@opentelemetry/instrumentation"),
     import("@opentelemetry/instrumentation-grpc"),
   ]);
-  await startTracing("taskqueue-server");
+  await startTracing("taskqueue-server", process.env, { callStackContext: true });
   registerInstrumentations({ instrumentations: [new GrpcInstrumentation()] });
 }

@@ -34,13 +34,9 @@ export interface ScheduleFirerOptions {
   now?: () => number;
   /** Told, for each tick's task submitted, how late it was committed, ms. */
   onSubmitted?: (lateMs: number) => void;
-  /**
-   * With tracing on: gives a task a tick created a trace context (a trace of its own), and
-   * one a trigger created the context of the TriggerSchedule call.
-   */
+  /** With tracing on: gives a task a tick created a trace context (a trace of its own). */
   trace?: {
     tick: (scheduleId: string, tickMs: number, task: NewTask) => void;
-    triggered: () => TraceContext | undefined;
   };
 }
 
@@ -144,15 +140,15 @@ export class ScheduleFirer {
    * Fires a schedule once, now, whatever its spec, pause and overlap policy. Resolves with the
    * task (committed and enqueued) and the firing recorded; NotFoundError when no schedule has
    * the id, the template's validation errors (`template.` fields) when it cannot be submitted.
+   * The task carries `trace` (the TriggerSchedule call's trace context) when given.
    */
-  async trigger(id: string): Promise<{ taskId: string; firing: PlannedFiring; firedMs: number }> {
+  async trigger(id: string, trace?: TraceContext): Promise<{ taskId: string; firing: PlannedFiring; firedMs: number }> {
     const { task, outcome, firedMs } = await withTransaction(this.options.pool, async (client) => {
       const { rows } = await client.query<ScheduleRow>("SELECT * FROM schedules WHERE id = $1 FOR UPDATE", [id]);
       if (!rows[0]) throw new NotFoundError(`schedule "${id}" not found`);
       const s = scheduleOfRow(rows[0]);
       const nowMs = this.now();
       const task = tickTask(s.id, s.template, nowMs, { triggered: true, policy: this.options.policy, nowMs });
-      const trace = this.options.trace?.triggered();
       if (trace) task.trace = trace;
       const [outcome] = await this.options.inserter.insertWithin(client, [task]);
       await this.record(client, s.id, true, nowMs, [{ tickMs: nowMs, outcome: "TRIGGERED", task }], [outcome!]);

@@ -1,7 +1,8 @@
 /// <reference lib="es2024.string" />
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { TaskQueueError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
+import { callLogger } from "../observability/rpc-trace.js";
 import { unavailableDependency } from "../engine/dependency-errors.js";
 import { ERROR_ID_KEY, newErrorId } from "../transport/error-id.js";
 
@@ -53,7 +54,7 @@ export function withErrorMapping<T extends object>(impl: T, logger: Logger): T {
         try {
           yield* fn.apply(impl, args) as AsyncGenerator<unknown>;
         } catch (error) {
-          throw toConnectError(error, logger);
+          throw toConnectError(error, callLogger(logger, handlerContextOf(args)?.values));
         }
       };
     } else {
@@ -61,10 +62,15 @@ export function withErrorMapping<T extends object>(impl: T, logger: Logger): T {
         try {
           return await fn.apply(impl, args);
         } catch (error) {
-          throw toConnectError(error, logger);
+          throw toConnectError(error, callLogger(logger, handlerContextOf(args)?.values));
         }
       };
     }
   }
   return wrapped as T;
+}
+
+/** The handler context of a service method's call: its last argument. */
+function handlerContextOf(args: unknown[]): HandlerContext | undefined {
+  return args[args.length - 1] as HandlerContext | undefined;
 }

@@ -1,6 +1,7 @@
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { ContextValues, ServiceImpl } from "@connectrpc/connect";
 import { ScheduleService } from "../../gen/taskqueue/v1/schedule_service_pb.js";
 import type { TaskRepository } from "../db/task-repository.js";
+import type { TraceContext } from "../engine/task-records.js";
 import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import type { ScheduleFirer } from "../schedules/schedule-firer.js";
 import type { ScheduleRepository } from "../schedules/schedule-repository.js";
@@ -25,6 +26,8 @@ export interface ScheduleServiceDeps {
   changed: () => void;
   /** Clock in ms (injected so tests can control time). */
   now?: () => number;
+  /** With tracing on: the trace context of a call, which the task a trigger creates carries. */
+  traceContext?: (values: ContextValues) => TraceContext | undefined;
 }
 
 /** Fire times GetSchedule shows. */
@@ -107,9 +110,9 @@ export function createScheduleService(deps: ScheduleServiceDeps): ServiceImpl<ty
       return change(req.id, (current) => ({ ...current, paused: false }));
     },
 
-    async triggerSchedule(req) {
+    async triggerSchedule(req, context) {
       checkScheduleId(req.id);
-      const { taskId, firing, firedMs } = await deps.firer.trigger(req.id);
+      const { taskId, firing, firedMs } = await deps.firer.trigger(req.id, deps.traceContext?.(context.values));
       const row = await deps.tasks.get(taskId);
       if (!row) throw new NotFoundError(`task ${taskId} vanished`);
       return {

@@ -1,4 +1,4 @@
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { TaskService, TaskView, type SubmitTaskRequest } from "../../gen/taskqueue/v1/task_service_pb.js";
 import type { TaskRow, TaskStateName } from "../db/schema.js";
 import type { TaskRepository } from "../db/task-repository.js";
@@ -7,6 +7,7 @@ import { preciseNowMs } from "../engine/precise-time.js";
 import type { Submitter } from "../engine/submitter.js";
 import type { NewTask, TraceContext } from "../engine/task-records.js";
 import { InvalidArgumentError, NotFoundError, TaskQueueError } from "../errors.js";
+import { rpcLogFields } from "../observability/rpc-trace.js";
 import type { TaskLifecycleLog } from "../observability/task-lifecycle-log.js";
 import { checkStorableText, checkTypeName, type SubmitPolicy, validateSubmit } from "./submit-validation.js";
 import { checkTaskId, decodePageToken, encodePageToken, pageSizeOf } from "./page-token.js";
@@ -23,14 +24,18 @@ export interface TaskServiceDeps {
   policy: SubmitPolicy;
   /** Clock in epoch ms (default: the wall clock to the microsecond). */
   nowMs?: () => number;
-  /**
-   * The trace context to store with submitted tasks (the RPC's span), read once per submit
-   * call from the call's request headers; absent when tracing is off (nothing is read or
-   * stored).
-   */
-  traceContext?: (requestHeader: Headers) => TraceContext | undefined;
+  /** How a submit call is traced; absent when tracing is off (nothing is read or stored). */
+  tracing?: SubmitTracing;
   /** Debug lines per submitted or cancelled task; absent unless the logger writes debug lines. */
   lifecycle?: TaskLifecycleLog;
+}
+
+/** How a submit call is traced, read once per call (not per task). */
+export interface SubmitTracing {
+  /** The trace context to store with the call's tasks (its RPC span's), if any. */
+  carried(call: HandlerContext): TraceContext | undefined;
+  /** Records the call's steps ("committed", "enqueued") on its RPC span, if it is sampled. */
+  steps(call: HandlerContext): ((step: string, tasks: number) => void) | undefined;
 }
 
 const MAX_BATCH = 1000;
@@ -53,10 +58,10 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
   return {
     async submitTask(req, context) {
       const task = validateSubmit(req, deps.policy, nowMs());
-      const trace = deps.traceContext?.(context.requestHeader);
+      const trace = deps.tracing?.carried(context);
       if (trace) task.trace = trace;
-      const [outcome] = await deps.submitter.submit([task]);
-      deps.lifecycle?.submitted([task], [outcome!]);
+      const [outcome] = await deps.submitter.submit([task], deps.tracing?.steps(context));
+      deps.lifecycle?.submitted([task], [outcome!], rpcLogFields(context.values));
       const [row] = await rowsFor([task], [outcome!]);
       return new SubmitTaskReply(row!, outcome!.existing);
     },
@@ -77,10 +82,10 @@ export function createTaskService(deps: TaskServiceDeps): ServiceImpl<typeof Tas
         }
       });
       const accepted = validated.filter((v): v is NewTask => !(v instanceof TaskQueueError));
-      const trace = deps.traceContext?.(context.requestHeader);
+      const trace = deps.tracing?.carried(context);
       if (trace) for (const task of accepted) task.trace = trace;
-      const outcomes = await deps.submitter.submit(accepted);
-      deps.lifecycle?.submitted(accepted, outcomes);
+      const outcomes = await deps.submitter.submit(accepted, deps.tracing?.steps(context));
+      deps.lifecycle?.submitted(accepted, outcomes, rpcLogFields(context.values));
       const rows = await rowsFor(accepted, outcomes);
       let next = 0;
       return new SubmitTasksReply(

@@ -1,5 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { WorkerService } from "../../gen/taskqueue/v1/worker_service_pb.js";
+import { rpcLogFields } from "../observability/rpc-trace.js";
 import { abandonCallKey } from "../transport/call-abandon.js";
 import { WorkerStream, type WorkerStreamDeps } from "./worker-stream.js";
 
@@ -7,7 +8,7 @@ import { WorkerStream, type WorkerStreamDeps } from "./worker-stream.js";
 export function createWorkerService(deps: WorkerStreamDeps): ServiceImpl<typeof WorkerService> {
   return {
     async *connect(requests, context) {
-      yield* new WorkerStream(deps, context.signal, context.values.get(abandonCallKey)).run(requests);
+      yield* new WorkerStream(deps, context.signal, context.values.get(abandonCallKey), rpcLogFields(context.values)).run(requests);
     },
   };
 }

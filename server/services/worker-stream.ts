@@ -16,6 +16,7 @@ import type { ReportedResult, ResultRecorder } from "../engine/result-recorder.j
 import type { DispatchSession, HeldLease } from "../engine/session.js";
 import type { ProgressBuffer } from "../engine/progress-buffer.js";
 import type { Logger } from "../observability/logger.js";
+import type { CallLogFields } from "../observability/rpc-trace.js";
 import { MAX_PUBLISHED_TASK_IDS, type PublishedSession } from "../redis/cluster-directory.js";
 import type { LeasedRecord, QueueStore } from "../redis/queue-store.js";
 import { encodeData, type StoredData } from "./payload-codec.js";
@@ -122,13 +123,17 @@ export class WorkerStream implements DispatchSession {
   /** Set once the stream was given up for not reading: the transport ends the call. */
   private abandoned = false;
 
-  /** `abandon` ends the call when its client stops reading (from the transport; optional). */
+  /**
+   * `abandon` ends the call when its client stops reading (from the transport; optional);
+   * `logFields` go on every line the stream writes (the trace ids of its RPC span).
+   */
   constructor(
     private readonly deps: WorkerStreamDeps,
     private readonly signal: AbortSignal,
     private readonly abandon?: AbandonCall,
+    logFields: CallLogFields = {},
   ) {
-    this.logger = deps.logger.child({ sessionId: this.id });
+    this.logger = deps.logger.child({ sessionId: this.id, ...logFields });
     this.outbox = new StreamOutbox({
       pauseBytes: deps.limits.bufferBytes,
       maxBytes: deps.limits.bufferMaxBytes,

@@ -1,5 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../observability/logger.js";
+import { callLogger } from "../observability/rpc-trace.js";
 import { ERROR_ID_KEY, newErrorId } from "./error-id.js";
 import { internalErrorMessage } from "./grpc-errors.js";
 
@@ -16,12 +17,13 @@ export function createErrorInterceptor(logger: Logger): Interceptor {
       if (error instanceof ConnectError) {
         return error;
       }
+      const log = callLogger(logger, req.contextValues);
       if (req.signal.aborted) {
-        logger.debug({ err: error, rpc }, "rpc ended after the call was aborted");
+        log.debug({ err: error, rpc }, "rpc ended after the call was aborted");
         return ConnectError.from(error, Code.Canceled);
       }
       const errorId = newErrorId();
-      logger.error({ err: error, rpc, errorId }, "rpc failed with an unexpected error");
+      log.error({ err: error, rpc, errorId }, "rpc failed with an unexpected error");
       return new ConnectError(internalErrorMessage, Code.Internal, { [ERROR_ID_KEY]: errorId });
     };
     let res;

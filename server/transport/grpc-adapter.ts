@@ -21,6 +21,7 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { Logger } from "../observability/logger.js";
+import { callLogger } from "../observability/rpc-trace.js";
 import { abandonCallKey, abandonGrpcCall } from "./call-abandon.js";
 import { createGrpcCallContext, LiveCalls, type GrpcSurfaceCall } from "./grpc-call-context.js";
 import { toGrpcStatus } from "./grpc-errors.js";
@@ -225,7 +226,7 @@ function failureStatus(
   const { status, unexpected, errorId } = toGrpcStatus(error, context.responseTrailer);
   if (unexpected) {
     const level = call.cancelled ? "debug" : "error";
-    scope.options.logger[level]({ err: error, rpc: scope.path, errorId }, "rpc failed with an unexpected error");
+    callLogger(scope.options.logger, context.values)[level]({ err: error, rpc: scope.path, errorId }, "rpc failed with an unexpected error");
   }
   return status;
 }
