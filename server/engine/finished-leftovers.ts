@@ -17,9 +17,9 @@ const MARKER_OF: Partial<Record<TaskStateName, "done" | "cancelled" | "expired">
  * would be kept alive by its worker's heartbeats, hold a running slot, and run the task once
  * more when its stream ends. Only leases granted before `leasedBeforeMs` (by the former
  * masters) are removed: a later one, or a task with more attempts in Redis than in Postgres,
- * is running again already and is left to end as any attempt does. Compares a page of ids at a time with Postgres; for the
- * failover's slot sweep only (it reads every dispatched id of those queues). Returns how
- * many tasks were removed.
+ * is running again already and is left to end as any attempt does. Compares a page of ids at
+ * a time with Postgres; for the failover's slot sweep only (it reads every dispatched id of
+ * those queues). Returns how many tasks were removed.
  */
 export async function forgetFinishedLeftovers(
   store: QueueStore,

@@ -1,5 +1,5 @@
 import { createContextKey, type ContextValues, type Interceptor } from "@connectrpc/connect";
-import { context, trace, type Context } from "@opentelemetry/api";
+import { context, trace, type Context, type Span } from "@opentelemetry/api";
 import type { Logger } from "./logger.js";
 
 /**
@@ -32,10 +32,15 @@ export interface CallLogFields {
   span_id?: string;
 }
 
+/** The call's RPC span; undefined when the call is not traced. */
+export function rpcSpan(values: ContextValues): Span | undefined {
+  const rpc = values.get(rpcTraceKey);
+  return rpc && trace.getSpan(rpc);
+}
+
 /** The trace ids of the call's RPC span for its log lines; none when the call is not traced. */
 export function rpcLogFields(values: ContextValues): CallLogFields {
-  const rpc = values.get(rpcTraceKey);
-  const span = rpc && trace.getSpan(rpc);
+  const span = rpcSpan(values);
   if (!span) return {};
   const { traceId, spanId } = span.spanContext();
   return { trace_id: traceId, span_id: spanId };

@@ -1,7 +1,7 @@
 import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import { propagation, ROOT_CONTEXT, SpanKind, trace, type Context } from "@opentelemetry/api";
 import type { NewTask, TraceContext } from "../engine/task-records.js";
-import { rpcTraceKey } from "./rpc-trace.js";
+import { rpcSpan, rpcTraceKey } from "./rpc-trace.js";
 
 /**
  * The W3C trace context of the call's RPC span (see {@link rpcTraceKey}), as the `traceparent`
@@ -35,8 +35,7 @@ export function carriedTraceContext(call: Pick<HandlerContext, "values" | "reque
  * sampled; undefined when there is nothing to record on.
  */
 export function callStepEvents(values: ContextValues): ((step: string, tasks: number) => void) | undefined {
-  const rpc = values.get(rpcTraceKey);
-  const span = rpc && trace.getSpan(rpc);
+  const span = rpcSpan(values);
   if (!span?.isRecording()) return undefined;
   return (step, tasks) => span.addEvent(step, { "taskqueue.tasks": tasks });
 }
