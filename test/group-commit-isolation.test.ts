@@ -4,9 +4,9 @@ import { migrate } from "../server/db/migrate.js";
 import { TaskInserter } from "../server/db/task-inserter.js";
 import { TransitionWriter } from "../server/db/transition-writer.js";
 import { DurableTransitions } from "../server/engine/durable-transitions.js";
-import { newTaskId } from "../server/engine/ids.js";
-import { bareTransition, type NewTask, type TaskTransition } from "../server/engine/task-records.js";
+import { bareTransition, type TaskTransition } from "../server/engine/task-records.js";
 import { createLogger } from "../server/observability/logger.js";
+import { newTask } from "./support/new-task.js";
 import { createTestDatabase, uniqueQueue } from "./support/test-server.js";
 
 /**
@@ -26,29 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pool?.end();
 });
-
-function newTask(queue: string, overrides: Partial<NewTask> = {}): NewTask {
-  const now = Date.now();
-  return {
-    id: newTaskId(now),
-    queue,
-    type: "echo",
-    payload: Buffer.from("null"),
-    payloadFormat: 1,
-    priority: 0,
-    maxAttempts: 3,
-    backoffInitialMs: 1000,
-    backoffMaxMs: 60_000,
-    backoffMultiplier: 2,
-    timeoutMs: null,
-    idempotencyKey: null,
-    labels: {},
-    createdMs: now,
-    runAt: null,
-    startDeadline: null,
-    ...overrides,
-  };
-}
 
 /** Settles `promise` within `ms`, or reports that it did not. */
 function within<T>(promise: Promise<T>, ms: number): Promise<PromiseSettledResult<T> | "pending"> {
