@@ -289,7 +289,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
   // Lease ends, ready queues, due times and cancels reach the dispatcher, scheduler and
   // notifier through the router, attached to them below once they exist.
   const routes = new LeaseEndRouter();
-  const reaper = new LeaseReaper({ store, transitions, logger, intervalMs: options.reaperIntervalMs, onLeaseEnds: (ends) => routes.leaseEnds(ends) });
+  const reaper = new LeaseReaper({ store, repository, transitions, logger, intervalMs: options.reaperIntervalMs, onLeaseEnds: (ends) => routes.leaseEnds(ends) });
   const dispatcher = new Dispatcher({
     store,
     transitions,

@@ -1,13 +1,20 @@
+import type { TaskRepository } from "../db/task-repository.js";
 import type { Logger } from "../observability/logger.js";
 import type { LeaseEnd, QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
+import { forgetExpiredOfFinished } from "./finished-leftovers.js";
 import { lostStreamError, transitionOfLeaseEnd, type ReportedOutcome } from "./lease-ends.js";
 import { PeriodicTask } from "./periodic-task.js";
 import type { Service } from "./service.js";
 
+/** Leases looked at per queue and round. */
+const REAP_PAGE = 1000;
+
 /** Options for {@link LeaseReaper}. */
 export interface LeaseReaperOptions {
   store: QueueStore;
+  /** Asked, before expired leases end, which of their tasks are already finished. */
+  repository: Pick<TaskRepository, "finishedStates">;
   transitions: DurableTransitions;
   logger: Logger;
   intervalMs: number;
@@ -18,7 +25,10 @@ export interface LeaseReaperOptions {
 
 /**
  * Ends leases that are no longer backed by a live worker: on a timer for leases past their
- * deadline, and at once for every lease of a stream that closed.
+ * deadline, and at once for every lease of a stream that closed. Expired leases are first
+ * checked against Postgres: a task it has finished is removed instead of run again (Redis
+ * lost the writes that ended it). Expiries are rare, so this costs one query now and then; a
+ * tick that finds none costs one read per queue.
  */
 export class LeaseReaper implements Service {
   private readonly periodic: PeriodicTask<number>;
@@ -56,10 +66,16 @@ export class LeaseReaper implements Service {
     let total = 0;
     try {
       for (;;) {
-        const ends = await this.options.store.reap(1000);
+        const expired = await this.options.store.expiredLeases(REAP_PAGE);
+        if (expired.size === 0) break;
+        const forgotten = await forgetExpiredOfFinished(this.options.store, this.options.repository, expired);
+        if (forgotten > 0) {
+          this.options.logger.warn({ count: forgotten }, "expired leases of tasks Postgres has finished removed (Redis had lost the writes that ended them)");
+        }
+        const ends = await this.options.store.reap(REAP_PAGE, [...expired.keys()]);
         this.record(ends);
         total += ends.length;
-        if (ends.length < 1000) break;
+        if (![...expired.values()].some((ids) => ids.length >= REAP_PAGE)) break;
       }
     } catch (error) {
       this.options.logger.warn({ err: error }, "reaping expired leases failed; will retry");

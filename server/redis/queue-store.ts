@@ -181,11 +181,24 @@ export class QueueStore {
     return ends;
   }
 
-  /** Ends expired leases (at most `limit` per queue). */
-  async reap(limit: number): Promise<LeaseEnd[]> {
-    const replies = await this.eachKnownQueue(
-      (qk, now) => this.run("reap", qk.scriptKeys, [qk.tagged, now, this.options.serverId, limit]) as Promise<unknown[]>,
-    );
+  /**
+   * The ids of the leases past their deadline, by queue (at most `limit` per queue): what
+   * {@link reap} would end now, read without changing anything. Queues with none are left out.
+   */
+  async expiredLeases(limit: number): Promise<Map<string, string[]>> {
+    const expired = new Map<string, string[]>();
+    await this.eachKnownQueue(async (qk, now, queue) => {
+      const ids = await this.options.redis.zrangebyscore(qk.leases, "-inf", now, "LIMIT", 0, limit);
+      if (ids.length > 0) expired.set(queue, ids);
+    });
+    return expired;
+  }
+
+  /** Ends expired leases (at most `limit` per queue) of `queues`, or of every known queue. */
+  async reap(limit: number, queues?: readonly string[]): Promise<LeaseEnd[]> {
+    const reapOne = (qk: QueueKeys, now: number) =>
+      this.run("reap", qk.scriptKeys, [qk.tagged, now, this.options.serverId, limit]) as Promise<unknown[]>;
+    const replies = queues ? await this.eachQueue(queues, (qk) => reapOne(qk, this.now())) : await this.eachKnownQueue(reapOne);
     return replies.flatMap((reply) => parseLeaseEnds(reply));
   }
 
