@@ -5,6 +5,7 @@ import { DEFAULT_RESULTS_FILE } from "./paths.js";
 /** Every scenario the harness knows, in the order they run. */
 export const SCENARIOS = [
   "throughput_batch",
+  "throughput_batch_500",
   "throughput_unary",
   "latency",
   "bullmq",

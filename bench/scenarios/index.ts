@@ -10,13 +10,14 @@ import { dashboardPolling } from "./dashboard.js";
 import { latency } from "./latency.js";
 import { manyWorkers } from "./many-workers.js";
 import { latencyRiver, river, riverDefaults } from "./river.js";
-import { concurrency50, limited50, oneType4Workers, routing4Types, throughputBatch, throughputUnary } from "./throughput.js";
+import { concurrency50, limited50, oneType4Workers, routing4Types, throughputBatch, throughputBatch500, throughputUnary } from "./throughput.js";
 import { fairKeys } from "./fair-keys.js";
 import { schedules } from "./schedules.js";
 
 /** Every scenario by name. */
 export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
   throughput_batch: throughputBatch,
+  throughput_batch_500: throughputBatch500,
   throughput_unary: throughputUnary,
   latency,
   bullmq,

@@ -21,6 +21,23 @@ export const throughputBatch: Scenario = (context) =>
     inFlight: context.options.batchesInFlight,
   });
 
+/** Worker capacity of throughput_batch_500. */
+const TUNED_CAPACITY = 500;
+
+/**
+ * throughput_batch_500: throughput_batch with worker processes that each hold up to 500 tasks
+ * (`--workers` × 500 instead of × `--concurrency`): taskqueue's tuned setting, set beside the
+ * durable peers' tuned ones (graphile-worker's local queue of 500 per process, River's 2,000
+ * workers per process) in `vs_durable`.
+ */
+export const throughputBatch500: Scenario = (context) =>
+  runThroughput(
+    { ...context, options: { ...context.options, concurrency: TUNED_CAPACITY } },
+    "batch500",
+    batchSubmission(context),
+    { note: `workers of ${TUNED_CAPACITY} (taskqueue's tuned setting against the durable peers')` },
+  );
+
 /** throughput_unary: the same with unary SubmitTask calls from many concurrent producers (`--unary-tasks`). */
 export const throughputUnary: Scenario = (context) =>
   runThroughput(context, "unary", {
