@@ -59,6 +59,15 @@ const ATTEMPT_PAGE = 1000;
 const CLOCK_SKEW_MS = 1_000;
 
 /**
+ * A sweep that failed with work pending (lost slots, unwritten results, a full sweep) is tried
+ * again this soon, the wait doubling up to {@link RETRY_MAX_MS} while it keeps failing: a failover
+ * still settling (CLUSTERDOWN, MOVED, TRYAGAIN, a dropped connection) is usually over in seconds,
+ * and the interval may be minutes.
+ */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 4_000;
+
+/**
  * Rebuilds the Redis dispatch state from Postgres, the system of record: every unfinished
  * task that Redis does not know is enqueued again (a RUNNING one counts its lost attempt).
  * Runs fully at start-up and whenever Redis shows it lost its data (the epoch marker is
@@ -90,6 +99,8 @@ export class Recovery implements Service {
   private sweptUpToMs = Date.now() - SETTLE_MS;
   /** Whether this server's first full sweep has closed the attempt rows left open. */
   private attemptsRepaired = false;
+  /** Wait before retrying a failed sweep that had work pending; 0 after a sweep that succeeded. */
+  private retryMs = 0;
 
   constructor(private readonly options: RecoveryOptions) {
     this.periodic = new PeriodicTask({
@@ -164,6 +175,8 @@ export class Recovery implements Service {
   private async sweepOnce(): Promise<number> {
     let full = false;
     let slots: Set<number> | undefined;
+    // Slots that changed master also get their leftovers of finished tasks removed, full sweep or not.
+    let changed: Set<number> | undefined;
     let leasedBeforeMs = Number.POSITIVE_INFINITY;
     try {
       if (await this.options.store.ensureEpochMarker()) this.fullNeeded = true;
@@ -180,8 +193,7 @@ export class Recovery implements Service {
       if (locked !== "OK" && !this.fullNeeded && !slots && this.unwritten.size === 0) return 0;
       full = this.fullNeeded;
       this.fullNeeded = false;
-      // Slots that changed master also get their leftovers of finished tasks removed, full sweep or not.
-      const changed = slots;
+      changed = slots;
       if (full) slots = undefined;
       // The regular sweep looks at the tasks created since the last sweep that succeeded here
       // (their ids), so each is looked at about once; a full sweep covers everything older.
@@ -204,14 +216,28 @@ export class Recovery implements Service {
         this.attemptsRepaired = true;
       }
       if (restored > 0 || full || changed) this.options.logger.info({ restored, forgotten, repaired, full, slots: changed?.size }, "recovery sweep done");
+      this.retryMs = 0;
       return restored;
     } catch (error) {
       if (full) this.fullNeeded = true;
-      for (const slot of slots ?? []) this.lostSlots.add(slot);
+      for (const slot of changed ?? slots ?? []) this.lostSlots.add(slot);
       this.leftBehindBeforeMs = Math.min(this.leftBehindBeforeMs, leasedBeforeMs);
-      this.options.logger.warn({ err: error }, "recovery sweep failed; will retry");
+      const retryInMs = this.retrySoon();
+      this.options.logger.warn({ err: error, retryInMs }, "recovery sweep failed; will retry");
       return 0;
     }
+  }
+
+  /**
+   * After a failed sweep: when work is pending that the next regular tick may be too far off
+   * for (lost slots, unwritten results, a full sweep), asks for a run soon, backing off while
+   * sweeps keep failing; returns the wait (undefined: the next regular tick retries).
+   */
+  private retrySoon(): number | undefined {
+    if (!this.fullNeeded && this.lostSlots.size === 0 && this.unwritten.size === 0) return undefined;
+    this.retryMs = this.retryMs === 0 ? RETRY_FIRST_MS : Math.min(this.retryMs * 2, RETRY_MAX_MS);
+    this.periodic.request(this.retryMs);
+    return this.retryMs;
   }
 
   /**
