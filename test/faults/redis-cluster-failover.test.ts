@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeTasks } from "../support/diagnostics.js";
 import { FaultStack } from "../support/fault-stack.js";
 import { checkInvariants, formatReport } from "../support/invariants.js";
 import { echoTask, failTask, sleepTask, TaskLedger, type PlannedTask } from "../support/ledger.js";
 import { WORKER_RESULT_NOT_ACCEPTED, type ServerProcess } from "../support/processes.js";
 import type { RedisProcess } from "../../tools/local-services/redis-process.js";
 import { startRedisCluster, type LocalRedisCluster } from "../../tools/local-services/redis-cluster.js";
+import { readTask, type TaskRecord } from "../support/task-db.js";
 import { waitFor } from "../support/wait-for.js";
 
 // Masters of a real Redis Cluster (3 masters + 3 replicas, cluster-node-timeout 1000 ms) fail
@@ -73,6 +75,22 @@ async function isolateReplica(master: RedisProcess, replica: RedisProcess): Prom
   return offset;
 }
 
+/**
+ * What explains the tasks named by `violations`: their rows and dispatch state, then the log
+ * lines of every process that name them or warn, with their time after `t0` (epoch ms).
+ */
+async function explainViolations(violations: readonly string[], t0: number): Promise<string> {
+  const ids = [...new Set(violations.map((v) => v.split(" ")[0]!))].slice(0, 5);
+  const tasks = (await Promise.all(ids.map((id) => readTask(stack.pool, id)))).filter((t): t is TaskRecord => t !== undefined);
+  const lines = [...stack.servers, ...stack.workers].flatMap((p) =>
+    p.process
+      .logs()
+      .filter((e) => ids.some((id) => e.raw.includes(id)) || (e.level >= 40 && e.receivedAt >= t0 - 1_000))
+      .map((e) => `${p.process.name} +${e.receivedAt - t0} ms: ${e.raw.slice(0, 400)}`),
+  );
+  return `${await describeTasks(stack.pool, tasks, stack)}\n${lines.slice(0, 80).join("\n")}`;
+}
+
 /** The invariants hold and no task ran more than planned. */
 async function expectEachRanOnce(ledger: TaskLedger): Promise<void> {
   const report = await checkInvariants(stack.pool, ledger);
@@ -133,6 +151,7 @@ describe("Redis Cluster failover", () => {
         `cluster failover (SIGKILL): ${ledger.expected.size} acknowledged over ${queues.length} queues (${affected.length} on the killed master; ${refused} batches refused), ` +
           `cluster healthy ${failoverMs} ms after the kill, dispatch resumed on its slots ${resumedMs} ms after it, all done ${doneMs} ms after it, ${stale} stale results refused, ${forgotten} leftovers of finished tasks removed; ${formatReport(report)}`,
       );
+      if (report.violations.length > 0) console.log(`cluster failover (SIGKILL): violations explained:\n${await explainViolations(report.violations, killedAt)}`);
       expect(ledger.expected.size).toBeGreaterThanOrEqual(4_000);
       expect(final).toEqual({ SUCCEEDED: ledger.expected.size });
       expect(report.violations).toEqual([]);
