@@ -1,5 +1,6 @@
 import type { TaskRepository } from "../db/task-repository.js";
 import type { Logger } from "../observability/logger.js";
+import { LeaseEndsPartlyFailedError } from "../redis/lease-ends-settled.js";
 import type { LeaseEnd, QueueStore } from "../redis/queue-store.js";
 import type { DurableTransitions } from "./durable-transitions.js";
 import { forgetExpiredOfFinished } from "./finished-leftovers.js";
@@ -78,6 +79,11 @@ export class LeaseReaper implements Service {
         if (![...expired.values()].some((ids) => ids.length >= REAP_PAGE)) break;
       }
     } catch (error) {
+      // Leases Redis ended on the queues that answered are written all the same.
+      if (error instanceof LeaseEndsPartlyFailedError) {
+        this.record(error.ends);
+        total += error.ends.length;
+      }
       this.options.logger.warn({ err: error }, "reaping expired leases failed; will retry");
     }
     if (total > 0) this.options.logger.info({ count: total }, "expired leases ended");
@@ -89,7 +95,14 @@ export class LeaseReaper implements Service {
    * status it ended with) is recorded in each lost attempt's error.
    */
   async releaseSession(sessionId: string, queues: readonly string[], cause?: string): Promise<LeaseEnd[]> {
-    const ends = await this.options.store.release(sessionId, queues);
+    let ends: LeaseEnd[];
+    try {
+      ends = await this.options.store.release(sessionId, queues);
+    } catch (error) {
+      // Leases Redis put back on the queues that answered are written all the same.
+      if (error instanceof LeaseEndsPartlyFailedError) this.record(error.ends, { error: lostStreamError(cause) });
+      throw error;
+    }
     this.record(ends, { error: lostStreamError(cause) });
     if (ends.length > 0) this.options.logger.info({ sessionId, count: ends.length }, "released leases of closed session");
     return ends;

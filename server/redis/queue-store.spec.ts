@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
 import type { NewTask } from "../engine/task-records.js";
+import { LeaseEndsPartlyFailedError } from "./lease-ends-settled.js";
 import { QueueStore, type EnqueueItem } from "./queue-store.js";
 import { DispatchKeys } from "./keys.js";
 import { readTaskKey } from "./task-key.js";
@@ -187,6 +188,27 @@ describe("QueueStore", () => {
     expect(await store.expiredLeases(10)).toEqual(new Map());
     expect(await store.release("session-a", ["jobs"])).toEqual([expect.objectContaining({ id: held.id, how: "lost", state: "QUEUED", attempt: 1 })]);
     expect((await leaseOne()).leased.map((l) => [l.id, l.attempt])).toEqual([[slow.id, 2], [held.id, 2]]);
+  });
+
+  it("hands over the lease ends of the queues that answered when ending leases fails on another", async () => {
+    const a = task();
+    const b = task({ queue: "other" });
+    await store.enqueue([item(a), item(b)]);
+    await leaseOne();
+    await store.lease("other", [{ sessionId: "session-a", workerId: "worker-session-a", count: 10, tokenPrefix: "tok" }], 30_000);
+    // The release of "other" fails in Redis (its session set is not a set), after "jobs"' went through.
+    await redis.set(keys.queue("other").session("session-a"), "not a set");
+    const failure = await store.release("session-a", ["jobs", "other"]).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(LeaseEndsPartlyFailedError);
+    expect((failure as LeaseEndsPartlyFailedError).message).toContain("WRONGTYPE");
+    expect((failure as LeaseEndsPartlyFailedError).ends).toEqual([expect.objectContaining({ id: a.id, how: "lost", state: "QUEUED", attempt: 1 })]);
+    // The same for the reaper: "other" fails, "jobs"' expired lease ends and is handed over.
+    await leaseOne();
+    clock += 30_000;
+    await redis.del(keys.queue("other").session("session-a"));
+    await redis.set(keys.queue("other").leases, "not a sorted set");
+    const reaped = await store.reap(10).catch((e: unknown) => e);
+    expect((reaped as LeaseEndsPartlyFailedError).ends).toEqual([expect.objectContaining({ id: a.id, how: "expired", attempt: 2 })]);
   });
 
   it("tells recovery which unfinished tasks the dispatch state does not back", async () => {

@@ -3,7 +3,8 @@ import { dispatchedTaskIds } from "./dispatch-listing.js";
 import { DispatchKeys, type QueueKeys } from "./keys.js";
 import { DISPATCH_LAYOUT_VERSION } from "./layout.js";
 import type { NewTask } from "../engine/task-records.js";
-import { parseCompleteReply, parseLeaseEnds, parseLeaseReply } from "./replies.js";
+import { settleLeaseEnds, type LeaseEndsPartlyFailedError } from "./lease-ends-settled.js";
+import { parseCompleteReply, parseLeaseReply } from "./replies.js";
 import { loadScripts, type ScriptCallObserver, type ScriptName, type ScriptRunner } from "./scripts.js";
 import { encodeTaskDescriptor, readyScore } from "./task-descriptor.js";
 
@@ -194,22 +195,30 @@ export class QueueStore {
     return expired;
   }
 
-  /** Ends expired leases (at most `limit` per queue) of `queues`, or of every known queue. */
+  /**
+   * Ends expired leases (at most `limit` per queue) of `queues`, or of every known queue. When
+   * some queues fail, the others' lease ends come in a {@link LeaseEndsPartlyFailedError}.
+   */
   async reap(limit: number, queues?: readonly string[]): Promise<LeaseEnd[]> {
-    const reapOne = (qk: QueueKeys, now: number) =>
-      this.run("reap", qk.scriptKeys, [qk.tagged, now, this.options.serverId, limit]) as Promise<unknown[]>;
-    const replies = queues ? await this.eachQueue(queues, (qk) => reapOne(qk, this.now())) : await this.eachKnownQueue(reapOne);
-    return replies.flatMap((reply) => parseLeaseEnds(reply));
+    const names = queues ?? (await this.options.redis.smembers(this.keys.queues));
+    const now = this.now();
+    return settleLeaseEnds(
+      this.eachQueueCalls(names, (qk) => this.run("reap", qk.scriptKeys, [qk.tagged, now, this.options.serverId, limit]) as Promise<unknown[]>),
+    );
   }
 
-  /** Puts back every task a closed session held in `queues` (the queues its hello named). */
+  /**
+   * Puts back every task a closed session held in `queues` (the queues its hello named). When
+   * some queues fail, the others' lease ends come in a {@link LeaseEndsPartlyFailedError}.
+   */
   async release(sessionId: string, queues: readonly string[]): Promise<LeaseEnd[]> {
     const now = this.now();
-    const replies = await this.eachQueue(
-      queues,
-      (qk) => this.run("release", [...qk.scriptKeys, qk.session(sessionId)], [qk.tagged, now, this.options.serverId, sessionId]) as Promise<unknown[]>,
+    return settleLeaseEnds(
+      this.eachQueueCalls(
+        queues,
+        (qk) => this.run("release", [...qk.scriptKeys, qk.session(sessionId)], [qk.tagged, now, this.options.serverId, sessionId]) as Promise<unknown[]>,
+      ),
     );
-    return replies.flatMap((reply) => parseLeaseEnds(reply));
   }
 
   /** Moves due delayed tasks to their ready queues; returns them and the next due time. */
@@ -317,7 +326,12 @@ export class QueueStore {
 
   /** One script call per queue in `queues`, sent back to back; the replies in that order. */
   private eachQueue<T>(queues: readonly string[], call: (qk: QueueKeys, queue: string) => Promise<T>): Promise<T[]> {
-    return Promise.all(this.writeTogether(() => queues.map((queue) => call(this.keys.queue(queue), queue))));
+    return Promise.all(this.eachQueueCalls(queues, call));
+  }
+
+  /** {@link eachQueue}'s calls, each settling on its own. */
+  private eachQueueCalls<T>(queues: readonly string[], call: (qk: QueueKeys, queue: string) => Promise<T>): Array<Promise<T>> {
+    return this.writeTogether(() => queues.map((queue) => call(this.keys.queue(queue), queue)));
   }
 
   /** {@link eachQueue} over every queue in the registry (for the periodic sweeps). */
