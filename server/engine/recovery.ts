@@ -92,8 +92,11 @@ export class Recovery implements Service {
    * only ones {@link forgetLeftovers} may remove.
    */
   private leftBehindBeforeMs = Number.POSITIVE_INFINITY;
-  /** Tasks whose result this server fenced, or may have, without writing the outcome. */
-  private readonly unwritten = new Map<string, TaskRef>();
+  /**
+   * Tasks whose result this server fenced, or may have, without writing the outcome, with when
+   * the recording failed (epoch ms).
+   */
+  private readonly unwritten = new Map<string, { task: TaskRef; failedAtMs: number }>();
   private ticks = 0;
   /** Tasks created before this (epoch ms) were covered by a sweep here. */
   private sweptUpToMs = Date.now() - SETTLE_MS;
@@ -144,7 +147,8 @@ export class Recovery implements Service {
    */
   checkUnwritten(tasks: readonly TaskRef[]): void {
     if (tasks.length === 0) return;
-    for (const task of tasks) this.unwritten.set(task.id, task);
+    const failedAtMs = Date.now();
+    for (const task of tasks) this.unwritten.set(task.id, { task, failedAtMs });
     this.periodic.request(UNWRITTEN_CHECK_MS);
   }
 
@@ -252,17 +256,21 @@ export class Recovery implements Service {
   /** Looks at the tasks {@link checkUnwritten} was told of; returns how many were restored. */
   private async restoreUnwritten(): Promise<number> {
     if (this.unwritten.size === 0) return 0;
-    const tasks = [...this.unwritten.values()];
+    const entries = [...this.unwritten.values()];
     this.unwritten.clear();
     try {
-      const findings = await this.options.store.inspect(tasks, new Set(tasks.map((t) => t.id)));
+      // A task finished after its recording failed ended a later lease: not this failure's.
+      const findings = await this.options.store.inspect(
+        entries.map((e) => e.task),
+        new Map(entries.map((e) => [e.task.id, e.failedAtMs])),
+      );
       if (findings.length === 0) return 0;
       const rows = await this.options.repository.getMany(findings.map((f) => f.id));
       // Only what Postgres still has unfinished: an outcome that was written after all stays.
       const open = findings.filter((f) => rows.has(f.id) && !FINISHED_STATES.has(rows.get(f.id)!.state));
       return await this.restore(open.map((f) => ({ row: rows.get(f.id)!, finding: f })));
     } catch (error) {
-      for (const task of tasks) this.unwritten.set(task.id, task);
+      for (const entry of entries) if (!this.unwritten.has(entry.task.id)) this.unwritten.set(entry.task.id, entry);
       throw error;
     }
   }

@@ -228,6 +228,26 @@ describe("QueueStore", () => {
     expect((await leaseOne()).leased).toEqual([expect.objectContaining({ id: done.id, attempt: 2 })]);
   });
 
+  it("counts a task whose recording failed as lost only if it finished no later than the failure", async () => {
+    const t = task();
+    const ref = [{ id: t.id, queue: t.queue }];
+    await store.enqueue([item(t)]);
+    const [first] = (await leaseOne(1)).leased;
+    // The result of this lease was fenced, and its recording failed right then.
+    await store.complete([resultOf(t.id, first!.leaseToken)]);
+    const unwritten = new Map([[t.id, clock]]);
+    expect(await store.inspect(ref, unwritten)).toEqual([{ id: t.id, kind: "lost", attempt: 1 }]);
+    // It ran again, and a later lease ended it (its writer, alive, records that outcome).
+    await store.enqueue([item(t, { attempt: 1 })], { replaceFinished: true });
+    const [second] = (await leaseOne(1)).leased;
+    clock += 1_000;
+    await store.complete([resultOf(t.id, second!.leaseToken)]);
+    expect(await store.inspect(ref, unwritten)).toEqual([]);
+    // Unless that writer is gone.
+    await redis.del(keys.server("server-1"));
+    expect(await store.inspect(ref, unwritten)).toEqual([{ id: t.id, kind: "lost", attempt: 2 }]);
+  });
+
   it("keeps a short expiring marker for a finished task that no enqueue or cancel gets past", async () => {
     const [done, tombstoned] = [task(), task()];
     await store.enqueue([item(done)]);

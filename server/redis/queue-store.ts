@@ -255,10 +255,11 @@ export class QueueStore {
   /**
    * For tasks Postgres says are unfinished: those the dispatch state does not back (see
    * probe.lua for the kinds; a task finished here whose recording server is gone is 'lost',
-   * and so is one in `unwritten`, whose outcome this server failed to record). Tasks that are
-   * fine are not returned.
+   * and so is one in `unwritten`, whose outcome this server failed to record: by id, when the
+   * recording failed (epoch ms). A task of `unwritten` that finished after that ended a later
+   * lease, whose own writer is responsible for it). Tasks that are fine are not returned.
    */
-  async inspect(tasks: readonly TaskRef[], unwritten?: ReadonlySet<string>): Promise<ProbeFinding[]> {
+  async inspect(tasks: readonly TaskRef[], unwritten?: ReadonlyMap<string, number>): Promise<ProbeFinding[]> {
     if (tasks.length === 0) return [];
     const byQueue = groupBy(tasks, (t) => t.queue);
     const now = this.now();
@@ -276,7 +277,7 @@ export class QueueStore {
     }
     const findings: ProbeFinding[] = [];
     for (const r of rows) {
-      if (r[1] === "done" && alive.has(String(r[3])) && !unwritten?.has(String(r[0]))) continue;
+      if (r[1] === "done" && alive.has(String(r[3])) && !(Number(r[4]) <= (unwritten?.get(String(r[0])) ?? Number.NEGATIVE_INFINITY))) continue;
       findings.push({ id: String(r[0]), kind: r[1] === "done" ? "lost" : (r[1] as ProbeFinding["kind"]), attempt: Number(r[2]) });
     }
     return findings;
