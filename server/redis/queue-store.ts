@@ -277,7 +277,11 @@ export class QueueStore {
     }
     const findings: ProbeFinding[] = [];
     for (const r of rows) {
-      if (r[1] === "done" && alive.has(String(r[3])) && !(Number(r[4]) <= (unwritten?.get(String(r[0])) ?? Number.NEGATIVE_INFINITY))) continue;
+      // Finished, its writer alive: that writer records the outcome, unless it is this server's
+      // failed recording (the task finished no later than the failure).
+      const failedAtMs = unwritten?.get(String(r[0]));
+      const failedHere = failedAtMs !== undefined && Number(r[4]) <= failedAtMs;
+      if (r[1] === "done" && alive.has(String(r[3])) && !failedHere) continue;
       findings.push({ id: String(r[0]), kind: r[1] === "done" ? "lost" : (r[1] as ProbeFinding["kind"]), attempt: Number(r[2]) });
     }
     return findings;
