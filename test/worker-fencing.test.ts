@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TaskState } from "../gen/taskqueue/v1/task_pb.js";
 import { ResultStatus, type LeasedTask, type TaskResult } from "../gen/taskqueue/v1/worker_service_pb.js";
+import { QueueStore } from "../server/redis/queue-store.js";
+import { connectDispatchRedis } from "./support/dispatch-state.js";
 import { RawWorker } from "./support/raw-worker.js";
 import { jsonPayload, waitForState } from "./support/tasks.js";
 import { waitFor } from "./support/wait-for.js";
@@ -97,6 +99,39 @@ describe("fencing across worker streams", () => {
     }
     // B's own results still count.
     expect(await report(b, theirs.map((t) => success(t.taskId, t.leaseToken)))).toEqual([ResultStatus.ACCEPTED, ResultStatus.ACCEPTED]);
+  });
+
+  it("has a task run again when its holder's result is found stale because an earlier try of the fence ran (its reply lost)", async () => {
+    const queue = uniqueQueue("fence-resent");
+    const w = new RawWorker(ts.grpcAddress);
+    workers.push(w);
+    w.send({ case: "hello", value: { workerId: "worker-a", queues: [queue], capacity: 10 } });
+    const welcome = (await w.next((m) => m.message.case === "welcome", "welcome")).message;
+    if (welcome.case !== "welcome") throw new Error("no welcome");
+    await w.sendAndSync({ case: "credit", value: { credits: 1 } });
+    const { task } = await ts.grpc.submitTask({ queue, type: "echo" });
+    const [first] = await w.tasks(1);
+    await waitForState(ts.grpc, task!.id, TaskState.RUNNING);
+    // The fencing script runs for this lease, as in a try whose reply a failover lost: Redis
+    // shows the task finished by this server, Postgres never hears of it. The Redis client then
+    // sends the same call again, which is what the worker's result does here: it is stale.
+    const redis = connectDispatchRedis(ts);
+    try {
+      const store = new QueueStore({ redis, prefix: ts.redisPrefix, serverId: welcome.value.serverId });
+      const fenced = await store.complete([{ id: task!.id, queue, sessionId: welcome.value.sessionId, leaseToken: first!.leaseToken, how: "succeeded" }]);
+      expect(fenced[0]).not.toBeNull();
+    } finally {
+      redis.disconnect();
+    }
+    expect(await report(w, [success(first!.taskId, first!.leaseToken)])).toEqual([ResultStatus.STALE]);
+    // Recovery looks at it: the outcome is lost, so the task runs again rather than staying RUNNING.
+    await w.sendAndSync({ case: "credit", value: { credits: 1 } });
+    const [second] = await w.tasks(2).then((tasks) => tasks.slice(1));
+    expect(second!.taskId).toBe(task!.id);
+    expect(second!.attempt).toBe(2);
+    expect(await report(w, [success(second!.taskId, second!.leaseToken)])).toEqual([ResultStatus.ACCEPTED]);
+    const done = await waitForState(ts.grpc, task!.id, TaskState.SUCCEEDED);
+    expect(done.attempt).toBe(2);
   });
 
   it("ignores progress from a stream that does not hold the task", async () => {

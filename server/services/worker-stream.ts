@@ -70,7 +70,9 @@ export interface WorkerStreamDeps {
   sessions?: SessionEvents;
   /**
    * Told of results whose recording failed (a Redis error: the fencing script may have run
-   * without its reply arriving, as in a failover), so that recovery checks them.
+   * without its reply arriving, as in a failover), and of results found stale for a lease this
+   * stream held (the script may have run in an earlier try whose reply was lost, the Redis
+   * client sending it again to the promoted replica), so that recovery checks them.
    */
   onRecordingFailed?: (tasks: Array<{ id: string; queue: string }>) => void;
 }
@@ -369,6 +371,10 @@ export class WorkerStream implements DispatchSession {
     if (valid.length === 0) return;
     const recording = this.deps.recorder.record(valid).then(
       (verdicts) => {
+        // Stale although this stream held the lease: rare (a lease lost with a master, reaped, or
+        // a fence whose first try ran without its reply arriving), and cheap to have checked.
+        const doubtful = valid.filter((r, i) => verdicts[i]!.status === "stale" && r.queue !== "");
+        if (doubtful.length > 0) this.deps.onRecordingFailed?.(doubtful.map((r) => ({ id: r.taskId, queue: r.queue })));
         this.deps.dispatcher.forget(valid.map((r) => ({ id: r.taskId, leaseToken: r.leaseToken })), this);
         // Recorded results free room under the capacity: credit may be waiting for it.
         if (this.credits > 0) this.deps.dispatcher.wakeSession(this);
