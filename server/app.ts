@@ -84,6 +84,8 @@ import { readTlsMaterial } from "./transport/tls-material.js";
 import { redisTlsOptions } from "./redis/redis-tls.js";
 import { firstReply, isCluster, openRedis } from "./redis/connection.js";
 import { SlotOwnerWatch } from "./redis/slot-owner-watch.js";
+import { RedisRestartWatch } from "./redis/restart-watch.js";
+import { everySlot } from "./redis/key-slot.js";
 import { closeConnection, openEventChannel } from "./redis/event-channel.js";
 import { JwtAuthenticator } from "./auth/jwt-authenticator.js";
 import { TlsReloader } from "./transport/tls-reload.js";
@@ -113,7 +115,7 @@ const SERVER_LIVENESS_TTL_MS = 6_000;
 /** Deadline for Redis (a cluster: its slot map and a reply) at start-up, ms. */
 const REDIS_START_TIMEOUT_MS = 10_000;
 
-/** How often, in a Redis Cluster, each master is asked who it is (a failover is noticed within this), ms. */
+/** How often Redis (each master, in a Redis Cluster) is asked who it is (a failover or restart is noticed within this), ms. */
 const SLOT_OWNER_CHECK_MS = 1_000;
 
 /** Period of the background dependency checks feeding the gRPC health status, ms. */
@@ -394,11 +396,12 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
     onDue: (dueMs) => routes.due(dueMs, { announce: false }),
     beforeFullSweep: () => pauses.sync(),
   });
-  // Redis Cluster: a failover or restart of a master may have lost its last writes; the
-  // queues of its slots are then swept from Postgres.
+  // A failover or restart of a Redis Cluster master, or a restart of a single Redis from an
+  // older snapshot, may have lost its last writes: the queues it holds are then swept from
+  // Postgres (a single Redis holds every slot).
   const slotOwners = isCluster(redis)
     ? new SlotOwnerWatch({ cluster: redis, logger, intervalMs: SLOT_OWNER_CHECK_MS, onChanged: (slots, afterMs) => recovery.requestSlots(slots, afterMs) })
-    : undefined;
+    : new RedisRestartWatch({ redis, logger, intervalMs: SLOT_OWNER_CHECK_MS, onRestarted: (afterMs) => recovery.requestSlots(everySlot(), afterMs) });
   const retention = new Retention({
     deleter: new FinishedTaskDeleter(database.db),
     redis,
@@ -751,7 +754,7 @@ export async function startServer(options: CompiledServerOptions, logger: Logger
       serviceEntry("stopping the queue gauges", "write", queueGauges),
       serviceEntry("stopping retention", "write", retention),
       serviceEntry("stopping recovery", "write", recovery),
-      ...(slotOwners ? [serviceEntry("stopping the redis cluster slot watch", "write", slotOwners)] : []),
+      serviceEntry("stopping the redis restart and slot watch", "write", slotOwners),
       serviceEntry("stopping the lease reaper", "write", reaper),
       serviceEntry("stopping the scheduler", "write", scheduler),
       serviceEntry("stopping schedules", "write", scheduleLoop),

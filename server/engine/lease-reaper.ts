@@ -67,13 +67,15 @@ export class LeaseReaper implements Service {
     let total = 0;
     try {
       for (;;) {
-        const expired = await this.options.store.expiredLeases(REAP_PAGE);
+        // Only what was listed (and so checked) is ended: a lease that expires meanwhile waits
+        // for the next round.
+        const { asOfMs, expired } = await this.options.store.expiredLeases(REAP_PAGE);
         if (expired.size === 0) break;
         const forgotten = await forgetExpiredOfFinished(this.options.store, this.options.repository, expired);
         if (forgotten > 0) {
           this.options.logger.warn({ count: forgotten }, "expired leases of tasks Postgres has finished removed (Redis had lost the writes that ended them)");
         }
-        const ends = await this.options.store.reap(REAP_PAGE, [...expired.keys()]);
+        const ends = await this.options.store.reap(REAP_PAGE, [...expired.keys()], asOfMs);
         this.record(ends);
         total += ends.length;
         if (![...expired.values()].some((ids) => ids.length >= REAP_PAGE)) break;

@@ -14,6 +14,11 @@ const TABLE = (() => {
   return table;
 })();
 
+/** Every hash slot, 0–16383: what a single Redis holds. */
+export function everySlot(): Set<number> {
+  return new Set(Array.from({ length: SLOT_COUNT }, (_, slot) => slot));
+}
+
 /** The hash slot (0–16383) Redis Cluster assigns to `key`. */
 export function keySlot(key: string): number {
   const bytes = Buffer.from(key);

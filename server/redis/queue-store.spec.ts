@@ -178,14 +178,17 @@ describe("QueueStore", () => {
     await store.enqueue([item(slow), item(held)]);
     const { leased } = await leaseOne();
     expect(leased.map((l) => l.deadlineMs)).toEqual([clock + 3000, clock + 30_000]);
-    expect(await store.expiredLeases(10)).toEqual(new Map());
+    expect((await store.expiredLeases(10)).expired).toEqual(new Map());
     clock += 3000;
     // Listed without being ended: the reaper asks Postgres about them first.
-    expect(await store.expiredLeases(10)).toEqual(new Map([["jobs", [slow.id]]]));
-    expect(await store.expiredLeases(10)).toEqual(new Map([["jobs", [slow.id]]]));
+    const listed = await store.expiredLeases(10);
+    expect(listed).toEqual({ asOfMs: clock, expired: new Map([["jobs", [slow.id]]]) });
+    expect((await store.expiredLeases(10)).expired).toEqual(new Map([["jobs", [slow.id]]]));
     expect(await store.reap(10, ["other"])).toEqual([]);
-    expect(await store.reap(10, ["jobs"])).toEqual([expect.objectContaining({ id: slow.id, how: "timeout", state: "QUEUED", leaseToken: "tok.1" })]);
-    expect(await store.expiredLeases(10)).toEqual(new Map());
+    // Only what had expired as of the listing: nothing, as of a moment before the deadline.
+    expect(await store.reap(10, ["jobs"], clock - 1)).toEqual([]);
+    expect(await store.reap(10, ["jobs"], listed.asOfMs)).toEqual([expect.objectContaining({ id: slow.id, how: "timeout", state: "QUEUED", leaseToken: "tok.1" })]);
+    expect((await store.expiredLeases(10)).expired).toEqual(new Map());
     expect(await store.release("session-a", ["jobs"])).toEqual([expect.objectContaining({ id: held.id, how: "lost", state: "QUEUED", attempt: 1 })]);
     expect((await leaseOne()).leased.map((l) => [l.id, l.attempt])).toEqual([[slow.id, 2], [held.id, 2]]);
   });

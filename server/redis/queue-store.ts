@@ -183,25 +183,29 @@ export class QueueStore {
   }
 
   /**
-   * The ids of the leases past their deadline, by queue (at most `limit` per queue): what
-   * {@link reap} would end now, read without changing anything. Queues with none are left out.
+   * The ids of the leases past their deadline as of `asOfMs` (this store's clock), by queue (at
+   * most `limit` per queue): what {@link reap} with that `asOfMs` would end, read without
+   * changing anything. Queues with none are left out.
    */
-  async expiredLeases(limit: number): Promise<Map<string, string[]>> {
+  async expiredLeases(limit: number): Promise<{ asOfMs: number; expired: Map<string, string[]> }> {
     const expired = new Map<string, string[]>();
+    let asOfMs = this.now();
     await this.eachKnownQueue(async (qk, now, queue) => {
+      asOfMs = now;
       const ids = await this.options.redis.zrangebyscore(qk.leases, "-inf", now, "LIMIT", 0, limit);
       if (ids.length > 0) expired.set(queue, ids);
     });
-    return expired;
+    return { asOfMs, expired };
   }
 
   /**
-   * Ends expired leases (at most `limit` per queue) of `queues`, or of every known queue. When
+   * Ends expired leases (at most `limit` per queue) of `queues`, or of every known queue; with
+   * `asOfMs`, only those expired by then (what {@link expiredLeases} listed), else by now. When
    * some queues fail, the others' lease ends come in a {@link LeaseEndsPartlyFailedError}.
    */
-  async reap(limit: number, queues?: readonly string[]): Promise<LeaseEnd[]> {
+  async reap(limit: number, queues?: readonly string[], asOfMs?: number): Promise<LeaseEnd[]> {
     const names = queues ?? (await this.options.redis.smembers(this.keys.queues));
-    const now = this.now();
+    const now = asOfMs ?? this.now();
     return settleLeaseEnds(
       this.eachQueueCalls(names, (qk) => this.run("reap", qk.scriptKeys, [qk.tagged, now, this.options.serverId, limit]) as Promise<unknown[]>),
     );

@@ -3,6 +3,7 @@ import { PeriodicTask } from "../engine/periodic-task.js";
 import type { Service } from "../engine/service.js";
 import type { Logger } from "../observability/logger.js";
 import { SLOT_COUNT } from "./key-slot.js";
+import { answerWithin, nodeIdentity } from "./node-answer.js";
 
 /** Options for {@link SlotOwnerWatch}. */
 export interface SlotOwnerWatchOptions {
@@ -67,7 +68,9 @@ export class SlotOwnerWatch implements Service {
     const startedAt = Date.now();
     const previousAt = this.lastLookAt;
     this.lastLookAt = startedAt;
-    const claims = await Promise.all(this.options.cluster.nodes("master").map((node) => this.ask(node)));
+    const claims = await Promise.all(
+      this.options.cluster.nodes("master").map((node) => answerWithin(this.options.timeoutMs ?? 1_000, () => this.claimOf(node))),
+    );
     // A slot claimed twice (an old master not yet told of its replacement): the claim of the
     // higher config epoch is the cluster's.
     const seen = new Array<MasterClaim | undefined>(SLOT_COUNT);
@@ -94,21 +97,7 @@ export class SlotOwnerWatch implements Service {
     }
   }
 
-  /** A master's claim, or undefined when it does not answer in time or is no master. */
-  private async ask(node: Redis): Promise<MasterClaim | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), this.options.timeoutMs ?? 1_000);
-    });
-    try {
-      return await Promise.race([timeout, this.claimOf(node)]);
-    } catch {
-      return undefined;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
+  /** A master's claim, or undefined when it is no master. */
   private async claimOf(node: Redis): Promise<MasterClaim | undefined> {
     const [nodes, info] = await Promise.all([node.call("CLUSTER", "NODES"), node.call("INFO", "server", "replication")]);
     const myself = String(nodes)
@@ -116,7 +105,6 @@ export class SlotOwnerWatch implements Service {
       .map((line) => line.trim().split(" "))
       .find((fields) => fields[2]?.split(",").includes("myself"));
     if (!myself || !myself[2]!.split(",").includes("master")) return undefined;
-    const field = (name: string) => new RegExp(`^${name}:(\\S+)`, "m").exec(String(info))?.[1] ?? "";
     const ranges = myself
       .slice(8)
       .filter((s) => !s.startsWith("["))
@@ -124,6 +112,6 @@ export class SlotOwnerWatch implements Service {
         const [from, to] = s.split("-");
         return [Number(from), Number(to ?? from)] as [number, number];
       });
-    return { identity: `${myself[0]} ${field("run_id")} ${field("master_replid")}`, configEpoch: Number(myself[6]), ranges };
+    return { identity: `${myself[0]} ${nodeIdentity(String(info))}`, configEpoch: Number(myself[6]), ranges };
   }
 }
