@@ -1,4 +1,4 @@
-import { create, equals, fromJson, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { create, equals, fromBinary, fromJson, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
@@ -61,6 +61,34 @@ describe("decodeSubmitTasksRequest", () => {
     });
     const decoded = decodeSubmitTasksRequest(toBinary(SubmitTasksRequestSchema, empty));
     expect(() => encodeData(decoded.tasks[0]!.payloadData, "payload", "tasks[0].payload")).toThrow(/tasks\[0\]\.payload/);
+  });
+
+  it("merges a message field sent twice in a task, as protobuf does (found by the decoder fuzz test)", () => {
+    // One task whose start_timeout comes as {seconds: 2^28}, then again as {nanos: 1}; its
+    // payload as two Values, and run_at, timeout and retry_policy each split in two.
+    const writer = new BinaryWriter();
+    writer.tag(1, 2).fork();
+    writer.tag(1, 2).string("q").tag(2, 2).string("t");
+    writer.tag(11, 2).fork().tag(1, 0).int64(268_435_456).join();
+    writer.tag(11, 2).fork().tag(2, 0).int32(1).join();
+    writer.tag(9, 2).fork().tag(1, 0).int64(1_900_000_000).join();
+    writer.tag(9, 2).fork().tag(2, 0).int32(5).join();
+    writer.tag(10, 2).fork().tag(1, 0).int64(30).join();
+    writer.tag(10, 2).fork().tag(2, 0).int32(7).join();
+    writer.tag(6, 2).fork().tag(1, 0).int32(4).join();
+    writer.tag(6, 2).fork().tag(4, 1).double(1.5).join();
+    writer.tag(3, 2).bytes(toBinary(ValueSchema, fromJson(ValueSchema, { a: 1 })));
+    writer.tag(3, 2).bytes(toBinary(ValueSchema, fromJson(ValueSchema, { b: 2 })));
+    writer.join();
+    const bytes = writer.finish();
+    const decoded = decodeSubmitTasksRequest(bytes);
+    const reference = fromBinary(SubmitTasksRequestSchema, bytes);
+    expect(equals(SubmitTasksRequestSchema, decoded, reference)).toBe(true);
+    expect(decoded.tasks[0]!.startTimeout).toMatchObject({ seconds: 268_435_456n, nanos: 1 });
+    expect(decoded.tasks[0]!.runAt).toMatchObject({ seconds: 1_900_000_000n, nanos: 5 });
+    expect(decoded.tasks[0]!.timeout).toMatchObject({ seconds: 30n, nanos: 7 });
+    expect(decoded.tasks[0]!.retryPolicy).toMatchObject({ maxAttempts: 4, backoffMultiplier: 1.5 });
+    expect(JSON.parse(encodeData(decoded.tasks[0]!.payloadData, "payload").bytes.toString())).toEqual({ a: 1, b: 2 });
   });
 
   it("fails on truncated input", () => {

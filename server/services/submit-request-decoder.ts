@@ -27,7 +27,8 @@ const TASK_WIRE_TYPES = fieldWireTypes(SubmitTaskRequestSchema);
  * Decodes a `SubmitTasksRequest` without reflection: the same message protobuf-es would
  * build, except that each JSON payload also carries its JSON text (so storing it needs no
  * second conversion) and builds its `google.protobuf.Value` only when read. Rare nested
- * messages (retry policy, times) go through protobuf-es. A payload nested deeper than the
+ * messages (retry policy, times) go through protobuf-es; a message field sent more than once in
+ * a task (to be merged) leaves the whole request to it. A payload nested deeper than the
  * limit is not read further: it carries the problem, which validation reports for that task
  * alone. Anything else this decoder cannot take (an empty or non-finite Value, a string that
  * is not valid UTF-8) falls back to the reflective decoder, whose result the validation then
@@ -87,6 +88,7 @@ function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof em
         task.type = reader.repeatedString(types);
         break;
       case (TASK.payload << 3) | LEN:
+        if (task.payloadData.case === "payload") throw repeatedMessage("payload");
         task.payloadData = decodeJsonOneof("payload", reader.bytes());
         break;
       case (TASK.payloadBytes << 3) | LEN:
@@ -96,6 +98,7 @@ function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof em
         task.priority = reader.int32();
         break;
       case (TASK.retryPolicy << 3) | LEN:
+        if (task.retryPolicy) throw repeatedMessage("retry_policy");
         task.retryPolicy = fromBinary(RetryPolicySchema, reader.bytes());
         break;
       case (TASK.idempotencyKey << 3) | LEN:
@@ -105,12 +108,15 @@ function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof em
         readStringMapEntry(reader, reader.delimitedEnd(), task.labels);
         break;
       case (TASK.runAt << 3) | LEN:
+        if (task.runAt) throw repeatedMessage("run_at");
         task.runAt = fromBinary(TimestampSchema, reader.bytes());
         break;
       case (TASK.timeout << 3) | LEN:
+        if (task.timeout) throw repeatedMessage("timeout");
         task.timeout = fromBinary(DurationSchema, reader.bytes());
         break;
       case (TASK.startTimeout << 3) | LEN:
+        if (task.startTimeout) throw repeatedMessage("start_timeout");
         task.startTimeout = fromBinary(DurationSchema, reader.bytes());
         break;
       case (TASK.concurrencyKey << 3) | LEN:
@@ -122,4 +128,12 @@ function readTask(reader: ProtoReader, end: number, queues: ReturnType<typeof em
   }
   if (reader.pos !== end) throw new ProtoDecodeError("protobuf: task runs past its length");
   return task;
+}
+
+/**
+ * A message field seen twice in one task: protobuf merges the two (a `Duration` sent as its
+ * seconds, then again as its nanos, holds both), which the reflective decoder does.
+ */
+function repeatedMessage(field: string): ProtoDecodeError {
+  return new ProtoDecodeError(`protobuf: ${field} appears more than once; merged by the reflective decoder`);
 }

@@ -79,9 +79,11 @@ function agrees<T, R>(
  * a nested message whose last field runs past the message's length (protobuf-es reads on
  * into the bytes after it, so that a tag or varint of ours is read differently there); proto2
  * groups, wire types 4, 6 and 7 and field number 0 where a field starts; a google.protobuf.Value with no
- * kind inside a payload (not JSON; protobuf-es keeps it, its toJson refuses it).
+ * kind inside a payload (not JSON; protobuf-es keeps it, its toJson refuses it); in what the
+ * server sends (assignments, submit results), a message field sent twice, which protobuf-es
+ * merges (the server never sends one twice; the server's own decoders merge, by reflection).
  */
-const strictOnPurpose = (error: ProtoDecodeError) => /not valid UTF-8|arrived with wire type|runs past|groups are not supported|must have a value|unknown wire type|illegal tag|malformed varint/.test(error.message);
+const strictOnPurpose = (error: ProtoDecodeError) => /not valid UTF-8|arrived with wire type|runs past|groups are not supported|must have a value|unknown wire type|illegal tag|malformed varint|appears more than once/.test(error.message);
 
 /** Same message, as protobuf-es compares them; else the same proto3 JSON (a Value's null_value enum may differ). */
 const sameMessage =

@@ -110,6 +110,7 @@ function readTask(reader: ProtoReader, end: number, memos: TaskStringMemos): Ass
     traceparent: "",
     tracestate: "",
   };
+  let seenTimeout = false;
   while (reader.pos < end) {
     const tag = reader.tag();
     switch (tag) {
@@ -123,6 +124,7 @@ function readTask(reader: ProtoReader, end: number, memos: TaskStringMemos): Ass
         task.type = reader.repeatedString(memos.type);
         break;
       case (PAYLOAD << 3) | LEN:
+        if (task.payloadKind === PayloadKind.json) throw sentTwice("payload");
         task.payloadKind = PayloadKind.json;
         task.payload = reader.bytes();
         break;
@@ -140,12 +142,15 @@ function readTask(reader: ProtoReader, end: number, memos: TaskStringMemos): Ass
         task.leaseToken = reader.string();
         break;
       case (TIMEOUT << 3) | LEN:
+        if (seenTimeout) throw sentTwice("timeout");
+        seenTimeout = true;
         task.timeoutMs = readMs(reader, reader.delimitedEnd());
         break;
       case (LABELS << 3) | LEN:
         readStringMapEntry(reader, reader.delimitedEnd(), task.labels);
         break;
       case (CREATED_AT << 3) | LEN:
+        if (task.createdAtMs !== undefined) throw sentTwice("created_at");
         task.createdAtMs = readMs(reader, reader.delimitedEnd());
         break;
       case (TRACEPARENT << 3) | LEN:
@@ -160,6 +165,14 @@ function readTask(reader: ProtoReader, end: number, memos: TaskStringMemos): Ass
   }
   if (reader.pos !== end) throw new ProtoDecodeError("protobuf: LeasedTask runs past its length");
   return task;
+}
+
+/**
+ * A message field of a LeasedTask the server sent twice: protobuf would merge the two, which
+ * this decoder does not do (the server never sends it so); refused as malformed.
+ */
+function sentTwice(field: string): ProtoDecodeError {
+  return new ProtoDecodeError(`protobuf: LeasedTask.${field} appears more than once`);
 }
 
 /** Reads a Timestamp or Duration (seconds and nanos) as milliseconds. */

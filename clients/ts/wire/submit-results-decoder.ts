@@ -90,10 +90,12 @@ function readResult<T extends TaskSummary>(reader: ProtoReader, end: number, con
     const tag = reader.tag();
     switch (tag) {
       case (RESULT_TASK << 3) | LEN:
+        if (task !== undefined) throw sentTwice("SubmitTasksResult.task");
         task = readTask(reader, reader.delimitedEnd(), context);
         error = undefined;
         break;
       case (RESULT_ERROR << 3) | LEN:
+        if (error !== undefined) throw sentTwice("SubmitTasksResult.error");
         error = readError(reader, reader.delimitedEnd());
         task = undefined;
         break;
@@ -143,6 +145,7 @@ function readSummary(reader: ProtoReader, end: number, context: DecodeContext): 
         task.state = reader.int32() as TaskState;
         break;
       case (TASK_CREATED_AT << 3) | LEN:
+        if (task.createdAt !== undefined) throw sentTwice("Task.created_at");
         task.createdAt = readTimestamp(reader, reader.delimitedEnd());
         break;
       default:
@@ -174,6 +177,14 @@ function readTimestamp(reader: ProtoReader, end: number): Timestamp {
   }
   checkEnd(reader, end, "Timestamp");
   return { $typeName: "google.protobuf.Timestamp", seconds, nanos };
+}
+
+/**
+ * A message field the server sent twice: protobuf would merge the two, which this decoder does
+ * not do (the server never sends it so); refused as malformed.
+ */
+function sentTwice(field: string): ProtoDecodeError {
+  return new ProtoDecodeError(`protobuf: ${field} appears more than once`);
 }
 
 function checkEnd(reader: ProtoReader, end: number, message: string): void {
