@@ -41,17 +41,14 @@ export class RedisRestartWatch implements Service {
     this.periodic = new PeriodicTask({ name: "redis restart watch", run: () => this.look(), intervalMs: options.intervalMs, runAtStart: true, logger: options.logger });
   }
 
+  /** Starts looking: the first look records who Redis is. */
   start(): void {
     this.periodic.start();
   }
 
+  /** Stops looking; a look under way is waited for. */
   stop(): Promise<void> {
     return this.periodic.stop();
-  }
-
-  /** Looks now (tests). */
-  async lookNow(): Promise<void> {
-    await this.periodic.runNow();
   }
 
   private async look(): Promise<void> {
